@@ -1,0 +1,109 @@
+"""Work nobody clicks: due timers and service tasks.
+
+`timers_fire_due` is what the beat job runs every few seconds. It claims a
+batch of due timer rows with FOR UPDATE SKIP LOCKED and locks their cases
+with SKIP LOCKED too, so two sweepers never wait on each other and never
+fire the same timer: a timer is fired under its row lock and marked fired in
+the same transaction. Cases a user is busy with are skipped and picked up by
+the next sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from govflow.engine import EngineError
+from govflow.engine import runtime as rt
+from govflow.processes.handlers import HANDLERS, HandlerContext, HandlerFailed
+from govflow.timers.models import Timer
+
+from .bridge import Changes, advance
+from .models import Case, Task, TaskKind, TaskStatus
+
+log = logging.getLogger(__name__)
+SWEEP_BATCH = 200
+
+
+def timers_fire_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH, max_batches: int = 1000) -> int:
+    """Fire every timer due at `now`, oldest first; returns how many fired."""
+    now = now or timezone.now()
+    fired = 0
+    for _ in range(max_batches):
+        count, claimed = _fire_batch(now, batch)
+        fired += count
+        if claimed < batch:
+            break
+    return fired
+
+
+def _fire_batch(now: datetime, batch: int) -> tuple[int, int]:
+    with transaction.atomic():
+        timers = list(
+            Timer.objects.select_for_update(skip_locked=True)
+            .filter(status=Timer.PENDING, due_at__lte=now)
+            .order_by("due_at", "id")[:batch]
+        )
+        if not timers:
+            return 0, 0
+        case_ids = sorted({t.case_id for t in timers})
+        cases = {
+            c.pk: c
+            for c in Case.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("version")
+            .filter(pk__in=case_ids)
+            .order_by("pk")
+        }
+        changes = Changes(now=now)
+        fired = 0
+        for timer in timers:
+            case = cases.get(timer.case_id)
+            if case is None:
+                continue  # a user holds the case; the next sweep takes it
+            if case.state is None or timer.engine_id not in case.state.get("timers", {}):
+                changes.cancelled_timers.append((case.pk, timer.engine_id))  # already moot
+                continue
+            try:
+                with transaction.atomic():
+                    advance(case, rt.FireTimer(timer.engine_id), changes)
+            except EngineError as exc:
+                log.warning("timer %s of case %s could not fire: %s", timer.engine_id, case.pk, exc)
+                continue
+            changes.fired_timers.append(timer.pk)
+            changes.event("TIMER_FIRED", case, object_type="timer", object_id=timer.engine_id,
+                          kind=timer.kind, node=timer.node_id, due_at=timer.due_at.isoformat())
+            fired += 1
+        changes.flush()
+        return fired, len(timers)
+
+
+def service_task_execute(*, case_id: int, task_engine_id: str, now: datetime | None = None) -> bool:
+    """Run a service task's handler and move the case on. Idempotent: a task
+    that is no longer open is left alone (returns False). HandlerFailed
+    propagates so the Celery task can retry with backoff."""
+    now = now or timezone.now()
+    task = Task.objects.filter(case_id=case_id, engine_id=task_engine_id, kind=TaskKind.SERVICE).first()
+    if task is None or task.status != TaskStatus.OPEN:
+        return False
+    case = Case.objects.select_related("version").get(pk=case_id)
+    from govflow.processes.services import version_definition
+
+    node = version_definition(case.version).nodes[task.node_id]
+    handler = HANDLERS.get(node.handler or "")
+    if handler is None:
+        raise HandlerFailed(f"no handler named '{node.handler}' is registered")
+    # The handler runs outside the case lock: it may be slow or call out.
+    result = handler(HandlerContext(case_id=case_id, data=case.data, today=timezone.localdate(now)))
+    with transaction.atomic():
+        case = Case.objects.select_for_update(of=("self",)).select_related("version").get(pk=case_id)
+        if case.state is None or task_engine_id not in case.state.get("tasks", {}):
+            return False
+        changes = Changes(now=now)
+        advance(case, rt.ServiceDone(task_engine_id, result), changes)
+        changes.event("SERVICE_TASK_COMPLETED", case, object_type="task", object_id=task_engine_id,
+                      node=task.node_id, handler=node.handler, result=result)
+        changes.flush()
+    return True

@@ -1,0 +1,324 @@
+"""Between the pure engine and the database.
+
+`advance` runs one engine step on a case whose row the caller has locked and
+stages every write the step implies in a `Changes`; `Changes.flush` then
+writes them with as few statements as it can (bulk inserts, one UPDATE per
+kind of change). Nothing here opens a transaction or checks permissions: the
+services in `govflow.cases.services` do that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Case as SqlCase
+from django.db.models import Value, When
+
+from govflow.accounts.models import Department
+from govflow.audit.services import PendingAudit, audit_write
+from govflow.engine import Definition, step
+from govflow.engine import runtime as rt
+from govflow.outbox.models import OutboxMessage
+from govflow.outbox.services import dispatch_on_commit
+from govflow.processes.services import version_definition
+from govflow.timers.models import Timer
+from govflow.timers.services import calendar_get, deadline
+
+from .models import Case, CaseStatus, Task, TaskStatus
+
+SLA_TIMER_KINDS = ("sla_reminder", "sla_breach")
+_department_ids: dict[str, int] = {}
+
+
+def department_id(code: str | None) -> int | None:
+    if code is None:
+        return None
+    found = _department_ids.get(code)
+    if found is None:
+        found = Department.objects.only("pk").get(code=code).pk
+        _department_ids[code] = found
+    return found
+
+
+@dataclass
+class Decision:
+    outcome: str
+    opinion: str = ""
+    decided_by_id: int | None = None
+    silent_consent: bool = False
+    legal_basis: str = ""
+
+
+@dataclass
+class Changes:
+    now: datetime
+    cases: list[Case] = field(default_factory=list)
+    new_tasks: list[Task] = field(default_factory=list)
+    decided: dict[tuple[int, str], Decision] = field(default_factory=dict)
+    cancelled_tasks: list[tuple[int, str]] = field(default_factory=list)
+    new_timers: list[Timer] = field(default_factory=list)
+    cancelled_timers: list[tuple[int, str]] = field(default_factory=list)
+    fired_timers: list[int] = field(default_factory=list)
+    escalated: list[tuple[int, str]] = field(default_factory=list)
+    outbox: list[OutboxMessage] = field(default_factory=list)
+    audit: list[PendingAudit] = field(default_factory=list)
+    pause: list[Case] = field(default_factory=list)
+    resume: list[Case] = field(default_factory=list)
+    effects: list[Any] = field(default_factory=list)
+
+    def event(self, action: str, case: Case | None, *, actor_id: int | None = None, **data: Any) -> None:
+        object_type = data.pop("object_type", "case")
+        object_id = data.pop("object_id", case.pk if case is not None else "")
+        self.audit.append(
+            PendingAudit(
+                action=action,
+                at=self.now,
+                actor_id=actor_id,
+                object_type=object_type,
+                object_id=str(object_id),
+                case_id=case.pk if case is not None else None,
+                data=data,
+            )
+        )
+
+    def emit(self, topic: str, key: str, **payload: Any) -> None:
+        self.outbox.append(OutboxMessage(key=key, topic=topic, payload=payload, created_at=self.now))
+
+    def flush(self) -> None:
+        now = self.now
+        if self.new_tasks:
+            Task.objects.bulk_create(self.new_tasks)
+        for (case_id, engine_id), decision in self.decided.items():
+            Task.objects.filter(case_id=case_id, engine_id=engine_id, status__in=["open", "claimed"]).update(
+                status=TaskStatus.COMPLETED,
+                completed_at=now,
+                outcome=decision.outcome,
+                opinion=decision.opinion,
+                decided_by_id=decision.decided_by_id,
+                silent_consent=decision.silent_consent,
+                legal_basis=decision.legal_basis,
+            )
+        _update_pairs(Task, self.cancelled_tasks, status=TaskStatus.CANCELLED, completed_at=now, live=True)
+        _update_pairs(Task, self.escalated, escalated=True)
+        if self.cancelled_timers:
+            _update_pairs(Timer, self.cancelled_timers, status=Timer.CANCELLED, timer=True)
+        if self.fired_timers:
+            Timer.objects.filter(pk__in=self.fired_timers).update(status=Timer.FIRED, fired_at=now)
+        if self.new_timers:
+            Timer.objects.bulk_create(self.new_timers)
+        if self.pause or self.resume:
+            _sync_task_due_dates([c.pk for c in self.cases])
+        if self.outbox:
+            created = OutboxMessage.objects.bulk_create(self.outbox)
+            dispatch_on_commit([m.pk for m in created if m.pk is not None])
+        for case in self.cases:
+            case.save(
+                update_fields=[
+                    "status",
+                    "data",
+                    "state",
+                    "row_version",
+                    "updated_at",
+                    "completed_at",
+                    "clock_paused_at",
+                    "paused_seconds",
+                    "submitted_at",
+                    "title",
+                ]
+            )
+        audit_write(self.audit)
+
+
+def _update_pairs(model, pairs, *, live: bool = False, timer: bool = False, **values) -> None:
+    """UPDATE rows identified by (case id, engine id) pairs, one statement per case."""
+    by_case: dict[int, list[str]] = {}
+    for case_id, engine_id in pairs:
+        by_case.setdefault(case_id, []).append(engine_id)
+    for case_id, engine_ids in by_case.items():
+        qs = model.objects.filter(case_id=case_id, engine_id__in=engine_ids)
+        if live:
+            qs = qs.filter(status__in=["open", "claimed"])
+        if timer:
+            qs = qs.filter(status__in=[Timer.PENDING, Timer.PAUSED])
+        qs.update(**values)
+
+
+def _sync_task_due_dates(case_ids: list[int]) -> None:
+    """A task's due date is its SLA breach timer's; copied for the inbox sort."""
+    rows = list(
+        Timer.objects.filter(case_id__in=case_ids, kind="sla_breach", task__isnull=False)
+        .exclude(status__in=[Timer.CANCELLED])
+        .values_list("task_id", "due_at")
+    )
+    if rows:
+        Task.objects.filter(pk__in=[r[0] for r in rows]).update(
+            due_at=SqlCase(*[When(pk=task_id, then=Value(due)) for task_id, due in rows], default=None)
+        )
+
+
+def load_state(case: Case) -> dict[str, Any] | None:
+    if case.state is None:
+        return None
+    state = dict(case.state)
+    state["data"] = case.data
+    return state
+
+
+def store_state(case: Case, state: dict[str, Any]) -> None:
+    case.data = state.pop("data")
+    case.state = state
+    case.row_version += 1
+
+
+def advance(case: Case, event: rt.Event, changes: Changes, *, actor_id: int | None = None) -> rt.StepResult:
+    """Run one engine step on a locked case and stage its consequences."""
+    definition = version_definition(case.version)
+    state = load_state(case)
+    if isinstance(event, rt.Start):
+        result = step(definition, None, event, changes.now)
+    else:
+        # Not in place: an event the engine refuses leaves the case untouched.
+        result = step(definition, state, event, changes.now)
+    _stage(case, definition, result, changes, actor_id)
+    store_state(case, result.state)
+    _sync_status(case, result.state, changes, actor_id)
+    if case not in changes.cases:
+        changes.cases.append(case)
+    return result
+
+
+def _stage(case: Case, definition: Definition, result: rt.StepResult, ch: Changes, actor_id: int | None) -> None:
+    now = ch.now
+    calendar = None
+    new_task_rows: dict[str, Task] = {}
+    paused = case.clock_paused_at is not None
+    for effect in result.effects:
+        kind = type(effect)
+        if kind is rt.NodeEntered:
+            continue
+        ch.effects.append(effect)
+        if kind is rt.TaskCreated:
+            task = Task(
+                case=case,
+                engine_id=effect.task_id,
+                node_id=effect.node,
+                kind=effect.kind,
+                department_id=department_id(effect.department),
+                round=effect.round,
+                signer=effect.signer,
+                created_at=now,
+            )
+            new_task_rows[effect.task_id] = task
+            ch.new_tasks.append(task)
+            if effect.kind in ("review", "signature"):
+                ch.emit("notify", f"{case.pk}:{effect.task_id}:created", kind="task_created",
+                        case=case.pk, task=effect.task_id)
+            elif effect.kind == "correction":
+                ch.emit("notify", f"{case.pk}:{effect.task_id}:correction", kind="correction_requested",
+                        case=case.pk, task=effect.task_id)
+        elif kind is rt.TaskCompleted:
+            if (case.pk, effect.task_id) not in ch.decided:
+                ch.decided[(case.pk, effect.task_id)] = Decision(
+                    outcome=effect.outcome,
+                    silent_consent=effect.silent_consent,
+                    legal_basis=effect.legal_basis or "",
+                )
+            if effect.silent_consent:
+                ch.event("TASK_AUTO_DECIDED", case, object_type="task", object_id=effect.task_id,
+                         node=effect.node, outcome=effect.outcome, legal_basis=effect.legal_basis)
+        elif kind is rt.TaskCancelled:
+            if effect.task_id in new_task_rows:
+                new_task_rows[effect.task_id].status = TaskStatus.CANCELLED  # created and cancelled in one step
+                new_task_rows[effect.task_id].completed_at = now
+            else:
+                ch.cancelled_tasks.append((case.pk, effect.task_id))
+        elif kind is rt.TimerStarted:
+            calendar = calendar or calendar_get(definition.calendar)
+            timer = Timer(case=case, engine_id=effect.timer_id, kind=effect.kind, node_id=effect.node,
+                          task=new_task_rows.get(effect.task_id) if effect.task_id else None, created_at=now)
+            if effect.task_id and timer.task is None:
+                timer.task_id = Task.objects.filter(case=case, engine_id=effect.task_id).values_list(
+                    "pk", flat=True).first()
+            due, problem = deadline(calendar, now, days=effect.days, hours=effect.hours, fraction=effect.fraction)
+            timer.due_at, timer.problem = due, problem
+            if effect.kind == "sla_breach" and timer.task is not None and not paused:
+                timer.task.due_at = due
+            if paused and effect.kind in SLA_TIMER_KINDS and due is not None:
+                timer.status = Timer.PAUSED
+                timer.remaining_seconds = calendar.working_seconds_between(now, due)
+                timer.due_at = None
+            ch.new_timers.append(timer)
+        elif kind is rt.TimerCancelled:
+            pending = [t for t in ch.new_timers if t.case is case and t.engine_id == effect.timer_id]
+            if pending:
+                pending[0].status = Timer.CANCELLED
+            else:
+                ch.cancelled_timers.append((case.pk, effect.timer_id))
+        elif kind is rt.ClockPaused:
+            paused = True
+            case.clock_paused_at = now
+            calendar = calendar or calendar_get(definition.calendar)
+            _pause_timers(case, calendar, now, ch)
+            ch.pause.append(case)
+            ch.event("CLOCK_PAUSED", case, node=effect.node)
+        elif kind is rt.ClockResumed:
+            paused = False
+            calendar = calendar or calendar_get(definition.calendar)
+            if case.clock_paused_at is not None:
+                case.paused_seconds += calendar.working_seconds_between(case.clock_paused_at, now)
+            case.clock_paused_at = None
+            _resume_timers(case, calendar, now, ch)
+            ch.resume.append(case)
+            ch.event("CLOCK_RESUMED", case, node=effect.node)
+        elif kind is rt.ServiceCall:
+            ch.emit("service_task", f"{case.pk}:{effect.task_id}:run", case=case.pk, task=effect.task_id)
+        elif kind is rt.Notify:
+            ch.emit("notify", f"{case.pk}:{effect.task_id}:{effect.kind}", kind=effect.kind,
+                    case=case.pk, task=effect.task_id)
+            if effect.kind == "escalation":
+                ch.escalated.append((case.pk, effect.task_id))
+                ch.event("TASK_ESCALATED", case, object_type="task", object_id=effect.task_id, node=effect.node)
+        elif kind is rt.CertificateDue:
+            ch.emit("certificate", f"{case.pk}:{effect.node}:{effect.type}:certificate", case=case.pk,
+                    node=effect.node, type=effect.type)
+
+
+def _pause_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
+    """Stop the SLA clocks: keep each deadline as the office time left."""
+    for timer in Timer.objects.filter(case=case, status=Timer.PENDING, kind__in=SLA_TIMER_KINDS,
+                                      due_at__isnull=False):
+        remaining = calendar.working_seconds_between(now, timer.due_at)
+        Timer.objects.filter(pk=timer.pk).update(status=Timer.PAUSED, remaining_seconds=remaining, due_at=None)
+    for timer in ch.new_timers:
+        if timer.case is case and timer.kind in SLA_TIMER_KINDS and timer.status == Timer.PENDING and timer.due_at:
+            timer.remaining_seconds = calendar.working_seconds_between(now, timer.due_at)
+            timer.status, timer.due_at = Timer.PAUSED, None
+
+
+def _resume_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
+    for timer in Timer.objects.filter(case=case, status=Timer.PAUSED):
+        due = calendar.add_working_seconds(now, timer.remaining_seconds or 0)
+        Timer.objects.filter(pk=timer.pk).update(status=Timer.PENDING, due_at=due, remaining_seconds=None)
+    for timer in ch.new_timers:
+        if timer.case is case and timer.status == Timer.PAUSED:
+            timer.due_at = calendar.add_working_seconds(now, timer.remaining_seconds or 0)
+            timer.status, timer.remaining_seconds = Timer.PENDING, None
+
+
+def _sync_status(case: Case, state: dict[str, Any], ch: Changes, actor_id: int | None) -> None:
+    before = case.status
+    if state["status"] == "completed":
+        outcome = state["outcome"]
+        {"approved": case.approve, "rejected": case.reject, "withdrawn": case.withdraw}[outcome]()
+        case.completed_at = ch.now
+        case.clock_paused_at = None
+    else:
+        waiting = any(task["kind"] == "correction" for task in state["tasks"].values())
+        if waiting and case.status == CaseStatus.IN_REVIEW:
+            case.request_correction()
+        elif not waiting and case.status == CaseStatus.AWAITING_CORRECTION:
+            case.resume_review()
+    if case.status != before:
+        ch.event(f"CASE_{str(case.status).upper()}", case, actor_id=actor_id, **{"from": str(before)})

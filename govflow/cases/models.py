@@ -1,0 +1,209 @@
+"""Cases and their tasks.
+
+Both lifecycles are django-fsm-2 fields with protected=True: the status can
+only change through the transition methods, and only services call those.
+A case's engine state is one JSON document (`state`); the form data lives
+beside it in `data` and is not duplicated inside the state.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, transition
+
+
+class CaseStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    SUBMITTED = "submitted", _("submitted")
+    IN_REVIEW = "in_review", _("in review")
+    AWAITING_CORRECTION = "awaiting_correction", _("awaiting correction")
+    APPROVED = "approved", _("approved")
+    REJECTED = "rejected", _("rejected")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+OPEN_CASE_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW, CaseStatus.AWAITING_CORRECTION)
+ENDED_CASE_STATUSES = (CaseStatus.APPROVED, CaseStatus.REJECTED, CaseStatus.WITHDRAWN)
+
+
+class Case(models.Model):
+    reference = models.CharField(_("reference"), max_length=32, unique=True)
+    template = models.ForeignKey("processes.ProcessTemplate", on_delete=models.PROTECT, related_name="cases")
+    version = models.ForeignKey("processes.ProcessVersion", on_delete=models.PROTECT, related_name="cases")
+    applicant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases")
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    status = FSMField(default=CaseStatus.DRAFT, choices=CaseStatus.choices, protected=True)
+    data = models.JSONField(_("form data"), default=dict)
+    state = models.JSONField(_("engine state"), null=True, blank=True)
+    row_version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # The statutory clock: stopped while the case is with the applicant or in
+    # an excluded step; paused_seconds is office time not counted.
+    clock_paused_at = models.DateTimeField(null=True, blank=True)
+    paused_seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["applicant", "status"], name="case_applicant_status"),
+            models.Index(fields=["status", "submitted_at"], name="case_status_submitted"),
+        ]
+        verbose_name = _("case")
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @transition(field=status, source=CaseStatus.DRAFT, target=CaseStatus.SUBMITTED)
+    def submit(self) -> None:
+        """Received; acceptance (受理) follows at once when the engine starts."""
+
+    @transition(field=status, source=CaseStatus.SUBMITTED, target=CaseStatus.IN_REVIEW)
+    def accept(self) -> None:
+        pass
+
+    @transition(field=status, source=CaseStatus.IN_REVIEW, target=CaseStatus.AWAITING_CORRECTION)
+    def request_correction(self) -> None:
+        pass
+
+    @transition(field=status, source=CaseStatus.AWAITING_CORRECTION, target=CaseStatus.IN_REVIEW)
+    def resume_review(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=[CaseStatus.IN_REVIEW, CaseStatus.AWAITING_CORRECTION],
+        target=CaseStatus.APPROVED,
+    )
+    def approve(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=[CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW, CaseStatus.AWAITING_CORRECTION],
+        target=CaseStatus.REJECTED,
+    )
+    def reject(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=[CaseStatus.DRAFT, CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW, CaseStatus.AWAITING_CORRECTION],
+        target=CaseStatus.WITHDRAWN,
+    )
+    def withdraw(self) -> None:
+        pass
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_CASE_STATUSES
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    CLAIMED = "claimed", _("claimed")
+    COMPLETED = "completed", _("completed")
+    CANCELLED = "cancelled", _("cancelled")
+    EXPIRED = "expired", _("expired")
+
+
+LIVE_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+
+
+class TaskKind(models.TextChoices):
+    REVIEW = "review", _("review")
+    SIGNATURE = "signature", _("countersignature")
+    CORRECTION = "correction", _("correction by the applicant")
+    SERVICE = "service", _("automated step")
+
+
+class Task(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
+    engine_id = models.CharField(max_length=32)
+    node_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=TaskKind.choices)
+    department = models.ForeignKey(
+        "accounts.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"
+    )
+    round = models.PositiveIntegerField(default=1)
+    signer = models.PositiveSmallIntegerField(null=True, blank=True)
+    status = FSMField(default=TaskStatus.OPEN, choices=TaskStatus.choices, protected=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="claimed_tasks"
+    )
+    created_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=32, blank=True)
+    opinion = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="decided_tasks"
+    )
+    silent_consent = models.BooleanField(default=False)
+    legal_basis = models.TextField(blank=True)
+    escalated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["case", "engine_id"], name="task_engine_id_unique")]
+        indexes = [
+            models.Index(
+                fields=["department", "due_at", "id"],
+                name="task_live_by_department",
+                condition=models.Q(status__in=["open", "claimed"]),
+            ),
+            models.Index(
+                fields=["assignee", "due_at"],
+                name="task_live_by_assignee",
+                condition=models.Q(status="claimed"),
+            ),
+        ]
+        verbose_name = _("task")
+
+    def __str__(self) -> str:
+        return f"{self.node_id} ({self.engine_id}) of {self.case_id}"
+
+    @transition(field=status, source=TaskStatus.OPEN, target=TaskStatus.CLAIMED)
+    def claim(self) -> None:
+        pass
+
+    @transition(field=status, source=TaskStatus.CLAIMED, target=TaskStatus.OPEN)
+    def release(self) -> None:
+        pass
+
+    @transition(field=status, source=[TaskStatus.OPEN, TaskStatus.CLAIMED], target=TaskStatus.COMPLETED)
+    def complete(self) -> None:
+        pass
+
+    @transition(field=status, source=[TaskStatus.OPEN, TaskStatus.CLAIMED], target=TaskStatus.CANCELLED)
+    def cancel(self) -> None:
+        pass
+
+    @transition(field=status, source=[TaskStatus.OPEN, TaskStatus.CLAIMED], target=TaskStatus.EXPIRED)
+    def expire(self) -> None:
+        pass
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_TASK_STATUSES
+
+
+class Attachment(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    slot = models.CharField(_("attachment slot"), max_length=64)
+    file = models.FileField(upload_to="attachments/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slot", "uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -1,0 +1,357 @@
+"""Case and task use cases: the only code that writes cases, tasks and timers.
+
+Every service takes keyword-only arguments, checks that the actor may act,
+locks the case row (SELECT ... FOR UPDATE) before reading its state, runs the
+engine, and writes the result, its audit events and its outbox rows in the
+same transaction. Two reviewers finishing the last two parallel tasks at once
+are serialised by that lock, so the join fires once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed
+
+from govflow.accounts.models import Membership
+from govflow.audit.services import PendingAudit, audit_write
+from govflow.engine import IllegalEvent, NoBranchMatched
+from govflow.engine import runtime as rt
+from govflow.engine.forms import validate_form_data
+from govflow.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound
+from govflow.processes.models import ProcessTemplate
+from govflow.processes.services import version_definition
+
+from .bridge import Changes, Decision, advance
+from .models import LIVE_TASK_STATUSES, Case, CaseStatus, Task, TaskKind, TaskStatus
+
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+MAX_OPINION = 4000
+MAX_DRAFT_BYTES = 512_000
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or timezone.now()
+
+
+def _new_reference(now: datetime) -> str:
+    suffix = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+    return f"GF{now:%Y%m%d}{suffix}"
+
+
+def _lock_case(case_id: int) -> Case:
+    try:
+        return Case.objects.select_for_update(of=("self",)).select_related("version").get(pk=case_id)
+    except Case.DoesNotExist:
+        raise NotFound("case not found") from None
+
+
+def _lock_own_case(case_id: int, actor) -> Case:
+    case = _lock_case(case_id)
+    if case.applicant_id != actor.pk:
+        raise NotFound("case not found")
+    return case
+
+
+def _check_draft_data(data: Any) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise InvalidInput("form data must be an object of field values")
+    import json
+
+    try:
+        size = len(json.dumps(data, ensure_ascii=False))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("form data must contain only text, numbers, lists and objects") from exc
+    if size > MAX_DRAFT_BYTES:
+        raise InvalidInput(f"form data is too large ({size} bytes; the limit is {MAX_DRAFT_BYTES})")
+    return dict(data)
+
+
+def _case_title(definition, data: Mapping[str, Any]) -> str:
+    for spec in definition.form.fields:
+        if spec.type == "text" and spec.required and spec.sensitivity == "public":
+            value = data.get(spec.id)
+            if isinstance(value, str) and value.strip():
+                return value.strip()[:200]
+    return ""
+
+
+@transaction.atomic
+def case_create(*, applicant, template_code: str, data: Mapping[str, Any] | None = None,
+                now: datetime | None = None) -> Case:
+    """Start a draft on the template's current version. A draft keeps
+    whatever the applicant typed, valid or not, until they submit."""
+    now = _now(now)
+    template = ProcessTemplate.objects.filter(code=template_code, is_active=True).select_related(
+        "current_version").first()
+    if template is None or template.current_version is None:
+        raise NotFound(f"no published service '{template_code}'")
+    data = _check_draft_data(data or {})
+    definition = version_definition(template.current_version)
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                case = Case.objects.create(
+                    reference=_new_reference(now),
+                    template=template,
+                    version=template.current_version,
+                    applicant=applicant,
+                    data=data,
+                    title=_case_title(definition, data),
+                )
+            break
+        except IntegrityError:  # pragma: no cover - a reference collision, 1 in 10^9
+            continue
+    changes = Changes(now=now)
+    changes.event("CASE_CREATED", case, actor_id=applicant.pk, template=template.code,
+                  version=template.current_version.number)
+    audit_write(changes.audit)
+    return case
+
+
+@transaction.atomic
+def case_save_draft(*, case_id: int, actor, data: Mapping[str, Any], expected_version: int | None = None,
+                    now: datetime | None = None) -> Case:
+    case = _lock_own_case(case_id, actor)
+    if case.status != CaseStatus.DRAFT:
+        raise Conflict("only a draft can be edited; this case has been submitted")
+    if expected_version is not None and case.row_version != expected_version:
+        raise Conflict("the draft was changed elsewhere; reload it before saving")
+    case.data = _check_draft_data(data)
+    case.title = _case_title(version_definition(case.version), case.data)
+    case.row_version += 1
+    case.save(update_fields=["data", "title", "row_version", "updated_at"])
+    return case
+
+
+@transaction.atomic
+def case_submit(*, case_id: int, actor, now: datetime | None = None, language: str = "zh") -> Case:
+    """Validate the form and hand the case to the engine. On invalid data
+    nothing changes (the draft stays as typed) and FormInvalid lists every
+    field's problem."""
+    now = _now(now)
+    case = _lock_own_case(case_id, actor)
+    if case.status != CaseStatus.DRAFT:
+        raise Conflict(f"this case has already been submitted (it is {case.status})")
+    definition = version_definition(case.version)
+    checked = validate_form_data(definition.form, case.data, today=timezone.localdate(now))
+    if not checked.ok:
+        raise FormInvalid(checked.errors, language=language)
+    case.data = checked.cleaned
+    case.title = _case_title(definition, case.data) or case.title
+    case.submit()
+    case.submitted_at = now
+    changes = Changes(now=now)
+    changes.event("CASE_SUBMITTED", case, actor_id=actor.pk)
+    case.accept()
+    try:
+        advance(case, rt.Start(case.data), changes, actor_id=actor.pk)
+    except NoBranchMatched as exc:
+        raise InvalidInput(f"the case cannot be routed: {exc.message}", code="no_branch_matched") from exc
+    changes.flush()
+    return case
+
+
+@transaction.atomic
+def case_withdraw(*, case_id: int, actor, reason: str = "", now: datetime | None = None) -> Case:
+    now = _now(now)
+    case = _lock_own_case(case_id, actor)
+    changes = Changes(now=now)
+    if case.status == CaseStatus.DRAFT:
+        case.withdraw()
+        case.completed_at = now
+        changes.cases.append(case)
+        changes.event("CASE_WITHDRAWN", case, actor_id=actor.pk, reason=reason[:500], **{"from": "draft"})
+    elif case.is_open:
+        advance(case, rt.Withdraw(actor=str(actor.pk), reason=reason), changes, actor_id=actor.pk)
+    else:
+        raise Conflict(f"this case has ended ({case.status}) and cannot be withdrawn")
+    changes.flush()
+    return case
+
+
+@transaction.atomic
+def case_answer_correction(*, case_id: int, actor, data: Mapping[str, Any], now: datetime | None = None,
+                           language: str = "zh") -> Case:
+    """The applicant answers the open correction request(s) with changed
+    data; the whole form must validate with the changes applied."""
+    now = _now(now)
+    case = _lock_own_case(case_id, actor)
+    if case.status != CaseStatus.AWAITING_CORRECTION:
+        raise Conflict("no correction is being asked for on this case")
+    changes_in = _check_draft_data(data)
+    definition = version_definition(case.version)
+    merged = {**case.data, **changes_in}
+    checked = validate_form_data(definition.form, merged, today=timezone.localdate(now))
+    if not checked.ok:
+        raise FormInvalid(checked.errors, language=language)
+    updates = {key: checked.cleaned.get(key) for key in changes_in if key in checked.cleaned}
+    changes = Changes(now=now)
+    open_corrections = [
+        tid for tid, task in (case.state or {}).get("tasks", {}).items() if task["kind"] == "correction"
+    ]
+    for task_id in sorted(open_corrections, key=lambda t: int(t[1:])):
+        if case.state is not None and task_id in case.state["tasks"]:
+            advance(case, rt.SubmitCorrection(task_id, updates, actor=str(actor.pk)), changes, actor_id=actor.pk)
+            changes.decided[(case.pk, task_id)] = Decision(outcome="corrected", decided_by_id=actor.pk)
+    changes.event("CASE_CORRECTED", case, actor_id=actor.pk, fields=sorted(updates))
+    changes.flush()
+    return case
+
+
+# -- tasks ------------------------------------------------------------------
+
+
+def _member(actor, department_id: int | None) -> Membership | None:
+    if department_id is None:
+        return None
+    return Membership.objects.filter(user=actor, department_id=department_id).first()
+
+
+def _lock_task(task_id: int, actor) -> tuple[Case, Task, Membership]:
+    """Lock the task's case, then the task; refuse actors outside its department."""
+    case_id = Task.objects.filter(pk=task_id).values_list("case_id", flat=True).first()
+    if case_id is None:
+        raise NotFound("task not found")
+    case = _lock_case(case_id)
+    task = Task.objects.select_for_update().get(pk=task_id)
+    membership = _member(actor, task.department_id)
+    if membership is None or task.kind not in (TaskKind.REVIEW, TaskKind.SIGNATURE):
+        raise NotFound("task not found")
+    return case, task, membership
+
+
+@transaction.atomic
+def task_claim(*, task_id: int, actor, now: datetime | None = None) -> Task:
+    now = _now(now)
+    case, task, _ = _lock_task(task_id, actor)
+    if task.status == TaskStatus.CLAIMED and task.assignee_id == actor.pk:
+        return task
+    if task.status != TaskStatus.OPEN:
+        raise Conflict(_task_state_message(task))
+    task.claim()
+    task.assignee = actor
+    task.claimed_at = now
+    task.save(update_fields=["status", "assignee", "claimed_at"])
+    _audit_task(task, "TASK_CLAIMED", actor, now)
+    return task
+
+
+@transaction.atomic
+def task_release(*, task_id: int, actor, now: datetime | None = None) -> Task:
+    now = _now(now)
+    case, task, membership = _lock_task(task_id, actor)
+    if task.status != TaskStatus.CLAIMED:
+        raise Conflict(_task_state_message(task))
+    if task.assignee_id != actor.pk and not membership.is_head:
+        raise Forbidden("only the reviewer who claimed the task, or the department head, can release it")
+    task.release()
+    task.assignee = None
+    task.claimed_at = None
+    task.save(update_fields=["status", "assignee", "claimed_at"])
+    _audit_task(task, "TASK_RELEASED", actor, now)
+    return task
+
+
+@transaction.atomic
+def task_handover(*, task_id: int, actor, to_user, now: datetime | None = None) -> Task:
+    """Give a task to a colleague in the same department (the holder, or the
+    head reassigning)."""
+    now = _now(now)
+    case, task, membership = _lock_task(task_id, actor)
+    if not task.is_live:
+        raise Conflict(_task_state_message(task))
+    if task.status == TaskStatus.CLAIMED and task.assignee_id != actor.pk and not membership.is_head:
+        raise Forbidden("only the reviewer holding the task, or the department head, can hand it over")
+    if _member(to_user, task.department_id) is None:
+        raise InvalidInput("the colleague must belong to the task's department", fields={"to_user": ["not a member"]})
+    if to_user.pk == case.applicant_id:
+        raise InvalidInput("a case cannot be handed to its own applicant", fields={"to_user": ["is the applicant"]})
+    if task.status == TaskStatus.OPEN:
+        task.claim()
+    previous = task.assignee_id
+    task.assignee = to_user
+    task.claimed_at = now
+    task.save(update_fields=["status", "assignee", "claimed_at"])
+    _audit_task(task, "TASK_HANDED_OVER", actor, now, to_user=to_user.pk, from_user=previous)
+    return task
+
+
+@transaction.atomic
+def task_complete(*, task_id: int, actor, outcome: str, opinion: str = "",
+                  data: Mapping[str, Any] | None = None, now: datetime | None = None) -> Task:
+    """Decide a review or countersignature. Reject and return need a written
+    opinion. A task a colleague already decided is a Conflict, not a write."""
+    now = _now(now)
+    case, task, membership = _lock_task(task_id, actor)
+    if case.applicant_id == actor.pk:
+        raise Forbidden("a reviewer cannot decide a case they applied for")
+    if not task.is_live:
+        raise Conflict(_task_state_message(task))
+    if task.status == TaskStatus.CLAIMED and task.assignee_id != actor.pk:
+        raise Conflict("a colleague has claimed this task; ask them or the department head to hand it over")
+    opinion = (opinion or "").strip()
+    if len(opinion) > MAX_OPINION:
+        raise InvalidInput("the opinion is too long", fields={"opinion": [f"at most {MAX_OPINION} characters"]})
+    if outcome in ("reject", "return") and not opinion:
+        raise InvalidInput("a rejection or a return for correction needs a written opinion",
+                           fields={"opinion": ["required"]})
+    if data is not None:
+        data = _check_draft_data(data)
+    changes = Changes(now=now)
+    try:
+        advance(case, rt.CompleteTask(task.engine_id, outcome, actor=str(actor.pk), opinion=opinion, data=data),
+                changes, actor_id=actor.pk)
+    except IllegalEvent as exc:
+        if exc.code == "outcome_not_offered":
+            raise InvalidInput(exc.message, fields={"outcome": [exc.message]}) from exc
+        raise Conflict(exc.message) from exc
+    except NoBranchMatched as exc:
+        raise InvalidInput(f"the case cannot be routed: {exc.message}", code="no_branch_matched") from exc
+    try:
+        if task.status == TaskStatus.OPEN:
+            task.claim()
+        task.complete()
+    except TransitionNotAllowed as exc:  # pragma: no cover - guarded above
+        raise Conflict(str(exc)) from exc
+    changes.decided[(case.pk, task.engine_id)] = Decision(outcome=outcome, opinion=opinion, decided_by_id=actor.pk)
+    changes.event("TASK_COMPLETED", case, actor_id=actor.pk, object_type="task", object_id=task.engine_id,
+                  node=task.node_id, outcome=outcome, opinion=opinion, department=task.department_id)
+    changes.flush()
+    task.refresh_from_db(fields=["completed_at", "outcome", "opinion", "decided_by"])
+    return task
+
+
+def _task_state_message(task: Task) -> str:
+    if task.status == TaskStatus.COMPLETED:
+        return "this task has already been decided"
+    if task.status == TaskStatus.CANCELLED:
+        return "this task was cancelled (the case moved on or was withdrawn)"
+    if task.status == TaskStatus.CLAIMED:
+        return "a colleague has already claimed this task"
+    return f"this task is {task.status}"
+
+
+def _audit_task(task: Task, action: str, actor, now: datetime, **data: Any) -> None:
+    audit_write([PendingAudit(action=action, at=now, actor_id=actor.pk, object_type="task",
+                              object_id=task.engine_id, case_id=task.case_id,
+                              data={"node": task.node_id, **data})])
+
+
+__all__ = [
+    "LIVE_TASK_STATUSES",
+    "case_answer_correction",
+    "case_create",
+    "case_save_draft",
+    "case_submit",
+    "case_withdraw",
+    "task_claim",
+    "task_complete",
+    "task_handover",
+    "task_release",
+]

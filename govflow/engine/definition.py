@@ -1,0 +1,174 @@
+"""The parsed, validated form of a process template.
+
+A `Definition` is built by `govflow.engine.loader` from YAML and is immutable
+once built. The runtime (`govflow.engine.runtime`) only reads it, so one
+instance can be shared by every case on the same template version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .expressions import Expression
+from .forms import FormSpec
+
+MAIN = "main"
+
+NODE_TYPES = (
+    "start",
+    "end",
+    "user_task",
+    "service_task",
+    "parallel",
+    "exclusive",
+    "inclusive",
+    "wait",
+    "correction",
+    "call",
+)
+GATEWAY_TYPES = ("parallel", "exclusive", "inclusive")
+TASK_OUTCOMES = ("approve", "reject", "return")
+CASE_OUTCOMES = ("approved", "rejected", "withdrawn")
+BREACH_ACTIONS = ("escalate", "approve", "reject")
+COUNTERSIGN_MODES = ("all", "any", "sequential")
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A span of working time: whole working days (statutory counting) or
+    working hours (same-day promises)."""
+
+    days: int | None = None
+    hours: float | None = None
+
+    @property
+    def working_days(self) -> float:
+        if self.days is not None:
+            return float(self.days)
+        return (self.hours or 0.0) / 8.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"days": self.days} if self.days is not None else {"hours": self.hours}
+
+
+@dataclass(frozen=True, slots=True)
+class Sla:
+    limit: Duration
+    remind_at: float | None = None
+    on_breach: str = "escalate"
+    legal_basis: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Countersign:
+    mode: str
+    signers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    target: str
+    condition: Expression | None = None
+    default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateSpec:
+    type: str
+    department: str
+    title: Mapping[str, str]
+
+
+@dataclass(slots=True, eq=False)
+class Node:
+    id: str
+    type: str
+    process: str = MAIN
+    title: Mapping[str, str] | None = None
+    line: int = 0
+    col: int = 0
+    # flows
+    next: tuple[str, ...] = ()
+    outcomes: dict[str, str] = field(default_factory=dict)
+    branches: tuple[Branch, ...] = ()
+    # user task
+    department: str | None = None
+    countersign: Countersign | None = None
+    sla: Sla | None = None
+    clearance: tuple[str, ...] = ()
+    clock_excluded: bool = False
+    # service task
+    handler: str | None = None
+    # wait / correction
+    duration: Duration | None = None
+    on_timeout: str | None = None
+    # end
+    outcome: str | None = None
+    terminate: bool = True
+    certificates: tuple[CertificateSpec, ...] = ()
+    # call
+    calls: str | None = None
+    # computed by the loader
+    successors: tuple[str, ...] = ()
+    in_degree: int = 0
+    is_split: bool = False
+    is_join: bool = False
+    join: str | None = None
+    block: frozenset[str] = frozenset()
+
+    def label(self, language: str = "zh") -> str:
+        if self.title:
+            return self.title.get(language) or self.title.get("zh") or self.id
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Process:
+    id: str
+    title: Mapping[str, str] | None
+    start: str
+
+
+@dataclass(slots=True, eq=False)
+class Definition:
+    id: str
+    title: Mapping[str, str]
+    description: Mapping[str, str] | None
+    calendar: str
+    time_limit: Duration | None
+    legal_basis: str | None
+    form: FormSpec
+    nodes: dict[str, Node]
+    processes: dict[str, Process]
+    departments: frozenset[str] = frozenset()
+
+    @property
+    def start(self) -> str:
+        return self.processes[MAIN].start
+
+    def user_tasks(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.type == "user_task"]
+
+    def clearance_for(self, department: str) -> frozenset[str]:
+        """Secret fields the department may read unmasked, by the template."""
+        cleared: set[str] = set()
+        for node in self.nodes.values():
+            if node.type == "user_task" and department in _node_departments(node):
+                cleared.update(node.clearance)
+        return frozenset(cleared)
+
+    def certificates(self) -> list[CertificateSpec]:
+        return [c for n in self.nodes.values() for c in n.certificates]
+
+
+def _node_departments(node: Node) -> tuple[str, ...]:
+    if node.countersign is not None:
+        return node.countersign.signers
+    return (node.department,) if node.department else ()
+
+
+def node_departments(node: Node) -> tuple[str, ...]:
+    """Every department that gets a task when a token reaches `node`."""
+    return _node_departments(node)

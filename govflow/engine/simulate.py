@@ -1,0 +1,287 @@
+"""Dry runs of a template with no database: scripted data and decisions on a
+virtual working-day clock.
+
+Every review takes its SLA limit (the statutory worst case) unless the script
+gives a duration, parallel branches run side by side, and time with the
+applicant (corrections) or in steps excluded from the clock (expert review,
+hearings) is not counted, as Administrative Licensing Law art 45 and art 82
+prescribe. So `working_days` answers an admin's question: if every department
+uses its full limit, how many working days does the case take?
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from . import runtime as rt
+from .definition import Definition
+from .forms import FieldError, FieldSpec, FormSpec, validate_form_data
+from .identifiers import make_cn_id, make_uscc
+from .problems import EngineError
+
+MAX_STEPS = 10_000
+DEFAULT_TASK_DAYS = 1.0
+SIMULATION_EPOCH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+TASK_OUTCOMES = ("approve", "reject", "return")
+
+
+class SimulationError(EngineError):
+    code = "simulation_failed"
+
+
+class SimulationDataError(EngineError):
+    """The scripted form data does not pass the template's form validation."""
+
+    code = "invalid_data"
+
+    def __init__(self, errors: tuple[FieldError, ...]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e.path}: {e.message.get('en', e.code)}" for e in errors))
+
+
+@dataclass
+class Script:
+    data: dict[str, Any] | None = None
+    decisions: dict[str, Any] = field(default_factory=dict)
+    durations: dict[str, float] = field(default_factory=dict)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    corrections: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Simulation:
+    outcome: str
+    trace: list[str]
+    certificates: list[dict[str, str]]
+    working_days: float
+    decisions: list[dict[str, Any]]
+    time_limit_days: float | None
+
+    def as_json(self) -> dict[str, Any]:
+        days = round(self.working_days, 2)
+        return {
+            "outcome": self.outcome,
+            "trace": self.trace,
+            "certificates": self.certificates,
+            "working_days": int(days) if days == int(days) else days,
+            "time_limit_days": self.time_limit_days,
+            "within_time_limit": None if self.time_limit_days is None else days <= self.time_limit_days,
+            "decisions": self.decisions,
+        }
+
+
+def simulate(definition: Definition, script: Script, *, today: date | None = None) -> Simulation:
+    today = today or SIMULATION_EPOCH.date()
+    data = script.data if script.data is not None else example_data(definition.form, today=today)
+    checked = validate_form_data(definition.form, data, today=today)
+    if not checked.ok:
+        raise SimulationDataError(checked.errors)
+    return _Run(definition, script, checked.cleaned).run()
+
+
+class _Run:
+    def __init__(self, definition: Definition, script: Script, data: dict[str, Any]) -> None:
+        self.definition = definition
+        self.script = script
+        self.data = data
+        self.clock = 0.0
+        self.paused_since: float | None = None
+        self.paused_total = 0.0
+        self.queue: list[tuple[float, int, str, str]] = []
+        self.seq = 0
+        self.used: dict[str, int] = {}
+        self.trace: list[str] = []
+        self.certificates: list[dict[str, str]] = []
+        self.decided: list[dict[str, Any]] = []
+        self.timeouts: dict[str, str] = {}  # task id -> breach/deadline timer id
+        self.pending_outcome: dict[str, str] = {}
+
+    def now(self) -> datetime:
+        return SIMULATION_EPOCH + timedelta(days=self.clock)
+
+    def schedule(self, delay: float, kind: str, ident: str) -> None:
+        self.seq += 1
+        heapq.heappush(self.queue, (self.clock + delay, self.seq, kind, ident))
+
+    def next_decision(self, node_id: str) -> Any:
+        value = self.script.decisions.get(node_id, "approve")
+        if isinstance(value, list):
+            index = self.used.get(node_id, 0)
+            self.used[node_id] = index + 1
+            return value[index] if index < len(value) else "approve"
+        return value
+
+    def apply(self, result: rt.StepResult) -> dict[str, Any]:
+        node_sla = self.definition.nodes
+        for effect in result.effects:
+            if isinstance(effect, rt.NodeEntered):
+                self.trace.append(effect.node)
+            elif isinstance(effect, rt.CertificateDue):
+                self.certificates.append({"type": effect.type, "department": effect.department, "node": effect.node})
+            elif isinstance(effect, rt.ClockPaused):
+                self.paused_since = self.clock
+            elif isinstance(effect, rt.ClockResumed):
+                if self.paused_since is not None:
+                    self.paused_total += self.clock - self.paused_since
+                self.paused_since = None
+            elif isinstance(effect, rt.ServiceCall):
+                self.schedule(0.0, "service", effect.task_id)
+            elif isinstance(effect, rt.TaskCreated) and effect.kind in ("review", "signature"):
+                node = node_sla[effect.node]
+                outcome = self.next_decision(effect.node)
+                if outcome == "timeout":
+                    if node.sla is None:
+                        raise SimulationError(f"'{effect.node}' has no SLA, so it cannot time out")
+                    continue  # the breach timer (started with it) will decide
+                if outcome not in node.outcomes:
+                    raise SimulationError(
+                        f"decision '{outcome}' for '{effect.node}' is not offered there "
+                        f"(offered: {', '.join(node.outcomes)})"
+                    )
+                self.pending_outcome[effect.task_id] = outcome
+                if effect.node in self.script.durations:
+                    days = float(self.script.durations[effect.node])
+                elif node.sla is not None:
+                    days = node.sla.limit.working_days
+                else:
+                    days = DEFAULT_TASK_DAYS
+                self.schedule(days, "decide", effect.task_id)
+            elif isinstance(effect, rt.TaskCreated) and effect.kind == "correction":
+                outcome = self.next_decision(effect.node)
+                if outcome != "timeout":
+                    self.schedule(float(self.script.durations.get(effect.node, 0.0)), "correct", effect.task_id)
+            elif isinstance(effect, rt.TimerStarted):
+                limit = effect.days if effect.days is not None else (effect.hours or 0) / 8.0
+                if effect.kind == "wait":
+                    self.schedule(float(limit), "timer", effect.timer_id)
+                elif effect.kind in ("sla_breach", "correction_deadline") and effect.task_id:
+                    self.timeouts[effect.task_id] = effect.timer_id
+                    self.schedule(float(limit), "timer", effect.timer_id)
+        return result.state
+
+    def run(self) -> Simulation:
+        state = self.apply(rt.step(self.definition, None, rt.Start(self.data), self.now()))
+        steps = 0
+        while state["status"] == "running":
+            if not self.queue:
+                raise SimulationError(
+                    "the case is stuck: nothing is left to happen (a task with no scripted way forward)"
+                )
+            steps += 1
+            if steps > MAX_STEPS:
+                raise SimulationError(f"the simulation did not end after {MAX_STEPS} steps (an endless loop?)")
+            when, _, kind, ident = heapq.heappop(self.queue)
+            self.clock = max(self.clock, when)
+            event = self.event_for(kind, ident, state)
+            if event is None:
+                continue
+            try:
+                state = self.apply(rt.step(self.definition, state, event, self.now(), in_place=True))
+            except EngineError as exc:
+                raise SimulationError(exc.message) from exc
+        if self.paused_since is not None:
+            self.paused_total += self.clock - self.paused_since
+        return Simulation(
+            outcome=state["outcome"],
+            trace=self.trace,
+            certificates=self.certificates,
+            working_days=self.clock - self.paused_total,
+            decisions=self.decided,
+            time_limit_days=self.definition.time_limit.working_days if self.definition.time_limit else None,
+        )
+
+    def event_for(self, kind: str, ident: str, state: dict[str, Any]) -> rt.Event | None:
+        if kind == "timer":
+            return rt.FireTimer(ident) if ident in state["timers"] else None
+        task = state["tasks"].get(ident)
+        if task is None:  # cancelled meanwhile (a terminating end, a countersign decided)
+            return None
+        if kind == "decide":
+            outcome = self.pending_outcome.pop(ident)
+            self.decided.append({"node": task["node"], "outcome": outcome, "day": round(self.clock, 3)})
+            return rt.CompleteTask(ident, outcome, actor="simulation", opinion="simulated decision")
+        if kind == "correct":
+            changes = self.script.corrections.get(task["node"], {})
+            if isinstance(changes, list):
+                index = self.used.get("correction:" + task["node"], 0)
+                self.used["correction:" + task["node"]] = index + 1
+                changes = changes[index] if index < len(changes) else {}
+            return rt.SubmitCorrection(ident, dict(changes or {}), actor="applicant")
+        if kind == "service":
+            return rt.ServiceDone(ident, dict(self.script.results.get(task["node"], {})))
+        raise SimulationError(f"unknown simulation event {kind}")  # pragma: no cover
+
+
+# -- example data -----------------------------------------------------------
+
+
+def example_data(form: FormSpec, *, today: date) -> dict[str, Any]:
+    """Plausible, valid data for every field of a form (used by --approve-all
+    and by the admin's dry run when no data is given)."""
+    return {spec.id: example_value(spec, today=today, index=i) for i, spec in enumerate(form.fields)}
+
+
+def example_value(spec: FieldSpec, *, today: date, index: int = 0) -> Any:
+    kind = spec.type
+    if kind == "table":
+        rows = max(spec.min_rows or 1, 1)
+        return [
+            {col.id: example_value(col, today=today, index=index + row) for col in spec.columns}
+            for row in range(rows)
+        ]
+    if kind == "choice":
+        return spec.choices[0].value if spec.choices else ""
+    if kind == "multichoice":
+        return [spec.choices[0].value] if spec.choices else []
+    if kind == "boolean":
+        return False
+    if kind == "number":
+        low = spec.min if spec.min is not None else 1
+        high = spec.max if spec.max is not None else max(low, 100)
+        return int(min(max(low, 1), high))
+    if kind == "decimal":
+        low = Decimal(spec.min) if spec.min is not None else Decimal("1")
+        high = Decimal(spec.max) if spec.max is not None else max(low, Decimal("100000"))
+        value = min(max(low, Decimal("100000")), high)
+        return str(value.quantize(Decimal(1).scaleb(-(spec.decimals if spec.decimals is not None else 2))))
+    if kind == "date":
+        from .forms import resolve_date_limit
+
+        low = resolve_date_limit(spec.min, today) if spec.min is not None else None
+        high = resolve_date_limit(spec.max, today) if spec.max is not None else None
+        value = today
+        if low is not None and value < low:
+            value = low
+        if high is not None and value > high:
+            value = high
+        return value.isoformat()
+    if kind == "cn_id_number":
+        return make_cn_id("110105", date(1980, 1, 1) + timedelta(days=97 * index), 11 + 2 * index)
+    if kind == "uscc":
+        return make_uscc(f"91110105MA0{index:02d}ABC1"[:17].ljust(17, "0"))
+    if kind == "phone":
+        return f"1380013{index:04d}"[:11]
+    if kind == "email":
+        return f"applicant{index}@example.cn"
+    example = {"address": "北京市东城区示例路1号", "textarea": "示例说明"}.get(kind, "示例")
+    if spec.min_length and len(example) < spec.min_length:
+        example = example * (spec.min_length // len(example) + 1)
+    if spec.max_length:
+        example = example[: spec.max_length]
+    return example
+
+
+def script_from_mapping(raw: Mapping[str, Any]) -> Script:
+    """Build a Script from a parsed decisions file (already shape-checked)."""
+    return Script(
+        data=dict(raw["data"]) if raw.get("data") is not None else None,
+        decisions=dict(raw.get("decisions") or {}),
+        durations={k: float(v) for k, v in (raw.get("durations") or {}).items()},
+        results={k: dict(v) for k, v in (raw.get("results") or {}).items()},
+        corrections=dict(raw.get("corrections") or {}),
+    )

@@ -1,0 +1,27 @@
+"""The transactional outbox: side effects written with the state change.
+
+A row is inserted in the same transaction as the change that causes it,
+dispatched to Celery after commit, and re-dispatched by a sweeper if the
+broker lost it. `key` is unique per effect so consumers can be idempotent.
+"""
+
+from django.db import models
+
+
+class OutboxMessage(models.Model):
+    key = models.CharField(max_length=200, unique=True)
+    topic = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at"], name="outbox_not_done", condition=models.Q(done_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

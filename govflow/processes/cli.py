@@ -1,0 +1,33 @@
+"""Shared helpers of the template commands (validate_process, simulate_process)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.db import DatabaseError
+
+from govflow.engine import Definition, Problem, check_definition
+
+from .handlers import handler_names
+from .services import fixture_departments, known_departments
+
+
+def departments_for_validation() -> frozenset[str]:
+    """The database's departments when it has any, else the shipped list, so
+    the commands work on a fresh checkout with no database."""
+    try:
+        found = known_departments()
+    except DatabaseError:
+        found = frozenset()
+    return found or fixture_departments()
+
+
+def read_definition(path: str) -> tuple[Definition | None, list[str]]:
+    try:
+        source = Path(path).read_bytes()
+    except OSError as exc:
+        return None, [Problem(1, 1, f"cannot read the file: {exc.strerror or exc}").format(path)]
+    definition, problems = check_definition(
+        source, departments=departments_for_validation(), handlers=handler_names()
+    )
+    return definition, [p.format(path) for p in problems]

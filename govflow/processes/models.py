@@ -1,0 +1,51 @@
+"""Process templates and their immutable published versions.
+
+A template is a named service (企业开办); each publish stores the YAML as a
+new version with its hash. Versions are never edited: running cases keep the
+version they started on, and new cases take the template's latest version.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ProcessTemplate(models.Model):
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    title_zh = models.CharField(_("title (Chinese)"), max_length=200)
+    title_en = models.CharField(_("title (English)"), max_length=200)
+    is_active = models.BooleanField(_("offered to applicants"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    current_version = models.ForeignKey(
+        "ProcessVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("process template")
+
+    def __str__(self) -> str:
+        return f"{self.title_zh} ({self.code})"
+
+    def title(self, language: str = "zh") -> str:
+        return self.title_en if language.startswith("en") else self.title_zh
+
+
+class ProcessVersion(models.Model):
+    template = models.ForeignKey(ProcessTemplate, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    source = models.TextField(_("YAML source"))
+    source_sha256 = models.CharField(max_length=64)
+    published_at = models.DateTimeField()
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(_("change note"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["template", "-number"]
+        constraints = [models.UniqueConstraint(fields=["template", "number"], name="process_version_unique")]
+        verbose_name = _("process version")
+
+    def __str__(self) -> str:
+        return f"{self.template.code} v{self.number}"

@@ -1,0 +1,95 @@
+"""Publishing templates and reading their definitions."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from govflow.accounts.models import Department
+from govflow.engine import Definition, InvalidDefinition, load_definition
+from govflow.errors import InvalidInput
+
+from .handlers import handler_names
+from .models import ProcessTemplate, ProcessVersion
+
+_cache: dict[int, Definition] = {}
+_cache_lock = threading.Lock()
+
+
+def known_departments() -> frozenset[str]:
+    return frozenset(Department.objects.filter(is_active=True).values_list("code", flat=True))
+
+
+def fixture_departments() -> frozenset[str]:
+    """Department codes from fixtures/departments.yaml, for validating
+    templates without a database (validate_process, simulate_process)."""
+    from ruamel.yaml import YAML
+
+    path = Path(settings.GOVFLOW_FIXTURES_DIR) / "departments.yaml"
+    data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    return frozenset(entry["code"] for entry in data["departments"])
+
+
+def definition_check(source: str | bytes, *, departments: frozenset[str] | None = None) -> Definition:
+    """Validate against the departments in the database (or the given set)
+    and the registered handlers; raises InvalidDefinition."""
+    return load_definition(
+        source,
+        departments=known_departments() if departments is None else departments,
+        handlers=handler_names(),
+    )
+
+
+def version_definition(version: ProcessVersion) -> Definition:
+    """The parsed definition of a published version, cached per process
+    (versions never change, so the cache never goes stale)."""
+    definition = _cache.get(version.pk)
+    if definition is None:
+        definition = load_definition(version.source, handlers=handler_names())
+        with _cache_lock:
+            _cache[version.pk] = definition
+    return definition
+
+
+@transaction.atomic
+def process_publish(*, source: str, published_by=None, note: str = "", now: datetime | None = None) -> ProcessVersion:
+    """Validate and publish `source` as the next version of its template.
+    Publishing the same text as the current version changes nothing."""
+    try:
+        definition = definition_check(source)
+    except InvalidDefinition as exc:
+        raise InvalidInput(
+            "the template does not validate",
+            code="invalid_definition",
+            fields={"source": [f"{p.line}:{p.col}: {p.message}" for p in exc.problems]},
+        ) from exc
+    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
+    template, _ = ProcessTemplate.objects.select_for_update().get_or_create(
+        code=definition.id,
+        defaults={"title_zh": definition.title["zh"], "title_en": definition.title["en"]},
+    )
+    template = ProcessTemplate.objects.select_for_update().get(pk=template.pk)
+    current = template.current_version
+    if current is not None and current.source_sha256 == digest:
+        return current
+    number = (template.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    version = ProcessVersion.objects.create(
+        template=template,
+        number=number,
+        source=source,
+        source_sha256=digest,
+        published_at=now or timezone.now(),
+        published_by=published_by,
+        note=note,
+    )
+    template.title_zh = definition.title["zh"]
+    template.title_en = definition.title["en"]
+    template.current_version = version
+    template.save(update_fields=["title_zh", "title_en", "current_version"])
+    return version

@@ -1,0 +1,10 @@
+"""The embedded default: one machine, no servers (SQLite and a filesystem
+broker), debug on unless DJANGO_DEBUG says otherwise."""
+
+from .base import *  # noqa: F403
+from .base import SECRET_KEY, env_bool, env_list
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+SECRET_KEY = SECRET_KEY or "govflow-local-development-key-not-for-production"
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

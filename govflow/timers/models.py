@@ -1,0 +1,87 @@
+"""The working-day calendar as data, and the table of due timers.
+
+SLA deadlines, reminders, public-notice waits and correction deadlines live
+here, not in the broker: a beat job sweeps due rows (`timers_fire_due`) and
+claims each with SELECT ... FOR UPDATE SKIP LOCKED, so each fires once.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Calendar(models.Model):
+    code = models.SlugField(_("jurisdiction code"), max_length=64, unique=True)
+    name_zh = models.CharField(max_length=200)
+    name_en = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("working-day calendar")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CalendarYear(models.Model):
+    """A year whose State Council notice has been loaded; without one, due
+    dates in that year are refused rather than guessed."""
+
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="years")
+    year = models.PositiveSmallIntegerField()
+    source = models.CharField(_("source notice"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["calendar", "year"]
+        constraints = [models.UniqueConstraint(fields=["calendar", "year"], name="calendar_year_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.calendar.code} {self.year}"
+
+
+class CalendarDay(models.Model):
+    HOLIDAY = "holiday"
+    WORKDAY = "workday"
+    KINDS = [(HOLIDAY, _("statutory holiday")), (WORKDAY, _("adjusted working day"))]
+
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="days")
+    date = models.DateField()
+    kind = models.CharField(max_length=16, choices=KINDS)
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["calendar", "date"]
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="calendar_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.kind}"
+
+
+class Timer(models.Model):
+    PENDING = "pending"
+    PAUSED = "paused"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+    STATUSES = [(PENDING, _("pending")), (PAUSED, _("paused")), (FIRED, _("fired")), (CANCELLED, _("cancelled"))]
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="timers")
+    engine_id = models.CharField(max_length=32)
+    kind = models.CharField(max_length=32)
+    node_id = models.CharField(max_length=64)
+    task = models.ForeignKey("cases.Task", null=True, blank=True, on_delete=models.CASCADE, related_name="timers")
+    status = models.CharField(max_length=16, choices=STATUSES, default=PENDING)
+    due_at = models.DateTimeField(null=True, blank=True)
+    # While the case clock is paused the deadline is kept as office seconds left.
+    remaining_seconds = models.BigIntegerField(null=True, blank=True)
+    # Why a timer has no due date (e.g. the calendar lacks a year); shown to admins.
+    problem = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    fired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "engine_id"], name="timer_engine_id_unique")]
+        indexes = [
+            models.Index(fields=["due_at"], name="timer_pending_due", condition=models.Q(status="pending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.engine_id} of case {self.case_id}"

@@ -1,0 +1,101 @@
+"""Shared fixtures: services (PostgreSQL, Redis), base data and personas.
+
+Database tests run on PostgreSQL. Without it (and without CI=true) they run on
+SQLite, and tests marked `postgres` skip with one line saying how to run them;
+under CI=true a missing PostgreSQL or Redis fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+from django.conf import settings
+
+IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _missing(service: str, how: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{service} is required under CI=true but is not reachable ({how})")
+    pytest.skip(f"needs {service}: {how}")
+
+
+@pytest.fixture(autouse=True)
+def _required_services(request):
+    if request.node.get_closest_marker("postgres") and not settings.POSTGRES_AVAILABLE:
+        _missing("PostgreSQL", f"start it or set DATABASE_URL (tried {settings.TEST_DATABASE_URL})")
+    if request.node.get_closest_marker("redis"):
+        import redis
+
+        try:
+            redis.Redis.from_url(settings.TEST_REDIS_URL, socket_connect_timeout=2).ping()
+        except Exception:
+            _missing("Redis", f"start redis-server or set REDIS_URL (tried {settings.TEST_REDIS_URL})")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "redis: needs Redis (fails under CI=true when it is missing)")
+
+
+@pytest.fixture
+def base_data(db):
+    """Departments, users, calendar and templates; loaded once per database
+    and again after a transactional test flushed them."""
+    from django.contrib.auth import get_user_model
+
+    from govflow.accounts.models import Department
+    from govflow.demo import load_base
+    from govflow.processes.models import ProcessTemplate
+
+    if not (Department.objects.exists() and ProcessTemplate.objects.exists()):
+        load_base()
+    return {u.username: u for u in get_user_model().objects.all()}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from govflow.demo import load_base
+
+    with django_db_blocker.unblock():
+        load_base()
+
+
+def _user(name):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username=name)
+
+
+@pytest.fixture
+def applicant(base_data):
+    return base_data["applicant"]
+
+
+@pytest.fixture
+def other_applicant(base_data):
+    from govflow.demo import ensure_user
+
+    return ensure_user("applicant2", password="x", groups=("applicant",))
+
+
+@pytest.fixture
+def market_reviewer(base_data):
+    return base_data["market_regulation_reviewer"]
+
+
+@pytest.fixture
+def fire_reviewer(base_data):
+    return base_data["fire_reviewer"]
+
+
+@pytest.fixture
+def process_admin(base_data):
+    return base_data["admin"]
+
+
+@pytest.fixture
+def now():
+    """A fixed working-day moment: Tuesday 2026-03-03 10:00 Beijing time."""
+    return datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
