@@ -37,6 +37,9 @@ def load_departments() -> list[Department]:
             defaults={"name_zh": entry["zh"], "name_en": entry["en"], "email": f"{entry['code']}@gov.example.cn"},
         )
         departments.append(department)
+    from govflow.cases.bridge import forget_departments
+
+    forget_departments()
     return departments
 
 

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Case as SqlCase
-from django.db.models import Value, When
 
 from govflow.accounts.models import Department
 from govflow.audit.services import PendingAudit, audit_write
@@ -30,6 +28,11 @@ from .models import Case, CaseStatus, Task, TaskStatus
 
 SLA_TIMER_KINDS = ("sla_reminder", "sla_breach")
 _department_ids: dict[str, int] = {}
+
+
+def forget_departments() -> None:
+    """Drop the code -> id cache (after departments are created or re-created)."""
+    _department_ids.clear()
 
 
 def department_id(code: str | None) -> int | None:
@@ -152,10 +155,8 @@ def _sync_task_due_dates(case_ids: list[int]) -> None:
         .exclude(status__in=[Timer.CANCELLED])
         .values_list("task_id", "due_at")
     )
-    if rows:
-        Task.objects.filter(pk__in=[r[0] for r in rows]).update(
-            due_at=SqlCase(*[When(pk=task_id, then=Value(due)) for task_id, due in rows], default=None)
-        )
+    for task_id, due in rows:
+        Task.objects.filter(pk=task_id).update(due_at=due)
 
 
 def load_state(case: Case) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ beside it in `data` and is not duplicated inside the state.
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, transition
+from django_fsm import FSMField, FSMModelMixin, transition
 
 
 class CaseStatus(models.TextChoices):
@@ -26,7 +26,7 @@ OPEN_CASE_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW, CaseStatus.AWA
 ENDED_CASE_STATUSES = (CaseStatus.APPROVED, CaseStatus.REJECTED, CaseStatus.WITHDRAWN)
 
 
-class Case(models.Model):
+class Case(FSMModelMixin, models.Model):
     reference = models.CharField(_("reference"), max_length=32, unique=True)
     template = models.ForeignKey("processes.ProcessTemplate", on_delete=models.PROTECT, related_name="cases")
     version = models.ForeignKey("processes.ProcessVersion", on_delete=models.PROTECT, related_name="cases")
@@ -119,7 +119,7 @@ class TaskKind(models.TextChoices):
     SERVICE = "service", _("automated step")
 
 
-class Task(models.Model):
+class Task(FSMModelMixin, models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
     engine_id = models.CharField(max_length=32)
     node_id = models.CharField(max_length=64)

@@ -304,6 +304,8 @@ def task_complete(*, task_id: int, actor, outcome: str, opinion: str = "",
     if data is not None:
         data = _check_draft_data(data)
     changes = Changes(now=now)
+    changes.event("TASK_COMPLETED", case, actor_id=actor.pk, object_type="task", object_id=task.engine_id,
+                  node=task.node_id, outcome=outcome, opinion=opinion, department=task.department_id)
     try:
         advance(case, rt.CompleteTask(task.engine_id, outcome, actor=str(actor.pk), opinion=opinion, data=data),
                 changes, actor_id=actor.pk)
@@ -320,8 +322,6 @@ def task_complete(*, task_id: int, actor, outcome: str, opinion: str = "",
     except TransitionNotAllowed as exc:  # pragma: no cover - guarded above
         raise Conflict(str(exc)) from exc
     changes.decided[(case.pk, task.engine_id)] = Decision(outcome=outcome, opinion=opinion, decided_by_id=actor.pk)
-    changes.event("TASK_COMPLETED", case, actor_id=actor.pk, object_type="task", object_id=task.engine_id,
-                  node=task.node_id, outcome=outcome, opinion=opinion, department=task.department_id)
     changes.flush()
     task.refresh_from_db(fields=["completed_at", "outcome", "opinion", "decided_by"])
     return task

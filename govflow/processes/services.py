@@ -18,7 +18,7 @@ from govflow.errors import InvalidInput
 from .handlers import handler_names
 from .models import ProcessTemplate, ProcessVersion
 
-_cache: dict[int, Definition] = {}
+_cache: dict[tuple[int, str], Definition] = {}
 _cache_lock = threading.Lock()
 
 
@@ -49,11 +49,12 @@ def definition_check(source: str | bytes, *, departments: frozenset[str] | None 
 def version_definition(version: ProcessVersion) -> Definition:
     """The parsed definition of a published version, cached per process
     (versions never change, so the cache never goes stale)."""
-    definition = _cache.get(version.pk)
+    key = (version.pk, version.source_sha256)
+    definition = _cache.get(key)
     if definition is None:
         definition = load_definition(version.source, handlers=handler_names())
         with _cache_lock:
-            _cache[version.pk] = definition
+            _cache[key] = definition
     return definition
 
 
