@@ -1,0 +1,158 @@
+"""Engine and service throughput on the business-setup template.
+
+    .venv/bin/python bench/engine.py [--steps-cases N] [--cases N] [--skip-db]
+
+1. engine alone: `step()` throughput in one process, driving cases of
+   workflows/business_setup.yaml to approval in memory (service tasks
+   answered inline), steps per second;
+2. end to end through the services on PostgreSQL (row locks, tasks, timers,
+   audit chain, outbox): complete business-setup cases per second, one
+   process, service tasks run the way a worker runs them.
+
+Prints a table and, with --json FILE, writes the figures. Medians of
+--repeat runs. Uses its own database (`govflow_bench`, recreated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TEMPLATE = ROOT / "workflows" / "business_setup.yaml"
+NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
+
+
+def engine_steps_per_second(cases: int) -> tuple[float, int]:
+    # Imported without Django: the engine is pure.
+    from govflow.engine import CompleteTask, ServiceDone, Start, load_definition, step
+    from govflow.engine.simulate import example_data
+
+    definition = load_definition(TEMPLATE.read_bytes())
+    data = example_data(definition.form, today=NOW.date())
+    results = {"company_name_check": {"available": True}}
+    steps = 0
+    started = time.perf_counter()
+    for n in range(cases):
+        now = NOW + timedelta(seconds=n)
+        result = step(definition, None, Start(data), now)
+        steps += 1
+        state = result.state
+        while state["status"] == "running":
+            task_id, task = next(iter(state["tasks"].items()))
+            if task["kind"] == "service":
+                event = ServiceDone(task_id, results.get(task["node"], {"valid": True, "credit_code": "X"}))
+            else:
+                event = CompleteTask(task_id, "approve", actor="bench", opinion="同意")
+            state = step(definition, state, event, now).state
+            steps += 1
+        assert state["outcome"] == "approved", state["outcome"]
+    elapsed = time.perf_counter() - started
+    return steps / elapsed, steps
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govflow.settings.local")
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ["DJANGO_DEBUG"] = "0"
+    import psycopg
+
+    base, name = database_url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from govflow.demo import load_base
+
+    load_base()
+
+
+def service_cases_per_second(cases: int) -> tuple[float, float]:
+    from django.contrib.auth import get_user_model
+    from django.db import connection, reset_queries
+
+    from govflow.cases.automation import service_task_execute
+    from govflow.cases.models import Task, TaskKind, TaskStatus
+    from govflow.cases.services import case_create, case_submit, task_complete
+    from govflow.engine.simulate import example_data
+    from govflow.processes.models import ProcessTemplate
+    from govflow.processes.services import version_definition
+
+    User = get_user_model()
+    applicant = User.objects.get(username="applicant")
+    reviewers = {m.department_id: m.user for m in _memberships()}
+    definition = version_definition(ProcessTemplate.objects.get(code="business_setup").current_version)
+    base_data = example_data(definition.form, today=NOW.date())
+    queries = 0
+    started = time.perf_counter()
+    for n in range(cases):
+        data = {**base_data, "company_name": f"北京基准{n:06d}科技有限公司"}
+        connection.force_debug_cursor = True
+        reset_queries()
+        case = case_create(applicant=applicant, template_code="business_setup", data=data, now=NOW)
+        case_submit(case_id=case.pk, actor=applicant, now=NOW)
+        while True:
+            task = Task.objects.filter(case=case, status=TaskStatus.OPEN).order_by("id").first()
+            if task is None:
+                break
+            if task.kind == TaskKind.SERVICE:
+                service_task_execute(case_id=case.pk, task_engine_id=task.engine_id, now=NOW)
+            else:
+                task_complete(task_id=task.pk, actor=reviewers[task.department_id], outcome="approve",
+                              opinion="同意", now=NOW)
+        queries += len(connection.queries)
+        connection.force_debug_cursor = False
+    elapsed = time.perf_counter() - started
+    return cases / elapsed, queries / cases
+
+
+def _memberships():
+    from govflow.accounts.models import Membership
+
+    return Membership.objects.filter(is_head=False).select_related("user")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps-cases", type=int, default=2000)
+    parser.add_argument("--cases", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-db", action="store_true")
+    parser.add_argument("--database-url", default=os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/govflow_bench"))
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    figures: dict[str, float] = {}
+    rates = [engine_steps_per_second(args.steps_cases)[0] for _ in range(args.repeat)]
+    figures["engine_steps_per_s"] = statistics.median(rates)
+    print(f"engine step() on business_setup: {figures['engine_steps_per_s']:,.0f} steps/s "
+          f"(median of {args.repeat}, {args.steps_cases} cases each; target >= 20,000)")
+    if not args.skip_db:
+        setup_django(args.database_url)
+        runs = [service_cases_per_second(args.cases) for _ in range(args.repeat)]
+        figures["govflow_cases_per_s_pg"] = statistics.median(r[0] for r in runs)
+        figures["queries_per_case"] = statistics.median(r[1] for r in runs)
+        print(f"business_setup end to end through the services on PostgreSQL, 1 process: "
+              f"{figures['govflow_cases_per_s_pg']:,.1f} cases/s, {figures['queries_per_case']:.0f} queries/case "
+              f"(median of {args.repeat}, {args.cases} cases each; target >= 100 cases/s)")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
