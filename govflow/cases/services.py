@@ -73,6 +73,9 @@ def _check_draft_data(data: Any) -> dict[str, Any]:
 
 
 def _case_title(definition, data: Mapping[str, Any]) -> str:
+    if definition.title_field:
+        value = data.get(definition.title_field)
+        return value.strip()[:200] if isinstance(value, str) else ""
     for spec in definition.form.fields:
         if spec.type == "text" and spec.required and spec.sensitivity == "public":
             value = data.get(spec.id)

@@ -143,6 +143,8 @@ class Definition:
     nodes: dict[str, Node]
     processes: dict[str, Process]
     departments: frozenset[str] = frozenset()
+    # The form field that names a case in lists (e.g. the company's name).
+    title_field: str | None = None
 
     @property
     def start(self) -> str:

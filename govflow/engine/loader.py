@@ -73,6 +73,7 @@ TOP_KEYS = {
     "form": False,
     "nodes": True,
     "subprocesses": False,
+    "title_field": False,
 }
 COMMON_NODE_KEYS = {"id", "type", "title", "description"}
 NODE_KEYS: dict[str, set[str]] = {
@@ -479,6 +480,12 @@ class _Reader:
                 self.keys(tl, ("days", "hours"), (), "time_limit")
                 time_limit = self.duration(tl, "time_limit")
         form = self.read_form(root.get("form"), _value_pos(root, "form")) if "form" in root else FormSpec()
+        title_field = self.ident(root, "title_field", "process") if "title_field" in root else None
+        if title_field is not None and (
+            title_field not in self.fields or self.fields[title_field].type not in ("text", "textarea")
+        ):
+            self.err(_value_pos(root, "title_field"), f"title_field '{title_field}' must name a text field of the form")
+            title_field = None
 
         nodes: dict[str, Node] = {}
         processes: dict[str, Process] = {}
@@ -528,6 +535,7 @@ class _Reader:
             nodes=nodes,
             processes=processes,
             departments=frozenset(self.used_departments),
+            title_field=title_field,
         )
 
     # form -------------------------------------------------------------------

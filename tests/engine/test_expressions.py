@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import operator
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -497,129 +497,108 @@ def test_parentheses_nest_up_to_the_limit(depth: int) -> None:
 # Well-formed expressions, each built with the value Python gives it. They are printed
 # with as few parentheses as the documented precedence allows (plus some spare ones),
 # so a parser that binds any operator wrongly evaluates some of them differently.
+# Every sub-expression is checked too, which makes such a difference hard to miss.
 
 CONTEXT = {"a": 3, "b": -4, "c": 0, "yes": True, "no": False}
 ATOM = 9
+OPERATORS = {  # precedence as documented, and Python's meaning (on thunks, to keep short-circuiting)
+    "or": (1, lambda x, y: x() or y()),
+    "and": (2, lambda x, y: x() and y()),
+    "==": (4, lambda x, y: x() == y()),
+    "!=": (4, lambda x, y: x() != y()),
+    "<": (4, lambda x, y: x() < y()),
+    "<=": (4, lambda x, y: x() <= y()),
+    ">": (4, lambda x, y: x() > y()),
+    ">=": (4, lambda x, y: x() >= y()),
+    "+": (5, lambda x, y: x() + y()),
+    "-": (5, lambda x, y: x() - y()),
+    "*": (6, lambda x, y: x() * y()),
+    "%": (6, lambda x, y: x() % y()),
+}
 
 
 class Generated(NamedTuple):
     source: str
     precedence: int
     value: Callable[[], Any]  # raises ZeroDivisionError where the condition must fail
+    parts: tuple[Generated, ...] = ()
+
+    def walk(self) -> Iterator[Generated]:
+        yield self
+        for part in self.parts:
+            yield from part.walk()
 
 
 def _operand(part: Generated, least: int) -> str:
     return part.source if part.precedence >= least else f"({part.source})"
 
 
-def _binary(op: str, precedence: int, left: Generated, right: Generated, python: Callable) -> Generated:
+def _binary(op: str, left: Generated, right: Generated) -> Generated:
+    precedence, python = OPERATORS[op]
     # comparisons do not chain, so both their sides need a tighter operator
     left_least = precedence + 1 if precedence == 4 else precedence
-    right_least = precedence + 1
-    source = f"{_operand(left, left_least)} {op} {_operand(right, right_least)}"
-    return Generated(source, precedence, lambda: python(left.value, right.value))
+    source = f"{_operand(left, left_least)} {op} {_operand(right, precedence + 1)}"
+    return Generated(source, precedence, lambda: python(left.value, right.value), (left, right))
+
+
+def _prefix(word: str, precedence: int, python: Callable[[Any], Any]) -> Callable[[Generated], Generated]:
+    return lambda part: Generated(
+        f"{word}{_operand(part, precedence)}", precedence, lambda: python(part.value()), (part,)
+    )
 
 
 def _spare_parentheses(parts: st.SearchStrategy[Generated]) -> st.SearchStrategy[Generated]:
     return st.tuples(parts, st.sampled_from([False, False, False, True])).map(
-        lambda pair: Generated(f"({pair[0].source})", ATOM, pair[0].value) if pair[1] else pair[0]
+        lambda pair: Generated(f"({pair[0].source})", ATOM, pair[0].value, (pair[0],)) if pair[1] else pair[0]
     )
 
 
-ARITHMETIC = {
-    "+": (5, lambda left, right: left() + right()),
-    "-": (5, lambda left, right: left() - right()),
-    "*": (6, lambda left, right: left() * right()),
-    "%": (6, lambda left, right: left() % right()),
-}
-COMPARISONS = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-LOGIC = {
-    "and": (2, lambda left, right: left() and right()),
-    "or": (1, lambda left, right: left() or right()),
-}
+def _member(negated: bool, item: Generated, items: list[Generated]) -> Generated:
+    source = f"{_operand(item, 5)} {'not in' if negated else 'in'} [{', '.join(i.source for i in items)}]"
+    return Generated(source, 4, lambda: (item.value() in [i.value() for i in items]) != negated, (item, *items))
 
 
 @functools.cache
 def numbers(depth: int) -> st.SearchStrategy[Generated]:
-    leaves = st.integers(0, 99).map(lambda n: Generated(str(n), ATOM, lambda: n)) | st.sampled_from(
-        "abc"
-    ).map(lambda name: Generated(name, ATOM, lambda: CONTEXT[name]))
+    literals = st.integers(0, 99).map(lambda n: Generated(str(n), ATOM, lambda: n))
+    names = st.sampled_from("abc").map(lambda name: Generated(name, ATOM, lambda: CONTEXT[name]))
     if depth == 0:
-        return leaves
+        return literals | names
     smaller = numbers(depth - 1)
-    arithmetic = st.builds(
-        lambda op, left, right: _binary(op, ARITHMETIC[op][0], left, right, ARITHMETIC[op][1]),
-        st.sampled_from(sorted(ARITHMETIC)),
-        smaller,
-        smaller,
-    )
-    negated = smaller.map(lambda part: Generated(f"-{_operand(part, 7)}", 7, lambda: -part.value()))
-    return _spare_parentheses(leaves | arithmetic | negated)
+    arithmetic = st.builds(_binary, st.sampled_from(["+", "-", "*", "%"]), smaller, smaller)
+    return _spare_parentheses(literals | names | arithmetic | smaller.map(_prefix("-", 7, operator.neg)))
 
 
 @functools.cache
 def conditions(depth: int) -> st.SearchStrategy[Generated]:
-    leaves = st.sampled_from(["true", "false", "yes", "no"]).map(
-        lambda word: Generated(
-            word, ATOM, lambda: {"true": True, "false": False}.get(word, CONTEXT.get(word))
-        )
-    )
+    truths = {"true": True, "false": False, "yes": True, "no": False}
+    leaves = st.sampled_from(sorted(truths)).map(lambda word: Generated(word, ATOM, lambda: truths[word]))
     if depth == 0:
         return leaves
     smaller, numeric = conditions(depth - 1), numbers(depth - 1)
-    compared = st.builds(
-        lambda op, left, right: _binary(op, 4, left, right, lambda x, y: COMPARISONS[op](x(), y())),
-        st.sampled_from(sorted(COMPARISONS)),
-        numeric,
-        numeric,
-    )
-    equal_truths = st.builds(
-        lambda op, left, right: _binary(op, 4, left, right, lambda x, y: COMPARISONS[op](x(), y())),
-        st.sampled_from(["==", "!="]),
-        smaller,
-        smaller,
-    )
-    member = st.builds(
-        lambda negated, item, items: Generated(
-            f"{_operand(item, 5)} {'not in' if negated else 'in'} [{', '.join(i.source for i in items)}]",
-            4,
-            lambda: (item.value() in [i.value() for i in items]) != negated,
-        ),
-        st.booleans(),
-        numeric,
-        st.lists(numeric, max_size=3),
-    )
-    logic = st.builds(
-        lambda op, left, right: _binary(op, LOGIC[op][0], left, right, LOGIC[op][1]),
-        st.sampled_from(sorted(LOGIC)),
-        smaller,
-        smaller,
-    )
-    inverted = smaller.map(lambda part: Generated(f"not {_operand(part, 3)}", 3, lambda: not part.value()))
+    logic = st.builds(_binary, st.sampled_from(["and", "or"]), smaller, smaller)
+    compared = st.builds(_binary, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), numeric, numeric)
+    equal_truths = st.builds(_binary, st.sampled_from(["==", "!="]), smaller, smaller)
+    member = st.builds(_member, st.booleans(), numeric, st.lists(numeric, max_size=3))
+    inverted = smaller.map(_prefix("not ", 3, operator.not_))
     return _spare_parentheses(leaves | logic | compared | logic | equal_truths | member | inverted)
 
 
-@settings(max_examples=500)
+@settings(max_examples=300)
 @given(numbers(4) | conditions(4))
 def test_generated_expressions_match_python(generated: Generated) -> None:
-    try:
-        expected = generated.value()
-    except ZeroDivisionError:
-        expected = ZeroDivisionError
-    expression = compile_expression(generated.source)
+    for part in generated.walk():
+        try:
+            expected = part.value()
+        except ZeroDivisionError:
+            expected = ZeroDivisionError
+        expression = compile_expression(part.source)
 
-    if expected is ZeroDivisionError:
-        with pytest.raises(EvaluationError) as caught:
-            expression.evaluate(CONTEXT)
-        assert caught.value.message == "division by zero"
-    else:
-        result = expression.evaluate(CONTEXT)
-        assert result == expected
-        assert type(result) is type(expected)
+        if expected is ZeroDivisionError:
+            with pytest.raises(EvaluationError) as caught:
+                expression.evaluate(CONTEXT)
+            assert caught.value.message == "division by zero"
+        else:
+            result = expression.evaluate(CONTEXT)
+            assert result == expected, part.source
+            assert type(result) is type(expected)

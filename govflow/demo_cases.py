@@ -1,0 +1,84 @@
+"""A few demo cases in different states, made through the real services (the
+same path a browser takes), so the demo shows what users would see:
+
+- a business-setup draft, half filled;
+- a business-setup case in review, the licence granted and two of the six
+  parallel departments done;
+- a construction-permit case returned to the applicant for correction;
+- an approved business-setup case.
+
+Created once: when the demo applicant already has cases, nothing is added.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from govflow.cases.models import Case, Task, TaskKind, TaskStatus
+from govflow.cases.services import case_create, case_submit, task_complete
+from govflow.engine.simulate import example_data
+from govflow.outbox.services import outbox_drain
+from govflow.processes.models import ProcessTemplate
+from govflow.processes.services import version_definition
+
+APPROVE = "approve"
+
+
+def _data(template_code: str, now: datetime, **overrides: Any) -> dict[str, Any]:
+    template = ProcessTemplate.objects.get(code=template_code)
+    definition = version_definition(template.current_version)
+    return {**example_data(definition.form, today=timezone.localdate(now)), **overrides}
+
+
+def _drive(case: Case, plan: dict[str, str], users: dict[str, Any], now: datetime) -> None:
+    """Run service tasks and decide open reviews by `plan` (node -> outcome)
+    until no planned review is open."""
+    for _ in range(50):
+        outbox_drain(topics=["service_task"])
+        open_reviews = Task.objects.filter(
+            case=case, status=TaskStatus.OPEN, kind__in=[TaskKind.REVIEW, TaskKind.SIGNATURE],
+            node_id__in=list(plan),
+        ).select_related("department").order_by("id")
+        task = open_reviews.first()
+        if task is None:
+            return
+        outcome = plan[task.node_id]
+        opinion = {"approve": "材料齐全，符合法定条件，同意。", "return": "请补正：土地权属证明材料不清晰，请重新上传。",
+                   "reject": "不符合法定条件。"}[outcome]
+        task_complete(task_id=task.pk, actor=users[f"{task.department.code}_reviewer"], outcome=outcome,
+                      opinion=opinion, now=now)
+
+
+def load_demo_cases(users: dict[str, Any], *, now: datetime) -> list[Case]:
+    applicant = users["applicant"]
+    if Case.objects.filter(applicant=applicant).exists():
+        return []
+    cases = []
+
+    draft = case_create(applicant=applicant, template_code="business_setup",
+                        data={"company_name": "北京晨曦文化传媒有限公司"}, now=now)
+    cases.append(draft)
+
+    in_review = case_create(applicant=applicant, template_code="business_setup",
+                            data=_data("business_setup", now, company_name="北京青禾农业科技有限公司"), now=now)
+    case_submit(case_id=in_review.pk, actor=applicant, now=now)
+    _drive(in_review, {"registration": APPROVE, "seal": APPROVE, "tax": APPROVE}, users, now)
+    cases.append(in_review)
+
+    permit = case_create(applicant=applicant, template_code="construction_permit",
+                         data=_data("construction_permit", now, project_name="朝阳区社区卫生服务中心改扩建工程"),
+                         now=now)
+    case_submit(case_id=permit.pk, actor=applicant, now=now)
+    _drive(permit, {"s1_project_filing": APPROVE, "s1_land_review": "return"}, users, now)
+    cases.append(permit)
+
+    approved = case_create(applicant=applicant, template_code="business_setup",
+                           data=_data("business_setup", now, company_name="北京远航物流有限公司"), now=now)
+    case_submit(case_id=approved.pk, actor=applicant, now=now)
+    definition = version_definition(approved.version)
+    _drive(approved, {n.id: APPROVE for n in definition.user_tasks()}, users, now)
+    cases.append(approved)
+    return cases
