@@ -326,7 +326,7 @@ def task_complete(*, task_id: int, actor, outcome: str, opinion: str = "",
         raise Conflict(str(exc)) from exc
     changes.decided[(case.pk, task.engine_id)] = Decision(outcome=outcome, opinion=opinion, decided_by_id=actor.pk)
     changes.flush()
-    task.refresh_from_db(fields=["completed_at", "outcome", "opinion", "decided_by"])
+    task.completed_at, task.outcome, task.opinion, task.decided_by = now, outcome, opinion, actor
     return task
 
 

@@ -90,19 +90,19 @@ def dispatch_on_commit(ids: list[int]) -> None:
 
 
 def dispatch(ids: list[int]) -> int:
-    from .tasks import deliver
+    """Publish the rows as one broker message (a worker consumes them in
+    order); returns how many were sent."""
+    from .tasks import deliver_batch
 
-    sent = 0
-    for message_id in ids:
-        try:
-            deliver.apply_async(args=[message_id], retry=False)
-        except Exception as exc:  # the broker is unreachable: leave it for the sweeper
-            log.warning("outbox %s not dispatched (%s); the sweeper will resend it", message_id, exc)
-            continue
-        sent += 1
-    if sent:
-        OutboxMessage.objects.filter(pk__in=ids, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
-    return sent
+    if not ids:
+        return 0
+    try:
+        deliver_batch.apply_async(args=[list(ids)], retry=False)
+    except Exception as exc:  # the broker is unreachable: leave them for the sweeper
+        log.warning("outbox rows %s not dispatched (%s); the sweeper will resend them", ids[:10], exc)
+        return 0
+    OutboxMessage.objects.filter(pk__in=ids, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
+    return len(ids)
 
 
 def outbox_resend_stale(*, older_than: timedelta = timedelta(seconds=30), now: datetime | None = None) -> int:
