@@ -87,6 +87,7 @@ class Node:
     type: str
     process: str = MAIN
     title: Mapping[str, str] | None = None
+    description: Mapping[str, str] | None = None
     line: int = 0
     col: int = 0
     # flows
@@ -145,6 +146,10 @@ class Definition:
     departments: frozenset[str] = frozenset()
     # The form field that names a case in lists (e.g. the company's name).
     title_field: str | None = None
+    # Decimal fields are stored as exact text ("1000000.00"); conditions
+    # compare them as numbers. Top-level ids, and table id -> column ids.
+    decimal_fields: tuple[str, ...] = ()
+    decimal_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def start(self) -> str:

@@ -144,6 +144,10 @@ class _BlockError(Exception):
 def _blocks(nodes: dict[str, Node]) -> list[Problem]:
     """Match every parallel/inclusive split to its join and record its block."""
     problems: list[Problem] = []
+    predecessors_of: dict[str, list[str]] = {}
+    for node in nodes.values():
+        for target in node.successors:
+            predecessors_of.setdefault(target, []).append(node.id)
     joins_of: dict[str, str | None] = {}
     in_progress: set[str] = set()
 
@@ -222,6 +226,18 @@ def _blocks(nodes: dict[str, Node]) -> list[Problem]:
                     join_node,
                     f"join '{join}' also receives a flow from '{outside[0]}', outside the block of '{split.id}'; "
                     "the join's branches do not balance",
+                )
+        inside = block | {split.id}
+        for member_id in sorted(block, key=lambda n: (nodes[n].line, nodes[n].col)):
+            member = nodes[member_id]
+            if member.type == "end" or member_id == join:
+                continue  # ends are shared by design; the join was checked above
+            intruders = [p for p in predecessors_of.get(member_id, ()) if p not in inside]
+            if intruders:
+                raise _BlockError(
+                    member,
+                    f"node '{member_id}' inside the block of '{split.id}' is also reached from "
+                    f"'{intruders[0]}' outside it; a flow may enter a block only through its split",
                 )
         split.join = join
         split.block = frozenset(block)

@@ -536,6 +536,12 @@ class _Reader:
             processes=processes,
             departments=frozenset(self.used_departments),
             title_field=title_field,
+            decimal_fields=tuple(f.id for f in form.fields if f.type == "decimal"),
+            decimal_columns={
+                f.id: tuple(c.id for c in f.columns if c.type == "decimal")
+                for f in form.fields
+                if f.type == "table" and any(c.type == "decimal" for c in f.columns)
+            },
         )
 
     # form -------------------------------------------------------------------
@@ -826,7 +832,9 @@ class _Reader:
         title = self.label(item, "title", what, required=node_type in TITLED_TYPES)
         if node_id is None:
             return None
-        node = Node(id=node_id, type=node_type, process=process, title=title, line=line, col=col)
+        description = self.label(item, "description", what, required=False)
+        node = Node(id=node_id, type=node_type, process=process, title=title, description=description,
+                    line=line, col=col)
         reader = getattr(self, f"node_{node_type}")
         reader(node, item, what)
         return node
@@ -1154,7 +1162,10 @@ class _Reader:
         positions = getattr(self, "_clearance_positions", {})
         for node_id, fields in positions.items():
             for field_id, pos in fields.items():
-                spec = self.fields.get(field_id)
+                table_id, _, column_id = field_id.partition(".")
+                spec = self.fields.get(table_id)
+                if spec is not None and column_id:
+                    spec = next((c for c in spec.columns if c.id == column_id), None) if spec.type == "table" else None
                 if spec is None:
                     self.err(pos, f"node '{node_id}' clearance names unknown field '{field_id}'")
                 elif spec.sensitivity != "secret":

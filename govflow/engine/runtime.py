@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .definition import MAIN, Definition, Node
@@ -441,6 +442,16 @@ class _Machine:
     def context(self) -> dict[str, Any]:
         state = self.state
         context = dict(state["data"])
+        definition = self.definition
+        for field_id in definition.decimal_fields:
+            context[field_id] = _number(context.get(field_id))
+        for table_id, columns in definition.decimal_columns.items():
+            rows = context.get(table_id)
+            if isinstance(rows, list):
+                context[table_id] = [
+                    {**row, **{c: _number(row.get(c)) for c in columns}} if isinstance(row, dict) else row
+                    for row in rows
+                ]
         context["decision"] = {k: v["outcome"] for k, v in state["decisions"].items()}
         context["result"] = state["results"]
         return context
@@ -703,6 +714,15 @@ class _Machine:
         token.pop("tasks", None)
         self.move(task["token"], node.next[0])
         self.run()
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return value
+    return value
 
 
 def open_tasks(state: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

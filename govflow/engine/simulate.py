@@ -49,7 +49,7 @@ class Script:
     data: dict[str, Any] | None = None
     decisions: dict[str, Any] = field(default_factory=dict)
     durations: dict[str, float] = field(default_factory=dict)
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)  # node -> result, or a list used in turn
     corrections: dict[str, Any] = field(default_factory=dict)
 
 
@@ -129,6 +129,9 @@ class _Run:
                 if self.paused_since is not None:
                     self.paused_total += self.clock - self.paused_since
                 self.paused_since = None
+            elif isinstance(effect, rt.TaskCompleted) and effect.silent_consent:
+                self.decided.append({"node": effect.node, "outcome": effect.outcome, "day": round(self.clock, 3),
+                                     "silent_consent": True, "legal_basis": effect.legal_basis})
             elif isinstance(effect, rt.ServiceCall):
                 self.schedule(0.0, "service", effect.task_id)
             elif isinstance(effect, rt.TaskCreated) and effect.kind in ("review", "signature"):
@@ -213,7 +216,12 @@ class _Run:
                 changes = changes[index] if index < len(changes) else {}
             return rt.SubmitCorrection(ident, dict(changes or {}), actor="applicant")
         if kind == "service":
-            return rt.ServiceDone(ident, dict(self.script.results.get(task["node"], {})))
+            result = self.script.results.get(task["node"], {})
+            if isinstance(result, list):
+                index = self.used.get("result:" + task["node"], 0)
+                self.used["result:" + task["node"]] = index + 1
+                result = result[min(index, len(result) - 1)] if result else {}
+            return rt.ServiceDone(ident, dict(result))
         raise SimulationError(f"unknown simulation event {kind}")  # pragma: no cover
 
 
@@ -282,6 +290,6 @@ def script_from_mapping(raw: Mapping[str, Any]) -> Script:
         data=dict(raw["data"]) if raw.get("data") is not None else None,
         decisions=dict(raw.get("decisions") or {}),
         durations={k: float(v) for k, v in (raw.get("durations") or {}).items()},
-        results={k: dict(v) for k, v in (raw.get("results") or {}).items()},
+        results={k: list(v) if isinstance(v, list) else dict(v) for k, v in (raw.get("results") or {}).items()},
         corrections=dict(raw.get("corrections") or {}),
     )

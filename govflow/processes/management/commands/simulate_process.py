@@ -123,8 +123,9 @@ class Command(BaseCommand):
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 err(_value_pos(raw["durations"], node_id), f"durations: '{node_id}' takes a number of working days")
         for node_id, value in (raw.get("results") or {}).items():
-            if not isinstance(value, dict):
-                err(_value_pos(raw["results"], node_id), f"results: '{node_id}' takes a mapping")
+            values = value if isinstance(value, list) else [value]
+            if not values or not all(isinstance(v, dict) for v in values):
+                err(_value_pos(raw["results"], node_id), f"results: '{node_id}' takes a mapping or a list of them")
         return (None, errors) if errors else (_plain(raw), [])
 
     def data_position(self, raw, field_path: str) -> tuple[int, int]:

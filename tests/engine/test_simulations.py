@@ -1,0 +1,115 @@
+"""Simulations of the two shipped templates, scripted by the files in
+tests/data/simulations/ (each file's header says what it exercises)."""
+
+from pathlib import Path
+
+import pytest
+
+from govflow.engine import load_definition
+from govflow.engine.simulate import Script, script_from_mapping, simulate
+
+ROOT = Path(__file__).resolve().parents[2]
+SIMULATIONS = ROOT / "tests" / "data" / "simulations"
+DEPARTMENTS = None
+
+
+def _definition(name):
+    return load_definition((ROOT / "workflows" / f"{name}.yaml").read_bytes())
+
+
+def _run(template, script_name=None):
+    from ruamel.yaml import YAML
+
+    definition = _definition(template)
+    script = Script()
+    if script_name:
+        raw = YAML(typ="safe", pure=True).load((SIMULATIONS / f"{script_name}.yaml").read_text(encoding="utf-8"))
+        script = script_from_mapping(raw or {})
+    return simulate(definition, script).as_json()
+
+
+BUSINESS_CERTS = ["business_licence", "seal_filing"]
+CONSTRUCTION_CERTS = [
+    "land_use_planning_permit",
+    "construction_planning_permit",
+    "construction_permit",
+    "joint_acceptance_opinion",
+    "completion_filing",
+]
+
+# file, outcome, working days, certificate types, nodes that must run, nodes that must not
+CASES = [
+    ("business_setup", "business_setup_approve_all", "approved", 1, BUSINESS_CERTS, ["housing_fund"], ["fix_name"]),
+    ("business_setup", "business_setup_rejected", "rejected", 0.5, [], ["registration"], ["seal"]),
+    ("business_setup", "business_setup_rejected_in_parallel", "rejected", 1, [], ["tax"], []),
+    ("business_setup", "business_setup_correction", "approved", 1.5, BUSINESS_CERTS, ["correct_registration"], []),
+    ("business_setup", "business_setup_name_taken", "withdrawn", 0, [], ["fix_name"], ["registration"]),
+    ("business_setup", "business_setup_silent_consent", "approved", 1, BUSINESS_CERTS, ["housing_fund"], []),
+    ("business_setup", "business_setup_no_employees", "approved", 1, BUSINESS_CERTS, ["seal", "tax"],
+     ["social_insurance", "medical_insurance", "housing_fund", "bank_account"]),
+    ("construction_permit", "construction_permit_approve_all", "approved", 72, CONSTRUCTION_CERTS, ["stage_4"], []),
+    ("construction_permit", "construction_permit_small_project", "approved", 72, CONSTRUCTION_CERTS,
+     ["s2_design_review", "s3_fire_review"],
+     ["s2_fire_opinion", "s2_eia_gate", "s2_air_defence", "s3_fire_expert", "s4_air_defence"]),
+    ("construction_permit", "construction_permit_large_project", "approved", 117, CONSTRUCTION_CERTS,
+     ["s2_fire_opinion", "s2_eia_report", "s2_air_defence", "s3_fire_expert", "s4_air_defence"],
+     ["s2_eia_form"]),
+    ("construction_permit", "construction_permit_correction", "approved", 79, CONSTRUCTION_CERTS,
+     ["s1_correct_land"], []),
+    ("construction_permit", "construction_permit_rejected", "rejected", 42, CONSTRUCTION_CERTS[:2], ["stage_3"],
+     ["stage_4"]),
+    ("construction_permit", "construction_permit_countersign_reject", "rejected", 43, CONSTRUCTION_CERTS[:2],
+     ["s3_joint_opinion"], ["s3_permit"]),
+    ("construction_permit", "construction_permit_invalid_credit_code", "rejected", 0, [], ["check_builder_credit"],
+     ["stage_1"]),
+    ("construction_permit", "construction_permit_silent_consent", "approved", 72, CONSTRUCTION_CERTS,
+     ["s4_archives"], []),
+    ("construction_permit", "construction_permit_rectification_missed", "withdrawn", 65, CONSTRUCTION_CERTS[:3],
+     ["s4_rectify"], ["s4_notice"]),
+]
+
+
+@pytest.mark.parametrize(("template", "script", "outcome", "days", "certs", "present", "absent"), CASES,
+                         ids=[c[1] for c in CASES])
+def test_scripted_simulation(template, script, outcome, days, certs, present, absent):
+    result = _run(template, script)
+
+    assert result["outcome"] == outcome
+    assert result["working_days"] == days
+    assert [c["type"] for c in result["certificates"]] == certs
+    for node in present:
+        assert node in result["trace"], f"{node} should run"
+    for node in absent:
+        assert node not in result["trace"], f"{node} should not run"
+
+
+def test_every_simulation_file_is_covered():
+    assert {p.stem for p in SIMULATIONS.glob("*.yaml")} == {c[1] for c in CASES}
+
+
+def test_the_correction_clock_pause_makes_the_applicants_time_free():
+    # The same correction with the applicant taking 3 or 15 working days
+    # (both inside the 20-day correction deadline)
+    from ruamel.yaml import YAML
+
+    raw = YAML(typ="safe").load((SIMULATIONS / "construction_permit_correction.yaml").read_text(encoding="utf-8"))
+    definition = _definition("construction_permit")
+    quick = simulate(definition, script_from_mapping({**raw, "durations": {"s1_correct_land": 3}})).as_json()
+    slow = simulate(definition, script_from_mapping({**raw, "durations": {"s1_correct_land": 15}})).as_json()
+    assert quick["working_days"] == slow["working_days"] == 79
+    # Past the deadline the application is deemed withdrawn
+    late = simulate(definition, script_from_mapping({**raw, "durations": {"s1_correct_land": 21}})).as_json()
+    assert late["outcome"] == "withdrawn"
+
+
+def test_silent_consent_is_reported_with_its_legal_basis():
+    result = _run("business_setup", "business_setup_silent_consent")
+    automatic = [d for d in result["decisions"] if d.get("silent_consent")]
+    assert [d["node"] for d in automatic] == ["housing_fund"]
+    assert automatic[0]["legal_basis"]
+
+
+def test_approve_all_stays_within_the_statutory_limits():
+    for template in ("business_setup", "construction_permit"):
+        result = _run(template)
+        assert result["within_time_limit"] is True, template
