@@ -37,7 +37,7 @@ def _drive(case: Case, plan: dict[str, str], users: dict[str, Any], now: datetim
     """Run service tasks and decide open reviews by `plan` (node -> outcome)
     until no planned review is open."""
     for _ in range(50):
-        outbox_drain(topics=["service_task"])
+        outbox_drain()
         open_reviews = Task.objects.filter(
             case=case, status=TaskStatus.OPEN, kind__in=[TaskKind.REVIEW, TaskKind.SIGNATURE],
             node_id__in=list(plan),

@@ -89,3 +89,36 @@ def audit_write(events: list[PendingAudit]) -> list[AuditEvent]:
     AuditEvent.objects.bulk_create(rows)
     AuditHead.objects.filter(pk=1).update(last_id=last_id, last_hash=prev)
     return rows
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    event_id: int
+    reason: str
+
+
+def audit_verify(*, batch: int = 5000) -> ChainBreak | None:
+    """Walk the chain in id order; return the first broken event, or None.
+    Detects edited rows (hash mismatch), deleted or reordered rows (a gap or
+    a prev_hash that is not the hash before), and a head that does not match
+    the last row (truncation of the tail)."""
+    prev, expected_id, last_id = GENESIS, 1, 0
+    queryset = AuditEvent.objects.order_by("id")
+    cursor = 0
+    while True:
+        rows = list(queryset.filter(id__gt=cursor)[:batch])
+        if not rows:
+            break
+        for event in rows:
+            if event.id != expected_id:
+                return ChainBreak(expected_id, f"event {expected_id} is missing (next is {event.id})")
+            if event.prev_hash != prev:
+                return ChainBreak(event.id, "its previous-hash does not match the event before it")
+            if chain_hash(prev, event.id, event) != event.hash:
+                return ChainBreak(event.id, "its content does not match its hash (edited)")
+            prev, expected_id, last_id = event.hash, event.id + 1, event.id
+        cursor = rows[-1].id
+    head = AuditHead.objects.filter(pk=1).first()
+    if head is not None and (head.last_id != last_id or head.last_hash != prev):
+        return ChainBreak(last_id + 1, f"the chain head names event {head.last_id} but the chain ends at {last_id}")
+    return None

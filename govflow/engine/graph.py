@@ -183,11 +183,12 @@ def _blocks(nodes: dict[str, Node]) -> list[Problem]:
             block.add(node_id)
             if is_split(node):
                 inner = find_join(node)
-                block |= node.block
                 if inner is not None:
+                    block |= node.block
                     block.add(inner)
                     stack.extend(nodes[inner].successors)
                     continue
+                # A split without a join: walk its branches as part of this block.
             if node.type == "end":
                 if not node.terminate:
                     loose_ends.append(node)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -199,8 +199,11 @@ def _decode(source: str | bytes) -> tuple[str | None, list[Problem]]:
         return None, [Problem(1, 1, "file is empty: a process definition needs at least id, title and nodes")]
     for lineno, line in enumerate(text.splitlines(), start=1):
         for col, char in enumerate(line, start=1):
-            if (ord(char) < 32 and char not in "\t\r") or 0x7F <= ord(char) < 0xA0:
-                return None, [Problem(lineno, col, f"control character U+{ord(char):04X} is not allowed")]
+            code = ord(char)
+            if (code < 32 and char not in "\t\r") or (0x7F <= code < 0xA0 and code != 0x85):
+                return None, [Problem(lineno, col, f"control character U+{code:04X} is not allowed")]
+            if 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
+                return None, [Problem(lineno, col, f"character U+{code:04X} is not allowed in YAML text")]
     return text, []
 
 
@@ -324,12 +327,21 @@ class _Reader:
 
     # generic helpers ------------------------------------------------------
 
-    def keys(self, mapping: CommentedMap, allowed: Iterable[str], required: Iterable[str], what: str) -> None:
+    def keys(
+        self,
+        mapping: CommentedMap,
+        allowed: Iterable[str],
+        required: Iterable[str],
+        what: str,
+        *,
+        reported: Iterable[str] = (),
+    ) -> None:
         allowed = set(allowed)
+        reported = set(reported)
         for key in mapping:
             if not isinstance(key, str):
                 self.err(_key_pos(mapping, key), f"keys must be text; found {_kind(key)} in {what}")
-            elif key not in allowed:
+            elif key not in allowed and key not in reported:
                 self.err(
                     _key_pos(mapping, key),
                     f"unknown key '{key}' in {what} (allowed: {', '.join(sorted(allowed))})",
@@ -408,7 +420,10 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.err(_value_pos(mapping, key), f"{what} '{key}' must be a number, not {_kind(value)}")
             return None
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            value = float("inf")
         too_low = value <= minimum if exclusive_min else value < minimum
         if too_low or value > maximum or value != value:
             bound = f"greater than {minimum}" if exclusive_min else f"at least {minimum}"
@@ -689,6 +704,9 @@ class _Reader:
         value = item[key]
         pos = _value_pos(item, key)
         if kind == "date":
+            if isinstance(value, datetime):
+                self.err(pos, f"{what} '{key}' must be a date without a time; got {value}")
+                return None
             if isinstance(value, date):
                 return value
             if isinstance(value, str):
@@ -708,8 +726,15 @@ class _Reader:
                 if not isinstance(value, int):
                     self.err(pos, f"{what} '{key}' must be a whole number for a number field")
                     return None
+                if abs(value) > 10**30:
+                    self.err(pos, f"{what} '{key}' is out of range")
+                    return None
                 return int(value)
-            return Decimal(str(value))
+            number = Decimal(str(value))
+            if not number.is_finite() or abs(number) > Decimal(10) ** 30:
+                self.err(pos, f"{what} '{key}' must be a finite number")
+                return None
+            return number
         return None
 
     def read_choices(self, item: CommentedMap, what: str) -> list[Choice]:
@@ -827,7 +852,7 @@ class _Reader:
                     f"a timer ('{key}') cannot stand on a {node_type} node: only user tasks take an SLA, "
                     "wait nodes take days or hours, and corrections take a deadline",
                 )
-        self.keys(item, allowed | set(TIMER_KEYS), ("id", "type"), what)
+        self.keys(item, allowed, ("id", "type"), what, reported=TIMER_KEYS)
         line, col = _pos(item)
         title = self.label(item, "title", what, required=node_type in TITLED_TYPES)
         if node_id is None:

@@ -220,9 +220,12 @@ def step(
     *,
     in_place: bool = False,
 ) -> StepResult:
-    """Apply one event. The input state is left untouched unless in_place=True
-    (services that load a fresh state from the database use that to skip the
-    copy). Raises IllegalEvent or NoBranchMatched without changing anything."""
+    """Apply one event and return the new state and the effects.
+
+    The input state is left untouched, also when the event is refused
+    (IllegalEvent, NoBranchMatched). With in_place=True the input state is
+    consumed instead, to skip the copy: callers that use it must discard the
+    state when step() raises."""
     if isinstance(event, Start):
         if state is not None:
             raise IllegalEvent("the case has already started", code="already_started")

@@ -1075,22 +1075,3 @@ def test_nested_open_split_with_loose_ends_never_skips_the_join():
         case.complete(node)
     assert case.status == ("running", None)
     assert case.open_nodes() == ["after"]
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a loop from after the join back into a branch is accepted; completing that branch "
-    "then raises IllegalEvent(code='unbalanced_join') every time",
-)
-def test_a_loop_into_a_branch_does_not_wedge_the_case():
-    from .test_loader import FLOW_INTO_BLOCK
-
-    definition, problems = check_definition(FLOW_INTO_BLOCK, departments=DEPARTMENTS, handlers=HANDLERS)
-    if problems:
-        return
-    case = Case(definition)
-    case.complete("a")
-    case.complete("b")
-    case.complete("check", "return")
-    case.complete("a")
-    assert case.status != ("running", None) or case.state["tasks"]

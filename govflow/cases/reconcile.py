@@ -1,0 +1,74 @@
+"""Consistency checks across cases, tasks, timers, the outbox and the audit
+trail: the oracle every fault test ends with. Read-only."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from govflow.audit.models import AuditEvent
+from govflow.audit.services import audit_verify
+from govflow.outbox.models import OutboxMessage
+from govflow.outbox.services import consumers
+from govflow.timers.models import Timer
+
+from .models import OPEN_CASE_STATUSES, Case, Task, TaskStatus
+
+STALE_OUTBOX = timedelta(minutes=1)
+
+
+def reconcile(*, now: datetime | None = None) -> list[str]:
+    now = now or timezone.now()
+    problems: list[str] = []
+    live_tasks = Task.objects.filter(case=OuterRef("pk"), status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED])
+    live_timers = Timer.objects.filter(case=OuterRef("pk"), status__in=[Timer.PENDING, Timer.PAUSED])
+    stuck = (
+        Case.objects.filter(status__in=OPEN_CASE_STATUSES)
+        .annotate(has_task=Exists(live_tasks), has_timer=Exists(live_timers))
+        .filter(has_task=False, has_timer=False)
+        .values_list("reference", flat=True)
+    )
+    problems += [f"case {ref}: open but has no live task or timer" for ref in stuck]
+
+    for case in Case.objects.filter(status__in=OPEN_CASE_STATUSES).only("pk", "reference", "state"):
+        engine_tasks = set((case.state or {}).get("tasks", {}))
+        rows = set(
+            Task.objects.filter(case=case, status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED]).values_list(
+                "engine_id", flat=True
+            )
+        )
+        if engine_tasks != rows:
+            problems.append(
+                f"case {case.reference}: engine tasks {sorted(engine_tasks)} but live task rows {sorted(rows)}"
+            )
+
+    stale = OutboxMessage.objects.filter(done_at__isnull=True, created_at__lt=now - STALE_OUTBOX)
+    for message in stale.filter(topic__in=list(consumers()))[:100]:
+        problems.append(f"outbox {message.key}: not delivered after {message.attempts} attempt(s)"
+                        + (f" ({message.last_error[:120]})" if message.last_error else ""))
+    for message in stale.exclude(topic__in=list(consumers()))[:100]:
+        problems.append(f"outbox {message.key}: no consumer handles topic '{message.topic}'")
+
+    audited = AuditEvent.objects.filter(
+        case=OuterRef("case"), object_id=OuterRef("engine_id"),
+        action__in=["TASK_COMPLETED", "TASK_AUTO_DECIDED", "SERVICE_TASK_COMPLETED", "CASE_CORRECTED"],
+    )
+    unaudited = (
+        Task.objects.filter(status=TaskStatus.COMPLETED)
+        .exclude(kind="correction")
+        .annotate(audited=Exists(audited))
+        .filter(audited=False)
+        .select_related("case")[:100]
+    )
+    problems += [f"task {t.engine_id} of case {t.case.reference}: completed without its audit event"
+                 for t in unaudited]
+
+    for timer in Timer.objects.filter(Q(status=Timer.PENDING, due_at__isnull=True)).select_related("case")[:100]:
+        problems.append(f"timer {timer.engine_id} of case {timer.case.reference}: no due date ({timer.problem})")
+
+    broken = audit_verify()
+    if broken is not None:
+        problems.append(f"audit chain broken at event {broken.event_id}: {broken.reason}")
+    return problems

@@ -1,0 +1,519 @@
+"""Property tests of the engine: random well-formed processes, random event orders.
+
+The generator builds block-structured processes: sequences of user tasks,
+service tasks, waits and corrections, nested parallel and inclusive blocks
+(each followed by a review of its own, so the join's firings can be
+counted), exclusive choices that merge again, exclusive gates that send the
+case back to an earlier top-level user task, and calls of a generated
+sub-process. Every user task approves to the next step and rejects to a
+terminating 'rejected' end.
+
+After every step the state must survive a JSON round trip, no token may be
+lost or left on a gateway, no join may fire twice, and the case must either
+have ended or still have something that can happen.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from govflow.engine import (
+    CompleteTask,
+    Definition,
+    FireTimer,
+    ServiceDone,
+    Start,
+    SubmitCorrection,
+    Withdraw,
+    check_definition,
+    dump_state,
+    load_state,
+    step,
+)
+from govflow.engine.runtime import NodeEntered
+
+from .conftest import DEPARTMENTS, HANDLERS, T0, VALID_DIR
+
+WAIT_STATES = {"user_task", "service_task", "wait", "correction", "call"}
+REVIEWERS = ["market_regulation", "tax", "fire", "bank", "archives", "natural_resources"]
+MAX_STEPS = 60
+# Each example parses a template with the (pure Python) loader, so the counts stay moderate.
+PROPERTIES = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+FEWER = settings(PROPERTIES, max_examples=100)
+
+
+# -- the generator ----------------------------------------------------------
+
+
+@dataclass
+class Builder:
+    """Collects the YAML nodes of one process; ids are unique across processes."""
+
+    process: str
+    counter: list[int]
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    ends_used: set[str] = field(default_factory=set)
+    top_level_tasks: list[str] = field(default_factory=list)
+
+    def new_id(self, prefix: str) -> str:
+        self.counter[0] += 1
+        return f"{prefix}{self.counter[0]}"
+
+    def end(self, kind: str) -> str:
+        self.ends_used.add(kind)
+        return f"{kind}_{self.process}"
+
+    def add(self, node: dict[str, Any]) -> str:
+        if node["type"] in ("user_task", "service_task", "wait", "correction", "call", "end"):
+            node.setdefault("title", {"zh": node["id"], "en": node["id"]})
+        self.nodes.append(node)
+        return node["id"]
+
+
+def _title(text: str) -> dict[str, str]:
+    return {"zh": text, "en": text}
+
+
+@st.composite
+def user_task_spec(draw: st.DrawFn) -> dict[str, Any]:
+    spec: dict[str, Any] = {"department": draw(st.sampled_from(REVIEWERS))}
+    if draw(st.integers(0, 5)) == 0:
+        mode = draw(st.sampled_from(["all", "any", "sequential"]))
+        signers = draw(st.lists(st.sampled_from(REVIEWERS), min_size=2, max_size=3, unique=True))
+        spec = {"countersign": {"mode": mode, "signers": signers}}
+    choice = draw(st.integers(0, 5))
+    if choice == 0:
+        spec["clock"] = "excluded"
+    elif choice == 1:
+        sla: dict[str, Any] = {"days": draw(st.integers(1, 20))}
+        if draw(st.booleans()):
+            sla["remind_at"] = draw(st.sampled_from([0.5, 0.8]))
+        breach = draw(st.sampled_from(["escalate", "approve", "reject"]))
+        sla["on_breach"] = breach
+        if breach != "escalate":
+            sla["legal_basis"] = "地方规定"
+        spec["sla"] = sla
+    return spec
+
+
+@st.composite
+def sequence(draw: st.DrawFn, builder: Builder, next_id: str, depth: int, top: bool, calls: bool) -> str:
+    """Add a sequence of steps leading to `next_id`; return its entry node id."""
+    kinds = ["user", "user", "service", "wait", "correction", "xor"]
+    if depth < 2:
+        kinds += ["parallel", "inclusive"]
+    if top:
+        kinds += ["loop", "loop"]
+    if calls:
+        kinds += ["call"]
+    plan = draw(st.lists(st.sampled_from(kinds), min_size=1, max_size=4 if top else 3))
+    # Loop targets must come before the loop; decide which top-level tasks exist first.
+    steps: list[tuple[str, str]] = []
+    for kind in plan:
+        steps.append((kind, builder.new_id({"user": "u", "loop": "r"}.get(kind, "n"))))
+    if top:
+        builder.top_level_tasks.extend(node_id for kind, node_id in steps if kind == "user")
+    entry = next_id
+    for index in range(len(steps) - 1, -1, -1):
+        kind, node_id = steps[index]
+        earlier = [n for k, n in steps[:index] if k == "user"]
+        entry = draw(element(builder, kind, node_id, entry, depth, earlier, calls))
+    return entry
+
+
+@st.composite
+def element(
+    draw: st.DrawFn, builder: Builder, kind: str, node_id: str, next_id: str, depth: int, earlier: list[str], calls: bool
+) -> str:
+    refused = builder.end("refused") if kind in ("user", "loop", "parallel", "inclusive") else None
+    if kind == "user" or (kind == "loop" and not earlier):
+        return builder.add(
+            {"id": node_id, "type": "user_task", "outcomes": {"approve": next_id, "reject": refused}}
+            | draw(user_task_spec())
+        )
+    if kind == "loop":
+        gate = builder.new_id("g")
+        builder.add(
+            {
+                "id": gate,
+                "type": "exclusive",
+                "branches": [
+                    {"to": draw(st.sampled_from(earlier)), "when": f"decision.{node_id} == 'return'"},
+                    {"to": next_id, "default": True},
+                ],
+            }
+        )
+        return builder.add(
+            {
+                "id": node_id,
+                "type": "user_task",
+                "department": draw(st.sampled_from(REVIEWERS)),
+                "outcomes": {"approve": gate, "return": gate, "reject": refused},
+            }
+        )
+    if kind == "service":
+        handler = draw(st.sampled_from(sorted(HANDLERS)))
+        return builder.add({"id": node_id, "type": "service_task", "handler": handler, "next": next_id})
+    if kind == "wait":
+        duration = draw(st.sampled_from([{"days": 5}, {"hours": 4}, {"days": 1}]))
+        return builder.add({"id": node_id, "type": "wait", "next": next_id} | duration)
+    if kind == "correction":
+        node: dict[str, Any] = {"id": node_id, "type": "correction", "next": next_id}
+        if draw(st.booleans()):
+            node["deadline"] = {"days": draw(st.integers(1, 30))}
+            node["on_timeout"] = builder.end("lapsed")
+        return builder.add(node)
+    if kind == "call":
+        outcomes = {"approved": next_id}
+        if draw(st.booleans()):
+            outcomes["rejected"] = builder.end("refused")
+        return builder.add({"id": node_id, "type": "call", "process": "sub", "outcomes": outcomes})
+    if kind == "xor":
+        merge = builder.add({"id": builder.new_id("m"), "type": "exclusive", "next": next_id})
+        first = draw(sequence(builder, merge, depth + 1, False, calls))
+        other = draw(sequence(builder, merge, depth + 1, False, calls)) if draw(st.booleans()) else merge
+        threshold = draw(st.integers(0, 100))
+        return builder.add(
+            {
+                "id": node_id,
+                "type": "exclusive",
+                "branches": [{"to": first, "when": f"x > {threshold}"}, {"to": other, "default": True}],
+            }
+        )
+    # A parallel or inclusive block, followed by a review of its own.
+    after = builder.add(
+        {
+            "id": builder.new_id("after"),
+            "type": "user_task",
+            "department": draw(st.sampled_from(REVIEWERS)),
+            "outcomes": {"approve": next_id, "reject": refused},
+        }
+    )
+    join = builder.add({"id": builder.new_id("j"), "type": kind, "next": after})
+    count = draw(st.integers(2, 3))
+    entries = [draw(sequence(builder, join, depth + 1, False, calls)) for _ in range(count)]
+    if kind == "parallel":
+        return builder.add({"id": node_id, "type": "parallel", "next": entries})
+    branches: list[dict[str, Any]] = [
+        {"to": target, "when": f"x > {draw(st.integers(0, 100))}"} for target in entries[:-1]
+    ]
+    branches.append({"to": entries[-1], "default": True})
+    return builder.add({"id": node_id, "type": "inclusive", "branches": branches})
+
+
+def _finish(builder: Builder, entry: str) -> list[dict[str, Any]]:
+    start = {"id": f"start_{builder.process}", "type": "start", "next": entry}
+    ends = [{"id": f"done_{builder.process}", "type": "end", "outcome": "approved"}]
+    outcomes = {"refused": "rejected", "lapsed": "withdrawn"}
+    ends += [{"id": f"{kind}_{builder.process}", "type": "end", "outcome": outcomes[kind]} for kind in sorted(builder.ends_used)]
+    for end in ends:
+        end["title"] = _title(end["id"])
+    return [start, *builder.nodes, *ends]
+
+
+@st.composite
+def processes(draw: st.DrawFn) -> str:
+    counter = [0]
+    main = Builder("main", counter)
+    entry = draw(sequence(main, "done_main", 0, True, True))
+    document: dict[str, Any] = {
+        "id": "generated",
+        "title": _title("generated"),
+        "form": {"fields": [{"id": "x", "type": "number", "label": _title("x")}]},
+        "nodes": _finish(main, entry),
+    }
+    if any(node["type"] == "call" for node in main.nodes):
+        sub = Builder("sub", counter)
+        sub_entry = draw(sequence(sub, "done_sub", 1, True, False))
+        document["subprocesses"] = {"sub": {"title": _title("sub"), "nodes": _finish(sub, sub_entry)}}
+    return to_yaml(document)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    return json.dumps(value, ensure_ascii=False)  # a JSON string or number is a YAML scalar
+
+
+def _block(value: Any, indent: int) -> list[str]:
+    pad = " " * indent
+    lines: list[str] = []
+    items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
+    for key, item in items:
+        head = f"{pad}{key}:" if key is not None else f"{pad}-"
+        if isinstance(item, dict | list) and item:
+            inner = _block(item, indent + 2)
+            if key is None:
+                lines.append(f"{head} {inner[0].lstrip()}")
+                lines += inner[1:]
+            else:
+                lines.append(head)
+                lines += inner
+        else:
+            lines.append(f"{head} {_scalar(item)}")
+    return lines
+
+
+def to_yaml(document: dict[str, Any]) -> str:
+    """Block-style YAML for plain data (ruamel's emitter is too slow to run hundreds of times)."""
+    return "\n".join(_block(document, 0)) + "\n"
+
+
+def load_generated(text: str) -> Definition:
+    definition, problems = check_definition(text, departments=DEPARTMENTS, handlers=HANDLERS)
+    assert problems == [], f"a generated process does not validate:\n{text}"
+    assert definition is not None
+    return definition
+
+
+# -- driving a case -----------------------------------------------------------
+
+
+def possible_events(definition: Definition, state: dict[str, Any], x: int) -> list[Any]:
+    events: list[Any] = []
+    for task_id, task in sorted(state["tasks"].items()):
+        node = definition.nodes[task["node"]]
+        if task["kind"] in ("review", "signature"):
+            events += [CompleteTask(task_id, outcome) for outcome in node.outcomes]
+        elif task["kind"] == "correction":
+            events.append(SubmitCorrection(task_id, {"x": x}))
+        else:
+            events.append(ServiceDone(task_id, {}))
+    events += [FireTimer(timer_id) for timer_id in sorted(state["timers"])]
+    return events
+
+
+def approve_all_event(state: dict[str, Any]) -> Any | None:
+    """The next event of a case where everyone approves and only waits elapse."""
+    for task_id, task in sorted(state["tasks"].items()):
+        if task["kind"] in ("review", "signature"):
+            return CompleteTask(task_id, "approve")
+        if task["kind"] == "correction":
+            return SubmitCorrection(task_id, {})
+        return ServiceDone(task_id, {})
+    for timer_id, timer in sorted(state["timers"].items()):
+        if timer["kind"] == "wait":
+            return FireTimer(timer_id)
+    return None
+
+
+def counted_joins(definition: Definition) -> list[tuple[str, str]]:
+    """(split, node after its join) for every join whose successor nothing else leads to."""
+    nodes = definition.nodes
+    pairs = []
+    for split in nodes.values():
+        if split.join is not None:
+            after = nodes[split.join].next[0]
+            if [n.id for n in nodes.values() if after in n.successors] == [split.join]:
+                pairs.append((split.id, after))
+    return pairs
+
+
+@dataclass
+class Journal:
+    """What a run has seen so far, for the checks that span several steps."""
+
+    entered: Counter = field(default_factory=Counter)
+    steps: int = 0
+
+
+def assert_invariants(definition: Definition, state: dict[str, Any], effects: list[Any], journal: Journal) -> None:
+    nodes = definition.nodes
+    journal.steps += 1
+    journal.entered.update(e.node for e in effects if isinstance(e, NodeEntered))
+
+    # (a) the stored form is the state
+    assert load_state(json.loads(dump_state(state))) == state
+
+    # (c) a join fires once per split firing: the node after it is entered no more often than the split
+    for split_id, after in counted_joins(definition):
+        assert journal.entered[after] <= journal.entered[split_id], (split_id, after)
+
+    if state["status"] != "running":
+        assert state["outcome"] in ("approved", "rejected", "withdrawn")
+        for key in ("tokens", "tasks", "timers", "scopes", "frames"):
+            assert state[key] == {}, key
+        assert state["paused"] == 0
+        return
+
+    tokens, tasks, timers, scopes, frames = (
+        state[key] for key in ("tokens", "tasks", "timers", "scopes", "frames")
+    )
+    # (d) never stuck
+    assert tasks or timers, "the case is running but nothing can happen"
+
+    # (b) every token waits on a wait state, with what it waits for
+    paused = 0
+    for token_id, token in tokens.items():
+        node = nodes[token["node"]]
+        assert node.type in WAIT_STATES, f"token {token_id} left on {node.type} '{node.id}'"
+        assert token["frame"] == "" or token["frame"] in frames
+        assert all(scope in scopes for scope in token["scopes"]), token
+        own_tasks = [t for t, task in tasks.items() if task["token"] == token_id]
+        own_timers = [m for m, timer in timers.items() if timer["token"] == token_id]
+        if node.type in ("user_task", "service_task", "correction"):
+            assert own_tasks, f"token on '{node.id}' has no task"
+            assert sorted(token["tasks"]) == sorted(own_tasks)
+            if node.type == "correction" or node.clock_excluded:
+                paused += 1
+        elif node.type == "wait":
+            assert [timers[m]["kind"] for m in own_timers] == ["wait"]
+        else:
+            assert [f for f in frames.values() if f["token"] == token_id], f"call '{node.id}' has no frame"
+    assert state["paused"] == paused
+    for task in tasks.values():
+        assert task["token"] in tokens
+        assert tokens[task["token"]]["node"] == task["node"]
+    for timer in timers.values():
+        assert timer["token"] in tokens
+        assert timer["task"] is None or timer["task"] in tasks
+    for frame in frames.values():
+        assert nodes[tokens[frame["token"]]["node"]].calls == frame["process"]
+
+    # (b) every scope is alive, and counts exactly the branches still out
+    for scope_id, scope in scopes.items():
+        assert 0 <= scope["arrived"] < scope["expected"], scope
+        assert nodes[scope["join"]].is_join
+        lineages = set()
+        for token_id, token in tokens.items():
+            if scope_id in token["scopes"]:
+                index = token["scopes"].index(scope_id)
+                nested = token["scopes"][index + 1 :]
+                lineages.add(nested[0] if nested else token_id)
+        assert lineages, f"scope {scope_id} is referenced by no token"
+        assert len(lineages) == scope["expected"] - scope["arrived"], scope
+
+
+def run_random(definition: Definition, data: st.DataObject, x: int) -> dict[str, Any]:
+    result = step(definition, None, Start({"x": x}), T0)
+    journal = Journal()
+    assert_invariants(definition, result.state, result.effects, journal)
+    may_withdraw = data.draw(st.integers(0, 9)) == 0
+    state = result.state
+    for _ in range(MAX_STEPS):
+        if state["status"] != "running":
+            break
+        events = possible_events(definition, state, data.draw(st.integers(0, 100)))
+        if may_withdraw:
+            events.append(Withdraw())
+        event = data.draw(st.sampled_from(events))
+        result = step(definition, state, event, T0)
+        state = result.state
+        assert_invariants(definition, state, result.effects, journal)
+    return state
+
+
+# -- the properties ----------------------------------------------------------------
+
+
+@PROPERTIES
+@given(processes(), st.integers(0, 100), st.data())
+def test_random_event_orders_keep_every_invariant(text: str, x: int, data: st.DataObject):
+    definition = load_generated(text)
+    run_random(definition, data, x)
+
+
+@FEWER
+@given(processes(), st.integers(0, 100))
+def test_approving_everything_ends_approved(text: str, x: int):
+    # Given any generated process and any value of x
+    definition = load_generated(text)
+    result = step(definition, None, Start({"x": x}), T0)
+    journal = Journal()
+    state = result.state
+    assert_invariants(definition, state, result.effects, journal)
+
+    # When every task is approved, every correction submitted and every wait elapses
+    for _ in range(2_000):
+        if state["status"] != "running":
+            break
+        event = approve_all_event(state)
+        assert event is not None, "stuck: no task and no wait left"
+        result = step(definition, state, event, T0)
+        state = result.state
+        assert_invariants(definition, state, result.effects, journal)
+
+    # Then the case is approved, and every join fired exactly once per split
+    assert (state["status"], state["outcome"]) == ("completed", "approved")
+    joins = counted_joins(definition)
+    assert len(joins) == sum(1 for n in definition.nodes.values() if n.join is not None)
+    for split_id, after in joins:
+        assert journal.entered[after] == journal.entered[split_id]
+
+
+def _replay(definition: Definition, x: int, choices: list[int], *, restart: bool) -> tuple[dict, list]:
+    result = step(definition, None, Start({"x": x}), T0)
+    state, effects = result.state, list(result.effects)
+    for choice in choices:
+        if state["status"] != "running":
+            break
+        events = possible_events(definition, state, choice % 101)
+        event = events[choice % len(events)]
+        if restart:
+            # As after a crash: only the stored JSON survives, and the service steps in place.
+            state = load_state(dump_state(state))
+            result = step(definition, state, event, T0, in_place=True)
+        else:
+            result = step(definition, state, event, T0)
+        state = result.state
+        effects += result.effects
+    return state, effects
+
+
+@FEWER
+@given(processes(), st.integers(0, 100), st.lists(st.integers(0, 10**6), max_size=MAX_STEPS))
+def test_restarting_after_every_step_changes_nothing(text: str, x: int, choices: list[int]):
+    # Given a process and a fixed sequence of choices
+    definition = load_generated(text)
+
+    # When it is run once continuously and once reloaded from JSON before every step
+    continuous = _replay(definition, x, choices, restart=False)
+    restarted = _replay(definition, x, choices, restart=True)
+
+    # Then the final state and every effect are the same
+    assert restarted == continuous
+
+
+# -- the shipped example templates, on random paths ------------------------------------
+
+VALID_DATA = {
+    "inclusive_default": {"floor_area": "600", "industry": "chemical"},
+    "exclusive_loop": {"capital": "20000000"},
+    "inclusive_rounds": {"x": 20},
+    "service_tasks": {"company_name": "甲公司"},
+    "correction_deadline": {"company_name": "甲公司"},
+}
+
+
+VALID_DEFINITIONS = {
+    path.stem: check_definition(path.read_bytes(), departments=DEPARTMENTS, handlers=HANDLERS)[0]
+    for path in sorted(VALID_DIR.glob("*.yaml"))
+}
+
+
+@PROPERTIES
+@given(st.sampled_from(sorted(VALID_DEFINITIONS)), st.data())
+def test_valid_templates_keep_every_invariant_on_random_paths(name: str, data: st.DataObject):
+    definition = VALID_DEFINITIONS[name]
+    assert definition is not None
+    result = step(definition, None, Start(VALID_DATA.get(name, {})), T0)
+    journal = Journal()
+    state = result.state
+    assert_invariants(definition, state, result.effects, journal)
+    for _ in range(MAX_STEPS):
+        if state["status"] != "running":
+            break
+        events = possible_events(definition, state, data.draw(st.integers(0, 30)))
+        result = step(definition, state, data.draw(st.sampled_from(events)), T0)
+        state = result.state
+        assert_invariants(definition, state, result.effects, journal)
