@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 import pickle
 from collections.abc import Callable, Iterator
@@ -499,9 +500,14 @@ def test_parentheses_nest_up_to_the_limit(depth: int) -> None:
 # Well-formed expressions, each built with the value Python gives it. They are printed
 # with as few parentheses as the documented precedence allows (plus some spare ones),
 # so a parser that binds any operator wrongly evaluates some of them differently.
-# Every sub-expression is checked too, which makes such a difference hard to miss.
+# Every sub-expression is checked, in contexts giving its names many different values,
+# which makes such a difference hard to miss.
 
-CONTEXT = {"a": 3, "b": -4, "c": 0, "yes": True, "no": False}
+CONTEXTS = [
+    {"p": p, "q": q, "r": r, **numbers}
+    for p, q, r in itertools.product([True, False], repeat=3)
+    for numbers in ({"a": 3, "b": -4, "c": 0}, {"a": -7, "b": 5, "c": 2})
+]
 ATOM = 9
 OPERATORS = {  # precedence as documented, and Python's meaning (on thunks, to keep short-circuiting)
     "or": (1, lambda x, y: x() or y()),
@@ -522,13 +528,22 @@ OPERATORS = {  # precedence as documented, and Python's meaning (on thunks, to k
 class Generated(NamedTuple):
     source: str
     precedence: int
-    value: Callable[[], Any]  # raises ZeroDivisionError where the condition must fail
+    value: Callable[[dict], Any]  # raises ZeroDivisionError where the condition must fail
     parts: tuple[Generated, ...] = ()
 
     def walk(self) -> Iterator[Generated]:
         yield self
         for part in self.parts:
             yield from part.walk()
+
+
+def _leaf(source: str) -> Generated:
+    constants = {"true": True, "false": False}
+    if source in constants:
+        return Generated(source, ATOM, lambda context: constants[source])
+    if source.isdigit():
+        return Generated(source, ATOM, lambda context: int(source))
+    return Generated(source, ATOM, lambda context: context[source])
 
 
 def _operand(part: Generated, least: int) -> str:
@@ -540,12 +555,13 @@ def _binary(op: str, left: Generated, right: Generated) -> Generated:
     # comparisons do not chain, so both their sides need a tighter operator
     left_least = precedence + 1 if precedence == 4 else precedence
     source = f"{_operand(left, left_least)} {op} {_operand(right, precedence + 1)}"
-    return Generated(source, precedence, lambda: python(left.value, right.value), (left, right))
+    value = lambda context: python(lambda: left.value(context), lambda: right.value(context))  # noqa: E731
+    return Generated(source, precedence, value, (left, right))
 
 
 def _prefix(word: str, precedence: int, python: Callable[[Any], Any]) -> Callable[[Generated], Generated]:
     return lambda part: Generated(
-        f"{word}{_operand(part, precedence)}", precedence, lambda: python(part.value()), (part,)
+        f"{word}{_operand(part, precedence)}", precedence, lambda context: python(part.value(context)), (part,)
     )
 
 
@@ -557,27 +573,24 @@ def _spare_parentheses(parts: st.SearchStrategy[Generated]) -> st.SearchStrategy
 
 def _member(negated: bool, item: Generated, items: list[Generated]) -> Generated:
     source = f"{_operand(item, 5)} {'not in' if negated else 'in'} [{', '.join(i.source for i in items)}]"
-    python = lambda: (item.value() in [i.value() for i in items]) != negated  # noqa: E731
-    return Generated(source, 4, python, (item, *items))
+    value = lambda context: (item.value(context) in [i.value(context) for i in items]) != negated  # noqa: E731
+    return Generated(source, 4, value, (item, *items))
 
 
 @functools.cache
 def numbers(depth: int) -> st.SearchStrategy[Generated]:
-    literals = st.integers(0, 99).map(lambda n: Generated(str(n), ATOM, lambda: n))
-    names = st.sampled_from("abc").map(lambda name: Generated(name, ATOM, lambda: CONTEXT[name]))
+    leaves = st.sampled_from(["a", "b", "c", "0", "1", "2", "7", "12"]).map(_leaf)
     if depth == 0:
-        return literals | names
+        return leaves
     smaller = numbers(depth - 1)
     arithmetic = st.builds(_binary, st.sampled_from(["+", "-", "*", "%"]), smaller, smaller)
     negated = smaller.map(_prefix("-", 7, operator.neg))
-    # leaves are rare above the bottom, so operators meet each other often
-    return _spare_parentheses(st.one_of(arithmetic, arithmetic, negated, literals | names))
+    return _spare_parentheses(leaves | arithmetic | negated)
 
 
 @functools.cache
 def conditions(depth: int) -> st.SearchStrategy[Generated]:
-    truths = {"true": True, "false": False, "yes": True, "no": False}
-    leaves = st.sampled_from(sorted(truths)).map(lambda word: Generated(word, ATOM, lambda: truths[word]))
+    leaves = st.sampled_from(["p", "q", "r", "true", "false"]).map(_leaf)
     if depth == 0:
         return leaves
     smaller, numeric = conditions(depth - 1), numbers(depth - 1)
@@ -586,24 +599,24 @@ def conditions(depth: int) -> st.SearchStrategy[Generated]:
     equal_truths = st.builds(_binary, st.sampled_from(["==", "!="]), smaller, smaller)
     member = st.builds(_member, st.booleans(), numeric, st.lists(numeric, max_size=3))
     inverted = smaller.map(_prefix("not ", 3, operator.not_))
-    return _spare_parentheses(st.one_of(logic, logic, compared, equal_truths, member, inverted, leaves))
+    return _spare_parentheses(leaves | logic | compared | equal_truths | member | inverted)
 
 
 @settings(max_examples=300)
-@given(conditions(3) | numbers(3))
+@given(conditions(4) | numbers(4))
 def test_generated_expressions_match_python(generated: Generated) -> None:
-    for part in generated.walk():
+    for part, context in itertools.product(generated.walk(), CONTEXTS):
         try:
-            expected = part.value()
+            expected = part.value(context)
         except ZeroDivisionError:
             expected = ZeroDivisionError
         expression = compile_expression(part.source)
 
         if expected is ZeroDivisionError:
             with pytest.raises(EvaluationError) as caught:
-                expression.evaluate(CONTEXT)
+                expression.evaluate(context)
             assert caught.value.message == "division by zero"
         else:
-            result = expression.evaluate(CONTEXT)
-            assert result == expected, part.source
+            result = expression.evaluate(context)
+            assert result == expected, (part.source, context)
             assert type(result) is type(expected)

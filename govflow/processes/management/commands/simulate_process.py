@@ -54,7 +54,7 @@ class Command(BaseCommand):
             result = simulate(definition, script, today=timezone.localdate())
         except SimulationDataError as exc:
             for error in exc.errors:
-                line, col = self.data_position(raw, error.path)
+                line, col = self.data_position(getattr(self, "document", None), error.path)
                 where = decisions or path
                 self.stdout.write(f"{where}:{line}:{col}: data.{error.path}: {error.message.get('en', error.code)}")
             raise SystemExit(1) from None
@@ -126,13 +126,14 @@ class Command(BaseCommand):
             values = value if isinstance(value, list) else [value]
             if not values or not all(isinstance(v, dict) for v in values):
                 err(_value_pos(raw["results"], node_id), f"results: '{node_id}' takes a mapping or a list of them")
+        self.document = raw  # keeps line/column positions for data errors
         return (None, errors) if errors else (_plain(raw), [])
 
     def data_position(self, raw, field_path: str) -> tuple[int, int]:
         if not raw or "data" not in raw:
             return 1, 1
         node = raw["data"]
-        pos = _value_pos(raw, "data")
+        pos = _key_pos(raw, "data")
         for name, index in PATH_PART.findall(field_path):
             try:
                 if name and isinstance(node, dict) and name in node:
