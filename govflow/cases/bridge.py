@@ -14,12 +14,15 @@ from datetime import datetime
 from typing import Any
 
 
+from django.utils import timezone
+
 from govflow.accounts.models import Department
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.engine import Definition, step
 from govflow.engine import runtime as rt
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import dispatch_on_commit
+from govflow.processes.handlers import HANDLERS, HandlerContext, HandlerFailed, is_inline
 from govflow.processes.services import version_definition
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get, deadline
@@ -68,6 +71,9 @@ class Changes:
     outbox: list[OutboxMessage] = field(default_factory=list)
     audit: list[PendingAudit] = field(default_factory=list)
     pause: list[Case] = field(default_factory=list)
+    # Tasks created in this transaction, by (case id, engine id): changed in
+    # memory before their INSERT instead of by a later UPDATE.
+    created: dict[tuple[int, str], Task] = field(default_factory=dict)
     resume: list[Case] = field(default_factory=list)
     effects: list[Any] = field(default_factory=list)
 
@@ -174,7 +180,11 @@ def store_state(case: Case, state: dict[str, Any]) -> None:
 
 
 def advance(case: Case, event: rt.Event, changes: Changes, *, actor_id: int | None = None) -> rt.StepResult:
-    """Run one engine step on a locked case and stage its consequences."""
+    """Run one engine step on a locked case and stage its consequences.
+
+    Service tasks whose handler is registered inline (quick checks against
+    local data) run here, under the case lock, and the case moves on in the
+    same transaction; other handlers go through the outbox to a worker."""
     definition = version_definition(case.version)
     state = load_state(case)
     if isinstance(event, rt.Start):
@@ -182,18 +192,37 @@ def advance(case: Case, event: rt.Event, changes: Changes, *, actor_id: int | No
     else:
         # Not in place: an event the engine refuses leaves the case untouched.
         result = step(definition, state, event, changes.now)
-    _stage(case, definition, result, changes, actor_id)
+    inline_calls = _stage(case, definition, result, changes, actor_id)
     store_state(case, result.state)
     _sync_status(case, result.state, changes, actor_id)
     if case not in changes.cases:
         changes.cases.append(case)
+    for call in inline_calls:
+        _run_inline(case, call, changes)
     return result
 
 
-def _stage(case: Case, definition: Definition, result: rt.StepResult, ch: Changes, actor_id: int | None) -> None:
+def _run_inline(case: Case, call: rt.ServiceCall, changes: Changes) -> None:
+    context = HandlerContext(case_id=case.pk, data=case.data, today=timezone.localdate(changes.now))
+    try:
+        output = HANDLERS[call.handler](context)
+    except HandlerFailed:
+        # Could not be done now: hand it to a worker, which retries with backoff.
+        changes.emit("service_task", f"{case.pk}:{call.task_id}:run", case=case.pk, task=call.task_id)
+        return
+    changes.event("SERVICE_TASK_COMPLETED", case, object_type="task", object_id=call.task_id,
+                  node=call.node, handler=call.handler, result=output)
+    advance(case, rt.ServiceDone(call.task_id, output), changes)
+
+
+def _stage(
+    case: Case, definition: Definition, result: rt.StepResult, ch: Changes, actor_id: int | None
+) -> list[rt.ServiceCall]:
     now = ch.now
     calendar = None
     new_task_rows: dict[str, Task] = {}
+    created = ch.created
+    inline_calls: list[rt.ServiceCall] = []
     paused = case.clock_paused_at is not None
     for effect in result.effects:
         kind = type(effect)
@@ -212,6 +241,7 @@ def _stage(case: Case, definition: Definition, result: rt.StepResult, ch: Change
                 created_at=now,
             )
             new_task_rows[effect.task_id] = task
+            created[(case.pk, effect.task_id)] = task
             ch.new_tasks.append(task)
             if effect.kind in ("review", "signature"):
                 ch.emit("notify", f"{case.pk}:{effect.task_id}:created", kind="task_created",
@@ -220,7 +250,11 @@ def _stage(case: Case, definition: Definition, result: rt.StepResult, ch: Change
                 ch.emit("notify", f"{case.pk}:{effect.task_id}:correction", kind="correction_requested",
                         case=case.pk, task=effect.task_id)
         elif kind is rt.TaskCompleted:
-            if (case.pk, effect.task_id) not in ch.decided:
+            fresh = created.get((case.pk, effect.task_id))
+            if fresh is not None:  # an inline service task, done in the transaction that created it
+                fresh.complete()
+                fresh.completed_at, fresh.outcome = now, effect.outcome
+            elif (case.pk, effect.task_id) not in ch.decided:
                 ch.decided[(case.pk, effect.task_id)] = Decision(
                     outcome=effect.outcome,
                     silent_consent=effect.silent_consent,
@@ -230,15 +264,17 @@ def _stage(case: Case, definition: Definition, result: rt.StepResult, ch: Change
                 ch.event("TASK_AUTO_DECIDED", case, object_type="task", object_id=effect.task_id,
                          node=effect.node, outcome=effect.outcome, legal_basis=effect.legal_basis)
         elif kind is rt.TaskCancelled:
-            if effect.task_id in new_task_rows:
-                new_task_rows[effect.task_id].status = TaskStatus.CANCELLED  # created and cancelled in one step
-                new_task_rows[effect.task_id].completed_at = now
+            fresh = created.get((case.pk, effect.task_id))
+            if fresh is not None:  # created and cancelled in one transaction
+                fresh.cancel()
+                fresh.completed_at = now
             else:
                 ch.cancelled_tasks.append((case.pk, effect.task_id))
         elif kind is rt.TimerStarted:
             calendar = calendar or calendar_get(definition.calendar)
             timer = Timer(case=case, engine_id=effect.timer_id, kind=effect.kind, node_id=effect.node,
-                          task=new_task_rows.get(effect.task_id) if effect.task_id else None, created_at=now)
+                          task=created.get((case.pk, effect.task_id)) if effect.task_id else None,
+                          created_at=now)
             if effect.task_id and timer.task is None:
                 timer.task_id = Task.objects.filter(case=case, engine_id=effect.task_id).values_list(
                     "pk", flat=True).first()
@@ -274,7 +310,10 @@ def _stage(case: Case, definition: Definition, result: rt.StepResult, ch: Change
             ch.resume.append(case)
             ch.event("CLOCK_RESUMED", case, node=effect.node)
         elif kind is rt.ServiceCall:
-            ch.emit("service_task", f"{case.pk}:{effect.task_id}:run", case=case.pk, task=effect.task_id)
+            if is_inline(effect.handler):
+                inline_calls.append(effect)
+            else:
+                ch.emit("service_task", f"{case.pk}:{effect.task_id}:run", case=case.pk, task=effect.task_id)
         elif kind is rt.Notify:
             ch.emit("notify", f"{case.pk}:{effect.task_id}:{effect.kind}", kind=effect.kind,
                     case=case.pk, task=effect.task_id)
@@ -284,6 +323,7 @@ def _stage(case: Case, definition: Definition, result: rt.StepResult, ch: Change
         elif kind is rt.CertificateDue:
             ch.emit("certificate", f"{case.pk}:{effect.node}:{effect.type}:certificate", case=case.pk,
                     node=effect.node, type=effect.type)
+    return inline_calls
 
 
 def _pause_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
@@ -217,16 +218,27 @@ def _member(actor, department_id: int | None) -> Membership | None:
 
 
 def _lock_task(task_id: int, actor) -> tuple[Case, Task, Membership]:
-    """Lock the task's case, then the task; refuse actors outside its department."""
-    case_id = Task.objects.filter(pk=task_id).values_list("case_id", flat=True).first()
-    if case_id is None:
+    """Lock the task's case (every write to a task happens under its case's
+    lock), then read the task with the actor's membership of its department.
+    Actors outside the department get NotFound: no hint the task exists."""
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("version")
+        .filter(pk=Subquery(Task.objects.filter(pk=task_id).values("case_id")[:1]))
+        .first()
+    )
+    if case is None:
         raise NotFound("task not found")
-    case = _lock_case(case_id)
-    task = Task.objects.select_for_update().get(pk=task_id)
-    membership = _member(actor, task.department_id)
-    if membership is None or task.kind not in (TaskKind.REVIEW, TaskKind.SIGNATURE):
+    memberships = Membership.objects.filter(user_id=actor.pk, department_id=OuterRef("department_id"))
+    task = (
+        Task.objects.filter(pk=task_id)
+        .annotate(is_member=Exists(memberships), is_head=Exists(memberships.filter(is_head=True)))
+        .first()
+    )
+    if task is None or not task.is_member or task.kind not in (TaskKind.REVIEW, TaskKind.SIGNATURE):
         raise NotFound("task not found")
-    return case, task, membership
+    task.case = case
+    return case, task, Membership(user_id=actor.pk, department_id=task.department_id, is_head=task.is_head)
 
 
 @transaction.atomic

@@ -26,14 +26,28 @@ class HandlerContext:
 
 Handler = Callable[[HandlerContext], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
+INLINE: set[str] = set()
 
 
-def handler(name: str) -> Callable[[Handler], Handler]:
+def handler(name: str, *, inline: bool = False) -> Callable[[Handler], Handler]:
+    """Register a handler. `inline` handlers are quick checks against local
+    data: they run inside the transaction that reaches the service task,
+    under the case lock. Anything that calls another system, or may be slow,
+    must not be inline: it runs on a worker with retries."""
+
     def register(fn: Handler) -> Handler:
         HANDLERS[name] = fn
+        if inline:
+            INLINE.add(name)
+        else:
+            INLINE.discard(name)
         return fn
 
     return register
+
+
+def is_inline(name: str) -> bool:
+    return name in INLINE
 
 
 def handler_names() -> frozenset[str]:
@@ -46,7 +60,7 @@ class HandlerFailed(Exception):
     incident an admin can retry."""
 
 
-@handler("id_numbers_check")
+@handler("id_numbers_check", inline=True)
 def id_numbers_check(ctx: HandlerContext) -> dict[str, Any]:
     """Re-check every resident ID number in the data (fields named *id_number
     and table columns of that kind) against GB 11643 before reviewers spend
@@ -68,7 +82,7 @@ def id_numbers_check(ctx: HandlerContext) -> dict[str, Any]:
     return {"valid": not bad, "invalid_fields": bad}
 
 
-@handler("company_name_check")
+@handler("company_name_check", inline=True)
 def company_name_check(ctx: HandlerContext) -> dict[str, Any]:
     """Is the proposed company name free? Taken when an approved or open
     business-setup case already uses it."""
@@ -88,7 +102,7 @@ def company_name_check(ctx: HandlerContext) -> dict[str, Any]:
     return {"available": not taken, "reason": "taken" if taken else ""}
 
 
-@handler("credit_code_assign")
+@handler("credit_code_assign", inline=True)
 def credit_code_assign(ctx: HandlerContext) -> dict[str, Any]:
     """Give a newly registered company its unified social credit code
     (GB 32100): '91' (enterprise), the registering region, and a 9-character
@@ -100,7 +114,7 @@ def credit_code_assign(ctx: HandlerContext) -> dict[str, Any]:
     return {"credit_code": make_uscc(f"91{region}{ctx.case_id:09d}")}
 
 
-@handler("credit_code_check")
+@handler("credit_code_check", inline=True)
 def credit_code_check(ctx: HandlerContext) -> dict[str, Any]:
     """Check the builder's unified social credit code (GB 32100) and whether
     a business-setup case approved here issued it."""

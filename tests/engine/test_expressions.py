@@ -560,9 +560,11 @@ def _binary(op: str, left: Generated, right: Generated) -> Generated:
 
 
 def _prefix(word: str, precedence: int, python: Callable[[Any], Any]) -> Callable[[Generated], Generated]:
-    return lambda part: Generated(
-        f"{word}{_operand(part, precedence)}", precedence, lambda context: python(part.value(context)), (part,)
-    )
+    def build(part: Generated) -> Generated:
+        value = lambda context: python(part.value(context))  # noqa: E731
+        return Generated(f"{word}{_operand(part, precedence)}", precedence, value, (part,))
+
+    return build
 
 
 def _spare_parentheses(parts: st.SearchStrategy[Generated]) -> st.SearchStrategy[Generated]:
@@ -585,7 +587,7 @@ def numbers(depth: int) -> st.SearchStrategy[Generated]:
     smaller = numbers(depth - 1)
     arithmetic = st.builds(_binary, st.sampled_from(["+", "-", "*", "%"]), smaller, smaller)
     negated = smaller.map(_prefix("-", 7, operator.neg))
-    return _spare_parentheses(leaves | arithmetic | negated)
+    return _spare_parentheses(st.one_of(arithmetic, arithmetic, negated, leaves))
 
 
 @functools.cache
@@ -599,7 +601,8 @@ def conditions(depth: int) -> st.SearchStrategy[Generated]:
     equal_truths = st.builds(_binary, st.sampled_from(["==", "!="]), smaller, smaller)
     member = st.builds(_member, st.booleans(), numeric, st.lists(numeric, max_size=3))
     inverted = smaller.map(_prefix("not ", 3, operator.not_))
-    return _spare_parentheses(leaves | logic | compared | equal_truths | member | inverted)
+    # operators are drawn more often than leaves, so that they meet each other often
+    return _spare_parentheses(st.one_of(logic, logic, inverted, compared, logic, equal_truths, member, leaves))
 
 
 @settings(max_examples=300)

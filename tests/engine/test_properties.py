@@ -114,7 +114,7 @@ def sequence(draw: st.DrawFn, builder: Builder, next_id: str, depth: int, top: b
     if depth < 2:
         kinds += ["parallel", "inclusive"]
     if top:
-        kinds += ["loop", "loop"]
+        kinds += ["loop", "loop", "open"]
     if calls:
         kinds += ["call"]
     plan = draw(st.lists(st.sampled_from(kinds), min_size=1, max_size=4 if top else 3))
@@ -127,7 +127,9 @@ def sequence(draw: st.DrawFn, builder: Builder, next_id: str, depth: int, top: b
     entry = next_id
     for index in range(len(steps) - 1, -1, -1):
         kind, node_id = steps[index]
-        earlier = [n for k, n in steps[:index] if k == "user"]
+        # A loop may not lead back past a split without a join (its branches would run again).
+        opened = max((i for i, (k, _n) in enumerate(steps[:index]) if k == "open"), default=-1)
+        earlier = [n for k, n in steps[opened + 1 : index] if k == "user"]
         entry = draw(element(builder, kind, node_id, entry, depth, earlier, calls))
     return entry
 
@@ -179,6 +181,13 @@ def element(
         if draw(st.booleans()):
             outcomes["rejected"] = builder.end("refused")
         return builder.add({"id": node_id, "type": "call", "process": "sub", "outcomes": outcomes})
+    if kind == "open":
+        # A split without a join: a side branch ends on its own (terminate: false).
+        filed = builder.add(
+            {"id": builder.new_id("filed"), "type": "end", "outcome": "approved", "terminate": False}
+        )
+        side = draw(sequence(builder, filed, depth + 1, False, calls))
+        return builder.add({"id": node_id, "type": "parallel", "next": [side, next_id]})
     if kind == "xor":
         merge = builder.add({"id": builder.new_id("m"), "type": "exclusive", "next": next_id})
         first = draw(sequence(builder, merge, depth + 1, False, calls))
