@@ -3,8 +3,8 @@
     definition = load_definition(yaml_text, departments=..., handlers=...)
     result = step(definition, state, CompleteTask(task_id, "approve"), now)
 
-See docs/process-language.md for the language and docs/engine.md for the
-token model.
+See docs/process-language.md for the language and docs/architecture.md for
+the token model.
 """
 
 from .definition import Definition, Node

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from govflow.accounts.models import Department
+from govflow.audit.services import PendingAudit, audit_write
 from govflow.engine import Definition, InvalidDefinition, load_definition
 from govflow.errors import InvalidInput
 
@@ -93,4 +94,8 @@ def process_publish(*, source: str, published_by=None, note: str = "", now: date
     template.title_en = definition.title["en"]
     template.current_version = version
     template.save(update_fields=["title_zh", "title_en", "current_version"])
+    audit_write([PendingAudit(action="TEMPLATE_PUBLISHED", at=version.published_at,
+                              actor_id=published_by.pk if published_by else None, object_type="process_version",
+                              object_id=str(version.pk),
+                              data={"template": template.code, "version": number, "sha256": digest, "note": note})])
     return version
