@@ -26,6 +26,12 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import (
+    DoubleQuotedScalarString,
+    FoldedScalarString,
+    LiteralScalarString,
+    SingleQuotedScalarString,
+)
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
@@ -459,6 +465,7 @@ class _Reader:
         if self.departments is not None and value not in self.departments:
             self.err(pos, f"unknown department '{value}' in {what}")
             return None
+        value = str(value)
         self.used_departments.add(value)
         return value
 
@@ -869,7 +876,7 @@ class _Reader:
         if not isinstance(value, str) or not ID_RE.match(value):
             self.err(_value_pos(item, key), f"{what} '{key}' must name a node id, not {_kind(value)}")
             return None
-        return value
+        return str(value)  # plain str: ruamel's quoted-string subclasses must not reach the state
 
     def single_next(self, node: Node, item: CommentedMap, what: str) -> None:
         if "next" not in item:
@@ -890,7 +897,7 @@ class _Reader:
                 f"{what} needs 'outcome': one of {', '.join(CASE_OUTCOMES)}",
             )
         else:
-            node.outcome = outcome
+            node.outcome = str(outcome)
         node.terminate = self.boolean(item, "terminate", what, True)
         if "certificates" in item:
             pos = _value_pos(item, "certificates")
@@ -938,10 +945,10 @@ class _Reader:
                 if "signers" in sign and len(raw) < 2:
                     self.err(_value_pos(sign, "signers"), f"{what}: a countersign needs at least two signers")
                 if mode in COUNTERSIGN_MODES and len(signers) >= 2:
-                    node.countersign = Countersign(mode=mode, signers=tuple(signers))
+                    node.countersign = Countersign(mode=str(mode), signers=tuple(signers))
             if "department" in item:
                 self.department(item["department"], _value_pos(item, "department"), f"{what} department")
-                node.department = item["department"] if isinstance(item["department"], str) else None
+                node.department = str(item["department"]) if isinstance(item["department"], str) else None
         elif "department" not in item:
             self.err((node.line, node.col), f"{what} is missing required key 'department'")
         else:
@@ -957,7 +964,7 @@ class _Reader:
                     self.err(_item_pos(raw, index, _value_pos(item, "clearance")), f"{what} clearance names a field id")
                 else:
                     cleared.append((value, _item_pos(raw, index, _value_pos(item, "clearance"))))
-            node.clearance = tuple(v for v, _ in cleared)
+            node.clearance = tuple(str(v) for v, _ in cleared)
             self._clearance_positions = getattr(self, "_clearance_positions", {})
             self._clearance_positions[node.id] = dict(cleared)
         if "clock" in item:
@@ -985,7 +992,7 @@ class _Reader:
                 continue
             target = self.target(mapping, key, f"{what} outcome")
             if target is not None:
-                result[key] = target
+                result[str(key)] = target
         if required not in mapping:
             self.err(_value_pos(item, "outcomes"), f"{what} outcomes must include '{required}'")
         return result
@@ -1014,7 +1021,7 @@ class _Reader:
             self.err(_value_pos(sla, "on_breach"), f"{what}: on_breach '{on_breach}' is not one of the node's outcomes")
         if limit is None:
             return None
-        return Sla(limit=limit, remind_at=remind_at, on_breach=on_breach, legal_basis=legal_basis)
+        return Sla(limit=limit, remind_at=remind_at, on_breach=str(on_breach), legal_basis=legal_basis)
 
     @staticmethod
     def outcomes_of(item: CommentedMap) -> set[str]:
@@ -1059,7 +1066,7 @@ class _Reader:
                 elif target in targets:
                     self.err(pos, f"{what} lists '{target}' twice")
                 else:
-                    targets.append(target)
+                    targets.append(str(target))
             if not value:
                 self.err(_value_pos(item, "next"), f"{what} 'next' must not be empty")
             node.next = tuple(targets)
@@ -1116,7 +1123,7 @@ class _Reader:
             self.err(pos, f"condition must be text, not {_kind(value)}")
             return None
         try:
-            expression = compile_expression(value)
+            expression = compile_expression(str(value))
         except ExpressionError as exc:
             self.err((pos[0], pos[1] + _offset_in_scalar(mapping, key, value, exc.offset)),
                      f"condition does not parse: {exc.message}")
@@ -1205,9 +1212,11 @@ class _Reader:
 
 
 def _offset_in_scalar(mapping: CommentedMap, key: str, value: str, offset: int) -> int:
-    """Column offset of a character inside a scalar (quotes shift it by one)."""
+    """Column offset of a character inside a one-line scalar (quotes shift it
+    by one). Block scalars and multi-line values point at their start."""
     raw = mapping[key]
     style = getattr(raw, "style", None)
-    shift = 1 if style in ("'", '"') else 0
-    # Only single-line conditions map cleanly onto columns.
-    return shift + offset if "\n" not in value[:offset] else 0
+    if style in ("|", ">") or "\n" in value[:offset] or isinstance(raw, LiteralScalarString | FoldedScalarString):
+        return 0
+    shift = 1 if style in ("'", '"') or isinstance(raw, SingleQuotedScalarString | DoubleQuotedScalarString) else 0
+    return shift + offset

@@ -3,6 +3,8 @@
 A row is inserted in the same transaction as the change that causes it,
 dispatched to Celery after commit, and re-dispatched by a sweeper if the
 broker lost it. `key` is unique per effect so consumers can be idempotent.
+Delivery is bounded: a row that keeps failing is given up (`failed_at`) and
+an incident (govflow.incidents) holds it until an admin retries it.
 """
 
 from django.db import models
@@ -17,6 +19,11 @@ class OutboxMessage(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # Not before this moment may the sweeper re-send the row: the backoff
+    # after a failure, or the lease of an attempt in progress.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Given up after the last allowed attempt; an incident holds it.
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

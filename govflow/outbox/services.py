@@ -4,6 +4,13 @@ Producers (`govflow.cases.bridge.Changes.flush`) insert rows and ask for a
 dispatch on commit. Consumers run through `outbox_handle`, which is
 idempotent: a row already done is skipped, so a redelivered Celery message,
 or the sweeper re-sending a row the broker lost, does nothing twice.
+
+Delivery is bounded. Each attempt is counted in the row before the consumer
+runs, so an attempt that kills its worker (and is redelivered by the broker
+because of `reject_on_worker_lost`) counts too. A failed attempt is retried
+after an exponential backoff; after `GOVFLOW_OUTBOX_MAX_ATTEMPTS` the row is
+given up and an incident is opened for an admin (govflow.incidents). A
+poison message therefore runs at most that many times.
 """
 
 from __future__ import annotations
@@ -13,15 +20,37 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-Consumer = Callable[[dict[str, Any]], None]
+# A consumer gets the row's payload and its key (unique per effect: the
+# idempotency key of whatever the consumer writes).
+Consumer = Callable[[dict[str, Any], str], None]
 _consumers: dict[str, Consumer] = {}
+
+# While an attempt runs the sweeper leaves the row alone for this long; a
+# worker that died is covered sooner by the broker's redelivery.
+ATTEMPT_LEASE = timedelta(minutes=2)
+MAX_BACKOFF_SECONDS = 300.0
+
+
+class RetryLater(Exception):
+    """A consumer failed and the row may be tried again in `countdown` seconds."""
+
+    def __init__(self, message_id: int, countdown: float, error: str) -> None:
+        super().__init__(message_id, countdown, error)
+        self.message_id = message_id
+        self.countdown = countdown
+        self.error = error
+
+    def __str__(self) -> str:
+        return f"outbox row {self.message_id} failed ({self.error}); retry in {self.countdown:g} s"
 
 
 def consumer(topic: str) -> Callable[[Consumer], Consumer]:
@@ -39,46 +68,120 @@ def consumers() -> dict[str, Consumer]:
     return _consumers
 
 
+def max_attempts() -> int:
+    return int(getattr(settings, "GOVFLOW_OUTBOX_MAX_ATTEMPTS", 5))
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Wait after the `attempts`-th failure: base, 2 x base, 4 x base ..."""
+    base = float(getattr(settings, "GOVFLOW_OUTBOX_RETRY_BASE_SECONDS", 2.0))
+    return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+
+
 def outbox_handle(message_id: int) -> bool:
-    """Consume one row; returns False when there was nothing to do. A consumer
-    error propagates (the Celery task retries it) and the row stays undone."""
-    message = OutboxMessage.objects.filter(pk=message_id).first()
-    if message is None or message.done_at is not None:
+    """Consume one row; returns False when there was nothing to do (done,
+    given up, unknown topic). A failed attempt raises RetryLater (the Celery
+    task re-sends it after the backoff) unless it was the last allowed one:
+    then the row is given up, an incident is opened and False is returned."""
+    message = _attempt_begin(message_id)
+    if message is None:
         return False
-    handler = consumers().get(message.topic)
-    if handler is None:
-        return False
-    OutboxMessage.objects.filter(pk=message_id).update(attempts=message.attempts + 1)
     try:
-        handler(dict(message.payload))
+        consumers()[message.topic](dict(message.payload), message.key)
     except Exception as exc:
-        OutboxMessage.objects.filter(pk=message_id).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
-        raise
-    OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True).update(done_at=timezone.now(), last_error="")
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        log.warning("outbox %s (%s) attempt %d failed: %s", message.key, message.topic, message.attempts, error)
+        retry_in = _attempt_failed(message.pk, error)
+        if retry_in is None:
+            return False
+        raise RetryLater(message.pk, retry_in, error) from exc
+    _attempt_succeeded(message.pk)
     return True
 
 
+def _attempt_begin(message_id: int) -> OutboxMessage | None:
+    now = timezone.now()
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
+        if message is None or message.done_at is not None or message.failed_at is not None:
+            return None
+        if message.topic not in consumers():
+            return None
+        if message.attempts >= max_attempts():
+            # Every allowed attempt started and none reported back: each one
+            # lost its worker (a poison message). Give up without running it.
+            _give_up(message, now, message.last_error or "the attempt did not finish (its worker was lost)")
+            return None
+        message.attempts += 1
+        message.next_attempt_at = now + ATTEMPT_LEASE
+        message.save(update_fields=["attempts", "next_attempt_at"])
+    return message
+
+
+def _attempt_failed(message_id: int, error: str) -> float | None:
+    """Record a failure; the seconds to wait before the next attempt, or None
+    when the row was given up."""
+    now = timezone.now()
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().get(pk=message_id)
+        if message.done_at is not None or message.failed_at is not None:
+            return None  # a concurrent delivery finished it meanwhile
+        message.last_error = error
+        if message.attempts >= max_attempts():
+            _give_up(message, now, error)
+            return None
+        retry_in = backoff_seconds(message.attempts)
+        message.next_attempt_at = now + timedelta(seconds=retry_in)
+        message.save(update_fields=["last_error", "next_attempt_at"])
+    return retry_in
+
+
+def _attempt_succeeded(message_id: int) -> None:
+    from govflow.incidents.services import incidents_resolve_for_message
+
+    now = timezone.now()
+    with transaction.atomic():
+        updated = OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True).update(
+            done_at=now, last_error="", next_attempt_at=None, failed_at=None
+        )
+        if updated:
+            incidents_resolve_for_message(message_id=message_id, now=now)
+
+
+def _give_up(message: OutboxMessage, now: datetime, error: str) -> None:
+    """Caller holds the row lock."""
+    from govflow.incidents.services import incident_open
+
+    message.failed_at = now
+    message.next_attempt_at = None
+    message.last_error = error
+    message.save(update_fields=["failed_at", "next_attempt_at", "last_error"])
+    incident_open(message=message, error=error, now=now)
+
+
 def outbox_drain(*, topics: Iterable[str] | None = None, limit: int = 10_000) -> int:
-    """Consume pending rows in this process, oldest first (used by load_demo,
-    tests and one-off maintenance; workers normally do this)."""
+    """Consume pending rows in this process, oldest first, each once per call
+    (load_demo, tests and one-off maintenance use it; workers normally do
+    this). A row that fails stays for the workers' retries."""
     done = 0
     handled = set(consumers())
     wanted = set(topics) & handled if topics is not None else handled
-    for _ in range(limit):
+    cursor = 0
+    while done < limit:
         ids = list(
-            OutboxMessage.objects.filter(done_at__isnull=True, topic__in=wanted)
+            OutboxMessage.objects.filter(done_at__isnull=True, failed_at__isnull=True, topic__in=wanted,
+                                         id__gt=cursor)
             .order_by("id")
             .values_list("id", flat=True)[:100]
         )
         if not ids:
             break
-        progressed = False
         for message_id in ids:
-            if outbox_handle(message_id):
-                done += 1
-                progressed = True
-        if not progressed:
-            break
+            cursor = message_id
+            try:
+                done += outbox_handle(message_id)
+            except RetryLater as later:
+                log.info("%s", later)
     return done
 
 
@@ -91,7 +194,8 @@ def dispatch_on_commit(ids: list[int]) -> None:
 
 def dispatch(ids: list[int]) -> int:
     """Publish the rows as one broker message (a worker consumes them in
-    order); returns how many were sent."""
+    order); returns how many were sent. Never raises for a broker that is
+    down: the rows stay in the table for `outbox_resend_stale`."""
     from .tasks import deliver_batch
 
     if not ids:
@@ -101,18 +205,33 @@ def dispatch(ids: list[int]) -> int:
     except Exception as exc:  # the broker is unreachable: leave them for the sweeper
         log.warning("outbox rows %s not dispatched (%s); the sweeper will resend them", ids[:10], exc)
         return 0
+    OutboxMessage.objects.filter(pk__in=ids, dispatched_at__isnull=True).update(dispatched_at=timezone.now())
     return len(ids)
 
 
-def outbox_resend_stale(*, older_than: timedelta = timedelta(seconds=30), now: datetime | None = None) -> int:
+def outbox_stale(*, older_than: timedelta, now: datetime):
+    """Rows a worker should have finished by now: not done, not given up, and
+    neither backing off nor being attempted (their lease ran out)."""
+    cutoff = now - older_than
+    return OutboxMessage.objects.filter(done_at__isnull=True, failed_at__isnull=True).filter(
+        Q(next_attempt_at__isnull=True, created_at__lte=cutoff) | Q(next_attempt_at__lte=cutoff)
+    )
+
+
+def outbox_resend_stale(
+    *, older_than: timedelta = timedelta(seconds=30), now: datetime | None = None, limit: int = 1000
+) -> int:
     """Re-dispatch rows not done after `older_than` (the broker lost them, or
-    a worker died holding them); consumers are idempotent, so a duplicate is harmless."""
+    a worker died holding them); consumers are idempotent, so a duplicate is
+    harmless. Returns how many were sent (0 while the broker is down)."""
     now = now or timezone.now()
     ids = list(
-        OutboxMessage.objects.filter(done_at__isnull=True, created_at__lte=now - older_than,
-                                     topic__in=list(consumers()))
-        .filter(attempts__lt=25)
+        outbox_stale(older_than=older_than, now=now)
+        .filter(topic__in=list(consumers()))
         .order_by("id")
-        .values_list("id", flat=True)[:1000]
+        .values_list("id", flat=True)[:limit]
     )
-    return dispatch(ids)
+    sent = 0
+    for start in range(0, len(ids), 100):
+        sent += dispatch(ids[start:start + 100])
+    return sent

@@ -44,17 +44,22 @@ INSTALLED_APPS = [
     "govflow.cases",
     "govflow.audit",
     "govflow.outbox",
+    "django_htmx",
+    "govflow.web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Chinese unless the user chose English (cookie); see govflow.web.middleware.
+    "govflow.web.middleware.DefaultLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "govflow.web.middleware.GovflowErrorMiddleware",
 ]
 
 ROOT_URLCONF = "govflow.urls"
@@ -151,6 +156,13 @@ GOVFLOW_DEFAULT_CALENDAR = "cn"
 GOVFLOW_PUBLIC_BASE_URL = os.environ.get("GOVFLOW_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
 LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+CSRF_FAILURE_VIEW = "govflow.web.views.errors.csrf_failure"
+# Uploads larger than this go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The most attachments one case may hold across all its slots.
+GOVFLOW_MAX_ATTACHMENTS_PER_CASE = 100
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,0 +1,236 @@
+"""The applicant's uploaded materials: adding, removing, and the check that
+every required document is there before a case is submitted.
+
+A file is accepted when the type python-magic finds in its bytes (never the
+name or the browser's word for it) is one the template allows for the slot,
+it is within the slot's size limit and the slot's and the case's count
+limits, and the case is still with the applicant (a draft, or awaiting a
+correction). The stored name is random; the original name is kept, made
+safe, for display and download. Every add and removal is audited with the
+file's SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import uuid
+from datetime import datetime
+
+import magic
+from django.conf import settings
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+
+from govflow.audit.services import PendingAudit, audit_write
+from govflow.engine.forms import AttachmentSpec, FieldError, validate_form_data
+from govflow.errors import Conflict, FormInvalid, NotFound
+from govflow.processes.services import version_definition
+
+from .models import Attachment, Case, CaseStatus
+from .services import case_submit
+
+SNIFF_BYTES = 64 * 1024
+MAX_NAME = 120
+EDITABLE_STATUSES = (CaseStatus.DRAFT, CaseStatus.AWAITING_CORRECTION)
+
+# Names libmagic and templates use for the same format.
+TYPE_ALIASES = {
+    "application/dwg": "image/vnd.dwg",
+    "application/x-dwg": "image/vnd.dwg",
+    "application/acad": "image/vnd.dwg",
+    "image/x-dwg": "image/vnd.dwg",
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "application/x-pdf": "application/pdf",
+}
+TYPE_NAMES = {
+    "application/pdf": "PDF",
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/vnd.dwg": "DWG",
+    "application/msword": "Word (.doc)",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word (.docx)",
+    "application/vnd.ms-excel": "Excel (.xls)",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel (.xlsx)",
+}
+EXTENSIONS = {
+    "application/pdf": ".pdf",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/vnd.dwg": ".dwg",
+    "application/msword": ".doc",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.ms-excel": ".xls",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+}
+# Controls, bidi overrides and characters that mean something in paths or headers.
+_UNSAFE_NAME = re.compile('[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069<>:"/\\\\|?*;]')
+
+
+def normalise_type(content_type: str) -> str:
+    content_type = (content_type or "").split(";")[0].strip().lower()
+    return TYPE_ALIASES.get(content_type, content_type)
+
+
+def type_name(content_type: str) -> str:
+    content_type = normalise_type(content_type)
+    return TYPE_NAMES.get(content_type, content_type or "?")
+
+
+def safe_name(name: str) -> str:
+    """The original file name as safe text: no path, no controls or bidi
+    tricks, no characters that break headers, at most MAX_NAME characters."""
+    name = unicodedata.normalize("NFC", str(name or ""))
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE_NAME.sub("_", name).strip(" .")
+    if not name:
+        return "file"
+    if len(name) > MAX_NAME:
+        stem, dot, ext = name.rpartition(".")
+        ext = ext[:10] if dot and stem else ""
+        name = name[: MAX_NAME - len(ext) - 1] + "." + ext if ext else name[:MAX_NAME]
+    return name
+
+
+def _problem(slot: str, code: str, zh: str, en: str) -> FieldError:
+    return FieldError(slot, code, {"zh": zh, "en": en})
+
+
+def _slot(case: Case, slot: str) -> AttachmentSpec:
+    for spec in version_definition(case.version).form.attachments:
+        if spec.id == slot:
+            return spec
+    raise NotFound("attachment slot not found")
+
+
+def _lock_editable(case_id: int, actor) -> Case:
+    case = Case.objects.select_for_update(of=("self",)).select_related("version").filter(pk=case_id).first()
+    if case is None or case.applicant_id != actor.pk:
+        raise NotFound("case not found")
+    if case.status not in EDITABLE_STATUSES:
+        raise Conflict("materials can be changed only on a draft or when a correction is asked for")
+    return case
+
+
+def sniff(upload) -> str:
+    upload.seek(0)
+    head = upload.read(SNIFF_BYTES)
+    upload.seek(0)
+    return normalise_type(magic.from_buffer(head, mime=True)) if head else ""
+
+
+@transaction.atomic
+def attachment_add(*, case_id: int, actor, slot: str, upload, language: str = "zh",
+                   now: datetime | None = None) -> Attachment:
+    """Store one uploaded file in a slot of the applicant's case. Raises
+    FormInvalid (keyed by the slot id) with a message in `language` when the
+    file is refused; nothing is stored then."""
+    now = now or timezone.now()
+    case = _lock_editable(case_id, actor)
+    spec = _slot(case, slot)
+    allowed = [normalise_type(t) for t in spec.types]
+    allowed_names = "、".join(dict.fromkeys(type_name(t) for t in allowed))
+    allowed_names_en = ", ".join(dict.fromkeys(type_name(t) for t in allowed))
+    name = safe_name(getattr(upload, "name", ""))
+    size = int(getattr(upload, "size", 0) or 0)
+    limit = int(spec.max_size_mb * 1024 * 1024)
+    problem = None
+    if size == 0:
+        problem = _problem(slot, "empty", f"文件“{name}”是空的，请重新选择。", f"The file “{name}” is empty.")
+    elif size > limit:
+        problem = _problem(
+            slot, "too_large",
+            f"文件“{name}”大小为 {size / 1048576:.1f} MB，超过了 {spec.max_size_mb:g} MB 的上限。",
+            f"The file “{name}” is {size / 1048576:.1f} MB; the limit is {spec.max_size_mb:g} MB.",
+        )
+    else:
+        in_slot = Attachment.objects.filter(case=case, slot=slot).count()
+        in_case = Attachment.objects.filter(case=case).count()
+        if in_slot >= spec.max_count:
+            problem = _problem(
+                slot, "too_many",
+                f"此项最多上传 {spec.max_count} 个文件，请先删除不需要的文件。",
+                f"At most {spec.max_count} file(s) can be uploaded here; remove one first.",
+            )
+        elif in_case >= settings.GOVFLOW_MAX_ATTACHMENTS_PER_CASE:
+            problem = _problem(
+                slot, "too_many",
+                f"一件申请最多上传 {settings.GOVFLOW_MAX_ATTACHMENTS_PER_CASE} 个文件。",
+                f"A case can hold at most {settings.GOVFLOW_MAX_ATTACHMENTS_PER_CASE} files.",
+            )
+    content_type = ""
+    if problem is None:
+        content_type = sniff(upload)
+        if content_type not in allowed:
+            problem = _problem(
+                slot, "type",
+                f"文件“{name}”的实际类型是 {type_name(content_type)}，此项只接受 {allowed_names}。"
+                "请检查文件是否损坏或被改了扩展名。",
+                f"The file “{name}” is actually {type_name(content_type)}; this item accepts only "
+                f"{allowed_names_en}. Check that the file is not damaged or renamed.",
+            )
+    if problem is not None:
+        raise FormInvalid([problem], language=language)
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(65536), b""):
+        digest.update(chunk)
+    upload.seek(0)
+    attachment = Attachment(case=case, slot=slot, original_name=name, content_type=content_type, size=size,
+                            sha256=digest.hexdigest(), uploaded_by=actor)
+    attachment.file.save(f"{uuid.uuid4().hex}{EXTENSIONS.get(content_type, '')}", File(upload), save=False)
+    try:
+        attachment.save()
+    except Exception:
+        attachment.file.delete(save=False)
+        raise
+    audit_write([PendingAudit(action="ATTACHMENT_ADDED", at=now, actor_id=actor.pk, object_type="attachment",
+                              object_id=str(attachment.pk), case_id=case.pk,
+                              data={"slot": slot, "sha256": attachment.sha256, "size": size,
+                                    "content_type": content_type})])
+    return attachment
+
+
+@transaction.atomic
+def attachment_remove(*, case_id: int, actor, attachment_id: int, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    case = _lock_editable(case_id, actor)
+    attachment = Attachment.objects.filter(pk=attachment_id, case=case).first()
+    if attachment is None:
+        raise NotFound("attachment not found")
+    stored = attachment.file
+    data = {"slot": attachment.slot, "sha256": attachment.sha256}
+    attachment.delete()
+    audit_write([PendingAudit(action="ATTACHMENT_REMOVED", at=now, actor_id=actor.pk, object_type="attachment",
+                              object_id=str(attachment_id), case_id=case.pk, data=data)])
+    transaction.on_commit(lambda: stored.delete(save=False))
+
+
+def missing_attachments(case: Case) -> list[FieldError]:
+    """A 'required' problem for each required slot with no file."""
+    present = set(Attachment.objects.filter(case=case).values_list("slot", flat=True))
+    return [
+        _problem(spec.id, "required", "请上传此项材料。", "Upload this document.")
+        for spec in version_definition(case.version).form.attachments
+        if spec.required and spec.id not in present
+    ]
+
+
+@transaction.atomic
+def case_submit_with_attachments(*, case_id: int, actor, language: str = "zh", now: datetime | None = None
+                                 ) -> Case:
+    """Submit a draft once every required document is uploaded. Reports the
+    missing documents together with any form errors (FormInvalid), so the
+    applicant sees every problem at once; nothing changes then."""
+    case = _lock_editable(case_id, actor)
+    if case.status != CaseStatus.DRAFT:
+        raise Conflict(f"this case has already been submitted (it is {case.status})")
+    missing = missing_attachments(case)
+    if missing:
+        checked = validate_form_data(version_definition(case.version).form, case.data,
+                                     today=timezone.localdate(now or timezone.now()))
+        raise FormInvalid([*checked.errors, *missing], language=language)
+    return case_submit(case_id=case_id, actor=actor, now=now, language=language)

@@ -1,0 +1,672 @@
+"""Read-side queries for cases, tasks and attachments, with their permission
+filtering. Views ask these; they never query the models themselves.
+
+Who sees what (the selectors' filters are the permission system):
+
+- an applicant sees only their own cases and the attachments on them;
+- a reviewer sees a case only while one of their departments has, or had,
+  a review or countersignature task on it, and works only the tasks of their
+  departments; a department head sees the department's tasks;
+- anyone else gets NotFound, the same answer as for a case that does not
+  exist, so a reference cannot be probed.
+
+Query counts of the main selectors are pinned in tests/web/test_selectors.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from govflow.accounts.models import Department, Membership
+from govflow.audit.models import AuditEvent
+from govflow.engine.definition import Definition
+from govflow.errors import NotFound
+from govflow.processes.models import ProcessVersion
+from govflow.processes.services import version_definition
+from govflow.timers.calendar import CalendarYearMissing, WorkingCalendar
+from govflow.timers.models import Timer
+from govflow.timers.services import calendar_get
+
+from .disclosure import OWNER, REVIEWER, Disclosure, cleared_fields, field_views, secret_fields_read_record
+from .models import (
+    ENDED_CASE_STATUSES,
+    LIVE_TASK_STATUSES,
+    OPEN_CASE_STATUSES,
+    Attachment,
+    Case,
+    CaseStatus,
+    Task,
+    TaskKind,
+    TaskStatus,
+)
+
+STAFF_TASK_KINDS = (TaskKind.REVIEW, TaskKind.SIGNATURE)
+INBOX_PAGE_SIZE = 25
+MAX_SEARCH = 100
+
+# Audit event kinds a case's timeline shows; everyone on the case sees the
+# first set, reviewers also the second (who claimed and handed over work).
+PUBLIC_TIMELINE_KINDS = (
+    "CASE_CREATED",
+    "CASE_SUBMITTED",
+    "CASE_AWAITING_CORRECTION",
+    "CASE_CORRECTED",
+    "CASE_IN_REVIEW",
+    "CASE_APPROVED",
+    "CASE_REJECTED",
+    "CASE_WITHDRAWN",
+    "TASK_COMPLETED",
+    "TASK_AUTO_DECIDED",
+    "SERVICE_TASK_COMPLETED",
+    "CLOCK_PAUSED",
+    "CLOCK_RESUMED",
+)
+STAFF_TIMELINE_KINDS = ("TASK_CLAIMED", "TASK_RELEASED", "TASK_HANDED_OVER", "TASK_ESCALATED")
+
+
+def language_key(language: str | None) -> str:
+    return "en" if (language or "").startswith("en") else "zh"
+
+
+def display_name(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.first_name or user.get_username()
+
+
+# -- SLA --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sla:
+    """The statutory clock of one task as the inbox shows it: green, amber
+    once the template's reminder point has passed, red when overdue; paused
+    while the case is with the applicant."""
+
+    level: str  # green | amber | red | paused | done | none
+    due_at: datetime | None = None
+    days: float | None = None  # working days left (or overdue by, when red)
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.level == "red"
+
+
+def sla_of(*, due_at: datetime | None, reminder_due: datetime | None, live: bool, paused: bool,
+           calendar: WorkingCalendar, now: datetime) -> Sla:
+    if not live:
+        return Sla("done", due_at)
+    if due_at is None:
+        return Sla("paused" if paused else "none")
+    office_day = _office_day_seconds(calendar)
+    try:
+        if now >= due_at:
+            return Sla("red", due_at, calendar.working_seconds_between(due_at, now) / office_day)
+        days = calendar.working_seconds_between(now, due_at) / office_day
+    except CalendarYearMissing:
+        return Sla("red" if now >= due_at else "green", due_at, None)
+    level = "amber" if reminder_due is not None and now >= reminder_due else "green"
+    return Sla(level, due_at, days)
+
+
+def _office_day_seconds(calendar: WorkingCalendar) -> float:
+    opens = calendar.office_open.hour * 3600 + calendar.office_open.minute * 60
+    closes = calendar.office_close.hour * 3600 + calendar.office_close.minute * 60
+    return float(closes - opens)
+
+
+def _reminder_due() -> Subquery:
+    return Subquery(
+        Timer.objects.filter(task=OuterRef("pk"), kind="sla_reminder")
+        .exclude(status=Timer.CANCELLED)
+        .order_by("-id")
+        .values("due_at")[:1]
+    )
+
+
+def _definitions(version_ids: Iterable[int]) -> dict[int, Definition]:
+    """Definitions of the given versions in one query (parsed ones are cached
+    by the processes app)."""
+    ids = set(version_ids)
+    if not ids:
+        return {}
+    return {version.pk: version_definition(version) for version in ProcessVersion.objects.filter(pk__in=ids)}
+
+
+def _node_title(definition: Definition | None, node_id: str, lang: str) -> str:
+    if definition is None or node_id not in definition.nodes:
+        return node_id
+    return definition.nodes[node_id].label(lang)
+
+
+# -- applicant's cases ------------------------------------------------------
+
+
+def cases_for_applicant(*, user, q: str = "", status: str = "") -> QuerySet[Case]:
+    """The user's own cases, newest first; `q` searches reference and title,
+    `status` is draft, open or ended."""
+    if not user.is_authenticated:
+        return Case.objects.none()
+    cases = Case.objects.filter(applicant=user).select_related("template").defer("data", "state")
+    q = (q or "").strip()[:MAX_SEARCH]
+    if q:
+        cases = cases.filter(Q(reference__icontains=q) | Q(title__icontains=q))
+    if status == "draft":
+        cases = cases.filter(status=CaseStatus.DRAFT)
+    elif status == "open":
+        cases = cases.filter(status__in=OPEN_CASE_STATUSES)
+    elif status == "ended":
+        cases = cases.filter(status__in=ENDED_CASE_STATUSES)
+    return cases.order_by("-created_at", "-id")
+
+
+def case_get_for_applicant(*, user, reference: str) -> Case:
+    """The user's own case by reference, with its version; NotFound otherwise."""
+    if not user.is_authenticated:
+        raise NotFound("case not found")
+    case = Case.objects.select_related("template", "version").filter(reference=reference, applicant=user).first()
+    if case is None:
+        raise NotFound("case not found")
+    return case
+
+
+@dataclass(frozen=True)
+class CaseAccess:
+    case: Case
+    role: str  # owner | reviewer
+    departments: tuple[Department, ...] = ()
+
+    @property
+    def department_ids(self) -> frozenset[int]:
+        return frozenset(d.pk for d in self.departments)
+
+
+def case_access(*, user, reference: str) -> CaseAccess:
+    """May `user` see the case? Its applicant may; a reviewer may while one of
+    their departments has or had a task on it. NotFound for everyone else."""
+    if not user.is_authenticated:
+        raise NotFound("case not found")
+    case = Case.objects.select_related("template", "version").filter(reference=reference).first()
+    if case is None:
+        raise NotFound("case not found")
+    if case.applicant_id == user.pk:
+        return CaseAccess(case, OWNER)
+    departments = tuple(
+        Department.objects.filter(
+            tasks__case=case, tasks__kind__in=STAFF_TASK_KINDS, memberships__user=user
+        ).distinct().order_by("code")
+    )
+    if not departments:
+        raise NotFound("case not found")
+    return CaseAccess(case, REVIEWER, departments)
+
+
+# -- the case page -----------------------------------------------------------
+
+
+@dataclass
+class ProgressRow:
+    task: Task
+    node_title: str
+    department_name: str
+    holder: str
+    sla: Sla
+    outcome: str
+    opinion: str
+    decided_by: str
+    offered: tuple[str, ...] = ()
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    kind: str
+    node_title: str = ""
+    department_name: str = ""
+    actor: str = ""
+    outcome: str = ""
+    opinion: str = ""
+
+
+@dataclass
+class CorrectionRequest:
+    node_title: str
+    opinion: str
+    department_name: str
+    deadline: datetime | None
+
+
+@dataclass
+class AttachmentRow:
+    attachment: Attachment
+    slot_label: str
+
+
+@dataclass
+class SignatureGroup:
+    node_title: str
+    round: int
+    rows: list[ProgressRow]
+
+    @property
+    def signed(self) -> int:
+        return sum(1 for row in self.rows if row.outcome)
+
+
+@dataclass
+class CaseDetail:
+    case: Case
+    role: str
+    definition: Definition
+    service_title: str
+    disclosure: Disclosure
+    progress: list[ProgressRow]
+    timeline: list[TimelineEntry]
+    attachments: list[AttachmentRow]
+    correction: CorrectionRequest | None = None
+    my_tasks: list[ProgressRow] = field(default_factory=list)
+    signatures: list[SignatureGroup] = field(default_factory=list)
+    colleagues: list[Any] = field(default_factory=list)
+    departments: tuple[Department, ...] = ()
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == OWNER
+
+    @property
+    def can_withdraw(self) -> bool:
+        return self.is_owner and (self.case.status == CaseStatus.DRAFT or self.case.is_open)
+
+    @property
+    def can_correct(self) -> bool:
+        return self.is_owner and self.case.status == CaseStatus.AWAITING_CORRECTION
+
+
+def case_detail(*, user, reference: str, language: str = "zh", now: datetime | None = None,
+                source_ip: str | None = None) -> CaseDetail:
+    """Everything the case page shows, filtered for the user. A reviewer's
+    unmasked reads of secret fields are recorded in the audit trail here."""
+    now = now or timezone.now()
+    lang = language_key(language)
+    access = case_access(user=user, reference=reference)
+    case = access.case
+    definition = version_definition(case.version)
+    calendar = calendar_get(definition.calendar)
+    tasks = list(
+        Task.objects.filter(case=case)
+        .select_related("department", "assignee", "decided_by")
+        .annotate(reminder_due=_reminder_due())
+        .order_by("created_at", "id")
+    )
+    paused = case.clock_paused_at is not None
+    progress: list[ProgressRow] = []
+    for task in tasks:
+        if task.kind not in STAFF_TASK_KINDS:
+            continue
+        node = definition.nodes.get(task.node_id)
+        progress.append(
+            ProgressRow(
+                task=task,
+                node_title=_node_title(definition, task.node_id, lang),
+                department_name=task.department.name(lang) if task.department else "",
+                holder=display_name(task.assignee) if task.is_live else "",
+                sla=sla_of(due_at=task.due_at, reminder_due=task.reminder_due, live=task.is_live, paused=paused,
+                           calendar=calendar, now=now),
+                outcome=task.outcome,
+                opinion=task.opinion,
+                decided_by=display_name(task.decided_by),
+                offered=tuple(node.outcomes) if node is not None else (),
+            )
+        )
+    detail = CaseDetail(
+        case=case,
+        role=access.role,
+        definition=definition,
+        service_title=case.template.title(lang),
+        disclosure=Disclosure([]),
+        progress=progress,
+        timeline=_timeline(case, tasks, definition, lang, staff=access.role == REVIEWER),
+        attachments=[
+            AttachmentRow(a, _slot_label(definition, a.slot, lang)) for a in Attachment.objects.filter(case=case)
+        ],
+        departments=access.departments,
+    )
+    if case.status == CaseStatus.AWAITING_CORRECTION:
+        detail.correction = _correction_request(case, tasks, definition, lang)
+    if access.role == OWNER:
+        detail.disclosure = field_views(definition.form, case.data, viewer=OWNER, language=lang)
+        return detail
+    codes = [d.code for d in access.departments]
+    detail.disclosure = field_views(definition.form, case.data, viewer=REVIEWER,
+                                    cleared=cleared_fields(definition, codes), language=lang)
+    detail.my_tasks = [row for row in progress if row.task.is_live and row.task.department_id in access.department_ids]
+    groups: dict[tuple[str, int], SignatureGroup] = {}
+    for row in progress:
+        if row.task.kind == TaskKind.SIGNATURE:
+            key = (row.task.node_id, row.task.round)
+            groups.setdefault(key, SignatureGroup(row.node_title, row.task.round, [])).rows.append(row)
+    detail.signatures = list(groups.values())
+    if detail.my_tasks:
+        detail.colleagues = list(
+            Membership.objects.filter(department_id__in=access.department_ids)
+            .exclude(user=user)
+            .exclude(user_id=case.applicant_id)
+            .select_related("user", "department")
+            .order_by("department__code", "user__username")
+        )
+    if detail.disclosure.revealed:
+        secret_fields_read_record(actor=user, case=case, fields=detail.disclosure.revealed, departments=codes,
+                                  source_ip=source_ip, now=now)
+    return detail
+
+
+def _slot_label(definition: Definition, slot: str, lang: str) -> str:
+    for spec in definition.form.attachments:
+        if spec.id == slot:
+            return spec.label.get(lang) or spec.label.get("zh") or slot
+    return slot
+
+
+def _correction_request(case: Case, tasks: list[Task], definition: Definition, lang: str) -> CorrectionRequest:
+    waiting = [t for t in tasks if t.kind == TaskKind.CORRECTION and t.is_live]
+    returned = [t for t in tasks if t.outcome == "return" and t.kind in STAFF_TASK_KINDS]
+    last_return = max(returned, key=lambda t: (t.completed_at or t.created_at, t.pk), default=None)
+    deadline = None
+    if waiting:
+        deadline = (
+            Timer.objects.filter(case=case, task__in=waiting, kind="correction_deadline", status=Timer.PENDING)
+            .order_by("due_at")
+            .values_list("due_at", flat=True)
+            .first()
+        )
+    return CorrectionRequest(
+        node_title=_node_title(definition, waiting[0].node_id, lang) if waiting else "",
+        opinion=last_return.opinion if last_return else "",
+        department_name=last_return.department.name(lang) if last_return and last_return.department else "",
+        deadline=deadline,
+    )
+
+
+def _timeline(case: Case, tasks: list[Task], definition: Definition, lang: str, *, staff: bool
+              ) -> list[TimelineEntry]:
+    kinds = PUBLIC_TIMELINE_KINDS + (STAFF_TIMELINE_KINDS if staff else ())
+    by_engine_id = {t.engine_id: t for t in tasks}
+    entries = []
+    for event in AuditEvent.objects.filter(case=case, action__in=kinds).select_related("actor").order_by("id"):
+        data = event.data or {}
+        task = by_engine_id.get(event.object_id) if event.object_type == "task" else None
+        node_id = data.get("node") or (task.node_id if task else "")
+        department = task.department if task is not None and task.department_id else None
+        if event.actor_id is None:
+            actor = ""
+        elif event.actor_id == case.applicant_id:
+            actor = "applicant"
+        else:
+            # Applicants see the department that acted; staff see who.
+            actor = display_name(event.actor) if staff else ""
+        entries.append(
+            TimelineEntry(
+                at=event.at,
+                kind=event.action,
+                node_title=_node_title(definition, node_id, lang) if node_id else "",
+                department_name=department.name(lang) if department else "",
+                actor=actor,
+                outcome=str(data.get("outcome") or ""),
+                opinion=str(data.get("opinion") or ""),
+            )
+        )
+    return entries
+
+
+# -- attachments ----------------------------------------------------------------
+
+
+def attachment_get_for_user(*, user, reference: str, attachment_id: int) -> Attachment:
+    """An attachment of a case the user may see; NotFound otherwise."""
+    access = case_access(user=user, reference=reference)
+    attachment = Attachment.objects.filter(pk=attachment_id, case=access.case).first()
+    if attachment is None:
+        raise NotFound("attachment not found")
+    return attachment
+
+
+def attachments_for_case(*, case: Case) -> list[Attachment]:
+    return list(Attachment.objects.filter(case=case))
+
+
+# -- reviewer inbox --------------------------------------------------------------
+
+
+@dataclass
+class TaskRow:
+    task: Task
+    node_title: str
+    service_title: str
+    department_name: str
+    holder: str
+    sla: Sla
+    is_mine: bool
+
+    @property
+    def can_claim(self) -> bool:
+        return self.task.status == TaskStatus.OPEN
+
+    @property
+    def can_release(self) -> bool:
+        return self.task.status == TaskStatus.CLAIMED and self.is_mine
+
+
+@dataclass
+class TaskPage:
+    rows: list[TaskRow]
+    page: int
+    has_next: bool
+
+
+def _staff_tasks() -> QuerySet[Task]:
+    return (
+        Task.objects.filter(kind__in=STAFF_TASK_KINDS)
+        .select_related("case", "case__template", "department", "assignee")
+        .defer("case__data", "case__state")
+        .annotate(reminder_due=_reminder_due())
+    )
+
+
+def _rows(tasks: list[Task], user, lang: str, now: datetime) -> list[TaskRow]:
+    definitions = _definitions(t.case.version_id for t in tasks)
+    calendars: dict[str, WorkingCalendar] = {}
+    rows = []
+    for task in tasks:
+        definition = definitions.get(task.case.version_id)
+        code = definition.calendar if definition else "cn"
+        calendar = calendars.get(code) or calendars.setdefault(code, calendar_get(code))
+        rows.append(
+            TaskRow(
+                task=task,
+                node_title=_node_title(definition, task.node_id, lang),
+                service_title=task.case.template.title(lang),
+                department_name=task.department.name(lang) if task.department else "",
+                holder=display_name(task.assignee) if task.is_live else "",
+                sla=sla_of(due_at=task.due_at, reminder_due=task.reminder_due, live=task.is_live,
+                           paused=task.case.clock_paused_at is not None, calendar=calendar, now=now),
+                is_mine=task.assignee_id == user.pk,
+            )
+        )
+    return rows
+
+
+INBOX_STATUSES = ("live", "open", "mine", "claimed", "done")
+INBOX_DUE = ("", "overdue", "soon")
+
+
+def tasks_for_reviewer(*, user, service: str = "", status: str = "live", due: str = "", sort: str = "due",
+                       q: str = "", page: int = 1, language: str = "zh", now: datetime | None = None,
+                       per_page: int = INBOX_PAGE_SIZE) -> TaskPage:
+    """The review and countersignature tasks of the user's departments.
+
+    status: live (open or claimed; the default), open, mine (claimed by me),
+    claimed, done (decided). due: overdue, or soon (past the template's
+    reminder point, not yet overdue). sort: due (soonest first) or -due.
+    """
+    now = now or timezone.now()
+    if not user.is_authenticated:
+        return TaskPage([], 1, False)
+    tasks = _staff_tasks().filter(department_id__in=Membership.objects.filter(user=user).values("department_id"))
+    if status == "open":
+        tasks = tasks.filter(status=TaskStatus.OPEN)
+    elif status == "mine":
+        tasks = tasks.filter(status=TaskStatus.CLAIMED, assignee=user)
+    elif status == "claimed":
+        tasks = tasks.filter(status=TaskStatus.CLAIMED)
+    elif status == "done":
+        tasks = tasks.filter(status=TaskStatus.COMPLETED)
+    else:
+        tasks = tasks.filter(status__in=LIVE_TASK_STATUSES)
+    if service:
+        tasks = tasks.filter(case__template__code=service)
+    if due == "overdue":
+        tasks = tasks.filter(status__in=LIVE_TASK_STATUSES, due_at__lte=now)
+    elif due == "soon":
+        tasks = tasks.filter(status__in=LIVE_TASK_STATUSES, due_at__gt=now, reminder_due__lte=now)
+    q = (q or "").strip()[:MAX_SEARCH]
+    if q:
+        tasks = tasks.filter(Q(case__reference__icontains=q) | Q(case__title__icontains=q))
+    if status == "done":
+        order = ["-completed_at", "-id"]
+    elif sort == "-due":
+        order = [_desc("due_at"), "-id"]
+    else:
+        order = [_asc("due_at"), "id"]
+    page = max(1, page)
+    offset = (page - 1) * per_page
+    found = list(tasks.order_by(*order)[offset: offset + per_page + 1])
+    return TaskPage(_rows(found[:per_page], user, language_key(language), now), page, len(found) > per_page)
+
+
+def _asc(name: str):
+    from django.db.models import F
+
+    return F(name).asc(nulls_last=True)
+
+
+def _desc(name: str):
+    from django.db.models import F
+
+    return F(name).desc(nulls_last=True)
+
+
+def task_get_for_reviewer(*, user, task_id: int) -> Task:
+    """A review or countersignature task of one of the user's departments."""
+    if not user.is_authenticated:
+        raise NotFound("task not found")
+    task = (
+        Task.objects.filter(pk=task_id, kind__in=STAFF_TASK_KINDS,
+                            department_id__in=Membership.objects.filter(user=user).values("department_id"))
+        .select_related("case", "department")
+        .first()
+    )
+    if task is None:
+        raise NotFound("task not found")
+    return task
+
+
+def colleague_get(*, actor, task_id: int, user_id: Any) -> Any:
+    """A member of the task's department other than the actor (who must be a
+    member too): the person a task may be handed to."""
+    task = task_get_for_reviewer(user=actor, task_id=task_id)
+    try:
+        user_id = int(user_id)
+    except (TypeError, ValueError):
+        raise NotFound("colleague not found") from None
+    membership = (
+        Membership.objects.filter(department_id=task.department_id, user_id=user_id)
+        .exclude(user=actor)
+        .select_related("user")
+        .first()
+    )
+    if membership is None:
+        raise NotFound("colleague not found")
+    return membership.user
+
+
+def task_row(*, user, task_id: int, language: str = "zh", now: datetime | None = None) -> TaskRow:
+    """One inbox row (for an HTMX refresh after claim or release)."""
+    now = now or timezone.now()
+    task = _staff_tasks().filter(
+        pk=task_id, department_id__in=Membership.objects.filter(user=user).values("department_id")
+    ).first()
+    if task is None:
+        raise NotFound("task not found")
+    return _rows([task], user, language_key(language), now)[0]
+
+
+# -- department heads ---------------------------------------------------------------
+
+
+@dataclass
+class DepartmentLoad:
+    department: Department
+    rows: list[TaskRow]
+    members: list[Any]
+
+    @property
+    def open_count(self) -> int:
+        return sum(1 for row in self.rows if row.task.status == TaskStatus.OPEN)
+
+    @property
+    def claimed_count(self) -> int:
+        return sum(1 for row in self.rows if row.task.status == TaskStatus.CLAIMED)
+
+    @property
+    def overdue_count(self) -> int:
+        return sum(1 for row in self.rows if row.sla.is_overdue)
+
+    @property
+    def soon_count(self) -> int:
+        return sum(1 for row in self.rows if row.sla.level == "amber")
+
+    @property
+    def escalated_count(self) -> int:
+        return sum(1 for row in self.rows if row.task.escalated)
+
+
+def department_tasks_for_head(*, user, language: str = "zh", now: datetime | None = None,
+                              overdue_only: bool = False) -> list[DepartmentLoad]:
+    """For each department the user heads: its live tasks (overdue first),
+    the counts a head watches, and the members a task can be reassigned to."""
+    now = now or timezone.now()
+    if not user.is_authenticated:
+        return []
+    departments = list(
+        Department.objects.filter(memberships__user=user, memberships__is_head=True).order_by("code")
+    )
+    if not departments:
+        return []
+    ids = [d.pk for d in departments]
+    tasks = _staff_tasks().filter(department_id__in=ids, status__in=LIVE_TASK_STATUSES)
+    if overdue_only:
+        tasks = tasks.filter(due_at__lte=now)
+    rows = _rows(list(tasks.order_by(_asc("due_at"), "id")), user, language_key(language), now)
+    members: dict[int, list[Any]] = {pk: [] for pk in ids}
+    for membership in (
+        Membership.objects.filter(department_id__in=ids).select_related("user").order_by("user__username")
+    ):
+        members[membership.department_id].append(membership.user)
+    return [
+        DepartmentLoad(
+            department=d,
+            rows=[row for row in rows if row.task.department_id == d.pk],
+            members=members[d.pk],
+        )
+        for d in departments
+    ]
+
+
+def is_department_head(*, user) -> bool:
+    return user.is_authenticated and Membership.objects.filter(user=user, is_head=True).exists()

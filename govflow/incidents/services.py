@@ -1,0 +1,147 @@
+"""Opening, retrying and resolving incidents.
+
+`incident_open` and `incidents_resolve_for_message` are called by the outbox
+(govflow.outbox.services) under the outbox row's lock; `incident_retry` is
+what an admin's "retry" calls.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from govflow.accounts import models as roles
+from govflow.audit.services import PendingAudit, audit_write
+from govflow.errors import Conflict, Forbidden, NotFound
+from govflow.outbox.models import OutboxMessage
+
+from .models import UNRESOLVED_STATUSES, Incident, IncidentKind, IncidentStatus
+
+
+def _is_admin(actor) -> bool:
+    if actor is None or not actor.is_active:
+        return False
+    return actor.is_superuser or actor.groups.filter(name=roles.PROCESS_ADMIN).exists()
+
+
+def _audit(action: str, incident: Incident, now: datetime, *, actor_id: int | None = None, **data) -> None:
+    audit_write([PendingAudit(action=action, at=now, actor_id=actor_id, object_type="incident",
+                              object_id=str(incident.pk), case_id=incident.case_id,
+                              data={"message": incident.message.key, "topic": incident.topic, **data})])
+
+
+def _describe(message: OutboxMessage) -> dict:
+    """What the row was for: its case, task, step and handler when it is case work."""
+    from govflow.cases.models import Case, Task
+
+    payload = message.payload or {}
+    case_id = payload.get("case") if isinstance(payload.get("case"), int) else None
+    if case_id is not None and not Case.objects.filter(pk=case_id).exists():
+        case_id = None
+    task_engine_id = str(payload.get("task") or "")[:32]
+    node_id = handler = ""
+    if case_id is not None and task_engine_id:
+        task = Task.objects.filter(case_id=case_id, engine_id=task_engine_id).select_related(
+            "case__version").first()
+        if task is not None:
+            node_id = task.node_id
+            if message.topic == "service_task":
+                from govflow.processes.services import version_definition
+
+                node = version_definition(task.case.version).nodes.get(task.node_id)
+                handler = (node.handler or "") if node is not None else ""
+    return {"case_id": case_id, "task_engine_id": task_engine_id, "node_id": node_id, "handler": handler[:100]}
+
+
+def incident_open(*, message: OutboxMessage, error: str, now: datetime | None = None) -> Incident:
+    """Open (or re-open, after a retry that failed again) the incident of a
+    row that was given up. Caller holds the outbox row lock."""
+    now = now or timezone.now()
+    incident = (
+        Incident.objects.select_for_update()
+        .filter(message=message, status__in=UNRESOLVED_STATUSES)
+        .select_related("message")
+        .first()
+    )
+    if incident is None:
+        kind = IncidentKind.SERVICE_TASK if message.topic == "service_task" else IncidentKind.DELIVERY
+        incident = Incident.objects.create(
+            kind=kind, message=message, topic=message.topic, attempts=message.attempts, error=error,
+            opened_at=now, last_failed_at=now, **_describe(message),
+        )
+    else:
+        incident.status = IncidentStatus.OPEN
+        incident.attempts += message.attempts
+        incident.error = error
+        incident.last_failed_at = now
+        incident.save(update_fields=["status", "attempts", "error", "last_failed_at"])
+    _audit("INCIDENT_OPENED", incident, now, attempts=message.attempts, error=error[:500],
+           task=incident.task_engine_id, handler=incident.handler)
+    return incident
+
+
+def incidents_resolve_for_message(*, message_id: int, now: datetime | None = None) -> int:
+    """The row was delivered after all: close its incident. Caller is inside
+    the transaction that marks the row done."""
+    now = now or timezone.now()
+    incidents = list(
+        Incident.objects.select_for_update()
+        .filter(message_id=message_id, status__in=UNRESOLVED_STATUSES)
+        .select_related("message")
+    )
+    for incident in incidents:
+        incident.status = IncidentStatus.RESOLVED
+        incident.resolved_at = now
+        incident.save(update_fields=["status", "resolved_at"])
+        _audit("INCIDENT_RESOLVED", incident, now)
+    return len(incidents)
+
+
+@transaction.atomic
+def incident_retry(*, incident_id: int, actor, now: datetime | None = None) -> Incident:
+    """Give the row a fresh budget of attempts and send it to a worker again
+    (never run here: a handler that kills its process must not take the web
+    server with it). The incident stays `retrying` until the delivery
+    succeeds (resolved) or fails on every attempt again (open)."""
+    from govflow.outbox.services import dispatch_on_commit
+
+    now = now or timezone.now()
+    if not _is_admin(actor):
+        raise Forbidden("only an administrator can retry an incident")
+    incident = Incident.objects.select_for_update().filter(pk=incident_id).select_related("message").first()
+    if incident is None:
+        raise NotFound("incident not found")
+    if incident.status == IncidentStatus.RESOLVED:
+        raise Conflict("this incident is resolved; there is nothing to retry")
+    if incident.status == IncidentStatus.RETRYING:
+        raise Conflict("this incident is already being retried")
+    message = OutboxMessage.objects.select_for_update().get(pk=incident.message_id)
+    if message.done_at is not None:  # delivered meanwhile (e.g. by hand)
+        incident.status, incident.resolved_at = IncidentStatus.RESOLVED, now
+        incident.save(update_fields=["status", "resolved_at"])
+        _audit("INCIDENT_RESOLVED", incident, now, actor_id=actor.pk)
+        return incident
+    message.attempts = 0
+    message.failed_at = None
+    message.next_attempt_at = None
+    message.dispatched_at = None
+    message.save(update_fields=["attempts", "failed_at", "next_attempt_at", "dispatched_at"])
+    incident.status = IncidentStatus.RETRYING
+    incident.retry_count += 1
+    incident.retried_at = now
+    incident.retried_by = actor
+    incident.save(update_fields=["status", "retry_count", "retried_at", "retried_by"])
+    _audit("INCIDENT_RETRIED", incident, now, actor_id=actor.pk, retry=incident.retry_count)
+    dispatch_on_commit([message.pk])
+    return incident
+
+
+def incidents_unresolved(*, case=None) -> QuerySet[Incident]:
+    """Open and retrying incidents, oldest first (for admins and reconcile)."""
+    incidents = Incident.objects.filter(status__in=UNRESOLVED_STATUSES).select_related("case", "message")
+    if case is not None:
+        incidents = incidents.filter(case=case)
+    return incidents.order_by("opened_at", "id")

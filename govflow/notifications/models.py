@@ -1,0 +1,44 @@
+"""In-app notifications: what a user sees in their notification list, next
+to the e-mail. Written by the outbox `notify` consumer, once per outbox key
+and recipient, so a redelivered message notifies nobody twice."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class NotificationKind(models.TextChoices):
+    TASK_CREATED = "task_created", _("new review task")
+    REMINDER = "reminder", _("review task due soon")
+    ESCALATION = "escalation", _("review task overdue")
+    CORRECTION_REQUESTED = "correction_requested", _("correction requested")
+
+
+class Notification(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="notifications")
+    task = models.ForeignKey("cases.Task", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="notifications")
+    outbox_key = models.CharField(max_length=200)
+    created_at = models.DateTimeField(_("created at"))
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["outbox_key", "user"], name="notification_once_per_key_and_user"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_by_user"),
+            models.Index(fields=["user"], name="notification_unread", condition=models.Q(read_at__isnull=True)),
+        ]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id} on case {self.case_id}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

@@ -1,0 +1,139 @@
+"""Read-side queries for the web that are not about cases: the service
+catalogue, the admin console's templates and versions, and the user's roles.
+Case, task and attachment queries live in govflow.cases.selectors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+
+from govflow.accounts import models as roles
+from govflow.accounts.models import Membership
+from govflow.engine import Problem, check_definition
+from govflow.engine.definition import Definition, Duration
+from govflow.engine.forms import AttachmentSpec
+from govflow.errors import NotFound
+from govflow.processes.handlers import handler_names
+from govflow.processes.models import ProcessTemplate, ProcessVersion
+from govflow.processes.services import known_departments, version_definition
+
+
+@dataclass(frozen=True)
+class Roles:
+    is_authenticated: bool = False
+    is_reviewer: bool = False
+    is_head: bool = False
+    is_admin: bool = False
+
+
+def user_roles(user) -> Roles:
+    """What the navigation offers: reviewers are department members, heads
+    head a department, admins are process admins or superusers."""
+    if not user.is_authenticated:
+        return Roles()
+    memberships = list(Membership.objects.filter(user=user).values_list("is_head", flat=True))
+    is_admin = user.is_superuser or user.groups.filter(name=roles.PROCESS_ADMIN).exists()
+    return Roles(True, bool(memberships), any(memberships), is_admin)
+
+
+# -- the service catalogue -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceEntry:
+    code: str
+    title: str
+    description: str
+    time_limit: Duration | None
+    legal_basis: str
+    documents: tuple[AttachmentSpec, ...]
+    definition: Definition
+    version_number: int
+
+    @property
+    def time_limit_text_days(self) -> float | None:
+        return self.time_limit.working_days if self.time_limit else None
+
+
+def _entry(template: ProcessTemplate, lang: str) -> ServiceEntry:
+    version = template.current_version
+    definition = version_definition(version)
+    description = definition.description or {}
+    return ServiceEntry(
+        code=template.code,
+        title=template.title(lang),
+        description=description.get(lang) or description.get("zh") or "",
+        time_limit=definition.time_limit,
+        legal_basis=definition.legal_basis or "",
+        documents=definition.form.attachments,
+        definition=definition,
+        version_number=version.number,
+    )
+
+
+def services_catalogue(*, language: str = "zh") -> list[ServiceEntry]:
+    """The services an applicant can apply for (active, with a published version)."""
+    lang = "en" if language.startswith("en") else "zh"
+    templates = ProcessTemplate.objects.filter(is_active=True, current_version__isnull=False).select_related(
+        "current_version")
+    return [_entry(t, lang) for t in templates.order_by("code")]
+
+
+def service_get(*, code: str, language: str = "zh") -> ServiceEntry:
+    lang = "en" if language.startswith("en") else "zh"
+    template = ProcessTemplate.objects.filter(code=code, is_active=True, current_version__isnull=False).select_related(
+        "current_version").first()
+    if template is None:
+        raise NotFound("service not found")
+    return _entry(template, lang)
+
+
+# -- admin console ---------------------------------------------------------------
+
+
+def templates_for_admin() -> QuerySet[ProcessTemplate]:
+    versions = ProcessVersion.objects.select_related("published_by").defer("source").order_by("-number")
+    return (
+        ProcessTemplate.objects.select_related("current_version")
+        .defer("current_version__source")
+        .prefetch_related(Prefetch("versions", queryset=versions))
+        .order_by("code")
+    )
+
+
+def template_get_for_admin(*, code: str) -> ProcessTemplate:
+    template = templates_for_admin().filter(code=code).first()
+    if template is None:
+        raise NotFound("template not found")
+    return template
+
+
+def version_get_for_admin(*, code: str, number: int) -> ProcessVersion:
+    version = ProcessVersion.objects.select_related("template", "published_by").filter(
+        template__code=code, number=number).first()
+    if version is None:
+        raise NotFound("version not found")
+    return version
+
+
+def template_check(source: str) -> tuple[Definition | None, list[Problem]]:
+    """Validate YAML text exactly as publishing would (departments in the
+    database, registered handlers); every problem has a line and column."""
+    return check_definition(source, departments=known_departments(), handlers=handler_names())
+
+
+_PROBLEM_TEXT = re.compile(r"^(\d+):(\d+): (.*)$", re.S)
+
+
+def problems_from_messages(messages: list[str]) -> list[Problem]:
+    """Problems back from process_publish's 'LINE:COL: message' strings."""
+    problems = []
+    for text in messages:
+        match = _PROBLEM_TEXT.match(text)
+        if match:
+            problems.append(Problem(int(match[1]), int(match[2]), match[3]))
+        else:
+            problems.append(Problem(1, 1, text))
+    return problems

@@ -1,0 +1,111 @@
+"""Template filters for bilingual template texts, statuses and clocks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django import template
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from govflow.cases.models import CaseStatus, TaskStatus
+
+register = template.Library()
+
+
+def _lang() -> str:
+    return "en" if (get_language() or "").startswith("en") else "zh"
+
+
+@register.filter
+def tr(value) -> str:
+    """A template text ({zh: ..., en: ...}) in the current language."""
+    if isinstance(value, Mapping):
+        return value.get(_lang()) or value.get("zh") or ""
+    return "" if value is None else str(value)
+
+
+@register.filter
+def case_status(value) -> str:
+    try:
+        return str(CaseStatus(value).label)
+    except ValueError:
+        return str(value)
+
+
+@register.filter
+def task_status(value) -> str:
+    try:
+        return str(TaskStatus(value).label)
+    except ValueError:
+        return str(value)
+
+
+@register.filter
+def outcome(value) -> str:
+    return {
+        "approve": _("Approved"),
+        "reject": _("Rejected"),
+        "return": _("Returned for correction"),
+        "corrected": _("Corrected"),
+    }.get(str(value), str(value))
+
+
+@register.filter
+def outcome_verb(value) -> str:
+    return {
+        "approve": _("Approve"),
+        "reject": _("Reject"),
+        "return": _("Return for correction"),
+    }.get(str(value), str(value))
+
+
+@register.filter
+def working_days(value) -> str:
+    """A number of working days, to one decimal place ("0.5", "3")."""
+    if value is None:
+        return ""
+    number = float(value)
+    if 0 < number < 0.1:
+        return "<0.1"
+    text = f"{number:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+@register.filter
+def duration_days(duration) -> str:
+    """A template time limit as text: '1 working day', '120 working days', '4 working hours'."""
+    if duration is None:
+        return ""
+    if duration.days is not None:
+        return _("%(days)s working days") % {"days": duration.days} if duration.days != 1 else _("1 working day")
+    hours = duration.hours or 0
+    if hours and hours % 8 == 0:
+        days = int(hours // 8)
+        return _("%(days)s working days") % {"days": days} if days != 1 else _("1 working day")
+    return _("%(hours)s working hours") % {"hours": f"{hours:g}"}
+
+
+@register.filter
+def type_names(types) -> str:
+    from govflow.cases.attachments import type_name
+
+    separator = "、" if _lang() == "zh" else ", "
+    return separator.join(dict.fromkeys(type_name(t) for t in types))
+
+
+@register.filter
+def filesize(size) -> str:
+    size = int(size or 0)
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / 1048576:.1f} MB"
+
+
+@register.filter
+def get_item(mapping, key):
+    if isinstance(mapping, Mapping):
+        return mapping.get(key)
+    return None
