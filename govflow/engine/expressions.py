@@ -6,19 +6,19 @@ frozen dataclasses, which is then turned into nested closures. Nothing is ever
 handed to ``eval``, ``exec`` or ``compile``, and values are only reached through
 ``Mapping`` lookups, never attributes.
 
-The language, from loosest to tightest binding:
-``or``, ``and``, ``not``, comparisons (``== != < <= > >= in`` and ``not in``, which
-do not chain), ``+ -``, ``* / %``, unary ``- +``, function calls. Values are
-integers, decimals (``3.5`` is a ``Decimal``), quoted text with ``\\\\ \\" \\' \\n \\t``
-escapes, ``true``/``false``/``null``, lists ``[1, "a"]`` and dotted names. The
-first part of a name is looked up in the context; each later part is looked up in a
-mapping, or in every row of a list (``shareholders.amount``). Missing keys give null.
-Only the functions ``len sum min max any all abs lower upper count`` exist.
+From loosest to tightest binding: ``or``; ``and``; ``not``; the comparisons
+``== != < <= > >= in not in`` (which do not chain); ``+ -``; ``* / %``; unary
+``- +``; function calls. Values are integers, decimals (``3.5`` is a ``Decimal``),
+quoted text with the escapes ``\\\\ \\" \\' \\n \\t``, ``true``/``false``/``null``,
+lists ``[1, "a"]`` and dotted names. The first part of a name is looked up in the
+context, each later part in a mapping or in every row of a list
+(``shareholders.amount``); a missing key gives null. The only functions are
+``len sum min max any all abs lower upper count``.
 
 Typing is strict but forgiving of null: true and false are not numbers; ``int``,
-``float`` and ``Decimal`` mix (via ``Decimal(str(x))``, so ``/`` always gives a
+``float`` and ``Decimal`` mix through ``Decimal(str(x))`` (so ``/`` always gives a
 Decimal); arithmetic with null gives null and ordering against null is false;
-``and``/``or`` take true, false or null; a null list acts as an empty one.
+``and``/``or`` take true, false or null (as false); a null list acts as an empty one.
 """
 
 from __future__ import annotations
@@ -97,70 +97,62 @@ def _scan(source: str, index: int, chars: frozenset[str]) -> int:
 
 
 def _tokens(source: str) -> Iterator[_Token]:
-    """Yield tokens lazily, so an error is reported at the first problem in the text."""
+    """Yield tokens lazily, so that the first problem in the text is the one reported."""
     index = count = 0
-    while True:
-        index = _scan(source, index, _SPACE)
-        if index == len(source):
-            break
+    while (start := _scan(source, index, _SPACE)) < len(source):
         count += 1
         if count > MAX_TOKENS:
-            raise ExpressionError(f"the condition has too many parts (more than {MAX_TOKENS})", index)
-        char = source[index]
+            raise ExpressionError(f"the condition has too many parts (more than {MAX_TOKENS})", start)
+        char, pair = source[start], source[start : start + 2]
         if char in _LETTERS:
-            token, index = _word(source, index)
+            kind, value, index = _word(source, start)
         elif char in _DIGITS:
-            token, index = _number(source, index)
+            kind, index = "value", _scan(source, start, _DIGITS)
+            if source.startswith(".", index):
+                index = _scan(source, index + 1, _DIGITS)
+                if source[index - 1] == ".":
+                    raise ExpressionError("expected a digit after '.'", index)
+            value = Decimal(source[start:index]) if "." in source[start:index] else int(source[start:index])
         elif char in "'\"":
-            token, index = _string(source, index)
+            kind, value, index = "value", *_string(source, start)
+        elif pair in _HINTS or (pair not in _PAIRS and char in _HINTS):
+            raise ExpressionError(_HINTS.get(pair) or _HINTS[char], start)
+        elif pair in _PAIRS or char in _SINGLES:
+            value = pair if pair in _PAIRS else char
+            kind, index = "op", start + len(value)
+        elif ord(char) < 32 or 127 <= ord(char) < 160:
+            raise ExpressionError(f"control character U+{ord(char):04X} is not allowed", start)
         else:
-            token, index = _symbol(source, index)
-        yield token
+            raise ExpressionError(f"unexpected character {_show(char)}", start)
+        yield _Token(kind, value, start, source[start:index])
     end = _Token("end", None, len(source), "")
     while True:
         yield end
 
 
-def _word(source: str, start: int) -> tuple[_Token, int]:
+def _word(source: str, start: int) -> tuple[str, Any, int]:
     end = _scan(source, start, _WORD)
     word = source[start:end]
-    if word == "not":
+    if word == "not":  # "not in" is one operator
         after = _scan(source, end, _SPACE)
         if source.startswith("in", after) and _scan(source, after, _WORD) == after + 2:
-            return _Token("op", "not in", start, source[start : after + 2]), after + 2
+            return "op", "not in", after + 2
     if word in _CONSTANTS:
-        return _Token("value", _CONSTANTS[word], start, word), end
+        return "value", _CONSTANTS[word], end
     if word in _KEYWORDS:
-        return _Token("op", word, start, word), end
-    while end < len(source) and source[end] == ".":
-        part_start = end + 1
-        end = _scan(source, part_start, _WORD)
+        return "op", word, end
+    while source.startswith(".", end):
+        part_start, end = end + 1, _scan(source, end + 1, _WORD)
         if end == part_start or source[part_start] not in _LETTERS:
             raise ExpressionError("expected a name after '.'", part_start)
-        if source[part_start:end] in _KEYWORDS:
-            part = source[part_start:end]
+        if (part := source[part_start:end]) in _KEYWORDS:
             raise ExpressionError(f"'{part}' is a reserved word and can't be part of a name", part_start)
-    return _Token("name", source[start:end], start, source[start:end]), end
+    return "name", source[start:end], end
 
 
-def _number(source: str, start: int) -> tuple[_Token, int]:
-    end = _scan(source, start, _DIGITS)
-    if end < len(source) and source[end] == ".":
-        fraction_end = _scan(source, end + 1, _DIGITS)
-        if fraction_end == end + 1:
-            raise ExpressionError("expected a digit after '.'", end + 1)
-        text = source[start:fraction_end]
-        return _Token("value", Decimal(text), start, text), fraction_end
-    text = source[start:end]
-    return _Token("value", int(text), start, text), end
-
-
-def _string(source: str, start: int) -> tuple[_Token, int]:
-    quote, parts, index = source[start], [], start + 1
-    while index < len(source):
-        char = source[index]
-        if char == quote:
-            return _Token("value", "".join(parts), start, source[start : index + 1]), index + 1
+def _string(source: str, start: int) -> tuple[str, int]:
+    parts, index = [], start + 1
+    while index < len(source) and (char := source[index]) != source[start]:
         if char == "\\":
             escaped = source[index + 1 : index + 2]
             if not escaped:
@@ -168,27 +160,12 @@ def _string(source: str, start: int) -> tuple[_Token, int]:
             if escaped not in _ESCAPES:
                 shown = f"'\\{escaped}'" if escaped.isprintable() else f"'\\' + {_show(escaped)}"
                 raise ExpressionError(f"unknown escape {shown} in string", index)
-            parts.append(_ESCAPES[escaped])
-            index += 2
-        else:
-            parts.append(char)
-            index += 1
-    raise ExpressionError("unterminated string", start)
-
-
-def _symbol(source: str, start: int) -> tuple[_Token, int]:
-    pair, char = source[start : start + 2], source[start]
-    if pair in _HINTS:
-        raise ExpressionError(_HINTS[pair], start)
-    if pair in _PAIRS:
-        return _Token("op", pair, start, pair), start + 2
-    if char in _HINTS:
-        raise ExpressionError(_HINTS[char], start)
-    if char in _SINGLES:
-        return _Token("op", char, start, char), start + 1
-    if ord(char) < 32 or 127 <= ord(char) < 160:
-        raise ExpressionError(f"control character U+{ord(char):04X} is not allowed", start)
-    raise ExpressionError(f"unexpected character {_show(char)}", start)
+            char, index = _ESCAPES[escaped], index + 1
+        parts.append(char)
+        index += 1
+    if index >= len(source) or source[index] != source[start]:
+        raise ExpressionError("unterminated string", start)
+    return "".join(parts), index + 1
 
 
 # -- tree and parser ----------------------------------------------------------
@@ -202,53 +179,32 @@ class Literal:
 
 @dataclass(frozen=True, slots=True)
 class Name:
-    path: str
+    path: str  # dotted
     offset: int
 
 
 @dataclass(frozen=True, slots=True)
-class ListOf:
-    items: tuple[Node, ...]
-    offset: int
+class Operation:
+    """An operator (``-`` with one operand negates), a function call (``len``) or a list (``[]``).
 
+    ``and``/``or`` take any number of operands, so that long chains stay shallow."""
 
-@dataclass(frozen=True, slots=True)
-class Unary:
     op: str
-    operand: Node
-    offset: int
-
-
-@dataclass(frozen=True, slots=True)
-class Binary:
-    op: str
-    left: Node
-    right: Node
-    offset: int
-
-
-@dataclass(frozen=True, slots=True)
-class Logic:
-    op: str  # "and" / "or" over any number of operands, so long chains stay shallow
     operands: tuple[Node, ...]
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
-    function: str
-    args: tuple[Node, ...]
-    offset: int
+Node = Literal | Name | Operation
 
-
-Node = Literal | Name | ListOf | Unary | Binary | Logic | Call
-
-_COMPARE = 4
+_NOT, _COMPARE, _UNARY = 3, 4, 7
 _INFIX = {"or": 1, "and": 2, "+": 5, "-": 5, "*": 6, "/": 6, "%": 6}
 _INFIX.update(dict.fromkeys(("==", "!=", "<", "<=", ">", ">=", "in", "not in"), _COMPARE))
 
 
 class _Parser:
+    """Precedence climbing. ``depth`` counts the open brackets, operators and calls around
+    the current token, so that deep input fails cleanly instead of exhausting the stack."""
+
     def __init__(self, source: str) -> None:
         self.tokens = _tokens(source)
         self.tok = next(self.tokens)
@@ -274,31 +230,34 @@ class _Parser:
         token = self.tok
         if token.kind == "end":
             return ExpressionError("unexpected end of condition", token.offset)
-        if isinstance(token.value, str) and token.kind == "value":
-            text = token.text if len(token.text) <= 30 else token.text[:27] + "..."
-            return ExpressionError(f"unexpected text {text}", token.offset)
+        if token.kind == "value" and isinstance(token.value, str):
+            return ExpressionError(
+                f"unexpected text {token.text[:27]}{'...' * (len(token.text) > 30)}", token.offset
+            )
         return ExpressionError(f"unexpected '{token.text}'", token.offset)
 
     def close(self, closer: str) -> int:
-        if not self.at(closer):
-            if self.tok.kind == "end":
-                raise ExpressionError(f"missing '{closer}'", self.tok.offset)
-            raise self.unexpected()
-        return self.advance().offset
+        if self.at(closer):
+            return self.advance().offset
+        if self.tok.kind == "end":
+            raise ExpressionError(f"missing '{closer}'", self.tok.offset)
+        raise self.unexpected()
 
-    def expression(self, min_prec: int) -> Node:
+    def expression(self, least: int) -> Node:
         left, entered = self.prefix(), 0
-        while self.tok.kind == "op" and _INFIX.get(self.tok.value, 0) >= min_prec:
-            op, prec = self.tok.value, _INFIX[self.tok.value]
-            offset = self.advance().offset
-            if isinstance(left, Logic) and left.op == op:
-                left = Logic(op, (*left.operands, self.expression(prec + 1)), left.offset)
-                continue
-            self.enter(offset)
-            entered += 1
-            right = self.expression(prec + 1)
-            left = Logic(op, (left, right), offset) if prec < _COMPARE else Binary(op, left, right, offset)
-            if prec == _COMPARE and self.tok.kind == "op" and _INFIX.get(self.tok.value) == _COMPARE:
+        while self.tok.kind == "op" and _INFIX.get(self.tok.value, 0) >= least:
+            op, precedence, offset = self.tok.value, _INFIX[self.tok.value], self.tok.offset
+            joins = isinstance(left, Operation) and left.op == op and op in ("and", "or")
+            if not joins:
+                self.enter(offset)
+                entered += 1
+            self.advance()
+            right = self.expression(precedence + 1)
+            if isinstance(left, Operation) and joins:
+                left = Operation(op, (*left.operands, right), left.offset)
+            else:
+                left = Operation(op, (left, right), offset)
+            if precedence == _COMPARE and self.tok.kind == "op" and _INFIX.get(self.tok.value) == _COMPARE:
                 raise ExpressionError("comparisons can't be chained; join them with 'and'", self.tok.offset)
         self.depth -= entered
         return left
@@ -323,15 +282,13 @@ class _Parser:
             node = self.expression(1)
             self.close(")")
         elif token.value == "[":
-            node = ListOf(tuple(self.items("]")[0]), token.offset)
-        elif token.value == "not":
-            node = Unary("not", self.expression(3), token.offset)
+            node = Operation("[]", tuple(self.items("]")[0]), token.offset)
         else:
-            operand = self.expression(7)
-            if isinstance(operand, Literal) and _is_number(operand.value):
-                node = Literal(-operand.value if token.value == "-" else operand.value, token.offset)
-            else:
-                node = Unary(token.value, operand, token.offset)
+            node = self.expression(_NOT if token.value == "not" else _UNARY)
+            if token.value == "not" or not (isinstance(node, Literal) and _is_number(node.value)):
+                node = Operation(token.value, (node,), token.offset)
+            elif token.value == "-":  # a negative number
+                node = Literal(-node.value, token.offset)
         self.depth -= 1
         return node
 
@@ -353,15 +310,13 @@ class _Parser:
         self.advance()
         args, starts, end = self.items(")")
         self.depth -= 1
-        arity = _FUNCTIONS[name.value][0]
-        if len(args) != arity:
-            plural = "" if arity == 1 else "s"
+        if len(args) != (arity := _FUNCTIONS[name.value][0]):
             raise ExpressionError(
-                f"{name.value}() takes {arity} argument{plural}, got {len(args)}",
+                f"{name.value}() takes {arity} argument{'' if arity == 1 else 's'}, got {len(args)}",
                 starts[arity] if len(args) > arity else end,
             )
         self.functions.add(name.value)
-        return Call(name.value, tuple(args), name.offset)
+        return Operation(name.value, tuple(args), name.offset)
 
 
 # -- values -------------------------------------------------------------------
@@ -376,10 +331,8 @@ def _is_list(value: Any) -> bool:
 
 
 def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "true/false"
     if _is_number(value):
         return "number"
     if isinstance(value, str):
@@ -389,52 +342,40 @@ def _kind(value: Any) -> str:
     return "record" if isinstance(value, Mapping) else type(value).__name__
 
 
-def _decimal(value: int | float | Decimal) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
 def _exact(value: Any) -> Any:
+    """Floats become Decimals through their text, so 0.1 is 0.1; Decimal and int mix exactly."""
     return Decimal(str(value)) if isinstance(value, float) else value
 
 
 def _lookup(value: Any, key: str) -> Any:
     if isinstance(value, Mapping):
         return value.get(key)
-    if _is_list(value):
-        return [_lookup(row, key) for row in value]
-    return None
+    return [_lookup(row, key) for row in value] if _is_list(value) else None
 
 
-_SAME_TYPE_EQUAL = frozenset({int, str, float, Decimal, bool, type(None)})
+_PLAIN = frozenset({int, str, float, Decimal, bool, type(None)})
 
 
 def _equal(a: Any, b: Any) -> bool:
-    if type(a) is type(b) and type(a) in _SAME_TYPE_EQUAL:
+    if type(a) is type(b) and type(a) in _PLAIN:
         return bool(a == b)
-    if a is None or b is None or isinstance(a, bool) or isinstance(b, bool):
-        return False  # their types differ, and true/false/null equal only themselves
-    if _is_number(a) or _is_number(b):
-        return _is_number(a) and _is_number(b) and _decimal(a) == _decimal(b)
-    if isinstance(a, str) or isinstance(b, str):
-        return isinstance(a, str) and isinstance(b, str) and str(a) == str(b)
-    if _is_list(a) or _is_list(b):
-        return _is_list(a) and _is_list(b) and len(a) == len(b) and all(map(_equal, a, b))
+    if _is_number(a) and _is_number(b):
+        return bool(_exact(a) == _exact(b))
+    if _is_list(a) and _is_list(b):
+        return len(a) == len(b) and all(map(_equal, a, b))
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         return a.keys() == b.keys() and all(_equal(a[key], b[key]) for key in a)
-    return bool(a == b)
-
-
-_SAME_TYPE_ORDERED = frozenset({int, str, float, Decimal})
+    return type(a) is type(b) and bool(a == b)  # so true, false and null equal only themselves
 
 
 def _ordering(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
     def compare(a: Any, b: Any) -> bool:
-        if type(a) is type(b) and type(a) in _SAME_TYPE_ORDERED:
+        if type(a) is type(b) and type(a) in (int, str, float, Decimal):
             return op(a, b)
         if a is None or b is None:
             return False
         if _is_number(a) and _is_number(b):
-            return op(_decimal(a), _decimal(b))
+            return op(_exact(a), _exact(b))
         if isinstance(a, str) and isinstance(b, str):
             return op(a, b)
         raise EvaluationError(f"cannot compare {_kind(a)} with {_kind(b)}")
@@ -442,37 +383,25 @@ def _ordering(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
     return compare
 
 
-def _add(a: Any, b: Any) -> Any:
-    if type(a) is type(b) and type(a) in (int, str, Decimal):
-        return a + b
-    if a is None or b is None:
-        return None
-    if _is_number(a) and _is_number(b):
-        return _decimal(a) + _decimal(b)
-    if isinstance(a, str) and isinstance(b, str):
-        return a + b
-    if _is_list(a) and _is_list(b):
-        return [*a, *b]
-    raise EvaluationError(f"cannot add {_kind(a)} and {_kind(b)}")
-
-
-def _numeric(verb: str, op: Callable[[Any, Any], Any], exact: bool = True) -> Callable[[Any, Any], Any]:
+def _arithmetic(verb: str, op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     def calculate(a: Any, b: Any) -> Any:
         if a is None or b is None:
             return None
-        if not (_is_number(a) and _is_number(b)):
-            raise EvaluationError(f"cannot {verb} {_kind(a)} and {_kind(b)}")
-        if verb == "divide" and b == 0:
-            raise EvaluationError("division by zero")
-        if exact and type(a) is int and type(b) is int:
-            return op(a, b)
-        return op(_decimal(a), _decimal(b))
+        if _is_number(a) and _is_number(b):
+            if verb == "divide" and b == 0:
+                raise EvaluationError("division by zero")
+            return op(_exact(a), _exact(b))
+        if verb == "add" and isinstance(a, str) and isinstance(b, str):
+            return a + b
+        if verb == "add" and _is_list(a) and _is_list(b):
+            return [*a, *b]
+        raise EvaluationError(f"cannot {verb} {_kind(a)} and {_kind(b)}")
 
     return calculate
 
 
 def _floor_remainder(a: Any, b: Any) -> Any:
-    # Decimal's % keeps the sign of the dividend; follow int's (the divisor's) instead.
+    # Decimal's % takes the sign of the dividend; follow int's and take the divisor's.
     remainder = a % b
     return remainder + b if remainder and (remainder < 0) != (b < 0) else remainder
 
@@ -481,34 +410,18 @@ def _contains(item: Any, container: Any) -> bool:
     if container is None:
         return False
     if isinstance(container, str):
-        if item is None or isinstance(item, str):
-            return item is not None and item in container
-        raise EvaluationError(f"cannot look for {_kind(item)} in text")
-    if _is_list(container):
-        if type(item) is str:
-            return item in container
-        return any(_equal(item, element) for element in container)
-    raise EvaluationError(f"'in' needs a list or text on the right, got {_kind(container)}")
+        if item is not None and not isinstance(item, str):
+            raise EvaluationError(f"cannot look for {_kind(item)} in text")
+        return item is not None and item in container
+    if not _is_list(container):
+        raise EvaluationError(f"'in' needs a list or text on the right, got {_kind(container)}")
+    return item in container if type(item) is str else any(_equal(item, x) for x in container)
 
 
 def _truth(value: Any, where: str) -> bool:
-    if value is True or value is False:
-        return value
-    if value is None:
-        return False
+    if value is None or value is True or value is False:
+        return bool(value)
     raise EvaluationError(f"{where} needs true or false, got {_kind(value)}")
-
-
-def _negate(value: Any) -> Any:
-    if value is None or _is_number(value):
-        return None if value is None else -_exact(value)
-    raise EvaluationError(f"cannot negate {_kind(value)}")
-
-
-def _positive(value: Any) -> Any:
-    if value is None or _is_number(value):
-        return value
-    raise EvaluationError(f"cannot use '+' on {_kind(value)}")
 
 
 def _not(value: Any) -> bool:
@@ -517,7 +430,20 @@ def _not(value: Any) -> bool:
     raise EvaluationError(f"'not' needs true or false, got {_kind(value)}")
 
 
-_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+def _checked(op: Callable[[Any], Any], accepts: Callable[[Any], bool], message: str) -> Callable[[Any], Any]:
+    """One-value operations and functions: null gives null, a value of the wrong kind an error."""
+
+    def apply(value: Any) -> Any:
+        if value is None:
+            return None
+        if not accepts(value):
+            raise EvaluationError(message.format(_kind(value)))
+        return op(value)
+
+    return apply
+
+
+_OPERATORS: dict[str, Callable[..., Any]] = {
     "==": _equal,
     "!=": lambda a, b: not _equal(a, b),
     "<": _ordering(operator.lt),
@@ -526,11 +452,16 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     ">=": _ordering(operator.ge),
     "in": _contains,
     "not in": lambda a, b: not _contains(a, b),
-    "+": _add,
-    "-": _numeric("subtract", operator.sub),
-    "*": _numeric("multiply", operator.mul),
-    "/": _numeric("divide", operator.truediv, exact=False),
-    "%": _numeric("divide", _floor_remainder),
+    "+": _arithmetic("add", operator.add),
+    "-": _arithmetic("subtract", operator.sub),
+    "*": _arithmetic("multiply", operator.mul),
+    "/": _arithmetic("divide", lambda a, b: Decimal(a) / b),
+    "%": _arithmetic("divide", _floor_remainder),
+}
+_PREFIX_OPERATORS: dict[str, Callable[[Any], Any]] = {
+    "not": _not,
+    "-": _checked(lambda value: -_exact(value), _is_number, "cannot negate {}"),
+    "+": _checked(_exact, _is_number, "cannot use '+' on {}"),
 }
 
 
@@ -538,18 +469,14 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def _rows(function: str, value: Any) -> list[Any] | tuple[Any, ...]:
-    if value is None:
-        return []
-    if _is_list(value):
-        return value
+    if value is None or _is_list(value):
+        return value or []
     raise EvaluationError(f"{function}() needs a list, got {_kind(value)}")
 
 
 def _len(value: Any) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, str | Mapping) or _is_list(value):
-        return len(value)
+    if value is None or isinstance(value, str | Mapping) or _is_list(value):
+        return len(value or ())
     raise EvaluationError(f"len() needs text or a list, got {_kind(value)}")
 
 
@@ -558,7 +485,7 @@ def _sum(value: Any) -> Any:
     for item in _rows("sum", value):
         if item is not None and not _is_number(item):
             raise EvaluationError(f"sum() needs numbers, got {_kind(item)}")
-        total = total if item is None else _add(total, item)
+        total = total if item is None else total + _exact(item)
     return total
 
 
@@ -575,31 +502,16 @@ def _extreme(function: str, better: Callable[[Any, Any], bool]) -> Callable[[Any
     return pick
 
 
-def _text(function: str, change: Callable[[str], str]) -> Callable[[Any], Any]:
-    def convert(value: Any) -> Any:
-        if value is None or isinstance(value, str):
-            return None if value is None else change(value)
-        raise EvaluationError(f"{function}() needs text, got {_kind(value)}")
-
-    return convert
-
-
-def _abs(value: Any) -> Any:
-    if value is None or _is_number(value):
-        return None if value is None else abs(_exact(value))
-    raise EvaluationError(f"abs() needs a number, got {_kind(value)}")
-
-
 _FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
     "len": (1, _len),
     "sum": (1, _sum),
-    "min": (1, _extreme("min", _BINARY["<"])),
-    "max": (1, _extreme("max", _BINARY[">"])),
+    "min": (1, _extreme("min", _OPERATORS["<"])),
+    "max": (1, _extreme("max", _OPERATORS[">"])),
     "any": (1, lambda value: any(_truth(item, "any()") for item in _rows("any", value))),
     "all": (1, lambda value: all(_truth(item, "all()") for item in _rows("all", value))),
-    "abs": (1, _abs),
-    "lower": (1, _text("lower", str.lower)),
-    "upper": (1, _text("upper", str.upper)),
+    "abs": (1, _checked(lambda value: abs(_exact(value)), _is_number, "abs() needs a number, got {}")),
+    "lower": (1, _checked(str.lower, lambda value: isinstance(value, str), "lower() needs text, got {}")),
+    "upper": (1, _checked(str.upper, lambda value: isinstance(value, str), "upper() needs text, got {}")),
     "count": (2, lambda value, wanted: sum(1 for item in _rows("count", value) if _equal(item, wanted))),
 }
 
@@ -610,59 +522,42 @@ _Run = Callable[[Mapping[str, Any]], Any]
 
 
 def _compile(node: Node) -> _Run:
-    match node:
-        case Literal(value=value):
-            return lambda context: value
-        case Name(path=path):
-            first, *rest = path.split(".")
-            if not rest:
-                return lambda context: context.get(first)
+    if isinstance(node, Literal):
+        value = node.value
+        return lambda context: value
+    if isinstance(node, Name):
+        first, *rest = node.path.split(".")
+        if not rest:
+            return lambda context: context.get(first)
+        return lambda context: functools.reduce(_lookup, rest, context.get(first))
+    op, runs = node.op, tuple(map(_compile, node.operands))
+    if op in ("and", "or"):
+        where, stop = f"'{op}'", op == "or"
 
-            def lookup(context: Mapping[str, Any]) -> Any:
-                value = context.get(first)
-                for key in rest:
-                    value = _lookup(value, key)
-                return value
+        def logic(context: Mapping[str, Any]) -> bool:
+            for run in runs:
+                if _truth(run(context), where) is stop:
+                    return stop
+            return not stop
 
-            return lookup
-        case ListOf(items=items):
-            runs = tuple(map(_compile, items))
-            return lambda context: [run(context) for run in runs]
-        case Unary(op=op, operand=operand):
-            unary = {"not": _not, "-": _negate, "+": _positive}[op]
-            run = _compile(operand)
-            return lambda context: unary(run(context))
-        case Binary(op=op, left=left, right=right):
-            binary, run_left = _BINARY[op], _compile(left)
-            if isinstance(right, Literal):
-                constant = right.value
-                return lambda context: binary(run_left(context), constant)
-            if isinstance(right, ListOf) and all(isinstance(item, Literal) for item in right.items):
-                values = tuple(item.value for item in right.items if isinstance(item, Literal))
-                return lambda context: binary(run_left(context), values)
-            run_right = _compile(right)
-            return lambda context: binary(run_left(context), run_right(context))
-        case Logic(op=op, operands=operands):
-            runs, where, stop = tuple(map(_compile, operands)), f"'{op}'", op == "or"
-
-            def logic(context: Mapping[str, Any]) -> bool:
-                for run in runs:
-                    if _truth(run(context), where) is stop:
-                        return stop
-                return not stop
-
-            return logic
-        case Call(function=function, args=args):
-            apply, runs = _FUNCTIONS[function][1], tuple(map(_compile, args))
-            if len(runs) == 1:
-                (only,) = runs
-                return lambda context: apply(only(context))
-            return lambda context: apply(*(run(context) for run in runs))
-    raise AssertionError(f"unknown node {node!r}")  # pragma: no cover
+        return logic
+    if op == "[]":
+        return lambda context: [run(context) for run in runs]
+    apply = (
+        _FUNCTIONS[op][1] if op in _FUNCTIONS else (_PREFIX_OPERATORS if len(runs) == 1 else _OPERATORS)[op]
+    )
+    if len(runs) == 1:
+        (only,) = runs
+        return lambda context: apply(only(context))
+    left, right = runs
+    if isinstance(node.operands[1], Literal):
+        constant = node.operands[1].value
+        return lambda context: apply(left(context), constant)
+    return lambda context: apply(left(context), right(context))
 
 
 class Expression:
-    """A compiled condition. Immutable and safe to share between threads."""
+    """A compiled condition; immutable and safe to share between threads."""
 
     __slots__ = ("_run", "functions", "names", "source")
 

@@ -175,6 +175,7 @@ def check_definition(
         departments=None if departments is None else frozenset(departments),
         handlers=None if handlers is None else frozenset(handlers),
     )
+    reader.lines = text.splitlines()
     definition = reader.read(document)
     return (definition if not reader.problems else None), sorted(set(reader.problems))
 
@@ -299,6 +300,10 @@ def _pos(obj: Any, default: Pos = (1, 1)) -> Pos:
     return default
 
 
+def _article(node_type: str) -> str:
+    return "an" if node_type in ("end", "exclusive", "inclusive") else "a"
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -325,8 +330,10 @@ class _Reader:
         self.handlers = handlers
         self.problems: list[Problem] = []
         self.fields: dict[str, FieldSpec] = {}
+        self.declared_fields: set[str] = set()  # including fields refused for another problem
         self.conditions: list[tuple[Any, Pos, str]] = []  # (expression, position, node id)
         self.used_departments: set[str] = set()
+        self.lines: list[str] = []
 
     def err(self, pos: Pos, message: str) -> None:
         self.problems.append(Problem(pos[0], pos[1], message))
@@ -615,6 +622,8 @@ class _Reader:
 
     def read_field(self, item: CommentedMap, *, allow_table: bool) -> FieldSpec | None:
         field_id = self.ident(item, "id", "form field") if "id" in item else None
+        if field_id:
+            self.declared_fields.add(field_id)
         what = f"field '{field_id}'" if field_id else "form field"
         self.keys(item, FIELD_KEYS, ("id", "type", "label"), what)
         kind = item.get("type")
@@ -856,7 +865,8 @@ class _Reader:
             if key in item and key not in allowed:
                 self.err(
                     _key_pos(item, key),
-                    f"a timer ('{key}') cannot stand on a {node_type} node: only user tasks take an SLA, "
+                    f"a timer ('{key}') cannot stand on {_article(node_type)} {node_type} node: only user tasks "
+                    "take an SLA, "
                     "wait nodes take days or hours, and corrections take a deadline",
                 )
         self.keys(item, allowed, ("id", "type"), what, reported=TIMER_KEYS)
@@ -1125,8 +1135,11 @@ class _Reader:
         try:
             expression = compile_expression(str(value))
         except ExpressionError as exc:
-            self.err((pos[0], pos[1] + _offset_in_scalar(mapping, key, value, exc.offset)),
-                     f"condition does not parse: {exc.message}")
+            shift = _offset_in_scalar(mapping, key, value, exc.offset)
+            source_line = self.lines[pos[0] - 1] if 0 < pos[0] <= len(self.lines) else ""
+            if isinstance(mapping[key], DoubleQuotedScalarString) and "\\" in source_line[pos[1] - 1 :]:
+                shift = 0  # escape sequences: source columns no longer match characters
+            self.err((pos[0], pos[1] + shift), f"condition does not parse: {exc.message}")
             return None
         self.conditions.append((expression, pos, node_id))
         return expression
@@ -1173,6 +1186,8 @@ class _Reader:
     def name_problem(self, name: str, nodes: dict[str, Node]) -> str | None:
         parts = name.split(".")
         head = parts[0]
+        if head not in self.fields and head in self.declared_fields:
+            return None  # the field itself was refused; that problem is reported already
         if head in self.fields:
             spec = self.fields[head]
             if len(parts) == 1:

@@ -235,9 +235,10 @@ def step(
         return StepResult(machine.state, machine.effects)
     if state is None:
         raise IllegalEvent("the case has not started", code="not_started")
-    if state.get("schema_version") != SCHEMA_VERSION:
+    version = state.get("schema_version")
+    if type(version) is not int or version != SCHEMA_VERSION:
         raise IllegalEvent(
-            f"state has schema version {state.get('schema_version')}; migrate it first", code="schema_version"
+            f"state has schema version {version!r}; migrate it first", code="schema_version"
         )
     if state["status"] != "running":
         raise IllegalEvent(f"the case has ended ({state['outcome']})", code="case_ended")

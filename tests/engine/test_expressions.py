@@ -448,16 +448,43 @@ CONTEXT_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=400)
-@given(LANGUAGE, st.dictionaries(st.sampled_from(["a", "b", "a1", "b1"]), CONTEXT_VALUES))
-def test_language_like_text_only_raises_the_two_errors(source: str, context: dict) -> None:
+@settings(max_examples=300)
+@given(LANGUAGE)
+def test_language_like_text_only_raises_expression_error(source: str) -> None:
     result = _compile_or_error(source)
 
     if isinstance(result, ExpressionError):
         _check_error(source, result)
-        return
+    else:
+        assert result.source == source
+
+
+# Valid but untyped: any operator or function applied to anything, fully parenthesized.
+INFIX_OPERATORS = ["or", "and", "==", "!=", "<", "<=", ">", ">=", "in", "not in", "+", "-", "*", "/", "%"]
+ANY_CONDITION = st.recursive(
+    st.sampled_from(["a", "b", "a.b", "b.a.b", "0", "1", "2.5", "'x'", "''", "true", "false", "null", "[]"]),
+    lambda inner: st.one_of(
+        st.builds("({} {} {})".format, inner, st.sampled_from(INFIX_OPERATORS), inner),
+        st.builds("({}{})".format, st.sampled_from(["-", "+", "not "]), inner),
+        st.builds(
+            "{}({})".format,
+            st.sampled_from(["len", "sum", "min", "max", "any", "all", "abs", "lower"]),
+            inner,
+        ),
+        st.builds("count({}, {})".format, inner, inner),
+        st.lists(inner, max_size=3).map(lambda items: f"[{', '.join(items)}]"),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400)
+@given(ANY_CONDITION, st.dictionaries(st.sampled_from("ab"), CONTEXT_VALUES))
+def test_valid_conditions_only_raise_evaluation_error(source: str, context: dict) -> None:
+    expression = compile_expression(source)
+
     try:
-        result.evaluate(context)
+        expression.evaluate(context)
     except EvaluationError as error:
         message = error.message
         assert isinstance(message, str)
@@ -587,7 +614,7 @@ def numbers(depth: int) -> st.SearchStrategy[Generated]:
     smaller = numbers(depth - 1)
     arithmetic = st.builds(_binary, st.sampled_from(["+", "-", "*", "%"]), smaller, smaller)
     negated = smaller.map(_prefix("-", 7, operator.neg))
-    return _spare_parentheses(st.one_of(arithmetic, arithmetic, negated, leaves))
+    return _spare_parentheses(leaves | arithmetic | negated)
 
 
 @functools.cache
@@ -601,13 +628,29 @@ def conditions(depth: int) -> st.SearchStrategy[Generated]:
     equal_truths = st.builds(_binary, st.sampled_from(["==", "!="]), smaller, smaller)
     member = st.builds(_member, st.booleans(), numeric, st.lists(numeric, max_size=3))
     inverted = smaller.map(_prefix("not ", 3, operator.not_))
-    # operators are drawn more often than leaves, so that they meet each other often
-    return _spare_parentheses(st.one_of(logic, logic, inverted, compared, logic, equal_truths, member, leaves))
+    return _spare_parentheses(leaves | logic | compared | equal_truths | member | inverted)
 
 
-@settings(max_examples=300)
-@given(conditions(4) | numbers(4))
-def test_generated_expressions_match_python(generated: Generated) -> None:
+def _chain(operators: list[str], parts: st.SearchStrategy[Generated]) -> st.SearchStrategy[Generated]:
+    def join(first: Generated, rest: list[tuple[str, Generated]]) -> Generated:
+        for op, part in rest:
+            first = _binary(op, first, part)
+        return first
+
+    return st.builds(join, parts, st.lists(st.tuples(st.sampled_from(operators), parts), max_size=3))
+
+
+def _layered() -> st.SearchStrategy[Generated]:
+    """Sums of products of signed numbers, compared, negated and joined with 'and' and 'or': every
+    operator meets the ones next to it in the precedence order without parentheses between them."""
+    factors = numbers(0) | numbers(0).map(_prefix("-", 7, operator.neg))
+    sums = _chain(["+", "-"], _chain(["*", "%"], factors))
+    compared = st.builds(_binary, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), sums, sums)
+    truths = conditions(0) | compared
+    return sums | _chain(["or"], _chain(["and"], truths | truths.map(_prefix("not ", 3, operator.not_))))
+
+
+def _check_against_python(generated: Generated) -> None:
     for part, context in itertools.product(generated.walk(), CONTEXTS):
         try:
             expected = part.value(context)
@@ -623,3 +666,15 @@ def test_generated_expressions_match_python(generated: Generated) -> None:
             result = expression.evaluate(context)
             assert result == expected, (part.source, context)
             assert type(result) is type(expected)
+
+
+@settings(max_examples=300)
+@given(conditions(4) | numbers(4))
+def test_generated_expressions_match_python(generated: Generated) -> None:
+    _check_against_python(generated)
+
+
+@settings(max_examples=200)
+@given(_layered())
+def test_generated_operator_chains_match_python(generated: Generated) -> None:
+    _check_against_python(generated)

@@ -56,9 +56,12 @@ def assert_positions_inside(source: str, problems: list[Problem]) -> None:
 # -- the data files ---------------------------------------------------------
 
 
-def test_the_data_directories_hold_the_catalogue():
-    # Given the two data directories
-    # Then each holds enough files for the parametrized tests below to mean something
+def test_the_data_directories_hold_the_catalogue(departments: frozenset[str], handlers: frozenset[str]):
+    # Given the two data directories and the registries they are checked against
+    assert {"market_regulation", "fire", "tax", "archives"} <= departments
+    assert handlers == {"id_numbers_check", "company_name_check", "credit_code_assign", "credit_code_check"}
+
+    # Then each directory holds enough files for the parametrized tests below to mean something
     assert len(INVALID_FILES) >= 40
     assert len(VALID_FILES) >= 8
     assert all(expectations(path) for path in INVALID_FILES), "an invalid file has no '# expect:' line"
@@ -104,12 +107,17 @@ def test_valid_template_has_no_problems(path: Path):
 
 @pytest.mark.parametrize("path", VALID_FILES, ids=lambda p: p.stem)
 def test_valid_template_also_loads_from_text(path: Path):
-    # Given a valid template read as text rather than bytes
+    # Given a valid template read as text rather than bytes, and the node ids it lists
+    document = YAML(typ="safe", pure=True).load(path.read_text("utf-8"))
+    listed = [node["id"] for node in document["nodes"]]
+    for sub in (document.get("subprocesses") or {}).values():
+        listed += [node["id"] for node in sub["nodes"]]
+
     # When it is loaded
     definition = load_definition(path.read_text("utf-8"), departments=DEPARTMENTS, handlers=HANDLERS)
 
-    # Then every node of the file is in the definition
-    assert set(definition.nodes) >= {definition.start}
+    # Then every node is in the definition, with a position in the file
+    assert sorted(definition.nodes) == sorted(listed)
     assert all(node.line >= 1 and node.col >= 1 for node in definition.nodes.values())
 
 
@@ -180,7 +188,9 @@ def test_departments_and_handlers_are_only_checked_when_given():
             "2:8: control character U+001B is not allowed",
             id="escape-character",
         ),
-        pytest.param(b"", "1:1: file is empty: a process definition needs at least id, title and nodes", id="empty"),
+        pytest.param(
+            b"", "1:1: file is empty: a process definition needs at least id, title and nodes", id="empty"
+        ),
         pytest.param(
             b"  \n\n\t\n",
             "1:1: file is empty: a process definition needs at least id, title and nodes",
@@ -191,7 +201,9 @@ def test_departments_and_handlers_are_only_checked_when_given():
             "1:1: file is empty: a process definition needs at least id, title and nodes",
             id="bom-and-comment",
         ),
-        pytest.param(b"---\n", "1:1: the process definition must be a mapping, not nothing", id="bare-document"),
+        pytest.param(
+            b"---\n", "1:1: the process definition must be a mapping, not nothing", id="bare-document"
+        ),
         pytest.param(b"just words\n", "1:1: the process definition must be a mapping, not text", id="scalar"),
     ],
 )
@@ -213,7 +225,9 @@ def test_a_huge_file_is_refused_before_parsing():
     _definition, problems = check(source)
 
     # Then the size is the only problem
-    assert formatted(problems) == [f"1:1: file is too large ({MAX_BYTES + 1} bytes; the limit is {MAX_BYTES})"]
+    assert formatted(problems) == [
+        f"1:1: file is too large ({MAX_BYTES + 1} bytes; the limit is {MAX_BYTES})"
+    ]
 
 
 def test_a_yaml_bomb_is_refused_without_being_expanded():
@@ -291,22 +305,27 @@ def test_a_parse_error_points_at_the_offending_character(condition: str, col: in
     assert source.splitlines()[11][col - 1] == ">"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a parse error in a block-scalar condition ('when: >-' on its own line) is reported "
-    "on the 'when:' line at a column past the end of that line",
+@pytest.mark.parametrize(
+    "condition",
+    [
+        pytest.param(">-\n          x >\n          > 5", id="folded"),
+        pytest.param("|-\n          x >\n          > 5", id="literal"),
+        pytest.param('"\\u0078 >> 5"', id="escape-in-double-quotes"),
+    ],
 )
-def test_a_parse_error_in_a_block_scalar_points_inside_the_document():
-    # Given a folded condition spread over two lines, the error on the second
-    source = CONDITION_TEMPLATE % ">-\n          x >\n          > 5"
+def test_a_parse_error_the_column_cannot_follow_points_at_the_condition(condition: str):
+    # Given a condition whose text does not map column for column onto the file
+    source = CONDITION_TEMPLATE % condition
+    line = source.splitlines()[11]
 
     # When it is checked
     _definition, problems = check(source)
 
-    # Then the problem points at a character that exists in the file
+    # Then the problem points at the offending '>' or, failing that, at the start of the condition
     [problem] = problems
-    lines = source.splitlines()
-    assert problem.col <= len(lines[problem.line - 1])
+    assert problem.message == "condition does not parse: unexpected '>'"
+    assert problem.line == 12
+    assert problem.col == line.index(condition[0]) + 1 or line[problem.col - 1] == ">"
 
 
 @pytest.mark.parametrize(
@@ -340,7 +359,18 @@ def test_the_unknown_key_message_only_lists_keys_the_node_accepts():
     assert not {"deadline", "days", "hours"} & set(allowed)
 
 
-# -- crashes and holes found by the tests below (engine bugs) ---------------
+def test_a_field_with_a_broken_label_is_not_also_called_unknown():
+    # Given a field whose label lacks English, used correctly by a condition
+    source = CONDITION_TEMPLATE.replace("label: {zh: 数, en: X}", "label: {zh: 数}") % "x > 5"
+
+    # When it is checked
+    _definition, problems = check(source)
+
+    # Then only the label is reported
+    assert formatted(problems) == ["5:36: field 'x' 'label' needs both zh and en texts; 'en' is missing"]
+
+
+# -- values that once crashed the loader --------------------------------------
 
 FIELD_TEMPLATE = """\
 id: demo
@@ -390,9 +420,15 @@ nodes:
     ("source", "expected"),
     [
         pytest.param(
-            FIELD_TEMPLATE % ("decimal", "min: .nan, max: 1"), "5:58: field 'a' 'min' must be a finite number", id="nan"
+            FIELD_TEMPLATE % ("decimal", "min: .nan, max: 1"),
+            "5:58: field 'a' 'min' must be a finite number",
+            id="nan",
         ),
-        pytest.param(FIELD_TEMPLATE % ("decimal", "max: .inf"), "5:58: field 'a' 'max' must be a finite number", id="inf"),
+        pytest.param(
+            FIELD_TEMPLATE % ("decimal", "max: .inf"),
+            "5:58: field 'a' 'max' must be a finite number",
+            id="inf",
+        ),
         pytest.param(
             FIELD_TEMPLATE % ("date", "min: 2020-01-01 10:00:00"),
             "5:55: field 'a' 'min' must be a date without a time; got 2020-01-01 10:00:00",
@@ -574,7 +610,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-VALID_DOCUMENTS = {path.stem: _plain(YAML(typ="rt", pure=True).load(path.read_text("utf-8"))) for path in VALID_FILES}
+VALID_DOCUMENTS = {
+    path.stem: _plain(YAML(typ="rt", pure=True).load(path.read_text("utf-8"))) for path in VALID_FILES
+}
 
 
 def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
@@ -596,7 +634,25 @@ def _parent(document: Any, path: tuple) -> Any:
 
 # Numbers at the edges of the limits, and the values that once crashed the loader.
 EDGE_NUMBERS = st.sampled_from(
-    [0, -1, 1, 2, 0.5, 0.99, 1.0, 1.5, 3650, 3651, 2000.5, 10**6, -(10**9), 10**400, math.nan, math.inf, -math.inf]
+    [
+        0,
+        -1,
+        1,
+        2,
+        0.5,
+        0.99,
+        1.0,
+        1.5,
+        3650,
+        3651,
+        2000.5,
+        10**6,
+        -(10**9),
+        10**400,
+        math.nan,
+        math.inf,
+        -math.inf,
+    ]
 )
 
 
@@ -608,7 +664,9 @@ def test_mutated_valid_templates_never_raise(data: st.DataObject):
     document = _plain(VALID_DOCUMENTS[name])
     paths = _paths(document)[1:]
     numbers = [p for p in paths if isinstance(_parent(document, p)[p[-1]], int | float)]
-    mappings = [p for p in _paths(document) if isinstance(_parent(document, p)[p[-1]] if p else document, dict)]
+    mappings = [
+        p for p in _paths(document) if isinstance(_parent(document, p)[p[-1]] if p else document, dict)
+    ]
     action = data.draw(st.sampled_from(["replace", "number", "delete", "duplicate", "insert"]))
     if action == "number" and numbers:
         path = data.draw(st.sampled_from(numbers))
