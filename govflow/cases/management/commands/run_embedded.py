@@ -30,6 +30,10 @@ class Command(BaseCommand):
             "beat": [python, "-m", "celery", "-A", "govflow", "beat", "--loglevel=INFO",
                      "--schedule", str(var / "celerybeat-schedule")],
         }
+        def stop(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
         procs = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
         self.stdout.write("")
         self.stdout.write(f"govflow is running at http://{addr}/  (admin console: http://{addr}/admin/)")
