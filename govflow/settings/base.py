@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "govflow.outbox",
     "django_htmx",
     "govflow.web",
+    "govflow.incidents",
+    "govflow.notifications",
 ]
 
 MIDDLEWARE = [
@@ -76,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "govflow.web.context.navigation",
             ],
         },
     },
@@ -125,21 +128,32 @@ MEDIA_ROOT = Path(os.environ.get("GOVFLOW_MEDIA_ROOT", VAR_DIR / "media"))
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or "filesystem://localhost//"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+# visibility_timeout: a message a worker took but never acknowledged (the
+# whole worker died; acks_late) is handed out again after this many seconds;
+# keep it above the longest task. The outbox sweeper recovers such work
+# sooner. max_retries/socket_connect_timeout: publishing fails fast while
+# Redis is down (the outbox row waits for the sweeper) rather than holding a
+# request for seconds.
+REDIS_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+    "max_retries": 0,
+    "socket_connect_timeout": 2,
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         try:
             (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
         except OSError:  # a read-only checkout: the worker reports it when it starts
             pass
 else:
-    # Bounded redelivery window for unacknowledged (acks_late) messages.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -148,6 +162,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Bounded redelivery of outbox rows: after this many attempts (backing off
+# base, 2 x base, 4 x base ... seconds between them) a row is given up and
+# an incident opened for an admin (govflow.incidents).
+GOVFLOW_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("GOVFLOW_OUTBOX_MAX_ATTEMPTS", "5"))
+GOVFLOW_OUTBOX_RETRY_BASE_SECONDS = float(os.environ.get("GOVFLOW_OUTBOX_RETRY_BASE_SECONDS", "2"))
 
 # Where the process templates, the calendar and the demo data live.
 GOVFLOW_WORKFLOWS_DIR = BASE_DIR / "workflows"
