@@ -2,12 +2,10 @@
 # Installs the Debian packages govflow needs, skipping those already present.
 # pango/harfbuzz + Noto CJK: WeasyPrint certificates with Chinese text;
 # libmagic: upload type sniffing; poppler-utils: pdftotext/pdffonts/pdftoppm
-# in the certificate tests.
+# in the certificate tests; gettext: compilemessages for locale/; chromium:
+# the browser tests (Playwright drives Debian's chromium, never a download).
 set -euo pipefail
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk libmagic1 poppler-utils)
-if [ "${GOVFLOW_BROWSER_TESTS:-}" = "1" ]; then
-  packages+=(chromium)
-fi
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk libmagic1 poppler-utils gettext chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -48,6 +48,9 @@ TYPE_ALIASES = {
 }
 TYPE_NAMES = {
     "application/pdf": "PDF",
+    "text/plain": "TXT",
+    "application/zip": "ZIP",
+    "application/x-empty": "empty",
     "image/jpeg": "JPEG",
     "image/png": "PNG",
     "image/vnd.dwg": "DWG",
@@ -123,8 +126,9 @@ def sniff(upload) -> str:
 
 
 @transaction.atomic
-def attachment_add(*, case_id: int, actor, slot: str, upload, language: str = "zh",
-                   now: datetime | None = None) -> Attachment:
+def attachment_add(
+    *, case_id: int, actor, slot: str, upload, language: str = "zh", now: datetime | None = None
+) -> Attachment:
     """Store one uploaded file in a slot of the applicant's case. Raises
     FormInvalid (keyed by the slot id) with a message in `language` when the
     file is refused; nothing is stored then."""
@@ -142,7 +146,8 @@ def attachment_add(*, case_id: int, actor, slot: str, upload, language: str = "z
         problem = _problem(slot, "empty", f"文件“{name}”是空的，请重新选择。", f"The file “{name}” is empty.")
     elif size > limit:
         problem = _problem(
-            slot, "too_large",
+            slot,
+            "too_large",
             f"文件“{name}”大小为 {size / 1048576:.1f} MB，超过了 {spec.max_size_mb:g} MB 的上限。",
             f"The file “{name}” is {size / 1048576:.1f} MB; the limit is {spec.max_size_mb:g} MB.",
         )
@@ -151,13 +156,15 @@ def attachment_add(*, case_id: int, actor, slot: str, upload, language: str = "z
         in_case = Attachment.objects.filter(case=case).count()
         if in_slot >= spec.max_count:
             problem = _problem(
-                slot, "too_many",
+                slot,
+                "too_many",
                 f"此项最多上传 {spec.max_count} 个文件，请先删除不需要的文件。",
                 f"At most {spec.max_count} file(s) can be uploaded here; remove one first.",
             )
         elif in_case >= settings.GOVFLOW_MAX_ATTACHMENTS_PER_CASE:
             problem = _problem(
-                slot, "too_many",
+                slot,
+                "too_many",
                 f"一件申请最多上传 {settings.GOVFLOW_MAX_ATTACHMENTS_PER_CASE} 个文件。",
                 f"A case can hold at most {settings.GOVFLOW_MAX_ATTACHMENTS_PER_CASE} files.",
             )
@@ -166,7 +173,8 @@ def attachment_add(*, case_id: int, actor, slot: str, upload, language: str = "z
         content_type = sniff(upload)
         if content_type not in allowed:
             problem = _problem(
-                slot, "type",
+                slot,
+                "type",
                 f"文件“{name}”的实际类型是 {type_name(content_type)}，此项只接受 {allowed_names}。"
                 "请检查文件是否损坏或被改了扩展名。",
                 f"The file “{name}” is actually {type_name(content_type)}; this item accepts only "
@@ -179,18 +187,34 @@ def attachment_add(*, case_id: int, actor, slot: str, upload, language: str = "z
     for chunk in upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(65536), b""):
         digest.update(chunk)
     upload.seek(0)
-    attachment = Attachment(case=case, slot=slot, original_name=name, content_type=content_type, size=size,
-                            sha256=digest.hexdigest(), uploaded_by=actor)
+    attachment = Attachment(
+        case=case,
+        slot=slot,
+        original_name=name,
+        content_type=content_type,
+        size=size,
+        sha256=digest.hexdigest(),
+        uploaded_by=actor,
+    )
     attachment.file.save(f"{uuid.uuid4().hex}{EXTENSIONS.get(content_type, '')}", File(upload), save=False)
     try:
         attachment.save()
     except Exception:
         attachment.file.delete(save=False)
         raise
-    audit_write([PendingAudit(action="ATTACHMENT_ADDED", at=now, actor_id=actor.pk, object_type="attachment",
-                              object_id=str(attachment.pk), case_id=case.pk,
-                              data={"slot": slot, "sha256": attachment.sha256, "size": size,
-                                    "content_type": content_type})])
+    audit_write(
+        [
+            PendingAudit(
+                action="ATTACHMENT_ADDED",
+                at=now,
+                actor_id=actor.pk,
+                object_type="attachment",
+                object_id=str(attachment.pk),
+                case_id=case.pk,
+                data={"slot": slot, "sha256": attachment.sha256, "size": size, "content_type": content_type},
+            )
+        ]
+    )
     return attachment
 
 
@@ -204,9 +228,32 @@ def attachment_remove(*, case_id: int, actor, attachment_id: int, now: datetime 
     stored = attachment.file
     data = {"slot": attachment.slot, "sha256": attachment.sha256}
     attachment.delete()
-    audit_write([PendingAudit(action="ATTACHMENT_REMOVED", at=now, actor_id=actor.pk, object_type="attachment",
-                              object_id=str(attachment_id), case_id=case.pk, data=data)])
+    audit_write(
+        [
+            PendingAudit(
+                action="ATTACHMENT_REMOVED",
+                at=now,
+                actor_id=actor.pk,
+                object_type="attachment",
+                object_id=str(attachment_id),
+                case_id=case.pk,
+                data=data,
+            )
+        ]
+    )
     transaction.on_commit(lambda: stored.delete(save=False))
+
+
+def submission_problems(
+    case: Case, *, language: str = "zh", now: datetime | None = None
+) -> FormInvalid | None:
+    """Everything that stops the draft from being submitted, at once: form
+    errors and missing required documents (None when there are none)."""
+    checked = validate_form_data(
+        version_definition(case.version).form, case.data, today=timezone.localdate(now or timezone.now())
+    )
+    problems = [*checked.errors, *missing_attachments(case)]
+    return FormInvalid(problems, language=language) if problems else None
 
 
 def missing_attachments(case: Case) -> list[FieldError]:
@@ -220,17 +267,17 @@ def missing_attachments(case: Case) -> list[FieldError]:
 
 
 @transaction.atomic
-def case_submit_with_attachments(*, case_id: int, actor, language: str = "zh", now: datetime | None = None
-                                 ) -> Case:
+def case_submit_with_attachments(
+    *, case_id: int, actor, language: str = "zh", now: datetime | None = None
+) -> Case:
     """Submit a draft once every required document is uploaded. Reports the
     missing documents together with any form errors (FormInvalid), so the
     applicant sees every problem at once; nothing changes then."""
     case = _lock_editable(case_id, actor)
     if case.status != CaseStatus.DRAFT:
         raise Conflict(f"this case has already been submitted (it is {case.status})")
-    missing = missing_attachments(case)
-    if missing:
-        checked = validate_form_data(version_definition(case.version).form, case.data,
-                                     today=timezone.localdate(now or timezone.now()))
-        raise FormInvalid([*checked.errors, *missing], language=language)
+    if missing_attachments(case):
+        problems = submission_problems(case, language=language, now=now)
+        assert problems is not None
+        raise problems
     return case_submit(case_id=case_id, actor=actor, now=now, language=language)

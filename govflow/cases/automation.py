@@ -28,27 +28,45 @@ log = logging.getLogger(__name__)
 SWEEP_BATCH = 200
 
 
+class _TimerRefused(Exception):
+    def __init__(self, timer: Timer, error: EngineError) -> None:
+        super().__init__(timer.pk, str(error))
+        self.timer = timer
+        self.error = error
+
+
 def timers_fire_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH, max_batches: int = 1000) -> int:
     """Fire every timer due at `now`, oldest first; returns how many fired."""
     now = now or timezone.now()
     fired = 0
     for _ in range(max_batches):
-        count, claimed = _fire_batch(now, batch)
+        try:
+            count, settled, claimed = _fire_batch(now, batch)
+        except _TimerRefused as refused:
+            # The engine refused it (e.g. no branch matches after an automatic
+            # decision): that will not change, so it is set aside with the
+            # reason, reconcile reports it, and the batch is tried again.
+            log.error("timer %s of case %s cannot fire: %s", refused.timer.engine_id, refused.timer.case_id,
+                      refused.error)
+            Timer.objects.filter(pk=refused.timer.pk).update(problem=f"cannot fire: {refused.error}"[:300])
+            continue
         fired += count
-        if claimed < batch:
-            break
+        if claimed < batch or settled == 0:
+            break  # nothing more is due, or what is left is locked by someone else
     return fired
 
 
-def _fire_batch(now: datetime, batch: int) -> tuple[int, int]:
+def _fire_batch(now: datetime, batch: int) -> tuple[int, int, int]:
+    """(fired, fired or found moot, claimed). One transaction and no
+    savepoints: a timer the engine refuses rolls the whole batch back."""
     with transaction.atomic():
         timers = list(
             Timer.objects.select_for_update(skip_locked=True)
-            .filter(status=Timer.PENDING, due_at__lte=now)
+            .filter(status=Timer.PENDING, due_at__lte=now, problem="")
             .order_by("due_at", "id")[:batch]
         )
         if not timers:
-            return 0, 0
+            return 0, 0, 0
         case_ids = sorted({t.case_id for t in timers})
         cases = {
             c.pk: c
@@ -58,26 +76,25 @@ def _fire_batch(now: datetime, batch: int) -> tuple[int, int]:
             .order_by("pk")
         }
         changes = Changes(now=now)
-        fired = 0
+        fired = moot = 0
         for timer in timers:
             case = cases.get(timer.case_id)
             if case is None:
                 continue  # a user holds the case; the next sweep takes it
             if case.state is None or timer.engine_id not in case.state.get("timers", {}):
                 changes.cancelled_timers.append((case.pk, timer.engine_id))  # already moot
+                moot += 1
                 continue
             try:
-                with transaction.atomic():
-                    advance(case, rt.FireTimer(timer.engine_id), changes)
+                advance(case, rt.FireTimer(timer.engine_id), changes)
             except EngineError as exc:
-                log.warning("timer %s of case %s could not fire: %s", timer.engine_id, case.pk, exc)
-                continue
+                raise _TimerRefused(timer, exc) from exc
             changes.fired_timers.append(timer.pk)
             changes.event("TIMER_FIRED", case, object_type="timer", object_id=timer.engine_id,
                           kind=timer.kind, node=timer.node_id, due_at=timer.due_at.isoformat())
             fired += 1
         changes.flush()
-        return fired, len(timers)
+        return fired, fired + moot, len(timers)
 
 
 def service_task_execute(*, case_id: int, task_engine_id: str, now: datetime | None = None) -> bool:

@@ -69,8 +69,14 @@ def cleared_fields(definition: Definition, department_codes: Iterable[str]) -> f
     return frozenset(cleared)
 
 
-def field_views(form: FormSpec, data: Mapping[str, Any], *, viewer: str, cleared: frozenset[str] = frozenset(),
-                language: str = "zh") -> Disclosure:
+def field_views(
+    form: FormSpec,
+    data: Mapping[str, Any],
+    *,
+    viewer: str,
+    cleared: frozenset[str] = frozenset(),
+    language: str = "zh",
+) -> Disclosure:
     """The case data as the viewer may see it. `revealed` lists the secret
     fields (and table columns, as 'table.column') shown unmasked."""
     lang = "en" if language.startswith("en") else "zh"
@@ -95,9 +101,13 @@ def field_views(form: FormSpec, data: Mapping[str, Any], *, viewer: str, cleared
                     text = _text(column, row.get(column.id), lang)
                     if secret and show and text and viewer == REVIEWER and path not in revealed:
                         revealed.append(path)
-                    cells.append(CellView(text if show else mask(column.type, text), masked=secret and not show))
+                    cells.append(
+                        CellView(text if show else mask(column.type, text), masked=secret and not show)
+                    )
                 rows.append(tuple(cells))
-            views.append(FieldView(spec.id, spec.type, spec.sensitivity, label, columns=heads, rows=tuple(rows)))
+            views.append(
+                FieldView(spec.id, spec.type, spec.sensitivity, label, columns=heads, rows=tuple(rows))
+            )
             continue
         text = _text(spec, value, lang)
         secret = spec.sensitivity == "secret"
@@ -105,22 +115,45 @@ def field_views(form: FormSpec, data: Mapping[str, Any], *, viewer: str, cleared
         if secret and show and text and viewer == REVIEWER:
             revealed.append(spec.id)
         views.append(
-            FieldView(spec.id, spec.type, spec.sensitivity, label, text=text if show else mask(spec.type, text),
-                      masked=secret and not show and bool(text))
+            FieldView(
+                spec.id,
+                spec.type,
+                spec.sensitivity,
+                label,
+                text=text if show else mask(spec.type, text),
+                masked=secret and not show and bool(text),
+            )
         )
     return Disclosure(views, revealed)
 
 
 @transaction.atomic
-def secret_fields_read_record(*, actor, case, fields: list[str], departments: list[str],
-                              source_ip: str | None = None, now: datetime | None = None) -> None:
+def secret_fields_read_record(
+    *,
+    actor,
+    case,
+    fields: list[str],
+    departments: list[str],
+    source_ip: str | None = None,
+    now: datetime | None = None,
+) -> None:
     """Append one SECRET_FIELD_READ event naming the fields shown unmasked."""
     if not fields:
         return
-    audit_write([PendingAudit(action="SECRET_FIELD_READ", at=now or timezone.now(), actor_id=actor.pk,
-                              object_type="case", object_id=str(case.pk), case_id=case.pk,
-                              data={"fields": sorted(fields), "departments": sorted(departments)},
-                              source_ip=source_ip)])
+    audit_write(
+        [
+            PendingAudit(
+                action="SECRET_FIELD_READ",
+                at=now or timezone.now(),
+                actor_id=actor.pk,
+                object_type="case",
+                object_id=str(case.pk),
+                case_id=case.pk,
+                data={"fields": sorted(fields), "departments": sorted(departments)},
+                source_ip=source_ip,
+            )
+        ]
+    )
 
 
 def _label(label: Mapping[str, str] | None, lang: str) -> str:
@@ -140,8 +173,11 @@ def _text(spec: FieldSpec, value: Any, lang: str) -> str:
     if spec.type in ("choice", "multichoice"):
         labels = {choice.value: _label(choice.label, lang) for choice in spec.choices}
         items = value if isinstance(value, list | tuple) else [value]
-        return "、".join(labels.get(str(item), str(item)) for item in items) if lang == "zh" else ", ".join(
-            labels.get(str(item), str(item)) for item in items)
+        return (
+            "、".join(labels.get(str(item), str(item)) for item in items)
+            if lang == "zh"
+            else ", ".join(labels.get(str(item), str(item)) for item in items)
+        )
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, list | tuple):

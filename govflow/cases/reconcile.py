@@ -1,5 +1,5 @@
-"""Consistency checks across cases, tasks, timers, the outbox and the audit
-trail: the oracle every fault test ends with. Read-only."""
+"""Consistency checks across cases, tasks, timers, the outbox, incidents and
+the audit trail: the oracle every fault test ends with. Read-only."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from govflow.audit.models import AuditEvent
 from govflow.audit.services import audit_verify
+from govflow.incidents.models import IncidentKind
+from govflow.incidents.services import incidents_unresolved
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import consumers
 from govflow.timers.models import Timer
@@ -17,6 +19,7 @@ from govflow.timers.models import Timer
 from .models import OPEN_CASE_STATUSES, Case, Task, TaskStatus
 
 STALE_OUTBOX = timedelta(minutes=1)
+OVERDUE_TIMER = timedelta(minutes=5)
 
 
 def reconcile(*, now: datetime | None = None) -> list[str]:
@@ -41,10 +44,13 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
         )
         if engine_tasks != rows:
             problems.append(
-                f"case {case.reference}: engine tasks {sorted(engine_tasks)} but live task rows {sorted(rows)}"
+                f"case {case.reference}: engine tasks {sorted(engine_tasks)} "
+                f"but live task rows {sorted(rows)}"
             )
 
-    stale = OutboxMessage.objects.filter(done_at__isnull=True, created_at__lt=now - STALE_OUTBOX)
+    # Rows given up are reported once, as their incident, below.
+    stale = OutboxMessage.objects.filter(done_at__isnull=True, failed_at__isnull=True,
+                                         created_at__lt=now - STALE_OUTBOX)
     for message in stale.filter(topic__in=list(consumers()))[:100]:
         problems.append(f"outbox {message.key}: not delivered after {message.attempts} attempt(s)"
                         + (f" ({message.last_error[:120]})" if message.last_error else ""))
@@ -65,8 +71,30 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
     problems += [f"task {t.engine_id} of case {t.case.reference}: completed without its audit event"
                  for t in unaudited]
 
-    for timer in Timer.objects.filter(Q(status=Timer.PENDING, due_at__isnull=True)).select_related("case")[:100]:
-        problems.append(f"timer {timer.engine_id} of case {timer.case.reference}: no due date ({timer.problem})")
+    undated = Timer.objects.filter(Q(status=Timer.PENDING, due_at__isnull=True)).select_related("case")
+    for timer in undated[:100]:
+        problems.append(
+            f"timer {timer.engine_id} of case {timer.case.reference}: no due date ({timer.problem})"
+        )
+
+    for incident in incidents_unresolved()[:100]:
+        if incident.case is not None:
+            where = f"case {incident.case.reference}"
+        else:
+            where = f"outbox {incident.message.key}"
+        if incident.kind == IncidentKind.SERVICE_TASK:
+            what = f"service task {incident.task_engine_id} ({incident.node_id}, handler {incident.handler})"
+        else:
+            what = f"'{incident.topic}' message {incident.message.key}"
+        problems.append(f"{where}: stuck on incident #{incident.pk} ({incident.status}): {what} failed after "
+                        f"{incident.attempts} attempt(s): {incident.error[:120]}")
+
+    overdue = Timer.objects.filter(status=Timer.PENDING, due_at__lt=now - OVERDUE_TIMER)
+    overdue = overdue.select_related("case")
+    for timer in overdue.order_by("due_at", "id")[:100]:
+        why = timer.problem or "is beat running?"
+        problems.append(f"timer {timer.engine_id} of case {timer.case.reference}: due at "
+                        f"{timer.due_at.isoformat()} but not fired ({why})")
 
     broken = audit_verify()
     if broken is not None:

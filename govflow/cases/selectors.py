@@ -89,19 +89,32 @@ class Sla:
     once the template's reminder point has passed, red when overdue; paused
     while the case is with the applicant."""
 
-    level: str  # green | amber | red | paused | done | none
+    level: str  # green | amber | red | paused | done | closed | none
     due_at: datetime | None = None
     days: float | None = None  # working days left (or overdue by, when red)
+    late: bool = False  # done, after the due date
 
     @property
     def is_overdue(self) -> bool:
         return self.level == "red"
 
 
-def sla_of(*, due_at: datetime | None, reminder_due: datetime | None, live: bool, paused: bool,
-           calendar: WorkingCalendar, now: datetime) -> Sla:
+def sla_of(
+    *,
+    due_at: datetime | None,
+    reminder_due: datetime | None,
+    live: bool,
+    paused: bool,
+    calendar: WorkingCalendar,
+    now: datetime,
+    completed_at: datetime | None = None,
+) -> Sla:
+    """The clock of a task; a finished task is `done` (late or not) when it
+    was decided, `closed` when it was cancelled or expired."""
     if not live:
-        return Sla("done", due_at)
+        if completed_at is None:
+            return Sla("closed", due_at)
+        return Sla("done", due_at, late=due_at is not None and completed_at > due_at)
     if due_at is None:
         return Sla("paused" if paused else "none")
     office_day = _office_day_seconds(calendar)
@@ -170,7 +183,9 @@ def case_get_for_applicant(*, user, reference: str) -> Case:
     """The user's own case by reference, with its version; NotFound otherwise."""
     if not user.is_authenticated:
         raise NotFound("case not found")
-    case = Case.objects.select_related("template", "version").filter(reference=reference, applicant=user).first()
+    case = (
+        Case.objects.select_related("template", "version").filter(reference=reference, applicant=user).first()
+    )
     if case is None:
         raise NotFound("case not found")
     return case
@@ -198,9 +213,9 @@ def case_access(*, user, reference: str) -> CaseAccess:
     if case.applicant_id == user.pk:
         return CaseAccess(case, OWNER)
     departments = tuple(
-        Department.objects.filter(
-            tasks__case=case, tasks__kind__in=STAFF_TASK_KINDS, memberships__user=user
-        ).distinct().order_by("code")
+        Department.objects.filter(tasks__case=case, tasks__kind__in=STAFF_TASK_KINDS, memberships__user=user)
+        .distinct()
+        .order_by("code")
     )
     if not departments:
         raise NotFound("case not found")
@@ -288,8 +303,9 @@ class CaseDetail:
         return self.is_owner and self.case.status == CaseStatus.AWAITING_CORRECTION
 
 
-def case_detail(*, user, reference: str, language: str = "zh", now: datetime | None = None,
-                source_ip: str | None = None) -> CaseDetail:
+def case_detail(
+    *, user, reference: str, language: str = "zh", now: datetime | None = None, source_ip: str | None = None
+) -> CaseDetail:
     """Everything the case page shows, filtered for the user. A reviewer's
     unmasked reads of secret fields are recorded in the audit trail here."""
     now = now or timezone.now()
@@ -316,8 +332,15 @@ def case_detail(*, user, reference: str, language: str = "zh", now: datetime | N
                 node_title=_node_title(definition, task.node_id, lang),
                 department_name=task.department.name(lang) if task.department else "",
                 holder=display_name(task.assignee) if task.is_live else "",
-                sla=sla_of(due_at=task.due_at, reminder_due=task.reminder_due, live=task.is_live, paused=paused,
-                           calendar=calendar, now=now),
+                sla=sla_of(
+                    due_at=task.due_at,
+                    reminder_due=task.reminder_due,
+                    live=task.is_live,
+                    paused=paused,
+                    calendar=calendar,
+                    now=now,
+                    completed_at=task.completed_at if task.status == TaskStatus.COMPLETED else None,
+                ),
                 outcome=task.outcome,
                 opinion=task.opinion,
                 decided_by=display_name(task.decided_by),
@@ -333,7 +356,8 @@ def case_detail(*, user, reference: str, language: str = "zh", now: datetime | N
         progress=progress,
         timeline=_timeline(case, tasks, definition, lang, staff=access.role == REVIEWER),
         attachments=[
-            AttachmentRow(a, _slot_label(definition, a.slot, lang)) for a in Attachment.objects.filter(case=case)
+            AttachmentRow(a, _slot_label(definition, a.slot, lang))
+            for a in Attachment.objects.filter(case=case)
         ],
         departments=access.departments,
     )
@@ -343,9 +367,12 @@ def case_detail(*, user, reference: str, language: str = "zh", now: datetime | N
         detail.disclosure = field_views(definition.form, case.data, viewer=OWNER, language=lang)
         return detail
     codes = [d.code for d in access.departments]
-    detail.disclosure = field_views(definition.form, case.data, viewer=REVIEWER,
-                                    cleared=cleared_fields(definition, codes), language=lang)
-    detail.my_tasks = [row for row in progress if row.task.is_live and row.task.department_id in access.department_ids]
+    detail.disclosure = field_views(
+        definition.form, case.data, viewer=REVIEWER, cleared=cleared_fields(definition, codes), language=lang
+    )
+    detail.my_tasks = [
+        row for row in progress if row.task.is_live and row.task.department_id in access.department_ids
+    ]
     groups: dict[tuple[str, int], SignatureGroup] = {}
     for row in progress:
         if row.task.kind == TaskKind.SIGNATURE:
@@ -361,8 +388,14 @@ def case_detail(*, user, reference: str, language: str = "zh", now: datetime | N
             .order_by("department__code", "user__username")
         )
     if detail.disclosure.revealed:
-        secret_fields_read_record(actor=user, case=case, fields=detail.disclosure.revealed, departments=codes,
-                                  source_ip=source_ip, now=now)
+        secret_fields_read_record(
+            actor=user,
+            case=case,
+            fields=detail.disclosure.revealed,
+            departments=codes,
+            source_ip=source_ip,
+            now=now,
+        )
     return detail
 
 
@@ -373,14 +406,18 @@ def _slot_label(definition: Definition, slot: str, lang: str) -> str:
     return slot
 
 
-def _correction_request(case: Case, tasks: list[Task], definition: Definition, lang: str) -> CorrectionRequest:
+def _correction_request(
+    case: Case, tasks: list[Task], definition: Definition, lang: str
+) -> CorrectionRequest:
     waiting = [t for t in tasks if t.kind == TaskKind.CORRECTION and t.is_live]
     returned = [t for t in tasks if t.outcome == "return" and t.kind in STAFF_TASK_KINDS]
     last_return = max(returned, key=lambda t: (t.completed_at or t.created_at, t.pk), default=None)
     deadline = None
     if waiting:
         deadline = (
-            Timer.objects.filter(case=case, task__in=waiting, kind="correction_deadline", status=Timer.PENDING)
+            Timer.objects.filter(
+                case=case, task__in=waiting, kind="correction_deadline", status=Timer.PENDING
+            )
             .order_by("due_at")
             .values_list("due_at", flat=True)
             .first()
@@ -393,12 +430,15 @@ def _correction_request(case: Case, tasks: list[Task], definition: Definition, l
     )
 
 
-def _timeline(case: Case, tasks: list[Task], definition: Definition, lang: str, *, staff: bool
-              ) -> list[TimelineEntry]:
+def _timeline(
+    case: Case, tasks: list[Task], definition: Definition, lang: str, *, staff: bool
+) -> list[TimelineEntry]:
     kinds = PUBLIC_TIMELINE_KINDS + (STAFF_TIMELINE_KINDS if staff else ())
     by_engine_id = {t.engine_id: t for t in tasks}
     entries = []
-    for event in AuditEvent.objects.filter(case=case, action__in=kinds).select_related("actor").order_by("id"):
+    for event in (
+        AuditEvent.objects.filter(case=case, action__in=kinds).select_related("actor").order_by("id")
+    ):
         data = event.data or {}
         task = by_engine_id.get(event.object_id) if event.object_type == "task" else None
         node_id = data.get("node") or (task.node_id if task else "")
@@ -493,8 +533,15 @@ def _rows(tasks: list[Task], user, lang: str, now: datetime) -> list[TaskRow]:
                 service_title=task.case.template.title(lang),
                 department_name=task.department.name(lang) if task.department else "",
                 holder=display_name(task.assignee) if task.is_live else "",
-                sla=sla_of(due_at=task.due_at, reminder_due=task.reminder_due, live=task.is_live,
-                           paused=task.case.clock_paused_at is not None, calendar=calendar, now=now),
+                sla=sla_of(
+                    due_at=task.due_at,
+                    reminder_due=task.reminder_due,
+                    live=task.is_live,
+                    paused=task.case.clock_paused_at is not None,
+                    calendar=calendar,
+                    now=now,
+                    completed_at=task.completed_at if task.status == TaskStatus.COMPLETED else None,
+                ),
                 is_mine=task.assignee_id == user.pk,
             )
         )
@@ -505,9 +552,19 @@ INBOX_STATUSES = ("live", "open", "mine", "claimed", "done")
 INBOX_DUE = ("", "overdue", "soon")
 
 
-def tasks_for_reviewer(*, user, service: str = "", status: str = "live", due: str = "", sort: str = "due",
-                       q: str = "", page: int = 1, language: str = "zh", now: datetime | None = None,
-                       per_page: int = INBOX_PAGE_SIZE) -> TaskPage:
+def tasks_for_reviewer(
+    *,
+    user,
+    service: str = "",
+    status: str = "live",
+    due: str = "",
+    sort: str = "due",
+    q: str = "",
+    page: int = 1,
+    language: str = "zh",
+    now: datetime | None = None,
+    per_page: int = INBOX_PAGE_SIZE,
+) -> TaskPage:
     """The review and countersignature tasks of the user's departments.
 
     status: live (open or claimed; the default), open, mine (claimed by me),
@@ -517,7 +574,9 @@ def tasks_for_reviewer(*, user, service: str = "", status: str = "live", due: st
     now = now or timezone.now()
     if not user.is_authenticated:
         return TaskPage([], 1, False)
-    tasks = _staff_tasks().filter(department_id__in=Membership.objects.filter(user=user).values("department_id"))
+    tasks = _staff_tasks().filter(
+        department_id__in=Membership.objects.filter(user=user).values("department_id")
+    )
     if status == "open":
         tasks = tasks.filter(status=TaskStatus.OPEN)
     elif status == "mine":
@@ -545,7 +604,7 @@ def tasks_for_reviewer(*, user, service: str = "", status: str = "live", due: st
         order = [_asc("due_at"), "id"]
     page = max(1, page)
     offset = (page - 1) * per_page
-    found = list(tasks.order_by(*order)[offset: offset + per_page + 1])
+    found = list(tasks.order_by(*order)[offset : offset + per_page + 1])
     return TaskPage(_rows(found[:per_page], user, language_key(language), now), page, len(found) > per_page)
 
 
@@ -566,8 +625,11 @@ def task_get_for_reviewer(*, user, task_id: int) -> Task:
     if not user.is_authenticated:
         raise NotFound("task not found")
     task = (
-        Task.objects.filter(pk=task_id, kind__in=STAFF_TASK_KINDS,
-                            department_id__in=Membership.objects.filter(user=user).values("department_id"))
+        Task.objects.filter(
+            pk=task_id,
+            kind__in=STAFF_TASK_KINDS,
+            department_id__in=Membership.objects.filter(user=user).values("department_id"),
+        )
         .select_related("case", "department")
         .first()
     )
@@ -577,8 +639,8 @@ def task_get_for_reviewer(*, user, task_id: int) -> Task:
 
 
 def colleague_get(*, actor, task_id: int, user_id: Any) -> Any:
-    """A member of the task's department other than the actor (who must be a
-    member too): the person a task may be handed to."""
+    """A member of the task's department (the actor must be one too): the
+    person a task may be handed to."""
     task = task_get_for_reviewer(user=actor, task_id=task_id)
     try:
         user_id = int(user_id)
@@ -586,7 +648,6 @@ def colleague_get(*, actor, task_id: int, user_id: Any) -> Any:
         raise NotFound("colleague not found") from None
     membership = (
         Membership.objects.filter(department_id=task.department_id, user_id=user_id)
-        .exclude(user=actor)
         .select_related("user")
         .first()
     )
@@ -598,9 +659,11 @@ def colleague_get(*, actor, task_id: int, user_id: Any) -> Any:
 def task_row(*, user, task_id: int, language: str = "zh", now: datetime | None = None) -> TaskRow:
     """One inbox row (for an HTMX refresh after claim or release)."""
     now = now or timezone.now()
-    task = _staff_tasks().filter(
-        pk=task_id, department_id__in=Membership.objects.filter(user=user).values("department_id")
-    ).first()
+    task = (
+        _staff_tasks()
+        .filter(pk=task_id, department_id__in=Membership.objects.filter(user=user).values("department_id"))
+        .first()
+    )
     if task is None:
         raise NotFound("task not found")
     return _rows([task], user, language_key(language), now)[0]
@@ -636,8 +699,9 @@ class DepartmentLoad:
         return sum(1 for row in self.rows if row.task.escalated)
 
 
-def department_tasks_for_head(*, user, language: str = "zh", now: datetime | None = None,
-                              overdue_only: bool = False) -> list[DepartmentLoad]:
+def department_tasks_for_head(
+    *, user, language: str = "zh", now: datetime | None = None, overdue_only: bool = False
+) -> list[DepartmentLoad]:
     """For each department the user heads: its live tasks (overdue first),
     the counts a head watches, and the members a task can be reassigned to."""
     now = now or timezone.now()

@@ -53,7 +53,8 @@ def _describe(message: OutboxMessage) -> dict:
 
                 node = version_definition(task.case.version).nodes.get(task.node_id)
                 handler = (node.handler or "") if node is not None else ""
-    return {"case_id": case_id, "task_engine_id": task_engine_id, "node_id": node_id, "handler": handler[:100]}
+    return {"case_id": case_id, "task_engine_id": task_engine_id, "node_id": node_id,
+            "handler": handler[:100]}
 
 
 def incident_open(*, message: OutboxMessage, error: str, now: datetime | None = None) -> Incident:

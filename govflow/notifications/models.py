@@ -31,7 +31,8 @@ class Notification(models.Model):
         ]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="notification_by_user"),
-            models.Index(fields=["user"], name="notification_unread", condition=models.Q(read_at__isnull=True)),
+            models.Index(fields=["user"], name="notification_unread",
+                         condition=models.Q(read_at__isnull=True)),
         ]
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")

@@ -90,7 +90,8 @@ def outbox_handle(message_id: int) -> bool:
         consumers()[message.topic](dict(message.payload), message.key)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
-        log.warning("outbox %s (%s) attempt %d failed: %s", message.key, message.topic, message.attempts, error)
+        log.warning("outbox %s (%s) attempt %d failed: %s", message.key, message.topic, message.attempts,
+                    error)
         retry_in = _attempt_failed(message.pk, error)
         if retry_in is None:
             return False

@@ -10,7 +10,7 @@ import os
 import dj_database_url
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR
+from .base import REDIS_TRANSPORT_OPTIONS, VAR_DIR
 
 SECRET_KEY = "govflow-test-key"
 DEBUG = False
@@ -55,6 +55,13 @@ else:
         }
     }
 
-CELERY_BROKER_URL = "memory://"
+# The fault tests (tests/faults) start real workers with these settings and
+# give them a Redis broker of their own here; everything else uses memory.
+CELERY_BROKER_URL = os.environ.get("GOVFLOW_TEST_BROKER_URL") or "memory://"
+if CELERY_BROKER_URL.startswith("redis"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
+# How long a prefork worker waits before declaring a killed child's task lost
+# (and, with reject_on_worker_lost, handing it out again); 10 s by default.
+CELERY_WORKER_LOST_WAIT = 1.0
 CELERY_TASK_ALWAYS_EAGER = False
 MEDIA_ROOT = VAR_DIR / "test-media"

@@ -72,7 +72,8 @@ class Timer(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     # While the case clock is paused the deadline is kept as office seconds left.
     remaining_seconds = models.BigIntegerField(null=True, blank=True)
-    # Why a timer has no due date (e.g. the calendar lacks a year); shown to admins.
+    # Why a timer has no due date (the calendar lacks a year), or why the engine
+    # refused to fire it; shown to admins and reported by reconcile.
     problem = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()
     fired_at = models.DateTimeField(null=True, blank=True)

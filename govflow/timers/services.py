@@ -10,9 +10,11 @@ from pathlib import Path
 from django.db import transaction
 from ruamel.yaml import YAML
 
+from govflow.errors import InvalidInput
+
 from .calendar import CalendarYear as YearData
 from .calendar import CalendarYearMissing, WorkingCalendar, load_calendar_file
-from .models import Calendar, CalendarDay, CalendarYear
+from .models import Calendar, CalendarDay, CalendarYear, Timer
 
 CACHE_SECONDS = 60.0
 _cache: dict[str, tuple[float, WorkingCalendar]] = {}
@@ -81,11 +83,72 @@ def calendar_import_file(path: str | Path) -> tuple[Calendar, list[int]]:
         CalendarDay.objects.bulk_create(
             [CalendarDay(calendar=calendar, date=d, kind=CalendarDay.HOLIDAY, name=names_by_date.get(d, ""))
              for d in sorted(year.holidays)]
-            + [CalendarDay(calendar=calendar, date=d, kind=CalendarDay.WORKDAY) for d in sorted(year.workdays)]
+            + [CalendarDay(calendar=calendar, date=d, kind=CalendarDay.WORKDAY)
+               for d in sorted(year.workdays)]
         )
         loaded.append(year.year)
     transaction.on_commit(calendar_invalidate)
     return calendar, loaded
+
+
+def calendar_day_problem(day: CalendarDay) -> str | None:
+    """Why a hand-entered calendar day would be wrong, or None."""
+    if day.kind == CalendarDay.WORKDAY and day.date.weekday() < 5:
+        return "only a Saturday or Sunday can be an adjusted working day (weekdays are working days already)"
+    if day.kind not in (CalendarDay.HOLIDAY, CalendarDay.WORKDAY):
+        return f"unknown kind {day.kind!r}"
+    return None
+
+
+def _audit_calendar(action: str, actor, calendar: Calendar, **data) -> None:
+    from django.utils import timezone
+
+    from govflow.audit.services import PendingAudit, audit_write
+
+    audit_write([PendingAudit(action=action, at=timezone.now(), actor_id=getattr(actor, "pk", None),
+                              object_type="calendar", object_id=calendar.code, data=data)])
+
+
+@transaction.atomic
+def calendar_day_save(*, day: CalendarDay, actor=None) -> CalendarDay:
+    """Add or change a holiday or an adjusted working day. A day in a year
+    that is not loaded yet waits for its year (see calendar_year_save)."""
+    problem = calendar_day_problem(day)
+    if problem is not None:
+        raise InvalidInput(problem, fields={"date": [problem]})
+    day.save()
+    _audit_calendar("CALENDAR_DAY_SAVED", actor, day.calendar, date=day.date.isoformat(), kind=day.kind,
+                    name=day.name)
+    transaction.on_commit(calendar_invalidate)
+    return day
+
+
+@transaction.atomic
+def calendar_day_delete(*, day: CalendarDay, actor=None) -> None:
+    calendar, date, kind = day.calendar, day.date, day.kind
+    day.delete()
+    _audit_calendar("CALENDAR_DAY_DELETED", actor, calendar, date=date.isoformat(), kind=kind)
+    transaction.on_commit(calendar_invalidate)
+
+
+@transaction.atomic
+def calendar_year_save(*, year: CalendarYear, actor=None) -> CalendarYear:
+    """Mark a year as loaded: its holidays and worked weekends must be in
+    place first (a loaded year with no days is a year without holidays).
+    Timers that waited for it get their due dates once this commits."""
+    year.save()
+    _audit_calendar("CALENDAR_YEAR_SAVED", actor, year.calendar, year=year.year, source=year.source)
+    code = year.calendar.code
+    transaction.on_commit(lambda: (calendar_invalidate(), timers_reschedule_unscheduled(code=code)))
+    return year
+
+
+@transaction.atomic
+def calendar_year_delete(*, year: CalendarYear, actor=None) -> None:
+    calendar, number = year.calendar, year.year
+    year.delete()
+    _audit_calendar("CALENDAR_YEAR_DELETED", actor, calendar, year=number)
+    transaction.on_commit(calendar_invalidate)
 
 
 def deadline(
@@ -108,3 +171,73 @@ def deadline(
         return calendar.add_working_seconds(start, int(span * fraction)), ""
     except CalendarYearMissing as exc:
         return None, str(exc)
+
+
+def _timer_span(definition, timer: Timer) -> tuple[int | None, float | None, float] | None:
+    """The (days, hours, fraction) a timer was started with, from its node."""
+    node = definition.nodes.get(timer.node_id)
+    if node is None:
+        return None
+    if timer.kind in ("sla_reminder", "sla_breach"):
+        if node.sla is None:
+            return None
+        fraction = node.sla.remind_at if timer.kind == "sla_reminder" else 1.0
+        return node.sla.limit.days, node.sla.limit.hours, fraction if fraction is not None else 1.0
+    if node.duration is None:
+        return None
+    return node.duration.days, node.duration.hours, 1.0
+
+
+def timers_reschedule_unscheduled(*, code: str | None = None) -> tuple[int, int]:
+    """Compute the due date of every live timer that has none because the
+    calendar lacked a year when it started (`Timer.problem`), counting from
+    when it started. Call after loading a year. Returns (rescheduled, still
+    unscheduled). Each case is locked while its timers change, as the case
+    services do; an SLA timer of a case whose clock is paused now becomes
+    paused with the office time it had left at the pause. (Pauses that began
+    and ended while the timer had no date are not added to it.)"""
+    from govflow.cases.models import Case, Task
+    from govflow.processes.services import version_definition
+
+    calendar_invalidate()
+    case_ids = sorted(
+        set(
+            Timer.objects.filter(status=Timer.PENDING, due_at__isnull=True).values_list("case_id", flat=True)
+        )
+    )
+    rescheduled = still_missing = 0
+    for case_id in case_ids:
+        with transaction.atomic():
+            case = Case.objects.select_for_update(of=("self",)).select_related("version").get(pk=case_id)
+            definition = version_definition(case.version)
+            if code is not None and definition.calendar != code:
+                continue
+            calendar = calendar_get(definition.calendar)
+            timers = Timer.objects.select_for_update().filter(case=case, status=Timer.PENDING,
+                                                              due_at__isnull=True)
+            for timer in timers:
+                span = _timer_span(definition, timer)
+                if span is None:
+                    still_missing += 1
+                    continue
+                days, hours, fraction = span
+                due, problem = deadline(calendar, timer.created_at, days=days, hours=hours, fraction=fraction)
+                if due is None:
+                    timer.problem = problem[:300]
+                    timer.save(update_fields=["problem"])
+                    still_missing += 1
+                    continue
+                timer.problem = ""
+                paused_at = case.clock_paused_at
+                if paused_at is not None and timer.kind in ("sla_reminder", "sla_breach"):
+                    timer.status = Timer.PAUSED
+                    timer.remaining_seconds = (
+                        calendar.working_seconds_between(paused_at, due) if due > paused_at else 0
+                    )
+                else:
+                    timer.due_at = due
+                timer.save(update_fields=["status", "due_at", "remaining_seconds", "problem"])
+                if timer.kind == "sla_breach" and timer.task_id is not None and timer.due_at is not None:
+                    Task.objects.filter(pk=timer.task_id).update(due_at=timer.due_at)
+                rescheduled += 1
+    return rescheduled, still_missing

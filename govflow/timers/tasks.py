@@ -1,10 +1,14 @@
 """Celery beat job: fire due timers (see govflow.cases.automation)."""
 
+from datetime import datetime
+
 from celery import shared_task
 
 
 @shared_task(name="govflow.timers.sweep", acks_late=True)
-def sweep() -> int:
+def sweep(now: str | None = None) -> int:
+    """`now` (ISO 8601, with its offset) is for operators and tests moving
+    the clock; beat sends none and the sweep uses the current time."""
     from govflow.cases.automation import timers_fire_due
 
-    return timers_fire_due()
+    return timers_fire_due(now=datetime.fromisoformat(now) if now else None)

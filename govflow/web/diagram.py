@@ -178,30 +178,43 @@ def _shape(p: _Placed, lang: str, departments: Mapping[str, str]) -> str:
     title = node.label(lang)
     tip = f"<title>{escape(title)} ({escape(node.id)})</title>"
     if node.type == "start":
-        return (f'<g class="node start">{tip}<circle cx="{p.cx}" cy="{p.cy}" r="{CIRCLE_R}" fill="#eaf5ea" '
-                f'stroke="#2e6b30" stroke-width="2"/>'
-                + _text_block(p.cx, p.cy + CIRCLE_R + 14, wrap(title, 16, 2), 11, "#1b1b1b") + "</g>")
+        return (
+            f'<g class="node start">{tip}<circle cx="{p.cx}" cy="{p.cy}" r="{CIRCLE_R}" fill="#eaf5ea" '
+            f'stroke="#2e6b30" stroke-width="2"/>'
+            + _text_block(p.cx, p.cy + CIRCLE_R + 14, wrap(title, 16, 2), 11, "#1b1b1b")
+            + "</g>"
+        )
     if node.type == "end":
         colour = END_COLOURS.get(node.outcome or "", "#5f6368")
-        return (f'<g class="node end">{tip}<circle cx="{p.cx}" cy="{p.cy}" r="{CIRCLE_R}" fill="#ffffff" '
-                f'stroke="{colour}" stroke-width="4"/>'
-                + _text_block(p.cx, p.cy + CIRCLE_R + 14, wrap(title, 18, 2), 11, "#1b1b1b") + "</g>")
+        return (
+            f'<g class="node end">{tip}<circle cx="{p.cx}" cy="{p.cy}" r="{CIRCLE_R}" fill="#ffffff" '
+            f'stroke="{colour}" stroke-width="4"/>'
+            + _text_block(p.cx, p.cy + CIRCLE_R + 14, wrap(title, 18, 2), 11, "#1b1b1b")
+            + "</g>"
+        )
     if node.type in GATEWAY_SYMBOL:
         h = GATEWAY / 2
         points = f"{p.cx},{p.cy - h} {p.cx + h},{p.cy} {p.cx},{p.cy + h} {p.cx - h},{p.cy}"
-        return (f'<g class="node gateway">{tip}<polygon points="{points}" fill="#fff8d6" stroke="#7a5d00" '
-                f'stroke-width="2"/><text x="{p.cx}" y="{p.cy + 7}" text-anchor="middle" font-size="20" '
-                f'fill="#5c4600">{GATEWAY_SYMBOL[node.type]}</text>'
-                + _text_block(p.cx, p.cy + h + 14, wrap(title, 18, 2), 11, "#1b1b1b") + "</g>")
+        return (
+            f'<g class="node gateway">{tip}<polygon points="{points}" fill="#fff8d6" stroke="#7a5d00" '
+            f'stroke-width="2"/><text x="{p.cx}" y="{p.cy + 7}" text-anchor="middle" font-size="20" '
+            f'fill="#5c4600">{GATEWAY_SYMBOL[node.type]}</text>'
+            + _text_block(p.cx, p.cy + h + 14, wrap(title, 18, 2), 11, "#1b1b1b")
+            + "</g>"
+        )
     fill, stroke, dash = STYLES.get(node.type, ("#ffffff", "#444444", ""))
     x, y = p.cx - NODE_W / 2, p.cy - NODE_H / 2
     dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-    parts = [f'<g class="node {escape(node.type)}">{tip}',
-             f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="8" fill="{fill}" stroke="{stroke}" '
-             f'stroke-width="2"{dash_attr}/>']
+    parts = [
+        f'<g class="node {escape(node.type)}">{tip}',
+        f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="8" fill="{fill}" stroke="{stroke}" '
+        f'stroke-width="2"{dash_attr}/>',
+    ]
     if node.type == "call":
-        parts.append(f'<rect x="{x + 4}" y="{y + 4}" width="{NODE_W - 8}" height="{NODE_H - 8}" rx="6" '
-                     f'fill="none" stroke="{stroke}" stroke-width="1"/>')
+        parts.append(
+            f'<rect x="{x + 4}" y="{y + 4}" width="{NODE_W - 8}" height="{NODE_H - 8}" rx="6" '
+            f'fill="none" stroke="{stroke}" stroke-width="1"/>'
+        )
     sub = ""
     if node.type == "user_task":
         sub = _department_line(node, departments)
@@ -222,16 +235,21 @@ def _shape(p: _Placed, lang: str, departments: Mapping[str, str]) -> str:
     return "".join(parts)
 
 
-def _text_block(cx: float, top: float, lines: list[str], size: float, colour: str, weight: str = "400") -> str:
+def _text_block(
+    cx: float, top: float, lines: list[str], size: float, colour: str, weight: str = "400"
+) -> str:
     spans = "".join(
         f'<tspan x="{cx}" dy="{0 if i == 0 else 15}">{escape(line)}</tspan>' for i, line in enumerate(lines)
     )
-    return (f'<text x="{cx}" y="{top}" text-anchor="middle" font-size="{size}" font-weight="{weight}" '
-            f'fill="{colour}">{spans}</text>')
+    return (
+        f'<text x="{cx}" y="{top}" text-anchor="middle" font-size="{size}" font-weight="{weight}" '
+        f'fill="{colour}">{spans}</text>'
+    )
 
 
-def diagram_svg(definition: Definition, *, language: str = "zh",
-                departments: Mapping[str, str] | None = None) -> str:
+def diagram_svg(
+    definition: Definition, *, language: str = "zh", departments: Mapping[str, str] | None = None
+) -> str:
     """The whole definition as one SVG document (main process, then each
     sub-process), with a title for screen readers."""
     lang = "en" if language.startswith("en") else "zh"
@@ -272,45 +290,57 @@ def diagram_svg(definition: Definition, *, language: str = "zh",
                     lane += 12
                     y1 = p.cy + (NODE_H / 2 if p.half_width == NODE_W / 2 else p.half_width)
                     y2 = q.cy + (NODE_H / 2 if q.half_width == NODE_W / 2 else q.half_width)
-                    edges.append(f'<path d="M{p.cx},{y1} L{p.cx},{lane} L{q.cx},{lane} L{q.cx},{y2}" fill="none" '
-                                 f'stroke="#6b7785" stroke-width="1.5" stroke-dasharray="4 3" '
-                                 f'marker-end="url(#arrow)"/>')
+                    edges.append(
+                        f'<path d="M{p.cx},{y1} L{p.cx},{lane} L{q.cx},{lane} L{q.cx},{y2}" fill="none" '
+                        f'stroke="#6b7785" stroke-width="1.5" stroke-dasharray="4 3" '
+                        f'marker-end="url(#arrow)"/>'
+                    )
                     if label:
                         labels.append(_edge_label((p.cx + q.cx) / 2, lane - 3, label, full))
                     continue
                 x1, y1 = p.cx + p.half_width, p.cy
                 x2, y2 = q.cx - q.half_width, q.cy
                 bend = max((x2 - x1) / 2, 20)
-                edges.append(f'<path d="M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2 - 2},{y2}" fill="none" '
-                             f'stroke="#6b7785" stroke-width="1.5" marker-end="url(#arrow)"/>')
-                if label:
+                edges.append(
+                    f'<path d="M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2 - 2},{y2}" fill="none" '
+                    f'stroke="#6b7785" stroke-width="1.5" marker-end="url(#arrow)"/>'
+                )
+                if label and q.layer - p.layer > 1:
+                    # A long flow crosses other columns: label it where it starts.
+                    labels.append(
+                        _edge_label(x1 + 8, y1 - 6 if y2 <= y1 else y1 + 14, label, full, anchor="start")
+                    )
+                elif label:
                     labels.append(_edge_label((x1 + x2) / 2, (y1 + y2) / 2 - 5, label, full))
         if heading:
-            body.append(f'<text x="{MARGIN}" y="{offset + 22}" font-size="14" font-weight="700" '
-                        f'fill="#1f3a5f">{escape(heading)}</text>')
+            body.append(
+                f'<text x="{MARGIN}" y="{offset + 22}" font-size="14" font-weight="700" '
+                f'fill="#1f3a5f">{escape(heading)}</text>'
+            )
         body.extend(edges)
         body.extend(_shape(p, lang, departments) for p in placed)
         body.extend(labels)
         width = max(width, MARGIN * 2 + columns * NODE_W + (columns - 1) * GAP_X)
         offset = lane + MARGIN + 8
     title = definition.title.get(lang) or definition.title.get("zh") or definition.id
+    heading = _("Process diagram: %(title)s") % {"title": title}
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="diagram-title" '
         f'width="{width:.0f}" height="{offset:.0f}" viewBox="0 0 {width:.0f} {offset:.0f}" '
-        f'font-family={quoteattr(FONT)}>'
-        f'<title id="diagram-title">{escape(_("Process diagram: %(title)s") % {"title": title})}</title>'
+        f"font-family={quoteattr(FONT)}>"
+        f'<title id="diagram-title">{escape(heading)}</title>'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#6b7785"/></marker></defs>'
-        '<rect width="100%" height="100%" fill="#ffffff"/>'
-        + "".join(body)
-        + "</svg>"
+        '<rect width="100%" height="100%" fill="#ffffff"/>' + "".join(body) + "</svg>"
     )
 
 
-def _edge_label(x: float, y: float, label: str, full: str) -> str:
+def _edge_label(x: float, y: float, label: str, full: str, anchor: str = "middle") -> str:
     tip = f"<title>{escape(full)}</title>" if full else ""
-    return (f'<text x="{x}" y="{y}" text-anchor="middle" font-size="10.5" fill="#33475b" '
-            f'paint-order="stroke" stroke="#ffffff" stroke-width="3">{tip}{escape(label)}</text>')
+    return (
+        f'<text x="{x}" y="{y}" text-anchor="{anchor}" font-size="10.5" fill="#33475b" '
+        f'paint-order="stroke" stroke="#ffffff" stroke-width="3">{tip}{escape(label)}</text>'
+    )
 
 
 def outline(definition: Definition, *, language: str = "zh") -> list[tuple[str, str, list[str]]]:

@@ -58,7 +58,7 @@ def _posted_rows(spec: FieldSpec, post: QueryDict) -> list[tuple[int, dict[str, 
     for key in post:
         if not key.startswith(prefix):
             continue
-        number, _, column_id = key[len(prefix):].partition("-")
+        number, _, column_id = key[len(prefix) :].partition("-")
         if not _ROW_NUMBER.match(number) or column_id not in columns:
             continue
         if len(rows) >= MAX_ROWS_POSTED and int(number) not in rows:
@@ -78,7 +78,9 @@ def _blank(value: Any) -> bool:
     return value is None or value == [] or (isinstance(value, str) and not value.strip())
 
 
-def data_from_post(form: FormSpec, post: QueryDict, *, drop_row: tuple[str, int] | None = None) -> dict[str, Any]:
+def data_from_post(
+    form: FormSpec, post: QueryDict, *, drop_row: tuple[str, int] | None = None
+) -> dict[str, Any]:
     """The draft data from a posted form, as typed. Blank values and blank
     table rows are left out; `drop_row` (table id, row number) removes a row."""
     data: dict[str, Any] = {}
@@ -176,10 +178,17 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
-def bind_field(spec: FieldSpec, value: Any, errors: Mapping[str, list[str]], lang: str, *, name: str,
-               path: str) -> BoundField:
-    bound = BoundField(spec=spec, name=name, label=_label(spec.label, lang), help=_label(spec.help, lang),
-                       widget=WIDGETS.get(spec.type, "text"), errors=list(errors.get(path, [])))
+def bind_field(
+    spec: FieldSpec, value: Any, errors: Mapping[str, list[str]], lang: str, *, name: str, path: str
+) -> BoundField:
+    bound = BoundField(
+        spec=spec,
+        name=name,
+        label=_label(spec.label, lang),
+        help=_label(spec.help, lang),
+        widget=WIDGETS.get(spec.type, "text"),
+        errors=list(errors.get(path, [])),
+    )
     if spec.type == "boolean":
         bound.checked = _truthy(value)
     elif spec.type in ("choice", "multichoice"):
@@ -190,8 +199,14 @@ def bind_field(spec: FieldSpec, value: Any, errors: Mapping[str, list[str]], lan
     return bound
 
 
-def bind(form: FormSpec, data: Mapping[str, Any], errors: Mapping[str, list[str]], *, language: str = "zh",
-         extra_rows: Mapping[str, int] | None = None) -> list[BoundField]:
+def bind(
+    form: FormSpec,
+    data: Mapping[str, Any],
+    errors: Mapping[str, list[str]],
+    *,
+    language: str = "zh",
+    extra_rows: Mapping[str, int] | None = None,
+) -> list[BoundField]:
     """Every field of the form with its value and messages. Error paths are
     the engine's: `id`, `table[row].column`, `table[row]`."""
     lang = "en" if language.startswith("en") else "zh"
@@ -214,29 +229,49 @@ def bind(form: FormSpec, data: Mapping[str, Any], errors: Mapping[str, list[str]
     return bound_fields
 
 
-def bind_row(spec: FieldSpec, row: Mapping[str, Any], errors: Mapping[str, list[str]], lang: str, *, number: int,
-             position: int) -> BoundRow:
+def bind_row(
+    spec: FieldSpec,
+    row: Mapping[str, Any],
+    errors: Mapping[str, list[str]],
+    lang: str,
+    *,
+    number: int,
+    position: int,
+) -> BoundRow:
     cells = [
-        bind_field(column, row.get(column.id), errors, lang, name=cell_name(spec.id, number, column.id),
-                   path=f"{spec.id}[{position}].{column.id}")
+        bind_field(
+            column,
+            row.get(column.id),
+            errors,
+            lang,
+            name=cell_name(spec.id, number, column.id),
+            path=f"{spec.id}[{position}].{column.id}",
+        )
         for column in spec.columns
     ]
-    return BoundRow(number=number, position=position, cells=cells,
-                    errors=list(errors.get(f"{spec.id}[{position}]", [])))
+    return BoundRow(
+        number=number, position=position, cells=cells, errors=list(errors.get(f"{spec.id}[{position}]", []))
+    )
 
 
-def bind_attachments(form: FormSpec, attachments: list[Any], errors: Mapping[str, list[str]], *,
-                     language: str = "zh") -> list[BoundAttachment]:
+def bind_attachments(
+    form: FormSpec, attachments: list[Any], errors: Mapping[str, list[str]], *, language: str = "zh"
+) -> list[BoundAttachment]:
     lang = "en" if language.startswith("en") else "zh"
     return [
-        BoundAttachment(spec=spec, label=_label(spec.label, lang),
-                        files=[a for a in attachments if a.slot == spec.id], errors=list(errors.get(spec.id, [])))
+        BoundAttachment(
+            spec=spec,
+            label=_label(spec.label, lang),
+            files=[a for a in attachments if a.slot == spec.id],
+            errors=list(errors.get(spec.id, [])),
+        )
         for spec in form.attachments
     ]
 
 
-def error_summary(bound: list[BoundField], attachments: list[BoundAttachment],
-                  errors: Mapping[str, list[str]]) -> list[tuple[str, str, str]]:
+def error_summary(
+    bound: list[BoundField], attachments: list[BoundAttachment], errors: Mapping[str, list[str]]
+) -> list[tuple[str, str, str]]:
     """(anchor id, field label, message) for the summary at the top of the
     form, in form order; messages for paths the form does not show come last."""
     summary: list[tuple[str, str, str]] = []
@@ -253,7 +288,9 @@ def error_summary(bound: list[BoundField], attachments: list[BoundAttachment],
             for cell in row.cells:
                 shown.add(f"{row_path}.{cell.spec.id}")
                 for message in cell.errors:
-                    summary.append((cell.input_id, f"{item.label} {row.position + 1} · {cell.label}", message))
+                    summary.append(
+                        (cell.input_id, f"{item.label} {row.position + 1} · {cell.label}", message)
+                    )
     for slot in attachments:
         shown.add(slot.spec.id)
         for message in slot.errors:

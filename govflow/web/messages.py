@@ -19,44 +19,80 @@ from govflow.errors import GovflowError
 KNOWN_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), text)
     for pattern, text in (
-        (r"^only a draft can be edited", gettext_lazy("Only a draft can be edited; this application has been "
-                                                      "submitted.")),
-        (r"^the draft was changed elsewhere", gettext_lazy("The draft was changed in another window. Reload the "
-                                                           "page before saving.")),
-        (r"^this case has already been submitted", gettext_lazy("This application has already been submitted.")),
+        (
+            r"^only a draft can be edited",
+            gettext_lazy("Only a draft can be edited; this application has been submitted."),
+        ),
+        (
+            r"^the draft was changed elsewhere",
+            gettext_lazy("The draft was changed in another window. Reload the page before saving."),
+        ),
+        (
+            r"^this case has already been submitted",
+            gettext_lazy("This application has already been submitted."),
+        ),
         (r"^this case has ended", gettext_lazy("This application has ended and cannot be withdrawn.")),
-        (r"^no correction is being asked for", gettext_lazy("No correction is being asked for on this "
-                                                             "application.")),
-        (r"^materials can be changed only", gettext_lazy("Materials can be changed only on a draft or when a "
-                                                         "correction is asked for.")),
-        (r"^only the reviewer who claimed the task", gettext_lazy("Only the reviewer who claimed the task, or the "
-                                                                  "department head, can release it.")),
-        (r"^only the reviewer holding the task", gettext_lazy("Only the reviewer holding the task, or the "
-                                                              "department head, can hand it over.")),
+        (
+            r"^no correction is being asked for",
+            gettext_lazy("No correction is being asked for on this application."),
+        ),
+        (
+            r"^materials can be changed only",
+            gettext_lazy("Materials can be changed only on a draft or when a correction is asked for."),
+        ),
+        (
+            r"^only the reviewer who claimed the task",
+            gettext_lazy("Only the reviewer who claimed the task, or the department head, can release it."),
+        ),
+        (
+            r"^only the reviewer holding the task",
+            gettext_lazy("Only the reviewer holding the task, or the department head, can hand it over."),
+        ),
         (r"^the colleague must belong", gettext_lazy("The colleague must belong to the task's department.")),
-        (r"^a case cannot be handed to its own applicant", gettext_lazy("A task cannot be handed to the "
-                                                                        "applicant of the case.")),
-        (r"^a reviewer cannot decide a case they applied for", gettext_lazy("You cannot decide an application "
-                                                                            "you made yourself.")),
-        (r"^a colleague has claimed this task", gettext_lazy("A colleague has claimed this task; ask them or the "
-                                                             "department head to hand it over.")),
-        (r"^a colleague has already claimed this task", gettext_lazy("A colleague has already claimed this "
-                                                                     "task.")),
+        (
+            r"^a case cannot be handed to its own applicant",
+            gettext_lazy("A task cannot be handed to the applicant of the case."),
+        ),
+        (
+            r"^a reviewer cannot decide a case they applied for",
+            gettext_lazy("You cannot decide an application you made yourself."),
+        ),
+        (
+            r"^a colleague has claimed this task",
+            gettext_lazy(
+                "A colleague has claimed this task; ask them or the department head to hand it over."
+            ),
+        ),
+        (
+            r"^a colleague has already claimed this task",
+            gettext_lazy("A colleague has already claimed this task."),
+        ),
         (r"^the opinion is too long", gettext_lazy("The opinion is too long.")),
-        (r"^a rejection or a return for correction needs", gettext_lazy("A rejection or a return for correction "
-                                                                         "needs a written opinion.")),
+        (
+            r"^a rejection or a return for correction needs",
+            gettext_lazy("A rejection or a return for correction needs a written opinion."),
+        ),
         (r"^this task has already been decided", gettext_lazy("This task has already been decided.")),
-        (r"^this task was cancelled", gettext_lazy("This task was cancelled (the application moved on or was "
-                                                   "withdrawn).")),
+        (
+            r"^this task was cancelled",
+            gettext_lazy("This task was cancelled (the application moved on or was withdrawn)."),
+        ),
         (r"^this task is ", gettext_lazy("This task can no longer be worked on.")),
         (r"^form data is too large", gettext_lazy("The form is too large to save.")),
         (r"^form data must", gettext_lazy("The form data could not be read.")),
-        (r"^the case cannot be routed", gettext_lazy("The application cannot be routed with these answers; "
-                                                     "check the form or contact the service desk.")),
+        (
+            r"^the case cannot be routed",
+            gettext_lazy(
+                "The application cannot be routed with these answers; "
+                "check the form or contact the service desk."
+            ),
+        ),
         (r"^the template does not validate", gettext_lazy("The template does not validate.")),
         (r"^the form has errors", gettext_lazy("The form has errors; see the messages next to the fields.")),
-        (r"^outcome .* is not offered|is not offered", gettext_lazy("That decision is not offered at this "
-                                                                     "step.")),
+        (
+            r"^outcome .* is not offered|is not offered",
+            gettext_lazy("That decision is not offered at this step."),
+        ),
         (r"^no published service", gettext_lazy("This service is not offered at the moment.")),
         (r"not found$", gettext_lazy("The page or item was not found.")),
     )

@@ -52,5 +52,6 @@ class GovflowErrorMiddleware:
         if isinstance(exception, Forbidden):
             return render(request, "403.html", {"message": error_text(exception)}, status=403)
         status = exception.status if 400 <= exception.status < 600 else 400
-        return render(request, "errors/error.html", {"message": error_text(exception), "status": status},
-                      status=status)
+        return render(
+            request, "errors/error.html", {"message": error_text(exception), "status": status}, status=status
+        )

@@ -57,6 +57,17 @@ class ServiceEntry:
         return self.time_limit.working_days if self.time_limit else None
 
 
+# YAML folds a long Chinese text into lines joined by spaces; no space
+# belongs between two CJK characters or punctuation marks.
+_CJK_GAP = re.compile(
+    r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])\s+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])"
+)
+
+
+def tidy_cjk(text: str) -> str:
+    return _CJK_GAP.sub("", text or "")
+
+
 def _entry(template: ProcessTemplate, lang: str) -> ServiceEntry:
     version = template.current_version
     definition = version_definition(version)
@@ -64,9 +75,9 @@ def _entry(template: ProcessTemplate, lang: str) -> ServiceEntry:
     return ServiceEntry(
         code=template.code,
         title=template.title(lang),
-        description=description.get(lang) or description.get("zh") or "",
+        description=tidy_cjk(description.get(lang) or description.get("zh") or ""),
         time_limit=definition.time_limit,
-        legal_basis=definition.legal_basis or "",
+        legal_basis=tidy_cjk(definition.legal_basis or ""),
         documents=definition.form.attachments,
         definition=definition,
         version_number=version.number,
@@ -77,14 +88,18 @@ def services_catalogue(*, language: str = "zh") -> list[ServiceEntry]:
     """The services an applicant can apply for (active, with a published version)."""
     lang = "en" if language.startswith("en") else "zh"
     templates = ProcessTemplate.objects.filter(is_active=True, current_version__isnull=False).select_related(
-        "current_version")
+        "current_version"
+    )
     return [_entry(t, lang) for t in templates.order_by("code")]
 
 
 def service_get(*, code: str, language: str = "zh") -> ServiceEntry:
     lang = "en" if language.startswith("en") else "zh"
-    template = ProcessTemplate.objects.filter(code=code, is_active=True, current_version__isnull=False).select_related(
-        "current_version").first()
+    template = (
+        ProcessTemplate.objects.filter(code=code, is_active=True, current_version__isnull=False)
+        .select_related("current_version")
+        .first()
+    )
     if template is None:
         raise NotFound("service not found")
     return _entry(template, lang)
@@ -111,8 +126,11 @@ def template_get_for_admin(*, code: str) -> ProcessTemplate:
 
 
 def version_get_for_admin(*, code: str, number: int) -> ProcessVersion:
-    version = ProcessVersion.objects.select_related("template", "published_by").filter(
-        template__code=code, number=number).first()
+    version = (
+        ProcessVersion.objects.select_related("template", "published_by")
+        .filter(template__code=code, number=number)
+        .first()
+    )
     if version is None:
         raise NotFound("version not found")
     return version
@@ -137,3 +155,10 @@ def problems_from_messages(messages: list[str]) -> list[Problem]:
         else:
             problems.append(Problem(1, 1, text))
     return problems
+
+
+def department_names(*, language: str = "zh") -> dict[str, str]:
+    from govflow.accounts.models import Department
+
+    lang = "en" if language.startswith("en") else "zh"
+    return {d.code: d.name(lang) for d in Department.objects.all()}

@@ -78,7 +78,9 @@ def duration_days(duration) -> str:
     if duration is None:
         return ""
     if duration.days is not None:
-        return _("%(days)s working days") % {"days": duration.days} if duration.days != 1 else _("1 working day")
+        return (
+            _("%(days)s working days") % {"days": duration.days} if duration.days != 1 else _("1 working day")
+        )
     hours = duration.hours or 0
     if hours and hours % 8 == 0:
         days = int(hours // 8)
@@ -109,3 +111,27 @@ def get_item(mapping, key):
     if isinstance(mapping, Mapping):
         return mapping.get(key)
     return None
+
+
+@register.filter
+def event_label(kind) -> str:
+    """A timeline entry's headline."""
+    return {
+        "CASE_CREATED": _("Draft started"),
+        "CASE_SUBMITTED": _("Application submitted and accepted"),
+        "CASE_IN_REVIEW": _("Review resumed"),
+        "CASE_AWAITING_CORRECTION": _("Returned to the applicant for correction"),
+        "CASE_CORRECTED": _("Correction sent by the applicant"),
+        "CASE_APPROVED": _("Approved: all departments done"),
+        "CASE_REJECTED": _("Not approved"),
+        "CASE_WITHDRAWN": _("Withdrawn"),
+        "TASK_COMPLETED": _("Decision"),
+        "TASK_AUTO_DECIDED": _("Deemed approved when the time limit ran out"),
+        "SERVICE_TASK_COMPLETED": _("Automatic check done"),
+        "CLOCK_PAUSED": _("Clock paused"),
+        "CLOCK_RESUMED": _("Clock running again"),
+        "TASK_CLAIMED": _("Task claimed"),
+        "TASK_RELEASED": _("Task put back in the queue"),
+        "TASK_HANDED_OVER": _("Task handed over"),
+        "TASK_ESCALATED": _("Overdue: escalated to the department head"),
+    }.get(str(kind), str(kind))

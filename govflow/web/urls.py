@@ -1,0 +1,45 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path, register_converter
+
+from .views import console, inbox, portal
+
+
+class ReferenceConverter:
+    regex = "[A-Z0-9]{4,32}"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(ReferenceConverter, "ref")
+
+app_name = "web"
+
+urlpatterns = [
+    path("", portal.catalogue, name="catalogue"),
+    path("services/<slug:code>/", portal.service_detail, name="service"),
+    path("services/<slug:code>/apply/", portal.service_apply, name="service_apply"),
+    path("cases/", portal.my_cases, name="my_cases"),
+    path("cases/<ref:reference>/", portal.case_page, name="case"),
+    path("cases/<ref:reference>/edit/", portal.case_edit, name="case_edit"),
+    path("cases/<ref:reference>/rows/<slug:table>/", portal.table_row, name="table_row"),
+    path("cases/<ref:reference>/correct/", portal.case_correct, name="case_correct"),
+    path("cases/<ref:reference>/withdraw/", portal.case_withdraw_view, name="case_withdraw"),
+    path("cases/<ref:reference>/attachments/<int:pk>/", portal.attachment_download, name="attachment"),
+    path("inbox/", inbox.inbox, name="inbox"),
+    path("inbox/department/", inbox.department, name="department"),
+    path("inbox/tasks/<int:pk>/claim/", inbox.task_claim_view, name="task_claim"),
+    path("inbox/tasks/<int:pk>/release/", inbox.task_release_view, name="task_release"),
+    path("inbox/tasks/<int:pk>/handover/", inbox.task_handover_view, name="task_handover"),
+    path("inbox/tasks/<int:pk>/decide/", inbox.task_decide_view, name="task_decide"),
+    path("console/", console.home, name="console"),
+    path("console/editor/", console.editor, name="console_editor"),
+    path("console/templates/<slug:code>/", console.template_detail, name="console_template"),
+    path("console/templates/<slug:code>/v<int:number>/", console.version_detail, name="console_version"),
+    path("console/templates/<slug:code>/v<int:number>/diagram.svg", console.version_svg, name="console_svg"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+]

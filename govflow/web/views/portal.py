@@ -1,0 +1,262 @@
+"""The applicant portal: catalogue, application form, my cases, the case page,
+corrections, withdrawal and downloads."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from govflow.cases import selectors
+from govflow.cases.applications import correction_answer, draft_update
+from govflow.cases.models import CaseStatus
+from govflow.cases.services import case_create, case_withdraw
+from govflow.errors import GovflowError
+from govflow.processes.services import version_definition
+from govflow.web import forms
+from govflow.web.messages import error_text
+from govflow.web.selectors import service_get, services_catalogue
+
+from .common import client_ip, int_or_none, lang
+
+_ROW_ACTION = re.compile(r"^(add_row|remove_row):([A-Za-z0-9_]+)(?::([0-9]{1,12}))?$")
+_ATTACHMENT_ACTION = re.compile(r"^remove_attachment:([0-9]{1,18})$")
+
+
+@require_GET
+def catalogue(request):
+    return render(request, "portal/catalogue.html", {"services": services_catalogue(language=lang())})
+
+
+@require_GET
+def service_detail(request, code):
+    return render(request, "portal/service.html", {"service": service_get(code=code, language=lang())})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def service_apply(request, code):
+    if request.method == "GET":
+        return redirect("web:service", code=code)
+    case = case_create(applicant=request.user, template_code=code)
+    messages.success(
+        request, _("A draft application was started. You can save it and come back at any time.")
+    )
+    return redirect("web:case_edit", reference=case.reference)
+
+
+@login_required
+@require_GET
+def my_cases(request):
+    q = request.GET.get("q", "")
+    status = request.GET.get("status", "")
+    cases = selectors.cases_for_applicant(user=request.user, q=q, status=status)
+    page = Paginator(cases, 20).get_page(request.GET.get("page"))
+    return render(request, "portal/my_cases.html", {"page": page, "q": q, "status": status})
+
+
+@login_required
+@require_GET
+def case_page(request, reference):
+    detail = selectors.case_detail(
+        user=request.user, reference=reference, language=lang(), source_ip=client_ip(request)
+    )
+    return render(
+        request, "cases/detail.html", {"detail": detail, "case": detail.case, "now": timezone.now()}
+    )
+
+
+def _parse_action(post) -> tuple[str, dict]:
+    action = post.get("action", "save")
+    match = _ROW_ACTION.match(action)
+    if match:
+        return match[1], {"table": match[2], "number": int_or_none(match[3])}
+    match = _ATTACHMENT_ACTION.match(action)
+    if match:
+        return "remove_attachment", {"attachment": int(match[1])}
+    return ("submit" if action == "submit" else "save"), {}
+
+
+def _uploads(request, form_spec) -> dict[str, list]:
+    return {
+        spec.id: request.FILES.getlist("attach-" + spec.id)
+        for spec in form_spec.attachments
+        if request.FILES.getlist("attach-" + spec.id)
+    }
+
+
+def _render_form(request, template, *, case, data, errors, extra_rows=None, status=200, problem=None):
+    definition = version_definition(case.version)
+    bound = forms.bind(definition.form, data, errors, language=lang(), extra_rows=extra_rows)
+    attachments = forms.bind_attachments(
+        definition.form, selectors.attachments_for_case(case=case), errors, language=lang()
+    )
+    detail = None
+    if case.status == CaseStatus.AWAITING_CORRECTION:
+        detail = selectors.case_detail(user=request.user, reference=case.reference, language=lang())
+    context = {
+        "case": case,
+        "definition": definition,
+        "service_title": case.template.title(lang()),
+        "fields": bound,
+        "attachments": attachments,
+        "summary": forms.error_summary(bound, attachments, errors),
+        "problem": problem,
+        "detail": detail,
+    }
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_edit(request, reference):
+    case = selectors.case_get_for_applicant(user=request.user, reference=reference)
+    if case.status != CaseStatus.DRAFT:
+        return redirect("web:case", reference=reference)
+    if request.method == "GET":
+        return _render_form(request, "portal/apply.html", case=case, data=case.data, errors={})
+    definition = version_definition(case.version)
+    action, args = _parse_action(request.POST)
+    drop = (
+        (args["table"], args["number"]) if action == "remove_row" and args.get("number") is not None else None
+    )
+    data = forms.data_from_post(definition.form, request.POST, drop_row=drop)
+    result = draft_update(
+        case=case,
+        actor=request.user,
+        data=data,
+        expected_version=int_or_none(request.POST.get("row_version")),
+        uploads=_uploads(request, definition.form),
+        remove_attachment=args.get("attachment"),
+        submit=action == "submit",
+        language=lang(),
+    )
+    if result.submitted:
+        messages.success(
+            request,
+            _("Your application %(reference)s was submitted. The departments now review it in parallel.")
+            % {"reference": case.reference},
+        )
+        return redirect("web:case", reference=reference)
+    problem = error_text(result.problem) if result.problem else None
+    errors = result.errors
+    extra = {args["table"]: 1} if action == "add_row" else None
+    if result.ok and action == "save":
+        messages.success(request, _("Draft saved."))
+        return redirect("web:case_edit", reference=reference)
+    if result.ok and action == "remove_attachment":
+        messages.success(request, _("The file was removed."))
+    return _render_form(
+        request,
+        "portal/apply.html",
+        case=result.case,
+        data=data,
+        errors=errors,
+        extra_rows=extra,
+        problem=problem,
+        status=200,
+    )
+
+
+@login_required
+@require_GET
+def table_row(request, reference, table):
+    """One blank row of a table field (fetched by the form's 'add a row'
+    button); its number only has to be unique within the form."""
+    case = selectors.case_get_for_applicant(user=request.user, reference=reference)
+    spec = version_definition(case.version).form.field(table)
+    if spec is None or spec.type != "table":
+        raise Http404
+    # Later rows sort after earlier ones; the random tail keeps two rows added
+    # in the same millisecond apart.
+    number = (int(timezone.now().timestamp() * 1000) % 10**9) * 1000 + secrets.randbelow(1000)
+    row = forms.bind_row(spec, {}, {}, lang(), number=number, position=-1)
+    label = spec.label.get(lang()) or spec.label.get("zh", "")
+    return render(request, "portal/_table_row.html", {"row": row, "table_id": table, "table_label": label})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_correct(request, reference):
+    case = selectors.case_get_for_applicant(user=request.user, reference=reference)
+    if case.status != CaseStatus.AWAITING_CORRECTION:
+        return redirect("web:case", reference=reference)
+    if request.method == "GET":
+        return _render_form(request, "portal/correct.html", case=case, data=case.data, errors={})
+    definition = version_definition(case.version)
+    action, args = _parse_action(request.POST)
+    drop = (
+        (args["table"], args["number"]) if action == "remove_row" and args.get("number") is not None else None
+    )
+    data = forms.data_from_post(definition.form, request.POST, drop_row=drop)
+    result = correction_answer(
+        case=case,
+        actor=request.user,
+        data=data,
+        uploads=_uploads(request, definition.form),
+        remove_attachment=args.get("attachment"),
+        submit=action == "submit",
+        language=lang(),
+    )
+    if result.submitted:
+        messages.success(
+            request, _("Your correction was sent. The review continues and the clock runs again.")
+        )
+        return redirect("web:case", reference=reference)
+    extra = {args["table"]: 1} if action == "add_row" else None
+    if result.ok and result.uploaded:
+        messages.success(request, _("The files were uploaded."))
+    return _render_form(
+        request,
+        "portal/correct.html",
+        case=result.case,
+        data=data,
+        errors=result.errors,
+        extra_rows=extra,
+        problem=error_text(result.problem) if result.problem else None,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_withdraw_view(request, reference):
+    case = selectors.case_get_for_applicant(user=request.user, reference=reference)
+    if request.method == "POST":
+        reason = request.POST.get("reason", "")[:500]
+        try:
+            case_withdraw(case_id=case.pk, actor=request.user, reason=reason)
+        except GovflowError as exc:
+            messages.error(request, error_text(exc))
+            return redirect("web:case", reference=reference)
+        messages.success(request, _("The application was withdrawn."))
+        return redirect("web:case", reference=reference)
+    return render(
+        request, "portal/withdraw.html", {"case": case, "service_title": case.template.title(lang())}
+    )
+
+
+@login_required
+@require_GET
+def attachment_download(request, reference, pk):
+    attachment = selectors.attachment_get_for_user(user=request.user, reference=reference, attachment_id=pk)
+    try:
+        handle = attachment.file.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404 from None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,117 @@
+"""The admin console: template list, the editor's check / dry run / publish
+with errors at their lines, version pages and the SVG diagram."""
+
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from django.conf import settings
+
+from govflow.processes.models import ProcessTemplate, ProcessVersion
+
+from .conftest import login
+
+pytestmark = pytest.mark.django_db
+
+SOURCE = (Path(settings.GOVFLOW_WORKFLOWS_DIR) / "business_setup.yaml").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def admin_client(process_admin):
+    return login(process_admin)
+
+
+def test_the_console_lists_templates_with_versions(admin_client):
+    html = admin_client.get("/console/").content.decode()
+    assert "企业开办" in html
+    assert "工程建设项目审批" in html
+    assert "当前版本" in html
+    assert 'href="/admin/"' in html
+
+
+def test_the_template_page_draws_the_process(admin_client):
+    html = admin_client.get("/console/templates/business_setup/").content.decode()
+    assert "<svg" in html
+    assert "设立登记审核" in html
+    assert "市场监督管理局" in html
+    assert "流程文字说明" in html
+
+
+def test_the_editor_starts_from_the_current_version(admin_client):
+    html = admin_client.get("/console/editor/?template=business_setup").content.decode()
+    assert "id: business_setup" in html
+    assert admin_client.get("/console/editor/?template=nope").status_code == 404
+
+
+def test_check_reports_every_problem_with_its_line_and_column(admin_client):
+    lines = SOURCE.splitlines()
+    seal = next(i for i, line in enumerate(lines, 1) if "department: public_security" in line)
+    broken = SOURCE.replace("department: public_security", "department: nowhere", 1).replace(
+        "handler: company_name_check", "handler: no_such_handler", 1
+    )
+
+    response = admin_client.post("/console/editor/", {"action": "validate", "source": broken})
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "模板有 2 处问题" in html
+    assert f'<li id="L{seal}" class="bad">' in html
+    assert f"第 {seal} 行" in html
+    assert "nowhere" in html
+    assert "no_such_handler" in html
+    assert 'value="' not in html.split('id="source"')[1][:20]  # the source stays in the textarea
+    assert "department: nowhere" in html
+
+
+def test_a_valid_template_checks_clean_and_shows_its_diagram(admin_client):
+    html = admin_client.post("/console/editor/", {"action": "validate", "source": SOURCE}).content.decode()
+    assert "模板校验通过" in html
+    assert "<svg" in html
+
+
+def test_the_dry_run_runs_the_simulator(admin_client):
+    html = admin_client.post("/console/editor/", {"action": "simulate", "source": SOURCE}).content.decode()
+    assert 'id="dry-run-outcome">approved<' in html
+    assert "未超出时限" in html
+    rejected = admin_client.post(
+        "/console/editor/",
+        {"action": "simulate", "source": SOURCE, "script": "decisions:\n  registration: reject\n"},
+    ).content.decode()
+    assert 'id="dry-run-outcome">rejected<' in rejected
+    bad_script = admin_client.post(
+        "/console/editor/",
+        {"action": "simulate", "source": SOURCE, "script": "decisions:\n  nowhere: approve\n"},
+    ).content.decode()
+    assert "unknown node" in bad_script
+
+
+def test_publishing_makes_a_new_version_and_running_cases_keep_theirs(admin_client, business_case):
+    changed = SOURCE.replace("{zh: 公章刻制备案,", "{zh: 公章刻制及备案,", 1)
+    response = admin_client.post("/console/editor/", {"action": "publish", "source": changed, "note": "改名"})
+    template = ProcessTemplate.objects.get(code="business_setup")
+    assert response.status_code == 302
+    assert template.current_version.number == 2
+    assert template.current_version.note == "改名"
+    business_case.refresh_from_db()
+    assert business_case.version.number == 1
+    same = admin_client.post("/console/editor/", {"action": "publish", "source": changed}, follow=True)
+    assert "未发布新版本" in same.content.decode()
+    assert ProcessVersion.objects.filter(template=template).count() == 2
+
+
+def test_publishing_an_invalid_template_shows_the_errors_and_publishes_nothing(admin_client):
+    response = admin_client.post("/console/editor/", {"action": "publish", "source": "id: x\nnodes: 5\n"})
+    assert response.status_code == 400
+    assert "error-summary" in response.content.decode()
+    assert not ProcessTemplate.objects.filter(code="x").exists()
+
+
+def test_version_pages_and_the_svg(admin_client):
+    html = admin_client.get("/console/templates/business_setup/v1/").content.decode()
+    assert 'id="L1"' in html
+    assert "<svg" in html
+    svg = admin_client.get("/console/templates/construction_permit/v1/diagram.svg")
+    assert svg["Content-Type"].startswith("image/svg+xml")
+    root = ElementTree.fromstring(svg.content)
+    assert root.tag.endswith("svg")
+    assert admin_client.get("/console/templates/business_setup/v9/").status_code == 404
