@@ -16,9 +16,10 @@ context, each later part in a mapping or in every row of a list
 ``len sum min max any all abs lower upper count``.
 
 Typing is strict but forgiving of null: true and false are not numbers; ``int``,
-``float`` and ``Decimal`` mix through ``Decimal(str(x))`` (so ``/`` always gives a
-Decimal); arithmetic with null gives null and ordering against null is false;
-``and``/``or`` take true, false or null (as false); a null list acts as an empty one.
+``float`` and ``Decimal`` mix, floats becoming ``Decimal(str(x))`` (and ``/`` always
+gives a Decimal); arithmetic with null gives null and ordering against null is false;
+``and``/``or`` take true, false or null (as false), but ``not`` and ``test()`` need
+exactly true or false; a null list acts as an empty one (``len(null)`` is 0).
 """
 
 from __future__ import annotations
