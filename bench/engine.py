@@ -89,6 +89,7 @@ def service_cases_per_second(cases: int) -> tuple[float, float]:
     from govflow.cases.automation import service_task_execute
     from govflow.cases.models import Task, TaskKind, TaskStatus
     from govflow.cases.services import case_create, case_submit, task_complete
+    from govflow.demo_cases import attach_required_documents
     from govflow.engine.simulate import example_data
     from govflow.processes.models import ProcessTemplate
     from govflow.processes.services import version_definition
@@ -105,6 +106,7 @@ def service_cases_per_second(cases: int) -> tuple[float, float]:
         connection.force_debug_cursor = True
         reset_queries()
         case = case_create(applicant=applicant, template_code="business_setup", data=data, now=NOW)
+        attach_required_documents(case, applicant, now=NOW)
         case_submit(case_id=case.pk, actor=applicant, now=NOW)
         while True:
             task = Task.objects.filter(case=case, status=TaskStatus.OPEN).order_by("id").first()

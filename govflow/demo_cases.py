@@ -33,6 +33,33 @@ def _data(template_code: str, now: datetime, **overrides: Any) -> dict[str, Any]
     return {**example_data(definition.form, today=timezone.localdate(now)), **overrides}
 
 
+# A minimal, well-formed PDF: what the demo attaches for each required document.
+DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def attach_required_documents(case: Case, actor, *, now: datetime) -> None:
+    """Upload a small PDF into every required slot that accepts PDF, through
+    the attachment service (type sniffing and limits included)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from govflow.cases.attachments import attachment_add
+
+    for spec in version_definition(case.version).form.attachments:
+        if spec.required and "application/pdf" in spec.types:
+            upload = SimpleUploadedFile(f"{spec.id}.pdf", DEMO_PDF, content_type="application/pdf")
+            attachment_add(case_id=case.pk, actor=actor, slot=spec.id, upload=upload, now=now)
+
+
+def _submit(case: Case, applicant, now: datetime) -> None:
+    attach_required_documents(case, applicant, now=now)
+    case_submit(case_id=case.pk, actor=applicant, now=now)
+
+
 def _drive(case: Case, plan: dict[str, str], users: dict[str, Any], now: datetime) -> None:
     """Run service tasks and decide open reviews by `plan` (node -> outcome)
     until no planned review is open."""
@@ -64,20 +91,20 @@ def load_demo_cases(users: dict[str, Any], *, now: datetime) -> list[Case]:
 
     in_review = case_create(applicant=applicant, template_code="business_setup",
                             data=_data("business_setup", now, company_name="北京青禾农业科技有限公司"), now=now)
-    case_submit(case_id=in_review.pk, actor=applicant, now=now)
+    _submit(in_review, applicant, now)
     _drive(in_review, {"registration": APPROVE, "seal": APPROVE, "tax": APPROVE}, users, now)
     cases.append(in_review)
 
     permit = case_create(applicant=applicant, template_code="construction_permit",
                          data=_data("construction_permit", now, project_name="朝阳区社区卫生服务中心改扩建工程"),
                          now=now)
-    case_submit(case_id=permit.pk, actor=applicant, now=now)
+    _submit(permit, applicant, now)
     _drive(permit, {"s1_project_filing": APPROVE, "s1_land_review": "return"}, users, now)
     cases.append(permit)
 
     approved = case_create(applicant=applicant, template_code="business_setup",
                            data=_data("business_setup", now, company_name="北京远航物流有限公司"), now=now)
-    case_submit(case_id=approved.pk, actor=applicant, now=now)
+    _submit(approved, applicant, now)
     definition = version_definition(approved.version)
     _drive(approved, {n.id: APPROVE for n in definition.user_tasks()}, users, now)
     cases.append(approved)

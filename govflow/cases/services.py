@@ -23,13 +23,13 @@ from govflow.accounts.models import Membership
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.engine import IllegalEvent, NoBranchMatched
 from govflow.engine import runtime as rt
-from govflow.engine.forms import validate_form_data
+from govflow.engine.forms import FieldError, validate_form_data
 from govflow.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound
 from govflow.processes.models import ProcessTemplate
 from govflow.processes.services import version_definition
 
 from .bridge import Changes, Decision, advance
-from .models import LIVE_TASK_STATUSES, Case, CaseStatus, Task, TaskKind, TaskStatus
+from .models import LIVE_TASK_STATUSES, Attachment, Case, CaseStatus, Task, TaskKind, TaskStatus
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 MAX_OPINION = 4000
@@ -144,8 +144,9 @@ def case_submit(*, case_id: int, actor, now: datetime | None = None, language: s
         raise Conflict(f"this case has already been submitted (it is {case.status})")
     definition = version_definition(case.version)
     checked = validate_form_data(definition.form, case.data, today=timezone.localdate(now))
-    if not checked.ok:
-        raise FormInvalid(checked.errors, language=language)
+    missing = _missing_documents(case, definition)
+    if not checked.ok or missing:
+        raise FormInvalid(checked.errors + missing, language=language)
     case.data = checked.cleaned
     case.title = _case_title(definition, case.data) or case.title
     case.submit()
@@ -159,6 +160,19 @@ def case_submit(*, case_id: int, actor, now: datetime | None = None, language: s
         raise InvalidInput(f"the case cannot be routed: {exc.message}", code="no_branch_matched") from exc
     changes.flush()
     return case
+
+
+def _missing_documents(case: Case, definition) -> tuple[FieldError, ...]:
+    """A 'required' error for every required attachment slot with no file."""
+    required = [spec.id for spec in definition.form.attachments if spec.required]
+    if not required:
+        return ()
+    present = set(Attachment.objects.filter(case=case, slot__in=required).values_list("slot", flat=True))
+    return tuple(
+        FieldError(path=slot, code="required", message={"zh": "请上传此项材料。", "en": "Upload this document."})
+        for slot in required
+        if slot not in present
+    )
 
 
 @transaction.atomic

@@ -38,10 +38,7 @@ PNG_BYTES = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _browser_available(request):
-    if not request.node.get_closest_marker("browser"):
-        return
+def _require_browser() -> None:
     problem = None
     if not os.path.exists(CHROMIUM):
         problem = f"needs Debian's chromium at {CHROMIUM}: apt-get install chromium"
@@ -54,6 +51,12 @@ def _browser_available(request):
         if IN_CI:
             pytest.fail(f"browser tests are required under CI=true: {problem}")
         pytest.skip(problem)
+
+
+@pytest.fixture(autouse=True)
+def _browser_available(request):
+    if request.node.get_closest_marker("browser"):
+        _require_browser()
 
 
 @pytest.fixture(autouse=True)
@@ -95,9 +98,12 @@ def submitted(applicant, template_code="business_setup", **overrides):
     from govflow.cases.services import case_create, case_submit
     from govflow.outbox.services import outbox_drain
 
+    from govflow.demo_cases import attach_required_documents
+
     case = case_create(
         applicant=applicant, template_code=template_code, data=example(template_code, **overrides)
     )
+    attach_required_documents(case, applicant, now=timezone.now())
     case_submit(case_id=case.pk, actor=applicant)
     outbox_drain()
     case.refresh_from_db()
@@ -128,6 +134,7 @@ def fixed_now():
 def chromium():
     # Playwright's sync API runs an event loop in this thread; the tests also
     # use the ORM here (outside any coroutine), which Django would refuse.
+    _require_browser()  # before launching: session fixtures are set up ahead of autouse ones
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
