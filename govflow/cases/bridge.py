@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 
+from django.db.models import Q
 from django.utils import timezone
 
 from govflow.accounts.models import Department
@@ -27,6 +28,7 @@ from govflow.processes.services import version_definition
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get, deadline
 
+from .bulk import cases_save
 from .models import Case, CaseStatus, Task, TaskStatus
 
 SLA_TIMER_KINDS = ("sla_reminder", "sla_breach")
@@ -122,36 +124,40 @@ class Changes:
         if self.outbox:
             created = OutboxMessage.objects.bulk_create(self.outbox)
             dispatch_on_commit([m.pk for m in created if m.pk is not None])
-        for case in self.cases:
-            case.save(
-                update_fields=[
-                    "status",
-                    "data",
-                    "state",
-                    "row_version",
-                    "updated_at",
-                    "completed_at",
-                    "clock_paused_at",
-                    "paused_seconds",
-                    "submitted_at",
-                    "title",
-                ]
-            )
+        cases_save(
+            self.cases,
+            [
+                "status",
+                "data",
+                "state",
+                "row_version",
+                "updated_at",
+                "completed_at",
+                "clock_paused_at",
+                "paused_seconds",
+                "submitted_at",
+                "title",
+            ],
+        )
         audit_write(self.audit)
 
 
 def _update_pairs(model, pairs, *, live: bool = False, timer: bool = False, **values) -> None:
-    """UPDATE rows identified by (case id, engine id) pairs, one statement per case."""
+    """UPDATE rows identified by (case id, engine id) pairs, in one statement."""
     by_case: dict[int, list[str]] = {}
     for case_id, engine_id in pairs:
         by_case.setdefault(case_id, []).append(engine_id)
+    if not by_case:
+        return
+    which = Q()
     for case_id, engine_ids in by_case.items():
-        qs = model.objects.filter(case_id=case_id, engine_id__in=engine_ids)
-        if live:
-            qs = qs.filter(status__in=["open", "claimed"])
-        if timer:
-            qs = qs.filter(status__in=[Timer.PENDING, Timer.PAUSED])
-        qs.update(**values)
+        which |= Q(case_id=case_id, engine_id__in=engine_ids)
+    qs = model.objects.filter(which)
+    if live:
+        qs = qs.filter(status__in=["open", "claimed"])
+    if timer:
+        qs = qs.filter(status__in=[Timer.PENDING, Timer.PAUSED])
+    qs.update(**values)
 
 
 def _sync_task_due_dates(case_ids: list[int]) -> None:
