@@ -115,8 +115,13 @@ def service_cases_per_second(cases: int) -> tuple[float, float]:
             if task.kind == TaskKind.SERVICE:
                 service_task_execute(case_id=case.pk, task_engine_id=task.engine_id, now=NOW)
             else:
-                task_complete(task_id=task.pk, actor=reviewers[task.department_id], outcome="approve",
-                              opinion="同意", now=NOW)
+                task_complete(
+                    task_id=task.pk,
+                    actor=reviewers[task.department_id],
+                    outcome="approve",
+                    opinion="同意",
+                    now=NOW,
+                )
         queries += len(connection.queries)
         connection.force_debug_cursor = False
     elapsed = time.perf_counter() - started
@@ -166,29 +171,39 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-db", action="store_true")
     parser.add_argument("--processes", type=int, default=2, help="also measure with this many processes")
-    parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/govflow_bench"))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/govflow_bench"),
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
     figures: dict[str, float] = {}
     rates = [engine_steps_per_second(args.steps_cases)[0] for _ in range(args.repeat)]
     figures["engine_steps_per_s"] = statistics.median(rates)
-    print(f"engine step() on business_setup: {figures['engine_steps_per_s']:,.0f} steps/s "
-          f"(median of {args.repeat}, {args.steps_cases} cases each; target >= 20,000)")
+    print(
+        f"engine step() on business_setup: {figures['engine_steps_per_s']:,.0f} steps/s "
+        f"(median of {args.repeat}, {args.steps_cases} cases each; target >= 20,000)"
+    )
     if not args.skip_db:
         setup_django(args.database_url)
         runs = [service_cases_per_second(args.cases) for _ in range(args.repeat)]
         figures["govflow_cases_per_s_pg"] = statistics.median(r[0] for r in runs)
         figures["queries_per_case"] = statistics.median(r[1] for r in runs)
-        print(f"business_setup end to end through the services on PostgreSQL, 1 process: "
-              f"{figures['govflow_cases_per_s_pg']:,.1f} cases/s, {figures['queries_per_case']:.0f} queries/case "
-              f"(median of {args.repeat}, {args.cases} cases each; target >= 100 cases/s)")
+        print(
+            f"business_setup end to end through the services on PostgreSQL, 1 process: "
+            f"{figures['govflow_cases_per_s_pg']:,.1f} cases/s, {figures['queries_per_case']:.0f} queries/case "
+            f"(median of {args.repeat}, {args.cases} cases each; target >= 100 cases/s)"
+        )
         if args.processes > 1:
-            rates = [service_cases_per_second_parallel(args.cases, args.processes) for _ in range(args.repeat)]
+            rates = [
+                service_cases_per_second_parallel(args.cases, args.processes) for _ in range(args.repeat)
+            ]
             figures["govflow_cases_per_s_pg_parallel"] = statistics.median(rates)
-            print(f"the same with {args.processes} processes: "
-                  f"{figures['govflow_cases_per_s_pg_parallel']:,.1f} cases/s")
+            print(
+                f"the same with {args.processes} processes: "
+                f"{figures['govflow_cases_per_s_pg_parallel']:,.1f} cases/s"
+            )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2))

@@ -26,6 +26,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,6 +53,7 @@ nodes:
   - {id: approved, type: end, title: {zh: 准予, en: Approved}, outcome: approved}
   - {id: rejected, type: end, title: {zh: 不予, en: Rejected}, outcome: rejected}
 """
+MEDIA_DIR = tempfile.TemporaryDirectory(prefix="govflow-bench-media-")
 FANOUT_NODES = {"seal", "tax", "social_insurance", "medical_insurance", "housing_fund", "bank_account"}
 
 
@@ -61,6 +63,8 @@ def setup_django(database_url: str) -> None:
     os.environ["CELERY_BROKER_URL"] = "memory://"
     os.environ["DJANGO_DEBUG"] = "0"
     os.environ.setdefault("GOVFLOW_LOG_LEVEL", "WARNING")
+    # The documents the fan-out cases attach go to a directory of their own.
+    os.environ["GOVFLOW_MEDIA_ROOT"] = MEDIA_DIR.name
     import psycopg
 
     base, name = database_url.rsplit("/", 1)
@@ -101,8 +105,12 @@ def sweep_seconds(count: int) -> tuple[float, float, int]:
             with transaction.atomic():
                 for n in range(first, min(first + 500, count)):
                     at = NOW + timedelta(seconds=n)
-                    case = case_create(applicant=applicant, template_code="bench_sla",
-                                       data={"company_name": f"北京计时{n:06d}有限公司"}, now=at)
+                    case = case_create(
+                        applicant=applicant,
+                        template_code="bench_sla",
+                        data={"company_name": f"北京计时{n:06d}有限公司"},
+                        now=at,
+                    )
                     case_submit(case_id=case.pk, actor=applicant, now=at)
     created = time.perf_counter() - started
     due = Timer.objects.filter(status=Timer.PENDING).count()
@@ -125,6 +133,7 @@ def fanout_per_case(cases: int) -> tuple[float, float]:
     from govflow.accounts.models import Membership
     from govflow.cases.models import Task, TaskStatus
     from govflow.cases.services import case_create, case_submit, task_complete
+    from govflow.demo_cases import attach_required_documents
     from govflow.engine.simulate import example_data
     from govflow.notifications.models import Notification
     from govflow.outbox.models import OutboxMessage
@@ -135,8 +144,9 @@ def fanout_per_case(cases: int) -> tuple[float, float]:
     def deliver(case_id: int, topic: str) -> int:
         """What a worker does with this case's rows of `topic`."""
         done = 0
-        pending = OutboxMessage.objects.filter(topic=topic, done_at__isnull=True, failed_at__isnull=True,
-                                               payload__case=case_id).order_by("id")
+        pending = OutboxMessage.objects.filter(
+            topic=topic, done_at__isnull=True, failed_at__isnull=True, payload__case=case_id
+        ).order_by("id")
         while ids := list(pending.values_list("id", flat=True)):
             for message_id in ids:
                 assert outbox_handle(message_id), f"outbox row {message_id} not delivered"
@@ -149,8 +159,13 @@ def fanout_per_case(cases: int) -> tuple[float, float]:
     data = {**example_data(definition.form, today=NOW.date()), "employees_count": 5, "bank": "icbc"}
     split_ms, notify_ms = [], []
     for n in range(cases):
-        case = case_create(applicant=applicant, template_code="business_setup",
-                           data={**data, "company_name": f"北京并联{n:06d}科技有限公司"}, now=NOW)
+        case = case_create(
+            applicant=applicant,
+            template_code="business_setup",
+            data={**data, "company_name": f"北京并联{n:06d}科技有限公司"},
+            now=NOW,
+        )
+        attach_required_documents(case, applicant, now=NOW)
         case_submit(case_id=case.pk, actor=applicant, now=NOW)
         deliver(case.pk, "service_task")  # the automated checks before the registration review
         registration = Task.objects.get(case=case, node_id="registration", status=TaskStatus.OPEN)
@@ -165,8 +180,13 @@ def fanout_per_case(cases: int) -> tuple[float, float]:
         delivered = deliver(case.pk, "notify")
         notify_ms.append((time.perf_counter() - started) * 1000)
         assert delivered == 6, delivered
-        assert Notification.objects.filter(case=case, task__node_id__in=FANOUT_NODES).values(
-            "task").distinct().count() == 6
+        assert (
+            Notification.objects.filter(case=case, task__node_id__in=FANOUT_NODES)
+            .values("task")
+            .distinct()
+            .count()
+            == 6
+        )
     return statistics.median(split_ms), statistics.median(notify_ms)
 
 
@@ -174,8 +194,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--timers", type=int, default=10_000)
     parser.add_argument("--fanout-cases", type=int, default=200)
-    parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_TIMERS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/govflow_bench_timers"))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_TIMERS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/govflow_bench_timers"
+        ),
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -185,14 +209,18 @@ def main() -> None:
     figures["timers_sweep_s"] = elapsed
     figures["timers_fired_per_s"] = fired / elapsed
     print(f"created {args.timers:,} open cases with a due SLA timer through the services in {created:.1f} s")
-    print(f"timers_fire_due: {fired:,} due timers fired in {elapsed:.2f} s "
-          f"({fired / elapsed:,.0f}/s; target <= 10 s for 10,000)")
+    print(
+        f"timers_fire_due: {fired:,} due timers fired in {elapsed:.2f} s "
+        f"({fired / elapsed:,.0f}/s; target <= 10 s for 10,000)"
+    )
     split, notify = fanout_per_case(args.fanout_cases)
     figures["fanout_split_ms_per_case"] = split
     figures["fanout_notify_ms_per_case"] = notify
-    print(f"business_setup fan-out to 6 departments, per case (median of {args.fanout_cases}): "
-          f"{split:.1f} ms for the approval that creates the 6 tasks, 12 timers and 6 outbox rows; "
-          f"{notify:.1f} ms to deliver the 6 notifications; {split + notify:.1f} ms in all")
+    print(
+        f"business_setup fan-out to 6 departments, per case (median of {args.fanout_cases}): "
+        f"{split:.1f} ms for the approval that creates the 6 tasks, 12 timers and 6 outbox rows; "
+        f"{notify:.1f} ms to deliver the 6 notifications; {split + notify:.1f} ms in all"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2))

@@ -34,7 +34,11 @@ def load_departments() -> list[Department]:
     for entry in entries:
         department, _ = Department.objects.update_or_create(
             code=entry["code"],
-            defaults={"name_zh": entry["zh"], "name_en": entry["en"], "email": f"{entry['code']}@gov.example.cn"},
+            defaults={
+                "name_zh": entry["zh"],
+                "name_en": entry["en"],
+                "email": f"{entry['code']}@gov.example.cn",
+            },
         )
         departments.append(department)
     from govflow.cases.bridge import forget_departments
@@ -43,8 +47,15 @@ def load_departments() -> list[Department]:
     return departments
 
 
-def ensure_user(username: str, *, password: str, groups: tuple[str, ...] = (), first_name: str = "",
-                email: str = "", superuser: bool = False):
+def ensure_user(
+    username: str,
+    *,
+    password: str,
+    groups: tuple[str, ...] = (),
+    first_name: str = "",
+    email: str = "",
+    superuser: bool = False,
+):
     User = get_user_model()
     user, created = User.objects.get_or_create(
         username=username, defaults={"first_name": first_name, "email": email or f"{username}@example.cn"}
@@ -61,18 +72,28 @@ def ensure_user(username: str, *, password: str, groups: tuple[str, ...] = (), f
 
 def load_users(password: str = DEMO_PASSWORD) -> dict[str, object]:
     users = {
-        "admin": ensure_user("admin", password=password, groups=(roles.PROCESS_ADMIN,), first_name="系统管理员",
-                             superuser=True),
-        DEMO_APPLICANT: ensure_user(DEMO_APPLICANT, password=password, groups=(roles.APPLICANT,),
-                                    first_name="张三"),
+        "admin": ensure_user(
+            "admin", password=password, groups=(roles.PROCESS_ADMIN,), first_name="系统管理员", superuser=True
+        ),
+        DEMO_APPLICANT: ensure_user(
+            DEMO_APPLICANT, password=password, groups=(roles.APPLICANT,), first_name="张三"
+        ),
         "leader": ensure_user("leader", password=password, groups=(roles.LEADER,), first_name="李主任"),
         "auditor": ensure_user("auditor", password=password, groups=(roles.AUDITOR,), first_name="审计员"),
     }
     for department in Department.objects.all():
-        reviewer = ensure_user(f"{department.code}_reviewer", password=password, groups=(roles.REVIEWER,),
-                               first_name=f"{department.name_zh}审查员")
-        head = ensure_user(f"{department.code}_head", password=password,
-                           groups=(roles.REVIEWER, roles.DEPARTMENT_HEAD), first_name=f"{department.name_zh}负责人")
+        reviewer = ensure_user(
+            f"{department.code}_reviewer",
+            password=password,
+            groups=(roles.REVIEWER,),
+            first_name=f"{department.name_zh}审查员",
+        )
+        head = ensure_user(
+            f"{department.code}_head",
+            password=password,
+            groups=(roles.REVIEWER, roles.DEPARTMENT_HEAD),
+            first_name=f"{department.name_zh}负责人",
+        )
         Membership.objects.get_or_create(user=reviewer, department=department, defaults={"is_head": False})
         Membership.objects.get_or_create(user=head, department=department, defaults={"is_head": True})
         users[reviewer.username] = reviewer
@@ -88,8 +109,9 @@ def load_calendar() -> None:
 def load_templates(publisher=None) -> list[ProcessTemplate]:
     templates = []
     for path in sorted(Path(settings.GOVFLOW_WORKFLOWS_DIR).glob("*.yaml")):
-        version = process_publish(source=path.read_text(encoding="utf-8"), published_by=publisher,
-                                  note=f"loaded from {path.name}")
+        version = process_publish(
+            source=path.read_text(encoding="utf-8"), published_by=publisher, note=f"loaded from {path.name}"
+        )
         templates.append(version.template)
     return templates
 

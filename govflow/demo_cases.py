@@ -65,18 +65,32 @@ def _drive(case: Case, plan: dict[str, str], users: dict[str, Any], now: datetim
     until no planned review is open."""
     for _ in range(50):
         outbox_drain()
-        open_reviews = Task.objects.filter(
-            case=case, status=TaskStatus.OPEN, kind__in=[TaskKind.REVIEW, TaskKind.SIGNATURE],
-            node_id__in=list(plan),
-        ).select_related("department").order_by("id")
+        open_reviews = (
+            Task.objects.filter(
+                case=case,
+                status=TaskStatus.OPEN,
+                kind__in=[TaskKind.REVIEW, TaskKind.SIGNATURE],
+                node_id__in=list(plan),
+            )
+            .select_related("department")
+            .order_by("id")
+        )
         task = open_reviews.first()
         if task is None:
             return
         outcome = plan[task.node_id]
-        opinion = {"approve": "材料齐全，符合法定条件，同意。", "return": "请补正：土地权属证明材料不清晰，请重新上传。",
-                   "reject": "不符合法定条件。"}[outcome]
-        task_complete(task_id=task.pk, actor=users[f"{task.department.code}_reviewer"], outcome=outcome,
-                      opinion=opinion, now=now)
+        opinion = {
+            "approve": "材料齐全，符合法定条件，同意。",
+            "return": "请补正：土地权属证明材料不清晰，请重新上传。",
+            "reject": "不符合法定条件。",
+        }[outcome]
+        task_complete(
+            task_id=task.pk,
+            actor=users[f"{task.department.code}_reviewer"],
+            outcome=outcome,
+            opinion=opinion,
+            now=now,
+        )
 
 
 def load_demo_cases(users: dict[str, Any], *, now: datetime) -> list[Case]:
@@ -85,25 +99,40 @@ def load_demo_cases(users: dict[str, Any], *, now: datetime) -> list[Case]:
         return []
     cases = []
 
-    draft = case_create(applicant=applicant, template_code="business_setup",
-                        data={"company_name": "北京晨曦文化传媒有限公司"}, now=now)
+    draft = case_create(
+        applicant=applicant,
+        template_code="business_setup",
+        data={"company_name": "北京晨曦文化传媒有限公司"},
+        now=now,
+    )
     cases.append(draft)
 
-    in_review = case_create(applicant=applicant, template_code="business_setup",
-                            data=_data("business_setup", now, company_name="北京青禾农业科技有限公司"), now=now)
+    in_review = case_create(
+        applicant=applicant,
+        template_code="business_setup",
+        data=_data("business_setup", now, company_name="北京青禾农业科技有限公司"),
+        now=now,
+    )
     _submit(in_review, applicant, now)
     _drive(in_review, {"registration": APPROVE, "seal": APPROVE, "tax": APPROVE}, users, now)
     cases.append(in_review)
 
-    permit = case_create(applicant=applicant, template_code="construction_permit",
-                         data=_data("construction_permit", now, project_name="朝阳区社区卫生服务中心改扩建工程"),
-                         now=now)
+    permit = case_create(
+        applicant=applicant,
+        template_code="construction_permit",
+        data=_data("construction_permit", now, project_name="朝阳区社区卫生服务中心改扩建工程"),
+        now=now,
+    )
     _submit(permit, applicant, now)
     _drive(permit, {"s1_project_filing": APPROVE, "s1_land_review": "return"}, users, now)
     cases.append(permit)
 
-    approved = case_create(applicant=applicant, template_code="business_setup",
-                           data=_data("business_setup", now, company_name="北京远航物流有限公司"), now=now)
+    approved = case_create(
+        applicant=applicant,
+        template_code="business_setup",
+        data=_data("business_setup", now, company_name="北京远航物流有限公司"),
+        now=now,
+    )
     _submit(approved, applicant, now)
     definition = version_definition(approved.version)
     _drive(approved, {n.id: APPROVE for n in definition.user_tasks()}, users, now)

@@ -11,7 +11,9 @@ class GovflowError(Exception):
     code = "error"
     status = 400
 
-    def __init__(self, message: str, *, code: str | None = None, fields: Mapping[str, Sequence[str]] | None = None):
+    def __init__(
+        self, message: str, *, code: str | None = None, fields: Mapping[str, Sequence[str]] | None = None
+    ):
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -52,7 +54,9 @@ class FormInvalid(InvalidInput):
         self.errors = tuple(errors)
         fields: dict[str, list[str]] = {}
         for error in self.errors:
-            fields.setdefault(error.path, []).append(error.message.get(language[:2], error.message.get("en", "")))
+            fields.setdefault(error.path, []).append(
+                error.message.get(language[:2], error.message.get("en", ""))
+            )
         super().__init__("the form has errors", fields=fields)
 
 

@@ -120,5 +120,7 @@ def audit_verify(*, batch: int = 5000) -> ChainBreak | None:
         cursor = rows[-1].id
     head = AuditHead.objects.filter(pk=1).first()
     if head is not None and (head.last_id != last_id or head.last_hash != prev):
-        return ChainBreak(last_id + 1, f"the chain head names event {head.last_id} but the chain ends at {last_id}")
+        return ChainBreak(
+            last_id + 1, f"the chain head names event {head.last_id} but the chain ends at {last_id}"
+        )
     return None

@@ -5,7 +5,8 @@ batch of due timer rows with FOR UPDATE SKIP LOCKED and locks their cases
 with SKIP LOCKED too, so two sweepers never wait on each other and never
 fire the same timer: a timer is fired under its row lock and marked fired in
 the same transaction. Cases a user is busy with are skipped and picked up by
-the next sweep.
+the next sweep. A timer the engine refuses to fire is set aside with the
+reason (`Timer.problem`) for reconcile to report, never retried in a loop.
 """
 
 from __future__ import annotations
@@ -46,8 +47,12 @@ def timers_fire_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH, ma
             # The engine refused it (e.g. no branch matches after an automatic
             # decision): that will not change, so it is set aside with the
             # reason, reconcile reports it, and the batch is tried again.
-            log.error("timer %s of case %s cannot fire: %s", refused.timer.engine_id, refused.timer.case_id,
-                      refused.error)
+            log.error(
+                "timer %s of case %s cannot fire: %s",
+                refused.timer.engine_id,
+                refused.timer.case_id,
+                refused.error,
+            )
             Timer.objects.filter(pk=refused.timer.pk).update(problem=f"cannot fire: {refused.error}"[:300])
             continue
         fired += count
@@ -90,8 +95,15 @@ def _fire_batch(now: datetime, batch: int) -> tuple[int, int, int]:
             except EngineError as exc:
                 raise _TimerRefused(timer, exc) from exc
             changes.fired_timers.append(timer.pk)
-            changes.event("TIMER_FIRED", case, object_type="timer", object_id=timer.engine_id,
-                          kind=timer.kind, node=timer.node_id, due_at=timer.due_at.isoformat())
+            changes.event(
+                "TIMER_FIRED",
+                case,
+                object_type="timer",
+                object_id=timer.engine_id,
+                kind=timer.kind,
+                node=timer.node_id,
+                due_at=timer.due_at.isoformat(),
+            )
             fired += 1
         changes.flush()
         return fired, fired + moot, len(timers)
@@ -120,7 +132,14 @@ def service_task_execute(*, case_id: int, task_engine_id: str, now: datetime | N
             return False
         changes = Changes(now=now)
         advance(case, rt.ServiceDone(task_engine_id, result), changes)
-        changes.event("SERVICE_TASK_COMPLETED", case, object_type="task", object_id=task_engine_id,
-                      node=task.node_id, handler=node.handler, result=result)
+        changes.event(
+            "SERVICE_TASK_COMPLETED",
+            case,
+            object_type="task",
+            object_id=task_engine_id,
+            node=task.node_id,
+            handler=node.handler,
+            result=result,
+        )
         changes.flush()
     return True

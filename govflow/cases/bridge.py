@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-
 from django.db.models import Q
 from django.utils import timezone
 
@@ -63,6 +62,7 @@ class Decision:
 class Changes:
     now: datetime
     cases: list[Case] = field(default_factory=list)
+    case_ids: set[int] = field(default_factory=set)
     new_tasks: list[Task] = field(default_factory=list)
     decided: dict[tuple[int, str], Decision] = field(default_factory=dict)
     cancelled_tasks: list[tuple[int, str]] = field(default_factory=list)
@@ -201,7 +201,8 @@ def advance(case: Case, event: rt.Event, changes: Changes, *, actor_id: int | No
     inline_calls = _stage(case, definition, result, changes, actor_id)
     store_state(case, result.state)
     _sync_status(case, result.state, changes, actor_id)
-    if case not in changes.cases:
+    if case.pk not in changes.case_ids:
+        changes.case_ids.add(case.pk)
         changes.cases.append(case)
     for call in inline_calls:
         _run_inline(case, call, changes)
@@ -216,8 +217,15 @@ def _run_inline(case: Case, call: rt.ServiceCall, changes: Changes) -> None:
         # Could not be done now: hand it to a worker, which retries with backoff.
         changes.emit("service_task", f"{case.pk}:{call.task_id}:run", case=case.pk, task=call.task_id)
         return
-    changes.event("SERVICE_TASK_COMPLETED", case, object_type="task", object_id=call.task_id,
-                  node=call.node, handler=call.handler, result=output)
+    changes.event(
+        "SERVICE_TASK_COMPLETED",
+        case,
+        object_type="task",
+        object_id=call.task_id,
+        node=call.node,
+        handler=call.handler,
+        result=output,
+    )
     advance(case, rt.ServiceDone(call.task_id, output), changes)
 
 
@@ -250,11 +258,21 @@ def _stage(
             created[(case.pk, effect.task_id)] = task
             ch.new_tasks.append(task)
             if effect.kind in ("review", "signature"):
-                ch.emit("notify", f"{case.pk}:{effect.task_id}:created", kind="task_created",
-                        case=case.pk, task=effect.task_id)
+                ch.emit(
+                    "notify",
+                    f"{case.pk}:{effect.task_id}:created",
+                    kind="task_created",
+                    case=case.pk,
+                    task=effect.task_id,
+                )
             elif effect.kind == "correction":
-                ch.emit("notify", f"{case.pk}:{effect.task_id}:correction", kind="correction_requested",
-                        case=case.pk, task=effect.task_id)
+                ch.emit(
+                    "notify",
+                    f"{case.pk}:{effect.task_id}:correction",
+                    kind="correction_requested",
+                    case=case.pk,
+                    task=effect.task_id,
+                )
         elif kind is rt.TaskCompleted:
             fresh = created.get((case.pk, effect.task_id))
             if fresh is not None:  # an inline service task, done in the transaction that created it
@@ -267,8 +285,15 @@ def _stage(
                     legal_basis=effect.legal_basis or "",
                 )
             if effect.silent_consent:
-                ch.event("TASK_AUTO_DECIDED", case, object_type="task", object_id=effect.task_id,
-                         node=effect.node, outcome=effect.outcome, legal_basis=effect.legal_basis)
+                ch.event(
+                    "TASK_AUTO_DECIDED",
+                    case,
+                    object_type="task",
+                    object_id=effect.task_id,
+                    node=effect.node,
+                    outcome=effect.outcome,
+                    legal_basis=effect.legal_basis,
+                )
         elif kind is rt.TaskCancelled:
             fresh = created.get((case.pk, effect.task_id))
             if fresh is not None:  # created and cancelled in one transaction
@@ -278,13 +303,23 @@ def _stage(
                 ch.cancelled_tasks.append((case.pk, effect.task_id))
         elif kind is rt.TimerStarted:
             calendar = calendar or calendar_get(definition.calendar)
-            timer = Timer(case=case, engine_id=effect.timer_id, kind=effect.kind, node_id=effect.node,
-                          task=created.get((case.pk, effect.task_id)) if effect.task_id else None,
-                          created_at=now)
+            timer = Timer(
+                case=case,
+                engine_id=effect.timer_id,
+                kind=effect.kind,
+                node_id=effect.node,
+                task=created.get((case.pk, effect.task_id)) if effect.task_id else None,
+                created_at=now,
+            )
             if effect.task_id and timer.task is None:
-                timer.task_id = Task.objects.filter(case=case, engine_id=effect.task_id).values_list(
-                    "pk", flat=True).first()
-            due, problem = deadline(calendar, now, days=effect.days, hours=effect.hours, fraction=effect.fraction)
+                timer.task_id = (
+                    Task.objects.filter(case=case, engine_id=effect.task_id)
+                    .values_list("pk", flat=True)
+                    .first()
+                )
+            due, problem = deadline(
+                calendar, now, days=effect.days, hours=effect.hours, fraction=effect.fraction
+            )
             timer.due_at, timer.problem = due, problem
             if effect.kind == "sla_breach" and timer.task is not None and not paused:
                 timer.task.due_at = due
@@ -321,25 +356,45 @@ def _stage(
             else:
                 ch.emit("service_task", f"{case.pk}:{effect.task_id}:run", case=case.pk, task=effect.task_id)
         elif kind is rt.Notify:
-            ch.emit("notify", f"{case.pk}:{effect.task_id}:{effect.kind}", kind=effect.kind,
-                    case=case.pk, task=effect.task_id)
+            ch.emit(
+                "notify",
+                f"{case.pk}:{effect.task_id}:{effect.kind}",
+                kind=effect.kind,
+                case=case.pk,
+                task=effect.task_id,
+            )
             if effect.kind == "escalation":
                 ch.escalated.append((case.pk, effect.task_id))
-                ch.event("TASK_ESCALATED", case, object_type="task", object_id=effect.task_id, node=effect.node)
+                ch.event(
+                    "TASK_ESCALATED", case, object_type="task", object_id=effect.task_id, node=effect.node
+                )
         elif kind is rt.CertificateDue:
-            ch.emit("certificate", f"{case.pk}:{effect.node}:{effect.type}:certificate", case=case.pk,
-                    node=effect.node, type=effect.type)
+            ch.emit(
+                "certificate",
+                f"{case.pk}:{effect.node}:{effect.type}:certificate",
+                case=case.pk,
+                node=effect.node,
+                type=effect.type,
+            )
     return inline_calls
 
 
 def _pause_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
     """Stop the SLA clocks: keep each deadline as the office time left."""
-    for timer in Timer.objects.filter(case=case, status=Timer.PENDING, kind__in=SLA_TIMER_KINDS,
-                                      due_at__isnull=False):
+    for timer in Timer.objects.filter(
+        case=case, status=Timer.PENDING, kind__in=SLA_TIMER_KINDS, due_at__isnull=False
+    ):
         remaining = calendar.working_seconds_between(now, timer.due_at)
-        Timer.objects.filter(pk=timer.pk).update(status=Timer.PAUSED, remaining_seconds=remaining, due_at=None)
+        Timer.objects.filter(pk=timer.pk).update(
+            status=Timer.PAUSED, remaining_seconds=remaining, due_at=None
+        )
     for timer in ch.new_timers:
-        if timer.case is case and timer.kind in SLA_TIMER_KINDS and timer.status == Timer.PENDING and timer.due_at:
+        if (
+            timer.case is case
+            and timer.kind in SLA_TIMER_KINDS
+            and timer.status == Timer.PENDING
+            and timer.due_at
+        ):
             timer.remaining_seconds = calendar.working_seconds_between(now, timer.due_at)
             timer.status, timer.due_at = Timer.PAUSED, None
 

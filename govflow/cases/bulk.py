@@ -39,8 +39,10 @@ def cases_save(cases: Sequence[Case], fields: Sequence[str]) -> None:
     names = ", ".join(quote(field.column) for field in columns)
     assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in model_fields)
     values = ", ".join([f"({casts})"] * len(cases))
-    sql = (f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v ({names}) "
-           f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}")
+    sql = (
+        f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v ({names}) "
+        f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if cursor.rowcount != len(cases):  # pragma: no cover - the caller holds the locks

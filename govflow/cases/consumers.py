@@ -20,5 +20,9 @@ def run_service_task(payload: dict[str, Any], key: str) -> None:
 @consumer("notify")
 def notify(payload: dict[str, Any], key: str) -> None:
     """In-app notifications and e-mail, once per outbox key."""
-    notification_deliver(key=key, kind=payload.get("kind", "task_created"), case_id=payload["case"],
-                         task_engine_id=payload["task"])
+    notification_deliver(
+        key=key,
+        kind=payload.get("kind", "task_created"),
+        case_id=payload["case"],
+        task_engine_id=payload["task"],
+    )

@@ -131,7 +131,11 @@ class Task(FSMModelMixin, models.Model):
     signer = models.PositiveSmallIntegerField(null=True, blank=True)
     status = FSMField(default=TaskStatus.OPEN, choices=TaskStatus.choices, protected=True)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="claimed_tasks"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="claimed_tasks",
     )
     created_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -140,7 +144,11 @@ class Task(FSMModelMixin, models.Model):
     outcome = models.CharField(max_length=32, blank=True)
     opinion = models.TextField(blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="decided_tasks"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="decided_tasks",
     )
     silent_consent = models.BooleanField(default=False)
     legal_basis = models.TextField(blank=True)

@@ -49,16 +49,20 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
             )
 
     # Rows given up are reported once, as their incident, below.
-    stale = OutboxMessage.objects.filter(done_at__isnull=True, failed_at__isnull=True,
-                                         created_at__lt=now - STALE_OUTBOX)
+    stale = OutboxMessage.objects.filter(
+        done_at__isnull=True, failed_at__isnull=True, created_at__lt=now - STALE_OUTBOX
+    )
     for message in stale.filter(topic__in=list(consumers()))[:100]:
-        problems.append(f"outbox {message.key}: not delivered after {message.attempts} attempt(s)"
-                        + (f" ({message.last_error[:120]})" if message.last_error else ""))
+        problems.append(
+            f"outbox {message.key}: not delivered after {message.attempts} attempt(s)"
+            + (f" ({message.last_error[:120]})" if message.last_error else "")
+        )
     for message in stale.exclude(topic__in=list(consumers()))[:100]:
         problems.append(f"outbox {message.key}: no consumer handles topic '{message.topic}'")
 
     audited = AuditEvent.objects.filter(
-        case=OuterRef("case"), object_id=OuterRef("engine_id"),
+        case=OuterRef("case"),
+        object_id=OuterRef("engine_id"),
         action__in=["TASK_COMPLETED", "TASK_AUTO_DECIDED", "SERVICE_TASK_COMPLETED", "CASE_CORRECTED"],
     )
     unaudited = (
@@ -68,8 +72,9 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
         .filter(audited=False)
         .select_related("case")[:100]
     )
-    problems += [f"task {t.engine_id} of case {t.case.reference}: completed without its audit event"
-                 for t in unaudited]
+    problems += [
+        f"task {t.engine_id} of case {t.case.reference}: completed without its audit event" for t in unaudited
+    ]
 
     undated = Timer.objects.filter(Q(status=Timer.PENDING, due_at__isnull=True)).select_related("case")
     for timer in undated[:100]:
@@ -86,15 +91,19 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
             what = f"service task {incident.task_engine_id} ({incident.node_id}, handler {incident.handler})"
         else:
             what = f"'{incident.topic}' message {incident.message.key}"
-        problems.append(f"{where}: stuck on incident #{incident.pk} ({incident.status}): {what} failed after "
-                        f"{incident.attempts} attempt(s): {incident.error[:120]}")
+        problems.append(
+            f"{where}: stuck on incident #{incident.pk} ({incident.status}): {what} failed after "
+            f"{incident.attempts} attempt(s): {incident.error[:120]}"
+        )
 
     overdue = Timer.objects.filter(status=Timer.PENDING, due_at__lt=now - OVERDUE_TIMER)
     overdue = overdue.select_related("case")
     for timer in overdue.order_by("due_at", "id")[:100]:
         why = timer.problem or "is beat running?"
-        problems.append(f"timer {timer.engine_id} of case {timer.case.reference}: due at "
-                        f"{timer.due_at.isoformat()} but not fired ({why})")
+        problems.append(
+            f"timer {timer.engine_id} of case {timer.case.reference}: due at "
+            f"{timer.due_at.isoformat()} but not fired ({why})"
+        )
 
     broken = audit_verify()
     if broken is not None:

@@ -86,13 +86,17 @@ def _case_title(definition, data: Mapping[str, Any]) -> str:
 
 
 @transaction.atomic
-def case_create(*, applicant, template_code: str, data: Mapping[str, Any] | None = None,
-                now: datetime | None = None) -> Case:
+def case_create(
+    *, applicant, template_code: str, data: Mapping[str, Any] | None = None, now: datetime | None = None
+) -> Case:
     """Start a draft on the template's current version. A draft keeps
     whatever the applicant typed, valid or not, until they submit."""
     now = _now(now)
-    template = ProcessTemplate.objects.filter(code=template_code, is_active=True).select_related(
-        "current_version").first()
+    template = (
+        ProcessTemplate.objects.filter(code=template_code, is_active=True)
+        .select_related("current_version")
+        .first()
+    )
     if template is None or template.current_version is None:
         raise NotFound(f"no published service '{template_code}'")
     data = _check_draft_data(data or {})
@@ -112,15 +116,26 @@ def case_create(*, applicant, template_code: str, data: Mapping[str, Any] | None
         except IntegrityError:  # pragma: no cover - a reference collision, 1 in 10^9
             continue
     changes = Changes(now=now)
-    changes.event("CASE_CREATED", case, actor_id=applicant.pk, template=template.code,
-                  version=template.current_version.number)
+    changes.event(
+        "CASE_CREATED",
+        case,
+        actor_id=applicant.pk,
+        template=template.code,
+        version=template.current_version.number,
+    )
     audit_write(changes.audit)
     return case
 
 
 @transaction.atomic
-def case_save_draft(*, case_id: int, actor, data: Mapping[str, Any], expected_version: int | None = None,
-                    now: datetime | None = None) -> Case:
+def case_save_draft(
+    *,
+    case_id: int,
+    actor,
+    data: Mapping[str, Any],
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Case:
     case = _lock_own_case(case_id, actor)
     if case.status != CaseStatus.DRAFT:
         raise Conflict("only a draft can be edited; this case has been submitted")
@@ -169,7 +184,9 @@ def _missing_documents(case: Case, definition) -> tuple[FieldError, ...]:
         return ()
     present = set(Attachment.objects.filter(case=case, slot__in=required).values_list("slot", flat=True))
     return tuple(
-        FieldError(path=slot, code="required", message={"zh": "请上传此项材料。", "en": "Upload this document."})
+        FieldError(
+            path=slot, code="required", message={"zh": "请上传此项材料。", "en": "Upload this document."}
+        )
         for slot in required
         if slot not in present
     )
@@ -184,6 +201,7 @@ def case_withdraw(*, case_id: int, actor, reason: str = "", now: datetime | None
         case.withdraw()
         case.completed_at = now
         changes.cases.append(case)
+        changes.case_ids.add(case.pk)
         changes.event("CASE_WITHDRAWN", case, actor_id=actor.pk, reason=reason[:500], **{"from": "draft"})
     elif case.is_open:
         advance(case, rt.Withdraw(actor=str(actor.pk), reason=reason), changes, actor_id=actor.pk)
@@ -194,8 +212,9 @@ def case_withdraw(*, case_id: int, actor, reason: str = "", now: datetime | None
 
 
 @transaction.atomic
-def case_answer_correction(*, case_id: int, actor, data: Mapping[str, Any], now: datetime | None = None,
-                           language: str = "zh") -> Case:
+def case_answer_correction(
+    *, case_id: int, actor, data: Mapping[str, Any], now: datetime | None = None, language: str = "zh"
+) -> Case:
     """The applicant answers the open correction request(s) with changed
     data; the whole form must validate with the changes applied."""
     now = _now(now)
@@ -215,7 +234,9 @@ def case_answer_correction(*, case_id: int, actor, data: Mapping[str, Any], now:
     ]
     for task_id in sorted(open_corrections, key=lambda t: int(t[1:])):
         if case.state is not None and task_id in case.state["tasks"]:
-            advance(case, rt.SubmitCorrection(task_id, updates, actor=str(actor.pk)), changes, actor_id=actor.pk)
+            advance(
+                case, rt.SubmitCorrection(task_id, updates, actor=str(actor.pk)), changes, actor_id=actor.pk
+            )
             changes.decided[(case.pk, task_id)] = Decision(outcome="corrected", decided_by_id=actor.pk)
     changes.event("CASE_CORRECTED", case, actor_id=actor.pk, fields=sorted(updates))
     changes.flush()
@@ -298,9 +319,13 @@ def task_handover(*, task_id: int, actor, to_user, now: datetime | None = None) 
     if task.status == TaskStatus.CLAIMED and task.assignee_id != actor.pk and not membership.is_head:
         raise Forbidden("only the reviewer holding the task, or the department head, can hand it over")
     if _member(to_user, task.department_id) is None:
-        raise InvalidInput("the colleague must belong to the task's department", fields={"to_user": ["not a member"]})
+        raise InvalidInput(
+            "the colleague must belong to the task's department", fields={"to_user": ["not a member"]}
+        )
     if to_user.pk == case.applicant_id:
-        raise InvalidInput("a case cannot be handed to its own applicant", fields={"to_user": ["is the applicant"]})
+        raise InvalidInput(
+            "a case cannot be handed to its own applicant", fields={"to_user": ["is the applicant"]}
+        )
     if task.status == TaskStatus.OPEN:
         task.claim()
     previous = task.assignee_id
@@ -312,8 +337,15 @@ def task_handover(*, task_id: int, actor, to_user, now: datetime | None = None) 
 
 
 @transaction.atomic
-def task_complete(*, task_id: int, actor, outcome: str, opinion: str = "",
-                  data: Mapping[str, Any] | None = None, now: datetime | None = None) -> Task:
+def task_complete(
+    *,
+    task_id: int,
+    actor,
+    outcome: str,
+    opinion: str = "",
+    data: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Task:
     """Decide a review or countersignature. Reject and return need a written
     opinion. A task a colleague already decided is a Conflict, not a write."""
     now = _now(now)
@@ -326,18 +358,34 @@ def task_complete(*, task_id: int, actor, outcome: str, opinion: str = "",
         raise Conflict("a colleague has claimed this task; ask them or the department head to hand it over")
     opinion = (opinion or "").strip()
     if len(opinion) > MAX_OPINION:
-        raise InvalidInput("the opinion is too long", fields={"opinion": [f"at most {MAX_OPINION} characters"]})
+        raise InvalidInput(
+            "the opinion is too long", fields={"opinion": [f"at most {MAX_OPINION} characters"]}
+        )
     if outcome in ("reject", "return") and not opinion:
-        raise InvalidInput("a rejection or a return for correction needs a written opinion",
-                           fields={"opinion": ["required"]})
+        raise InvalidInput(
+            "a rejection or a return for correction needs a written opinion", fields={"opinion": ["required"]}
+        )
     if data is not None:
         data = _check_draft_data(data)
     changes = Changes(now=now)
-    changes.event("TASK_COMPLETED", case, actor_id=actor.pk, object_type="task", object_id=task.engine_id,
-                  node=task.node_id, outcome=outcome, opinion=opinion, department=task.department_id)
+    changes.event(
+        "TASK_COMPLETED",
+        case,
+        actor_id=actor.pk,
+        object_type="task",
+        object_id=task.engine_id,
+        node=task.node_id,
+        outcome=outcome,
+        opinion=opinion,
+        department=task.department_id,
+    )
     try:
-        advance(case, rt.CompleteTask(task.engine_id, outcome, actor=str(actor.pk), opinion=opinion, data=data),
-                changes, actor_id=actor.pk)
+        advance(
+            case,
+            rt.CompleteTask(task.engine_id, outcome, actor=str(actor.pk), opinion=opinion, data=data),
+            changes,
+            actor_id=actor.pk,
+        )
     except IllegalEvent as exc:
         if exc.code == "outcome_not_offered":
             raise InvalidInput(exc.message, fields={"outcome": [exc.message]}) from exc
@@ -350,7 +398,9 @@ def task_complete(*, task_id: int, actor, outcome: str, opinion: str = "",
         task.complete()
     except TransitionNotAllowed as exc:  # pragma: no cover - guarded above
         raise Conflict(str(exc)) from exc
-    changes.decided[(case.pk, task.engine_id)] = Decision(outcome=outcome, opinion=opinion, decided_by_id=actor.pk)
+    changes.decided[(case.pk, task.engine_id)] = Decision(
+        outcome=outcome, opinion=opinion, decided_by_id=actor.pk
+    )
     changes.flush()
     task.completed_at, task.outcome, task.opinion, task.decided_by = now, outcome, opinion, actor
     return task
@@ -367,9 +417,19 @@ def _task_state_message(task: Task) -> str:
 
 
 def _audit_task(task: Task, action: str, actor, now: datetime, **data: Any) -> None:
-    audit_write([PendingAudit(action=action, at=now, actor_id=actor.pk, object_type="task",
-                              object_id=task.engine_id, case_id=task.case_id,
-                              data={"node": task.node_id, **data})])
+    audit_write(
+        [
+            PendingAudit(
+                action=action,
+                at=now,
+                actor_id=actor.pk,
+                object_type="task",
+                object_id=task.engine_id,
+                case_id=task.case_id,
+                data={"node": task.node_id, **data},
+            )
+        ]
+    )
 
 
 __all__ = [

@@ -45,7 +45,10 @@ def analyse(nodes: dict[str, Node], processes: dict[str, Process], *, partial: b
             if other is None:
                 err(node, f"node '{node.id}' leads to unknown node '{target}'")
             elif other.process != node.process:
-                err(node, f"node '{node.id}' leads to '{target}' in another process; flows cannot cross processes")
+                err(
+                    node,
+                    f"node '{node.id}' leads to '{target}' in another process; flows cannot cross processes",
+                )
             elif other.type == "start":
                 err(node, f"node '{node.id}' leads back to the start node '{target}'")
             elif target == node.id:
@@ -73,7 +76,10 @@ def analyse(nodes: dict[str, Node], processes: dict[str, Process], *, partial: b
             node.is_split = out > 1
             node.is_join = node.in_degree > 1
             if node.is_split and node.is_join:
-                err(node, f"gateway '{node.id}' both splits and joins; use one gateway to join and another to split")
+                err(
+                    node,
+                    f"gateway '{node.id}' both splits and joins; use one gateway to join and another to split",
+                )
 
     # Reachability from each process's start, and paths to an end.
     for process in processes.values():
@@ -91,7 +97,7 @@ def analyse(nodes: dict[str, Node], processes: dict[str, Process], *, partial: b
             continue
         can_end: set[str] = set()
         for end in ends:
-            can_end |= _reach(end, lambda n: predecessors[n])
+            can_end |= _reach(end, lambda n, preds=predecessors: preds[n])
         for node_id in sorted(reached - can_end, key=lambda n: (nodes[n].line, nodes[n].col)):
             err(nodes[node_id], f"node '{node_id}' cannot reach an end: every path from it loops or stops")
 
@@ -104,7 +110,10 @@ def analyse(nodes: dict[str, Node], processes: dict[str, Process], *, partial: b
                 continue
     for process_id in processes:
         if process_id in _reach_calls(process_id, calls, start_excluded=True):
-            err(nodes[processes[process_id].start], f"sub-process '{process_id}' calls itself (directly or not)")
+            err(
+                nodes[processes[process_id].start],
+                f"sub-process '{process_id}' calls itself (directly or not)",
+            )
 
     if problems:
         return problems
@@ -161,7 +170,9 @@ def _blocks(nodes: dict[str, Node]) -> list[Problem]:
         if split.id in joins_of:
             return joins_of[split.id]
         if split.id in in_progress:
-            raise _BlockError(split, f"a flow leads back into the split '{split.id}' from inside its own branches")
+            raise _BlockError(
+                split, f"a flow leads back into the split '{split.id}' from inside its own branches"
+            )
         in_progress.add(split.id)
         found: set[str] = set()
         block: set[str] = set()
@@ -260,6 +271,10 @@ def _blocks(nodes: dict[str, Node]) -> list[Problem]:
     for node in nodes.values():
         if node.type in SPLIT_KINDS and node.is_join and node.id not in matched and not problems:
             problems.append(
-                Problem(node.line, node.col, f"join '{node.id}' has no matching {node.type} split; its branches do not balance")
+                Problem(
+                    node.line,
+                    node.col,
+                    f"join '{node.id}' has no matching {node.type} split; its branches do not balance",
+                )
             )
     return problems

@@ -26,12 +26,6 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import (
-    DoubleQuotedScalarString,
-    FoldedScalarString,
-    LiteralScalarString,
-    SingleQuotedScalarString,
-)
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
@@ -39,6 +33,12 @@ from ruamel.yaml.events import (
     CollectionStartEvent,
     NodeEvent,
     ScalarEvent,
+)
+from ruamel.yaml.scalarstring import (
+    DoubleQuotedScalarString,
+    FoldedScalarString,
+    LiteralScalarString,
+    SingleQuotedScalarString,
 )
 
 from . import graph
@@ -197,7 +197,9 @@ def _decode(source: str | bytes) -> tuple[str | None, list[Problem]]:
     else:
         text = source
         if len(text) > MAX_BYTES:
-            return None, [Problem(1, 1, f"file is too large ({len(text)} characters; the limit is {MAX_BYTES})")]
+            return None, [
+                Problem(1, 1, f"file is too large ({len(text)} characters; the limit is {MAX_BYTES})")
+            ]
         if "\x00" in text:
             return None, [Problem(1, 1, "file is binary, not YAML text (it contains NUL bytes)")]
     if not text.strip() or all(
@@ -425,7 +427,14 @@ class _Reader:
         return int(value)
 
     def number(
-        self, mapping: CommentedMap, key: str, what: str, *, minimum: float, maximum: float, exclusive_min=False
+        self,
+        mapping: CommentedMap,
+        key: str,
+        what: str,
+        *,
+        minimum: float,
+        maximum: float,
+        exclusive_min=False,
     ) -> float | None:
         if key not in mapping:
             return None
@@ -513,7 +522,10 @@ class _Reader:
         if title_field is not None and (
             title_field not in self.fields or self.fields[title_field].type not in ("text", "textarea")
         ):
-            self.err(_value_pos(root, "title_field"), f"title_field '{title_field}' must name a text field of the form")
+            self.err(
+                _value_pos(root, "title_field"),
+                f"title_field '{title_field}' must name a text field of the form",
+            )
             title_field = None
 
         nodes: dict[str, Node] = {}
@@ -528,12 +540,16 @@ class _Reader:
             for sub_id in subs or ():
                 sub_pos = _key_pos(subs, sub_id)
                 if not isinstance(sub_id, str) or not ID_RE.match(sub_id) or sub_id == MAIN:
-                    self.err(sub_pos, f"sub-process id {sub_id!r} must be a lowercase identifier other than 'main'")
+                    self.err(
+                        sub_pos, f"sub-process id {sub_id!r} must be a lowercase identifier other than 'main'"
+                    )
                     continue
                 sub = self.mapping(subs[sub_id], _value_pos(subs, sub_id), f"sub-process '{sub_id}'")
                 if sub is None:
                     continue
-                self.keys(sub, ("title", "nodes", "description"), ("title", "nodes"), f"sub-process '{sub_id}'")
+                self.keys(
+                    sub, ("title", "nodes", "description"), ("title", "nodes"), f"sub-process '{sub_id}'"
+                )
                 sub_title = self.label(sub, "title", f"sub-process '{sub_id}'", required=True)
                 if "nodes" in sub:
                     start = self.read_nodes(sub["nodes"], _value_pos(sub, "nodes"), sub_id, nodes, seen)
@@ -660,7 +676,9 @@ class _Reader:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                self.err(_value_pos(item, "pattern"), f"{what}: pattern is not a valid regular expression ({exc})")
+                self.err(
+                    _value_pos(item, "pattern"), f"{what}: pattern is not a valid regular expression ({exc})"
+                )
                 pattern = None
         for key, kinds in (
             ("min_length", ("text", "textarea", "address", "email")),
@@ -692,7 +710,9 @@ class _Reader:
             if "columns" not in item:
                 self.err(_pos(item), f"{what}: a table field needs 'columns'")
             else:
-                columns = self.read_fields(item["columns"], _value_pos(item, "columns"), what, allow_table=False)
+                columns = self.read_fields(
+                    item["columns"], _value_pos(item, "columns"), what, allow_table=False
+                )
                 if not columns:
                     self.err(_value_pos(item, "columns"), f"{what}: a table needs at least one column")
         if field_id is None or kind is None or label is None:
@@ -729,7 +749,10 @@ class _Reader:
                 try:
                     resolve_date_limit(value, date(2000, 1, 1))
                 except ValueError:
-                    self.err(pos, f"{what} '{key}' must be a date or 'today', 'today+5y', 'today-18y'; got {value!r}")
+                    self.err(
+                        pos,
+                        f"{what} '{key}' must be a date or 'today', 'today+5y', 'today-18y'; got {value!r}",
+                    )
                     return None
                 return str(value)
             self.err(pos, f"{what} '{key}' must be a date, not {_kind(value)}")
@@ -758,7 +781,9 @@ class _Reader:
         choices: list[Choice] = []
         seen: set[str] = set()
         for index, raw in enumerate(items):
-            choice = self.mapping(raw, _item_pos(items, index, _value_pos(item, "choices")), f"a choice of {what}")
+            choice = self.mapping(
+                raw, _item_pos(items, index, _value_pos(item, "choices")), f"a choice of {what}"
+            )
             if choice is None:
                 continue
             self.keys(choice, ("value", "label"), ("value", "label"), f"a choice of {what}")
@@ -831,7 +856,9 @@ class _Reader:
                 continue
             if node.id in seen:
                 line, col = seen[node.id]
-                self.err((node.line, node.col), f"duplicate node id '{node.id}' (first defined at line {line})")
+                self.err(
+                    (node.line, node.col), f"duplicate node id '{node.id}' (first defined at line {line})"
+                )
                 continue
             seen[node.id] = (node.line, node.col)
             nodes[node.id] = node
@@ -842,7 +869,10 @@ class _Reader:
             self.err(pos, f"{where} has no start node")
             return None
         for extra in starts[1:]:
-            self.err((extra.line, extra.col), f"{where} has more than one start node ('{starts[0].id}' and '{extra.id}')")
+            self.err(
+                (extra.line, extra.col),
+                f"{where} has more than one start node ('{starts[0].id}' and '{extra.id}')",
+            )
         return starts[0].id
 
     def read_node(self, item: CommentedMap, process: str) -> Node | None:
@@ -875,8 +905,15 @@ class _Reader:
         if node_id is None:
             return None
         description = self.label(item, "description", what, required=False)
-        node = Node(id=node_id, type=node_type, process=process, title=title, description=description,
-                    line=line, col=col)
+        node = Node(
+            id=node_id,
+            type=node_type,
+            process=process,
+            title=title,
+            description=description,
+            line=line,
+            col=col,
+        )
         reader = getattr(self, f"node_{node_type}")
         reader(node, item, what)
         return node
@@ -919,10 +956,14 @@ class _Reader:
                 cert = self.mapping(raw, _item_pos(item["certificates"], index, pos), "a certificate")
                 if cert is None:
                     continue
-                self.keys(cert, ("type", "department", "title"), ("type", "department", "title"), "a certificate")
+                self.keys(
+                    cert, ("type", "department", "title"), ("type", "department", "title"), "a certificate"
+                )
                 cert_type = self.ident(cert, "type", "certificate") if "type" in cert else None
                 dept = (
-                    self.department(cert["department"], _value_pos(cert, "department"), "certificate department")
+                    self.department(
+                        cert["department"], _value_pos(cert, "department"), "certificate department"
+                    )
                     if "department" in cert
                     else None
                 )
@@ -949,7 +990,9 @@ class _Reader:
                 signers: list[str] = []
                 raw = self.seq(sign.get("signers"), _value_pos(sign, "signers"), f"{what} signers") or []
                 for index, value in enumerate(raw):
-                    dept = self.department(value, _item_pos(raw, index, _value_pos(sign, "signers")), f"{what} signers")
+                    dept = self.department(
+                        value, _item_pos(raw, index, _value_pos(sign, "signers")), f"{what} signers"
+                    )
                     if dept:
                         signers.append(dept)
                 if "signers" in sign and len(raw) < 2:
@@ -971,7 +1014,10 @@ class _Reader:
             cleared = []
             for index, value in enumerate(raw):
                 if not isinstance(value, str):
-                    self.err(_item_pos(raw, index, _value_pos(item, "clearance")), f"{what} clearance names a field id")
+                    self.err(
+                        _item_pos(raw, index, _value_pos(item, "clearance")),
+                        f"{what} clearance names a field id",
+                    )
                 else:
                     cleared.append((value, _item_pos(raw, index, _value_pos(item, "clearance"))))
             node.clearance = tuple(str(v) for v, _ in cleared)
@@ -985,7 +1031,9 @@ class _Reader:
             if node.clock_excluded and node.sla is not None:
                 self.err(_key_pos(item, "sla"), f"{what}: a step excluded from the clock cannot have an SLA")
 
-    def outcomes(self, item: CommentedMap, what: str, allowed: tuple[str, ...], required: str) -> dict[str, str]:
+    def outcomes(
+        self, item: CommentedMap, what: str, allowed: tuple[str, ...], required: str
+    ) -> dict[str, str]:
         if "outcomes" not in item:
             self.err(_pos(item), f"{what} is missing required key 'outcomes'")
             return {}
@@ -1028,7 +1076,10 @@ class _Reader:
                 f"{what}: automatic '{on_breach}' on breach needs a 'legal_basis' (the local rule that allows it)",
             )
         if on_breach in ("approve", "reject") and on_breach not in self.outcomes_of(item):
-            self.err(_value_pos(sla, "on_breach"), f"{what}: on_breach '{on_breach}' is not one of the node's outcomes")
+            self.err(
+                _value_pos(sla, "on_breach"),
+                f"{what}: on_breach '{on_breach}' is not one of the node's outcomes",
+            )
         if limit is None:
             return None
         return Sla(limit=limit, remind_at=remind_at, on_breach=str(on_breach), legal_basis=legal_basis)
@@ -1093,7 +1144,10 @@ class _Reader:
 
     def branches(self, node: Node, item: CommentedMap, what: str) -> None:
         if node.type == "parallel":
-            self.err(_key_pos(item, "branches"), f"{what}: a parallel gateway takes 'next' (a list), not 'branches'")
+            self.err(
+                _key_pos(item, "branches"),
+                f"{what}: a parallel gateway takes 'next' (a list), not 'branches'",
+            )
             return
         pos = _value_pos(item, "branches")
         raw = self.seq(item["branches"], pos, f"{what} branches") or []
@@ -1200,7 +1254,11 @@ class _Reader:
                 return None
             return f"condition names unknown decision '{name}' (use decision.<user task or call node id>)"
         if head == "result":
-            if len(parts) >= 2 and parts[1] in nodes and nodes[parts[1]].type in ("service_task", "user_task"):
+            if (
+                len(parts) >= 2
+                and parts[1] in nodes
+                and nodes[parts[1]].type in ("service_task", "user_task")
+            ):
                 return None
             return f"condition names unknown result '{name}' (use result.<service or user task id>.<key>)"
         return f"condition names unknown field '{name}'"
@@ -1212,11 +1270,17 @@ class _Reader:
                 table_id, _, column_id = field_id.partition(".")
                 spec = self.fields.get(table_id)
                 if spec is not None and column_id:
-                    spec = next((c for c in spec.columns if c.id == column_id), None) if spec.type == "table" else None
+                    spec = (
+                        next((c for c in spec.columns if c.id == column_id), None)
+                        if spec.type == "table"
+                        else None
+                    )
                 if spec is None:
                     self.err(pos, f"node '{node_id}' clearance names unknown field '{field_id}'")
                 elif spec.sensitivity != "secret":
-                    self.err(pos, f"node '{node_id}' clearance names '{field_id}', which is not a secret field")
+                    self.err(
+                        pos, f"node '{node_id}' clearance names '{field_id}', which is not a secret field"
+                    )
         calls = getattr(self, "_call_positions", {})
         for node_id, pos in calls.items():
             node = nodes.get(node_id)
@@ -1231,7 +1295,15 @@ def _offset_in_scalar(mapping: CommentedMap, key: str, value: str, offset: int) 
     by one). Block scalars and multi-line values point at their start."""
     raw = mapping[key]
     style = getattr(raw, "style", None)
-    if style in ("|", ">") or "\n" in value[:offset] or isinstance(raw, LiteralScalarString | FoldedScalarString):
+    if (
+        style in ("|", ">")
+        or "\n" in value[:offset]
+        or isinstance(raw, LiteralScalarString | FoldedScalarString)
+    ):
         return 0
-    shift = 1 if style in ("'", '"') or isinstance(raw, SingleQuotedScalarString | DoubleQuotedScalarString) else 0
+    shift = (
+        1
+        if style in ("'", '"') or isinstance(raw, SingleQuotedScalarString | DoubleQuotedScalarString)
+        else 0
+    )
     return shift + offset

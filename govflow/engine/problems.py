@@ -40,7 +40,9 @@ class InvalidDefinition(EngineError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems)
         first = self.problems[0] if self.problems else Problem(1, 1, "invalid definition")
-        super().__init__(f"{len(self.problems)} problem(s); first at {first.line}:{first.col}: {first.message}")
+        super().__init__(
+            f"{len(self.problems)} problem(s); first at {first.line}:{first.col}: {first.message}"
+        )
 
     def lines(self, path: str) -> list[str]:
         return [p.format(path) for p in self.problems]

@@ -27,7 +27,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .definition import MAIN, Definition, Node
+from .definition import Definition, Node
 from .expressions import EvaluationError
 from .problems import IllegalEvent, NoBranchMatched
 
@@ -237,9 +237,7 @@ def step(
         raise IllegalEvent("the case has not started", code="not_started")
     version = state.get("schema_version")
     if type(version) is not int or version != SCHEMA_VERSION:
-        raise IllegalEvent(
-            f"state has schema version {version!r}; migrate it first", code="schema_version"
-        )
+        raise IllegalEvent(f"state has schema version {version!r}; migrate it first", code="schema_version")
     if state["status"] != "running":
         raise IllegalEvent(f"the case has ended ({state['outcome']})", code="case_ended")
     machine = _Machine(definition, state if in_place else copy_state(state), now)
@@ -349,7 +347,9 @@ class _Machine:
         if sla is not None and kind in ("review", "signature"):
             limit = sla.limit
             if sla.remind_at is not None:
-                self.start_timer("sla_reminder", node, token_id, task_id, limit.days, limit.hours, sla.remind_at)
+                self.start_timer(
+                    "sla_reminder", node, token_id, task_id, limit.days, limit.hours, sla.remind_at
+                )
             self.start_timer("sla_breach", node, token_id, task_id, limit.days, limit.hours, 1.0)
         return task_id
 
@@ -410,11 +410,15 @@ class _Machine:
             self.arrive(token_id, token, node)
         elif node.is_split:
             context = self.context()
-            chosen = [b.target for b in node.branches if not b.default and self.holds(node, b.condition, context)]
+            chosen = [
+                b.target for b in node.branches if not b.default and self.holds(node, b.condition, context)
+            ]
             if not chosen:
                 chosen = [b.target for b in node.branches if b.default]
             if not chosen:
-                raise NoBranchMatched(f"no condition of gateway '{node.id}' holds and it has no default branch")
+                raise NoBranchMatched(
+                    f"no condition of gateway '{node.id}' holds and it has no default branch"
+                )
             self.split(token_id, token, node, chosen)
         else:
             self.move(token_id, node.next[0])
@@ -623,7 +627,13 @@ class _Machine:
         token_id = task["token"]
         token = state["tokens"][token_id]
         token["tasks"].remove(task_id)
-        decision = {"outcome": outcome, "round": task["round"], "by": actor, "opinion": opinion, "at": self.now}
+        decision = {
+            "outcome": outcome,
+            "round": task["round"],
+            "by": actor,
+            "opinion": opinion,
+            "at": self.now,
+        }
         if silent:
             decision["silent_consent"] = True
             decision["legal_basis"] = legal_basis
@@ -658,7 +668,9 @@ class _Machine:
             return "approve"
         if sign.mode == "sequential":
             round_ = self.state["rounds"][node.id]
-            token["tasks"].append(self.create_task(token_id, node, "signature", sign.signers[done], round_, done))
+            token["tasks"].append(
+                self.create_task(token_id, node, "signature", sign.signers[done], round_, done)
+            )
         return None
 
     def fire_timer(self, timer_id: str) -> None:

@@ -122,7 +122,9 @@ class _Run:
             if isinstance(effect, rt.NodeEntered):
                 self.trace.append(effect.node)
             elif isinstance(effect, rt.CertificateDue):
-                self.certificates.append({"type": effect.type, "department": effect.department, "node": effect.node})
+                self.certificates.append(
+                    {"type": effect.type, "department": effect.department, "node": effect.node}
+                )
             elif isinstance(effect, rt.ClockPaused):
                 self.paused_since = self.clock
             elif isinstance(effect, rt.ClockResumed):
@@ -130,8 +132,15 @@ class _Run:
                     self.paused_total += self.clock - self.paused_since
                 self.paused_since = None
             elif isinstance(effect, rt.TaskCompleted) and effect.silent_consent:
-                self.decided.append({"node": effect.node, "outcome": effect.outcome, "day": round(self.clock, 3),
-                                     "silent_consent": True, "legal_basis": effect.legal_basis})
+                self.decided.append(
+                    {
+                        "node": effect.node,
+                        "outcome": effect.outcome,
+                        "day": round(self.clock, 3),
+                        "silent_consent": True,
+                        "legal_basis": effect.legal_basis,
+                    }
+                )
             elif isinstance(effect, rt.ServiceCall):
                 self.schedule(0.0, "service", effect.task_id)
             elif isinstance(effect, rt.TaskCreated) and effect.kind in ("review", "signature"):
@@ -157,7 +166,9 @@ class _Run:
             elif isinstance(effect, rt.TaskCreated) and effect.kind == "correction":
                 outcome = self.next_decision(effect.node)
                 if outcome != "timeout":
-                    self.schedule(float(self.script.durations.get(effect.node, 0.0)), "correct", effect.task_id)
+                    self.schedule(
+                        float(self.script.durations.get(effect.node, 0.0)), "correct", effect.task_id
+                    )
             elif isinstance(effect, rt.TimerStarted):
                 limit = effect.days if effect.days is not None else (effect.hours or 0) / 8.0
                 if effect.kind == "wait":
@@ -177,7 +188,9 @@ class _Run:
                 )
             steps += 1
             if steps > MAX_STEPS:
-                raise SimulationError(f"the simulation did not end after {MAX_STEPS} steps (an endless loop?)")
+                raise SimulationError(
+                    f"the simulation did not end after {MAX_STEPS} steps (an endless loop?)"
+                )
             when, _, kind, ident = heapq.heappop(self.queue)
             self.clock = max(self.clock, when)
             event = self.event_for(kind, ident, state)
@@ -290,6 +303,8 @@ def script_from_mapping(raw: Mapping[str, Any]) -> Script:
         data=dict(raw["data"]) if raw.get("data") is not None else None,
         decisions=dict(raw.get("decisions") or {}),
         durations={k: float(v) for k, v in (raw.get("durations") or {}).items()},
-        results={k: list(v) if isinstance(v, list) else dict(v) for k, v in (raw.get("results") or {}).items()},
+        results={
+            k: list(v) if isinstance(v, list) else dict(v) for k, v in (raw.get("results") or {}).items()
+        },
         corrections=dict(raw.get("corrections") or {}),
     )

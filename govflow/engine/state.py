@@ -43,7 +43,9 @@ def load_state(raw: str | bytes | dict[str, Any]) -> dict[str, Any]:
         raise StateVersionError("stored state is not a JSON object")
     version = state.get("schema_version", 0)
     if type(version) is not int or version > SCHEMA_VERSION:
-        raise StateVersionError(f"stored state has schema version {version!r}; this engine knows {SCHEMA_VERSION}")
+        raise StateVersionError(
+            f"stored state has schema version {version!r}; this engine knows {SCHEMA_VERSION}"
+        )
     while version < SCHEMA_VERSION:
         migrate = MIGRATIONS.get(version)
         if migrate is None:

@@ -13,8 +13,19 @@ from .services import incident_retry
 
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
-    list_display = ("id", "status", "kind", "case", "node_id", "handler", "topic", "attempts", "opened_at",
-                    "last_failed_at", "retry_count")
+    list_display = (
+        "id",
+        "status",
+        "kind",
+        "case",
+        "node_id",
+        "handler",
+        "topic",
+        "attempts",
+        "opened_at",
+        "last_failed_at",
+        "retry_count",
+    )
     list_filter = ("status", "kind", "topic")
     search_fields = ("case__reference", "message__key", "handler", "error")
     list_select_related = ("case",)
@@ -44,7 +55,11 @@ class IncidentAdmin(admin.ModelAdmin):
         if retried:
             self.message_user(
                 request,
-                ngettext("%(n)d incident sent to a worker again.", "%(n)d incidents sent to a worker again.",
-                         retried) % {"n": retried},
+                ngettext(
+                    "%(n)d incident sent to a worker again.",
+                    "%(n)d incidents sent to a worker again.",
+                    retried,
+                )
+                % {"n": retried},
                 messages.SUCCESS,
             )

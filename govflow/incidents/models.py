@@ -28,12 +28,23 @@ UNRESOLVED_STATUSES = (IncidentStatus.OPEN, IncidentStatus.RETRYING)
 
 class Incident(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=IncidentKind.choices)
-    status = models.CharField(_("status"), max_length=16, choices=IncidentStatus.choices,
-                              default=IncidentStatus.OPEN)
-    message = models.ForeignKey("outbox.OutboxMessage", on_delete=models.PROTECT, related_name="incidents",
-                                verbose_name=_("outbox message"))
-    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="incidents", verbose_name=_("case"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.OPEN
+    )
+    message = models.ForeignKey(
+        "outbox.OutboxMessage",
+        on_delete=models.PROTECT,
+        related_name="incidents",
+        verbose_name=_("outbox message"),
+    )
+    case = models.ForeignKey(
+        "cases.Case",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="incidents",
+        verbose_name=_("case"),
+    )
     task_engine_id = models.CharField(_("task"), max_length=32, blank=True)
     node_id = models.CharField(_("step"), max_length=64, blank=True)
     handler = models.CharField(_("handler"), max_length=100, blank=True)
@@ -44,8 +55,14 @@ class Incident(models.Model):
     last_failed_at = models.DateTimeField(_("last failed at"))
     retry_count = models.PositiveIntegerField(_("retries by an admin"), default=0)
     retried_at = models.DateTimeField(_("last retried at"), null=True, blank=True)
-    retried_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+", verbose_name=_("last retried by"))
+    retried_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("last retried by"),
+    )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
 
     class Meta:
@@ -59,8 +76,9 @@ class Incident(models.Model):
         ]
         indexes = [
             models.Index(fields=["case", "status"], name="incident_by_case"),
-            models.Index(fields=["opened_at"], name="incident_unresolved",
-                         condition=~models.Q(status="resolved")),
+            models.Index(
+                fields=["opened_at"], name="incident_unresolved", condition=~models.Q(status="resolved")
+            ),
         ]
         verbose_name = _("incident")
         verbose_name_plural = _("incidents")

@@ -28,9 +28,19 @@ def _is_admin(actor) -> bool:
 
 
 def _audit(action: str, incident: Incident, now: datetime, *, actor_id: int | None = None, **data) -> None:
-    audit_write([PendingAudit(action=action, at=now, actor_id=actor_id, object_type="incident",
-                              object_id=str(incident.pk), case_id=incident.case_id,
-                              data={"message": incident.message.key, "topic": incident.topic, **data})])
+    audit_write(
+        [
+            PendingAudit(
+                action=action,
+                at=now,
+                actor_id=actor_id,
+                object_type="incident",
+                object_id=str(incident.pk),
+                case_id=incident.case_id,
+                data={"message": incident.message.key, "topic": incident.topic, **data},
+            )
+        ]
+    )
 
 
 def _describe(message: OutboxMessage) -> dict:
@@ -44,8 +54,11 @@ def _describe(message: OutboxMessage) -> dict:
     task_engine_id = str(payload.get("task") or "")[:32]
     node_id = handler = ""
     if case_id is not None and task_engine_id:
-        task = Task.objects.filter(case_id=case_id, engine_id=task_engine_id).select_related(
-            "case__version").first()
+        task = (
+            Task.objects.filter(case_id=case_id, engine_id=task_engine_id)
+            .select_related("case__version")
+            .first()
+        )
         if task is not None:
             node_id = task.node_id
             if message.topic == "service_task":
@@ -53,8 +66,12 @@ def _describe(message: OutboxMessage) -> dict:
 
                 node = version_definition(task.case.version).nodes.get(task.node_id)
                 handler = (node.handler or "") if node is not None else ""
-    return {"case_id": case_id, "task_engine_id": task_engine_id, "node_id": node_id,
-            "handler": handler[:100]}
+    return {
+        "case_id": case_id,
+        "task_engine_id": task_engine_id,
+        "node_id": node_id,
+        "handler": handler[:100],
+    }
 
 
 def incident_open(*, message: OutboxMessage, error: str, now: datetime | None = None) -> Incident:
@@ -70,8 +87,14 @@ def incident_open(*, message: OutboxMessage, error: str, now: datetime | None = 
     if incident is None:
         kind = IncidentKind.SERVICE_TASK if message.topic == "service_task" else IncidentKind.DELIVERY
         incident = Incident.objects.create(
-            kind=kind, message=message, topic=message.topic, attempts=message.attempts, error=error,
-            opened_at=now, last_failed_at=now, **_describe(message),
+            kind=kind,
+            message=message,
+            topic=message.topic,
+            attempts=message.attempts,
+            error=error,
+            opened_at=now,
+            last_failed_at=now,
+            **_describe(message),
         )
     else:
         incident.status = IncidentStatus.OPEN
@@ -79,8 +102,15 @@ def incident_open(*, message: OutboxMessage, error: str, now: datetime | None = 
         incident.error = error
         incident.last_failed_at = now
         incident.save(update_fields=["status", "attempts", "error", "last_failed_at"])
-    _audit("INCIDENT_OPENED", incident, now, attempts=message.attempts, error=error[:500],
-           task=incident.task_engine_id, handler=incident.handler)
+    _audit(
+        "INCIDENT_OPENED",
+        incident,
+        now,
+        attempts=message.attempts,
+        error=error[:500],
+        task=incident.task_engine_id,
+        handler=incident.handler,
+    )
     return incident
 
 

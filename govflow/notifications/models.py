@@ -18,8 +18,9 @@ class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="notifications")
-    task = models.ForeignKey("cases.Task", null=True, blank=True, on_delete=models.CASCADE,
-                             related_name="notifications")
+    task = models.ForeignKey(
+        "cases.Task", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
     outbox_key = models.CharField(max_length=200)
     created_at = models.DateTimeField(_("created at"))
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
@@ -31,8 +32,9 @@ class Notification(models.Model):
         ]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="notification_by_user"),
-            models.Index(fields=["user"], name="notification_unread",
-                         condition=models.Q(read_at__isnull=True)),
+            models.Index(
+                fields=["user"], name="notification_unread", condition=models.Q(read_at__isnull=True)
+            ),
         ]
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")

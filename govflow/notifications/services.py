@@ -39,8 +39,9 @@ def _recipients(task, kind: str) -> list:
         return [task.assignee]
     if task.department_id is None:
         return []
-    members = [m for m in task.department.memberships.select_related("user").order_by("user_id")
-               if m.user.is_active]
+    members = [
+        m for m in task.department.memberships.select_related("user").order_by("user_id") if m.user.is_active
+    ]
     if kind == NotificationKind.ESCALATION:
         heads = [m for m in members if m.is_head]
         members = heads or members
@@ -57,8 +58,9 @@ def _body(task) -> str:
     return f"{task.case.reference} · {step_zh} / {step_en}\n{link}\n"
 
 
-def notification_deliver(*, key: str, kind: str, case_id: int, task_engine_id: str,
-                         now: datetime | None = None) -> int:
+def notification_deliver(
+    *, key: str, kind: str, case_id: int, task_engine_id: str, now: datetime | None = None
+) -> int:
     """Write one outbox message's notifications and e-mail them; returns how
     many were written (0 when this key was delivered before)."""
     from govflow.cases.models import Task
@@ -68,20 +70,23 @@ def notification_deliver(*, key: str, kind: str, case_id: int, task_engine_id: s
         kind = NotificationKind.TASK_CREATED
     if Notification.objects.filter(outbox_key=key).exists():
         return 0
-    task = (
+    found = list(
         Task.objects.select_related("case__applicant", "case__version", "department", "assignee")
         .filter(case_id=case_id, engine_id=task_engine_id)
-        .first()
+        .order_by()[:1]
     )
-    if task is None:
+    if not found:
         return 0
+    task = found[0]
     recipients = _recipients(task, kind)
     if not recipients:
         return 0
     with transaction.atomic():
         Notification.objects.bulk_create(
-            [Notification(user=user, kind=kind, case_id=case_id, task=task, outbox_key=key, created_at=now)
-             for user in recipients]
+            [
+                Notification(user=user, kind=kind, case_id=case_id, task=task, outbox_key=key, created_at=now)
+                for user in recipients
+            ]
         )
         addresses = sorted({user.email for user in recipients if user.email})
         if addresses:

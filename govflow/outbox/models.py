@@ -27,8 +27,9 @@ class OutboxMessage(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["created_at"], name="outbox_not_done",
-                         condition=models.Q(done_at__isnull=True)),
+            models.Index(
+                fields=["created_at"], name="outbox_not_done", condition=models.Q(done_at__isnull=True)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import OutboxMessage
@@ -90,18 +90,30 @@ def outbox_handle(message_id: int) -> bool:
         consumers()[message.topic](dict(message.payload), message.key)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
-        log.warning("outbox %s (%s) attempt %d failed: %s", message.key, message.topic, message.attempts,
-                    error)
+        log.warning(
+            "outbox %s (%s) attempt %d failed: %s", message.key, message.topic, message.attempts, error
+        )
         retry_in = _attempt_failed(message.pk, error)
         if retry_in is None:
             return False
         raise RetryLater(message.pk, retry_in, error) from exc
-    _attempt_succeeded(message.pk)
+    _attempt_succeeded(message)
     return True
 
 
 def _attempt_begin(message_id: int) -> OutboxMessage | None:
+    """Count the attempt (committed before the consumer runs) and return the
+    row, or None when there is nothing to do."""
     now = timezone.now()
+    counted = OutboxMessage.objects.filter(
+        pk=message_id,
+        done_at__isnull=True,
+        failed_at__isnull=True,
+        attempts__lt=max_attempts(),
+        topic__in=list(consumers()),
+    ).update(attempts=F("attempts") + 1, next_attempt_at=now + ATTEMPT_LEASE)
+    if counted:
+        return OutboxMessage.objects.get(pk=message_id)
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.done_at is not None or message.failed_at is not None:
@@ -112,11 +124,7 @@ def _attempt_begin(message_id: int) -> OutboxMessage | None:
             # Every allowed attempt started and none reported back: each one
             # lost its worker (a poison message). Give up without running it.
             _give_up(message, now, message.last_error or "the attempt did not finish (its worker was lost)")
-            return None
-        message.attempts += 1
-        message.next_attempt_at = now + ATTEMPT_LEASE
-        message.save(update_fields=["attempts", "next_attempt_at"])
-    return message
+    return None
 
 
 def _attempt_failed(message_id: int, error: str) -> float | None:
@@ -137,16 +145,18 @@ def _attempt_failed(message_id: int, error: str) -> float | None:
     return retry_in
 
 
-def _attempt_succeeded(message_id: int) -> None:
+def _attempt_succeeded(message: OutboxMessage) -> None:
     from govflow.incidents.services import incidents_resolve_for_message
 
     now = timezone.now()
+    done = OutboxMessage.objects.filter(pk=message.pk, done_at__isnull=True)
+    if not message.last_error:
+        # It never failed, so it was never given up: no incident to resolve.
+        done.update(done_at=now, next_attempt_at=None, failed_at=None)
+        return
     with transaction.atomic():
-        updated = OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True).update(
-            done_at=now, last_error="", next_attempt_at=None, failed_at=None
-        )
-        if updated:
-            incidents_resolve_for_message(message_id=message_id, now=now)
+        if done.update(done_at=now, last_error="", next_attempt_at=None, failed_at=None):
+            incidents_resolve_for_message(message_id=message.pk, now=now)
 
 
 def _give_up(message: OutboxMessage, now: datetime, error: str) -> None:
@@ -170,8 +180,9 @@ def outbox_drain(*, topics: Iterable[str] | None = None, limit: int = 10_000) ->
     cursor = 0
     while done < limit:
         ids = list(
-            OutboxMessage.objects.filter(done_at__isnull=True, failed_at__isnull=True, topic__in=wanted,
-                                         id__gt=cursor)
+            OutboxMessage.objects.filter(
+                done_at__isnull=True, failed_at__isnull=True, topic__in=wanted, id__gt=cursor
+            )
             .order_by("id")
             .values_list("id", flat=True)[:100]
         )
@@ -234,5 +245,5 @@ def outbox_resend_stale(
     )
     sent = 0
     for start in range(0, len(ids), 100):
-        sent += dispatch(ids[start:start + 100])
+        sent += dispatch(ids[start : start + 100])
     return sent

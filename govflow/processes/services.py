@@ -60,7 +60,9 @@ def version_definition(version: ProcessVersion) -> Definition:
 
 
 @transaction.atomic
-def process_publish(*, source: str, published_by=None, note: str = "", now: datetime | None = None) -> ProcessVersion:
+def process_publish(
+    *, source: str, published_by=None, note: str = "", now: datetime | None = None
+) -> ProcessVersion:
     """Validate and publish `source` as the next version of its template.
     Publishing the same text as the current version changes nothing."""
     try:
@@ -94,8 +96,16 @@ def process_publish(*, source: str, published_by=None, note: str = "", now: date
     template.title_en = definition.title["en"]
     template.current_version = version
     template.save(update_fields=["title_zh", "title_en", "current_version"])
-    audit_write([PendingAudit(action="TEMPLATE_PUBLISHED", at=version.published_at,
-                              actor_id=published_by.pk if published_by else None, object_type="process_version",
-                              object_id=str(version.pk),
-                              data={"template": template.code, "version": number, "sha256": digest, "note": note})])
+    audit_write(
+        [
+            PendingAudit(
+                action="TEMPLATE_PUBLISHED",
+                at=version.published_at,
+                actor_id=published_by.pk if published_by else None,
+                object_type="process_version",
+                object_id=str(version.pk),
+                data={"template": template.code, "version": number, "sha256": digest, "note": note},
+            )
+        ]
+    )
     return version

@@ -128,7 +128,9 @@ MEDIA_ROOT = Path(os.environ.get("GOVFLOW_MEDIA_ROOT", VAR_DIR / "media"))
 # Celery. Production sets REDIS_URL (or CELERY_BROKER_URL); without either the
 # embedded default uses kombu's filesystem transport, which needs no server.
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or "filesystem://localhost//"
+CELERY_BROKER_URL = (
+    os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or "filesystem://localhost//"
+)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 # visibility_timeout: a message a worker took but never acknowledged (the
 # whole worker died; acks_late) is handed out again after this many seconds;

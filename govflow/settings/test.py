@@ -60,8 +60,5 @@ else:
 CELERY_BROKER_URL = os.environ.get("GOVFLOW_TEST_BROKER_URL") or "memory://"
 if CELERY_BROKER_URL.startswith("redis"):
     CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
-# How long a prefork worker waits before declaring a killed child's task lost
-# (and, with reject_on_worker_lost, handing it out again); 10 s by default.
-CELERY_WORKER_LOST_WAIT = 1.0
 CELERY_TASK_ALWAYS_EAGER = False
 MEDIA_ROOT = VAR_DIR / "test-media"

@@ -74,13 +74,16 @@ class CalendarYearAdmin(admin.ModelAdmin):
     list_display = ("calendar", "year", "source")
     list_filter = ("calendar",)
     fieldsets = [
-        (None, {
-            "fields": ["calendar", "year", "source"],
-            "description": _(
-                "Enter the year's holidays and adjusted working days first, then save the year: a saved "
-                "year is used as complete, and timers that waited for it get their due dates."
-            ),
-        }),
+        (
+            None,
+            {
+                "fields": ["calendar", "year", "source"],
+                "description": _(
+                    "Enter the year's holidays and adjusted working days first, then save the year: a saved "
+                    "year is used as complete, and timers that waited for it get their due dates."
+                ),
+            },
+        ),
     ]
 
     def save_model(self, request, obj, form, change):

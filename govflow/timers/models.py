@@ -61,13 +61,20 @@ class Timer(models.Model):
     PAUSED = "paused"
     FIRED = "fired"
     CANCELLED = "cancelled"
-    STATUSES = [(PENDING, _("pending")), (PAUSED, _("paused")), (FIRED, _("fired")), (CANCELLED, _("cancelled"))]
+    STATUSES = [
+        (PENDING, _("pending")),
+        (PAUSED, _("paused")),
+        (FIRED, _("fired")),
+        (CANCELLED, _("cancelled")),
+    ]
 
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="timers")
     engine_id = models.CharField(max_length=32)
     kind = models.CharField(max_length=32)
     node_id = models.CharField(max_length=64)
-    task = models.ForeignKey("cases.Task", null=True, blank=True, on_delete=models.CASCADE, related_name="timers")
+    task = models.ForeignKey(
+        "cases.Task", null=True, blank=True, on_delete=models.CASCADE, related_name="timers"
+    )
     status = models.CharField(max_length=16, choices=STATUSES, default=PENDING)
     due_at = models.DateTimeField(null=True, blank=True)
     # While the case clock is paused the deadline is kept as office seconds left.

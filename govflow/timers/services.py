@@ -81,10 +81,16 @@ def calendar_import_file(path: str | Path) -> tuple[Calendar, list[int]]:
         )
         CalendarDay.objects.filter(calendar=calendar, date__year=year.year).delete()
         CalendarDay.objects.bulk_create(
-            [CalendarDay(calendar=calendar, date=d, kind=CalendarDay.HOLIDAY, name=names_by_date.get(d, ""))
-             for d in sorted(year.holidays)]
-            + [CalendarDay(calendar=calendar, date=d, kind=CalendarDay.WORKDAY)
-               for d in sorted(year.workdays)]
+            [
+                CalendarDay(
+                    calendar=calendar, date=d, kind=CalendarDay.HOLIDAY, name=names_by_date.get(d, "")
+                )
+                for d in sorted(year.holidays)
+            ]
+            + [
+                CalendarDay(calendar=calendar, date=d, kind=CalendarDay.WORKDAY)
+                for d in sorted(year.workdays)
+            ]
         )
         loaded.append(year.year)
     transaction.on_commit(calendar_invalidate)
@@ -105,8 +111,18 @@ def _audit_calendar(action: str, actor, calendar: Calendar, **data) -> None:
 
     from govflow.audit.services import PendingAudit, audit_write
 
-    audit_write([PendingAudit(action=action, at=timezone.now(), actor_id=getattr(actor, "pk", None),
-                              object_type="calendar", object_id=calendar.code, data=data)])
+    audit_write(
+        [
+            PendingAudit(
+                action=action,
+                at=timezone.now(),
+                actor_id=getattr(actor, "pk", None),
+                object_type="calendar",
+                object_id=calendar.code,
+                data=data,
+            )
+        ]
+    )
 
 
 @transaction.atomic
@@ -117,8 +133,9 @@ def calendar_day_save(*, day: CalendarDay, actor=None) -> CalendarDay:
     if problem is not None:
         raise InvalidInput(problem, fields={"date": [problem]})
     day.save()
-    _audit_calendar("CALENDAR_DAY_SAVED", actor, day.calendar, date=day.date.isoformat(), kind=day.kind,
-                    name=day.name)
+    _audit_calendar(
+        "CALENDAR_DAY_SAVED", actor, day.calendar, date=day.date.isoformat(), kind=day.kind, name=day.name
+    )
     transaction.on_commit(calendar_invalidate)
     return day
 
@@ -201,9 +218,7 @@ def timers_reschedule_unscheduled(*, code: str | None = None) -> tuple[int, int]
 
     calendar_invalidate()
     case_ids = sorted(
-        set(
-            Timer.objects.filter(status=Timer.PENDING, due_at__isnull=True).values_list("case_id", flat=True)
-        )
+        set(Timer.objects.filter(status=Timer.PENDING, due_at__isnull=True).values_list("case_id", flat=True))
     )
     rescheduled = still_missing = 0
     for case_id in case_ids:
@@ -213,8 +228,9 @@ def timers_reschedule_unscheduled(*, code: str | None = None) -> tuple[int, int]
             if code is not None and definition.calendar != code:
                 continue
             calendar = calendar_get(definition.calendar)
-            timers = Timer.objects.select_for_update().filter(case=case, status=Timer.PENDING,
-                                                              due_at__isnull=True)
+            timers = Timer.objects.select_for_update().filter(
+                case=case, status=Timer.PENDING, due_at__isnull=True
+            )
             for timer in timers:
                 span = _timer_span(definition, timer)
                 if span is None:

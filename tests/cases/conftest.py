@@ -26,5 +26,6 @@ def live_task(case, node_id):
 
 
 def decide(case, node_id, user, outcome="approve", opinion="同意", now=None):
-    return task_complete(task_id=live_task(case, node_id).pk, actor=user, outcome=outcome, opinion=opinion,
-                         now=now)
+    return task_complete(
+        task_id=live_task(case, node_id).pk, actor=user, outcome=outcome, opinion=opinion, now=now
+    )

@@ -38,7 +38,9 @@ def _race(*calls):
     return errors
 
 
-def test_the_last_two_parallel_approvals_at_once_fire_the_join_once(review_template, base_data, applicant, now):
+def test_the_last_two_parallel_approvals_at_once_fire_the_join_once(
+    review_template, base_data, applicant, now
+):
     assert connection.vendor == "postgresql"
     fire_reviewer, tax_reviewer = base_data["fire_reviewer"], base_data["tax_reviewer"]
     for _ in range(20):
@@ -48,7 +50,9 @@ def test_the_last_two_parallel_approvals_at_once_fire_the_join_once(review_templ
         fire, tax = live_task(case, "fire"), live_task(case, "tax")
 
         errors = _race(
-            lambda f=fire: task_complete(task_id=f.pk, actor=fire_reviewer, outcome="approve", opinion="同意"),
+            lambda f=fire: task_complete(
+                task_id=f.pk, actor=fire_reviewer, outcome="approve", opinion="同意"
+            ),
             lambda t=tax: task_complete(task_id=t.pk, actor=tax_reviewer, outcome="approve", opinion="同意"),
         )
 
@@ -65,8 +69,8 @@ def test_the_last_two_parallel_approvals_at_once_fire_the_join_once(review_templ
 def test_two_reviewers_deciding_the_same_task_one_wins_the_other_gets_a_conflict(
     review_template, base_data, applicant, now
 ):
-    from govflow.demo import ensure_user
     from govflow.accounts.models import Membership
+    from govflow.demo import ensure_user
 
     colleague = ensure_user("market_regulation_reviewer2", password="x", groups=("reviewer",))
     Membership.objects.get_or_create(user=colleague, department=live_department("market_regulation"))

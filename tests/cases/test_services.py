@@ -111,7 +111,9 @@ def test_sla_timers_of_other_departments_pause_while_the_case_is_with_the_applic
     tax = live_task(submitted_case, "tax")
     assert tax.due_at == datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
     # When fire returns the case for correction at the same moment
-    decide(submitted_case, "fire", base_data["fire_reviewer"], outcome="return", opinion="补充消防图纸", now=now)
+    decide(
+        submitted_case, "fire", base_data["fire_reviewer"], outcome="return", opinion="补充消防图纸", now=now
+    )
     breach = Timer.objects.get(task=tax, kind="sla_breach")
     assert breach.status == Timer.PAUSED
     assert breach.remaining_seconds == 15 * 3600  # Tue 10:00-17:00 and all of Wednesday
@@ -154,9 +156,9 @@ def test_escalation_and_reminder_fire_in_due_order(submitted_case, now):
     intake = live_task(submitted_case, "intake")
     assert intake.escalated is True
     timer_events = list(
-        AuditEvent.objects.filter(case=submitted_case, action="TIMER_FIRED").order_by("id").values_list(
-            "data", flat=True
-        )
+        AuditEvent.objects.filter(case=submitted_case, action="TIMER_FIRED")
+        .order_by("id")
+        .values_list("data", flat=True)
     )
     assert [e["kind"] for e in timer_events] == ["sla_reminder", "sla_breach"]
     notify_kinds = sorted(
@@ -195,7 +197,9 @@ def test_illegal_lifecycle_moves_are_errors_not_silent_no_ops(submitted_case, ap
     assert Task.objects.get(pk=task.pk).outcome == "approve"
 
 
-def test_reviewers_of_other_departments_and_applicants_cannot_decide(submitted_case, base_data, applicant, now):
+def test_reviewers_of_other_departments_and_applicants_cannot_decide(
+    submitted_case, base_data, applicant, now
+):
     task = live_task(submitted_case, "intake")
     with pytest.raises(NotFound):
         task_complete(task_id=task.pk, actor=base_data["fire_reviewer"], outcome="approve", now=now)
@@ -229,13 +233,14 @@ def test_claim_and_handover_within_the_department(submitted_case, base_data, now
     # ...but may reassign it, and then decide it
     task_handover(task_id=task.pk, actor=head, to_user=head, now=now)
     task_complete(task_id=task.pk, actor=head, outcome="approve", now=now)
+    other = live_task(submitted_case, "fire")
     with pytest.raises(InvalidInput):
-        other = live_task(submitted_case, "fire")
         task_handover(task_id=other.pk, actor=base_data["fire_reviewer"], to_user=reviewer, now=now)
+    own = case_create(applicant=reviewer, template_code="test_review", data=GOOD_DATA, now=now)
+    case_submit(case_id=own.pk, actor=reviewer, now=now)
+    own_intake = live_task(own, "intake")
     with pytest.raises(Forbidden):
-        own = case_create(applicant=reviewer, template_code="test_review", data=GOOD_DATA, now=now)
-        case_submit(case_id=own.pk, actor=reviewer, now=now)
-        task_complete(task_id=live_task(own, "intake").pk, actor=reviewer, outcome="approve", now=now)
+        task_complete(task_id=own_intake.pk, actor=reviewer, outcome="approve", now=now)
 
 
 def test_the_audit_chain_links_every_event(submitted_case, base_data, now):

@@ -23,7 +23,9 @@ def _run(template, script_name=None):
     definition = _definition(template)
     script = Script()
     if script_name:
-        raw = YAML(typ="safe", pure=True).load((SIMULATIONS / f"{script_name}.yaml").read_text(encoding="utf-8"))
+        raw = YAML(typ="safe", pure=True).load(
+            (SIMULATIONS / f"{script_name}.yaml").read_text(encoding="utf-8")
+        )
         script = script_from_mapping(raw or {})
     return simulate(definition, script).as_json()
 
@@ -39,38 +41,124 @@ CONSTRUCTION_CERTS = [
 
 # file, outcome, working days, certificate types, nodes that must run, nodes that must not
 CASES = [
-    ("business_setup", "business_setup_approve_all", "approved", 1, BUSINESS_CERTS, ["housing_fund"], ["fix_name"]),
+    (
+        "business_setup",
+        "business_setup_approve_all",
+        "approved",
+        1,
+        BUSINESS_CERTS,
+        ["housing_fund"],
+        ["fix_name"],
+    ),
     ("business_setup", "business_setup_rejected", "rejected", 0.5, [], ["registration"], ["seal"]),
     ("business_setup", "business_setup_rejected_in_parallel", "rejected", 1, [], ["tax"], []),
-    ("business_setup", "business_setup_correction", "approved", 1.5, BUSINESS_CERTS, ["correct_registration"], []),
+    (
+        "business_setup",
+        "business_setup_correction",
+        "approved",
+        1.5,
+        BUSINESS_CERTS,
+        ["correct_registration"],
+        [],
+    ),
     ("business_setup", "business_setup_name_taken", "withdrawn", 0, [], ["fix_name"], ["registration"]),
     ("business_setup", "business_setup_silent_consent", "approved", 1, BUSINESS_CERTS, ["housing_fund"], []),
-    ("business_setup", "business_setup_no_employees", "approved", 1, BUSINESS_CERTS, ["seal", "tax"],
-     ["social_insurance", "medical_insurance", "housing_fund", "bank_account"]),
-    ("construction_permit", "construction_permit_approve_all", "approved", 72, CONSTRUCTION_CERTS, ["stage_4"], []),
-    ("construction_permit", "construction_permit_small_project", "approved", 72, CONSTRUCTION_CERTS,
-     ["s2_design_review", "s3_fire_review"],
-     ["s2_fire_opinion", "s2_eia_gate", "s2_air_defence", "s3_fire_expert", "s4_air_defence"]),
-    ("construction_permit", "construction_permit_large_project", "approved", 117, CONSTRUCTION_CERTS,
-     ["s2_fire_opinion", "s2_eia_report", "s2_air_defence", "s3_fire_expert", "s4_air_defence"],
-     ["s2_eia_form"]),
-    ("construction_permit", "construction_permit_correction", "approved", 79, CONSTRUCTION_CERTS,
-     ["s1_correct_land"], []),
-    ("construction_permit", "construction_permit_rejected", "rejected", 42, CONSTRUCTION_CERTS[:2], ["stage_3"],
-     ["stage_4"]),
-    ("construction_permit", "construction_permit_countersign_reject", "rejected", 43, CONSTRUCTION_CERTS[:2],
-     ["s3_joint_opinion"], ["s3_permit"]),
-    ("construction_permit", "construction_permit_invalid_credit_code", "rejected", 0, [], ["check_builder_credit"],
-     ["stage_1"]),
-    ("construction_permit", "construction_permit_silent_consent", "approved", 72, CONSTRUCTION_CERTS,
-     ["s4_archives"], []),
-    ("construction_permit", "construction_permit_rectification_missed", "withdrawn", 65, CONSTRUCTION_CERTS[:3],
-     ["s4_rectify"], ["s4_notice"]),
+    (
+        "business_setup",
+        "business_setup_no_employees",
+        "approved",
+        1,
+        BUSINESS_CERTS,
+        ["seal", "tax"],
+        ["social_insurance", "medical_insurance", "housing_fund", "bank_account"],
+    ),
+    (
+        "construction_permit",
+        "construction_permit_approve_all",
+        "approved",
+        72,
+        CONSTRUCTION_CERTS,
+        ["stage_4"],
+        [],
+    ),
+    (
+        "construction_permit",
+        "construction_permit_small_project",
+        "approved",
+        72,
+        CONSTRUCTION_CERTS,
+        ["s2_design_review", "s3_fire_review"],
+        ["s2_fire_opinion", "s2_eia_gate", "s2_air_defence", "s3_fire_expert", "s4_air_defence"],
+    ),
+    (
+        "construction_permit",
+        "construction_permit_large_project",
+        "approved",
+        117,
+        CONSTRUCTION_CERTS,
+        ["s2_fire_opinion", "s2_eia_report", "s2_air_defence", "s3_fire_expert", "s4_air_defence"],
+        ["s2_eia_form"],
+    ),
+    (
+        "construction_permit",
+        "construction_permit_correction",
+        "approved",
+        79,
+        CONSTRUCTION_CERTS,
+        ["s1_correct_land"],
+        [],
+    ),
+    (
+        "construction_permit",
+        "construction_permit_rejected",
+        "rejected",
+        42,
+        CONSTRUCTION_CERTS[:2],
+        ["stage_3"],
+        ["stage_4"],
+    ),
+    (
+        "construction_permit",
+        "construction_permit_countersign_reject",
+        "rejected",
+        43,
+        CONSTRUCTION_CERTS[:2],
+        ["s3_joint_opinion"],
+        ["s3_permit"],
+    ),
+    (
+        "construction_permit",
+        "construction_permit_invalid_credit_code",
+        "rejected",
+        0,
+        [],
+        ["check_builder_credit"],
+        ["stage_1"],
+    ),
+    (
+        "construction_permit",
+        "construction_permit_silent_consent",
+        "approved",
+        72,
+        CONSTRUCTION_CERTS,
+        ["s4_archives"],
+        [],
+    ),
+    (
+        "construction_permit",
+        "construction_permit_rectification_missed",
+        "withdrawn",
+        65,
+        CONSTRUCTION_CERTS[:3],
+        ["s4_rectify"],
+        ["s4_notice"],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("template", "script", "outcome", "days", "certs", "present", "absent"), CASES,
-                         ids=[c[1] for c in CASES])
+@pytest.mark.parametrize(
+    ("template", "script", "outcome", "days", "certs", "present", "absent"), CASES, ids=[c[1] for c in CASES]
+)
 def test_scripted_simulation(template, script, outcome, days, certs, present, absent):
     result = _run(template, script)
 
@@ -92,7 +180,9 @@ def test_the_correction_clock_pause_makes_the_applicants_time_free():
     # (both inside the 20-day correction deadline)
     from ruamel.yaml import YAML
 
-    raw = YAML(typ="safe").load((SIMULATIONS / "construction_permit_correction.yaml").read_text(encoding="utf-8"))
+    raw = YAML(typ="safe").load(
+        (SIMULATIONS / "construction_permit_correction.yaml").read_text(encoding="utf-8")
+    )
     definition = _definition("construction_permit")
     quick = simulate(definition, script_from_mapping({**raw, "durations": {"s1_correct_land": 3}})).as_json()
     slow = simulate(definition, script_from_mapping({**raw, "durations": {"s1_correct_land": 15}})).as_json()

@@ -29,8 +29,11 @@ from tests.faults import handlers
 ROOT = Path(__file__).resolve().parents[2]
 FAULTS_YAML = ROOT / "tests" / "data" / "services" / "faults.yaml"
 REVIEW_YAML = ROOT / "tests" / "data" / "services" / "review.yaml"
-GOOD_REVIEW_DATA = {"company_name": "北京示例科技有限公司", "area": 120,
-                    "rep_id_number": "11010519491231002X"}
+GOOD_REVIEW_DATA = {
+    "company_name": "北京示例科技有限公司",
+    "area": 120,
+    "rep_id_number": "11010519491231002X",
+}
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
@@ -132,9 +135,22 @@ class RedisServer:
     def start(self) -> None:
         log = open(self.directory / f"redis-{self.port}.log", "ab")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         wait_until(self.ping, timeout=10, what=f"redis-server on port {self.port}")
@@ -196,8 +212,11 @@ class Worker:
     def __init__(self, name: str, *, broker_url: str, database_url: str, log_dir: Path) -> None:
         self.name = name
         self.log_path = log_dir / f"worker-{name}.log"
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
+        }
         env.update(
             DJANGO_SETTINGS_MODULE="govflow.settings.test",
             DATABASE_URL=database_url,
@@ -212,14 +231,37 @@ class Worker:
     def start(self) -> Worker:
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tests.faults.worker_app", "worker",
-             "-P", "prefork", "-c", "2", "-n", f"{self.name}@%h", "--loglevel=INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "tests.faults.worker_app",
+                "worker",
+                "-P",
+                "prefork",
+                "-c",
+                "2",
+                "-n",
+                f"{self.name}@%h",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
-        wait_until(self._ready, timeout=45, what=f"worker {self.name} to be ready (log: {self.log_path})",
-                   interval=0.2)
+        wait_until(
+            self._ready,
+            timeout=45,
+            what=f"worker {self.name} to be ready (log: {self.log_path})",
+            interval=0.2,
+        )
         return self
 
     def _ready(self) -> bool:
@@ -260,8 +302,9 @@ def workers(database_url, fault_tables, tmp_path, request) -> Iterator[Callable[
     started: list[Worker] = []
 
     def start(broker_url: str, name: str | None = None) -> Worker:
-        worker = Worker(name or f"w{len(started) + 1}", broker_url=broker_url, database_url=database_url,
-                        log_dir=tmp_path)
+        worker = Worker(
+            name or f"w{len(started) + 1}", broker_url=broker_url, database_url=database_url, log_dir=tmp_path
+        )
         started.append(worker)
         return worker.start()
 

@@ -29,7 +29,7 @@ from govflow.processes.handlers import HandlerContext, HandlerFailed, handler
 SLOW_SECONDS = 60.0
 TABLES = {
     "fault_run": "id bigserial PRIMARY KEY, task_key text NOT NULL, pid integer NOT NULL, "
-                 "at timestamptz NOT NULL DEFAULT clock_timestamp()",
+    "at timestamptz NOT NULL DEFAULT clock_timestamp()",
     "fault_marker": "task_key text PRIMARY KEY",
     "fault_switch": "name text PRIMARY KEY",
 }
@@ -58,8 +58,9 @@ def runs(case_id: int | None = None) -> list[tuple[str, int]]:
         if case_id is None:
             cursor.execute("SELECT task_key, pid FROM fault_run ORDER BY id")
         else:
-            cursor.execute("SELECT task_key, pid FROM fault_run WHERE task_key = %s ORDER BY id",
-                           [task_key(case_id)])
+            cursor.execute(
+                "SELECT task_key, pid FROM fault_run WHERE task_key = %s ORDER BY id", [task_key(case_id)]
+            )
         return [(key, pid) for key, pid in cursor.fetchall()]
 
 

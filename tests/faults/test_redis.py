@@ -42,9 +42,12 @@ def test_redis_stopped_while_200_cases_are_submitted_loses_nothing_and_duplicate
     def submit(count: int) -> None:
         for _ in range(count):
             n = len(submitted)
-            case = case_create(applicant=applicant, template_code="test_faults",
-                               data={"company_name": f"北京故障{n:04d}科技有限公司", "mode": "quick"},
-                               now=now)
+            case = case_create(
+                applicant=applicant,
+                template_code="test_faults",
+                data={"company_name": f"北京故障{n:04d}科技有限公司", "mode": "quick"},
+                now=now,
+            )
             submitted.append(case_submit(case_id=case.pk, actor=applicant, now=now))
 
     with publishing_to(own_redis.url):
@@ -61,6 +64,7 @@ def test_redis_stopped_while_200_cases_are_submitted_loses_nothing_and_duplicate
         # When Redis is back (empty) and 50 more are submitted
         own_redis.start()
         submit(50)
+
         # Then the sweeper re-sends what the broker lost, until everything is delivered
         def delivered() -> bool:
             outbox_resend_stale(older_than=timedelta(0))

@@ -60,12 +60,31 @@ def test_two_sweepers_on_the_same_500_due_timers_fire_each_once(
 
     # When two sweeper processes start on them at the same moment
     go = tmp_path / "go"
-    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT),
-           "DJANGO_SETTINGS_MODULE": "govflow.settings.test"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "govflow.settings.test",
+    }
     sweepers = [
-        subprocess.Popen([sys.executable, "-m", "tests.faults.sweeper", "--now", later.isoformat(),
-                          "--go", str(go), "--batch", "20"],
-                         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.faults.sweeper",
+                "--now",
+                later.isoformat(),
+                "--go",
+                str(go),
+                "--batch",
+                "20",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     try:
@@ -107,8 +126,11 @@ def test_workers_down_across_the_deadlines_every_overdue_timer_fires_once_in_due
     worker = workers(shared_redis_url)
     with publishing_to(shared_redis_url):
         cases = submit_reviews(applicant, 40, now, timedelta(hours=3))
-        wait_until(lambda: not OutboxMessage.objects.filter(done_at__isnull=True).exists(), timeout=30,
-                   what="the new-task notifications")
+        wait_until(
+            lambda: not OutboxMessage.objects.filter(done_at__isnull=True).exists(),
+            timeout=30,
+            what="the new-task notifications",
+        )
         # When the workers are down while every deadline passes
         worker.kill()
         later = now + timedelta(days=14)
@@ -118,10 +140,16 @@ def test_workers_down_across_the_deadlines_every_overdue_timer_fires_once_in_due
 
         workers(shared_redis_url)
         sweep.apply_async(kwargs={"now": later.isoformat()})
-        wait_until(lambda: not Timer.objects.filter(status=Timer.PENDING).exists(), timeout=30,
-                   what="every overdue timer to fire")
-        wait_until(lambda: not OutboxMessage.objects.filter(done_at__isnull=True).exists(), timeout=30,
-                   what="the reminders and escalations to be delivered")
+        wait_until(
+            lambda: not Timer.objects.filter(status=Timer.PENDING).exists(),
+            timeout=30,
+            what="every overdue timer to fire",
+        )
+        wait_until(
+            lambda: not OutboxMessage.objects.filter(done_at__isnull=True).exists(),
+            timeout=30,
+            what="the reminders and escalations to be delivered",
+        )
 
     # Then each fired once...
     fired = fired_per_timer()

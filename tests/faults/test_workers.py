@@ -34,8 +34,9 @@ pytestmark = [
 
 
 def submit(applicant, mode: str, now, name: str = "北京故障测试科技有限公司"):
-    case = case_create(applicant=applicant, template_code="test_faults",
-                       data={"company_name": name, "mode": mode}, now=now)
+    case = case_create(
+        applicant=applicant, template_code="test_faults", data={"company_name": name, "mode": mode}, now=now
+    )
     return case_submit(case_id=case.pk, actor=applicant, now=now)
 
 
@@ -122,14 +123,16 @@ def test_a_poison_task_stops_after_its_attempts_opens_an_incident_and_an_admin_r
         case = submit(applicant, mode, now)
 
         # Then it runs exactly the allowed number of times and an incident opens
-        incident = wait_until(lambda: Incident.objects.filter(case=case).first(), timeout=40,
-                              what="an incident")
+        incident = wait_until(
+            lambda: Incident.objects.filter(case=case).first(), timeout=40, what="an incident"
+        )
         assert incident.status == IncidentStatus.OPEN
         assert incident.kind == "service_task"
         assert incident.node_id == "probe"
         assert incident.handler == "fault_probe"
-        wait_until(lambda: len(handlers.runs(case.pk)) >= attempts, timeout=10,
-                   what="the runs to be recorded")
+        wait_until(
+            lambda: len(handlers.runs(case.pk)) >= attempts, timeout=10, what="the runs to be recorded"
+        )
         # The sweeper leaves a given-up row alone
         assert outbox_resend_stale(older_than=timedelta(0), now=timezone.now() + timedelta(hours=1)) == 0
         assert len(handlers.runs(case.pk)) == attempts

@@ -52,8 +52,12 @@ def stuck_case(base_data, applicant, registry, now, settings):
     """A case whose automated step failed on every allowed attempt."""
     settings.GOVFLOW_OUTBOX_MAX_ATTEMPTS = 3
     process_publish(source=FAULTS_YAML.read_text(encoding="utf-8"))
-    case = case_create(applicant=applicant, template_code="test_faults",
-                       data={"company_name": "北京卡住科技有限公司", "mode": "fail"}, now=now)
+    case = case_create(
+        applicant=applicant,
+        template_code="test_faults",
+        data={"company_name": "北京卡住科技有限公司", "mode": "fail"},
+        now=now,
+    )
     case = case_submit(case_id=case.pk, actor=applicant, now=now)
     message = OutboxMessage.objects.get(topic="service_task", payload__case=case.pk)
     for _ in range(2):
@@ -67,7 +71,11 @@ def test_a_failing_service_task_opens_an_incident_and_the_case_stays_visibly_stu
     incident = Incident.objects.get()
     assert incident.status == IncidentStatus.OPEN
     assert (incident.kind, incident.case, incident.node_id, incident.handler) == (
-        "service_task", stuck_case, "probe", "fault_probe")
+        "service_task",
+        stuck_case,
+        "probe",
+        "fault_probe",
+    )
     assert incident.attempts == 3
     assert "registry is down" in incident.error
     assert Task.objects.get(case=stuck_case, kind=TaskKind.SERVICE).status == TaskStatus.OPEN
@@ -106,8 +114,11 @@ def test_an_admin_retry_reruns_it_and_success_resolves_the_incident(
     with pytest.raises(Conflict):
         incident_retry(incident_id=incident.pk, actor=process_admin)
     actions = list(AuditEvent.objects.filter(object_type="incident").values_list("action", "actor_id"))
-    assert actions == [("INCIDENT_OPENED", None), ("INCIDENT_RETRIED", process_admin.pk),
-                       ("INCIDENT_RESOLVED", None)]
+    assert actions == [
+        ("INCIDENT_OPENED", None),
+        ("INCIDENT_RETRIED", process_admin.pk),
+        ("INCIDENT_RESOLVED", None),
+    ]
 
 
 def test_a_retry_that_fails_again_reopens_the_same_incident(stuck_case, process_admin):
@@ -142,8 +153,9 @@ def test_the_admin_lists_incidents_and_retries_them_through_the_service(stuck_ca
     assert stuck_case.reference in page.content.decode()
     detail = client.get(f"/admin/incidents/incident/{incident.pk}/change/")
     assert detail.status_code == 200
-    response = client.post("/admin/incidents/incident/",
-                           {"action": "retry_selected", "_selected_action": [incident.pk]})
+    response = client.post(
+        "/admin/incidents/incident/", {"action": "retry_selected", "_selected_action": [incident.pk]}
+    )
     assert response.status_code == 302
     incident.refresh_from_db()
     assert incident.status == IncidentStatus.RETRYING

@@ -34,7 +34,9 @@ def test_shipped_templates_validate():
 
 def test_invalid_templates_give_path_line_col_lines_and_exit_1(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("id: x\ntitle: {zh: 甲, en: A}\nnodes:\n  - {id: s, type: start, next: nowhere}\n", encoding="utf-8")
+    bad.write_text(
+        "id: x\ntitle: {zh: 甲, en: A}\nnodes:\n  - {id: s, type: start, next: nowhere}\n", encoding="utf-8"
+    )
     code, out = run("validate_process", str(bad))
     assert code == 1
     assert out.splitlines() == [f"{bad}:4:5: node 's' leads to unknown node 'nowhere'"]
@@ -67,7 +69,9 @@ def test_bad_simulation_data_is_reported_at_its_line(tmp_path):
         "  registration: approve\n",
         encoding="utf-8",
     )
-    code, out = run("simulate_process", str(ROOT / "workflows" / "business_setup.yaml"), "--decisions", str(script))
+    code, out = run(
+        "simulate_process", str(ROOT / "workflows" / "business_setup.yaml"), "--decisions", str(script)
+    )
     assert code == 1
     lines = out.splitlines()
     assert f"{script}:3:3: data.legal_rep_id_number: " in "\n".join(lines)
@@ -77,18 +81,34 @@ def test_bad_simulation_data_is_reported_at_its_line(tmp_path):
 def test_a_decisions_file_naming_an_unknown_node_is_refused(tmp_path):
     script = tmp_path / "d.yaml"
     script.write_text("decisions:\n  no_such_node: approve\n", encoding="utf-8")
-    code, out = run("simulate_process", str(ROOT / "workflows" / "business_setup.yaml"), "--decisions", str(script))
+    code, out = run(
+        "simulate_process", str(ROOT / "workflows" / "business_setup.yaml"), "--decisions", str(script)
+    )
     assert code == 1
     assert out.strip() == f"{script}:2:3: decisions: unknown node 'no_such_node'"
 
 
 def test_simulate_process_needs_no_database(tmp_path):
     # A fresh checkout has no database: the command must still work.
-    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/none/absent.sqlite3",
-           "GOVFLOW_VAR_DIR": str(tmp_path / "var")}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/none/absent.sqlite3",
+        "GOVFLOW_VAR_DIR": str(tmp_path / "var"),
+    }
     done = subprocess.run(
-        [sys.executable, "manage.py", "simulate_process", "workflows/business_setup.yaml", "--approve-all", "--json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "manage.py",
+            "simulate_process",
+            "workflows/business_setup.yaml",
+            "--approve-all",
+            "--json",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["outcome"] == "approved"
@@ -101,8 +121,12 @@ def test_load_demo_is_idempotent_and_leaves_a_consistent_database(base_data):
     first = sorted(Case.objects.values_list("status", flat=True))
     call_command("load_demo", stdout=StringIO())
     assert sorted(Case.objects.values_list("status", flat=True)) == first
-    assert set(first) == {CaseStatus.DRAFT, CaseStatus.IN_REVIEW, CaseStatus.AWAITING_CORRECTION,
-                          CaseStatus.APPROVED}
+    assert set(first) == {
+        CaseStatus.DRAFT,
+        CaseStatus.IN_REVIEW,
+        CaseStatus.AWAITING_CORRECTION,
+        CaseStatus.APPROVED,
+    }
     from django.contrib.auth import get_user_model
 
     assert get_user_model().objects.filter(username="admin", is_superuser=True).exists()

@@ -114,15 +114,18 @@ def test_a_bad_calendar_file_is_a_command_error(tmp_path):
         call_command("load_calendar", str(path), stdout=StringIO())
 
 
-def test_the_admin_edits_calendar_days_through_the_services(base_data, client, process_admin,
-                                                          django_capture_on_commit_callbacks):
+def test_the_admin_edits_calendar_days_through_the_services(
+    base_data, client, process_admin, django_capture_on_commit_callbacks
+):
     calendar = Calendar.objects.get(code="cn")
     assert calendar_get("cn").is_working_day(date(2026, 3, 4))  # cached now
     client.force_login(process_admin)
 
     # A weekday cannot be an adjusted working day
-    refused = client.post("/admin/timers/calendarday/add/",
-                          {"calendar": calendar.pk, "date": "2026-03-04", "kind": "workday", "name": ""})
+    refused = client.post(
+        "/admin/timers/calendarday/add/",
+        {"calendar": calendar.pk, "date": "2026-03-04", "kind": "workday", "name": ""},
+    )
     assert refused.status_code == 200
     assert not CalendarDay.objects.filter(date=date(2026, 3, 4)).exists()
 
@@ -151,8 +154,9 @@ def test_saving_a_year_in_the_admin_schedules_the_timers_that_waited(
     calendar = Calendar.objects.get(code="cn")
     client.force_login(process_admin)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/admin/timers/calendaryear/add/",
-                               {"calendar": calendar.pk, "year": 2027, "source": "测试通知"})
+        response = client.post(
+            "/admin/timers/calendaryear/add/", {"calendar": calendar.pk, "year": 2027, "source": "测试通知"}
+        )
     assert response.status_code == 302
     breach = Timer.objects.get(case=case_in_2027, kind="sla_breach")
     assert breach.due_at == datetime(2027, 1, 7, 9, 0, tzinfo=UTC)  # no holidays entered: Thursday 17:00

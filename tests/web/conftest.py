@@ -96,9 +96,8 @@ def example(template_code: str, **overrides):
 def submitted(applicant, template_code="business_setup", **overrides):
     """A submitted case whose automatic steps have run."""
     from govflow.cases.services import case_create, case_submit
-    from govflow.outbox.services import outbox_drain
-
     from govflow.demo_cases import attach_required_documents
+    from govflow.outbox.services import outbox_drain
 
     case = case_create(
         applicant=applicant, template_code=template_code, data=example(template_code, **overrides)

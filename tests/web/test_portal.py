@@ -287,7 +287,9 @@ def test_the_applicant_answers_a_correction_and_the_review_goes_on(base_data, ap
     corrected = AuditEvent.objects.filter(case=case, action="CASE_CORRECTED").latest("id")
     assert corrected.data["fields"] == ["site_area"]
     assert live_task(case, "s1_land_review").round == 2
-    names = set(Attachment.objects.filter(case=case, slot="land_documents").values_list("original_name", flat=True))
+    names = set(
+        Attachment.objects.filter(case=case, slot="land_documents").values_list("original_name", flat=True)
+    )
     assert names == {"land_documents.pdf", "土地证.pdf"}  # the one submitted, and the correction's
 
 

@@ -25,11 +25,32 @@ class Command(BaseCommand):
         var.mkdir(parents=True, exist_ok=True)
         commands = {
             "web": [python, "manage.py", "runserver", addr, "--noreload"],
-            "worker": [python, "-m", "celery", "-A", "govflow", "worker", "--pool=threads", "--concurrency=4",
-                       "--loglevel=INFO", "-n", "embedded@%h"],
-            "beat": [python, "-m", "celery", "-A", "govflow", "beat", "--loglevel=INFO",
-                     "--schedule", str(var / "celerybeat-schedule")],
+            "worker": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "govflow",
+                "worker",
+                "--pool=threads",
+                "--concurrency=4",
+                "--loglevel=INFO",
+                "-n",
+                "embedded@%h",
+            ],
+            "beat": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "govflow",
+                "beat",
+                "--loglevel=INFO",
+                "--schedule",
+                str(var / "celerybeat-schedule"),
+            ],
         }
+
         def stop(signum, frame):
             raise KeyboardInterrupt
 
@@ -37,8 +58,10 @@ class Command(BaseCommand):
         procs = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
         self.stdout.write("")
         self.stdout.write(f"govflow is running at http://{addr}/  (admin console: http://{addr}/admin/)")
-        self.stdout.write(f"demo logins (password {DEMO_PASSWORD}): admin, applicant, leader, auditor, "
-                          "<department>_reviewer and <department>_head, e.g. market_regulation_reviewer")
+        self.stdout.write(
+            f"demo logins (password {DEMO_PASSWORD}): admin, applicant, leader, auditor, "
+            "<department>_reviewer and <department>_head, e.g. market_regulation_reviewer"
+        )
         self.stdout.write("Ctrl-C stops the web app, the worker and beat.")
         try:
             while all(p.poll() is None for p in procs.values()):

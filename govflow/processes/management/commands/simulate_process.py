@@ -31,7 +31,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", metavar="PATH")
         mode = parser.add_mutually_exclusive_group(required=True)
-        mode.add_argument("--decisions", metavar="FILE", help="YAML with data:, decisions:, durations:, results:")
+        mode.add_argument(
+            "--decisions", metavar="FILE", help="YAML with data:, decisions:, durations:, results:"
+        )
         mode.add_argument("--approve-all", action="store_true", help="approve every task, using example data")
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -56,7 +58,9 @@ class Command(BaseCommand):
             for error in exc.errors:
                 line, col = self.data_position(getattr(self, "document", None), error.path)
                 where = decisions or path
-                self.stdout.write(f"{where}:{line}:{col}: data.{error.path}: {error.message.get('en', error.code)}")
+                self.stdout.write(
+                    f"{where}:{line}:{col}: data.{error.path}: {error.message.get('en', error.code)}"
+                )
             raise SystemExit(1) from None
         except SimulationError as exc:
             self.stdout.write(f"{decisions or path}:1:1: simulation failed: {exc.message}")
@@ -66,8 +70,10 @@ class Command(BaseCommand):
             return
         out = result.as_json()
         self.stdout.write(f"outcome: {out['outcome']}")
-        self.stdout.write(f"working days: {out['working_days']}"
-                          + (f" (limit {out['time_limit_days']:g})" if out["time_limit_days"] else ""))
+        self.stdout.write(
+            f"working days: {out['working_days']}"
+            + (f" (limit {out['time_limit_days']:g})" if out["time_limit_days"] else "")
+        )
         self.stdout.write("trace: " + " -> ".join(out["trace"]))
         for cert in out["certificates"]:
             self.stdout.write(f"certificate: {cert['type']} by {cert['department']}")
@@ -118,14 +124,23 @@ class Command(BaseCommand):
         for node_id, value in (raw.get("decisions") or {}).items():
             values = value if isinstance(value, list) else [value]
             if not values or not all(isinstance(v, str) for v in values):
-                err(_value_pos(raw["decisions"], node_id), f"decisions: '{node_id}' takes an outcome or a list of them")
+                err(
+                    _value_pos(raw["decisions"], node_id),
+                    f"decisions: '{node_id}' takes an outcome or a list of them",
+                )
         for node_id, value in (raw.get("durations") or {}).items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                err(_value_pos(raw["durations"], node_id), f"durations: '{node_id}' takes a number of working days")
+                err(
+                    _value_pos(raw["durations"], node_id),
+                    f"durations: '{node_id}' takes a number of working days",
+                )
         for node_id, value in (raw.get("results") or {}).items():
             values = value if isinstance(value, list) else [value]
             if not values or not all(isinstance(v, dict) for v in values):
-                err(_value_pos(raw["results"], node_id), f"results: '{node_id}' takes a mapping or a list of them")
+                err(
+                    _value_pos(raw["results"], node_id),
+                    f"results: '{node_id}' takes a mapping or a list of them",
+                )
         self.document = raw  # keeps line/column positions for data errors
         return (None, errors) if errors else (_plain(raw), [])
 

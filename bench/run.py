@@ -1,0 +1,74 @@
+"""`make bench`: run the benchmark suite and write bench/results/latest.json
+and latest.md (the figures and the machine they were measured on).
+
+    .venv/bin/python bench/run.py [--quick]
+
+--quick runs small workloads (for a CI smoke run: it checks the suite runs
+and writes its files, never a timing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def run(script: str, *args: str) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+        target = Path(out.name)
+    cmd = [sys.executable, str(HERE / script), *args, "--json", str(target)]
+    print("$", " ".join(cmd[1:]), flush=True)
+    subprocess.run(cmd, check=True, cwd=HERE.parent)
+    figures = json.loads(target.read_text() or "{}")
+    target.unlink(missing_ok=True)
+    return figures
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="govflow benchmark suite")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    quick = args.quick
+    figures: dict = {}
+    figures.update(run("engine.py", *(["--steps-cases", "200", "--cases", "20", "--repeat", "1"] if quick else [])))
+    figures.update(run("timers.py", *(["--timers", "300", "--fanout-cases", "10"] if quick else [])))
+    report = {"quick": quick, "machine": machine(), "figures": figures}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
+    lines = ["# govflow benchmarks", "", f"Machine: {report['machine']}", "", "| figure | value |", "| --- | --- |"]
+    lines += [f"| {key} | {value:,.2f} |" if isinstance(value, int | float) else f"| {key} | {value} |"
+              for key, value in figures.items()]
+    (RESULTS / "latest.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
