@@ -115,6 +115,16 @@ def _render_form(request, template, *, case, data, errors, extra_rows=None, stat
     return render(request, template, context, status=status)
 
 
+def _posted(request, definition):
+    """The form action, its arguments, and the form data the POST carries
+    (without a table row the applicant asked to remove)."""
+    action, args = _parse_action(request.POST)
+    drop = (
+        (args["table"], args["number"]) if action == "remove_row" and args.get("number") is not None else None
+    )
+    return action, args, forms.data_from_post(definition.form, request.POST, drop_row=drop)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def case_edit(request, reference):
@@ -124,11 +134,7 @@ def case_edit(request, reference):
     if request.method == "GET":
         return _render_form(request, "portal/apply.html", case=case, data=case.data, errors={})
     definition = version_definition(case.version)
-    action, args = _parse_action(request.POST)
-    drop = (
-        (args["table"], args["number"]) if action == "remove_row" and args.get("number") is not None else None
-    )
-    data = forms.data_from_post(definition.form, request.POST, drop_row=drop)
+    action, args, data = _posted(request, definition)
     result = draft_update(
         case=case,
         actor=request.user,
@@ -192,11 +198,7 @@ def case_correct(request, reference):
     if request.method == "GET":
         return _render_form(request, "portal/correct.html", case=case, data=case.data, errors={})
     definition = version_definition(case.version)
-    action, args = _parse_action(request.POST)
-    drop = (
-        (args["table"], args["number"]) if action == "remove_row" and args.get("number") is not None else None
-    )
-    data = forms.data_from_post(definition.form, request.POST, drop_row=drop)
+    action, args, data = _posted(request, definition)
     result = correction_answer(
         case=case,
         actor=request.user,
