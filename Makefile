@@ -10,6 +10,8 @@ QUICK ?=
 
 run: setup
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py certificate_keys
+	$(PY) manage.py audit_keygen --if-missing
 	$(PY) manage.py load_demo
 	$(PY) manage.py run_embedded
 
@@ -30,6 +32,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check govflow/engine
 
 bench: setup
+	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	$(PY) bench/run.py $(if $(QUICK),--quick,)
 
 migrate: setup

@@ -58,14 +58,32 @@ def main() -> None:
     args = parser.parse_args()
     quick = args.quick
     figures: dict = {}
-    figures.update(run("engine.py", *(["--steps-cases", "200", "--cases", "20", "--repeat", "1"] if quick else [])))
+    figures.update(run("pg_ceiling.py", *(["--seconds", "1"] if quick else [])))
+    figures.update(
+        run("engine.py", *(["--steps-cases", "200", "--cases", "20", "--repeat", "1"] if quick else []))
+    )
+    figures.update(run("compare.py", *(["--quick"] if quick else [])))
+    figures.update(run("inbox.py", *(["--tasks", "20000", "--samples", "3"] if quick else [])))
     figures.update(run("timers.py", *(["--timers", "300", "--fanout-cases", "10"] if quick else [])))
+    # Suites of the parts that have them (certificates, the dashboard).
+    for script, quick_args in (("certificates.py", ["--quick"]), ("dashboard.py", ["--quick"])):
+        if (HERE / script).exists():
+            figures.update(run(script, *(quick_args if quick else [])))
     report = {"quick": quick, "machine": machine(), "figures": figures}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
-    lines = ["# govflow benchmarks", "", f"Machine: {report['machine']}", "", "| figure | value |", "| --- | --- |"]
-    lines += [f"| {key} | {value:,.2f} |" if isinstance(value, int | float) else f"| {key} | {value} |"
-              for key, value in figures.items()]
+    lines = [
+        "# govflow benchmarks",
+        "",
+        f"Machine: {report['machine']}",
+        "",
+        "| figure | value |",
+        "| --- | --- |",
+    ]
+    lines += [
+        f"| {key} | {value:,.2f} |" if isinstance(value, int | float) else f"| {key} | {value} |"
+        for key, value in figures.items()
+    ]
     (RESULTS / "latest.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -10,8 +10,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govflow.settings.local")
 
 app = Celery("govflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["govflow.outbox", "govflow.timers"])
+app.autodiscover_tasks(["govflow.outbox", "govflow.timers", "govflow.audit", "govflow.webhooks", "govflow.api"])
 app.conf.beat_schedule = {
     "fire-due-timers": {"task": "govflow.timers.sweep", "schedule": 5.0},
     "resend-stale-outbox": {"task": "govflow.outbox.sweep", "schedule": 30.0},
+    "redrive-webhook-deliveries": {"task": "govflow.webhooks.redrive", "schedule": 15.0},
+    "sign-audit-checkpoint": {"task": "govflow.audit.checkpoint", "schedule": 600.0},
+    "purge-idempotency-keys": {"task": "govflow.api.purge_idempotency_keys", "schedule": 3600.0},
 }

@@ -124,6 +124,9 @@ def load_base(password: str = DEMO_PASSWORD) -> dict[str, object]:
     users = load_users(password)
     load_calendar()
     load_templates(users["admin"])
+    from govflow.catalog.datasets import catalogue_load_file
+
+    catalogue_load_file(actor=users["admin"])
     return users
 
 

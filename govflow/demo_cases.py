@@ -5,7 +5,9 @@ same path a browser takes), so the demo shows what users would see:
 - a business-setup case in review, the licence granted and two of the six
   parallel departments done;
 - a construction-permit case returned to the applicant for correction;
-- an approved business-setup case.
+- an approved business-setup case, whose company record (in the data
+  catalogue) then fills a construction application that has passed stage 1,
+  and a data request waiting for market regulation's head.
 
 Created once: when the demo applicant already has cases, nothing is added.
 """
@@ -137,4 +139,47 @@ def load_demo_cases(users: dict[str, Any], *, now: datetime) -> list[Case]:
     definition = version_definition(approved.version)
     _drive(approved, {n.id: APPROVE for n in definition.user_tasks()}, users, now)
     cases.append(approved)
+    cases.append(_catalogue_reuse(approved, users, now))
     return cases
+
+
+def _catalogue_reuse(company: Case, users: dict[str, Any], now: datetime) -> Case:
+    """The data catalogue at work: the approved company's record (published
+    when its business setup was approved) fills a construction application,
+    whose first stage then registers the project and its first permit; and
+    natural resources asks market regulation for a field it is not cleared for."""
+    from govflow.catalog.services import case_prefill, data_request_create
+
+    applicant = users["applicant"]
+    company.refresh_from_db()
+    credit_code = company.state["results"]["assign_credit_code"]["credit_code"]
+    data = _data(
+        "construction_permit",
+        now,
+        project_name="远航物流朝阳仓储中心",
+        project_code="2603-110105-04-01-000001",
+    )
+    for name in ("builder_name", "builder_credit_code", "builder_legal_rep_id"):
+        data.pop(name, None)
+    reused = case_create(applicant=applicant, template_code="construction_permit", data=data, now=now)
+    case_prefill(
+        actor=applicant, reference=reused.reference, dataset="company_register", key=credit_code, now=now
+    )
+    reused.refresh_from_db()
+    _submit(reused, applicant, now)
+    _drive(
+        reused,
+        {"s1_project_filing": APPROVE, "s1_land_review": APPROVE, "s1_planning_permit": APPROVE},
+        users,
+        now,
+    )
+    data_request_create(
+        actor=users["natural_resources_reviewer"],
+        dataset="company_register",
+        department="natural_resources",
+        fields=["legal_rep_id_number"],
+        purpose="用地预审时核验建设单位法定代表人身份（《土地管理法》第五十二条）",
+        days=30,
+        now=now,
+    )
+    return reused

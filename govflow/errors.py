@@ -30,6 +30,16 @@ class Forbidden(GovflowError):
     code = "forbidden"
     status = 403
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A refusal is audited even when the caller handles it (the audit
+        # app registers here; the service's own transaction rolls back).
+        for observe in REFUSAL_OBSERVERS:
+            observe(self)
+
+
+REFUSAL_OBSERVERS: list = []
+
 
 class Conflict(GovflowError):
     """The object changed under the caller: a task a colleague already

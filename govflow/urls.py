@@ -1,8 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from govflow.security.login import admin_login_view
+
 urlpatterns = [
+    path("admin/login/", admin_login_view),  # the login lockout, serialised (govflow.security.login)
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("audit/", include("govflow.audit.urls")),
+    path("api/", include("govflow.api.urls")),
+    path("verify/", include("govflow.certificates.urls")),
+    path("webhooks/", include("govflow.webhooks.urls")),
+    path("insight/", include("govflow.insight.urls")),
+    path("metrics", include("govflow.insight.metrics_urls")),
+    path("bpmn/", include("govflow.bpmn.urls")),
+    path("catalog/", include("govflow.catalog.urls")),
     path("", include("govflow.web.urls")),
 ]

@@ -23,6 +23,16 @@ def _missing(service: str, how: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (rate-limit counters, the
+    webhooks' active-kinds entry): rolled-back rows must not leave traces."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _required_services(request):
     if request.node.get_closest_marker("postgres") and not settings.POSTGRES_AVAILABLE:
         _missing("PostgreSQL", f"start it or set DATABASE_URL (tried {settings.TEST_DATABASE_URL})")

@@ -44,3 +44,42 @@ class AuditHead(models.Model):
 
     last_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit head at event {self.last_id}"
+
+
+class AuditCheckpoint(models.Model):
+    """The chain's head at one moment (`seq` is the id of the newest event,
+    `head_hash` its hash), signed with the server's Ed25519 key. A chain cut
+    short below a checkpoint, or a checkpoint whose signature does not
+    verify, is reported by verify_audit. Append-only, like the events."""
+
+    seq = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=128)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["seq"], name="audit_checkpoint_seq")]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.seq} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class RetentionPurge(models.Model):
+    """What the retention purge removed from a closed case: its secret field
+    values and/or its attachments (one row per case, updated as each part is
+    purged). The case page and the API can tell a purged value from one
+    that was never given."""
+
+    case = models.OneToOneField("cases.Case", on_delete=models.PROTECT, related_name="retention_purge")
+    secrets_purged_at = models.DateTimeField(null=True, blank=True)
+    secret_fields = models.JSONField(default=list)
+    attachments_purged_at = models.DateTimeField(null=True, blank=True)
+    attachments_removed = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"retention purge of case {self.case_id}"

@@ -12,9 +12,16 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from .models import AuditEvent, AuditHead
+from django.db import connection
+
+from govflow import rawsql
+from govflow.rawsql import insert_rows
+
+from .context import current as current_context
+from .models import AuditCheckpoint, AuditEvent, AuditHead
 
 GENESIS = "0" * 64
 
@@ -59,13 +66,20 @@ def audit_write(events: list[PendingAudit]) -> list[AuditEvent]:
     """Append events to the chain. The caller must be inside a transaction."""
     if not events:
         return []
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    head = _lock_head()
     if head is None:
         AuditHead.objects.get_or_create(pk=1)
-        head = AuditHead.objects.select_for_update().get(pk=1)
+        head = _lock_head()
     rows = []
-    prev, last_id = head.last_hash, head.last_id
+    last_id, prev = head
+    context = current_context()
     for event in events:
+        # The request's source IP (and on-behalf-of user) for events written
+        # by services that are not given the request.
+        if event.source_ip is None and context.source_ip:
+            event.source_ip = context.source_ip
+        if event.on_behalf_of_id is None and context.on_behalf_of_id is not None:
+            event.on_behalf_of_id = context.on_behalf_of_id
         last_id += 1
         digest = chain_hash(prev, last_id, event)
         rows.append(
@@ -86,9 +100,34 @@ def audit_write(events: list[PendingAudit]) -> list[AuditEvent]:
             )
         )
         prev = digest
-    AuditEvent.objects.bulk_create(rows)
-    AuditHead.objects.filter(pk=1).update(last_id=last_id, last_hash=prev)
+    # Ids come from the head, so nothing needs reading back: inside a
+    # pipeline these two statements travel with the commit's round trip.
+    insert_rows(rows)
+    with rawsql.cursor() as cur:
+        cur.execute(_head_update_sql(), [last_id, prev])
     return rows
+
+
+@cache
+def _head_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    lock = " FOR UPDATE" if vendor == "postgresql" else ""
+    table = quote(AuditHead._meta.db_table)
+    return f"SELECT {quote('last_id')}, {quote('last_hash')} FROM {table} WHERE {quote('id')} = 1{lock}"
+
+
+@cache
+def _head_update_sql() -> str:
+    quote = connection.ops.quote_name
+    table = quote(AuditHead._meta.db_table)
+    return f"UPDATE {table} SET {quote('last_id')} = %s, {quote('last_hash')} = %s WHERE {quote('id')} = 1"
+
+
+def _lock_head() -> tuple[int, str] | None:
+    """The chain's head, locked: appends are serialised here."""
+    with rawsql.cursor() as cur:
+        cur.execute(_head_sql(connection.vendor))
+        return cur.fetchone()
 
 
 @dataclass(frozen=True)
@@ -97,11 +136,65 @@ class ChainBreak:
     reason: str
 
 
-def audit_verify(*, batch: int = 5000) -> ChainBreak | None:
+@dataclass(frozen=True)
+class CheckpointRecord:
+    """A signed checkpoint, from the database or from an exported file."""
+
+    seq: int
+    head_hash: str
+    at: datetime
+    key_id: str
+    signature: str
+    origin: str = "database"
+
+    @classmethod
+    def of(cls, row: AuditCheckpoint) -> CheckpointRecord:
+        return cls(row.seq, row.head_hash, row.at, row.key_id, row.signature)
+
+    def describe(self) -> str:
+        where = "" if self.origin == "database" else f" ({self.origin})"
+        return f"the checkpoint signed at {self.at.isoformat(timespec='seconds')}{where}"
+
+
+def _checkpoint_problem(checkpoint: CheckpointRecord, keys) -> ChainBreak | None:
+    from .signing import checkpoint_message, verify
+
+    public = keys.get(checkpoint.key_id)
+    if public is None:
+        return ChainBreak(
+            checkpoint.seq,
+            f"{checkpoint.describe()} is signed by an unknown key {checkpoint.key_id} "
+            "(forged, or the key is not configured)",
+        )
+    message = checkpoint_message(checkpoint.seq, checkpoint.head_hash, checkpoint.at)
+    if not verify(public, message, checkpoint.signature):
+        return ChainBreak(checkpoint.seq, f"{checkpoint.describe()} has a signature that does not verify")
+    return None
+
+
+def audit_verify(
+    *, batch: int = 5000, extra_checkpoints: list[CheckpointRecord] | None = None
+) -> ChainBreak | None:
     """Walk the chain in id order; return the first broken event, or None.
     Detects edited rows (hash mismatch), deleted or reordered rows (a gap or
-    a prev_hash that is not the hash before), and a head that does not match
-    the last row (truncation of the tail)."""
+    a prev_hash that is not the hash before), a head that does not match
+    the last row, and, against the signed checkpoints (those in the
+    database and `extra_checkpoints`, e.g. an exported copy kept elsewhere),
+    a chain rewritten below a checkpoint or cut short (truncation)."""
+    from .signing import trusted_keys
+
+    checkpoints = [CheckpointRecord.of(row) for row in AuditCheckpoint.objects.order_by("seq", "id")]
+    checkpoints += extra_checkpoints or []
+    keys = trusted_keys() if checkpoints else {}
+    bad_signature = None
+    for checkpoint in sorted(checkpoints, key=lambda c: c.seq):
+        bad_signature = _checkpoint_problem(checkpoint, keys)
+        if bad_signature is not None:
+            break
+    expected: dict[int, list[CheckpointRecord]] = {}
+    for checkpoint in checkpoints:
+        expected.setdefault(checkpoint.seq, []).append(checkpoint)
+
     prev, expected_id, last_id = GENESIS, 1, 0
     queryset = AuditEvent.objects.order_by("id")
     cursor = 0
@@ -110,14 +203,33 @@ def audit_verify(*, batch: int = 5000) -> ChainBreak | None:
         if not rows:
             break
         for event in rows:
+            if bad_signature is not None and event.id >= bad_signature.event_id:
+                return bad_signature
             if event.id != expected_id:
                 return ChainBreak(expected_id, f"event {expected_id} is missing (next is {event.id})")
             if event.prev_hash != prev:
                 return ChainBreak(event.id, "its previous-hash does not match the event before it")
             if chain_hash(prev, event.id, event) != event.hash:
                 return ChainBreak(event.id, "its content does not match its hash (edited)")
+            for checkpoint in expected.get(event.id, ()):
+                if checkpoint.head_hash != event.hash:
+                    return ChainBreak(
+                        event.id,
+                        f"it differs from {checkpoint.describe()}: an event up to here was changed "
+                        "and the chain re-hashed",
+                    )
             prev, expected_id, last_id = event.hash, event.id + 1, event.id
         cursor = rows[-1].id
+    if bad_signature is not None:
+        return bad_signature
+    beyond = [c for c in checkpoints if c.seq > last_id]
+    if beyond:
+        latest = max(beyond, key=lambda c: c.seq)
+        return ChainBreak(
+            last_id + 1,
+            f"the chain ends at event {last_id} but {latest.describe()} covers events up to "
+            f"{latest.seq} (the tail was cut off)",
+        )
     head = AuditHead.objects.filter(pk=1).first()
     if head is not None and (head.last_id != last_id or head.last_hash != prev):
         return ChainBreak(

@@ -28,6 +28,7 @@ from govflow.audit.services import PendingAudit, audit_write
 from govflow.engine.forms import AttachmentSpec, FieldError, validate_form_data
 from govflow.errors import Conflict, FormInvalid, NotFound
 from govflow.processes.services import version_definition
+from govflow.security.uploads import content_problem
 
 from .models import Attachment, Case, CaseStatus
 from .services import case_submit
@@ -180,6 +181,10 @@ def attachment_add(
                 f"The file “{name}” is actually {type_name(content_type)}; this item accepts only "
                 f"{allowed_names_en}. Check that the file is not damaged or renamed.",
             )
+        else:
+            unsafe = content_problem(upload, content_type, name)
+            if unsafe is not None:
+                problem = _problem(slot, *unsafe)
     if problem is not None:
         raise FormInvalid([problem], language=language)
     digest = hashlib.sha256()

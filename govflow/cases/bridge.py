@@ -24,14 +24,28 @@ from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import dispatch_on_commit
 from govflow.processes.handlers import HANDLERS, HandlerContext, HandlerFailed, is_inline
 from govflow.processes.services import version_definition
+from govflow.rawsql import insert_returning, insert_rows
+from govflow.timers.calendar import CalendarYearMissing
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get, deadline
 
 from .bulk import cases_save
 from .models import Case, CaseStatus, Task, TaskStatus
+from .rows import pipelined, task_decide
 
 SLA_TIMER_KINDS = ("sla_reminder", "sla_breach")
 _department_ids: dict[str, int] = {}
+# Other apps (webhooks, the data catalogue) see every staged change set just
+# before it is written and may stage outbox rows of their own with
+# `changes.emit(...)`: they commit or roll back with the case.
+_flush_listeners: list = []
+
+
+def on_flush(listener):
+    """Register `listener(changes)`; called inside the case's transaction."""
+    if listener not in _flush_listeners:
+        _flush_listeners.append(listener)
+    return listener
 
 
 def forget_departments() -> None:
@@ -56,6 +70,9 @@ class Decision:
     decided_by_id: int | None = None
     silent_consent: bool = False
     legal_basis: str = ""
+    # The task row as read under the case lock, when the caller has it:
+    # listeners (insight) then need no query to describe the decision.
+    task: Any = None
 
 
 @dataclass
@@ -99,47 +116,49 @@ class Changes:
 
     def flush(self) -> None:
         now = self.now
-        if self.new_tasks:
-            Task.objects.bulk_create(self.new_tasks)
-        for (case_id, engine_id), decision in self.decided.items():
-            Task.objects.filter(case_id=case_id, engine_id=engine_id, status__in=["open", "claimed"]).update(
-                status=TaskStatus.COMPLETED,
-                completed_at=now,
-                outcome=decision.outcome,
-                opinion=decision.opinion,
-                decided_by_id=decision.decided_by_id,
-                silent_consent=decision.silent_consent,
-                legal_basis=decision.legal_basis,
+        # On PostgreSQL the statements below are pipelined: those whose
+        # result is not needed at once travel together with the next one that
+        # is (the audit head's lock), so a decision's writes take two round
+        # trips, whatever the listeners and the engine staged.
+        with pipelined():
+            for listener in _flush_listeners:
+                listener(self)
+            for (case_id, engine_id), decision in self.decided.items():
+                task_decide(case_id, engine_id, decision, now)
+            _update_pairs(
+                Task, self.cancelled_tasks, status=TaskStatus.CANCELLED, completed_at=now, live=True
             )
-        _update_pairs(Task, self.cancelled_tasks, status=TaskStatus.CANCELLED, completed_at=now, live=True)
-        _update_pairs(Task, self.escalated, escalated=True)
-        if self.cancelled_timers:
-            _update_pairs(Timer, self.cancelled_timers, status=Timer.CANCELLED, timer=True)
-        if self.fired_timers:
-            Timer.objects.filter(pk__in=self.fired_timers).update(status=Timer.FIRED, fired_at=now)
-        if self.new_timers:
-            Timer.objects.bulk_create(self.new_timers)
-        if self.pause or self.resume:
-            _sync_task_due_dates([c.pk for c in self.cases])
-        if self.outbox:
-            created = OutboxMessage.objects.bulk_create(self.outbox)
-            dispatch_on_commit([m.pk for m in created if m.pk is not None])
-        cases_save(
-            self.cases,
-            [
-                "status",
-                "data",
-                "state",
-                "row_version",
-                "updated_at",
-                "completed_at",
-                "clock_paused_at",
-                "paused_seconds",
-                "submitted_at",
-                "title",
-            ],
-        )
-        audit_write(self.audit)
+            _update_pairs(Task, self.escalated, escalated=True)
+            if self.cancelled_timers:
+                _update_pairs(Timer, self.cancelled_timers, status=Timer.CANCELLED, timer=True)
+            if self.fired_timers:
+                Timer.objects.filter(pk__in=self.fired_timers).update(status=Timer.FIRED, fired_at=now)
+            cases_save(self.cases, CASE_FIELDS)
+            tasks_inserted = insert_returning(self.new_tasks)
+            if self.new_timers:
+                tasks_inserted()  # the timers point at the new tasks
+                insert_rows(self.new_timers)
+            if self.pause or self.resume:
+                tasks_inserted()
+                _sync_task_due_dates([c.pk for c in self.cases])
+            outbox_inserted = insert_returning(self.outbox)
+            audit_write(self.audit)
+            tasks_inserted()
+            dispatch_on_commit(outbox_inserted())
+
+
+CASE_FIELDS = (
+    "status",
+    "data",
+    "state",
+    "row_version",
+    "updated_at",
+    "completed_at",
+    "clock_paused_at",
+    "paused_seconds",
+    "submitted_at",
+    "title",
+)
 
 
 def _update_pairs(model, pairs, *, live: bool = False, timer: bool = False, **values) -> None:
@@ -161,14 +180,17 @@ def _update_pairs(model, pairs, *, live: bool = False, timer: bool = False, **va
 
 
 def _sync_task_due_dates(case_ids: list[int]) -> None:
-    """A task's due date is its SLA breach timer's; copied for the inbox sort."""
+    """A task's due date is its SLA breach timer's and its reminder date its
+    reminder timer's; copied for the inbox's sort and filters."""
     rows = list(
-        Timer.objects.filter(case_id__in=case_ids, kind="sla_breach", task__isnull=False)
+        Timer.objects.filter(case_id__in=case_ids, kind__in=SLA_TIMER_KINDS, task__isnull=False)
         .exclude(status__in=[Timer.CANCELLED])
-        .values_list("task_id", "due_at")
+        .order_by("id")
+        .values_list("task_id", "kind", "due_at")
     )
-    for task_id, due in rows:
-        Task.objects.filter(pk=task_id).update(due_at=due)
+    for task_id, kind, due in rows:
+        column = "due_at" if kind == "sla_breach" else "remind_at"
+        Task.objects.filter(pk=task_id).update(**{column: due})
 
 
 def load_state(case: Case) -> dict[str, Any] | None:
@@ -321,8 +343,11 @@ def _stage(
                 calendar, now, days=effect.days, hours=effect.hours, fraction=effect.fraction
             )
             timer.due_at, timer.problem = due, problem
-            if effect.kind == "sla_breach" and timer.task is not None and not paused:
-                timer.task.due_at = due
+            if timer.task is not None and not paused:
+                if effect.kind == "sla_breach":
+                    timer.task.due_at = due
+                elif effect.kind == "sla_reminder":
+                    timer.task.remind_at = due
             if paused and effect.kind in SLA_TIMER_KINDS and due is not None:
                 timer.status = Timer.PAUSED
                 timer.remaining_seconds = calendar.working_seconds_between(now, due)
@@ -399,14 +424,28 @@ def _pause_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
             timer.status, timer.due_at = Timer.PAUSED, None
 
 
+def _resumed_due(calendar, now: datetime, remaining: int | None) -> tuple[datetime | None, str]:
+    try:
+        return calendar.add_working_seconds(now, remaining or 0), ""
+    except CalendarYearMissing as exc:  # never guessed: reconcile reports it until the year is loaded
+        return None, str(exc)[:300]
+
+
 def _resume_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
     for timer in Timer.objects.filter(case=case, status=Timer.PAUSED):
-        due = calendar.add_working_seconds(now, timer.remaining_seconds or 0)
-        Timer.objects.filter(pk=timer.pk).update(status=Timer.PENDING, due_at=due, remaining_seconds=None)
+        due, problem = _resumed_due(calendar, now, timer.remaining_seconds)
+        if due is None:
+            Timer.objects.filter(pk=timer.pk).update(status=Timer.PENDING, resumed_at=now, problem=problem)
+        else:
+            Timer.objects.filter(pk=timer.pk).update(status=Timer.PENDING, due_at=due, remaining_seconds=None)
     for timer in ch.new_timers:
         if timer.case is case and timer.status == Timer.PAUSED:
-            timer.due_at = calendar.add_working_seconds(now, timer.remaining_seconds or 0)
-            timer.status, timer.remaining_seconds = Timer.PENDING, None
+            due, problem = _resumed_due(calendar, now, timer.remaining_seconds)
+            timer.status = Timer.PENDING
+            if due is None:
+                timer.resumed_at, timer.problem = now, problem
+            else:
+                timer.due_at, timer.remaining_seconds = due, None
 
 
 def _sync_status(case: Case, state: dict[str, Any], ch: Changes, actor_id: int | None) -> None:

@@ -11,6 +11,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from .secrets import SecretDataField
+
 
 class CaseStatus(models.TextChoices):
     DRAFT = "draft", _("draft")
@@ -33,7 +35,9 @@ class Case(FSMModelMixin, models.Model):
     applicant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases")
     title = models.CharField(_("title"), max_length=200, blank=True)
     status = FSMField(default=CaseStatus.DRAFT, choices=CaseStatus.choices, protected=True)
-    data = models.JSONField(_("form data"), default=dict)
+    # Plain values in Python; secret fields' values sealed in the column
+    # (govflow.cases.secrets, docs/security.md "Encryption at rest").
+    data = SecretDataField(_("form data"), default=dict)
     state = models.JSONField(_("engine state"), null=True, blank=True)
     row_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -141,6 +145,9 @@ class Task(FSMModelMixin, models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
+    # When the SLA reminder falls due (copied from its timer, as due_at is
+    # from the breach timer): the inbox's "due soon" filter reads it.
+    remind_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=32, blank=True)
     opinion = models.TextField(blank=True)
     decided_by = models.ForeignKey(
@@ -167,6 +174,15 @@ class Task(FSMModelMixin, models.Model):
                 fields=["assignee", "due_at"],
                 name="task_live_by_assignee",
                 condition=models.Q(status="claimed"),
+            ),
+            # A reviewer's "decided" list, newest first, without sorting every
+            # task the department ever closed.
+            models.Index(
+                "department",
+                models.F("completed_at").desc(),
+                models.F("id").desc(),
+                name="task_done_by_department",
+                condition=models.Q(status="completed"),
             ),
         ]
         verbose_name = _("task")

@@ -15,12 +15,13 @@ Query counts of the main selectors are pinned in tests/web/test_selectors.py.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from govflow.accounts.models import Department, Membership
@@ -47,6 +48,7 @@ from .models import (
 )
 
 STAFF_TASK_KINDS = (TaskKind.REVIEW, TaskKind.SIGNATURE)
+REFERENCE_PATTERN = re.compile(r"[A-Z0-9]{4,32}")
 INBOX_PAGE_SIZE = 25
 MAX_SEARCH = 100
 
@@ -132,15 +134,6 @@ def _office_day_seconds(calendar: WorkingCalendar) -> float:
     opens = calendar.office_open.hour * 3600 + calendar.office_open.minute * 60
     closes = calendar.office_close.hour * 3600 + calendar.office_close.minute * 60
     return float(closes - opens)
-
-
-def _reminder_due() -> Subquery:
-    return Subquery(
-        Timer.objects.filter(task=OuterRef("pk"), kind="sla_reminder")
-        .exclude(status=Timer.CANCELLED)
-        .order_by("-id")
-        .values("due_at")[:1]
-    )
 
 
 def _definitions(version_ids: Iterable[int]) -> dict[int, Definition]:
@@ -317,7 +310,6 @@ def case_detail(
     tasks = list(
         Task.objects.filter(case=case)
         .select_related("department", "assignee", "decided_by")
-        .annotate(reminder_due=_reminder_due())
         .order_by("created_at", "id")
     )
     paused = case.clock_paused_at is not None
@@ -334,7 +326,7 @@ def case_detail(
                 holder=display_name(task.assignee) if task.is_live else "",
                 sla=sla_of(
                     due_at=task.due_at,
-                    reminder_due=task.reminder_due,
+                    reminder_due=task.remind_at,
                     live=task.is_live,
                     paused=paused,
                     calendar=calendar,
@@ -514,7 +506,6 @@ def _staff_tasks() -> QuerySet[Task]:
         Task.objects.filter(kind__in=STAFF_TASK_KINDS)
         .select_related("case", "case__template", "department", "assignee")
         .defer("case__data", "case__state")
-        .annotate(reminder_due=_reminder_due())
     )
 
 
@@ -535,7 +526,7 @@ def _rows(tasks: list[Task], user, lang: str, now: datetime) -> list[TaskRow]:
                 holder=display_name(task.assignee) if task.is_live else "",
                 sla=sla_of(
                     due_at=task.due_at,
-                    reminder_due=task.reminder_due,
+                    reminder_due=task.remind_at,
                     live=task.is_live,
                     paused=task.case.clock_paused_at is not None,
                     calendar=calendar,
@@ -574,9 +565,10 @@ def tasks_for_reviewer(
     now = now or timezone.now()
     if not user.is_authenticated:
         return TaskPage([], 1, False)
-    tasks = _staff_tasks().filter(
-        department_id__in=Membership.objects.filter(user=user).values("department_id")
-    )
+    departments = list(Membership.objects.filter(user=user).values_list("department_id", flat=True))
+    if not departments:
+        return TaskPage([], 1, False)
+    tasks = Task.objects.filter(kind__in=STAFF_TASK_KINDS)
     if status == "open":
         tasks = tasks.filter(status=TaskStatus.OPEN)
     elif status == "mine":
@@ -592,26 +584,68 @@ def tasks_for_reviewer(
     if due == "overdue":
         tasks = tasks.filter(status__in=LIVE_TASK_STATUSES, due_at__lte=now)
     elif due == "soon":
-        tasks = tasks.filter(status__in=LIVE_TASK_STATUSES, due_at__gt=now, reminder_due__lte=now)
+        tasks = tasks.filter(status__in=LIVE_TASK_STATUSES, due_at__gt=now, remind_at__lte=now)
     q = (q or "").strip()[:MAX_SEARCH]
     if q:
-        tasks = tasks.filter(Q(case__reference__icontains=q) | Q(case__title__icontains=q))
+        # A case reference is looked up by its unique index first; otherwise
+        # the title is searched (a trigram index on PostgreSQL).
+        reference = q.upper()
+        case_id = None
+        if REFERENCE_PATTERN.fullmatch(reference):
+            case_id = Case.objects.filter(reference=reference).values_list("pk", flat=True).first()
+        tasks = tasks.filter(case_id=case_id) if case_id else tasks.filter(case__title__icontains=q)
     if status == "done":
-        order = ["-completed_at", "-id"]
+        key, order, column = _newest_first, ["-completed_at", "-id"], "completed_at"
     elif sort == "-due":
-        order = [_desc("due_at"), "-id"]
+        # Tasks without a time limit come first here: the department index
+        # read backwards gives that order without a sort.
+        key, order, column = _latest_due_first, [_desc_nulls_first("due_at"), "-id"], "due_at"
     else:
-        order = [_asc("due_at"), "id"]
+        key, order, column = _soonest_due_first, [_asc("due_at"), "id"], "due_at"
     page = max(1, page)
     offset = (page - 1) * per_page
-    found = list(tasks.order_by(*order)[offset : offset + per_page + 1])
-    return TaskPage(_rows(found[:per_page], user, language_key(language), now), page, len(found) > per_page)
+    wanted = offset + per_page + 1
+    # One ordered query per department: each walks its department's index in
+    # order and stops after `wanted` rows, where a single query over all the
+    # departments would sort every one of their live tasks (bench/inbox.py).
+    candidates: list[tuple] = []
+    for department_id in departments:
+        candidates.extend(
+            tasks.filter(department_id=department_id).order_by(*order).values_list("pk", column)[:wanted]
+        )
+    candidates.sort(key=key)
+    chosen = [row[0] for row in candidates[offset:wanted]]
+    found = {task.pk: task for task in _staff_tasks().filter(pk__in=chosen[:per_page])}
+    rows = [found[pk] for pk in chosen[:per_page] if pk in found]
+    return TaskPage(_rows(rows, user, language_key(language), now), page, len(chosen) > per_page)
+
+
+# Sort keys of (pk, timestamp) rows, matching the SQL orders above.
+def _soonest_due_first(row: tuple) -> tuple:
+    pk, due = row
+    return (due is None, due.timestamp() if due else 0.0, pk)
+
+
+def _latest_due_first(row: tuple) -> tuple:
+    pk, due = row
+    return (due is not None, -due.timestamp() if due else 0.0, -pk)
+
+
+def _newest_first(row: tuple) -> tuple:
+    pk, completed = row
+    return (completed is not None, -completed.timestamp() if completed else 0.0, -pk)
 
 
 def _asc(name: str):
     from django.db.models import F
 
     return F(name).asc(nulls_last=True)
+
+
+def _desc_nulls_first(name: str):
+    from django.db.models import F
+
+    return F(name).desc(nulls_first=True)
 
 
 def _desc(name: str):

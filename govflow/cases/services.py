@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
@@ -28,6 +27,7 @@ from govflow.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFo
 from govflow.processes.models import ProcessTemplate
 from govflow.processes.services import version_definition
 
+from . import rows
 from .bridge import Changes, Decision, advance
 from .models import LIVE_TASK_STATUSES, Attachment, Case, CaseStatus, Task, TaskKind, TaskStatus
 
@@ -46,10 +46,10 @@ def _new_reference(now: datetime) -> str:
 
 
 def _lock_case(case_id: int) -> Case:
-    try:
-        return Case.objects.select_for_update(of=("self",)).select_related("version").get(pk=case_id)
-    except Case.DoesNotExist:
-        raise NotFound("case not found") from None
+    case = rows.lock_case(case_id)
+    if case is None:
+        raise NotFound("case not found")
+    return case
 
 
 def _lock_own_case(case_id: int, actor) -> Case:
@@ -256,30 +256,21 @@ def _lock_task(task_id: int, actor) -> tuple[Case, Task, Membership]:
     """Lock the task's case (every write to a task happens under its case's
     lock), then read the task with the actor's membership of its department.
     Actors outside the department get NotFound: no hint the task exists."""
-    case = (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("version")
-        .filter(pk=Subquery(Task.objects.filter(pk=task_id).values("case_id")[:1]))
-        .first()
-    )
-    if case is None:
+    case, task, is_head = rows.lock_case_of_task(task_id, actor.pk)
+    if (
+        case is None
+        or task is None
+        or is_head is None
+        or task.kind not in (TaskKind.REVIEW, TaskKind.SIGNATURE)
+    ):
         raise NotFound("task not found")
-    memberships = Membership.objects.filter(user_id=actor.pk, department_id=OuterRef("department_id"))
-    task = (
-        Task.objects.filter(pk=task_id)
-        .annotate(is_member=Exists(memberships), is_head=Exists(memberships.filter(is_head=True)))
-        .first()
-    )
-    if task is None or not task.is_member or task.kind not in (TaskKind.REVIEW, TaskKind.SIGNATURE):
-        raise NotFound("task not found")
-    task.case = case
-    return case, task, Membership(user_id=actor.pk, department_id=task.department_id, is_head=task.is_head)
+    return case, task, Membership(user_id=actor.pk, department_id=task.department_id, is_head=is_head)
 
 
 @transaction.atomic
 def task_claim(*, task_id: int, actor, now: datetime | None = None) -> Task:
     now = _now(now)
-    case, task, _ = _lock_task(task_id, actor)
+    _case, task, _ = _lock_task(task_id, actor)
     if task.status == TaskStatus.CLAIMED and task.assignee_id == actor.pk:
         return task
     if task.status != TaskStatus.OPEN:
@@ -295,7 +286,7 @@ def task_claim(*, task_id: int, actor, now: datetime | None = None) -> Task:
 @transaction.atomic
 def task_release(*, task_id: int, actor, now: datetime | None = None) -> Task:
     now = _now(now)
-    case, task, membership = _lock_task(task_id, actor)
+    _case, task, membership = _lock_task(task_id, actor)
     if task.status != TaskStatus.CLAIMED:
         raise Conflict(_task_state_message(task))
     if task.assignee_id != actor.pk and not membership.is_head:
@@ -349,7 +340,7 @@ def task_complete(
     """Decide a review or countersignature. Reject and return need a written
     opinion. A task a colleague already decided is a Conflict, not a write."""
     now = _now(now)
-    case, task, membership = _lock_task(task_id, actor)
+    case, task, _membership = _lock_task(task_id, actor)
     if case.applicant_id == actor.pk:
         raise Forbidden("a reviewer cannot decide a case they applied for")
     if not task.is_live:
@@ -399,7 +390,7 @@ def task_complete(
     except TransitionNotAllowed as exc:  # pragma: no cover - guarded above
         raise Conflict(str(exc)) from exc
     changes.decided[(case.pk, task.engine_id)] = Decision(
-        outcome=outcome, opinion=opinion, decided_by_id=actor.pk
+        outcome=outcome, opinion=opinion, decided_by_id=actor.pk, task=task
     )
     changes.flush()
     task.completed_at, task.outcome, task.opinion, task.decided_by = now, outcome, opinion, actor

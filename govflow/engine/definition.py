@@ -81,6 +81,51 @@ class CertificateSpec:
     title: Mapping[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogSource:
+    """Where a published value comes from: a form field (`company_name`), a
+    result (`result.assign_credit_code.credit_code`), the case
+    (`case.reference`, `case.date`), the certificate being published
+    (`certificate.type`, `certificate.department`), or a fixed `value`."""
+
+    path: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogPublish:
+    """What reaching `at` publishes into the data catalogue's `dataset`.
+    `at` holds "approved" (the case's approval) or ends that issue
+    certificates; with `per_certificate` one record per certificate there."""
+
+    dataset: str
+    at: tuple[str, ...]
+    key: tuple[CatalogSource, ...]
+    fields: Mapping[str, CatalogSource]
+    per_certificate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogReuse:
+    """A form field (`key`) whose value names a record of `dataset`; its
+    `fields` (form field -> dataset field) are offered prefilled, `expect`
+    says which values a reviewer should see (company status), and `related`
+    lists (dataset, field) pairs whose records matching the key are shown
+    beside the case (earlier permits)."""
+
+    dataset: str
+    key: str
+    fields: Mapping[str, str]
+    expect: Mapping[str, str] = field(default_factory=dict)
+    related: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogSpec:
+    publishes: tuple[CatalogPublish, ...] = ()
+    reuses: tuple[CatalogReuse, ...] = ()
+
+
 @dataclass(slots=True, eq=False)
 class Node:
     id: str
@@ -150,6 +195,8 @@ class Definition:
     # compare them as numbers. Top-level ids, and table id -> column ids.
     decimal_fields: tuple[str, ...] = ()
     decimal_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # What the template publishes into and reuses from the data catalogue.
+    catalog: CatalogSpec = field(default_factory=CatalogSpec)
 
     @property
     def start(self) -> str:

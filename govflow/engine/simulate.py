@@ -179,7 +179,10 @@ class _Run:
         return result.state
 
     def run(self) -> Simulation:
-        state = self.apply(rt.step(self.definition, None, rt.Start(self.data), self.now()))
+        try:
+            state = self.apply(rt.step(self.definition, None, rt.Start(self.data), self.now()))
+        except EngineError as exc:  # e.g. no branch of a gateway right after the start matches
+            raise SimulationError(exc.message) from exc
         steps = 0
         while state["status"] == "running":
             if not self.queue:

@@ -15,7 +15,6 @@ class OutboxMessage(models.Model):
     topic = models.CharField(max_length=64)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField()
-    dispatched_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

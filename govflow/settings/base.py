@@ -2,6 +2,7 @@
 deployments is read from the environment (see README.md, "Configuration")."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -36,8 +37,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
     "guardian",
     "django_fsm",
+    # Login lockout; before govflow.audit so its failed-login handler runs
+    # first and the audit event sees whether the attempt locked the account.
+    "axes",
     "govflow.accounts",
     "govflow.timers",
     "govflow.processes",
@@ -48,10 +56,21 @@ INSTALLED_APPS = [
     "govflow.web",
     "govflow.incidents",
     "govflow.notifications",
+    "govflow.certificates",
+    "govflow.api",
+    "govflow.webhooks",
+    "govflow.insight",
+    "govflow.bpmn",
+    "govflow.catalog",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    # Request counts and latencies for /metrics (django-prometheus): first and last.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # CSP, Permissions-Policy, no-store for logged-in pages, sandboxed downloads.
+    "govflow.security.headers.SecurityHeadersMiddleware",
     # Serves /static/ from gunicorn in production (hashed, compressed files).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -60,10 +79,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The source IP and acting user of audit events written in the request.
+    "govflow.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "govflow.web.middleware.GovflowErrorMiddleware",
+    # Turns a locked-out login into the lockout page (django-axes: last but metrics).
+    "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "govflow.urls"
@@ -81,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "govflow.web.context.navigation",
+                "govflow.audit.context_processors.auditor",
             ],
         },
     },
@@ -92,6 +117,15 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg prepares a statement on the server after it has run this many
+    # times on a connection. Django's own cursors bind on the client and are
+    # never prepared; the hot path's fixed statements use server-binding
+    # cursors (govflow.rawsql.cursor) and so are planned once per connection.
+    # Behind pgbouncer use its protocol-level prepared statement support
+    # (max_prepared_statements) or set DATABASE_PREPARE_THRESHOLD=0 (off).
+    _threshold = int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "5"))
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = _threshold or None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process, the worker and beat share
     # one SQLite file in the embedded default.
@@ -103,6 +137,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # Refuses a locked-out account before its password is tried (django-axes).
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -177,6 +213,15 @@ GOVFLOW_WORKFLOWS_DIR = BASE_DIR / "workflows"
 GOVFLOW_FIXTURES_DIR = BASE_DIR / "fixtures"
 GOVFLOW_DEFAULT_CALENDAR = "cn"
 GOVFLOW_PUBLIC_BASE_URL = os.environ.get("GOVFLOW_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# /metrics: a bearer token, or a client address in these networks (not via a proxy).
+GOVFLOW_METRICS_TOKEN = os.environ.get("GOVFLOW_METRICS_TOKEN", "")
+GOVFLOW_METRICS_ALLOWED_NETWORKS = env_list("GOVFLOW_METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
+# Certificates: the departments' signing keys (never committed; `manage.py
+# certificate_keys` creates them) and the issued PDFs, kept outside
+# MEDIA_ROOT so that no URL serves them without a permission check.
+GOVFLOW_KEYS_DIR = Path(os.environ.get("GOVFLOW_KEYS_DIR", VAR_DIR / "keys"))
+GOVFLOW_CERTIFICATES_DIR = Path(os.environ.get("GOVFLOW_CERTIFICATES_DIR", VAR_DIR / "certificates"))
+GOVFLOW_CERTIFICATE_RENDER_TIMEOUT = float(os.environ.get("GOVFLOW_CERTIFICATE_RENDER_TIMEOUT", "30"))
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -187,17 +232,109 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The most attachments one case may hold across all its slots.
 GOVFLOW_MAX_ATTACHMENTS_PER_CASE = 100
 
+# The REST API (govflow/api, docs/api.md). Token first: an unauthenticated
+# call gets 401 with WWW-Authenticate; the browser's session works too, with
+# CSRF on unsafe methods. Throttle rates are per user (per address when
+# anonymous) and may be raised by the environment.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "govflow.api.authentication.TokenAuthentication",
+        "govflow.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "govflow.api.throttling.UserThrottle",
+        "govflow.api.throttling.AnonymousThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": os.environ.get("GOVFLOW_API_RATE_USER", "600/minute"),
+        "anon": os.environ.get("GOVFLOW_API_RATE_ANON", "60/minute"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "govflow.api.pagination.PagePagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "govflow.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "govflow API",
+    "DESCRIPTION": "See docs/api.md. Every error has the shape "
+    '{"error": {"code": ..., "message": ..., "fields": {...}}}.',
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from our own static files (drf-spectacular-sidecar), never a
+    # CDN: government networks are often closed, and the CSP allows 'self' only.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "govflow.cases.models.CaseStatus",
+        "TaskStatusEnum": "govflow.cases.models.TaskStatus",
+        "TaskKindEnum": "govflow.cases.models.TaskKind",
+        "OutcomeEnum": "govflow.engine.definition.TASK_OUTCOMES",
+        "CalendarDayKindEnum": ["holiday", "workday"],
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "govflow.api.schema.document_errors",
+    ],
 }
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {
+            # Masks ID and mobile numbers in every line (govflow.security.reporting).
+            "()": "govflow.security.reporting.RedactingFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("GOVFLOW_LOG_LEVEL", "INFO")},
 }
+
+# -- audit, personal data and hardening (docs/security.md) ---------------------
+# Error reports (debug page, mails to ADMINS) show no POST value or local variable.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "govflow.security.reporting.PersonalDataReporterFilter"
+# Reverse proxies in front of the app that append to X-Forwarded-For; the
+# client address in the audit trail, the lockout and rate limits is the one
+# the nearest of them saw. 0: use the connection's address.
+GOVFLOW_TRUSTED_PROXY_COUNT = int(os.environ.get("GOVFLOW_TRUSTED_PROXY_COUNT", "0"))
+# Login lockout (django-axes, database handler): an account, and a client
+# address, is locked after AXES_FAILURE_LIMIT failures. Logins are serialised
+# per user name (govflow.security.login): parallel attempts cannot overrun it.
+AXES_FAILURE_LIMIT = int(os.environ.get("GOVFLOW_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("GOVFLOW_LOGIN_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "govflow.security.login.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "govflow.security.login.axes_client_ip"
+AXES_VERBOSE = False
+# Rate limits (govflow.security.ratelimit), per user or per client address,
+# counted in the cache (Redis in production).
+GOVFLOW_RATE_LIMITS_ENABLED = env_bool("GOVFLOW_RATE_LIMITS_ENABLED", True)
+GOVFLOW_RATE_LIMITS = {
+    "login": os.environ.get("GOVFLOW_RATE_LOGIN", "20/m"),
+    "apply": os.environ.get("GOVFLOW_RATE_APPLY", "30/h"),
+    "submit": os.environ.get("GOVFLOW_RATE_SUBMIT", "10/m"),
+    "upload": os.environ.get("GOVFLOW_RATE_UPLOAD", "60/m"),
+    "verify": os.environ.get("GOVFLOW_RATE_VERIFY", "30/m"),
+}
+# Retention of closed cases' attachments and secret field values, in days
+# after the case closed (unset: kept); `manage.py purge_retention` applies it.
+GOVFLOW_RETENTION_ATTACHMENTS_DAYS = int(os.environ.get("GOVFLOW_RETENTION_ATTACHMENTS_DAYS") or 0) or None
+GOVFLOW_RETENTION_SECRETS_DAYS = int(os.environ.get("GOVFLOW_RETENTION_SECRETS_DAYS") or 0) or None
+# Secret form values are encrypted in the database (govflow.security.crypto):
+# the keys, current first, then old ones still read; and the lookup hash's key.
+GOVFLOW_DATA_KEYS = env_list("GOVFLOW_DATA_KEYS", [])
+GOVFLOW_DATA_HMAC_KEY = os.environ.get("GOVFLOW_DATA_HMAC_KEY", "")
+# Uploaded archives (zip, docx, xlsx) and images: limits against bombs.
+GOVFLOW_ARCHIVE_MAX_ENTRIES = 1000
+GOVFLOW_ARCHIVE_MAX_UNPACKED_MB = 100
+GOVFLOW_ARCHIVE_MAX_RATIO = 100
+GOVFLOW_IMAGE_MAX_PIXELS = 100_000_000

@@ -2,9 +2,13 @@
 broker), debug on unless DJANGO_DEBUG says otherwise."""
 
 from .base import *  # noqa: F403
-from .base import SECRET_KEY, env_bool, env_list
+from .base import GOVFLOW_DATA_HMAC_KEY, GOVFLOW_DATA_KEYS, SECRET_KEY, env_bool, env_list
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 SECRET_KEY = SECRET_KEY or "govflow-local-development-key-not-for-production"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Personal data keys: the public development keys unless the environment
+# sets its own. They protect nothing; system check govflow.W301 says so.
+GOVFLOW_DATA_KEYS = GOVFLOW_DATA_KEYS or ["Z292Zmxvdy1kZXZlbG9wbWVudC1kYXRhLWtleS0wMDE="]
+GOVFLOW_DATA_HMAC_KEY = GOVFLOW_DATA_HMAC_KEY or "Z292Zmxvdy1kZXZlbG9wbWVudC1obWFjLWtleS0wMDE="

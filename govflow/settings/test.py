@@ -46,6 +46,8 @@ POSTGRES_AVAILABLE = TEST_DATABASE_URL.startswith("postgres") and _postgres_reac
 if POSTGRES_AVAILABLE or IN_CI:
     # Under CI the suite never falls back: a missing PostgreSQL fails the run.
     DATABASES = {"default": dj_database_url.parse(TEST_DATABASE_URL, conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["OPTIONS"] = {"prepare_threshold": 5}  # as in base.py
 else:
     DATABASES = {
         "default": {
@@ -62,3 +64,13 @@ if CELERY_BROKER_URL.startswith("redis"):
     CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
 CELERY_TASK_ALWAYS_EAGER = False
 MEDIA_ROOT = VAR_DIR / "test-media"
+# Rate limits count per user across the whole run; tests/security turns them on.
+GOVFLOW_RATE_LIMITS_ENABLED = False
+# Test signing keys and certificate files, apart from the demo's var/keys.
+GOVFLOW_KEYS_DIR = VAR_DIR / "test-keys"
+GOVFLOW_CERTIFICATES_DIR = VAR_DIR / "test-certificates"
+# The public development keys for personal data (govflow.security.crypto);
+# the embedded default warns about them (govflow.W301), the tests need not.
+SILENCED_SYSTEM_CHECKS = ["govflow.W301"]
+GOVFLOW_DATA_KEYS = ["Z292Zmxvdy1kZXZlbG9wbWVudC1kYXRhLWtleS0wMDE="]
+GOVFLOW_DATA_HMAC_KEY = "Z292Zmxvdy1kZXZlbG9wbWVudC1obWFjLWtleS0wMDE="

@@ -79,6 +79,10 @@ class Timer(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     # While the case clock is paused the deadline is kept as office seconds left.
     remaining_seconds = models.BigIntegerField(null=True, blank=True)
+    # A paused timer resumed while the calendar lacked the year its new due
+    # date falls in: the remaining office time counts from here once the year
+    # is loaded (timers_reschedule_unscheduled).
+    resumed_at = models.DateTimeField(null=True, blank=True)
     # Why a timer has no due date (the calendar lacks a year), or why the engine
     # refused to fire it; shown to admins and reported by reconcile.
     problem = models.CharField(max_length=300, blank=True)

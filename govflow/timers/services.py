@@ -232,12 +232,26 @@ def timers_reschedule_unscheduled(*, code: str | None = None) -> tuple[int, int]
                 case=case, status=Timer.PENDING, due_at__isnull=True
             )
             for timer in timers:
-                span = _timer_span(definition, timer)
-                if span is None:
-                    still_missing += 1
-                    continue
-                days, hours, fraction = span
-                due, problem = deadline(calendar, timer.created_at, days=days, hours=hours, fraction=fraction)
+                if timer.resumed_at is not None and timer.remaining_seconds is not None:
+                    # Resumed while the year was missing: what was left then.
+                    try:
+                        due, problem = (
+                            calendar.add_working_seconds(timer.resumed_at, timer.remaining_seconds),
+                            "",
+                        )
+                    except CalendarYearMissing as exc:
+                        due, problem = None, str(exc)
+                    if due is not None:
+                        timer.remaining_seconds = timer.resumed_at = None
+                else:
+                    span = _timer_span(definition, timer)
+                    if span is None:
+                        still_missing += 1
+                        continue
+                    days, hours, fraction = span
+                    due, problem = deadline(
+                        calendar, timer.created_at, days=days, hours=hours, fraction=fraction
+                    )
                 if due is None:
                     timer.problem = problem[:300]
                     timer.save(update_fields=["problem"])
@@ -252,7 +266,7 @@ def timers_reschedule_unscheduled(*, code: str | None = None) -> tuple[int, int]
                     )
                 else:
                     timer.due_at = due
-                timer.save(update_fields=["status", "due_at", "remaining_seconds", "problem"])
+                timer.save(update_fields=["status", "due_at", "remaining_seconds", "resumed_at", "problem"])
                 if timer.kind == "sla_breach" and timer.task_id is not None and timer.due_at is not None:
                     Task.objects.filter(pk=timer.task_id).update(due_at=timer.due_at)
                 rescheduled += 1

@@ -1,6 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
+from govflow.security.login import login_view
+
 from .views import console, inbox, portal
 
 
@@ -40,6 +42,6 @@ urlpatterns = [
     path("console/templates/<slug:code>/", console.template_detail, name="console_template"),
     path("console/templates/<slug:code>/v<int:number>/", console.version_detail, name="console_version"),
     path("console/templates/<slug:code>/v<int:number>/diagram.svg", console.version_svg, name="console_svg"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", login_view, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

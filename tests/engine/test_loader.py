@@ -563,6 +563,14 @@ def dump(document: Any) -> str:
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.parametrize("source", [b"-_", b"+_", b"x: -_", b"nodes: [+_]"])
+def test_scalars_that_break_the_yaml_library_are_reported_not_raised(source):
+    """ruamel resolves `-_` as an integer and then fails to build it."""
+    _definition, problems = check(source)
+    assert problems
+    assert problems[0].line == 1
+
+
 @FUZZ
 @given(st.binary(max_size=2000))
 def test_arbitrary_bytes_never_raise(source: bytes):

@@ -203,3 +203,32 @@ def test_approve_all_stays_within_the_statutory_limits():
     for template in ("business_setup", "construction_permit"):
         result = _run(template)
         assert result["within_time_limit"] is True, template
+
+
+def test_a_gateway_right_after_the_start_with_no_matching_branch_is_a_simulation_error():
+    """The first step runs under the same error handling as the others: the
+    command prints a message, not a traceback."""
+    from govflow.engine.simulate import SimulationError
+
+    definition = load_definition(
+        b"""
+id: no_branch
+title: {zh: x, en: x}
+calendar: cn
+form:
+  fields:
+    - {id: x, type: number, required: true, sensitivity: public, label: {zh: x, en: x}}
+nodes:
+  - {id: start, type: start, title: {zh: s, en: s}, next: gate}
+  - id: gate
+    type: exclusive
+    title: {zh: g, en: g}
+    branches:
+      - {to: big, when: x > 1}
+      - {to: small, when: x < 1}
+  - {id: big, type: end, title: {zh: b, en: b}, outcome: approved}
+  - {id: small, type: end, title: {zh: s, en: s}, outcome: rejected}
+"""
+    )
+    with pytest.raises(SimulationError, match="branch"):
+        simulate(definition, Script(data={"x": 1}))

@@ -161,3 +161,46 @@ def test_saving_a_year_in_the_admin_schedules_the_timers_that_waited(
     breach = Timer.objects.get(case=case_in_2027, kind="sla_breach")
     assert breach.due_at == datetime(2027, 1, 7, 9, 0, tzinfo=UTC)  # no holidays entered: Thursday 17:00
     assert AuditEvent.objects.filter(action="CALENDAR_YEAR_SAVED", actor=process_admin).count() == 1
+
+
+def test_a_clock_resumed_into_a_year_the_calendar_lacks_waits_for_the_year(base_data, applicant, tmp_path):
+    """A correction answered on New Year's Eve resumes the paused SLA into
+    2027, which the calendar does not have yet: the timer waits without a
+    due date (reported), and loading the year counts what was left from the
+    moment the clock resumed."""
+    from govflow.cases.services import case_answer_correction, task_complete
+
+    assert not CalendarYear.objects.filter(year=2027).exists()
+    process_publish(source=REVIEW_YAML.read_text(encoding="utf-8"))
+    start = datetime(2026, 12, 30, 2, 0, tzinfo=UTC)  # Wednesday 10:00 Beijing
+    case = case_create(applicant=applicant, template_code="test_review", data=GOOD_DATA, now=start)
+    case_submit(case_id=case.pk, actor=applicant, now=start)
+
+    def decide(node, user, outcome, opinion, at):
+        task = Task.objects.get(case=case, node_id=node, status="open")
+        task_complete(task_id=task.pk, actor=base_data[user], outcome=outcome, opinion=opinion, now=at)
+
+    decide("intake", "market_regulation_reviewer", "approve", "同意", start)
+    decide("fire", "fire_reviewer", "return", "补充图纸", start + timedelta(hours=1))
+    paused = Timer.objects.get(case=case, node_id="tax", kind="sla_breach")
+    assert paused.status == Timer.PAUSED
+    left = paused.remaining_seconds
+    assert left > 3600
+
+    # When the applicant answers at 16:00 on 31 December (one office hour left in 2026)
+    resumed = datetime(2026, 12, 31, 8, 0, tzinfo=UTC)
+    case_answer_correction(case_id=case.pk, actor=applicant, data=GOOD_DATA, now=resumed)
+
+    breach = Timer.objects.get(case=case, node_id="tax", kind="sla_breach")
+    assert (breach.status, breach.due_at, breach.resumed_at) == (Timer.PENDING, None, resumed)
+    assert "2027" in breach.problem
+    assert any("no due date" in p for p in reconcile(now=resumed))
+
+    # Then loading 2027 dates it from the resumption, with the time that was left
+    path = tmp_path / "cn-2027.yaml"
+    path.write_text(YEAR_2027, encoding="utf-8")
+    call_command("load_calendar", str(path), stdout=StringIO())
+    breach.refresh_from_db()
+    assert breach.due_at == calendar_get("cn").add_working_seconds(resumed, left)
+    assert breach.due_at.year == 2027
+    assert (breach.remaining_seconds, breach.resumed_at, breach.problem) == (None, None, "")

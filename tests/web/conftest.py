@@ -133,14 +133,31 @@ def fixed_now():
 def chromium():
     # Playwright's sync API runs an event loop in this thread; the tests also
     # use the ORM here (outside any coroutine), which Django would refuse.
+    # Other test folders import this fixture into their conftest, which makes
+    # a second session fixture; Playwright allows one sync instance per
+    # thread, so they share it (counted, closed by the last one).
     _require_browser()  # before launching: session fixtures are set up ahead of autouse ones
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
+    if not _SHARED:
+        from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        manager = sync_playwright()
+        playwright = manager.start()
+        _SHARED.update(
+            manager=manager,
+            browser=playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS),
+            users=0,
+        )
+    _SHARED["users"] += 1
+    yield _SHARED["browser"]
+    _SHARED["users"] -= 1
+    if _SHARED["users"] == 0:
+        _SHARED["browser"].close()
+        _SHARED["manager"].__exit__(None, None, None)
+        _SHARED.clear()
+
+
+_SHARED: dict = {}
 
 
 class Shots:

@@ -270,14 +270,47 @@ def test_cases_for_applicant_is_one_query_however_many_cases(applicant, django_a
 def test_tasks_for_reviewer_query_count_does_not_grow_with_tasks(
     applicant, market_reviewer, business_case, django_assert_num_queries
 ):
-    with django_assert_num_queries(2):  # tasks (with reminder and membership subqueries), versions
+    # memberships, one ordered query per department, the page's tasks, versions
+    with django_assert_num_queries(4):
         one = selectors.tasks_for_reviewer(user=market_reviewer)
     for number in range(3):
         submitted(applicant, "business_setup", company_name=f"北京计数测试{number}有限公司")
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(4):
         four = selectors.tasks_for_reviewer(user=market_reviewer)
     assert len(one.rows) == 1
     assert len(four.rows) == 4
+
+
+@pytest.mark.parametrize("sort", ["due", "-due"])
+def test_inbox_merges_departments_in_order_across_pages(base_data, applicant, sort):
+    """A reviewer of two departments: the per-department queries merged give
+    the same pages as one query sorted over both would."""
+    from govflow.accounts.models import Department, Membership
+
+    user = base_data["market_regulation_reviewer"]
+    Membership.objects.get_or_create(user=user, department=Department.objects.get(code="public_security"))
+    for number in range(9):
+        submitted(applicant, "business_setup", company_name=f"北京合并测试{number}有限公司")
+    tasks = list(Task.objects.filter(department__code="market_regulation", status="open").order_by("id"))
+    assert len(tasks) == 9
+    base = timezone.now()
+    for index, task in enumerate(tasks):
+        department = "public_security" if index % 3 == 0 else "market_regulation"
+        due = None if index == 4 else base + timedelta(hours=(index * 7) % 10)
+        Task.objects.filter(pk=task.pk).update(department=Department.objects.get(code=department), due_at=due)
+
+    def expected_key(task):
+        if sort == "due":
+            return (task.due_at is None, task.due_at or base, task.pk)
+        return (task.due_at is not None, -(task.due_at.timestamp()) if task.due_at else 0, -task.pk)
+
+    expected = [t.pk for t in sorted(Task.objects.filter(pk__in=[t.pk for t in tasks]), key=expected_key)]
+    seen = []
+    for page in (1, 2, 3, 4):
+        result = selectors.tasks_for_reviewer(user=user, sort=sort, page=page, per_page=4)
+        seen += [row.task.pk for row in result.rows]
+        assert result.has_next == (page * 4 < 9)
+    assert seen == expected
 
 
 def test_department_tasks_for_head_query_count(

@@ -56,7 +56,6 @@ def template_detail(request, code):
             "template": template,
             "version": version,
             "definition": definition,
-            "diagram": _diagram(definition) if definition else "",
             "outline": outline(definition, language=lang()) if definition else [],
         },
     )
@@ -74,7 +73,6 @@ def version_detail(request, code, number):
             "version": version,
             "template": version.template,
             "lines": list(enumerate(version.source.splitlines(), start=1)),
-            "diagram": _diagram(definition),
             "outline": outline(definition, language=lang()),
         },
     )

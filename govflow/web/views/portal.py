@@ -21,6 +21,7 @@ from govflow.cases.models import CaseStatus
 from govflow.cases.services import case_create, case_withdraw
 from govflow.errors import GovflowError
 from govflow.processes.services import version_definition
+from govflow.security.ratelimit import has_files, is_submit, rate_limit
 from govflow.web import forms
 from govflow.web.messages import error_text
 from govflow.web.selectors import service_get, services_catalogue
@@ -43,6 +44,7 @@ def service_detail(request, code):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("apply")
 def service_apply(request, code):
     if request.method == "GET":
         return redirect("web:service", code=code)
@@ -127,6 +129,8 @@ def _posted(request, definition):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("submit", when=is_submit)
+@rate_limit("upload", when=has_files)
 def case_edit(request, reference):
     case = selectors.case_get_for_applicant(user=request.user, reference=reference)
     if case.status != CaseStatus.DRAFT:
@@ -191,6 +195,8 @@ def table_row(request, reference, table):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("submit", when=is_submit)
+@rate_limit("upload", when=has_files)
 def case_correct(request, reference):
     case = selectors.case_get_for_applicant(user=request.user, reference=reference)
     if case.status != CaseStatus.AWAITING_CORRECTION:

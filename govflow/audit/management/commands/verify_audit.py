@@ -1,16 +1,36 @@
 """verify_audit — exit 0 when the audit chain is intact, else 1 naming the
-first broken event."""
+first broken event. Checks the signed checkpoints in the database and, with
+--checkpoints, an exported copy kept elsewhere (which exposes the deletion
+of rows and checkpoints together)."""
 
 from django.core.management.base import BaseCommand
 
+from govflow.audit.checkpoints import CheckpointFileInvalid, checkpoints_read_file
 from govflow.audit.services import audit_verify
+from govflow.audit.signing import SigningKeyInvalid
 
 
 class Command(BaseCommand):
-    help = "Verify the hash chain of the audit trail."
+    help = "Verify the hash chain of the audit trail against its signed checkpoints."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--checkpoints",
+            metavar="FILE",
+            action="append",
+            default=[],
+            help="also check against checkpoints exported earlier (JSON lines); may be repeated",
+        )
 
     def handle(self, *args, **options):
-        broken = audit_verify()
+        extra = []
+        try:
+            for path in options["checkpoints"]:
+                extra += checkpoints_read_file(path)
+            broken = audit_verify(extra_checkpoints=extra)
+        except (OSError, CheckpointFileInvalid, SigningKeyInvalid) as exc:
+            self.stdout.write(f"audit chain not verified: {getattr(exc, 'message', exc)}")
+            raise SystemExit(1) from None
         if broken is not None:
             self.stdout.write(f"audit chain broken at event {broken.event_id}: {broken.reason}")
             raise SystemExit(1)

@@ -1,0 +1,533 @@
+"""govflow beside SpiffWorkflow on the reference workload "parallel review"
+(../shared/bench/WORKLOAD.md), in one process run, interleaved A B A B.
+
+    .venv/bin/python bench/compare.py [--cases N] [--repeat R] [--quick] [--json FILE]
+
+(a) engine alone, in memory: SpiffWorkflow 3.2 on parallel_review.bpmn
+    versus govflow's `step()` on bench/workloads/parallel_review.yaml;
+(b) persisted after every completion: SpiffWorkflow's JSON state loaded from
+    a PostgreSQL row (FOR UPDATE) and saved back, one commit per completion,
+    versus govflow's services on PostgreSQL (row lock, tasks, audit chain,
+    outbox, the same calls the web and API make);
+(c) the same with 2 worker processes, the cases split between them;
+plus the cost per case (SQL statements, bytes of WAL written) and how the
+time per case grows from 1,000 to 10,000 cases.
+
+The workload is deterministic from the case number n: intake, then the four
+reviews in rotated order starting at department n mod 4; department n mod 4
+rejects in round 1, the case goes back to intake, and round 2 approves: 10
+completions per case. Cases are interleaved: up to --window cases are open at
+once and the next task is taken round-robin across them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+BPMN = ROOT.parent / "shared" / "bench" / "parallel_review.bpmn"
+if not BPMN.exists():  # a copy travels with the project for clean clones
+    BPMN = HERE / "workloads" / "parallel_review.bpmn"
+YAML = HERE / "workloads" / "parallel_review.yaml"
+NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
+DEPARTMENTS = ("market", "tax", "fire", "environment")
+GOVFLOW_DEPARTMENT = {
+    "intake": "development_reform",
+    "market": "market_regulation",
+    "tax": "tax",
+    "fire": "fire",
+    "environment": "ecology_environment",
+}
+
+
+# -- the workload -----------------------------------------------------------
+
+
+def schedule(n: int, correction: bool = True) -> list[tuple[str, dict, bool]]:
+    """The completions of case n, in order: (node, data written, approve)."""
+    steps: list[tuple[str, dict, bool]] = []
+    rounds = (1, 2) if correction else (1,)
+    for round_ in rounds:
+        steps.append(
+            (
+                "intake_check",
+                {
+                    "applicant_name": f"申请人{n}",
+                    "address": f"北京市东城区测试路{n % 500}号",
+                    "applicant_type": "company" if n % 3 else "individual",
+                    "area": 100 + n % 900,
+                    "documents": ["申请书.pdf", "营业执照.pdf", "图纸.pdf"],
+                    "note": "材料齐全" if round_ == 1 else "已补正",
+                    "clerk": "clerk1",
+                    "review_round": round_,
+                },
+                True,
+            )
+        )
+        for i in range(4):
+            department = DEPARTMENTS[(n + i) % 4]
+            approve = not (correction and round_ == 1 and department == DEPARTMENTS[n % 4])
+            steps.append(
+                (
+                    f"review_{department}",
+                    {"reviewer": f"{department}_reviewer", "opinion": "同意" if approve else "请补正材料"},
+                    approve,
+                )
+            )
+    return steps
+
+
+def drive(system, first: int, count: int, window: int) -> int:
+    """Run cases first..first+count interleaved; returns the completions."""
+    open_cases: deque = deque()
+    following, end, completions = first, first + count, 0
+    while open_cases or following < end:
+        while len(open_cases) < window and following < end:
+            open_cases.append([system.start(following), schedule(following), 0])
+            following += 1
+        item = open_cases.popleft()
+        handle, steps, done = item
+        node, data, approve = steps[done]
+        system.complete(handle, node, data, approve)
+        completions += 1
+        item[2] += 1
+        if item[2] < len(steps):
+            open_cases.append(item)
+        else:
+            system.finish(handle)
+    return completions
+
+
+# -- SpiffWorkflow ----------------------------------------------------------
+
+
+class SpiffMemory:
+    name = "spiff"
+
+    def __init__(self) -> None:
+        from SpiffWorkflow.bpmn import BpmnWorkflow
+        from SpiffWorkflow.bpmn.parser import BpmnParser
+        from SpiffWorkflow.util.task import TaskState
+
+        parser = BpmnParser()
+        parser.add_bpmn_file(str(BPMN))
+        self.spec = parser.get_spec("parallel_review")
+        self.workflow_class = BpmnWorkflow
+        self.ready = TaskState.READY
+
+    def new(self):
+        workflow = self.workflow_class(self.spec)
+        workflow.do_engine_steps()
+        return workflow
+
+    def run_task(self, workflow, node: str, data: dict, approve: bool) -> None:
+        task = next(t for t in workflow.get_tasks(state=self.ready, manual=True) if t.task_spec.name == node)
+        if node == "intake_check":
+            for department in DEPARTMENTS:
+                task.data.pop(f"{department}_approved", None)
+            task.data.update(data)
+        else:
+            department = node.removeprefix("review_")
+            task.data[f"{department}_approved"] = approve
+            task.data[f"{department}_reviewer"] = data["reviewer"]
+            task.data[f"{department}_opinion"] = data["opinion"]
+        task.run()
+        workflow.do_engine_steps()
+
+    def start(self, n: int):
+        return self.new()
+
+    def complete(self, workflow, node: str, data: dict, approve: bool) -> None:
+        self.run_task(workflow, node, data, approve)
+
+    def finish(self, workflow) -> None:
+        assert workflow.is_completed()
+        assert workflow.data.get("review_round") == 2 or workflow.last_task.data.get("review_round") == 2
+
+
+class SpiffPostgres(SpiffMemory):
+    """What a server does between two requests: load the case's JSON state
+    (row locked), complete one task, save it, commit."""
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__()
+        import psycopg
+        from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+
+        self.serializer = BpmnWorkflowSerializer()
+        self.conn = psycopg.connect(dsn)
+        self.statements = 0
+        self.state_bytes: list[int] = []
+
+    def start(self, n: int) -> int:
+        state = self.serializer.serialize_json(self.new())
+        with self.conn.transaction():
+            row = self.conn.execute(
+                "INSERT INTO bench_spiff_case (state) VALUES (%s) RETURNING id", (state,)
+            ).fetchone()
+        self.statements += 1
+        return row[0]
+
+    def complete(self, case_id: int, node: str, data: dict, approve: bool) -> None:
+        with self.conn.transaction():
+            (state,) = self.conn.execute(
+                "SELECT state FROM bench_spiff_case WHERE id = %s FOR UPDATE", (case_id,)
+            ).fetchone()
+            workflow = self.serializer.deserialize_json(state)
+            self.run_task(workflow, node, data, approve)
+            state = self.serializer.serialize_json(workflow)
+            self.conn.execute("UPDATE bench_spiff_case SET state = %s WHERE id = %s", (state, case_id))
+        self.statements += 2
+
+    def finish(self, case_id: int) -> None:
+        (state,) = self.conn.execute(
+            "SELECT state FROM bench_spiff_case WHERE id = %s", (case_id,)
+        ).fetchone()
+        self.conn.rollback()
+        self.state_bytes.append(len(state.encode()))
+        assert self.serializer.deserialize_json(state).is_completed()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# -- govflow ----------------------------------------------------------------
+
+
+class GovflowMemory:
+    name = "govflow"
+
+    def __init__(self) -> None:
+        from govflow.engine import CompleteTask, Start, load_definition, step
+
+        self.definition = load_definition(YAML.read_bytes())
+        self.step, self.start_event, self.complete_event = step, Start, CompleteTask
+
+    def start(self, n: int):
+        return self.step(self.definition, None, self.start_event({"project_name": f"项目{n}"}), NOW).state
+
+    def complete(self, state, node: str, data: dict, approve: bool) -> None:
+        task_id = next(t for t, task in state["tasks"].items() if task["node"] == node)
+        opinion = data.get("opinion")
+        event = self.complete_event(
+            task_id,
+            "approve" if approve else "reject",
+            actor=data.get("reviewer", "clerk1"),
+            opinion=opinion,
+            data=data,
+        )
+        new = self.step(self.definition, state, event, NOW).state
+        state.clear()
+        state.update(new)
+
+    def finish(self, state) -> None:
+        assert state["status"] != "running" and state["outcome"] == "approved", state.get("outcome")
+
+
+class GovflowServices:
+    """govflow's real write path on PostgreSQL: case_create + case_submit to
+    start, task_complete per completion (each its own transaction)."""
+
+    def __init__(self) -> None:
+        from django.contrib.auth import get_user_model
+
+        from govflow.cases import services
+        from govflow.cases.models import Case, Task, TaskStatus
+
+        User = get_user_model()
+        self.services, self.Task, self.Case, self.open_ = services, Task, Case, TaskStatus.OPEN
+        self.applicant = User.objects.get(username="applicant")
+        self.users = {
+            key: User.objects.get(username=f"{code}_reviewer") for key, code in GOVFLOW_DEPARTMENT.items()
+        }
+        self.tasks: dict[int, dict[str, int]] = {}
+        self.clock = NOW
+
+    def now(self) -> datetime:
+        """A clock that moves a second per call, as a real one would."""
+        self.clock += timedelta(seconds=1)
+        return self.clock
+
+    def start(self, n: int) -> int:
+        case = self.services.case_create(
+            applicant=self.applicant,
+            template_code="parallel_review",
+            data={"project_name": f"项目{n}"},
+            now=self.now(),
+        )
+        self.services.case_submit(case_id=case.pk, actor=self.applicant, now=self.now())
+        self.tasks[case.pk] = {}
+        return case.pk
+
+    def complete(self, case_id: int, node: str, data: dict, approve: bool) -> None:
+        open_tasks = self.tasks[case_id]
+        if node not in open_tasks:  # what the reviewer's inbox shows
+            open_tasks.update(
+                self.Task.objects.filter(case_id=case_id, status=self.open_).values_list("node_id", "pk")
+            )
+        department = "intake" if node == "intake_check" else node.removeprefix("review_")
+        self.services.task_complete(
+            task_id=open_tasks.pop(node),
+            actor=self.users[department],
+            outcome="approve" if approve else "reject",
+            opinion=data.get("opinion", ""),
+            data=data,
+            now=self.now(),
+        )
+
+    def finish(self, case_id: int) -> None:
+        del self.tasks[case_id]
+        status = self.Case.objects.filter(pk=case_id).values_list("status", flat=True).get()
+        assert status == "approved", status
+
+
+# -- measuring --------------------------------------------------------------
+
+
+class Counter:
+    """Counts SQL statements sent by Django on this connection."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def wal_lsn(dsn: str) -> int:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        (lsn,) = conn.execute("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn").fetchone()
+    return int(lsn)
+
+
+def timed(fn, *args) -> tuple[float, object]:
+    started = time.perf_counter()
+    value = fn(*args)
+    return time.perf_counter() - started, value
+
+
+def setup_database(dsn: str) -> None:
+    """A fresh database: govflow's schema and demo base data, the workload's
+    template published, and SpiffWorkflow's state table."""
+    os.environ["DATABASE_URL"] = dsn
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govflow.settings.local")
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ["DJANGO_DEBUG"] = "0"
+    import psycopg
+
+    base, name = dsn.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    import django
+
+    django.setup()
+    import logging
+
+    # SpiffWorkflow logs every task state change at INFO; the settings' console
+    # handler would otherwise print (and pay for) each one.
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from govflow.demo import load_base
+    from govflow.processes.services import process_publish
+
+    load_base()
+    process_publish(source=YAML.read_text(encoding="utf-8"), note="bench workload")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_spiff_case (id bigserial PRIMARY KEY, state text NOT NULL)")
+
+
+def run_persisted(kind: str, dsn: str, first: int, count: int, window: int) -> dict:
+    """One run in this process; figures for `count` cases."""
+    from django.db import connection
+
+    lsn = wal_lsn(dsn)
+    if kind == "spiff":
+        system = SpiffPostgres(dsn)
+        elapsed, completions = timed(drive, system, first, count, window)
+        statements = system.statements
+        state_bytes = statistics.median(system.state_bytes)
+        system.close()
+    else:
+        system = GovflowServices()
+        counter = Counter()
+        with connection.execute_wrapper(counter):
+            elapsed, completions = timed(drive, system, first, count, window)
+        statements, state_bytes = counter.count, None
+    wal = wal_lsn(dsn) - lsn
+    return {
+        "seconds": elapsed,
+        "cases_per_s": count / elapsed,
+        "completions_per_s": completions / elapsed,
+        "statements_per_case": statements / count,
+        "wal_bytes_per_case": wal / count,
+        "state_bytes_per_case": state_bytes,
+    }
+
+
+_BARRIER = None
+
+
+def _child(args: tuple) -> dict:
+    kind, dsn, first, count, window = args
+    from django.db import connection
+
+    connection.close()
+    _BARRIER.wait()
+    return run_persisted(kind, dsn, first, count, window)
+
+
+def run_parallel(kind: str, dsn: str, first: int, count: int, window: int, processes: int) -> float:
+    """Cases per second of wall time with `processes` forked workers."""
+    import multiprocessing
+
+    from django.db import connection
+
+    global _BARRIER
+    connection.close()
+    ctx = multiprocessing.get_context("fork")
+    _BARRIER = ctx.Barrier(processes + 1)
+    share = count // processes
+    jobs = [(kind, dsn, first + i * share, share, window) for i in range(processes)]
+    with ctx.Pool(processes) as pool:
+        pending = pool.map_async(_child, jobs)
+        _BARRIER.wait(timeout=300)
+        started = time.perf_counter()
+        pending.get(timeout=7200)
+        elapsed = time.perf_counter() - started
+    return share * processes / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--memory-cases", type=int, default=1000)
+    parser.add_argument("--large", type=int, default=10_000, help="the growth check's larger run (govflow)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--window", type=int, default=50, help="cases open at once")
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/govflow_bench_compare"
+        ),
+    )
+    parser.add_argument("--only", choices=["memory", "persisted", "parallel", "growth"], action="append")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    if args.quick:
+        args.cases, args.memory_cases, args.large, args.repeat = 60, 100, 0, 1
+    parts = set(args.only or ["memory", "persisted", "parallel", "growth"])
+    figures: dict = {"workload": "parallel review, 10 completions per case", "cases": args.cases}
+
+    # (a) engine alone, in memory
+    if "memory" in parts:
+        spiff, govflow = SpiffMemory(), GovflowMemory()
+        rates: dict[str, list[float]] = {"spiff": [], "govflow": []}
+        for _ in range(args.repeat):
+            for system in (spiff, govflow):
+                elapsed, _ = timed(drive, system, 0, args.memory_cases, args.window)
+                rates[system.name].append(args.memory_cases / elapsed)
+        figures["spiff_memory_cases_per_s"] = statistics.median(rates["spiff"])
+        figures["govflow_memory_cases_per_s"] = statistics.median(rates["govflow"])
+        figures["engine_ratio_vs_spiff"] = (
+            figures["govflow_memory_cases_per_s"] / figures["spiff_memory_cases_per_s"]
+        )
+        print(
+            f"(a) in memory: SpiffWorkflow {figures['spiff_memory_cases_per_s']:,.0f} cases/s, "
+            f"govflow {figures['govflow_memory_cases_per_s']:,.0f} cases/s: "
+            f"{figures['engine_ratio_vs_spiff']:.1f}x (target >= 20x)",
+            flush=True,
+        )
+
+    if parts & {"persisted", "parallel", "growth"}:
+        setup_database(args.database_url)
+    first = 1_000_000  # case numbers for the persisted runs; each run takes fresh ones
+
+    # (b) persisted after every completion, one process
+    if "persisted" in parts:
+        runs: dict[str, list[dict]] = {"spiff": [], "govflow": []}
+        for _ in range(args.repeat):
+            for kind in ("spiff", "govflow"):
+                runs[kind].append(run_persisted(kind, args.database_url, first, args.cases, args.window))
+                first += args.cases
+        for kind in ("spiff", "govflow"):
+            for key in ("cases_per_s", "completions_per_s", "statements_per_case", "wal_bytes_per_case"):
+                figures[f"{kind}_pg_{key}"] = statistics.median(r[key] for r in runs[kind])
+        figures["spiff_state_bytes_per_case"] = statistics.median(
+            r["state_bytes_per_case"] for r in runs["spiff"]
+        )
+        figures["persisted_ratio_vs_spiff"] = (
+            figures["govflow_pg_cases_per_s"] / figures["spiff_pg_cases_per_s"]
+        )
+        print(
+            f"(b) persisted on PostgreSQL, 1 process: SpiffWorkflow {figures['spiff_pg_cases_per_s']:,.1f} cases/s "
+            f"({figures['spiff_pg_statements_per_case']:.0f} statements, "
+            f"{figures['spiff_pg_wal_bytes_per_case'] / 1024:,.0f} KiB WAL per case), govflow "
+            f"{figures['govflow_pg_cases_per_s']:,.1f} cases/s ({figures['govflow_pg_statements_per_case']:.0f} "
+            f"statements, {figures['govflow_pg_wal_bytes_per_case'] / 1024:,.0f} KiB WAL per case): "
+            f"{figures['persisted_ratio_vs_spiff']:.2f}x (target >= 3x)",
+            flush=True,
+        )
+
+    # (c) the same with N processes
+    if "parallel" in parts and args.processes > 1:
+        rates = {"spiff": [], "govflow": []}
+        for _ in range(args.repeat):
+            for kind in ("spiff", "govflow"):
+                rates[kind].append(
+                    run_parallel(kind, args.database_url, first, args.cases, args.window, args.processes)
+                )
+                first += args.cases
+        figures[f"spiff_pg_cases_per_s_{args.processes}proc"] = statistics.median(rates["spiff"])
+        figures[f"govflow_pg_cases_per_s_{args.processes}proc"] = statistics.median(rates["govflow"])
+        figures["persisted_parallel_ratio_vs_spiff"] = statistics.median(
+            rates["govflow"]
+        ) / statistics.median(rates["spiff"])
+        print(
+            f"(c) persisted, {args.processes} processes: SpiffWorkflow {statistics.median(rates['spiff']):,.1f} "
+            f"cases/s, govflow {statistics.median(rates['govflow']):,.1f} cases/s: "
+            f"{figures['persisted_parallel_ratio_vs_spiff']:.2f}x",
+            flush=True,
+        )
+
+    # growth: 1,000 then 10,000 cases through govflow's services
+    if "growth" in parts and args.large:
+        small = run_persisted("govflow", args.database_url, first, args.cases, args.window)
+        first += args.cases
+        large = run_persisted("govflow", args.database_url, first, args.large, args.window)
+        figures["growth_ms_per_case_small"] = 1000 * small["seconds"] / args.cases
+        figures["growth_ms_per_case_large"] = 1000 * large["seconds"] / args.large
+        figures["growth_ratio_per_case"] = (
+            figures["growth_ms_per_case_large"] / figures["growth_ms_per_case_small"]
+        )
+        figures["growth_statements_per_case_large"] = large["statements_per_case"]
+        print(
+            f"growth: {figures['growth_ms_per_case_small']:.1f} ms per case at {args.cases:,} cases, "
+            f"{figures['growth_ms_per_case_large']:.1f} ms at {args.large:,} "
+            f"(x{figures['growth_ratio_per_case']:.2f} per case; 1.0 is linear)",
+            flush=True,
+        )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

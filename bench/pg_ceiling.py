@@ -1,0 +1,78 @@
+"""PostgreSQL's own limit on this machine: single-row UPDATE commits per
+second from Python (psycopg, autocommit), one client and two. Every
+persisted figure in the suite is bounded by it: a govflow decision is at
+least one commit, so `pg_commit_limit_per_s` / completions per case is the
+ceiling for cases per second.
+
+    .venv/bin/python bench/pg_ceiling.py [--seconds S] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+
+def _client(args: tuple[str, int, float]) -> int:
+    import psycopg
+
+    dsn, row, seconds = args
+    done = 0
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            conn.execute("UPDATE bench_ceiling SET n = n + 1 WHERE id = %s", (row,))
+            done += 1
+    return done
+
+
+def commits_per_second(dsn: str, clients: int, seconds: float) -> float:
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(clients) as pool:
+        counts = pool.map(_client, [(dsn, row, seconds) for row in range(clients)])
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/govflow_bench_ceiling"
+        ),
+    )
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    import psycopg
+
+    base, name = args.database_url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(args.database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_ceiling (id int PRIMARY KEY, n bigint NOT NULL)")
+        conn.execute("INSERT INTO bench_ceiling SELECT g, 0 FROM generate_series(0, 7) g")
+        (fsync,) = conn.execute("SHOW fsync").fetchone()
+        (synchronous_commit,) = conn.execute("SHOW synchronous_commit").fetchone()
+    figures = {
+        "pg_commit_limit_per_s": commits_per_second(args.database_url, 1, args.seconds),
+        "pg_commit_limit_2clients_per_s": commits_per_second(args.database_url, 2, args.seconds),
+        "pg_fsync": fsync,
+        "pg_synchronous_commit": synchronous_commit,
+    }
+    print(
+        f"PostgreSQL ceiling: {figures['pg_commit_limit_per_s']:,.0f} single-row update commits/s with 1 client, "
+        f"{figures['pg_commit_limit_2clients_per_s']:,.0f} with 2 (fsync={fsync}, synchronous_commit={synchronous_commit})"
+    )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

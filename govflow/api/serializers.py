@@ -1,0 +1,494 @@
+"""Shapes of the API's requests and answers. Serializers here only check
+input types and lay out what selectors return; no rule of the domain lives
+in them (the services and the engine's form validation decide)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from govflow.cases.models import CaseStatus, TaskKind, TaskStatus
+from govflow.cases.selectors import INBOX_DUE, INBOX_STATUSES
+from govflow.engine.definition import TASK_OUTCOMES
+
+MAX_OPINION = 4000
+MAX_REASON = 500
+
+# -- shared pieces ----------------------------------------------------------------
+
+
+class LabelSerializer(serializers.Serializer):
+    zh = serializers.CharField()
+    en = serializers.CharField(required=False)
+
+    def to_representation(self, instance):
+        return {"zh": instance.get("zh", ""), "en": instance.get("en") or instance.get("zh", "")}
+
+
+@extend_schema_field(OpenApiTypes.ANY)
+class LimitField(serializers.Field):
+    """A form limit: a number (decimals as exact text), a date, or a
+    relative date such as "today-18y"."""
+
+    def to_representation(self, value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return format(value, "f")
+        if isinstance(value, date):
+            return value.isoformat()
+        return value
+
+
+class SlaSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=["green", "amber", "red", "paused", "done", "closed", "none"],
+        help_text="green, amber (past the reminder point), red (overdue), paused (with the "
+        "applicant), done (decided; see late), closed (cancelled), none (no limit)",
+    )
+    due_at = serializers.DateTimeField(allow_null=True)
+    days = serializers.FloatField(
+        allow_null=True, help_text="working days left, or overdue by when red; null when unknown"
+    )
+    late = serializers.BooleanField(help_text="decided after the due date")
+
+
+# -- services -----------------------------------------------------------------------
+
+
+class ChoiceSpecSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = LabelSerializer()
+
+
+class ColumnSpecSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    label = LabelSerializer()
+    help = LabelSerializer(allow_null=True)
+    required = serializers.BooleanField()
+    sensitivity = serializers.ChoiceField(choices=["public", "internal", "secret"])
+    min = LimitField(allow_null=True)
+    max = LimitField(allow_null=True)
+    min_length = serializers.IntegerField(allow_null=True)
+    max_length = serializers.IntegerField(allow_null=True)
+    pattern = serializers.CharField(allow_null=True)
+    decimals = serializers.IntegerField(allow_null=True)
+    choices = ChoiceSpecSerializer(many=True)
+
+
+class FieldSpecSerializer(ColumnSpecSerializer):
+    min_rows = serializers.IntegerField(allow_null=True)
+    max_rows = serializers.IntegerField(allow_null=True)
+    columns = ColumnSpecSerializer(many=True, help_text="the columns of a table field (type table)")
+
+
+class DocumentSpecSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="the slot to upload into")
+    label = LabelSerializer()
+    types = serializers.ListField(child=serializers.CharField(), help_text="accepted MIME types")
+    max_size_mb = serializers.FloatField()
+    max_count = serializers.IntegerField()
+    required = serializers.BooleanField()
+
+
+class FormSchemaSerializer(serializers.Serializer):
+    fields = FieldSpecSerializer(many=True)
+    attachments = DocumentSpecSerializer(many=True)
+
+
+class TimeLimitSerializer(serializers.Serializer):
+    days = serializers.IntegerField(allow_null=True)
+    hours = serializers.FloatField(allow_null=True)
+    working_days = serializers.FloatField()
+
+    def to_representation(self, instance):
+        return {"days": instance.days, "hours": instance.hours, "working_days": instance.working_days}
+
+
+class ServiceSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    time_limit = TimeLimitSerializer(allow_null=True)
+    legal_basis = serializers.CharField()
+    version = serializers.IntegerField(source="version_number", help_text="the current published version")
+    documents = DocumentSpecSerializer(many=True, help_text="the materials an application uploads")
+
+
+class ServiceDetailSerializer(ServiceSerializer):
+    form = FormSchemaSerializer(source="definition.form")
+
+
+class VersionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    published_at = serializers.DateTimeField()
+    sha256 = serializers.CharField(source="source_sha256")
+    note = serializers.CharField()
+    is_current = serializers.SerializerMethodField()
+
+    def get_is_current(self, version) -> bool:
+        return version.pk == self.context.get("current_version_id")
+
+
+class VersionDetailSerializer(VersionSerializer):
+    form = serializers.SerializerMethodField()
+
+    @extend_schema_field(FormSchemaSerializer)
+    def get_form(self, version) -> dict:
+        return FormSchemaSerializer(self.context["definitions"][version.pk].form).data
+
+
+# -- cases --------------------------------------------------------------------------
+
+
+class CaseSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    service = serializers.CharField(source="template.code")
+    service_title = serializers.SerializerMethodField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=CaseStatus.choices)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.SerializerMethodField()
+
+    def get_service_title(self, case) -> str:
+        return case.template.title(self.context.get("lang", "zh"))
+
+    def get_url(self, case) -> str:
+        return _absolute(self.context, reverse("api:case", kwargs={"reference": case.reference}))
+
+
+class CellSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    masked = serializers.BooleanField()
+
+
+class FieldViewSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    sensitivity = serializers.ChoiceField(choices=["public", "internal", "secret"])
+    label = serializers.CharField()
+    text = serializers.CharField(help_text="the value as the web shows it; masked when not cleared")
+    masked = serializers.BooleanField()
+    columns = serializers.ListField(child=serializers.CharField(), help_text="column labels of a table")
+    rows = serializers.ListField(child=CellSerializer(many=True), help_text="rows of a table")
+
+
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="attachment.pk")
+    slot = serializers.CharField(source="attachment.slot")
+    slot_label = serializers.CharField()
+    name = serializers.CharField(source="attachment.original_name")
+    content_type = serializers.CharField(source="attachment.content_type")
+    size = serializers.IntegerField(source="attachment.size")
+    sha256 = serializers.CharField(source="attachment.sha256")
+    uploaded_at = serializers.DateTimeField(source="attachment.uploaded_at")
+    download = serializers.SerializerMethodField()
+
+    def get_download(self, row) -> str:
+        attachment = row.attachment
+        return _absolute(
+            self.context,
+            reverse(
+                "api:attachment-content",
+                kwargs={"reference": attachment.case.reference, "pk": attachment.pk},
+            ),
+        )
+
+
+class ProgressSerializer(serializers.Serializer):
+    task = serializers.IntegerField(
+        source="task.pk", allow_null=True, help_text="the task id (reviewers only; null for the applicant)"
+    )
+    node = serializers.CharField(source="task.node_id")
+    node_title = serializers.CharField()
+    kind = serializers.ChoiceField(source="task.kind", choices=TaskKind.choices)
+    round = serializers.IntegerField(source="task.round")
+    department = serializers.CharField(source="task.department.code", allow_null=True)
+    department_name = serializers.CharField()
+    status = serializers.ChoiceField(source="task.status", choices=TaskStatus.choices)
+    holder = serializers.CharField(allow_null=True, help_text="who holds the task (reviewers only)")
+    decided_by = serializers.CharField(allow_null=True, help_text="who decided (reviewers only)")
+    outcome = serializers.CharField()
+    opinion = serializers.CharField()
+    sla = SlaSerializer()
+    created_at = serializers.DateTimeField(source="task.created_at")
+    completed_at = serializers.DateTimeField(source="task.completed_at", allow_null=True)
+
+    def to_representation(self, row):
+        data = super().to_representation(row)
+        if self.context.get("role") != "reviewer":
+            data["task"] = data["holder"] = data["decided_by"] = None
+        return data
+
+
+class CorrectionSerializer(serializers.Serializer):
+    node_title = serializers.CharField()
+    opinion = serializers.CharField()
+    department_name = serializers.CharField()
+    deadline = serializers.DateTimeField(allow_null=True)
+
+
+class CaseDetailSerializer(serializers.Serializer):
+    reference = serializers.CharField(source="case.reference")
+    service = serializers.CharField(source="case.template.code")
+    service_title = serializers.CharField()
+    version = serializers.IntegerField(source="case.version.number")
+    title = serializers.CharField(source="case.title")
+    status = serializers.ChoiceField(source="case.status", choices=CaseStatus.choices)
+    role = serializers.ChoiceField(
+        choices=["owner", "reviewer"], help_text="owner: your application; reviewer: your department's"
+    )
+    row_version = serializers.IntegerField(
+        source="case.row_version", help_text="send it back with a draft update to detect a lost update"
+    )
+    created_at = serializers.DateTimeField(source="case.created_at")
+    updated_at = serializers.DateTimeField(source="case.updated_at")
+    submitted_at = serializers.DateTimeField(source="case.submitted_at", allow_null=True)
+    completed_at = serializers.DateTimeField(source="case.completed_at", allow_null=True)
+    fields = FieldViewSerializer(
+        source="disclosure.fields",
+        many=True,
+        help_text="the form data as the viewer may see it: secret fields masked unless cleared",
+    )
+    data = serializers.JSONField(
+        allow_null=True,
+        help_text="the raw form data, to the applicant only while the case is a draft or awaits a "
+        "correction (as the web's form shows it); null otherwise",
+    )
+    problems = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        allow_null=True,
+        help_text="for the applicant's draft: what stops it from being submitted, by field "
+        "(empty when it can be submitted); null otherwise",
+    )
+    attachments = AttachmentSerializer(many=True)
+    progress = ProgressSerializer(many=True)
+    correction = CorrectionSerializer(allow_null=True)
+    can_withdraw = serializers.BooleanField()
+    can_correct = serializers.BooleanField()
+    timeline = serializers.SerializerMethodField()
+
+    def get_timeline(self, detail) -> str:
+        return _absolute(
+            self.context, reverse("api:case-timeline", kwargs={"reference": detail.case.reference})
+        )
+
+
+class TimelineSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.CharField(help_text="the audit event: CASE_SUBMITTED, TASK_COMPLETED, ...")
+    node_title = serializers.CharField()
+    department_name = serializers.CharField()
+    actor = serializers.CharField(help_text="'applicant', a reviewer's name (reviewers only), or empty")
+    outcome = serializers.CharField()
+    opinion = serializers.CharField()
+
+
+class CaseCreateSerializer(serializers.Serializer):
+    service = serializers.SlugField(max_length=64, help_text="the service's code, from /api/v1/services/")
+    data = serializers.DictField(
+        required=False, default=dict, help_text="initial form data (field id to value); may be partial"
+    )
+
+
+class DraftUpdateSerializer(serializers.Serializer):
+    data = serializers.DictField(
+        help_text="the whole form data (field id to value); replaces the draft's data. May be partial: "
+        "required fields are checked on submit, every given value is checked now."
+    )
+    row_version = serializers.IntegerField(
+        required=False, min_value=0, help_text="the row_version you read; a 409 if it changed since"
+    )
+
+
+class CorrectionAnswerSerializer(serializers.Serializer):
+    data = serializers.DictField(
+        help_text="the fields you change (field id to value); the whole form must be valid with them"
+    )
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_REASON)
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    slot = serializers.CharField(max_length=64, help_text="a document slot of the service's form")
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
+
+
+# -- tasks --------------------------------------------------------------------------
+
+
+class TaskCaseSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    title = serializers.CharField()
+    service = serializers.CharField(source="template.code")
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, case) -> str:
+        return _absolute(self.context, reverse("api:case", kwargs={"reference": case.reference}))
+
+
+class TaskSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="task.pk")
+    case = TaskCaseSerializer(source="task.case")
+    service_title = serializers.CharField()
+    node = serializers.CharField(source="task.node_id")
+    node_title = serializers.CharField()
+    kind = serializers.ChoiceField(source="task.kind", choices=TaskKind.choices)
+    round = serializers.IntegerField(source="task.round")
+    department = serializers.CharField(source="task.department.code", allow_null=True)
+    department_name = serializers.CharField()
+    status = serializers.ChoiceField(source="task.status", choices=TaskStatus.choices)
+    holder = serializers.CharField()
+    is_mine = serializers.BooleanField()
+    can_claim = serializers.BooleanField()
+    can_release = serializers.BooleanField()
+    escalated = serializers.BooleanField(source="task.escalated")
+    sla = SlaSerializer()
+    created_at = serializers.DateTimeField(source="task.created_at")
+    claimed_at = serializers.DateTimeField(source="task.claimed_at", allow_null=True)
+    completed_at = serializers.DateTimeField(source="task.completed_at", allow_null=True)
+    outcome = serializers.CharField(source="task.outcome")
+    opinion = serializers.CharField(source="task.opinion")
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, row) -> str:
+        return _absolute(self.context, reverse("api:task", kwargs={"pk": row.task.pk}))
+
+
+class TaskDetailSerializer(TaskSerializer):
+    outcomes = serializers.ListField(
+        child=serializers.ChoiceField(choices=TASK_OUTCOMES), help_text="the decisions offered at this step"
+    )
+
+
+class TaskQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=INBOX_STATUSES,
+        required=False,
+        default="live",
+        help_text="live (open or claimed, the default), open, mine (claimed by you), claimed, done (decided)",
+    )
+    due = serializers.ChoiceField(
+        choices=[d for d in INBOX_DUE if d],
+        required=False,
+        help_text="overdue, or soon (past the reminder point)",
+    )
+    service = serializers.SlugField(max_length=64, required=False, help_text="a service code")
+    q = serializers.CharField(
+        max_length=100, required=False, help_text="part of a case reference or title", allow_blank=True
+    )
+    ordering = serializers.ChoiceField(
+        choices=["due_at", "-due_at"],
+        required=False,
+        default="due_at",
+        help_text="due_at (soonest first, the default) or -due_at; decided tasks come newest first",
+    )
+
+
+class DecideSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=TASK_OUTCOMES, help_text="one of the task's offered outcomes")
+    opinion = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=MAX_OPINION,
+        trim_whitespace=False,
+        help_text="the written opinion; required to reject or return",
+    )
+
+
+class HandoverSerializer(serializers.Serializer):
+    to_user = serializers.IntegerField(min_value=1, help_text="the colleague's user id")
+
+
+# -- reference data -----------------------------------------------------------------------
+
+
+class DepartmentSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.SerializerMethodField()
+    name_zh = serializers.CharField()
+    name_en = serializers.CharField()
+    jurisdiction = serializers.CharField()
+
+    def get_name(self, department) -> str:
+        return department.name(self.context.get("lang", "zh"))
+
+
+class MembershipSerializer(serializers.Serializer):
+    code = serializers.CharField(source="department.code")
+    name = serializers.SerializerMethodField()
+    is_head = serializers.BooleanField()
+
+    def get_name(self, membership) -> str:
+        return membership.department.name(self.context.get("lang", "zh"))
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="user.pk")
+    username = serializers.CharField(source="user.username")
+    name = serializers.CharField()
+    departments = MembershipSerializer(many=True)
+    is_reviewer = serializers.BooleanField(source="roles.is_reviewer")
+    is_head = serializers.BooleanField(source="roles.is_head")
+    is_admin = serializers.BooleanField(source="roles.is_admin")
+
+
+class CalendarYearSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    source = serializers.CharField()
+
+
+class CalendarSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.SerializerMethodField()
+    name_zh = serializers.CharField()
+    name_en = serializers.CharField()
+    years = CalendarYearSerializer(many=True, source="years.all")
+
+    def get_name(self, calendar) -> str:
+        return calendar.name_en if self.context.get("lang") == "en" else calendar.name_zh
+
+
+class CalendarDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    kind = serializers.ChoiceField(
+        choices=["holiday", "workday"], help_text="holiday, or workday (an adjusted working day)"
+    )
+    name = serializers.CharField()
+
+
+class CalendarDayQuerySerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=1900, max_value=2200, required=False)
+    kind = serializers.ChoiceField(choices=["holiday", "workday"], required=False)
+
+
+class WorkingDaysQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(help_text="the day counting starts after (YYYY-MM-DD)")
+    end = serializers.DateField(help_text="the last day counted (YYYY-MM-DD)")
+
+
+class WorkingDaysSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    working_days = serializers.IntegerField(
+        help_text="working days after start up to and including end, as statutory limits count "
+        "(negative when end is before start)"
+    )
+    start_is_working_day = serializers.BooleanField()
+    end_is_working_day = serializers.BooleanField()
+
+
+def _absolute(context, path: str) -> str:
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request is not None else path

@@ -1,0 +1,81 @@
+"""/api/: the versioned API under v1/, its OpenAPI schema and interactive
+docs. Any other address under /api/ is a JSON 404 in the API's error shape."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .errors import not_found
+from .views import attachments, cases, catalogue, certificates, tasks
+
+app_name = "api"
+
+v1 = [
+    path("services/", catalogue.ServiceList.as_view(), name="services"),
+    path("services/<slug:code>/", catalogue.ServiceDetail.as_view(), name="service"),
+    path("services/<slug:code>/form/", catalogue.ServiceForm.as_view(), name="service-form"),
+    path("services/<slug:code>/versions/", catalogue.ServiceVersions.as_view(), name="service-versions"),
+    path(
+        "services/<slug:code>/versions/<int:number>/",
+        catalogue.ServiceVersion.as_view(),
+        name="service-version",
+    ),
+    path("cases/", cases.CaseList.as_view(), name="cases"),
+    path("cases/<str:reference>/", cases.CaseDetail.as_view(), name="case"),
+    path("cases/<str:reference>/submit/", cases.CaseSubmit.as_view(), name="case-submit"),
+    path("cases/<str:reference>/withdraw/", cases.CaseWithdraw.as_view(), name="case-withdraw"),
+    path("cases/<str:reference>/correction/", cases.CaseCorrection.as_view(), name="case-correction"),
+    path("cases/<str:reference>/timeline/", cases.CaseTimeline.as_view(), name="case-timeline"),
+    path("cases/<str:reference>/attachments/", attachments.AttachmentList.as_view(), name="attachments"),
+    path(
+        "cases/<str:reference>/attachments/<int:pk>/",
+        attachments.AttachmentDetail.as_view(),
+        name="attachment",
+    ),
+    path(
+        "cases/<str:reference>/attachments/<int:pk>/content/",
+        attachments.AttachmentContent.as_view(),
+        name="attachment-content",
+    ),
+    path(
+        "cases/<str:reference>/certificates/",
+        certificates.CaseCertificates.as_view(),
+        name="case-certificates",
+    ),
+    path("certificates/verify/", certificates.VerifyUpload.as_view(), name="certificate-verify"),
+    path(
+        "certificates/verify/<str:number>/",
+        certificates.VerifyNumber.as_view(),
+        name="certificate-verify-number",
+    ),
+    path(
+        "certificates/<str:number>/content/",
+        certificates.CertificateContent.as_view(),
+        name="certificate-content",
+    ),
+    path("tasks/", tasks.TaskList.as_view(), name="tasks"),
+    path("tasks/<int:pk>/", tasks.TaskDetail.as_view(), name="task"),
+    path("tasks/<int:pk>/claim/", tasks.TaskClaim.as_view(), name="task-claim"),
+    path("tasks/<int:pk>/release/", tasks.TaskRelease.as_view(), name="task-release"),
+    path("tasks/<int:pk>/handover/", tasks.TaskHandover.as_view(), name="task-handover"),
+    path("tasks/<int:pk>/decide/", tasks.TaskDecide.as_view(), name="task-decide"),
+    path("departments/", catalogue.DepartmentList.as_view(), name="departments"),
+    path("departments/<slug:code>/", catalogue.DepartmentDetail.as_view(), name="department"),
+    path("calendars/", catalogue.CalendarList.as_view(), name="calendars"),
+    path("calendars/<slug:code>/", catalogue.CalendarDetail.as_view(), name="calendar"),
+    path("calendars/<slug:code>/days/", catalogue.CalendarDays.as_view(), name="calendar-days"),
+    path(
+        "calendars/<slug:code>/working-days/",
+        catalogue.CalendarWorkingDays.as_view(),
+        name="calendar-working-days",
+    ),
+    path("me/", catalogue.MeView.as_view(), name="me"),
+    path("catalog/", include("govflow.catalog.api_urls")),
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # [\s\S]: a decoded newline in the path is still "any address".
+    re_path(r"^[\s\S]*$", not_found),
+]

@@ -1,0 +1,64 @@
+"""What every API view shares: the caller's language, and answers built
+from the selectors' results."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from ..language import activate_for, lang
+
+
+class ApiView(APIView):
+    def initial(self, request, *args, **kwargs):
+        activate_for(request)
+        _refuse_large_body(request)
+        super().initial(request, *args, **kwargs)
+
+    @property
+    def lang(self) -> str:
+        return lang()
+
+    def context(self, **extra):
+        return {"request": self.request, "lang": lang(), **extra}
+
+    def client_ip(self) -> str | None:
+        return self.request.META.get("REMOTE_ADDR") or None
+
+
+def _refuse_large_body(request) -> None:
+    """DRF reads a JSON body whole; Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+    bounds it here too (file uploads stream to disk and are bounded by the
+    slot's limit, and by the reverse proxy)."""
+    if request.content_type.startswith("multipart/"):
+        return
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is not None and length > limit:
+        raise RequestDataTooBig("the request body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE")
+
+
+class ApiListView(ApiView, ListModelMixin, GenericAPIView):
+    """A paginated list over a selector's queryset (ListModelMixin tells the
+    schema generator it is a list: the page shape, page and filter params)."""
+
+    def get_serializer_context(self):
+        return self.context()
+
+    def list_response(self, queryset):
+        queryset = self.filter_queryset(queryset)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class PublicMixin:
+    """Reference data anyone may read (the web shows it without a login)."""
+
+    permission_classes = [AllowAny]

@@ -1,0 +1,235 @@
+"""Conditions of imported sequence flows, from other expression languages
+into govflow's condition language (docs/process-language.md section 14).
+
+Modelers write conditions for their engine: JUEL (`${amount > 1000 && vip}`),
+FEEL, Python, XPath ... A small, conservative token translator handles the
+common core they share (comparisons, and/or/not, literals, plain variable
+names) and checks the result with govflow's own parser. Anything else
+(method calls, object paths, engine variables) is not guessed at: the
+original text is kept and reported for an admin to translate.
+
+Plain variable names become form fields (the applicant's data is what
+govflow conditions read); their type is inferred from what they are compared
+with.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from govflow.engine.expressions import ExpressionError, compile_expression
+
+from .common import GOVFLOW_EXPRESSION, to_identifier
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+      | (?P<number>\d+(?:\.\d+)?)
+      | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
+      | (?P<op>&&|\|\||==|!=|<=|>=|!|<|>|\+|-|\*|/|%|\(|\)|\[|\]|,)
+    )""",
+    re.X,
+)
+_WORD_OPS = {
+    "and": "and",
+    "or": "or",
+    "not": "not",
+    "in": "in",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "gt": ">",
+    "le": "<=",
+    "ge": ">=",
+    "div": "/",
+    "mod": "%",
+}
+_SYMBOL_OPS = {"&&": "and", "||": "or", "!": "not"}
+_CONSTANTS = {
+    "true": "true",
+    "false": "false",
+    "null": "null",
+    "True": "true",
+    "False": "false",
+    "None": "null",
+}
+_FUNCTIONS = {"len", "sum", "min", "max", "any", "all", "abs", "lower", "upper", "count"}
+_COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
+_JOINERS = {"and", "or", "not", "(", None}
+_RESERVED_FIELDS = {"decision", "result"}
+
+
+@dataclass
+class Condition:
+    """One flow's condition: `text` is govflow's (None when it could not be
+    translated); `original` and `language` are what the file said."""
+
+    original: str
+    language: str
+    text: str | None
+    translated: bool = False  # True when the text was rewritten from another language
+    variables: dict[str, str] = field(default_factory=dict)  # field id -> inferred type
+
+
+class Variables:
+    """Field ids given to foreign variable names, shared by every condition
+    of one import so that `Amount` means one field everywhere."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, str] = {}
+        self.taken: set[str] = set(_RESERVED_FIELDS)
+        self.types: dict[str, str] = {}
+        self.decimals: dict[str, int] = {}
+
+    def field_for(self, name: str) -> str:
+        if name not in self.ids:
+            self.ids[name] = to_identifier(name, self.taken, prefix="v")
+        return self.ids[name]
+
+    def infer(self, field_id: str, kind: str, decimals: int = 0) -> None:
+        known = self.types.get(field_id)
+        if known is None or known == kind:
+            self.types[field_id] = kind
+        elif {known, kind} == {"number", "decimal"}:
+            self.types[field_id] = "decimal"
+        elif kind != "unknown" and known == "unknown":
+            self.types[field_id] = kind
+        elif kind != "unknown":
+            self.types[field_id] = "text"  # used both ways: text is the honest fallback
+        if kind == "decimal":
+            self.decimals[field_id] = max(self.decimals.get(field_id, 0), decimals)
+
+
+def translate(
+    source: str, language: str, *, variables: Variables, node_ids: dict[str, str], node_kinds: dict[str, str]
+) -> Condition:
+    """Translate one condition; node_ids maps BPMN ids to govflow ids (for
+    `decision.<task>` names), node_kinds govflow ids to node types."""
+    original = (source or "").strip()
+    if language == GOVFLOW_EXPRESSION:
+        return Condition(original, language, _own(original, node_ids, node_kinds))
+    inner = original
+    wrapped = re.fullmatch(r"[$#]\{(.*)\}", inner, re.S)
+    if wrapped:
+        inner = wrapped.group(1).strip()
+    if inner.startswith("=") and not inner.startswith("=="):  # FEEL in Zeebe: "= amount > 10"
+        inner = inner[1:].strip()
+    tokens = _tokens(inner)
+    if tokens is None or not tokens:
+        return Condition(original, language, None)
+    local_types: dict[str, tuple[str, int]] = {}
+    out: list[str] = []
+    for index, (kind, text) in enumerate(tokens):
+        before = tokens[index - 1] if index else (None, None)
+        after = tokens[index + 1] if index + 1 < len(tokens) else (None, None)
+        if kind == "string" or kind == "number":
+            out.append(text)
+        elif kind == "op":
+            if text in _SYMBOL_OPS:
+                if text == "!" and after[1] == "=":
+                    return Condition(original, language, None)
+                out.append(_SYMBOL_OPS[text])
+            else:
+                out.append(text)
+        else:  # a word
+            if text in ("empty", "instanceof", "matches", "function"):
+                return Condition(original, language, None)  # operators govflow does not have
+            if text in _WORD_OPS:
+                out.append(_WORD_OPS[text])
+            elif text in _CONSTANTS:
+                out.append(_CONSTANTS[text])
+            elif after[1] == "(":
+                if text not in _FUNCTIONS:
+                    return Condition(original, language, None)  # a method or engine call
+                out.append(text)
+            elif "." in text:
+                head, _, rest = text.partition(".")
+                if head in ("decision", "result") and rest.split(".")[0] in node_ids:
+                    target = node_ids[rest.split(".")[0]]
+                    out.append(".".join([head, target, *rest.split(".")[1:]]))
+                else:
+                    return Condition(original, language, None)  # object paths, engine variables
+            else:
+                field_id = variables.field_for(text)
+                inferred = _infer(before, after, tokens, index)
+                local_types[field_id] = inferred
+                if inferred[0] == "boolean" and _is_bare(before, after):
+                    out.append(f"({field_id} == true)")
+                else:
+                    out.append(field_id)
+    text = " ".join(out)
+    try:
+        compile_expression(text)
+    except ExpressionError:
+        return Condition(original, language, None)
+    for field_id, (kind, decimals) in local_types.items():
+        variables.infer(field_id, kind, decimals)
+    return Condition(
+        original, language, text, translated=text != original, variables=dict.fromkeys(local_types, "")
+    )
+
+
+def _own(text: str, node_ids: dict[str, str], node_kinds: dict[str, str]) -> str | None:
+    """A condition already in govflow's language: check that it parses."""
+    try:
+        compile_expression(text)
+    except ExpressionError:
+        return None
+    return text
+
+
+def _tokens(text: str) -> list[tuple[str, str]] | None:
+    tokens: list[tuple[str, str]] = []
+    index = 0
+    text = text.rstrip()
+    while index < len(text):
+        match = _TOKEN.match(text, index)
+        if match is None or match.end() == index:
+            return None
+        kind = match.lastgroup or ""
+        tokens.append((kind, match.group(kind)))
+        index = match.end()
+    if len(tokens) > 400:
+        return None
+    return tokens
+
+
+def _literal_kind(token: tuple[str | None, str | None]) -> tuple[str, int] | None:
+    kind, text = token
+    if kind == "number" and text is not None:
+        if "." in text:
+            return "decimal", len(text.split(".")[1])
+        return "number", 0
+    if kind == "string":
+        return "text", 0
+    if kind == "name" and text in ("true", "false", "True", "False"):
+        return "boolean", 0
+    return None
+
+
+def _infer(before, after, tokens, index) -> tuple[str, int]:
+    for neighbour, other in ((after, 2), (before, -2)):
+        op = _WORD_OPS.get(neighbour[1] or "", neighbour[1]) if neighbour[0] in ("op", "name") else None
+        if op in _COMPARISONS:
+            position = index + other
+            if 0 <= position < len(tokens):
+                literal = _literal_kind(tokens[position])
+                if literal:
+                    return literal
+            return ("number", 0) if op in ("<", "<=", ">", ">=") else ("unknown", 0)
+        if op in ("+", "-", "*", "/", "%", "div", "mod"):
+            return "number", 0
+    if after[1] == "in" and index + 3 < len(tokens) and tokens[index + 2][1] == "[":
+        literal = _literal_kind(tokens[index + 3])
+        if literal:
+            return literal
+    if _is_bare(before, after):
+        return "boolean", 0
+    return "unknown", 0
+
+
+def _is_bare(before, after) -> bool:
+    prev = _WORD_OPS.get(before[1] or "", _SYMBOL_OPS.get(before[1] or "", before[1]))
+    nxt = _WORD_OPS.get(after[1] or "", _SYMBOL_OPS.get(after[1] or "", after[1]))
+    return prev in _JOINERS and nxt in {"and", "or", ")", None}

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from govflow.web.urls import ReferenceConverter  # noqa: F401  (registers the "ref" converter)
+
+from . import views
+
+app_name = "bpmn"
+
+urlpatterns = [
+    path("import/", views.import_upload, name="import"),
+    path("templates/<slug:code>/v<int:number>.bpmn", views.version_xml, name="version"),
+    path("cases/<ref:reference>.bpmn", views.case_xml, name="case"),
+]

@@ -1,0 +1,101 @@
+"""BPMN pages: upload -> import into the console's editor, the diagram XML
+of a published version (console) and of a case (case page)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from govflow.web.selectors import user_roles, version_get_for_admin
+from govflow.web.views.common import admin_required
+
+from .catalogue import departments_catalogue, handlers
+from .common import MAX_BYTES, BpmnError
+from .importer import import_bpmn
+from .selectors import case_bpmn, version_bpmn
+
+MAX_NOTES_SHOWN = 200
+
+
+def _xml_response(xml: bytes, *, filename: str | None = None) -> HttpResponse:
+    response = HttpResponse(xml, content_type="application/xml; charset=utf-8")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    response["Cache-Control"] = "private, no-store"
+    if filename:
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request):
+    departments = departments_catalogue()
+    context = {"departments": sorted(departments.items()), "problems": [], "chosen": ""}
+    if request.method == "GET":
+        return render(request, "bpmn/import.html", context)
+    chosen = request.POST.get("department", "")
+    context["chosen"] = chosen
+    upload = request.FILES.get("file")
+    if upload is None:
+        context["problems"] = [_("Choose a BPMN file (.bpmn or .xml) to import.")]
+        return render(request, "bpmn/import.html", context, status=400)
+    if chosen and chosen not in departments:
+        context["problems"] = [_("Unknown department.")]
+        return render(request, "bpmn/import.html", context, status=400)
+    if upload.size > MAX_BYTES:
+        context["problems"] = [_("The file is too large (the limit is 5 MB).")]
+        return render(request, "bpmn/import.html", context, status=400)
+    source = upload.read(MAX_BYTES + 1)
+    try:
+        result = import_bpmn(
+            source, departments=departments, handlers=handlers(), default_department=chosen or None
+        )
+    except BpmnError as exc:
+        context["problems"] = exc.lines(upload.name or "")
+        return render(request, "bpmn/import.html", context, status=400)
+    messages.success(
+        request,
+        _("%(name)s was imported as template %(code)s. Check it, dry-run it, then publish it.")
+        % {"name": upload.name, "code": result.template_id},
+    )
+    source = result.yaml
+    if result.notes:
+        messages.warning(
+            request,
+            _("The import left %(count)s note(s) for you; they are comments at the top of the YAML.")
+            % {"count": len(result.notes)},
+        )
+        lines = [
+            f"# - {' '.join(n.format(upload.name or '').split())}" for n in result.notes[:MAX_NOTES_SHOWN]
+        ]
+        source = "# BPMN import notes (delete them once handled):\n" + "\n".join(lines) + "\n" + source
+    return render(
+        request,
+        "console/editor.html",
+        {
+            "source": source,
+            "note": (_("Imported from %(name)s") % {"name": upload.name})[:500],
+            "script": "",
+            "problems": [],
+            "action": "",
+        },
+    )
+
+
+@require_GET
+def version_xml(request, code, number):
+    # Admins only; anyone else is told nothing exists here.
+    if not user_roles(request.user).is_admin:
+        raise Http404
+    version = version_get_for_admin(code=code, number=number)
+    filename = f"{code}-v{number}.bpmn" if request.GET.get("download") else None
+    return _xml_response(version_bpmn(version), filename=filename)
+
+
+@require_GET
+def case_xml(request, reference):
+    return _xml_response(case_bpmn(user=request.user, reference=reference))

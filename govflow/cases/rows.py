@@ -1,0 +1,190 @@
+"""The hot path's reads and writes, in as few round trips as possible.
+
+A reviewer's decision is the commonest write in the system. Through the ORM it
+cost about a dozen round trips and more time building SQL than PostgreSQL
+spent running it (bench/compare.py). Here the SQL for the few statements on
+that path is built once per process from the models' metadata, and on
+PostgreSQL the statements that do not need each other's results travel
+together in psycopg's pipeline mode: locking the case and reading the task is
+one round trip, staging a decision's writes is one or two.
+
+Nothing here checks permissions or opens transactions; the services do.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from functools import cache
+
+from django.db import connection
+from django.db.models import Model
+
+from govflow import rawsql
+from govflow.processes.models import ProcessVersion
+
+from .models import Case, Task
+
+
+def pipelined():
+    """Queue statements without waiting for each answer (PostgreSQL); the
+    queue is sent when a result is fetched or the block ends. Elsewhere, and
+    when a pipeline is already open, nothing changes."""
+    if connection.vendor != "postgresql":
+        return nullcontext()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw._pipeline is not None:  # nested: the outer pipeline carries on
+        return nullcontext()
+    return raw.pipeline()
+
+
+def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
+    quote = connection.ops.quote_name
+    names = [field.attname for field in model._meta.concrete_fields]
+    sql = ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
+    return names, sql
+
+
+@cache
+def _converters(model: type[Model], vendor: str) -> tuple:
+    """What the ORM's compiler applies to raw column values (JSON decoding,
+    SQLite's datetimes and booleans), per column; None where nothing is."""
+    result = []
+    for field in model._meta.concrete_fields:
+        backend = connection.ops.get_db_converters(field.get_col(model._meta.db_table))
+        own = [field.from_db_value] if hasattr(field, "from_db_value") else []
+        result.append(tuple(backend + own) or None)
+    return tuple(result)
+
+
+def _from_row(model: type[Model], names: list[str], values) -> Model:
+    expression = None
+    converted = []
+    for value, converters in zip(values, _converters(model, connection.vendor), strict=True):
+        if converters:
+            for convert in converters:
+                value = convert(value, expression, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, names, converted)
+
+
+@cache
+def _lock_case_sql(vendor: str) -> tuple[list[str], str]:
+    quote = connection.ops.quote_name
+    names, columns = _columns(Case, "c")
+    lock = " FOR UPDATE OF c" if vendor == "postgresql" else ""
+    sql = (
+        f"SELECT {columns}, v.{quote('source_sha256')} FROM {quote(Case._meta.db_table)} c "
+        f"JOIN {quote(ProcessVersion._meta.db_table)} v ON v.{quote('id')} = c.{quote('version_id')} "
+        f"WHERE c.{quote('id')} = %s{lock}"
+    )
+    return names, sql
+
+
+@cache
+def _task_sql(vendor: str) -> tuple[list[str], str]:
+    from govflow.accounts.models import Membership
+
+    quote = connection.ops.quote_name
+    names, columns = _columns(Task, "t")
+    membership = quote(Membership._meta.db_table)
+    sql = (
+        f"SELECT {columns}, m.{quote('is_head')} FROM {quote(Task._meta.db_table)} t "
+        f"LEFT JOIN {membership} m ON m.{quote('department_id')} = t.{quote('department_id')} "
+        f"AND m.{quote('user_id')} = %s WHERE t.{quote('id')} = %s"
+    )
+    return names, sql
+
+
+def _case_of(names: list[str], row) -> Case:
+    *values, source_sha256 = row
+    case = _from_row(Case, names, values)
+    # Only what the definition cache needs; the source is loaded on a miss.
+    version = ProcessVersion.from_db(
+        connection.alias, ["id", "source_sha256"], [case.version_id, source_sha256]
+    )
+    case.version = version
+    return case
+
+
+def lock_case(case_id: int) -> Case | None:
+    """SELECT the case FOR UPDATE, with the key its definition is cached by."""
+    names, sql = _lock_case_sql(connection.vendor)
+    with rawsql.cursor() as cur:
+        cur.execute(sql, [case_id])
+        row = cur.fetchone()
+    return None if row is None else _case_of(names, row)
+
+
+def lock_case_of_task(task_id: int, user_id: int) -> tuple[Case | None, Task | None, bool | None]:
+    """Lock the task's case, then read the task and the user's membership of
+    its department: (case, task, is_head), is_head None for a non-member.
+
+    Two statements in one round trip: the task is read by the second one,
+    after the lock is granted, so it is never a version from before the
+    lock holder's commit (READ COMMITTED takes a snapshot per statement)."""
+    case_names, case_sql = _lock_case_sql(connection.vendor)
+    task_names, task_sql = _task_sql(connection.vendor)
+    case_sql = case_sql.replace(
+        f"WHERE c.{connection.ops.quote_name('id')} = %s",
+        f"WHERE c.{connection.ops.quote_name('id')} = (SELECT case_id FROM "
+        f"{connection.ops.quote_name(Task._meta.db_table)} WHERE id = %s)",
+    )
+    with pipelined():
+        first, second = rawsql.cursor(), rawsql.cursor()
+        try:
+            first.execute(case_sql, [task_id])
+            second.execute(task_sql, [user_id, task_id])
+            case_row, task_row = first.fetchone(), second.fetchone()
+        finally:
+            first.close()
+            second.close()
+    if case_row is None or task_row is None:
+        return None, None, None
+    case = _case_of(case_names, case_row)
+    *values, is_head = task_row
+    task = _from_row(Task, task_names, values)
+    if task.case_id != case.pk:  # the task moved between the statements: it cannot, but never mix them up
+        return None, None, None
+    task.case = case
+    return case, task, is_head
+
+
+@cache
+def _decide_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = (
+        "status",
+        "completed_at",
+        "outcome",
+        "opinion",
+        "decided_by_id",
+        "silent_consent",
+        "legal_basis",
+    )
+    assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
+    live = f"{quote('status')} IN ('open', 'claimed')"
+    return (
+        f"UPDATE {quote(Task._meta.db_table)} SET {assignments} "
+        f"WHERE {quote('case_id')} = %s AND {quote('engine_id')} = %s AND {live}"
+    )
+
+
+def task_decide(case_id: int, engine_id: str, decision, now) -> None:
+    """Record a decision on a live task (a task already closed is left alone)."""
+    completed_at = Task._meta.get_field("completed_at").get_db_prep_save(now, connection)
+    with rawsql.cursor() as cur:
+        cur.execute(
+            _decide_sql(),
+            [
+                "completed",
+                completed_at,
+                decision.outcome,
+                decision.opinion,
+                decision.decided_by_id,
+                decision.silent_consent,
+                decision.legal_basis,
+                case_id,
+                engine_id,
+            ],
+        )

@@ -1,0 +1,171 @@
+"""Who may read which catalogue field, unmasked.
+
+A department reads a dataset field unmasked when the field is public, when
+the department owns the dataset, when the dataset's metadata shares the
+field with it (`shared_with`), or while an approved data request grants it
+(until `valid_until`; an expired grant no longer counts). Everything else is
+shown masked, as secret case fields are. Every read of records is written
+to the audit trail (`record_reads_record`), naming the fields shown
+unmasked and the grants that allowed it.
+
+Users act through their departments (Membership), as on cases; applicants
+and users of no department read no records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from govflow.accounts.models import Department
+from govflow.audit.services import PendingAudit, audit_write
+from govflow.engine.identifiers import mask
+
+from .datasets import DatasetField, dataset_fields
+from .models import DataRequest, Dataset, RequestStatus
+
+
+@dataclass(frozen=True)
+class FieldAccess:
+    field: DatasetField
+    cleared: bool
+    how: str = ""  # public | owner | shared | grant
+    grant_id: int | None = None
+    grant_until: datetime | None = None
+
+
+def user_departments(user) -> list[Department]:
+    if not user.is_authenticated:
+        return []
+    return list(Department.objects.filter(memberships__user=user, is_active=True).order_by("code"))
+
+
+def live_grants(dataset: Dataset, departments: Iterable[Department], now: datetime) -> list[DataRequest]:
+    ids = [d.pk for d in departments]
+    if not ids:
+        return []
+    return list(
+        DataRequest.objects.filter(
+            dataset=dataset, department_id__in=ids, status=RequestStatus.APPROVED, valid_until__gt=now
+        ).order_by("valid_until", "pk")
+    )
+
+
+def field_access(
+    dataset: Dataset, departments: list[Department], *, now: datetime | None = None
+) -> dict[str, FieldAccess]:
+    now = now or timezone.now()
+    codes = [d.code for d in departments]
+    owner = dataset.owner_id in {d.pk for d in departments}
+    granted: dict[str, DataRequest] = {}
+    for grant in live_grants(dataset, departments, now):
+        for name in grant.fields:
+            granted.setdefault(name, grant)
+    result: dict[str, FieldAccess] = {}
+    for spec in dataset_fields(dataset):
+        if spec.sensitivity == "public":
+            result[spec.id] = FieldAccess(spec, True, "public")
+        elif owner:
+            result[spec.id] = FieldAccess(spec, True, "owner")
+        elif any(spec.shared_with_department(code) for code in codes):
+            result[spec.id] = FieldAccess(spec, True, "shared")
+        elif spec.id in granted:
+            grant = granted[spec.id]
+            result[spec.id] = FieldAccess(spec, True, "grant", grant.pk, grant.valid_until)
+        else:
+            result[spec.id] = FieldAccess(spec, False)
+    return result
+
+
+@dataclass(frozen=True)
+class ValueView:
+    field: DatasetField
+    text: str
+    masked: bool = False
+    grant_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        return self.field.label_in(_language())
+
+
+def _language() -> str:
+    from django.utils.translation import get_language
+
+    return get_language() or "zh"
+
+
+@dataclass
+class ReadLog:
+    """What one request showed: the keys, the non-public fields shown
+    unmasked, and the grants used."""
+
+    keys: list[str]
+    unmasked: set[str]
+    grants: set[int]
+
+    def add(self, key: str, views: list[ValueView]) -> None:
+        self.keys.append(key)
+        for view in views:
+            if not view.masked and view.text and view.field.sensitivity != "public":
+                self.unmasked.add(view.field.id)
+                if view.grant_id is not None:
+                    self.grants.add(view.grant_id)
+
+
+def present(
+    data: dict[str, Any], access: dict[str, FieldAccess], *, language: str, only: Iterable[str] | None = None
+) -> list[ValueView]:
+    names = list(only) if only is not None else list(access)
+    views = []
+    for name in names:
+        rule = access.get(name)
+        if rule is None:
+            continue
+        text = rule.field.display(data.get(name), language)
+        if rule.cleared:
+            views.append(ValueView(rule.field, text, False, rule.grant_id))
+        else:
+            views.append(ValueView(rule.field, mask(rule.field.type, text), bool(text)))
+    return views
+
+
+@transaction.atomic
+def record_reads_record(
+    *,
+    actor,
+    dataset: Dataset,
+    log: ReadLog,
+    departments: list[Department],
+    source_ip: str | None = None,
+    case_id: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """One CATALOG_RECORDS_READ event for what a request showed."""
+    if not log.keys:
+        return
+    audit_write(
+        [
+            PendingAudit(
+                action="CATALOG_RECORDS_READ",
+                at=now or timezone.now(),
+                actor_id=actor.pk,
+                object_type="dataset",
+                object_id=dataset.code,
+                case_id=case_id,
+                data={
+                    "keys": log.keys[:100],
+                    "count": len(log.keys),
+                    "unmasked": sorted(log.unmasked),
+                    "grants": sorted(log.grants),
+                    "departments": [d.code for d in departments],
+                },
+                source_ip=source_ip,
+            )
+        ]
+    )

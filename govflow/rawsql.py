@@ -1,0 +1,116 @@
+"""INSERT and UPDATE statements built once per model, for the hot paths.
+
+Django's bulk_create and QuerySet.update build their SQL anew on every call,
+which on a reviewer's decision cost more time than PostgreSQL spent running
+it (bench/compare.py). These helpers prepare values the way the ORM does
+(`get_db_prep_save`, so JSON, datetimes and IP addresses are adapted alike),
+but cache the statement text, and never ask for rows back: inside a psycopg
+pipeline (govflow.cases.rows.pipelined) they cost no round trip of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+from django.db import connection
+from django.db.models import Model
+
+
+def cursor():
+    """A cursor for the hot path's fixed statements. On PostgreSQL it binds
+    parameters on the server, so psycopg prepares a statement it has seen a
+    few times (prepare_threshold) and PostgreSQL stops planning it anew: the
+    lock of a case with its version took longer to plan (0.7 ms) than to run.
+    Django's wrapper stays around it: execute wrappers (query counting),
+    debug logging and error translation behave as for any cursor. Not for
+    use behind a transaction-pooling pgbouncer (docs/deploy.md)."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    return connection._prepare_cursor(psycopg.Cursor(connection.connection))
+
+
+# Rows per statement: well inside PostgreSQL's 65,535 parameters and
+# SQLite's 32,766 for any govflow model.
+BATCH = 500
+
+
+@lru_cache(maxsize=256)
+def _insert_sql(
+    model: type[Model], rows: int, with_pk: bool, ignore_conflicts: bool, vendor: str
+) -> tuple[str, tuple]:
+    quote = connection.ops.quote_name
+    fields = tuple(f for f in model._meta.concrete_fields if with_pk or not f.primary_key)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    verb = "INSERT OR IGNORE" if ignore_conflicts and vendor == "sqlite" else "INSERT"
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts and vendor != "sqlite" else ""
+    sql = (
+        f"{verb} INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES {', '.join([placeholders] * rows)}{tail}"
+    )
+    return sql, fields
+
+
+def insert_rows(objs: Sequence[Model], *, ignore_conflicts: bool = False) -> None:
+    """INSERT the objects of one model in one statement. Keys the caller set
+    are written; keys the database generates are not read back, so use this
+    only for rows whose key the caller sets or never needs."""
+    if not objs:
+        return
+    model = type(objs[0])
+    with_pk = objs[0].pk is not None
+    if any((obj.pk is not None) != with_pk for obj in objs):
+        raise ValueError("either every object has its primary key set or none has")
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="insert_rows")
+    with cursor() as cur:
+        for start in range(0, len(objs), BATCH):
+            batch = objs[start : start + BATCH]
+            sql, fields = _insert_sql(model, len(batch), with_pk, ignore_conflicts, connection.vendor)
+            params = [
+                f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in batch for f in fields
+            ]
+            cur.execute(sql, params)
+
+
+def insert_returning(objs: Sequence[Model]):
+    """Queue an INSERT of objects whose keys the database generates; returns a
+    function that, called later, reads the keys back into the objects (and
+    returns them). Inside a pipeline the statement travels with the next
+    statement whose result is needed, so several such inserts and a SELECT
+    cost one round trip between them."""
+    if not objs:
+        return lambda: []
+    model = type(objs[0])
+    returning = f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
+    pending = []  # (batch, its cursor): each statement keeps its own result
+    for start in range(0, len(objs), BATCH):
+        batch = list(objs[start : start + BATCH])
+        for obj in batch:
+            # An unsaved object assigned to a foreign key (a timer's task)
+            # lends its key now, as the ORM's save() would.
+            obj._prepare_related_fields_for_save(operation_name="insert_returning")
+        sql, fields = _insert_sql(model, len(batch), False, False, connection.vendor)
+        params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in batch for f in fields]
+        cur = cursor()
+        cur.execute(sql + returning, params)
+        pending.append((batch, cur))
+
+    def done() -> list:
+        while pending:
+            batch, cur = pending.pop(0)
+            _assign(batch, cur.fetchall())
+            cur.close()
+        return [obj.pk for obj in objs]
+
+    return done
+
+
+def _assign(batch, rows) -> None:
+    for obj, (key,) in zip(batch, rows, strict=True):
+        obj.pk = key
+        obj._state.adding = False
+        obj._state.db = connection.alias

@@ -1,0 +1,64 @@
+"""Fixtures for the API tests: token-authenticated clients per persona and
+cases in given states (built with the same services the web uses)."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.web.conftest import PDF_BYTES, PNG_BYTES, example, live_task, submitted  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Throttle counts live in the cache; each test starts from zero."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def token_for(user) -> str:
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def api_client(user=None, *, language: str | None = None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+    if language:
+        client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
+    return client
+
+
+@pytest.fixture
+def client_for():
+    return api_client
+
+
+@pytest.fixture
+def business_case(base_data, applicant):
+    """A business-setup case waiting for market regulation's registration review."""
+    return submitted(applicant, "business_setup", company_name="北京测试科技有限公司")
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    """The one error shape; returns the error object."""
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert set(error) == {"code", "message", "fields"}
+    assert error["code"] == code, error
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    assert isinstance(error["fields"], dict)
+    return error

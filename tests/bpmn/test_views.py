@@ -1,0 +1,103 @@
+"""The BPMN pages: upload into the editor, the diagram XML of a version
+(admins) and of a case (who may see the case), and the viewer on the pages."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.web.conftest import login, submitted
+
+from .conftest import CORPUS
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def upload(name: str, data: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type="application/xml")
+
+
+def test_an_admin_imports_a_model_into_the_editor(process_admin):
+    client = login(process_admin)
+    assert client.get("/bpmn/import/").status_code == 200
+    data = (CORPUS / "govflow" / "advert_permit.bpmn").read_bytes()
+    response = client.post("/bpmn/import/", {"file": upload("advert.bpmn", data), "department": ""})
+    assert response.status_code == 200
+    assert "console/editor.html" in [t.name for t in response.templates]
+    source = response.context["source"]
+    assert "id: advert_permit" in source
+    assert source.startswith("# BPMN import notes")
+    assert "advert.bpmn:50: element 'f_struct'" in source
+
+
+def test_a_refused_model_lists_its_problems(process_admin):
+    client = login(process_admin)
+    data = (CORPUS / "miwg" / "C.9.1.bpmn").read_bytes()
+    response = client.post("/bpmn/import/", {"file": upload("C.9.1.bpmn", data), "department": "tax"})
+    assert response.status_code == 400
+    problems = response.context["problems"]
+    assert any("C.9.1.bpmn:12: element 'SendTask_RequestDocument': send tasks" in p for p in problems)
+    assert "C.9.1.bpmn:12" in response.content.decode()
+
+
+def test_import_without_a_file_or_with_garbage_is_a_clear_error(process_admin):
+    client = login(process_admin)
+    assert client.post("/bpmn/import/", {}).status_code == 400
+    response = client.post("/bpmn/import/", {"file": upload("x.bpmn", b"\x00\xff garbage")})
+    assert response.status_code == 400
+    assert response.context["problems"]
+
+
+def test_only_admins_import(applicant):
+    assert login(applicant).get("/bpmn/import/").status_code == 403
+
+
+def test_version_xml_for_admins_and_404_for_everyone_else(process_admin, applicant, client):
+    from govflow.processes.models import ProcessTemplate
+
+    version = ProcessTemplate.objects.get(code="business_setup").current_version
+    url = f"/bpmn/templates/business_setup/v{version.number}.bpmn"
+    response = login(process_admin).get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/xml")
+    assert b"<bpmndi:BPMNDiagram" in response.content
+    download = login(process_admin).get(url + "?download=1")
+    assert download["Content-Disposition"] == f'attachment; filename="business_setup-v{version.number}.bpmn"'
+    assert login(applicant).get(url).status_code == 404
+    assert client.get(url).status_code == 404
+    assert login(process_admin).get("/bpmn/templates/business_setup/v999.bpmn").status_code == 404
+
+
+def test_case_xml_follows_the_case_page_permissions(
+    applicant, other_applicant, market_reviewer, fire_reviewer, client
+):
+    case = submitted(applicant, "business_setup", company_name="北京图示科技有限公司")
+    url = f"/bpmn/cases/{case.reference}.bpmn"
+    assert login(applicant).get(url).status_code == 200
+    assert login(market_reviewer).get(url).status_code == 200  # registration is theirs
+    assert login(other_applicant).get(url).status_code == 404
+    assert login(fire_reviewer).get(url).status_code == 404
+    assert client.get(url).status_code == 404
+    assert login(applicant).get("/bpmn/cases/ZZZZ9999.bpmn").status_code == 404
+
+
+def test_the_case_page_shows_the_viewer_with_current_nodes_and_a_fallback(applicant):
+    case = submitted(applicant, "business_setup", company_name="北京图示二科技有限公司")
+    page = login(applicant).get(f"/cases/{case.reference}/").content.decode()
+    assert f'data-bpmn-url="/bpmn/cases/{case.reference}.bpmn"' in page
+    assert 'data-current="registration"' in page
+    assert "<svg" in page  # the server-drawn fallback
+    assert "vendor/bpmn-js/bpmn-navigated-viewer.production.min.js" in page
+
+
+def test_the_console_shows_the_viewer_and_offers_the_download(process_admin):
+    page = login(process_admin).get("/console/templates/construction_permit/").content.decode()
+    assert 'data-bpmn-url="/bpmn/templates/construction_permit/v' in page
+    assert ".bpmn?download=1" in page
+    home = login(process_admin).get("/console/").content.decode()
+    assert 'href="/bpmn/import/"' in home
