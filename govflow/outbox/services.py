@@ -16,12 +16,13 @@ poison message therefore runs at most that many times.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -89,22 +90,56 @@ def outbox_handle(message_id: int) -> bool:
     given up, unknown topic). A failed attempt raises RetryLater (the Celery
     task re-sends it after the backoff) unless it was the last allowed one:
     then the row is given up, an incident is opened and False is returned."""
-    message = _attempt_begin(message_id)
-    if message is None:
-        return False
-    try:
-        consumers()[message.topic](dict(message.payload), message.key)
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        log.warning(
-            "outbox %s (%s) attempt %d failed: %s", message.key, message.topic, message.attempts, error
-        )
-        retry_in = _attempt_failed(message.pk, error)
-        if retry_in is None:
+    with _attempt_lock(message_id) as alone:
+        if not alone:
+            return False  # another worker is running this row now; it reports the outcome
+        message = _attempt_begin(message_id)
+        if message is None:
             return False
-        raise RetryLater(message.pk, retry_in, error) from exc
-    _attempt_succeeded(message)
-    return True
+        try:
+            consumers()[message.topic](dict(message.payload), message.key)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            log.warning(
+                "outbox %s (%s) attempt %d failed: %s", message.key, message.topic, message.attempts, error
+            )
+            retry_in = _attempt_failed(message.pk, error)
+            if retry_in is None:
+                return False
+            raise RetryLater(message.pk, retry_in, error) from exc
+        _attempt_succeeded(message)
+        return True
+
+
+# Advisory lock keys of outbox attempts: the row id in a namespace of its own
+# (bit 62 set) of PostgreSQL's 64-bit key space.
+_ATTEMPT_LOCK_SPACE = 1 << 62
+
+
+@contextmanager
+def _attempt_lock(message_id: int) -> Iterator[bool]:
+    """Hold a session-level advisory lock on the row while it is attempted;
+    yields False when another session holds it. A duplicate message (the
+    sweeper re-sending a row that was only queued, a broker redelivery) then
+    neither runs the consumer a second time concurrently nor spends one of
+    the row's attempts. The lock goes with the connection, so a worker that
+    dies mid-attempt frees the row for the broker's redelivery at once.
+    (A pooler in transaction mode would break session locks: point workers
+    at PostgreSQL or at a session-mode pool; docs/deploy.md.) Other databases
+    (the embedded SQLite default) run one worker and take no lock."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = _ATTEMPT_LOCK_SPACE | message_id
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        alone = bool(cursor.fetchone()[0])
+    try:
+        yield alone
+    finally:
+        if alone:
+            with suppress(DatabaseError), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 def _attempt_begin(message_id: int) -> OutboxMessage | None:
@@ -221,12 +256,33 @@ def dispatch(ids: list[int]) -> int:
     try:
         deliver_batch.apply_async(args=[list(ids)], retry=False)
     except Exception as exc:  # the broker is unreachable: leave them for the sweeper
-        log.warning("outbox rows %s not dispatched (%s); the sweeper will resend them", ids[:10], exc)
+        _broker_down(ids, exc)
         return 0
+    if _outage:
+        log.warning("broker reachable again after %d undispatched batches", _outage.pop())
     # Nothing is written back: a row is known to be done by done_at, and one
     # the broker lost is found by its age (outbox_stale), so recording the
     # hand-over would cost a round trip per transaction for no decision.
     return len(ids)
+
+
+# Batches not dispatched since the broker was last reachable (one entry, or
+# none while it is up): an outage logs one warning when it starts and one
+# when it ends, not one per transaction.
+_outage: list[int] = []
+
+
+def _broker_down(ids: list[int], exc: Exception) -> None:
+    if _outage:
+        _outage[0] += 1
+        log.debug("outbox rows %s not dispatched (%s)", ids[:10], exc)
+        return
+    _outage.append(1)
+    log.warning(
+        "broker unreachable (%s): outbox rows %s and later ones wait in the table for the sweeper",
+        exc,
+        ids[:10],
+    )
 
 
 def outbox_stale(*, older_than: timedelta, now: datetime):

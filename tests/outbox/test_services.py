@@ -141,3 +141,27 @@ def test_drain_goes_past_a_failing_row(probe):
     assert first.done_at is None
     assert first.attempts == 1
     assert second.done_at is not None
+
+
+@pytest.mark.postgres
+def test_a_duplicate_arriving_while_the_row_is_attempted_is_skipped_without_spending_an_attempt(probe):
+    import psycopg
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    message = row()
+    db = connection.settings_dict
+    # Another worker's session is attempting the row: it holds the row's lock.
+    with psycopg.connect(
+        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"]
+    ) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [outbox._ATTEMPT_LOCK_SPACE | message.pk])
+        assert outbox_handle(message.pk) is False
+        message.refresh_from_db()
+        assert (probe.calls, message.attempts, message.done_at) == ([], 0, None)
+    # Its session ended (a worker that died mid-attempt): the row is free at once.
+    assert outbox_handle(message.pk) is True
+    message.refresh_from_db()
+    assert (len(probe.calls), message.attempts) == (1, 1)
+    assert message.done_at is not None
