@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from operator import attrgetter
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Model
 
 
@@ -36,6 +37,74 @@ def cursor():
 # Rows per statement: well inside PostgreSQL's 65,535 parameters and
 # SQLite's 32,766 for any govflow model.
 BATCH = 500
+
+# Fields whose ORM preparation hands PostgreSQL the attribute unchanged (for
+# the values govflow sets: ints, strs and their enum subclasses, bools,
+# aware datetimes): their values are read straight off the object. Any other
+# field (JSON, sealed, IP address, auto_now...) goes through the ORM.
+_PLAIN_FIELDS = (
+    models.AutoField,
+    models.BigAutoField,
+    models.IntegerField,
+    models.BigIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.SmallIntegerField,
+    models.CharField,
+    models.TextField,
+    models.BooleanField,
+    models.DateTimeField,
+    models.ForeignKey,
+)
+
+
+def _plain(field) -> bool:
+    if type(field) not in _PLAIN_FIELDS:
+        return False
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return False
+    if isinstance(field, models.ForeignKey):
+        return _plain(field.target_field)
+    return True
+
+
+@lru_cache(maxsize=256)
+def preparers(model: type[Model], fields: tuple, vendor: str, add: bool):
+    """One function per field giving its database value for an object (the
+    ORM's pre_save + get_db_prep_save, minus the work that changes nothing)."""
+    result = []
+    for field in fields:
+        if vendor == "postgresql" and _plain(field):
+            getter = attrgetter(field.attname)
+            if isinstance(field, models.DateTimeField):
+                result.append(_aware(getter, field))
+            else:
+                result.append(getter)
+        else:
+            result.append(_orm(field, add))
+    return tuple(result)
+
+
+def _aware(getter, field):
+    def prepare(obj):
+        value = getter(obj)
+        if value is None or value.tzinfo is not None:
+            return value
+        return field.get_db_prep_save(value, connection)  # naive: the ORM warns and converts
+
+    return prepare
+
+
+def _orm(field, add: bool):
+    def prepare(obj):
+        return field.get_db_prep_save(field.pre_save(obj, add=add), connection)
+
+    return prepare
+
+
+def values(objs, model: type[Model], fields: tuple, *, add: bool) -> list:
+    prepare = preparers(model, fields, connection.vendor, add)
+    return [fn(obj) for obj in objs for fn in prepare]
 
 
 @lru_cache(maxsize=256)
@@ -70,10 +139,7 @@ def insert_rows(objs: Sequence[Model], *, ignore_conflicts: bool = False) -> Non
         for start in range(0, len(objs), BATCH):
             batch = objs[start : start + BATCH]
             sql, fields = _insert_sql(model, len(batch), with_pk, ignore_conflicts, connection.vendor)
-            params = [
-                f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in batch for f in fields
-            ]
-            cur.execute(sql, params)
+            cur.execute(sql, values(batch, model, fields, add=True))
 
 
 def insert_returning(objs: Sequence[Model]):
@@ -94,9 +160,8 @@ def insert_returning(objs: Sequence[Model]):
             # lends its key now, as the ORM's save() would.
             obj._prepare_related_fields_for_save(operation_name="insert_returning")
         sql, fields = _insert_sql(model, len(batch), False, False, connection.vendor)
-        params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in batch for f in fields]
         cur = cursor()
-        cur.execute(sql + returning, params)
+        cur.execute(sql + returning, values(batch, model, fields, add=True))
         pending.append((batch, cur))
 
     def done() -> list:

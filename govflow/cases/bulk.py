@@ -11,6 +11,7 @@ are refreshed, and values are prepared by each field.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from django.db import connection
 
@@ -27,27 +28,30 @@ def cases_save(cases: Sequence[Case], fields: Sequence[str]) -> None:
         for case in cases:
             case.save(update_fields=list(fields))
         return
-    meta = Case._meta
-    model_fields = [meta.get_field(name) for name in fields]
-    pk = meta.pk
-    columns = [pk, *model_fields]
-    casts = ", ".join(f"%s::{field.db_type(connection)}" for field in columns)
-    params: list = []
-    for case in cases:
-        params.append(pk.get_db_prep_save(case.pk, connection))
-        for field in model_fields:
-            value = field.pre_save(case, add=False)  # auto_now fields take the current time, as save() does
-            params.append(field.get_db_prep_save(value, connection))
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    names = ", ".join(quote(field.column) for field in columns)
-    assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in model_fields)
-    values = ", ".join([f"({casts})"] * len(cases))
-    sql = (
-        f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v ({names}) "
-        f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}"
-    )
+    sql, model_fields = _update_sql(tuple(fields), len(cases))
+    pk_and_fields = (Case._meta.pk, *model_fields)
+    # (auto_now fields take the current time in their preparation, as save() does)
+    params = rawsql.values(cases, Case, pk_and_fields, add=False)
     with rawsql.cursor() as cur:
         cur.execute(sql, params)
         # (No rowcount check: in a pipeline it is not known yet. The caller
         # holds the rows' locks, so every one of them is there.)
+
+
+@lru_cache(maxsize=64)
+def _update_sql(fields: tuple[str, ...], rows: int) -> tuple[str, tuple]:
+    meta = Case._meta
+    model_fields = tuple(meta.get_field(name) for name in fields)
+    pk = meta.pk
+    columns = [pk, *model_fields]
+    casts = ", ".join(f"%s::{field.db_type(connection)}" for field in columns)
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    names = ", ".join(quote(field.column) for field in columns)
+    assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in model_fields)
+    values = ", ".join([f"({casts})"] * rows)
+    sql = (
+        f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v ({names}) "
+        f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}"
+    )
+    return sql, model_fields

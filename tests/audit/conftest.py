@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
+from govflow.audit.models import AuditEvent
 from govflow.audit.services import PendingAudit, audit_write
 
 
@@ -30,7 +31,7 @@ def signing_key(monkeypatch):
 
 def write_events(count: int, action: str = "TEST_EVENT", **data) -> list[int]:
     with transaction.atomic():
-        rows = audit_write(
+        audit_write(
             [
                 PendingAudit(
                     action=action, at=timezone.now(), object_type="test", object_id=str(n), data=data
@@ -38,7 +39,7 @@ def write_events(count: int, action: str = "TEST_EVENT", **data) -> list[int]:
                 for n in range(count)
             ]
         )
-    return [row.id for row in rows]
+    return list(AuditEvent.objects.order_by("-id").values_list("id", flat=True)[:count])[::-1]
 
 
 @contextmanager

@@ -220,3 +220,60 @@ def test_checkpoints_cannot_be_changed_either(signing_key):
 
 def _fields(event):
     return {f.attname: getattr(event, f.attname) for f in AuditEvent._meta.concrete_fields}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"opinion": "材料齐全，同意。", "nested": {"b": [1, 2.5, None], "a": True}, "z": ""},
+        {"quote": 'say "hi"\n\ttab \\ back', "control": "\u0000\u001f", "emoji": "🏛"},
+    ],
+)
+def test_the_databases_text_for_an_event_is_the_verifiers(data):
+    """What the PostgreSQL append function hashes (prefix + id + suffix) is
+    byte for byte the canonical form verify_audit recomputes."""
+    from datetime import UTC, datetime
+
+    from govflow.audit.services import PendingAudit, canonical, canonical_parts
+
+    event = PendingAudit(
+        action="TASK_COMPLETED",
+        at=datetime(2026, 3, 3, 2, 0, 0, 123456, tzinfo=UTC),
+        actor_id=7,
+        object_type="task",
+        object_id="t-1",
+        case_id=None,
+        data=data,
+        source_ip="2001:db8::1",
+    )
+    prefix, suffix = canonical_parts(event)
+    for event_id in (1, 42, 10**12):
+        assert (prefix + str(event_id) + suffix).encode() == canonical(event_id, event)
+
+
+def test_events_with_chinese_text_and_a_source_ip_written_in_one_call_verify():
+    from django.utils import timezone
+
+    from govflow.audit.services import PendingAudit, audit_write
+
+    with transaction.atomic():
+        audit_write(
+            [
+                PendingAudit(
+                    action="TASK_COMPLETED",
+                    at=timezone.now(),
+                    object_type="task",
+                    object_id=str(n),
+                    data={"opinion": f"同意（第{n}条）", "n": n, "list": [n, {"k": "v"}]},
+                    source_ip="10.0.0.1" if n % 2 else None,
+                )
+                for n in range(5)
+            ]
+        )
+    write_events(2)
+    code, out = run("verify_audit")
+    assert (code, out.strip()) == (0, "audit chain intact")
+    head = AuditHead.objects.get(pk=1)
+    assert head.last_id == AuditEvent.objects.count() >= 7
+    assert head.last_hash == AuditEvent.objects.order_by("-id").first().hash

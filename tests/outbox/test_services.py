@@ -160,8 +160,27 @@ def test_a_duplicate_arriving_while_the_row_is_attempted_is_skipped_without_spen
         assert outbox_handle(message.pk) is False
         message.refresh_from_db()
         assert (probe.calls, message.attempts, message.done_at) == ([], 0, None)
-    # Its session ended (a worker that died mid-attempt): the row is free at once.
+    # Its session ended (a worker that died mid-attempt): the lock goes as soon
+    # as PostgreSQL has ended that backend, and the row is free.
+    _wait_for_advisory_locks_to_go()
     assert outbox_handle(message.pk) is True
     message.refresh_from_db()
     assert (len(probe.calls), message.attempts) == (1, 1)
     assert message.done_at is not None
+
+
+def _wait_for_advisory_locks_to_go() -> None:
+    import time
+
+    from django.db import connection
+
+    deadline = time.monotonic() + 10
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            if cursor.fetchone()[0] == 0 or time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
