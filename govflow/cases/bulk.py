@@ -32,7 +32,7 @@ def cases_save(cases: Sequence[Case], fields: Sequence[str]) -> None:
     pk_and_fields = (Case._meta.pk, *model_fields)
     # (auto_now fields take the current time in their preparation, as save() does)
     params = rawsql.values(cases, Case, pk_and_fields, add=False)
-    with rawsql.cursor() as cur:
+    with rawsql.kept() as cur:
         cur.execute(sql, params)
         # (No rowcount check: in a pipeline it is not known yet. The caller
         # holds the rows' locks, so every one of them is there.)

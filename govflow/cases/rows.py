@@ -110,7 +110,7 @@ def _case_of(names: list[str], row) -> Case:
 def lock_case(case_id: int) -> Case | None:
     """SELECT the case FOR UPDATE, with the key its definition is cached by."""
     names, sql = _lock_case_sql(connection.vendor)
-    with rawsql.cursor() as cur:
+    with rawsql.kept(1) as cur:
         cur.execute(sql, [case_id])
         row = cur.fetchone()
     return None if row is None else _case_of(names, row)
@@ -130,15 +130,10 @@ def lock_case_of_task(task_id: int, user_id: int) -> tuple[Case | None, Task | N
         f"WHERE c.{connection.ops.quote_name('id')} = (SELECT case_id FROM "
         f"{connection.ops.quote_name(Task._meta.db_table)} WHERE id = %s)",
     )
-    with pipelined():
-        first, second = rawsql.cursor(), rawsql.cursor()
-        try:
-            first.execute(case_sql, [task_id])
-            second.execute(task_sql, [user_id, task_id])
-            case_row, task_row = first.fetchone(), second.fetchone()
-        finally:
-            first.close()
-            second.close()
+    with pipelined(), rawsql.kept(1) as first, rawsql.kept(2) as second:
+        first.execute(case_sql, [task_id])
+        second.execute(task_sql, [user_id, task_id])
+        case_row, task_row = first.fetchone(), second.fetchone()
     if case_row is None or task_row is None:
         return None, None, None
     case = _case_of(case_names, case_row)
@@ -173,7 +168,7 @@ def _decide_sql() -> str:
 def task_decide(case_id: int, engine_id: str, decision, now) -> None:
     """Record a decision on a live task (a task already closed is left alone)."""
     completed_at = Task._meta.get_field("completed_at").get_db_prep_save(now, connection)
-    with rawsql.cursor() as cur:
+    with rawsql.kept() as cur:
         cur.execute(
             _decide_sql(),
             [

@@ -11,16 +11,13 @@ SQLite the application does the same itself.
 from django.db import migrations
 
 FORWARD = r"""
-CREATE OR REPLACE FUNCTION govflow_audit_append(
-    p_at timestamptz[], p_actor bigint[], p_behalf bigint[], p_action text[],
-    p_object_type text[], p_object_id text[], p_case bigint[], p_outcome text[],
-    p_ip inet[], p_data jsonb[], p_before text[], p_after text[]
-) RETURNS bigint
+CREATE OR REPLACE FUNCTION govflow_audit_append(p_events jsonb) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     v_id bigint;
     v_prev text;
     v_hash text;
+    e jsonb;
 BEGIN
     SELECT last_id, last_hash INTO v_id, v_prev FROM audit_audithead WHERE id = 1 FOR UPDATE;
     IF NOT FOUND THEN
@@ -28,14 +25,16 @@ BEGIN
             ON CONFLICT (id) DO NOTHING;
         SELECT last_id, last_hash INTO v_id, v_prev FROM audit_audithead WHERE id = 1 FOR UPDATE;
     END IF;
-    FOR i IN 1 .. coalesce(array_length(p_action, 1), 0) LOOP
+    FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
         v_id := v_id + 1;
         v_hash := encode(
-            sha256(convert_to(v_prev || E'\n' || p_before[i] || v_id::text || p_after[i], 'UTF8')), 'hex');
+            sha256(convert_to(v_prev || E'\n' || (e->>'before') || v_id::text || (e->>'after'), 'UTF8')),
+            'hex');
         INSERT INTO audit_auditevent (id, at, actor_id, on_behalf_of_id, action, object_type, object_id,
                                       case_id, outcome, source_ip, data, prev_hash, hash)
-        VALUES (v_id, p_at[i], p_actor[i], p_behalf[i], p_action[i], p_object_type[i], p_object_id[i],
-                p_case[i], p_outcome[i], p_ip[i], p_data[i], v_prev, v_hash);
+        VALUES (v_id, (e->>'at')::timestamptz, (e->>'actor')::bigint, (e->>'on_behalf_of')::bigint,
+                e->>'action', e->>'object_type', e->>'object_id', (e->>'case')::bigint, e->>'outcome',
+                (e->>'source_ip')::inet, e->'data', v_prev, v_hash);
         v_prev := v_hash;
     END LOOP;
     UPDATE audit_audithead SET last_id = v_id, last_hash = v_prev WHERE id = 1;
@@ -44,11 +43,7 @@ END
 $$;
 """
 
-BACKWARD = """
-DROP FUNCTION IF EXISTS govflow_audit_append(
-    timestamptz[], bigint[], bigint[], text[], text[], text[], bigint[], text[], inet[], jsonb[], text[], text[]
-);
-"""
+BACKWARD = "DROP FUNCTION IF EXISTS govflow_audit_append(jsonb);"
 
 
 def forward(apps, schema_editor):
