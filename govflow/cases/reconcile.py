@@ -20,6 +20,10 @@ from .models import OPEN_CASE_STATUSES, Case, Task, TaskStatus
 
 STALE_OUTBOX = timedelta(minutes=1)
 OVERDUE_TIMER = timedelta(minutes=5)
+# A certificate is reserved, rendered and signed by one worker attempt; one
+# still "being issued" after this long has lost its attempt or its incident
+# says why.
+STALE_CERTIFICATE = timedelta(minutes=10)
 
 
 def reconcile(*, now: datetime | None = None) -> list[str]:
@@ -105,7 +109,27 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
             f"{timer.due_at.isoformat()} but not fired ({why})"
         )
 
+    problems += _certificate_problems(now)
+
     broken = audit_verify()
     if broken is not None:
         problems.append(f"audit chain broken at event {broken.event_id}: {broken.reason}")
     return problems
+
+
+def _certificate_problems(now: datetime) -> list[str]:
+    """Certificates reserved (a number given) but never issued."""
+    from django.apps import apps
+
+    if not apps.is_installed("govflow.certificates"):
+        return []
+    from govflow.certificates.models import Certificate, CertificateStatus
+
+    pending = Certificate.objects.filter(
+        status=CertificateStatus.PENDING, created_at__lt=now - STALE_CERTIFICATE
+    ).select_related("case")
+    return [
+        f"certificate {c.number} of case {c.case.reference}: reserved at "
+        f"{c.created_at.isoformat(timespec='seconds')} but not issued (see its outbox row and incidents)"
+        for c in pending.order_by("created_at", "id")[:100]
+    ]

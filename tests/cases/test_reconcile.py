@@ -34,3 +34,28 @@ def test_a_timer_left_unfired_is_reported_and_firing_it_clears_the_report(submit
     timers_fire_due(now=later)
     outbox_drain()
     assert reconcile(now=later) == []
+
+
+def test_a_certificate_reserved_but_never_issued_is_reported(submitted_case, now):
+    from govflow.accounts.models import Department
+    from govflow.certificates.models import Certificate, CertificateStatus
+
+    outbox_drain()
+    certificate = Certificate.objects.create(
+        number="MR-2026-009999",
+        issue_key=f"{submitted_case.pk}:end:business_license:certificate",
+        case=submitted_case,
+        node_id="end",
+        type="business_license",
+        title_zh="营业执照",
+        department=Department.objects.first(),
+        issued_at=now,
+    )
+    Certificate.objects.filter(pk=certificate.pk).update(created_at=now - timedelta(minutes=3))
+    assert reconcile(now=now) == []  # a worker may still be rendering it
+    Certificate.objects.filter(pk=certificate.pk).update(created_at=now - timedelta(minutes=11))
+    (line,) = reconcile(now=now)
+    assert line.startswith(f"certificate MR-2026-009999 of case {submitted_case.reference}: reserved at ")
+    assert line.endswith("but not issued (see its outbox row and incidents)")
+    Certificate.objects.filter(pk=certificate.pk).update(status=CertificateStatus.VALID)
+    assert reconcile(now=now) == []
