@@ -22,6 +22,7 @@ import magic
 from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from govflow.audit.services import PendingAudit, audit_write
@@ -30,6 +31,7 @@ from govflow.errors import Conflict, FormInvalid, NotFound
 from govflow.processes.services import version_definition
 from govflow.security.uploads import content_problem
 
+from . import rows
 from .models import Attachment, Case, CaseStatus
 from .services import case_submit
 
@@ -111,7 +113,9 @@ def _slot(case: Case, slot: str) -> AttachmentSpec:
 
 
 def _lock_editable(case_id: int, actor) -> Case:
-    case = Case.objects.select_for_update(of=("self",)).select_related("version").filter(pk=case_id).first()
+    # The hot path's lock (govflow.cases.rows): the version comes with the key
+    # its definition is cached by, not with its whole YAML source.
+    case = rows.lock_case(case_id)
     if case is None or case.applicant_id != actor.pk:
         raise NotFound("case not found")
     if case.status not in EDITABLE_STATUSES:
@@ -153,8 +157,10 @@ def attachment_add(
             f"The file “{name}” is {size / 1048576:.1f} MB; the limit is {spec.max_size_mb:g} MB.",
         )
     else:
-        in_slot = Attachment.objects.filter(case=case, slot=slot).count()
-        in_case = Attachment.objects.filter(case=case).count()
+        counts = Attachment.objects.filter(case=case).aggregate(
+            in_case=Count("pk"), in_slot=Count("pk", filter=Q(slot=slot))
+        )
+        in_slot, in_case = counts["in_slot"], counts["in_case"]
         if in_slot >= spec.max_count:
             problem = _problem(
                 slot,

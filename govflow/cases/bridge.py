@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
 from govflow.accounts.models import Department
@@ -24,7 +25,7 @@ from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import dispatch_on_commit
 from govflow.processes.handlers import HANDLERS, HandlerContext, HandlerFailed, is_inline
 from govflow.processes.services import version_definition
-from govflow.rawsql import insert_returning, insert_rows
+from govflow.rawsql import insert_returning, insert_rows, kept
 from govflow.timers.calendar import CalendarYearMissing
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get, deadline
@@ -162,21 +163,42 @@ CASE_FIELDS = (
 
 
 def _update_pairs(model, pairs, *, live: bool = False, timer: bool = False, **values) -> None:
-    """UPDATE rows identified by (case id, engine id) pairs, in one statement."""
+    """UPDATE rows identified by (case id, engine id) pairs, in one statement
+    whose text is built once per shape (a decision cancels its SLA timers:
+    this runs on most decisions)."""
     by_case: dict[int, list[str]] = {}
     for case_id, engine_id in pairs:
         by_case.setdefault(case_id, []).append(engine_id)
     if not by_case:
         return
-    which = Q()
-    for case_id, engine_ids in by_case.items():
-        which |= Q(case_id=case_id, engine_id__in=engine_ids)
-    qs = model.objects.filter(which)
+    statuses: tuple[str, ...] = ()
     if live:
-        qs = qs.filter(status__in=["open", "claimed"])
+        statuses = ("open", "claimed")
     if timer:
-        qs = qs.filter(status__in=[Timer.PENDING, Timer.PAUSED])
-    qs.update(**values)
+        statuses = (Timer.PENDING, Timer.PAUSED)
+    names = tuple(sorted(values))
+    shape = tuple(len(ids) for ids in by_case.values())
+    sql, fields = _pairs_sql(model, names, shape, len(statuses))
+    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    for case_id, engine_ids in by_case.items():
+        params.append(case_id)
+        params.extend(engine_ids)
+    params.extend(statuses)
+    with kept() as cur:
+        cur.execute(sql, params)
+
+
+@lru_cache(maxsize=256)
+def _pairs_sql(model, names: tuple[str, ...], shape: tuple[int, ...], statuses: int) -> tuple[str, tuple]:
+    quote = connection.ops.quote_name
+    fields = tuple(model._meta.get_field(name) for name in names)
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    case, engine = quote("case_id"), quote("engine_id")
+    which = " OR ".join(f"({case} = %s AND {engine} IN ({', '.join(['%s'] * count)}))" for count in shape)
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE ({which})"
+    if statuses:
+        sql += f" AND {quote('status')} IN ({', '.join(['%s'] * statuses)})"
+    return sql, fields
 
 
 def _sync_task_due_dates(case_ids: list[int]) -> None:
