@@ -10,8 +10,8 @@ pipeline (govflow.cases.rows.pipelined) they cost no round trip of their own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import weakref
+from collections.abc import Sequence
 from functools import lru_cache
 from operator import attrgetter
 
@@ -152,13 +152,24 @@ def values(objs, model: type[Model], fields: tuple, *, add: bool) -> list:
 
 @lru_cache(maxsize=256)
 def _insert_sql(
-    model: type[Model], rows: int, with_pk: bool, ignore_conflicts: bool, vendor: str
+    model: type[Model],
+    rows: int,
+    with_pk: bool,
+    ignore_conflicts: bool,
+    vendor: str,
+    update_on: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
 ) -> tuple[str, tuple]:
     quote = connection.ops.quote_name
     fields = tuple(f for f in model._meta.concrete_fields if with_pk or not f.primary_key)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     verb = "INSERT OR IGNORE" if ignore_conflicts and vendor == "sqlite" else "INSERT"
     tail = " ON CONFLICT DO NOTHING" if ignore_conflicts and vendor != "sqlite" else ""
+    if update_on is not None:
+        unique, update = update_on
+        column = {f.name: f.column for f in model._meta.concrete_fields}
+        targets = ", ".join(quote(column[name]) for name in unique)
+        sets = ", ".join(f"{quote(column[name])} = EXCLUDED.{quote(column[name])}" for name in update)
+        tail = f" ON CONFLICT ({targets}) DO UPDATE SET {sets}"
     sql = (
         f"{verb} INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES {', '.join([placeholders] * rows)}{tail}"
@@ -166,10 +177,17 @@ def _insert_sql(
     return sql, fields
 
 
-def insert_rows(objs: Sequence[Model], *, ignore_conflicts: bool = False) -> None:
+def insert_rows(
+    objs: Sequence[Model],
+    *,
+    ignore_conflicts: bool = False,
+    update_on: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+) -> None:
     """INSERT the objects of one model in one statement. Keys the caller set
     are written; keys the database generates are not read back, so use this
-    only for rows whose key the caller sets or never needs."""
+    only for rows whose key the caller sets or never needs. `update_on`
+    (unique field names, field names to update) makes it an upsert, as
+    bulk_create(update_conflicts=True) does."""
     if not objs:
         return
     model = type(objs[0])
@@ -181,7 +199,9 @@ def insert_rows(objs: Sequence[Model], *, ignore_conflicts: bool = False) -> Non
     with kept() as cur:
         for start in range(0, len(objs), BATCH):
             batch = objs[start : start + BATCH]
-            sql, fields = _insert_sql(model, len(batch), with_pk, ignore_conflicts, connection.vendor)
+            sql, fields = _insert_sql(
+                model, len(batch), with_pk, ignore_conflicts, connection.vendor, update_on
+            )
             cur.execute(sql, values(batch, model, fields, add=True))
 
 

@@ -202,9 +202,9 @@ def case_fact(
 
 def case_facts_save(facts: list[CaseFact]) -> None:
     if facts:
-        CaseFact.objects.bulk_create(
-            facts, update_conflicts=True, unique_fields=["case"], update_fields=CASE_FACT_FIELDS
-        )
+        # bulk_create(update_conflicts=True) built its SQL anew each time
+        # (about 1 ms); the same upsert with the statement built once.
+        insert_rows(facts, update_on=(("case",), tuple(CASE_FACT_FIELDS)))
 
 
 def task_facts_save(facts: list[TaskFact]) -> None:
