@@ -243,7 +243,8 @@ class GovflowMemory:
         state.update(new)
 
     def finish(self, state) -> None:
-        assert state["status"] != "running" and state["outcome"] == "approved", state.get("outcome")
+        assert state["status"] != "running", state.get("outcome")
+        assert state["outcome"] == "approved", state.get("outcome")
 
 
 class GovflowServices:
@@ -495,10 +496,12 @@ def main() -> None:
             figures["govflow_pg_cases_per_s"] / figures["spiff_pg_cases_per_s"]
         )
         print(
-            f"(b) persisted on PostgreSQL, 1 process: SpiffWorkflow {figures['spiff_pg_cases_per_s']:,.1f} cases/s "
+            "(b) persisted on PostgreSQL, 1 process: SpiffWorkflow "
+            f"{figures['spiff_pg_cases_per_s']:,.1f} cases/s "
             f"({figures['spiff_pg_statements_per_case']:.0f} statements, "
             f"{figures['spiff_pg_wal_bytes_per_case'] / 1024:,.0f} KiB WAL per case), govflow "
-            f"{figures['govflow_pg_cases_per_s']:,.1f} cases/s ({figures['govflow_pg_statements_per_case']:.0f} "
+            f"{figures['govflow_pg_cases_per_s']:,.1f} cases/s "
+            f"({figures['govflow_pg_statements_per_case']:.0f} "
             f"statements, {figures['govflow_pg_wal_bytes_per_case'] / 1024:,.0f} KiB WAL per case): "
             f"{figures['persisted_ratio_vs_spiff']:.2f}x (target >= 3x)",
             flush=True,
@@ -519,7 +522,8 @@ def main() -> None:
             rates["govflow"]
         ) / statistics.median(rates["spiff"])
         print(
-            f"(c) persisted, {args.processes} processes: SpiffWorkflow {statistics.median(rates['spiff']):,.1f} "
+            f"(c) persisted, {args.processes} processes: SpiffWorkflow "
+            f"{statistics.median(rates['spiff']):,.1f} "
             f"cases/s, govflow {statistics.median(rates['govflow']):,.1f} cases/s: "
             f"{figures['persisted_parallel_ratio_vs_spiff']:.2f}x",
             flush=True,

@@ -50,8 +50,8 @@ def seed(tasks: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO cases_case (reference, template_id, version_id, applicant_id, title, status, data, state,
-                                    row_version, created_at, updated_at, submitted_at, paused_seconds)
+            INSERT INTO cases_case (reference, template_id, version_id, applicant_id, title, status, data,
+                                    state, row_version, created_at, updated_at, submitted_at, paused_seconds)
             SELECT 'BI' || lpad(g::text, 10, '0'), %s, %s, %s, '基准项目' || g, 'in_review',
                    jsonb_build_object('project_name', '基准项目' || g), '{}'::jsonb, 1,
                    %s - (g %% 500) * interval '1 hour', %s, %s - (g %% 500) * interval '1 hour', 0
@@ -126,7 +126,7 @@ def measure(user, samples: int, cases: int) -> dict[str, list[float]]:
     }
 
     timings: dict[str, list[float]] = {name: [] for name in questions}
-    for name, kwargs in questions.items():  # warm: plans, definitions, calendar
+    for _name, kwargs in questions.items():  # warm: plans, definitions, calendar
         tasks_for_reviewer(user=user, now=NOW, **kwargs)
     for _ in range(samples):
         for name, kwargs in questions.items():

@@ -66,8 +66,10 @@ def main() -> None:
         "pg_synchronous_commit": synchronous_commit,
     }
     print(
-        f"PostgreSQL ceiling: {figures['pg_commit_limit_per_s']:,.0f} single-row update commits/s with 1 client, "
-        f"{figures['pg_commit_limit_2clients_per_s']:,.0f} with 2 (fsync={fsync}, synchronous_commit={synchronous_commit})"
+        f"PostgreSQL ceiling: {figures['pg_commit_limit_per_s']:,.0f} single-row update commits/s "
+        "with 1 client, "
+        f"{figures['pg_commit_limit_2clients_per_s']:,.0f} with 2 "
+        f"(fsync={fsync}, synchronous_commit={synchronous_commit})"
     )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govflow.settings.local")
 
 app = Celery("govflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["govflow.outbox", "govflow.timers", "govflow.audit", "govflow.webhooks", "govflow.api"])
+app.autodiscover_tasks(
+    ["govflow.outbox", "govflow.timers", "govflow.audit", "govflow.webhooks", "govflow.api"]
+)
 app.conf.beat_schedule = {
     "fire-due-timers": {"task": "govflow.timers.sweep", "schedule": 5.0},
     "resend-stale-outbox": {"task": "govflow.outbox.sweep", "schedule": 30.0},

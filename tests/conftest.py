@@ -29,7 +29,7 @@ def _fresh_cache():
     from django.core.cache import cache
 
     cache.clear()
-    yield
+    return
 
 
 @pytest.fixture(autouse=True)

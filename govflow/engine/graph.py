@@ -78,7 +78,8 @@ def analyse(nodes: dict[str, Node], processes: dict[str, Process], *, partial: b
             if node.is_split and node.is_join:
                 err(
                     node,
-                    f"gateway '{node.id}' both splits and joins; use one gateway to join and another to split",
+                    f"gateway '{node.id}' both splits and joins; "
+                    "use one gateway to join and another to split",
                 )
 
     # Reachability from each process's start, and paths to an end.
@@ -184,7 +185,8 @@ def _blocks(nodes: dict[str, Node]) -> list[Problem]:
             if node_id == split.id:
                 raise _BlockError(
                     split,
-                    f"a branch of '{split.id}' flows back to it; a loop must close outside the split and its join",
+                    f"a branch of '{split.id}' flows back to it; "
+                    "a loop must close outside the split and its join",
                 )
             if is_join(node):
                 found.add(node_id)
@@ -236,7 +238,8 @@ def _blocks(nodes: dict[str, Node]) -> list[Problem]:
             if outside:
                 raise _BlockError(
                     join_node,
-                    f"join '{join}' also receives a flow from '{outside[0]}', outside the block of '{split.id}'; "
+                    f"join '{join}' also receives a flow from '{outside[0]}', "
+                    f"outside the block of '{split.id}'; "
                     "the join's branches do not balance",
                 )
         inside = block | {split.id}

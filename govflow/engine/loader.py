@@ -242,17 +242,20 @@ def _scan(text: str) -> list[Problem]:
                 )
                 return problems
             tag = getattr(event, "tag", None)
-            if tag is not None and not (isinstance(event, ScalarEvent) and tag == "!" and event.implicit[1]):
-                if isinstance(event, ScalarEvent | CollectionStartEvent):
-                    tag = str(tag).replace("tag:yaml.org,2002:", "!!")
-                    problems.append(
-                        Problem(
-                            mark.line + 1,
-                            mark.column + 1,
-                            f"YAML tags such as '{tag}' are not allowed in a process definition",
-                        )
+            if (
+                tag is not None
+                and not (isinstance(event, ScalarEvent) and tag == "!" and event.implicit[1])
+                and isinstance(event, ScalarEvent | CollectionStartEvent)
+            ):
+                tag = str(tag).replace("tag:yaml.org,2002:", "!!")
+                problems.append(
+                    Problem(
+                        mark.line + 1,
+                        mark.column + 1,
+                        f"YAML tags such as '{tag}' are not allowed in a process definition",
                     )
-                    return problems
+                )
+                return problems
             if isinstance(event, CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
@@ -715,9 +718,14 @@ class _Reader:
                 self.err(_key_pos(item, key), f"{what}: '{key}' does not apply to a {kind} field")
         limits = {key: self.limit(item, key, kind, what) for key in ("min", "max") if key in item}
         low, high = limits.get("min"), limits.get("max")
-        if low is not None and high is not None and not isinstance(low, str) and not isinstance(high, str):
-            if low > high:
-                self.err(_value_pos(item, "min"), f"{what}: min is greater than max")
+        if (
+            low is not None
+            and high is not None
+            and not isinstance(low, str)
+            and not isinstance(high, str)
+            and low > high
+        ):
+            self.err(_value_pos(item, "min"), f"{what}: min is greater than max")
         choices: list[Choice] = []
         if kind in ("choice", "multichoice"):
             if "choices" not in item:
@@ -837,7 +845,8 @@ class _Reader:
                 if not isinstance(value, str) or value not in KNOWN_MIME_TYPES:
                     self.err(
                         pos,
-                        f"{what}: unsupported file type {value!r} (known: {', '.join(sorted(KNOWN_MIME_TYPES))})",
+                        f"{what}: unsupported file type {value!r} "
+                        f"(known: {', '.join(sorted(KNOWN_MIME_TYPES))})",
                     )
                 else:
                     types.append(value)
@@ -874,7 +883,7 @@ class _Reader:
             if node is None:
                 continue
             if node.id in seen:
-                line, col = seen[node.id]
+                line, _col = seen[node.id]
                 self.err(
                     (node.line, node.col), f"duplicate node id '{node.id}' (first defined at line {line})"
                 )
@@ -914,8 +923,8 @@ class _Reader:
             if key in item and key not in allowed:
                 self.err(
                     _key_pos(item, key),
-                    f"a timer ('{key}') cannot stand on {_article(node_type)} {node_type} node: only user tasks "
-                    "take an SLA, "
+                    f"a timer ('{key}') cannot stand on {_article(node_type)} {node_type} node: "
+                    "only user tasks take an SLA, "
                     "wait nodes take days or hours, and corrections take a deadline",
                 )
         self.keys(item, allowed, ("id", "type"), what, reported=TIMER_KEYS)
@@ -1092,7 +1101,8 @@ class _Reader:
         if on_breach in ("approve", "reject") and legal_basis is None:
             self.err(
                 _value_pos(sla, "on_breach"),
-                f"{what}: automatic '{on_breach}' on breach needs a 'legal_basis' (the local rule that allows it)",
+                f"{what}: automatic '{on_breach}' on breach needs a 'legal_basis' "
+                "(the local rule that allows it)",
             )
         if on_breach in ("approve", "reject") and on_breach not in self.outcomes_of(item):
             self.err(
@@ -1135,7 +1145,8 @@ class _Reader:
             if node.type != "parallel":
                 self.err(
                     _value_pos(item, "next"),
-                    f"{what}: an {node.type} gateway splits with 'branches' (each with a condition), not a list",
+                    f"{what}: an {node.type} gateway splits with 'branches' "
+                    "(each with a condition), not a list",
                 )
                 return
             targets = []
@@ -1231,7 +1242,8 @@ class _Reader:
             if "on_timeout" not in item:
                 self.err(
                     _key_pos(item, "deadline"),
-                    f"{what}: a correction deadline needs 'on_timeout' (where the case goes when it is missed)",
+                    f"{what}: a correction deadline needs 'on_timeout' "
+                    "(where the case goes when it is missed)",
                 )
         if "on_timeout" in item:
             if "deadline" not in item:

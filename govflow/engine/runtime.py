@@ -600,7 +600,8 @@ class _Machine:
         node = self.nodes[task["node"]]
         if event.outcome not in node.outcomes:
             raise IllegalEvent(
-                f"outcome '{event.outcome}' is not offered at '{node.id}' (offered: {', '.join(node.outcomes)})",
+                f"outcome '{event.outcome}' is not offered at '{node.id}' "
+                f"(offered: {', '.join(node.outcomes)})",
                 code="outcome_not_offered",
             )
         self.decide(event.task_id, task, node, event.outcome, event.actor, event.opinion, event.data, None)

@@ -74,9 +74,12 @@ def id_numbers_check(ctx: HandlerContext) -> dict[str, Any]:
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 visit(f"{prefix}[{index}]", item)
-        elif isinstance(value, str) and prefix.split(".")[-1].endswith("id_number"):
-            if cn_id_problem(value, today=ctx.today) is not None:
-                bad.append(prefix)
+        elif (
+            isinstance(value, str)
+            and prefix.split(".")[-1].endswith("id_number")
+            and cn_id_problem(value, today=ctx.today) is not None
+        ):
+            bad.append(prefix)
 
     visit("", ctx.data)
     return {"valid": not bad, "invalid_fields": bad}

@@ -1,6 +1,7 @@
 """Settings shared by every run mode. Everything that differs between
 deployments is read from the environment (see README.md, "Configuration")."""
 
+import contextlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -188,10 +189,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
     for _folder in ("queue", "processed", "control"):
-        try:
+        with contextlib.suppress(OSError):  # a read-only checkout: the worker reports it when it starts
             (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
-        except OSError:  # a read-only checkout: the worker reports it when it starts
-            pass
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
 CELERY_TASK_ACKS_LATE = True

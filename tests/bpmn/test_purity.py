@@ -25,7 +25,9 @@ print(",".join(sorted({{m.split(".")[0] for m in sys.modules if m.split(".")[0] 
 
 
 def test_importing_the_translation_modules_loads_no_framework():
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
 

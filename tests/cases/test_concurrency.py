@@ -63,7 +63,8 @@ def test_the_last_two_parallel_approvals_at_once_fire_the_join_once(
         assert OutboxMessage.objects.filter(topic="certificate", payload__case=case.pk).count() == 1
         decided = Task.objects.filter(case=case, node_id__in=["fire", "tax"], status=TaskStatus.COMPLETED)
         assert sorted(decided.values_list("outcome", flat=True)) == ["approve", "approve"]
-        assert not case.state["tokens"] and not case.state["scopes"]
+        assert not case.state["tokens"]
+        assert not case.state["scopes"]
 
 
 def test_two_reviewers_deciding_the_same_task_one_wins_the_other_gets_a_conflict(
@@ -86,7 +87,8 @@ def test_two_reviewers_deciding_the_same_task_one_wins_the_other_gets_a_conflict
 
     from govflow.errors import Conflict
 
-    assert len(errors) == 1 and isinstance(errors[0], Conflict)
+    assert len(errors) == 1
+    assert isinstance(errors[0], Conflict)
     intake.refresh_from_db()
     assert intake.status == TaskStatus.COMPLETED
     assert AuditEvent.objects.filter(case=case, action="TASK_COMPLETED").count() == 1

@@ -1,6 +1,7 @@
 """The case and task services on the database: lifecycle, timers, corrections,
 errors that write nothing."""
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -247,6 +248,6 @@ def test_the_audit_chain_links_every_event(submitted_case, base_data, now):
     decide(submitted_case, "intake", base_data["market_regulation_reviewer"], now=now)
     events = list(AuditEvent.objects.order_by("id"))
     assert events, "services write audit events"
-    for before, after in zip(events, events[1:], strict=False):
+    for before, after in itertools.pairwise(events):
         assert after.prev_hash == before.hash
         assert after.id == before.id + 1
