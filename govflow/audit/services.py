@@ -78,7 +78,10 @@ def canonical_parts(event: PendingAudit) -> tuple[str, str]:
     The keys before "id" and those after it are serialised as two objects,
     with the same options, so prefix + str(id) + suffix is byte for byte what
     `canonical` gives (tests/audit/test_chain.py)."""
-    body = _body(0, event)
+    return _split(_body(0, event))
+
+
+def _split(body: dict[str, Any]) -> tuple[str, str]:
     before = _dumps({key: value for key, value in body.items() if key < "id"})
     after = _dumps({key: value for key, value in body.items() if key > "id"})
     return before[:-1] + ',"id":', "," + after[1:]
@@ -148,23 +151,11 @@ def _append_in_database(events: list[PendingAudit]) -> None:
     ORM would have written."""
     rows = []
     for event in events:
-        before, after = canonical_parts(event)
-        rows.append(
-            {
-                "at": event.at.isoformat(),
-                "actor": event.actor_id,
-                "on_behalf_of": event.on_behalf_of_id,
-                "action": event.action,
-                "object_type": event.object_type,
-                "object_id": str(event.object_id),
-                "case": event.case_id,
-                "outcome": event.outcome,
-                "source_ip": event.source_ip,
-                "data": event.data,
-                "before": before,
-                "after": after,
-            }
-        )
+        # The canonical body's own keys (its "id" is a placeholder the
+        # function ignores), and the text around the id.
+        body = _body(0, event)
+        before, after = _split(body)
+        rows.append({**body, "before": before, "after": after})
     with rawsql.kept() as cur:
         cur.execute(_APPEND_SQL, [json.dumps(rows, separators=(",", ":"))])
 

@@ -471,11 +471,20 @@ def _resume_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
 
 
 def _sync_status(case: Case, state: dict[str, Any], ch: Changes, actor_id: int | None) -> None:
+    before = sync_case_status(case, state, ch.now)
+    if before is not None:
+        ch.event(f"CASE_{str(case.status).upper()}", case, actor_id=actor_id, **{"from": str(before)})
+
+
+def sync_case_status(case: Case, state: dict[str, Any], now: datetime) -> str | None:
+    """Move the case's status to where the engine's state says it is (an
+    ended case also gets its end time, and its clock stops). Returns the
+    status before when it changed, else None. Also used by seed_history."""
     before = case.status
     if state["status"] == "completed":
         outcome = state["outcome"]
         {"approved": case.approve, "rejected": case.reject, "withdrawn": case.withdraw}[outcome]()
-        case.completed_at = ch.now
+        case.completed_at = now
         case.clock_paused_at = None
     else:
         waiting = any(task["kind"] == "correction" for task in state["tasks"].values())
@@ -483,5 +492,4 @@ def _sync_status(case: Case, state: dict[str, Any], ch: Changes, actor_id: int |
             case.request_correction()
         elif not waiting and case.status == CaseStatus.AWAITING_CORRECTION:
             case.resume_review()
-    if case.status != before:
-        ch.event(f"CASE_{str(case.status).upper()}", case, actor_id=actor_id, **{"from": str(before)})
+    return before if case.status != before else None

@@ -41,9 +41,10 @@ from django.db.models import JSONField
 from django.utils import timezone
 
 from govflow.accounts import models as roles
-from govflow.accounts.models import Department, Membership
+from govflow.accounts.models import Membership
 from govflow.audit.services import PendingAudit, audit_write
-from govflow.cases.models import Case, CaseStatus, Task, TaskKind, TaskStatus
+from govflow.cases.bridge import department_id, sync_case_status
+from govflow.cases.models import Case, Task, TaskKind, TaskStatus
 from govflow.engine import runtime as rt
 from govflow.engine import step
 from govflow.engine.simulate import example_data
@@ -440,7 +441,7 @@ def _apply(sim: _Sim, result: rt.StepResult, now: datetime, rng: random.Random, 
                 engine_id=effect.task_id,
                 node_id=effect.node,
                 kind=effect.kind,
-                department_id=_department_id(effect.department),
+                department_id=department_id(effect.department),
                 round=effect.round,
                 signer=effect.signer,
                 created_at=now,
@@ -610,32 +611,13 @@ def _run_service(sim: _Sim, call: rt.ServiceCall, now: datetime, rng, slow, unti
 
 
 def _sync_status(sim: _Sim, now: datetime) -> None:
-    case, state = sim.case, sim.state
-    before = case.status
-    if state["status"] == "completed":
-        {"approved": case.approve, "rejected": case.reject, "withdrawn": case.withdraw}[state["outcome"]]()
-        case.completed_at = now
-        sim.paused_at_end = case.clock_paused_at
-        case.clock_paused_at = None
-    else:
-        waiting = any(task["kind"] == "correction" for task in state["tasks"].values())
-        if waiting and case.status == CaseStatus.IN_REVIEW:
-            case.request_correction()
-        elif not waiting and case.status == CaseStatus.AWAITING_CORRECTION:
-            case.resume_review()
-    if case.status != before:
-        sim.event(f"CASE_{str(case.status).upper()}", now, **{"from": str(before)})
-
-
-_department_ids: dict[str, int] = {}
-
-
-def _department_id(code: str | None) -> int | None:
-    if code is None:
-        return None
-    if code not in _department_ids:
-        _department_ids[code] = Department.objects.only("pk").get(code=code).pk
-    return _department_ids[code]
+    # The pause running when the case ended: its facts discount it.
+    paused = sim.case.clock_paused_at
+    before = sync_case_status(sim.case, sim.state, now)
+    if sim.state["status"] == "completed":
+        sim.paused_at_end = paused
+    if before is not None:
+        sim.event(f"CASE_{str(sim.case.status).upper()}", now, **{"from": str(before)})
 
 
 # -- writing -------------------------------------------------------------------------------
