@@ -208,12 +208,26 @@ def test_the_command(known_cases, capsys):
     assert "months rolled up" in capsys.readouterr().out
 
 
-def test_a_long_period_costs_no_more_queries_than_a_short_one(known_cases, django_assert_max_num_queries):
+def test_a_long_period_costs_no_more_queries_than_a_short_one(
+    known_cases, django_assert_max_num_queries, monkeypatch
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from govflow.timers import services as timer_services
+
     rollup_advance(now=NOW)
+    short_view = Filters(start=date(2026, 2, 10), end=date(2026, 4, 10))
+    long_view = Filters(start=date(2024, 1, 1), end=date(2026, 6, 30))
+    # The calendar is cached per process for a minute: on a slow machine it
+    # could be reloaded (three queries) between the two measured calls. Keep
+    # it for the test, and run both views once first so every per-process
+    # cache is warm; only the dashboard's own queries are compared.
+    monkeypatch.setattr(timer_services, "CACHE_SECONDS", 3600)
+    dashboard_get(filters=short_view, now=NOW)
+    dashboard_get(filters=long_view, now=NOW)
     with CaptureQueriesContext(connection) as short:
-        dashboard_get(filters=Filters(start=date(2026, 2, 10), end=date(2026, 4, 10)), now=NOW)
+        dashboard_get(filters=short_view, now=NOW)
+    assert len(short.captured_queries) > 0
     with django_assert_max_num_queries(len(short.captured_queries)):
-        dashboard_get(filters=Filters(start=date(2024, 1, 1), end=date(2026, 6, 30)), now=NOW)
+        dashboard_get(filters=long_view, now=NOW)
