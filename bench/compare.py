@@ -326,6 +326,28 @@ def wal_lsn(dsn: str) -> int:
     return int(lsn)
 
 
+def server_ms(dsn: str) -> float:
+    """PostgreSQL's time spent executing statements in the bench database
+    (pg_stat_database.active_time, PostgreSQL 14+), once every other session
+    of it has ended: a backend adds its time when it exits."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for _ in range(100):
+            (others,) = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            ).fetchone()
+            if not others:
+                break
+            time.sleep(0.02)
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        (active,) = conn.execute(
+            "SELECT active_time FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return float(active or 0.0)
+
+
 def timed(fn, *args) -> tuple[float, object]:
     started = time.perf_counter()
     value = fn(*args)
@@ -365,10 +387,13 @@ def setup_database(dsn: str) -> None:
         conn.execute("CREATE TABLE bench_spiff_case (id bigserial PRIMARY KEY, state text NOT NULL)")
 
 
-def run_persisted(kind: str, dsn: str, first: int, count: int, window: int) -> dict:
-    """One run in this process; figures for `count` cases."""
+def run_persisted(kind: str, dsn: str, first: int, count: int, window: int, alone: bool = True) -> dict:
+    """One run in this process; figures for `count` cases. `alone`: no other
+    process uses the database, so PostgreSQL's busy time is this run's."""
     from django.db import connection
 
+    connection.close()
+    busy = server_ms(dsn) if alone else 0.0
     lsn = wal_lsn(dsn)
     if kind == "spiff":
         system = SpiffPostgres(dsn)
@@ -382,7 +407,9 @@ def run_persisted(kind: str, dsn: str, first: int, count: int, window: int) -> d
         with connection.execute_wrapper(counter):
             elapsed, completions = timed(drive, system, first, count, window)
         statements, state_bytes = counter.count, None
+        connection.close()
     wal = wal_lsn(dsn) - lsn
+    busy = server_ms(dsn) - busy if alone else float("nan")
     return {
         "seconds": elapsed,
         "cases_per_s": count / elapsed,
@@ -390,6 +417,10 @@ def run_persisted(kind: str, dsn: str, first: int, count: int, window: int) -> d
         "statements_per_case": statements / count,
         "wal_bytes_per_case": wal / count,
         "state_bytes_per_case": state_bytes,
+        # PostgreSQL's own share of the wall time (statements and commits);
+        # the rest is the client's Python and the round trips' latency.
+        "server_ms_per_case": busy / count,
+        "ms_per_case": 1000 * elapsed / count,
     }
 
 
@@ -402,7 +433,7 @@ def _child(args: tuple) -> dict:
 
     connection.close()
     _BARRIER.wait()
-    return run_persisted(kind, dsn, first, count, window)
+    return run_persisted(kind, dsn, first, count, window, alone=False)
 
 
 def run_parallel(kind: str, dsn: str, first: int, count: int, window: int, processes: int) -> float:
@@ -487,7 +518,14 @@ def main() -> None:
                 runs[kind].append(run_persisted(kind, args.database_url, first, args.cases, args.window))
                 first += args.cases
         for kind in ("spiff", "govflow"):
-            for key in ("cases_per_s", "completions_per_s", "statements_per_case", "wal_bytes_per_case"):
+            for key in (
+                "cases_per_s",
+                "completions_per_s",
+                "statements_per_case",
+                "wal_bytes_per_case",
+                "server_ms_per_case",
+                "ms_per_case",
+            ):
                 figures[f"{kind}_pg_{key}"] = statistics.median(r[key] for r in runs[kind])
         figures["spiff_state_bytes_per_case"] = statistics.median(
             r["state_bytes_per_case"] for r in runs["spiff"]
@@ -504,6 +542,14 @@ def main() -> None:
             f"({figures['govflow_pg_statements_per_case']:.0f} "
             f"statements, {figures['govflow_pg_wal_bytes_per_case'] / 1024:,.0f} KiB WAL per case): "
             f"{figures['persisted_ratio_vs_spiff']:.2f}x (target >= 3x)",
+            flush=True,
+        )
+        print(
+            "    time per case, PostgreSQL executing / wall: SpiffWorkflow "
+            f"{figures['spiff_pg_server_ms_per_case']:.1f} / {figures['spiff_pg_ms_per_case']:.1f} ms, "
+            f"govflow {figures['govflow_pg_server_ms_per_case']:.1f} / "
+            f"{figures['govflow_pg_ms_per_case']:.1f} ms; a 3x ratio needs govflow's wall time under "
+            f"{figures['spiff_pg_ms_per_case'] / 3:.1f} ms",
             flush=True,
         )
 
@@ -540,6 +586,8 @@ def main() -> None:
             figures["growth_ms_per_case_large"] / figures["growth_ms_per_case_small"]
         )
         figures["growth_statements_per_case_large"] = large["statements_per_case"]
+        figures["growth_server_ms_per_case_small"] = small["server_ms_per_case"]
+        figures["growth_server_ms_per_case_large"] = large["server_ms_per_case"]
         print(
             f"growth: {figures['growth_ms_per_case_small']:.1f} ms per case at {args.cases:,} cases, "
             f"{figures['growth_ms_per_case_large']:.1f} ms at {args.large:,} "
