@@ -124,19 +124,26 @@ def _one_case(applicant, data: dict, reviewers: dict) -> None:
     attach_required_documents(case, applicant, now=NOW)
     case_submit(case_id=case.pk, actor=applicant, now=NOW)
     while True:
-        task = Task.objects.filter(case=case, status=TaskStatus.OPEN).order_by("id").first()
-        if task is None:
+        # What the inboxes show: every task open on the case (the six
+        # departments' reviews are open at once), done in order.
+        tasks = list(
+            Task.objects.filter(case=case, status=TaskStatus.OPEN)
+            .order_by("id")
+            .values_list("pk", "kind", "engine_id", "department_id")
+        )
+        if not tasks:
             break
-        if task.kind == TaskKind.SERVICE:
-            service_task_execute(case_id=case.pk, task_engine_id=task.engine_id, now=NOW)
-        else:
-            task_complete(
-                task_id=task.pk,
-                actor=reviewers[task.department_id],
-                outcome="approve",
-                opinion="同意",
-                now=NOW,
-            )
+        for task_id, kind, engine_id, department_id in tasks:
+            if kind == TaskKind.SERVICE:
+                service_task_execute(case_id=case.pk, task_engine_id=engine_id, now=NOW)
+            else:
+                task_complete(
+                    task_id=task_id,
+                    actor=reviewers[department_id],
+                    outcome="approve",
+                    opinion="同意",
+                    now=NOW,
+                )
 
 
 _BARRIER = None  # inherited by forked workers (a Barrier cannot be pickled)
