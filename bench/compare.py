@@ -326,6 +326,15 @@ def wal_lsn(dsn: str) -> int:
     return int(lsn)
 
 
+def database_bytes(dsn: str) -> int:
+    """The bench database's size on disk (tables, indexes, TOAST)."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        (size,) = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return int(size)
+
+
 def server_ms(dsn: str) -> float:
     """PostgreSQL's time spent executing statements in the bench database
     (pg_stat_database.active_time, PostgreSQL 14+), once every other session
@@ -579,7 +588,9 @@ def main() -> None:
     if "growth" in parts and args.large:
         small = run_persisted("govflow", args.database_url, first, args.cases, args.window)
         first += args.cases
+        size = database_bytes(args.database_url)
         large = run_persisted("govflow", args.database_url, first, args.large, args.window)
+        figures["govflow_disk_bytes_per_case"] = (database_bytes(args.database_url) - size) / args.large
         figures["growth_ms_per_case_small"] = 1000 * small["seconds"] / args.cases
         figures["growth_ms_per_case_large"] = 1000 * large["seconds"] / args.large
         figures["growth_ratio_per_case"] = (
@@ -591,7 +602,10 @@ def main() -> None:
         print(
             f"growth: {figures['growth_ms_per_case_small']:.1f} ms per case at {args.cases:,} cases, "
             f"{figures['growth_ms_per_case_large']:.1f} ms at {args.large:,} "
-            f"(x{figures['growth_ratio_per_case']:.2f} per case; 1.0 is linear)",
+            f"(x{figures['growth_ratio_per_case']:.2f} per case; 1.0 is linear); PostgreSQL busy "
+            f"{figures['growth_server_ms_per_case_small']:.1f} and "
+            f"{figures['growth_server_ms_per_case_large']:.1f} ms per case; "
+            f"{figures['govflow_disk_bytes_per_case'] / 1024:,.1f} KiB on disk per case",
             flush=True,
         )
     if args.json:

@@ -485,6 +485,9 @@ def sync_case_status(case: Case, state: dict[str, Any], now: datetime) -> str | 
         outcome = state["outcome"]
         {"approved": case.approve, "rejected": case.reject, "withdrawn": case.withdraw}[outcome]()
         case.completed_at = now
+        # A pause still running at the end is not in paused_seconds; kept for
+        # the dashboard's facts (govflow.insight.facts) as the clock stops.
+        case.paused_at_end = case.clock_paused_at
         case.clock_paused_at = None
     else:
         waiting = any(task["kind"] == "correction" for task in state["tasks"].values())

@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.models import Model
 
 from govflow import rawsql
-from govflow.processes.models import ProcessVersion
+from govflow.processes.models import ProcessTemplate, ProcessVersion
 
 from .models import Case, Task
 
@@ -105,6 +105,38 @@ def _case_of(names: list[str], row) -> Case:
     )
     case.version = version
     return case
+
+
+@cache
+def _published_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT t.{quote('id')}, v.{quote('id')}, v.{quote('number')}, v.{quote('source_sha256')} "
+        f"FROM {quote(ProcessTemplate._meta.db_table)} t JOIN {quote(ProcessVersion._meta.db_table)} v "
+        f"ON v.{quote('id')} = t.{quote('current_version_id')} "
+        f"WHERE t.{quote('code')} = %s AND t.{quote('is_active')}"
+    )
+
+
+def published_template(code: str) -> ProcessTemplate | None:
+    """An active template with its current version, or None: only the keys,
+    the version's number and the key its definition is cached by (the other
+    columns load on first use)."""
+    with rawsql.kept(1) as cur:
+        cur.execute(_published_sql(), [code])
+        row = cur.fetchone()
+    if row is None:
+        return None
+    template_id, version_id, number, source_sha256 = row
+    template = ProcessTemplate.from_db(
+        connection.alias, ["id", "code", "current_version_id"], [template_id, code, version_id]
+    )
+    template.current_version = ProcessVersion.from_db(
+        connection.alias,
+        ["id", "template_id", "number", "source_sha256"],
+        [version_id, template_id, number, source_sha256],
+    )
+    return template
 
 
 def lock_case(case_id: int) -> Case | None:

@@ -24,8 +24,8 @@ from govflow.engine import IllegalEvent, NoBranchMatched
 from govflow.engine import runtime as rt
 from govflow.engine.forms import FieldError, validate_form_data
 from govflow.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound
-from govflow.processes.models import ProcessTemplate
 from govflow.processes.services import version_definition
+from govflow.rawsql import insert_returning
 
 from . import rows
 from .bridge import Changes, Decision, advance
@@ -92,19 +92,15 @@ def case_create(
     """Start a draft on the template's current version. A draft keeps
     whatever the applicant typed, valid or not, until they submit."""
     now = _now(now)
-    template = (
-        ProcessTemplate.objects.filter(code=template_code, is_active=True)
-        .select_related("current_version")
-        .first()
-    )
-    if template is None or template.current_version is None:
+    template = rows.published_template(template_code)
+    if template is None:
         raise NotFound(f"no published service '{template_code}'")
     data = _check_draft_data(data or {})
     definition = version_definition(template.current_version)
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                case = Case.objects.create(
+                case = Case(
                     reference=_new_reference(now),
                     template=template,
                     version=template.current_version,
@@ -112,6 +108,7 @@ def case_create(
                     data=data,
                     title=_case_title(definition, data),
                 )
+                insert_returning([case])()
             break
         except IntegrityError:  # pragma: no cover - a reference collision, 1 in 10^9
             continue

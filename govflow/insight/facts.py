@@ -230,12 +230,15 @@ def record_changes(changes) -> None:
     decided = list(changes.decided.items())
     if not (submitted or ended or decided):
         return
-    paused_since: dict[int, datetime | None] = {}
-    if ended:
-        # The rows still hold the pause that was running before this change.
-        paused_since = dict(
-            Case.objects.filter(pk__in=[c.pk for c in ended]).values_list("pk", "clock_paused_at")
-        )
+    # A pause still running when the case ended and not yet counted in its
+    # paused_seconds: noted as the status moved (bridge.sync_case_status), or
+    # else read from the row, which still holds it until the flush.
+    paused_since: dict[int, datetime | None] = {
+        c.pk: c.paused_at_end for c in ended if hasattr(c, "paused_at_end")
+    }
+    unread = [c.pk for c in ended if c.pk not in paused_since]
+    if unread:
+        paused_since.update(Case.objects.filter(pk__in=unread).values_list("pk", "clock_paused_at"))
     facts = {}
     for case in [*submitted, *ended]:
         definition = version_definition(case.version)

@@ -30,6 +30,7 @@ import pytest
 
 from govflow.insight.models import CaseFact, TaskFact
 from govflow.insight.selectors import Filters, dashboard_get, quantile
+from tests.insight.conftest import beijing
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 HOUR = 3600
@@ -138,7 +139,6 @@ def test_filters_narrow_by_date_and_department(known_cases, probe, now):
 
 
 def test_bottlenecks_and_overdue_are_read_live(driver, probe):
-    from tests.insight.conftest import beijing
 
     case = driver.submit(beijing(2026, 3, 16, 9))
     driver.decide(case, "review_b", "approve", beijing(2026, 3, 16, 10))
@@ -175,3 +175,22 @@ def test_backfill_recomputes_the_same_facts(known_cases):
     }
     assert after == before
     assert facts_backfill() == (0, 0)
+
+
+def test_a_case_withdrawn_while_with_the_applicant_stops_at_its_pause(driver):
+    """Submitted Mon 03-09 10:00, returned for correction Tue 03-10 10:00 (8
+    office hours; the clock stops), withdrawn Wed 03-11 10:00 while still
+    paused: the case took 8 hours, not 16."""
+    from govflow.cases.services import case_withdraw
+
+    case = driver.submit(beijing(2026, 3, 9, 10))
+    driver.decide(case, "review_a", "return", beijing(2026, 3, 10, 10))
+    case_withdraw(case_id=case.pk, actor=driver.applicant, now=beijing(2026, 3, 11, 10))
+    fact = CaseFact.objects.get(case_id=case.pk)
+    assert (fact.outcome, fact.working_seconds) == ("withdrawn", 8 * HOUR)
+    # Recomputed from the rows afterwards, the same figure.
+    from govflow.insight.facts import facts_backfill
+
+    CaseFact.objects.filter(case_id=case.pk).delete()
+    facts_backfill()
+    assert CaseFact.objects.get(case_id=case.pk).working_seconds == 8 * HOUR
