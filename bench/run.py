@@ -21,6 +21,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
+# The figures every run must produce (the benchmark issue's list).
+REQUIRED = (
+    "engine_ratio_vs_spiff",
+    "persisted_ratio_vs_spiff",
+    "govflow_cases_per_s_pg",
+    "inbox_p95_ms",
+    "timer_sweep_10k_s",
+    "pg_commit_limit_per_s",
+)
 
 
 def run(script: str, *args: str) -> dict:
@@ -81,11 +90,16 @@ def main() -> None:
         "| --- | --- |",
     ]
     lines += [
-        f"| {key} | {value:,.2f} |" if isinstance(value, int | float) else f"| {key} | {value} |"
+        f"| {key} | {value:,.2f} |"
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else f"| {key} | {value} |"
         for key, value in figures.items()
     ]
     (RESULTS / "latest.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    missing = [key for key in REQUIRED if key not in figures]
+    if missing:  # a figure the issue names is not measured: the run is wrong
+        raise SystemExit(f"bench: figures missing from the results: {', '.join(missing)}")
 
 
 if __name__ == "__main__":
