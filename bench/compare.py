@@ -434,6 +434,37 @@ def run_persisted(kind: str, dsn: str, first: int, count: int, window: int, alon
     }
 
 
+def _appender(args: tuple[str, str, float]) -> int:
+    import psycopg
+
+    dsn, payload, seconds = args
+    done = 0
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            conn.execute("SELECT govflow_audit_append(%s::jsonb)", (payload,))
+            done += 1
+    return done
+
+
+def audit_appends_per_second(dsn: str, clients: int, seconds: float) -> float:
+    """Audit-chain appends per second, each its own transaction (one event,
+    autocommit: the head's lock is held for the append and the commit only),
+    from `clients` processes. Against pg_ceiling.py's single-row updates it
+    shows what the one chain costs when writers run in parallel."""
+    import multiprocessing
+
+    from govflow.audit.services import PendingAudit, _body, _split
+
+    body = _body(0, PendingAudit(action="BENCH_APPEND", at=NOW, object_type="bench", object_id="1"))
+    before, after = _split(body)
+    payload = json.dumps([{**body, "before": before, "after": after}], separators=(",", ":"))
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(clients) as pool:
+        counts = pool.map(_appender, [(dsn, payload, seconds)] * clients)
+    return sum(counts) / (time.perf_counter() - started)
+
+
 _BARRIER = None
 
 
@@ -482,12 +513,14 @@ def main() -> None:
             "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/govflow_bench_compare"
         ),
     )
-    parser.add_argument("--only", choices=["memory", "persisted", "parallel", "growth"], action="append")
+    parser.add_argument(
+        "--only", choices=["memory", "persisted", "parallel", "growth", "audit"], action="append"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.quick:
         args.cases, args.memory_cases, args.large, args.repeat = 60, 100, 0, 1
-    parts = set(args.only or ["memory", "persisted", "parallel", "growth"])
+    parts = set(args.only or ["memory", "persisted", "parallel", "growth", "audit"])
     figures: dict = {"workload": "parallel review, 10 completions per case", "cases": args.cases}
 
     # (a) engine alone, in memory
@@ -516,7 +549,7 @@ def main() -> None:
             flush=True,
         )
 
-    if parts & {"persisted", "parallel", "growth"}:
+    if parts & {"persisted", "parallel", "growth", "audit"}:
         setup_database(args.database_url)
     first = 1_000_000  # case numbers for the persisted runs; each run takes fresh ones
 
@@ -607,6 +640,23 @@ def main() -> None:
             f"{figures['growth_server_ms_per_case_small']:.1f} and "
             f"{figures['growth_server_ms_per_case_large']:.1f} ms per case; "
             f"{figures['govflow_disk_bytes_per_case'] / 1024:,.1f} KiB on disk per case",
+            flush=True,
+        )
+    # the one audit chain: appends per second from 1 and 2 writers
+    if "audit" in parts:
+        from django.db import connection
+
+        connection.close()
+        seconds = 1.0 if args.quick else 5.0
+        for clients in (1, 2):
+            figures[f"audit_appends_per_s_{clients}client{'s' if clients > 1 else ''}"] = (
+                audit_appends_per_second(args.database_url, clients, seconds)
+            )
+        print(
+            "audit chain: "
+            f"{figures['audit_appends_per_s_1client']:,.0f} appends/s (each its own transaction) "
+            f"with 1 writer, {figures['audit_appends_per_s_2clients']:,.0f} with 2; "
+            "compare pg_ceiling.py's single-row commits",
             flush=True,
         )
     if args.json:
