@@ -124,7 +124,9 @@ class TaskKind(models.TextChoices):
 
 
 class Task(FSMModelMixin, models.Model):
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
+    # Indexed by task_engine_id_unique (case, engine_id), which serves
+    # lookups by case too.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks", db_index=False)
     engine_id = models.CharField(max_length=32)
     node_id = models.CharField(max_length=64)
     kind = models.CharField(max_length=16, choices=TaskKind.choices)

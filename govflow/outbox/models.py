@@ -11,7 +11,9 @@ from django.db import models
 
 
 class OutboxMessage(models.Model):
-    key = models.CharField(max_length=200, unique=True)
+    # Unique by a constraint, not `unique=True`: that would also build a
+    # pattern-ops index for LIKE queries, which nothing makes.
+    key = models.CharField(max_length=200)
     topic = models.CharField(max_length=64)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField()
@@ -25,6 +27,7 @@ class OutboxMessage(models.Model):
     failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["key"], name="outbox_key_unique")]
         indexes = [
             models.Index(
                 fields=["created_at"], name="outbox_not_done", condition=models.Q(done_at__isnull=True)

@@ -68,7 +68,9 @@ class Timer(models.Model):
         (CANCELLED, _("cancelled")),
     ]
 
-    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="timers")
+    # Indexed by timer_engine_id_unique (case, engine_id), which serves
+    # lookups by case too.
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="timers", db_index=False)
     engine_id = models.CharField(max_length=32)
     kind = models.CharField(max_length=32)
     node_id = models.CharField(max_length=64)
