@@ -74,7 +74,22 @@ def kept(slot: int = 0):
     cur = cursors.get(slot)
     if cur is None or cur.closed:
         cur = cursors[slot] = psycopg.Cursor(raw)
+        _fast_timestamps(cur)
     return _Open(connection._prepare_cursor(cur))
+
+
+def _fast_timestamps(cur) -> None:
+    """Read timestamptz columns with psycopg's own loader (C, with
+    psycopg-binary) rather than Django's Python subclass of it, which parsed
+    every timestamp of the hot path's rows in Python. Both give an aware
+    datetime in the session's time zone, which Django sets to UTC."""
+    import psycopg
+    from psycopg.pq import Format
+
+    oid = cur.adapters.types["timestamptz"].oid
+    default = psycopg.adapters.get_loader(oid, Format.TEXT)
+    if default is not None and connection.timezone_name == "UTC":
+        cur.adapters.register_loader(oid, default)
 
 
 # Rows per statement: well inside PostgreSQL's 65,535 parameters and
