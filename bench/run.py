@@ -16,6 +16,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,7 +38,9 @@ def run(script: str, *args: str) -> dict:
         target = Path(out.name)
     cmd = [sys.executable, str(HERE / script), *args, "--json", str(target)]
     print("$", " ".join(cmd[1:]), flush=True)
+    started = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=HERE.parent)
+    print(f"({script}: {time.perf_counter() - started:.0f} s)", flush=True)
     figures = json.loads(target.read_text() or "{}")
     target.unlink(missing_ok=True)
     return figures
