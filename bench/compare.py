@@ -434,35 +434,19 @@ def run_persisted(kind: str, dsn: str, first: int, count: int, window: int, alon
     }
 
 
-def _appender(args: tuple[str, str, float]) -> int:
-    import psycopg
-
-    dsn, payload, seconds = args
-    done = 0
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        deadline = time.perf_counter() + seconds
-        while time.perf_counter() < deadline:
-            conn.execute("SELECT govflow_audit_append(%s::jsonb)", (payload,))
-            done += 1
-    return done
-
-
 def audit_appends_per_second(dsn: str, clients: int, seconds: float) -> float:
     """Audit-chain appends per second, each its own transaction (one event,
     autocommit: the head's lock is held for the append and the commit only),
     from `clients` processes. Against pg_ceiling.py's single-row updates it
     shows what the one chain costs when writers run in parallel."""
-    import multiprocessing
+    from pg_ceiling import statements_per_second
 
-    from govflow.audit.services import PendingAudit, _body, _split
+    from govflow.audit.services import PendingAudit, append_payload
 
-    body = _body(0, PendingAudit(action="BENCH_APPEND", at=NOW, object_type="bench", object_id="1"))
-    before, after = _split(body)
-    payload = json.dumps([{**body, "before": before, "after": after}], separators=(",", ":"))
-    started = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(clients) as pool:
-        counts = pool.map(_appender, [(dsn, payload, seconds)] * clients)
-    return sum(counts) / (time.perf_counter() - started)
+    event = PendingAudit(action="BENCH_APPEND", at=NOW, object_type="bench", object_id="1")
+    payload = append_payload([event])
+    append = "SELECT govflow_audit_append(%s::jsonb)"
+    return statements_per_second(dsn, [(append, (payload,))] * clients, seconds)
 
 
 _BARRIER = None

@@ -17,24 +17,32 @@ import time
 from pathlib import Path
 
 
-def _client(args: tuple[str, int, float]) -> int:
+def _client(args: tuple[str, str, tuple, float]) -> int:
     import psycopg
 
-    dsn, row, seconds = args
+    dsn, sql, params, seconds = args
     done = 0
     with psycopg.connect(dsn, autocommit=True) as conn:
         deadline = time.perf_counter() + seconds
         while time.perf_counter() < deadline:
-            conn.execute("UPDATE bench_ceiling SET n = n + 1 WHERE id = %s", (row,))
+            conn.execute(sql, params)
             done += 1
     return done
 
 
-def commits_per_second(dsn: str, clients: int, seconds: float) -> float:
+def statements_per_second(dsn: str, jobs: list[tuple[str, tuple]], seconds: float) -> float:
+    """One process per (sql, params), each running its statement in a loop in
+    autocommit (every statement its own transaction) for `seconds`; the sum
+    of their statements per second of wall time."""
     started = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(clients) as pool:
-        counts = pool.map(_client, [(dsn, row, seconds) for row in range(clients)])
+    with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
+        counts = pool.map(_client, [(dsn, sql, params, seconds) for sql, params in jobs])
     return sum(counts) / (time.perf_counter() - started)
+
+
+def commits_per_second(dsn: str, clients: int, seconds: float) -> float:
+    update = "UPDATE bench_ceiling SET n = n + 1 WHERE id = %s"
+    return statements_per_second(dsn, [(update, (row,)) for row in range(clients)], seconds)
 
 
 def main() -> None:

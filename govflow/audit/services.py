@@ -144,20 +144,24 @@ def audit_write(events: list[PendingAudit]) -> None:
 _APPEND_SQL = "SELECT govflow_audit_append(%s::jsonb)"
 
 
-def _append_in_database(events: list[PendingAudit]) -> None:
-    """One parameter, JSON text (the C encoder writes it; psycopg's array
-    adaptation, in Python, cost more than the statement). The function
-    reads each event's columns from it; `data` becomes the same jsonb the
-    ORM would have written."""
+def append_payload(events: list[PendingAudit]) -> str:
+    """The append function's one parameter, as JSON text (the C encoder
+    writes it; psycopg's array adaptation, in Python, cost more than the
+    statement): per event the canonical body's own keys (its "id" is a
+    placeholder the function ignores) and the text around the id. The
+    function reads each event's columns from it; `data` becomes the same
+    jsonb the ORM would have written."""
     rows = []
     for event in events:
-        # The canonical body's own keys (its "id" is a placeholder the
-        # function ignores), and the text around the id.
         body = _body(0, event)
         before, after = _split(body)
         rows.append({**body, "before": before, "after": after})
+    return json.dumps(rows, separators=(",", ":"))
+
+
+def _append_in_database(events: list[PendingAudit]) -> None:
     with rawsql.kept() as cur:
-        cur.execute(_APPEND_SQL, [json.dumps(rows, separators=(",", ":"))])
+        cur.execute(_APPEND_SQL, [append_payload(events)])
 
 
 @cache

@@ -124,7 +124,6 @@ class _Sim:
     queue: list = field(default_factory=list)
     seq: int = 0
     current: Any = None  # the event being applied
-    paused_at_end: datetime | None = None
 
     def push(self, at: datetime, event) -> None:
         self.seq += 1
@@ -611,11 +610,7 @@ def _run_service(sim: _Sim, call: rt.ServiceCall, now: datetime, rng, slow, unti
 
 
 def _sync_status(sim: _Sim, now: datetime) -> None:
-    # The pause running when the case ended: its facts discount it.
-    paused = sim.case.clock_paused_at
     before = sync_case_status(sim.case, sim.state, now)
-    if sim.state["status"] == "completed":
-        sim.paused_at_end = paused
     if before is not None:
         sim.event(f"CASE_{str(sim.case.status).upper()}", now, **{"from": str(before)})
 
@@ -702,7 +697,8 @@ def _write(sims: list[_Sim], result: SeedResult) -> None:
                 service.calendar,
                 service.definition,
                 sim.case,
-                paused_since=sim.paused_at_end,
+                # The pause running when the case ended (noted by sync_case_status).
+                paused_since=getattr(sim.case, "paused_at_end", None),
                 seeded=True,
             )
         )

@@ -139,7 +139,6 @@ def test_filters_narrow_by_date_and_department(known_cases, probe, now):
 
 
 def test_bottlenecks_and_overdue_are_read_live(driver, probe):
-
     case = driver.submit(beijing(2026, 3, 16, 9))
     driver.decide(case, "review_b", "approve", beijing(2026, 3, 16, 10))
     board = dashboard_get(
