@@ -5,6 +5,12 @@ official calendar: a date is a working day if it is an adjusted working day
 (调休), or a Monday to Friday that is not a holiday. The calendar is data that
 admins load each year (fixtures/calendar/cn.yaml); a date in a year that is
 not loaded raises CalendarYearMissing rather than being guessed.
+
+A deadline must still be given when it reaches past the last loaded year
+(next year's notice comes out in November or later). `tolerant` computes it
+on a copy of the calendar whose missing years follow the plain rule (Monday
+to Friday are working days) and says whether the answer used such a year: a
+*provisional* date, shown as such and recomputed once the year is loaded.
 """
 
 from __future__ import annotations
@@ -12,11 +18,11 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ruamel.yaml import YAML, YAMLError
@@ -26,6 +32,7 @@ __all__ = [
     "CalendarYearMissing",
     "WorkingCalendar",
     "load_calendar_file",
+    "tolerant",
 ]
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -71,6 +78,12 @@ class CalendarYear:
         if both:
             raise ValueError(f"calendar year {self.year}: {both[0]} is both a holiday and a worked day")
 
+    @classmethod
+    def plain(cls, year: int) -> CalendarYear:
+        """A year with no holidays and no worked weekends: Monday to Friday
+        only. Stands in for a year whose notice is not published yet."""
+        return cls(year=year, holidays=frozenset(), workdays=frozenset())
+
     def working_days(self) -> list[date]:
         """Every working day of the year, in order."""
         first = date(self.year, 1, 1).toordinal()
@@ -105,6 +118,7 @@ class WorkingCalendar:
         tz: str = "Asia/Shanghai",
         office_open: time = time(9),
         office_close: time = time(17),
+        provisional_years: Iterable[int] = (),
     ) -> None:
         by_year: dict[int, CalendarYear] = {}
         for year in years:
@@ -120,6 +134,11 @@ class WorkingCalendar:
         if office_open >= office_close:
             raise ValueError(f"office_open {office_open} must be before office_close {office_close}")
         self.years: frozenset[int] = frozenset(by_year)
+        # Years present only by the plain weekday rule (see with_plain_years).
+        self.provisional_years: frozenset[int] = frozenset(provisional_years) & self.years
+        self.loaded_years: frozenset[int] = self.years - self.provisional_years
+        self._by_year = by_year
+        self._plain: dict[tuple[int, int], WorkingCalendar] = {}
         self.tz = tz
         self.office_open = office_open
         self.office_close = office_close
@@ -137,6 +156,49 @@ class WorkingCalendar:
             self._working.update(ordinals)
             for number in run_years:
                 self._run_of[number] = run
+
+    # --- provisional years -------------------------------------------------------
+
+    def with_plain_years(self, first: int, last: int) -> WorkingCalendar:
+        """This calendar with every missing year from ``first`` (or the first
+        loaded year, if earlier) to ``last`` (or the last loaded year, if
+        later) filled by the plain weekday rule and marked provisional.
+        Copies are kept, so asking again costs nothing."""
+        key = (first, last)
+        copy = self._plain.get(key)
+        if copy is None:
+            known = self.years or frozenset([first])
+            low, high = min(first, min(known)), max(last, max(known))
+            filled = [
+                self._by_year[y] if y in self._by_year else CalendarYear.plain(y)
+                for y in range(low, high + 1)
+            ]
+            missing = {y for y in range(low, high + 1) if y not in self._by_year}
+            copy = WorkingCalendar(
+                filled,
+                tz=self.tz,
+                office_open=self.office_open,
+                office_close=self.office_close,
+                provisional_years=self.provisional_years | missing,
+            )
+            self._plain[key] = copy
+        return copy
+
+    def is_exact(self, a: date, b: date) -> bool:
+        """Whether every year from ``a`` to ``b`` (either order) is loaded from
+        its notice, so arithmetic over the span is not provisional."""
+        low, high = sorted((a.year, b.year))
+        return all(year in self.loaded_years for year in range(low, high + 1))
+
+    def is_exact_between(self, a: datetime, b: datetime) -> bool:
+        """is_exact for the local dates of two instants."""
+        return self.is_exact(self._local(a).date(), self._local(b).date())
+
+    def last_loaded_day(self) -> date | None:
+        """The last day of the run of loaded years that holds the latest one."""
+        if not self.loaded_years:
+            return None
+        return date(max(self.loaded_years), 12, 31)
 
     # --- days -------------------------------------------------------------------
 
@@ -253,6 +315,30 @@ class WorkingCalendar:
         begin = opens if start is None else max(start, opens)
         finish = closes if end is None else min(end, closes)
         return max(finish - begin, timedelta(0))
+
+
+_MAX_PLAIN_YEARS = 50
+T = TypeVar("T")
+
+
+def tolerant(calendar: WorkingCalendar, compute: Callable[[WorkingCalendar], T]) -> tuple[T, WorkingCalendar]:
+    """``compute(calendar)``; when it needs a year that is not loaded, run it
+    again on a copy whose missing years follow the plain weekday rule.
+    Returns the answer and the calendar that gave it: check
+    ``is_exact``/``is_exact_between`` on that calendar to know whether the
+    answer is exact or provisional."""
+    low = high = None
+    current = calendar
+    for _ in range(_MAX_PLAIN_YEARS):
+        try:
+            return compute(current), current
+        except CalendarYearMissing as exc:
+            low = exc.year if low is None else min(low, exc.year)
+            high = exc.year if high is None else max(high, exc.year)
+            # A year of margin past the one asked for: a span that crosses
+            # into the missing year usually ends in it.
+            current = calendar.with_plain_years(low, high + 1)
+    raise CalendarYearMissing(high if high is not None else 0)
 
 
 def _consecutive(years: list[int]) -> list[list[int]]:
