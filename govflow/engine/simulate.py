@@ -7,6 +7,14 @@ applicant (corrections) or in steps excluded from the clock (expert review,
 hearings) is not counted, as Administrative Licensing Law art 45 and art 82
 prescribe. So `working_days` answers an admin's question: if every department
 uses its full limit, how many working days does the case take?
+
+Given a start date and a working-day calendar, the run is also laid on the
+real calendar (`real_instant`): the case is accepted on the start date, and
+the clock starts at office open on the next working day (Administrative
+Licensing Law art 82), so a limit of n working days taken in full ends at
+office close of the n-th working day after acceptance, as `due_at` counts. A
+year the calendar lacks is counted by the plain weekday rule and the dates
+that depend on it are marked provisional.
 """
 
 from __future__ import annotations
@@ -17,6 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
+
+# Pure arithmetic, no Django: the caller loads the calendar and hands it in.
+from govflow.timers.calendar import WorkingCalendar, tolerant
 
 from . import runtime as rt
 from .definition import Definition
@@ -61,10 +73,11 @@ class Simulation:
     working_days: float
     decisions: list[dict[str, Any]]
     time_limit_days: float | None
+    dates: CalendarDates | None = None
 
     def as_json(self) -> dict[str, Any]:
         days = round(self.working_days, 2)
-        return {
+        out: dict[str, Any] = {
             "outcome": self.outcome,
             "trace": self.trace,
             "certificates": self.certificates,
@@ -73,15 +86,110 @@ class Simulation:
             "within_time_limit": None if self.time_limit_days is None else days <= self.time_limit_days,
             "decisions": self.decisions,
         }
+        if self.dates is not None:
+            out["decisions"] = [
+                {**decision, "date": on.isoformat(), "provisional": provisional}
+                for decision, (on, provisional) in zip(self.decisions, self.dates.decisions, strict=True)
+            ]
+            out.update(self.dates.as_json())
+        return out
 
 
-def simulate(definition: Definition, script: Script, *, today: date | None = None) -> Simulation:
-    today = today or SIMULATION_EPOCH.date()
+@dataclass(frozen=True)
+class Deadline:
+    """When a timer the run started falls due on the real calendar (local date)."""
+
+    node: str
+    kind: str
+    due: date
+    provisional: bool
+
+
+@dataclass(frozen=True)
+class CalendarDates:
+    """A run laid on the real calendar: see `real_instant`."""
+
+    start: date
+    end_date: date
+    decisions: list[tuple[date, bool]]  # (date, provisional) of each decision, in order
+    deadlines: list[Deadline]
+    provisional_years: tuple[int, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(),
+            "end_date": self.end_date.isoformat(),
+            "deadlines": [
+                {"node": d.node, "kind": d.kind, "due": d.due.isoformat(), "provisional": d.provisional}
+                for d in self.deadlines
+            ],
+            "provisional_dates": bool(self.provisional_years),
+            "provisional_years": list(self.provisional_years),
+        }
+
+
+def simulate(
+    definition: Definition,
+    script: Script,
+    *,
+    today: date | None = None,
+    start: datetime | None = None,
+    calendar: WorkingCalendar | None = None,
+) -> Simulation:
+    """Run `definition` with `script` on the abstract working-day clock.
+
+    With `start` (an aware instant: the case is accepted then) and
+    `calendar`, the result also carries real dates (`Simulation.dates`);
+    `today` (the date form rules such as "not in the past" compare with)
+    defaults to the local date of `start`. `calendar` is ignored without
+    `start`.
+    """
+    if start is not None:
+        if calendar is None:
+            raise ValueError("a start needs a working-day calendar to count on")
+        if start.tzinfo is None or start.utcoffset() is None:
+            raise ValueError(f"start must be timezone-aware, got {start!r}")
+    today = today or (_local_date(calendar, start) if start and calendar else SIMULATION_EPOCH.date())
     data = script.data if script.data is not None else example_data(definition.form, today=today)
     checked = validate_form_data(definition.form, data, today=today)
     if not checked.ok:
         raise SimulationDataError(checked.errors)
-    return _Run(definition, script, checked.cleaned).run()
+    run = _Run(definition, script, checked.cleaned)
+    result = run.run()
+    if start is not None and calendar is not None:
+        result.dates = run.calendar_dates(calendar, start)
+    return result
+
+
+def office_day_seconds(calendar: WorkingCalendar) -> int:
+    """Length of one office day of `calendar`, in seconds (one abstract working day)."""
+    opens = datetime.combine(date.min, calendar.office_open)
+    return (datetime.combine(date.min, calendar.office_close) - opens) // timedelta(seconds=1)
+
+
+def real_instant(calendar: WorkingCalendar, start: datetime, clock: float) -> datetime:
+    """The real instant (UTC) of abstract clock value `clock` (working days)
+    for a case accepted at `start`.
+
+    The clock starts at office open of the first working day after the local
+    date of `start`, and runs only in office hours on working days: so a
+    whole number n of days ends at office close of the n-th working day after
+    acceptance, which is `calendar.due_at(start, days=n)`. Clock 0 is the
+    acceptance itself: what happens before any working time has passed (an
+    automatic check, an immediate refusal) happens at `start`. Raises
+    CalendarYearMissing like the calendar does (see `tolerant`).
+    """
+    seconds = round(clock * office_day_seconds(calendar))
+    if seconds <= 0:
+        return start.astimezone(UTC)
+    zone = ZoneInfo(calendar.tz)
+    first = calendar.add_working_days(_local_date(calendar, start), 1)
+    origin = datetime.combine(first, calendar.office_open, tzinfo=zone)
+    return calendar.add_working_seconds(origin, seconds)
+
+
+def _local_date(calendar: WorkingCalendar, moment: datetime) -> date:
+    return moment.astimezone(ZoneInfo(calendar.tz)).date()
 
 
 class _Run:
@@ -100,6 +208,8 @@ class _Run:
         self.decided: list[dict[str, Any]] = []
         self.timeouts: dict[str, str] = {}  # task id -> breach/deadline timer id
         self.pending_outcome: dict[str, str] = {}
+        self.decided_at: list[float] = []  # the exact clock of each entry of `decided`
+        self.timers_due: list[tuple[str, str, float]] = []  # (node, kind, clock when due)
 
     def now(self) -> datetime:
         return SIMULATION_EPOCH + timedelta(days=self.clock)
@@ -132,6 +242,7 @@ class _Run:
                     self.paused_total += self.clock - self.paused_since
                 self.paused_since = None
             elif isinstance(effect, rt.TaskCompleted) and effect.silent_consent:
+                self.decided_at.append(self.clock)
                 self.decided.append(
                     {
                         "node": effect.node,
@@ -171,6 +282,7 @@ class _Run:
                     )
             elif isinstance(effect, rt.TimerStarted):
                 limit = effect.days if effect.days is not None else (effect.hours or 0) / 8.0
+                self.timers_due.append((effect.node, effect.kind, self.clock + limit * effect.fraction))
                 if effect.kind == "wait":
                     self.schedule(float(limit), "timer", effect.timer_id)
                 elif effect.kind in ("sla_breach", "correction_deadline") and effect.task_id:
@@ -222,6 +334,7 @@ class _Run:
             return None
         if kind == "decide":
             outcome = self.pending_outcome.pop(ident)
+            self.decided_at.append(self.clock)
             self.decided.append({"node": task["node"], "outcome": outcome, "day": round(self.clock, 3)})
             return rt.CompleteTask(ident, outcome, actor="simulation", opinion="simulated decision")
         if kind == "correct":
@@ -239,6 +352,35 @@ class _Run:
                 result = result[min(index, len(result) - 1)] if result else {}
             return rt.ServiceDone(ident, dict(result))
         raise SimulationError(f"unknown simulation event {kind}")  # pragma: no cover
+
+    def calendar_dates(self, calendar: WorkingCalendar, start: datetime) -> CalendarDates:
+        """The finished run's clock values as local dates on `calendar`;
+        years it lacks are counted by the weekday rule and marked provisional."""
+        clocks = [*self.decided_at, *(due for _, _, due in self.timers_due), self.clock]
+
+        def local_dates(working: WorkingCalendar) -> list[date]:
+            return [_local_date(working, real_instant(working, start, clock)) for clock in clocks]
+
+        dates, used = tolerant(calendar, local_dates)
+        first = _local_date(used, start)
+
+        def provisional(day: date) -> bool:
+            return not used.is_exact(first, day)
+
+        decided, due, end = dates[: len(self.decided_at)], dates[len(self.decided_at) : -1], dates[-1]
+        last = max(dates)
+        return CalendarDates(
+            start=first,
+            end_date=end,
+            decisions=[(day, provisional(day)) for day in decided],
+            deadlines=[
+                Deadline(node=node, kind=kind, due=day, provisional=provisional(day))
+                for (node, kind, _), day in zip(self.timers_due, due, strict=True)
+            ],
+            provisional_years=tuple(
+                sorted(year for year in used.provisional_years if first.year <= year <= last.year)
+            ),
+        )
 
 
 # -- example data -----------------------------------------------------------

@@ -1,12 +1,21 @@
-"""simulate_process PATH (--decisions FILE | --approve-all) [--json]
+"""simulate_process PATH (--decisions FILE | --approve-all) [--start YYYY-MM-DD
+[--calendar FILE]] [--json]
 
 Runs a case through the engine with no database: scripted form data and
-decisions on a virtual working-day clock (see govflow.engine.simulate)."""
+decisions on a virtual working-day clock (see govflow.engine.simulate). With
+--start the run is also laid on the working-day calendar: the database's
+calendar by default (the file in fixtures/calendar/ when the database has
+none), or the file given with --calendar."""
 
 import json
 import re
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError
 from django.utils import timezone
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -20,9 +29,15 @@ from govflow.engine.simulate import (
     simulate,
 )
 from govflow.processes.cli import read_definition
+from govflow.timers.calendar import WorkingCalendar, load_calendar_file
+from govflow.timers.services import calendar_get
 
 SCRIPT_KEYS = ("data", "decisions", "durations", "results", "corrections")
 PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A case is taken as accepted at office open of its start date.
+ACCEPTED_AT = time(9)
+START_YEARS = range(1900, 2201)  # the years a calendar file may hold
 
 
 class Command(BaseCommand):
@@ -35,14 +50,42 @@ class Command(BaseCommand):
             "--decisions", metavar="FILE", help="YAML with data:, decisions:, durations:, results:"
         )
         mode.add_argument("--approve-all", action="store_true", help="approve every task, using example data")
+        parser.add_argument(
+            "--start",
+            metavar="YYYY-MM-DD",
+            help="the date the case is accepted: report real due dates on the working-day calendar",
+        )
+        parser.add_argument(
+            "--calendar",
+            metavar="FILE",
+            help="with --start: count on this calendar file instead of the database's calendar",
+        )
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
-    def handle(self, *args, path, decisions, approve_all, json: bool, **options):
+    def handle(self, *args, path, decisions, approve_all, json: bool, start, calendar, **options):
+        accepted = None
+        if start is not None:
+            accepted = _parse_start(start)
+            if accepted is None:
+                self.stdout.write(f"--start: '{start}' is not a date written as YYYY-MM-DD")
+                raise SystemExit(1)
+            if accepted.year not in START_YEARS:
+                self.stdout.write(f"--start: {start} is not in a year a calendar can hold (1900 to 2200)")
+                raise SystemExit(1)
+        elif calendar is not None:
+            self.stdout.write("--calendar: only used with --start")
+            raise SystemExit(1)
         definition, problems = read_definition(path)
         if problems:
             for line in problems:
                 self.stdout.write(line)
             raise SystemExit(1)
+        working = None
+        if accepted is not None:
+            working, problem = self.working_calendar(definition.calendar, calendar)
+            if problem:
+                self.stdout.write(problem)
+                raise SystemExit(1)
         raw = None
         script = Script()
         if decisions:
@@ -53,7 +96,11 @@ class Command(BaseCommand):
                 raise SystemExit(1)
             script = script_from_mapping(raw)
         try:
-            result = simulate(definition, script, today=timezone.localdate())
+            if accepted is None:
+                result = simulate(definition, script, today=timezone.localdate())
+            else:
+                moment = datetime.combine(accepted, ACCEPTED_AT, tzinfo=ZoneInfo(working.tz))
+                result = simulate(definition, script, today=accepted, start=moment, calendar=working)
         except SimulationDataError as exc:
             for error in exc.errors:
                 line, col = self.data_position(getattr(self, "document", None), error.path)
@@ -77,6 +124,60 @@ class Command(BaseCommand):
         self.stdout.write("trace: " + " -> ".join(out["trace"]))
         for cert in out["certificates"]:
             self.stdout.write(f"certificate: {cert['type']} by {cert['department']}")
+        if "start" in out:
+            self.write_dates(out)
+
+    def write_dates(self, out) -> None:
+        first = date.fromisoformat(out["start"]).year
+
+        def note(item, on: str) -> str:
+            if not item["provisional"]:
+                return ""
+            last = date.fromisoformat(on).year
+            years = [str(y) for y in out["provisional_years"] if first <= y <= last]
+            calendars = "calendars are" if len(years) > 1 else "calendar is"
+            return f" (provisional: the {' and '.join(years)} {calendars} not loaded)"
+
+        self.stdout.write(f"start: {out['start']}")
+        self.stdout.write(f"end date: {out['end_date']}")
+        for item in out["decisions"]:
+            self.stdout.write(
+                f"decision: {item['node']} {item['outcome']} on {item['date']}{note(item, item['date'])}"
+            )
+        for item in out["deadlines"]:
+            self.stdout.write(
+                f"deadline: {item['node']} {item['kind']} due {item['due']}{note(item, item['due'])}"
+            )
+        if out["provisional_dates"]:
+            years = ", ".join(str(y) for y in out["provisional_years"])
+            self.stdout.write(
+                f"provisional dates: {years} counted Monday to Friday "
+                "until the State Council notice is loaded"
+            )
+
+    def working_calendar(self, code: str, path: str | None) -> tuple[WorkingCalendar | None, str]:
+        """The calendar to count on, or (None, the problem in one line).
+
+        By default the database's calendar (the one admins maintain); the
+        shipped fixtures/calendar/<code>.yaml when the database is unreachable
+        or has no such calendar, said on stderr."""
+        if path is None:
+            try:
+                found = calendar_get(code)
+            except DatabaseError as exc:  # no database yet, or not migrated
+                found, why = None, f"cannot read the database: {' '.join(str(exc).split())}"
+            else:
+                why = f"the database has no '{code}' calendar"
+            if found is not None and found.years:
+                return found, ""
+            path = str(Path(settings.GOVFLOW_FIXTURES_DIR) / "calendar" / f"{code}.yaml")
+            self.stderr.write(f"calendar: {path} ({why})")
+        try:
+            return WorkingCalendar(load_calendar_file(path)), ""
+        except OSError as exc:
+            return None, f"{path}:1:1: cannot read the calendar file: {exc.strerror or exc}"
+        except ValueError as exc:
+            return None, " ".join(str(exc).split())
 
     def read_script(self, path: str, definition):
         try:
@@ -163,6 +264,15 @@ class Command(BaseCommand):
             except (AttributeError, KeyError, TypeError):
                 break
         return pos
+
+
+def _parse_start(text: str) -> date | None:
+    if not ISO_DATE.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:  # 2026-02-30
+        return None
 
 
 def _plain(value):
