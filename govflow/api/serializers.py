@@ -55,6 +55,10 @@ class SlaSerializer(serializers.Serializer):
         allow_null=True, help_text="working days left, or overdue by when red; null when unknown"
     )
     late = serializers.BooleanField(help_text="decided after the due date")
+    provisional = serializers.BooleanField(
+        help_text="due_at was counted Monday to Friday over a year whose holiday calendar is not "
+        "loaded yet; it is recomputed when the year is loaded (shown as 预计 / provisional)"
+    )
 
 
 # -- services -----------------------------------------------------------------------
@@ -234,6 +238,10 @@ class CorrectionSerializer(serializers.Serializer):
     opinion = serializers.CharField()
     department_name = serializers.CharField()
     deadline = serializers.DateTimeField(allow_null=True)
+    deadline_provisional = serializers.BooleanField(
+        help_text="the deadline is provisional (see SLA.provisional); no deemed withdrawal before "
+        "it is recomputed on the loaded calendar"
+    )
 
 
 class CaseDetailSerializer(serializers.Serializer):

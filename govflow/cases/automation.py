@@ -7,6 +7,9 @@ fire the same timer: a timer is fired under its row lock and marked fired in
 the same transaction. Cases a user is busy with are skipped and picked up by
 the next sweep. A timer the engine refuses to fire is set aside with the
 reason (`Timer.problem`) for reconcile to report, never retried in a loop.
+A timer whose firing decides something (silent consent, deemed withdrawal)
+is never fired on a provisional date (one counted over a calendar year not
+loaded yet): it waits until loading the year makes its date exact.
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ def _fire_batch(now: datetime, batch: int) -> tuple[int, int, int]:
         timers = list(
             Timer.objects.select_for_update(skip_locked=True)
             .filter(status=Timer.PENDING, due_at__lte=now, problem="")
+            # No legal effect on a guess: these wait for their year's calendar.
+            .exclude(provisional=True, legal_effect=True)
             .order_by("due_at", "id")[:batch]
         )
         if not timers:

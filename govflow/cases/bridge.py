@@ -26,9 +26,9 @@ from govflow.outbox.services import dispatch_on_commit
 from govflow.processes.handlers import HANDLERS, HandlerContext, HandlerFailed, is_inline
 from govflow.processes.services import version_definition
 from govflow.rawsql import insert_returning, insert_rows, kept
-from govflow.timers.calendar import CalendarYearMissing
+from govflow.timers.deadlines import deadline, remaining, resumed
 from govflow.timers.models import Timer
-from govflow.timers.services import calendar_get, deadline
+from govflow.timers.services import calendar_get
 
 from .bulk import cases_save
 from .models import Case, CaseStatus, Task, TaskStatus
@@ -208,11 +208,13 @@ def _sync_task_due_dates(case_ids: list[int]) -> None:
         Timer.objects.filter(case_id__in=case_ids, kind__in=SLA_TIMER_KINDS, task__isnull=False)
         .exclude(status__in=[Timer.CANCELLED])
         .order_by("id")
-        .values_list("task_id", "kind", "due_at")
+        .values_list("task_id", "kind", "due_at", "provisional")
     )
-    for task_id, kind, due in rows:
-        column = "due_at" if kind == "sla_breach" else "remind_at"
-        Task.objects.filter(pk=task_id).update(**{column: due})
+    for task_id, kind, due, provisional in rows:
+        if kind == "sla_breach":
+            Task.objects.filter(pk=task_id).update(due_at=due, due_provisional=provisional)
+        else:
+            Task.objects.filter(pk=task_id).update(remind_at=due)
 
 
 def load_state(case: Case) -> dict[str, Any] | None:
@@ -354,6 +356,8 @@ def _stage(
                 node_id=effect.node,
                 task=created.get((case.pk, effect.task_id)) if effect.task_id else None,
                 created_at=now,
+                legal_effect=effect.legal_effect,
+                pauses=[],
             )
             if effect.task_id and timer.task is None:
                 timer.task_id = (
@@ -361,19 +365,15 @@ def _stage(
                     .values_list("pk", flat=True)
                     .first()
                 )
-            due, problem = deadline(
-                calendar, now, days=effect.days, hours=effect.hours, fraction=effect.fraction
-            )
-            timer.due_at, timer.problem = due, problem
+            due = deadline(calendar, now, days=effect.days, hours=effect.hours, fraction=effect.fraction)
+            timer.due_at, timer.provisional = due.due_at, due.provisional
             if timer.task is not None and not paused:
                 if effect.kind == "sla_breach":
-                    timer.task.due_at = due
+                    timer.task.due_at, timer.task.due_provisional = due.due_at, due.provisional
                 elif effect.kind == "sla_reminder":
-                    timer.task.remind_at = due
-            if paused and effect.kind in SLA_TIMER_KINDS and due is not None:
-                timer.status = Timer.PAUSED
-                timer.remaining_seconds = calendar.working_seconds_between(now, due)
-                timer.due_at = None
+                    timer.task.remind_at = due.due_at
+            if paused and effect.kind in SLA_TIMER_KINDS:
+                _pause(timer, calendar, now)
             ch.new_timers.append(timer)
         elif kind is rt.TimerCancelled:
             pending = [t for t in ch.new_timers if t.case is case and t.engine_id == effect.timer_id]
@@ -392,7 +392,8 @@ def _stage(
             paused = False
             calendar = calendar or calendar_get(definition.calendar)
             if case.clock_paused_at is not None:
-                case.paused_seconds += calendar.working_seconds_between(case.clock_paused_at, now)
+                paused_at = case.clock_paused_at
+                case.paused_seconds += remaining(calendar, paused_at, now)[0]
             case.clock_paused_at = None
             _resume_timers(case, calendar, now, ch)
             ch.resume.append(case)
@@ -426,15 +427,33 @@ def _stage(
     return inline_calls
 
 
+def _pause(timer: Timer, calendar, now: datetime) -> None:
+    """Stop one SLA timer's clock: keep its deadline as the office time left,
+    and note the pause for a later recount (timers_recompute)."""
+    left, rough = remaining(calendar, now, timer.due_at)
+    timer.status, timer.due_at, timer.remaining_seconds = Timer.PAUSED, None, left
+    timer.provisional = timer.provisional or rough
+    timer.pauses = [*timer.pauses, [now.isoformat(), None]]
+
+
+def _resume(timer: Timer, calendar, now: datetime) -> None:
+    due = resumed(calendar, now, timer.remaining_seconds or 0)
+    timer.status, timer.due_at, timer.remaining_seconds = Timer.PENDING, due.due_at, None
+    timer.provisional = timer.provisional or due.provisional
+    if timer.pauses and isinstance(timer.pauses[-1], list) and timer.pauses[-1][1] is None:
+        timer.pauses = [*timer.pauses[:-1], [timer.pauses[-1][0], now.isoformat()]]
+
+
+_CLOCK_FIELDS = ["status", "due_at", "remaining_seconds", "provisional", "pauses"]
+
+
 def _pause_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
     """Stop the SLA clocks: keep each deadline as the office time left."""
     for timer in Timer.objects.filter(
         case=case, status=Timer.PENDING, kind__in=SLA_TIMER_KINDS, due_at__isnull=False
     ):
-        remaining = calendar.working_seconds_between(now, timer.due_at)
-        Timer.objects.filter(pk=timer.pk).update(
-            status=Timer.PAUSED, remaining_seconds=remaining, due_at=None
-        )
+        _pause(timer, calendar, now)
+        timer.save(update_fields=_CLOCK_FIELDS)
     for timer in ch.new_timers:
         if (
             timer.case is case
@@ -442,32 +461,16 @@ def _pause_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
             and timer.status == Timer.PENDING
             and timer.due_at
         ):
-            timer.remaining_seconds = calendar.working_seconds_between(now, timer.due_at)
-            timer.status, timer.due_at = Timer.PAUSED, None
-
-
-def _resumed_due(calendar, now: datetime, remaining: int | None) -> tuple[datetime | None, str]:
-    try:
-        return calendar.add_working_seconds(now, remaining or 0), ""
-    except CalendarYearMissing as exc:  # never guessed: reconcile reports it until the year is loaded
-        return None, str(exc)[:300]
+            _pause(timer, calendar, now)
 
 
 def _resume_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
     for timer in Timer.objects.filter(case=case, status=Timer.PAUSED):
-        due, problem = _resumed_due(calendar, now, timer.remaining_seconds)
-        if due is None:
-            Timer.objects.filter(pk=timer.pk).update(status=Timer.PENDING, resumed_at=now, problem=problem)
-        else:
-            Timer.objects.filter(pk=timer.pk).update(status=Timer.PENDING, due_at=due, remaining_seconds=None)
+        _resume(timer, calendar, now)
+        timer.save(update_fields=_CLOCK_FIELDS)
     for timer in ch.new_timers:
         if timer.case is case and timer.status == Timer.PAUSED:
-            due, problem = _resumed_due(calendar, now, timer.remaining_seconds)
-            timer.status = Timer.PENDING
-            if due is None:
-                timer.resumed_at, timer.problem = now, problem
-            else:
-                timer.due_at, timer.remaining_seconds = due, None
+            _resume(timer, calendar, now)
 
 
 def _sync_status(case: Case, state: dict[str, Any], ch: Changes, actor_id: int | None) -> None:

@@ -147,6 +147,8 @@ class Task(FSMModelMixin, models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
+    # due_at was counted over a calendar year not loaded yet (its timer's flag).
+    due_provisional = models.BooleanField(default=False)
     # When the SLA reminder falls due (copied from its timer, as due_at is
     # from the breach timer): the inbox's "due soon" filter reads it.
     remind_at = models.DateTimeField(null=True, blank=True)

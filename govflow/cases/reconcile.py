@@ -101,7 +101,15 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
         )
 
     overdue = Timer.objects.filter(status=Timer.PENDING, due_at__lt=now - OVERDUE_TIMER)
-    overdue = overdue.select_related("case")
+    held = overdue.filter(provisional=True, legal_effect=True)
+    for timer in held.select_related("case").order_by("due_at", "id")[:100]:
+        year = timezone.localtime(timer.due_at).year
+        problems.append(
+            f"timer {timer.engine_id} of case {timer.case.reference}: due at {timer.due_at.isoformat()} "
+            f"by a provisional date; its legal effect waits for the {year} working-day calendar "
+            "(load the State Council notice with load_calendar)"
+        )
+    overdue = overdue.exclude(provisional=True, legal_effect=True).select_related("case")
     for timer in overdue.order_by("due_at", "id")[:100]:
         why = timer.problem or "is beat running?"
         problems.append(

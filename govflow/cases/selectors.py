@@ -30,7 +30,7 @@ from govflow.engine.definition import Definition
 from govflow.errors import NotFound
 from govflow.processes.models import ProcessVersion
 from govflow.processes.services import version_definition
-from govflow.timers.calendar import CalendarYearMissing, WorkingCalendar
+from govflow.timers.calendar import WorkingCalendar, tolerant
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
@@ -95,6 +95,8 @@ class Sla:
     due_at: datetime | None = None
     days: float | None = None  # working days left (or overdue by, when red)
     late: bool = False  # done, after the due date
+    # due_at was counted over a calendar year not loaded yet (shown as 预计).
+    provisional: bool = False
 
     @property
     def is_overdue(self) -> bool:
@@ -110,9 +112,12 @@ def sla_of(
     calendar: WorkingCalendar,
     now: datetime,
     completed_at: datetime | None = None,
+    provisional: bool = False,
 ) -> Sla:
     """The clock of a task; a finished task is `done` (late or not) when it
-    was decided, `closed` when it was cancelled or expired."""
+    was decided, `closed` when it was cancelled or expired. Working days
+    left are counted like the deadline: over a year the calendar lacks, by
+    the plain weekday rule."""
     if not live:
         if completed_at is None:
             return Sla("closed", due_at)
@@ -120,14 +125,12 @@ def sla_of(
     if due_at is None:
         return Sla("paused" if paused else "none")
     office_day = _office_day_seconds(calendar)
-    try:
-        if now >= due_at:
-            return Sla("red", due_at, calendar.working_seconds_between(due_at, now) / office_day)
-        days = calendar.working_seconds_between(now, due_at) / office_day
-    except CalendarYearMissing:
-        return Sla("red" if now >= due_at else "green", due_at, None)
+    if now >= due_at:
+        overdue, _ = tolerant(calendar, lambda cal: cal.working_seconds_between(due_at, now))
+        return Sla("red", due_at, overdue / office_day, provisional=provisional)
+    left, _ = tolerant(calendar, lambda cal: cal.working_seconds_between(now, due_at))
     level = "amber" if reminder_due is not None and now >= reminder_due else "green"
-    return Sla(level, due_at, days)
+    return Sla(level, due_at, left / office_day, provisional=provisional)
 
 
 def _office_day_seconds(calendar: WorkingCalendar) -> float:
@@ -248,6 +251,7 @@ class CorrectionRequest:
     opinion: str
     department_name: str
     deadline: datetime | None
+    deadline_provisional: bool = False
 
 
 @dataclass
@@ -332,6 +336,7 @@ def case_detail(
                     calendar=calendar,
                     now=now,
                     completed_at=task.completed_at if task.status == TaskStatus.COMPLETED else None,
+                    provisional=task.due_provisional,
                 ),
                 outcome=task.outcome,
                 opinion=task.opinion,
@@ -404,21 +409,22 @@ def _correction_request(
     waiting = [t for t in tasks if t.kind == TaskKind.CORRECTION and t.is_live]
     returned = [t for t in tasks if t.outcome == "return" and t.kind in STAFF_TASK_KINDS]
     last_return = max(returned, key=lambda t: (t.completed_at or t.created_at, t.pk), default=None)
-    deadline = None
+    deadline, provisional = None, False
     if waiting:
-        deadline = (
+        deadline, provisional = (
             Timer.objects.filter(
                 case=case, task__in=waiting, kind="correction_deadline", status=Timer.PENDING
             )
             .order_by("due_at")
-            .values_list("due_at", flat=True)
+            .values_list("due_at", "provisional")
             .first()
-        )
+        ) or (None, False)
     return CorrectionRequest(
         node_title=_node_title(definition, waiting[0].node_id, lang) if waiting else "",
         opinion=last_return.opinion if last_return else "",
         department_name=last_return.department.name(lang) if last_return and last_return.department else "",
         deadline=deadline,
+        deadline_provisional=provisional,
     )
 
 
@@ -532,6 +538,7 @@ def _rows(tasks: list[Task], user, lang: str, now: datetime) -> list[TaskRow]:
                     calendar=calendar,
                     now=now,
                     completed_at=task.completed_at if task.status == TaskStatus.COMPLETED else None,
+                    provisional=task.due_provisional,
                 ),
                 is_mine=task.assignee_id == user.pk,
             )

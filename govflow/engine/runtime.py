@@ -119,6 +119,22 @@ class TimerStarted:
     days: int | None
     hours: float | None
     fraction: float = 1.0  # reminders fire at this fraction of the limit
+    # Whether firing changes the case without a person: a decision by silent
+    # consent or automatic rejection, a deemed withdrawal, the end of a
+    # notice period. Such a timer must not fire on a provisional date (one
+    # counted on a calendar year whose notice is not loaded yet); reminders
+    # and escalations only tell people, and may.
+    legal_effect: bool = False
+
+
+def timer_has_legal_effect(node: Node, kind: str) -> bool:
+    """Whether a timer of this kind on this node decides something when it
+    fires (see TimerStarted.legal_effect)."""
+    if kind == "sla_reminder":
+        return False
+    if kind == "sla_breach":
+        return node.sla is not None and node.sla.on_breach != "escalate"
+    return True  # wait (a notice period ends), correction_deadline (deemed withdrawal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +381,11 @@ class _Machine:
     ) -> str:
         timer_id = self.new_id("m")
         self.state["timers"][timer_id] = {"kind": kind, "node": node.id, "token": token_id, "task": task_id}
-        self.effects.append(TimerStarted(timer_id, kind, node.id, task_id, days, hours, fraction))
+        self.effects.append(
+            TimerStarted(
+                timer_id, kind, node.id, task_id, days, hours, fraction, timer_has_legal_effect(node, kind)
+            )
+        )
         return timer_id
 
     def enter_service_task(self, token_id: str, token: dict, node: Node) -> None:

@@ -52,8 +52,9 @@ from govflow.processes.handlers import HANDLERS, HandlerContext
 from govflow.processes.models import ProcessTemplate
 from govflow.processes.services import version_definition
 from govflow.timers.calendar import CalendarYearMissing, WorkingCalendar
+from govflow.timers.deadlines import deadline
 from govflow.timers.models import Timer
-from govflow.timers.services import calendar_get, deadline
+from govflow.timers.services import calendar_get
 
 from .facts import REVIEW_KINDS, _task_fact, _TaskRow, case_fact
 from .models import CaseFact, TaskFact
@@ -519,17 +520,17 @@ def _apply(sim: _Sim, result: rt.StepResult, now: datetime, rng: random.Random, 
                 kind=effect.kind,
                 node_id=effect.node,
                 created_at=now,
+                legal_effect=effect.legal_effect,
             )
             owner = sim.tasks.get(effect.task_id) if effect.task_id else None
             if owner is not None:
                 sim.timer_task[effect.timer_id] = owner
-            due, problem = deadline(
-                calendar, now, days=effect.days, hours=effect.hours, fraction=effect.fraction
-            )
-            timer.due_at, timer.problem = due, problem
+            found = deadline(calendar, now, days=effect.days, hours=effect.hours, fraction=effect.fraction)
+            due = found.due_at
+            timer.due_at, timer.provisional = due, found.provisional
             if effect.kind == "sla_breach" and owner is not None and not paused:
-                owner.due_at = due
-            if paused and effect.kind in SLA_KINDS and due is not None:
+                owner.due_at, owner.due_provisional = due, found.provisional
+            if paused and effect.kind in SLA_KINDS:
                 timer.status = Timer.PAUSED
                 timer.remaining_seconds = calendar.working_seconds_between(now, due)
                 timer.due_at = None

@@ -81,12 +81,21 @@ class Timer(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     # While the case clock is paused the deadline is kept as office seconds left.
     remaining_seconds = models.BigIntegerField(null=True, blank=True)
-    # A paused timer resumed while the calendar lacked the year its new due
-    # date falls in: the remaining office time counts from here once the year
-    # is loaded (timers_reschedule_unscheduled).
+    # Timers of older versions resumed while the calendar lacked a year kept
+    # their office time left here with no due date (timers_recompute).
     resumed_at = models.DateTimeField(null=True, blank=True)
-    # Why a timer has no due date (the calendar lacks a year), or why the engine
-    # refused to fire it; shown to admins and reported by reconcile.
+    # The due date (or, while paused, the office time left) was counted over
+    # a year whose calendar is not loaded, by the plain weekday rule: shown as
+    # provisional (预计) and recomputed exactly when the year is loaded.
+    provisional = models.BooleanField(default=False)
+    # Firing decides something (silent consent, automatic rejection, deemed
+    # withdrawal, the end of a notice period): never on a provisional date.
+    legal_effect = models.BooleanField(default=False)
+    # The SLA clock's pauses since the timer started, [[paused, resumed or
+    # null], ...] as ISO instants: what a recomputation replays.
+    pauses = models.JSONField(default=list, blank=True)
+    # Why the engine refused to fire it (or, from older versions, why it has
+    # no due date); shown to admins and reported by reconcile.
     problem = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()
     fired_at = models.DateTimeField(null=True, blank=True)

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import threading
 import time as _time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from ruamel.yaml import YAML
 
+from govflow.engine.runtime import timer_has_legal_effect
 from govflow.errors import InvalidInput
 
 from .calendar import CalendarYear as YearData
-from .calendar import CalendarYearMissing, WorkingCalendar, load_calendar_file
+from .calendar import WorkingCalendar, load_calendar_file
+from .deadlines import Deadline, deadline, replay, resumed
 from .models import Calendar, CalendarDay, CalendarYear, Timer
 
+__all__ = ["Deadline", "deadline"]  # re-exported: where callers have always found them
+
+RECOMPUTE_TOPIC = "calendar_recompute"
 CACHE_SECONDS = 60.0
 _cache: dict[str, tuple[float, WorkingCalendar]] = {}
 _lock = threading.Lock()
@@ -107,8 +115,6 @@ def calendar_day_problem(day: CalendarDay) -> str | None:
 
 
 def _audit_calendar(action: str, actor, calendar: Calendar, **data) -> None:
-    from django.utils import timezone
-
     from govflow.audit.services import PendingAudit, audit_write
 
     audit_write(
@@ -152,11 +158,23 @@ def calendar_day_delete(*, day: CalendarDay, actor=None) -> None:
 def calendar_year_save(*, year: CalendarYear, actor=None) -> CalendarYear:
     """Mark a year as loaded: its holidays and worked weekends must be in
     place first (a loaded year with no days is a year without holidays).
-    Timers that waited for it get their due dates once this commits."""
+    Provisional deadlines are recomputed on a worker once this commits
+    (an outbox row: thousands of cases may wait for the new year)."""
+    from govflow.outbox.models import OutboxMessage
+    from govflow.outbox.services import dispatch_on_commit
+
     year.save()
     _audit_calendar("CALENDAR_YEAR_SAVED", actor, year.calendar, year=year.year, source=year.source)
     code = year.calendar.code
-    transaction.on_commit(lambda: (calendar_invalidate(), timers_reschedule_unscheduled(code=code)))
+    transaction.on_commit(calendar_invalidate)
+    now = timezone.now()
+    message = OutboxMessage.objects.create(
+        key=f"calendar:{code}:{year.year}:{now.isoformat()}",
+        topic=RECOMPUTE_TOPIC,
+        payload={"calendar": code, "actor": getattr(actor, "pk", None)},
+        created_at=now,
+    )
+    dispatch_on_commit([message.pk])
     return year
 
 
@@ -168,26 +186,18 @@ def calendar_year_delete(*, year: CalendarYear, actor=None) -> None:
     transaction.on_commit(calendar_invalidate)
 
 
-def deadline(
-    calendar: WorkingCalendar,
-    start: datetime,
-    *,
-    days: int | None,
-    hours: float | None,
-    fraction: float = 1.0,
-) -> tuple[datetime | None, str]:
-    """When a timer of `days`/`hours` started at `start` falls due, and at
-    `fraction` of the way there for reminders. Returns (None, problem) when
-    the calendar lacks a year: the timer then waits for an admin to load it
-    (reported by `reconcile`), it is never guessed."""
-    try:
-        full = calendar.due_at(start, days=days, hours=hours)
-        if fraction >= 1.0:
-            return full, ""
-        span = calendar.working_seconds_between(start, full)
-        return calendar.add_working_seconds(start, int(span * fraction)), ""
-    except CalendarYearMissing as exc:
-        return None, str(exc)
+# --- recomputing deadlines once a year is loaded ------------------------------
+
+SLA_TIMER_KINDS = ("sla_reminder", "sla_breach")
+
+
+@dataclass
+class Recomputed:
+    cases: int = 0
+    timers: int = 0  # whose due date (or time left) changed
+    exact: int = 0  # provisional before, exact now
+    still_provisional: int = 0
+    notified: int = 0
 
 
 def _timer_span(definition, timer: Timer) -> tuple[int | None, float | None, float] | None:
@@ -195,7 +205,7 @@ def _timer_span(definition, timer: Timer) -> tuple[int | None, float | None, flo
     node = definition.nodes.get(timer.node_id)
     if node is None:
         return None
-    if timer.kind in ("sla_reminder", "sla_breach"):
+    if timer.kind in SLA_TIMER_KINDS:
         if node.sla is None:
             return None
         fraction = node.sla.remind_at if timer.kind == "sla_reminder" else 1.0
@@ -205,69 +215,167 @@ def _timer_span(definition, timer: Timer) -> tuple[int | None, float | None, flo
     return node.duration.days, node.duration.hours, 1.0
 
 
-def timers_reschedule_unscheduled(*, code: str | None = None) -> tuple[int, int]:
-    """Compute the due date of every live timer that has none because the
-    calendar lacked a year when it started (`Timer.problem`), counting from
-    when it started. Call after loading a year. Returns (rescheduled, still
-    unscheduled). Each case is locked while its timers change, as the case
-    services do; an SLA timer of a case whose clock is paused now becomes
-    paused with the office time it had left at the pause. (Pauses that began
-    and ended while the timer had no date are not added to it.)"""
+def timers_recompute(*, code: str | None = None, actor=None, now: datetime | None = None) -> Recomputed:
+    """Recount every provisional deadline (and any timer of an older version
+    left with no due date) on the calendar as loaded now. Call after loading
+    a year; idempotent, and cheap when nothing is provisional.
+
+    Each case is locked while its timers change, as the case services do,
+    and gets one audit event (DEADLINES_RECOMPUTED) listing each timer's old
+    and new date; the people concerned are notified when a date moved (the
+    reviewer or department of a review task, the applicant of a correction
+    deadline); one CALENDAR_DEADLINES_RECOMPUTED event sums the run up.
+    A legal-effect timer held on a provisional date that is now exact and
+    past fires at the next sweep."""
+    from govflow.audit.services import PendingAudit, audit_write
     from govflow.cases.models import Case, Task
+    from govflow.outbox.models import OutboxMessage
+    from govflow.outbox.services import dispatch_on_commit
     from govflow.processes.services import version_definition
 
+    now = now or timezone.now()
     calendar_invalidate()
-    case_ids = sorted(
-        set(Timer.objects.filter(status=Timer.PENDING, due_at__isnull=True).values_list("case_id", flat=True))
+    waiting = Timer.objects.filter(status__in=[Timer.PENDING, Timer.PAUSED]).filter(
+        Q(provisional=True) | Q(status=Timer.PENDING, due_at__isnull=True)
     )
-    rescheduled = still_missing = 0
+    case_ids = sorted(set(waiting.values_list("case_id", flat=True)))
+    summary = Recomputed()
+    codes: set[str] = set()
     for case_id in case_ids:
         with transaction.atomic():
             case = Case.objects.select_for_update(of=("self",)).select_related("version").get(pk=case_id)
             definition = version_definition(case.version)
             if code is not None and definition.calendar != code:
                 continue
+            codes.add(definition.calendar)
             calendar = calendar_get(definition.calendar)
-            timers = Timer.objects.select_for_update().filter(
-                case=case, status=Timer.PENDING, due_at__isnull=True
-            )
-            for timer in timers:
-                if timer.resumed_at is not None and timer.remaining_seconds is not None:
-                    # Resumed while the year was missing: what was left then.
-                    try:
-                        due, problem = (
-                            calendar.add_working_seconds(timer.resumed_at, timer.remaining_seconds),
-                            "",
-                        )
-                    except CalendarYearMissing as exc:
-                        due, problem = None, str(exc)
-                    if due is not None:
-                        timer.remaining_seconds = timer.resumed_at = None
+            changes: list[dict] = []
+            moved_tasks: dict[int, Timer] = {}
+            for timer in waiting.select_for_update().filter(case=case).order_by("id"):
+                before = (timer.due_at, timer.remaining_seconds, timer.provisional, timer.status)
+                span = _timer_span(definition, timer)
+                node = definition.nodes.get(timer.node_id)
+                if span is None or node is None:
+                    continue  # the node lost its limit: reconcile reports a timer without a date
+                timer.legal_effect = timer_has_legal_effect(node, timer.kind)
+                if timer.due_at is None and not timer.provisional and timer.status == Timer.PENDING:
+                    _legacy_schedule(timer, case, calendar, span)
                 else:
-                    span = _timer_span(definition, timer)
-                    if span is None:
-                        still_missing += 1
-                        continue
                     days, hours, fraction = span
-                    due, problem = deadline(
-                        calendar, timer.created_at, days=days, hours=hours, fraction=fraction
+                    state = replay(
+                        calendar,
+                        start=timer.created_at,
+                        days=days,
+                        hours=hours,
+                        fraction=fraction,
+                        pauses=timer.pauses,
                     )
-                if due is None:
-                    timer.problem = problem[:300]
-                    timer.save(update_fields=["problem"])
-                    still_missing += 1
+                    timer.due_at, timer.remaining_seconds = state.due_at, state.remaining_seconds
+                    timer.provisional = state.provisional
+                timer.problem = "" if timer.problem.startswith("the working-day calendar") else timer.problem
+                after = (timer.due_at, timer.remaining_seconds, timer.provisional, timer.status)
+                if after == before:
                     continue
-                timer.problem = ""
-                paused_at = case.clock_paused_at
-                if paused_at is not None and timer.kind in ("sla_reminder", "sla_breach"):
-                    timer.status = Timer.PAUSED
-                    timer.remaining_seconds = (
-                        calendar.working_seconds_between(paused_at, due) if due > paused_at else 0
+                timer.resumed_at = None
+                timer.save(
+                    update_fields=[
+                        "status",
+                        "due_at",
+                        "remaining_seconds",
+                        "resumed_at",
+                        "provisional",
+                        "legal_effect",
+                        "pauses",
+                        "problem",
+                    ]
+                )
+                summary.timers += 1
+                summary.exact += before[2] and not timer.provisional
+                changes.append(
+                    {
+                        "timer": timer.engine_id,
+                        "kind": timer.kind,
+                        "node": timer.node_id,
+                        "from": before[0].isoformat() if before[0] else None,
+                        "to": timer.due_at.isoformat() if timer.due_at else None,
+                        "provisional": timer.provisional,
+                    }
+                )
+                if timer.task_id is not None and timer.kind == "sla_breach":
+                    Task.objects.filter(pk=timer.task_id).update(
+                        due_at=timer.due_at, due_provisional=timer.provisional
                     )
-                else:
-                    timer.due_at = due
-                timer.save(update_fields=["status", "due_at", "remaining_seconds", "resumed_at", "problem"])
-                if timer.kind == "sla_breach" and timer.task_id is not None and timer.due_at is not None:
-                    Task.objects.filter(pk=timer.task_id).update(due_at=timer.due_at)
-                rescheduled += 1
-    return rescheduled, still_missing
+                elif timer.task_id is not None and timer.kind == "sla_reminder":
+                    Task.objects.filter(pk=timer.task_id).update(remind_at=timer.due_at)
+                moved = before[0] is not None and timer.due_at is not None and before[0] != timer.due_at
+                if moved and timer.task_id and timer.kind in ("sla_breach", "correction_deadline"):
+                    moved_tasks[timer.task_id] = timer
+            summary.still_provisional += Timer.objects.filter(
+                case=case, status__in=[Timer.PENDING, Timer.PAUSED], provisional=True
+            ).count()
+            if not changes:
+                continue
+            summary.cases += 1
+            audit_write(
+                [
+                    PendingAudit(
+                        action="DEADLINES_RECOMPUTED",
+                        at=now,
+                        actor_id=getattr(actor, "pk", None),
+                        object_type="case",
+                        object_id=str(case.pk),
+                        case_id=case.pk,
+                        data={"calendar": definition.calendar, "timers": changes},
+                    )
+                ]
+            )
+            messages = [
+                OutboxMessage(
+                    key=f"{case.pk}:{timer.task.engine_id}:deadline:{timer.due_at.isoformat()}",
+                    topic="notify",
+                    payload={"kind": "deadline_changed", "case": case.pk, "task": timer.task.engine_id},
+                    created_at=now,
+                )
+                for timer in moved_tasks.values()
+            ]
+            if messages:
+                OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
+                sent = OutboxMessage.objects.filter(key__in=[m.key for m in messages])
+                dispatch_on_commit(list(sent.values_list("pk", flat=True)))
+                summary.notified += len(messages)
+    if summary.cases:
+        for calendar_code in sorted(codes):
+            _audit_calendar(
+                "CALENDAR_DEADLINES_RECOMPUTED",
+                actor,
+                Calendar.objects.get_or_create(
+                    code=calendar_code, defaults={"name_zh": calendar_code, "name_en": calendar_code}
+                )[0],
+                cases=summary.cases,
+                timers=summary.timers,
+                exact=summary.exact,
+                still_provisional=summary.still_provisional,
+            )
+    return summary
+
+
+def _legacy_schedule(timer: Timer, case, calendar: WorkingCalendar, span) -> None:
+    """A timer of an older version that got no due date because its year
+    was missing: count from when it started (or from when it resumed, with
+    what it had left), and pause it if the case's clock is paused now."""
+    if timer.resumed_at is not None and timer.remaining_seconds is not None:
+        found = resumed(calendar, timer.resumed_at, timer.remaining_seconds)
+        # Its pauses before are unknown: later recounts start from here.
+        timer.pauses = [{"from": timer.resumed_at.isoformat(), "left": timer.remaining_seconds}]
+    else:
+        days, hours, fraction = span
+        found = deadline(calendar, timer.created_at, days=days, hours=hours, fraction=fraction)
+    timer.due_at, timer.remaining_seconds, timer.provisional = found.due_at, None, found.provisional
+    paused_at = case.clock_paused_at
+    if paused_at is not None and timer.kind in SLA_TIMER_KINDS:
+        from .deadlines import remaining
+
+        left, rough = remaining(calendar, paused_at, found.due_at)
+        timer.status, timer.due_at, timer.remaining_seconds = Timer.PAUSED, None, left
+        timer.provisional = timer.provisional or rough
+        timer.pauses = [*timer.pauses, [paused_at.isoformat(), None]]

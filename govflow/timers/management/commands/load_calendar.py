@@ -1,14 +1,14 @@
 """load_calendar FILE — load (or reload) the years in a working-day calendar
-file such as fixtures/calendar/cn.yaml, then give a due date to every timer
-that was waiting for one of them."""
+file such as fixtures/calendar/cn.yaml, then recompute every provisional
+deadline (one counted over a year that was not loaded) on the new calendar."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from govflow.timers.services import calendar_import_file, timers_reschedule_unscheduled
+from govflow.timers.services import calendar_import_file, timers_recompute
 
 
 class Command(BaseCommand):
-    help = "Load a working-day calendar file and reschedule timers that had no due date."
+    help = "Load a working-day calendar file and recompute the provisional deadlines it settles."
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="calendar YAML file, e.g. fixtures/calendar/cn.yaml")
@@ -18,9 +18,11 @@ class Command(BaseCommand):
             calendar, years = calendar_import_file(file)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CommandError(f"{file}: {exc}") from exc
-        rescheduled, missing = timers_reschedule_unscheduled(code=calendar.code)
+        done = timers_recompute(code=calendar.code)
         self.stdout.write(
             f"calendar {calendar.code}: loaded {', '.join(map(str, years)) or 'no years'}; "
-            f"{rescheduled} timer(s) rescheduled"
-            + (f", {missing} still without a due date (see `manage.py reconcile`)" if missing else "")
+            f"{done.timers} deadline(s) recomputed in {done.cases} case(s)"
+            + (f", {done.exact} now exact" if done.exact else "")
+            + (f", {done.still_provisional} still provisional" if done.still_provisional else "")
+            + (f"; {done.notified} notification(s) sent" if done.notified else "")
         )

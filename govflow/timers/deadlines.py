@@ -1,0 +1,106 @@
+"""When a timer falls due: the arithmetic shared by the case bridge, the
+recomputation after a calendar year is loaded, and seed_history (no Django).
+
+A deadline is always given. When the span reaches a year whose State
+Council notice is not loaded yet it is counted by the plain weekday rule and
+marked *provisional*; it is recomputed exactly once the year is loaded
+(`govflow.timers.services.timers_recompute`). An SLA timer's deadline moves
+when the case's clock pauses and resumes: `replay` recounts it from its
+start through its pauses, so a recomputation gives the date the timer would
+have had if the calendar had been loaded all along.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from .calendar import WorkingCalendar, tolerant
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    due_at: datetime
+    provisional: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """A timer's state on a calendar: running with a due date, or paused
+    with the office seconds it has left."""
+
+    due_at: datetime | None
+    remaining_seconds: int | None
+    provisional: bool
+
+
+def deadline(
+    calendar: WorkingCalendar,
+    start: datetime,
+    *,
+    days: int | None,
+    hours: float | None,
+    fraction: float = 1.0,
+) -> Deadline:
+    """When a timer of `days`/`hours` started at `start` falls due, or at
+    `fraction` of the way there for reminders."""
+
+    def compute(cal: WorkingCalendar) -> tuple[datetime, datetime]:
+        full = cal.due_at(start, days=days, hours=hours)
+        if fraction >= 1.0:
+            return full, full
+        span = cal.working_seconds_between(start, full)
+        return cal.add_working_seconds(start, int(span * fraction)), full
+
+    (due, full), _ = tolerant(calendar, compute)
+    # A reminder is exact only if the full limit is: its date is a fraction
+    # of the span, and the span's length depends on every day in it.
+    return Deadline(due, not calendar.is_exact_between(start, full))
+
+
+def remaining(calendar: WorkingCalendar, now: datetime, due: datetime) -> tuple[int, bool]:
+    """Office seconds from `now` to `due` (0 when due has passed), and
+    whether that count is provisional."""
+    if due <= now:
+        return 0, False
+    seconds, _ = tolerant(calendar, lambda cal: cal.working_seconds_between(now, due))
+    return seconds, not calendar.is_exact_between(now, due)
+
+
+def resumed(calendar: WorkingCalendar, now: datetime, seconds: int) -> Deadline:
+    """The due date of a timer resumed at `now` with `seconds` left."""
+    due, _ = tolerant(calendar, lambda cal: cal.add_working_seconds(now, seconds))
+    return Deadline(due, not calendar.is_exact_between(now, due))
+
+
+def replay(
+    calendar: WorkingCalendar,
+    *,
+    start: datetime,
+    days: int | None,
+    hours: float | None,
+    fraction: float,
+    pauses: Sequence[Sequence[str | None] | dict],
+) -> Replayed:
+    """A timer started at `start` whose clock paused and resumed at
+    `pauses` ([[paused, resumed or None], ...], ISO instants), counted on
+    `calendar`: the same steps the case bridge takes as they happen. An
+    entry {"from": instant, "left": seconds} restarts the count there (a
+    timer of an older version whose earlier pauses were not kept)."""
+    first = deadline(calendar, start, days=days, hours=hours, fraction=fraction)
+    due, provisional = first.due_at, first.provisional
+    for entry in pauses:
+        if isinstance(entry, dict):
+            origin = resumed(calendar, datetime.fromisoformat(str(entry["from"])), int(entry["left"]))
+            due, provisional = origin.due_at, origin.provisional
+            continue
+        paused_at, resumed_at = entry
+        paused = datetime.fromisoformat(str(paused_at))
+        left, rough = remaining(calendar, paused, due)
+        provisional = provisional or rough
+        if resumed_at is None:
+            return Replayed(None, left, provisional)
+        after = resumed(calendar, datetime.fromisoformat(str(resumed_at)), left)
+        due, provisional = after.due_at, provisional or after.provisional
+    return Replayed(due, None, provisional)
