@@ -32,6 +32,7 @@ from govflow.cases.models import LIVE_TASK_STATUSES, Case, Task
 from govflow.outbox.models import OutboxMessage
 from govflow.processes.models import ProcessTemplate
 from govflow.timers.models import Timer
+from govflow.timers.selectors import calendar_coverages
 
 PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 
@@ -143,6 +144,14 @@ class GovflowCollector:
             "Age of the oldest outbox message not yet delivered (0 when none).",
             value=(now - oldest).total_seconds() if oldest else 0.0,
         )
+        days_left = GaugeMetricFamily(
+            "govflow_calendar_days_left",
+            "Days until the loaded working-day calendar ends (negative when today's year is not loaded).",
+            labels=["calendar"],
+        )
+        for coverage in calendar_coverages(today=timezone.localdate(now)):
+            days_left.add_metric([coverage.code], coverage.days_left)
+        yield days_left
         yield from _certificate_metrics()
 
 

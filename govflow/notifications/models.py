@@ -1,6 +1,8 @@
 """In-app notifications: what a user sees in their notification list, next
 to the e-mail. Written by the outbox `notify` consumer, once per outbox key
-and recipient, so a redelivered message notifies nobody twice."""
+and recipient, so a redelivered message notifies nobody twice; notices to
+administrators that are about no case (the working-day calendar running
+out) are keyed the same way, e.g. `calendar:cn:2026-W49`."""
 
 from django.conf import settings
 from django.db import models
@@ -12,12 +14,17 @@ class NotificationKind(models.TextChoices):
     REMINDER = "reminder", _("review task due soon")
     ESCALATION = "escalation", _("review task overdue")
     CORRECTION_REQUESTED = "correction_requested", _("correction requested")
+    DEADLINE_CHANGED = "deadline_changed", _("deadline changed")
+    CALENDAR_MISSING = "calendar_missing", _("working-day calendar missing")
 
 
 class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
-    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="notifications")
+    # None for notices about the system rather than a case (calendar_missing).
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
     task = models.ForeignKey(
         "cases.Task", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
@@ -40,6 +47,8 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
 
     def __str__(self) -> str:
+        if self.case_id is None:
+            return f"{self.kind} for {self.user_id} ({self.outbox_key})"
         return f"{self.kind} for {self.user_id} on case {self.case_id}"
 
     @property

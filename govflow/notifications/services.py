@@ -6,17 +6,26 @@ sent, inside one transaction, and the (key, user) unique constraint makes a
 concurrent second delivery wait for the first and then fail without
 sending anything; a later redelivery finds the rows and does nothing.
 E-mails carry the case reference and the step's name, never form data.
+
+`calendar_warning_notify` (daily, from beat) tells process administrators,
+once per ISO week and calendar, that the loaded working-day calendar runs
+out within GOVFLOW_CALENDAR_WARNING_DAYS; it is keyed the same way
+(`calendar:cn:2026-W49`), so a second run in the same week does nothing.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from govflow.accounts import models as roles
 from govflow.errors import NotFound
 
 from .models import Notification, NotificationKind
@@ -26,16 +35,25 @@ SUBJECTS = {
     NotificationKind.REMINDER: "审批任务即将到期 / Review task due soon",
     NotificationKind.ESCALATION: "审批任务已超期 / Review task overdue",
     NotificationKind.CORRECTION_REQUESTED: "请补正材料 / Please correct your application",
+    NotificationKind.DEADLINE_CHANGED: "办理期限已更新 / Deadline updated",
+    NotificationKind.CALENDAR_MISSING: "工作日历即将用完 / Working-day calendar running out",
 }
+# Deadlines in e-mails are the wall-clock time of the offices (the calendar's zone).
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _recipients(task, kind: str) -> list:
     """Who hears about it: the applicant for a correction; the reviewer
     holding the task for a reminder (else the department); the department
-    head(s) on an escalation; the whole department for a new task."""
+    head(s) on an escalation; the whole department for a new task. A changed
+    deadline goes to whoever has the task: the applicant for a correction,
+    else the reviewer holding it, else the department."""
     if kind == NotificationKind.CORRECTION_REQUESTED:
         return [task.case.applicant]
-    if kind == NotificationKind.REMINDER and task.assignee_id is not None:
+    if kind == NotificationKind.DEADLINE_CHANGED and task.kind == "correction":
+        return [task.case.applicant]
+    holder_first = (NotificationKind.REMINDER, NotificationKind.DEADLINE_CHANGED)
+    if kind in holder_first and task.assignee_id is not None:
         return [task.assignee]
     if task.department_id is None:
         return []
@@ -48,14 +66,39 @@ def _recipients(task, kind: str) -> list:
     return [m.user for m in members]
 
 
-def _body(task) -> str:
+def _current_due(task) -> tuple[datetime | None, bool]:
+    """The task's deadline as it stands, and whether it is provisional: a
+    correction's is its correction_deadline timer's (the applicant's time),
+    a review's is the task's own due date (its SLA breach)."""
+    if task.kind == "correction":
+        from govflow.timers.models import Timer
+
+        timer = Timer.objects.filter(task=task, kind="correction_deadline").order_by("-id").first()
+        if timer is None:
+            return None, False
+        return timer.due_at, bool(getattr(timer, "provisional", False))
+    return task.due_at, bool(getattr(task, "due_provisional", False))
+
+
+def _due_line(task) -> str:
+    due, provisional = _current_due(task)
+    if due is None:
+        return "办理期限：待定 / Deadline: not set yet"
+    text = timezone.localtime(due, LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    if provisional:
+        return f"办理期限：{text}（预计）/ Deadline: {text} (provisional)"
+    return f"办理期限：{text} / Deadline: {text}"
+
+
+def _body(task, kind: str = "") -> str:
     from govflow.processes.services import version_definition
 
     node = version_definition(task.case.version).nodes.get(task.node_id)
     step_zh = node.label("zh") if node is not None else task.node_id
     step_en = node.label("en") if node is not None else task.node_id
     link = f"{settings.GOVFLOW_PUBLIC_BASE_URL}/cases/{task.case.reference}/"
-    return f"{task.case.reference} · {step_zh} / {step_en}\n{link}\n"
+    due = f"{_due_line(task)}\n" if kind == NotificationKind.DEADLINE_CHANGED else ""
+    return f"{task.case.reference} · {step_zh} / {step_en}\n{due}{link}\n"
 
 
 def notification_deliver(
@@ -90,12 +133,88 @@ def notification_deliver(
         )
         addresses = sorted({user.email for user in recipients if user.email})
         if addresses:
-            subject, body = SUBJECTS[kind], _body(task)
+            subject, body = SUBJECTS[kind], _body(task, kind)
             # One message per address: recipients do not see each other.
             get_connection(fail_silently=False).send_messages(
                 [EmailMessage(subject, body, None, [address]) for address in addresses]
             )
     return len(recipients)
+
+
+def _administrators() -> list:
+    """Active users who administer process templates, as the console decides:
+    superusers and the process_admin group."""
+    admins = Q(is_superuser=True) | Q(groups__name=roles.PROCESS_ADMIN)
+    return list(get_user_model().objects.filter(admins, is_active=True).distinct().order_by("pk"))
+
+
+def _calendar_body(coverage) -> str:
+    year, code = coverage.missing_year, coverage.code
+    if coverage.last_day is not None:
+        last, days = coverage.last_day.isoformat(), coverage.days_left
+        zh = (
+            f"{year} 年工作日历尚未导入：现有日历截至 {last}，还剩 {days} 天。"
+            "请按国务院办公厅节假日安排通知导入。"
+        )
+        en = (
+            f"The {year} working-day calendar is not loaded yet: the loaded calendar ends on {last}, "
+            f"with {days} day{'s' if days != 1 else ''} left. "
+            "Load the State Council General Office's holiday notice for that year."
+        )
+    else:
+        zh = f"{year} 年工作日历尚未导入，现有日历已不覆盖今天。请按国务院办公厅节假日安排通知导入。"
+        en = (
+            f"The {year} working-day calendar is not loaded, and the loaded calendar no longer covers "
+            "today. Load the State Council General Office's holiday notice for that year."
+        )
+    how = (
+        f"manage.py load_calendar fixtures/calendar/{code}.yaml, "
+        f"{settings.GOVFLOW_PUBLIC_BASE_URL}/admin/timers/calendaryear/"
+    )
+    return f"{zh}\n{en}\n\n({code}) {how}\n"
+
+
+def calendar_warning_notify(*, now: datetime | None = None) -> int:
+    """Warn process administrators, in the app and by e-mail, about every
+    calendar that runs out within the lead time; once per ISO week (of the
+    local date) and calendar. Returns how many notifications were written
+    (0 when this week's were written before, or nothing runs out yet)."""
+    from govflow.timers.selectors import calendar_warnings
+
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    week = today.isocalendar()
+    written = 0
+    for coverage in calendar_warnings(today=today):
+        key = f"calendar:{coverage.code}:{week.year}-W{week.week:02d}"
+        if Notification.objects.filter(outbox_key=key).exists():
+            continue
+        recipients = _administrators()
+        if not recipients:
+            continue
+        try:
+            with transaction.atomic():
+                Notification.objects.bulk_create(
+                    [
+                        Notification(
+                            user=user,
+                            kind=NotificationKind.CALENDAR_MISSING,
+                            outbox_key=key,
+                            created_at=now,
+                        )
+                        for user in recipients
+                    ]
+                )
+                addresses = sorted({user.email for user in recipients if user.email})
+                if addresses:
+                    subject, body = SUBJECTS[NotificationKind.CALENDAR_MISSING], _calendar_body(coverage)
+                    get_connection(fail_silently=False).send_messages(
+                        [EmailMessage(subject, body, None, [address]) for address in addresses]
+                    )
+        except IntegrityError:  # a concurrent run wrote this week's notices first
+            continue
+        written += len(recipients)
+    return written
 
 
 def notification_mark_read(*, notification_id: int, actor, now: datetime | None = None) -> Notification:

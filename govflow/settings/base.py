@@ -107,6 +107,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "govflow.web.context.navigation",
                 "govflow.audit.context_processors.auditor",
+                "govflow.web.calendar_context.calendar_warnings",
             ],
         },
     },
@@ -211,6 +212,10 @@ GOVFLOW_OUTBOX_RETRY_BASE_SECONDS = float(os.environ.get("GOVFLOW_OUTBOX_RETRY_B
 GOVFLOW_WORKFLOWS_DIR = BASE_DIR / "workflows"
 GOVFLOW_FIXTURES_DIR = BASE_DIR / "fixtures"
 GOVFLOW_DEFAULT_CALENDAR = "cn"
+# Administrators are warned (console and admin banner, weekly e-mail,
+# `check_calendar`, /metrics) when the loaded working-day calendar ends within
+# this many days: next year's State Council notice must be loaded before then.
+GOVFLOW_CALENDAR_WARNING_DAYS = int(os.environ.get("GOVFLOW_CALENDAR_WARNING_DAYS", "60"))
 GOVFLOW_PUBLIC_BASE_URL = os.environ.get("GOVFLOW_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # /metrics: a bearer token, or a client address in these networks (not via a proxy).
 GOVFLOW_METRICS_TOKEN = os.environ.get("GOVFLOW_METRICS_TOKEN", "")

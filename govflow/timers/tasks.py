@@ -12,3 +12,13 @@ def sweep(now: str | None = None) -> int:
     from govflow.cases.automation import timers_fire_due
 
     return timers_fire_due(now=datetime.fromisoformat(now) if now else None)
+
+
+@shared_task(name="govflow.timers.calendar_check", acks_late=True)
+def calendar_check(now: str | None = None) -> int:
+    """Daily: warn process administrators (once a week) while the loaded
+    working-day calendar runs out within the lead time. Returns how many
+    notifications were written; `now` as in sweep."""
+    from govflow.notifications.services import calendar_warning_notify
+
+    return calendar_warning_notify(now=datetime.fromisoformat(now) if now else None)
