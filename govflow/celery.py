@@ -5,13 +5,21 @@ filesystem transport in the embedded default."""
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govflow.settings.local")
 
 app = Celery("govflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(
-    ["govflow.outbox", "govflow.timers", "govflow.audit", "govflow.webhooks", "govflow.api"]
+    [
+        "govflow.outbox",
+        "govflow.timers",
+        "govflow.audit",
+        "govflow.webhooks",
+        "govflow.api",
+        "govflow.incidents",
+    ]
 )
 app.conf.beat_schedule = {
     "fire-due-timers": {"task": "govflow.timers.sweep", "schedule": 5.0},
@@ -19,4 +27,11 @@ app.conf.beat_schedule = {
     "redrive-webhook-deliveries": {"task": "govflow.webhooks.redrive", "schedule": 15.0},
     "sign-audit-checkpoint": {"task": "govflow.audit.checkpoint", "schedule": 600.0},
     "purge-idempotency-keys": {"task": "govflow.api.purge_idempotency_keys", "schedule": 3600.0},
+    # Daily, before the offices open (CELERY_TIMEZONE is UTC: 00:15 and 00:30
+    # UTC are 08:15 and 08:30 in Beijing).
+    "check-working-day-calendar": {
+        "task": "govflow.timers.calendar_check",
+        "schedule": crontab(minute=15, hour=0),
+    },
+    "reconcile-daily": {"task": "govflow.incidents.reconcile", "schedule": crontab(minute=30, hour=0)},
 }

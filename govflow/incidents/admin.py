@@ -1,5 +1,7 @@
 """Incidents in the admin console: read-only, with a "retry" action that
-calls the service (the admin never edits an incident by hand)."""
+calls the service (the admin never edits an incident by hand). The daily
+consistency check's incident (kind `reconcile`) has no outbox row: its page
+shows the problems the latest run found; it resolves itself."""
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
@@ -21,17 +23,22 @@ class IncidentAdmin(admin.ModelAdmin):
         "node_id",
         "handler",
         "topic",
+        "summary",
         "attempts",
         "opened_at",
         "last_failed_at",
         "retry_count",
     )
     list_filter = ("status", "kind", "topic")
-    search_fields = ("case__reference", "message__key", "handler", "error")
-    list_select_related = ("case",)
+    search_fields = ("case__reference", "message__key", "handler", "error", "problems")
+    list_select_related = ("case", "message")
     date_hierarchy = "opened_at"
     readonly_fields = [field.name for field in Incident._meta.fields]
     actions = ["retry_selected"]
+
+    @admin.display(description=_("last error"))
+    def summary(self, incident):
+        return (incident.error or "")[:120]
 
     def has_add_permission(self, request):
         return False

@@ -5,6 +5,11 @@ any side effect) failed on every allowed attempt. Its case stays where it
 is, visibly stuck: `reconcile` lists every unresolved incident, and an admin
 retries it (`govflow.incidents.services.incident_retry`) once the cause is
 fixed. A successful delivery resolves it.
+
+The daily consistency check (`reconcile`, run by beat) keeps one more kind:
+a `reconcile` incident with no outbox row, holding the problems the latest
+run found. There is at most one unresolved at a time; each run that finds
+problems updates it and the first run that finds none resolves it.
 """
 
 from django.conf import settings
@@ -15,6 +20,13 @@ from django.utils.translation import gettext_lazy as _
 class IncidentKind(models.TextChoices):
     SERVICE_TASK = "service_task", _("automated step failed")
     DELIVERY = "delivery", _("side effect not delivered")
+    RECONCILE = "reconcile", _("consistency check found problems")
+
+
+# Incidents about work that got stuck (an outbox row given up): what
+# reconcile reports, case by case. A reconcile incident is reconcile's own
+# output and is never fed back into it.
+WORK_KINDS = (IncidentKind.SERVICE_TASK, IncidentKind.DELIVERY)
 
 
 class IncidentStatus(models.TextChoices):
@@ -31,8 +43,11 @@ class Incident(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.OPEN
     )
+    # None only for a reconcile incident (incident_message_unless_reconcile).
     message = models.ForeignKey(
         "outbox.OutboxMessage",
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="incidents",
         verbose_name=_("outbox message"),
@@ -48,9 +63,11 @@ class Incident(models.Model):
     task_engine_id = models.CharField(_("task"), max_length=32, blank=True)
     node_id = models.CharField(_("step"), max_length=64, blank=True)
     handler = models.CharField(_("handler"), max_length=100, blank=True)
-    topic = models.CharField(_("topic"), max_length=64)
+    topic = models.CharField(_("topic"), max_length=64, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     error = models.TextField(_("last error"), blank=True)
+    # A reconcile incident's findings, one problem per line, from the latest run.
+    problems = models.TextField(_("problems found"), blank=True)
     opened_at = models.DateTimeField(_("opened at"))
     last_failed_at = models.DateTimeField(_("last failed at"))
     retry_count = models.PositiveIntegerField(_("retries by an admin"), default=0)
@@ -73,6 +90,15 @@ class Incident(models.Model):
                 condition=~models.Q(status="resolved"),
                 name="incident_one_unresolved_per_message",
             ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(kind="reconcile") & ~models.Q(status="resolved"),
+                name="incident_one_unresolved_reconcile",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="reconcile") | models.Q(message__isnull=False),
+                name="incident_message_unless_reconcile",
+            ),
         ]
         indexes = [
             models.Index(fields=["case", "status"], name="incident_by_case"),
@@ -84,6 +110,8 @@ class Incident(models.Model):
         verbose_name_plural = _("incidents")
 
     def __str__(self) -> str:
+        if self.message_id is None:
+            return f"#{self.pk} {self.kind} ({self.status})"
         return f"#{self.pk} {self.kind} {self.message_id} ({self.status})"
 
     @property

@@ -2,14 +2,15 @@
 
 `incident_open` and `incidents_resolve_for_message` are called by the outbox
 (govflow.outbox.services) under the outbox row's lock; `incident_retry` is
-what an admin's "retry" calls.
+what an admin's "retry" calls; `incident_reconcile_record` is what the daily
+consistency check (govflow.incidents.tasks) calls with what it found.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -18,7 +19,11 @@ from govflow.audit.services import PendingAudit, audit_write
 from govflow.errors import Conflict, Forbidden, NotFound
 from govflow.outbox.models import OutboxMessage
 
-from .models import UNRESOLVED_STATUSES, Incident, IncidentKind, IncidentStatus
+from .models import UNRESOLVED_STATUSES, WORK_KINDS, Incident, IncidentKind, IncidentStatus
+
+# What a reconcile incident keeps: the latest run's lines, each cut to this.
+RECONCILE_MAX_PROBLEMS = 500
+RECONCILE_MAX_LINE = 500
 
 
 def _is_admin(actor) -> bool:
@@ -28,6 +33,10 @@ def _is_admin(actor) -> bool:
 
 
 def _audit(action: str, incident: Incident, now: datetime, *, actor_id: int | None = None, **data) -> None:
+    if incident.message_id is not None:
+        data = {"message": incident.message.key, "topic": incident.topic, **data}
+    else:
+        data = {"kind": incident.kind, **data}
     audit_write(
         [
             PendingAudit(
@@ -37,7 +46,7 @@ def _audit(action: str, incident: Incident, now: datetime, *, actor_id: int | No
                 object_type="incident",
                 object_id=str(incident.pk),
                 case_id=incident.case_id,
-                data={"message": incident.message.key, "topic": incident.topic, **data},
+                data=data,
             )
         ]
     )
@@ -79,7 +88,7 @@ def incident_open(*, message: OutboxMessage, error: str, now: datetime | None = 
     row that was given up. Caller holds the outbox row lock."""
     now = now or timezone.now()
     incident = (
-        Incident.objects.select_for_update()
+        Incident.objects.select_for_update(of=("self",))
         .filter(message=message, status__in=UNRESOLVED_STATUSES)
         .select_related("message")
         .first()
@@ -119,7 +128,7 @@ def incidents_resolve_for_message(*, message_id: int, now: datetime | None = Non
     the transaction that marks the row done."""
     now = now or timezone.now()
     incidents = list(
-        Incident.objects.select_for_update()
+        Incident.objects.select_for_update(of=("self",))
         .filter(message_id=message_id, status__in=UNRESOLVED_STATUSES)
         .select_related("message")
     )
@@ -142,11 +151,21 @@ def incident_retry(*, incident_id: int, actor, now: datetime | None = None) -> I
     now = now or timezone.now()
     if not _is_admin(actor):
         raise Forbidden("only an administrator can retry an incident")
-    incident = Incident.objects.select_for_update().filter(pk=incident_id).select_related("message").first()
+    incident = (
+        Incident.objects.select_for_update(of=("self",))
+        .filter(pk=incident_id)
+        .select_related("message")
+        .first()
+    )
     if incident is None:
         raise NotFound("incident not found")
     if incident.status == IncidentStatus.RESOLVED:
         raise Conflict("this incident is resolved; there is nothing to retry")
+    if incident.message_id is None:
+        raise Conflict(
+            "this incident is the daily consistency check's findings; fix what it lists "
+            "and it is resolved by the next check that finds nothing"
+        )
     if incident.status == IncidentStatus.RETRYING:
         raise Conflict("this incident is already being retried")
     message = OutboxMessage.objects.select_for_update().get(pk=incident.message_id)
@@ -169,9 +188,81 @@ def incident_retry(*, incident_id: int, actor, now: datetime | None = None) -> I
     return incident
 
 
-def incidents_unresolved(*, case=None) -> QuerySet[Incident]:
-    """Open and retrying incidents, oldest first (for admins and reconcile)."""
+def _problems_text(problems: list[str]) -> str:
+    lines = [line[:RECONCILE_MAX_LINE] for line in problems[:RECONCILE_MAX_PROBLEMS]]
+    if len(problems) > RECONCILE_MAX_PROBLEMS:
+        lines.append(f"... and {len(problems) - RECONCILE_MAX_PROBLEMS} more (run manage.py reconcile)")
+    return "\n".join(lines)
+
+
+def _reconcile_summary(problems: list[str]) -> str:
+    return f"{len(problems)} problem(s); the first: {problems[0][:RECONCILE_MAX_LINE]}"
+
+
+def _reconcile_unresolved() -> Incident | None:
+    return (
+        Incident.objects.select_for_update(of=("self",))
+        .filter(kind=IncidentKind.RECONCILE, status__in=UNRESOLVED_STATUSES)
+        .order_by("pk")
+        .first()
+    )
+
+
+@transaction.atomic
+def incident_reconcile_record(*, problems: list[str], now: datetime | None = None) -> Incident | None:
+    """Turn one run of the consistency check into the reconcile incident an
+    administrator sees: problems open it (or update the one unresolved,
+    `attempts` counting the runs that found problems since it opened); no
+    problems resolve it. Returns the incident touched, or None when there
+    was nothing to open or resolve. `problems` must not include reconcile
+    incidents themselves (incidents_unresolved leaves them out)."""
+    now = now or timezone.now()
+    incident = _reconcile_unresolved()
+    if not problems:
+        if incident is None:
+            return None
+        incident.status, incident.resolved_at = IncidentStatus.RESOLVED, now
+        incident.save(update_fields=["status", "resolved_at"])
+        _audit("INCIDENT_RESOLVED", incident, now)
+        return incident
+    text, summary = _problems_text(problems), _reconcile_summary(problems)
+    if incident is None:
+        try:
+            with transaction.atomic():
+                incident = Incident.objects.create(
+                    kind=IncidentKind.RECONCILE,
+                    message=None,
+                    attempts=1,
+                    error=summary,
+                    problems=text,
+                    opened_at=now,
+                    last_failed_at=now,
+                )
+        except IntegrityError:  # another run opened it meanwhile: update that one
+            incident = _reconcile_unresolved()
+            if incident is None:
+                raise
+        else:
+            _audit("INCIDENT_OPENED", incident, now, problems=len(problems))
+            return incident
+    changed = incident.problems != text
+    incident.status = IncidentStatus.OPEN
+    incident.attempts += 1
+    incident.error, incident.problems, incident.last_failed_at = summary, text, now
+    incident.save(update_fields=["status", "attempts", "error", "problems", "last_failed_at"])
+    if changed:
+        _audit("INCIDENT_UPDATED", incident, now, problems=len(problems))
+    return incident
+
+
+def incidents_unresolved(*, case=None, kinds=WORK_KINDS) -> QuerySet[Incident]:
+    """Open and retrying incidents, oldest first (for admins and reconcile).
+    By default only work that got stuck (service tasks, deliveries): the
+    reconcile incident is reconcile's own report, and listing it in the next
+    run would make it report itself; pass `kinds=None` for every kind."""
     incidents = Incident.objects.filter(status__in=UNRESOLVED_STATUSES).select_related("case", "message")
+    if kinds is not None:
+        incidents = incidents.filter(kind__in=list(kinds))
     if case is not None:
         incidents = incidents.filter(case=case)
     return incidents.order_by("opened_at", "id")
