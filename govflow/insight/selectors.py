@@ -31,7 +31,8 @@ from govflow.cases.models import LIVE_TASK_STATUSES, OPEN_CASE_STATUSES, Case, T
 from govflow.errors import InvalidInput, NotFound
 from govflow.processes.models import ProcessTemplate
 from govflow.processes.services import version_definition
-from govflow.timers.calendar import CalendarYearMissing, WorkingCalendar
+from govflow.timers.calendar import WorkingCalendar, tolerant
+from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
 from .facts import REVIEW_KINDS, office_day_seconds
@@ -272,6 +273,18 @@ class Totals:
 
 
 @dataclass
+class HeldTimer:
+    """A timer with a legal effect that is due on a provisional date: it
+    waits for its year's calendar before it fires."""
+
+    reference: str
+    service: str
+    step: str
+    effect: str  # silent_consent | automatic_rejection | deemed_withdrawal | notice_ends
+    due_at: datetime
+
+
+@dataclass
 class Dashboard:
     filters: Filters
     totals: Totals
@@ -282,6 +295,8 @@ class Dashboard:
     bottlenecks: list[Bottleneck]
     loads: list[DepartmentLoad]
     service_names: dict[str, str] = field(default_factory=dict)
+    # Legal effects due but waiting for next year's calendar (most urgent first).
+    held: list[HeldTimer] = field(default_factory=list)
 
 
 def dashboard_get(*, filters: Filters, now: datetime | None = None, language: str = "zh") -> Dashboard:
@@ -324,7 +339,39 @@ def _dashboard(filters: Filters, now: datetime, language: str) -> Dashboard:
         bottlenecks=bottlenecks,
         loads=loads,
         service_names={t.code: t.title(lang) for t in templates.values()},
+        held=held_timers(filters, templates, lang, now),
     )
+
+
+HELD_LIMIT = 50
+
+
+def held_timers(
+    filters: Filters, templates: dict[int, ProcessTemplate], lang: str, now: datetime
+) -> list[HeldTimer]:
+    """Timers with a legal effect that are due on a provisional date, and so
+    wait for their year's calendar (reconcile lists them too)."""
+    held = Timer.objects.filter(
+        status=Timer.PENDING, provisional=True, legal_effect=True, due_at__lte=now
+    ).order_by("due_at", "id")
+    if filters.service is not None:
+        held = held.filter(case__template=filters.service)
+    rows = []
+    for reference, template_id, node_id, kind, due_at in held.values_list(
+        "case__reference", "case__template_id", "node_id", "kind", "due_at"
+    )[:HELD_LIMIT]:
+        template = templates[template_id]
+        node = None
+        if template.current_version is not None:
+            node = version_definition(template.current_version).nodes.get(node_id)
+        if kind == "sla_breach":
+            on_breach = node.sla.on_breach if node is not None and node.sla is not None else "approve"
+            effect = "silent_consent" if on_breach == "approve" else "automatic_rejection"
+        else:
+            effect = {"correction_deadline": "deemed_withdrawal"}.get(kind, "notice_ends")
+        step = node.label(lang) if node is not None else node_id
+        rows.append(HeldTimer(reference, template.title(lang), step, effect, due_at))
+    return rows
 
 
 def _period(filters: Filters) -> Period:
@@ -465,10 +512,7 @@ def live_work(
     for template_id, node_id, department_id, created_at, due_at, escalated in live.values_list(
         "case__template_id", "node_id", "department_id", "created_at", "due_at", "escalated"
     ).order_by():
-        try:
-            waited = calendar.working_seconds_between(created_at, now) / day
-        except CalendarYearMissing:
-            waited = (now - created_at).total_seconds() / 86400
+        waited = tolerant(calendar, lambda cal, at=created_at: cal.working_seconds_between(at, now))[0] / day
         overdue = due_at is not None and due_at < now
         groups[(template_id, node_id, department_id)].append((waited, overdue))
         department = departments[department_id]

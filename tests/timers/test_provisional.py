@@ -262,3 +262,24 @@ def test_deadlines_inside_the_loaded_calendar_are_exact(submit):
     case = submit(beijing(2026, 3, 3))
     assert not Timer.objects.filter(case=case, provisional=True).exists()
     assert timedelta(0) < Timer.objects.get(case=case, kind="sla_breach").due_at - beijing(2026, 3, 3)
+
+
+def test_the_dashboard_lists_legal_effects_waiting_for_the_calendar(submit, base_data, client):
+    import time_machine
+
+    case = submit(SUNDAY_DEC_20)
+    with time_machine.travel(beijing(2027, 1, 14), tick=False):
+        client.force_login(base_data["leader"])
+        before = client.get("/insight/", HTTP_ACCEPT_LANGUAGE="en")
+    assert before.status_code == 200
+    assert 'id="held-timers"' not in before.content.decode()  # not due yet
+
+    with time_machine.travel(beijing(2027, 1, 16), tick=False):
+        timers_fire_due()
+        client.force_login(base_data["leader"])
+        page = client.get("/insight/", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="held-timers"' in html
+    assert case.reference in html
+    assert "silent consent" in html
