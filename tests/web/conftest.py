@@ -145,7 +145,7 @@ def chromium():
         playwright = manager.start()
         _SHARED.update(
             manager=manager,
-            browser=playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS),
+            browser=playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=_chromium_env()),
             users=0,
         )
     _SHARED["users"] += 1
@@ -158,6 +158,16 @@ def chromium():
 
 
 _SHARED: dict = {}
+
+
+def _chromium_env() -> dict[str, str]:
+    """Under `make test-dates` (faketime with a real monotonic clock, see
+    tests/conftest.py) Chromium hangs at start-up: its zygote mixes the two
+    clocks. With both clocks faked it runs, at the same faked date as the
+    server it talks to."""
+    env = dict(os.environ)
+    env.pop("FAKETIME_DONT_FAKE_MONOTONIC", None)
+    return env
 
 
 class Shots:
