@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 # Pure arithmetic, no Django: the caller loads the calendar and hands it in.
 from govflow.timers.calendar import WorkingCalendar, tolerant
+from govflow.timers.deadlines import deadline
 
 from . import runtime as rt
 from .definition import Definition
@@ -209,7 +210,9 @@ class _Run:
         self.timeouts: dict[str, str] = {}  # task id -> breach/deadline timer id
         self.pending_outcome: dict[str, str] = {}
         self.decided_at: list[float] = []  # the exact clock of each entry of `decided`
-        self.timers_due: list[tuple[str, str, float]] = []  # (node, kind, clock when due)
+        # Each timer started: its node and kind, the clock when it started,
+        # and the limit it was started with (counted as the live system does).
+        self.timers_due: list[tuple[str, str, float, rt.TimerStarted]] = []
 
     def now(self) -> datetime:
         return SIMULATION_EPOCH + timedelta(days=self.clock)
@@ -282,7 +285,7 @@ class _Run:
                     )
             elif isinstance(effect, rt.TimerStarted):
                 limit = effect.days if effect.days is not None else (effect.hours or 0) / 8.0
-                self.timers_due.append((effect.node, effect.kind, self.clock + limit * effect.fraction))
+                self.timers_due.append((effect.node, effect.kind, self.clock, effect))
                 if effect.kind == "wait":
                     self.schedule(float(limit), "timer", effect.timer_id)
                 elif effect.kind in ("sla_breach", "correction_deadline") and effect.task_id:
@@ -356,10 +359,17 @@ class _Run:
     def calendar_dates(self, calendar: WorkingCalendar, start: datetime) -> CalendarDates:
         """The finished run's clock values as local dates on `calendar`;
         years it lacks are counted by the weekday rule and marked provisional."""
-        clocks = [*self.decided_at, *(due for _, _, due in self.timers_due), self.clock]
+        clocks = [*self.decided_at, *(started for _, _, started, _ in self.timers_due), self.clock]
 
         def local_dates(working: WorkingCalendar) -> list[date]:
-            return [_local_date(working, real_instant(working, start, clock)) for clock in clocks]
+            instants = [real_instant(working, start, clock) for clock in clocks]
+            # A timer's due date as the case bridge computes it from the
+            # moment the timer started (govflow.timers.deadlines).
+            for index, (_, _, _, effect) in enumerate(self.timers_due, start=len(self.decided_at)):
+                instants[index] = deadline(
+                    working, instants[index], days=effect.days, hours=effect.hours, fraction=effect.fraction
+                ).due_at
+            return [_local_date(working, instant) for instant in instants]
 
         dates, used = tolerant(calendar, local_dates)
         first = _local_date(used, start)
@@ -375,7 +385,7 @@ class _Run:
             decisions=[(day, provisional(day)) for day in decided],
             deadlines=[
                 Deadline(node=node, kind=kind, due=day, provisional=provisional(day))
-                for (node, kind, _), day in zip(self.timers_due, due, strict=True)
+                for (node, kind, _, _), day in zip(self.timers_due, due, strict=True)
             ],
             provisional_years=tuple(
                 sorted(year for year in used.provisional_years if first.year <= year <= last.year)

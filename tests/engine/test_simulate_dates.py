@@ -357,7 +357,11 @@ def test_hour_limits_count_office_hours_from_the_clock_origin():
     # When it is simulated
     result = simulate(definition, Script(), start=accepted(date(2026, 3, 6)), calendar=CN).as_json()
 
-    # Then half an office day from Monday's opening is Monday
-    assert result["deadlines"][0]["due"] == "2026-03-09"
+    # Then the deadline is the one a case accepted at 09:00 that Friday gets
+    # (office hours count from the moment the timer starts: 13:00 Friday),
+    # while the abstract clock, which starts on the working day after
+    # acceptance as statutory days do, has the decision half an office day
+    # from Monday's opening
+    assert result["deadlines"][0]["due"] == "2026-03-06"
     assert result["decisions"][0]["date"] == "2026-03-09"
     assert real_instant(CN, accepted(date(2026, 3, 6)), 0.5) == datetime(2026, 3, 9, 13, tzinfo=SHANGHAI)
