@@ -300,6 +300,7 @@ def _raw_events(changes) -> tuple[list[tuple[str, Any, dict[str, Any]]], dict[in
             "department": task.department_id,
             "round": task.round,
             "due_at": task.due_at,
+            "due_provisional": task.due_provisional,
         }
         created.append(("task.created", case, {"task": block}))
     return first + created + last, pending_departments
