@@ -89,7 +89,7 @@ def test_a_deadline_in_a_missing_year_is_provisional_until_the_year_is_loaded(ca
     assert moved["sla_breach"]["to"] == "2027-01-08T09:00:00+00:00"
     assert AuditEvent.objects.filter(action="CALENDAR_DEADLINES_RECOMPUTED").count() == 1
     # The reviewers of the department are told the date moved
-    assert outbox_drain(topics=["notify"]) == 1
+    assert outbox_drain(topics=["notify"]) == 2  # the new task's, and the moved deadline's
     told = Notification.objects.filter(case=case_in_2027, kind="deadline_changed")
     assert {n.user.username for n in told} >= {"market_regulation_reviewer"}
     assert reconcile(now=JAN_5_2027) == []
