@@ -76,8 +76,8 @@ def _current_due(task) -> tuple[datetime | None, bool]:
         timer = Timer.objects.filter(task=task, kind="correction_deadline").order_by("-id").first()
         if timer is None:
             return None, False
-        return timer.due_at, bool(getattr(timer, "provisional", False))
-    return task.due_at, bool(getattr(task, "due_provisional", False))
+        return timer.due_at, timer.provisional
+    return task.due_at, task.due_provisional
 
 
 def _due_line(task) -> str:

@@ -92,3 +92,21 @@ def test_a_redelivered_notice_notifies_nobody_twice(case):
     assert deliver(case, intake, key) == 0
     assert len(mail.outbox) == sent
     assert Notification.objects.filter(outbox_key=key).count() == first
+
+
+def test_a_provisional_date_is_marked_as_such(case):
+    intake = Task.objects.get(case=case, node_id="intake")
+    Task.objects.filter(pk=intake.pk).update(
+        due_at=datetime(2027, 1, 7, 9, 0, tzinfo=UTC), due_provisional=True
+    )
+    deliver(case, intake, f"{case.pk}:{intake.engine_id}:deadline:1")
+    assert (
+        "办理期限：2027-01-07 17:00（预计）/ Deadline: 2027-01-07 17:00 (provisional)" in mail.outbox[0].body
+    )
+
+
+def test_a_task_without_a_date_says_so(case):
+    intake = Task.objects.get(case=case, node_id="intake")
+    Task.objects.filter(pk=intake.pk).update(due_at=None)
+    deliver(case, intake, f"{case.pk}:{intake.engine_id}:deadline:1")
+    assert "办理期限：待定 / Deadline: not set yet" in mail.outbox[0].body
