@@ -163,6 +163,7 @@ def test_a_missed_correction_deadline_waits_for_the_exact_date_before_deeming_wi
     assert page.status_code == 200
     assert "2027-01-04 17:00" in page.content.decode()
     assert 'class="provisional"' in page.content.decode()
+    assert "预计" in page.content.decode()
 
     # When the provisional date passes, the case is not deemed withdrawn
     assert timers_fire_due(now=beijing(2027, 1, 5)) == 0
