@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from govflow.audit.models import AuditEvent
 from govflow.audit.services import audit_verify
-from govflow.incidents.models import IncidentKind
+from govflow.incidents.models import WORK_KINDS, IncidentKind
 from govflow.incidents.services import incidents_unresolved
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import consumers
@@ -86,15 +86,15 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
             f"timer {timer.engine_id} of case {timer.case.reference}: no due date ({timer.problem})"
         )
 
-    for incident in incidents_unresolved()[:100]:
-        if incident.case is not None:
-            where = f"case {incident.case.reference}"
-        else:
-            where = f"outbox {incident.message.key}"
+    # Stuck work only: the daily run's own incident (kind reconcile) holds
+    # these very lines and must not report itself.
+    for incident in incidents_unresolved(kinds=WORK_KINDS)[:100]:
+        key = incident.message.key if incident.message is not None else "(none)"
+        where = f"case {incident.case.reference}" if incident.case is not None else f"outbox {key}"
         if incident.kind == IncidentKind.SERVICE_TASK:
             what = f"service task {incident.task_engine_id} ({incident.node_id}, handler {incident.handler})"
         else:
-            what = f"'{incident.topic}' message {incident.message.key}"
+            what = f"'{incident.topic}' message {key}"
         problems.append(
             f"{where}: stuck on incident #{incident.pk} ({incident.status}): {what} failed after "
             f"{incident.attempts} attempt(s): {incident.error[:120]}"
