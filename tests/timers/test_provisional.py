@@ -283,4 +283,4 @@ def test_the_dashboard_lists_legal_effects_waiting_for_the_calendar(submit, base
     html = page.content.decode()
     assert 'id="held-timers"' in html
     assert case.reference in html
-    assert "silent consent" in html
+    assert "逾期视为准予" in html  # silent consent
