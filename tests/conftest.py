@@ -16,33 +16,6 @@ from django.conf import settings
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
-def _sleep_despite_libfaketime() -> None:
-    """`make test-dates` runs the suite under Debian's faketime with the
-    monotonic clock left real (faked, every timed lock wait in Python 3.11
-    hangs: libfaketime 0.9.10 does not wrap sem_clockwait). In that mode
-    libfaketime 0.9.10 rewrites the absolute monotonic deadline of
-    clock_nanosleep as if it were a faked time, so Python's time.sleep fails
-    with EINVAL (wolfcw/libfaketime#426, fixed after 0.9.10). Sleep on
-    select()'s relative timeout instead, in this process and xdist workers."""
-    if "faketime" not in os.environ.get("LD_PRELOAD", "") or not os.environ.get("FAKETIME_DONT_FAKE_MONOTONIC"):
-        return
-    import select
-    import time
-
-    def sleep(seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("sleep length must be non-negative")
-        deadline = time.monotonic() + seconds
-        while True:
-            select.select([], [], [], max(deadline - time.monotonic(), 0))
-            if time.monotonic() >= deadline:
-                return
-
-    time.sleep = sleep
-
-
-_sleep_despite_libfaketime()
-
 
 def _missing(service: str, how: str) -> None:
     if IN_CI:
