@@ -121,7 +121,7 @@ class _Exporter:
         for pid in process_ids:
             laid = self.process(pid)
             self.draw(plane, laid, participants[pid], top)
-            top = laid.pool.y + laid.pool.h + POOL_GAP
+            top += laid.pool.h + POOL_GAP  # a running total: pools one below the other
         self.root.append(diagram)
         return etree.tostring(self.root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 

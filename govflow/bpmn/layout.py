@@ -19,6 +19,9 @@ POOL_LABEL = 30
 LANE_LABEL = 30
 LEFT = POOL_LABEL + LANE_LABEL + 20
 GUTTER_STEP = 12
+# Vertical runs keep this far inside a column's boundary (flows entering and
+# leaving one column then do not share a line).
+CHANNEL = 6
 BOUNDARY = 36
 
 
@@ -45,6 +48,10 @@ class LaidOut:
     nodes: dict[str, Box]
     boundaries: dict[str, Box]
     edges: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+
+
+def _via(x: float, y: float, target: Box) -> list[tuple[float, float]]:
+    return [(x, y), (x, target.cy), (target.x, target.cy)]
 
 
 def layout_process(
@@ -161,38 +168,75 @@ def layout_process(
         )
 
     gutter = y
+
+    def column_left(node_id: str) -> float:
+        """The boundary line left of a node's column: no shape lies on it."""
+        return LEFT + layer[node_id] * LAYER_W
+
+    def row_top(node_id: str) -> float:
+        """The boundary line above a node's row: no shape crosses it."""
+        return lanes[lane_of[node_id]].y + row[node_id] * ROW_H
+
     routed: dict[str, list[tuple[float, float]]] = {}
     for flow_id, source, target in edges:
         if target not in boxes:
             continue
         t = boxes[target]
+        into_target = [(column_left(target) + CHANNEL, t.cy), (t.x, t.cy)]
         if source in boundary_boxes:
             b = boundary_boxes[source]
             start_point = (b.cx, b.y + b.h)
-            if t.x > b.cx:
-                routed[flow_id] = [start_point, (b.cx, t.cy), (t.x, t.cy)]
-                if abs(t.cy - start_point[1]) < 1:
-                    routed[flow_id] = [start_point, (t.x, start_point[1])]
+            host = boundaries[source]
+            if layer[target] == layer[host] + 1 and abs(t.cy - boxes[host].cy) < 1:
+                routed[flow_id] = [
+                    start_point,
+                    (b.cx, row_top(host) + ROW_H - 1),
+                    *_via(column_left(target) + CHANNEL, row_top(host) + ROW_H - 1, t),
+                ]
                 continue
+            # Down to the gutter below the pool, along it, and up the
+            # boundary line left of the target's column.
             gutter += GUTTER_STEP
-            routed[flow_id] = [start_point, (b.cx, gutter), (t.cx, gutter), (t.cx, t.y + t.h)]
+            routed[flow_id] = [
+                start_point,
+                (b.cx, row_top(host) + ROW_H - 1),
+                (column_left(host) + LAYER_W - CHANNEL, row_top(host) + ROW_H - 1),
+                (column_left(host) + LAYER_W - CHANNEL, gutter),
+                (column_left(target) + CHANNEL, gutter),
+                *into_target,
+            ]
             continue
         if source not in boxes:
             continue
         s = boxes[source]
-        host = source
-        if (host, target) in back or layer[target] <= layer[host]:
-            gutter += GUTTER_STEP
-            routed[flow_id] = [(s.cx, s.y + s.h), (s.cx, gutter), (t.cx, gutter), (t.cx, t.y + t.h)]
-            continue
         x1, y1 = s.x + s.w, s.cy
+        right = column_left(source) + LAYER_W - CHANNEL
+        if (source, target) in back or layer[target] <= layer[source]:
+            # Back: out to the right, down the column boundary to the gutter,
+            # along it, and up the boundary line left of the target.
+            gutter += GUTTER_STEP
+            routed[flow_id] = [
+                (x1, y1),
+                (right, y1),
+                (right, gutter),
+                (column_left(target) + CHANNEL, gutter),
+            ]
+            routed[flow_id] += into_target
+            continue
         x2, y2 = t.x, t.cy
-        if abs(y1 - y2) < 1:
-            routed[flow_id] = [(x1, y1), (x2, y2)]
-        else:
-            mid = x2 - (LAYER_W - SIZES["task"][0]) / 2 + 4 if x2 - x1 > LAYER_W / 2 else (x1 + x2) / 2
-            mid = max(mid, x1 + 10)
-            routed[flow_id] = [(x1, y1), (mid, y1), (mid, y2), (x2, y2)]
+        if layer[target] == layer[source] + 1:
+            # Next column: across the gap between the two.
+            if abs(y1 - y2) < 1:
+                routed[flow_id] = [(x1, y1), (x2, y2)]
+            else:
+                mid = column_left(target)
+                routed[flow_id] = [(x1, y1), (mid, y1), (mid, y2), (x2, y2)]
+            continue
+        # Further on: shapes may stand in the columns between, so travel on
+        # the row boundary above the source, which no shape crosses.
+        channel = row_top(source)
+        routed[flow_id] = [(x1, y1), (right, y1), (right, channel), (column_left(target) + CHANNEL, channel)]
+        routed[flow_id] += into_target
     bottom = gutter + (GUTTER_STEP if gutter > y else 0)
     if lanes:
         lanes[-1].h += bottom - y
