@@ -7,6 +7,7 @@ Pure Python (lxml and the engine only); no Django import, like the engine.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -196,3 +197,41 @@ def to_identifier(raw: str, taken: set[str], *, prefix: str = "n") -> str:
         n += 1
     taken.add(candidate)
     return candidate
+
+
+# -- lanes and departments ----------------------------------------------------------
+
+# The lane-map value that makes a lane the applicant's (its tasks become corrections).
+APPLICANT = "applicant"
+
+
+def normalise(name: str) -> str:
+    """A lane, pool or department name as compared: trimmed, inner spaces
+    collapsed, case-insensitive."""
+    return " ".join((name or "").split()).casefold()
+
+
+def department_named(name: str, departments: Mapping[str, Iterable[str]]) -> str | None:
+    """The code of the department `name` names, by its code (spaces and
+    hyphens read as `_`: "Market regulation" is market_regulation), its
+    Chinese name or its English name; None when none matches exactly."""
+    key = normalise(name)
+    if not key:
+        return None
+    as_code = re.sub(r"[\s-]+", "_", key)
+    for code, names in departments.items():
+        if as_code == code.casefold() or key in {normalise(n) for n in names}:
+            return code
+    return None
+
+
+def lane_map_problem(lane: str, code: str, departments: Mapping[str, Iterable[str]]) -> str | None:
+    """Why one `--lane-map LANE=CODE` entry is unusable, or None."""
+    if not normalise(lane):
+        return "the lane name is empty"
+    value = (code or "").strip()
+    if value == APPLICANT or value in departments:
+        return None
+    known = sorted(departments)
+    listed = ", ".join(known[:30]) + (" ..." if len(known) > 30 else "")
+    return f"'{value}' is not a department code govflow knows (known: {listed}; or '{APPLICANT}')"

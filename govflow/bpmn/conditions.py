@@ -58,6 +58,14 @@ _FUNCTIONS = {"len", "sum", "min", "max", "any", "all", "abs", "lower", "upper",
 _COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
 _JOINERS = {"and", "or", "not", "(", None}
 _RESERVED_FIELDS = {"decision", "result"}
+# Names modellers leave in a condition they never filled in (bpmn-js writes
+# `${undefined == true}`): refused as untranslated, never made a form field.
+PLACEHOLDER_NAMES = {"undefined", "todo", "tbd", "fixme", "xxx", "placeholder"}
+# What an untranslated condition becomes with --keep-conditions: a condition
+# on a field that cannot exist (field ids start with a letter), so the
+# template fails validation ("condition names unknown field '__edit_me__'",
+# with its line) until an admin rewrites it; the original text is kept in it.
+PLACEHOLDER_FIELD = "__edit_me__"
 
 
 @dataclass
@@ -70,6 +78,7 @@ class Condition:
     text: str | None
     translated: bool = False  # True when the text was rewritten from another language
     variables: dict[str, str] = field(default_factory=dict)  # field id -> inferred type
+    reason: str = ""  # why `text` is None, for the refusal
 
 
 class Variables:
@@ -108,7 +117,8 @@ def translate(
     `decision.<task>` names), node_kinds govflow ids to node types."""
     original = (source or "").strip()
     if language == GOVFLOW_EXPRESSION:
-        return Condition(original, language, _own(original, node_ids, node_kinds))
+        own = _own(original, node_ids, node_kinds)
+        return Condition(original, language, own, reason="" if own else "it does not parse")
     inner = original
     wrapped = re.fullmatch(r"[$#]\{(.*)\}", inner, re.S)
     if wrapped:
@@ -116,8 +126,18 @@ def translate(
     if inner.startswith("=") and not inner.startswith("=="):  # FEEL in Zeebe: "= amount > 10"
         inner = inner[1:].strip()
     tokens = _tokens(inner)
-    if tokens is None or not tokens:
-        return Condition(original, language, None)
+    if not tokens:
+        reason = "it is empty" if not inner else "it uses syntax govflow does not read"
+        return Condition(original, language, None, reason=reason)
+    placeholders = sorted({t for k, t in tokens if k == "name" and t.casefold() in PLACEHOLDER_NAMES})
+    if placeholders:
+        return Condition(
+            original,
+            language,
+            None,
+            reason=f"'{placeholders[0]}' is a modeller's placeholder, not a variable "
+            "(the condition was never filled in)",
+        )
     local_types: dict[str, tuple[str, int]] = {}
     out: list[str] = []
     for index, (kind, text) in enumerate(tokens):
@@ -128,20 +148,22 @@ def translate(
         elif kind == "op":
             if text in _SYMBOL_OPS:
                 if text == "!" and after[1] == "=":
-                    return Condition(original, language, None)
+                    return Condition(original, language, None, reason="it uses syntax govflow does not read")
                 out.append(_SYMBOL_OPS[text])
             else:
                 out.append(text)
         else:  # a word
             if text in ("empty", "instanceof", "matches", "function"):
-                return Condition(original, language, None)  # operators govflow does not have
+                # operators govflow does not have
+                return Condition(original, language, None, reason=f"govflow has no operator '{text}'")
             if text in _WORD_OPS:
                 out.append(_WORD_OPS[text])
             elif text in _CONSTANTS:
                 out.append(_CONSTANTS[text])
             elif after[1] == "(":
                 if text not in _FUNCTIONS:
-                    return Condition(original, language, None)  # a method or engine call
+                    reason = f"it calls '{text}(...)', a method or function of another engine"
+                    return Condition(original, language, None, reason=reason)
                 out.append(text)
             elif "." in text:
                 head, _, rest = text.partition(".")
@@ -149,7 +171,8 @@ def translate(
                     target = node_ids[rest.split(".")[0]]
                     out.append(".".join([head, target, *rest.split(".")[1:]]))
                 else:
-                    return Condition(original, language, None)  # object paths, engine variables
+                    reason = f"it reads '{text}', an object path or engine variable"
+                    return Condition(original, language, None, reason=reason)
             else:
                 field_id = variables.field_for(text)
                 inferred = _infer(before, after, tokens, index)
@@ -161,8 +184,8 @@ def translate(
     text = " ".join(out)
     try:
         compile_expression(text)
-    except ExpressionError:
-        return Condition(original, language, None)
+    except ExpressionError as exc:
+        return Condition(original, language, None, reason=f"it does not parse: {exc.message}")
     for field_id, (kind, decimals) in local_types.items():
         variables.infer(field_id, kind, decimals)
     return Condition(
@@ -233,3 +256,75 @@ def _is_bare(before, after) -> bool:
     prev = _WORD_OPS.get(before[1] or "", _SYMBOL_OPS.get(before[1] or "", before[1]))
     nxt = _WORD_OPS.get(after[1] or "", _SYMBOL_OPS.get(after[1] or "", after[1]))
     return prev in _JOINERS and nxt in {"and", "or", ")", None}
+
+
+def placeholder(original: str) -> str:
+    """The --keep-conditions stand-in for an untranslated condition; it
+    parses, and validation refuses it until an admin rewrites it."""
+    text = " ".join(original.split())[:1500]
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{PLACEHOLDER_FIELD} == "{escaped}"'
+
+
+# -- the names of a decision gateway's flows ----------------------------------------------
+
+
+def _words(*lines: str) -> frozenset[str]:
+    return frozenset(word for line in lines for word in line.split())
+
+
+# A reviewer's decision in govflow is one of approve / reject / return; the
+# flows leaving a gateway right after a review say which is which by their
+# names. Only these names are read (after trimming, case-insensitively,
+# without end punctuation or a bracketed remark); anything else is refused.
+OUTCOME_NAMES: dict[str, frozenset[str]] = {
+    "approve": _words(
+        "通过 同意 批准 准予 准予许可 予以批准 核准 许可 准许 合格 符合 符合条件 审核通过 审批通过",
+        "审查通过 初审通过 复审通过 验收合格 受理 予以受理 同意办理 满足 满足条件 齐全 材料齐全 完整",
+        "无误 无异议 approve approved approval accept accepted agree agreed pass passed grant granted ok",
+        "okay valid confirm confirmed complete",
+    ),
+    "reject": _words(
+        "不通过 未通过 不同意 不批准 不予批准 不予许可 不准予 不予受理 驳回 拒绝 否决 不合格 不符合",
+        "不符合条件 审核不通过 审批不通过 审查不通过 不满足 不满足条件 reject rejected rejection deny",
+        "denied decline declined refuse refused fail failed disapprove disapproved invalid",
+    )
+    | {"not approved", "not ok"},
+    "return": _words(
+        "退回 退回补正 退回修改 补正 补正材料 补齐 补齐材料 补充材料 补充 材料不全 材料不齐 不齐全",
+        "不完整 需补正 需要补正 修改 返回修改 打回 打回修改 重新提交 退件 return returned rework revise",
+        "revision correct correction amend incomplete resubmit",
+    )
+    | {"send back", "sent back", "needs changes", "changes requested", "more information"},
+}
+# Answers to the gateway's question: they mean approve / reject only when
+# the question asks about approval (审核通过？, Approved?), not when it asks
+# about a refusal or a missing document (是否驳回？, Rejected?, 材料不全？).
+ANSWERS = dict.fromkeys(("是", "yes", "y", "true"), "approve")
+ANSWERS |= dict.fromkeys(("否", "no", "n", "false"), "reject")
+_NEGATIVE_QUESTION = _words(
+    "不通过 未通过 不同意 驳回 拒绝 不予 不合格 不符合 不全 不齐 不完整 退回 补正 打回 reject denied deny",
+    "refuse return incomplete fail disapprov missing",
+) | {"not approved"}
+_TRIM = " \t?？!！。.,，:：;；、\"'“”‘’"
+
+
+def normalise_name(name: str) -> str:
+    return " ".join((name or "").split()).strip(_TRIM).casefold()
+
+
+def outcome_of_name(name: str, *, question: str = "") -> str | None:
+    """The reviewer's outcome a flow name stands for, or None when the
+    name says no decision govflow has (or the answer would depend on how
+    the gateway's `question` is put)."""
+    key = normalise_name(name)
+    for candidate in (key, normalise_name(re.sub(r"[（(][^）)]*[）)]", "", key))):
+        for outcome, names in OUTCOME_NAMES.items():
+            if candidate in names:
+                return outcome
+        if candidate in ANSWERS:
+            asked = normalise_name(question).replace("是否", "")
+            if any(word in asked for word in _NEGATIVE_QUESTION):
+                return None
+            return ANSWERS[candidate]
+    return None

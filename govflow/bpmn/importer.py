@@ -35,6 +35,7 @@ from govflow.engine.loader import SLUG_RE
 from govflow.engine.loader import _scan as scan_yaml
 
 from .common import (
+    APPLICANT,
     BPMN,
     BPMNDI,
     DC,
@@ -44,25 +45,54 @@ from .common import (
     BpmnError,
     BpmnProblem,
     DurationError,
+    department_named,
+    lane_map_problem,
     local,
     namespace,
+    normalise,
     parse_duration,
     parse_xml,
     to_identifier,
 )
-from .conditions import Condition, Variables, translate
+from .conditions import (
+    ANSWERS,
+    PLACEHOLDER_FIELD,
+    Condition,
+    Variables,
+    outcome_of_name,
+    placeholder,
+    translate,
+)
 
 ACTIVITIES = {"task", "userTask", "serviceTask", "callActivity"}
+CALLS = {"callActivity", "subProcess"}  # both become govflow `call` nodes
 GATEWAYS = {"exclusiveGateway": "exclusive", "parallelGateway": "parallel", "inclusiveGateway": "inclusive"}
 EVENTS = {"startEvent", "endEvent", "boundaryEvent", "intermediateCatchEvent"}
-FLOW_NODES = ACTIVITIES | set(GATEWAYS) | EVENTS
+FLOW_NODES = ACTIVITIES | {"subProcess"} | set(GATEWAYS) | EVENTS
 COMMON = {"incoming", "outgoing", "extensionElements", "documentation"}
-ARTIFACTS = {"textAnnotation", "association"}
+# Dropped with one note each: they carry data or comments, never the route.
+DROPPED = {
+    "textAnnotation": "a text annotation (a comment in the diagram)",
+    "association": "an association (a line to a comment or data)",
+    "group": "a group (a visual frame)",
+    "category": "a category (what groups are labelled with)",
+    "dataObject": "a data object (the case's form holds the data)",
+    "dataObjectReference": "a data object (the case's form holds the data)",
+    "dataStore": "a data store (govflow reads no outside stores)",
+    "dataStoreReference": "a data store (govflow reads no outside stores)",
+    "dataInputAssociation": "a data association",
+    "dataOutputAssociation": "a data association",
+    "ioSpecification": "data inputs and outputs (the case's form holds the data)",
+    "property": "a process or task property (a variable; the case's form holds the data)",
+    "itemDefinition": "an item definition (a data type)",
+}
+CONTAINER = FLOW_NODES | {"sequenceFlow", "laneSet", "extensionElements", "documentation"}
 ALLOWED: dict[str, set[str]] = {
     "definitions": {"process", "collaboration", "extensionElements", "documentation"},
-    "collaboration": {"participant", "extensionElements", "documentation"} | ARTIFACTS,
+    "collaboration": {"participant", "extensionElements", "documentation"},
     "participant": {"extensionElements", "documentation"},
-    "process": FLOW_NODES | {"sequenceFlow", "laneSet", "extensionElements", "documentation"} | ARTIFACTS,
+    "process": set(CONTAINER),
+    "subProcess": CONTAINER | COMMON,
     "laneSet": {"lane", "extensionElements", "documentation"},
     "lane": {"flowNodeRef", "childLaneSet", "extensionElements", "documentation"},
     "childLaneSet": {"lane", "extensionElements", "documentation"},
@@ -73,8 +103,6 @@ ALLOWED: dict[str, set[str]] = {
     "timerEventDefinition": {"timeDuration", "extensionElements", "documentation"},
     "terminateEventDefinition": {"extensionElements", "documentation"},
     "sequenceFlow": {"conditionExpression", "extensionElements", "documentation"},
-    "textAnnotation": {"text", "extensionElements", "documentation"},
-    "association": {"extensionElements", "documentation"},
     **{kind: set(COMMON) for kind in ACTIVITIES | set(GATEWAYS)},
     **{kind: set() for kind in ("flowNodeRef", "incoming", "outgoing", "documentation", "text")},
     "timeDuration": set(),
@@ -82,8 +110,6 @@ ALLOWED: dict[str, set[str]] = {
 }
 _RESOURCES = "resource assignments are not supported; put the task in a lane named after its department"
 HINTS = {
-    "subProcess": "embedded sub-processes are not supported; draw the inner process as a process of its own "
-    "and call it with a call activity",
     "transaction": "transactions are not supported",
     "adHocSubProcess": "ad-hoc sub-processes are not supported",
     "scriptTask": "script tasks run code; govflow only runs registered service handlers (serviceTask with "
@@ -101,13 +127,6 @@ HINTS = {
     "multiInstanceLoopCharacteristics": "multi-instance activities are not supported "
     "(for several departments signing, use govflow's countersign)",
     "standardLoopCharacteristics": "loop activities are not supported; draw the loop with a gateway",
-    "ioSpecification": "data inputs and outputs are not supported (the case's form holds the data)",
-    "dataObject": "data objects are not supported (the case's form holds the data)",
-    "dataObjectReference": "data objects are not supported (the case's form holds the data)",
-    "dataStoreReference": "data stores are not supported",
-    "dataInputAssociation": "data associations are not supported",
-    "dataOutputAssociation": "data associations are not supported",
-    "property": "process and task properties are not supported",
     "potentialOwner": _RESOURCES,
     "humanPerformer": _RESOURCES,
     "performer": _RESOURCES,
@@ -128,6 +147,7 @@ class ImportResult:
     yaml: str
     template_id: str
     notes: list[BpmnProblem] = field(default_factory=list)  # what an admin should look at
+    placeholders: int = 0  # --keep-conditions: conditions left to translate (the YAML does not validate)
 
 
 @dataclass(eq=False)
@@ -156,6 +176,9 @@ class _Node:
     boundaries: list[_Node] = field(default_factory=list)
     default_flow: str | None = None
     consumed: bool = False  # folded into another node (an outcome gateway, an escalation end)
+    top: str = ""  # the govflow id of the top-level process it was read from
+    container: _Node | None = None  # the embedded sub-process it stands in
+    routing_refused: bool = False  # an unconditioned exclusive gateway already refused
 
 
 @dataclass(eq=False)
@@ -174,27 +197,59 @@ def import_bpmn(
     departments: Mapping[str, Iterable[str]],
     handlers: Iterable[str],
     default_department: str | None = None,
+    lane_map: Mapping[str, str] | None = None,
+    keep_conditions: bool = False,
 ) -> ImportResult:
     """Translate BPMN XML into govflow YAML; raise BpmnError listing every
     reason the file cannot be imported.
 
     `departments` maps each known department code to its names (matched
-    against lane names); `default_department` takes the tasks that stand in
-    no lane naming a department."""
+    against lane and pool names); `lane_map` maps lane or pool names (or
+    ids) to department codes (or `applicant`) first; `default_department`
+    takes the tasks that stand in no lane or pool naming a department.
+    With `keep_conditions`, a condition that cannot be translated becomes a
+    placeholder (`__edit_me__ == "<the original>"`) instead of a refusal:
+    the YAML is returned, and fails validation until an admin rewrites it
+    (`ImportResult.placeholders` counts them)."""
+    known = {code: [str(n) for n in names if n] for code, names in departments.items()}
+    problems = [
+        BpmnProblem(0, "", f"--lane-map '{lane}={code}': {message}")
+        for lane, code in (lane_map or {}).items()
+        if (message := lane_map_problem(lane, code, known))
+    ]
+    if problems:
+        raise BpmnError(problems)
     return _Importer(
-        {code: [str(n) for n in names if n] for code, names in departments.items()},
+        known,
         frozenset(handlers),
         default_department,
+        lane_map={normalise(k): v.strip() for k, v in (lane_map or {}).items()},
+        keep_conditions=keep_conditions,
     ).run(source)
 
 
 class _Importer:
     def __init__(
-        self, departments: dict[str, list[str]], handlers: frozenset[str], default_department: str | None
+        self,
+        departments: dict[str, list[str]],
+        handlers: frozenset[str],
+        default_department: str | None,
+        *,
+        lane_map: dict[str, str],
+        keep_conditions: bool,
     ) -> None:
         self.departments = departments
         self.handlers = handlers
         self.default_department = default_department
+        self.lane_map = lane_map
+        self.lane_map_used: set[str] = set()
+        self.keep_conditions = keep_conditions
+        self.placeholders: list[CommentedMap] = []  # branches whose `when` is a --keep-conditions placeholder
+        self.unmapped: dict[_Lane, list[_Node]] = {}  # lanes naming no department -> their tasks
+        self.defaulted_lanes: set[_Lane] = set()  # such lanes whose tasks went to the default department
+        self.laneless: list[str] = []  # tasks in no lane or pool that went to the default department
+        self.embedded: list[etree._Element] = []  # subProcess elements, in the order read
+        self.sub_taken: set[str] = {MAIN}
         self.problems: list[BpmnProblem] = []
         self.notes: list[BpmnProblem] = []
         self.taken: set[str] = set()
@@ -202,7 +257,6 @@ class _Importer:
         self.by_gid: dict[str, _Node] = {}
         self.flows: dict[str, _Flow] = {}
         self.variables = Variables()
-        self.untranslated = 0
         self.expression_language = ""
         self.default_ends = 0
         self.ignored: dict[str, tuple[int, str, int]] = {}
@@ -252,32 +306,63 @@ class _Importer:
         order = self.choose_processes(processes)
         self.fail_if_problems()
         process_ids: dict[str, str] = {}
-        sub_taken: set[str] = {MAIN}
         for index, process in enumerate(order):
             pid = process.get("id", "")
             if index == 0:
                 process_ids[pid] = MAIN
                 continue
-            wanted = str(self.yaml_extension(process, "subprocess").get("id") or "")
-            if ID_RE.match(wanted) and wanted not in sub_taken:
-                sub_taken.add(wanted)
-                process_ids[pid] = wanted
-            else:
-                process_ids[pid] = to_identifier(pid, sub_taken, prefix="p")
+            process_ids[pid] = self.subprocess_id(process)
         self.process_ids = process_ids
         for process in order:
             self.read_process(process, process_ids[process.get("id", "")])
+            pool = participants.get(process.get("id"))
+            pool_lane = self.pool(pool) if pool is not None else None
+            self.inherit_lanes(process_ids[process.get("id", "")], pool_lane)
+        self.check_lane_map()
         self.fail_if_problems()
-        document = self.build(order, participants)
+        document = self.build([*order, *self.embedded], participants)
+        self.refuse_unmapped_lanes()
         self.fail_if_problems()
         text = self.dump(document)
-        definition, problems = check_definition(
-            text, departments=set(self.departments), handlers=set(self.handlers)
+        self.validate(text)
+        self.summarise_notes()
+        return ImportResult(
+            yaml=text,
+            template_id=str(document["id"]),
+            notes=sorted(set(self.notes)),
+            placeholders=len(self.placeholders),
         )
+
+    def subprocess_id(self, element: etree._Element) -> str:
+        wanted = str(self.yaml_extension(element, "subprocess").get("id") or "")
+        if ID_RE.match(wanted) and wanted not in self.sub_taken:
+            self.sub_taken.add(wanted)
+            return wanted
+        return to_identifier(element.get("id", ""), self.sub_taken, prefix="p")
+
+    def validate(self, text: str) -> None:
+        """govflow's own loader and graph checks on the YAML. Placeholders
+        (--keep-conditions) are meant to fail; everything else must pass, so
+        the template is checked with them standing as "false", and then as
+        written, where only they may fail."""
+        checks = {"departments": set(self.departments), "handlers": set(self.handlers)}
+        if self.placeholders:
+            kept = [branch["when"] for branch in self.placeholders]
+            for branch in self.placeholders:
+                branch["when"] = "false"
+            stand_in = self.dump(self.document)
+            for branch, when in zip(self.placeholders, kept, strict=True):
+                branch["when"] = when
+            definition, problems = check_definition(stand_in, **checks)
+        else:
+            definition, problems = check_definition(text, **checks)
         if problems or definition is None:
             raise BpmnError([self.map_problem(p.message) for p in problems])
-        self.summarise_notes()
-        return ImportResult(yaml=text, template_id=str(document["id"]), notes=sorted(set(self.notes)))
+        if self.placeholders:
+            _, problems = check_definition(text, **checks)
+            others = [p for p in problems if PLACEHOLDER_FIELD not in p.message]
+            if others:  # pragma: no cover - a placeholder always parses and names only itself
+                raise BpmnError([self.map_problem(p.message) for p in others])
 
     # -- 1. the subset --------------------------------------------------------------
 
@@ -298,6 +383,9 @@ class _Importer:
                 if kind == "extensionElements":
                     walk(child, "extensionElements")
                     continue
+                if kind in DROPPED and parent_kind not in ("extensionElements", "laneSet", "lane"):
+                    self.drop(child, DROPPED[kind])
+                    continue
                 allowed = ALLOWED.get(parent_kind, set())
                 if kind not in allowed:
                     hint = HINTS.get(kind) or f"<{kind}> is outside govflow's BPMN subset"
@@ -305,11 +393,15 @@ class _Importer:
                         hint = self.event_hint(kind, parent_kind)
                     self.problem(hint, el=child)
                     continue
-                if kind in ARTIFACTS:
-                    self.ignore(child, "a text annotation (a comment in the diagram)")
-                    continue
                 if child.get("isForCompensation") == "true":
                     self.problem("compensation activities are not supported", el=child)
+                if kind == "subProcess" and child.get("triggeredByEvent") == "true":
+                    self.problem(
+                        "event sub-processes are not supported (govflow starts nothing on messages, signals "
+                        "or errors)",
+                        el=child,
+                    )
+                    continue
                 walk(child, kind)
 
         walk(root, "definitions")
@@ -325,6 +417,12 @@ class _Importer:
         if parent_kind == "boundaryEvent":
             return f"{what} boundary event is not supported; only timer boundary events are"
         if parent_kind == "intermediateCatchEvent":
+            if what in ("a message", "a signal"):
+                return (
+                    f"{what} intermediate catch event (waiting for a {what[2:]}) is not supported yet; "
+                    "govflow's waits are timers: draw a task for the department that receives it, or a "
+                    "timer (wait)"
+                )
             return f"{what} intermediate event is not supported; only timers (waits) are"
         return f"{what} event is outside govflow's BPMN subset"
 
@@ -336,11 +434,31 @@ class _Importer:
         self._ignored_what = getattr(self, "_ignored_what", {})
         self._ignored_what[key] = what
 
+    def drop(self, element: etree._Element, what: str) -> None:
+        """One note per dropped element, with its name or text so nothing said in the diagram is lost
+        without the admin seeing it."""
+        said = _clean_name(element.get("name", ""))
+        if local(element.tag) == "textAnnotation":
+            said = _clean_name("".join(element.itertext()))
+        said = f": {said[:200]!r}" if said else ""
+        self.note(
+            f"dropped {what}{said}; govflow does not use it",
+            line=element.sourceline or 0,
+            element=element.get("id") or _element_id(element),
+        )
+
     def summarise_notes(self) -> None:
         for key, (line, element, count) in sorted(self.ignored.items()):
             what = self._ignored_what.get(key, "")
             times = f" ({count} times)" if count > 1 else ""
             self.note(f"ignored {key}{times}: {what}; govflow does not use it", line=line, element=element)
+        if self.laneless:
+            names = ", ".join(f"'{t}'" for t in self.laneless[:8])
+            names += " ..." if len(self.laneless) > 8 else ""
+            self.note(
+                f"{len(self.laneless)} task(s) stand in no lane or pool naming a department and went to the "
+                f"default department '{self.default_department}': {names}"
+            )
         if self.default_ends:
             self.note(
                 f"{self.default_ends} end event(s) carry no govflow outcome and were taken as 'approved'; "
@@ -400,7 +518,12 @@ class _Importer:
 
     # -- 3. nodes, flows and lanes -------------------------------------------------------
 
-    def read_process(self, process: etree._Element, pid: str) -> None:
+    def read_process(
+        self, process: etree._Element, pid: str, *, top: str = "", container: _Node | None = None
+    ) -> None:
+        """The flow nodes, flows and lanes of a process, or of an embedded
+        sub-process (`container` is its node in the enclosing process)."""
+        top = top or pid
         elements = [c for c in process if local(c.tag) in FLOW_NODES and namespace(c.tag) == BPMN]
         for element in elements:
             bpmn_id = element.get("id")
@@ -418,6 +541,8 @@ class _Importer:
                 process=pid,
                 name=_clean_name(element.get("name", "")),
                 default_flow=element.get("default"),
+                top=top,
+                container=container,
             )
             self.nodes[bpmn_id] = node
         for node in self.nodes.values():  # valid govflow ids first keep their names
@@ -474,6 +599,26 @@ class _Importer:
                 self.problem("a boundary event cannot have incoming sequence flows", node=node)
         for lane_set in process.findall(f"{{{BPMN}}}laneSet"):
             self.read_lanes(lane_set)
+        for node in [n for n in self.nodes.values() if n.process == pid and n.kind == "subProcess"]:
+            # An embedded sub-process becomes a govflow sub-process its node calls.
+            sid = self.subprocess_id(node.el)
+            self.process_ids[node.bpmn_id] = sid
+            self.embedded.append(node.el)
+            self.read_process(node.el, sid, top=top, container=node)
+
+    def inherit_lanes(self, top: str, pool: _Lane | None) -> None:
+        """Nodes in no lane stand in the lane of their embedded sub-process, else in their pool."""
+
+        def lane_of(node: _Node) -> _Lane | None:
+            if node.lane is not None:
+                return node.lane
+            if node.container is not None:
+                return lane_of(node.container)
+            return pool
+
+        for node in self.nodes.values():
+            if node.top == top:
+                node.lane = lane_of(node)
 
     def read_lanes(self, lane_set: etree._Element) -> None:
         for lane_el in lane_set.findall(f"{{{BPMN}}}lane"):
@@ -499,19 +644,64 @@ class _Importer:
             if ext.get("role") in ("applicant", "process"):
                 lane.role = ext.get("role")
                 return lane
-        name = lane.name.strip().lower()
-        if name in APPLICANT_LANE_NAMES:
-            lane.role = "applicant"
-            return lane
-        for code, names in self.departments.items():
-            if name and (name == code or name in {n.strip().lower() for n in names}):
-                lane.department = code
-                return lane
-        lane.problem = (
-            f"lane '{lane.name or lane.bpmn_id}' does not name a department govflow knows "
-            f"(name the lane after a department, e.g. '{next(iter(self.departments), 'market_regulation')}')"
-        )
+        self.name_lane(lane, "lane")
         return lane
+
+    def pool(self, participant: etree._Element) -> _Lane | None:
+        """A pool (participant) names the department of the tasks in no lane of it."""
+        name = _clean_name(participant.get("name", ""))
+        if not name:
+            return None
+        lane = _Lane(name, participant.sourceline or 0, participant.get("id", ""))
+        self.name_lane(lane, "pool")
+        return lane
+
+    def name_lane(self, lane: _Lane, what: str) -> None:
+        """Which department (or the applicant) a lane or pool stands for: the
+        --lane-map first (by name or id), then department codes and names,
+        then the applicant's lane names."""
+        for key in (normalise(lane.name), normalise(lane.bpmn_id)):
+            if key and key in self.lane_map:
+                self.lane_map_used.add(key)
+                value = self.lane_map[key]
+                if value == APPLICANT:
+                    lane.role = "applicant"
+                else:
+                    lane.department = value
+                return
+        department = department_named(lane.name, self.departments)
+        if department is not None:
+            lane.department = department
+            return
+        if normalise(lane.name) in APPLICANT_LANE_NAMES:
+            lane.role = "applicant"
+            return
+        label = lane.name or lane.bpmn_id
+        lane.problem = f"{what} '{label}' names no department govflow knows"
+
+    def check_lane_map(self) -> None:
+        for key, code in self.lane_map.items():
+            if key not in self.lane_map_used:
+                self.note(f"--lane-map '{key}={code}' matches no lane or pool of this file")
+
+    def refuse_unmapped_lanes(self) -> None:
+        """One refusal per lane (or pool) whose tasks have no department, naming the options that fix it."""
+        for lane, tasks in self.unmapped.items():
+            names = ", ".join(f"'{t.bpmn_id}'" for t in tasks[:5]) + (" ..." if len(tasks) > 5 else "")
+            label = lane.name or lane.bpmn_id
+            self.problems.append(
+                BpmnProblem(
+                    lane.line,
+                    lane.bpmn_id,
+                    f"{lane.problem} (its tasks: {names}); name it after a department (code, Chinese or "
+                    f"English name), map it with --lane-map '{label}=CODE', or give --department CODE "
+                    f"for the tasks of unmapped lanes ({self.known_codes()})",
+                )
+            )
+
+    def known_codes(self) -> str:
+        codes = sorted(self.departments)
+        return "known codes: " + ", ".join(codes[:20]) + (" ..." if len(codes) > 20 else "")
 
     # -- 4. the YAML document ----------------------------------------------------------------
 
@@ -519,6 +709,7 @@ class _Importer:
         main = order[0]
         template_ext = self.yaml_extension(main, "template")
         doc = CommentedMap()
+        self.document = doc
         pid_raw = str(template_ext.get("id") or main.get("id") or "imported_process")
         template_id = pid_raw if SLUG_RE.match(pid_raw) else to_identifier(pid_raw, set(), prefix="process")
         doc["id"] = template_id
@@ -552,11 +743,12 @@ class _Importer:
             doc["subprocesses"] = subprocesses
         if "title_field" in template_ext:
             doc["title_field"] = template_ext["title_field"]
-        if self.untranslated:
+        if self.placeholders:
             doc.yaml_set_start_comment(
-                f"Imported from BPMN. {self.untranslated} condition(s) were written in another expression "
-                "language and could not be translated:\nthey are kept in comments marked TRANSLATE and "
-                'stand as when: "false" until an admin translates them.'
+                f"Imported from BPMN with --keep-conditions. {len(self.placeholders)} condition(s) could "
+                "not be translated:\nthey are kept in comments marked TRANSLATE and stand as "
+                f'{PLACEHOLDER_FIELD} == "<the original>", which fails validation\nuntil an admin rewrites '
+                "them in govflow's condition language."
             )
         return doc
 
@@ -646,7 +838,7 @@ class _Importer:
         self.pending_comments: list[tuple[str, str]] = []
         # Fold outcome gateways and escalation paths before writing anything.
         for node in members:
-            if node.kind in ("task", "userTask", "callActivity"):
+            if node.kind in ("task", "userTask", *CALLS):
                 self.fold_outcomes(node)
         for node in members:
             if node.kind in ("task", "userTask"):
@@ -654,7 +846,7 @@ class _Importer:
         for node in members:
             if node.kind in GATEWAYS and len(_sources(node)) > 1 and len(node.outgoing) > 1:
                 node.entry = to_identifier(f"{node.gid}_join", self.taken)  # type: ignore[attr-defined]
-            if node.boundaries and node.kind not in ("task", "userTask", "serviceTask", "callActivity"):
+            if node.boundaries and node.kind not in ("task", "userTask", "serviceTask", *CALLS):
                 self.problem("boundary events stand only on tasks", node=node)
         ordered = sorted(members, key=lambda n: (n.kind != "startEvent", n.line))
         for node in ordered:
@@ -679,8 +871,8 @@ class _Importer:
         return None
 
     def fold_outcomes(self, node: _Node) -> None:
-        allowed = CASE_OUTCOMES if node.kind == "callActivity" else TASK_OUTCOMES
-        required = "approved" if node.kind == "callActivity" else "approve"
+        allowed = CASE_OUTCOMES if node.kind in CALLS else TASK_OUTCOMES
+        required = "approved" if node.kind in CALLS else "approve"
         node.outcomes = None  # type: ignore[attr-defined]
         flows = node.outgoing
         candidates: list[_Flow] = []
@@ -691,6 +883,11 @@ class _Importer:
                 candidates, default_id = gateway.outgoing, gateway.default_flow
                 holder = gateway
             else:
+                return
+            if all(not (f.condition or "").strip() for f in candidates):
+                # No conditions: if a reviewer's task stands before it, its decision chooses.
+                if node.kind in ("task", "userTask") and not self.is_correction(node):
+                    self.route_by_names(node, gateway)
                 return
         elif len(flows) > 1:
             candidates, default_id, holder = flows, node.default_flow, None
@@ -716,6 +913,71 @@ class _Importer:
         if holder is not None:
             holder.consumed = True
             holder.folded_into = node  # type: ignore[attr-defined]
+
+    def is_correction(self, node: _Node) -> bool:
+        return self.node_extension(node).get("type") == "correction" or (
+            node.lane is not None and node.lane.role == "applicant"
+        )
+
+    def route_by_names(self, node: _Node, gateway: _Node) -> None:
+        """An exclusive gateway whose flows carry no condition, right after a
+        review: the flows' names say which decision each stands for."""
+        chosen: dict[str, _Flow] = {}
+        faults: list[str] = []
+        for flow in gateway.outgoing:
+            if not flow.name and flow.id == gateway.default_flow:
+                continue  # an unnamed default flow: whatever the named ones leave (below)
+            outcome = outcome_of_name(flow.name, question=gateway.name)
+            if not flow.name:
+                faults.append(f"flow '{flow.id}' has no name")
+            elif outcome is None and normalise(flow.name).strip("?？!！。.") in ANSWERS:
+                faults.append(
+                    f"flow '{flow.id}' is named {flow.name!r}, which answers the question "
+                    f"{gateway.name!r}: whether that means approval is not clear"
+                )
+            elif outcome is None:
+                faults.append(f"flow '{flow.id}' is named {flow.name!r}, which is no decision govflow knows")
+            elif outcome in chosen:
+                first = chosen[outcome]
+                faults.append(
+                    f"flows '{first.id}' ({first.name!r}) and '{flow.id}' ({flow.name!r}) both mean {outcome}"
+                )
+            else:
+                chosen[outcome] = flow
+        unnamed_default = next(
+            (f for f in gateway.outgoing if f.id == gateway.default_flow and not f.name), None
+        )
+        if unnamed_default is not None:
+            if "approve" in chosen:
+                faults.append(f"the default flow '{unnamed_default.id}' has no name")
+            else:
+                chosen["approve"] = unnamed_default
+        if not faults and "approve" not in chosen:
+            faults.append("no flow means approve")
+        what = f"exclusive gateway '{gateway.bpmn_id}'" + (f" ({gateway.name!r})" if gateway.name else "")
+        if faults:
+            gateway.routing_refused = True
+            self.problem(
+                f"the flows of {what} carry no conditions, so the decision of task '{node.bpmn_id}' must "
+                f"choose between them by their names, but {'; '.join(faults)}. Name each flow after a "
+                "decision (approve: 通过 / 同意 / 是 / yes / approve; reject: 不通过 / 不同意 / 否 / no / "
+                "reject; return: 退回 / 补正 / return) or give the flows conditions",
+                node=gateway,
+            )
+            return
+        order = [f.id for f in gateway.outgoing]
+        ordered = sorted(chosen.items(), key=lambda item: order.index(item[1].id))
+        node.outcomes = {outcome: flow.target for outcome, flow in ordered}  # type: ignore[attr-defined]
+        node.outcome_names = [  # type: ignore[attr-defined]
+            f"{outcome} = {flow.name or '(default flow)'}" for outcome, flow in ordered
+        ]
+        gateway.consumed = True
+        gateway.folded_into = node  # type: ignore[attr-defined]
+        self.note(
+            f"the flows of {what} carry no conditions: they became the decisions of task '{node.bpmn_id}' "
+            f"({', '.join(node.outcome_names)}); check them",  # type: ignore[attr-defined]
+            node=gateway,
+        )
 
     def check_timers(self, node: _Node) -> None:
         node.sla_timer = None  # type: ignore[attr-defined]
@@ -820,12 +1082,14 @@ class _Importer:
             if node.boundaries:
                 self.problem("govflow takes timers only on user tasks, not on service tasks", node=node)
             self.single_next(item, node)
-        elif kind == "callActivity":
+        elif kind in CALLS:
             item["type"] = "call"
             self.title(item, node, ext, required=True)
-            item["process"] = self.process_ids.get(node.el.get("calledElement", ""), "")
+            called = node.bpmn_id if kind == "subProcess" else node.el.get("calledElement", "")
+            item["process"] = self.process_ids.get(called, "")
             if node.boundaries:
-                self.problem("govflow takes timers only on user tasks, not on call activities", node=node)
+                what = "call activities" if kind == "callActivity" else "sub-processes"
+                self.problem(f"govflow takes timers only on user tasks, not on {what}", node=node)
             item["outcomes"] = self.outcomes(node, "approved")
         elif kind in GATEWAYS:
             self.write_gateway(item, node, ext)
@@ -882,21 +1146,28 @@ class _Importer:
         lane = node.lane
         if lane is not None and lane.department:
             return lane.department
-        if self.default_department:
-            if lane is not None and lane.problem:
-                self.note(
-                    f"{lane.problem}; its task went to the default department '{self.default_department}'",
-                    node=node,
-                )
-            return self.default_department
         if lane is not None and lane.problem:
-            self.problem(lane.problem + " (or give a default department)", node=node)
-        else:
-            self.problem(
-                "the task stands in no lane naming a department; put it in a lane named after its department "
-                "or give a default department (--department)",
-                node=node,
-            )
+            if self.default_department:
+                if lane not in self.defaulted_lanes:
+                    self.defaulted_lanes.add(lane)
+                    self.note(
+                        f"{lane.problem}; its tasks went to the default department "
+                        f"'{self.default_department}' (or map it with --lane-map '{lane.name or lane.bpmn_id}"
+                        "=CODE')",
+                        line=lane.line,
+                        element=lane.bpmn_id,
+                    )
+                return self.default_department
+            self.unmapped.setdefault(lane, []).append(node)
+            return None
+        if self.default_department:
+            self.laneless.append(node.bpmn_id)
+            return self.default_department
+        self.problem(
+            "the task stands in no lane or pool naming a department; put it in a lane named after its "
+            f"department, or give --department CODE for such tasks ({self.known_codes()})",
+            node=node,
+        )
         return None
 
     def write_user_task(self, item: CommentedMap, node: _Node, ext: dict) -> None:
@@ -920,6 +1191,9 @@ class _Importer:
         if ext.get("clock") in ("counted", "excluded"):
             item["clock"] = ext["clock"]
         item["outcomes"] = outcomes
+        names = getattr(node, "outcome_names", None)
+        if names:  # the language has no outcome labels: the modeller's words stay beside them
+            item.yaml_add_eol_comment("BPMN flows: " + ", ".join(names), "outcomes")
 
     def sla(self, node: _Node, ext: dict, outcomes: CommentedMap) -> CommentedMap | None:
         timer = getattr(node, "sla_timer", None)
@@ -1071,40 +1345,26 @@ class _Importer:
     def branches(self, node: _Node, flows: list[_Flow], owner: str, *, exclusive: bool) -> CommentedSeq:
         seq = CommentedSeq()
         comments: list[str] = []
-        default_seen = False
-        if node.default_flow and node.default_flow not in {f.id for f in flows}:
-            self.problem(f"the default flow '{node.default_flow}' does not leave this element", node=node)
+        default_id = node.default_flow
+        if default_id and default_id not in {f.id for f in flows}:
+            self.problem(f"the default flow '{default_id}' does not leave this element", node=node)
+        if exclusive:
+            if node.routing_refused:
+                return seq
+            default_id = self.exclusive_default(node, flows, default_id)
+            if default_id is False:
+                return seq
         for flow in flows:
             branch = CommentedMap()
             branch["to"] = self.entry_of(flow.target)
-            if flow.id == node.default_flow:
+            if flow.id == default_id:
                 branch["default"] = True
-                default_seen = True
             elif flow.condition is None or not flow.condition.strip():
-                branch["when"] = "true"
-                if exclusive:
-                    self.note(
-                        f"flow '{flow.id}' has no condition; it is taken as always true",
-                        line=flow.line,
-                        element=flow.id,
-                    )
+                branch["when"] = "true"  # an inclusive branch that always runs
             else:
                 condition = self.condition(flow)
                 if condition.text is None:
-                    self.untranslated += 1
-                    language = condition.language or "unspecified"
-                    comments.append(
-                        f"TRANSLATE branch to {branch['to']} (flow {flow.id}, language {language}): "
-                        f"{' '.join(condition.original.split())}"
-                    )
-                    self.note(
-                        f"the condition {condition.original!r} (language {language}) could not be "
-                        'translated; it is kept as a comment and stands as when: "false" until an admin '
-                        "translates it",
-                        line=flow.line,
-                        element=flow.id,
-                    )
-                    branch["when"] = "false"
+                    self.untranslated(flow, condition, branch, comments)
                 else:
                     if condition.translated:
                         self.note(
@@ -1115,10 +1375,94 @@ class _Importer:
                         )
                     branch["when"] = condition.text
             seq.append(_flow_map(branch))
-        del default_seen
+        if exclusive:
+            always = [b["to"] for b in seq if b.get("when") == "true"]
+            if len(always) > 1:
+                self.problem(
+                    f"{_gateway_label(node)}: the conditions of {len(always)} flows are always true, so only "
+                    "the first could ever be taken; give them conditions that tell them apart",
+                    node=node,
+                )
         if comments:
             self.pending_comments.append((owner, "\n".join(comments)))
         return seq
+
+    def exclusive_default(self, node: _Node, flows: list[_Flow], default_id: str | None) -> str | bool | None:
+        """The default flow of an exclusive gateway, or False when flows
+        without conditions leave it undecided (refused). One flow without a
+        condition among conditioned ones, and no default, is the default:
+        the path taken when no condition holds, as modellers mean it."""
+        bare = [f for f in flows if f.id != default_id and not (f.condition or "").strip()]
+        if not bare:
+            return default_id
+        conditioned = [f for f in flows if f.id != default_id and f not in bare]
+        if conditioned and len(bare) == 1 and not default_id:
+            self.note(
+                f"flow '{bare[0].id}' of {_gateway_label(node)} has no condition: it became the default "
+                "branch (taken when no other condition holds)",
+                line=bare[0].line,
+                element=bare[0].id,
+            )
+            return bare[0].id
+        named = ", ".join(f"'{f.id}'" + (f" ({f.name!r})" if f.name else "") for f in bare)
+        if conditioned or default_id:
+            self.problem(
+                f"flows {named} of {_gateway_label(node)} carry no condition besides "
+                + ("the default flow" if default_id else "one another")
+                + "; an exclusive gateway takes one flow, so give each a condition (one may be the "
+                "default flow)",
+                node=node,
+            )
+            return False
+        before = [self.nodes[b] for b in _sources(node) if b in self.nodes]
+        after_correction = (
+            len(before) == 1 and before[0].kind in ("task", "userTask") and self.is_correction(before[0])
+        )
+        where = (
+            "it follows an applicant's correction, whose submission decides nothing"
+            if after_correction
+            else "it does not stand right after a department's review task, whose decision could choose"
+        )
+        self.problem(
+            f"none of the {len(flows)} flows ({named}) leaving {_gateway_label(node)} carries a condition, "
+            f"so nothing chooses between them; {where}. Give each flow a condition (one may be the default "
+            "flow), or put the gateway right after the review task and name its flows after the decision "
+            "(通过 / 不通过 / 退回, approve / reject / return)",
+            node=node,
+        )
+        return False
+
+    def untranslated(
+        self, flow: _Flow, condition: Condition, branch: CommentedMap, comments: list[str]
+    ) -> None:
+        """A condition govflow cannot read: refused, or with --keep-conditions a placeholder that fails
+        validation until an admin rewrites it."""
+        language = condition.language or "unspecified"
+        original = " ".join(condition.original.split())
+        reason = f" ({condition.reason})" if condition.reason else ""
+        if not self.keep_conditions:
+            self.problems.append(
+                BpmnProblem(
+                    flow.line,
+                    flow.id,
+                    f"the condition {original!r} (language {language}) cannot be translated into govflow's "
+                    f"condition language{reason}; rewrite it in the model (docs/process-language.md section "
+                    "14), or import with --keep-conditions to keep it as a placeholder for an admin to edit",
+                )
+            )
+            branch["when"] = "false"
+            return
+        comments.append(
+            f"TRANSLATE branch to {branch['to']} (flow {flow.id}, language {language}): {original}"
+        )
+        branch["when"] = placeholder(condition.original)
+        self.placeholders.append(branch)
+        self.note(
+            f"the condition {original!r} (language {language}) could not be translated{reason}; it stands as "
+            f"a placeholder naming '{PLACEHOLDER_FIELD}', which fails validation until an admin rewrites it",
+            line=flow.line,
+            element=flow.id,
+        )
 
     def condition(self, flow: _Flow) -> Condition:
         node_ids = {n.bpmn_id: n.gid for n in self.nodes.values()}
@@ -1208,6 +1552,10 @@ def _yaml_value(value: Any) -> Any:
             seq.fa.set_flow_style()
         return seq
     return value
+
+
+def _gateway_label(node: _Node) -> str:
+    return f"exclusive gateway '{node.bpmn_id}'" + (f" ({node.name!r})" if node.name else "")
 
 
 def _sources(node: _Node) -> set[str]:

@@ -28,10 +28,23 @@ HANDLERS = handler_names()
 def importer():
     from govflow.bpmn.importer import import_bpmn
 
-    def run(source: bytes | str, *, department: str | None = "market_regulation"):
+    def run(
+        source: bytes | str,
+        *,
+        department: str | None = "market_regulation",
+        lane_map: dict[str, str] | None = None,
+        keep_conditions: bool = False,
+    ):
         if isinstance(source, str):
             source = source.encode("utf-8")
-        return import_bpmn(source, departments=DEPARTMENTS, handlers=HANDLERS, default_department=department)
+        return import_bpmn(
+            source,
+            departments=DEPARTMENTS,
+            handlers=HANDLERS,
+            default_department=department,
+            lane_map=lane_map,
+            keep_conditions=keep_conditions,
+        )
 
     return run
 

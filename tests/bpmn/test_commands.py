@@ -60,7 +60,7 @@ def test_import_prints_yaml_and_notes_apart():
     [
         (
             CORPUS / "miwg" / "A.3.0.bpmn",
-            ":11: element '_1ae31d1b-2559-4f78-a3ec-47986a49db48': embedded sub-processes",
+            ":17: element '_428dcbf5-8e5e-48e0-9c0c-d93003fa8c82': a message boundary event",
         ),
         (ROOT / "README.md", "not well-formed XML"),
         (ROOT / "does-not-exist.bpmn", "cannot read the file"),

@@ -25,7 +25,9 @@ def nodes(result) -> dict:
 
 
 def test_the_advert_permit_model_maps_every_supported_construct(importer):
-    result = importer((CORPUS / "govflow" / "advert_permit.bpmn").read_bytes(), department=None)
+    result = importer(
+        (CORPUS / "govflow" / "advert_permit.bpmn").read_bytes(), department=None, keep_conditions=True
+    )
     found = nodes(result)
     # Lanes name departments by Chinese name or by code; the applicant's lane holds corrections
     assert found["review"]["department"] == "housing_construction"
@@ -42,13 +44,13 @@ def test_the_advert_permit_model_maps_every_supported_construct(importer):
     assert found["fire_opinion"]["sla"]["on_breach"] == "approve"
     # A non-interrupting timer alone is an escalation; a week is five working days
     assert found["structure"]["sla"] == {"days": 5, "on_breach": "escalate"}
-    # Conditions: JUEL translated, XPath kept as a comment and false, the default flow kept
+    # Conditions: JUEL translated, XPath kept as a comment and a placeholder, the default flow kept
     branches = {b["to"]: b for b in found["decision"]["branches"]}
     assert branches["size_gate"] == {"to": "size_gate", "default": True}
     assert branches["fix_documents"]["when"] == "(incomplete == true) and not (urgent == true)"
     size = {b["to"]: b for b in found["size_gate"]["branches"]}
     assert size["fire_opinion"]["when"] == "area > 200"
-    assert size["structure"]["when"] == "false"
+    assert size["structure"]["when"] == "__edit_me__ == \"getDataObject('site')/height > 10\""
     assert "TRANSLATE branch to structure" in result.yaml
     assert "getDataObject('site')/height > 10" in result.yaml
     # Waits, call activities and sub-processes, terminate ends
@@ -72,6 +74,7 @@ def test_the_advert_permit_model_maps_every_supported_construct(importer):
     # And the admin is told what to look at, with lines
     notes = [n.format() for n in result.notes]
     assert any("line 50: element 'f_struct'" in n and "could not be translated" in n for n in notes)
+    assert result.placeholders == 1
 
 
 def test_a_task_outside_any_department_lane_needs_a_default_department(importer):
@@ -83,7 +86,8 @@ def test_a_task_outside_any_department_lane_needs_a_default_department(importer)
     with pytest.raises(BpmnError) as refused:
         importer(model(body), department=None)
     assert "element 't'" in refused.value.lines()[0]
-    assert "no lane naming a department" in refused.value.lines()[0]
+    assert "no lane or pool naming a department" in refused.value.lines()[0]
+    assert "--department" in refused.value.lines()[0]
     assert nodes(importer(model(body), department="tax"))["t"]["department"] == "tax"
 
 
@@ -146,7 +150,8 @@ def test_a_gateway_that_joins_and_splits_becomes_two(importer):
     found = nodes(importer(model(body)))
     assert found["m_join"] == {"id": "m_join", "type": "exclusive", "next": "m"}
     assert found["t"]["outcomes"] == {"approve": "m_join"}
-    assert [b["when"] for b in found["m"]["branches"]] == ["true", "amount > 100"]
+    # The flow without a condition beside a conditioned one is the default (never when: "true")
+    assert found["m"]["branches"] == [{"to": "u", "default": True}, {"to": "e", "when": "amount > 100"}]
 
 
 @pytest.mark.parametrize(

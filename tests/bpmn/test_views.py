@@ -25,14 +25,29 @@ def upload(name: str, data: bytes) -> SimpleUploadedFile:
 def test_an_admin_imports_a_model_into_the_editor(process_admin):
     client = login(process_admin)
     assert client.get("/bpmn/import/").status_code == 200
-    data = (CORPUS / "govflow" / "advert_permit.bpmn").read_bytes()
-    response = client.post("/bpmn/import/", {"file": upload("advert.bpmn", data), "department": ""})
+    data = (
+        CORPUS / "camunda-bpm-platform" / "gateway__ExclusiveGatewayTest.testDivergingExclusiveGateway.bpmn"
+    ).read_bytes()
+    response = client.post("/bpmn/import/", {"file": upload("diverging.bpmn", data), "department": "tax"})
     assert response.status_code == 200
     assert "console/editor.html" in [t.name for t in response.templates]
     source = response.context["source"]
-    assert "id: advert_permit" in source
+    assert "id: exclusive_gw_diverging" in source
     assert source.startswith("# BPMN import notes")
-    assert "advert.bpmn:50: element 'f_struct'" in source
+    assert "diverging.bpmn:16: element 'flow2'" in source
+
+
+def test_a_condition_govflow_cannot_read_is_refused_with_its_text(process_admin):
+    # The console keeps no placeholders: the XPath condition of advert_permit.bpmn is refused.
+    client = login(process_admin)
+    data = (CORPUS / "govflow" / "advert_permit.bpmn").read_bytes()
+    response = client.post("/bpmn/import/", {"file": upload("advert.bpmn", data), "department": ""})
+    assert response.status_code == 400
+    problems = response.context["problems"]
+    assert any(
+        p.startswith("advert.bpmn:50: element 'f_struct'") and "getDataObject('site')/height > 10" in p
+        for p in problems
+    )
 
 
 def test_a_refused_model_lists_its_problems(process_admin):

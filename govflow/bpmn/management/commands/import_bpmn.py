@@ -1,18 +1,34 @@
-"""import_bpmn FILE.bpmn [--out FILE.yaml] [--department CODE]
+"""import_bpmn FILE.bpmn [--out FILE.yaml] [--department CODE] [--lane-map LANE=CODE ...] [--keep-conditions]
 
 BPMN 2.0 XML -> a govflow YAML template that passes validate_process. Exit
-0 and the YAML (on stdout, or in --out); notes for the admin (translated or
-untranslated conditions, ignored vendor extensions) go to stderr. Exit 1 with
-one `FILE:LINE: element 'ID': message` line per reason when the file is
-refused."""
+0 and the YAML (on stdout, or in --out); notes for the admin (translated
+conditions, decisions read from flow names, dropped data elements, ignored
+vendor extensions) go to stderr. Exit 1 with one `FILE:LINE: element 'ID':
+message` line per reason when the file is refused.
+
+Lanes and pools name departments by code, Chinese or English name; --lane-map
+names the others (by lane name or id; repeatable); --department takes the
+tasks of lanes that name none. --keep-conditions turns conditions govflow
+cannot translate into placeholders an admin must rewrite (the YAML then
+fails validate_process, naming each one with its line) instead of refusing.
+The departments are the database's active ones, else fixtures/departments.yaml."""
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from govflow.bpmn.catalogue import departments_catalogue, handlers
 from govflow.bpmn.common import MAX_BYTES, BpmnError
+from govflow.bpmn.conditions import PLACEHOLDER_FIELD
 from govflow.bpmn.importer import import_bpmn
+
+
+def lane_entry(text: str) -> tuple[str, str]:
+    lane, sep, code = text.rpartition("=")
+    if not sep or not lane.strip() or not code.strip():
+        example = "--lane-map '市场监管=market_regulation'"
+        raise CommandError(f"--lane-map '{text}': expected LANE=CODE, e.g. {example}")
+    return lane.strip(), code.strip()
 
 
 class Command(BaseCommand):
@@ -24,16 +40,34 @@ class Command(BaseCommand):
         parser.add_argument(
             "--department",
             metavar="CODE",
-            help="department for tasks that stand in no lane naming a department",
+            help="department for tasks that stand in no lane or pool naming a department",
+        )
+        parser.add_argument(
+            "--lane-map",
+            metavar="LANE=CODE",
+            action="append",
+            default=[],
+            help="the department (code, or 'applicant') of a lane or pool, by its name or id; repeatable",
+        )
+        parser.add_argument(
+            "--keep-conditions",
+            action="store_true",
+            help=f"keep conditions govflow cannot translate as placeholders ({PLACEHOLDER_FIELD}) for an "
+            "admin to rewrite, instead of refusing the file",
         )
 
-    def handle(self, *args, path, out, department, **options):
+    def handle(self, *args, path, out, department, lane_map, keep_conditions, **options):
         departments = departments_catalogue()
         if department and department not in departments:
             self.stderr.write(
                 f"{path}: unknown department '{department}' (known: {', '.join(sorted(departments))})"
             )
             raise SystemExit(1)
+        try:
+            lanes = dict(lane_entry(entry) for entry in lane_map)
+        except CommandError as exc:
+            self.stderr.write(f"{path}: {exc}")
+            raise SystemExit(1) from None
         try:
             with open(path, "rb") as stream:
                 source = stream.read(MAX_BYTES + 1)
@@ -42,7 +76,12 @@ class Command(BaseCommand):
             raise SystemExit(1) from None
         try:
             result = import_bpmn(
-                source, departments=departments, handlers=handlers(), default_department=department
+                source,
+                departments=departments,
+                handlers=handlers(),
+                default_department=department,
+                lane_map=lanes,
+                keep_conditions=keep_conditions,
             )
         except BpmnError as exc:
             for line in exc.lines(path):
@@ -50,6 +89,11 @@ class Command(BaseCommand):
             raise SystemExit(1) from None
         for note in result.notes:
             self.stderr.write("note: " + note.format(path))
+        if result.placeholders:
+            self.stderr.write(
+                f"warning: {path}: {result.placeholders} condition(s) stand as placeholders "
+                f"({PLACEHOLDER_FIELD}); the template will not validate until an admin rewrites them"
+            )
         if out:
             try:
                 Path(out).write_text(result.yaml, encoding="utf-8")
