@@ -1,7 +1,8 @@
 """How much of a corpus of public BPMN models govflow's importer takes, and
 whether what it takes still means something.
 
-    .venv/bin/python bench/bpmn_corpus.py [DIR ...] [--department CODE] [--timeout S] [--json FILE] [-v]
+    .venv/bin/python bench/bpmn_corpus.py [DIR ...] [--department CODE] [--timeout S] [--json FILE]
+        [--compare BEFORE.json] [-v]
 
 DIR defaults to ../shared/bpmn-corpus/ (relative to the repository). Every
 `*.bpmn` file under it is imported twice: as given (lanes must name
@@ -19,6 +20,10 @@ of its other outcomes once; every task rejecting or returning once; and the
 example data with its yes/no fields set and its numbers made large. A model
 where some user task is never reached is listed: a gateway whose branches
 cannot be told apart (`when: "true"` everywhere) shows up here.
+
+With --compare (the --json of an earlier run, e.g. on the importer before a
+change), each run also prints before -> after figures and the models whose
+verdict changed.
 
 Pure Python, like the importer: the department list is fixtures/departments.yaml.
 """
@@ -287,6 +292,27 @@ def report(title: str, verdicts: list[Verdict], *, verbose: bool) -> dict[str, A
     }
 
 
+def compare(before: dict[str, Any], after: dict[str, Any]) -> None:
+    keys = ("files", "imported", "refused", "crashed", "hung", "valid", "all_user_tasks_reached")
+    for title, now in after.items():
+        then = before.get(title)
+        if then is None:
+            continue
+        print(f"\n== before -> after: {title}")
+        print("  " + "  ".join(f"{key} {then.get(key, '?')} -> {now[key]}" for key in keys))
+        old = {m["path"]: m for m in then.get("models", [])}
+        for model in now["models"]:
+            was = old.get(model["path"])
+            if was is None or (was["status"], was["unreached"]) == (model["status"], model["unreached"]):
+                continue
+            reached = (
+                "" if model["status"] != "imported" or model["unreached"] else ", every user task reached"
+            )
+            print(
+                f"  {model['path']}: {was['status']} -> {model['status']}{reached}  {model['reason'][:100]}"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dirs", nargs="*", type=Path, default=[DEFAULT_CORPUS])
@@ -295,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per import or dry run")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--compare", type=Path, help="the --json of an earlier run: print before -> after")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per file")
     args = parser.parse_args(argv)
     paths: list[Path] = []
@@ -310,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         figures[title] = report(title, verdicts, verbose=args.verbose)
     if args.json:
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
+    if args.compare:
+        compare(json.loads(args.compare.read_text("utf-8")), figures)
     crashed = sum(f["crashed"] + f["hung"] for f in figures.values())
     return 1 if crashed else 0
 

@@ -72,19 +72,19 @@ FLOW_NODES = ACTIVITIES | {"subProcess"} | set(GATEWAYS) | EVENTS
 COMMON = {"incoming", "outgoing", "extensionElements", "documentation"}
 # Dropped with one note each: they carry data or comments, never the route.
 DROPPED = {
-    "textAnnotation": "a text annotation (a comment in the diagram)",
-    "association": "an association (a line to a comment or data)",
-    "group": "a group (a visual frame)",
-    "category": "a category (what groups are labelled with)",
-    "dataObject": "a data object (the case's form holds the data)",
-    "dataObjectReference": "a data object (the case's form holds the data)",
-    "dataStore": "a data store (govflow reads no outside stores)",
-    "dataStoreReference": "a data store (govflow reads no outside stores)",
-    "dataInputAssociation": "a data association",
-    "dataOutputAssociation": "a data association",
-    "ioSpecification": "data inputs and outputs (the case's form holds the data)",
-    "property": "a process or task property (a variable; the case's form holds the data)",
-    "itemDefinition": "an item definition (a data type)",
+    "textAnnotation": ("text annotation", "a comment in the diagram"),
+    "association": ("association", "a line to a comment or to data"),
+    "group": ("group", "a visual frame"),
+    "category": ("category", "what groups are labelled with"),
+    "dataObject": ("data object", "the case's form holds the data"),
+    "dataObjectReference": ("data object", "the case's form holds the data"),
+    "dataStore": ("data store", "govflow reads no outside stores"),
+    "dataStoreReference": ("data store", "govflow reads no outside stores"),
+    "dataInputAssociation": ("data association", "the case's form holds the data"),
+    "dataOutputAssociation": ("data association", "the case's form holds the data"),
+    "ioSpecification": ("data inputs and outputs", "the case's form holds the data"),
+    "property": ("property", "a variable; the case's form holds the data"),
+    "itemDefinition": ("item definition", "a data type"),
 }
 CONTAINER = FLOW_NODES | {"sequenceFlow", "laneSet", "extensionElements", "documentation"}
 ALLOWED: dict[str, set[str]] = {
@@ -384,7 +384,7 @@ class _Importer:
                     walk(child, "extensionElements")
                     continue
                 if kind in DROPPED and parent_kind not in ("extensionElements", "laneSet", "lane"):
-                    self.drop(child, DROPPED[kind])
+                    self.drop(child, *DROPPED[kind])
                     continue
                 allowed = ALLOWED.get(parent_kind, set())
                 if kind not in allowed:
@@ -434,15 +434,15 @@ class _Importer:
         self._ignored_what = getattr(self, "_ignored_what", {})
         self._ignored_what[key] = what
 
-    def drop(self, element: etree._Element, what: str) -> None:
-        """One note per dropped element, with its name or text so nothing said in the diagram is lost
+    def drop(self, element: etree._Element, what: str, why: str) -> None:
+        """One note per dropped element, with its name or text, so nothing said in the diagram is lost
         without the admin seeing it."""
         said = _clean_name(element.get("name", ""))
         if local(element.tag) == "textAnnotation":
             said = _clean_name("".join(element.itertext()))
-        said = f": {said[:200]!r}" if said else ""
+        said = f" {said[:200]!r}" if said else ""
         self.note(
-            f"dropped {what}{said}; govflow does not use it",
+            f"dropped {what}{said} ({why})",
             line=element.sourceline or 0,
             element=element.get("id") or _element_id(element),
         )
