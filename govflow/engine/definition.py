@@ -63,8 +63,14 @@ class Sla:
 
 @dataclass(frozen=True, slots=True)
 class Countersign:
+    """Several signature tasks instead of one review. `signers` names a
+    department per task; a department may be named more than once only with
+    `distinct_people`, which says that no person may sign twice on the node
+    in one round (two reviewers of one department must both sign)."""
+
     mode: str
     signers: tuple[str, ...]
+    distinct_people: bool = False
 
 
 @dataclass(frozen=True, slots=True)

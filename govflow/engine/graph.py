@@ -13,11 +13,13 @@ split/join roles, the matching join and the block's members).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 
-from .definition import Node, Process
+from .definition import GATEWAY_TYPES, Node, Process
 from .problems import Problem
 
 SPLIT_KINDS = ("parallel", "inclusive")
+Flows = Mapping[str, Mapping[str, tuple[int, int]]]
 
 
 def successors(node: Node) -> tuple[str, ...]:
@@ -30,8 +32,19 @@ def successors(node: Node) -> tuple[str, ...]:
     return tuple(dict.fromkeys(targets))
 
 
-def analyse(nodes: dict[str, Node], processes: dict[str, Process], *, partial: bool = False) -> list[Problem]:
-    """Check the graph; with partial=True only report broken references."""
+def analyse(
+    nodes: dict[str, Node],
+    processes: dict[str, Process],
+    *,
+    partial: bool = False,
+    flows: Mapping[str, Mapping[str, tuple[int, int]]] | None = None,
+) -> list[Problem]:
+    """Check the graph; with partial=True only report broken references.
+
+    `flows` (node id -> target id -> line and column) says where each flow is
+    written, so that a problem with one flow points at it; without it, at
+    the node the flow leaves."""
+    flows = flows or {}
     problems: list[Problem] = []
 
     def err(node: Node, message: str) -> None:
@@ -118,7 +131,10 @@ def analyse(nodes: dict[str, Node], processes: dict[str, Process], *, partial: b
 
     if problems:
         return problems
-    problems.extend(_blocks(nodes))
+    problems.extend(_blocks(nodes, flows))
+    if problems:
+        return problems
+    problems.extend(_soundness(nodes, processes, flows))
     return problems
 
 
@@ -146,12 +162,39 @@ def _reach_calls(process: str, calls: dict[str, set[str]], *, start_excluded: bo
 
 
 class _BlockError(Exception):
-    def __init__(self, node: Node, message: str) -> None:
+    def __init__(self, node: Node, message: str, pos: tuple[int, int] | None = None) -> None:
         self.node = node
         self.message = message
+        self.pos = pos or (node.line, node.col)
 
 
-def _blocks(nodes: dict[str, Node]) -> list[Problem]:
+def _leaks(
+    nodes: dict[str, Node],
+    split: Node,
+    join: str,
+    block: set[str],
+    predecessors_of: dict[str, list[str]],
+    flows: Flows,
+) -> None:
+    """A branch that runs on past its join without passing it (a `return` or
+    a timeout leading to a node after the join): name the flow that leaves."""
+    after = _reach(join, lambda n: [t for t in nodes[n].successors if t != split.id]) - {join}
+    to_join = _reach(join, lambda n: [p for p in predecessors_of.get(n, ()) if p != split.id])
+    leaked = {n for n in block & after if n not in to_join and nodes[n].type != "end"}
+    for member_id in sorted(block - leaked, key=lambda n: (nodes[n].line, nodes[n].col)):
+        member = nodes[member_id]
+        for target in member.successors:
+            if target in leaked:
+                raise _BlockError(
+                    member,
+                    f"a branch of {split.type} gateway '{split.id}' leaves its block: '{member_id}' "
+                    f"leads to '{target}', which comes after the join '{join}'; a branch may only "
+                    "reach its join or an end that refuses",
+                    _flow_pos(flows, member, target),
+                )
+
+
+def _blocks(nodes: dict[str, Node], flows: Flows) -> list[Problem]:
     """Match every parallel/inclusive split to its join and record its block."""
     problems: list[Problem] = []
     predecessors_of: dict[str, list[str]] = {}
@@ -243,6 +286,8 @@ def _blocks(nodes: dict[str, Node]) -> list[Problem]:
                     "the join's branches do not balance",
                 )
         inside = block | {split.id}
+        if join is not None:
+            _leaks(nodes, split, join, block, predecessors_of, flows)
         for member_id in sorted(block, key=lambda n: (nodes[n].line, nodes[n].col)):
             member = nodes[member_id]
             if member.type == "end" or member_id == join:
@@ -264,7 +309,7 @@ def _blocks(nodes: dict[str, Node]) -> list[Problem]:
             try:
                 find_join(node)
             except _BlockError as exc:
-                problems.append(Problem(exc.node.line, exc.node.col, exc.message))
+                problems.append(Problem(exc.pos[0], exc.pos[1], exc.message))
                 in_progress.clear()
                 joins_of.setdefault(node.id, None)
     matched: dict[str, list[str]] = {}
@@ -281,3 +326,345 @@ def _blocks(nodes: dict[str, Node]) -> list[Problem]:
                 )
             )
     return problems
+
+
+# -- soundness ----------------------------------------------------------------
+#
+# Runs once every split has found its join. Together with the checks above it
+# makes every accepted process sound (van der Aalst): from every state the
+# case can still end, it ends once with nothing left running, every node can
+# be reached, and no node holds two tokens at once. docs/process-language.md,
+# "Soundness: what validation guarantees", gives the reason for each rule.
+
+WAITING_TYPES = ("user_task", "service_task", "wait", "correction", "call")
+
+
+def _flow_pos(flows: Flows, source: Node, target: str) -> tuple[int, int]:
+    return flows.get(source.id, {}).get(target, (source.line, source.col))
+
+
+def _forward(nodes: dict[str, Node], starts, stop: set[str]) -> set[str]:
+    """Nodes reachable from `starts` (included) without entering `stop`."""
+    seen = {s for s in starts if s not in stop}
+    queue = deque(seen)
+    while queue:
+        for nxt in nodes[queue.popleft()].successors:
+            if nxt not in seen and nxt not in stop:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen
+
+
+def _approves(end: Node) -> bool:
+    return end.outcome == "approved" or bool(end.certificates)
+
+
+def _soundness(nodes: dict[str, Node], processes: dict[str, Process], flows: Flows) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def at(pos: tuple[int, int], message: str) -> None:
+        problems.append(Problem(pos[0], pos[1], message))
+
+    order = sorted(nodes.values(), key=lambda n: (n.line, n.col))
+    predecessors: dict[str, list[str]] = {n: [] for n in nodes}
+    for node in order:
+        for target in node.successors:
+            predecessors[target].append(node.id)
+    _instant_loops(nodes, order, at)
+    possible = _possible_outcomes(nodes, processes)
+    regions_of: dict[str, list[set[str]]] = {}  # split -> its branches' nodes (for concurrent calls)
+    open_paths: dict[str, set[str]] = {}  # process -> nodes after a split without a join
+    for split in order:
+        if split.type not in SPLIT_KINDS or not split.is_split:
+            continue
+        start = processes[split.process].start
+        before = _forward(nodes, [start], {split.id})
+        if split.join is not None:
+            regions_of[split.id] = _check_block(nodes, split, before, predecessors, flows, at)
+        else:
+            regions = _check_open_split(nodes, split, before, possible, flows, at)
+            regions_of[split.id] = regions
+            open_paths.setdefault(split.process, set()).update(*regions)
+    for process, reached in open_paths.items():
+        _loose_ends(nodes, process, reached, at)
+    _concurrent_calls(nodes, regions_of, at)
+    _dead_call_outcomes(nodes, processes, order, possible, flows, at)
+    return problems
+
+
+def _instant_loops(nodes: dict[str, Node], order: list[Node], at) -> None:
+    """A loop made only of gateways never waits for anyone: a case whose data
+    keeps choosing it would go round forever inside one step."""
+    gateways = {n.id for n in order if n.type in GATEWAY_TYPES}
+    reported: set[str] = set()
+    for node in order:
+        if node.id not in gateways or node.id in reported:
+            continue
+        loop = _forward(nodes, [t for t in node.successors if t in gateways], set(nodes) - gateways)
+        if node.id not in loop:
+            continue
+        back = _forward(nodes, [node.id], set(nodes) - gateways)
+        members = sorted(
+            (m for m in loop & back if node.id in _forward(nodes, [m], set(nodes) - gateways)),
+            key=lambda m: (nodes[m].line, nodes[m].col),
+        )
+        reported.update(members)
+        at(
+            (node.line, node.col),
+            f"the loop through {', '.join(repr(m) for m in members)} passes only gateways: "
+            "nothing on it waits (a task, a wait, a correction or a call), "
+            "so a case whose data keeps choosing it would go round forever",
+        )
+
+
+def _check_block(
+    nodes: dict[str, Node],
+    split: Node,
+    before: set[str],
+    predecessors: dict[str, list[str]],
+    flows: Flows,
+    at,
+) -> list[set[str]]:
+    """A split with its join: branches stay inside, never meet, and leave only
+    to the join or to an end that refuses. Returns the branches' nodes."""
+    join = nodes[split.join or ""]
+    kind = split.type
+    reached = _forward(nodes, split.successors, {split.id, join.id})
+    after = _forward(nodes, join.successors, {split.id})
+    # Nodes that lead on to the join belong to the block even when a bad flow
+    # also reaches them from outside; the others only when nothing outside does.
+    to_join: set[str] = set()
+    queue = deque([join.id])
+    while queue:
+        for prev in predecessors[queue.popleft()]:
+            if prev not in to_join and prev != split.id and prev != join.id:
+                to_join.add(prev)
+                queue.append(prev)
+    inside = {
+        n
+        for n in reached
+        if nodes[n].type != "end" and (n in to_join or (n not in before and n not in after))
+    }
+    for member_id in sorted(inside | {split.id}, key=lambda n: (nodes[n].line, nodes[n].col)):
+        member = nodes[member_id]
+        for target in member.successors:
+            other = nodes[target]
+            if other.type == "end":
+                if _approves(other):
+                    what = "issues certificates" if other.certificates else "approves the case"
+                    at(
+                        _flow_pos(flows, member, target),
+                        f"end '{target}' {what} but is reached from '{member_id}' inside the block of "
+                        f"{kind} gateway '{split.id}': the case would end while other branches are "
+                        f"still undecided; inside a block only an end that refuses (rejected or "
+                        f"withdrawn: one department's veto) may stand, approval goes through the "
+                        f"join '{join.id}'",
+                    )
+            elif target not in inside and target != join.id and member_id != split.id:
+                at(
+                    _flow_pos(flows, member, target),
+                    f"a branch of {kind} gateway '{split.id}' leaves its block: '{member_id}' leads to "
+                    f"'{target}', outside it; a branch may only reach the join '{join.id}' or an end "
+                    "that refuses",
+                )
+        if member_id != split.id:
+            for prev in predecessors[member_id]:
+                if prev not in inside and prev != split.id:
+                    at(
+                        _flow_pos(flows, nodes[prev], member_id),
+                        f"'{prev}' leads into the block of {kind} gateway '{split.id}' at '{member_id}'; "
+                        "a flow may enter a block only through its split",
+                    )
+        if member_id != split.id and member.type in SPLIT_KINDS and member.is_split and member.join is None:
+            at(
+                (member.line, member.col),
+                f"split '{member_id}' inside the block of '{split.id}' has no join of its own; "
+                "inside a block every split needs its join, or its branches would outlive the block",
+            )
+    regions: list[set[str]] = []
+    owner: dict[str, str] = {}
+    for first in split.successors:
+        region = _forward(nodes, [first], (set(nodes) - inside)) if first in inside else set()
+        regions.append(region)
+        for member_id in sorted(region, key=lambda n: (nodes[n].line, nodes[n].col)):
+            if member_id in owner and owner[member_id] != first:
+                at(
+                    (split.line, split.col),
+                    f"the branches of {kind} gateway '{split.id}' starting at '{owner[member_id]}' and "
+                    f"'{first}' meet at '{member_id}' before the join '{join.id}': '{member_id}' would "
+                    "run once for each of them; every branch must reach the join on its own",
+                )
+                return regions
+            owner[member_id] = first
+    return regions
+
+
+def _check_open_split(
+    nodes: dict[str, Node], split: Node, before: set[str], possible: dict[str, set[str]], flows: Flows, at
+) -> list[set[str]]:
+    """A split without a join: its branches run on their own to the end of the
+    process, so they may never meet, never start again, and only one of them
+    may end the case. Returns the branches' nodes."""
+    kind = split.type
+    regions = [_forward(nodes, [first], {split.id}) for first in split.successors]
+    for region in regions:
+        for member_id in sorted(region - before, key=lambda n: (nodes[n].line, nodes[n].col)):
+            member = nodes[member_id]
+            back = [t for t in member.successors if t == split.id or (t in before and nodes[t].type != "end")]
+            if back:
+                at(
+                    _flow_pos(flows, member, back[0]),
+                    f"'{member_id}' leads back to '{back[0]}', before {kind} gateway '{split.id}', which "
+                    "has no join: its branches would start again while the earlier ones may still run; "
+                    f"close the loop before '{split.id}' or give it a join",
+                )
+                return regions
+    owner: dict[str, str] = {}
+    for first, region in zip(split.successors, regions, strict=True):
+        for member_id in sorted(region, key=lambda n: (nodes[n].line, nodes[n].col)):
+            if nodes[member_id].type == "end":
+                continue
+            if member_id in owner:
+                at(
+                    (split.line, split.col),
+                    f"the branches of {kind} gateway '{split.id}' starting at '{owner[member_id]}' and "
+                    f"'{first}' meet at '{member_id}', but '{split.id}' has no join: '{member_id}' would "
+                    f"run once for each of them; lead the branches to a {kind} join",
+                )
+                return regions
+            owner[member_id] = first
+    # Which branches can end the case at once: a terminating end, or a call
+    # whose sub-process can end with an outcome the call does not map.
+    approving: list[tuple[str, str]] = []
+    ending: list[tuple[str, str]] = []  # (branch, how it can end the case)
+    for first, region in zip(split.successors, regions, strict=True):
+        for member_id in sorted(region, key=lambda n: (nodes[n].line, nodes[n].col)):
+            member = nodes[member_id]
+            unmapped = sorted(possible.get(member.calls or "", set()) - set(member.outcomes))
+            if member.type == "end" and member.terminate:
+                ending.append((first, f"at '{member_id}'"))
+                if _approves(member):
+                    approving.append((first, member_id))
+            elif member.type == "call" and unmapped:
+                ending.append(
+                    (first, f"when sub-process '{member.calls}' of '{member_id}' ends {unmapped[0]}")
+                )
+    for first, end in approving[:1]:
+        others = [(branch, how) for branch, how in ending if branch != first]
+        if others:
+            at(
+                (split.line, split.col),
+                f"{kind} gateway '{split.id}' has no join, and its branch '{first}' can approve the case "
+                f"at '{end}' while branch '{others[0][0]}' can still end it ({others[0][1]}): the "
+                f"approval would cut that branch short; give '{split.id}' a join, or let the branches "
+                "approve through ends that do not terminate (terminate: false)",
+            )
+    return regions
+
+
+def _loose_ends(nodes: dict[str, Node], process: str, reached: set[str], at) -> None:
+    """After a split without a join several paths run at once; an end that
+    does not terminate ends only its path, and the last one to end gives the
+    process its outcome. So such ends must agree, and issue no certificates."""
+    loose = sorted(
+        (nodes[n] for n in reached if nodes[n].type == "end" and not nodes[n].terminate),
+        key=lambda n: (n.line, n.col),
+    )
+    outcomes = {end.outcome for end in loose}
+    for end in loose:
+        if end.certificates:
+            at(
+                (end.line, end.col),
+                f"end '{end.id}' issues certificates but does not terminate, and it is reached after a "
+                "split without a join: the certificates would be issued while another path may "
+                "still refuse the case",
+            )
+        if len(outcomes) > 1 and end.outcome != "approved":
+            others = sorted(o for o in outcomes if o != end.outcome and o is not None)
+            at(
+                (end.line, end.col),
+                f"end '{end.id}' ({end.outcome}) does not terminate, but ends with another outcome "
+                f"({', '.join(others)}) can also be reached after a split without a join: the case "
+                f"would end with whichever is reached last; let '{end.id}' terminate",
+            )
+
+
+def _concurrent_calls(nodes: dict[str, Node], regions_of: dict[str, list[set[str]]], at) -> None:
+    """Two runs of one sub-process at the same time would share its nodes'
+    tasks, decisions and results (they are kept per node)."""
+    calls: dict[str, set[str]] = {}
+    for node in nodes.values():
+        if node.type == "call" and node.calls:
+            calls.setdefault(node.process, set()).add(node.calls)
+
+    def runs(node: Node) -> set[str]:
+        return {node.calls or "", *_reach_calls(node.calls or "", calls, start_excluded=True)}
+
+    reported: set[str] = set()
+    for split_id, regions in regions_of.items():
+        seen: list[tuple[Node, set[str]]] = []
+        for region in regions:
+            mine = [nodes[n] for n in region if nodes[n].type == "call"]
+            for call in sorted(mine, key=lambda n: (n.line, n.col)):
+                for other, other_runs in seen:
+                    shared = sorted(runs(call) & other_runs)
+                    if shared and call.id not in reported:
+                        reported.add(call.id)
+                        at(
+                            (call.line, call.col),
+                            f"call '{call.id}' runs sub-process '{shared[0]}' while call '{other.id}', in "
+                            f"another branch of '{split_id}', may run it at the same time: the two runs "
+                            "would share its tasks and decisions; call it from one branch only",
+                        )
+            seen += [(call, runs(call)) for call in mine]
+
+
+def _possible_outcomes(nodes: dict[str, Node], processes: dict[str, Process]) -> dict[str, set[str]]:
+    """The outcomes each process can end with: its ends', and those of the
+    sub-processes it calls that the call does not map (they propagate)."""
+    possible: dict[str, set[str]] = {p: set() for p in processes}
+    for node in nodes.values():
+        if node.type == "end" and node.outcome:
+            possible[node.process].add(node.outcome)
+    changed = True
+    while changed:
+        changed = False
+        for node in nodes.values():
+            if node.type == "call" and node.calls in possible:
+                extra = {o for o in possible[node.calls] if o not in node.outcomes} - possible[node.process]
+                if extra:
+                    possible[node.process] |= extra
+                    changed = True
+    return possible
+
+
+def _dead_call_outcomes(
+    nodes: dict[str, Node],
+    processes: dict[str, Process],
+    order: list[Node],
+    possible: dict[str, set[str]],
+    flows: Flows,
+    at,
+) -> None:
+    """A call's flow for an outcome its sub-process never ends with is never
+    taken; a node reached only through such flows can never run."""
+
+    def live(source: str) -> list[str]:
+        node = nodes[source]
+        if node.type != "call" or node.calls not in possible:
+            return list(node.successors)
+        return [t for o, t in node.outcomes.items() if o in possible[node.calls]]
+
+    reached: set[str] = set()
+    for process in processes.values():
+        reached |= _reach(process.start, live)
+    for node in order:
+        if node.type != "call" or node.calls not in possible or node.id not in reached:
+            continue
+        for outcome, target in node.outcomes.items():
+            if outcome not in possible[node.calls] and target not in reached:
+                at(
+                    _flow_pos(flows, node, target),
+                    f"'{target}' can never be reached: call '{node.id}' leads there on outcome "
+                    f"'{outcome}', but sub-process '{node.calls}' never ends '{outcome}'",
+                )

@@ -352,6 +352,9 @@ class _Reader:
         self.conditions: list[tuple[Any, Pos, str]] = []  # (expression, position, node id)
         self.used_departments: set[str] = set()
         self.lines: list[str] = []
+        # node id -> target id -> where the first flow naming it is written
+        # (graph problems about one flow point there, not at the node)
+        self.flows: dict[str, dict[str, Pos]] = {}
 
     def err(self, pos: Pos, message: str) -> None:
         self.problems.append(Problem(pos[0], pos[1], message))
@@ -586,10 +589,12 @@ class _Reader:
             # Graph checks on a broken structure would only repeat the same problems.
             if not self.problems:
                 self.err(_pos(root), "the process has no start node")
-            graph_problems = graph.analyse(nodes, processes, partial=True) if nodes and processes else []
+            graph_problems = (
+                graph.analyse(nodes, processes, partial=True, flows=self.flows) if nodes and processes else []
+            )
             self.problems.extend(graph_problems)
             return None
-        self.problems.extend(graph.analyse(nodes, processes))
+        self.problems.extend(graph.analyse(nodes, processes, flows=self.flows))
         return Definition(
             id=process_id,
             title=title,
@@ -946,18 +951,20 @@ class _Reader:
         reader(node, item, what)
         return node
 
-    def target(self, item: CommentedMap, key: str, what: str) -> str | None:
+    def target(self, item: CommentedMap, key: str, what: str, node: Node | None = None) -> str | None:
         value = item.get(key)
         if not isinstance(value, str) or not ID_RE.match(value):
             self.err(_value_pos(item, key), f"{what} '{key}' must name a node id, not {_kind(value)}")
             return None
+        if node is not None:
+            self.flows.setdefault(node.id, {}).setdefault(str(value), _value_pos(item, key))
         return str(value)  # plain str: ruamel's quoted-string subclasses must not reach the state
 
     def single_next(self, node: Node, item: CommentedMap, what: str) -> None:
         if "next" not in item:
             self.err((node.line, node.col), f"{what} is missing required key 'next'")
             return
-        target = self.target(item, "next", what)
+        target = self.target(item, "next", what, node)
         if target is not None:
             node.next = (target,)
 
@@ -1008,7 +1015,10 @@ class _Reader:
         if "countersign" in item:
             sign = self.mapping(item["countersign"], _value_pos(item, "countersign"), f"{what} countersign")
             if sign is not None:
-                self.keys(sign, ("mode", "signers"), ("mode", "signers"), f"{what} countersign")
+                self.keys(
+                    sign, ("mode", "signers", "distinct_people"), ("mode", "signers"), f"{what} countersign"
+                )
+                distinct_people = self.boolean(sign, "distinct_people", f"{what} countersign", False)
                 mode = sign.get("mode")
                 if "mode" in sign and mode not in COUNTERSIGN_MODES:
                     self.err(
@@ -1018,15 +1028,24 @@ class _Reader:
                 signers: list[str] = []
                 raw = self.seq(sign.get("signers"), _value_pos(sign, "signers"), f"{what} signers") or []
                 for index, value in enumerate(raw):
-                    dept = self.department(
-                        value, _item_pos(raw, index, _value_pos(sign, "signers")), f"{what} signers"
-                    )
+                    pos = _item_pos(raw, index, _value_pos(sign, "signers"))
+                    dept = self.department(value, pos, f"{what} signers")
+                    if dept and dept in signers and not distinct_people:
+                        # One person could otherwise sign every task of the department.
+                        self.err(
+                            pos,
+                            f"{what} countersign names department '{dept}' twice; "
+                            "for two different people of one department to sign, "
+                            "set distinct_people: true on the countersign",
+                        )
                     if dept:
                         signers.append(dept)
                 if "signers" in sign and len(raw) < 2:
                     self.err(_value_pos(sign, "signers"), f"{what}: a countersign needs at least two signers")
                 if mode in COUNTERSIGN_MODES and len(signers) >= 2:
-                    node.countersign = Countersign(mode=str(mode), signers=tuple(signers))
+                    node.countersign = Countersign(
+                        mode=str(mode), signers=tuple(signers), distinct_people=distinct_people
+                    )
             if "department" in item:
                 self.department(item["department"], _value_pos(item, "department"), f"{what} department")
                 node.department = str(item["department"]) if isinstance(item["department"], str) else None
@@ -1034,7 +1053,7 @@ class _Reader:
             self.err((node.line, node.col), f"{what} is missing required key 'department'")
         else:
             node.department = self.department(item["department"], _value_pos(item, "department"), what)
-        node.outcomes = self.outcomes(item, what, TASK_OUTCOMES, "approve")
+        node.outcomes = self.outcomes(node, item, what, TASK_OUTCOMES, "approve")
         if "sla" in item:
             node.sla = self.sla(item, what)
         if "clearance" in item:
@@ -1060,7 +1079,7 @@ class _Reader:
                 self.err(_key_pos(item, "sla"), f"{what}: a step excluded from the clock cannot have an SLA")
 
     def outcomes(
-        self, item: CommentedMap, what: str, allowed: tuple[str, ...], required: str
+        self, node: Node, item: CommentedMap, what: str, allowed: tuple[str, ...], required: str
     ) -> dict[str, str]:
         if "outcomes" not in item:
             self.err(_pos(item), f"{what} is missing required key 'outcomes'")
@@ -1076,7 +1095,7 @@ class _Reader:
                     f"unknown outcome {key!r} in {what} (allowed: {', '.join(allowed)})",
                 )
                 continue
-            target = self.target(mapping, key, f"{what} outcome")
+            target = self.target(mapping, key, f"{what} outcome", node)
             if target is not None:
                 result[str(key)] = target
         if required not in mapping:
@@ -1158,6 +1177,7 @@ class _Reader:
                     self.err(pos, f"{what} lists '{target}' twice")
                 else:
                     targets.append(str(target))
+                    self.flows.setdefault(node.id, {}).setdefault(str(target), pos)
             if not value:
                 self.err(_value_pos(item, "next"), f"{what} 'next' must not be empty")
             node.next = tuple(targets)
@@ -1188,7 +1208,15 @@ class _Reader:
             if branch is None:
                 continue
             self.keys(branch, ("to", "when", "default"), ("to",), f"a branch of {what}")
-            target = self.target(branch, "to", f"a branch of {what}") if "to" in branch else None
+            target = self.target(branch, "to", f"a branch of {what}", node) if "to" in branch else None
+            if target is not None and node.type == "inclusive" and any(b.target == target for b in branches):
+                # Every branch that holds starts its target: the node would run twice.
+                self.err(
+                    _value_pos(branch, "to"),
+                    f"{what} names '{target}' in two branches; an inclusive gateway starts every "
+                    f"branch whose condition holds, so '{target}' would run twice",
+                )
+                target = None
             is_default = self.boolean(branch, "default", f"a branch of {what}", False)
             condition = None
             if is_default and "when" in branch:
@@ -1248,7 +1276,7 @@ class _Reader:
         if "on_timeout" in item:
             if "deadline" not in item:
                 self.err(_key_pos(item, "on_timeout"), f"{what}: 'on_timeout' needs a 'deadline'")
-            node.on_timeout = self.target(item, "on_timeout", what)
+            node.on_timeout = self.target(item, "on_timeout", what, node)
 
     def node_call(self, node: Node, item: CommentedMap, what: str) -> None:
         if "process" not in item:
@@ -1257,7 +1285,7 @@ class _Reader:
             node.calls = self.ident(item, "process", what)
             self._call_positions = getattr(self, "_call_positions", {})
             self._call_positions[node.id] = _value_pos(item, "process")
-        node.outcomes = self.outcomes(item, what, CASE_OUTCOMES, "approved")
+        node.outcomes = self.outcomes(node, item, what, CASE_OUTCOMES, "approved")
 
     # cross-references that need the whole document -----------------------
 

@@ -8,7 +8,10 @@ so the join's firings can be counted), exclusive choices that merge again,
 exclusive gates that send the case back to an earlier user task outside any
 block, splits without a join whose side branch ends without terminating, and
 calls of a generated sub-process. Every user task approves to the next step
-and rejects to a terminating 'rejected' end.
+and rejects to a terminating 'rejected' end, except on a side branch, which
+may not end the case (its reviews only approve; see the soundness rules in
+docs/process-language.md). tests/engine/test_soundness.py adds unstructured
+graphs.
 
 After every step the state must survive a JSON round trip, no token may be
 lost or left on a gateway, no join may fire twice, and the case must either
@@ -66,6 +69,9 @@ class Builder:
     counter: list[int]
     nodes: list[dict[str, Any]] = field(default_factory=list)
     ends_used: set[str] = field(default_factory=set)
+    # Whether the called sub-process can end rejected (else a call mapping
+    # 'rejected' would lead to a node that can never be reached).
+    sub_refuses: bool = False
 
     def new_id(self, prefix: str) -> str:
         self.counter[0] += 1
@@ -109,14 +115,20 @@ def user_task_spec(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def sequence(draw: st.DrawFn, builder: Builder, next_id: str, depth: int, top: bool, calls: bool) -> str:
-    """Add a sequence of steps leading to `next_id`; return its entry node id."""
+def sequence(
+    draw: st.DrawFn, builder: Builder, next_id: str, depth: int, top: bool, calls: bool, side: bool = False
+) -> str:
+    """Add a sequence of steps leading to `next_id`; return its entry node id.
+
+    A side path (a branch of a split without a join) may not end the case:
+    its reviews only approve, its corrections have no deadline, and it holds
+    no block (whose refusals terminate) and no call (whose refusal would)."""
     kinds = ["user", "user", "service", "wait", "correction", "xor"]
-    if depth < 2:
+    if depth < 2 and not side:
         kinds += ["parallel", "inclusive"]
     if top:
         kinds += ["loop", "loop", "open"]
-    if calls:
+    if calls and not side:
         kinds += ["call"]
     plan = draw(st.lists(st.sampled_from(kinds), min_size=1, max_size=4 if top else 3))
     # Ids first, so that a loop can name a task that comes before it.
@@ -129,7 +141,7 @@ def sequence(draw: st.DrawFn, builder: Builder, next_id: str, depth: int, top: b
         # A loop may not lead back past a split without a join (its branches would run again).
         opened = max((i for i, (k, _n) in enumerate(steps[:index]) if k == "open"), default=-1)
         earlier = [n for k, n in steps[opened + 1 : index] if k == "user"]
-        entry = draw(element(builder, kind, node_id, entry, depth, earlier, calls))
+        entry = draw(element(builder, kind, node_id, entry, depth, earlier, calls, side))
     return entry
 
 
@@ -143,7 +155,13 @@ def element(
     depth: int,
     earlier: list[str],
     calls: bool,
+    side: bool = False,
 ) -> str:
+    if kind == "user" and side:
+        spec = draw(user_task_spec())
+        if spec.get("sla", {}).get("on_breach") == "reject":
+            del spec["sla"]
+        return builder.add({"id": node_id, "type": "user_task", "outcomes": {"approve": next_id}} | spec)
     refused = builder.end("refused") if kind in ("user", "loop", "parallel", "inclusive") else None
     if kind == "user" or (kind == "loop" and not earlier):
         return builder.add(
@@ -178,13 +196,13 @@ def element(
         return builder.add({"id": node_id, "type": "wait", "next": next_id} | duration)
     if kind == "correction":
         node: dict[str, Any] = {"id": node_id, "type": "correction", "next": next_id}
-        if draw(st.booleans()):
+        if not side and draw(st.booleans()):
             node["deadline"] = {"days": draw(st.integers(1, 30))}
             node["on_timeout"] = builder.end("lapsed")
         return builder.add(node)
     if kind == "call":
         outcomes = {"approved": next_id}
-        if draw(st.booleans()):
+        if builder.sub_refuses and draw(st.booleans()):
             outcomes["rejected"] = builder.end("refused")
         return builder.add({"id": node_id, "type": "call", "process": "sub", "outcomes": outcomes})
     if kind == "open":
@@ -192,12 +210,12 @@ def element(
         filed = builder.add(
             {"id": builder.new_id("filed"), "type": "end", "outcome": "approved", "terminate": False}
         )
-        side = draw(sequence(builder, filed, depth + 1, False, calls))
-        return builder.add({"id": node_id, "type": "parallel", "next": [side, next_id]})
+        branch = draw(sequence(builder, filed, depth + 1, False, calls, side=True))
+        return builder.add({"id": node_id, "type": "parallel", "next": [branch, next_id]})
     if kind == "xor":
         merge = builder.add({"id": builder.new_id("m"), "type": "exclusive", "next": next_id})
-        first = draw(sequence(builder, merge, depth + 1, False, calls))
-        other = draw(sequence(builder, merge, depth + 1, False, calls)) if draw(st.booleans()) else merge
+        first = draw(sequence(builder, merge, depth + 1, False, calls, side))
+        other = draw(sequence(builder, merge, depth + 1, False, calls, side)) if draw(st.booleans()) else merge
         threshold = draw(st.integers(0, 100))
         return builder.add(
             {
@@ -217,7 +235,8 @@ def element(
     )
     join = builder.add({"id": builder.new_id("j"), "type": kind, "next": after})
     count = draw(st.integers(2, 3))
-    entries = [draw(sequence(builder, join, depth + 1, False, calls)) for _ in range(count)]
+    # One branch at most may call the sub-process: two runs of it at once would share its nodes.
+    entries = [draw(sequence(builder, join, depth + 1, False, calls and i == 0)) for i in range(count)]
     if kind == "parallel":
         return builder.add({"id": node_id, "type": "parallel", "next": entries})
     branches: list[dict[str, Any]] = [
@@ -243,7 +262,9 @@ def _finish(builder: Builder, entry: str) -> list[dict[str, Any]]:
 @st.composite
 def processes(draw: st.DrawFn) -> str:
     counter = [0]
-    main = Builder("main", counter)
+    sub = Builder("sub", counter)
+    sub_entry = draw(sequence(sub, "done_sub", 1, True, False))
+    main = Builder("main", counter, sub_refuses="refused" in sub.ends_used)
     entry = draw(sequence(main, "done_main", 0, True, True))
     document: dict[str, Any] = {
         "id": "generated",
@@ -252,8 +273,6 @@ def processes(draw: st.DrawFn) -> str:
         "nodes": _finish(main, entry),
     }
     if any(node["type"] == "call" for node in main.nodes):
-        sub = Builder("sub", counter)
-        sub_entry = draw(sequence(sub, "done_sub", 1, True, False))
         document["subprocesses"] = {"sub": {"title": _title("sub"), "nodes": _finish(sub, sub_entry)}}
     return to_yaml(document)
 
