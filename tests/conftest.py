@@ -12,9 +12,18 @@ from datetime import UTC, datetime
 
 import pytest
 from django.conf import settings
+from hypothesis import settings as hypothesis_settings
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
+# Property tests: thorough in CI, quick on a developer's machine. CI keeps
+# Hypothesis's own ci profile (derandomized, so a red run replays; no deadline
+# on a shared machine) with five times the examples. HYPOTHESIS_PROFILE=ci or
+# dev chooses. Tests that set max_examples themselves (costly examples) keep
+# that count in both.
+hypothesis_settings.register_profile("ci", hypothesis_settings.get_profile("ci"), max_examples=500)
+hypothesis_settings.register_profile("dev", hypothesis_settings.get_profile("default"), max_examples=50)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI else "dev"))
 
 
 def _missing(service: str, how: str) -> None:
