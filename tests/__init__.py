@@ -15,7 +15,8 @@ def _sleep_despite_libfaketime() -> None:
     clock_nanosleep as if it were a faked time, so time.sleep fails with
     EINVAL (wolfcw/libfaketime#426, fixed after 0.9.10). Sleep on select()'s
     relative timeout instead, also in modules that imported sleep already."""
-    if "faketime" not in os.environ.get("LD_PRELOAD", "") or not os.environ.get("FAKETIME_DONT_FAKE_MONOTONIC"):
+    real_monotonic = os.environ.get("FAKETIME_DONT_FAKE_MONOTONIC")
+    if "faketime" not in os.environ.get("LD_PRELOAD", "") or not real_monotonic:
         return
     import select
     import time

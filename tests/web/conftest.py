@@ -145,7 +145,9 @@ def chromium():
         playwright = manager.start()
         _SHARED.update(
             manager=manager,
-            browser=playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=_chromium_env()),
+            browser=playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=_chromium_env()
+            ),
             users=0,
         )
     _SHARED["users"] += 1
