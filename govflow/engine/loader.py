@@ -62,7 +62,7 @@ from .definition import (
     Process,
     Sla,
 )
-from .expressions import ExpressionError, compile_expression
+from .expressions import EvaluationError, ExpressionError, compile_expression
 from .forms import FIELD_TYPES, SENSITIVITIES, AttachmentSpec, Choice, FieldSpec, FormSpec, resolve_date_limit
 from .problems import InvalidDefinition, Problem
 
@@ -1202,6 +1202,7 @@ class _Reader:
         pos = _value_pos(item, "branches")
         raw = self.seq(item["branches"], pos, f"{what} branches") or []
         branches: list[Branch] = []
+        placed: list[tuple[Branch, Pos]] = []
         defaults = 0
         for index, entry in enumerate(raw):
             branch = self.mapping(entry, _item_pos(raw, index, pos), f"a branch of {what}")
@@ -1229,12 +1230,59 @@ class _Reader:
                 condition = self.condition(branch, "when", node.id)
             if target is not None:
                 branches.append(Branch(target=target, condition=condition, default=is_default))
+                placed.append((branches[-1], _value_pos(branch, "to")))
+        self.dead_branches(node, placed, what)
         if defaults > 1:
             self.err(pos, f"{what} has more than one default branch")
         if raw and len(raw) < 2:
             self.err(pos, f"{what} needs at least two branches to choose between")
         node.branches = tuple(branches)
         node.next = tuple(b.target for b in branches)
+
+    def dead_branches(self, node: Node, placed: list[tuple[Branch, Pos]], what: str) -> None:
+        """A condition naming no data always gives the same answer, so some
+        branches can never be taken; validation, which takes every other
+        condition as a free choice, must know it (a loop whose only exit is
+        such a branch would never end)."""
+        always: Branch | None = None  # the first branch whose condition always holds
+        for branch, pos in placed:
+            condition = branch.condition
+            if branch.default or condition is None or condition.names:
+                continue
+            try:
+                value = condition.test({})
+            except EvaluationError as exc:
+                self.err(pos, f"{what}: condition '{condition.source}' can never be evaluated: {exc.message}")
+                continue
+            if node.type == "exclusive" and always is not None:
+                self.err(
+                    pos,
+                    f"{what}: the branch to '{branch.target}' is never taken: the condition "
+                    f"'{always.condition.source}' of the branch to '{always.target}' before it always holds",
+                )
+            elif not value:
+                self.err(
+                    pos,
+                    f"{what}: the branch to '{branch.target}' is never taken: "
+                    f"its condition '{condition.source}' never holds",
+                )
+            elif always is None:
+                always = branch
+        if always is None:
+            return
+        dead = [(b, p) for b, p in placed if b.default]
+        if node.type == "exclusive":  # the first condition that holds wins
+            after = [b for b, _ in placed].index(always) + 1
+            dead += [(b, p) for b, p in placed[after:] if b.condition is not None and b.condition.names]
+        dead.sort(key=lambda item: item[1])
+        for branch, pos in dead:
+            which = "the default branch" if branch.default else "the branch"
+            where = "" if branch.default else " before it"
+            self.err(
+                pos,
+                f"{what}: {which} to '{branch.target}' is never taken: the condition "
+                f"'{always.condition.source}' of the branch to '{always.target}'{where} always holds",
+            )
 
     def condition(self, mapping: CommentedMap, key: str, node_id: str) -> Any:
         value = mapping[key]
