@@ -20,6 +20,7 @@ that depend on it are marked provisional.
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -44,7 +45,23 @@ TASK_OUTCOMES = ("approve", "reject", "return")
 
 
 class SimulationError(EngineError):
+    """The run cannot go on. `nodes` names where it stopped, as (node id,
+    line, column) in the template; `script` the scripted entry that caused
+    it, as (section, node id, index in its list or None), so that a caller
+    holding the decisions file can point at its line."""
+
     code = "simulation_failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        nodes: tuple[tuple[str, int, int], ...] = (),
+        script: tuple[str, str, int | None] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.nodes = nodes
+        self.script = script
 
 
 class SimulationDataError(EngineError):
@@ -204,6 +221,8 @@ class _Run:
         self.queue: list[tuple[float, int, str, str]] = []
         self.seq = 0
         self.used: dict[str, int] = {}
+        # task id -> the scripted decision it was given: (node, index in the list or None)
+        self.scripted: dict[str, tuple[str, int | None]] = {}
         self.trace: list[str] = []
         self.certificates: list[dict[str, str]] = []
         self.decided: list[dict[str, Any]] = []
@@ -222,12 +241,33 @@ class _Run:
         heapq.heappush(self.queue, (self.clock + delay, self.seq, kind, ident))
 
     def next_decision(self, node_id: str) -> Any:
-        value = self.script.decisions.get(node_id, "approve")
+        return self.scripted_decision(node_id)[0]
+
+    def scripted_decision(self, node_id: str) -> tuple[Any, tuple[str, int | None] | None]:
+        """The next decision for `node_id` and where the script gives it
+        ((node, index in its list or None); None for the default approval)."""
+        if node_id not in self.script.decisions:
+            return "approve", None
+        value = self.script.decisions[node_id]
         if isinstance(value, list):
             index = self.used.get(node_id, 0)
             self.used[node_id] = index + 1
-            return value[index] if index < len(value) else "approve"
-        return value
+            return (value[index], (node_id, index)) if index < len(value) else ("approve", None)
+        self.used[node_id] = self.used.get(node_id, 0) + 1
+        return value, (node_id, None)
+
+    def where(self, *node_ids: str) -> tuple[str, tuple[tuple[str, int, int], ...]]:
+        """'a' (template line 12), 'b' (template line 30), and the same as positions."""
+        nodes = [self.definition.nodes[n] for n in dict.fromkeys(node_ids) if n in self.definition.nodes]
+        text = ", ".join(f"'{n.id}' (template line {n.line})" for n in nodes)
+        return text, tuple((n.id, n.line, n.col) for n in nodes)
+
+    def script_error(
+        self, message: str, origin: tuple[str, int | None] | None, node_id: str
+    ) -> SimulationError:
+        text, nodes = self.where(node_id)
+        script = ("decisions", *origin) if origin is not None else None
+        return SimulationError(f"{message}, at {text}", nodes=nodes, script=script)
 
     def apply(self, result: rt.StepResult) -> dict[str, Any]:
         node_sla = self.definition.nodes
@@ -259,15 +299,23 @@ class _Run:
                 self.schedule(0.0, "service", effect.task_id)
             elif isinstance(effect, rt.TaskCreated) and effect.kind in ("review", "signature"):
                 node = node_sla[effect.node]
-                outcome = self.next_decision(effect.node)
+                outcome, origin = self.scripted_decision(effect.node)
+                if origin is not None:
+                    self.scripted[effect.task_id] = origin
                 if outcome == "timeout":
                     if node.sla is None:
-                        raise SimulationError(f"'{effect.node}' has no SLA, so it cannot time out")
+                        raise self.script_error(
+                            f"the scripted decision 'timeout' cannot happen: '{effect.node}' has no SLA",
+                            origin,
+                            effect.node,
+                        )
                     continue  # the breach timer (started with it) will decide
                 if outcome not in node.outcomes:
-                    raise SimulationError(
+                    raise self.script_error(
                         f"decision '{outcome}' for '{effect.node}' is not offered there "
-                        f"(offered: {', '.join(node.outcomes)})"
+                        f"(offered: {', '.join(node.outcomes)})",
+                        origin,
+                        effect.node,
                     )
                 self.pending_outcome[effect.task_id] = outcome
                 if effect.node in self.script.durations:
@@ -278,7 +326,9 @@ class _Run:
                     days = DEFAULT_TASK_DAYS
                 self.schedule(days, "decide", effect.task_id)
             elif isinstance(effect, rt.TaskCreated) and effect.kind == "correction":
-                outcome = self.next_decision(effect.node)
+                outcome, origin = self.scripted_decision(effect.node)
+                if origin is not None:
+                    self.scripted[effect.task_id] = origin
                 if outcome != "timeout":
                     self.schedule(
                         float(self.script.durations.get(effect.node, 0.0)), "correct", effect.task_id
@@ -297,18 +347,14 @@ class _Run:
         try:
             state = self.apply(rt.step(self.definition, None, rt.Start(self.data), self.now()))
         except EngineError as exc:  # e.g. no branch of a gateway right after the start matches
-            raise SimulationError(exc.message) from exc
+            raise self.engine_error(exc) from exc
         steps = 0
         while state["status"] == "running":
             if not self.queue:
-                raise SimulationError(
-                    "the case is stuck: nothing is left to happen (a task with no scripted way forward)"
-                )
+                raise self.stuck(state)
             steps += 1
             if steps > MAX_STEPS:
-                raise SimulationError(
-                    f"the simulation did not end after {MAX_STEPS} steps (an endless loop?)"
-                )
+                raise self.endless(state)
             when, _, kind, ident = heapq.heappop(self.queue)
             self.clock = max(self.clock, when)
             event = self.event_for(kind, ident, state)
@@ -317,7 +363,7 @@ class _Run:
             try:
                 state = self.apply(rt.step(self.definition, state, event, self.now(), in_place=True))
             except EngineError as exc:
-                raise SimulationError(exc.message) from exc
+                raise self.engine_error(exc) from exc
         if self.paused_since is not None:
             self.paused_total += self.clock - self.paused_since
         return Simulation(
@@ -327,6 +373,63 @@ class _Run:
             working_days=self.clock - self.paused_total,
             decisions=self.decided,
             time_limit_days=self.definition.time_limit.working_days if self.definition.time_limit else None,
+        )
+
+    def engine_error(self, exc: EngineError) -> SimulationError:
+        if isinstance(exc, SimulationError):
+            return exc
+        # The engine names the gateway or node in quotes; add where it stands.
+        named = [n for n in re.findall(r"'([a-z][a-z0-9_]*)'", exc.message) if n in self.definition.nodes]
+        if not named:
+            return SimulationError(exc.message)
+        text, nodes = self.where(named[0])
+        return SimulationError(f"{exc.message} (at {text})", nodes=nodes)
+
+    def stuck(self, state: dict[str, Any]) -> SimulationError:
+        """Nothing is scheduled and the case runs: say where it waits, and why."""
+        tasks = sorted(state["tasks"].items(), key=lambda item: int(item[0][1:]))
+        waiting = [task["node"] for _, task in tasks] or rt.active_nodes(state)
+        text, nodes = self.where(*waiting)
+        reasons: list[str] = []
+        cause: tuple[str, int | None] | None = None
+        for task_id, task in tasks:
+            node = self.definition.nodes[task["node"]]
+            origin = self.scripted.get(task_id)
+            if task["kind"] in ("review", "signature") and node.sla is not None:
+                reasons.append(
+                    f"the scripted 'timeout' lets the SLA of '{node.id}' pass, and its on_breach "
+                    f"'{node.sla.on_breach}' decides nothing"
+                )
+            elif task["kind"] == "correction" and node.duration is None:
+                reasons.append(f"the scripted 'timeout' waits for a deadline '{node.id}' does not have")
+            else:
+                continue
+            cause = cause or origin
+        why = f": {'; '.join(reasons)}" if reasons else ""
+        return SimulationError(
+            f"the case is stuck: nothing is left to happen at {text}{why}",
+            nodes=nodes,
+            script=("decisions", *cause) if cause is not None else None,
+        )
+
+    def endless(self, state: dict[str, Any]) -> SimulationError:
+        """Too many steps: say where the case is, and which scripted decision
+        keeps it going round (one given as a single value is used every round)."""
+        text, nodes = self.where(*(task["node"] for task in state["tasks"].values()))
+        repeated = [
+            n for n, v in self.script.decisions.items() if not isinstance(v, list) and self.used.get(n, 0) > 1
+        ]
+        busiest = max(repeated, key=lambda n: self.used[n], default=None)
+        hint = (
+            f"; the scripted decision '{self.script.decisions[busiest]}' for '{busiest}' is used every round"
+            if busiest is not None
+            else ""
+        )
+        return SimulationError(
+            f"the simulation did not end after {MAX_STEPS} steps (an endless loop?), "
+            f"at {text or 'no task'}{hint}",
+            nodes=nodes,
+            script=("decisions", busiest, None) if busiest is not None else None,
         )
 
     def event_for(self, kind: str, ident: str, state: dict[str, Any]) -> rt.Event | None:

@@ -110,7 +110,7 @@ class Command(BaseCommand):
                 )
             raise SystemExit(1) from None
         except SimulationError as exc:
-            self.stdout.write(f"{decisions or path}:1:1: simulation failed: {exc.message}")
+            self.stdout.write(self.failure_line(exc, path, decisions))
             raise SystemExit(1) from None
         if json:
             self.stdout.write(_dumps(result.as_json()))
@@ -244,6 +244,29 @@ class Command(BaseCommand):
                 )
         self.document = raw  # keeps line/column positions for data errors
         return (None, errors) if errors else (_plain(raw), [])
+
+    def failure_line(self, exc: SimulationError, path: str, decisions: str | None) -> str:
+        """One `FILE:LINE:COL: simulation failed: ...` line: at the scripted
+        entry that caused the failure, else at the node where the case
+        stopped in the template, else at the start of the file."""
+        document = getattr(self, "document", None)
+        if exc.script is not None and decisions and document is not None:
+            section, node_id, index = exc.script
+            entries = document.get(section)
+            if isinstance(entries, dict) and node_id in entries:
+                line, col = _value_pos(entries, node_id)
+                value = entries[node_id]
+                if index is not None and isinstance(value, list) and index < len(value):
+                    try:
+                        item_line, item_col = value.lc.item(index)
+                        line, col = item_line + 1, item_col + 1
+                    except (AttributeError, KeyError, TypeError):
+                        pass
+                return f"{decisions}:{line}:{col}: simulation failed: {exc.message}"
+        if exc.nodes:
+            _node, line, col = exc.nodes[0]
+            return f"{path}:{line}:{col}: simulation failed: {exc.message}"
+        return f"{decisions or path}:1:1: simulation failed: {exc.message}"
 
     def data_position(self, raw, field_path: str) -> tuple[int, int]:
         if not raw or "data" not in raw:
