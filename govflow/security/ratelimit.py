@@ -13,8 +13,9 @@ web process shares the counts; memory in tests and the embedded default).
 A fixed window per scope and client: the first hit of a window creates its
 counter (cache.add), every hit increments it atomically (cache.incr), so
 parallel requests cannot slip past the limit. If the cache is down the
-request is let through and a warning logged: a rate limit must not take
-the service down with it.
+request is let through (govflow.cache: a warning logged once a minute, and
+`govflow_rate_limit_unchecked_total{scope}` on /metrics counts each such
+request): a rate limit must not take the service down with it.
 """
 
 from __future__ import annotations
@@ -30,13 +31,21 @@ from django.conf import settings
 from django.core.cache import caches
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from prometheus_client import Counter
 
 from govflow.audit.context import client_ip
+from govflow.cache import cache_call
 
 log = logging.getLogger(__name__)
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+RATE_LIMIT_UNCHECKED = Counter(
+    "govflow_rate_limit_unchecked",
+    "Requests let through without a rate-limit check because the cache was unavailable.",
+    ["scope"],
+)
 
 
 @dataclass(frozen=True)
@@ -82,19 +91,29 @@ def rate_hit(scope: str, ident: str, rate: Rate, *, now: float | None = None) ->
     now = time.time() if now is None else now
     window = int(now // rate.seconds)
     retry_after = max(1, int((window + 1) * rate.seconds - now))
-    cache = caches[getattr(settings, "GOVFLOW_RATE_LIMIT_CACHE", "default")]
+    alias = getattr(settings, "GOVFLOW_RATE_LIMIT_CACHE", "default")
     name = f"ratelimit:{scope}:{ident}:{rate.seconds}:{window}"
-    try:
+
+    def count_hit() -> int:
+        cache = caches[alias]
         cache.add(name, 0, timeout=rate.seconds + 5)
         try:
-            count = cache.incr(name)
+            return cache.incr(name)
         except ValueError:  # expired between add and incr
             cache.add(name, 1, timeout=rate.seconds + 5)
-            count = 1
-    except Exception as exc:  # the cache is down: let the request through
-        log.warning("rate limit %s not checked (cache unavailable: %s)", scope, exc.__class__.__name__)
+            return 1
+
+    count = cache_call(f"ratelimit.{scope}", None, count_hit, alias=alias)
+    if count is None:  # the cache is down: let the request through
+        rate_limit_unchecked(scope)
         return RateDecision(True, 0, rate.count, 0)
     return RateDecision(count <= rate.count, count, rate.count, retry_after)
+
+
+def rate_limit_unchecked(scope: str) -> None:
+    """Count a request let through because its limit could not be counted
+    (govflow.cache has logged why)."""
+    RATE_LIMIT_UNCHECKED.labels(scope=scope).inc()
 
 
 def rate_check(request, scope: str, *, rate: str | None = None, key: str | Callable = "user") -> RateDecision:

@@ -2,14 +2,15 @@
 banner that process administrators see in the console and the Django admin.
 
 Lazy (only pages that show the banner evaluate it) and cached for a minute
-per day in Django's cache, so a console page costs no query for it."""
+per day in Django's cache, so a console page costs no query for it; with
+the cache down it is computed each time (govflow.cache)."""
 
 from __future__ import annotations
 
-from django.core.cache import cache
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from govflow.cache import cache_get, cache_set
 from govflow.timers.selectors import calendar_warnings as calendar_warnings_on
 
 from .views.common import roles_of
@@ -23,10 +24,10 @@ def _warnings(request) -> list:
         return []
     today = timezone.localdate()
     key = f"govflow:calendar-warnings:{today.isoformat()}"
-    found = cache.get(key)
+    found = cache_get(key, use="web.calendar_warnings")
     if found is None:
         found = calendar_warnings_on(today=today)
-        cache.set(key, found, CACHE_SECONDS)
+        cache_set(key, found, CACHE_SECONDS, use="web.calendar_warnings")
     return found
 
 

@@ -24,11 +24,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from govflow.audit.services import PendingAudit
+from govflow.cache import cache_delete, cache_get, cache_set
 
 from .disclosure import form_for_endpoint
 from .models import Delivery, Endpoint
@@ -102,20 +102,23 @@ def active_kinds() -> frozenset[str]:
     most deployments have few endpoints that change rarely. Registering or
     changing an endpoint clears the entry (signals in apps.py); with a cache
     that is not shared between processes (the embedded default) a worker may
-    go on using the old set for up to ACTIVE_KINDS_TTL seconds."""
-    kinds = cache.get(ACTIVE_KINDS_KEY)
+    go on using the old set for up to ACTIVE_KINDS_TTL seconds. While the
+    cache is down the set is read from the database (govflow.cache)."""
+    kinds = cache_get(ACTIVE_KINDS_KEY, use="webhooks.active_kinds")
     if kinds is None:
         kinds = frozenset(
             kind
             for endpoint_kinds in Endpoint.objects.filter(is_active=True).values_list("kinds", flat=True)
             for kind in (endpoint_kinds or ())
         )
-        cache.set(ACTIVE_KINDS_KEY, kinds, ACTIVE_KINDS_TTL)
+        cache_set(ACTIVE_KINDS_KEY, kinds, ACTIVE_KINDS_TTL, use="webhooks.active_kinds")
     return kinds
 
 
 def forget_active_kinds(**_kwargs) -> None:
-    cache.delete(ACTIVE_KINDS_KEY)
+    # With the cache down the entry cannot be removed; it expires within
+    # ACTIVE_KINDS_TTL (a cache that restarted empty holds none anyway).
+    cache_delete(ACTIVE_KINDS_KEY, use="webhooks.active_kinds")
 
 
 def subscribed_endpoints(kinds: Iterable[str]) -> list[Endpoint]:

@@ -1,0 +1,128 @@
+"""The Django cache, used so that a cache outage never fails a request.
+
+In production the cache is Redis (often the broker's server too). Nothing
+govflow keeps there is the truth: rate-limit counters, the webhooks'
+active-kinds entry, the calendar banner. So every read and write goes
+through `cache_call` (or the helpers below), which turns the cache
+backend's connection errors into a fallback the caller chooses: rate limits
+fail open, everything else recomputes from the database.
+
+While the cache is failing, a small breaker per cache alias skips it for
+`BREAKER_SECONDS` after each failure, so a cache host that does not answer
+(a 2 s connect timeout per call) costs one slow call every few seconds per
+process rather than several per request. Each fallback is counted in
+`govflow_cache_unavailable_total{use}` on /metrics, and logged as a warning
+at most once a minute per use.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.cache import caches
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from prometheus_client import Counter
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+BREAKER_SECONDS = 5.0
+LOG_EVERY_SECONDS = 60.0
+
+
+def _cache_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [ConnectionError, TimeoutError]  # socket-level, any backend
+    try:
+        from redis.exceptions import RedisError  # Django's RedisCache raises redis-py's errors
+
+        errors.append(RedisError)
+    except ImportError:  # pragma: no cover - redis is a dependency
+        pass
+    return tuple(errors)
+
+
+# What a cache that is down, restarting (BusyLoadingError), read-only or out
+# of memory raises. A missing key or a bad value is not among them.
+CACHE_ERRORS = _cache_errors()
+
+CACHE_UNAVAILABLE = Counter(
+    "govflow_cache_unavailable",
+    "Cache operations skipped or failed because the cache was unavailable; the caller fell back.",
+    ["use"],
+)
+
+_lock = threading.Lock()
+_down_until: dict[str, float] = {}
+_logged_at: dict[str, float] = {}
+
+
+def cache_is_down(alias: str = "default") -> bool:
+    """Whether the breaker is open: a call to this cache failed less than
+    BREAKER_SECONDS ago."""
+    return time.monotonic() < _down_until.get(alias, 0.0)
+
+
+def cache_unavailable(use: str, exc: BaseException | None = None, *, alias: str = "default") -> None:
+    """Count (and now and then log) one fallback; with `exc`, open the breaker."""
+    now = time.monotonic()
+    CACHE_UNAVAILABLE.labels(use=use).inc()
+    with _lock:
+        if exc is not None:
+            _down_until[alias] = now + BREAKER_SECONDS
+        if now - _logged_at.get(use, -LOG_EVERY_SECONDS) < LOG_EVERY_SECONDS:
+            return
+        _logged_at[use] = now
+    reason = exc.__class__.__name__ if exc is not None else "failed moments ago"
+    log.warning("cache %r unavailable (%s): %s falls back (logged once a minute)", alias, reason, use)
+
+
+def cache_call(use: str, fallback: T, operation: Callable[[], T], *, alias: str = "default") -> T:
+    """`operation()` (something that talks to the cache), or `fallback` when
+    the cache is unavailable. `use` names the caller in the metric and log."""
+    if cache_is_down(alias):
+        cache_unavailable(use, alias=alias)
+        return fallback
+    try:
+        return operation()
+    except CACHE_ERRORS as exc:
+        cache_unavailable(use, exc, alias=alias)
+        return fallback
+
+
+def cache_get(key: str, default: Any = None, *, use: str, alias: str = "default") -> Any:
+    """The cached value, or `default` when it is missing or the cache is down."""
+    return cache_call(use, default, lambda: caches[alias].get(key, default), alias=alias)
+
+
+def cache_set(key: str, value: Any, timeout: float | None, *, use: str, alias: str = "default") -> bool:
+    """Store a value; False (and nothing raised) when the cache is down."""
+
+    def store() -> bool:
+        caches[alias].set(key, value, timeout)
+        return True
+
+    return cache_call(use, False, store, alias=alias)
+
+
+def cache_delete(key: str, *, use: str, alias: str = "default") -> bool:
+    """Remove a key; False when the cache is down (the entry then expires by its timeout)."""
+    return cache_call(use, False, lambda: bool(caches[alias].delete(key)), alias=alias)
+
+
+def breaker_reset() -> None:
+    """Close every breaker (tests; a changed CACHES setting)."""
+    with _lock:
+        _down_until.clear()
+        _logged_at.clear()
+
+
+@receiver(setting_changed)
+def _cache_settings_changed(*, setting: str, **_kwargs) -> None:
+    if setting == "CACHES":
+        breaker_reset()
