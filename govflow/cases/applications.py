@@ -89,6 +89,9 @@ def draft_update(
         result.case = case_save_draft(
             case_id=case.pk, actor=actor, data=data, expected_version=expected_version, now=now
         )
+    except FormInvalid as exc:  # refused characters: shown next to their fields, nothing saved
+        _merge(result.errors, FormInvalid(exc.errors, language=language).fields)
+        return result
     except GovflowError as exc:
         result.problem = exc
         return result

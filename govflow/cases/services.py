@@ -23,6 +23,7 @@ from govflow.audit.services import PendingAudit, audit_write
 from govflow.engine import IllegalEvent, NoBranchMatched
 from govflow.engine import runtime as rt
 from govflow.engine.forms import FieldError, validate_form_data
+from govflow.engine.text import forbidden_character, refusal_message
 from govflow.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound
 from govflow.processes.services import version_definition
 from govflow.rawsql import insert_returning
@@ -70,7 +71,35 @@ def _check_draft_data(data: Any) -> dict[str, Any]:
         raise InvalidInput("form data must contain only text, numbers, lists and objects") from exc
     if size > MAX_DRAFT_BYTES:
         raise InvalidInput(f"form data is too large ({size} bytes; the limit is {MAX_DRAFT_BYTES})")
+    # A draft keeps what was typed, but not what cannot be stored (NUL) or
+    # must never be shown (controls, invisible characters): refused field by
+    # field, by the rule submission applies (govflow.engine.text).
+    refused = _hidden_characters(data)
+    if refused:
+        raise FormInvalid(refused)
     return dict(data)
+
+
+def _hidden_characters(value: Any, path: str = "") -> list[FieldError]:
+    if isinstance(value, str):
+        char = forbidden_character(value, multiline=True)
+        return [] if char is None else [FieldError(path, "control_chars", refusal_message(char))]
+    found: list[FieldError] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            name = str(key)
+            char = forbidden_character(name)
+            if char is not None:
+                shown = name.encode("unicode_escape").decode("ascii")
+                found.append(
+                    FieldError(f"{path}.{shown}" if path else shown, "control_chars", refusal_message(char))
+                )
+                continue
+            found += _hidden_characters(item, f"{path}.{name}" if path else name)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found += _hidden_characters(item, f"{path}[{index}]")
+    return found
 
 
 def _case_title(definition, data: Mapping[str, Any]) -> str:

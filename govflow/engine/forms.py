@@ -20,6 +20,7 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from govflow.engine.identifiers import cn_id_problem, is_cn_mobile, mask, uscc_problem
+from govflow.engine.text import forbidden_character, refusal_message
 
 __all__ = [
     "FIELD_TYPES",
@@ -67,12 +68,6 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _EMAIL = re.compile(r"([^\s@]+)@([^\s@.]+(?:\.[^\s@.]+)+)")
-# C0 and C1 controls, DEL, bidi marks, overrides and isolates, and lone
-# surrogates (which cannot be stored as UTF-8).
-_FORBIDDEN_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_FORBIDDEN_CHARS_MULTILINE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
 _TRUE_WORDS = frozenset({"true", "on", "1", "yes"})
 _FALSE_WORDS = frozenset({"false", "off", "0", "no"})
 
@@ -413,14 +408,11 @@ def _checked_text(raw: str, *, multiline: bool) -> str:
     if multiline:
         # Browsers submit textarea line breaks as CRLF.
         raw = raw.replace("\r\n", "\n").replace("\r", "\n")
-    forbidden = _FORBIDDEN_CHARS_MULTILINE if multiline else _FORBIDDEN_CHARS
-    if forbidden.search(raw):
-        raise _Invalid(
-            "control_chars",
-            "内容包含不允许的控制字符或不可见的格式字符，请删除后重新输入。",
-            "The value contains control or invisible formatting characters that are not allowed; "
-            "please remove them.",
-        )
+    # Controls, bidi and invisible formatting characters (govflow.engine.text).
+    char = forbidden_character(raw, multiline=multiline)
+    if char is not None:
+        message = refusal_message(char)
+        raise _Invalid("control_chars", message["zh"], message["en"])
     return raw.strip()
 
 

@@ -79,6 +79,9 @@ MIDDLEWARE = [
     "govflow.web.middleware.DefaultLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # NUL and invisible characters in the address, filters and posted fields:
+    # 404/400, never a 500 (after CSRF, so a forged post is refused as such).
+    "govflow.security.input.InputCharactersMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # The source IP and acting user of audit events written in the request.
     "govflow.audit.context.AuditContextMiddleware",

@@ -5,19 +5,27 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from govflow.security.input import hidden_character_fields
+
 from ..language import activate_for, lang
 
 
 class ApiView(APIView):
+    # Top-level body members a view checks with rules of its own (the case
+    # form's data: the form's rules refuse the same characters, by field id).
+    checks_own_text: tuple[str, ...] = ()
+
     def initial(self, request, *args, **kwargs):
         activate_for(request)
         _refuse_large_body(request)
         super().initial(request, *args, **kwargs)
+        _refuse_hidden_characters(request, skip=self.checks_own_text)
 
     @property
     def lang(self) -> str:
@@ -43,6 +51,17 @@ def _refuse_large_body(request) -> None:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if limit is not None and length > limit:
         raise RequestDataTooBig("the request body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE")
+
+
+def _refuse_hidden_characters(request, *, skip: tuple[str, ...]) -> None:
+    """NUL, controls and invisible characters anywhere in the body: 400 with
+    each field's message (govflow.security.input; query parameters were
+    checked by its middleware)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    fields = hidden_character_fields(request.data, skip=skip)
+    if fields:
+        raise ValidationError(fields)
 
 
 class ApiListView(ApiView, ListModelMixin, GenericAPIView):

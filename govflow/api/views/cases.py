@@ -46,6 +46,10 @@ def check_values(form, data, *, language: str) -> dict:
 
 
 class CaseViewMixin:
+    # The form data's values are checked by the form's rules (refused
+    # characters included), with field ids as paths: form_invalid.
+    checks_own_text = ("data",)
+
     def detail_response(self, reference: str, *, status: int = 200, headers=None) -> Response:
         detail = selectors.case_detail_for_api(
             user=self.request.user, reference=reference, language=self.lang, source_ip=self.client_ip()

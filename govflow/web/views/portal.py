@@ -21,6 +21,7 @@ from govflow.cases.models import CaseStatus
 from govflow.cases.services import case_create, case_withdraw
 from govflow.errors import GovflowError
 from govflow.processes.services import version_definition
+from govflow.security.input import checks_own_text
 from govflow.security.ratelimit import has_files, is_submit, rate_limit
 from govflow.web import forms
 from govflow.web.messages import error_text
@@ -127,6 +128,7 @@ def _posted(request, definition):
     return action, args, forms.data_from_post(definition.form, request.POST, drop_row=drop)
 
 
+@checks_own_text  # refused characters are shown next to their field
 @login_required
 @require_http_methods(["GET", "POST"])
 @rate_limit("submit", when=is_submit)
@@ -193,6 +195,7 @@ def table_row(request, reference, table):
     return render(request, "portal/_table_row.html", {"row": row, "table_id": table, "table_label": label})
 
 
+@checks_own_text  # refused characters are shown next to their field
 @login_required
 @require_http_methods(["GET", "POST"])
 @rate_limit("submit", when=is_submit)
