@@ -3,6 +3,10 @@ from django.urls import include, path
 
 from govflow.security.login import admin_login_view
 
+# Uncaught exceptions: a 503 with Retry-After while the database is
+# unreachable, the API's JSON shape under /api/ (govflow.web.views.errors).
+handler500 = "govflow.web.views.errors.server_error"
+
 urlpatterns = [
     path("admin/login/", admin_login_view),  # the login lockout, serialised (govflow.security.login)
     path("admin/", admin.site.urls),

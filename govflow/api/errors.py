@@ -7,8 +7,10 @@ Every failure under /api/ answers
 whatever raised it: a service's GovflowError (its code and status), DRF's
 own exceptions (validation, parse errors, authentication, throttling,
 content negotiation), Django's Http404 / PermissionDenied, an oversized
-body, and anything unexpected (logged, then a 500 without details). Error
-responses are always JSON, whatever the request's Accept header said.
+body, the database being unreachable (503 with Retry-After), and anything
+unexpected (logged, then a 500 without details). Error responses are always
+JSON, whatever the request's Accept header said; an error raised outside a
+view (in a middleware) gets the same shape from govflow.web.views.errors.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
@@ -57,7 +60,13 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
     422: ("idempotency_key_reused",),
     429: ("throttled",),
     500: ("server_error", "configuration"),
+    503: ("unavailable",),
 }
+
+# While the database cannot be reached (a restart, a failover, a network
+# cut) every request answers 503 with this Retry-After instead of a 500.
+RETRY_AFTER_SECONDS = 30
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 _DRF_CODES: tuple[tuple[type[drf.APIException], str, Any], ...] = (
     (drf.ParseError, "parse_error", gettext_lazy("The request body could not be parsed.")),
@@ -185,6 +194,9 @@ def response_for(exc: Exception) -> JsonResponse:
         return error_response(400, "bad_request", _("The request could not be read."))
     if isinstance(exc, drf.APIException):
         return _drf(exc)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.error("database unavailable: %s", exc.__class__.__name__, exc_info=exc)
+        return unavailable_response()
     logger.exception("unexpected error in an API request", exc_info=exc)
     return error_response(500, "server_error", _("Something went wrong on our side. Try again later."))
 
@@ -206,6 +218,15 @@ def not_found(request, *args, **kwargs):
                 _("There is no endpoint at this address; did you mean %(path)s?") % {"path": path + "/"},
             )
     return error_response(404, "not_found", _("There is no endpoint at this address."))
+
+
+def unavailable_response() -> JsonResponse:
+    return error_response(
+        503,
+        "unavailable",
+        _("The service is briefly unavailable. Please try again in a moment."),
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def server_error(request, *args, **kwargs):

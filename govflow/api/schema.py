@@ -50,8 +50,9 @@ _WHEN = {
     422: "The Idempotency-Key was used before for a different request.",
     429: "Too many requests; retry after the number of seconds in Retry-After.",
     500: "An unexpected error on the server.",
+    503: "The server cannot reach its database for a moment; retry after the seconds in Retry-After.",
 }
-ALWAYS = (400, 401, 403, 404, 406, 429, 500)
+ALWAYS = (400, 401, 403, 404, 406, 429, 500, 503)
 UNSAFE = (409, 413, 415)
 
 

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Request counts and latencies for /metrics (django-prometheus): first and last.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # HEAD answered wherever GET is (before CommonMiddleware sets Content-Length).
+    "govflow.web.middleware.HeadAsGetMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # CSP, Permissions-Policy, no-store for logged-in pages, sandboxed downloads.
     "govflow.security.headers.SecurityHeadersMiddleware",

@@ -1,4 +1,4 @@
-"""Request middleware of the web app: the language, and GovflowError pages."""
+"""Request middleware of the web app: HEAD, the language, and GovflowError pages."""
 
 from __future__ import annotations
 
@@ -11,6 +11,30 @@ from django.views import defaults
 from govflow.errors import Forbidden, GovflowError, NotFound
 
 from .messages import error_text
+
+
+class HeadAsGetMiddleware:
+    """HEAD is answered wherever GET is (RFC 9110: a server that answers GET
+    answers HEAD): the request runs as a GET, through views that allow only
+    GET as well, and the body is dropped. The headers stay the GET's,
+    Content-Length included (set by CommonMiddleware, inside this one)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method != "HEAD":
+            return self.get_response(request)
+        request.method = "GET"
+        try:
+            response = self.get_response(request)
+        finally:
+            request.method = "HEAD"
+        if response.streaming:
+            response.streaming_content = []  # a file is still closed with the response
+        else:
+            response.content = b""
+        return response
 
 
 class DefaultLanguageMiddleware:
