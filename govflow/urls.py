@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from govflow import converters  # noqa: F401  (registers <id:...>)
 from govflow.security.login import admin_login_view
 
 # Uncaught exceptions: a 503 with Retry-After while the database is

@@ -4,6 +4,8 @@ docs. Any other address under /api/ is a JSON 404 in the API's error shape."""
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from govflow import converters  # noqa: F401  (registers <id:...>)
+
 from .errors import not_found
 from .views import attachments, cases, catalogue, certificates, tasks
 
@@ -15,7 +17,7 @@ v1 = [
     path("services/<slug:code>/form/", catalogue.ServiceForm.as_view(), name="service-form"),
     path("services/<slug:code>/versions/", catalogue.ServiceVersions.as_view(), name="service-versions"),
     path(
-        "services/<slug:code>/versions/<int:number>/",
+        "services/<slug:code>/versions/<id:number>/",
         catalogue.ServiceVersion.as_view(),
         name="service-version",
     ),
@@ -27,12 +29,12 @@ v1 = [
     path("cases/<str:reference>/timeline/", cases.CaseTimeline.as_view(), name="case-timeline"),
     path("cases/<str:reference>/attachments/", attachments.AttachmentList.as_view(), name="attachments"),
     path(
-        "cases/<str:reference>/attachments/<int:pk>/",
+        "cases/<str:reference>/attachments/<id:pk>/",
         attachments.AttachmentDetail.as_view(),
         name="attachment",
     ),
     path(
-        "cases/<str:reference>/attachments/<int:pk>/content/",
+        "cases/<str:reference>/attachments/<id:pk>/content/",
         attachments.AttachmentContent.as_view(),
         name="attachment-content",
     ),
@@ -53,11 +55,11 @@ v1 = [
         name="certificate-content",
     ),
     path("tasks/", tasks.TaskList.as_view(), name="tasks"),
-    path("tasks/<int:pk>/", tasks.TaskDetail.as_view(), name="task"),
-    path("tasks/<int:pk>/claim/", tasks.TaskClaim.as_view(), name="task-claim"),
-    path("tasks/<int:pk>/release/", tasks.TaskRelease.as_view(), name="task-release"),
-    path("tasks/<int:pk>/handover/", tasks.TaskHandover.as_view(), name="task-handover"),
-    path("tasks/<int:pk>/decide/", tasks.TaskDecide.as_view(), name="task-decide"),
+    path("tasks/<id:pk>/", tasks.TaskDetail.as_view(), name="task"),
+    path("tasks/<id:pk>/claim/", tasks.TaskClaim.as_view(), name="task-claim"),
+    path("tasks/<id:pk>/release/", tasks.TaskRelease.as_view(), name="task-release"),
+    path("tasks/<id:pk>/handover/", tasks.TaskHandover.as_view(), name="task-handover"),
+    path("tasks/<id:pk>/decide/", tasks.TaskDecide.as_view(), name="task-decide"),
     path("departments/", catalogue.DepartmentList.as_view(), name="departments"),
     path("departments/<slug:code>/", catalogue.DepartmentDetail.as_view(), name="department"),
     path("calendars/", catalogue.CalendarList.as_view(), name="calendars"),

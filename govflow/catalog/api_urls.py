@@ -2,6 +2,8 @@
 
 from django.urls import path
 
+from govflow import converters  # noqa: F401  (registers <id:...>)
+
 from . import api
 
 urlpatterns = [
@@ -10,6 +12,6 @@ urlpatterns = [
     path("datasets/<slug:code>/records/", api.RecordList.as_view(), name="catalog-records"),
     path("datasets/<slug:code>/records/<path:key>/", api.RecordDetail.as_view(), name="catalog-record"),
     path("requests/", api.RequestList.as_view(), name="catalog-requests"),
-    path("requests/<int:request_id>/decide/", api.RequestDecide.as_view(), name="catalog-request-decide"),
+    path("requests/<id:request_id>/decide/", api.RequestDecide.as_view(), name="catalog-request-decide"),
     path("prefill/", api.Prefill.as_view(), name="catalog-prefill"),
 ]

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from govflow import converters  # noqa: F401  (registers <id:...>)
+
 from . import views
 
 app_name = "catalog"
@@ -7,7 +9,7 @@ app_name = "catalog"
 urlpatterns = [
     path("", views.catalogue, name="catalogue"),
     path("requests/", views.requests_board, name="requests"),
-    path("requests/<int:pk>/decide/", views.request_decide, name="request_decide"),
+    path("requests/<id:pk>/decide/", views.request_decide, name="request_decide"),
     path("lookup/<str:reference>/", views.lookup, name="lookup"),
     path("prefill/<str:reference>/", views.prefill, name="prefill"),
     path("release/<str:reference>/", views.release, name="release"),

@@ -280,6 +280,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # <id:...> path segments (govflow.converters): a number up to 2**63 - 1.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "govflow.cases.models.CaseStatus",
         "TaskStatusEnum": "govflow.cases.models.TaskStatus",

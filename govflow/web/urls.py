@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
+from govflow import converters  # noqa: F401  (registers <id:...>)
 from govflow.security.login import login_view
 
 from .views import console, inbox, portal
@@ -30,18 +31,18 @@ urlpatterns = [
     path("cases/<ref:reference>/rows/<slug:table>/", portal.table_row, name="table_row"),
     path("cases/<ref:reference>/correct/", portal.case_correct, name="case_correct"),
     path("cases/<ref:reference>/withdraw/", portal.case_withdraw_view, name="case_withdraw"),
-    path("cases/<ref:reference>/attachments/<int:pk>/", portal.attachment_download, name="attachment"),
+    path("cases/<ref:reference>/attachments/<id:pk>/", portal.attachment_download, name="attachment"),
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/department/", inbox.department, name="department"),
-    path("inbox/tasks/<int:pk>/claim/", inbox.task_claim_view, name="task_claim"),
-    path("inbox/tasks/<int:pk>/release/", inbox.task_release_view, name="task_release"),
-    path("inbox/tasks/<int:pk>/handover/", inbox.task_handover_view, name="task_handover"),
-    path("inbox/tasks/<int:pk>/decide/", inbox.task_decide_view, name="task_decide"),
+    path("inbox/tasks/<id:pk>/claim/", inbox.task_claim_view, name="task_claim"),
+    path("inbox/tasks/<id:pk>/release/", inbox.task_release_view, name="task_release"),
+    path("inbox/tasks/<id:pk>/handover/", inbox.task_handover_view, name="task_handover"),
+    path("inbox/tasks/<id:pk>/decide/", inbox.task_decide_view, name="task_decide"),
     path("console/", console.home, name="console"),
     path("console/editor/", console.editor, name="console_editor"),
     path("console/templates/<slug:code>/", console.template_detail, name="console_template"),
-    path("console/templates/<slug:code>/v<int:number>/", console.version_detail, name="console_version"),
-    path("console/templates/<slug:code>/v<int:number>/diagram.svg", console.version_svg, name="console_svg"),
+    path("console/templates/<slug:code>/v<id:number>/", console.version_detail, name="console_version"),
+    path("console/templates/<slug:code>/v<id:number>/diagram.svg", console.version_svg, name="console_svg"),
     path("accounts/login/", login_view, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
