@@ -215,7 +215,9 @@ def element(
     if kind == "xor":
         merge = builder.add({"id": builder.new_id("m"), "type": "exclusive", "next": next_id})
         first = draw(sequence(builder, merge, depth + 1, False, calls, side))
-        other = draw(sequence(builder, merge, depth + 1, False, calls, side)) if draw(st.booleans()) else merge
+        other = merge
+        if draw(st.booleans()):
+            other = draw(sequence(builder, merge, depth + 1, False, calls, side))
         threshold = draw(st.integers(0, 100))
         return builder.add(
             {
