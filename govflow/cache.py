@@ -78,7 +78,7 @@ def cache_unavailable(use: str, exc: BaseException | None = None, *, alias: str 
         if now - _logged_at.get(use, -LOG_EVERY_SECONDS) < LOG_EVERY_SECONDS:
             return
         _logged_at[use] = now
-    reason = exc.__class__.__name__ if exc is not None else "failed moments ago"
+    reason = exc.__class__.__name__ if exc is not None else f"failed less than {BREAKER_SECONDS:g} s ago"
     log.warning("cache %r unavailable (%s): %s falls back (logged once a minute)", alias, reason, use)
 
 

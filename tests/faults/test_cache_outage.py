@@ -77,7 +77,16 @@ def test_api_and_web_submissions_survive_redis_as_cache_and_broker_and_each_effe
     endpoint_register(
         actor=process_admin, name="exchange", url=receiver.url, kinds=KINDS, system="data exchange"
     )
-    workers(own_redis.url)
+    running = [workers(own_redis.url)]
+
+    def supervise() -> None:
+        """What the compose file's `restart: unless-stopped` does. Celery and
+        kombu 5.7 can exit ("Unrecoverable error: AttributeError: 'NoneType'
+        object has no attribute 'hostname'") when the broker goes away while
+        the worker holds an unacknowledged message."""
+        if running[-1].process.poll() is not None:
+            running.append(workers(own_redis.url, name=f"w{len(running) + 1}"))
+
     api = api_client(applicant)
     web = Client()
     web.force_login(applicant)
@@ -124,6 +133,7 @@ def test_api_and_web_submissions_survive_redis_as_cache_and_broker_and_each_effe
         during = unchecked("api_user") - before[0], unchecked("submit") - before[1]
         # ...and comes back, empty
         own_redis.start()
+        supervise()
         wait_until(lambda: not safe.cache_is_down(), timeout=10, what="the cache breaker to close")
         apply("back")
 
@@ -143,10 +153,12 @@ def test_api_and_web_submissions_survive_redis_as_cache_and_broker_and_each_effe
 
         # ...and the sweeper re-sends what the broker lost until everything is delivered
         def delivered() -> bool:
+            supervise()
             outbox_resend_stale(older_than=timedelta(seconds=5))
             return not OutboxMessage.objects.filter(done_at__isnull=True).exists()
 
-        wait_until(delivered, timeout=60, what="every outbox row to be delivered", interval=1.0)
+        # (a row a worker was attempting when it died waits out its 2-minute lease)
+        wait_until(delivered, timeout=90, what="every outbox row to be delivered", interval=1.0)
 
     cases = list(Case.objects.filter(reference__in=[r for refs in references.values() for r in refs]))
     assert len(cases) == 6
