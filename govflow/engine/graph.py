@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Mapping
 
 from .definition import GATEWAY_TYPES, Node, Process
+from .expressions import EvaluationError
 from .problems import Problem
 
 SPLIT_KINDS = ("parallel", "inclusive")
@@ -371,6 +372,7 @@ def _soundness(nodes: dict[str, Node], processes: dict[str, Process], flows: Flo
         for target in node.successors:
             predecessors[target].append(node.id)
     _instant_loops(nodes, order, at)
+    _switched_off_exits(nodes, processes, order, at)
     possible = _possible_outcomes(nodes, processes)
     regions_of: dict[str, list[set[str]]] = {}  # split -> its branches' nodes (for concurrent calls)
     open_paths: dict[str, set[str]] = {}  # process -> nodes after a split without a join
@@ -387,6 +389,7 @@ def _soundness(nodes: dict[str, Node], processes: dict[str, Process], flows: Flo
             open_paths.setdefault(split.process, set()).update(*regions)
     for process, reached in open_paths.items():
         _loose_ends(nodes, process, reached, at)
+    _joins_that_never_fire(nodes, order, possible, at)
     _concurrent_calls(nodes, regions_of, at)
     _dead_call_outcomes(nodes, processes, order, possible, flows, at)
     return problems
@@ -415,6 +418,58 @@ def _instant_loops(nodes: dict[str, Node], order: list[Node], at) -> None:
             "nothing on it waits (a task, a wait, a correction or a call), "
             "so a case whose data keeps choosing it would go round forever",
         )
+
+
+def _never_holds(condition) -> bool:
+    """Whether a branch condition names no data and always gives false."""
+    if condition is None or condition.names:
+        return False
+    try:
+        return condition.test({}) is False
+    except EvaluationError:
+        return False
+
+
+def _switched_off_exits(nodes: dict[str, Node], processes: dict[str, Process], order: list[Node], at) -> None:
+    """A branch whose condition names no data and never holds is never
+    taken. The nodes only it leads to never run (allowed: that is how a
+    branch is switched off), but a node that could reach an end only through
+    such a branch would loop for ever once reached."""
+
+    def live(node_id: str) -> list[str]:
+        node = nodes[node_id]
+        if not node.branches:
+            return list(node.successors)
+        return list(dict.fromkeys(b.target for b in node.branches if not _never_holds(b.condition)))
+
+    if not any(_never_holds(b.condition) for n in order for b in n.branches):
+        return
+    predecessors: dict[str, list[str]] = {n: [] for n in nodes}
+    for node in order:
+        for target in live(node.id):
+            predecessors[target].append(node.id)
+    for process in processes.values():
+        reached = _reach(process.start, live)
+        ending: set[str] = set()
+        for end in (n for n in reached if nodes[n].type == "end"):
+            ending |= _reach(end, lambda n: predecessors[n])
+        for node_id in sorted(reached - ending, key=lambda n: (nodes[n].line, nodes[n].col)):
+            off = [b for b in nodes[node_id].branches if _never_holds(b.condition)]
+            if off:
+                at(
+                    (nodes[node_id].line, nodes[node_id].col),
+                    f"gateway '{node_id}' can never lead the case to an end: the way out, the branch to "
+                    f"'{off[0].target}', has the condition '{off[0].condition.source}', which never holds",
+                )
+                return
+        if reached - ending:
+            first = min(reached - ending, key=lambda n: (nodes[n].line, nodes[n].col))
+            at(
+                (nodes[first].line, nodes[first].col),
+                f"node '{first}' cannot reach an end: every way out passes a branch whose condition "
+                "never holds",
+            )
+            return
 
 
 def _check_block(
@@ -617,6 +672,50 @@ def _concurrent_calls(nodes: dict[str, Node], regions_of: dict[str, list[set[str
                             "would share its tasks and decisions; call it from one branch only",
                         )
             seen += [(call, runs(call)) for call in mine]
+
+
+def _joins_that_never_fire(
+    nodes: dict[str, Node], order: list[Node], possible: dict[str, set[str]], at
+) -> None:
+    """A join fires when every branch its split started has arrived. A branch
+    from which every path ends the case (or passes a join that never fires,
+    or a call outcome that never happens) never arrives, so the join and all
+    after it could never run (for an inclusive split: whenever that branch
+    is started). A branch that is itself an end is an inclusive split's
+    conditional end, and fine; a parallel split would always take it."""
+
+    def live(node_id: str) -> list[str]:
+        node = nodes[node_id]
+        if node.type == "call" and node.calls in possible:
+            return [t for o, t in node.outcomes.items() if o in possible[node.calls]]
+        return list(node.successors)
+
+    never: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for split in order:
+            join = split.join
+            if join is None or join in never or split.type not in SPLIT_KINDS or not split.is_split:
+                continue
+            for first in split.successors:
+                if nodes[first].type == "end" and (split.type == "inclusive" or _approves(nodes[first])):
+                    continue  # a conditional end; an approving one is reported as such
+                if first == join:
+                    continue
+                blocked = {split.id} | never
+                reached = _reach(first, lambda n, b=blocked: [t for t in live(n) if t not in b])
+                if join not in reached:
+                    never.add(join)
+                    changed = True
+                    at(
+                        (split.line, split.col),
+                        f"the branch of {split.type} gateway '{split.id}' starting at '{first}' never "
+                        f"reaches the join '{join}': every path from it ends the case, so the join "
+                        f"could never fire {'when that branch runs ' if split.type == 'inclusive' else ''}"
+                        "and what follows it could never run",
+                    )
+                    break
 
 
 def _possible_outcomes(nodes: dict[str, Node], processes: dict[str, Process]) -> dict[str, set[str]]:

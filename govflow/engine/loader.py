@@ -1240,10 +1240,10 @@ class _Reader:
         node.next = tuple(b.target for b in branches)
 
     def dead_branches(self, node: Node, placed: list[tuple[Branch, Pos]], what: str) -> None:
-        """A condition naming no data always gives the same answer, so some
-        branches can never be taken; validation, which takes every other
-        condition as a free choice, must know it (a loop whose only exit is
-        such a branch would never end)."""
+        """A condition naming no data always gives the same answer: one that
+        always holds rules out the branches after it (exclusive) and the
+        default. Validation takes every other condition as a free choice, so
+        it must know (a loop whose only way out is such a branch never ends)."""
         always: Branch | None = None  # the first branch whose condition always holds
         for branch, pos in placed:
             condition = branch.condition
@@ -1254,19 +1254,16 @@ class _Reader:
             except EvaluationError as exc:
                 self.err(pos, f"{what}: condition '{condition.source}' can never be evaluated: {exc.message}")
                 continue
+            # A condition that never holds is not an error here: it switches a
+            # branch off (the BPMN importer stands untranslated conditions in as
+            # "false"); the graph pass checks that no loop needs it as its way out.
             if node.type == "exclusive" and always is not None:
                 self.err(
                     pos,
                     f"{what}: the branch to '{branch.target}' is never taken: the condition "
                     f"'{always.condition.source}' of the branch to '{always.target}' before it always holds",
                 )
-            elif not value:
-                self.err(
-                    pos,
-                    f"{what}: the branch to '{branch.target}' is never taken: "
-                    f"its condition '{condition.source}' never holds",
-                )
-            elif always is None:
+            elif value and always is None:
                 always = branch
         if always is None:
             return

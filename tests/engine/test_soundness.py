@@ -139,7 +139,7 @@ def unstructured(draw: st.DrawFn) -> str:
         )
 
     def condition() -> str:
-        return draw(st.sampled_from(["true", *(f"x > {k}" for k in (10, 40, 70, 95))]))
+        return draw(st.sampled_from(["true", "false", *(f"x > {k}" for k in (10, 40, 70, 95))]))
 
     nodes: list[dict[str, Any]] = [{"id": "start", "type": "start", "next": later(-1)}]
     for index, (node_id, kind) in enumerate(zip(inner, kinds, strict=True)):

@@ -143,6 +143,26 @@ def test_an_approving_end_reached_straight_from_the_split_is_an_error():
     ]
 
 
+def test_an_inclusive_branch_may_end_the_case_straight_away_but_not_a_parallel_one():
+    # Given a split with a third branch that leads straight to the refusal
+    rest = task("a", "fire", "approve: join") + task("b", "tax", "approve: join")
+    inclusive = (
+        "  - {id: split, type: inclusive, branches: [{to: a, when: 'true'}, {to: b, when: x > 1},\n"
+        "                                             {to: refused, when: x > 99}]}\n"
+        "  - {id: join, type: inclusive, next: done}\n"
+    )
+    parallel = (
+        "  - {id: split, type: parallel, next: [a, b, refused]}\n  - {id: join, type: parallel, next: done}\n"
+    )
+
+    # Then only the inclusive one, a conditional refusal, is valid: the parallel one always refuses
+    assert check(inclusive + rest) == []
+    assert messages(parallel + rest) == [
+        "the branch of parallel gateway 'split' starting at 'refused' never reaches the join 'join': every "
+        "path from it ends the case, so the join could never fire and what follows it could never run"
+    ]
+
+
 def test_a_problem_with_one_flow_points_at_that_flow():
     # Given a branch whose return leaves the block, written on its own line
     nodes = (
@@ -307,10 +327,6 @@ def test_a_loop_back_before_a_split_without_a_join_is_an_error():
     ("branches", "expected"),
     [
         (
-            "[{to: a, when: 'false'}, {to: b, default: true}]",
-            "the branch to 'a' is never taken: its condition 'false' never holds",
-        ),
-        (
             "[{to: a, when: '1 < 2'}, {to: b, when: x > 3}]",
             "the branch to 'b' is never taken: the condition '1 < 2' of the branch to 'a' before it "
             "always holds",
@@ -335,6 +351,24 @@ def test_a_branch_a_constant_condition_rules_out_is_an_error(branches: str, expe
     found = messages(nodes)
     assert len(found) == 1
     assert expected in found[0]
+
+
+def test_a_branch_switched_off_with_false_is_valid_unless_it_is_a_loops_way_out():
+    # Given a branch switched off by a condition that never holds (as the BPMN
+    # importer stands in for a condition an admin must still write)
+    off = "  - {id: split, type: exclusive, branches: [{to: a, when: 'false'}, {to: done, default: true}]}\n"
+    # And a correction loop whose only way out is such a branch
+    loop = (
+        "  - {id: split, type: correction, title: {zh: f, en: f}, next: gate}\n"
+        "  - {id: gate, type: exclusive, branches: [{to: done, when: 'false'}, {to: split, default: true}]}\n"
+    )
+
+    # Then the first is valid (the switched-off node simply never runs), the second is not
+    assert check(off + task("a", "fire", "approve: done")) == []
+    assert check(loop) == [
+        "9:5: gateway 'gate' can never lead the case to an end: the way out, the branch to 'done', has "
+        "the condition 'false', which never holds"
+    ]
 
 
 def test_inclusive_branches_that_always_hold_all_run_but_rule_out_the_default():
