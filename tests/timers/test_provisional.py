@@ -120,7 +120,8 @@ def test_silent_consent_never_fires_on_a_provisional_date_and_fires_on_the_exact
     assert case.status == CaseStatus.IN_REVIEW
     held = [p for p in reconcile(now=beijing(2027, 1, 16)) if p.startswith("timer")]
     assert len(held) == 1
-    assert "provisional" in held[0] and "2027 working-day calendar" in held[0]
+    assert "provisional" in held[0]
+    assert "2027 working-day calendar" in held[0]
 
     # When the year is loaded, the exact date is Tuesday 19 January 17:00
     load_2027()
@@ -207,7 +208,9 @@ def test_a_recomputed_deadline_equals_the_one_counted_with_the_year_loaded_all_a
         task_complete(
             task_id=review_task(case).pk, actor=reviewer, outcome="return", opinion="补正", now=returned
         )
-        case_answer_correction(case_id=case.pk, actor=applicant, data={"company_name": "北京示例"}, now=answered)
+        case_answer_correction(
+            case_id=case.pk, actor=applicant, data={"company_name": "北京示例"}, now=answered
+        )
         return case
 
     def deadlines(case):
@@ -239,12 +242,14 @@ def test_the_inbox_and_the_api_mark_a_provisional_deadline(submit, load_2027, ba
     api.force_authenticate(reviewer)
     body = api.get(f"/api/v1/cases/{case.reference}/").json()
     slas = [row["sla"] for row in body["progress"] if row["sla"]["due_at"]]
-    assert slas and all(sla["provisional"] for sla in slas)
+    assert slas
+    assert all(sla["provisional"] for sla in slas)
 
     load_2027()
     body = api.get(f"/api/v1/cases/{case.reference}/").json()
     slas = [row["sla"] for row in body["progress"] if row["sla"]["due_at"]]
-    assert slas and not any(sla["provisional"] for sla in slas)
+    assert slas
+    assert not any(sla["provisional"] for sla in slas)
     assert 'class="provisional"' not in client.get("/inbox/").content.decode()
 
 

@@ -126,7 +126,8 @@ def test_sla_timers_of_a_case_paused_meanwhile_are_recounted_paused(case_in_2027
     tax_breach.refresh_from_db()
     assert (tax_breach.status, tax_breach.due_at, tax_breach.provisional) == (Timer.PAUSED, None, False)
     assert tax_breach.remaining_seconds == (6 + 8) * 3600
-    assert len(tax_breach.pauses) == 1 and tax_breach.pauses[0][1] is None
+    assert len(tax_breach.pauses) == 1
+    assert tax_breach.pauses[0][1] is None
 
 
 def test_a_bad_calendar_file_is_a_command_error(tmp_path):
