@@ -337,8 +337,6 @@ def _blocks(nodes: dict[str, Node], flows: Flows) -> list[Problem]:
 # be reached, and no node holds two tokens at once. docs/process-language.md,
 # "Soundness: what validation guarantees", gives the reason for each rule.
 
-WAITING_TYPES = ("user_task", "service_task", "wait", "correction", "call")
-
 
 def _flow_pos(flows: Flows, source: Node, target: str) -> tuple[int, int]:
     return flows.get(source.id, {}).get(target, (source.line, source.col))
@@ -399,16 +397,16 @@ def _instant_loops(nodes: dict[str, Node], order: list[Node], at) -> None:
     """A loop made only of gateways never waits for anyone: a case whose data
     keeps choosing it would go round forever inside one step."""
     gateways = {n.id for n in order if n.type in GATEWAY_TYPES}
+    others = set(nodes) - gateways
     reported: set[str] = set()
     for node in order:
         if node.id not in gateways or node.id in reported:
             continue
-        loop = _forward(nodes, [t for t in node.successors if t in gateways], set(nodes) - gateways)
+        loop = _forward(nodes, [t for t in node.successors if t in gateways], others)
         if node.id not in loop:
             continue
-        back = _forward(nodes, [node.id], set(nodes) - gateways)
         members = sorted(
-            (m for m in loop & back if node.id in _forward(nodes, [m], set(nodes) - gateways)),
+            (m for m in loop if node.id in _forward(nodes, [m], others)),
             key=lambda m: (nodes[m].line, nodes[m].col),
         )
         reported.update(members)
@@ -590,6 +588,14 @@ def _check_open_split(
             owner[member_id] = first
     # Which branches can end the case at once: a terminating end, or a call
     # whose sub-process can end with an outcome the call does not map.
+    for first in split.successors:
+        if not _rests(nodes, first, possible, set()):
+            at(
+                (split.line, split.col),
+                f"{kind} gateway '{split.id}' has no join, and its branch '{first}' ends the case at once "
+                "(nothing on its way waits): the other branches would be cut short before they could run",
+            )
+            return regions
     approving: list[tuple[str, str]] = []
     ending: list[tuple[str, str]] = []  # (branch, how it can end the case)
     for first, region in zip(split.successors, regions, strict=True):
@@ -615,6 +621,31 @@ def _check_open_split(
                 "approve through ends that do not terminate (terminate: false)",
             )
     return regions
+
+
+def _rests(nodes: dict[str, Node], node_id: str, possible: dict[str, set[str]], seen: set[str]) -> bool:
+    """Whether a token reaching `node_id` can come to rest (a task, a wait, a
+    correction, a join, an end that does not terminate) rather than finish
+    its process within the same step. Gateways and calls are passed through;
+    a call rests when its sub-process can."""
+    if node_id in seen:
+        return False
+    seen = seen | {node_id}
+    node = nodes[node_id]
+    if node.type in ("user_task", "service_task", "wait", "correction") or node.is_join:
+        return True
+    if node.type == "end":
+        return not node.terminate
+    if node.type == "call":
+        sub = next((n for n in nodes.values() if n.process == node.calls and n.type == "start"), None)
+        if sub is not None and _rests(nodes, sub.id, possible, seen):
+            return True
+        return any(
+            _rests(nodes, t, possible, seen)
+            for o, t in node.outcomes.items()
+            if o in possible.get(node.calls or "", set())
+        )
+    return any(_rests(nodes, t, possible, seen) for t in node.successors)
 
 
 def _loose_ends(nodes: dict[str, Node], process: str, reached: set[str], at) -> None:

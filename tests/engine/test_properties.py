@@ -211,7 +211,17 @@ def element(
             {"id": builder.new_id("filed"), "type": "end", "outcome": "approved", "terminate": False}
         )
         branch = draw(sequence(builder, filed, depth + 1, False, calls, side=True))
-        return builder.add({"id": node_id, "type": "parallel", "next": [branch, next_id]})
+        # The main path waits for a review before it goes on: were it to end the
+        # case straight away, the side branch would be cancelled as it starts.
+        main = builder.add(
+            {
+                "id": builder.new_id("u"),
+                "type": "user_task",
+                "department": draw(st.sampled_from(REVIEWERS)),
+                "outcomes": {"approve": next_id, "reject": builder.end("refused")},
+            }
+        )
+        return builder.add({"id": node_id, "type": "parallel", "next": [branch, main]})
     if kind == "xor":
         merge = builder.add({"id": builder.new_id("m"), "type": "exclusive", "next": next_id})
         first = draw(sequence(builder, merge, depth + 1, False, calls, side))

@@ -20,6 +20,12 @@ with `step` to the state read back from its stored JSON) must:
   (searched breadth-first, taking every gateway condition as a free choice,
   which is what the validator guarantees).
 
+On top of random runs, a model check explores every reachable state of the
+accepted graphs (ids and counters left out, the data changed freely between
+steps so that every gateway condition is a free choice, as the validator
+assumes), up to a bound: no state is stuck or cut off from every end, and
+every node that the graph lets run does run.
+
 Templates it refuses must be refused with every problem at a line of the
 text. Counterexamples found while writing the rules are kept in
 tests/data/workflows/invalid/ (each names its error) and valid/.
@@ -50,7 +56,7 @@ from govflow.engine import (
     load_state,
     step,
 )
-from govflow.engine.runtime import CaseCompleted, TaskCancelled
+from govflow.engine.runtime import CaseCompleted, NodeEntered, TaskCancelled
 
 from .conftest import DEPARTMENTS, HANDLERS, T0
 from .test_properties import Journal, assert_invariants, possible_events, processes, to_yaml
@@ -61,14 +67,20 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
-settings.register_profile("soundness-thorough", settings.get_profile("soundness-quick"), max_examples=1000)
+settings.register_profile("soundness-thorough", settings.get_profile("soundness-quick"), max_examples=500)
 _CHOSEN = os.environ.get("GOVFLOW_HYPOTHESIS") or ("thorough" if os.environ.get("CI") else "quick")
 PROFILE = settings.get_profile(f"soundness-{_CHOSEN}")
 
 REVIEWERS = ["market_regulation", "tax", "fire", "bank"]
 MAX_STEPS = 80
 SEARCH_LIMIT = 400  # abstract states a search for a way to an end may visit
-X_VALUES = (0, 50, 101)  # conditions are `x > k` with 0 <= k <= 100: none, some, all hold
+# Values of x that make every branch of a generated gateway hold in turn:
+# `x > k` (0 <= k <= 100) with 0, 50 and 101; `x % p == 0` (p = 2, 3, 5, at
+# most one per branch of a gateway) with 1 and every product of them.
+MODULI = (2, 3, 5)
+X_VALUES = (0, 1, 2, 3, 5, 6, 10, 15, 30, 50, 101)
+X_CHOICES = (0, 1, 2, 3, 5, 6, 10, 15, 30, 101)  # enough to take every branch
+MODEL_LIMIT = 1500  # abstract states a model check may visit before it gives up
 
 SUB_PROCESS = [
     {"id": "s_start", "type": "start", "next": "s_review"},
@@ -138,8 +150,12 @@ def unstructured(draw: st.DrawFn) -> str:
             )
         )
 
-    def condition() -> str:
-        return draw(st.sampled_from(["true", "false", *(f"x > {k}" for k in (10, 40, 70, 95))]))
+    def conditions(count: int) -> list[str]:
+        # Distinct moduli within a gateway, so that some x takes each branch.
+        moduli = draw(st.permutations(MODULI))
+        return [
+            draw(st.sampled_from(["true", "false", f"x % {m} == 0", f"x % {m} == 0"])) for m in moduli[:count]
+        ]
 
     nodes: list[dict[str, Any]] = [{"id": "start", "type": "start", "next": later(-1)}]
     for index, (node_id, kind) in enumerate(zip(inner, kinds, strict=True)):
@@ -171,7 +187,10 @@ def unstructured(draw: st.DrawFn) -> str:
             elif kind == "parallel":
                 node["next"] = targets
             else:
-                branches: list[dict[str, Any]] = [{"to": t, "when": condition()} for t in targets[1:]]
+                whens = conditions(len(targets) - 1)
+                branches: list[dict[str, Any]] = [
+                    {"to": t, "when": when} for t, when in zip(targets[1:], whens, strict=True)
+                ]
                 branches.insert(draw(st.integers(0, len(branches))), {"to": targets[0], "default": True})
                 node["branches"] = branches
         elif kind == "correction":
@@ -248,7 +267,10 @@ def extended(draw: st.DrawFn) -> str:
         elif node["type"] == "parallel" and isinstance(node["next"], list) and target not in node["next"]:
             node["next"].append(target)
         elif "branches" in node and all(b["to"] != target for b in node["branches"]):
-            node["branches"].append({"to": target, "when": f"x > {draw(st.integers(0, 100))}"})
+            # A modulus no branch of the gateway uses yet, so that some x takes the new branch.
+            free = [m for m in MODULI if all(f"x % {m} " not in b.get("when", "") for b in node["branches"])]
+            if free:
+                node["branches"].append({"to": target, "when": f"x % {draw(st.sampled_from(free))} == 0"})
     return to_yaml(document)
 
 
@@ -373,6 +395,147 @@ def can_end(definition: Definition, state: dict[str, Any]) -> bool | None:
     return False
 
 
+def _never_holds(branch: Any) -> bool:
+    condition = branch.condition
+    return condition is not None and not condition.names and condition.test({}) is False
+
+
+def runnable_nodes(definition: Definition) -> set[str]:
+    """Every node the graph lets run: all of them but those reached only
+    through a branch switched off by a condition that never holds, or an
+    outcome a called sub-process never ends with."""
+    nodes = definition.nodes
+    outcomes = {
+        p: {n.outcome for n in nodes.values() if n.process == p and n.type == "end"}
+        for p in definition.processes
+    }
+    changed = True
+    while changed:  # outcomes a call does not map end its caller with them
+        changed = False
+        for node in nodes.values():
+            extra = (
+                outcomes[node.calls] - set(node.outcomes) - outcomes[node.process]
+                if node.type == "call"
+                else set()
+            )
+            if extra:
+                outcomes[node.process] |= extra
+                changed = True
+    found = {definition.start}
+    queue = deque(found)
+    while queue:
+        node = nodes[queue.popleft()]
+        if node.type == "call":
+            targets = [t for o, t in node.outcomes.items() if o in outcomes[node.calls or ""]]
+            targets.append(definition.processes[node.calls or ""].start)
+        elif node.branches:
+            targets = [b.target for b in node.branches if not _never_holds(b)]
+        else:
+            targets = list(node.successors)
+        for target in targets:
+            if target not in found:
+                found.add(target)
+                queue.append(target)
+    return found
+
+
+def choices_are_independent(definition: Definition) -> bool:
+    """Whether no gateway with conditions follows another one within a step
+    (through gateways, and calls into their sub-process). Then x, which the model check changes freely
+    between steps, is a free choice at every gateway; otherwise two
+    conditions on one x in one step may rule out a branch for good."""
+    nodes = definition.nodes
+    choosing = {n.id for n in nodes.values() if n.branches and len(n.successors) > 1}
+    for gateway in choosing:
+        seen: set[str] = set()
+        queue = deque(nodes[gateway].successors)
+        while queue:
+            node_id = queue.popleft()
+            node = nodes[node_id]
+            if node_id in choosing:
+                return False
+            if node_id in seen:
+                continue
+            seen.add(node_id)
+            if node.type in ("parallel", "exclusive", "inclusive", "start"):
+                queue.extend(node.successors)
+            elif node.type == "call":  # the sub-process starts in the same step
+                queue.append(definition.processes[node.calls or ""].start)
+    return True
+
+
+def model_check(definition: Definition, limit: int = MODEL_LIMIT) -> bool:
+    """Every reachable state (ids and counters left out, x taken as any of
+    X_CHOICES at any moment: conditions are free choices), up to `limit`
+    of them: each step keeps the invariants, no running state is
+    stuck or cut off from every end, and every runnable node runs (when the
+    choices are independent). False when the state space was too large to
+    finish."""
+    deciders = _deciders(definition)
+    states: dict[Any, dict[str, Any]] = {}
+    successors: dict[Any, set[Any]] = {}
+    entered: set[str] = set()
+    queue: deque[Any] = deque()
+    truncated = False
+
+    def visit(source: dict[str, Any], result: Any, key: Any | None) -> None:
+        nonlocal truncated
+        entered.update(e.node for e in result.effects if isinstance(e, NodeEntered))
+        check_step(definition, source, result.state, result.effects, deciders)
+        assert sum(isinstance(e, CaseCompleted) for e in result.effects) <= 1
+        target = _abstract(result.state)
+        if key is not None:
+            successors[key].add(target)
+        if target not in states:
+            if len(states) >= limit:
+                truncated = True
+                return
+            states[target] = result.state
+            successors[target] = set()
+            queue.append(target)
+
+    for x in X_CHOICES:
+        visit({"tasks": {}}, step(definition, None, Start({"x": x}), T0), None)
+    while queue:
+        key = queue.popleft()
+        state = states[key]
+        if state["status"] != "running":
+            assert all(state[k] == {} for k in ("tokens", "tasks", "timers", "scopes", "frames")), key
+            continue
+        sources = [state] + [
+            {**state, "data": {**state["data"], "x": x}} for x in X_CHOICES if x != state["data"].get("x")
+        ]
+        moves = [(event, source) for source in sources for event in _moves(definition, source)]
+        assert moves, f"stuck: nothing can happen in {key}"
+        for event, source in moves:
+            try:
+                result = step(definition, source, event, T0)
+            except IllegalEvent as exc:
+                raise AssertionError(f"{event} refused in {key}: {exc.message}") from exc
+            visit(source, result, key)
+    if truncated:
+        return False
+    # Every state can still reach an end.
+    predecessors: dict[Any, set[Any]] = {k: set() for k in states}
+    for key, targets in successors.items():
+        for target in targets:
+            if target in predecessors:
+                predecessors[target].add(key)
+    can_end = {k for k, state in states.items() if state["status"] != "running"}
+    queue = deque(can_end)
+    while queue:
+        for prev in predecessors[queue.popleft()]:
+            if prev not in can_end:
+                can_end.add(prev)
+                queue.append(prev)
+    stuck = [k for k in states if k not in can_end]
+    assert not stuck, f"{len(stuck)} states cannot reach an end, e.g. {stuck[0]}"
+    if choices_are_independent(definition):
+        missing = runnable_nodes(definition) - entered
+        assert not missing, f"nodes that never run: {sorted(missing)}"
+    return True
+
+
 def run_random(definition: Definition, data: st.DataObject) -> dict[str, Any]:
     deciders = _deciders(definition)
     x = data.draw(st.integers(0, 100), label="x")
@@ -440,3 +603,21 @@ def test_every_accepted_near_miss_runs_soundly(text: str, data: st.DataObject):
 @given(extended(), st.data())
 def test_every_accepted_process_with_flows_added_runs_soundly(text: str, data: st.DataObject):
     check_graph(text, data)
+
+
+@settings(PROFILE, max_examples=max(PROFILE.max_examples // 2, 40))
+@given(unstructured())
+def test_every_accepted_unstructured_graph_passes_a_model_check(text: str):
+    note(text)
+    definition, _problems = check_definition(text, departments=DEPARTMENTS, handlers=HANDLERS)
+    if definition is not None:
+        model_check(definition)
+
+
+@settings(PROFILE, max_examples=max(PROFILE.max_examples // 8, 25))
+@given(extended())
+def test_every_accepted_process_with_flows_added_passes_a_model_check(text: str):
+    note(text)
+    definition, _problems = check_definition(text, departments=DEPARTMENTS, handlers=HANDLERS)
+    if definition is not None:
+        model_check(definition, limit=MODEL_LIMIT // 3)
