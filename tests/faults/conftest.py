@@ -187,8 +187,8 @@ def own_redis(tmp_path) -> Iterator[RedisServer]:
     if shutil.which("redis-server") is None:
         _missing("redis-server", "install Redis (the test starts and stops a server of its own)")
     server = RedisServer(tmp_path)
-    server.start()
     try:
+        server.start()  # a server that never answers is killed too
         yield server
     finally:
         server.kill()
