@@ -30,15 +30,16 @@ Templates it refuses must be refused with every problem at a line of the
 text. Counterexamples found while writing the rules are kept in
 tests/data/workflows/invalid/ (each names its error) and valid/.
 
-Amount of testing: the `soundness-quick` Hypothesis profile locally, the
-`soundness-thorough` one when CI is set (.ci/run sets it); set
-GOVFLOW_HYPOTHESIS=thorough (or quick) to choose.
+Amount of testing follows the Hypothesis profile tests/conftest.py loads:
+`dev` on a developer's machine (50 examples, a few seconds per test), `ci`
+under CI=true (500, derandomized); each test takes a share of it (`scaled`),
+by the cost of its examples. HYPOTHESIS_PROFILE=ci runs the CI amount
+locally.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter, deque
 from typing import Any
 
@@ -61,15 +62,18 @@ from govflow.engine.runtime import CaseCompleted, NodeEntered, TaskCancelled
 from .conftest import DEPARTMENTS, HANDLERS, T0
 from .test_properties import Journal, assert_invariants, possible_events, processes, to_yaml
 
-settings.register_profile(
-    "soundness-quick",
-    max_examples=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)
-settings.register_profile("soundness-thorough", settings.get_profile("soundness-quick"), max_examples=500)
-_CHOSEN = os.environ.get("GOVFLOW_HYPOTHESIS") or ("thorough" if os.environ.get("CI") else "quick")
-PROFILE = settings.get_profile(f"soundness-{_CHOSEN}")
+
+def scaled(share: float) -> settings:
+    """The loaded profile (dev or ci, tests/conftest.py) with `share` of its
+    examples: a model check costs far more per example than a random run."""
+    base = settings.default
+    return settings(
+        base,
+        max_examples=max(round(base.max_examples * share), 10),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    )
+
 
 REVIEWERS = ["market_regulation", "tax", "fire", "bank"]
 MAX_STEPS = 80
@@ -587,25 +591,25 @@ def check_graph(text: str, data: st.DataObject) -> Definition | None:
 # -- the properties -------------------------------------------------------------------
 
 
-@PROFILE
+@scaled(2)
 @given(unstructured(), st.data())
 def test_every_accepted_unstructured_graph_runs_soundly(text: str, data: st.DataObject):
     check_graph(text, data)
 
 
-@settings(PROFILE, max_examples=max(PROFILE.max_examples // 4, 40))
+@scaled(0.5)
 @given(redirected(), st.data())
 def test_every_accepted_near_miss_runs_soundly(text: str, data: st.DataObject):
     check_graph(text, data)
 
 
-@settings(PROFILE, max_examples=max(PROFILE.max_examples // 3, 40))
+@scaled(0.6)
 @given(extended(), st.data())
 def test_every_accepted_process_with_flows_added_runs_soundly(text: str, data: st.DataObject):
     check_graph(text, data)
 
 
-@settings(PROFILE, max_examples=max(PROFILE.max_examples // 2, 40))
+@scaled(1)
 @given(unstructured())
 def test_every_accepted_unstructured_graph_passes_a_model_check(text: str):
     note(text)
@@ -614,7 +618,7 @@ def test_every_accepted_unstructured_graph_passes_a_model_check(text: str):
         model_check(definition)
 
 
-@settings(PROFILE, max_examples=max(PROFILE.max_examples // 8, 25))
+@scaled(0.25)
 @given(extended())
 def test_every_accepted_process_with_flows_added_passes_a_model_check(text: str):
     note(text)
