@@ -65,10 +65,10 @@ def seed(tasks: int) -> None:
                 """
                 INSERT INTO cases_task (case_id, engine_id, node_id, kind, department_id, round, status,
                                         created_at, due_at, remind_at, outcome, opinion, silent_consent,
-                                        legal_basis, escalated)
+                                        legal_basis, escalated, due_provisional)
                 SELECT c.id, %s, %s, 'review', %s, 1, 'open', c.submitted_at,
                        c.submitted_at + ((c.id %% 37) - 10) * interval '1 day',
-                       c.submitted_at + ((c.id %% 37) - 10) * interval '12 hours', '', '', false, '', false
+                       c.submitted_at + ((c.id %% 37) - 10) * interval '12 hours', '', '', false, '', false, false
                 FROM cases_case c WHERE c.reference LIKE 'BI%%'
                 """,
                 [f"t{index + 2}", node, department],
@@ -77,9 +77,10 @@ def seed(tasks: int) -> None:
             cursor.execute(
                 f"""
                 INSERT INTO timers_timer (case_id, engine_id, kind, node_id, task_id, status, due_at, problem,
-                                          created_at)
+                                          created_at, provisional, legal_effect, pauses)
                 SELECT t.case_id, t.engine_id || ':{kind}', %s, t.node_id, t.id, 'pending',
-                       t.created_at + (t.due_at - t.created_at) * {fraction}, '', t.created_at
+                       t.created_at + (t.due_at - t.created_at) * {fraction}, '', t.created_at,
+                       false, false, '[]'::jsonb
                 FROM cases_task t JOIN cases_case c ON c.id = t.case_id WHERE c.reference LIKE 'BI%%'
                 """,
                 [kind],
