@@ -301,6 +301,7 @@ def task_claim(*, task_id: int, actor, now: datetime | None = None) -> Task:
         return task
     if task.status != TaskStatus.OPEN:
         raise Conflict(_task_state_message(task))
+    _refuse_second_signature(_case, task, actor.pk)
     task.claim()
     task.assignee = actor
     task.claimed_at = now
@@ -343,6 +344,7 @@ def task_handover(*, task_id: int, actor, to_user, now: datetime | None = None) 
         raise InvalidInput(
             "a case cannot be handed to its own applicant", fields={"to_user": ["is the applicant"]}
         )
+    _refuse_second_signature(case, task, to_user.pk)
     if task.status == TaskStatus.OPEN:
         task.claim()
     previous = task.assignee_id
@@ -373,6 +375,7 @@ def task_complete(
         raise Conflict(_task_state_message(task))
     if task.status == TaskStatus.CLAIMED and task.assignee_id != actor.pk:
         raise Conflict("a colleague has claimed this task; ask them or the department head to hand it over")
+    _refuse_second_signature(case, task, actor.pk)
     opinion = (opinion or "").strip()
     if len(opinion) > MAX_OPINION:
         raise InvalidInput(
@@ -421,6 +424,29 @@ def task_complete(
     changes.flush()
     task.completed_at, task.outcome, task.opinion, task.decided_by = now, outcome, opinion, actor
     return task
+
+
+def _refuse_second_signature(case: Case, task: Task, person_id: int) -> None:
+    """A countersign that says `distinct_people` (双人审核) needs a different
+    person on each signature task of the node in one round: who holds or
+    has signed a sibling may not take, be given or sign this one."""
+    if task.kind != TaskKind.SIGNATURE:
+        return
+    node = version_definition(case.version).nodes.get(task.node_id)
+    sign = node.countersign if node is not None else None
+    if sign is None or not sign.distinct_people:
+        return
+    siblings = Task.objects.filter(
+        case_id=case.pk, node_id=task.node_id, round=task.round, kind=TaskKind.SIGNATURE
+    ).exclude(pk=task.pk)
+    signed = siblings.filter(status=TaskStatus.COMPLETED, decided_by_id=person_id).exists()
+    holds = siblings.filter(status=TaskStatus.CLAIMED, assignee_id=person_id).exists()
+    if signed or holds:
+        what = "has already signed" if signed else "holds"
+        raise Conflict(
+            f"this countersign needs a different person for each signature (distinct_people): "
+            f"the same person {what} another signature of this step"
+        )
 
 
 def _task_state_message(task: Task) -> str:

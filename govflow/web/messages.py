@@ -58,6 +58,13 @@ KNOWN_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             gettext_lazy("You cannot decide an application you made yourself."),
         ),
         (
+            r"^this countersign needs a different person for each signature",
+            gettext_lazy(
+                "This step must be signed by a different person for each signature (双人审核): "
+                "the same person holds or has already signed another signature of it."
+            ),
+        ),
+        (
             r"^a colleague has claimed this task",
             gettext_lazy(
                 "A colleague has claimed this task; ask them or the department head to hand it over."
