@@ -328,6 +328,8 @@ class _Exporter:
     def user_task_extension(self, node, raw: dict, ext: dict) -> None:
         if node.countersign is not None:
             ext["countersign"] = {"mode": node.countersign.mode, "signers": list(node.countersign.signers)}
+            if node.countersign.distinct_people:
+                ext["countersign"]["distinct_people"] = True
             if raw.get("department"):
                 ext["department"] = str(raw["department"])
         if node.clearance:

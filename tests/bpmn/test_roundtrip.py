@@ -79,3 +79,14 @@ def test_the_export_keeps_govflow_constructs_in_its_namespace():
     called = {el.get("calledElement") for el in root.iter(f"{{{BPMN}}}callActivity")}
     assert called <= {el.get("id") for el in root.iter(f"{{{BPMN}}}process")}
     assert len(called) == 4
+
+
+def test_a_countersign_of_distinct_people_survives_export_and_import(importer):
+    source = (ROOT / "tests/data/workflows/valid/countersign_distinct_people.yaml").read_text("utf-8")
+    # Given a countersign that two different people of one department must sign
+    xml = export_bpmn(source, handlers=HANDLERS, departments=DEPARTMENTS)
+    # When it goes to BPMN and back
+    result = importer(xml, department=None)
+    # Then the import still asks for distinct people
+    assert '"distinct_people": true' in xml.decode("utf-8")
+    assert canonical(result.yaml)["nodes"]["pair"]["countersign"]["distinct_people"] is True
