@@ -11,12 +11,11 @@ here, since the signal does not name one.
 from __future__ import annotations
 
 import contextvars
-import ipaddress
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.conf import settings
+from govflow.security.client import client_ip
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,28 +61,6 @@ def audit_context(
         yield context
     finally:
         _current.reset(token)
-
-
-def _valid_ip(value: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        return None
-
-
-def client_ip(request) -> str | None:
-    """The client's address. Behind GOVFLOW_TRUSTED_PROXY_COUNT reverse
-    proxies (each appending to X-Forwarded-For) it is the address the nearest
-    trusted proxy saw; a client cannot choose it by sending the header
-    itself. With no proxy configured it is REMOTE_ADDR."""
-    remote = _valid_ip(request.META.get("REMOTE_ADDR") or "")
-    hops = int(getattr(settings, "GOVFLOW_TRUSTED_PROXY_COUNT", 0) or 0)
-    if hops <= 0:
-        return remote
-    forwarded = [part for part in (request.META.get("HTTP_X_FORWARDED_FOR") or "").split(",") if part.strip()]
-    if len(forwarded) < hops:
-        return remote
-    return _valid_ip(forwarded[-hops]) or remote
 
 
 def _request_actor(request) -> Callable[[], int | None]:

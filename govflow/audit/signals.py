@@ -19,7 +19,8 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.utils import timezone
 
-from .context import client_ip
+from govflow.security.client import client_ip
+
 from .context import current as current_context
 from .services import PendingAudit, audit_write
 

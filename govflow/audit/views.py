@@ -12,7 +12,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from .context import client_ip
+from govflow.security.client import client_ip
+
 from .exports import audit_export_record, csv_lines
 from .forms import ACTIONS, OUTCOMES, TrailFilterForm
 from .selectors import TrailFilter, audit_events, is_auditor

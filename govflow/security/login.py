@@ -21,7 +21,7 @@ from django.contrib.auth import views as auth_views
 from django.db import connection, transaction
 from django.shortcuts import render
 
-from govflow.audit.context import client_ip
+from govflow.security.client import client_ip
 
 # First key of the two-key advisory lock: "govflow login" attempts.
 LOGIN_LOCK_CLASS = 0x60F1

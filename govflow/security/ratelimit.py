@@ -33,8 +33,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from prometheus_client import Counter
 
-from govflow.audit.context import client_ip
 from govflow.cache import cache_call
+from govflow.security.client import client_ip
 
 log = logging.getLogger(__name__)
 
