@@ -18,20 +18,26 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 from govflow import rawsql
 from govflow.rawsql import insert_rows
 
+from .actions import KNOWN as KNOWN_ACTIONS
 from .context import current as current_context
 from .models import AuditCheckpoint, AuditEvent, AuditHead
 
 GENESIS = "0" * 64
 
 
+class UnknownAction(ValueError):
+    """An audit event whose action is not a member of `Action`."""
+
+
 @dataclass(slots=True)
 class PendingAudit:
-    action: str
+    action: str  # an Action (a str: stored and hashed as its value)
     at: datetime
     actor_id: int | None = None
     object_type: str = ""
@@ -96,6 +102,10 @@ def audit_write(events: list[PendingAudit]) -> None:
     to the commit. Elsewhere the head is locked and the rows written here."""
     if not events:
         return
+    if settings.GOVFLOW_AUDIT_KNOWN_ACTIONS_ONLY:
+        unknown = sorted({event.action for event in events} - KNOWN_ACTIONS)
+        if unknown:
+            raise UnknownAction(f"not a member of govflow.audit.actions.Action: {', '.join(unknown)}")
     context = current_context()
     for event in events:
         # The request's source IP (and on-behalf-of user) for events written

@@ -316,6 +316,10 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "govflow.security.reporting.PersonalDataRepo
 # client address in the audit trail, the lockout and rate limits is the one
 # the nearest of them saw. 0: use the connection's address.
 GOVFLOW_TRUSTED_PROXY_COUNT = int(os.environ.get("GOVFLOW_TRUSTED_PROXY_COUNT", "0"))
+# Refuse an audit event whose action is not in govflow.audit.actions.Action
+# (a typo would start a kind of event nobody searches for). On in DEBUG and
+# in the tests; off in production, where the event is worth more than the check.
+GOVFLOW_AUDIT_KNOWN_ACTIONS_ONLY = env_bool("GOVFLOW_AUDIT_KNOWN_ACTIONS_ONLY", DEBUG)
 # Login lockout (django-axes, database handler): an account, and a client
 # address, is locked after AXES_FAILURE_LIMIT failures. Logins are serialised
 # per user name (govflow.security.login): parallel attempts cannot overrun it.

@@ -5,6 +5,7 @@ from .base import *  # noqa: F403
 from .base import GOVFLOW_DATA_HMAC_KEY, GOVFLOW_DATA_KEYS, SECRET_KEY, env_bool, env_list
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
+GOVFLOW_AUDIT_KNOWN_ACTIONS_ONLY = env_bool("GOVFLOW_AUDIT_KNOWN_ACTIONS_ONLY", DEBUG)
 SECRET_KEY = SECRET_KEY or "govflow-local-development-key-not-for-production"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

@@ -14,6 +14,7 @@ from .base import REDIS_TRANSPORT_OPTIONS, VAR_DIR
 
 SECRET_KEY = "govflow-test-key"
 DEBUG = False
+GOVFLOW_AUDIT_KNOWN_ACTIONS_ONLY = True
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

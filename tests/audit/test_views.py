@@ -12,6 +12,8 @@ from django.test import Client
 from govflow.audit.models import AuditEvent
 from govflow.audit.services import PendingAudit, audit_write
 
+from .conftest import made_up_actions
+
 pytestmark = pytest.mark.django_db
 
 
@@ -28,7 +30,7 @@ def auditor_client(auditor):
 
 
 def _write(*events):
-    with transaction.atomic():
+    with made_up_actions(), transaction.atomic():
         audit_write(list(events))
     return list(AuditEvent.objects.order_by("-id")[: len(events)])[::-1]
 

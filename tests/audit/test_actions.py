@@ -1,0 +1,72 @@
+"""The vocabulary of audit actions: every action written is an Action."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from django.db import transaction
+
+from govflow.audit.actions import Action
+from govflow.audit.models import AuditEvent
+from govflow.audit.services import PendingAudit, UnknownAction, audit_write, canonical
+
+AT = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def test_each_action_is_stored_under_its_own_name():
+    # The chain hashes these strings: a member whose value drifted from its
+    # name would be a rename in disguise.
+    assert all(action.value == action.name for action in Action)
+
+
+def test_an_action_hashes_as_the_plain_string_it_replaced():
+    # Given the same event written with the enum and with the old literal
+    as_enum = PendingAudit(action=Action.CASE_SUBMITTED, at=AT, case_id=1)
+    as_text = PendingAudit(action="CASE_SUBMITTED", at=AT, case_id=1)
+
+    # Then the canonical bytes (what the chain hashes) are the same
+    assert canonical(7, as_enum) == canonical(7, as_text)
+    assert json.loads(canonical(7, as_enum))["action"] == "CASE_SUBMITTED"
+
+
+@pytest.mark.parametrize(
+    ("status", "action"),
+    [
+        ("in_review", Action.CASE_IN_REVIEW),
+        ("awaiting_correction", Action.CASE_AWAITING_CORRECTION),
+        ("approved", Action.CASE_APPROVED),
+        ("rejected", Action.CASE_REJECTED),
+        ("withdrawn", Action.CASE_WITHDRAWN),
+    ],
+)
+def test_a_status_change_has_its_action(status, action):
+    assert Action.for_status(status) is action
+
+
+@pytest.mark.django_db
+def test_an_unknown_action_is_refused_and_nothing_is_written(settings):
+    # Given the check is on (as in DEBUG and the tests)
+    settings.GOVFLOW_AUDIT_KNOWN_ACTIONS_ONLY = True
+    before = AuditEvent.objects.count()
+
+    # When an event with a misspelt action is written
+    with pytest.raises(UnknownAction) as refused, transaction.atomic():
+        audit_write([PendingAudit(action="CASE_SUBMITED", at=AT)])
+
+    # Then it is refused by name
+    assert "CASE_SUBMITED" in str(refused.value)
+    assert AuditEvent.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_a_known_action_is_written_as_its_value(settings):
+    settings.GOVFLOW_AUDIT_KNOWN_ACTIONS_ONLY = True
+
+    with transaction.atomic():
+        audit_write([PendingAudit(action=Action.AUDIT_TRAIL_EXPORTED, at=AT, object_type="probe")])
+
+    stored = AuditEvent.objects.filter(object_type="probe").values_list("action", flat=True).get()
+    assert stored == "AUDIT_TRAIL_EXPORTED"
+    assert type(stored) is str
