@@ -225,6 +225,15 @@ def department_named(name: str, departments: Mapping[str, Iterable[str]]) -> str
     return None
 
 
+def lane_entry(text: str) -> tuple[str, str]:
+    """One `LANE=CODE` entry of a lane map (the last `=` separates: a lane
+    name may contain one). ValueError says what is wrong with it."""
+    lane, sep, code = text.rpartition("=")
+    if not sep or not lane.strip() or not code.strip():
+        raise ValueError(f"'{text.strip()}': expected LANE=CODE, e.g. '市场监管=market_regulation'")
+    return lane.strip(), code.strip()
+
+
 def lane_map_problem(lane: str, code: str, departments: Mapping[str, Iterable[str]]) -> str | None:
     """Why one `--lane-map LANE=CODE` entry is unusable, or None."""
     if not normalise(lane):

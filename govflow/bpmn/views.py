@@ -13,11 +13,29 @@ from govflow.web.selectors import user_roles, version_get_for_admin
 from govflow.web.views.common import admin_required
 
 from .catalogue import departments_catalogue, handlers
-from .common import MAX_BYTES, BpmnError
+from .common import MAX_BYTES, BpmnError, lane_entry
 from .importer import import_bpmn
 from .selectors import case_bpmn, version_bpmn
 
 MAX_NOTES_SHOWN = 200
+MAX_LANE_MAP_CHARS = 20_000
+
+
+def _lane_map(text: str) -> tuple[dict[str, str], list[str]]:
+    """The form's lane map, one LANE=CODE per line (blank lines and lines
+    starting with # skipped), and a problem per malformed line."""
+    lanes: dict[str, str] = {}
+    problems: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            lane, code = lane_entry(line)
+        except ValueError as exc:
+            problems.append(_("Lane map, line %(number)s: %(problem)s") % {"number": number, "problem": exc})
+            continue
+        lanes[lane] = code
+    return lanes, problems
 
 
 def _xml_response(xml: bytes, *, filename: str | None = None) -> HttpResponse:
@@ -34,11 +52,23 @@ def _xml_response(xml: bytes, *, filename: str | None = None) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def import_upload(request):
     departments = departments_catalogue()
-    context = {"departments": sorted(departments.items()), "problems": [], "chosen": ""}
+    context = {
+        "departments": sorted(departments.items()),
+        "problems": [],
+        "chosen": "",
+        "lane_map": "",
+        "keep_conditions": False,
+    }
     if request.method == "GET":
         return render(request, "bpmn/import.html", context)
     chosen = request.POST.get("department", "")
-    context["chosen"] = chosen
+    lane_text = request.POST.get("lane_map", "")[:MAX_LANE_MAP_CHARS]
+    keep_conditions = request.POST.get("keep_conditions") == "on"
+    context.update(chosen=chosen, lane_map=lane_text, keep_conditions=keep_conditions)
+    lanes, lane_problems = _lane_map(lane_text)
+    if lane_problems:
+        context["problems"] = lane_problems
+        return render(request, "bpmn/import.html", context, status=400)
     upload = request.FILES.get("file")
     if upload is None:
         context["problems"] = [_("Choose a BPMN file (.bpmn or .xml) to import.")]
@@ -52,7 +82,12 @@ def import_upload(request):
     source = upload.read(MAX_BYTES + 1)
     try:
         result = import_bpmn(
-            source, departments=departments, handlers=handlers(), default_department=chosen or None
+            source,
+            departments=departments,
+            handlers=handlers(),
+            default_department=chosen or None,
+            lane_map=lanes,
+            keep_conditions=keep_conditions,
         )
     except BpmnError as exc:
         context["problems"] = exc.lines(upload.name or "")
@@ -63,6 +98,15 @@ def import_upload(request):
         % {"name": upload.name, "code": result.template_id},
     )
     source = result.yaml
+    if result.placeholders:
+        messages.warning(
+            request,
+            _(
+                "%(count)s condition(s) could not be translated and stand as placeholders; the template "
+                "will not validate until you rewrite them."
+            )
+            % {"count": result.placeholders},
+        )
     if result.notes:
         messages.warning(
             request,

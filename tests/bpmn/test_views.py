@@ -116,3 +116,64 @@ def test_the_console_shows_the_viewer_and_offers_the_download(process_admin):
     assert ".bpmn?download=1" in page
     home = login(process_admin).get("/console/").content.decode()
     assert 'href="/bpmn/import/"' in home
+
+
+def test_the_console_takes_a_lane_map_like_the_command(process_admin):
+    from .test_lane_map import laned
+
+    client = login(process_admin)
+    data = laned(("L0", "窗口"), ("L1", "科长")).encode()
+    refused = client.post("/bpmn/import/", {"file": upload("lanes.bpmn", data), "department": ""})
+    assert refused.status_code == 400
+    assert any("lane '窗口' names no department" in p for p in refused.context["problems"])
+    mapped = client.post(
+        "/bpmn/import/",
+        {
+            "file": upload("lanes.bpmn", data),
+            "department": "",
+            "lane_map": "# who is who\n窗口=market_regulation\n\n科长 = fire\n",
+        },
+    )
+    assert mapped.status_code == 200, mapped.context["problems"]
+    source = mapped.context["source"]
+    assert "department: market_regulation" in source
+    assert "department: fire" in source
+
+
+def test_a_malformed_lane_map_line_is_named_and_the_form_keeps_what_was_typed(process_admin):
+    from .test_lane_map import laned
+
+    client = login(process_admin)
+    data = laned(("L0", "窗口")).encode()
+    response = client.post(
+        "/bpmn/import/",
+        {
+            "file": upload("lanes.bpmn", data),
+            "lane_map": "窗口=market_regulation\n科长",
+            "keep_conditions": "on",
+        },
+    )
+    assert response.status_code == 400
+    assert response.context["problems"] == [
+        "泳道映射第 2 行：'科长': expected LANE=CODE, e.g. '市场监管=market_regulation'"
+    ]
+    page = response.content.decode()
+    assert "窗口=market_regulation\n科长</textarea>" in page
+    assert 'name="keep_conditions" checked' in page
+    unknown = client.post("/bpmn/import/", {"file": upload("lanes.bpmn", data), "lane_map": "窗口=nowhere"})
+    assert unknown.status_code == 400
+    assert any("'nowhere' is not a department code" in p for p in unknown.context["problems"])
+
+
+def test_keep_conditions_in_the_console_leaves_placeholders_to_edit(process_admin):
+    client = login(process_admin)
+    data = (CORPUS / "govflow" / "advert_permit.bpmn").read_bytes()
+    response = client.post(
+        "/bpmn/import/", {"file": upload("advert.bpmn", data), "department": "", "keep_conditions": "on"}
+    )
+    assert response.status_code == 200, response.context["problems"]
+    from govflow.bpmn.conditions import PLACEHOLDER_FIELD
+
+    assert PLACEHOLDER_FIELD in response.context["source"]
+    warnings = [str(m) for m in response.context["messages"]]
+    assert any("占位符" in m for m in warnings)

@@ -15,20 +15,12 @@ The departments are the database's active ones, else fixtures/departments.yaml."
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from govflow.bpmn.catalogue import departments_catalogue, handlers
-from govflow.bpmn.common import MAX_BYTES, BpmnError
+from govflow.bpmn.common import MAX_BYTES, BpmnError, lane_entry
 from govflow.bpmn.conditions import PLACEHOLDER_FIELD
 from govflow.bpmn.importer import import_bpmn
-
-
-def lane_entry(text: str) -> tuple[str, str]:
-    lane, sep, code = text.rpartition("=")
-    if not sep or not lane.strip() or not code.strip():
-        example = "--lane-map '市场监管=market_regulation'"
-        raise CommandError(f"--lane-map '{text}': expected LANE=CODE, e.g. {example}")
-    return lane.strip(), code.strip()
 
 
 class Command(BaseCommand):
@@ -65,8 +57,8 @@ class Command(BaseCommand):
             raise SystemExit(1)
         try:
             lanes = dict(lane_entry(entry) for entry in lane_map)
-        except CommandError as exc:
-            self.stderr.write(f"{path}: {exc}")
+        except ValueError as exc:
+            self.stderr.write(f"{path}: --lane-map {exc}")
             raise SystemExit(1) from None
         try:
             with open(path, "rb") as stream:
