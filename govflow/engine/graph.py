@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 
-from .definition import GATEWAY_TYPES, Node, Process
+from .definition import Node, Process
 from .expressions import EvaluationError
+from .kinds import KINDS
 from .problems import Problem
 
 SPLIT_KINDS = ("parallel", "inclusive")
@@ -24,13 +25,8 @@ Flows = Mapping[str, Mapping[str, tuple[int, int]]]
 
 
 def successors(node: Node) -> tuple[str, ...]:
-    if node.type in ("user_task", "call"):
-        targets = tuple(dict.fromkeys(node.outcomes.values()))
-    elif node.type == "correction" and node.on_timeout:
-        targets = (*node.next, node.on_timeout)
-    else:
-        targets = node.next
-    return tuple(dict.fromkeys(targets))
+    """Where flows leave the node, each target once (its kind knows)."""
+    return tuple(dict.fromkeys(KINDS[node.type].successors(node)))
 
 
 def analyse(
@@ -82,11 +78,12 @@ def analyse(
     # Node-level shape.
     for node in nodes.values():
         out = len(node.successors)
-        if node.type == "end":
+        kind = KINDS[node.type]
+        if kind.is_final:
             continue
         if out == 0:
             err(node, f"node '{node.id}' has no outgoing flow")
-        if node.type in ("parallel", "exclusive", "inclusive"):
+        if kind.is_gateway:
             node.is_split = out > 1
             node.is_join = node.in_degree > 1
             if node.is_split and node.is_join:
@@ -396,7 +393,7 @@ def _soundness(nodes: dict[str, Node], processes: dict[str, Process], flows: Flo
 def _instant_loops(nodes: dict[str, Node], order: list[Node], at) -> None:
     """A loop made only of gateways never waits for anyone: a case whose data
     keeps choosing it would go round forever inside one step."""
-    gateways = {n.id for n in order if n.type in GATEWAY_TYPES}
+    gateways = {n.id for n in order if KINDS[n.type].is_gateway}
     others = set(nodes) - gateways
     reported: set[str] = set()
     for node in order:
@@ -632,7 +629,7 @@ def _rests(nodes: dict[str, Node], node_id: str, possible: dict[str, set[str]], 
         return False
     seen = seen | {node_id}
     node = nodes[node_id]
-    if node.type in ("user_task", "service_task", "wait", "correction") or node.is_join:
+    if KINDS[node.type].waits or node.is_join:
         return True
     if node.type == "end":
         return not node.terminate

@@ -21,179 +21,43 @@ from __future__ import annotations
 
 import marshal
 from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .definition import Definition, Node
+from .effects import (  # noqa: F401 - re-exported: callers read effects from runtime
+    CaseCompleted,
+    CertificateDue,
+    ClockPaused,
+    ClockResumed,
+    Effect,
+    NodeEntered,
+    Notify,
+    ServiceCall,
+    TaskCancelled,
+    TaskCompleted,
+    TaskCreated,
+    TimerCancelled,
+    TimerStarted,
+    timer_has_legal_effect,
+)
+from .events import (
+    CompleteTask,
+    Event,
+    FireTimer,
+    ServiceDone,
+    Start,
+    SubmitCorrection,
+    Withdraw,
+)
 from .expressions import EvaluationError
+from .kinds import KINDS
 from .problems import IllegalEvent, NoBranchMatched
 
 SCHEMA_VERSION = 1
-
-# -- events -----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Start:
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class CompleteTask:
-    task_id: str
-    outcome: str
-    actor: str | None = None
-    opinion: str | None = None
-    data: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitCorrection:
-    task_id: str
-    data: Mapping[str, Any] = field(default_factory=dict)
-    actor: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceDone:
-    task_id: str
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class FireTimer:
-    timer_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Withdraw:
-    actor: str | None = None
-    reason: str | None = None
-
-
-Event = Start | CompleteTask | SubmitCorrection | ServiceDone | FireTimer | Withdraw
-
-# -- effects ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class NodeEntered:
-    node: str
-
-
-@dataclass(frozen=True, slots=True)
-class TaskCreated:
-    task_id: str
-    node: str
-    kind: str  # review | signature | correction | service
-    department: str | None
-    round: int
-    signer: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TaskCompleted:
-    task_id: str
-    node: str
-    outcome: str
-    silent_consent: bool = False
-    legal_basis: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TaskCancelled:
-    task_id: str
-    node: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class TimerStarted:
-    timer_id: str
-    kind: str  # sla_reminder | sla_breach | wait | correction_deadline
-    node: str
-    task_id: str | None
-    days: int | None
-    hours: float | None
-    fraction: float = 1.0  # reminders fire at this fraction of the limit
-    # Whether firing changes the case without a person: a decision by silent
-    # consent or automatic rejection, a deemed withdrawal, the end of a
-    # notice period. Such a timer must not fire on a provisional date (one
-    # counted on a calendar year whose notice is not loaded yet); reminders
-    # and escalations only tell people, and may.
-    legal_effect: bool = False
-
-
-def timer_has_legal_effect(node: Node, kind: str) -> bool:
-    """Whether a timer of this kind on this node decides something when it
-    fires (see TimerStarted.legal_effect)."""
-    if kind == "sla_reminder":
-        return False
-    if kind == "sla_breach":
-        return node.sla is not None and node.sla.on_breach != "escalate"
-    return True  # wait (a notice period ends), correction_deadline (deemed withdrawal)
-
-
-@dataclass(frozen=True, slots=True)
-class TimerCancelled:
-    timer_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class ClockPaused:
-    node: str
-
-
-@dataclass(frozen=True, slots=True)
-class ClockResumed:
-    node: str
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceCall:
-    task_id: str
-    node: str
-    handler: str
-
-
-@dataclass(frozen=True, slots=True)
-class Notify:
-    kind: str  # reminder | escalation
-    node: str
-    task_id: str
-    department: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CertificateDue:
-    node: str
-    type: str
-    department: str
-
-
-@dataclass(frozen=True, slots=True)
-class CaseCompleted:
-    outcome: str
-    node: str | None
-
-
-Effect = (
-    NodeEntered
-    | TaskCreated
-    | TaskCompleted
-    | TaskCancelled
-    | TimerStarted
-    | TimerCancelled
-    | ClockPaused
-    | ClockResumed
-    | ServiceCall
-    | Notify
-    | CertificateDue
-    | CaseCompleted
-)
 
 
 @dataclass(slots=True)
@@ -242,7 +106,7 @@ def step(
     (IllegalEvent, NoBranchMatched). With in_place=True the input state is
     consumed instead, to skip the copy: callers that use it must discard the
     state when step() raises."""
-    if isinstance(event, Start):
+    if type(event) is Start:
         if state is not None:
             raise IllegalEvent("the case has already started", code="already_started")
         machine = _Machine(definition, new_state(), now)
@@ -257,18 +121,10 @@ def step(
     if state["status"] != "running":
         raise IllegalEvent(f"the case has ended ({state['outcome']})", code="case_ended")
     machine = _Machine(definition, state if in_place else copy_state(state), now)
-    if isinstance(event, CompleteTask):
-        machine.complete_task(event)
-    elif isinstance(event, FireTimer):
-        machine.fire_timer(event.timer_id)
-    elif isinstance(event, SubmitCorrection):
-        machine.submit_correction(event)
-    elif isinstance(event, ServiceDone):
-        machine.service_done(event)
-    elif isinstance(event, Withdraw):
-        machine.finish(MAIN_FRAME, "withdrawn", None)
-    else:  # pragma: no cover - the Event union is closed
-        raise IllegalEvent(f"unknown event {event!r}")
+    handler = EVENT_HANDLERS.get(type(event))
+    if handler is None:
+        raise IllegalEvent(f"unknown event {event!r}", code="unknown_event")
+    handler(machine, event)
     return StepResult(machine.state, machine.effects)
 
 
@@ -299,6 +155,12 @@ class _Machine:
         self.queue.append(token)
         self.run()
 
+    def next_round(self, node_id: str) -> int:
+        """Count one more visit to a node: decisions and tasks carry the round."""
+        rounds = self.state["rounds"]
+        rounds[node_id] = round_ = rounds.get(node_id, 0) + 1
+        return round_
+
     def new_token(self, node: str, scopes: list[str], frame: str) -> str:
         token_id = self.new_id("k")
         self.state["tokens"][token_id] = {"node": node, "scopes": scopes, "frame": frame}
@@ -310,6 +172,7 @@ class _Machine:
 
     def run(self) -> None:
         tokens = self.state["tokens"]
+        kinds = KINDS
         while self.queue:
             token_id = self.queue.popleft()
             token = tokens.get(token_id)
@@ -317,32 +180,9 @@ class _Machine:
                 continue
             node = self.nodes[token["node"]]
             self.effects.append(NodeEntered(node.id))
-            getattr(self, "enter_" + node.type)(token_id, token, node)
+            kinds[node.type].enter(self, token_id, token, node)
             if self.state["status"] != "running":
                 self.queue.clear()
-
-    def enter_start(self, token_id: str, token: dict, node: Node) -> None:
-        self.move(token_id, node.next[0])
-
-    def enter_user_task(self, token_id: str, token: dict, node: Node) -> None:
-        state = self.state
-        rounds = state["rounds"]
-        rounds[node.id] = round_ = rounds.get(node.id, 0) + 1
-        state["decisions"].pop(node.id, None)
-        if node.clock_excluded:
-            self.pause(node.id)
-        sign = node.countersign
-        if sign is None:
-            token["tasks"] = [self.create_task(token_id, node, "review", node.department, round_, None)]
-            return
-        token["signatures"] = []
-        if sign.mode == "sequential":
-            token["tasks"] = [self.create_task(token_id, node, "signature", sign.signers[0], round_, 0)]
-        else:
-            token["tasks"] = [
-                self.create_task(token_id, node, "signature", dept, round_, index)
-                for index, dept in enumerate(sign.signers)
-            ]
 
     def create_task(
         self, token_id: str, node: Node, kind: str, department: str | None, round_: int, signer: int | None
@@ -387,77 +227,6 @@ class _Machine:
             )
         )
         return timer_id
-
-    def enter_service_task(self, token_id: str, token: dict, node: Node) -> None:
-        self.state["results"].pop(node.id, None)
-        round_ = self.state["rounds"][node.id] = self.state["rounds"].get(node.id, 0) + 1
-        task_id = self.create_task(token_id, node, "service", None, round_, None)
-        token["tasks"] = [task_id]
-        self.effects.append(ServiceCall(task_id, node.id, node.handler or ""))
-
-    def enter_wait(self, token_id: str, token: dict, node: Node) -> None:
-        duration = node.duration
-        assert duration is not None
-        self.start_timer("wait", node, token_id, None, duration.days, duration.hours, 1.0)
-
-    def enter_correction(self, token_id: str, token: dict, node: Node) -> None:
-        round_ = self.state["rounds"][node.id] = self.state["rounds"].get(node.id, 0) + 1
-        task_id = self.create_task(token_id, node, "correction", None, round_, None)
-        token["tasks"] = [task_id]
-        if node.duration is not None:
-            self.start_timer(
-                "correction_deadline", node, token_id, task_id, node.duration.days, node.duration.hours, 1.0
-            )
-        self.pause(node.id)
-
-    def enter_call(self, token_id: str, token: dict, node: Node) -> None:
-        frame_id = self.new_id("f")
-        process = node.calls or ""
-        self.state["frames"][frame_id] = {"call": node.id, "token": token_id, "process": process}
-        child = self.new_token(self.definition.processes[process].start, [], frame_id)
-        self.queue.append(child)
-
-    def enter_parallel(self, token_id: str, token: dict, node: Node) -> None:
-        if node.is_join:
-            self.arrive(token_id, token, node)
-        elif node.is_split:
-            self.split(token_id, token, node, node.next)
-        else:
-            self.move(token_id, node.next[0])
-
-    def enter_inclusive(self, token_id: str, token: dict, node: Node) -> None:
-        if node.is_join:
-            self.arrive(token_id, token, node)
-        elif node.is_split:
-            context = self.context()
-            chosen = [
-                b.target for b in node.branches if not b.default and self.holds(node, b.condition, context)
-            ]
-            if not chosen:
-                chosen = [b.target for b in node.branches if b.default]
-            if not chosen:
-                raise NoBranchMatched(
-                    f"no condition of gateway '{node.id}' holds and it has no default branch"
-                )
-            self.split(token_id, token, node, chosen)
-        else:
-            self.move(token_id, node.next[0])
-
-    def enter_exclusive(self, token_id: str, token: dict, node: Node) -> None:
-        if not node.is_split:
-            self.move(token_id, node.next[0])
-            return
-        context = self.context()
-        default = None
-        for branch in node.branches:
-            if branch.default:
-                default = branch.target
-            elif self.holds(node, branch.condition, context):
-                self.move(token_id, branch.target)
-                return
-        if default is None:
-            raise NoBranchMatched(f"no condition of gateway '{node.id}' holds and it has no default branch")
-        self.move(token_id, default)
 
     def holds(self, node: Node, condition: Any, context: dict) -> bool:
         try:
@@ -513,17 +282,6 @@ class _Machine:
             del state["scopes"][scope_id]
             self.queue.append(self.new_token(node.next[0], scopes[:-1], token["frame"]))
 
-    def enter_end(self, token_id: str, token: dict, node: Node) -> None:
-        state = self.state
-        outcome = node.outcome or "approved"
-        for cert in node.certificates:
-            state["certificates"].append({"type": cert.type, "department": cert.department, "node": node.id})
-            self.effects.append(CertificateDue(node.id, cert.type, cert.department))
-        frame = token["frame"]
-        del state["tokens"][token_id]
-        if node.terminate or not any(t["frame"] == frame for t in state["tokens"].values()):
-            self.finish(frame, outcome, node.id)
-
     def finish(self, frame: str, outcome: str, node_id: str | None) -> None:
         """End `frame` (the main process, or a sub-process) with `outcome`,
         cancelling everything still running in it and in frames it called."""
@@ -542,7 +300,8 @@ class _Machine:
             self.effects.append(CaseCompleted(outcome, node_id))
             return
         # A sub-process ended: its caller moves on by the outcome.
-        self.resume_caller(caller, outcome)
+        node = self.nodes[caller["call"]]
+        KINDS[node.type].subprocess_ended(self, caller, node, outcome)
 
     def frames_within(self, frame: str) -> set[str]:
         frames = {frame}
@@ -556,24 +315,12 @@ class _Machine:
                     changed = True
         return frames
 
-    def resume_caller(self, caller: dict, outcome: str) -> None:
-        token_id = caller["token"]
-        node = self.nodes[caller["call"]]
-        self.state["decisions"][node.id] = {"outcome": outcome, "at": self.now}
-        target = node.outcomes.get(outcome)
-        if target is None:
-            # No flow for this outcome: the whole calling process ends with it.
-            frame = self.state["tokens"][token_id]["frame"]
-            self.finish(frame, outcome, node.id)
-            return
-        self.move(token_id, target)
-
     def drop_token(self, token_id: str, reason: str) -> None:
         state = self.state
         token = state["tokens"].pop(token_id)
         tasks = [t for t in token.get("tasks", ()) if t in state["tasks"]]
         node = self.nodes[token["node"]]
-        if tasks and (node.type == "correction" or node.clock_excluded):
+        if tasks and KINDS[node.type].holds_clock(node):
             self.resume(node.id)
         for task_id in tasks:
             self.cancel_task(task_id, reason)
@@ -607,150 +354,39 @@ class _Machine:
 
     # events -----------------------------------------------------------------
 
-    def open_task(self, task_id: str, kinds: tuple[str, ...]) -> dict:
-        task = self.state["tasks"].get(task_id)
+    def on_task_event(self, event: CompleteTask | SubmitCorrection | ServiceDone) -> None:
+        """An event aimed at one open task, answered by the kind of its node."""
+        task = self.state["tasks"].get(event.task_id)
         if task is None:
-            raise IllegalEvent(f"task '{task_id}' is not open", code="task_not_open")
-        if task["kind"] not in kinds:
-            raise IllegalEvent(f"task '{task_id}' is a {task['kind']} task", code="wrong_task_kind")
-        return task
-
-    def complete_task(self, event: CompleteTask) -> None:
-        task = self.open_task(event.task_id, ("review", "signature"))
+            raise IllegalEvent(f"task '{event.task_id}' is not open", code="task_not_open")
         node = self.nodes[task["node"]]
-        if event.outcome not in node.outcomes:
-            raise IllegalEvent(
-                f"outcome '{event.outcome}' is not offered at '{node.id}' "
-                f"(offered: {', '.join(node.outcomes)})",
-                code="outcome_not_offered",
-            )
-        self.decide(event.task_id, task, node, event.outcome, event.actor, event.opinion, event.data, None)
+        react = KINDS[node.type].reactions.get(type(event))
+        if react is None:
+            raise IllegalEvent(f"task '{event.task_id}' is a {task['kind']} task", code="wrong_task_kind")
+        react(self, event, task, node)
         self.run()
 
-    def decide(
-        self,
-        task_id: str,
-        task: dict,
-        node: Node,
-        outcome: str,
-        actor: str | None,
-        opinion: str | None,
-        data: Mapping[str, Any] | None,
-        legal_basis: str | None,
-    ) -> None:
-        state = self.state
-        del state["tasks"][task_id]
-        for timer_id in [m for m, t in state["timers"].items() if t["task"] == task_id]:
-            del state["timers"][timer_id]
-            self.effects.append(TimerCancelled(timer_id))
-        silent = legal_basis is not None
-        self.effects.append(TaskCompleted(task_id, node.id, outcome, silent, legal_basis))
-        token_id = task["token"]
-        token = state["tokens"][token_id]
-        token["tasks"].remove(task_id)
-        decision = {
-            "outcome": outcome,
-            "round": task["round"],
-            "by": actor,
-            "opinion": opinion,
-            "at": self.now,
-        }
-        if silent:
-            decision["silent_consent"] = True
-            decision["legal_basis"] = legal_basis
-        if data:
-            state["results"][node.id] = dict(data)
-        sign = node.countersign
-        if sign is None:
-            final = outcome
-        else:
-            signatures = token["signatures"]
-            signatures.append({"signer": task["signer"], "department": task["department"], **decision})
-            final = self.countersign_outcome(token_id, token, node, outcome)
-            if final is None:
-                return
-            decision["signatures"] = signatures
-        state["decisions"][node.id] = decision
-        for other in list(token["tasks"]):
-            self.cancel_task(other, "decided")
-        token.pop("tasks", None)
-        token.pop("signatures", None)
-        if node.clock_excluded:
-            self.resume(node.id)
-        self.move(token_id, node.outcomes[final])
-
-    def countersign_outcome(self, token_id: str, token: dict, node: Node, outcome: str) -> str | None:
-        sign = node.countersign
-        assert sign is not None
-        if sign.mode == "any" or outcome != "approve":
-            return outcome
-        done = len(token["signatures"])
-        if done == len(sign.signers):
-            return "approve"
-        if sign.mode == "sequential":
-            round_ = self.state["rounds"][node.id]
-            token["tasks"].append(
-                self.create_task(token_id, node, "signature", sign.signers[done], round_, done)
-            )
-        return None
-
-    def fire_timer(self, timer_id: str) -> None:
-        timer = self.state["timers"].pop(timer_id, None)
+    def on_fire_timer(self, event: FireTimer) -> None:
+        timer = self.state["timers"].pop(event.timer_id, None)
         if timer is None:
-            raise IllegalEvent(f"timer '{timer_id}' is not pending", code="timer_not_pending")
+            raise IllegalEvent(f"timer '{event.timer_id}' is not pending", code="timer_not_pending")
         node = self.nodes[timer["node"]]
-        kind = timer["kind"]
-        if kind == "wait":
-            self.move(timer["token"], node.next[0])
-        elif kind == "correction_deadline":
-            task_id = timer["task"]
-            self.state["tasks"].pop(task_id, None)
-            self.effects.append(TaskCancelled(task_id, node.id, "deadline_missed"))
-            self.state["tokens"][timer["token"]].pop("tasks", None)
-            self.resume(node.id)
-            self.move(timer["token"], node.on_timeout or "")
-        elif kind == "sla_reminder":
-            task = self.state["tasks"][timer["task"]]
-            self.effects.append(Notify("reminder", node.id, timer["task"], task["department"]))
-        elif kind == "sla_breach":
-            task_id = timer["task"]
-            task = self.state["tasks"][task_id]
-            sla = node.sla
-            assert sla is not None
-            if sla.on_breach == "escalate":
-                task["escalated"] = True
-                self.effects.append(Notify("escalation", node.id, task_id, task["department"]))
-            else:
-                self.decide(task_id, task, node, sla.on_breach, None, None, None, sla.legal_basis or "")
+        KINDS[node.type].on_timer(self, timer, node)
         self.run()
 
-    def submit_correction(self, event: SubmitCorrection) -> None:
-        task = self.open_task(event.task_id, ("correction",))
-        node = self.nodes[task["node"]]
-        state = self.state
-        del state["tasks"][event.task_id]
-        for timer_id in [m for m, t in state["timers"].items() if t["task"] == event.task_id]:
-            del state["timers"][timer_id]
-            self.effects.append(TimerCancelled(timer_id))
-        self.effects.append(TaskCompleted(event.task_id, node.id, "corrected"))
-        state["data"].update(event.data)
-        token = state["tokens"][task["token"]]
-        token.pop("tasks", None)
-        self.resume(node.id)
-        self.move(task["token"], node.next[0])
-        self.run()
+    def on_withdraw(self, event: Withdraw) -> None:
+        self.finish(MAIN_FRAME, "withdrawn", None)
 
-    def service_done(self, event: ServiceDone) -> None:
-        task = self.open_task(event.task_id, ("service",))
-        node = self.nodes[task["node"]]
-        state = self.state
-        del state["tasks"][event.task_id]
-        self.effects.append(TaskCompleted(event.task_id, node.id, "done"))
-        state["results"][node.id] = dict(event.data)
-        token = state["tokens"][task["token"]]
-        token.pop("tasks", None)
-        self.move(task["token"], node.next[0])
-        self.run()
+
+# Event class -> how the machine answers it (Start, which has no state yet,
+# is handled by step() itself).
+EVENT_HANDLERS: dict[type, Callable[[_Machine, Any], None]] = {
+    CompleteTask: _Machine.on_task_event,
+    SubmitCorrection: _Machine.on_task_event,
+    ServiceDone: _Machine.on_task_event,
+    FireTimer: _Machine.on_fire_timer,
+    Withdraw: _Machine.on_withdraw,
+}
 
 
 def _number(value: Any) -> Any:

@@ -1,0 +1,126 @@
+"""The effects `step()` returns: what the caller must do or record (create a
+task, start a timer, issue a certificate ...). Plain frozen dataclasses; the
+node kinds (`govflow.engine.kinds`) produce them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .definition import Node
+
+
+@dataclass(frozen=True, slots=True)
+class NodeEntered:
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCreated:
+    task_id: str
+    node: str
+    kind: str  # review | signature | correction | service
+    department: str | None
+    round: int
+    signer: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCompleted:
+    task_id: str
+    node: str
+    outcome: str
+    silent_consent: bool = False
+    legal_basis: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCancelled:
+    task_id: str
+    node: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerStarted:
+    timer_id: str
+    kind: str  # sla_reminder | sla_breach | wait | correction_deadline
+    node: str
+    task_id: str | None
+    days: int | None
+    hours: float | None
+    fraction: float = 1.0  # reminders fire at this fraction of the limit
+    # Whether firing changes the case without a person: a decision by silent
+    # consent or automatic rejection, a deemed withdrawal, the end of a
+    # notice period. Such a timer must not fire on a provisional date (one
+    # counted on a calendar year whose notice is not loaded yet); reminders
+    # and escalations only tell people, and may.
+    legal_effect: bool = False
+
+
+def timer_has_legal_effect(node: Node, kind: str) -> bool:
+    """Whether a timer of this kind on this node decides something when it
+    fires (see TimerStarted.legal_effect)."""
+    if kind == "sla_reminder":
+        return False
+    if kind == "sla_breach":
+        return node.sla is not None and node.sla.on_breach != "escalate"
+    return True  # wait (a notice period ends), correction_deadline (deemed withdrawal)
+
+
+@dataclass(frozen=True, slots=True)
+class TimerCancelled:
+    timer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClockPaused:
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClockResumed:
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCall:
+    task_id: str
+    node: str
+    handler: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    kind: str  # reminder | escalation
+    node: str
+    task_id: str
+    department: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateDue:
+    node: str
+    type: str
+    department: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseCompleted:
+    outcome: str
+    node: str | None
+
+
+Effect = (
+    NodeEntered
+    | TaskCreated
+    | TaskCompleted
+    | TaskCancelled
+    | TimerStarted
+    | TimerCancelled
+    | ClockPaused
+    | ClockResumed
+    | ServiceCall
+    | Notify
+    | CertificateDue
+    | CaseCompleted
+)

@@ -1,0 +1,47 @@
+"""The node-kind registry: one class per `type:` of node, each in its own
+module, owning its YAML, graph facts, runtime behaviour and drawing/BPMN
+data (see `base.NodeKind` and docs/extending.md).
+
+    KINDS["user_task"].read(...) / .enter(...) / .successors(node)
+
+The loader, the graph pass and the runtime look kinds up here; the web
+diagram and the BPMN exporter read their plain data (`shape`, `colours`,
+`bpmn_element` ...). The order of `KINDS` is the order error messages list
+the known types in.
+"""
+
+from __future__ import annotations
+
+from .base import NodeKind
+from .call import Call
+from .correction import Correction
+from .end import End
+from .exclusive import Exclusive
+from .inclusive import Inclusive
+from .parallel import Parallel
+from .service_task import ServiceTask
+from .start import Start
+from .user_task import UserTask
+from .wait import Wait
+
+KINDS: dict[str, NodeKind] = {}
+
+
+def register(kind: type[NodeKind]) -> NodeKind:
+    """Add a kind to the registry (an instance of it), replacing one of the same type."""
+    if not kind.type:
+        raise ValueError(f"{kind.__name__} names no type")
+    instance = kind()
+    KINDS[kind.type] = instance
+    return instance
+
+
+for _kind in (Start, End, UserTask, ServiceTask, Parallel, Exclusive, Inclusive, Wait, Correction, Call):
+    register(_kind)
+
+
+def kind_of(node_type: str) -> NodeKind:
+    return KINDS[node_type]
+
+
+__all__ = ["KINDS", "NodeKind", "kind_of", "register"]

@@ -1,0 +1,272 @@
+"""`user_task`: a review by one department, or a countersign (several
+signature tasks: all of them, any one, or in turn), with outcomes such as
+approve / reject / return, an optional SLA in working time (reminder, and on
+breach: escalate or decide by silent consent), clearance for secret fields,
+and optionally excluded from the statutory clock."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..definition import (
+    BREACH_ACTIONS,
+    COUNTERSIGN_MODES,
+    TASK_OUTCOMES,
+    Countersign,
+    Node,
+    Sla,
+)
+from ..effects import Notify, TaskCompleted, TimerCancelled
+from ..events import CompleteTask
+from ..loading.positions import item_pos, key_pos, value_pos
+from ..problems import IllegalEvent
+from .base import NodeKind
+
+if TYPE_CHECKING:
+    from .base import Machine, Reader
+
+
+class UserTask(NodeKind):
+    type = "user_task"
+    keys = frozenset({"department", "outcomes", "sla", "countersign", "clearance", "clock"})
+    waits = True
+    decides = True
+    has_results = True
+    colours = ("#e8f0fb", "#1f4e8c", "")
+    bpmn_element = "userTask"
+    lane = "department"
+    events = {CompleteTask: "complete"}
+
+    # reading ------------------------------------------------------------------
+
+    def read(self, reader: Reader, node: Node, item: Any, what: str) -> None:
+        if "countersign" in item:
+            sign = reader.mapping(item["countersign"], value_pos(item, "countersign"), f"{what} countersign")
+            if sign is not None:
+                reader.keys(
+                    sign, ("mode", "signers", "distinct_people"), ("mode", "signers"), f"{what} countersign"
+                )
+                distinct_people = reader.boolean(sign, "distinct_people", f"{what} countersign", False)
+                mode = sign.get("mode")
+                if "mode" in sign and mode not in COUNTERSIGN_MODES:
+                    reader.err(
+                        value_pos(sign, "mode"),
+                        f"{what} countersign 'mode' must be one of {', '.join(COUNTERSIGN_MODES)}",
+                    )
+                signers: list[str] = []
+                raw = reader.seq(sign.get("signers"), value_pos(sign, "signers"), f"{what} signers") or []
+                for index, value in enumerate(raw):
+                    pos = item_pos(raw, index, value_pos(sign, "signers"))
+                    dept = reader.department(value, pos, f"{what} signers")
+                    if dept and dept in signers and not distinct_people:
+                        # One person could otherwise sign every task of the department.
+                        reader.err(
+                            pos,
+                            f"{what} countersign names department '{dept}' twice; "
+                            "for two different people of one department to sign, "
+                            "set distinct_people: true on the countersign",
+                        )
+                    if dept:
+                        signers.append(dept)
+                if "signers" in sign and len(raw) < 2:
+                    reader.err(
+                        value_pos(sign, "signers"), f"{what}: a countersign needs at least two signers"
+                    )
+                if mode in COUNTERSIGN_MODES and len(signers) >= 2:
+                    node.countersign = Countersign(
+                        mode=str(mode), signers=tuple(signers), distinct_people=distinct_people
+                    )
+            if "department" in item:
+                reader.department(item["department"], value_pos(item, "department"), f"{what} department")
+                node.department = str(item["department"]) if isinstance(item["department"], str) else None
+        elif "department" not in item:
+            reader.err((node.line, node.col), f"{what} is missing required key 'department'")
+        else:
+            node.department = reader.department(item["department"], value_pos(item, "department"), what)
+        node.outcomes = reader.outcomes(node, item, what, TASK_OUTCOMES, "approve")
+        if "sla" in item:
+            node.sla = self.sla(reader, item, what)
+        if "clearance" in item:
+            raw = reader.seq(item["clearance"], value_pos(item, "clearance"), f"{what} clearance") or []
+            cleared = []
+            for index, value in enumerate(raw):
+                if not isinstance(value, str):
+                    reader.err(
+                        item_pos(raw, index, value_pos(item, "clearance")),
+                        f"{what} clearance names a field id",
+                    )
+                else:
+                    cleared.append((value, item_pos(raw, index, value_pos(item, "clearance"))))
+            node.clearance = tuple(str(v) for v, _ in cleared)
+            reader.clearance_positions[node.id] = dict(cleared)
+        if "clock" in item:
+            clock = item["clock"]
+            if clock not in ("counted", "excluded"):
+                reader.err(value_pos(item, "clock"), f"{what} 'clock' must be 'counted' or 'excluded'")
+            node.clock_excluded = clock == "excluded"
+            if node.clock_excluded and node.sla is not None:
+                reader.err(key_pos(item, "sla"), f"{what}: a step excluded from the clock cannot have an SLA")
+
+    def sla(self, reader: Reader, item: Any, what: str) -> Sla | None:
+        sla = reader.mapping(item["sla"], value_pos(item, "sla"), f"{what} sla")
+        if sla is None:
+            return None
+        reader.keys(sla, ("days", "hours", "remind_at", "on_breach", "legal_basis"), (), f"{what} sla")
+        limit = reader.duration(sla, f"{what} sla")
+        remind_at = reader.number(
+            sla, "remind_at", f"{what} sla", minimum=0, maximum=0.99, exclusive_min=True
+        )
+        on_breach = sla.get("on_breach", "escalate")
+        if on_breach not in BREACH_ACTIONS:
+            reader.err(
+                value_pos(sla, "on_breach"),
+                f"{what} sla 'on_breach' must be one of {', '.join(BREACH_ACTIONS)}",
+            )
+            on_breach = "escalate"
+        legal_basis = reader.text(sla, "legal_basis", f"{what} sla", max_length=2000)
+        if on_breach in ("approve", "reject") and legal_basis is None:
+            reader.err(
+                value_pos(sla, "on_breach"),
+                f"{what}: automatic '{on_breach}' on breach needs a 'legal_basis' "
+                "(the local rule that allows it)",
+            )
+        if on_breach in ("approve", "reject") and on_breach not in outcomes_of(item):
+            reader.err(
+                value_pos(sla, "on_breach"),
+                f"{what}: on_breach '{on_breach}' is not one of the node's outcomes",
+            )
+        if limit is None:
+            return None
+        return Sla(limit=limit, remind_at=remind_at, on_breach=str(on_breach), legal_basis=legal_basis)
+
+    # graph ------------------------------------------------------------------
+
+    def successors(self, node: Node) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(node.outcomes.values()))
+
+    def holds_clock(self, node: Node) -> bool:
+        return node.clock_excluded
+
+    # runtime ----------------------------------------------------------------
+
+    def enter(self, machine: Machine, token_id: str, token: dict, node: Node) -> None:
+        state = machine.state
+        round_ = machine.next_round(node.id)
+        state["decisions"].pop(node.id, None)
+        if node.clock_excluded:
+            machine.pause(node.id)
+        sign = node.countersign
+        if sign is None:
+            token["tasks"] = [machine.create_task(token_id, node, "review", node.department, round_, None)]
+            return
+        token["signatures"] = []
+        if sign.mode == "sequential":
+            token["tasks"] = [machine.create_task(token_id, node, "signature", sign.signers[0], round_, 0)]
+        else:
+            token["tasks"] = [
+                machine.create_task(token_id, node, "signature", dept, round_, index)
+                for index, dept in enumerate(sign.signers)
+            ]
+
+    def complete(self, machine: Machine, event: CompleteTask, task: dict, node: Node) -> None:
+        if event.outcome not in node.outcomes:
+            raise IllegalEvent(
+                f"outcome '{event.outcome}' is not offered at '{node.id}' "
+                f"(offered: {', '.join(node.outcomes)})",
+                code="outcome_not_offered",
+            )
+        self.decide(
+            machine, event.task_id, task, node, event.outcome, event.actor, event.opinion, event.data, None
+        )
+
+    def on_timer(self, machine: Machine, timer: dict, node: Node) -> None:
+        task_id = timer["task"]
+        task = machine.state["tasks"][task_id]
+        if timer["kind"] == "sla_reminder":
+            machine.effects.append(Notify("reminder", node.id, task_id, task["department"]))
+            return
+        # sla_breach
+        sla = node.sla
+        assert sla is not None
+        if sla.on_breach == "escalate":
+            task["escalated"] = True
+            machine.effects.append(Notify("escalation", node.id, task_id, task["department"]))
+        else:
+            self.decide(machine, task_id, task, node, sla.on_breach, None, None, None, sla.legal_basis or "")
+
+    def decide(
+        self,
+        machine: Machine,
+        task_id: str,
+        task: dict,
+        node: Node,
+        outcome: str,
+        actor: str | None,
+        opinion: str | None,
+        data: Mapping[str, Any] | None,
+        legal_basis: str | None,
+    ) -> None:
+        state = machine.state
+        del state["tasks"][task_id]
+        for timer_id in [m for m, t in state["timers"].items() if t["task"] == task_id]:
+            del state["timers"][timer_id]
+            machine.effects.append(TimerCancelled(timer_id))
+        silent = legal_basis is not None
+        machine.effects.append(TaskCompleted(task_id, node.id, outcome, silent, legal_basis))
+        token_id = task["token"]
+        token = state["tokens"][token_id]
+        token["tasks"].remove(task_id)
+        decision = {
+            "outcome": outcome,
+            "round": task["round"],
+            "by": actor,
+            "opinion": opinion,
+            "at": machine.now,
+        }
+        if silent:
+            decision["silent_consent"] = True
+            decision["legal_basis"] = legal_basis
+        if data:
+            state["results"][node.id] = dict(data)
+        sign = node.countersign
+        if sign is None:
+            final = outcome
+        else:
+            signatures = token["signatures"]
+            signatures.append({"signer": task["signer"], "department": task["department"], **decision})
+            final = self.countersign_outcome(machine, token_id, token, node, outcome)
+            if final is None:
+                return
+            decision["signatures"] = signatures
+        state["decisions"][node.id] = decision
+        for other in list(token["tasks"]):
+            machine.cancel_task(other, "decided")
+        token.pop("tasks", None)
+        token.pop("signatures", None)
+        if node.clock_excluded:
+            machine.resume(node.id)
+        machine.move(token_id, node.outcomes[final])
+
+    def countersign_outcome(
+        self, machine: Machine, token_id: str, token: dict, node: Node, outcome: str
+    ) -> str | None:
+        """The node's outcome once this signature is in, or None while more are needed."""
+        sign = node.countersign
+        assert sign is not None
+        if sign.mode == "any" or outcome != "approve":
+            return outcome
+        done = len(token["signatures"])
+        if done == len(sign.signers):
+            return "approve"
+        if sign.mode == "sequential":
+            round_ = machine.state["rounds"][node.id]
+            token["tasks"].append(
+                machine.create_task(token_id, node, "signature", sign.signers[done], round_, done)
+            )
+        return None
+
+
+def outcomes_of(item: Any) -> set[str]:
+    value = item.get("outcomes")
+    return set(value) if isinstance(value, dict) else set()

@@ -1,0 +1,307 @@
+"""The form: typed fields (tables of rows too) and attachments."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap
+
+from ..forms import (
+    FIELD_TYPES,
+    SENSITIVITIES,
+    AttachmentSpec,
+    Choice,
+    FieldSpec,
+    FormSpec,
+    resolve_date_limit,
+)
+from .positions import Pos, item_pos, key_pos, kind_of, pos_of, value_pos
+from .primitives import Primitives
+
+FIELD_KEYS = {
+    "id",
+    "type",
+    "label",
+    "required",
+    "sensitivity",
+    "min",
+    "max",
+    "min_length",
+    "max_length",
+    "pattern",
+    "decimals",
+    "choices",
+    "columns",
+    "min_rows",
+    "max_rows",
+    "help",
+}
+ATTACHMENT_KEYS = {"id", "label", "types", "max_size_mb", "required", "max_count"}
+KNOWN_MIME_TYPES = {
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "image/tiff",
+    "application/ofd",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/dwg",
+    "image/vnd.dwg",
+}
+
+
+class FormReader(Primitives):
+    def read_form(self, value: Any, pos: Pos) -> FormSpec:
+        form = self.mapping(value, pos, "form")
+        if form is None:
+            return FormSpec()
+        self.keys(form, ("fields", "attachments"), (), "form")
+        fields: list[FieldSpec] = []
+        if "fields" in form:
+            fields = self.read_fields(form["fields"], value_pos(form, "fields"), "form", allow_table=True)
+        self.fields = {f.id: f for f in fields}
+        attachments: list[AttachmentSpec] = []
+        seen: set[str] = set()
+        if "attachments" in form:
+            items = self.seq(form["attachments"], value_pos(form, "attachments"), "form attachments") or []
+            for index, raw in enumerate(items):
+                item = self.mapping(raw, item_pos(items, index, pos), "an attachment")
+                if item is None:
+                    continue
+                spec = self.read_attachment(item)
+                if spec is None:
+                    continue
+                if spec.id in seen or spec.id in self.fields:
+                    self.err(value_pos(item, "id"), f"duplicate form id '{spec.id}'")
+                    continue
+                seen.add(spec.id)
+                attachments.append(spec)
+        return FormSpec(fields=tuple(fields), attachments=tuple(attachments))
+
+    def read_fields(self, value: Any, pos: Pos, what: str, *, allow_table: bool) -> list[FieldSpec]:
+        items = self.seq(value, pos, f"{what} fields") or []
+        fields: list[FieldSpec] = []
+        seen: set[str] = set()
+        for index, raw in enumerate(items):
+            item = self.mapping(raw, item_pos(items, index, pos), "a form field")
+            if item is None:
+                continue
+            spec = self.read_field(item, allow_table=allow_table)
+            if spec is None:
+                continue
+            if spec.id in seen:
+                self.err(value_pos(item, "id"), f"duplicate field id '{spec.id}'")
+                continue
+            seen.add(spec.id)
+            fields.append(spec)
+        return fields
+
+    def read_field(self, item: CommentedMap, *, allow_table: bool) -> FieldSpec | None:
+        field_id = self.ident(item, "id", "form field") if "id" in item else None
+        if field_id:
+            self.declared_fields.add(field_id)
+        what = f"field '{field_id}'" if field_id else "form field"
+        self.keys(item, FIELD_KEYS, ("id", "type", "label"), what)
+        kind = item.get("type")
+        if "type" in item and kind not in FIELD_TYPES:
+            self.err(
+                value_pos(item, "type"),
+                f"unknown field type {kind!r} in {what} (known: {', '.join(FIELD_TYPES)})",
+            )
+            kind = None
+        if kind == "table" and not allow_table:
+            self.err(value_pos(item, "type"), f"{what}: a table cannot hold another table")
+            kind = None
+        label = self.label(item, "label", what, required=True)
+        help_text = self.label(item, "help", what, required=False)
+        required = self.boolean(item, "required", what, False)
+        sensitivity = item.get("sensitivity", "public")
+        if sensitivity not in SENSITIVITIES:
+            self.err(
+                value_pos(item, "sensitivity"),
+                f"{what} 'sensitivity' must be one of {', '.join(SENSITIVITIES)}, not {sensitivity!r}",
+            )
+            sensitivity = "public"
+        min_length = self.integer(item, "min_length", what, minimum=0, maximum=100_000)
+        max_length = self.integer(item, "max_length", what, minimum=1, maximum=100_000)
+        if min_length is not None and max_length is not None and min_length > max_length:
+            self.err(value_pos(item, "min_length"), f"{what}: min_length is greater than max_length")
+        decimals = self.integer(item, "decimals", what, minimum=0, maximum=8)
+        min_rows = self.integer(item, "min_rows", what, minimum=0, maximum=10_000)
+        max_rows = self.integer(item, "max_rows", what, minimum=1, maximum=10_000)
+        if min_rows is not None and max_rows is not None and min_rows > max_rows:
+            self.err(value_pos(item, "min_rows"), f"{what}: min_rows is greater than max_rows")
+        pattern = self.text(item, "pattern", what, max_length=500)
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                self.err(
+                    value_pos(item, "pattern"), f"{what}: pattern is not a valid regular expression ({exc})"
+                )
+                pattern = None
+        for key, kinds in (
+            ("min_length", ("text", "textarea", "address", "email")),
+            ("max_length", ("text", "textarea", "address", "email")),
+            ("pattern", ("text", "textarea")),
+            ("decimals", ("decimal",)),
+            ("min_rows", ("table",)),
+            ("max_rows", ("table",)),
+            ("choices", ("choice", "multichoice")),
+            ("columns", ("table",)),
+            ("min", ("number", "decimal", "date")),
+            ("max", ("number", "decimal", "date")),
+        ):
+            if key in item and kind is not None and kind not in kinds:
+                self.err(key_pos(item, key), f"{what}: '{key}' does not apply to a {kind} field")
+        limits = {key: self.limit(item, key, kind, what) for key in ("min", "max") if key in item}
+        low, high = limits.get("min"), limits.get("max")
+        if (
+            low is not None
+            and high is not None
+            and not isinstance(low, str)
+            and not isinstance(high, str)
+            and low > high
+        ):
+            self.err(value_pos(item, "min"), f"{what}: min is greater than max")
+        choices: list[Choice] = []
+        if kind in ("choice", "multichoice"):
+            if "choices" not in item:
+                self.err(pos_of(item), f"{what}: a {kind} field needs 'choices'")
+            else:
+                choices = self.read_choices(item, what)
+        columns: list[FieldSpec] = []
+        if kind == "table":
+            if "columns" not in item:
+                self.err(pos_of(item), f"{what}: a table field needs 'columns'")
+            else:
+                columns = self.read_fields(
+                    item["columns"], value_pos(item, "columns"), what, allow_table=False
+                )
+                if not columns:
+                    self.err(value_pos(item, "columns"), f"{what}: a table needs at least one column")
+        if field_id is None or kind is None or label is None:
+            return None
+        return FieldSpec(
+            id=field_id,
+            type=kind,
+            label=label,
+            required=required,
+            sensitivity=sensitivity,
+            min=low,
+            max=high,
+            min_length=min_length,
+            max_length=max_length,
+            pattern=pattern,
+            decimals=decimals,
+            choices=tuple(choices),
+            columns=tuple(columns),
+            min_rows=min_rows,
+            max_rows=max_rows,
+            help=help_text,
+        )
+
+    def limit(self, item: CommentedMap, key: str, kind: str | None, what: str) -> Any:
+        value = item[key]
+        pos = value_pos(item, key)
+        if kind == "date":
+            if isinstance(value, datetime):
+                self.err(pos, f"{what} '{key}' must be a date without a time; got {value}")
+                return None
+            if isinstance(value, date):
+                return value
+            if isinstance(value, str):
+                try:
+                    resolve_date_limit(value, date(2000, 1, 1))
+                except ValueError:
+                    self.err(
+                        pos,
+                        f"{what} '{key}' must be a date or 'today', 'today+5y', 'today-18y'; got {value!r}",
+                    )
+                    return None
+                return str(value)
+            self.err(pos, f"{what} '{key}' must be a date, not {kind_of(value)}")
+            return None
+        if kind in ("number", "decimal"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                self.err(pos, f"{what} '{key}' must be a number, not {kind_of(value)}")
+                return None
+            if kind == "number":
+                if not isinstance(value, int):
+                    self.err(pos, f"{what} '{key}' must be a whole number for a number field")
+                    return None
+                if abs(value) > 10**30:
+                    self.err(pos, f"{what} '{key}' is out of range")
+                    return None
+                return int(value)
+            number = Decimal(str(value))
+            if not number.is_finite() or abs(number) > Decimal(10) ** 30:
+                self.err(pos, f"{what} '{key}' must be a finite number")
+                return None
+            return number
+        return None
+
+    def read_choices(self, item: CommentedMap, what: str) -> list[Choice]:
+        items = self.seq(item["choices"], value_pos(item, "choices"), f"{what} choices") or []
+        choices: list[Choice] = []
+        seen: set[str] = set()
+        for index, raw in enumerate(items):
+            choice = self.mapping(
+                raw, item_pos(items, index, value_pos(item, "choices")), f"a choice of {what}"
+            )
+            if choice is None:
+                continue
+            self.keys(choice, ("value", "label"), ("value", "label"), f"a choice of {what}")
+            value = self.text(choice, "value", f"a choice of {what}", max_length=100)
+            label = self.label(choice, "label", f"choice {value!r} of {what}", required=False)
+            if value is None or label is None:
+                continue
+            if value in seen:
+                self.err(value_pos(choice, "value"), f"duplicate choice value '{value}' in {what}")
+                continue
+            seen.add(value)
+            choices.append(Choice(value=value, label=label))
+        if items and not choices and not self.problems:
+            self.err(value_pos(item, "choices"), f"{what} needs at least one choice")
+        if not items:
+            self.err(value_pos(item, "choices"), f"{what} needs at least one choice")
+        return choices
+
+    def read_attachment(self, item: CommentedMap) -> AttachmentSpec | None:
+        att_id = self.ident(item, "id", "attachment") if "id" in item else None
+        what = f"attachment '{att_id}'" if att_id else "attachment"
+        self.keys(item, ATTACHMENT_KEYS, ("id", "label", "types"), what)
+        label = self.label(item, "label", what, required=True)
+        required = self.boolean(item, "required", what, False)
+        max_size = self.number(item, "max_size_mb", what, minimum=0, maximum=200, exclusive_min=True)
+        max_count = self.integer(item, "max_count", what, minimum=1, maximum=50)
+        types: list[str] = []
+        if "types" in item:
+            values = self.seq(item["types"], value_pos(item, "types"), f"{what} types") or []
+            for index, value in enumerate(values):
+                pos = item_pos(values, index, value_pos(item, "types"))
+                if not isinstance(value, str) or value not in KNOWN_MIME_TYPES:
+                    self.err(
+                        pos,
+                        f"{what}: unsupported file type {value!r} "
+                        f"(known: {', '.join(sorted(KNOWN_MIME_TYPES))})",
+                    )
+                else:
+                    types.append(value)
+            if not values:
+                self.err(value_pos(item, "types"), f"{what} needs at least one file type")
+        if att_id is None or label is None or not types:
+            return None
+        return AttachmentSpec(
+            id=att_id,
+            label=label,
+            types=tuple(types),
+            max_size_mb=max_size if max_size is not None else 10,
+            required=required,
+            max_count=max_count or 1,
+        )
