@@ -71,15 +71,11 @@ class ApiCaseDetail:
         return getattr(self.detail, name)
 
 
-def case_detail_for_api(
-    *, user, reference: str, language: str, source_ip: str | None = None
-) -> ApiCaseDetail:
+def case_detail_for_api(*, user, reference: str, language: str) -> ApiCaseDetail:
     """The case as the web shows it to this user (masked, audited), and for
     its applicant while it is with them the raw data the web's form shows,
     and on a draft what stops it from being submitted."""
-    detail = case_selectors.case_detail(
-        user=user, reference=reference, language=language, source_ip=source_ip
-    )
+    detail = case_selectors.case_detail(user=user, reference=reference, language=language)
     case = detail.case
     data = problems = None
     if detail.role == OWNER and case.status in EDITABLE:

@@ -4,22 +4,18 @@ Public fields are shown to every participant; internal fields to the
 applicant and to reviewers of the case; secret fields (ID numbers, phone
 numbers) are masked (1101**********1234) unless the viewer's department is
 cleared for them in the template (`Definition.clearance_for`). Every secret
-value shown unmasked to a reviewer is recorded as a SECRET_FIELD_READ audit
-event by `secret_fields_read_record`, in the same request that shows it.
+value shown unmasked to a reviewer is listed in `Disclosure.revealed`; the
+view that shows it records one SECRET_FIELD_READ audit event for the request
+(govflow.cases.reads). Nothing here writes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-from django.utils import timezone
-
-from govflow.audit.services import PendingAudit, audit_write
 from govflow.engine.definition import Definition
 from govflow.engine.forms import FieldSpec, FormSpec
 from govflow.engine.identifiers import mask
@@ -125,35 +121,6 @@ def field_views(
             )
         )
     return Disclosure(views, revealed)
-
-
-@transaction.atomic
-def secret_fields_read_record(
-    *,
-    actor,
-    case,
-    fields: list[str],
-    departments: list[str],
-    source_ip: str | None = None,
-    now: datetime | None = None,
-) -> None:
-    """Append one SECRET_FIELD_READ event naming the fields shown unmasked."""
-    if not fields:
-        return
-    audit_write(
-        [
-            PendingAudit(
-                action="SECRET_FIELD_READ",
-                at=now or timezone.now(),
-                actor_id=actor.pk,
-                object_type="case",
-                object_id=str(case.pk),
-                case_id=case.pk,
-                data={"fields": sorted(fields), "departments": sorted(departments)},
-                source_ip=source_ip,
-            )
-        ]
-    )
 
 
 def _label(label: Mapping[str, str] | None, lang: str) -> str:

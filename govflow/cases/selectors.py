@@ -34,7 +34,7 @@ from govflow.timers.calendar import WorkingCalendar, tolerant
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
-from .disclosure import OWNER, REVIEWER, Disclosure, cleared_fields, field_views, secret_fields_read_record
+from .disclosure import OWNER, REVIEWER, Disclosure, cleared_fields, field_views
 from .models import (
     ENDED_CASE_STATUSES,
     LIVE_TASK_STATUSES,
@@ -300,11 +300,11 @@ class CaseDetail:
         return self.is_owner and self.case.status == CaseStatus.AWAITING_CORRECTION
 
 
-def case_detail(
-    *, user, reference: str, language: str = "zh", now: datetime | None = None, source_ip: str | None = None
-) -> CaseDetail:
-    """Everything the case page shows, filtered for the user. A reviewer's
-    unmasked reads of secret fields are recorded in the audit trail here."""
+def case_detail(*, user, reference: str, language: str = "zh", now: datetime | None = None) -> CaseDetail:
+    """Everything the case page shows, filtered for the user. It writes
+    nothing: the secret fields a reviewer is shown unmasked are listed in
+    `disclosure.revealed`, and the view records the read once
+    (govflow.cases.reads.case_reads_record)."""
     now = now or timezone.now()
     lang = language_key(language)
     access = case_access(user=user, reference=reference)
@@ -383,15 +383,6 @@ def case_detail(
             .exclude(user_id=case.applicant_id)
             .select_related("user", "department")
             .order_by("department__code", "user__username")
-        )
-    if detail.disclosure.revealed:
-        secret_fields_read_record(
-            actor=user,
-            case=case,
-            fields=detail.disclosure.revealed,
-            departments=codes,
-            source_ip=source_ip,
-            now=now,
         )
     return detail
 

@@ -5,8 +5,9 @@ the department owns the dataset, when the dataset's metadata shares the
 field with it (`shared_with`), or while an approved data request grants it
 (until `valid_until`; an expired grant no longer counts). Everything else is
 shown masked, as secret case fields are. Every read of records is written
-to the audit trail (`record_reads_record`), naming the fields shown
-unmasked and the grants that allowed it.
+to the audit trail, naming the fields shown unmasked and the grants that
+allowed it: the selectors say what a page showed (`RecordsRead`), and the
+view records it once (govflow.catalog.reads).
 
 Users act through their departments (Membership), as on cases; applicants
 and users of no department read no records.
@@ -19,11 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from govflow.accounts.models import Department
-from govflow.audit.services import PendingAudit, audit_write
 from govflow.engine.identifiers import mask
 
 from .datasets import DatasetField, dataset_fields
@@ -135,37 +134,13 @@ def present(
     return views
 
 
-@transaction.atomic
-def record_reads_record(
-    *,
-    actor,
-    dataset: Dataset,
-    log: ReadLog,
-    departments: list[Department],
-    source_ip: str | None = None,
-    case_id: int | None = None,
-    now: datetime | None = None,
-) -> None:
-    """One CATALOG_RECORDS_READ event for what a request showed."""
-    if not log.keys:
-        return
-    audit_write(
-        [
-            PendingAudit(
-                action="CATALOG_RECORDS_READ",
-                at=now or timezone.now(),
-                actor_id=actor.pk,
-                object_type="dataset",
-                object_id=dataset.code,
-                case_id=case_id,
-                data={
-                    "keys": log.keys[:100],
-                    "count": len(log.keys),
-                    "unmasked": sorted(log.unmasked),
-                    "grants": sorted(log.grants),
-                    "departments": [d.code for d in departments],
-                },
-                source_ip=source_ip,
-            )
-        ]
-    )
+@dataclass(frozen=True)
+class RecordsRead:
+    """What a page showed of one dataset's records, for the audit trail
+    (govflow.catalog.reads.catalog_reads_record); `case_id` when it was shown
+    beside a case."""
+
+    dataset: Dataset
+    log: ReadLog
+    departments: tuple[Department, ...]
+    case_id: int | None = None

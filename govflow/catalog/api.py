@@ -16,9 +16,11 @@ from govflow.api.idempotency import run_once
 from govflow.api.pagination import page_request, page_response
 from govflow.api.schema import PAGE_PARAMETERS, idempotency_parameter, page_of
 from govflow.api.views.base import ApiView
+from govflow.security.client import client_ip
 
 from . import selectors, services
 from .datasets import DatasetField
+from .reads import catalog_reads_record
 
 CODE = OpenApiParameter("code", str, OpenApiParameter.PATH, description="the dataset's code")
 KEY = OpenApiParameter("key", str, OpenApiParameter.PATH, description="the record's key")
@@ -248,8 +250,8 @@ class RecordList(ApiView):
             page=page.page,
             per_page=page.page_size,
             language=self.lang,
-            source_ip=self.client_ip(),
         )
+        catalog_reads_record(actor=request.user, reads=[result.read], source_ip=client_ip(request))
         return page_response(
             request, page, CatalogRecordSerializer(result.rows, many=True).data, result.has_next
         )
@@ -263,9 +265,8 @@ class RecordDetail(ApiView):
         responses={200: CatalogRecordDetailSerializer},
     )
     def get(self, request, code, key):
-        detail = selectors.record_for_user(
-            user=request.user, code=code, key=key, language=self.lang, source_ip=self.client_ip()
-        )
+        detail = selectors.record_for_user(user=request.user, code=code, key=key, language=self.lang)
+        catalog_reads_record(actor=request.user, reads=[detail.read], source_ip=client_ip(request))
         return Response(CatalogRecordDetailSerializer(detail).data)
 
 

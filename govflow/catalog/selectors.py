@@ -3,7 +3,9 @@
 - Dataset metadata (the catalogue page) is open to every signed-in user.
 - Record values are read by department staff only, field by field through
   `access.field_access` (public, owner, shared_with, a live grant), masked
-  otherwise; every read is audited (`access.record_reads_record`).
+  otherwise. Nothing here writes: a page that shows records carries the
+  `RecordsRead` it owes the audit trail, and the view records it
+  (govflow.catalog.reads.catalog_reads_record).
 - Applicants see the facts offered for their own draft (public ones, and
   their own entries of earlier cases) and where their case's facts came from.
 - Reviewers see, on a case they may read (`case_access`), where its facts
@@ -31,10 +33,10 @@ from govflow.processes.services import version_definition
 from .access import (
     FieldAccess,
     ReadLog,
+    RecordsRead,
     ValueView,
     field_access,
     present,
-    record_reads_record,
     user_departments,
 )
 from .datasets import DatasetField, dataset_fields
@@ -158,6 +160,7 @@ class RecordPage:
     rows: list[RecordRow]
     has_next: bool
     access: dict[str, FieldAccess]
+    read: RecordsRead
 
 
 def _staff(user) -> list[Department]:
@@ -175,11 +178,10 @@ def records_for_user(
     page: int = 1,
     per_page: int = PAGE_SIZE,
     language: str = "zh",
-    source_ip: str | None = None,
     now: datetime | None = None,
 ) -> RecordPage:
     """A page of the dataset's records as the user's departments may see
-    them; the read is audited."""
+    them, with the read the view records."""
     now = now or timezone.now()
     departments = _staff(user)
     dataset = dataset_get(code=code)
@@ -196,10 +198,8 @@ def records_for_user(
         views = present(record.data, access, language=language)
         log.add(record.key, views)
         rows.append(RecordRow(record, views))
-    record_reads_record(
-        actor=user, dataset=dataset, log=log, departments=departments, source_ip=source_ip, now=now
-    )
-    return RecordPage(dataset, rows, len(found) > per_page, access)
+    read = RecordsRead(dataset, log, tuple(departments))
+    return RecordPage(dataset, rows, len(found) > per_page, access, read)
 
 
 @dataclass
@@ -208,6 +208,7 @@ class RecordDetail:
     record: Record
     values: list[ValueView]
     versions: list[RecordVersion]
+    read: RecordsRead
 
 
 def record_for_user(
@@ -216,11 +217,10 @@ def record_for_user(
     code: str,
     key: str,
     language: str = "zh",
-    source_ip: str | None = None,
     now: datetime | None = None,
 ) -> RecordDetail:
     """One record, with the history of its versions (each naming the case
-    that wrote it); the read is audited."""
+    that wrote it), and the read the view records."""
     now = now or timezone.now()
     departments = _staff(user)
     dataset = dataset_get(code=code)
@@ -231,11 +231,8 @@ def record_for_user(
     views = present(record.data, access, language=language)
     log = ReadLog([], set(), set())
     log.add(record.key, views)
-    record_reads_record(
-        actor=user, dataset=dataset, log=log, departments=departments, source_ip=source_ip, now=now
-    )
     versions = list(record.versions.select_related("case").order_by("-number"))
-    return RecordDetail(dataset, record, views, versions)
+    return RecordDetail(dataset, record, views, versions, RecordsRead(dataset, log, tuple(departments)))
 
 
 # -- reuse in the applicant's form ------------------------------------------------------
@@ -364,18 +361,18 @@ class CasePanel:
     role: str
     provenance: list[ProvenanceRow]
     checks: list[CrossCheck]
+    reads: list[RecordsRead] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
         return not self.provenance and not self.checks
 
 
-def case_panel(
-    *, user, reference: str, language: str = "zh", source_ip: str | None = None, now: datetime | None = None
-) -> CasePanel:
+def case_panel(*, user, reference: str, language: str = "zh", now: datetime | None = None) -> CasePanel:
     """Where the case's facts came from (everyone on the case) and, for its
     reviewers, the declared values against the catalogue. Catalogue values
-    are masked by the reviewer's departments' access, and the reads audited."""
+    are masked by the reviewer's departments' access; `reads` lists what was
+    shown, for the view to record."""
     now = now or timezone.now()
     lang = _lang(language)
     access_to_case = case_access(user=user, reference=reference)
@@ -406,17 +403,17 @@ def case_panel(
         )
         for c in claims
     ]
-    checks: list[CrossCheck] = []
+    panel = CasePanel(access_to_case.role, provenance, [])
     if access_to_case.role == REVIEWER and definition.catalog.reuses:
         departments = list(access_to_case.departments)
         for reuse in definition.catalog.reuses:
-            check = _cross_check(case, reuse, departments, labels, lang, now, user, source_ip)
+            check = _cross_check(case, reuse, departments, labels, lang, now, panel.reads)
             if check is not None:
-                checks.append(check)
-    return CasePanel(access_to_case.role, provenance, checks)
+                panel.checks.append(check)
+    return panel
 
 
-def _cross_check(case, reuse, departments, labels, lang, now, user, source_ip) -> CrossCheck | None:
+def _cross_check(case, reuse, departments, labels, lang, now, reads: list[RecordsRead]) -> CrossCheck | None:
     from .publishing import same_value
 
     key = case.data.get(reuse.key)
@@ -463,25 +460,9 @@ def _cross_check(case, reuse, departments, labels, lang, now, user, source_ip) -
         related_log = ReadLog([], set(), set())
         for row in rows:
             related_log.add(row.record.key, row.values)
-        record_reads_record(
-            actor=user,
-            dataset=other,
-            log=related_log,
-            departments=departments,
-            source_ip=source_ip,
-            case_id=case.pk,
-            now=now,
-        )
+        reads.append(RecordsRead(other, related_log, tuple(departments), case.pk))
         check.related.append((other, rows))
-    record_reads_record(
-        actor=user,
-        dataset=dataset,
-        log=log,
-        departments=departments,
-        source_ip=source_ip,
-        case_id=case.pk,
-        now=now,
-    )
+    reads.append(RecordsRead(dataset, log, tuple(departments), case.pk))
     return check
 
 

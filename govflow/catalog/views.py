@@ -13,11 +13,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from govflow.errors import FormInvalid, GovflowError
+from govflow.security.client import client_ip
 from govflow.web.messages import fields_of
-from govflow.web.views.common import client_ip, int_or_none, lang
+from govflow.web.views.common import int_or_none, lang
 
 from . import selectors, services
 from .errors import message_of
+from .reads import catalog_reads_record
 
 MAX_KEY_INPUT = 200
 
@@ -88,17 +90,16 @@ def records(request, code):
         q=q,
         page=min(page_number, 100_000),
         language=lang(),
-        source_ip=client_ip(request),
     )
+    catalog_reads_record(actor=request.user, reads=[page.read], source_ip=client_ip(request))
     return render(request, "catalog/records.html", {"page": page, "q": q, "number": page_number})
 
 
 @login_required
 @require_GET
 def record_detail(request, code, key):
-    detail = selectors.record_for_user(
-        user=request.user, code=code, key=key, language=lang(), source_ip=client_ip(request)
-    )
+    detail = selectors.record_for_user(user=request.user, code=code, key=key, language=lang())
+    catalog_reads_record(actor=request.user, reads=[detail.read], source_ip=client_ip(request))
     return render(request, "catalog/record.html", {"detail": detail})
 
 

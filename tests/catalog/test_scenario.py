@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from govflow.audit.models import AuditEvent
 from govflow.catalog.models import ClaimStatus, FactClaim, FieldTally, Record, RequestStatus
+from govflow.catalog.reads import catalog_reads_record
 from govflow.catalog.selectors import case_panel, records_for_user, sharing_rate
 from govflow.catalog.services import case_prefill, data_request_create, data_request_decide
 from govflow.errors import Forbidden
@@ -53,6 +54,7 @@ def test_data_entered_once_serves_every_department(users, applicant, company):
 
     # Then the reviewer's case view shows the provenance and the cross-check
     panel = case_panel(user=nr_reviewer, reference=draft.reference)
+    catalog_reads_record(actor=nr_reviewer, reads=panel.reads)
     assert [(p.field_label, p.status, p.source_reference) for p in panel.provenance] == [
         ("建设单位法定代表人身份证号码", "verified", company.reference),
         ("建设单位名称", "verified", company.reference),
@@ -68,6 +70,7 @@ def test_data_entered_once_serves_every_department(users, applicant, company):
 
     # A department without clearance sees masked values...
     page = records_for_user(user=nr_reviewer, code="company_register")
+    catalog_reads_record(actor=nr_reviewer, reads=[page.read])
     values = {v.field.id: v for v in page.rows[0].values}
     assert values["legal_rep_id_number"].masked
     assert values["company_name"].text == "北京数据共享科技有限公司"
@@ -87,6 +90,7 @@ def test_data_entered_once_serves_every_department(users, applicant, company):
     assert request.status == RequestStatus.APPROVED
 
     granted = records_for_user(user=nr_reviewer, code="company_register")
+    catalog_reads_record(actor=nr_reviewer, reads=[granted.read])
     values = {v.field.id: v for v in granted.rows[0].values}
     assert not values["legal_rep_id_number"].masked
     assert values["legal_rep_id_number"].text == LEGAL_REP_ID
@@ -94,6 +98,7 @@ def test_data_entered_once_serves_every_department(users, applicant, company):
     # An expired grant no longer unmasks
     later = timezone.now() + timedelta(days=31)
     expired = records_for_user(user=nr_reviewer, code="company_register", now=later)
+    catalog_reads_record(actor=nr_reviewer, reads=[expired.read], now=later)
     assert {v.field.id: v for v in expired.rows[0].values}["legal_rep_id_number"].masked
 
     # Every read is in the audit trail, the granted one naming its grant

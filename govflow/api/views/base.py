@@ -34,9 +34,6 @@ class ApiView(APIView):
     def context(self, **extra):
         return {"request": self.request, "lang": lang(), **extra}
 
-    def client_ip(self) -> str | None:
-        return self.request.META.get("REMOTE_ADDR") or None
-
 
 def _refuse_large_body(request) -> None:
     """DRF reads a JSON body whole; Django's DATA_UPLOAD_MAX_MEMORY_SIZE

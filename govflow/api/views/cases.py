@@ -10,11 +10,13 @@ from rest_framework.response import Response
 
 from govflow.cases.applications import correction_answer
 from govflow.cases.models import Case
+from govflow.cases.reads import case_reads_record
 from govflow.cases.selectors import cases_for_applicant
 from govflow.cases.services import case_create, case_save_draft, case_submit, case_withdraw
 from govflow.engine.forms import validate_form_data
 from govflow.errors import FormInvalid, GovflowError
 from govflow.processes.services import version_definition
+from govflow.security.client import client_ip
 from govflow.web.selectors import service_get
 
 from .. import selectors
@@ -52,8 +54,9 @@ class CaseViewMixin:
 
     def detail_response(self, reference: str, *, status: int = 200, headers=None) -> Response:
         detail = selectors.case_detail_for_api(
-            user=self.request.user, reference=reference, language=self.lang, source_ip=self.client_ip()
+            user=self.request.user, reference=reference, language=self.lang
         )
+        case_reads_record(actor=self.request.user, detail=detail.detail, source_ip=client_ip(self.request))
         context = self.context(role=detail.role)
         return Response(s.CaseDetailSerializer(detail, context=context).data, status=status, headers=headers)
 

@@ -10,7 +10,6 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from govflow.engine.identifiers import mask
-from govflow.errors import GovflowError
 from govflow.processes.services import version_definition
 
 from .. import selectors
@@ -136,18 +135,10 @@ def catalog_form_panel(case) -> dict:
 # -- the case page -------------------------------------------------------------------
 
 
-@register.inclusion_tag("catalog/_case_panel.html", takes_context=True)
-def catalog_case_panel(context, case) -> dict:
-    request = context.get("request")
-    try:
-        panel = selectors.case_panel(
-            user=request.user,
-            reference=case.reference,
-            language=_lang(),
-            source_ip=request.META.get("REMOTE_ADDR") or None,
-        )
-    except GovflowError:
-        panel = None
+@register.inclusion_tag("catalog/_case_panel.html")
+def catalog_case_panel(panel) -> dict:
+    """The panel the view built (selectors.case_panel) and whose reads it
+    recorded: a template tag only reads."""
     return {"panel": panel}
 
 

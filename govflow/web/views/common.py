@@ -24,10 +24,6 @@ def roles_of(request) -> Roles:
     return cached
 
 
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def reviewer_required(view):
     """Department staff only; anyone else is told they may not (403)."""
 

@@ -16,7 +16,8 @@ from govflow.errors import GovflowError, InvalidInput, NotFound
 from govflow.web.messages import error_text, fields_of
 from govflow.web.selectors import services_catalogue
 
-from .common import client_ip, int_or_none, lang, reviewer_required, roles_of, safe_next
+from .case_page import render_case_page
+from .common import int_or_none, lang, reviewer_required, roles_of, safe_next
 
 
 def _filters(request) -> dict:
@@ -126,23 +127,15 @@ def task_decide_view(request, pk):
         elif "outcome" in errors:
             errors["outcome"] = [_("That decision is not offered at this step.")]
         task = selectors.task_get_for_reviewer(user=request.user, task_id=pk)
-        detail = selectors.case_detail(
-            user=request.user, reference=task.case.reference, language=lang(), source_ip=client_ip(request)
-        )
-        return render(
+        return render_case_page(
             request,
-            "cases/detail.html",
-            {
-                "detail": detail,
-                "case": detail.case,
-                "now": timezone.now(),
-                "decide_errors": errors,
-                "decide_task": pk,
-                "typed_opinion": opinion,
-                "typed_outcome": outcome,
-                "decide_problem": "" if errors else error_text(exc),
-            },
+            task.case.reference,
             status=400,
+            decide_errors=errors,
+            decide_task=pk,
+            typed_opinion=opinion,
+            typed_outcome=outcome,
+            decide_problem="" if errors else error_text(exc),
         )
     except GovflowError as exc:
         messages.error(request, error_text(exc))

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from govflow.cases import selectors
 from govflow.cases.applications import correction_answer, draft_update
+from govflow.cases.attachments import served_name
 from govflow.cases.models import CaseStatus
 from govflow.cases.services import case_create, case_withdraw
 from govflow.errors import GovflowError
@@ -27,7 +28,8 @@ from govflow.web import forms
 from govflow.web.messages import error_text
 from govflow.web.selectors import service_get, services_catalogue
 
-from .common import client_ip, int_or_none, lang
+from .case_page import render_case_page
+from .common import int_or_none, lang
 
 _ROW_ACTION = re.compile(r"^(add_row|remove_row):([A-Za-z0-9_]+)(?::([0-9]{1,12}))?$")
 _ATTACHMENT_ACTION = re.compile(r"^remove_attachment:([0-9]{1,18})$")
@@ -69,12 +71,7 @@ def my_cases(request):
 @login_required
 @require_GET
 def case_page(request, reference):
-    detail = selectors.case_detail(
-        user=request.user, reference=reference, language=lang(), source_ip=client_ip(request)
-    )
-    return render(
-        request, "cases/detail.html", {"detail": detail, "case": detail.case, "now": timezone.now()}
-    )
+    return render_case_page(request, reference)
 
 
 def _parse_action(post) -> tuple[str, dict]:
@@ -104,6 +101,7 @@ def _render_form(request, template, *, case, data, errors, extra_rows=None, stat
     )
     detail = None
     if case.status == CaseStatus.AWAITING_CORRECTION:
+        # The applicant's own case: nothing is unmasked, so no read to record.
         detail = selectors.case_detail(user=request.user, reference=case.reference, language=lang())
     context = {
         "case": case,
@@ -265,7 +263,7 @@ def attachment_download(request, reference, pk):
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=attachment.original_name,
+        filename=served_name(attachment.original_name, attachment.content_type),
         content_type=attachment.content_type or "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"
