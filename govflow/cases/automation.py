@@ -20,6 +20,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from govflow.audit.actions import Action
 from govflow.engine import EngineError
 from govflow.engine import runtime as rt
 from govflow.processes.handlers import HANDLERS, HandlerContext, HandlerFailed
@@ -101,7 +102,7 @@ def _fire_batch(now: datetime, batch: int) -> tuple[int, int, int]:
                 raise _TimerRefused(timer, exc) from exc
             changes.fired_timers.append(timer.pk)
             changes.event(
-                "TIMER_FIRED",
+                Action.TIMER_FIRED,
                 case,
                 object_type="timer",
                 object_id=timer.engine_id,
@@ -138,7 +139,7 @@ def service_task_execute(*, case_id: int, task_engine_id: str, now: datetime | N
         changes = Changes(now=now)
         advance(case, rt.ServiceDone(task_engine_id, result), changes)
         changes.event(
-            "SERVICE_TASK_COMPLETED",
+            Action.SERVICE_TASK_COMPLETED,
             case,
             object_type="task",
             object_id=task_engine_id,

@@ -18,6 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from govflow.accounts.models import Department
+from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.engine import Definition, step
 from govflow.engine import runtime as rt
@@ -30,23 +31,13 @@ from govflow.timers.deadlines import deadline, remaining, resumed
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
+from . import events as domain
 from .bulk import cases_save
-from .models import Case, CaseStatus, Task, TaskStatus
+from .models import ENDED_CASE_STATUSES, Case, CaseStatus, Task, TaskStatus
 from .rows import pipelined, task_decide
 
 SLA_TIMER_KINDS = ("sla_reminder", "sla_breach")
 _department_ids: dict[str, int] = {}
-# Other apps (webhooks, the data catalogue) see every staged change set just
-# before it is written and may stage outbox rows of their own with
-# `changes.emit(...)`: they commit or roll back with the case.
-_flush_listeners: list = []
-
-
-def on_flush(listener):
-    """Register `listener(changes)`; called inside the case's transaction."""
-    if listener not in _flush_listeners:
-        _flush_listeners.append(listener)
-    return listener
 
 
 def forget_departments() -> None:
@@ -71,9 +62,6 @@ class Decision:
     decided_by_id: int | None = None
     silent_consent: bool = False
     legal_basis: str = ""
-    # The task row as read under the case lock, when the caller has it:
-    # listeners (insight) then need no query to describe the decision.
-    task: Any = None
 
 
 @dataclass
@@ -96,8 +84,17 @@ class Changes:
     created: dict[tuple[int, str], Task] = field(default_factory=dict)
     resume: list[Case] = field(default_factory=list)
     effects: list[Any] = field(default_factory=list)
+    # What happened, as typed events (govflow.cases.events): other apps
+    # (webhooks, insight, the data catalogue) subscribe to them and hear of
+    # them at the flush, just before the writes, and may stage rows of their
+    # own (`emit`, `event`): they commit or roll back with the case.
+    events: list[domain.DomainEvent] = field(default_factory=list)
 
-    def event(self, action: str, case: Case | None, *, actor_id: int | None = None, **data: Any) -> None:
+    def happened(self, event: domain.DomainEvent) -> None:
+        self.events.append(event)
+
+    def event(self, action: Action, case: Case | None, *, actor_id: int | None = None, **data: Any) -> None:
+        """Stage an audit event (written with the rest at the flush)."""
         object_type = data.pop("object_type", "case")
         object_id = data.pop("object_id", case.pk if case is not None else "")
         self.audit.append(
@@ -122,8 +119,7 @@ class Changes:
         # is (the audit head's lock), so a decision's writes take two round
         # trips, whatever the listeners and the engine staged.
         with pipelined():
-            for listener in _flush_listeners:
-                listener(self)
+            domain.publish(self, self.events)
             for (case_id, engine_id), decision in self.decided.items():
                 task_decide(case_id, engine_id, decision, now)
             _update_pairs(
@@ -245,6 +241,7 @@ def advance(case: Case, event: rt.Event, changes: Changes, *, actor_id: int | No
         # Not in place: an event the engine refuses leaves the case untouched.
         result = step(definition, state, event, changes.now)
     inline_calls = _stage(case, definition, result, changes, actor_id)
+    _announce(case, result.effects, changes)
     store_state(case, result.state)
     _sync_status(case, result.state, changes, actor_id)
     if case.pk not in changes.case_ids:
@@ -264,7 +261,7 @@ def _run_inline(case: Case, call: rt.ServiceCall, changes: Changes) -> None:
         changes.emit("service_task", f"{case.pk}:{call.task_id}:run", case=case.pk, task=call.task_id)
         return
     changes.event(
-        "SERVICE_TASK_COMPLETED",
+        Action.SERVICE_TASK_COMPLETED,
         case,
         object_type="task",
         object_id=call.task_id,
@@ -332,7 +329,7 @@ def _stage(
                 )
             if effect.silent_consent:
                 ch.event(
-                    "TASK_AUTO_DECIDED",
+                    Action.TASK_AUTO_DECIDED,
                     case,
                     object_type="task",
                     object_id=effect.task_id,
@@ -387,7 +384,7 @@ def _stage(
             calendar = calendar or calendar_get(definition.calendar)
             _pause_timers(case, calendar, now, ch)
             ch.pause.append(case)
-            ch.event("CLOCK_PAUSED", case, node=effect.node)
+            ch.event(Action.CLOCK_PAUSED, case, node=effect.node)
         elif kind is rt.ClockResumed:
             paused = False
             calendar = calendar or calendar_get(definition.calendar)
@@ -397,7 +394,7 @@ def _stage(
             case.clock_paused_at = None
             _resume_timers(case, calendar, now, ch)
             ch.resume.append(case)
-            ch.event("CLOCK_RESUMED", case, node=effect.node)
+            ch.event(Action.CLOCK_RESUMED, case, node=effect.node)
         elif kind is rt.ServiceCall:
             if is_inline(effect.handler):
                 inline_calls.append(effect)
@@ -414,7 +411,11 @@ def _stage(
             if effect.kind == "escalation":
                 ch.escalated.append((case.pk, effect.task_id))
                 ch.event(
-                    "TASK_ESCALATED", case, object_type="task", object_id=effect.task_id, node=effect.node
+                    Action.TASK_ESCALATED,
+                    case,
+                    object_type="task",
+                    object_id=effect.task_id,
+                    node=effect.node,
                 )
         elif kind is rt.CertificateDue:
             ch.emit(
@@ -473,10 +474,53 @@ def _resume_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
             _resume(timer, calendar, now)
 
 
+def _announce(case: Case, effects: list[Any], ch: Changes) -> None:
+    """The domain events of an engine step's effects (what `_stage` wrote
+    down as rows, told to subscribers)."""
+    for effect in effects:
+        kind = type(effect)
+        if kind is rt.TaskCreated:
+            ch.happened(domain.TaskCreated(case, ch.created[(case.pk, effect.task_id)]))
+        elif kind is rt.TaskCompleted:
+            # A reviewer's decision is told by the service, which knows who
+            # and why; here only those the engine took itself.
+            if effect.silent_consent:
+                ch.happened(
+                    domain.TaskDecided(
+                        case,
+                        effect.task_id,
+                        effect.node,
+                        effect.outcome,
+                        silent_consent=True,
+                        legal_basis=effect.legal_basis or "",
+                    )
+                )
+        elif kind is rt.Notify:
+            if effect.kind == "escalation":
+                ch.happened(domain.TaskEscalated(case, effect.task_id, effect.node))
+        elif kind is rt.CertificateDue:
+            ch.happened(domain.CertificateDue(case, effect.node, effect.type, effect.department))
+        elif kind is rt.ClockPaused:
+            ch.happened(domain.ClockPaused(case, effect.node))
+        elif kind is rt.ClockResumed:
+            ch.happened(domain.ClockResumed(case, effect.node))
+
+
 def _sync_status(case: Case, state: dict[str, Any], ch: Changes, actor_id: int | None) -> None:
+    # A pause still running at the end is not in paused_seconds; told to
+    # subscribers (the dashboard's facts) as the clock stops.
+    paused_since = case.clock_paused_at
     before = sync_case_status(case, state, ch.now)
-    if before is not None:
-        ch.event(f"CASE_{str(case.status).upper()}", case, actor_id=actor_id, **{"from": str(before)})
+    if before is None:
+        return
+    status, previous = str(case.status), str(before)
+    ch.event(Action.for_status(status), case, actor_id=actor_id, **{"from": previous})
+    if status in ENDED_CASE_STATUSES:
+        ch.happened(domain.CaseEnded(case, status, previous, paused_since))
+    elif status == CaseStatus.AWAITING_CORRECTION:
+        ch.happened(domain.CaseCorrectionRequested(case))
+    elif status == CaseStatus.IN_REVIEW:
+        ch.happened(domain.CaseReviewResumed(case))
 
 
 def sync_case_status(case: Case, state: dict[str, Any], now: datetime) -> str | None:
@@ -488,9 +532,6 @@ def sync_case_status(case: Case, state: dict[str, Any], now: datetime) -> str | 
         outcome = state["outcome"]
         {"approved": case.approve, "rejected": case.reject, "withdrawn": case.withdraw}[outcome]()
         case.completed_at = now
-        # A pause still running at the end is not in paused_seconds; kept for
-        # the dashboard's facts (govflow.insight.facts) as the clock stops.
-        case.paused_at_end = case.clock_paused_at
         case.clock_paused_at = None
     else:
         waiting = any(task["kind"] == "correction" for task in state["tasks"].values())

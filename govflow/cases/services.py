@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from govflow.accounts.models import Membership
+from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.engine import IllegalEvent, NoBranchMatched
 from govflow.engine import runtime as rt
@@ -28,7 +29,7 @@ from govflow.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFo
 from govflow.processes.services import version_definition
 from govflow.rawsql import insert_returning
 
-from . import rows
+from . import events, rows
 from .bridge import Changes, Decision, advance
 from .models import LIVE_TASK_STATUSES, Attachment, Case, CaseStatus, Task, TaskKind, TaskStatus
 
@@ -143,7 +144,7 @@ def case_create(
             continue
     changes = Changes(now=now)
     changes.event(
-        "CASE_CREATED",
+        Action.CASE_CREATED,
         case,
         actor_id=applicant.pk,
         template=template.code,
@@ -193,7 +194,8 @@ def case_submit(*, case_id: int, actor, now: datetime | None = None, language: s
     case.submit()
     case.submitted_at = now
     changes = Changes(now=now)
-    changes.event("CASE_SUBMITTED", case, actor_id=actor.pk)
+    changes.event(Action.CASE_SUBMITTED, case, actor_id=actor.pk)
+    changes.happened(events.CaseSubmitted(case, actor_id=actor.pk))
     case.accept()
     try:
         advance(case, rt.Start(case.data), changes, actor_id=actor.pk)
@@ -228,7 +230,10 @@ def case_withdraw(*, case_id: int, actor, reason: str = "", now: datetime | None
         case.completed_at = now
         changes.cases.append(case)
         changes.case_ids.add(case.pk)
-        changes.event("CASE_WITHDRAWN", case, actor_id=actor.pk, reason=reason[:500], **{"from": "draft"})
+        changes.event(
+            Action.CASE_WITHDRAWN, case, actor_id=actor.pk, reason=reason[:500], **{"from": "draft"}
+        )
+        changes.happened(events.CaseEnded(case, CaseStatus.WITHDRAWN.value, previous=CaseStatus.DRAFT.value))
     elif case.is_open:
         advance(case, rt.Withdraw(actor=str(actor.pk), reason=reason), changes, actor_id=actor.pk)
     else:
@@ -264,7 +269,8 @@ def case_answer_correction(
                 case, rt.SubmitCorrection(task_id, updates, actor=str(actor.pk)), changes, actor_id=actor.pk
             )
             changes.decided[(case.pk, task_id)] = Decision(outcome="corrected", decided_by_id=actor.pk)
-    changes.event("CASE_CORRECTED", case, actor_id=actor.pk, fields=sorted(updates))
+    changes.event(Action.CASE_CORRECTED, case, actor_id=actor.pk, fields=sorted(updates))
+    changes.happened(events.CaseCorrected(case, tuple(sorted(updates)), actor_id=actor.pk))
     changes.flush()
     return case
 
@@ -306,7 +312,7 @@ def task_claim(*, task_id: int, actor, now: datetime | None = None) -> Task:
     task.assignee = actor
     task.claimed_at = now
     task.save(update_fields=["status", "assignee", "claimed_at"])
-    _audit_task(task, "TASK_CLAIMED", actor, now)
+    _audit_task(task, Action.TASK_CLAIMED, actor, now)
     return task
 
 
@@ -322,7 +328,7 @@ def task_release(*, task_id: int, actor, now: datetime | None = None) -> Task:
     task.assignee = None
     task.claimed_at = None
     task.save(update_fields=["status", "assignee", "claimed_at"])
-    _audit_task(task, "TASK_RELEASED", actor, now)
+    _audit_task(task, Action.TASK_RELEASED, actor, now)
     return task
 
 
@@ -351,7 +357,7 @@ def task_handover(*, task_id: int, actor, to_user, now: datetime | None = None) 
     task.assignee = to_user
     task.claimed_at = now
     task.save(update_fields=["status", "assignee", "claimed_at"])
-    _audit_task(task, "TASK_HANDED_OVER", actor, now, to_user=to_user.pk, from_user=previous)
+    _audit_task(task, Action.TASK_HANDED_OVER, actor, now, to_user=to_user.pk, from_user=previous)
     return task
 
 
@@ -389,7 +395,7 @@ def task_complete(
         data = _check_draft_data(data)
     changes = Changes(now=now)
     changes.event(
-        "TASK_COMPLETED",
+        Action.TASK_COMPLETED,
         case,
         actor_id=actor.pk,
         object_type="task",
@@ -398,6 +404,18 @@ def task_complete(
         outcome=outcome,
         opinion=opinion,
         department=task.department_id,
+    )
+    changes.happened(
+        events.TaskDecided(
+            case,
+            task.engine_id,
+            task.node_id,
+            outcome,
+            department_id=task.department_id,
+            opinion=opinion,
+            actor_id=actor.pk,
+            task=task,
+        )
     )
     try:
         advance(
@@ -419,7 +437,7 @@ def task_complete(
     except TransitionNotAllowed as exc:  # pragma: no cover - guarded above
         raise Conflict(str(exc)) from exc
     changes.decided[(case.pk, task.engine_id)] = Decision(
-        outcome=outcome, opinion=opinion, decided_by_id=actor.pk, task=task
+        outcome=outcome, opinion=opinion, decided_by_id=actor.pk
     )
     changes.flush()
     task.completed_at, task.outcome, task.opinion, task.decided_by = now, outcome, opinion, actor
@@ -459,7 +477,7 @@ def _task_state_message(task: Task) -> str:
     return f"this task is {task.status}"
 
 
-def _audit_task(task: Task, action: str, actor, now: datetime, **data: Any) -> None:
+def _audit_task(task: Task, action: Action, actor, now: datetime, **data: Any) -> None:
     audit_write(
         [
             PendingAudit(

@@ -9,10 +9,10 @@ class CatalogConfig(AppConfig):
     verbose_name = _("data catalogue")
 
     def ready(self) -> None:
-        from govflow.cases.bridge import on_flush
+        from govflow.cases.events import subscribe
 
-        from .publishing import stage_catalog
+        from .publishing import EVENTS, stage_catalog
 
         # Publications and provenance are staged with the change that causes
         # them, in the case's own transaction.
-        on_flush(stage_catalog)
+        subscribe(stage_catalog, *EVENTS)

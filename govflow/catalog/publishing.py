@@ -1,10 +1,11 @@
 """Approved cases become shared data.
 
-`stage_catalog` is the bridge's flush listener: inside the case's own
-transaction it stages one `catalog_publish` outbox row for every `catalog:
-publishes:` entry the change set triggers (the case's approval, or an end
-that issues certificates), and, when a case is submitted or corrected,
-checks its provenance claims and counts its fields for the sharing rate.
+`stage_catalog` subscribes to case events (`govflow.cases.events`, in
+CatalogConfig.ready): inside the case's own transaction it stages one
+`catalog_publish` outbox row for every `catalog: publishes:` entry the
+change set triggers (the case's approval, or an end that issues
+certificates), and, when a case is submitted or corrected, checks its
+provenance claims and counts its fields for the sharing rate.
 
 `records_publish` is what the outbox consumer runs: it writes the record
 versions. It is idempotent (each version carries the key of the outbox row
@@ -23,7 +24,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
+from govflow.cases.events import CaseCorrected, CaseEnded, CaseSubmitted, CertificateDue
 from govflow.cases.models import Case, CaseStatus
 from govflow.engine.definition import CatalogPublish, CatalogSource, Definition
 from govflow.errors import ConfigurationError, NotFound
@@ -40,19 +43,35 @@ MAX_KEY = 200
 # -- the listener ---------------------------------------------------------------
 
 
-def stage_catalog(changes) -> None:
-    """on_flush listener (inside the case's transaction, before the writes)."""
+EVENTS = (CaseSubmitted, CaseCorrected, CaseEnded, CertificateDue)
+
+
+def stage_catalog(changes, events: list[CaseSubmitted | CaseCorrected | CaseEnded | CertificateDue]) -> None:
+    """Subscriber to EVENTS (inside the case's transaction, before the writes)."""
     now = changes.now
+    submitted_ids: set[int] = set()
+    corrected: set[int] = set()
+    approved: set[int] = set()
     certificate_ends: dict[int, set[str]] = {}
-    for message in changes.outbox:
-        if message.topic == "certificate" and "node" in message.payload:
-            certificate_ends.setdefault(message.payload["case"], set()).add(message.payload["node"])
-    corrected = {p.case_id for p in changes.audit if p.action == "CASE_CORRECTED"}
+    for event in events:
+        kind, case_id = type(event), event.case.pk
+        if kind is CaseSubmitted:
+            submitted_ids.add(case_id)
+        elif kind is CaseCorrected:
+            corrected.add(case_id)
+        elif kind is CaseEnded:
+            if event.outcome == CaseStatus.APPROVED:
+                approved.add(case_id)
+        else:
+            certificate_ends.setdefault(case_id, set()).add(event.node)
+    concerned = submitted_ids | corrected | approved | certificate_ends.keys()
     tallies: list[FieldTally] = []
     for case in changes.cases:
+        if case.pk not in concerned:
+            continue
         definition = version_definition(case.version)
         spec = definition.catalog
-        submitted = case.submitted_at == now and case.status != CaseStatus.DRAFT
+        submitted = case.pk in submitted_ids
         if spec.reuses and (submitted or case.pk in corrected):
             verified = claims_check(case, definition, now=now, changes=changes)
         else:
@@ -69,7 +88,7 @@ def stage_catalog(changes) -> None:
             )
         if not spec.publishes:
             continue
-        approved_now = case.status == CaseStatus.APPROVED and case.completed_at == now
+        approved_now = case.pk in approved
         ends = certificate_ends.get(case.pk, set())
         for index, publish in enumerate(spec.publishes):
             for at in publish.at:
@@ -115,7 +134,7 @@ def claims_check(case: Case, definition: Definition, *, now: datetime, changes=N
     )
     if changes is not None:
         changes.event(
-            "CATALOG_FACTS_CHECKED",
+            Action.CATALOG_FACTS_CHECKED,
             case,
             verified=sorted(c.field_id for c in claims if c.pk in verified),
             changed=sorted(changed),
@@ -264,7 +283,7 @@ def records_publish(*, case_id: int, publish: int, at: str, on: str, key: str) -
             results.append(done)
             audits.append(
                 PendingAudit(
-                    action="CATALOG_RECORD_PUBLISHED",
+                    action=Action.CATALOG_RECORD_PUBLISHED,
                     at=now,
                     object_type="catalog_record",
                     object_id=str(done.record_id),

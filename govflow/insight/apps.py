@@ -7,10 +7,10 @@ class InsightConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from govflow.cases.bridge import on_flush
+        from govflow.cases.events import subscribe
 
         from . import checks  # noqa: F401 - registers the system checks
-        from .facts import record_changes
+        from .facts import EVENTS, record_changes
 
         # Facts are written with the change they describe, in its transaction.
-        on_flush(record_changes)
+        subscribe(record_changes, *EVENTS)

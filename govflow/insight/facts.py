@@ -1,11 +1,12 @@
 """Filling the fact tables (see models.py) when cases are submitted or end
 and when review tasks are decided.
 
-`record_changes` is registered with `govflow.cases.bridge.on_flush` (in
-InsightConfig.ready): it sees every staged change set inside the case's own
-transaction, before it is written, so a fact commits or rolls back with the
-change it describes and is never stale. It costs nothing when a flush
-neither submits, ends a case nor decides a review task, and a few queries
+`record_changes` subscribes to the events of cases submitted and ended and
+of tasks decided (`govflow.cases.events`, in InsightConfig.ready): it hears
+of them as the change set is flushed, inside the case's own transaction and
+before the writes, so a fact commits or rolls back with the change it
+describes and is never stale. It is not called when a flush neither
+submits, ends a case nor decides a review task, and costs a few queries
 when it does. `facts_backfill` computes the same rows for cases that were
 submitted before this app was installed (`manage.py insight_backfill`).
 
@@ -33,6 +34,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import Q
 
+from govflow.cases.events import CaseEnded, CaseSubmitted, TaskDecided
 from govflow.cases.models import ENDED_CASE_STATUSES, Case, CaseStatus, Task, TaskKind, TaskStatus
 from govflow.engine.definition import Duration
 from govflow.processes.services import version_definition
@@ -216,52 +218,38 @@ def task_facts_save(facts: list[TaskFact]) -> None:
 # -- the listener --------------------------------------------------------------
 
 
-def record_changes(changes) -> None:
-    """on_flush listener: stage the facts of what this change set submits,
+EVENTS = (CaseSubmitted, CaseEnded, TaskDecided)
+
+
+def record_changes(changes, events: list[CaseSubmitted | CaseEnded | TaskDecided]) -> None:
+    """Subscriber to EVENTS: stage the facts of what this change set submits,
     ends and decides. Runs inside the case's transaction, before the writes."""
-    now = changes.now
-    cases = {case.pk: case for case in changes.cases}
-    submitted = [c for c in changes.cases if c.submitted_at == now and c.status != CaseStatus.DRAFT]
-    ended = [
-        c
-        for c in changes.cases
-        if c.status in ENDED_CASE_STATUSES and c.completed_at == now and c.submitted_at is not None
-    ]
-    decided = list(changes.decided.items())
-    if not (submitted or ended or decided):
-        return
-    # A pause still running when the case ended and not yet counted in its
-    # paused_seconds: noted as the status moved (bridge.sync_case_status), or
-    # else read from the row, which still holds it until the flush.
-    paused_since: dict[int, datetime | None] = {
-        c.pk: c.paused_at_end for c in ended if hasattr(c, "paused_at_end")
-    }
-    unread = [c.pk for c in ended if c.pk not in paused_since]
-    if unread:
-        paused_since.update(Case.objects.filter(pk__in=unread).values_list("pk", "clock_paused_at"))
+    submitted = [e.case for e in events if type(e) is CaseSubmitted]
+    # A withdrawn draft was never submitted: no fact.
+    ended = [e for e in events if type(e) is CaseEnded and e.case.submitted_at is not None]
+    decided = [e for e in events if type(e) is TaskDecided]
     facts = {}
-    for case in [*submitted, *ended]:
+    for case, paused_since in [*((c, None) for c in submitted), *((e.case, e.paused_since) for e in ended)]:
         definition = version_definition(case.version)
         calendar = calendar_get(definition.calendar)
-        facts[case.pk] = case_fact(calendar, definition, case, paused_since=paused_since.get(case.pk))
+        facts[case.pk] = case_fact(calendar, definition, case, paused_since=paused_since)
     case_facts_save(list(facts.values()))
     if decided:
-        task_facts_save(_decided_task_facts(changes, cases, decided))
+        task_facts_save(_decided_task_facts(changes, decided))
 
 
-def _decided_task_facts(changes, cases: dict[int, Case], decided) -> list[TaskFact]:
+def _decided_task_facts(changes, decided: list[TaskDecided]) -> list[TaskFact]:
     rows: dict = {}
     breach: dict = {}
     unknown = []
-    for key, decision in decided:
-        task = decision.task
+    for decision in decided:
+        task, case = decision.task, decision.case
+        key = (case.pk, decision.task_id)
         # A reviewer's decision brings the task row read under the lock; its
         # due date is its breach timer's (copied while the clock runs), and a
         # node without an SLA has no breach timer, so the common cases need
-        # no query. Paused clocks, automatic decisions and countersignatures
-        # decided by the engine read the rows.
-        case = cases.get(key[0])
-        node = version_definition(case.version).nodes.get(task.node_id) if task and case else None
+        # no query. Paused clocks and decisions by silent consent read the rows.
+        node = version_definition(case.version).nodes.get(task.node_id) if task else None
         if task is not None and (task.due_at is not None or (node is not None and node.sla is None)):
             if task.kind in REVIEW_KINDS and task.department_id is not None:
                 rows[key] = {
@@ -301,10 +289,11 @@ def _decided_task_facts(changes, cases: dict[int, Case], decided) -> list[TaskFa
         return []
     escalated_now = set(changes.escalated)
     facts = []
-    for key, decision in decided:
+    for decision in decided:
+        case = decision.case
+        key = (case.pk, decision.task_id)
         row = rows.get(key)
-        case = cases.get(key[0])
-        if row is None or case is None:
+        if row is None:
             continue
         definition = version_definition(case.version)
         calendar = calendar_get(definition.calendar)

@@ -42,9 +42,10 @@ from django.utils import timezone
 
 from govflow.accounts import models as roles
 from govflow.accounts.models import Membership
+from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.cases.bridge import department_id, sync_case_status
-from govflow.cases.models import Case, Task, TaskKind, TaskStatus
+from govflow.cases.models import ENDED_CASE_STATUSES, Case, Task, TaskKind, TaskStatus
 from govflow.engine import runtime as rt
 from govflow.engine import step
 from govflow.engine.simulate import example_data
@@ -123,6 +124,8 @@ class _Sim:
     timer_gen: dict[str, int] = field(default_factory=dict)
     audit: list[PendingAudit] = field(default_factory=list)
     queue: list = field(default_factory=list)
+    # A clock pause still running when the case ended (not in paused_seconds).
+    paused_since: datetime | None = None
     seq: int = 0
     current: Any = None  # the event being applied
 
@@ -134,7 +137,7 @@ class _Sim:
         self.seq += 1
         heapq.heappush(self.queue, (at, self.seq, ("timer", timer_id, generation)))
 
-    def event(self, action: str, at: datetime, *, actor_id=None, **data) -> None:
+    def event(self, action: Action, at: datetime, *, actor_id=None, **data) -> None:
         object_type = data.pop("object_type", "case")
         object_id = data.pop("object_id", self.case.pk)
         self.audit.append(
@@ -333,8 +336,8 @@ def _simulate(
     created = submitted - timedelta(minutes=rng.randint(5, 90))
     case.created_at = case.updated_at = created
     sim = _Sim(case=case, service=service)
-    sim.event("CASE_CREATED", created, actor_id=applicant.pk, template=code, version=case.version.number)
-    sim.event("CASE_SUBMITTED", submitted, actor_id=applicant.pk)
+    sim.event(Action.CASE_CREATED, created, actor_id=applicant.pk, template=code, version=case.version.number)
+    sim.event(Action.CASE_SUBMITTED, submitted, actor_id=applicant.pk)
     case.submit()
     case.accept()
     # The reform's gains came in the first part of the period and then held.
@@ -358,7 +361,7 @@ def _simulate(
             timer = sim.timers[event.timer_id]
             timer.status, timer.fired_at = Timer.FIRED, at
             sim.event(
-                "TIMER_FIRED",
+                Action.TIMER_FIRED,
                 at,
                 object_type="timer",
                 object_id=event.timer_id,
@@ -369,7 +372,7 @@ def _simulate(
         elif isinstance(event, rt.SubmitCorrection):
             task = sim.tasks[event.task_id]
             task.outcome, task.decided_by_id = "corrected", applicant.pk
-            sim.event("CASE_CORRECTED", at, actor_id=applicant.pk, fields=[])
+            sim.event(Action.CASE_CORRECTED, at, actor_id=applicant.pk, fields=[])
         _apply(sim, result, at, rng, slow, now)
     case.updated_at = max(e.at for e in sim.audit)
     return sim
@@ -482,7 +485,7 @@ def _apply(sim: _Sim, result: rt.StepResult, now: datetime, rng: random.Random, 
                 task.silent_consent = True
                 task.legal_basis = effect.legal_basis or ""
                 sim.event(
-                    "TASK_AUTO_DECIDED",
+                    Action.TASK_AUTO_DECIDED,
                     now,
                     object_type="task",
                     object_id=effect.task_id,
@@ -499,7 +502,7 @@ def _apply(sim: _Sim, result: rt.StepResult, now: datetime, rng: random.Random, 
                 task.decided_by_id = actor
                 task.opinion = sim.current.opinion or ""
                 sim.event(
-                    "TASK_COMPLETED",
+                    Action.TASK_COMPLETED,
                     now,
                     actor_id=actor,
                     object_type="task",
@@ -549,7 +552,7 @@ def _apply(sim: _Sim, result: rt.StepResult, now: datetime, rng: random.Random, 
                     timer.status, timer.due_at = Timer.PAUSED, None
                     sim.timer_gen[timer_id] = sim.timer_gen.get(timer_id, 0) + 1
             resync = True
-            sim.event("CLOCK_PAUSED", now, node=effect.node)
+            sim.event(Action.CLOCK_PAUSED, now, node=effect.node)
         elif kind is rt.ClockResumed:
             paused = False
             if case.clock_paused_at is not None:
@@ -561,14 +564,16 @@ def _apply(sim: _Sim, result: rt.StepResult, now: datetime, rng: random.Random, 
                     timer.status, timer.remaining_seconds = Timer.PENDING, None
                     _schedule(sim, timer_id, rng)
             resync = True
-            sim.event("CLOCK_RESUMED", now, node=effect.node)
+            sim.event(Action.CLOCK_RESUMED, now, node=effect.node)
         elif kind is rt.ServiceCall:
             inline.append(effect)
         elif kind is rt.Notify and effect.kind == "escalation":
             task = sim.tasks.get(effect.task_id)
             if task is not None:
                 task.escalated = True
-            sim.event("TASK_ESCALATED", now, object_type="task", object_id=effect.task_id, node=effect.node)
+            sim.event(
+                Action.TASK_ESCALATED, now, object_type="task", object_id=effect.task_id, node=effect.node
+            )
     if resync:
         for timer_id, timer in sim.timers.items():
             owner = sim.timer_task.get(timer_id)
@@ -598,7 +603,7 @@ def _run_service(sim: _Sim, call: rt.ServiceCall, now: datetime, rng, slow, unti
         context = HandlerContext(case_id=sim.case.pk, data=sim.case.data, today=timezone.localdate(now))
         output = HANDLERS[call.handler](context)
     sim.event(
-        "SERVICE_TASK_COMPLETED",
+        Action.SERVICE_TASK_COMPLETED,
         now,
         object_type="task",
         object_id=call.task_id,
@@ -611,9 +616,12 @@ def _run_service(sim: _Sim, call: rt.ServiceCall, now: datetime, rng, slow, unti
 
 
 def _sync_status(sim: _Sim, now: datetime) -> None:
+    paused = sim.case.clock_paused_at
     before = sync_case_status(sim.case, sim.state, now)
     if before is not None:
-        sim.event(f"CASE_{str(sim.case.status).upper()}", now, **{"from": str(before)})
+        if sim.case.status in ENDED_CASE_STATUSES:
+            sim.paused_since = paused
+        sim.event(Action.for_status(str(sim.case.status)), now, **{"from": str(before)})
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -698,8 +706,7 @@ def _write(sims: list[_Sim], result: SeedResult) -> None:
                 service.calendar,
                 service.definition,
                 sim.case,
-                # The pause running when the case ended (noted by sync_case_status).
-                paused_since=getattr(sim.case, "paused_at_end", None),
+                paused_since=sim.paused_since,
                 seeded=True,
             )
         )

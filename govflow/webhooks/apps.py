@@ -11,11 +11,11 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from govflow.cases.bridge import on_flush
+        from govflow.cases.events import subscribe
 
-        from .events import case_events, forget_active_kinds
+        from .events import CASE_EVENTS, case_events, forget_active_kinds
         from .models import Endpoint
 
-        on_flush(case_events)
+        subscribe(case_events, *CASE_EVENTS)
         post_save.connect(forget_active_kinds, sender=Endpoint, dispatch_uid="webhooks-kinds-save")
         post_delete.connect(forget_active_kinds, sender=Endpoint, dispatch_uid="webhooks-kinds-delete")

@@ -1,8 +1,8 @@
 """Turning what happened into CloudEvents and staging their deliveries.
 
-Two producers feed `stage_events`: the case services, through the bridge's
-flush listener (`case_events`, registered in WebhooksConfig.ready), and any
-other app through `govflow.webhooks.services.publish_event` (certificates).
+Two producers feed `stage_events`: the case services, through the case
+events `case_events` subscribes to (`govflow.cases.events`, in
+WebhooksConfig.ready), and any other app through `govflow.webhooks.services.publish_event` (certificates).
 Both run inside the producer's transaction, so a delivery exists exactly when
 the change that caused it committed.
 
@@ -27,8 +27,10 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit
 from govflow.cache import cache_delete, cache_get, cache_set
+from govflow.cases.events import CaseEnded, CaseSubmitted, TaskCreated, TaskDecided
 
 from .disclosure import form_for_endpoint
 from .models import Delivery, Endpoint
@@ -41,12 +43,9 @@ ATTEMPT_LEASE = timedelta(minutes=2)
 TOPIC = "webhook"
 SPECVERSION = "1.0"
 TYPE_PREFIX = "cn.govflow."
-CASE_TERMINAL = {
-    "CASE_APPROVED": "case.approved",
-    "CASE_REJECTED": "case.rejected",
-    "CASE_WITHDRAWN": "case.withdrawn",
-}
-SECRETS_SENT = "WEBHOOK_SECRET_FIELDS_SENT"
+SECRETS_SENT = Action.WEBHOOK_SECRET_FIELDS_SENT
+# What the case subscriber hears of (WebhooksConfig.ready).
+CASE_EVENTS = (CaseSubmitted, TaskDecided, TaskCreated, CaseEnded)
 
 Emit = Callable[..., None]
 
@@ -220,10 +219,10 @@ def _departments_on_cases(case_ids: set[int]) -> dict[int, set[int]]:
 # -- case events from the bridge -----------------------------------------------
 
 
-def case_events(changes) -> None:
-    """The bridge's flush listener: stage the webhook events of a change set
+def case_events(changes, events: list[CaseSubmitted | TaskDecided | TaskCreated | CaseEnded]) -> None:
+    """Subscriber to CASE_EVENTS: stage the webhook events of a change set
     (called inside the case's transaction, before the rows are written)."""
-    raw, pending = _raw_events(changes)
+    raw, pending = _raw_events(events)
     if not raw:
         return
     # One query on the (small) endpoint table; none when nothing happened
@@ -241,72 +240,59 @@ def case_events(changes) -> None:
     changes.audit.extend(audits)
 
 
-def _raw_events(changes) -> tuple[list[tuple[str, Any, dict[str, Any]]], dict[int, set[int]]]:
-    """(kind, case, data) of each event in the change set, in a sensible
-    order (submission and decisions, tasks opened, the case's end), and the
+def _raw_events(events) -> tuple[list[tuple[str, Any, dict[str, Any]]], dict[int, set[int]]]:
+    """(kind, case, data) of each webhook event, in a sensible order
+    (submission and decisions, tasks opened, the case's end), and the
     departments of the tasks being created, by case."""
     from govflow.cases.models import LIVE_TASK_STATUSES, TaskKind
 
-    cases = {case.pk: case for case in changes.cases}
     first: list[tuple[str, Any, dict[str, Any]]] = []
-    last: list[tuple[str, Any, dict[str, Any]]] = []
-    for pending in changes.audit:
-        case = cases.get(pending.case_id)
-        if case is None:
-            continue
-        if pending.action == "CASE_SUBMITTED":
-            first.append(("case.submitted", case, {}))
-        elif pending.action == "TASK_COMPLETED":
-            first.append(
-                (
-                    "decision.made",
-                    case,
-                    {
-                        "decision": {
-                            "task": pending.object_id,
-                            "node": pending.data.get("node"),
-                            "department": pending.data.get("department"),
-                            "outcome": pending.data.get("outcome"),
-                            "opinion": pending.data.get("opinion") or "",
-                            "silent_consent": False,
-                        }
-                    },
-                )
-            )
-        elif pending.action == "TASK_AUTO_DECIDED":
-            decision = {
-                "task": pending.object_id,
-                "node": pending.data.get("node"),
-                "department": None,
-                "outcome": pending.data.get("outcome"),
-                "opinion": "",
-                "silent_consent": True,
-                "legal_basis": pending.data.get("legal_basis") or "",
-            }
-            first.append(("decision.made", case, {"decision": decision}))
-        elif pending.action in CASE_TERMINAL and pending.data.get("from") != "draft":
-            last.append((CASE_TERMINAL[pending.action], case, {}))
-    pending_departments: dict[int, set[int]] = {}
     created: list[tuple[str, Any, dict[str, Any]]] = []
-    for task in changes.new_tasks:
-        if task.department_id is not None:
-            pending_departments.setdefault(task.case_id, set()).add(task.department_id)
-        if task.kind not in (TaskKind.REVIEW, TaskKind.SIGNATURE) or task.status not in LIVE_TASK_STATUSES:
-            continue
-        case = cases.get(task.case_id)
-        if case is None:
-            continue
-        block = {
-            "id": task.engine_id,
-            "node": task.node_id,
-            "kind": str(task.kind),
-            "department": task.department_id,
-            "round": task.round,
-            "due_at": task.due_at,
-            "due_provisional": task.due_provisional,
-        }
-        created.append(("task.created", case, {"task": block}))
+    last: list[tuple[str, Any, dict[str, Any]]] = []
+    pending_departments: dict[int, set[int]] = {}
+    for event in events:
+        kind = type(event)
+        if kind is CaseSubmitted:
+            first.append(("case.submitted", event.case, {}))
+        elif kind is TaskDecided:
+            first.append(("decision.made", event.case, {"decision": _decision_block(event)}))
+        elif kind is TaskCreated:
+            task = event.task
+            if task.department_id is not None:
+                pending_departments.setdefault(task.case_id, set()).add(task.department_id)
+            if task.kind in (TaskKind.REVIEW, TaskKind.SIGNATURE) and task.status in LIVE_TASK_STATUSES:
+                created.append(("task.created", event.case, {"task": _task_block(task)}))
+        elif event.previous != "draft":  # CaseEnded; a withdrawn draft was never announced
+            last.append((f"case.{event.outcome}", event.case, {}))
     return first + created + last, pending_departments
+
+
+def _decision_block(event: TaskDecided) -> dict[str, Any]:
+    # The department of a decision by silent consent is looked up later
+    # (_fill_auto_decided_departments), for all of them at once.
+    block = {
+        "task": event.task_id,
+        "node": event.node,
+        "department": None if event.silent_consent else event.department_id,
+        "outcome": event.outcome,
+        "opinion": event.opinion or "",
+        "silent_consent": event.silent_consent,
+    }
+    if event.silent_consent:
+        block["legal_basis"] = event.legal_basis or ""
+    return block
+
+
+def _task_block(task) -> dict[str, Any]:
+    return {
+        "id": task.engine_id,
+        "node": task.node_id,
+        "kind": str(task.kind),
+        "department": task.department_id,
+        "round": task.round,
+        "due_at": task.due_at,
+        "due_provisional": task.due_provisional,
+    }
 
 
 def _events(raw: list[tuple[str, Any, dict[str, Any]]], now: datetime) -> list[Event]:

@@ -1,0 +1,175 @@
+"""What happened to cases and tasks, as typed events.
+
+The services and the bridge (`govflow.cases.bridge`) record these on the
+change set (`Changes.happened`) as they stage the writes; when the change set
+is flushed, inside the case's transaction and before its rows are written,
+each subscriber is called once with the events of the types it subscribed
+to, in the order they happened. Subscribers (webhooks, the dashboard's facts,
+the data catalogue; see their AppConfig.ready) may stage rows of their own
+(`changes.emit`, `changes.event`), which commit or roll back with the case.
+
+An event is not an audit entry: the audit trail (`govflow.audit.actions`)
+records who did what for the record; events tell the rest of the system what
+changed, with the rows at hand, so a subscriber needs no query to find out.
+A flush that records none of the types a subscriber wants does not call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import Case, Task
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSubmitted:
+    """The applicant submitted the case (and it was accepted)."""
+
+    case: Case
+    actor_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseCorrectionRequested:
+    """A reviewer returned the case to the applicant; its clock may pause."""
+
+    case: Case
+
+
+@dataclass(frozen=True, slots=True)
+class CaseCorrected:
+    """The applicant answered the correction request(s) with these fields."""
+
+    case: Case
+    fields: tuple[str, ...]
+    actor_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseReviewResumed:
+    """No correction is asked for any more: the case is back in review."""
+
+    case: Case
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEnded:
+    """The case was approved, rejected or withdrawn (`outcome`). `previous`
+    is the status it left (a withdrawn draft ends from "draft");
+    `paused_since` a clock pause still running when it ended, which its
+    `paused_seconds` does not count."""
+
+    case: Case
+    outcome: str
+    previous: str
+    paused_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCreated:
+    """A task row staged for insert (any kind: review, signature,
+    correction, service); its status is read when subscribers run, so a task
+    created and cancelled in one transaction says so."""
+
+    case: Case
+    task: Task
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDecided:
+    """A review or signature task was decided: by a reviewer (`actor_id`,
+    `task` the row read under the case lock) or, with `silent_consent`, by
+    its time limit running out (`legal_basis`; no actor, no row at hand)."""
+
+    case: Case
+    task_id: str
+    node: str
+    outcome: str
+    department_id: int | None = None
+    opinion: str = ""
+    actor_id: int | None = None
+    silent_consent: bool = False
+    legal_basis: str = ""
+    task: Task | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEscalated:
+    """A task passed its time limit and went to the department head."""
+
+    case: Case
+    task_id: str
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClockPaused:
+    case: Case
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClockResumed:
+    case: Case
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateDue:
+    """The case reached an end that issues a certificate of `type`; the
+    certificate itself is issued after commit (an outbox row)."""
+
+    case: Case
+    node: str
+    type: str
+    department: str
+
+
+DomainEvent = (
+    CaseSubmitted
+    | CaseCorrectionRequested
+    | CaseCorrected
+    | CaseReviewResumed
+    | CaseEnded
+    | TaskCreated
+    | TaskDecided
+    | TaskEscalated
+    | ClockPaused
+    | ClockResumed
+    | CertificateDue
+)
+
+# changes (a bridge.Changes), the subscribed events in the order they happened
+Handler = Callable[[Any, list[Any]], None]
+
+_subscriptions: list[tuple[frozenset[type], Handler]] = []
+
+
+def subscribe(handler: Handler, *event_types: type) -> Handler:
+    """Call `handler(changes, events)` at each flush that recorded events of
+    these types (AppConfig.ready). Subscribing twice changes nothing."""
+    if not event_types:
+        raise ValueError("subscribe to at least one event type")
+    entry = (frozenset(event_types), handler)
+    if entry not in _subscriptions:
+        _subscriptions.append(entry)
+    return handler
+
+
+def subscriptions() -> list[tuple[frozenset[type], Handler]]:
+    """Who hears of what, in the order they are called (for docs and tests)."""
+    return list(_subscriptions)
+
+
+def publish(changes: Any, events: Sequence[Any]) -> None:
+    """Hand each subscriber its events; called by `Changes.flush`."""
+    if not events:
+        return
+    for types, handler in _subscriptions:
+        mine = [event for event in events if type(event) in types]
+        if mine:
+            handler(changes, mine)
