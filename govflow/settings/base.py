@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "govflow.insight",
     "govflow.bpmn",
     "govflow.catalog",
+    "govflow.ratings",
     "django_prometheus",
 ]
 
