@@ -20,5 +20,6 @@ urlpatterns = [
     path("metrics", include("govflow.insight.metrics_urls")),
     path("bpmn/", include("govflow.bpmn.urls")),
     path("catalog/", include("govflow.catalog.urls")),
+    path("ratings/", include("govflow.ratings.urls")),
     path("", include("govflow.web.urls")),
 ]

@@ -16,6 +16,7 @@ class NotificationKind(models.TextChoices):
     CORRECTION_REQUESTED = "correction_requested", _("correction requested")
     DEADLINE_CHANGED = "deadline_changed", _("deadline changed")
     CALENDAR_MISSING = "calendar_missing", _("working-day calendar missing")
+    POOR_RATING = "poor_rating", _("poor rating to remedy")
 
 
 class Notification(models.Model):

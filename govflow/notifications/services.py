@@ -37,6 +37,7 @@ SUBJECTS = {
     NotificationKind.CORRECTION_REQUESTED: "请补正材料 / Please correct your application",
     NotificationKind.DEADLINE_CHANGED: "办理期限已更新 / Deadline updated",
     NotificationKind.CALENDAR_MISSING: "工作日历即将用完 / Working-day calendar running out",
+    NotificationKind.POOR_RATING: "差评待整改 / A poor rating to remedy",
 }
 # Deadlines in e-mails are the wall-clock time of the offices (the calendar's zone).
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -190,31 +191,42 @@ def calendar_warning_notify(*, now: datetime | None = None) -> int:
         if Notification.objects.filter(outbox_key=key).exists():
             continue
         recipients = _administrators()
-        if not recipients:
-            continue
-        try:
-            with transaction.atomic():
-                Notification.objects.bulk_create(
-                    [
-                        Notification(
-                            user=user,
-                            kind=NotificationKind.CALENDAR_MISSING,
-                            outbox_key=key,
-                            created_at=now,
-                        )
-                        for user in recipients
-                    ]
-                )
-                addresses = sorted({user.email for user in recipients if user.email})
-                if addresses:
-                    subject, body = SUBJECTS[NotificationKind.CALENDAR_MISSING], _calendar_body(coverage)
-                    get_connection(fail_silently=False).send_messages(
-                        [EmailMessage(subject, body, None, [address]) for address in addresses]
-                    )
-        except IntegrityError:  # a concurrent run wrote this week's notices first
-            continue
-        written += len(recipients)
+        kind = NotificationKind.CALENDAR_MISSING
+        subject, body = SUBJECTS[kind], _calendar_body(coverage)
+        written += notification_send(
+            key=key, kind=kind, users=recipients, subject=subject, body=body, now=now
+        )
     return written
+
+
+def notification_send(
+    *, key: str, kind: str, users, subject: str, body: str, case_id: int | None = None, now: datetime
+) -> int:
+    """Notify `users` in the app and by e-mail about something that is not
+    a task (a calendar running out, a poor rating to remedy), once per key:
+    the rows and the e-mails are written in one transaction, and a second
+    call with the key (a redelivered outbox message, a concurrent run)
+    writes nothing. Returns how many notifications were written."""
+    users = list(users)
+    if not users or Notification.objects.filter(outbox_key=key).exists():
+        return 0
+    try:
+        with transaction.atomic():
+            Notification.objects.bulk_create(
+                [
+                    Notification(user=user, kind=kind, case_id=case_id, outbox_key=key, created_at=now)
+                    for user in users
+                ]
+            )
+            addresses = sorted({user.email for user in users if user.email})
+            if addresses:
+                # One message per address: recipients do not see each other.
+                get_connection(fail_silently=False).send_messages(
+                    [EmailMessage(subject, body, None, [address]) for address in addresses]
+                )
+    except IntegrityError:  # written concurrently under the same key
+        return 0
+    return len(users)
 
 
 def notification_mark_read(*, notification_id: int, actor, now: datetime | None = None) -> Notification:
