@@ -27,6 +27,7 @@ from ruamel.yaml import YAML
 
 from govflow.engine import load_definition
 from govflow.engine.definition import MAIN, Definition
+from govflow.engine.kinds import KINDS
 
 from .common import BPMN, BPMNDI, DC, DI, GOVFLOW, GOVFLOW_EXPRESSION, XSI, format_duration
 from .layout import LaidOut, layout_process
@@ -194,12 +195,13 @@ class _Exporter:
                 ext["title"] = title
             if isinstance(raw.get("description"), dict):
                 ext["description"] = _plain(raw["description"])
+            tag = KINDS[node.type].bpmn_element
             if node.type == "start":
-                el = self.element(process, "startEvent", node.id, name)
+                el = self.element(process, tag, node.id, name)
                 add_shape(node.id, "event", lane_key)
                 flow(node.id, node.next[0])
             elif node.type == "end":
-                el = self.element(process, "endEvent", node.id, name)
+                el = self.element(process, tag, node.id, name)
                 if node.terminate:
                     etree.SubElement(
                         el, _b("terminateEventDefinition"), id=self.fresh(f"{node.id}_terminate")
@@ -209,7 +211,7 @@ class _Exporter:
                     ext["certificates"] = _plain(raw["certificates"])
                 add_shape(node.id, "event", lane_key)
             elif node.type in ("user_task", "correction"):
-                el = self.element(process, "userTask", node.id, name)
+                el = self.element(process, tag, node.id, name)
                 add_shape(node.id, "task", lane_key)
                 if node.type == "correction":
                     ext["type"] = "correction"
@@ -234,12 +236,12 @@ class _Exporter:
                                 name=TASK_OUTCOME_NAMES[node.sla.on_breach],
                             )
             elif node.type == "service_task":
-                el = self.element(process, "serviceTask", node.id, name)
+                el = self.element(process, tag, node.id, name)
                 ext["handler"] = node.handler
                 add_shape(node.id, "task", lane_key)
                 flow(node.id, node.next[0])
             elif node.type in ("parallel", "exclusive", "inclusive"):
-                el = self.element(process, f"{node.type}Gateway", node.id, name)
+                el = self.element(process, tag, node.id, name)
                 add_shape(node.id, "gateway", lane_key)
                 if node.branches:
                     for branch in node.branches:
@@ -253,7 +255,7 @@ class _Exporter:
                     for target in node.next:
                         flow(node.id, target)
             elif node.type == "wait":
-                el = self.element(process, "intermediateCatchEvent", node.id, name)
+                el = self.element(process, tag, node.id, name)
                 definition = etree.SubElement(
                     el, _b("timerEventDefinition"), id=self.fresh(f"{node.id}_timer_def")
                 )
@@ -263,12 +265,21 @@ class _Exporter:
                 add_shape(node.id, "event", lane_key)
                 flow(node.id, node.next[0])
             elif node.type == "call":
-                el = self.element(process, "callActivity", node.id, name)
+                el = self.element(process, tag, node.id, name)
                 el.set("calledElement", self.bpmn_process[node.calls])
                 add_shape(node.id, "task", lane_key)
                 self.outcome_flows(process, node, add_shape, flow, lane_key, CALL_OUTCOME_NAMES)
-            else:  # pragma: no cover - the loader knows no other type
-                raise ValueError(f"unknown node type {node.type}")
+            else:
+                # A kind with no writer here: its BPMN element, its type and
+                # YAML keys in govflow's extension, a flow to each successor.
+                el = self.element(process, tag or "task", node.id, name)
+                ext["type"] = node.type
+                ext["settings"] = {
+                    k: _plain(v) for k, v in raw.items() if k not in ("id", "type", "title", "description")
+                }
+                add_shape(node.id, KINDS[node.type].shape, lane_key)
+                for target in node.successors:
+                    flow(node.id, target)
             self.kinds[node.id] = node.type
             self.extension_json(el, ext)
             if isinstance(raw.get("description"), dict):
@@ -360,13 +371,11 @@ class _Exporter:
 
     @staticmethod
     def lane_key(node) -> str:
-        if node.type == "correction":
+        lane = KINDS[node.type].lane
+        if lane == "applicant":
             return "role:applicant"
-        if node.type == "user_task":
-            if node.countersign is None and node.department:
-                return node.department
-            if node.countersign is not None and node.department:
-                return node.department
+        if lane == "department" and node.department:
+            return node.department
         return "role:process"
 
     def process_extension(self, pid: str) -> dict:

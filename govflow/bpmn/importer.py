@@ -31,6 +31,7 @@ from ruamel.yaml.error import YAMLError
 
 from govflow.engine import check_definition
 from govflow.engine.definition import CASE_OUTCOMES, MAIN, TASK_OUTCOMES
+from govflow.engine.kinds import KINDS
 from govflow.engine.loader import SLUG_RE
 from govflow.engine.loader import _scan as scan_yaml
 
@@ -66,7 +67,7 @@ from .conditions import (
 
 ACTIVITIES = {"task", "userTask", "serviceTask", "callActivity"}
 CALLS = {"callActivity", "subProcess"}  # both become govflow `call` nodes
-GATEWAYS = {"exclusiveGateway": "exclusive", "parallelGateway": "parallel", "inclusiveGateway": "inclusive"}
+GATEWAYS = {kind.bpmn_element: kind.type for kind in KINDS.values() if kind.is_gateway}
 EVENTS = {"startEvent", "endEvent", "boundaryEvent", "intermediateCatchEvent"}
 FLOW_NODES = ACTIVITIES | {"subProcess"} | set(GATEWAYS) | EVENTS
 COMMON = {"incoming", "outgoing", "extensionElements", "documentation"}

@@ -16,19 +16,7 @@ from .forms import FormSpec
 
 MAIN = "main"
 
-NODE_TYPES = (
-    "start",
-    "end",
-    "user_task",
-    "service_task",
-    "parallel",
-    "exclusive",
-    "inclusive",
-    "wait",
-    "correction",
-    "call",
-)
-GATEWAY_TYPES = ("parallel", "exclusive", "inclusive")
+# The node types and what each means: govflow.engine.kinds (KINDS).
 TASK_OUTCOMES = ("approve", "reject", "return")
 CASE_OUTCOMES = ("approved", "rejected", "withdrawn")
 BREACH_ACTIONS = ("escalate", "approve", "reject")
@@ -162,6 +150,9 @@ class Node:
     certificates: tuple[CertificateSpec, ...] = ()
     # call
     calls: str | None = None
+    # what a kind without fields of its own reads from its YAML (see
+    # docs/extending.md); the built-in kinds use the fields above
+    settings: dict[str, Any] = field(default_factory=dict)
     # computed by the loader
     successors: tuple[str, ...] = ()
     in_degree: int = 0

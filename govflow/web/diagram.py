@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 from django.utils.translation import gettext as _
 
 from govflow.engine.definition import MAIN, Definition, Node, node_departments
+from govflow.engine.kinds import KINDS
 
 NODE_W, NODE_H = 156, 60
 GAP_X, GAP_Y = 56, 22
@@ -27,15 +28,9 @@ GATEWAY = 44
 CIRCLE_R = 18
 FONT = "'Noto Sans CJK SC','Source Han Sans SC','Microsoft YaHei','PingFang SC',sans-serif"
 
-STYLES = {
-    "user_task": ("#e8f0fb", "#1f4e8c", ""),
-    "service_task": ("#eaf5ea", "#2e6b30", ""),
-    "correction": ("#fff3e0", "#9a5b00", "5 3"),
-    "wait": ("#f3eefa", "#5e3a8c", ""),
-    "call": ("#eef2f6", "#33475b", ""),
-}
+# A node's shape, box colours, gateway sign and caption are data on its kind
+# (govflow.engine.kinds); only the events are drawn specially here.
 END_COLOURS = {"approved": "#2e6b30", "rejected": "#b3261e", "withdrawn": "#5f6368"}
-GATEWAY_SYMBOL = {"parallel": "+", "exclusive": "×", "inclusive": "○"}
 
 
 @dataclass
@@ -48,9 +43,10 @@ class _Placed:
 
     @property
     def half_width(self) -> float:
-        if self.node.type in ("start", "end"):
+        shape = KINDS[self.node.type].shape
+        if shape == "event":
             return CIRCLE_R
-        if self.node.type in GATEWAY_SYMBOL:
+        if shape == "gateway":
             return GATEWAY / 2
         return NODE_W / 2
 
@@ -177,9 +173,11 @@ def _shape(p: _Placed, lang: str, departments: Mapping[str, str]) -> str:
     node = p.node
     title = node.label(lang)
     tip = f"<title>{escape(title)} ({escape(node.id)})</title>"
-    if node.type == "start":
+    kind = KINDS[node.type]
+    if kind.shape == "event" and node.type != "end":
         return (
-            f'<g class="node start">{tip}<circle cx="{p.cx}" cy="{p.cy}" r="{CIRCLE_R}" fill="#eaf5ea" '
+            f'<g class="node {escape(node.type)}">{tip}'
+            f'<circle cx="{p.cx}" cy="{p.cy}" r="{CIRCLE_R}" fill="#eaf5ea" '
             f'stroke="#2e6b30" stroke-width="2"/>'
             + _text_block(p.cx, p.cy + CIRCLE_R + 14, wrap(title, 16, 2), 11, "#1b1b1b")
             + "</g>"
@@ -192,17 +190,17 @@ def _shape(p: _Placed, lang: str, departments: Mapping[str, str]) -> str:
             + _text_block(p.cx, p.cy + CIRCLE_R + 14, wrap(title, 18, 2), 11, "#1b1b1b")
             + "</g>"
         )
-    if node.type in GATEWAY_SYMBOL:
+    if kind.shape == "gateway":
         h = GATEWAY / 2
         points = f"{p.cx},{p.cy - h} {p.cx + h},{p.cy} {p.cx},{p.cy + h} {p.cx - h},{p.cy}"
         return (
             f'<g class="node gateway">{tip}<polygon points="{points}" fill="#fff8d6" stroke="#7a5d00" '
             f'stroke-width="2"/><text x="{p.cx}" y="{p.cy + 7}" text-anchor="middle" font-size="20" '
-            f'fill="#5c4600">{GATEWAY_SYMBOL[node.type]}</text>'
+            f'fill="#5c4600">{escape(kind.symbol)}</text>'
             + _text_block(p.cx, p.cy + h + 14, wrap(title, 18, 2), 11, "#1b1b1b")
             + "</g>"
         )
-    fill, stroke, dash = STYLES.get(node.type, ("#ffffff", "#444444", ""))
+    fill, stroke, dash = kind.colours
     x, y = p.cx - NODE_W / 2, p.cy - NODE_H / 2
     dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
     parts = [
@@ -215,15 +213,10 @@ def _shape(p: _Placed, lang: str, departments: Mapping[str, str]) -> str:
             f'<rect x="{x + 4}" y="{y + 4}" width="{NODE_W - 8}" height="{NODE_H - 8}" rx="6" '
             f'fill="none" stroke="{stroke}" stroke-width="1"/>'
         )
-    sub = ""
     if node.type == "user_task":
         sub = _department_line(node, departments)
-    elif node.type == "service_task":
-        sub = _("automated")
-    elif node.type == "correction":
-        sub = _("applicant corrects")
-    elif node.type == "wait":
-        sub = _("waiting period")
+    else:
+        sub = _(kind.caption) if kind.caption else ""
     lines = wrap(title, 21, 2 if sub else 3)
     sub_lines = wrap(sub, 24, 1) if sub else []
     total = len(lines) + len(sub_lines)
