@@ -160,6 +160,11 @@ def subscribe(handler: Handler, *event_types: type) -> Handler:
     return handler
 
 
+def unsubscribe(handler: Handler) -> None:
+    """Stop calling `handler` (tests)."""
+    _subscriptions[:] = [entry for entry in _subscriptions if entry[1] is not handler]
+
+
 def subscriptions() -> list[tuple[frozenset[type], Handler]]:
     """Who hears of what, in the order they are called (for docs and tests)."""
     return list(_subscriptions)
