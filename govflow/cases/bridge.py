@@ -275,157 +275,205 @@ def _run_inline(case: Case, call: rt.ServiceCall, changes: Changes) -> None:
 def _stage(
     case: Case, definition: Definition, result: rt.StepResult, ch: Changes, actor_id: int | None
 ) -> list[rt.ServiceCall]:
-    now = ch.now
-    calendar = None
-    new_task_rows: dict[str, Task] = {}
-    created = ch.created
-    inline_calls: list[rt.ServiceCall] = []
-    paused = case.clock_paused_at is not None
+    """Turn one step's effects into staged rows, outbox messages and audit
+    events on `ch`; return the service calls to run inline. Each effect type
+    has one handler (`_Stager`, dispatched through `_STAGE`)."""
+    stager = _Stager(case, definition, ch)
+    effects = ch.effects
     for effect in result.effects:
         kind = type(effect)
         if kind is rt.NodeEntered:
             continue
-        ch.effects.append(effect)
-        if kind is rt.TaskCreated:
-            task = Task(
-                case=case,
-                engine_id=effect.task_id,
-                node_id=effect.node,
-                kind=effect.kind,
-                department_id=department_id(effect.department),
-                round=effect.round,
-                signer=effect.signer,
-                created_at=now,
-            )
-            new_task_rows[effect.task_id] = task
-            created[(case.pk, effect.task_id)] = task
-            ch.new_tasks.append(task)
-            if effect.kind in ("review", "signature"):
-                ch.emit(
-                    "notify",
-                    f"{case.pk}:{effect.task_id}:created",
-                    kind="task_created",
-                    case=case.pk,
-                    task=effect.task_id,
-                )
-            elif effect.kind == "correction":
-                ch.emit(
-                    "notify",
-                    f"{case.pk}:{effect.task_id}:correction",
-                    kind="correction_requested",
-                    case=case.pk,
-                    task=effect.task_id,
-                )
-        elif kind is rt.TaskCompleted:
-            fresh = created.get((case.pk, effect.task_id))
-            if fresh is not None:  # an inline service task, done in the transaction that created it
-                fresh.complete()
-                fresh.completed_at, fresh.outcome = now, effect.outcome
-            elif (case.pk, effect.task_id) not in ch.decided:
-                ch.decided[(case.pk, effect.task_id)] = Decision(
-                    outcome=effect.outcome,
-                    silent_consent=effect.silent_consent,
-                    legal_basis=effect.legal_basis or "",
-                )
-            if effect.silent_consent:
-                ch.event(
-                    Action.TASK_AUTO_DECIDED,
-                    case,
-                    object_type="task",
-                    object_id=effect.task_id,
-                    node=effect.node,
-                    outcome=effect.outcome,
-                    legal_basis=effect.legal_basis,
-                )
-        elif kind is rt.TaskCancelled:
-            fresh = created.get((case.pk, effect.task_id))
-            if fresh is not None:  # created and cancelled in one transaction
-                fresh.cancel()
-                fresh.completed_at = now
-            else:
-                ch.cancelled_tasks.append((case.pk, effect.task_id))
-        elif kind is rt.TimerStarted:
-            calendar = calendar or calendar_get(definition.calendar)
-            timer = Timer(
-                case=case,
-                engine_id=effect.timer_id,
-                kind=effect.kind,
-                node_id=effect.node,
-                task=created.get((case.pk, effect.task_id)) if effect.task_id else None,
-                created_at=now,
-                legal_effect=effect.legal_effect,
-                pauses=[],
-            )
-            if effect.task_id and timer.task is None:
-                timer.task_id = (
-                    Task.objects.filter(case=case, engine_id=effect.task_id)
-                    .values_list("pk", flat=True)
-                    .first()
-                )
-            due = deadline(calendar, now, days=effect.days, hours=effect.hours, fraction=effect.fraction)
-            timer.due_at, timer.provisional = due.due_at, due.provisional
-            if timer.task is not None and not paused:
-                if effect.kind == "sla_breach":
-                    timer.task.due_at, timer.task.due_provisional = due.due_at, due.provisional
-                elif effect.kind == "sla_reminder":
-                    timer.task.remind_at = due.due_at
-            if paused and effect.kind in SLA_TIMER_KINDS:
-                _pause(timer, calendar, now)
-            ch.new_timers.append(timer)
-        elif kind is rt.TimerCancelled:
-            pending = [t for t in ch.new_timers if t.case is case and t.engine_id == effect.timer_id]
-            if pending:
-                pending[0].status = Timer.CANCELLED
-            else:
-                ch.cancelled_timers.append((case.pk, effect.timer_id))
-        elif kind is rt.ClockPaused:
-            paused = True
-            case.clock_paused_at = now
-            calendar = calendar or calendar_get(definition.calendar)
-            _pause_timers(case, calendar, now, ch)
-            ch.pause.append(case)
-            ch.event(Action.CLOCK_PAUSED, case, node=effect.node)
-        elif kind is rt.ClockResumed:
-            paused = False
-            calendar = calendar or calendar_get(definition.calendar)
-            if case.clock_paused_at is not None:
-                paused_at = case.clock_paused_at
-                case.paused_seconds += remaining(calendar, paused_at, now)[0]
-            case.clock_paused_at = None
-            _resume_timers(case, calendar, now, ch)
-            ch.resume.append(case)
-            ch.event(Action.CLOCK_RESUMED, case, node=effect.node)
-        elif kind is rt.ServiceCall:
-            if is_inline(effect.handler):
-                inline_calls.append(effect)
-            else:
-                ch.emit("service_task", f"{case.pk}:{effect.task_id}:run", case=case.pk, task=effect.task_id)
-        elif kind is rt.Notify:
+        effects.append(effect)
+        handler = _STAGE.get(kind)
+        if handler is not None:
+            handler(stager, effect)
+    return stager.inline_calls
+
+
+class _Stager:
+    """What one engine step's effects do to the rows of one case."""
+
+    __slots__ = ("_calendar", "case", "ch", "definition", "inline_calls", "now", "paused")
+
+    def __init__(self, case: Case, definition: Definition, ch: Changes) -> None:
+        self.case, self.definition, self.ch, self.now = case, definition, ch, ch.now
+        self._calendar = None
+        self.inline_calls: list[rt.ServiceCall] = []
+        self.paused = case.clock_paused_at is not None
+
+    @property
+    def calendar(self):
+        if self._calendar is None:
+            self._calendar = calendar_get(self.definition.calendar)
+        return self._calendar
+
+    def task_created(self, effect: rt.TaskCreated) -> None:
+        case, ch = self.case, self.ch
+        task = Task(
+            case=case,
+            engine_id=effect.task_id,
+            node_id=effect.node,
+            kind=effect.kind,
+            department_id=department_id(effect.department),
+            round=effect.round,
+            signer=effect.signer,
+            created_at=self.now,
+        )
+        ch.created[(case.pk, effect.task_id)] = task
+        ch.new_tasks.append(task)
+        if effect.kind in ("review", "signature"):
             ch.emit(
                 "notify",
-                f"{case.pk}:{effect.task_id}:{effect.kind}",
-                kind=effect.kind,
+                f"{case.pk}:{effect.task_id}:created",
+                kind="task_created",
                 case=case.pk,
                 task=effect.task_id,
             )
-            if effect.kind == "escalation":
-                ch.escalated.append((case.pk, effect.task_id))
-                ch.event(
-                    Action.TASK_ESCALATED,
-                    case,
-                    object_type="task",
-                    object_id=effect.task_id,
-                    node=effect.node,
-                )
-        elif kind is rt.CertificateDue:
+        elif effect.kind == "correction":
             ch.emit(
-                "certificate",
-                f"{case.pk}:{effect.node}:{effect.type}:certificate",
+                "notify",
+                f"{case.pk}:{effect.task_id}:correction",
+                kind="correction_requested",
                 case=case.pk,
-                node=effect.node,
-                type=effect.type,
+                task=effect.task_id,
             )
-    return inline_calls
+
+    def task_completed(self, effect: rt.TaskCompleted) -> None:
+        case, ch = self.case, self.ch
+        fresh = ch.created.get((case.pk, effect.task_id))
+        if fresh is not None:  # an inline service task, done in the transaction that created it
+            fresh.complete()
+            fresh.completed_at, fresh.outcome = self.now, effect.outcome
+        elif (case.pk, effect.task_id) not in ch.decided:
+            ch.decided[(case.pk, effect.task_id)] = Decision(
+                outcome=effect.outcome,
+                silent_consent=effect.silent_consent,
+                legal_basis=effect.legal_basis or "",
+            )
+        if effect.silent_consent:
+            ch.event(
+                Action.TASK_AUTO_DECIDED,
+                case,
+                object_type="task",
+                object_id=effect.task_id,
+                node=effect.node,
+                outcome=effect.outcome,
+                legal_basis=effect.legal_basis,
+            )
+
+    def task_cancelled(self, effect: rt.TaskCancelled) -> None:
+        fresh = self.ch.created.get((self.case.pk, effect.task_id))
+        if fresh is not None:  # created and cancelled in one transaction
+            fresh.cancel()
+            fresh.completed_at = self.now
+        else:
+            self.ch.cancelled_tasks.append((self.case.pk, effect.task_id))
+
+    def timer_started(self, effect: rt.TimerStarted) -> None:
+        case, now, calendar = self.case, self.now, self.calendar
+        timer = Timer(
+            case=case,
+            engine_id=effect.timer_id,
+            kind=effect.kind,
+            node_id=effect.node,
+            task=self.ch.created.get((case.pk, effect.task_id)) if effect.task_id else None,
+            created_at=now,
+            legal_effect=effect.legal_effect,
+            pauses=[],
+        )
+        if effect.task_id and timer.task is None:
+            timer.task_id = (
+                Task.objects.filter(case=case, engine_id=effect.task_id).values_list("pk", flat=True).first()
+            )
+        due = deadline(calendar, now, days=effect.days, hours=effect.hours, fraction=effect.fraction)
+        timer.due_at, timer.provisional = due.due_at, due.provisional
+        if timer.task is not None and not self.paused:
+            if effect.kind == "sla_breach":
+                timer.task.due_at, timer.task.due_provisional = due.due_at, due.provisional
+            elif effect.kind == "sla_reminder":
+                timer.task.remind_at = due.due_at
+        if self.paused and effect.kind in SLA_TIMER_KINDS:
+            _pause(timer, calendar, now)
+        self.ch.new_timers.append(timer)
+
+    def timer_cancelled(self, effect: rt.TimerCancelled) -> None:
+        case, ch = self.case, self.ch
+        pending = [t for t in ch.new_timers if t.case is case and t.engine_id == effect.timer_id]
+        if pending:
+            pending[0].status = Timer.CANCELLED
+        else:
+            ch.cancelled_timers.append((case.pk, effect.timer_id))
+
+    def clock_paused(self, effect: rt.ClockPaused) -> None:
+        case, ch = self.case, self.ch
+        self.paused = True
+        case.clock_paused_at = self.now
+        _pause_timers(case, self.calendar, self.now, ch)
+        ch.pause.append(case)
+        ch.event(Action.CLOCK_PAUSED, case, node=effect.node)
+
+    def clock_resumed(self, effect: rt.ClockResumed) -> None:
+        case, ch, now, calendar = self.case, self.ch, self.now, self.calendar
+        self.paused = False
+        if case.clock_paused_at is not None:
+            case.paused_seconds += remaining(calendar, case.clock_paused_at, now)[0]
+        case.clock_paused_at = None
+        _resume_timers(case, calendar, now, ch)
+        ch.resume.append(case)
+        ch.event(Action.CLOCK_RESUMED, case, node=effect.node)
+
+    def service_call(self, effect: rt.ServiceCall) -> None:
+        if is_inline(effect.handler):
+            self.inline_calls.append(effect)
+        else:
+            pk = self.case.pk
+            self.ch.emit("service_task", f"{pk}:{effect.task_id}:run", case=pk, task=effect.task_id)
+
+    def notify(self, effect: rt.Notify) -> None:
+        case, ch = self.case, self.ch
+        ch.emit(
+            "notify",
+            f"{case.pk}:{effect.task_id}:{effect.kind}",
+            kind=effect.kind,
+            case=case.pk,
+            task=effect.task_id,
+        )
+        if effect.kind == "escalation":
+            ch.escalated.append((case.pk, effect.task_id))
+            ch.event(
+                Action.TASK_ESCALATED,
+                case,
+                object_type="task",
+                object_id=effect.task_id,
+                node=effect.node,
+            )
+
+    def certificate_due(self, effect: rt.CertificateDue) -> None:
+        pk = self.case.pk
+        self.ch.emit(
+            "certificate",
+            f"{pk}:{effect.node}:{effect.type}:certificate",
+            case=pk,
+            node=effect.node,
+            type=effect.type,
+        )
+
+
+# Effect type -> its handler; effects not named here (CaseCompleted) are
+# only kept on the change set.
+_STAGE: dict[type, Any] = {
+    rt.TaskCreated: _Stager.task_created,
+    rt.TaskCompleted: _Stager.task_completed,
+    rt.TaskCancelled: _Stager.task_cancelled,
+    rt.TimerStarted: _Stager.timer_started,
+    rt.TimerCancelled: _Stager.timer_cancelled,
+    rt.ClockPaused: _Stager.clock_paused,
+    rt.ClockResumed: _Stager.clock_resumed,
+    rt.ServiceCall: _Stager.service_call,
+    rt.Notify: _Stager.notify,
+    rt.CertificateDue: _Stager.certificate_due,
+}
 
 
 def _pause(timer: Timer, calendar, now: datetime) -> None:
