@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db.models import Count, F, Q, QuerySet
 
 from govflow.accounts.models import Department, Membership
+from govflow.accounts.permissions import is_admin
 from govflow.cases.models import ENDED_CASE_STATUSES, Case, Task, TaskKind, TaskStatus
 from govflow.errors import NotFound
 from govflow.processes.services import version_definition
@@ -78,11 +79,9 @@ def case_rateable(case: Case) -> bool:
 def remediations_for_user(*, user, live_only: bool = False) -> QuerySet[Remediation]:
     """The remediations of the departments the user heads; an administrator
     also sees every appeal awaiting a decision."""
-    from govflow.web.selectors import user_roles
-
     headed = Membership.objects.filter(user=user, is_head=True).values("department_id")
     scope = Q(department_id__in=headed)
-    if user_roles(user).is_admin:
+    if is_admin(user):
         scope |= Q(status=RemediationStatus.APPEALED)
     found = Remediation.objects.filter(scope).select_related("rating__case", "department")
     if live_only:

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from govflow.accounts.models import Department, Membership
+from govflow.accounts.permissions import is_admin
 from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.cases.models import ENDED_CASE_STATUSES, Case
@@ -277,10 +278,8 @@ def remediation_appeal_decide(
     """An administrator of the service hall decides the appeal: upheld takes
     the rating out of the statistics and closes the remediation; dismissed
     sends it back to be remedied (by the same date)."""
-    from govflow.web.selectors import user_roles
-
     now = _now(now)
-    if not user_roles(actor).is_admin:
+    if not is_admin(actor):
         raise Forbidden("only an administrator decides an appeal against a rating")
     remediation = _lock_remediation(remediation_id)
     _state(remediation, RemediationStatus.APPEALED)

@@ -46,7 +46,7 @@ def rate_case(request, reference):
                 department=item or None,
             )
         except GovflowError as exc:
-            errors[item] = fields_of(exc) or {"level": [error_text(exc)]}
+            errors[item] = {**fields_of(exc), "form": [error_text(exc)]}
             typed[item] = {"level": level, "comment": comment}
             status = 400
         else:

@@ -101,6 +101,39 @@ KNOWN_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             gettext_lazy("That decision is not offered at this step."),
         ),
         (r"^no published service", gettext_lazy("This service is not offered at the moment.")),
+        # 好差评 (govflow.ratings)
+        (
+            r"^a case can be rated once it has ended",
+            gettext_lazy("You can rate the service once your application has ended."),
+        ),
+        (
+            r"^this has been rated already",
+            gettext_lazy("You have rated this already; a rating cannot be changed."),
+        ),
+        (
+            r"^a poor rating needs the reason",
+            gettext_lazy("A poor rating needs the reason, so the department can remedy it."),
+        ),
+        (
+            r"^this department did not handle the case",
+            gettext_lazy("This department did not handle your application."),
+        ),
+        (r"^the rating must be 1 to 5", gettext_lazy("Choose a rating.")),
+        (
+            r"^only the department head records",
+            gettext_lazy("Only the department head records a remedy, a callback or an appeal."),
+        ),
+        (r"^this remediation is ", gettext_lazy("This remediation has moved on; reload the page.")),
+        (
+            r"^this rating has been appealed once already",
+            gettext_lazy("This rating has been appealed once already."),
+        ),
+        (
+            r"^only an administrator decides an appeal",
+            gettext_lazy("Only an administrator decides an appeal against a rating."),
+        ),
+        (r"^choose the callback's result", gettext_lazy("Choose the result of the callback.")),
+        (r"^choose upheld or dismissed", gettext_lazy("Choose whether the appeal is upheld or dismissed.")),
         (r"not found$", gettext_lazy("The page or item was not found.")),
     )
 )

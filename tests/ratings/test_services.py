@@ -20,26 +20,8 @@ from govflow.outbox.services import outbox_drain
 from govflow.ratings import services
 from govflow.ratings.models import Rating, Remediation, RemediationStatus
 from govflow.ratings.selectors import rated_departments, rating_items, rating_statistics
-from tests.cases.conftest import decide
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def approved_case(submitted_case, base_data, now):
-    decide(submitted_case, "intake", base_data["market_regulation_reviewer"], now=now)
-    decide(submitted_case, "fire", base_data["fire_reviewer"], now=now)
-    decide(submitted_case, "tax", base_data["tax_reviewer"], now=now)
-    submitted_case.refresh_from_db()
-    assert submitted_case.status == "approved"
-    return submitted_case
-
-
-@pytest.fixture
-def market_head(base_data):
-    head = base_data["market_regulation_reviewer"]
-    Membership.objects.filter(user=head, department__code="market_regulation").update(is_head=True)
-    return head
 
 
 def test_items_are_the_service_and_each_department_that_handled_the_case(approved_case):
