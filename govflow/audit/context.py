@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from govflow.security.client import client_ip
 
+from .actions import Action
+
 
 @dataclass(frozen=True, slots=True)
 class AuditContext:
@@ -120,7 +122,7 @@ def _record_refusal(request, response, *, reason: str | None = None) -> None:
 
     extra = {"reason": reason} if reason else {}
     record(
-        "ACCESS_DENIED",
+        Action.ACCESS_DENIED,
         object_type="request",
         object_id="",
         outcome="denied",

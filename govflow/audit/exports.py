@@ -12,6 +12,7 @@ from datetime import UTC
 from django.db import transaction
 from django.utils import timezone
 
+from .actions import Action
 from .models import AuditEvent
 from .selectors import TrailFilter
 from .services import PendingAudit, audit_write
@@ -81,7 +82,7 @@ def audit_export_record(*, actor, filters: TrailFilter, source_ip: str | None = 
     audit_write(
         [
             PendingAudit(
-                action="AUDIT_TRAIL_EXPORTED",
+                action=Action.AUDIT_TRAIL_EXPORTED,
                 at=timezone.now(),
                 actor_id=actor.pk,
                 object_type="audit",

@@ -24,6 +24,7 @@ from django.utils import timezone
 from govflow.cases.models import ENDED_CASE_STATUSES, Attachment, Case
 from govflow.processes.services import version_definition
 
+from .actions import Action
 from .models import RetentionPurge
 from .services import PendingAudit, audit_write
 
@@ -116,7 +117,7 @@ def _purge_attachments(case_id: int, now: datetime, days: int) -> int:
         audit_write(
             [
                 _event(
-                    "ATTACHMENTS_PURGED",
+                    Action.ATTACHMENTS_PURGED,
                     case,
                     now,
                     days=days,
@@ -151,7 +152,7 @@ def _purge_secrets(case_id: int, now: datetime, days: int) -> int:
         purge.secrets_purged_at = now
         purge.secret_fields = cleared
         purge.save(update_fields=["secrets_purged_at", "secret_fields"])
-        audit_write([_event("SECRETS_PURGED", case, now, days=days, fields=cleared)])
+        audit_write([_event(Action.SECRETS_PURGED, case, now, days=days, fields=cleared)])
         return len(cleared)
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from govflow.security.client import client_ip
 
+from .actions import Action
 from .context import current as current_context
 from .services import PendingAudit, audit_write
 
@@ -65,13 +66,19 @@ def _ip(request) -> str | None:
 
 
 def on_logged_in(sender, request, user, **kwargs) -> None:
-    record("LOGIN_SUCCEEDED", object_type="user", object_id=user.pk, actor_id=user.pk, source_ip=_ip(request))
+    record(
+        Action.LOGIN_SUCCEEDED,
+        object_type="user",
+        object_id=user.pk,
+        actor_id=user.pk,
+        source_ip=_ip(request),
+    )
 
 
 def on_logged_out(sender, request, user, **kwargs) -> None:
     if user is None:
         return
-    record("LOGGED_OUT", object_type="user", object_id=user.pk, actor_id=user.pk, source_ip=_ip(request))
+    record(Action.LOGGED_OUT, object_type="user", object_id=user.pk, actor_id=user.pk, source_ip=_ip(request))
 
 
 def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
@@ -81,7 +88,7 @@ def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
     user_id = get_user_model().objects.filter(username=username).values_list("pk", flat=True).first()
     locked = bool(getattr(request, "axes_locked_out", False))
     record(
-        "LOGIN_FAILED",
+        Action.LOGIN_FAILED,
         object_type="user",
         object_id=user_id if user_id is not None else "",
         actor_id=None,
@@ -160,7 +167,7 @@ def _user_post_save(sender, instance, created, raw=False, **kwargs) -> None:
         return
     if created:
         record(
-            "USER_CREATED",
+            Action.USER_CREATED,
             object_type="user",
             object_id=instance.pk,
             username=instance.get_username(),
@@ -177,9 +184,9 @@ def _user_post_save(sender, instance, created, raw=False, **kwargs) -> None:
         if before[flag] != getattr(instance, flag)
     }
     if changed:
-        record("USER_PRIVILEGES_CHANGED", object_type="user", object_id=instance.pk, **changed)
+        record(Action.USER_PRIVILEGES_CHANGED, object_type="user", object_id=instance.pk, **changed)
     if before["password"] != instance.password:
-        record("PASSWORD_CHANGED", object_type="user", object_id=instance.pk)
+        record(Action.PASSWORD_CHANGED, object_type="user", object_id=instance.pk)
 
 
 def _membership_pre_save(sender, instance, raw=False, **kwargs) -> None:
@@ -206,7 +213,7 @@ def _membership_post_save(sender, instance, created, raw=False, **kwargs) -> Non
     instance._govflow_before = None
     if created or before is None:
         record(
-            "MEMBERSHIP_ADDED",
+            Action.MEMBERSHIP_ADDED,
             object_type="user",
             object_id=instance.user_id,
             department=department,
@@ -221,13 +228,13 @@ def _membership_post_save(sender, instance, created, raw=False, **kwargs) -> Non
     if before["is_head"] != instance.is_head:
         changes["is_head"] = [before["is_head"], instance.is_head]
     if changes:
-        action = "DEPARTMENT_HEAD_CHANGED" if set(changes) == {"is_head"} else "MEMBERSHIP_CHANGED"
+        action = Action.DEPARTMENT_HEAD_CHANGED if set(changes) == {"is_head"} else Action.MEMBERSHIP_CHANGED
         record(action, object_type="user", object_id=instance.user_id, department=department, **changes)
 
 
 def _membership_post_delete(sender, instance, **kwargs) -> None:
     record(
-        "MEMBERSHIP_REMOVED",
+        Action.MEMBERSHIP_REMOVED,
         object_type="user",
         object_id=instance.user_id,
         department=_department_code(instance.department_id),
@@ -241,7 +248,7 @@ def _object_permission(granted: bool, owner: str):
             return
         permission = instance.permission
         record(
-            "OBJECT_PERMISSION_GRANTED" if granted else "OBJECT_PERMISSION_REVOKED",
+            Action.OBJECT_PERMISSION_GRANTED if granted else Action.OBJECT_PERMISSION_REVOKED,
             object_type=owner,
             object_id=getattr(instance, f"{owner}_id"),
             permission=f"{permission.content_type.app_label}.{permission.codename}",
@@ -257,14 +264,19 @@ def connect() -> None:
     user_logged_out.connect(on_logged_out, dispatch_uid="govflow.audit.logged_out")
     user_login_failed.connect(on_login_failed, dispatch_uid="govflow.audit.login_failed")
     m2m_changed.connect(
-        _m2m_receiver(granted="ROLE_GRANTED", revoked="ROLE_REVOKED", owner_type="user", field="groups"),
+        _m2m_receiver(
+            granted=Action.ROLE_GRANTED, revoked=Action.ROLE_REVOKED, owner_type="user", field="groups"
+        ),
         sender=user_model.groups.through,
         weak=False,
         dispatch_uid="govflow.audit.user_groups",
     )
     m2m_changed.connect(
         _m2m_receiver(
-            granted="PERMISSION_GRANTED", revoked="PERMISSION_REVOKED", owner_type="user", field="permissions"
+            granted=Action.PERMISSION_GRANTED,
+            revoked=Action.PERMISSION_REVOKED,
+            owner_type="user",
+            field="permissions",
         ),
         sender=user_model.user_permissions.through,
         weak=False,
@@ -272,8 +284,8 @@ def connect() -> None:
     )
     m2m_changed.connect(
         _m2m_receiver(
-            granted="GROUP_PERMISSION_GRANTED",
-            revoked="GROUP_PERMISSION_REVOKED",
+            granted=Action.GROUP_PERMISSION_GRANTED,
+            revoked=Action.GROUP_PERMISSION_REVOKED,
             owner_type="group",
             field="permissions",
         ),

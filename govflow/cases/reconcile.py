@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from govflow.audit.actions import Action
 from govflow.audit.models import AuditEvent
 from govflow.audit.services import audit_verify
 from govflow.incidents.models import WORK_KINDS, IncidentKind
@@ -67,7 +68,12 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
     audited = AuditEvent.objects.filter(
         case=OuterRef("case"),
         object_id=OuterRef("engine_id"),
-        action__in=["TASK_COMPLETED", "TASK_AUTO_DECIDED", "SERVICE_TASK_COMPLETED", "CASE_CORRECTED"],
+        action__in=[
+            Action.TASK_COMPLETED,
+            Action.TASK_AUTO_DECIDED,
+            Action.SERVICE_TASK_COMPLETED,
+            Action.CASE_CORRECTED,
+        ],
     )
     unaudited = (
         Task.objects.filter(status=TaskStatus.COMPLETED)

@@ -31,6 +31,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.db.models.fields.json import KeyTransform
 
+from govflow.audit.actions import Action
 from govflow.errors import InvalidInput
 from govflow.security.crypto import DataKeyError, Keyring, is_envelope, keyring, normalised
 
@@ -390,7 +391,7 @@ def data_key_rotate(
         audit_write(
             [
                 PendingAudit(
-                    action="DATA_RESEALED",
+                    action=Action.DATA_RESEALED,
                     at=now or timezone.now(),
                     actor_id=actor_id,
                     object_type="case",
@@ -410,7 +411,7 @@ def data_key_rotate(
         audit_write(
             [
                 PendingAudit(
-                    action="DATA_KEY_ROTATED",
+                    action=Action.DATA_KEY_ROTATED,
                     at=now or timezone.now(),
                     actor_id=actor_id,
                     object_type="data_key",
@@ -441,7 +442,7 @@ def secret_lookup_record(
     audit_write(
         [
             PendingAudit(
-                action="SECRET_LOOKUP",
+                action=Action.SECRET_LOOKUP,
                 at=now or timezone.now(),
                 actor_id=actor_id,
                 object_type="field",

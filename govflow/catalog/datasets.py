@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from govflow.accounts.models import Department
+from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.engine.forms import FIELD_TYPES
 from govflow.errors import InvalidInput
@@ -281,7 +282,7 @@ def datasets_define(
         datasets.append(dataset)
         audits.append(
             PendingAudit(
-                action="CATALOG_DATASET_DEFINED",
+                action=Action.CATALOG_DATASET_DEFINED,
                 at=now,
                 actor_id=actor.pk if actor is not None else None,
                 object_type="dataset",

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from govflow.accounts.models import Department, Membership
+from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.cases.models import CaseStatus
 from govflow.cases.selectors import case_get_for_applicant
@@ -146,7 +147,7 @@ def case_prefill(
     audit_write(
         [
             PendingAudit(
-                action="CATALOG_FACTS_REUSED",
+                action=Action.CATALOG_FACTS_REUSED,
                 at=now,
                 actor_id=actor.pk,
                 object_type="case",
@@ -179,7 +180,7 @@ def case_prefill_release(*, actor, reference: str, field_id: str, now: datetime 
     audit_write(
         [
             PendingAudit(
-                action="CATALOG_FACT_RELEASED",
+                action=Action.CATALOG_FACT_RELEASED,
                 at=now,
                 actor_id=actor.pk,
                 object_type="case",
@@ -276,7 +277,7 @@ def data_request_create(
         requested_by=actor,
         requested_at=now,
     )
-    _audit("CATALOG_ACCESS_REQUESTED", request, actor, now, days=days)
+    _audit(Action.CATALOG_ACCESS_REQUESTED, request, actor, now, days=days)
     return request
 
 
@@ -326,7 +327,9 @@ def data_request_decide(
     request.valid_until = now + timedelta(days=request.days) if approve else None
     request.save(update_fields=["status", "decided_by", "decided_at", "note", "valid_until"])
     if approve:
-        _audit("CATALOG_ACCESS_GRANTED", request, actor, now, valid_until=request.valid_until.isoformat())
+        _audit(
+            Action.CATALOG_ACCESS_GRANTED, request, actor, now, valid_until=request.valid_until.isoformat()
+        )
     else:
-        _audit("CATALOG_ACCESS_REFUSED", request, actor, now, note=note)
+        _audit(Action.CATALOG_ACCESS_REFUSED, request, actor, now, note=note)
     return request

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import Q
 
+from govflow.audit.actions import Action
 from govflow.cases.events import CaseEnded, CaseSubmitted, TaskDecided
 from govflow.cases.models import ENDED_CASE_STATUSES, Case, CaseStatus, Task, TaskKind, TaskStatus
 from govflow.engine.definition import Duration
@@ -380,11 +381,13 @@ def _pauses_at_end(case_ids: Iterable[int]) -> dict[int, datetime]:
 
     running: dict[int, datetime | None] = {}
     for case_id, action, at in (
-        AuditEvent.objects.filter(case_id__in=list(case_ids), action__in=["CLOCK_PAUSED", "CLOCK_RESUMED"])
+        AuditEvent.objects.filter(
+            case_id__in=list(case_ids), action__in=[Action.CLOCK_PAUSED, Action.CLOCK_RESUMED]
+        )
         .order_by("id")
         .values_list("case_id", "action", "at")
     ):
-        running[case_id] = at if action == "CLOCK_PAUSED" else None
+        running[case_id] = at if action == Action.CLOCK_PAUSED else None
     return {case_id: at for case_id, at in running.items() if at is not None}
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from govflow.accounts.models import Department
+from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.engine import Definition, InvalidDefinition, load_definition
 from govflow.errors import InvalidInput
@@ -99,7 +100,7 @@ def process_publish(
     audit_write(
         [
             PendingAudit(
-                action="TEMPLATE_PUBLISHED",
+                action=Action.TEMPLATE_PUBLISHED,
                 at=version.published_at,
                 actor_id=published_by.pk if published_by else None,
                 object_type="process_version",

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from ruamel.yaml import YAML
 
+from govflow.audit.actions import Action
 from govflow.engine.runtime import timer_has_legal_effect
 from govflow.errors import InvalidInput
 
@@ -140,7 +141,12 @@ def calendar_day_save(*, day: CalendarDay, actor=None) -> CalendarDay:
         raise InvalidInput(problem, fields={"date": [problem]})
     day.save()
     _audit_calendar(
-        "CALENDAR_DAY_SAVED", actor, day.calendar, date=day.date.isoformat(), kind=day.kind, name=day.name
+        Action.CALENDAR_DAY_SAVED,
+        actor,
+        day.calendar,
+        date=day.date.isoformat(),
+        kind=day.kind,
+        name=day.name,
     )
     transaction.on_commit(calendar_invalidate)
     return day
@@ -150,7 +156,7 @@ def calendar_day_save(*, day: CalendarDay, actor=None) -> CalendarDay:
 def calendar_day_delete(*, day: CalendarDay, actor=None) -> None:
     calendar, date, kind = day.calendar, day.date, day.kind
     day.delete()
-    _audit_calendar("CALENDAR_DAY_DELETED", actor, calendar, date=date.isoformat(), kind=kind)
+    _audit_calendar(Action.CALENDAR_DAY_DELETED, actor, calendar, date=date.isoformat(), kind=kind)
     transaction.on_commit(calendar_invalidate)
 
 
@@ -164,7 +170,7 @@ def calendar_year_save(*, year: CalendarYear, actor=None) -> CalendarYear:
     from govflow.outbox.services import dispatch_on_commit
 
     year.save()
-    _audit_calendar("CALENDAR_YEAR_SAVED", actor, year.calendar, year=year.year, source=year.source)
+    _audit_calendar(Action.CALENDAR_YEAR_SAVED, actor, year.calendar, year=year.year, source=year.source)
     code = year.calendar.code
     transaction.on_commit(calendar_invalidate)
     now = timezone.now()
@@ -182,7 +188,7 @@ def calendar_year_save(*, year: CalendarYear, actor=None) -> CalendarYear:
 def calendar_year_delete(*, year: CalendarYear, actor=None) -> None:
     calendar, number = year.calendar, year.year
     year.delete()
-    _audit_calendar("CALENDAR_YEAR_DELETED", actor, calendar, year=number)
+    _audit_calendar(Action.CALENDAR_YEAR_DELETED, actor, calendar, year=number)
     transaction.on_commit(calendar_invalidate)
 
 
@@ -319,7 +325,7 @@ def timers_recompute(*, code: str | None = None, actor=None, now: datetime | Non
             audit_write(
                 [
                     PendingAudit(
-                        action="DEADLINES_RECOMPUTED",
+                        action=Action.DEADLINES_RECOMPUTED,
                         at=now,
                         actor_id=getattr(actor, "pk", None),
                         object_type="case",
@@ -346,7 +352,7 @@ def timers_recompute(*, code: str | None = None, actor=None, now: datetime | Non
     if summary.cases:
         for calendar_code in sorted(codes):
             _audit_calendar(
-                "CALENDAR_DEADLINES_RECOMPUTED",
+                Action.CALENDAR_DEADLINES_RECOMPUTED,
                 actor,
                 Calendar.objects.get_or_create(
                     code=calendar_code, defaults={"name_zh": calendar_code, "name_en": calendar_code}
