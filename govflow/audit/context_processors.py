@@ -2,7 +2,7 @@
 
 from django.utils.functional import SimpleLazyObject
 
-from .selectors import is_auditor
+from govflow.accounts.permissions import is_auditor
 
 
 def auditor(request):

@@ -1,4 +1,5 @@
-"""Reading the audit trail: who may, and the filtered events."""
+"""Reading the audit trail: the filtered events (who may read them:
+govflow.accounts.permissions.is_auditor)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
-from govflow.accounts.models import AUDITOR
-
 from .models import AuditEvent
-
-
-def is_auditor(user) -> bool:
-    """Auditors are the members of the `auditor` group (an admin is not one
-    by being an admin: who runs the system does not review its trail)."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    cached = getattr(user, "_govflow_is_auditor", None)
-    if cached is None:
-        cached = user._govflow_is_auditor = user.groups.filter(name=AUDITOR).exists()
-    return cached
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from govflow.accounts.permissions import is_auditor
 from govflow.security.client import client_ip
 
 from .exports import audit_export_record, csv_lines
 from .forms import ACTIONS, OUTCOMES, TrailFilterForm
-from .selectors import TrailFilter, audit_events, is_auditor
+from .selectors import TrailFilter, audit_events
 
 PAGE_SIZE = 50
 

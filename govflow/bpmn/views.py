@@ -9,7 +9,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from govflow.web.selectors import user_roles, version_get_for_admin
+from govflow.accounts.permissions import is_admin
+from govflow.web.selectors import version_get_for_admin
 from govflow.web.views.common import admin_required
 
 from .catalogue import departments_catalogue, handlers
@@ -133,7 +134,7 @@ def import_upload(request):
 @require_GET
 def version_xml(request, code, number):
     # Admins only; anyone else is told nothing exists here.
-    if not user_roles(request.user).is_admin:
+    if not is_admin(request.user):
         raise Http404
     version = version_get_for_admin(code=code, number=number)
     filename = f"{code}-v{number}.bpmn" if request.GET.get("download") else None

@@ -11,12 +11,11 @@ view that shows it records one SECRET_FIELD_READ audit event for the request
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from govflow.engine.definition import Definition
 from govflow.engine.forms import FieldSpec, FormSpec
 from govflow.engine.identifiers import mask
 
@@ -56,13 +55,6 @@ class FieldView:
 class Disclosure:
     fields: list[FieldView]
     revealed: list[str] = field(default_factory=list)
-
-
-def cleared_fields(definition: Definition, department_codes: Iterable[str]) -> frozenset[str]:
-    cleared: set[str] = set()
-    for code in department_codes:
-        cleared |= definition.clearance_for(code)
-    return frozenset(cleared)
 
 
 def field_views(

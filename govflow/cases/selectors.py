@@ -25,6 +25,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from govflow.accounts.models import Department, Membership
+from govflow.accounts.permissions import cleared_fields
 from govflow.audit.models import AuditEvent
 from govflow.engine.definition import Definition
 from govflow.errors import NotFound
@@ -34,7 +35,7 @@ from govflow.timers.calendar import WorkingCalendar, tolerant
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
-from .disclosure import OWNER, REVIEWER, Disclosure, cleared_fields, field_views
+from .disclosure import OWNER, REVIEWER, Disclosure, field_views
 from .models import (
     ENDED_CASE_STATUSES,
     LIVE_TASK_STATUSES,
@@ -762,7 +763,3 @@ def department_tasks_for_head(
         )
         for d in departments
     ]
-
-
-def is_department_head(*, user) -> bool:
-    return user.is_authenticated and Membership.objects.filter(user=user, is_head=True).exists()

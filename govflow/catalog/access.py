@@ -38,12 +38,6 @@ class FieldAccess:
     grant_until: datetime | None = None
 
 
-def user_departments(user) -> list[Department]:
-    if not user.is_authenticated:
-        return []
-    return list(Department.objects.filter(memberships__user=user, is_active=True).order_by("code"))
-
-
 def live_grants(dataset: Dataset, departments: Iterable[Department], now: datetime) -> list[DataRequest]:
     ids = [d.pk for d in departments]
     if not ids:

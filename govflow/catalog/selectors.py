@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from govflow.accounts.models import Department
+from govflow.accounts.permissions import user_departments
 from govflow.cases.disclosure import REVIEWER
 from govflow.cases.models import CaseStatus
 from govflow.cases.selectors import case_access, case_get_for_applicant
@@ -37,7 +38,6 @@ from .access import (
     ValueView,
     field_access,
     present,
-    user_departments,
 )
 from .datasets import DatasetField, dataset_fields
 from .errors import user_error

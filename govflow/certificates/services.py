@@ -32,8 +32,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from govflow.accounts import models as roles
 from govflow.accounts.models import Department
+from govflow.accounts.permissions import is_admin
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.cases.models import Case, CaseStatus
 from govflow.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -270,13 +270,6 @@ def _finish(certificate_id: int, pdf: bytes, signer, *, render_ms: int, sign_ms:
 # -- revoking and reissuing --------------------------------------------------------
 
 
-def can_manage_certificates(user) -> bool:
-    return bool(
-        user.is_authenticated
-        and (user.is_superuser or user.is_staff or user.groups.filter(name=roles.PROCESS_ADMIN).exists())
-    )
-
-
 def _clean_reason(reason: str) -> str:
     reason = " ".join((reason or "").split())
     if not reason:
@@ -298,7 +291,7 @@ def _revoke(certificate: Certificate, *, actor, reason: str, now: datetime, **da
 
 
 def _lock_for_admin(*, number: str, actor) -> Certificate:
-    if not can_manage_certificates(actor):
+    if not is_admin(actor):
         raise Forbidden("only administrators may revoke or reissue certificates")
     certificate = (
         Certificate.objects.select_for_update(of=("self",))

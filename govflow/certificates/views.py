@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from govflow.accounts.permissions import is_admin
 from govflow.errors import GovflowError
 from govflow.security.ratelimit import rate_limit
 
@@ -85,7 +86,7 @@ def download(request, number):
 def _manager(view):
     @login_required
     def wrapped(request, *args, **kwargs):
-        if not services.can_manage_certificates(request.user):
+        if not is_admin(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from govflow.accounts import models as roles
+from govflow.accounts.permissions import is_admin
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.errors import Conflict, Forbidden, NotFound
 from govflow.outbox.models import OutboxMessage
@@ -24,12 +24,6 @@ from .models import UNRESOLVED_STATUSES, WORK_KINDS, Incident, IncidentKind, Inc
 # What a reconcile incident keeps: the latest run's lines, each cut to this.
 RECONCILE_MAX_PROBLEMS = 500
 RECONCILE_MAX_LINE = 500
-
-
-def _is_admin(actor) -> bool:
-    if actor is None or not actor.is_active:
-        return False
-    return actor.is_superuser or actor.groups.filter(name=roles.PROCESS_ADMIN).exists()
 
 
 def _audit(action: str, incident: Incident, now: datetime, *, actor_id: int | None = None, **data) -> None:
@@ -149,7 +143,7 @@ def incident_retry(*, incident_id: int, actor, now: datetime | None = None) -> I
     from govflow.outbox.services import dispatch_on_commit
 
     now = now or timezone.now()
-    if not _is_admin(actor):
+    if not is_admin(actor):
         raise Forbidden("only an administrator can retry an incident")
     incident = (
         Incident.objects.select_for_update(of=("self",))

@@ -598,11 +598,7 @@ def public_statistics(*, code: str, now: datetime | None = None, language: str =
 
 
 def insight_allowed(user) -> bool:
-    """Leaders and admins (process admins, superusers) see the dashboard."""
-    from govflow.accounts import models as roles
+    """Leaders and admins see the dashboard (govflow.accounts.permissions)."""
+    from govflow.accounts.permissions import may_see_insight
 
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.is_superuser:
-        return True
-    return user.groups.filter(name__in=[roles.LEADER, roles.PROCESS_ADMIN]).exists()
+    return may_see_insight(user)

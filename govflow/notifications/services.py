@@ -19,13 +19,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from govflow.accounts import models as roles
+from govflow.accounts import permissions
 from govflow.errors import NotFound
 
 from .models import Notification, NotificationKind
@@ -143,10 +141,8 @@ def notification_deliver(
 
 
 def _administrators() -> list:
-    """Active users who administer process templates, as the console decides:
-    superusers and the process_admin group."""
-    admins = Q(is_superuser=True) | Q(groups__name=roles.PROCESS_ADMIN)
-    return list(get_user_model().objects.filter(admins, is_active=True).distinct().order_by("pk"))
+    """Active users who administer process templates, as the console decides."""
+    return list(permissions.admins().order_by("pk"))
 
 
 def _calendar_body(coverage) -> str:

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
 
-from govflow.accounts import models as roles
-from govflow.accounts.models import Membership
+from govflow.accounts import permissions
 from govflow.engine import Problem, check_definition
 from govflow.engine.definition import Definition, Duration
 from govflow.engine.forms import AttachmentSpec
@@ -29,13 +28,13 @@ class Roles:
 
 
 def user_roles(user) -> Roles:
-    """What the navigation offers: reviewers are department members, heads
-    head a department, admins are process admins or superusers."""
+    """What the navigation offers (govflow.accounts.permissions decides):
+    reviewers are department members, heads head a department, admins are
+    active process admins or superusers."""
     if not user.is_authenticated:
         return Roles()
-    memberships = list(Membership.objects.filter(user=user).values_list("is_head", flat=True))
-    is_admin = user.is_superuser or user.groups.filter(name=roles.PROCESS_ADMIN).exists()
-    return Roles(True, bool(memberships), any(memberships), is_admin)
+    memberships = permissions.memberships(user)
+    return Roles(True, bool(memberships), any(memberships), permissions.is_admin(user))
 
 
 # -- the service catalogue -----------------------------------------------------

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from govflow.accounts.models import Department
+from govflow.accounts.permissions import is_admin
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from govflow.outbox.models import OutboxMessage
@@ -71,14 +72,8 @@ def publish_event(kind: str, *, case_id: int | None, subject: str, data: dict) -
 # -- endpoints -----------------------------------------------------------------
 
 
-def _is_admin(actor) -> bool:
-    from govflow.web.selectors import user_roles
-
-    return actor is not None and actor.is_active and user_roles(actor).is_admin
-
-
 def _require_admin(actor) -> None:
-    if not _is_admin(actor):
+    if not is_admin(actor):
         raise Forbidden("only process admins can manage webhooks")
 
 
