@@ -3,8 +3,8 @@
 Working-day durations depend on the calendar (holidays, make-up working days,
 office hours), so they cannot be computed cheaply in SQL on every request.
 They are computed once, in Python on the calendar, when a case is submitted
-or ends and when a review task is decided (`govflow.insight.facts`, an
-`on_flush` listener running inside the case's own transaction), and stored
+or ends and when a review task is decided (`govflow.insight.facts`, a
+subscriber to the case events, running inside the case's own transaction), and stored
 here, one narrow row per case and per decided review task. The dashboard
 aggregates these rows with indexes; what is open now (bottlenecks, overdue
 tasks) is read live from the task table.
