@@ -35,12 +35,16 @@ def _data(template_code: str, now: datetime, **overrides: Any) -> dict[str, Any]
     return {**example_data(definition.form, today=timezone.localdate(now)), **overrides}
 
 
-# A minimal, well-formed PDF: what the demo attaches for each required document.
+# A minimal, well-formed PDF (one blank page; the cross-reference table's
+# offsets are right, so qpdf reads it without repair): what the demo
+# attaches for each required document.
 DEMO_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
+    b"1 0 obj\n<</Type/Catalog/Pages 2 0 R>>\nendobj\n"
+    b"2 0 obj\n<</Type/Pages/Kids[3 0 R]/Count 1>>\nendobj\n"
+    b"3 0 obj\n<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>\nendobj\n"
+    b"xref\n0 4\n0000000000 65535 f \n0000000015 00000 n \n0000000060 00000 n \n0000000111 00000 n \n"
+    b"trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n176\n%%EOF\n"
 )
 
 

@@ -3,11 +3,14 @@ every required document is there before a case is submitted.
 
 A file is accepted when the type python-magic finds in its bytes (never the
 name or the browser's word for it) is one the template allows for the slot,
-it is within the slot's size limit and the slot's and the case's count
-limits, and the case is still with the applicant (a draft, or awaiting a
-correction). The stored name is random; the original name is kept, made
-safe, for display and download. Every add and removal is audited with the
-file's SHA-256.
+the name's extension and the type the client declared agree with it, its
+content passes govflow.security.uploads (parsed: PDFs, images and Office
+files opened with real parsers), it is within the slot's size limit and the
+slot's and the case's count limits, and the case is still with the
+applicant (a draft, or awaiting a correction). The stored name is random;
+the original name is kept, made safe, for display and download, and always
+ends in an extension of the detected type (one is added to a name without
+any). Every add and removal is audited with the file's SHA-256.
 """
 
 from __future__ import annotations
@@ -49,6 +52,46 @@ TYPE_ALIASES = {
     "image/jpg": "image/jpeg",
     "image/pjpeg": "image/jpeg",
     "application/x-pdf": "application/pdf",
+    "application/acrobat": "application/pdf",
+    "applications/vnd.pdf": "application/pdf",
+    "text/pdf": "application/pdf",
+    "text/x-pdf": "application/pdf",
+    "image/x-png": "image/png",
+    "image/tif": "image/tiff",
+    "image/x-tiff": "image/tiff",
+    "application/x-acad": "image/vnd.dwg",
+    "application/autocad_dwg": "image/vnd.dwg",
+    "drawing/dwg": "image/vnd.dwg",
+    "application/doc": "application/msword",
+    "application/vnd.ms-word": "application/msword",
+    "application/excel": "application/vnd.ms-excel",
+    "application/x-excel": "application/vnd.ms-excel",
+    "application/x-msexcel": "application/vnd.ms-excel",
+}
+# What a client may declare when it does not know the type: no claim at all.
+UNDECLARED_TYPES = frozenset(
+    {
+        "",
+        "application/octet-stream",
+        "binary/octet-stream",
+        "application/binary",
+        "application/unknown",
+        "application/x-download",
+        "application/download",
+        "application/force-download",
+    }
+)
+# Declared types that agree with a sniffed type besides its own (systems
+# without Office call a .docx a ZIP).
+ALSO_DECLARED = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {
+        "application/zip",
+        "application/x-zip-compressed",
+    },
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        "application/zip",
+        "application/x-zip-compressed",
+    },
 }
 TYPE_NAMES = {
     "application/pdf": "PDF",
@@ -63,16 +106,23 @@ TYPE_NAMES = {
     "application/vnd.ms-excel": "Excel (.xls)",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel (.xlsx)",
 }
-EXTENSIONS = {
-    "application/pdf": ".pdf",
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/vnd.dwg": ".dwg",
-    "application/msword": ".doc",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
-    "application/vnd.ms-excel": ".xls",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+# The extensions a file of each type may have; the first is added to a name without one.
+TYPE_EXTENSIONS = {
+    "application/pdf": (".pdf",),
+    "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "image/png": (".png",),
+    "image/tiff": (".tif", ".tiff"),
+    "image/vnd.dwg": (".dwg",),
+    "application/msword": (".doc",),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
+    "application/vnd.ms-excel": (".xls",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx",),
+    "application/ofd": (".ofd",),
+    "text/plain": (".txt",),
 }
+EXTENSIONS = {content_type: extensions[0] for content_type, extensions in TYPE_EXTENSIONS.items()}
+# A name's extension: a last dot and 1 to 10 letters or digits, at least one a letter.
+_EXTENSION = re.compile(r"\.(?=[0-9]*[A-Za-z])[A-Za-z0-9]{1,10}$")
 # Controls, bidi overrides and characters that mean something in paths or headers.
 _UNSAFE_NAME = re.compile('[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069<>:"/\\\\|?*;]')
 
@@ -100,6 +150,50 @@ def safe_name(name: str) -> str:
         ext = ext[:10] if dot and stem else ""
         name = name[: MAX_NAME - len(ext) - 1] + "." + ext if ext else name[:MAX_NAME]
     return name
+
+
+def extension(name: str) -> str:
+    """The name's extension in lower case with its dot, or ""."""
+    found = _EXTENSION.search(name)
+    return found.group(0).lower() if found else ""
+
+
+def served_name(name: str, content_type: str) -> str:
+    """`name` as it is stored and served: with an extension of the detected
+    type (a name without one gets the type's usual one; a stored name with
+    another, from before the check, gets it appended)."""
+    extensions = TYPE_EXTENSIONS.get(normalise_type(content_type))
+    if not extensions or extension(name) in extensions:
+        return name
+    return safe_name(name[: MAX_NAME - len(extensions[0])] + extensions[0])
+
+
+def type_disagreement(slot: str, name: str, content_type: str, declared: str) -> FieldError | None:
+    """A problem when the name's extension or the client's declared type
+    says another type than the bytes do."""
+    actual = type_name(content_type)
+    extensions = TYPE_EXTENSIONS.get(content_type, ())
+    given = extension(name)
+    if given and extensions and given not in extensions:
+        return _problem(
+            slot,
+            "type",
+            f"文件“{name}”的扩展名 {given} 与其实际类型 {actual} 不符，已拒绝。"
+            f"如文件无误，请将扩展名改为 {extensions[0]} 后重新上传。",
+            f"The file “{name}” is named {given} but is actually {actual}; it was refused. "
+            f"If the file is right, rename it to {extensions[0]} and upload it again.",
+        )
+    declared = normalise_type(declared)
+    agreeing = {content_type, *UNDECLARED_TYPES, *ALSO_DECLARED.get(content_type, ())}
+    if declared not in agreeing:
+        shown = re.sub(r"[^a-z0-9.+/_-]", "_", declared)[:80]
+        return _problem(
+            slot,
+            "type",
+            f"文件“{name}”上传时声明的类型 {shown} 与其实际类型 {actual} 不符，已拒绝。",
+            f"The file “{name}” was sent as {shown} but is actually {actual}; it was refused.",
+        )
+    return None
 
 
 def _problem(slot: str, code: str, zh: str, en: str) -> FieldError:
@@ -203,9 +297,11 @@ def attachment_add(
                 f"{allowed_names_en}. Check that the file is not damaged or renamed.",
             )
         else:
-            unsafe = content_problem(upload, content_type, name)
-            if unsafe is not None:
-                problem = _problem(slot, *unsafe)
+            problem = type_disagreement(slot, name, content_type, getattr(upload, "content_type", "") or "")
+            if problem is None:
+                unsafe = content_problem(upload, content_type, name)
+                if unsafe is not None:
+                    problem = _problem(slot, *unsafe)
     if problem is not None:
         raise FormInvalid([problem], language=language)
     digest = hashlib.sha256()
@@ -216,7 +312,7 @@ def attachment_add(
     attachment = Attachment(
         case=case,
         slot=slot,
-        original_name=name,
+        original_name=served_name(name, content_type),
         content_type=content_type,
         size=size,
         sha256=digest.hexdigest(),

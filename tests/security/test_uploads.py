@@ -18,7 +18,8 @@ from govflow.cases.models import Attachment
 from govflow.cases.services import case_create
 from govflow.errors import FormInvalid
 from govflow.processes.services import process_publish
-from tests.web.conftest import PDF_BYTES, PNG_BYTES
+from tests.security.pdfs import PDF_BYTES, one_page_pdf
+from tests.web.conftest import PNG_BYTES
 
 pytestmark = pytest.mark.django_db
 
@@ -150,9 +151,7 @@ def test_markup_in_an_image_is_refused(draft, applicant):
 
 
 def test_a_pdf_with_javascript_is_refused(draft, applicant):
-    active = PDF_BYTES.replace(
-        b"/Type /Catalog", b"/Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >>"
-    )
+    active = one_page_pdf(b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>")
     assert "scripts" in refused(draft, applicant, "scan", "js.pdf", active)
 
 

@@ -49,8 +49,15 @@ def test_the_type_is_sniffed_from_the_bytes_not_the_name(applicant, draft):
         )
     assert "actually PNG" in caught.value.fields["articles_of_association"][0]
     assert not Attachment.objects.exists()
-    # the same PNG is fine where images are allowed
-    attachment_add(case_id=draft.pk, actor=applicant, slot="id_copies", upload=png("scan.pdf"))
+    # where images are allowed, the same PNG is still refused under a PDF's name
+    with pytest.raises(FormInvalid) as caught:
+        attachment_add(
+            case_id=draft.pk, actor=applicant, slot="id_copies", upload=png("scan.pdf"), language="en"
+        )
+    assert "named .pdf but is actually PNG" in caught.value.fields["id_copies"][0]
+    assert not Attachment.objects.exists()
+    # and accepted under its own
+    attachment_add(case_id=draft.pk, actor=applicant, slot="id_copies", upload=png("scan.png"))
 
 
 def test_size_and_count_limits(applicant, draft):

@@ -14,7 +14,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from govflow.cases.attachments import attachment_add, attachment_remove
+from govflow.cases.attachments import attachment_add, attachment_remove, served_name
 from govflow.cases.selectors import attachment_get_for_user
 from govflow.errors import NotFound
 
@@ -133,7 +133,7 @@ class AttachmentContent(ApiView):
         response = FileResponse(
             handle,
             as_attachment=True,
-            filename=attachment.original_name,
+            filename=served_name(attachment.original_name, attachment.content_type),
             content_type=attachment.content_type or "application/octet-stream",
         )
         response["X-Content-Type-Options"] = "nosniff"
