@@ -242,22 +242,6 @@ def _membership_post_delete(sender, instance, **kwargs) -> None:
     )
 
 
-def _object_permission(granted: bool, owner: str):
-    def receiver(sender, instance, raw=False, created=True, **kwargs) -> None:
-        if raw or (granted and not created):
-            return
-        permission = instance.permission
-        record(
-            Action.OBJECT_PERMISSION_GRANTED if granted else Action.OBJECT_PERMISSION_REVOKED,
-            object_type=owner,
-            object_id=getattr(instance, f"{owner}_id"),
-            permission=f"{permission.content_type.app_label}.{permission.codename}",
-            on_object=f"{instance.content_type.app_label}.{instance.content_type.model}:{instance.object_pk}",
-        )
-
-    return receiver
-
-
 def connect() -> None:
     user_model = get_user_model()
     user_logged_in.connect(on_logged_in, dispatch_uid="govflow.audit.logged_in")
@@ -303,19 +287,3 @@ def connect() -> None:
     post_delete.connect(
         _membership_post_delete, sender=Membership, dispatch_uid="govflow.audit.membership_del"
     )
-
-    from guardian.models import GroupObjectPermission, UserObjectPermission
-
-    for model, owner in ((UserObjectPermission, "user"), (GroupObjectPermission, "group")):
-        post_save.connect(
-            _object_permission(True, owner),
-            sender=model,
-            weak=False,
-            dispatch_uid=f"govflow.audit.{owner}_obj_add",
-        )
-        post_delete.connect(
-            _object_permission(False, owner),
-            sender=model,
-            weak=False,
-            dispatch_uid=f"govflow.audit.{owner}_obj_del",
-        )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from django.db import transaction
 
-from govflow.audit.actions import Action
+import govflow
+from govflow.audit.actions import KNOWN, Action
 from govflow.audit.models import AuditEvent
 from govflow.audit.services import PendingAudit, UnknownAction, audit_write, canonical
 
@@ -70,3 +74,36 @@ def test_a_known_action_is_written_as_its_value(settings):
     stored = AuditEvent.objects.filter(object_type="probe").values_list("action", flat=True).get()
     assert stored == "AUDIT_TRAIL_EXPORTED"
     assert type(stored) is str
+
+
+ACTION_LIKE = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$")
+WRITERS = re.compile(r"^(event|record|_audit\w*|_event)$")
+
+
+def _written_literals():
+    """(where, string) of each upper-case literal passed as an audit action:
+    `action=` of any call, or the first argument of the audit helpers
+    (`changes.event`, `record`, `_audit...`)."""
+    root = Path(govflow.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            candidates = [k.value for k in node.keywords if k.arg in ("action", "granted", "revoked")]
+            name = getattr(node.func, "attr", None) or getattr(node.func, "id", None) or ""
+            if WRITERS.match(name) and node.args:
+                candidates.append(node.args[0])
+            for value in candidates:
+                for constant in ast.walk(value):
+                    text = constant.value if isinstance(constant, ast.Constant) else None
+                    if isinstance(text, str) and ACTION_LIKE.match(text):
+                        yield f"{path.relative_to(root)}:{constant.lineno}", text
+
+
+def test_every_action_literal_in_the_code_is_an_action():
+    # Writers not exercised by a test are checked here; the runtime check
+    # (GOVFLOW_AUDIT_KNOWN_ACTIONS_ONLY) covers actions built at run time.
+    unknown = [f"{where} {value}" for where, value in _written_literals() if value not in KNOWN]
+    assert unknown == []
