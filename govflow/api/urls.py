@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from govflow import converters  # noqa: F401  (registers <id:...>)
+from govflow.ratings.api import CaseRatings
 
 from .errors import not_found
 from .views import attachments, cases, catalogue, certificates, tasks
@@ -27,6 +28,7 @@ v1 = [
     path("cases/<str:reference>/withdraw/", cases.CaseWithdraw.as_view(), name="case-withdraw"),
     path("cases/<str:reference>/correction/", cases.CaseCorrection.as_view(), name="case-correction"),
     path("cases/<str:reference>/timeline/", cases.CaseTimeline.as_view(), name="case-timeline"),
+    path("cases/<str:reference>/ratings/", CaseRatings.as_view(), name="case-ratings"),
     path("cases/<str:reference>/attachments/", attachments.AttachmentList.as_view(), name="attachments"),
     path(
         "cases/<str:reference>/attachments/<id:pk>/",
