@@ -360,3 +360,8 @@ GOVFLOW_IMAGE_MAX_PIXELS = 100_000_000
 GOVFLOW_UPLOAD_CHECK_MEMORY_MB = int(os.environ.get("GOVFLOW_UPLOAD_CHECK_MEMORY_MB", "1024"))
 GOVFLOW_UPLOAD_CHECK_SECONDS = int(os.environ.get("GOVFLOW_UPLOAD_CHECK_SECONDS", "30"))
 GOVFLOW_PDF_MAX_TRAILING_BYTES = 1024
+# Webhook targets inside the network (loopback, private, link-local, CGNAT...)
+# are refused when saved and at every delivery (govflow.webhooks.targets),
+# except these host names, addresses or CIDR networks, comma-separated.
+# Cloud metadata addresses are refused even when listed.
+GOVFLOW_WEBHOOK_ALLOWED_HOSTS = env_list("GOVFLOW_WEBHOOK_ALLOWED_HOSTS", [])

@@ -65,6 +65,9 @@ if CELERY_BROKER_URL.startswith("redis"):
     CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
 CELERY_TASK_ALWAYS_EAGER = False
 MEDIA_ROOT = VAR_DIR / "test-media"
+# The suite's webhook receivers listen on 127.0.0.1 (tests/webhooks/conftest.py);
+# tests/security/test_webhook_targets.py runs with no exception.
+GOVFLOW_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
 # Rate limits count per user across the whole run; tests/security turns them on.
 GOVFLOW_RATE_LIMITS_ENABLED = False
 # Test signing keys and certificate files, apart from the demo's var/keys.

@@ -11,6 +11,13 @@ event by default): then the delivery is failed and waits for an admin.
 A receiver can still see an event twice (its 2xx was lost on the way back);
 it deduplicates by the event id, which every attempt repeats with the same
 body.
+
+Every attempt resolves the endpoint's host, checks each address against
+govflow.webhooks.targets (no loopback, private, link-local or metadata
+address unless GOVFLOW_WEBHOOK_ALLOWED_HOSTS allows it) and connects to the
+address it checked; a refused target fails the delivery at once (an admin
+fixes the URL or the allow-list, then retries). Redirects are not followed
+and no proxy from the environment is used.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from govflow.outbox.services import dispatch_on_commit
 
 from .events import ATTEMPT_LEASE, TOPIC
 from .models import Delivery, DeliveryStatus, Endpoint
+from .targets import PinnedAdapter, TargetRefused
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +100,16 @@ class Outcome:
     ok: bool
     status_code: int | None = None
     error: str = ""
+    final: bool = False  # no later attempt can do better
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no proxy or .netrc from the environment: the check sees the real target
+    adapter = PinnedAdapter(max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def send(endpoint: Endpoint, delivery: Delivery, attempt: int, now: datetime) -> Outcome:
@@ -109,19 +127,31 @@ def send(endpoint: Endpoint, delivery: Delivery, attempt: int, now: datetime) ->
     if not is_web_url(endpoint.url):
         return Outcome(False, None, "the URL is not an http(s) URL")
     try:
-        with requests.post(
-            endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=timeout_seconds(),
-            allow_redirects=False,
-            stream=True,
-        ) as response:
+        with (
+            _session() as session,
+            session.post(
+                endpoint.url,
+                data=body,
+                headers=headers,
+                timeout=timeout_seconds(),
+                allow_redirects=False,
+                stream=True,
+            ) as response,
+        ):
             if 200 <= response.status_code < 300:
                 return Outcome(True, response.status_code)
             snippet = next(response.iter_content(200), b"").decode("utf-8", "replace")
             reason = f"HTTP {response.status_code}" + (f": {snippet.strip()}" if snippet.strip() else "")
             return Outcome(False, response.status_code, reason)
+    except TargetRefused as refused:
+        log.warning("webhook delivery %s refused: %s", delivery.pk, refused)
+        return Outcome(
+            False,
+            None,
+            f"refused: {refused.host} is an internal address ({refused.address}); "
+            "see GOVFLOW_WEBHOOK_ALLOWED_HOSTS",
+            final=True,
+        )
     except requests.Timeout:
         return Outcome(False, None, f"no answer within {timeout_seconds():g} s")
     except requests.ConnectionError as exc:
@@ -154,7 +184,7 @@ def delivery_attempt(*, delivery_id: int, attempt: int, now: datetime | None = N
         _record(delivery, attempt, outcome, now, final=True)
         return False
     outcome = send(endpoint, delivery, attempt, now)
-    _record(delivery, attempt, outcome, now if explicit else timezone.now())
+    _record(delivery, attempt, outcome, now if explicit else timezone.now(), final=outcome.final)
     return outcome.ok
 
 

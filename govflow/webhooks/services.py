@@ -25,6 +25,7 @@ from govflow.outbox.services import dispatch_on_commit
 from .delivery import ATTEMPT_LEASE, has_credentials, is_web_url, new_secret, queue_attempt
 from .events import Event, stage_events
 from .models import KIND_CODES, Delivery, DeliveryStatus, Endpoint
+from .targets import url_problem
 
 MAX_URL = 500
 # After a rotation the old secret still signs (a second v1) for this long.
@@ -115,6 +116,8 @@ def _clean(
         problems["url"] = ["must not contain spaces or control characters"]
     elif has_credentials(url):
         problems["url"] = ["must not carry a user name or password"]
+    elif (inside := url_problem(url)) is not None:
+        problems["url"] = [inside]
     department = None
     if department_code:
         department = Department.objects.filter(code=department_code, is_active=True).first()

@@ -61,6 +61,12 @@ def _field_text(message: str) -> str:
         return _("At most %(count)s characters.") % {"count": message[8:-11]}
     if message.startswith("unknown event kind"):
         return _("Choose event kinds from the list.")
+    if message.startswith("internal address: "):
+        return _(
+            "This URL leads inside the network (%(address)s): loopback, private, link-local and cloud "
+            "metadata addresses are refused unless the deployment allows them "
+            "(GOVFLOW_WEBHOOK_ALLOWED_HOSTS)."
+        ) % {"address": message.removeprefix("internal address: ")}
     return message
 
 
