@@ -96,8 +96,8 @@ def test_flush_still_empties_the_audit_tables(base_data, signing_key):
     call_command("flush", interactive=False, verbosity=0)
     assert not AuditEvent.objects.filter(action="TEST_EVENT").exists()
     assert not AuditCheckpoint.objects.exists()
-    # The chain starts again from its genesis (flush re-creates a few rows,
-    # such as guardian's anonymous user, and audits that).
+    # The chain starts again from its genesis (anything flush re-creates on
+    # post_migrate and audits is chained from there too).
     write_events(1)
     assert AuditEvent.objects.order_by("id").first().id == 1
     assert AuditHead.objects.get(pk=1).last_id == AuditEvent.objects.count()
