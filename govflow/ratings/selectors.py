@@ -135,18 +135,30 @@ class RatingStatistics:
 
 
 def rating_statistics(
-    *, now: datetime, since: datetime | None = None, department_id: int | None = None
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    template_id: int | None = None,
+    template_code: str | None = None,
+    department_id: int | None = None,
 ) -> RatingStatistics:
-    """The figures of the public statistics page and the dashboard. Ratings
-    an upheld appeal excluded are counted apart, never in the rates."""
+    """The figures of the public statistics page and the dashboard, over
+    ratings given in [since, until), of one service and one department (its
+    own items, and the whole-service ratings it remedies). Ratings an upheld
+    appeal excluded are counted apart, never in the rates."""
     ratings = Rating.objects.all()
     if since is not None:
         ratings = ratings.filter(rated_at__gte=since)
+    if until is not None:
+        ratings = ratings.filter(rated_at__lt=until)
+    if template_id is not None:
+        ratings = ratings.filter(case__template_id=template_id)
+    if template_code is not None:
+        ratings = ratings.filter(case__template__code=template_code)
     if department_id is not None:
-        ratings = ratings.filter(
-            Q(department_id=department_id)
-            | Q(department__isnull=True, remediation__department_id=department_id)
-        )
+        remedied_here = Q(department__isnull=True, remediation__department_id=department_id)
+        ratings = ratings.filter(Q(department_id=department_id) | remedied_here)
     counted = ratings.filter(excluded=False)
     by_level = {row["level"]: row["n"] for row in counted.values("level").annotate(n=Count("id")).order_by()}
     remediations = Remediation.objects.filter(rating__in=counted)

@@ -5,6 +5,7 @@ appeal; nobody else sees a remediation."""
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from govflow.accounts.models import Membership
 from govflow.ratings.models import Rating, Remediation, RemediationStatus
@@ -95,3 +96,27 @@ def test_an_administrator_decides_an_appeal_on_the_web(approved_case, applicant,
         f"/ratings/remediations/{pk}/", {"action": "decide", "decision": "upheld", "note": "核实属恶意"}
     )
     assert Rating.objects.get(pk=rating.pk).excluded
+
+
+def test_the_figures_on_the_public_page_and_the_dashboard(approved_case, applicant, base_data, time_machine):
+    from govflow.ratings.services import rating_submit
+
+    time_machine.move_to("2026-03-10 10:00 +08:00", tick=False)
+    rating_submit(case_id=approved_case.pk, actor=applicant, level=5)
+    rating_submit(case_id=approved_case.pk, actor=applicant, level=4, department="fire")
+    rating_submit(case_id=approved_case.pk, actor=applicant, level=1, department="tax", comment="慢")
+    public = Client().get(f"/insight/services/{approved_case.template.code}/")
+    assert public.status_code == 200
+    figures = public.context["figures"]
+    assert (figures.total, figures.poor) == (3, 1)
+    assert abs(figures.good_rate - 2 / 3) < 1e-9
+    assert 'id="rating-figures"' in public.content.decode()
+    board = login(base_data["leader"]).get("/insight/?from=2026-03-01&to=2026-03-31")
+    assert board.status_code == 200
+    stats = board.context["rating_stats"]
+    assert stats.total == 3
+    assert stats.remediations == 1
+    only_tax = login(base_data["leader"]).get("/insight/?from=2026-03-01&to=2026-03-31&department=tax")
+    assert only_tax.context["rating_stats"].total == 1
+    earlier = login(base_data["leader"]).get("/insight/?from=2026-02-01&to=2026-02-28")
+    assert earlier.context["rating_stats"].total == 0
