@@ -19,6 +19,7 @@ app.autodiscover_tasks(
         "govflow.webhooks",
         "govflow.api",
         "govflow.incidents",
+        "govflow.ratings",
     ]
 )
 app.conf.beat_schedule = {
@@ -34,4 +35,5 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=15, hour=0),
     },
     "reconcile-daily": {"task": "govflow.incidents.reconcile", "schedule": crontab(minute=30, hour=0)},
+    "poor-rating-remediations": {"task": "govflow.ratings.check", "schedule": crontab(minute=45, hour=0)},
 }

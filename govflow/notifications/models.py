@@ -17,6 +17,7 @@ class NotificationKind(models.TextChoices):
     DEADLINE_CHANGED = "deadline_changed", _("deadline changed")
     CALENDAR_MISSING = "calendar_missing", _("working-day calendar missing")
     POOR_RATING = "poor_rating", _("poor rating to remedy")
+    REMEDIATION_OVERDUE = "remediation_overdue", _("remediation of a poor rating overdue")
 
 
 class Notification(models.Model):

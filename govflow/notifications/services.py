@@ -36,6 +36,7 @@ SUBJECTS = {
     NotificationKind.DEADLINE_CHANGED: "办理期限已更新 / Deadline updated",
     NotificationKind.CALENDAR_MISSING: "工作日历即将用完 / Working-day calendar running out",
     NotificationKind.POOR_RATING: "差评待整改 / A poor rating to remedy",
+    NotificationKind.REMEDIATION_OVERDUE: "差评整改已超期 / Remediation of a poor rating overdue",
 }
 # Deadlines in e-mails are the wall-clock time of the offices (the calendar's zone).
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")

@@ -306,3 +306,53 @@ def remediation_appeal_decide(
         decision=decision,
     )
     return remediation
+
+
+def remediations_check(*, now: datetime | None = None) -> tuple[int, int]:
+    """Daily (beat): recount the provisional remediation dates on the
+    calendar as now loaded (exact once the year is in), then tell the
+    heads of the department, once, about every remediation past its date
+    (a provisional date does not count as passed). Returns (recounted,
+    notified)."""
+    from govflow.notifications.models import NotificationKind
+    from govflow.notifications.services import SUBJECTS, notification_send
+
+    now = _now(now)
+    recounted = 0
+    for remediation in Remediation.objects.filter(due_provisional=True).select_related("rating__case__version"):
+        if not remediation.is_live:
+            continue
+        definition = version_definition(remediation.rating.case.version)
+        due = deadline(
+            calendar_get(definition.calendar), remediation.created_at, days=REMEDY_WORKING_DAYS, hours=None
+        )
+        if (due.due_at, due.provisional) != (remediation.due_at, True):
+            Remediation.objects.filter(pk=remediation.pk, due_provisional=True).update(
+                due_at=due.due_at, due_provisional=due.provisional
+            )
+            recounted += 1
+    notified = 0
+    overdue = Remediation.objects.filter(
+        status__in=(RemediationStatus.OPEN, RemediationStatus.APPEALED, RemediationStatus.REMEDIED),
+        due_provisional=False,
+        due_at__lt=now,
+    ).select_related("rating__case", "department")
+    for remediation in overdue:
+        heads = Membership.objects.filter(
+            department_id=remediation.department_id, is_head=True, user__is_active=True
+        ).select_related("user")
+        case = remediation.rating.case
+        notified += notification_send(
+            key=f"remediation:{remediation.pk}:overdue",
+            kind=NotificationKind.REMEDIATION_OVERDUE,
+            users=[m.user for m in heads],
+            subject=SUBJECTS[NotificationKind.REMEDIATION_OVERDUE],
+            body=(
+                f"{case.reference} · {remediation.department.name_zh}：差评整改已超过 15 个工作日期限，"
+                f"请尽快整改并回访申请人。\n"
+                f"The remediation of a poor rating of case {case.reference} is past its 15 working days.\n"
+            ),
+            case_id=case.pk,
+            now=now,
+        )
+    return recounted, notified

@@ -213,3 +213,42 @@ def test_every_case_status_decides_whether_rating_is_allowed(approved_case, appl
         Case.objects.filter(pk=approved_case.pk).update(status=status)
         Rating.objects.all().delete()
         services.rating_submit(case_id=approved_case.pk, actor=applicant, level=5, now=now)
+
+
+def test_the_daily_check_recounts_provisional_dates_and_notifies_overdue_once(
+    approved_case, applicant, market_head, now
+):
+    from datetime import UTC, datetime
+
+    from govflow.ratings.services import remediations_check
+    from govflow.timers.models import CalendarYear
+
+    on_time = services.rating_submit(case_id=approved_case.pk, actor=applicant, level=1, comment="差", now=now)
+    remediation = on_time.remediation
+    assert remediations_check(now=remediation.due_at - timedelta(hours=1)) == (0, 0)
+    recounted, notified = remediations_check(now=remediation.due_at + timedelta(hours=1))
+    assert recounted == 0
+    assert notified >= 1
+    assert Notification.objects.filter(kind="remediation_overdue", user=market_head).count() == 1
+    assert remediations_check(now=remediation.due_at + timedelta(days=1)) == (0, 0)
+    # A remedied-and-called-back one is no longer overdue; a provisional one is not yet.
+    last = max(CalendarYear.objects.values_list("year", flat=True))
+    december = datetime(last, 12, 28, 2, 0, tzinfo=UTC)
+    Rating.objects.filter(department__code="fire").delete()
+    late = services.rating_submit(
+        case_id=approved_case.pk, actor=applicant, level=2, department="fire", comment="慢", now=december
+    )
+    assert late.remediation.due_provisional
+    before = Notification.objects.filter(kind="remediation_overdue").count()
+    remediations_check(now=late.remediation.due_at + timedelta(days=30))
+    assert Notification.objects.filter(kind="remediation_overdue").count() == before
+    # Once next year is loaded, the date becomes exact (and later: holidays count).
+    from govflow.timers.services import calendar_invalidate
+
+    calendar = CalendarYear.objects.filter(year=last).first().calendar
+    CalendarYear.objects.create(calendar=calendar, year=last + 1, source="test")
+    calendar_invalidate()
+    recounted, _ = remediations_check(now=december)
+    assert recounted == 1
+    late.remediation.refresh_from_db()
+    assert not late.remediation.due_provisional
