@@ -319,7 +319,8 @@ def remediations_check(*, now: datetime | None = None) -> tuple[int, int]:
 
     now = _now(now)
     recounted = 0
-    for remediation in Remediation.objects.filter(due_provisional=True).select_related("rating__case__version"):
+    provisional = Remediation.objects.filter(due_provisional=True).select_related("rating__case__version")
+    for remediation in provisional:
         if not remediation.is_live:
             continue
         definition = version_definition(remediation.rating.case.version)

@@ -223,7 +223,9 @@ def test_the_daily_check_recounts_provisional_dates_and_notifies_overdue_once(
     from govflow.ratings.services import remediations_check
     from govflow.timers.models import CalendarYear
 
-    on_time = services.rating_submit(case_id=approved_case.pk, actor=applicant, level=1, comment="差", now=now)
+    on_time = services.rating_submit(
+        case_id=approved_case.pk, actor=applicant, level=1, comment="差", now=now
+    )
     remediation = on_time.remediation
     assert remediations_check(now=remediation.due_at - timedelta(hours=1)) == (0, 0)
     recounted, notified = remediations_check(now=remediation.due_at + timedelta(hours=1))
