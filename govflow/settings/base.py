@@ -8,6 +8,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from .mail import mail_from_environment
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("GOVFLOW_VAR_DIR", BASE_DIR / "var"))
 
@@ -232,6 +234,21 @@ GOVFLOW_METRICS_ALLOWED_NETWORKS = env_list("GOVFLOW_METRICS_ALLOWED_NETWORKS", 
 GOVFLOW_KEYS_DIR = Path(os.environ.get("GOVFLOW_KEYS_DIR", VAR_DIR / "keys"))
 GOVFLOW_CERTIFICATES_DIR = Path(os.environ.get("GOVFLOW_CERTIFICATES_DIR", VAR_DIR / "certificates"))
 GOVFLOW_CERTIFICATE_RENDER_TIMEOUT = float(os.environ.get("GOVFLOW_CERTIFICATE_RENDER_TIMEOUT", "30"))
+
+# Mail: EMAIL_URL, or GOVFLOW_SMTP_HOST and its companions (govflow.settings.mail;
+# docs/deploy.md, "Mail"). Without either, production sends to localhost:25 and
+# `check --deploy` warns (govflow.W401); the embedded default prints mail.
+_mail = mail_from_environment(os.environ)
+EMAIL_BACKEND = _mail.backend
+EMAIL_HOST = _mail.host
+EMAIL_PORT = _mail.port
+EMAIL_HOST_USER = _mail.user
+EMAIL_HOST_PASSWORD = _mail.password
+EMAIL_USE_TLS = _mail.starttls
+EMAIL_USE_SSL = _mail.ssl
+EMAIL_TIMEOUT = _mail.timeout
+GOVFLOW_MAIL_CONFIGURED = _mail.configured
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = os.environ.get("GOVFLOW_MAIL_FROM", "").strip() or "govflow@localhost"
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

@@ -3,10 +3,12 @@ Refuses to start without a secret key and allowed hosts."""
 
 import os
 
+from django.core.checks import register
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import ALLOWED_HOSTS, SECRET_KEY, env_bool
+from .mail import mail_deploy_check
 
 if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
@@ -23,7 +25,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+# The mail server comes from EMAIL_URL or GOVFLOW_SMTP_* (base.py); without
+# either, SMTP on localhost:25 and a warning from `check --deploy` (govflow.W401).
+register(mail_deploy_check, deploy=True)
 # Sessions end after GOVFLOW_SESSION_IDLE_MINUTES without a request, and
 # with the browser; cookies are not readable by scripts.
 SESSION_COOKIE_AGE = int(os.environ.get("GOVFLOW_SESSION_IDLE_MINUTES", "30")) * 60
