@@ -22,10 +22,6 @@ from tests.api.conftest import api_client, assert_error
 
 ROOT = Path(__file__).resolve().parents[1]
 HUGE = "4058615727981329609916416"
-# Patterns that still take <int:...>, and why that is safe: the ORM turns an
-# out-of-range number into "no such row" on both databases. (govflow/bpmn is
-# another engineer's; moving it to <id:...> is left to them.)
-ORM_ONLY = {"bpmn/templates/<slug:code>/v<int:number>.bpmn"}
 
 
 def test_the_converter_takes_every_64_bit_id_and_nothing_larger():
@@ -66,8 +62,6 @@ def test_no_address_hands_a_view_a_number_beyond_64_bits():
     reached = []
 
     for route in numbered:
-        if route in ORM_ONLY:
-            continue
         for number in (HUGE, str(MAX_ID + 1)):
             try:
                 match = resolve(_address(route, number))
@@ -77,7 +71,7 @@ def test_no_address_hands_a_view_a_number_beyond_64_bits():
                 reached.append((route, number))
 
     assert reached == []
-    assert [r for r in numbered if "<int:" in r] == sorted(ORM_ONLY)
+    assert [r for r in numbered if "<int:" in r] == []  # every number in an address is an <id:...>
 
 
 @pytest.mark.django_db
