@@ -27,9 +27,14 @@ if TYPE_CHECKING:
     from .base import Machine, Reader
 
 
+#: roles a template may copy a step to (抄送); department_head means the heads
+#: of the step's own department.
+CC_ROLES = ("department_head", "leader", "auditor")
+
+
 class UserTask(NodeKind):
     type = "user_task"
-    keys = frozenset({"department", "outcomes", "sla", "countersign", "clearance", "clock"})
+    keys = frozenset({"department", "outcomes", "sla", "countersign", "clearance", "clock", "cc", "batch"})
     waits = True
     decides = True
     has_results = True
@@ -107,6 +112,46 @@ class UserTask(NodeKind):
             node.clock_excluded = clock == "excluded"
             if node.clock_excluded and node.sla is not None:
                 reader.err(key_pos(item, "sla"), f"{what}: a step excluded from the clock cannot have an SLA")
+        if "cc" in item:
+            self.read_cc(reader, node, item, what)
+        if "batch" in item:
+            # 批量审批: reviewers may approve several tasks of this node at once.
+            node.settings["batch"] = reader.boolean(item, "batch", what, False)
+
+    def read_cc(self, reader: Reader, node: Node, item: Any, what: str) -> None:
+        """抄送: `cc: [dept, ...]` or `cc: {departments: [..], roles: [..]}`; kept
+        in `node.settings["cc"]` as {"departments": [...], "roles": [...]}."""
+        raw = item["cc"]
+        pos = value_pos(item, "cc")
+        departments: list[str] = []
+        roles: list[str] = []
+        if isinstance(raw, list):
+            listed, listed_pos = raw, pos
+        else:
+            mapping = reader.mapping(raw, pos, f"{what} cc")
+            if mapping is None:
+                return
+            reader.keys(mapping, ("departments", "roles"), (), f"{what} cc")
+            listed = reader.seq(
+                mapping.get("departments", []), value_pos(mapping, "departments"), f"{what} cc"
+            )
+            listed = listed or []
+            listed_pos = value_pos(mapping, "departments") if "departments" in mapping else pos
+            for index, value in enumerate(
+                reader.seq(mapping.get("roles", []), value_pos(mapping, "roles"), f"{what} cc roles") or []
+            ):
+                if value not in CC_ROLES:
+                    reader.err(
+                        item_pos(mapping["roles"], index, value_pos(mapping, "roles")),
+                        f"{what} cc roles must be among {', '.join(CC_ROLES)}, not {value!r}",
+                    )
+                elif value not in roles:
+                    roles.append(str(value))
+        for index, value in enumerate(listed):
+            dept = reader.department(value, item_pos(listed, index, listed_pos), f"{what} cc")
+            if dept and dept not in departments:
+                departments.append(dept)
+        node.settings["cc"] = {"departments": departments, "roles": roles}
 
     def sla(self, reader: Reader, item: Any, what: str) -> Sla | None:
         sla = reader.mapping(item["sla"], value_pos(item, "sla"), f"{what} sla")
