@@ -11,7 +11,10 @@ DEPARTMENT_HEAD = "department_head"
 PROCESS_ADMIN = "process_admin"
 LEADER = "leader"
 AUDITOR = "auditor"
-ROLES = (APPLICANT, REVIEWER, DEPARTMENT_HEAD, PROCESS_ADMIN, LEADER, AUDITOR)
+# Another system (a payment platform, a registry) that sends govflow the
+# messages its templates' `signal` nodes wait for (docs/api.md, "Signals").
+INTEGRATION = "integration"
+ROLES = (APPLICANT, REVIEWER, DEPARTMENT_HEAD, PROCESS_ADMIN, LEADER, AUDITOR, INTEGRATION)
 
 
 class Department(models.Model):

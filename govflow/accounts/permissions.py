@@ -30,7 +30,7 @@ from django.db.models import Q, QuerySet
 
 from govflow.engine.definition import Definition
 
-from .models import AUDITOR, LEADER, PROCESS_ADMIN, Department, Membership
+from .models import AUDITOR, INTEGRATION, LEADER, PROCESS_ADMIN, Department, Membership
 
 
 def is_signed_in(user) -> bool:
@@ -68,6 +68,12 @@ def admins() -> QuerySet:
 
 def is_auditor(user) -> bool:
     return has_role(user, AUDITOR)
+
+
+def may_send_signals(user) -> bool:
+    """Systems in the `integration` group (and administrators, by hand)
+    deliver the messages `signal` nodes wait for."""
+    return is_admin(user) or has_role(user, INTEGRATION)
 
 
 def may_see_insight(user) -> bool:

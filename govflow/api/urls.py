@@ -8,7 +8,7 @@ from govflow import converters  # noqa: F401  (registers <id:...>)
 from govflow.ratings.api import CaseRatings
 
 from .errors import not_found
-from .views import attachments, cases, catalogue, certificates, tasks
+from .views import attachments, cases, catalogue, certificates, signals, tasks
 
 app_name = "api"
 
@@ -29,6 +29,7 @@ v1 = [
     path("cases/<str:reference>/correction/", cases.CaseCorrection.as_view(), name="case-correction"),
     path("cases/<str:reference>/timeline/", cases.CaseTimeline.as_view(), name="case-timeline"),
     path("cases/<str:reference>/ratings/", CaseRatings.as_view(), name="case-ratings"),
+    path("cases/<str:reference>/signals/<slug:name>/", signals.CaseSignal.as_view(), name="case-signal"),
     path("cases/<str:reference>/attachments/", attachments.AttachmentList.as_view(), name="attachments"),
     path(
         "cases/<str:reference>/attachments/<id:pk>/",

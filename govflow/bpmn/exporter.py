@@ -102,6 +102,7 @@ class _Exporter:
 
     def run(self) -> bytes:
         process_ids = [MAIN] + [pid for pid in self.definition.processes if pid != MAIN]
+        self.messages: dict[str, str] = {}  # signal name -> BPMN message id
         self.bpmn_process = {pid: self.fresh(f"process_{self.process_name(pid)}") for pid in process_ids}
         collaboration = etree.SubElement(self.root, _b("collaboration"), id=self.fresh("collaboration"))
         participants = {}
@@ -123,6 +124,8 @@ class _Exporter:
             laid = self.process(pid)
             self.draw(plane, laid, participants[pid], top)
             top += laid.pool.h + POOL_GAP  # a running total: pools one below the other
+        for signal, message_id in self.messages.items():  # root elements, before the diagram
+            etree.SubElement(self.root, _b("message"), id=message_id, name=signal)
         self.root.append(diagram)
         return etree.tostring(self.root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
@@ -264,6 +267,9 @@ class _Exporter:
                 )
                 add_shape(node.id, "event", lane_key)
                 flow(node.id, node.next[0])
+            elif node.type == "signal":
+                el = self.signal(process, node, name, add_shape, flow, lane_key)
+                ext["signal"] = node.settings.get("signal", "")
             elif node.type == "call":
                 el = self.element(process, tag, node.id, name)
                 el.set("calledElement", self.bpmn_process[node.calls])
@@ -298,6 +304,41 @@ class _Exporter:
         )
         laid.lane_ids = [lane.get("id") for lane in lane_elements]  # type: ignore[attr-defined]
         return laid
+
+    def signal(self, process, node, name: str, add_shape, flow, lane_key: str) -> etree._Element:
+        """A wait for a message: an intermediate catch event with a message
+        definition; with a deadline, an event-based gateway choosing between
+        that event and a timer event (what BPMN draws for "the message, or
+        else after n days"). The govflow node's id stays on the first element."""
+        signal = node.settings.get("signal", "")
+        message_id = self.messages.get(signal)
+        if message_id is None:
+            message_id = self.messages[signal] = self.fresh(f"message_{signal}")
+
+        def catch_message(element_id: str, label: str) -> etree._Element:
+            el = self.element(process, "intermediateCatchEvent", element_id, label)
+            etree.SubElement(
+                el, _b("messageEventDefinition"), id=self.fresh(f"{element_id}_def"), messageRef=message_id
+            )
+            add_shape(element_id, "event", lane_key)
+            flow(element_id, node.next[0])
+            return el
+
+        if node.duration is None:
+            return catch_message(node.id, name)
+        gateway = self.element(process, "eventBasedGateway", node.id, name)
+        add_shape(node.id, "gateway", lane_key)
+        message = self.fresh(f"{node.id}_message")
+        catch_message(message, signal)
+        flow(node.id, message)
+        timer = self.fresh(f"{node.id}_deadline")
+        el = self.element(process, "intermediateCatchEvent", timer, "期限届满")
+        definition = etree.SubElement(el, _b("timerEventDefinition"), id=self.fresh(f"{timer}_def"))
+        etree.SubElement(definition, _b("timeDuration")).text = format_duration(node.duration.as_dict())
+        add_shape(timer, "event", lane_key)
+        flow(node.id, timer)
+        flow(timer, node.on_timeout or "")
+        return gateway
 
     def element(self, process: etree._Element, tag: str, node_id: str, name: str) -> etree._Element:
         el = etree.SubElement(process, _b(tag), id=node_id)

@@ -69,7 +69,11 @@ ACTIVITIES = {"task", "userTask", "serviceTask", "callActivity"}
 CALLS = {"callActivity", "subProcess"}  # both become govflow `call` nodes
 GATEWAYS = {kind.bpmn_element: kind.type for kind in KINDS.values() if kind.is_gateway}
 EVENTS = {"startEvent", "endEvent", "boundaryEvent", "intermediateCatchEvent"}
-FLOW_NODES = ACTIVITIES | {"subProcess"} | set(GATEWAYS) | EVENTS
+# An event-based gateway is read only as "a message, or else a deadline":
+# one message (or signal) catch and one timer catch after it (a signal node).
+EVENT_GATEWAY = "eventBasedGateway"
+MESSAGE_DEFINITIONS = ("messageEventDefinition", "signalEventDefinition")
+FLOW_NODES = ACTIVITIES | {"subProcess", EVENT_GATEWAY} | set(GATEWAYS) | EVENTS
 COMMON = {"incoming", "outgoing", "extensionElements", "documentation"}
 # Dropped with one note each: they carry data or comments, never the route.
 DROPPED = {
@@ -89,7 +93,9 @@ DROPPED = {
 }
 CONTAINER = FLOW_NODES | {"sequenceFlow", "laneSet", "extensionElements", "documentation"}
 ALLOWED: dict[str, set[str]] = {
-    "definitions": {"process", "collaboration", "extensionElements", "documentation"},
+    "definitions": {"process", "collaboration", "message", "signal", "extensionElements", "documentation"},
+    "message": {"extensionElements", "documentation"},
+    "signal": {"extensionElements", "documentation"},
     "collaboration": {"participant", "extensionElements", "documentation"},
     "participant": {"extensionElements", "documentation"},
     "process": set(CONTAINER),
@@ -100,11 +106,12 @@ ALLOWED: dict[str, set[str]] = {
     "startEvent": COMMON,
     "endEvent": COMMON | {"terminateEventDefinition"},
     "boundaryEvent": COMMON | {"timerEventDefinition"},
-    "intermediateCatchEvent": COMMON | {"timerEventDefinition"},
+    "intermediateCatchEvent": COMMON | {"timerEventDefinition", *MESSAGE_DEFINITIONS},
     "timerEventDefinition": {"timeDuration", "extensionElements", "documentation"},
+    **{kind: {"extensionElements", "documentation"} for kind in MESSAGE_DEFINITIONS},
     "terminateEventDefinition": {"extensionElements", "documentation"},
     "sequenceFlow": {"conditionExpression", "extensionElements", "documentation"},
-    **{kind: set(COMMON) for kind in ACTIVITIES | set(GATEWAYS)},
+    **{kind: set(COMMON) for kind in ACTIVITIES | set(GATEWAYS) | {EVENT_GATEWAY}},
     **{kind: set() for kind in ("flowNodeRef", "incoming", "outgoing", "documentation", "text")},
     "timeDuration": set(),
     "conditionExpression": set(),
@@ -119,7 +126,6 @@ HINTS = {
     "sendTask": "send tasks (messages) are not supported",
     "receiveTask": "receive tasks (messages) are not supported",
     "manualTask": "manual tasks are not supported; use a task or userTask for a department's step",
-    "eventBasedGateway": "event-based gateways are not supported",
     "complexGateway": "complex gateways are not supported",
     "intermediateThrowEvent": "intermediate throw events are not supported",
     "messageFlow": "message flows between pools are not supported; govflow imports one process",
@@ -300,6 +306,12 @@ class _Importer:
         self.expression_language = root.get("expressionLanguage", "")
         self.check_subset(root)
         self.fail_if_problems()
+        # What message and signal catch events refer to: id -> name.
+        self.message_names = {
+            el.get("id", ""): el.get("name", "") or el.get("id", "")
+            for kind in ("message", "signal")
+            for el in root.findall(f"{{{BPMN}}}{kind}")
+        }
         processes = root.findall(f"{{{BPMN}}}process")
         participants = {
             p.get("processRef"): p for p in root.iter(f"{{{BPMN}}}participant") if p.get("processRef")
@@ -418,13 +430,9 @@ class _Importer:
         if parent_kind == "boundaryEvent":
             return f"{what} boundary event is not supported; only timer boundary events are"
         if parent_kind == "intermediateCatchEvent":
-            if what in ("a message", "a signal"):
-                return (
-                    f"{what} intermediate catch event (waiting for a {what[2:]}) is not supported yet; "
-                    "govflow's waits are timers: draw a task for the department that receives it, or a "
-                    "timer (wait)"
-                )
-            return f"{what} intermediate event is not supported; only timers (waits) are"
+            return (
+                f"{what} intermediate event is not supported; only timers (waits), messages and signals are"
+            )
         return f"{what} event is outside govflow's BPMN subset"
 
     def ignore(self, element: etree._Element, what: str) -> None:
@@ -845,6 +853,9 @@ class _Importer:
             if node.kind in ("task", "userTask"):
                 self.check_timers(node)
         for node in members:
+            if node.kind == EVENT_GATEWAY:
+                self.fold_event_gateway(node)
+        for node in members:
             if node.kind in GATEWAYS and len(_sources(node)) > 1 and len(node.outgoing) > 1:
                 node.entry = to_identifier(f"{node.gid}_join", self.taken)  # type: ignore[attr-defined]
             if node.boundaries and node.kind not in ("task", "userTask", "serviceTask", *CALLS):
@@ -1024,6 +1035,71 @@ class _Importer:
             else:
                 node.sla_timer = non_interrupting[0]  # type: ignore[attr-defined]
 
+    # -- messages and signals --------------------------------------------------------------------
+
+    @staticmethod
+    def message_definition(node: _Node) -> etree._Element | None:
+        for kind in MESSAGE_DEFINITIONS:
+            found = node.el.find(f"{{{BPMN}}}{kind}")
+            if found is not None:
+                return found
+        return None
+
+    def signal_name(self, node: _Node) -> str:
+        """The govflow name of what a message or signal catch event waits
+        for: its message's (or signal's) name, else its id, else the event's
+        name or id, as a lower-case identifier (another system sends it in
+        the address). A name that had to be changed is noted."""
+        definition = self.message_definition(node)
+        ref = ""
+        if definition is not None:
+            ref = definition.get("messageRef") or definition.get("signalRef") or ""
+        original = self.message_names.get(ref) or ref or node.name or node.bpmn_id
+        name = to_identifier(original, set(), prefix="message")
+        if name == "message" and ref:  # nothing readable in the name (all Chinese, say): the id
+            name = to_identifier(ref, set(), prefix="message")
+        if name != original:
+            self.note(
+                f"the message {original!r} is received as the signal '{name}' "
+                f"(POST /api/v1/cases/{{reference}}/signals/{name}/); rename it in the YAML if you like",
+                node=node,
+            )
+        return name
+
+    def fold_event_gateway(self, gateway: _Node) -> None:
+        """An event-based gateway that chooses between one message (or
+        signal) and one timer becomes a signal node with a deadline; any
+        other event-based gateway is refused."""
+        targets = [flow.target for flow in gateway.outgoing]
+        messages = [
+            t
+            for t in targets
+            if t.kind == "intermediateCatchEvent" and self.message_definition(t) is not None
+        ]
+        timers = [
+            t
+            for t in targets
+            if t.kind == "intermediateCatchEvent" and t.el.find(f"{{{BPMN}}}timerEventDefinition") is not None
+        ]
+        fine = (
+            len(targets) == 2
+            and len(messages) == 1
+            and len(timers) == 1
+            and all(len(t.incoming) == 1 and len(t.outgoing) == 1 for t in targets)
+        )
+        if not fine:
+            self.problem(
+                "an event-based gateway is read only as a wait for one message with a deadline: exactly two "
+                "outgoing flows, to one message (or signal) intermediate catch event and one timer "
+                "intermediate catch event, each with one incoming and one outgoing flow",
+                node=gateway,
+            )
+            return
+        gateway.signal_parts = (messages[0], timers[0])  # type: ignore[attr-defined]
+        for part in targets:
+            part.consumed = True
+            part.folded_into = gateway  # type: ignore[attr-defined]
+
     def timer_duration(self, event: _Node) -> dict | None:
         definition = event.el.find(f"{{{BPMN}}}timerEventDefinition")
         if definition is None:
@@ -1095,6 +1171,29 @@ class _Importer:
         elif kind in GATEWAYS:
             self.write_gateway(item, node, ext)
             return
+        elif kind == EVENT_GATEWAY:
+            folded = getattr(node, "signal_parts", None)
+            if folded is None:
+                return  # refused in fold_event_gateway
+            message, timer = folded
+            item["type"] = "signal"
+            self.title(item, node if node.name else message, ext, required=True)
+            item["signal"] = ext.get("signal") or self.signal_name(message)
+            self.single_next(item, message)
+            duration = self.timer_duration(timer)
+            if duration:
+                item["deadline"] = _flow_map(duration)
+            if len(timer.outgoing) == 1:
+                item["on_timeout"] = self.entry_of(timer.outgoing[0].target)
+            else:
+                self.problem(
+                    "the deadline's timer event needs exactly one outgoing sequence flow", node=timer
+                )
+        elif kind == "intermediateCatchEvent" and self.message_definition(node) is not None:
+            item["type"] = "signal"
+            self.title(item, node, ext, required=True)
+            item["signal"] = ext.get("signal") or self.signal_name(node)
+            self.single_next(item, node)
         elif kind == "intermediateCatchEvent":
             item["type"] = "wait"
             self.title(item, node, ext, required=True)

@@ -42,9 +42,19 @@ class FireTimer:
 
 
 @dataclass(frozen=True, slots=True)
+class Signal:
+    """A message from another system (a fee paid, a filing made): moves on
+    every token waiting for `name` at a `signal` node; `data` becomes
+    `result.<node>.<key>`."""
+
+    name: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Withdraw:
     actor: str | None = None
     reason: str | None = None
 
 
-Event = Start | CompleteTask | SubmitCorrection | ServiceDone | FireTimer | Withdraw
+Event = Start | CompleteTask | SubmitCorrection | ServiceDone | FireTimer | Signal | Withdraw

@@ -49,6 +49,7 @@ from .events import (
     Event,
     FireTimer,
     ServiceDone,
+    Signal,
     Start,
     SubmitCorrection,
     Withdraw,
@@ -374,6 +375,23 @@ class _Machine:
         KINDS[node.type].on_timer(self, timer, node)
         self.run()
 
+    def on_signal(self, event: Signal) -> None:
+        """A message from outside: every token resting on a node that waits
+        for it moves on (in token order); none waiting is an IllegalEvent."""
+        nodes, tokens = self.nodes, self.state["tokens"]
+        waiting = [
+            (token_id, nodes[token["node"]])
+            for token_id, token in tokens.items()
+            if KINDS[nodes[token["node"]].type].receives(nodes[token["node"]], event.name)
+        ]
+        if not waiting:
+            raise IllegalEvent(
+                f"the case is not waiting for the message '{event.name}'", code="not_waiting_for_signal"
+            )
+        for token_id, node in waiting:
+            KINDS[node.type].received(self, token_id, node, event.data)
+        self.run()
+
     def on_withdraw(self, event: Withdraw) -> None:
         self.finish(MAIN_FRAME, "withdrawn", None)
 
@@ -385,6 +403,7 @@ EVENT_HANDLERS: dict[type, Callable[[_Machine, Any], None]] = {
     SubmitCorrection: _Machine.on_task_event,
     ServiceDone: _Machine.on_task_event,
     FireTimer: _Machine.on_fire_timer,
+    Signal: _Machine.on_signal,
     Withdraw: _Machine.on_withdraw,
 }
 

@@ -232,6 +232,8 @@ class _Run:
         # Each timer started: its node and kind, the clock when it started,
         # and the limit it was started with (counted as the live system does).
         self.timers_due: list[tuple[str, str, float, rt.TimerStarted]] = []
+        # signal nodes scripted to time out without a deadline: (node, script origin)
+        self.stuck_signals: list[tuple[str, tuple[str, int | None] | None]] = []
 
     def now(self) -> datetime:
         return SIMULATION_EPOCH + timedelta(days=self.clock)
@@ -274,6 +276,8 @@ class _Run:
         for effect in result.effects:
             if isinstance(effect, rt.NodeEntered):
                 self.trace.append(effect.node)
+                if node_sla[effect.node].type == "signal":
+                    self.expect_signal(node_sla[effect.node])
             elif isinstance(effect, rt.CertificateDue):
                 self.certificates.append(
                     {"type": effect.type, "department": effect.department, "node": effect.node}
@@ -336,12 +340,30 @@ class _Run:
             elif isinstance(effect, rt.TimerStarted):
                 limit = effect.days if effect.days is not None else (effect.hours or 0) / 8.0
                 self.timers_due.append((effect.node, effect.kind, self.clock, effect))
-                if effect.kind == "wait":
+                if effect.kind in ("wait", "signal_deadline"):
                     self.schedule(float(limit), "timer", effect.timer_id)
                 elif effect.kind in ("sla_breach", "correction_deadline") and effect.task_id:
                     self.timeouts[effect.task_id] = effect.timer_id
                     self.schedule(float(limit), "timer", effect.timer_id)
         return result.state
+
+    def expect_signal(self, node) -> None:
+        """A `signal` node: the message arrives after the script's duration
+        for the node (0 by default) with its `results` entry as data, unless
+        the script says `timeout` (then only the node's deadline moves on)."""
+        outcome, origin = self.scripted_decision(node.id)
+        if outcome == "timeout":
+            if node.duration is None:
+                self.stuck_signals.append((node.id, origin))
+            return
+        if outcome not in ("approve", "arrive"):
+            raise self.script_error(
+                f"decision '{outcome}' for '{node.id}' is not offered there (a signal node takes "
+                "'arrive', the default, or 'timeout')",
+                origin,
+                node.id,
+            )
+        self.schedule(float(self.script.durations.get(node.id, 0.0)), "signal", node.id)
 
     def run(self) -> Simulation:
         try:
@@ -405,6 +427,11 @@ class _Run:
             else:
                 continue
             cause = cause or origin
+        active = set(rt.active_nodes(state))
+        for node_id, origin in self.stuck_signals:
+            if node_id in active:
+                reasons.append(f"the scripted 'timeout' waits for a deadline '{node_id}' does not have")
+                cause = cause or origin
         why = f": {'; '.join(reasons)}" if reasons else ""
         return SimulationError(
             f"the case is stuck: nothing is left to happen at {text}{why}",
@@ -435,6 +462,16 @@ class _Run:
     def event_for(self, kind: str, ident: str, state: dict[str, Any]) -> rt.Event | None:
         if kind == "timer":
             return rt.FireTimer(ident) if ident in state["timers"] else None
+        if kind == "signal":
+            if ident not in rt.active_nodes(state):  # the deadline came first
+                return None
+            node = self.definition.nodes[ident]
+            data = self.script.results.get(ident, {})
+            if isinstance(data, list):
+                index = self.used.get("result:" + ident, 0)
+                self.used["result:" + ident] = index + 1
+                data = data[min(index, len(data) - 1)] if data else {}
+            return rt.Signal(node.settings.get("signal", ""), dict(data))
         task = state["tasks"].get(ident)
         if task is None:  # cancelled meanwhile (a terminating end, a countersign decided)
             return None

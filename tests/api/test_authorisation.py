@@ -49,7 +49,9 @@ def _snapshot(case, task):
 
 
 def _call(client, method, path, case, task, attachment, colleague):
-    url = path.format(reference=case.reference, id=task.pk if "/tasks/" in path else attachment.pk)
+    url = path.format(
+        reference=case.reference, id=task.pk if "/tasks/" in path else attachment.pk, name="fee_paid"
+    )
     body = BODIES.get((method, path))
     if path.endswith("/attachments/") and method == "post":
         upload = SimpleUploadedFile("a.pdf", PDF_BYTES, content_type="application/pdf")
@@ -69,7 +71,7 @@ def test_outsiders_get_404_on_every_object_endpoint_and_change_nothing(base_data
         "reviewer of another department": base_data["fire_reviewer"],
     }
     operations = sorted(set(_object_operations()))
-    assert len(operations) == 19  # ratings: GET and POST
+    assert len(operations) == 20  # ratings: GET and POST; a signal
     before = _snapshot(case, task)
 
     leaks = []

@@ -28,6 +28,7 @@ BUILT_IN = (
     "exclusive",
     "inclusive",
     "wait",
+    "signal",
     "correction",
     "call",
 )

@@ -20,6 +20,7 @@ from .exclusive import Exclusive
 from .inclusive import Inclusive
 from .parallel import Parallel
 from .service_task import ServiceTask
+from .signal import SignalWait
 from .start import Start
 from .user_task import UserTask
 from .wait import Wait
@@ -36,7 +37,19 @@ def register(kind: type[NodeKind]) -> NodeKind:
     return instance
 
 
-for _kind in (Start, End, UserTask, ServiceTask, Parallel, Exclusive, Inclusive, Wait, Correction, Call):
+for _kind in (
+    Start,
+    End,
+    UserTask,
+    ServiceTask,
+    Parallel,
+    Exclusive,
+    Inclusive,
+    Wait,
+    SignalWait,
+    Correction,
+    Call,
+):
     register(_kind)
 
 

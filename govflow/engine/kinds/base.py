@@ -101,6 +101,15 @@ class NodeKind:
         """One of the node's timers fell due (it is already removed from the state)."""
         raise IllegalEvent(f"a {self.type} node has no timers", code="timer_not_pending")
 
+    def receives(self, node: Node, name: str) -> bool:
+        """Whether a token resting here takes the external message `name`
+        (a `Signal` event; see kinds/signal.py)."""
+        return False
+
+    def received(self, machine: Machine, token_id: str, node: Node, data: Mapping[str, Any]) -> None:
+        """The message this node waits for has arrived for the token."""
+        raise IllegalEvent(f"a {self.type} node takes no messages", code="not_waiting_for_signal")
+
     def holds_clock(self, node: Node) -> bool:
         """Whether the case's clock stands still while the node's tasks are open."""
         return False
