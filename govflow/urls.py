@@ -21,5 +21,6 @@ urlpatterns = [
     path("bpmn/", include("govflow.bpmn.urls")),
     path("catalog/", include("govflow.catalog.urls")),
     path("ratings/", include("govflow.ratings.urls")),
+    path("collab/", include("govflow.collab.urls")),
     path("", include("govflow.web.urls")),
 ]

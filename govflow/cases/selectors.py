@@ -215,7 +215,13 @@ def case_access(*, user, reference: str) -> CaseAccess:
         .order_by("code")
     )
     if not departments:
-        raise NotFound("case not found")
+        # A copy, a delegation or a consultation (govflow.collab) lets its
+        # reader see the case as their own departments' clearance allows.
+        from govflow.collab.selectors import collab_departments
+
+        departments = collab_departments(user=user, case=case)
+        if departments is None:
+            raise NotFound("case not found")
     return CaseAccess(case, REVIEWER, departments)
 
 

@@ -21,6 +21,7 @@ from django_fsm import TransitionNotAllowed
 from govflow.accounts.models import Membership
 from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
+from govflow.collab import guards as collab_guards
 from govflow.engine import IllegalEvent, NoBranchMatched
 from govflow.engine import runtime as rt
 from govflow.engine.forms import FieldError, validate_form_data
@@ -379,9 +380,13 @@ def task_complete(
         raise Forbidden("a reviewer cannot decide a case they applied for")
     if not task.is_live:
         raise Conflict(_task_state_message(task))
-    if task.status == TaskStatus.CLAIMED and task.assignee_id != actor.pk:
+    # 代理: the holder's acting officer may decide for them (govflow.collab).
+    acting_for = task.assignee_id if task.assignee_id not in (None, actor.pk) else None
+    if acting_for is not None and not collab_guards.acts_for(actor, acting_for, now=now):
         raise Conflict("a colleague has claimed this task; ask them or the department head to hand it over")
     _refuse_second_signature(case, task, actor.pk)
+    # 委派 / 会商: not while a delegation or a consultation within its limit is open.
+    collab_guards.refuse_while_waiting(task, now=now)
     opinion = (opinion or "").strip()
     if len(opinion) > MAX_OPINION:
         raise InvalidInput(
@@ -404,6 +409,7 @@ def task_complete(
         outcome=outcome,
         opinion=opinion,
         department=task.department_id,
+        **({"acting_for": acting_for} if acting_for is not None else {}),
     )
     changes.happened(
         events.TaskDecided(

@@ -18,6 +18,12 @@ class NotificationKind(models.TextChoices):
     CALENDAR_MISSING = "calendar_missing", _("working-day calendar missing")
     POOR_RATING = "poor_rating", _("poor rating to remedy")
     REMEDIATION_OVERDUE = "remediation_overdue", _("remediation of a poor rating overdue")
+    URGED = "urged", _("step urged")
+    DELEGATED = "delegated", _("task delegated to you")
+    DELEGATION_ANSWERED = "delegation_answered", _("delegated opinion back")
+    CONSULTATION_REQUESTED = "consultation_requested", _("opinion asked of your department")
+    CONSULTATION_ANSWERED = "consultation_answered", _("consulted department answered")
+    COPIED = "copied", _("case copied to you")
 
 
 class Notification(models.Model):

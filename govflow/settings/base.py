@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "govflow.bpmn",
     "govflow.catalog",
     "govflow.ratings",
+    "govflow.collab",
     "django_prometheus",
 ]
 

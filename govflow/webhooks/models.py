@@ -23,6 +23,9 @@ EVENT_KINDS = (
     ("case.withdrawn", _("case withdrawn")),
     ("certificate.issued", _("certificate issued")),
     ("certificate.revoked", _("certificate revoked")),
+    ("case.urged", _("case urged")),
+    ("consultation.requested", _("consultation requested")),
+    ("consultation.answered", _("consultation answered")),
 )
 KIND_CODES = tuple(code for code, _label in EVENT_KINDS)
 
