@@ -90,6 +90,11 @@ DROPPED = {
     "ioSpecification": ("data inputs and outputs", "the case's form holds the data"),
     "property": ("property", "a variable; the case's form holds the data"),
     "itemDefinition": ("item definition", "a data type"),
+    "messageFlow": (
+        "message flow",
+        "a message between pools; govflow runs one process and receives messages over its API at signal "
+        "nodes (message catch events)",
+    ),
 }
 CONTAINER = FLOW_NODES | {"sequenceFlow", "laneSet", "extensionElements", "documentation"}
 ALLOWED: dict[str, set[str]] = {
@@ -128,7 +133,6 @@ HINTS = {
     "manualTask": "manual tasks are not supported; use a task or userTask for a department's step",
     "complexGateway": "complex gateways are not supported",
     "intermediateThrowEvent": "intermediate throw events are not supported",
-    "messageFlow": "message flows between pools are not supported; govflow imports one process",
     "timeDate": "a timer at a fixed date (timeDate) is not supported; give a timeDuration such as P10D",
     "timeCycle": "repeating timers (timeCycle) are not supported; give a timeDuration such as P10D",
     "multiInstanceLoopCharacteristics": "multi-instance activities are not supported "

@@ -16,26 +16,6 @@ from govflow.engine.simulate import Script, example_data, simulate
 from .conftest import CORPUS, DEPARTMENTS, HANDLERS
 
 EXPECTED = YAML(typ="safe", pure=True).load((CORPUS / "expected.yaml").read_text("utf-8"))["models"]
-# Changed on purpose since expected.yaml was written (docs/bpmn.md): exclusive
-# gateways without conditions are no longer taken as "true" on every flow,
-# untranslatable conditions are refused unless --keep-conditions, embedded
-# sub-processes and data elements are imported (so the first reason moved on).
-CHANGED = {
-    "govflow/advert_permit.bpmn": {"refused": "cannot be translated into govflow's condition language"},
-    "miwg/A.2.0.bpmn": {"refused": "carry no conditions, so the decision of task"},
-    "miwg/A.2.1.bpmn": {"refused": "carry no conditions, so the decision of task"},
-    "miwg/A.3.0.bpmn": {"refused": "a message boundary event is not supported"},
-    "miwg/A.4.0.bpmn": {"refused": "<message> is outside govflow's BPMN"},
-    "miwg/B.1.0.bpmn": {"refused": "<globalTask> is outside govflow's BPMN"},
-    "miwg/C.4.0.bpmn": {"refused": "<signal> is outside govflow's BPMN"},
-    "miwg/C.5.0.bpmn": {"refused": "a signal end event is not supported"},
-    "miwg/C.6.0.bpmn": {"refused": "a message intermediate catch event (waiting for a message) is not"},
-    "miwg/C.7.0.bpmn": {"refused": "<resource> is outside govflow's BPMN"},
-    "spiffworkflow/bpmn__timer-non-interrupt-boundary.bpmn": {
-        "refused": "govflow takes timers only on user tasks, not on sub-processes"
-    },
-}
-EXPECTED = {**EXPECTED, **{model: CHANGED[model] for model in CHANGED if model in EXPECTED}}
 MODELS = sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*.bpmn"))
 
 

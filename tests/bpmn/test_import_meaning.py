@@ -356,17 +356,82 @@ def test_data_and_comments_are_dropped_with_one_note_each(importer):
 
 
 @pytest.mark.parametrize("kind", ["message", "signal"])
-def test_message_and_signal_catch_events_stay_refused(importer, kind):
+def test_message_and_signal_catch_events_wait_for_a_signal(importer, kind):
+    """A catch event waits for the message another system sends over the
+    API; its name is the message's (or signal's) name as an identifier."""
+    ref = "messageRef" if kind == "message" else "signalRef"
     body = (
         '<startEvent id="start"/>'
         + flow("f0", "start", "wait")
-        + f'<intermediateCatchEvent id="wait"><{kind}EventDefinition/></intermediateCatchEvent>'
-        + flow("f1", "wait", "end")
-        + '<endEvent id="end" name="E"/>'
+        + f'<intermediateCatchEvent id="wait" name="等待缴费"><{kind}EventDefinition {ref}="Pay"/>'
+        "</intermediateCatchEvent>" + flow("f1", "wait", "end") + '<endEvent id="end" name="E"/>'
     )
-    lines = refusal(importer, model(body))
+    source = model(body).replace("</definitions>", f'<{kind} id="Pay" name="Fee paid"/></definitions>')
+    result = importer(source)
+    wait = nodes(result)["wait"]
+    assert wait["type"] == "signal"
+    assert wait["signal"] == "fee_paid"
+    assert wait["next"] == "end"
+    assert any("received as the signal 'fee_paid'" in n.message for n in result.notes)
+
+
+def test_a_message_with_a_chinese_name_takes_its_id(importer):
+    body = (
+        '<startEvent id="start"/>'
+        + flow("f0", "start", "wait")
+        + '<intermediateCatchEvent id="wait" name="等"><messageEventDefinition messageRef="FeePaid"/>'
+        "</intermediateCatchEvent>" + flow("f1", "wait", "end") + '<endEvent id="end" name="E"/>'
+    )
+    source = model(body).replace("</definitions>", '<message id="FeePaid" name="缴费成功"/></definitions>')
+    assert nodes(importer(source))["wait"]["signal"] == "fee_paid"
+
+
+def event_gateway(*targets: str) -> str:
+    """start -> event-based gateway 'choose' -> each target (a message or
+    timer catch event, or a task) -> an end ('end' after a message or task,
+    'lapsed' after a timer)."""
+    parts = []
+    for i, kind in enumerate(targets):
+        tid = f"{kind}{i}"
+        if kind == "message":
+            element = f'<intermediateCatchEvent id="{tid}"><messageEventDefinition/></intermediateCatchEvent>'
+        elif kind == "timer":
+            element = (
+                f'<intermediateCatchEvent id="{tid}"><timerEventDefinition><timeDuration>P10D</timeDuration>'
+                "</timerEventDefinition></intermediateCatchEvent>"
+            )
+        else:
+            element = f'<userTask id="{tid}" name="办理"/>'
+        after = "lapsed" if kind == "timer" else "end"
+        parts.append(flow(f"g{i}", "choose", tid) + element + flow(f"o{i}", tid, after))
+    return (
+        '<startEvent id="start"/>'
+        + flow("f0", "start", "choose")
+        + '<eventBasedGateway id="choose" name="等待缴费"/>'
+        + "".join(parts)
+        + '<endEvent id="end" name="办结"/><endEvent id="lapsed" name="逾期"/>'
+    )
+
+
+def test_an_event_based_gateway_between_a_message_and_a_timer_is_a_signal_with_a_deadline(importer):
+    result = importer(model(event_gateway("message", "timer")))
+    found = nodes(result)
+    wait = found["choose"]
+    assert wait["type"] == "signal"
+    assert wait["deadline"] == {"days": 10}
+    assert wait["next"] == "end"
+    assert wait["on_timeout"] == "lapsed"
+    assert "message0" not in found
+    assert "timer1" not in found
+
+
+@pytest.mark.parametrize(
+    "targets", [("message",), ("message", "message"), ("message", "timer", "timer"), ("task", "timer")]
+)
+def test_other_event_based_gateways_are_refused_with_the_pattern_they_need(importer, targets):
+    lines = refusal(importer, model(event_gateway(*targets)))
     assert any(
-        f"a {kind} intermediate catch event (waiting for a {kind}) is not supported yet" in x for x in lines
+        "an event-based gateway is read only as a wait for one message with a deadline" in x for x in lines
     )
 
 
