@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from .expressions import Expression
@@ -20,7 +21,8 @@ MAIN = "main"
 TASK_OUTCOMES = ("approve", "reject", "return")
 CASE_OUTCOMES = ("approved", "rejected", "withdrawn")
 BREACH_ACTIONS = ("escalate", "approve", "reject")
-COUNTERSIGN_MODES = ("all", "any", "sequential")
+COUNTERSIGN_MODES = ("all", "any", "sequential", "vote")
+TRANSFER_VIA = ("queue", "head")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,27 @@ class Countersign:
     mode: str
     signers: tuple[str, ...]
     distinct_people: bool = False
+    # mode "vote" (票签): the share of the weight that carries the node
+    # (exact, e.g. Fraction(2, 3)) and each signer's weight (1 each unless
+    # `weights` says otherwise).
+    pass_ratio: Fraction | None = None
+    weights: tuple[int, ...] = ()
+
+    def weight(self, signer: int) -> int:
+        return self.weights[signer] if self.weights else 1
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """转办: where a task of the node may be passed (`to`: department codes,
+    None for any department) and how it arrives there (`via`: "queue", the
+    department's open tasks, or "head", claimed by its head to dispatch)."""
+
+    to: tuple[str, ...] | None = None
+    via: str = "queue"
+
+
+ANY_TRANSFER = Transfer()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +162,11 @@ class Node:
     sla: Sla | None = None
     clearance: tuple[str, ...] = ()
     clock_excluded: bool = False
+    # 退回: the earlier steps a reviewer may send the case back to (None:
+    # any step the case has passed; (): none), and 转办 (a user task's is
+    # ANY_TRANSFER unless its template says otherwise; None: not allowed)
+    return_to: tuple[str, ...] | None = None
+    transfer: Transfer | None = None
     # service task
     handler: str | None = None
     # wait / correction

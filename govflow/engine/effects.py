@@ -55,6 +55,9 @@ class TimerStarted:
     # counted on a calendar year whose notice is not loaded yet); reminders
     # and escalations only tell people, and may.
     legal_effect: bool = False
+    # The limit counts from this moment (ISO) rather than from now: a task
+    # given back after a take-back keeps the time it had (its SLA continues).
+    since: str | None = None
 
 
 def timer_has_legal_effect(node: Node, kind: str) -> bool:
@@ -105,6 +108,41 @@ class CertificateDue:
 
 
 @dataclass(frozen=True, slots=True)
+class SentBack:
+    """退回: task `task_id` at `node` sent the case back to `target`; the
+    decisions of `cleared` were dropped, and with `block` (a split) every
+    open task of that block was cancelled."""
+
+    task_id: str
+    node: str
+    target: str
+    cleared: tuple[str, ...]
+    block: str | None
+    come_back: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionTakenBack:
+    """撤回: the decision of `task_id` was taken back; `again` is the task
+    that replaces it (open, with the time the first one had)."""
+
+    task_id: str
+    node: str
+    again: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskTransferred:
+    """转办: the task went from one department to another (`via`: queue or head)."""
+
+    task_id: str
+    node: str
+    from_department: str | None
+    to_department: str
+    via: str
+
+
+@dataclass(frozen=True, slots=True)
 class CaseCompleted:
     outcome: str
     node: str | None
@@ -122,5 +160,8 @@ Effect = (
     | ServiceCall
     | Notify
     | CertificateDue
+    | SentBack
+    | DecisionTakenBack
+    | TaskTransferred
     | CaseCompleted
 )

@@ -57,4 +57,69 @@ class Withdraw:
     reason: str | None = None
 
 
-Event = Start | CompleteTask | SubmitCorrection | ServiceDone | FireTimer | Signal | Withdraw
+@dataclass(frozen=True, slots=True)
+class ReturnTask:
+    """退回: the reviewer of an open task sends the case back to `target`,
+    an earlier user task it has passed; with `come_back` the target's
+    approval brings it straight back to this step (回到我)."""
+
+    task_id: str
+    target: str
+    actor: str | None = None
+    opinion: str | None = None
+    come_back: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TakeBack:
+    """撤回/拿回: the reviewer who decided `task_id` takes the decision back
+    while nothing it set going has been acted on."""
+
+    task_id: str
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransferTask:
+    """转办: an open task passes to another `department` (its time limit runs on)."""
+
+    task_id: str
+    department: str
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddSigner:
+    """加签: `department` must approve before (`position` "before") the
+    task can be decided, or after ("after") its approval counts."""
+
+    task_id: str
+    department: str
+    position: str = "before"
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveSigner:
+    """减签: an added signer who has not acted is removed: `signer` is the
+    added signer's task id, or a department still to sign after."""
+
+    task_id: str
+    signer: str
+    actor: str | None = None
+
+
+Event = (
+    Start
+    | CompleteTask
+    | SubmitCorrection
+    | ServiceDone
+    | FireTimer
+    | Signal
+    | Withdraw
+    | ReturnTask
+    | TakeBack
+    | TransferTask
+    | AddSigner
+    | RemoveSigner
+)

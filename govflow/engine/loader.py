@@ -226,6 +226,7 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
 
         self.check_conditions(nodes)
         self.check_clearance(nodes)
+        self.check_return_targets(nodes)
         catalog = (
             self.read_catalog(root["catalog"], value_pos(root, "catalog"), nodes)
             if "catalog" in root

@@ -27,6 +27,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from . import operations
 from .definition import Definition, Node
 from .effects import (  # noqa: F401 - re-exported: callers read effects from runtime
     CaseCompleted,
@@ -45,13 +46,18 @@ from .effects import (  # noqa: F401 - re-exported: callers read effects from ru
     timer_has_legal_effect,
 )
 from .events import (
+    AddSigner,
     CompleteTask,
     Event,
     FireTimer,
+    RemoveSigner,
+    ReturnTask,
     ServiceDone,
     Signal,
     Start,
     SubmitCorrection,
+    TakeBack,
+    TransferTask,
     Withdraw,
 )
 from .expressions import EvaluationError
@@ -133,7 +139,7 @@ MAIN_FRAME = ""
 
 
 class _Machine:
-    __slots__ = ("definition", "effects", "nodes", "now", "queue", "state")
+    __slots__ = ("definition", "effects", "nodes", "now", "queue", "state", "trail")
 
     def __init__(self, definition: Definition, state: dict[str, Any], now: datetime) -> None:
         self.definition = definition
@@ -142,6 +148,9 @@ class _Machine:
         self.now = now.isoformat()
         self.effects: list[Effect] = []
         self.queue: deque[str] = deque()
+        # What a reviewer's decision set going (tokens, tasks, scopes, join
+        # arrivals, rounds), so that it can be taken back (operations.py).
+        self.trail: dict[str, Any] | None = None
 
     # ids ------------------------------------------------------------------
 
@@ -159,12 +168,16 @@ class _Machine:
     def next_round(self, node_id: str) -> int:
         """Count one more visit to a node: decisions and tasks carry the round."""
         rounds = self.state["rounds"]
+        if self.trail is not None:
+            self.trail["rounds"].setdefault(node_id, rounds.get(node_id, 0))
         rounds[node_id] = round_ = rounds.get(node_id, 0) + 1
         return round_
 
     def new_token(self, node: str, scopes: list[str], frame: str) -> str:
         token_id = self.new_id("k")
         self.state["tokens"][token_id] = {"node": node, "scopes": scopes, "frame": frame}
+        if self.trail is not None:
+            self.trail["tokens"].append(token_id)
         return token_id
 
     def move(self, token_id: str, target: str) -> None:
@@ -186,8 +199,17 @@ class _Machine:
                 self.queue.clear()
 
     def create_task(
-        self, token_id: str, node: Node, kind: str, department: str | None, round_: int, signer: int | None
+        self,
+        token_id: str,
+        node: Node,
+        kind: str,
+        department: str | None,
+        round_: int,
+        signer: int | None,
+        since: str | None = None,
     ) -> str:
+        """A new open task; `since` (a take-back giving a task back) keeps
+        the moment its time limit counts from."""
         task_id = self.new_id("t")
         self.state["tasks"][task_id] = {
             "node": node.id,
@@ -197,17 +219,19 @@ class _Machine:
             "round": round_,
             "signer": signer,
             "escalated": False,
-            "created": self.now,
+            "created": since or self.now,
         }
+        if self.trail is not None:
+            self.trail["tasks"].append(task_id)
         self.effects.append(TaskCreated(task_id, node.id, kind, department, round_, signer))
         sla = node.sla
         if sla is not None and kind in ("review", "signature"):
             limit = sla.limit
             if sla.remind_at is not None:
                 self.start_timer(
-                    "sla_reminder", node, token_id, task_id, limit.days, limit.hours, sla.remind_at
+                    "sla_reminder", node, token_id, task_id, limit.days, limit.hours, sla.remind_at, since
                 )
-            self.start_timer("sla_breach", node, token_id, task_id, limit.days, limit.hours, 1.0)
+            self.start_timer("sla_breach", node, token_id, task_id, limit.days, limit.hours, 1.0, since)
         return task_id
 
     def start_timer(
@@ -219,12 +243,21 @@ class _Machine:
         days: int | None,
         hours: float | None,
         fraction: float,
+        since: str | None = None,
     ) -> str:
         timer_id = self.new_id("m")
         self.state["timers"][timer_id] = {"kind": kind, "node": node.id, "token": token_id, "task": task_id}
         self.effects.append(
             TimerStarted(
-                timer_id, kind, node.id, task_id, days, hours, fraction, timer_has_legal_effect(node, kind)
+                timer_id,
+                kind,
+                node.id,
+                task_id,
+                days,
+                hours,
+                fraction,
+                timer_has_legal_effect(node, kind),
+                since,
             )
         )
         return timer_id
@@ -266,6 +299,8 @@ class _Machine:
             scope_id = self.new_id("s")
             state["scopes"][scope_id] = {"join": node.join, "expected": len(targets), "arrived": 0}
             scopes = [*scopes, scope_id]
+            if self.trail is not None:
+                self.trail["scopes"].append(scope_id)
         for target in targets:
             self.queue.append(self.new_token(target, list(scopes), token["frame"]))
 
@@ -278,6 +313,8 @@ class _Machine:
             # Validation makes this unreachable; refuse rather than guess.
             raise IllegalEvent(f"a token reached join '{node.id}' outside its block", code="unbalanced_join")
         del state["tokens"][token_id]
+        if self.trail is not None:
+            self.trail["arrivals"].append([scope_id, dict(scope)])
         scope["arrived"] += 1
         if scope["arrived"] == scope["expected"]:
             del state["scopes"][scope_id]
@@ -298,6 +335,7 @@ class _Machine:
             state["status"] = "completed"
             state["outcome"] = outcome
             state["scopes"].clear()
+            state.pop("undo", None)
             self.effects.append(CaseCompleted(outcome, node_id))
             return
         # A sub-process ended: its caller moves on by the outcome.
@@ -317,6 +355,13 @@ class _Machine:
         return frames
 
     def drop_token(self, token_id: str, reason: str) -> None:
+        token = self.discard_token(token_id, reason)
+        for scope_id in token["scopes"]:
+            self.state["scopes"].pop(scope_id, None)
+
+    def discard_token(self, token_id: str, reason: str) -> dict[str, Any]:
+        """Remove a token with its tasks and timers (resuming the clock a
+        task of it held), leaving its scopes to the caller."""
         state = self.state
         token = state["tokens"].pop(token_id)
         tasks = [t for t in token.get("tasks", ()) if t in state["tasks"]]
@@ -328,8 +373,7 @@ class _Machine:
         for timer_id in [m for m, t in state["timers"].items() if t["token"] == token_id]:
             del state["timers"][timer_id]
             self.effects.append(TimerCancelled(timer_id))
-        for scope_id in token["scopes"]:
-            state["scopes"].pop(scope_id, None)
+        return token
 
     def cancel_task(self, task_id: str, reason: str) -> None:
         task = self.state["tasks"].pop(task_id, None)
@@ -364,8 +408,12 @@ class _Machine:
         react = KINDS[node.type].reactions.get(type(event))
         if react is None:
             raise IllegalEvent(f"task '{event.task_id}' is a {task['kind']} task", code="wrong_task_kind")
+        if type(event) is CompleteTask:
+            self.trail = operations.begin_trail(self, event.task_id, task)
         react(self, event, task, node)
         self.run()
+        if self.trail is not None:
+            operations.keep_trail(self, event.task_id)
 
     def on_fire_timer(self, event: FireTimer) -> None:
         timer = self.state["timers"].pop(event.timer_id, None)
@@ -395,6 +443,10 @@ class _Machine:
     def on_withdraw(self, event: Withdraw) -> None:
         self.finish(MAIN_FRAME, "withdrawn", None)
 
+    def on_take_back(self, event: TakeBack) -> None:
+        operations.take_back(self, event)
+        self.run()
+
 
 # Event class -> how the machine answers it (Start, which has no state yet,
 # is handled by step() itself).
@@ -403,6 +455,11 @@ EVENT_HANDLERS: dict[type, Callable[[_Machine, Any], None]] = {
     SubmitCorrection: _Machine.on_task_event,
     ServiceDone: _Machine.on_task_event,
     FireTimer: _Machine.on_fire_timer,
+    ReturnTask: _Machine.on_task_event,
+    TransferTask: _Machine.on_task_event,
+    AddSigner: _Machine.on_task_event,
+    RemoveSigner: _Machine.on_task_event,
+    TakeBack: _Machine.on_take_back,
     Signal: _Machine.on_signal,
     Withdraw: _Machine.on_withdraw,
 }

@@ -7,18 +7,23 @@ and optionally excluded from the statutory clock."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from .. import operations
 from ..definition import (
+    ANY_TRANSFER,
     BREACH_ACTIONS,
     COUNTERSIGN_MODES,
     TASK_OUTCOMES,
+    TRANSFER_VIA,
     Countersign,
     Node,
     Sla,
+    Transfer,
 )
 from ..effects import Notify, TaskCompleted, TimerCancelled
-from ..events import CompleteTask
+from ..events import AddSigner, CompleteTask, RemoveSigner, ReturnTask, TransferTask
 from ..loading.positions import item_pos, key_pos, value_pos
 from ..problems import IllegalEvent
 from .base import NodeKind
@@ -34,14 +39,33 @@ CC_ROLES = ("department_head", "leader", "auditor")
 
 class UserTask(NodeKind):
     type = "user_task"
-    keys = frozenset({"department", "outcomes", "sla", "countersign", "clearance", "clock", "cc", "batch"})
+    keys = frozenset(
+        {
+            "department",
+            "outcomes",
+            "sla",
+            "countersign",
+            "clearance",
+            "clock",
+            "cc",
+            "batch",
+            "return_to",
+            "transfer",
+        }
+    )
     waits = True
     decides = True
     has_results = True
     colours = ("#e8f0fb", "#1f4e8c", "")
     bpmn_element = "userTask"
     lane = "department"
-    events = {CompleteTask: "complete"}
+    events = {
+        CompleteTask: "complete",
+        ReturnTask: "return_to_step",
+        TransferTask: "transfer",
+        AddSigner: "add_signer",
+        RemoveSigner: "remove_signer",
+    }
 
     # reading ------------------------------------------------------------------
 
@@ -50,7 +74,10 @@ class UserTask(NodeKind):
             sign = reader.mapping(item["countersign"], value_pos(item, "countersign"), f"{what} countersign")
             if sign is not None:
                 reader.keys(
-                    sign, ("mode", "signers", "distinct_people"), ("mode", "signers"), f"{what} countersign"
+                    sign,
+                    ("mode", "signers", "distinct_people", "pass_ratio", "weights"),
+                    ("mode", "signers"),
+                    f"{what} countersign",
                 )
                 distinct_people = reader.boolean(sign, "distinct_people", f"{what} countersign", False)
                 mode = sign.get("mode")
@@ -78,9 +105,14 @@ class UserTask(NodeKind):
                     reader.err(
                         value_pos(sign, "signers"), f"{what}: a countersign needs at least two signers"
                     )
+                ratio, weights = read_vote(reader, sign, mode, len(raw), what)
                 if mode in COUNTERSIGN_MODES and len(signers) >= 2:
                     node.countersign = Countersign(
-                        mode=str(mode), signers=tuple(signers), distinct_people=distinct_people
+                        mode=str(mode),
+                        signers=tuple(signers),
+                        distinct_people=distinct_people,
+                        pass_ratio=ratio,
+                        weights=weights,
                     )
             if "department" in item:
                 reader.department(item["department"], value_pos(item, "department"), f"{what} department")
@@ -90,6 +122,11 @@ class UserTask(NodeKind):
         else:
             node.department = reader.department(item["department"], value_pos(item, "department"), what)
         node.outcomes = reader.outcomes(node, item, what, TASK_OUTCOMES, "approve")
+        if node.countersign is not None and node.countersign.mode == "vote" and "reject" not in node.outcomes:
+            reader.err(
+                (node.line, node.col), f"{what}: a vote (mode: vote) needs a 'reject' outcome for a lost vote"
+            )
+        read_flow_keys(reader, node, item, what)
         if "sla" in item:
             node.sla = self.sla(reader, item, what)
         if "clearance" in item:
@@ -221,6 +258,13 @@ class UserTask(NodeKind):
                 f"(offered: {', '.join(node.outcomes)})",
                 code="outcome_not_offered",
             )
+        if task.get("waiting"):
+            raise IllegalEvent(
+                "a signer added before you has not approved yet", code="waiting_for_added_signer"
+            )
+        if task.get("added"):
+            self.added_signed(machine, event, task, node)
+            return
         self.decide(
             machine, event.task_id, task, node, event.outcome, event.actor, event.opinion, event.data, None
         )
@@ -234,11 +278,25 @@ class UserTask(NodeKind):
         # sla_breach
         sla = node.sla
         assert sla is not None
-        if sla.on_breach == "escalate":
+        if sla.on_breach == "escalate" or task.get("added") or task.get("waiting"):
+            # An added signer's lateness (or a reviewer waiting for one) is
+            # escalated; silent consent is for the statutory step, not for them.
             task["escalated"] = True
             machine.effects.append(Notify("escalation", node.id, task_id, task["department"]))
         else:
             self.decide(machine, task_id, task, node, sla.on_breach, None, None, None, sla.legal_basis or "")
+
+    def return_to_step(self, machine: Machine, event: ReturnTask, task: dict, node: Node) -> None:
+        operations.return_task(machine, event, task, node)
+
+    def transfer(self, machine: Machine, event: TransferTask, task: dict, node: Node) -> None:
+        operations.transfer_task(machine, event, task, node)
+
+    def add_signer(self, machine: Machine, event: AddSigner, task: dict, node: Node) -> None:
+        operations.add_signer(machine, event, task, node)
+
+    def remove_signer(self, machine: Machine, event: RemoveSigner, task: dict, node: Node) -> None:
+        operations.remove_signer(machine, event, task, node)
 
     def decide(
         self,
@@ -274,24 +332,96 @@ class UserTask(NodeKind):
             decision["legal_basis"] = legal_basis
         if data:
             state["results"][node.id] = dict(data)
+        if outcome == "approve" and task.get("after"):
+            # 后加签: the approval counts once the signers added after it approve.
+            waiting = [
+                operations.add_task(machine, token_id, node, dept, task_id, "after", task["round"])
+                for dept in task["after"]
+            ]
+            token.setdefault("held", {})[task_id] = {
+                "task": task,
+                "outcome": outcome,
+                "decision": decision,
+                "waiting": waiting,
+            }
+            return
+        self.settle(machine, token_id, token, node, task, outcome, decision)
+
+    def settle(
+        self,
+        machine: Machine,
+        token_id: str,
+        token: dict,
+        node: Node,
+        task: dict,
+        outcome: str,
+        decision: dict,
+        final: str | None = None,
+    ) -> None:
+        """A decision (or a signature) counts: move on once the node's outcome
+        is known. `final` forces the outcome (an added signer's refusal)."""
+        state = machine.state
         sign = node.countersign
-        if sign is None:
-            final = outcome
-        else:
-            signatures = token["signatures"]
-            signatures.append({"signer": task["signer"], "department": task["department"], **decision})
-            final = self.countersign_outcome(machine, token_id, token, node, outcome)
-            if final is None:
-                return
-            decision["signatures"] = signatures
+        if final is None:
+            if sign is None:
+                final = outcome
+            else:
+                signatures = token["signatures"]
+                signatures.append({"signer": task["signer"], "department": task["department"], **decision})
+                final = self.countersign_outcome(machine, token_id, token, node, outcome)
+                if final is None:
+                    return
+                decision["signatures"] = signatures
+        elif sign is not None:
+            decision["signatures"] = token.get("signatures", [])
         state["decisions"][node.id] = decision
         for other in list(token["tasks"]):
             machine.cancel_task(other, "decided")
-        token.pop("tasks", None)
-        token.pop("signatures", None)
+        for key in ("tasks", "signatures", "held"):
+            token.pop(key, None)
         if node.clock_excluded:
             machine.resume(node.id)
+        back = token.get("come_back")
+        if back is not None and back["at"] == node.id and final != "return":
+            del token["come_back"]
+            if final == "approve":
+                machine.move(token_id, back["to"])  # 回到我: straight back to the step that returned it
+                return
         machine.move(token_id, node.outcomes[final])
+
+    def added_signed(self, machine: Machine, event: CompleteTask, task: dict, node: Node) -> None:
+        """An added signer decided: an approval clears the way (before) or
+        counts toward the held approval (after); a refusal decides the step."""
+        if event.outcome not in ("approve", "reject"):
+            raise IllegalEvent("an added signer approves or rejects", code="outcome_not_offered")
+        state = machine.state
+        info = task["added"]
+        token_id = task["token"]
+        token = state["tokens"][token_id]
+        decision = {
+            "outcome": event.outcome,
+            "round": task["round"],
+            "by": event.actor,
+            "opinion": event.opinion,
+            "at": machine.now,
+            "added": info["position"],
+        }
+        operations._close(machine, event.task_id, task, node, event.outcome)
+        token.setdefault("added_signatures", []).append({"department": task["department"], **decision})
+        if event.outcome == "reject":
+            self.settle(machine, token_id, token, node, task, "reject", decision, final="reject")
+            return
+        if info["position"] == "before":
+            owner = state["tasks"].get(info["for"])
+            if owner is not None and event.task_id in owner.get("waiting", ()):
+                owner["waiting"].remove(event.task_id)
+                if not owner["waiting"]:
+                    del owner["waiting"]
+            return
+        held = token["held"][info["for"]]
+        held["waiting"].remove(event.task_id)
+        if not held["waiting"]:
+            operations.release_held(machine, token_id, node, info["for"])
 
     def countersign_outcome(
         self, machine: Machine, token_id: str, token: dict, node: Node, outcome: str
@@ -299,6 +429,8 @@ class UserTask(NodeKind):
         """The node's outcome once this signature is in, or None while more are needed."""
         sign = node.countersign
         assert sign is not None
+        if sign.mode == "vote":
+            return self.vote_outcome(sign, token["signatures"], outcome)
         if sign.mode == "any" or outcome != "approve":
             return outcome
         done = len(token["signatures"])
@@ -310,6 +442,111 @@ class UserTask(NodeKind):
                 machine.create_task(token_id, node, "signature", sign.signers[done], round_, done)
             )
         return None
+
+    @staticmethod
+    def vote_outcome(sign: Countersign, signatures: list[dict], outcome: str) -> str | None:
+        """票签: approve as soon as the approving weight reaches the pass
+        ratio, reject as soon as it no longer can; a return (for correction)
+        decides at once."""
+        if outcome not in ("approve", "reject"):
+            return outcome
+        assert sign.pass_ratio is not None
+        total = sum(sign.weight(index) for index in range(len(sign.signers)))
+        needed = sign.pass_ratio * total
+        yes = sum(sign.weight(s["signer"]) for s in signatures if s["outcome"] == "approve")
+        no = sum(sign.weight(s["signer"]) for s in signatures if s["outcome"] != "approve")
+        if yes >= needed:
+            return "approve"
+        if total - no < needed:
+            return "reject"
+        return None
+
+
+def read_vote(reader: Reader, sign: Any, mode: Any, count: int, what: str) -> tuple[Fraction | None, tuple]:
+    """`pass_ratio` (2/3, 0.5, "60%") and `weights` of a vote (票签)."""
+    if mode != "vote":
+        for key in ("pass_ratio", "weights"):
+            if key in sign:
+                reader.err(key_pos(sign, key), f"{what} countersign '{key}' belongs to mode: vote")
+        return None, ()
+    if "pass_ratio" not in sign:
+        reader.err(key_pos(sign, "mode"), f"{what}: a vote needs 'pass_ratio' (such as 2/3 or 50%)")
+        return None, ()
+    ratio = parse_ratio(sign["pass_ratio"])
+    if ratio is None:
+        reader.err(
+            value_pos(sign, "pass_ratio"),
+            f"{what} countersign 'pass_ratio' must be a share above 0 and at most 1 (2/3, 0.5 or 50%)",
+        )
+    weights: tuple[int, ...] = ()
+    if "weights" in sign:
+        raw = reader.seq(sign["weights"], value_pos(sign, "weights"), f"{what} weights") or []
+        if len(raw) != count or not all(type(w) is int and 1 <= w <= 100 for w in raw):
+            reader.err(
+                value_pos(sign, "weights"),
+                f"{what} countersign 'weights' gives each signer a whole number from 1 to 100, in order",
+            )
+        else:
+            weights = tuple(int(w) for w in raw)
+    return ratio, weights
+
+
+def parse_ratio(value: Any) -> Fraction | None:
+    try:
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, str) and value.strip().endswith("%"):
+            ratio = Fraction(value.strip()[:-1].strip()) / 100
+        else:
+            ratio = Fraction(str(value).strip())
+    except (ValueError, ZeroDivisionError):
+        return None
+    return ratio if 0 < ratio <= 1 else None
+
+
+def read_flow_keys(reader: Reader, node: Node, item: Any, what: str) -> None:
+    """`return_to` (退回: a list of earlier user tasks, or none) and
+    `transfer` (转办: none, or {to: any | [departments], via: queue | head})."""
+    if "return_to" in item:
+        value = item["return_to"]
+        if value == "none":
+            node.return_to = ()
+        else:
+            raw = reader.seq(value, value_pos(item, "return_to"), f"{what} return_to") or []
+            targets = []
+            for index, target in enumerate(raw):
+                pos = item_pos(raw, index, value_pos(item, "return_to"))
+                if not isinstance(target, str):
+                    reader.err(pos, f"{what} return_to names user task ids (or is 'none')")
+                    continue
+                targets.append(str(target))
+                reader.return_positions.setdefault(node.id, {})[str(target)] = pos
+            node.return_to = tuple(targets)
+    node.transfer = ANY_TRANSFER
+    if "transfer" in item:
+        value = item["transfer"]
+        if value == "none":
+            node.transfer = None
+            return
+        spec = reader.mapping(value, value_pos(item, "transfer"), f"{what} transfer")
+        if spec is None:
+            return
+        reader.keys(spec, ("to", "via"), (), f"{what} transfer")
+        to: tuple[str, ...] | None = None
+        if "to" in spec and spec["to"] != "any":
+            raw = reader.seq(spec["to"], value_pos(spec, "to"), f"{what} transfer to") or []
+            found = [
+                reader.department(v, item_pos(raw, i, value_pos(spec, "to")), f"{what} transfer to")
+                for i, v in enumerate(raw)
+            ]
+            to = tuple(d for d in found if d)
+        via = spec.get("via", "queue")
+        if via not in TRANSFER_VIA:
+            reader.err(
+                value_pos(spec, "via"), f"{what} transfer 'via' must be one of {', '.join(TRANSFER_VIA)}"
+            )
+            via = "queue"
+        node.transfer = Transfer(to=to, via=str(via))
 
 
 def outcomes_of(item: Any) -> set[str]:

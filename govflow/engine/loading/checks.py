@@ -38,6 +38,23 @@ class Checks(Primitives):
             return f"condition names unknown result '{name}' (use result.<service or user task id>.<key>)"
         return f"condition names unknown field '{name}'"
 
+    def check_return_targets(self, nodes: dict[str, Node]) -> None:
+        for node_id, targets in self.return_positions.items():
+            process = nodes[node_id].process if node_id in nodes else None
+            for target, pos in targets.items():
+                other = nodes.get(target)
+                if (
+                    other is None
+                    or other.type != "user_task"
+                    or other.process != process
+                    or target == node_id
+                ):
+                    self.err(
+                        pos,
+                        f"node '{node_id}' return_to names '{target}', "
+                        "which is no other user task of its process",
+                    )
+
     def check_clearance(self, nodes: dict[str, Node]) -> None:
         positions = self.clearance_positions
         for node_id, fields in positions.items():

@@ -39,6 +39,8 @@ class Primitives:
         self.clearance_positions: dict[str, dict[str, Pos]] = {}
         # node id -> position of the sub-process it calls
         self.call_positions: dict[str, Pos] = {}
+        # node id -> return_to target -> position (checked once all nodes are read)
+        self.return_positions: dict[str, dict[str, Pos]] = {}
 
     def err(self, pos: Pos, message: str) -> None:
         self.problems.append(Problem(pos[0], pos[1], message))

@@ -1,0 +1,442 @@
+"""The operations that move a case other than by a plain decision:
+退回 (send the case back to an earlier step), 撤回/拿回 (take a decision
+back), 转办 (pass a task to another department) and 加签/减签 (signers added
+before or after a reviewer, and removed again).
+
+The runtime calls these on its `_Machine` (the user task's reactions and
+`EVENT_HANDLERS`); like the rest of the engine they read no clock and touch
+no database. What they guarantee (docs/process-language.md, "Operations"):
+
+- A return goes only to a user task of the same process that the case has
+  passed on the way to this one and that has no token now, is not fenced
+  off by the template (`return_to`), does not sit inside a block the
+  returning step is outside of, and is not behind a split without a join
+  (whose side branch would run twice). Inside one branch of a block only
+  that branch restarts; to a step before the block's split every open task
+  of the block is cancelled and the block's decisions are cleared.
+- A take-back undoes exactly what the decision set going (tokens, tasks,
+  scopes, join arrivals, rounds), and only while all of it is untouched: no
+  task it created has been decided, no token it moved has moved again. The
+  decided task comes back with the time it had (its SLA continues).
+"""
+
+from __future__ import annotations
+
+import marshal
+from typing import TYPE_CHECKING, Any
+
+from .definition import Definition, Node
+from .effects import DecisionTakenBack, SentBack, TaskCompleted, TaskTransferred, TimerCancelled
+from .problems import IllegalEvent
+
+if TYPE_CHECKING:
+    from .events import AddSigner, RemoveSigner, ReturnTask, TakeBack, TransferTask
+    from .runtime import _Machine as Machine
+
+SPLIT_KINDS = ("parallel", "inclusive")
+
+
+def _copy(value: Any) -> Any:
+    return marshal.loads(marshal.dumps(value))
+
+
+# -- the graph ----------------------------------------------------------------------
+
+
+def _reach(definition: Definition, start: str, *, forward: bool) -> set[str]:
+    nodes = definition.nodes
+    if forward:
+        links = {node_id: node.successors for node_id, node in nodes.items()}
+    else:
+        back: dict[str, list[str]] = {}
+        for node in nodes.values():
+            for target in node.successors:
+                back.setdefault(target, []).append(node.id)
+        links = {node_id: tuple(back.get(node_id, ())) for node_id in nodes}
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for other in links[todo.pop()]:
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return seen
+
+
+def return_targets(definition: Definition, state: dict[str, Any], task_id: str) -> list[str]:
+    """The steps the reviewer of open task `task_id` may send the case back
+    to, in the template's order (empty when there are none)."""
+    task = state["tasks"].get(task_id)
+    if task is None or task["kind"] not in ("review", "signature") or task.get("added"):
+        return []
+    nodes = definition.nodes
+    node = nodes[task["node"]]
+    if node.return_to == ():
+        return []
+    token = state["tokens"][task["token"]]
+    earlier = _reach(definition, node.id, forward=False)
+    active = {t["node"] for t in state["tokens"].values() if t["frame"] == token["frame"]}
+    splits = [n for n in nodes.values() if n.type in SPLIT_KINDS and n.is_split]
+    found = []
+    for candidate in nodes.values():
+        if (
+            candidate.id not in earlier
+            or candidate.id == node.id
+            or candidate.type != "user_task"
+            or candidate.process != node.process
+            or (node.return_to is not None and candidate.id not in node.return_to)
+            or not state["rounds"].get(candidate.id)
+            or candidate.id in active
+        ):
+            continue
+        # Its blocks must be the returning step's blocks too (else its branch
+        # would reach a join outside any scope) ...
+        if any(candidate.id in s.block and node.id not in s.block for s in splits if s.join):
+            continue
+        # ... and no split without a join may lie between (its side branch would run twice).
+        later = _reach(definition, candidate.id, forward=True)
+        if any(s.join is None and s.id in later and s.id in earlier for s in splits):
+            continue
+        found.append(candidate.id)
+    return found
+
+
+def _between(definition: Definition, first: str, last: str) -> set[str]:
+    """The nodes on some path from `first` to `last`, both included."""
+    return (_reach(definition, first, forward=True) & _reach(definition, last, forward=False)) | {
+        first,
+        last,
+    }
+
+
+# -- 退回 -----------------------------------------------------------------------------
+
+
+def return_task(machine: Machine, event: ReturnTask, task: dict, node: Node) -> None:
+    state, nodes = machine.state, machine.nodes
+    targets = return_targets(machine.definition, state, event.task_id)
+    if event.target not in targets:
+        offered = ", ".join(targets) or "none"
+        raise IllegalEvent(
+            f"'{node.id}' cannot send the case back to '{event.target}' (possible: {offered})",
+            code="return_target_not_allowed",
+        )
+    token_id = task["token"]
+    token = state["tokens"][token_id]
+    scopes = token["scopes"]
+    split_of = {n.join: n for n in nodes.values() if n.join is not None}
+    level = 0
+    for scope_id in scopes:
+        if event.target in split_of[state["scopes"][scope_id]["join"]].block:
+            level += 1
+        else:
+            break
+    if event.come_back and level < len(scopes):
+        raise IllegalEvent(
+            "the case can come straight back only from a step of the same branch; "
+            "a return before the split runs the block again",
+            code="come_back_not_possible",
+        )
+    _close(machine, event.task_id, task, node, "returned")
+    for other in list(token.get("tasks", ())):
+        machine.cancel_task(other, "returned")
+    for key in ("tasks", "signatures", "held", "come_back"):
+        token.pop(key, None)
+    if node.clock_excluded:
+        machine.resume(node.id)
+    cleared = _between(machine.definition, event.target, node.id)
+    cancelled_block = None
+    if level < len(scopes):
+        outer = scopes[level]
+        split = split_of[state["scopes"][outer]["join"]]
+        cancelled_block = split.id
+        cleared |= split.block
+        doomed = [t for t, other in state["tokens"].items() if t != token_id and outer in other["scopes"]]
+        frames: set[str] = set()
+        for frame_id, frame in list(state["frames"].items()):
+            if frame["token"] in doomed:
+                frames |= machine.frames_within(frame_id)
+        inner = [t for t, other in state["tokens"].items() if other["frame"] in frames]
+        gone = set(scopes[level:])
+        for other_id in doomed:
+            other_scopes = machine.discard_token(other_id, "returned")["scopes"]
+            gone |= set(other_scopes[other_scopes.index(outer) :])
+        for other_id in inner:
+            if other_id in state["tokens"]:
+                gone |= set(machine.discard_token(other_id, "returned")["scopes"])
+        for frame_id in frames:
+            state["frames"].pop(frame_id, None)
+        for scope_id in gone:
+            state["scopes"].pop(scope_id, None)
+        token["scopes"] = scopes[:level]
+    dropped = []
+    for member in sorted(cleared):
+        if member != event.target:
+            had = state["decisions"].pop(member, None) is not None
+            if state["results"].pop(member, None) is not None or had:
+                dropped.append(member)
+    prune_undo(state)
+    if event.come_back:
+        token["come_back"] = {"at": event.target, "to": node.id}
+    machine.effects.append(
+        SentBack(event.task_id, node.id, event.target, tuple(dropped), cancelled_block, event.come_back)
+    )
+    machine.move(token_id, event.target)
+
+
+def _close(machine: Machine, task_id: str, task: dict, node: Node, outcome: str) -> None:
+    """Take a decided task out of the state (its timers too) and say so."""
+    state = machine.state
+    del state["tasks"][task_id]
+    for timer_id in [m for m, t in state["timers"].items() if t["task"] == task_id]:
+        del state["timers"][timer_id]
+        machine.effects.append(TimerCancelled(timer_id))
+    machine.effects.append(TaskCompleted(task_id, node.id, outcome))
+    token = state["tokens"][task["token"]]
+    if task_id in token.get("tasks", ()):
+        token["tasks"].remove(task_id)
+
+
+# -- 转办 -----------------------------------------------------------------------------
+
+
+def transfer_task(machine: Machine, event: TransferTask, task: dict, node: Node) -> None:
+    rule = node.transfer
+    if rule is None or task.get("added"):
+        raise IllegalEvent(f"tasks of '{node.id}' cannot be transferred", code="transfer_not_allowed")
+    if event.department == task["department"]:
+        raise IllegalEvent("the task is already with that department", code="transfer_same_department")
+    if rule.to is not None and event.department not in rule.to:
+        raise IllegalEvent(
+            f"tasks of '{node.id}' go only to {', '.join(rule.to)}", code="transfer_target_not_allowed"
+        )
+    before = task["department"]
+    task["department"] = event.department
+    task.setdefault("transfers", []).append(
+        {"from": before, "to": event.department, "by": event.actor, "at": machine.now}
+    )
+    machine.effects.append(TaskTransferred(event.task_id, node.id, before, event.department, rule.via))
+
+
+# -- 加签 / 减签 ------------------------------------------------------------------------
+
+
+def add_signer(machine: Machine, event: AddSigner, task: dict, node: Node) -> None:
+    state = machine.state
+    if task.get("added"):
+        raise IllegalEvent("an added signer cannot add another", code="add_signer_not_allowed")
+    if event.position not in ("before", "after"):
+        raise IllegalEvent("a signer is added 'before' or 'after'", code="add_signer_not_allowed")
+    if event.department in _signing_departments(state, task):
+        raise IllegalEvent("that department already signs here", code="signer_already_added")
+    if event.position == "after":
+        task.setdefault("after", []).append(event.department)
+        return
+    added = add_task(machine, task["token"], node, event.department, event.task_id, "before", task["round"])
+    task.setdefault("waiting", []).append(added)
+
+
+def _signing_departments(state: dict[str, Any], task: dict) -> set[str]:
+    token = state["tokens"][task["token"]]
+    waiting = {state["tasks"][t]["department"] for t in task.get("waiting", ()) if t in state["tasks"]}
+    return (
+        waiting
+        | set(task.get("after", ()))
+        | {state["tasks"][t]["department"] for t in token.get("tasks", ()) if state["tasks"][t].get("added")}
+    )
+
+
+def add_task(
+    machine: Machine, token_id: str, node: Node, department: str, owner: str, position: str, round_: int
+) -> str:
+    added = machine.create_task(token_id, node, "review", department, round_, None)
+    machine.state["tasks"][added]["added"] = {"for": owner, "position": position}
+    machine.state["tokens"][token_id].setdefault("tasks", []).append(added)
+    return added
+
+
+def remove_signer(machine: Machine, event: RemoveSigner, task: dict, node: Node) -> None:
+    """`task` is the reviewer's open task (the signer an added task id, or a
+    department still to sign after), or the added task itself."""
+    state = machine.state
+    if event.signer in task.get("after", ()):
+        task["after"].remove(event.signer)
+        if not task["after"]:
+            del task["after"]
+        return
+    added = state["tasks"].get(event.signer)
+    info = added.get("added") if added else None
+    if added is None or info is None or (event.signer != event.task_id and info["for"] != event.task_id):
+        raise IllegalEvent("no such added signer on this task", code="signer_not_found")
+    token_id = added["token"]
+    token = state["tokens"][token_id]
+    machine.cancel_task(event.signer, "signer_removed")
+    token["tasks"].remove(event.signer)
+    owner_id = info["for"]
+    if info["position"] == "before":
+        owner = state["tasks"].get(owner_id)
+        if owner is not None and event.signer in owner.get("waiting", ()):
+            owner["waiting"].remove(event.signer)
+            if not owner["waiting"]:
+                del owner["waiting"]
+        return
+    held = token.get("held", {}).get(owner_id)
+    if held is not None and event.signer in held["waiting"]:
+        held["waiting"].remove(event.signer)
+        if not held["waiting"]:
+            release_held(machine, token_id, node, owner_id)
+
+
+def release_held(machine: Machine, token_id: str, node: Node, owner_id: str) -> None:
+    """Every signer added after an approval has approved (or was removed):
+    the approval counts now."""
+    from .kinds import KINDS
+
+    token = machine.state["tokens"][token_id]
+    held = token["held"].pop(owner_id)
+    if not token["held"]:
+        del token["held"]
+    KINDS[node.type].settle(machine, token_id, token, node, held["task"], held["outcome"], held["decision"])
+
+
+# -- 撤回 / 拿回 ------------------------------------------------------------------------
+
+
+def begin_trail(machine: Machine, task_id: str, task: dict) -> dict[str, Any]:
+    state = machine.state
+    token = state["tokens"][task["token"]]
+    return {
+        "task": _copy(task),
+        "token": task["token"],
+        "token_before": _copy(token),
+        "siblings": {t: _copy(state["tasks"][t]) for t in token.get("tasks", ()) if t != task_id},
+        "results": _copy(state["results"].get(task["node"])),
+        "frames": sorted(state["frames"]),
+        "at": machine.now,
+        "tokens": [],
+        "tasks": [],
+        "scopes": [],
+        "arrivals": [],
+        "rounds": {},
+    }
+
+
+def keep_trail(machine: Machine, task_id: str) -> None:
+    """After a reviewer's decision: keep what it set going, to be taken back."""
+    trail, machine.trail = machine.trail, None
+    state = machine.state
+    if trail is None or state["status"] != "running":
+        return
+    undo = state.setdefault("undo", {})
+    prune_undo(state)
+    if sorted(state["frames"]) != trail["frames"] or trail["task"].get("added"):
+        return  # a sub-process started or ended, or an added signer signed: not undone
+    tokens = state["tokens"]
+    trail["alive"] = {t: tokens[t]["node"] for t in [*trail["tokens"], trail["token"]] if t in tokens}
+    trail["open"] = [t for t in trail.pop("tasks") if t in state["tasks"]]
+    trail["open_scopes"] = [s for s, _before in trail["arrivals"] if s in state["scopes"]]
+    del trail["tokens"], trail["frames"]
+    undo[task_id] = trail
+
+
+def prune_undo(state: dict[str, Any]) -> None:
+    """Forget the decisions that can no longer be taken back."""
+    undo = state.get("undo")
+    for old in [key for key, record in (undo or {}).items() if not _intact(state, record)]:
+        del undo[old]
+
+
+def _intact(state: dict[str, Any], record: dict[str, Any]) -> bool:
+    tokens = state["tokens"]
+    return (
+        all(t in state["tasks"] for t in record["open"])
+        and all(t in tokens and tokens[t]["node"] == n for t, n in record["alive"].items())
+        and all(s in state["scopes"] for s in record["open_scopes"])
+    )
+
+
+def can_take_back(state: dict[str, Any], task_id: str) -> bool:
+    """Whether the decision of `task_id` can still be taken back (engine side;
+    the service also refuses once a task it created has been claimed)."""
+    record = state.get("undo", {}).get(task_id)
+    return record is not None and state["status"] == "running" and _intact(state, record)
+
+
+def taken_back_tasks(state: dict[str, Any], task_id: str) -> list[str]:
+    """The open tasks a take-back of `task_id` would cancel (those its decision created)."""
+    record = state.get("undo", {}).get(task_id)
+    return sorted(record["open"]) if record is not None else []
+
+
+def take_back(machine: Machine, event: TakeBack) -> None:
+    state, nodes = machine.state, machine.nodes
+    record = state.get("undo", {}).get(event.task_id)
+    if record is None:
+        raise IllegalEvent("this decision can no longer be taken back", code="take_back_closed")
+    if not _intact(state, record):
+        raise IllegalEvent(
+            "the next step has already acted on this decision; it can no longer be taken back",
+            code="next_step_acted",
+        )
+    del state["undo"][event.task_id]
+    task = record["task"]
+    node = nodes[task["node"]]
+    token_id = record["token"]
+    at_node = record["alive"].get(token_id) == node.id
+    # What the decision set going ...
+    for other_id in record["alive"]:
+        if other_id in state["tokens"] and not (other_id == token_id and at_node):
+            machine.discard_token(other_id, "taken_back")
+    for scope_id in record["scopes"]:
+        state["scopes"].pop(scope_id, None)
+    for scope_id, before in reversed(record["arrivals"]):
+        if scope_id in state["scopes"]:
+            state["scopes"][scope_id]["arrived"] -= 1
+        else:
+            state["scopes"][scope_id] = dict(before)
+    for node_id, before in record["rounds"].items():
+        if before:
+            state["rounds"][node_id] = before
+        else:
+            state["rounds"].pop(node_id, None)
+    if record["results"] is None:
+        state["results"].pop(node.id, None)
+    else:
+        state["results"][node.id] = record["results"]
+    # ... and the decision itself.
+    recreate = [(event.task_id, task)]
+    if at_node:  # a signature among others, or an approval waiting for signers added after it
+        token = state["tokens"][token_id]
+        for other_id in record["open"]:
+            if other_id in state["tasks"]:
+                machine.cancel_task(other_id, "taken_back")
+                token["tasks"].remove(other_id)
+        signatures = token.get("signatures", [])
+        for index, signature in enumerate(signatures):
+            if signature.get("signer") == task["signer"] and signature.get("at") == record["at"]:
+                del signatures[index]
+                break
+        held = token.get("held", {})
+        held.pop(event.task_id, None)
+        if "held" in token and not held:
+            del token["held"]
+    else:
+        state["decisions"].pop(node.id, None)
+        token = _copy(record["token_before"])
+        token["tasks"] = []
+        state["tokens"][token_id] = token
+        if node.clock_excluded:
+            machine.pause(node.id)
+        recreate += list(record["siblings"].items())
+    again = ""
+    for old_id, old in recreate:
+        new_id = machine.create_task(
+            token_id, node, old["kind"], old["department"], old["round"], old["signer"], since=old["created"]
+        )
+        for key in ("after", "transfers"):
+            if key in old:
+                state["tasks"][new_id][key] = old[key]
+        token.setdefault("tasks", []).append(new_id)
+        if old_id == event.task_id:
+            again = new_id
+    machine.effects.append(DecisionTakenBack(event.task_id, node.id, again))
