@@ -129,6 +129,57 @@ class CertificateDue:
     department: str
 
 
+@dataclass(frozen=True, slots=True)
+class TaskReturned:
+    """退回: a reviewer sent the case back from `task` to the earlier step
+    `target`; `cleared` the steps whose decisions no longer count, `block`
+    the split whose open tasks were all cancelled (a return before it)."""
+
+    case: Case
+    task: Task
+    target: str
+    opinion: str
+    cleared: tuple[str, ...] = ()
+    block: str | None = None
+    come_back: bool = False
+    actor_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionTakenBack:
+    """撤回: the reviewer who decided `task` took the decision back; the
+    task is theirs again as `again` (a new engine task id)."""
+
+    case: Case
+    task: Task
+    again: str
+    actor_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskTransferred:
+    """转办: `task` went from one department to another."""
+
+    case: Case
+    task: Task
+    from_department_id: int | None
+    to_department_id: int
+    reason: str = ""
+    actor_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignerChanged:
+    """加签 (`added`) or 减签: a department signs before or after `task`'s reviewer."""
+
+    case: Case
+    task: Task
+    department_id: int
+    position: str
+    added: bool
+    actor_id: int | None = None
+
+
 DomainEvent = (
     CaseSubmitted
     | CaseCorrectionRequested
@@ -141,6 +192,10 @@ DomainEvent = (
     | ClockPaused
     | ClockResumed
     | CertificateDue
+    | TaskReturned
+    | DecisionTakenBack
+    | TaskTransferred
+    | SignerChanged
 )
 
 # changes (a bridge.Changes), the subscribed events in the order they happened
