@@ -386,7 +386,9 @@ class _Stager:
             timer.task_id = (
                 Task.objects.filter(case=case, engine_id=effect.task_id).values_list("pk", flat=True).first()
             )
-        due = deadline(calendar, now, days=effect.days, hours=effect.hours, fraction=effect.fraction)
+        # A task given back by a take-back keeps its time: counted from its first start.
+        start = datetime.fromisoformat(effect.since) if effect.since else now
+        due = deadline(calendar, start, days=effect.days, hours=effect.hours, fraction=effect.fraction)
         timer.due_at, timer.provisional = due.due_at, due.provisional
         if timer.task is not None and not self.paused:
             if effect.kind == "sla_breach":
