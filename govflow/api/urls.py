@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from govflow import converters  # noqa: F401  (registers <id:...>)
+from govflow.collab import api as collab
 from govflow.ratings.api import CaseRatings
 
 from .errors import not_found
@@ -29,6 +30,7 @@ v1 = [
     path("cases/<str:reference>/correction/", cases.CaseCorrection.as_view(), name="case-correction"),
     path("cases/<str:reference>/timeline/", cases.CaseTimeline.as_view(), name="case-timeline"),
     path("cases/<str:reference>/ratings/", CaseRatings.as_view(), name="case-ratings"),
+    path("cases/<str:reference>/urge/", collab.CaseUrge.as_view(), name="case-urge"),
     path("cases/<str:reference>/signals/<slug:name>/", signals.CaseSignal.as_view(), name="case-signal"),
     path("cases/<str:reference>/attachments/", attachments.AttachmentList.as_view(), name="attachments"),
     path(
@@ -63,8 +65,32 @@ v1 = [
     path("tasks/<id:pk>/release/", tasks.TaskRelease.as_view(), name="task-release"),
     path("tasks/<id:pk>/handover/", tasks.TaskHandover.as_view(), name="task-handover"),
     path("tasks/<id:pk>/decide/", tasks.TaskDecide.as_view(), name="task-decide"),
+    # the operations around a task (govflow.collab; docs/api.md "Task operations")
+    path("tasks/batch-approve/", collab.BatchApprove.as_view(), name="tasks-batch-approve"),
+    path("tasks/<id:pk>/operations/", collab.TaskOperations.as_view(), name="task-operations"),
+    path("tasks/<id:pk>/delegate/", collab.TaskDelegate.as_view(), name="task-delegate"),
+    path("tasks/<id:pk>/consult/", collab.TaskConsult.as_view(), name="task-consult"),
+    path("tasks/<id:pk>/cc/", collab.TaskCc.as_view(), name="task-cc"),
+    path("delegations/<id:pk>/answer/", collab.DelegationAnswer.as_view(), name="delegation-answer"),
+    path("delegations/<id:pk>/cancel/", collab.DelegationCancel.as_view(), name="delegation-cancel"),
+    path("consultations/<id:pk>/answer/", collab.ConsultationAnswer.as_view(), name="consultation-answer"),
+    path(
+        "consultations/<id:pk>/withdraw/", collab.ConsultationWithdraw.as_view(), name="consultation-withdraw"
+    ),
+    path("requests/", collab.MyRequests.as_view(), name="my-requests"),
+    path("copies/", collab.MyCopies.as_view(), name="copies"),
+    path("copies/<id:pk>/read/", collab.CopyRead.as_view(), name="copy-read"),
+    path("proxies/", collab.Proxies.as_view(), name="proxies"),
+    path("proxies/<id:pk>/cancel/", collab.ProxyCancel.as_view(), name="proxy-cancel"),
+    path("opinions/", collab.SavedOpinions.as_view(), name="opinions"),
+    path("opinions/<id:pk>/", collab.SavedOpinionDetail.as_view(), name="opinion"),
     path("departments/", catalogue.DepartmentList.as_view(), name="departments"),
     path("departments/<slug:code>/", catalogue.DepartmentDetail.as_view(), name="department"),
+    path(
+        "departments/<slug:code>/reassign/",
+        collab.DepartmentReassign.as_view(),
+        name="department-reassign",
+    ),
     path("calendars/", catalogue.CalendarList.as_view(), name="calendars"),
     path("calendars/<slug:code>/", catalogue.CalendarDetail.as_view(), name="calendar"),
     path("calendars/<slug:code>/days/", catalogue.CalendarDays.as_view(), name="calendar-days"),
