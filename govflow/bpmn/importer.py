@@ -108,7 +108,7 @@ ALLOWED: dict[str, set[str]] = {
     "laneSet": {"lane", "extensionElements", "documentation"},
     "lane": {"flowNodeRef", "childLaneSet", "extensionElements", "documentation"},
     "childLaneSet": {"lane", "extensionElements", "documentation"},
-    "startEvent": COMMON,
+    "startEvent": COMMON | set(MESSAGE_DEFINITIONS),
     "endEvent": COMMON | {"terminateEventDefinition"},
     "boundaryEvent": COMMON | {"timerEventDefinition"},
     "intermediateCatchEvent": COMMON | {"timerEventDefinition", *MESSAGE_DEFINITIONS},
@@ -210,6 +210,7 @@ def import_bpmn(
     default_department: str | None = None,
     lane_map: Mapping[str, str] | None = None,
     keep_conditions: bool = False,
+    process: str | None = None,
 ) -> ImportResult:
     """Translate BPMN XML into govflow YAML; raise BpmnError listing every
     reason the file cannot be imported.
@@ -221,7 +222,9 @@ def import_bpmn(
     With `keep_conditions`, a condition that cannot be translated becomes a
     placeholder (`__edit_me__ == "<the original>"`) instead of a refusal:
     the YAML is returned, and fails validation until an admin rewrites it
-    (`ImportResult.placeholders` counts them)."""
+    (`ImportResult.placeholders` counts them). `process` picks the process
+    (by id) of a file that holds several independent ones; without it the
+    only executable one is taken, else the file is refused."""
     known = {code: [str(n) for n in names if n] for code, names in departments.items()}
     problems = [
         BpmnProblem(0, "", f"--lane-map '{lane}={code}': {message}")
@@ -236,6 +239,7 @@ def import_bpmn(
         default_department,
         lane_map={normalise(k): v.strip() for k, v in (lane_map or {}).items()},
         keep_conditions=keep_conditions,
+        process=(process or "").strip() or None,
     ).run(source)
 
 
@@ -248,7 +252,9 @@ class _Importer:
         *,
         lane_map: dict[str, str],
         keep_conditions: bool,
+        process: str | None = None,
     ) -> None:
+        self.process_choice = process
         self.departments = departments
         self.handlers = handlers
         self.default_department = default_department
@@ -504,11 +510,35 @@ class _Importer:
                     )
                 called.setdefault(target, []).append(call)
         roots = [p for p in with_nodes if p.get("id") not in called]
+        others_left_out = False
+        if self.process_choice is not None:
+            chosen = by_id.get(self.process_choice)
+            if chosen is None or chosen not in with_nodes:
+                listed = ", ".join(f"'{p.get('id')}'" for p in with_nodes)
+                self.problem(
+                    f"--process '{self.process_choice}': the file has no process with that id and flow nodes "
+                    f"(processes: {listed})",
+                    line=0,
+                )
+                return []
+            roots, others_left_out = [chosen], True
+        elif len(roots) > 1:
+            executable = [p for p in roots if p.get("isExecutable") == "true"]
+            if len(executable) == 1:
+                left = ", ".join(f"'{p.get('id')}'" for p in roots if p is not executable[0])
+                self.note(
+                    f"the file holds {len(roots)} independent processes; the executable one "
+                    f"'{executable[0].get('id')}' was imported and {left} left out (choose another with "
+                    "--process ID)",
+                    line=executable[0].sourceline or 0,
+                    element=executable[0].get("id", ""),
+                )
+                roots, others_left_out = executable, True
         if len(roots) != 1:
             names = ", ".join(f"'{p.get('id')}'" for p in (roots or with_nodes))
             self.problem(
                 f"the file holds {len(roots) or 'no'} independent processes ({names}); govflow imports one "
-                "process and the processes its call activities call",
+                "process and the processes its call activities call: choose one with --process ID",
                 line=(roots or with_nodes)[0].sourceline or 0,
             )
             return []
@@ -523,6 +553,8 @@ class _Importer:
                     queue.append(target)
         for process in with_nodes:
             if process not in order:
+                if others_left_out:
+                    continue  # said in the note above, or chosen with --process
                 self.problem(
                     "this process is neither the main process nor called by it; govflow imports one process",
                     el=process,
@@ -1130,6 +1162,12 @@ class _Importer:
         if kind == "startEvent":
             item["type"] = "start"
             self.title(item, node, ext, required=False)
+            if self.message_definition(node) is not None:
+                self.note(
+                    "a message (or signal) start event became the start: a govflow case starts when the "
+                    "application is submitted, which is that message",
+                    node=node,
+                )
             self.single_next(item, node)
         elif kind == "endEvent":
             self.write_end(item, node, ext)

@@ -59,13 +59,15 @@ def import_upload(request):
         "chosen": "",
         "lane_map": "",
         "keep_conditions": False,
+        "process": "",
     }
     if request.method == "GET":
         return render(request, "bpmn/import.html", context)
     chosen = request.POST.get("department", "")
     lane_text = request.POST.get("lane_map", "")[:MAX_LANE_MAP_CHARS]
     keep_conditions = request.POST.get("keep_conditions") == "on"
-    context.update(chosen=chosen, lane_map=lane_text, keep_conditions=keep_conditions)
+    process = request.POST.get("process", "").strip()[:200]
+    context.update(chosen=chosen, lane_map=lane_text, keep_conditions=keep_conditions, process=process)
     lanes, lane_problems = _lane_map(lane_text)
     if lane_problems:
         context["problems"] = lane_problems
@@ -89,6 +91,7 @@ def import_upload(request):
             default_department=chosen or None,
             lane_map=lanes,
             keep_conditions=keep_conditions,
+            process=process or None,
         )
     except BpmnError as exc:
         context["problems"] = exc.lines(upload.name or "")

@@ -34,6 +34,7 @@ def importer():
         department: str | None = "market_regulation",
         lane_map: dict[str, str] | None = None,
         keep_conditions: bool = False,
+        process: str | None = None,
     ):
         if isinstance(source, str):
             source = source.encode("utf-8")
@@ -44,6 +45,7 @@ def importer():
             default_department=department,
             lane_map=lane_map,
             keep_conditions=keep_conditions,
+            process=process,
         )
 
     return run

@@ -472,3 +472,46 @@ def test_every_corpus_model_is_refused_clearly_or_imports_valid_and_meaningful(i
         if node.type == "exclusive" and node.branches:
             always = [b for b in node.branches if b.condition is not None and b.condition.source == "true"]
             assert len(always) <= 1, node.id
+
+
+# -- several pools, message starts ------------------------------------------------------------
+
+
+def two_pools(executable: tuple[str, ...] = ()) -> str:
+    def pool(pid: str) -> str:
+        flag = ' isExecutable="true"' if pid in executable else ""
+        return (
+            f'<process id="{pid}"{flag}><startEvent id="{pid}_s"/><userTask id="{pid}_t" name="审查"/>'
+            f'<endEvent id="{pid}_e" name="办结"/>'
+            + flow(f"{pid}_f1", f"{pid}_s", f"{pid}_t")
+            + flow(f"{pid}_f2", f"{pid}_t", f"{pid}_e")
+            + "</process>"
+        )
+
+    return f'<definitions {NS} id="d">{pool("agency")}{pool("applicant")}</definitions>'
+
+
+def test_several_pools_need_a_choice_unless_one_is_executable(importer):
+    lines = refusal(importer, two_pools())
+    assert any("2 independent processes" in x and "--process ID" in x for x in lines)
+    chosen = importer(two_pools(), process="applicant")
+    assert "applicant_t" in nodes(chosen)
+    assert "agency_t" not in nodes(chosen)
+    lone = importer(two_pools(executable=("agency",)))
+    assert "agency_t" in nodes(lone)
+    assert any("the executable one 'agency' was imported" in n.message for n in lone.notes)
+    unknown = refusal(importer, two_pools(), process="nowhere")
+    assert any("--process 'nowhere'" in x for x in unknown)
+
+
+def test_a_message_start_event_is_the_submission(importer):
+    body = (
+        '<startEvent id="start"><messageEventDefinition/></startEvent>'
+        + flow("f0", "start", "t")
+        + '<userTask id="t" name="审查"/>'
+        + flow("f1", "t", "end")
+        + '<endEvent id="end" name="办结"/>'
+    )
+    result = importer(model(body))
+    assert nodes(result)["start"]["type"] == "start"
+    assert any("message (or signal) start event became the start" in n.message for n in result.notes)

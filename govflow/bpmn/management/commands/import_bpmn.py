@@ -1,4 +1,5 @@
-"""import_bpmn FILE.bpmn [--out FILE.yaml] [--department CODE] [--lane-map LANE=CODE ...] [--keep-conditions]
+"""import_bpmn FILE.bpmn [--out FILE.yaml] [--department CODE] [--lane-map LANE=CODE ...] [--process ID]
+    [--keep-conditions]
 
 BPMN 2.0 XML -> a govflow YAML template that passes validate_process. Exit
 0 and the YAML (on stdout, or in --out); notes for the admin (translated
@@ -42,13 +43,18 @@ class Command(BaseCommand):
             help="the department (code, or 'applicant') of a lane or pool, by its name or id; repeatable",
         )
         parser.add_argument(
+            "--process",
+            metavar="ID",
+            help="the process to import (its BPMN id) when the file holds several independent ones",
+        )
+        parser.add_argument(
             "--keep-conditions",
             action="store_true",
             help=f"keep conditions govflow cannot translate as placeholders ({PLACEHOLDER_FIELD}) for an "
             "admin to rewrite, instead of refusing the file",
         )
 
-    def handle(self, *args, path, out, department, lane_map, keep_conditions, **options):
+    def handle(self, *args, path, out, department, lane_map, keep_conditions, process, **options):
         departments = departments_catalogue()
         if department and department not in departments:
             self.stderr.write(
@@ -74,6 +80,7 @@ class Command(BaseCommand):
                 default_department=department,
                 lane_map=lanes,
                 keep_conditions=keep_conditions,
+                process=process,
             )
         except BpmnError as exc:
             for line in exc.lines(path):
