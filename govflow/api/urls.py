@@ -9,7 +9,7 @@ from govflow.collab import api as collab
 from govflow.ratings.api import CaseRatings
 
 from .errors import not_found
-from .views import attachments, cases, catalogue, certificates, signals, tasks
+from .views import attachments, cases, catalogue, certificates, signals, task_flow, tasks
 
 app_name = "api"
 
@@ -65,6 +65,11 @@ v1 = [
     path("tasks/<id:pk>/release/", tasks.TaskRelease.as_view(), name="task-release"),
     path("tasks/<id:pk>/handover/", tasks.TaskHandover.as_view(), name="task-handover"),
     path("tasks/<id:pk>/decide/", tasks.TaskDecide.as_view(), name="task-decide"),
+    path("tasks/<id:pk>/return/", task_flow.TaskReturn.as_view(), name="task-return"),
+    path("tasks/<id:pk>/take-back/", task_flow.TaskTakeBack.as_view(), name="task-take-back"),
+    path("tasks/<id:pk>/transfer/", task_flow.TaskTransfer.as_view(), name="task-transfer"),
+    path("tasks/<id:pk>/add-signer/", task_flow.TaskAddSigner.as_view(), name="task-add-signer"),
+    path("tasks/<id:pk>/remove-signer/", task_flow.TaskRemoveSigner.as_view(), name="task-remove-signer"),
     # the operations around a task (govflow.collab; docs/api.md "Task operations")
     path("tasks/batch-approve/", collab.BatchApprove.as_view(), name="tasks-batch-approve"),
     path("tasks/<id:pk>/operations/", collab.TaskOperations.as_view(), name="task-operations"),

@@ -79,8 +79,10 @@ def test_outsiders_get_404_on_every_object_endpoint_and_change_nothing(base_data
     }
     operations = sorted(set(_object_operations()))
     # ratings: GET and POST; a signal; the task operations (govflow.collab):
-    # operations, delegate, consult, cc and the case's urge
-    assert len(operations) == 25
+    # operations, delegate, consult, cc and the case's urge; the task flow
+    # (govflow.api.views.task_flow): return (GET and POST), take-back,
+    # transfer, add-signer, remove-signer
+    assert len(operations) == 31
     before = _snapshot(case, task)
 
     leaks = []
