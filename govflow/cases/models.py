@@ -6,6 +6,8 @@ A case's engine state is one JSON document (`state`); the form data lives
 beside it in `data` and is not duplicated inside the state.
 """
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +30,11 @@ OPEN_CASE_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW, CaseStatus.AWA
 ENDED_CASE_STATUSES = (CaseStatus.APPROVED, CaseStatus.REJECTED, CaseStatus.WITHDRAWN)
 
 
+def new_query_nonce() -> str:
+    """The random half of a case's query code (govflow.web.lookup)."""
+    return secrets.token_hex(16)
+
+
 class Case(FSMModelMixin, models.Model):
     reference = models.CharField(_("reference"), max_length=32, unique=True)
     template = models.ForeignKey("processes.ProcessTemplate", on_delete=models.PROTECT, related_name="cases")
@@ -48,6 +55,10 @@ class Case(FSMModelMixin, models.Model):
     # an excluded step; paused_seconds is office time not counted.
     clock_paused_at = models.DateTimeField(null=True, blank=True)
     paused_seconds = models.BigIntegerField(default=0)
+    # The query code (查询码) of the public progress lookup is a keyed hash of
+    # the reference and this nonce: the code itself is stored nowhere
+    # (govflow.web.lookup).
+    query_nonce = models.CharField(max_length=32, default=new_query_nonce, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
