@@ -4,7 +4,7 @@ from django.urls import path, register_converter
 from govflow import converters  # noqa: F401  (registers <id:...>)
 from govflow.security.login import login_view
 
-from .views import console, inbox, portal
+from .views import console, inbox, inbox_flow, portal
 
 
 class ReferenceConverter:
@@ -38,6 +38,11 @@ urlpatterns = [
     path("inbox/tasks/<id:pk>/release/", inbox.task_release_view, name="task_release"),
     path("inbox/tasks/<id:pk>/handover/", inbox.task_handover_view, name="task_handover"),
     path("inbox/tasks/<id:pk>/decide/", inbox.task_decide_view, name="task_decide"),
+    path("inbox/tasks/<id:pk>/return/", inbox_flow.task_return_view, name="task_return"),
+    path("inbox/tasks/<id:pk>/take-back/", inbox_flow.task_take_back_view, name="task_take_back"),
+    path("inbox/tasks/<id:pk>/transfer/", inbox_flow.task_transfer_view, name="task_transfer"),
+    path("inbox/tasks/<id:pk>/add-signer/", inbox_flow.task_add_signer_view, name="task_add_signer"),
+    path("inbox/tasks/<id:pk>/remove-signer/", inbox_flow.task_remove_signer_view, name="task_remove_signer"),
     path("console/", console.home, name="console"),
     path("console/editor/", console.editor, name="console_editor"),
     path("console/templates/<slug:code>/", console.template_detail, name="console_template"),
