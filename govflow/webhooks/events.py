@@ -30,7 +30,16 @@ from django.utils import timezone
 from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit
 from govflow.cache import cache_delete, cache_get, cache_set
-from govflow.cases.events import CaseEnded, CaseSubmitted, TaskCreated, TaskDecided
+from govflow.cases.events import (
+    CaseEnded,
+    CaseSubmitted,
+    DecisionTakenBack,
+    SignerChanged,
+    TaskCreated,
+    TaskDecided,
+    TaskReturned,
+    TaskTransferred,
+)
 
 from .disclosure import form_for_endpoint
 from .models import Delivery, Endpoint
@@ -45,7 +54,43 @@ SPECVERSION = "1.0"
 TYPE_PREFIX = "cn.govflow."
 SECRETS_SENT = Action.WEBHOOK_SECRET_FIELDS_SENT
 # What the case subscriber hears of (WebhooksConfig.ready).
-CASE_EVENTS = (CaseSubmitted, TaskDecided, TaskCreated, CaseEnded)
+CASE_EVENTS = (
+    CaseSubmitted,
+    TaskDecided,
+    TaskCreated,
+    CaseEnded,
+    TaskReturned,
+    DecisionTakenBack,
+    TaskTransferred,
+    SignerChanged,
+)
+# The operations that move a case (issue 19): event type -> its webhook kind
+# and the block it carries.
+FLOW_EVENTS = {
+    TaskReturned: lambda e: (
+        "task.returned",
+        {
+            "task": e.task.engine_id,
+            "node": e.task.node_id,
+            "target": e.target,
+            "opinion": e.opinion,
+            "cleared": list(e.cleared),
+            "come_back": e.come_back,
+        },
+    ),
+    DecisionTakenBack: lambda e: (
+        "decision.taken_back",
+        {"task": e.task.engine_id, "node": e.task.node_id, "again": e.again},
+    ),
+    TaskTransferred: lambda e: (
+        "task.transferred",
+        {"task": e.task.engine_id, "node": e.task.node_id, "reason": e.reason},
+    ),
+    SignerChanged: lambda e: (
+        "task.signer_added" if e.added else "task.signer_removed",
+        {"task": e.task.engine_id, "node": e.task.node_id, "position": e.position},
+    ),
+}
 
 Emit = Callable[..., None]
 
@@ -256,6 +301,11 @@ def _raw_events(events) -> tuple[list[tuple[str, Any, dict[str, Any]]], dict[int
             first.append(("case.submitted", event.case, {}))
         elif kind is TaskDecided:
             first.append(("decision.made", event.case, {"decision": _decision_block(event)}))
+        elif kind in FLOW_EVENTS:
+            name, block = FLOW_EVENTS[kind](event)
+            first.append((name, event.case, {"operation": block}))
+            for department in _flow_departments(event):
+                pending_departments.setdefault(event.case.pk, set()).add(department)
         elif kind is TaskCreated:
             task = event.task
             if task.department_id is not None:
@@ -265,6 +315,16 @@ def _raw_events(events) -> tuple[list[tuple[str, Any, dict[str, Any]]], dict[int
         elif event.previous != "draft":  # CaseEnded; a withdrawn draft was never announced
             last.append((f"case.{event.outcome}", event.case, {}))
     return first + created + last, pending_departments
+
+
+def _flow_departments(event) -> set[int]:
+    """The departments an operation concerns (a transfer's receiver, an
+    added signer's), told even before they have a task row on the case."""
+    if isinstance(event, TaskTransferred):
+        return {event.to_department_id}
+    if isinstance(event, SignerChanged):
+        return {event.department_id}
+    return set()
 
 
 def _decision_block(event: TaskDecided) -> dict[str, Any]:

@@ -26,6 +26,11 @@ EVENT_KINDS = (
     ("case.urged", _("case urged")),
     ("consultation.requested", _("consultation requested")),
     ("consultation.answered", _("consultation answered")),
+    ("task.returned", _("case sent back to an earlier step")),
+    ("decision.taken_back", _("decision taken back")),
+    ("task.transferred", _("task transferred")),
+    ("task.signer_added", _("signer added")),
+    ("task.signer_removed", _("signer removed")),
 )
 KIND_CODES = tuple(code for code, _label in EVENT_KINDS)
 
