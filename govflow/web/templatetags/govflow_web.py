@@ -48,6 +48,8 @@ def outcome(value) -> str:
         "reject": _("Rejected"),
         "return": _("Returned for correction"),
         "corrected": _("Corrected"),
+        "returned": _("Sent back to an earlier step"),
+        "taken_back": _("Decision taken back"),
     }.get(str(value), str(value))
 
 
