@@ -4,7 +4,7 @@ from django.urls import path, register_converter
 from govflow import converters  # noqa: F401  (registers <id:...>)
 from govflow.security.login import login_view
 
-from .views import console, inbox, inbox_flow, portal
+from .views import console, inbox, inbox_flow, lookup, portal
 
 
 class ReferenceConverter:
@@ -32,6 +32,7 @@ urlpatterns = [
     path("cases/<ref:reference>/correct/", portal.case_correct, name="case_correct"),
     path("cases/<ref:reference>/withdraw/", portal.case_withdraw_view, name="case_withdraw"),
     path("cases/<ref:reference>/attachments/<id:pk>/", portal.attachment_download, name="attachment"),
+    path("lookup/", lookup.lookup, name="lookup"),
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/department/", inbox.department, name="department"),
     path("inbox/tasks/<id:pk>/claim/", inbox.task_claim_view, name="task_claim"),
