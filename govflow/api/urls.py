@@ -9,7 +9,7 @@ from govflow.collab import api as collab
 from govflow.ratings.api import CaseRatings
 
 from .errors import not_found
-from .views import attachments, cases, catalogue, certificates, signals, task_flow, tasks
+from .views import attachments, cases, catalogue, certificates, lookup, signals, task_flow, tasks
 
 app_name = "api"
 
@@ -48,6 +48,7 @@ v1 = [
         certificates.CaseCertificates.as_view(),
         name="case-certificates",
     ),
+    path("lookup/", lookup.ProgressLookup.as_view(), name="lookup"),
     path("certificates/verify/", certificates.VerifyUpload.as_view(), name="certificate-verify"),
     path(
         "certificates/verify/<str:number>/",

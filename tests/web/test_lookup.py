@@ -101,3 +101,24 @@ def test_the_applicant_sees_the_code_and_the_progress_and_no_diagram(case, appli
     assert 'id="process-diagram"' not in own
     assert query_code(case) not in staff
     assert 'id="process-diagram"' in staff
+
+
+def test_the_api_answers_the_public_facts_and_404_for_a_wrong_code(case, now):
+    client = Client()
+    with time_machine.travel(now, tick=False):
+        found = client.get("/api/v1/lookup/", {"reference": case.reference, "code": query_code(case)})
+        posted = client.post(
+            "/api/v1/lookup/",
+            {"reference": case.reference, "code": query_code(case).lower()},
+            content_type="application/json",
+        )
+        wrong = client.get("/api/v1/lookup/", {"reference": case.reference, "code": "ABCDE-FGHJK"})
+        unknown = client.get("/api/v1/lookup/", {"reference": "GF0000000000", "code": "ABCDE-FGHJK"})
+    assert found.status_code == 200
+    assert posted.json() == found.json()
+    body = found.json()
+    assert body["reference"] == case.reference
+    assert any(step["state"] == "upcoming" and step["expected"] for step in body["steps"])
+    assert "北京秘密科技有限公司" not in found.content.decode()
+    assert wrong.status_code == unknown.status_code == 404
+    assert wrong.json() == unknown.json()
