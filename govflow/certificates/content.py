@@ -12,7 +12,7 @@ reach the PDF, not even masked.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -23,6 +23,7 @@ from govflow.cases.models import Case, Task, TaskStatus
 from govflow.engine.definition import CertificateSpec, Definition
 
 from .artwork import rmb_capital
+from .authorities import REGION_FIELD, authority_name
 
 PUBLIC_VIEWER = "public"
 # The straight line under the star of each type's seal.
@@ -32,6 +33,22 @@ SEAL_LINES = {
     "completion_filing": "竣工验收备案专用章",
 }
 DEFAULT_SEAL_LINE = "行政许可专用章"
+# Certificates that print other departments' decisions (a joint acceptance
+# lists every department's opinion): they carry those departments' silent
+# consents too. Every other certificate carries only the silent consent of
+# its own department: a housing-fund matter has no place on a licence of
+# market regulation.
+JOINT_TYPES = frozenset({"joint_acceptance_opinion"})
+# The 2019 business licence: its labels change with the entity type.
+REPRESENTATIVE_LABELS = {
+    "llc": "法定代表人",
+    "joint_stock": "法定代表人",
+    "partnership": "执行事务合伙人",
+    "sole_proprietorship": "投资人",
+}
+DEFAULT_REPRESENTATIVE_LABEL = "负责人"
+COMPANY_TYPES = frozenset({"llc", "joint_stock"})
+GSXT_URL = "http://www.gsxt.gov.cn"
 # Types printed by a template of their own; anything else gets generic.html.
 TEMPLATES = (
     "business_licence",
@@ -82,6 +99,8 @@ class CertificateContent:
     silent_consents: list[SilentConsent] = field(default_factory=list)
     replaces_number: str = ""
     seal_line: str = DEFAULT_SEAL_LINE
+    # What /verify/ shows of it: (label, text) pairs, public facts only.
+    facts: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def issued_date_cn(self) -> str:
@@ -133,7 +152,7 @@ def certificate_content(
         title=spec.title.get("zh") or spec.type,
         title_en=spec.title.get("en") or "",
         number=number,
-        department_name=department.name_zh,
+        department_name=authority_name(department, (case.data or {}).get(REGION_FIELD)),
         department_name_en=department.name_en,
         issued_at=issued_at,
         verify_url=verify_url,
@@ -162,11 +181,13 @@ def certificate_content(
                 node.label("zh"), department_name, task.outcome, task.opinion, date_cn(task.completed_at)
             )
         )
-        if task.silent_consent:
+        is_own = task.department_id == department.pk or spec.type in JOINT_TYPES
+        if task.silent_consent and is_own:
             content.silent_consents.append(
                 SilentConsent(node.label("zh"), department_name, " ".join(task.legal_basis.split()))
             )
     content.extra = _extra(content, case, tasks)
+    content.facts = _facts(content)
     return content
 
 
@@ -189,7 +210,14 @@ def _extra(content: CertificateContent, case: Case, tasks: list[Task]) -> dict[s
         except (InvalidOperation, ValueError):
             extra["registered_capital_cn"] = str(capital)
     registration = next((t for t in tasks if t.node_id == "registration" and t.outcome == "approve"), None)
-    extra["established_cn"] = date_cn(registration.completed_at if registration else content.issued_at)
+    established = registration.completed_at if registration else content.issued_at
+    extra["established_cn"] = date_cn(established)
+    entity_type = str(data.get("entity_type") or "")
+    extra["representative_label"] = REPRESENTATIVE_LABELS.get(entity_type, DEFAULT_REPRESENTATIVE_LABEL)
+    extra["capital_label"] = "注册资本" if entity_type in COMPANY_TYPES else "出资额"
+    extra["address_label"] = "主要经营场所" if entity_type == "partnership" else "住所"
+    extra["term_cn"] = _term_cn(established, data.get("operating_years"))
+    extra["gsxt_url"] = GSXT_URL
     contractors = content.fields.get("contractors")
     if contractors is not None and contractors.rows:
         by_role: dict[str, list[str]] = {}
@@ -198,4 +226,91 @@ def _extra(content: CertificateContent, case: Case, tasks: list[Task]) -> dict[s
             if len(texts) >= 3:
                 by_role.setdefault(texts[2], []).append(texts[0])
         extra["units"] = [(role, "、".join(names)) for role, names in by_role.items()]
+    extra.update(_construction_units(data))
+    price = data.get("contract_price")
+    if price not in (None, ""):
+        extra["contract_price_cn"] = f"{content.text('contract_price') or price} 万元"
+    days = data.get("contract_days")
+    if days not in (None, ""):
+        extra["contract_days_cn"] = f"{days} 日历天"
     return extra
+
+
+# The units a construction permit prints, in its order, each with the title
+# of the person responsible for the project on that unit's side.
+UNIT_ROLES = (
+    ("survey", "勘察单位", "勘察单位项目负责人"),
+    ("design", "设计单位", "设计单位项目负责人"),
+    ("construction", "施工单位", "施工单位项目负责人"),
+    ("supervision", "监理单位", "总监理工程师"),
+)
+
+
+def _construction_units(data: dict[str, Any]) -> dict[str, Any]:
+    rows = data.get("contractors")
+    if not isinstance(rows, list):
+        return {}
+    units = []
+    for role, unit_label, lead_label in UNIT_ROLES:
+        mine = [row for row in rows if isinstance(row, dict) and row.get("role") == role]
+        names = "、".join(str(row.get("name") or "") for row in mine if row.get("name"))
+        leads = "、".join(str(row.get("project_lead") or "") for row in mine if row.get("project_lead"))
+        units.append({"label": unit_label, "names": names, "lead_label": lead_label, "leads": leads})
+    return {"unit_rows": units}
+
+
+def _term_cn(established: datetime, years: Any) -> str:
+    """营业期限: from the founding date to long-term (长期), or to the day
+    before the same date `years` later."""
+    start = timezone.localtime(established).date()
+    begin = f"{start.year}年{start.month:02d}月{start.day:02d}日"
+    try:
+        count = int(years) if years not in (None, "") else 0
+    except (TypeError, ValueError):
+        count = 0
+    if count <= 0:
+        return f"{begin} 至 长期"
+    try:
+        end = start.replace(year=start.year + count)
+    except ValueError:  # 29 February
+        end = start.replace(year=start.year + count, day=28)
+    end = end - timedelta(days=1)
+    return f"{begin} 至 {end.year}年{end.month:02d}月{end.day:02d}日"
+
+
+def _facts(content: CertificateContent) -> list[tuple[str, str]]:
+    """The public fields /verify/ shows, per type, as the certificate prints them."""
+    extra = content.extra
+    if content.type == "business_licence":
+        rows = [
+            ("统一社会信用代码", content.credit_code),
+            ("名称", content.text("company_name")),
+            ("类型", content.text("entity_type")),
+            (extra.get("representative_label", ""), content.text("legal_rep_name")),
+            (extra.get("capital_label", ""), extra.get("registered_capital_cn", "")),
+            ("成立日期", extra.get("established_cn", "")),
+            ("营业期限", extra.get("term_cn", "")),
+            (extra.get("address_label", ""), content.text("address")),
+            ("经营范围", content.text("business_scope")),
+            ("登记机关", content.department_name),
+        ]
+    elif content.type in ("construction_permit",):
+        rows = [
+            ("建设单位", content.text("builder_name")),
+            ("工程名称", content.text("project_name")),
+            ("项目代码", content.text("project_code")),
+            ("建设地址", content.text("location")),
+            ("建设规模", f"{content.text('floor_area')} 平方米" if content.text("floor_area") else ""),
+            ("合同价格", extra.get("contract_price_cn", "")),
+            ("合同工期", extra.get("contract_days_cn", "")),
+        ]
+        for unit in extra.get("unit_rows", []):
+            rows.append((unit["label"], unit["names"]))
+            rows.append((unit["lead_label"], unit["leads"]))
+        rows.append(("发证机关", content.department_name))
+    else:
+        rows = [(f.label, f.text) for f in content.public_fields if not f.is_table]
+        if content.credit_code:
+            rows.insert(0, ("统一社会信用代码", content.credit_code))
+        rows.append(("发证机关", content.department_name))
+    return [(label, text) for label, text in rows if label and text]

@@ -56,6 +56,11 @@ class Certificate(models.Model):
     )
     # Whom it was issued to (the company's or the project's name): public.
     holder = models.CharField(_("holder"), max_length=200, blank=True)
+    # The issuing authority's full name as printed (北京市朝阳区市场监督管理局),
+    # and the public fields the certificate prints as [label, text] pairs:
+    # what /verify/ shows. Filled when the PDF is stored.
+    issuer_name = models.CharField(max_length=200, blank=True)
+    facts = models.JSONField(default=list, blank=True)
     status = models.CharField(
         max_length=16, choices=CertificateStatus.choices, default=CertificateStatus.PENDING
     )

@@ -213,10 +213,29 @@ def certificate_complete(*, certificate_id: int, now: datetime | None = None) ->
         location=certificate.department.name_zh,
     )
     sign_ms = round((time.perf_counter() - started) * 1000)
-    return _finish(certificate.pk, signed, signer, render_ms=rendered.ms, sign_ms=sign_ms, now=now)
+    return _finish(
+        certificate.pk,
+        signed,
+        signer,
+        render_ms=rendered.ms,
+        sign_ms=sign_ms,
+        now=now,
+        issuer_name=content.department_name,
+        facts=[[label, text] for label, text in content.facts],
+    )
 
 
-def _finish(certificate_id: int, pdf: bytes, signer, *, render_ms: int, sign_ms: int, now) -> Certificate:
+def _finish(
+    certificate_id: int,
+    pdf: bytes,
+    signer,
+    *,
+    render_ms: int,
+    sign_ms: int,
+    now,
+    issuer_name: str = "",
+    facts: list | None = None,
+) -> Certificate:
     now = now or timezone.now()
     folder = Path(settings.GOVFLOW_CERTIFICATES_DIR)
     with transaction.atomic():
@@ -241,9 +260,13 @@ def _finish(certificate_id: int, pdf: bytes, signer, *, render_ms: int, sign_ms:
         certificate.signer_fingerprint = signer.fingerprint
         certificate.signature_format = signer.format
         certificate.render_ms, certificate.sign_ms = render_ms, sign_ms
+        certificate.issuer_name = issuer_name[:200]
+        certificate.facts = list(facts or [])
         certificate.status = CertificateStatus.VALID
         certificate.save(
             update_fields=[
+                "issuer_name",
+                "facts",
                 "file",
                 "sha256",
                 "size",
@@ -387,6 +410,8 @@ class Verification:
     replaces: str = ""
     replaced_by: str = ""
     sha256: str = ""
+    # The public fields the certificate prints, as (label, text) pairs.
+    facts: tuple[tuple[str, str], ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -417,7 +442,7 @@ def _answer(certificate: Certificate, status: str, message: str) -> Verification
         title=certificate.title_zh,
         title_en=certificate.title_en,
         holder=certificate.holder,
-        department=certificate.department.name_zh,
+        department=certificate.issuer_name or certificate.department.name_zh,
         department_en=certificate.department.name_en,
         issued_at=certificate.issued_at,
         revoked_at=certificate.revoked_at if revoked else None,
@@ -425,6 +450,7 @@ def _answer(certificate: Certificate, status: str, message: str) -> Verification
         replaces=certificate.replaces.number if certificate.replaces_id else "",
         replaced_by=replaced_by or "",
         sha256=certificate.sha256,
+        facts=tuple((str(label), str(text)) for label, text in (certificate.facts or [])),
     )
 
 

@@ -69,6 +69,7 @@ def business_case(keys, users, now):
         registered_capital="100.00",
         business_scope="一般项目：国内货物运输代理；普通货物仓储服务（不含危险化学品等需许可审批的项目）。",
         address="北京市朝阳区建国路88号",
+        operating_years=None,  # 长期
     )
 
 

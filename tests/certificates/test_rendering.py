@@ -139,14 +139,17 @@ def test_construction_certificates_print_the_project(keys, users, now):
     assert "施工单位北京建工集团有限责任公司" in permit_text  # the units of the contractors table, by role
     assert "设计单位北京城建设计研究总院有限责任公司" in permit_text
     assert "住房和城乡建设局" in permit_text
+    for label in ("合同价格", "合同工期", "勘察单位", "监理单位", "施工单位项目负责人", "总监理工程师"):
+        assert label in permit_text, label
 
 
-def test_a_silent_consent_decision_prints_its_legal_basis(review_case):
+def test_another_departments_silent_consent_stays_off_the_certificate(review_case):
+    # tax was silent; the licence is market regulation's (test_licence.py has the tax side)
     certificate = Certificate.objects.get(case=review_case, type="test_licence")
     text = pdftotext(save_artifact(certificate, "test_licence"))
-    assert "视为准予" in text
-    assert "测试地方规定第5条" in text
-    assert "税务审查" in text
+    assert "测试许可证" in text
+    assert "视为准予" not in text
+    assert "测试地方规定第5条" not in text
 
 
 def test_a_field_value_with_markup_prints_as_text_and_fetches_nothing(keys, users, now):

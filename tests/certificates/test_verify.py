@@ -67,7 +67,7 @@ def test_the_issued_file_is_valid_and_its_signature_validates(licence, pdf):
     assert result.exit_code == 0
     assert result.number == licence.number
     assert result.holder == "北京远航物流有限公司"
-    assert result.department == "市场监督管理局"
+    assert result.department == "北京市朝阳区市场监督管理局"
 
 
 @pytest.mark.parametrize("where", [0.2, 0.5, 0.9])

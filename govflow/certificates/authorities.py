@@ -1,0 +1,70 @@
+"""Who issues a certificate, by full name: the department of the case's
+district (北京市朝阳区市场监督管理局), from fixtures/regions.yaml.
+
+A business licence's 登记机关 and seal must carry the registering
+authority's full name with its district; a bare 市场监督管理局 names no
+authority at all. An unknown region code is an error, never a guess.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from govflow.errors import InvalidInput
+
+REGION_FIELD = "region_code"
+
+
+class UnknownRegion(InvalidInput):
+    code = "unknown_region"
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str
+    name: str
+    authorities: dict[str, str]
+
+
+def regions_path() -> Path:
+    return Path(settings.GOVFLOW_FIXTURES_DIR) / "regions.yaml"
+
+
+@functools.cache
+def _load(path: str) -> dict[str, Region]:
+    from ruamel.yaml import YAML
+
+    data = YAML(typ="safe", pure=True).load(Path(path).read_text(encoding="utf-8")) or {}
+    return {
+        str(code): Region(str(code), str(entry["name"]), dict(entry.get("authorities") or {}))
+        for code, entry in (data.get("regions") or {}).items()
+    }
+
+
+def regions() -> dict[str, Region]:
+    return _load(str(regions_path()))
+
+
+def region_get(code: str) -> Region:
+    found = regions().get(str(code))
+    if found is None:
+        raise UnknownRegion(
+            f"unknown region code {code!r}: add it with its name to {regions_path().name}",
+            fields={REGION_FIELD: [f"unknown region code {code!r}"]},
+        )
+    return found
+
+
+def authority_name(department: Any, region_code: str | None) -> str:
+    """The issuing authority's full name: the region's own name for this
+    department if the table gives one, else district + department; the
+    department's bare name only when the case has no region at all."""
+    if not region_code:
+        return department.name_zh
+    region = region_get(region_code)
+    return region.authorities.get(department.code) or f"{region.name}{department.name_zh}"
