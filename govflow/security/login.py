@@ -1,4 +1,5 @@
-"""The login lockout (django-axes) made race-proof, and its page.
+"""The login lockout (django-axes) made race-proof, and its page; where
+each role lands after logging in.
 
 Axes' database handler counts failures atomically (SELECT ... FOR UPDATE and
 F() + 1), but it checks whether an account is locked before the password is
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.db import connection, transaction
 from django.shortcuts import render
+from django.urls import reverse
 
 from govflow.security.client import client_ip
 
@@ -66,8 +68,38 @@ def _limited(view):
     return rate_limit("login", key="ip")(serialize_login(view))
 
 
+def landing_url(user) -> str:
+    """Where a user lands after logging in without a `next`: an
+    administrator on the process console, a reviewer in the inbox, a leader
+    on the dashboard, an auditor on the audit trail, anyone else (an
+    applicant) on the service catalogue."""
+    from govflow.accounts.models import LEADER
+    from govflow.accounts.permissions import has_role, is_admin, is_auditor, memberships
+
+    if is_admin(user):
+        return reverse("web:console")
+    if memberships(user):
+        return reverse("web:inbox")
+    if has_role(user, LEADER):
+        return reverse("insight:dashboard")
+    if is_auditor(user):
+        return reverse("audit:trail")
+    return reverse("web:catalogue")
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login view; a safe `next` still wins (Django checks it is
+    on this site), otherwise the user lands by role (`landing_url`)."""
+
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        user = self.request.user
+        return landing_url(user) if user.is_authenticated else super().get_default_redirect_url()
+
+
 # The site's login page and the admin's: the lockout applies to both.
-login_view = _limited(auth_views.LoginView.as_view(redirect_authenticated_user=True))
+login_view = _limited(LoginView.as_view())
 
 
 def _admin_login(request, extra_context=None):
