@@ -151,6 +151,50 @@ GENERIC_LEGAL_BASIS = (
 )
 _DECISION = re.compile(r"""^\s*(?:[$#]\{\s*)?decision\.([A-Za-z0-9_.-]+)\s*==\s*(["'])([a-z]+)\2\s*\}?\s*$""")
 _QUOTED = re.compile(r"'([a-z][a-z0-9_]{0,63})'")
+# A yes/no variable right after a review that can only be the reviewer's
+# decision (Camunda's `${approved}` from a task form): it picks the task's
+# outcome. Made a form field, the applicant would choose their own approval.
+DECISION_VARIABLES = frozenset(
+    {
+        "approved",
+        "approve",
+        "approval",
+        "isapproved",
+        "accepted",
+        "accept",
+        "agreed",
+        "agree",
+        "pass",
+        "passed",
+        "granted",
+        "permitted",
+        "同意",
+        "通过",
+        "批准",
+    }
+)
+_BOOLEAN_TEST = re.compile(r"""^\s*(?:[$#]\{\s*)?(?P<body>.*?)\s*\}?\s*$""", re.S)
+_TRUTH = (
+    (re.compile(r"^(?P<var>[^\W\d]\w*)$"), True),
+    (re.compile(r"^(?:!|not\s+)\s*(?P<var>[^\W\d]\w*)$"), False),
+    (re.compile(r"^(?P<var>[^\W\d]\w*)\s*==\s*true$"), True),
+    (re.compile(r"^(?P<var>[^\W\d]\w*)\s*==\s*false$"), False),
+    (re.compile(r"^(?P<var>[^\W\d]\w*)\s*!=\s*false$"), True),
+    (re.compile(r"^(?P<var>[^\W\d]\w*)\s*!=\s*true$"), False),
+)
+
+
+def decision_variable_outcome(condition: str) -> tuple[str, str] | None:
+    """(variable, "approve" | "reject") for a condition that tests a yes/no
+    decision variable (`${approved}`, `${!approved}`, `approved == false`);
+    None for anything else."""
+    match = _BOOLEAN_TEST.match(condition or "")
+    body = match.group("body").strip() if match else ""
+    for pattern, truth in _TRUTH:
+        found = pattern.match(body)
+        if found and found.group("var").casefold() in DECISION_VARIABLES:
+            return found.group("var"), "approve" if truth else "reject"
+    return None
 
 
 @dataclass
@@ -255,6 +299,7 @@ class _Importer:
         process: str | None = None,
     ) -> None:
         self.process_choice = process
+        self.decision_variables: dict[str, set[str]] = {}  # task -> yes/no variables read as its decision
         self.departments = departments
         self.handlers = handlers
         self.default_department = default_department
@@ -916,6 +961,11 @@ class _Importer:
         match = _DECISION.match(flow.condition)
         if match and match.group(1) in (node.bpmn_id, node.gid):
             return match.group(3)
+        if node.kind in ("task", "userTask") and not self.is_correction(node):
+            found = decision_variable_outcome(flow.condition)
+            if found is not None:
+                self.decision_variables.setdefault(node.bpmn_id, set()).add(found[0])
+                return found[1]
         return None
 
     def fold_outcomes(self, node: _Node) -> None:
@@ -961,6 +1011,14 @@ class _Importer:
         if holder is not None:
             holder.consumed = True
             holder.folded_into = node  # type: ignore[attr-defined]
+        variables = self.decision_variables.get(node.bpmn_id)
+        if variables:
+            self.note(
+                f"the conditions after task '{node.bpmn_id}' test {', '.join(sorted(variables))}, "
+                "the reviewer's yes/no decision: they became the task's outcomes "
+                f"({', '.join(outcomes)}), not a form field the applicant would fill in; check them",
+                node=holder or node,
+            )
 
     def is_correction(self, node: _Node) -> bool:
         return self.node_extension(node).get("type") == "correction" or (

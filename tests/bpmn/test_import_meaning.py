@@ -515,3 +515,50 @@ def test_a_message_start_event_is_the_submission(importer):
     result = importer(model(body))
     assert nodes(result)["start"]["type"] == "start"
     assert any("message (or signal) start event became the start" in n.message for n in result.notes)
+
+
+# -- a yes/no decision variable after a review ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("yes", "no"),
+    [
+        ("${approved}", "${!approved}"),
+        ("#{approved == true}", "#{approved == false}"),
+        ("${agreed}", "${not agreed}"),
+    ],
+)
+def test_a_decision_variable_after_a_review_is_the_reviewers_decision_not_a_form_field(importer, yes, no):
+    body = (
+        '<startEvent id="s"/>'
+        + flow("f0", "s", "t")
+        + '<userTask id="t" name="审查"/>'
+        + flow("f1", "t", "g")
+        + '<exclusiveGateway id="g"/>'
+        + flow("f2", "g", "ok", condition=yes)
+        + flow("f3", "g", "no", condition=no)
+        + '<endEvent id="ok" name="通过"/><endEvent id="no" name="驳回"/>'
+    )
+    result = importer(model(body))
+    data = YAML(typ="safe", pure=True).load(result.yaml)
+    assert not (data.get("form") or {}).get("fields")
+    assert nodes(result)["t"]["outcomes"] == {"approve": "ok", "reject": "no"}
+    assert any("the reviewer's yes/no decision" in n.message for n in result.notes)
+
+
+def test_another_yes_no_variable_stays_a_form_field(importer):
+    body = (
+        '<startEvent id="s"/>'
+        + flow("f0", "s", "t")
+        + '<userTask id="t" name="审查"/>'
+        + flow("f1", "t", "g")
+        + '<exclusiveGateway id="g"/>'
+        + flow("f2", "g", "a", condition="${urgent}")
+        + flow("f3", "g", "b", condition="${!urgent}")
+        + '<userTask id="a" name="加急"/><userTask id="b" name="普通"/>'
+        + flow("f4", "a", "e")
+        + flow("f5", "b", "e")
+        + '<endEvent id="e" name="办结"/>'
+    )
+    data = YAML(typ="safe", pure=True).load(importer(model(body)).yaml)
+    assert [f["id"] for f in data["form"]["fields"]] == ["urgent"]
