@@ -1,5 +1,7 @@
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import path, register_converter
+from django.views.generic import RedirectView
 
 from govflow import converters  # noqa: F401  (registers <id:...>)
 from govflow.security.login import login_view
@@ -33,6 +35,8 @@ urlpatterns = [
     path("cases/<ref:reference>/withdraw/", portal.case_withdraw_view, name="case_withdraw"),
     path("cases/<ref:reference>/attachments/<id:pk>/", portal.attachment_download, name="attachment"),
     path("lookup/", lookup.lookup, name="lookup"),
+    # Browsers and crawlers ask for /favicon.ico whatever the page links.
+    path("favicon.ico", RedirectView.as_view(url=static("govflow/favicon.svg"), permanent=True)),
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/department/", inbox.department, name="department"),
     path("inbox/tasks/<id:pk>/claim/", inbox.task_claim_view, name="task_claim"),

@@ -28,3 +28,14 @@ def test_every_page_in_the_banner_exists(base_data, name, path):
     response = client.get(path)
 
     assert response.status_code in (200, 302, 403), (name, response.status_code)
+
+
+@pytest.mark.django_db
+def test_the_favicon_is_linked_and_favicon_ico_finds_it(base_data):
+    page = Client().get("/").content.decode()
+    ico = Client().get("/favicon.ico")
+
+    assert 'rel="icon"' in page
+    assert "favicon.svg" in page
+    assert ico.status_code == 301
+    assert ico["Location"].endswith("govflow/favicon.svg")
