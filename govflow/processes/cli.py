@@ -9,6 +9,7 @@ from django.db import DatabaseError
 from govflow.engine import Definition, Problem, check_definition
 
 from .handlers import handler_names
+from .placeholders import placeholder_problems
 from .services import fixture_departments, known_departments
 
 
@@ -30,4 +31,7 @@ def read_definition(path: str) -> tuple[Definition | None, list[str]]:
     definition, problems = check_definition(
         source, departments=departments_for_validation(), handlers=handler_names()
     )
+    if definition is not None:
+        problems = placeholder_problems(source)
+        definition = None if problems else definition
     return definition, [p.format(path) for p in problems]

@@ -19,6 +19,7 @@ from govflow.errors import InvalidInput
 
 from .handlers import handler_names
 from .models import ProcessTemplate, ProcessVersion
+from .placeholders import placeholder_problems
 
 _cache: dict[tuple[int, str], Definition] = {}
 _cache_lock = threading.Lock()
@@ -40,12 +41,17 @@ def fixture_departments() -> frozenset[str]:
 
 def definition_check(source: str | bytes, *, departments: frozenset[str] | None = None) -> Definition:
     """Validate against the departments in the database (or the given set)
-    and the registered handlers; raises InvalidDefinition."""
-    return load_definition(
+    and the registered handlers, and refuse placeholder text in legal texts
+    (govflow.processes.placeholders); raises InvalidDefinition."""
+    definition = load_definition(
         source,
         departments=known_departments() if departments is None else departments,
         handlers=handler_names(),
     )
+    placeholders = placeholder_problems(source)
+    if placeholders:
+        raise InvalidDefinition(placeholders)
+    return definition
 
 
 def version_definition(version: ProcessVersion) -> Definition:

@@ -137,8 +137,14 @@ def version_get_for_admin(*, code: str, number: int) -> ProcessVersion:
 
 def template_check(source: str) -> tuple[Definition | None, list[Problem]]:
     """Validate YAML text exactly as publishing would (departments in the
-    database, registered handlers); every problem has a line and column."""
-    return check_definition(source, departments=known_departments(), handlers=handler_names())
+    database, registered handlers, no placeholders in legal texts); every
+    problem has a line and column."""
+    from govflow.processes.placeholders import placeholder_problems
+
+    definition, problems = check_definition(source, departments=known_departments(), handlers=handler_names())
+    if definition is not None and (placeholders := placeholder_problems(source)):
+        return None, placeholders
+    return definition, problems
 
 
 _PROBLEM_TEXT = re.compile(r"^(\d+):(\d+): (.*)$", re.S)

@@ -251,7 +251,7 @@ def test_the_pages_speak_chinese_by_default(admin_client, process_admin):
     assert "Webhook 推送" in page
     blank = admin_client.get(reverse("webhooks:endpoint_new")).content.decode()
     assert 'value="case.submitted"' in blank
-    assert "授权接收保密字段" in blank
+    assert "授权接收敏感字段" in blank
 
 
 def test_the_lists_are_one_query_however_many_rows(process_admin, django_assert_num_queries):
