@@ -19,7 +19,8 @@ def _media_root(settings, tmp_path):
 def test_case_page_viewer_marks_the_current_node(base_data, browser_for, shots):
     applicant = base_data["applicant"]
     case = submitted(applicant, "business_setup", company_name="北京浏览器测试科技有限公司")
-    page = browser_for(applicant)
+    # The diagram is for reviewers and admins (the applicant sees the progress view)
+    page = browser_for(base_data["market_regulation_reviewer"])
     page.goto(f"/cases/{case.reference}/")
     viewer = page.locator(".bpmn-viewer.bpmn-ready")
     viewer.wait_for(state="attached")
