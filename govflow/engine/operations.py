@@ -390,6 +390,8 @@ def take_back(machine: Machine, event: TakeBack) -> None:
     for scope_id in record["scopes"]:
         state["scopes"].pop(scope_id, None)
     for scope_id, before in reversed(record["arrivals"]):
+        if scope_id in record["scopes"]:
+            continue  # opened by the decision itself: gone with it
         if scope_id in state["scopes"]:
             state["scopes"][scope_id]["arrived"] -= 1
         else:
