@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from govflow.cases.models import Case, Task, TaskKind, TaskStatus
 from govflow.cases.services import case_create, case_submit, task_complete
+from govflow.engine.identifiers import make_uscc
 from govflow.engine.simulate import example_data
 from govflow.outbox.services import outbox_drain
 from govflow.processes.models import ProcessTemplate
@@ -30,9 +31,101 @@ APPROVE = "approve"
 
 
 def _data(template_code: str, now: datetime, **overrides: Any) -> dict[str, Any]:
+    """Valid data for the template's form: what a real applicant would
+    write for the shipped templates (no 示例 placeholders: the demo is shown
+    to bureaus), the form's example values for anything else."""
     template = ProcessTemplate.objects.get(code=template_code)
     definition = version_definition(template.current_version)
-    return {**example_data(definition.form, today=timezone.localdate(now)), **overrides}
+    today = timezone.localdate(now)
+    realistic = REALISTIC.get(template_code)
+    known = {f.id for f in definition.form.fields}
+    extra = {k: v for k, v in realistic(today).items() if k in known} if realistic else {}
+    return {**example_data(definition.form, today=today), **extra, **overrides}
+
+
+def _business_setup(today) -> dict[str, Any]:
+    return {
+        "company_name": "北京青禾农业科技有限公司",
+        "entity_type": "llc",
+        "business_scope": (
+            "一般项目：技术服务、技术开发、技术咨询、技术交流、技术转让、技术推广；"
+            "农业科学研究和试验发展；软件开发。（除依法须经批准的项目外，凭营业执照依法自主开展经营活动）"
+        ),
+        "address": "北京市朝阳区望京街道阜通东大街6号院3号楼8层801",
+        "registered_capital": "100.00",
+        "region_code": "110105",
+        "operating_years": None,
+        "legal_rep_name": "张伟",
+        "legal_rep_id_number": "11010519491231002X",
+        "liaison_name": "李娜",
+        "liaison_email": "lina@qinghe-agritech.cn",
+        "shareholders": [
+            {
+                "name": "张伟",
+                "holder_type": "person",
+                "id_number": "11010519491231002X",
+                "subscribed_amount": "60.00",
+                "contribution_form": "cash",
+                "due_date": _years_later(today, 3).isoformat(),
+            },
+            {
+                "name": "北京禾田投资管理有限公司",
+                "holder_type": "company",
+                "credit_code": make_uscc("91110105MA01QH7X1"),
+                "subscribed_amount": "40.00",
+                "contribution_form": "cash",
+                "due_date": _years_later(today, 3).isoformat(),
+            },
+        ],
+        "employees_count": 5,
+        "bank": "icbc",
+    }
+
+
+def _construction_permit(today) -> dict[str, Any]:
+    return {
+        "project_code": "2603-110105-04-01-000002",
+        "project_name": "朝阳区社区卫生服务中心改扩建工程",
+        "builder_name": "北京朝建置业有限公司",
+        "builder_credit_code": make_uscc("91110105MA02JW8K3"),
+        "builder_legal_rep_id": "360426199101010071",
+        "location": "北京市朝阳区望京东路8号",
+        "contractors": [
+            {
+                "name": "北京城建勘测设计研究院有限责任公司",
+                "credit_code": make_uscc("91110000101100111"),
+                "role": "survey",
+                "project_lead": "赵磊",
+            },
+            {
+                "name": "北京城建设计研究总院有限责任公司",
+                "credit_code": make_uscc("91110000101100123"),
+                "role": "design",
+                "project_lead": "钱芳",
+            },
+            {
+                "name": "北京建工集团有限责任公司",
+                "credit_code": make_uscc("91110000101100456"),
+                "role": "construction",
+                "project_lead": "孙强",
+            },
+            {
+                "name": "北京双圆工程咨询监理有限公司",
+                "credit_code": make_uscc("91110000101100789"),
+                "role": "supervision",
+                "project_lead": "周敏",
+            },
+        ],
+        "contract_price": "8650.00",
+        "contract_days": 540,
+    }
+
+
+def _years_later(today, years: int):
+    return today.replace(year=today.year + years, day=min(today.day, 28))
+
+
+REALISTIC = {"business_setup": _business_setup, "construction_permit": _construction_permit}
 
 
 # A minimal, well-formed PDF (one blank page; the cross-reference table's

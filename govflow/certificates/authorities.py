@@ -29,6 +29,30 @@ class Region:
     code: str
     name: str
     authorities: dict[str, str]
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def city(self) -> str:
+        """北京市朝阳区 -> 北京市 (the part up to the first 市)."""
+        index = self.name.find("市")
+        return self.name[: index + 1] if index >= 0 else ""
+
+    @property
+    def district(self) -> str:
+        return self.name[len(self.city) :]
+
+    def contains(self, address: str) -> bool:
+        """Does `address` lie in this district, by its words? It must name
+        the district (or an alias) and no other city before it."""
+        text = "".join(address.split())
+        for name in (self.district, *self.aliases):
+            index = text.find(name) if name else -1
+            if index < 0:
+                continue
+            before = text[:index]
+            # Another city named before the district: not this one.
+            return not (self.city and "市" in before and self.city not in before)
+        return False
 
 
 def regions_path() -> Path:
@@ -41,7 +65,12 @@ def _load(path: str) -> dict[str, Region]:
 
     data = YAML(typ="safe", pure=True).load(Path(path).read_text(encoding="utf-8")) or {}
     return {
-        str(code): Region(str(code), str(entry["name"]), dict(entry.get("authorities") or {}))
+        str(code): Region(
+            str(code),
+            str(entry["name"]),
+            dict(entry.get("authorities") or {}),
+            tuple(str(a) for a in entry.get("aliases") or ()),
+        )
         for code, entry in (data.get("regions") or {}).items()
     }
 

@@ -9,9 +9,11 @@ task may run one twice.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from govflow.engine.identifiers import cn_id_problem, make_uscc, uscc_problem
@@ -76,6 +78,7 @@ def id_numbers_check(ctx: HandlerContext) -> dict[str, Any]:
                 visit(f"{prefix}[{index}]", item)
         elif (
             isinstance(value, str)
+            and value
             and prefix.split(".")[-1].endswith("id_number")
             and cn_id_problem(value, today=ctx.today) is not None
         ):
@@ -130,3 +133,113 @@ def credit_code_check(ctx: HandlerContext) -> dict[str, Any]:
         status=CaseStatus.APPROVED, state__results__assign_credit_code__credit_code=code
     ).exists()
     return {"valid": True, "registered_here": registered}
+
+
+# -- business setup: shareholders, capital and address ------------------------
+
+PASSPORT_RE = re.compile(r"[A-Z0-9]{5,20}")
+COMPANY_TYPES = frozenset({"llc", "joint_stock"})
+LLC_PAYMENT_YEARS = 5
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+
+
+def _shareholder_problems(index: int, row: Mapping[str, Any], today: date) -> list[str]:
+    where = f"shareholders[{index}]"
+    kind = row.get("holder_type") or "person"
+    if kind == "person":
+        number = str(row.get("id_number") or "")
+        if not number:
+            return [f"{where}.id_number: required for a natural person with a mainland ID card"]
+        if cn_id_problem(number.upper(), today=today) is not None:
+            return [f"{where}.id_number: not a valid resident ID number (GB 11643)"]
+    elif kind == "foreign_person":
+        problems = []
+        if not PASSPORT_RE.fullmatch(str(row.get("passport_number") or "").upper()):
+            problems.append(
+                f"{where}.passport_number: required for a foreign natural person (5-20 letters or digits)"
+            )
+        if not str(row.get("country") or "").strip():
+            problems.append(f"{where}.country: required for a foreign natural person")
+        return problems
+    elif kind == "company":
+        code = str(row.get("credit_code") or "").upper()
+        if not code:
+            return [f"{where}.credit_code: required for a company or other organisation"]
+        if uscc_problem(code) is not None:
+            return [f"{where}.credit_code: not a valid unified social credit code (GB 32100)"]
+    else:
+        return [f"{where}.holder_type: unknown kind of shareholder {kind!r}"]
+    return []
+
+
+def _capital_problems(
+    entity_type: str, rows: list[Mapping[str, Any]], capital: Any, today: date
+) -> list[str]:
+    problems: list[str] = []
+    # Company Law 2023 art 47: an LLC's subscribed capital is paid within five
+    # years of incorporation; art 98: a joint-stock company's promoters pay in
+    # full before incorporation. For partnerships and sole proprietorships
+    # ../shared/DOMAIN.md gives no statutory term: the form's five-year limit stands.
+    latest: date | None
+    if entity_type == "llc":
+        latest = today.replace(
+            year=today.year + LLC_PAYMENT_YEARS, day=min(today.day, 28 if today.month == 2 else 31)
+        )
+        rule = "more than five years after incorporation (Company Law art 47)"
+    elif entity_type == "joint_stock":
+        latest = today
+        rule = "after incorporation: a joint-stock company's promoters pay in full before it (art 98)"
+    else:
+        latest, rule = None, ""
+    for index, row in enumerate(rows):
+        due = str(row.get("due_date") or "")
+        if latest is not None and due and due > latest.isoformat():
+            problems.append(f"shareholders[{index}].due_date: {due} is {rule}")
+    # The registered capital (出资额) is what the shareholders subscribe together.
+    total = sum((_decimal(row.get("subscribed_amount")) or Decimal(0) for row in rows), Decimal(0))
+    registered = _decimal(capital)
+    if registered is not None and rows and total != registered:
+        problems.append(
+            f"registered_capital: {registered} differs from the shareholders' subscribed total {total}"
+        )
+    if entity_type == "sole_proprietorship" and (
+        len(rows) != 1 or (rows[0].get("holder_type") or "person") == "company"
+    ):
+        problems.append("shareholders: a sole proprietorship has exactly one investor, a natural person")
+    if entity_type == "partnership" and len(rows) < 2:
+        problems.append("shareholders: a partnership has at least two partners")
+    return problems
+
+
+@handler("entity_check", inline=True)
+def entity_check(ctx: HandlerContext) -> dict[str, Any]:
+    """Business setup: each shareholder identified as what it is (mainland ID,
+    passport and country, or credit code), the capital rules of its entity
+    type, and the address inside the registration district. `problems` lists
+    `path: reason` lines for the applicant's correction."""
+    from govflow.certificates.authorities import UnknownRegion, region_get
+
+    data = ctx.data
+    rows = [row for row in data.get("shareholders") or () if isinstance(row, Mapping)]
+    problems: list[str] = []
+    for index, row in enumerate(rows):
+        problems.extend(_shareholder_problems(index, row, ctx.today))
+    problems.extend(
+        _capital_problems(str(data.get("entity_type") or ""), rows, data.get("registered_capital"), ctx.today)
+    )
+    region_code = str(data.get("region_code") or "")
+    if region_code:
+        try:
+            region = region_get(region_code)
+        except UnknownRegion:
+            problems.append(f"region_code: unknown region code {region_code!r}")
+        else:
+            if not region.contains(str(data.get("address") or "")):
+                problems.append(f"address: not in {region.name}, the district of the registration authority")
+    return {"valid": not problems, "problems": problems}
