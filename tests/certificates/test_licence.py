@@ -82,6 +82,15 @@ def test_the_licence_prints_every_field_of_the_2019_format(business_case, licenc
     assert not ENGLISH.findall(rest), ENGLISH.findall(rest)
 
 
+def test_business_setup_with_the_demo_data_is_approved_through_the_entity_check(business_case):
+    from govflow.cases.models import CaseStatus
+
+    assert business_case.status == CaseStatus.APPROVED
+    assert business_case.state["results"]["check_entity"] == {"valid": True, "problems": []}
+    kinds = [row.get("holder_type") for row in business_case.data["shareholders"]]
+    assert kinds == ["person", "company"]
+
+
 def test_the_licence_is_landscape_a4(licence):
     info = subprocess.run(
         ["pdfinfo", str(save_artifact(licence, "business_licence_2019"))],
