@@ -4,18 +4,22 @@ A certificate row is reserved (status `pending`, number allocated) before its
 PDF is rendered, so a redelivered render finds the row and prints the same
 number; it becomes `valid` when the signed PDF is stored, and may later be
 `revoked`. A reissue is a new row whose `replaces` names the one before.
-The PDFs live in GOVFLOW_CERTIFICATES_DIR, outside MEDIA_ROOT: only the
-download view (with its permission check) serves them.
+The PDFs live in the "certificates" storage (govflow.storage): the folder
+GOVFLOW_CERTIFICATES_DIR, outside MEDIA_ROOT, or `certificates/` in the
+GOVFLOW_S3_* bucket; only the download views (with their permission check
+and the SHA-256 check) serve them.
 """
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import Storage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from govflow.storage import certificate_storage
 
-def private_storage() -> FileSystemStorage:
-    return FileSystemStorage(location=settings.GOVFLOW_CERTIFICATES_DIR, base_url=None)
+
+def private_storage() -> Storage:
+    return certificate_storage
 
 
 class CertificateStatus(models.TextChoices):

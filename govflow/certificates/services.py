@@ -20,15 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from pathlib import Path
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -40,6 +36,7 @@ from govflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import dispatch_on_commit
 from govflow.processes.services import version_definition
+from govflow.storage import store_once
 
 from .content import certificate_content, certificate_holder, spec_for
 from .models import Certificate, CertificateSequence, CertificateStatus
@@ -237,7 +234,6 @@ def _finish(
     facts: list | None = None,
 ) -> Certificate:
     now = now or timezone.now()
-    folder = Path(settings.GOVFLOW_CERTIFICATES_DIR)
     with transaction.atomic():
         certificate = (
             Certificate.objects.select_for_update(of=("self",))
@@ -249,11 +245,10 @@ def _finish(
         digest = hashlib.sha256(pdf).hexdigest()
         # Named by number and content: a stored file is never overwritten.
         name = f"{timezone.localtime(certificate.issued_at).year}/{certificate.number}-{digest[:16]}.pdf"
-        target = folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_bytes(pdf)
-        os.replace(tmp, target)  # under the row lock: one delivery stores its file
+        # Stored before the row names it and commits (a rollback leaves an
+        # orphan that sweep_orphan_files removes), under the row lock: one
+        # delivery stores its file, locally or in the bucket (govflow.storage).
+        store_once(certificate.file.storage, name, pdf)
         certificate.file.name = name
         certificate.sha256 = digest
         certificate.size = len(pdf)

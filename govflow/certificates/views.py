@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from govflow.accounts.permissions import is_admin
 from govflow.errors import GovflowError
 from govflow.security.ratelimit import rate_limit
+from govflow.storage import StoredFileMissing, StoredObject, open_verified
 
 from . import selectors, services
 
@@ -72,8 +73,13 @@ def verify_number(request, number):
 def download(request, number):
     certificate = selectors.certificate_get_for_download(user=request.user, number=number)
     try:
-        handle = certificate.file.open("rb")
-    except (FileNotFoundError, OSError):
+        handle = open_verified(
+            certificate.file,
+            sha256=certificate.sha256,
+            stored=StoredObject("certificate", certificate.number, certificate.case_id),
+            actor_id=request.user.pk,
+        )
+    except StoredFileMissing:
         raise Http404 from None
     response = FileResponse(
         handle, as_attachment=True, filename=f"{certificate.number}.pdf", content_type="application/pdf"

@@ -21,6 +21,7 @@ class IncidentKind(models.TextChoices):
     SERVICE_TASK = "service_task", _("automated step failed")
     DELIVERY = "delivery", _("side effect not delivered")
     RECONCILE = "reconcile", _("consistency check found problems")
+    INTEGRITY = "integrity", _("stored file failed its integrity check")
 
 
 # Incidents about work that got stuck (an outbox row given up): what
@@ -96,8 +97,13 @@ class Incident(models.Model):
                 name="incident_one_unresolved_reconcile",
             ),
             models.CheckConstraint(
-                condition=models.Q(kind="reconcile") | models.Q(message__isnull=False),
+                condition=models.Q(kind__in=["reconcile", "integrity"]) | models.Q(message__isnull=False),
                 name="incident_message_unless_reconcile",
+            ),
+            models.UniqueConstraint(
+                fields=["topic"],
+                condition=models.Q(kind="integrity") & ~models.Q(status="resolved"),
+                name="incident_one_unresolved_integrity_per_object",
             ),
         ]
         indexes = [

@@ -260,3 +260,40 @@ def incidents_unresolved(*, case=None, kinds=WORK_KINDS) -> QuerySet[Incident]:
     if case is not None:
         incidents = incidents.filter(case=case)
     return incidents.order_by("opened_at", "id")
+
+
+def incident_integrity_record(
+    *, topic: str, error: str, case_id: int | None = None, now: datetime | None = None
+) -> Incident:
+    """A stored file's read was refused (govflow.storage.open_verified): open
+    the object's integrity incident, or count one more refusal on the
+    unresolved one. The caller is inside a transaction."""
+    now = now or timezone.now()
+    unresolved = Incident.objects.filter(
+        kind=IncidentKind.INTEGRITY, topic=topic, status__in=UNRESOLVED_STATUSES
+    ).select_for_update()
+    incident = unresolved.first()
+    if incident is None:
+        try:
+            with transaction.atomic():
+                incident = Incident.objects.create(
+                    kind=IncidentKind.INTEGRITY,
+                    message=None,
+                    case_id=case_id,
+                    topic=topic,
+                    attempts=1,
+                    error=error,
+                    opened_at=now,
+                    last_failed_at=now,
+                )
+        except IntegrityError:  # another refusal opened it meanwhile: count on that one
+            incident = unresolved.first()
+            if incident is None:
+                raise
+        else:
+            _audit("INCIDENT_OPENED", incident, now, topic=topic)
+            return incident
+    incident.attempts += 1
+    incident.error, incident.last_failed_at = error, now
+    incident.save(update_fields=["attempts", "error", "last_failed_at"])
+    return incident

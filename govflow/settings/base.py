@@ -9,6 +9,7 @@ from pathlib import Path
 import dj_database_url
 
 from .mail import mail_from_environment
+from .storage import storages_from_environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("GOVFLOW_VAR_DIR", BASE_DIR / "var"))
@@ -171,6 +172,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", VAR_DIR / "static"))
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 MEDIA_ROOT = Path(os.environ.get("GOVFLOW_MEDIA_ROOT", VAR_DIR / "media"))
+# Files: local folders (MEDIA_ROOT, GOVFLOW_CERTIFICATES_DIR) unless
+# GOVFLOW_S3_BUCKET and its companions name an S3 bucket (govflow.settings.storage;
+# docs/deploy.md, "Files: object storage").
+STORAGES = storages_from_environment(os.environ)
 
 # Celery. Production sets REDIS_URL (or CELERY_BROKER_URL); without either the
 # embedded default uses kombu's filesystem transport, which needs no server.

@@ -9,6 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F403
 from .base import ALLOWED_HOSTS, SECRET_KEY, env_bool
 from .mail import mail_deploy_check
+from .storage import storages_from_environment
 
 if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
@@ -48,7 +49,8 @@ if CACHE_URL.startswith(("redis://", "rediss://")):
         }
     }
 
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-}
+# Files as base.py chose them (local, or the GOVFLOW_S3_* bucket); static
+# files compressed and fingerprinted by WhiteNoise.
+STORAGES = storages_from_environment(
+    os.environ, staticfiles_backend="whitenoise.storage.CompressedManifestStaticFilesStorage"
+)

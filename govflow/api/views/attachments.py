@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from govflow.cases.attachments import attachment_add, attachment_remove, served_name
 from govflow.cases.selectors import attachment_get_for_user
 from govflow.errors import NotFound
+from govflow.storage import StoredFileMissing, StoredObject, open_verified
 
 from .. import selectors
 from .. import serializers as s
@@ -127,8 +128,13 @@ class AttachmentContent(ApiView):
     def get(self, request, reference, pk):
         attachment = attachment_get_for_user(user=request.user, reference=reference, attachment_id=pk)
         try:
-            handle = attachment.file.open("rb")
-        except (FileNotFoundError, OSError):
+            handle = open_verified(
+                attachment.file,
+                sha256=attachment.sha256,
+                stored=StoredObject("attachment", str(attachment.pk), attachment.case_id),
+                actor_id=request.user.pk,
+            )
+        except StoredFileMissing:
             raise NotFound("attachment not found") from None
         response = FileResponse(
             handle,

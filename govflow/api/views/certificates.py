@@ -20,6 +20,7 @@ from govflow.certificates import selectors as certificate_selectors
 from govflow.certificates import services as certificate_services
 from govflow.errors import NotFound
 from govflow.security.ratelimit import rate_check
+from govflow.storage import StoredFileMissing, StoredObject, open_verified
 
 from .base import ApiView, PublicMixin
 
@@ -106,8 +107,13 @@ class CertificateContent(ApiView):
     def get(self, request, number):
         certificate = certificate_selectors.certificate_get_for_download(user=request.user, number=number)
         try:
-            handle = certificate.file.open("rb")
-        except (FileNotFoundError, OSError):
+            handle = open_verified(
+                certificate.file,
+                sha256=certificate.sha256,
+                stored=StoredObject("certificate", certificate.number, certificate.case_id),
+                actor_id=request.user.pk,
+            )
+        except StoredFileMissing:
             raise NotFound("certificate not found") from None
         response = FileResponse(
             handle, as_attachment=True, filename=f"{certificate.number}.pdf", content_type="application/pdf"

@@ -24,6 +24,7 @@ from govflow.errors import GovflowError
 from govflow.processes.services import version_definition
 from govflow.security.input import checks_own_text
 from govflow.security.ratelimit import has_files, is_submit, rate_limit
+from govflow.storage import StoredFileMissing, StoredObject, open_verified
 from govflow.web import forms
 from govflow.web.messages import error_text
 from govflow.web.selectors import service_get, services_catalogue
@@ -257,8 +258,13 @@ def case_withdraw_view(request, reference):
 def attachment_download(request, reference, pk):
     attachment = selectors.attachment_get_for_user(user=request.user, reference=reference, attachment_id=pk)
     try:
-        handle = attachment.file.open("rb")
-    except (FileNotFoundError, OSError):
+        handle = open_verified(
+            attachment.file,
+            sha256=attachment.sha256,
+            stored=StoredObject("attachment", str(attachment.pk), attachment.case_id),
+            actor_id=request.user.pk,
+        )
+    except StoredFileMissing:
         raise Http404 from None
     response = FileResponse(
         handle,
