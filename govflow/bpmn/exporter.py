@@ -382,10 +382,21 @@ class _Exporter:
             ext["countersign"] = {"mode": node.countersign.mode, "signers": list(node.countersign.signers)}
             if node.countersign.distinct_people:
                 ext["countersign"]["distinct_people"] = True
+            if node.countersign.pass_ratio is not None:
+                ext["countersign"]["pass_ratio"] = str(node.countersign.pass_ratio)
+            if node.countersign.weights:
+                ext["countersign"]["weights"] = list(node.countersign.weights)
             if raw.get("department"):
                 ext["department"] = str(raw["department"])
         if node.clearance:
             ext["clearance"] = list(node.clearance)
+        if node.return_to is not None:
+            ext["return_to"] = list(node.return_to) or "none"
+        if node.transfer is None:
+            ext["transfer"] = "none"
+        elif node.transfer.to is not None or node.transfer.via != "queue":
+            ext["transfer"] = {"to": list(node.transfer.to) if node.transfer.to is not None else "any"}
+            ext["transfer"]["via"] = node.transfer.via
         if raw.get("clock") in ("counted", "excluded"):
             ext["clock"] = str(raw["clock"])
         if node.sla is not None:

@@ -1390,6 +1390,9 @@ class _Importer:
             item["countersign"] = _yaml_value(countersign)
         if ext.get("clock") in ("counted", "excluded"):
             item["clock"] = ext["clock"]
+        for key in ("return_to", "transfer"):  # 退回 targets and 转办 rules, as written
+            if key in ext:
+                item[key] = _yaml_value(ext[key])
         item["outcomes"] = outcomes
         names = getattr(node, "outcome_names", None)
         if names:  # the language has no outcome labels: the modeller's words stay beside them

@@ -144,7 +144,9 @@ def return_task(machine: Machine, event: ReturnTask, task: dict, node: Node) -> 
         token.pop(key, None)
     if node.clock_excluded:
         machine.resume(node.id)
-    cleared = _between(machine.definition, event.target, node.id)
+    # 回到我 skips the steps between: their decisions stand. Otherwise the
+    # path runs again and none of them counts until decided anew.
+    cleared = {node.id} if event.come_back else _between(machine.definition, event.target, node.id)
     cancelled_block = None
     if level < len(scopes):
         outer = scopes[level]
