@@ -47,7 +47,7 @@ def engine_refusals(*, field: str | None = None) -> Iterator[None]:
     except IllegalEvent as exc:
         if field is not None and exc.code.endswith("not_allowed"):
             raise InvalidInput(exc.message, fields={field: [exc.message]}, code=exc.code) from exc
-        raise Conflict(exc.message) from exc
+        raise Conflict(exc.message, code=exc.code) from exc
     except NoBranchMatched as exc:
         raise InvalidInput(f"the case cannot be routed: {exc.message}", code="no_branch_matched") from exc
 
