@@ -42,6 +42,8 @@ STATE_LABELS = {
     "deemed_passed": _("deemed passed on timeout"),
     "not_passed": _("not passed"),
     "returned": _("returned for correction"),
+    "sent_back": _("sent back to an earlier step"),
+    "taken_back": _("decision taken back by the reviewer"),
     "corrected": _("corrected"),
     "not_corrected": _("not corrected in time"),
     "in_progress": _("in progress"),
@@ -272,6 +274,8 @@ def _task_step(definition, task: Task, names, lang, local, number: int) -> Progr
         state = "done"
     elif task.outcome == "return":
         state = "returned"
+    elif task.outcome in ("returned", "taken_back"):  # 退回 to an earlier step, 撤回
+        state = "sent_back" if task.outcome == "returned" else "taken_back"
     elif task.outcome == "reject":
         state = "not_passed"
     elif task.silent_consent:
