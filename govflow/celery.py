@@ -20,6 +20,7 @@ app.autodiscover_tasks(
         "govflow.api",
         "govflow.incidents",
         "govflow.ratings",
+        "govflow.cases",
     ]
 )
 app.conf.beat_schedule = {
@@ -36,4 +37,6 @@ app.conf.beat_schedule = {
     },
     "reconcile-daily": {"task": "govflow.incidents.reconcile", "schedule": crontab(minute=30, hour=0)},
     "poor-rating-remediations": {"task": "govflow.ratings.check", "schedule": crontab(minute=45, hour=0)},
+    # Stored files no row names (a rolled-back upload or render), older than a day.
+    "sweep-orphan-files": {"task": "govflow.storage.sweep_orphans", "schedule": crontab(minute=0, hour=19)},
 }

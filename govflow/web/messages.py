@@ -150,6 +150,9 @@ CODE_MESSAGES = {
     "conflict": gettext_lazy("This changed in the meantime; reload the page and try again."),
     "invalid": gettext_lazy("The input is not valid."),
     "form_invalid": gettext_lazy("The form has errors; see the messages next to the fields."),
+    "file_integrity": gettext_lazy(
+        "The stored file failed its integrity check and was not served; the administrators have been told."
+    ),
 }
 
 

