@@ -156,7 +156,7 @@ class Bucket:
         self.client = _client(endpoint)
         self.prefix = prefix
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         listed = self.client.list_objects_v2(Bucket=BUCKET, Prefix=f"{self.prefix}/")
         return sorted(item["Key"][len(self.prefix) + 1 :] for item in listed.get("Contents", []))
 

@@ -53,7 +53,7 @@ def uploaded(bucket, applicant):
 
 def test_an_attachment_is_stored_in_the_bucket_not_on_the_local_disk(settings, bucket, uploaded):
     assert is_remote(default_storage)
-    assert bucket.keys() == [uploaded.file.name]
+    assert bucket.names() == [uploaded.file.name]
     assert uploaded.file.name.startswith("attachments/")
     assert bucket.read(uploaded.file.name) == PDF_BYTES
     assert hashlib.sha256(PDF_BYTES).hexdigest() == uploaded.sha256
@@ -125,12 +125,12 @@ def test_orphans_are_swept_after_the_grace_period_and_referenced_files_kept(buck
     assert young.kept_young == 3
     assert {o.name for o in dry.orphans} == {orphan, stray_pdf}
     assert dry.deleted == 0
-    assert len(bucket.keys()) == 3
+    assert len(bucket.names()) == 3
 
     swept = orphan_files_sweep(older_than=timedelta(hours=1), now=newest + timedelta(hours=2))
 
     assert (swept.deleted, swept.referenced) == (2, 1)
-    assert bucket.keys() == [uploaded.file.name]
+    assert bucket.names() == [uploaded.file.name]
     event = AuditEvent.objects.get(action="STORED_FILES_SWEPT")
     assert sorted(event.data["names"]) == [f"certificates:{stray_pdf}", f"default:{orphan}"]
 
@@ -143,7 +143,7 @@ def test_the_sweep_command_lists_in_a_dry_run(bucket, uploaded):
 
     # Everything was written a moment ago: younger than the grace period, kept.
     assert "0 orphan(s) would delete; 0 referenced and 2 younger than 1 h kept." in out.getvalue()
-    assert len(bucket.keys()) == 2
+    assert len(bucket.names()) == 2
 
 
 def test_without_s3_settings_the_embedded_default_keeps_local_files(settings, tmp_path, applicant):
