@@ -4,8 +4,8 @@ set -e
 case "${1:-web}" in
   web)
     python manage.py migrate --noinput
-    exec gunicorn govflow.wsgi:application --bind 0.0.0.0:8000 \
-      --workers "${GUNICORN_WORKERS:-3}" --access-logfile - ;;
+    # Workers, limits and JSON error answers: govflow/gunicorn_conf.py.
+    exec gunicorn -c python:govflow.gunicorn_conf govflow.wsgi:application ;;
   worker)
     exec celery -A govflow worker --loglevel=INFO --concurrency "${CELERY_CONCURRENCY:-4}" ;;
   beat)

@@ -4,16 +4,17 @@ An unknown value is a 400, never ignored."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 import django_filters
-from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from django_filters.fields import IsoDateTimeField
 
 from govflow.cases.models import ENDED_CASE_STATUSES, OPEN_CASE_STATUSES, Case, CaseStatus
 
+FIRST = datetime.min.replace(tzinfo=UTC)
+LAST = datetime.max.replace(tzinfo=UTC)
 STATUS_GROUPS = {"open": OPEN_CASE_STATUSES, "ended": ENDED_CASE_STATUSES}
 STATUS_CHOICES = [
     ("open", "open (submitted, in review or awaiting correction)"),
@@ -23,20 +24,21 @@ STATUS_CHOICES = [
 
 
 class UtcDateTimeField(IsoDateTimeField):
-    """An ISO 8601 instant, turned into UTC; an offset or year the database
-    cannot hold is a validation error, not a database error."""
+    """An ISO 8601 instant of any year the schema's `date-time` allows (0001
+    to 9999), turned into UTC. An instant whose offset takes it past either
+    end of that range is clamped to the end: these are bounds of a range, so
+    the rows they select are the same."""
 
     def to_python(self, value):
         moment = super().to_python(value)
         if moment is None:
             return None
+        if moment.tzinfo is None:
+            return moment
         try:
-            moment = moment.astimezone(UTC) if moment.tzinfo is not None else moment
+            return moment.astimezone(UTC)
         except (OverflowError, ValueError):
-            raise forms.ValidationError(_("Give a date and time between the years 1900 and 9999.")) from None
-        if not 1900 <= moment.year <= 9999:
-            raise forms.ValidationError(_("Give a date and time between the years 1900 and 9999."))
-        return moment
+            return FIRST if moment.year < 5000 else LAST
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):

@@ -13,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from govflow.api.fields import BodySerializer, SlugTextField, TextField
 from govflow.cases.models import CaseStatus, TaskKind, TaskStatus
 from govflow.cases.selectors import INBOX_DUE, INBOX_STATUSES
 from govflow.engine.definition import TASK_OUTCOMES
@@ -24,8 +25,8 @@ MAX_REASON = 500
 
 
 class LabelSerializer(serializers.Serializer):
-    zh = serializers.CharField()
-    en = serializers.CharField(required=False)
+    zh = TextField()
+    en = TextField(required=False)
 
     def to_representation(self, instance):
         return {"zh": instance.get("zh", ""), "en": instance.get("en") or instance.get("zh", "")}
@@ -65,13 +66,13 @@ class SlaSerializer(serializers.Serializer):
 
 
 class ChoiceSpecSerializer(serializers.Serializer):
-    value = serializers.CharField()
+    value = TextField()
     label = LabelSerializer()
 
 
 class ColumnSpecSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    type = serializers.CharField()
+    id = TextField()
+    type = TextField()
     label = LabelSerializer()
     help = LabelSerializer(allow_null=True)
     required = serializers.BooleanField()
@@ -80,7 +81,7 @@ class ColumnSpecSerializer(serializers.Serializer):
     max = LimitField(allow_null=True)
     min_length = serializers.IntegerField(allow_null=True)
     max_length = serializers.IntegerField(allow_null=True)
-    pattern = serializers.CharField(allow_null=True)
+    pattern = TextField(allow_null=True)
     decimals = serializers.IntegerField(allow_null=True)
     choices = ChoiceSpecSerializer(many=True)
 
@@ -92,9 +93,9 @@ class FieldSpecSerializer(ColumnSpecSerializer):
 
 
 class DocumentSpecSerializer(serializers.Serializer):
-    id = serializers.CharField(help_text="the slot to upload into")
+    id = TextField(help_text="the slot to upload into")
     label = LabelSerializer()
-    types = serializers.ListField(child=serializers.CharField(), help_text="accepted MIME types")
+    types = serializers.ListField(child=TextField(), help_text="accepted MIME types")
     max_size_mb = serializers.FloatField()
     max_count = serializers.IntegerField()
     required = serializers.BooleanField()
@@ -115,11 +116,11 @@ class TimeLimitSerializer(serializers.Serializer):
 
 
 class ServiceSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    title = serializers.CharField()
-    description = serializers.CharField()
+    code = TextField()
+    title = TextField()
+    description = TextField()
     time_limit = TimeLimitSerializer(allow_null=True)
-    legal_basis = serializers.CharField()
+    legal_basis = TextField()
     version = serializers.IntegerField(source="version_number", help_text="the current published version")
     documents = DocumentSpecSerializer(many=True, help_text="the materials an application uploads")
 
@@ -131,8 +132,8 @@ class ServiceDetailSerializer(ServiceSerializer):
 class VersionSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     published_at = serializers.DateTimeField()
-    sha256 = serializers.CharField(source="source_sha256")
-    note = serializers.CharField()
+    sha256 = TextField(source="source_sha256")
+    note = TextField()
     is_current = serializers.SerializerMethodField()
 
     def get_is_current(self, version) -> bool:
@@ -151,10 +152,10 @@ class VersionDetailSerializer(VersionSerializer):
 
 
 class CaseSerializer(serializers.Serializer):
-    reference = serializers.CharField()
-    service = serializers.CharField(source="template.code")
+    reference = TextField()
+    service = TextField(source="template.code")
     service_title = serializers.SerializerMethodField()
-    title = serializers.CharField()
+    title = TextField()
     status = serializers.ChoiceField(choices=CaseStatus.choices)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -170,29 +171,29 @@ class CaseSerializer(serializers.Serializer):
 
 
 class CellSerializer(serializers.Serializer):
-    text = serializers.CharField()
+    text = TextField()
     masked = serializers.BooleanField()
 
 
 class FieldViewSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    type = serializers.CharField()
+    id = TextField()
+    type = TextField()
     sensitivity = serializers.ChoiceField(choices=["public", "internal", "secret"])
-    label = serializers.CharField()
-    text = serializers.CharField(help_text="the value as the web shows it; masked when not cleared")
+    label = TextField()
+    text = TextField(help_text="the value as the web shows it; masked when not cleared")
     masked = serializers.BooleanField()
-    columns = serializers.ListField(child=serializers.CharField(), help_text="column labels of a table")
+    columns = serializers.ListField(child=TextField(), help_text="column labels of a table")
     rows = serializers.ListField(child=CellSerializer(many=True), help_text="rows of a table")
 
 
 class AttachmentSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="attachment.pk")
-    slot = serializers.CharField(source="attachment.slot")
-    slot_label = serializers.CharField()
-    name = serializers.CharField(source="attachment.original_name")
-    content_type = serializers.CharField(source="attachment.content_type")
+    slot = TextField(source="attachment.slot")
+    slot_label = TextField()
+    name = TextField(source="attachment.original_name")
+    content_type = TextField(source="attachment.content_type")
     size = serializers.IntegerField(source="attachment.size")
-    sha256 = serializers.CharField(source="attachment.sha256")
+    sha256 = TextField(source="attachment.sha256")
     uploaded_at = serializers.DateTimeField(source="attachment.uploaded_at")
     download = serializers.SerializerMethodField()
 
@@ -211,17 +212,17 @@ class ProgressSerializer(serializers.Serializer):
     task = serializers.IntegerField(
         source="task.pk", allow_null=True, help_text="the task id (reviewers only; null for the applicant)"
     )
-    node = serializers.CharField(source="task.node_id")
-    node_title = serializers.CharField()
+    node = TextField(source="task.node_id")
+    node_title = TextField()
     kind = serializers.ChoiceField(source="task.kind", choices=TaskKind.choices)
     round = serializers.IntegerField(source="task.round")
-    department = serializers.CharField(source="task.department.code", allow_null=True)
-    department_name = serializers.CharField()
+    department = TextField(source="task.department.code", allow_null=True)
+    department_name = TextField()
     status = serializers.ChoiceField(source="task.status", choices=TaskStatus.choices)
-    holder = serializers.CharField(allow_null=True, help_text="who holds the task (reviewers only)")
-    decided_by = serializers.CharField(allow_null=True, help_text="who decided (reviewers only)")
-    outcome = serializers.CharField()
-    opinion = serializers.CharField()
+    holder = TextField(allow_null=True, help_text="who holds the task (reviewers only)")
+    decided_by = TextField(allow_null=True, help_text="who decided (reviewers only)")
+    outcome = TextField()
+    opinion = TextField()
     sla = SlaSerializer()
     created_at = serializers.DateTimeField(source="task.created_at")
     completed_at = serializers.DateTimeField(source="task.completed_at", allow_null=True)
@@ -234,9 +235,9 @@ class ProgressSerializer(serializers.Serializer):
 
 
 class CorrectionSerializer(serializers.Serializer):
-    node_title = serializers.CharField()
-    opinion = serializers.CharField()
-    department_name = serializers.CharField()
+    node_title = TextField()
+    opinion = TextField()
+    department_name = TextField()
     deadline = serializers.DateTimeField(allow_null=True)
     deadline_provisional = serializers.BooleanField(
         help_text="the deadline is provisional (see SLA.provisional); no deemed withdrawal before "
@@ -245,11 +246,11 @@ class CorrectionSerializer(serializers.Serializer):
 
 
 class CaseDetailSerializer(serializers.Serializer):
-    reference = serializers.CharField(source="case.reference")
-    service = serializers.CharField(source="case.template.code")
-    service_title = serializers.CharField()
+    reference = TextField(source="case.reference")
+    service = TextField(source="case.template.code")
+    service_title = TextField()
     version = serializers.IntegerField(source="case.version.number")
-    title = serializers.CharField(source="case.title")
+    title = TextField(source="case.title")
     status = serializers.ChoiceField(source="case.status", choices=CaseStatus.choices)
     role = serializers.ChoiceField(
         choices=["owner", "reviewer"], help_text="owner: your application; reviewer: your department's"
@@ -272,7 +273,7 @@ class CaseDetailSerializer(serializers.Serializer):
         "correction (as the web's form shows it); null otherwise",
     )
     problems = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
+        child=serializers.ListField(child=TextField()),
         allow_null=True,
         help_text="for the applicant's draft: what stops it from being submitted, by field "
         "(empty when it can be submitted); null otherwise",
@@ -292,43 +293,45 @@ class CaseDetailSerializer(serializers.Serializer):
 
 class TimelineSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
-    kind = serializers.CharField(help_text="the audit event: CASE_SUBMITTED, TASK_COMPLETED, ...")
-    node_title = serializers.CharField()
-    department_name = serializers.CharField()
-    actor = serializers.CharField(help_text="'applicant', a reviewer's name (reviewers only), or empty")
-    outcome = serializers.CharField()
-    opinion = serializers.CharField()
+    kind = TextField(help_text="the audit event: CASE_SUBMITTED, TASK_COMPLETED, ...")
+    node_title = TextField()
+    department_name = TextField()
+    actor = TextField(help_text="'applicant', a reviewer's name (reviewers only), or empty")
+    outcome = TextField()
+    opinion = TextField()
 
 
-class CaseCreateSerializer(serializers.Serializer):
-    service = serializers.SlugField(max_length=64, help_text="the service's code, from /api/v1/services/")
+class CaseCreateSerializer(BodySerializer):
+    service = SlugTextField(max_length=64, help_text="the service's code, from /api/v1/services/")
     data = serializers.DictField(
         required=False, default=dict, help_text="initial form data (field id to value); may be partial"
     )
 
 
-class DraftUpdateSerializer(serializers.Serializer):
+class DraftUpdateSerializer(BodySerializer):
     data = serializers.DictField(
+        required=False,
         help_text="the whole form data (field id to value); replaces the draft's data. May be partial: "
-        "required fields are checked on submit, every given value is checked now."
+        "required fields are checked on submit, every given value is checked now. Left out: the "
+        "draft's data stays as it is.",
     )
     row_version = serializers.IntegerField(
         required=False, min_value=0, help_text="the row_version you read; a 409 if it changed since"
     )
 
 
-class CorrectionAnswerSerializer(serializers.Serializer):
+class CorrectionAnswerSerializer(BodySerializer):
     data = serializers.DictField(
         help_text="the fields you change (field id to value); the whole form must be valid with them"
     )
 
 
-class WithdrawSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_REASON)
+class WithdrawSerializer(BodySerializer):
+    reason = TextField(required=False, allow_blank=True, default="", max_length=MAX_REASON)
 
 
-class AttachmentUploadSerializer(serializers.Serializer):
-    slot = serializers.CharField(max_length=64, help_text="a document slot of the service's form")
+class AttachmentUploadSerializer(BodySerializer):
+    slot = TextField(max_length=64, help_text="a document slot of the service's form")
     file = serializers.FileField(allow_empty_file=True, use_url=False)
 
 
@@ -336,9 +339,9 @@ class AttachmentUploadSerializer(serializers.Serializer):
 
 
 class TaskCaseSerializer(serializers.Serializer):
-    reference = serializers.CharField()
-    title = serializers.CharField()
-    service = serializers.CharField(source="template.code")
+    reference = TextField()
+    title = TextField()
+    service = TextField(source="template.code")
     url = serializers.SerializerMethodField()
 
     def get_url(self, case) -> str:
@@ -348,15 +351,15 @@ class TaskCaseSerializer(serializers.Serializer):
 class TaskSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="task.pk")
     case = TaskCaseSerializer(source="task.case")
-    service_title = serializers.CharField()
-    node = serializers.CharField(source="task.node_id")
-    node_title = serializers.CharField()
+    service_title = TextField()
+    node = TextField(source="task.node_id")
+    node_title = TextField()
     kind = serializers.ChoiceField(source="task.kind", choices=TaskKind.choices)
     round = serializers.IntegerField(source="task.round")
-    department = serializers.CharField(source="task.department.code", allow_null=True)
-    department_name = serializers.CharField()
+    department = TextField(source="task.department.code", allow_null=True)
+    department_name = TextField()
     status = serializers.ChoiceField(source="task.status", choices=TaskStatus.choices)
-    holder = serializers.CharField()
+    holder = TextField()
     is_mine = serializers.BooleanField()
     can_claim = serializers.BooleanField()
     can_release = serializers.BooleanField()
@@ -365,8 +368,8 @@ class TaskSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(source="task.created_at")
     claimed_at = serializers.DateTimeField(source="task.claimed_at", allow_null=True)
     completed_at = serializers.DateTimeField(source="task.completed_at", allow_null=True)
-    outcome = serializers.CharField(source="task.outcome")
-    opinion = serializers.CharField(source="task.opinion")
+    outcome = TextField(source="task.outcome")
+    opinion = TextField(source="task.opinion")
     url = serializers.SerializerMethodField()
 
     def get_url(self, row) -> str:
@@ -391,8 +394,8 @@ class TaskQuerySerializer(serializers.Serializer):
         required=False,
         help_text="overdue, or soon (past the reminder point)",
     )
-    service = serializers.SlugField(max_length=64, required=False, help_text="a service code")
-    q = serializers.CharField(
+    service = SlugTextField(max_length=64, required=False, help_text="a service code")
+    q = TextField(
         max_length=100, required=False, help_text="part of a case reference or title", allow_blank=True
     )
     ordering = serializers.ChoiceField(
@@ -403,9 +406,9 @@ class TaskQuerySerializer(serializers.Serializer):
     )
 
 
-class DecideSerializer(serializers.Serializer):
+class DecideSerializer(BodySerializer):
     outcome = serializers.ChoiceField(choices=TASK_OUTCOMES, help_text="one of the task's offered outcomes")
-    opinion = serializers.CharField(
+    opinion = TextField(
         required=False,
         allow_blank=True,
         default="",
@@ -415,7 +418,7 @@ class DecideSerializer(serializers.Serializer):
     )
 
 
-class HandoverSerializer(serializers.Serializer):
+class HandoverSerializer(BodySerializer):
     to_user = serializers.IntegerField(min_value=1, help_text="the colleague's user id")
 
 
@@ -423,18 +426,18 @@ class HandoverSerializer(serializers.Serializer):
 
 
 class DepartmentSerializer(serializers.Serializer):
-    code = serializers.CharField()
+    code = TextField()
     name = serializers.SerializerMethodField()
-    name_zh = serializers.CharField()
-    name_en = serializers.CharField()
-    jurisdiction = serializers.CharField()
+    name_zh = TextField()
+    name_en = TextField()
+    jurisdiction = TextField()
 
     def get_name(self, department) -> str:
         return department.name(self.context.get("lang", "zh"))
 
 
 class MembershipSerializer(serializers.Serializer):
-    code = serializers.CharField(source="department.code")
+    code = TextField(source="department.code")
     name = serializers.SerializerMethodField()
     is_head = serializers.BooleanField()
 
@@ -444,8 +447,8 @@ class MembershipSerializer(serializers.Serializer):
 
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="user.pk")
-    username = serializers.CharField(source="user.username")
-    name = serializers.CharField()
+    username = TextField(source="user.username")
+    name = TextField()
     departments = MembershipSerializer(many=True)
     is_reviewer = serializers.BooleanField(source="roles.is_reviewer")
     is_head = serializers.BooleanField(source="roles.is_head")
@@ -454,14 +457,14 @@ class MeSerializer(serializers.Serializer):
 
 class CalendarYearSerializer(serializers.Serializer):
     year = serializers.IntegerField()
-    source = serializers.CharField()
+    source = TextField()
 
 
 class CalendarSerializer(serializers.Serializer):
-    code = serializers.CharField()
+    code = TextField()
     name = serializers.SerializerMethodField()
-    name_zh = serializers.CharField()
-    name_en = serializers.CharField()
+    name_zh = TextField()
+    name_en = TextField()
     years = CalendarYearSerializer(many=True, source="years.all")
 
     def get_name(self, calendar) -> str:
@@ -473,7 +476,7 @@ class CalendarDaySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=["holiday", "workday"], help_text="holiday, or workday (an adjusted working day)"
     )
-    name = serializers.CharField()
+    name = TextField()
 
 
 class CalendarDayQuerySerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from govflow.api.fields import BodySerializer, SlugTextField, TextField
 from govflow.api.idempotency import run_once
 from govflow.api.pagination import page_request, page_response
 from govflow.api.schema import PAGE_PARAMETERS, idempotency_parameter, page_of
@@ -35,17 +36,17 @@ def _label(mapping: dict, lang: str) -> str:
 
 
 class CatalogLabelSerializer(serializers.Serializer):
-    zh = serializers.CharField()
-    en = serializers.CharField()
+    zh = TextField()
+    en = TextField()
 
 
 class CatalogDatasetFieldSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    type = serializers.CharField()
+    id = TextField()
+    type = TextField()
     sensitivity = serializers.ChoiceField(choices=["public", "internal", "secret"])
     label = CatalogLabelSerializer()
     shared_with = serializers.ListField(
-        child=serializers.CharField(),
+        child=TextField(),
         help_text='department codes, or ["all"]; public fields: every department',
     )
 
@@ -60,11 +61,11 @@ class CatalogDatasetFieldSerializer(serializers.Serializer):
 
 
 class CatalogDatasetSerializer(serializers.Serializer):
-    code = serializers.CharField()
+    code = TextField()
     title = CatalogLabelSerializer()
     description = CatalogLabelSerializer()
-    owner = serializers.CharField(help_text="the owning department's code")
-    process = serializers.CharField(help_text="the template whose approved cases write the records")
+    owner = TextField(help_text="the owning department's code")
+    process = TextField(help_text="the template whose approved cases write the records")
     key = CatalogLabelSerializer(help_text="what a record's key is")
     update_rule = CatalogLabelSerializer()
     sharing = serializers.ChoiceField(choices=["unconditional", "conditional", "none"])
@@ -96,17 +97,17 @@ class CatalogDatasetSerializer(serializers.Serializer):
 
 
 class CatalogValueSerializer(serializers.Serializer):
-    value = serializers.CharField(help_text="display text; masked (1101**********1234) when not cleared")
+    value = TextField(help_text="display text; masked (1101**********1234) when not cleared")
     masked = serializers.BooleanField()
-    sensitivity = serializers.CharField()
+    sensitivity = TextField()
     grant = serializers.IntegerField(allow_null=True, help_text="the data request that allowed the read")
 
 
 class CatalogRecordSerializer(serializers.Serializer):
-    key = serializers.CharField()
+    key = TextField()
     version = serializers.IntegerField()
     updated_at = serializers.DateTimeField()
-    source_case = serializers.CharField(help_text="the case that wrote the current version")
+    source_case = TextField(help_text="the case that wrote the current version")
     fields = serializers.DictField(child=CatalogValueSerializer())
 
     def to_representation(self, row):
@@ -129,7 +130,7 @@ class CatalogRecordSerializer(serializers.Serializer):
 
 class CatalogVersionSerializer(serializers.Serializer):
     number = serializers.IntegerField()
-    case = serializers.CharField()
+    case = TextField()
     published_at = serializers.DateTimeField()
 
 
@@ -146,21 +147,21 @@ class CatalogRecordDetailSerializer(CatalogRecordSerializer):
 
 
 class CatalogRecordQuerySerializer(serializers.Serializer):
-    q = serializers.CharField(required=False, allow_blank=False, max_length=100, help_text="part of the key")
+    q = TextField(required=False, allow_blank=False, max_length=100, help_text="part of the key")
 
 
 class CatalogDataRequestSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    dataset = serializers.CharField()
-    department = serializers.CharField()
-    fields = serializers.ListField(child=serializers.CharField())
-    purpose = serializers.CharField()
+    dataset = TextField()
+    department = TextField()
+    fields = serializers.ListField(child=TextField())
+    purpose = TextField()
     days = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["pending", "approved", "refused"])
     requested_at = serializers.DateTimeField()
     decided_at = serializers.DateTimeField(allow_null=True)
     valid_until = serializers.DateTimeField(allow_null=True)
-    note = serializers.CharField(allow_blank=True)
+    note = TextField(allow_blank=True)
 
     def to_representation(self, r):
         return {
@@ -178,31 +179,31 @@ class CatalogDataRequestSerializer(serializers.Serializer):
         }
 
 
-class CatalogDataRequestCreateSerializer(serializers.Serializer):
-    dataset = serializers.SlugField(max_length=64)
-    department = serializers.SlugField(max_length=64, help_text="your department asking")
-    fields = serializers.ListField(child=serializers.SlugField(max_length=64), max_length=200)
-    purpose = serializers.CharField(max_length=2000)
+class CatalogDataRequestCreateSerializer(BodySerializer):
+    dataset = SlugTextField(max_length=64)
+    department = SlugTextField(max_length=64, help_text="your department asking")
+    fields = serializers.ListField(child=SlugTextField(max_length=64), max_length=200)
+    purpose = TextField(max_length=2000)
     days = serializers.IntegerField(min_value=1, max_value=services.MAX_GRANT_DAYS)
 
 
-class CatalogDecisionSerializer(serializers.Serializer):
+class CatalogDecisionSerializer(BodySerializer):
     decision = serializers.ChoiceField(choices=["approve", "refuse"])
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    note = TextField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class CatalogPrefillSerializer(serializers.Serializer):
-    case = serializers.CharField(max_length=32, help_text="the draft's reference")
-    dataset = serializers.SlugField(max_length=64)
-    key = serializers.CharField(max_length=200, help_text="the credit code or project code")
+class CatalogPrefillSerializer(BodySerializer):
+    case = TextField(max_length=32, help_text="the draft's reference")
+    dataset = SlugTextField(max_length=64)
+    key = TextField(max_length=200, help_text="the credit code or project code")
 
 
 class CatalogPrefillResultSerializer(serializers.Serializer):
-    dataset = serializers.CharField()
-    key = serializers.CharField()
+    dataset = TextField()
+    key = TextField()
     version = serializers.IntegerField()
-    filled = serializers.ListField(child=serializers.CharField(), help_text="form fields filled and verified")
-    withheld = serializers.ListField(child=serializers.CharField(), help_text="known but not offered to you")
+    filled = serializers.ListField(child=TextField(), help_text="form fields filled and verified")
+    withheld = serializers.ListField(child=TextField(), help_text="known but not offered to you")
 
 
 # -- views ---------------------------------------------------------------------------

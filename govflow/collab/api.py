@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from govflow.accounts.models import Department
+from govflow.api.fields import TextField
 from govflow.api.idempotency import run_once
 from govflow.api.schema import idempotency_parameter
 from govflow.api.views.base import ApiView
@@ -26,14 +27,14 @@ REFERENCE = OpenApiParameter("reference", str, OpenApiParameter.PATH, descriptio
 
 class DelegateSerializer(serializers.Serializer):
     to_user = serializers.IntegerField(help_text="the colleague's user id")
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    note = TextField(required=False, allow_blank=True, default="", max_length=2000)
 
 
 class ConsultSerializer(serializers.Serializer):
     departments = serializers.ListField(
-        child=serializers.CharField(max_length=64), min_length=1, max_length=10
+        child=TextField(max_length=64), min_length=1, max_length=10
     )
-    question = serializers.CharField(max_length=2000)
+    question = TextField(max_length=2000)
     days = serializers.IntegerField(min_value=1, max_value=30, default=services.DEFAULT_CONSULT_DAYS)
 
 
@@ -42,40 +43,40 @@ class CcSerializer(serializers.Serializer):
         child=serializers.IntegerField(), required=False, default=list, max_length=200
     )
     departments = serializers.ListField(
-        child=serializers.CharField(max_length=64), required=False, default=list, max_length=20
+        child=TextField(max_length=64), required=False, default=list, max_length=20
     )
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    note = TextField(required=False, allow_blank=True, default="", max_length=500)
 
 
 class OpinionSerializer(serializers.Serializer):
-    opinion = serializers.CharField(max_length=2000)
+    opinion = TextField(max_length=2000)
 
 
 class UrgeSerializer(serializers.Serializer):
     task = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="one task only")
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    note = TextField(required=False, allow_blank=True, default="", max_length=200)
 
 
 class DelegationOut(serializers.Serializer):
     id = serializers.IntegerField()
     delegate = serializers.IntegerField(source="delegate_id")
     delegated_by = serializers.IntegerField(source="delegated_by_id")
-    note = serializers.CharField()
-    status = serializers.CharField()
-    opinion = serializers.CharField()
+    note = TextField()
+    status = TextField()
+    opinion = TextField()
     created_at = serializers.DateTimeField()
     answered_at = serializers.DateTimeField(allow_null=True)
 
 
 class ConsultationOut(serializers.Serializer):
     id = serializers.IntegerField()
-    department = serializers.CharField(source="department.code")
-    question = serializers.CharField()
+    department = TextField(source="department.code")
+    question = TextField()
     days = serializers.IntegerField()
     due_at = serializers.DateTimeField()
     due_provisional = serializers.BooleanField()
-    status = serializers.CharField()
-    opinion = serializers.CharField()
+    status = TextField()
+    opinion = TextField()
     answered_at = serializers.DateTimeField(allow_null=True)
 
 
@@ -92,8 +93,8 @@ class CopyOut(serializers.Serializer):
 class UrgeOut(serializers.Serializer):
     id = serializers.IntegerField()
     task = serializers.IntegerField(source="task_id")
-    role = serializers.CharField()
-    note = serializers.CharField()
+    role = TextField()
+    note = TextField()
     created_at = serializers.DateTimeField()
 
 
@@ -294,11 +295,11 @@ class MyRequests(ApiView):
 
 class CopyItem(serializers.Serializer):
     id = serializers.IntegerField()
-    case = serializers.CharField(source="case.reference")
+    case = TextField(source="case.reference")
     task = serializers.IntegerField(source="task_id")
-    node = serializers.CharField(source="task.node_id")
+    node = TextField(source="task.node_id")
     sent_by = serializers.IntegerField(source="sent_by_id", allow_null=True)
-    note = serializers.CharField()
+    note = TextField()
     created_at = serializers.DateTimeField()
     read_at = serializers.DateTimeField(allow_null=True)
 
@@ -370,7 +371,7 @@ class ProxyIn(serializers.Serializer):
     proxy = serializers.IntegerField()
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    reason = TextField(required=False, allow_blank=True, default="", max_length=200)
 
 
 class ProxyOut(serializers.Serializer):
@@ -379,7 +380,7 @@ class ProxyOut(serializers.Serializer):
     proxy = serializers.IntegerField(source="proxy_id")
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
-    reason = serializers.CharField()
+    reason = TextField()
     cancelled_at = serializers.DateTimeField(allow_null=True)
 
 
@@ -482,11 +483,11 @@ class DepartmentReassign(ApiView):
 
 class SavedOpinionOut(serializers.Serializer):
     id = serializers.IntegerField()
-    text = serializers.CharField()
+    text = TextField()
 
 
 class SavedOpinionIn(serializers.Serializer):
-    text = serializers.CharField(max_length=500)
+    text = TextField(max_length=500)
 
 
 class SavedOpinions(ApiView):
@@ -527,14 +528,14 @@ class SavedOpinionDetail(ApiView):
 
 class BatchIn(serializers.Serializer):
     tasks = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=50)
-    opinion = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    opinion = TextField(required=False, allow_blank=True, default="", max_length=4000)
 
 
 class BatchResultOut(serializers.Serializer):
     task_id = serializers.IntegerField()
     ok = serializers.BooleanField()
-    error = serializers.CharField()
-    code = serializers.CharField()
+    error = TextField()
+    code = TextField()
 
 
 class BatchApprove(ApiView):

@@ -316,6 +316,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "govflow.api.schema.document_errors",
+        # The character rule of govflow.engine.text on every request string.
+        "govflow.api.schema_text.document_text_rule",
     ],
 }
 

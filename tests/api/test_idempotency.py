@@ -112,7 +112,10 @@ class TestSerial:
         for slot in ("articles_of_association", "address_proof", "id_copies"):
             client.post(
                 f"/api/v1/cases/{case.reference}/attachments/",
-                {"slot": slot, "file": SimpleUploadedFile("a.pdf", PDF_BYTES, content_type="application/pdf")},
+                {
+                    "slot": slot,
+                    "file": SimpleUploadedFile("a.pdf", PDF_BYTES, content_type="application/pdf"),
+                },
                 format="multipart",
             )
 

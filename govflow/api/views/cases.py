@@ -9,12 +9,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from govflow.cases.applications import correction_answer
-from govflow.cases.models import Case
+from govflow.cases.models import Case, CaseStatus
 from govflow.cases.reads import case_reads_record
 from govflow.cases.selectors import cases_for_applicant
 from govflow.cases.services import case_create, case_save_draft, case_submit, case_withdraw
 from govflow.engine.forms import validate_form_data
-from govflow.errors import FormInvalid, GovflowError
+from govflow.errors import Conflict, FormInvalid, GovflowError
 from govflow.processes.services import version_definition
 from govflow.security.client import client_ip
 from govflow.web.selectors import service_get
@@ -121,6 +121,10 @@ class CaseDetail(CaseViewMixin, ApiView):
         body = s.DraftUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         case = selectors.case_owned(user=request.user, reference=reference)
+        if "data" not in body.validated_data:  # changes nothing, but only a draft takes a PATCH
+            if case.status != CaseStatus.DRAFT:
+                raise Conflict("only a draft can be edited; this case has been submitted")
+            return self.detail_response(reference)
         data = check_values(
             version_definition(case.version).form, body.validated_data["data"], language=self.lang
         )

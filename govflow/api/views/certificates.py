@@ -15,6 +15,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from govflow.api.fields import BodySerializer
 from govflow.cases.selectors import case_access
 from govflow.certificates import selectors as certificate_selectors
 from govflow.certificates import services as certificate_services
@@ -74,8 +75,8 @@ class VerificationSerializer(serializers.Serializer):
     sha256 = serializers.CharField()
 
 
-class VerifyUploadSerializer(serializers.Serializer):
-    pdf = serializers.FileField(allow_empty_file=True, use_url=False, help_text="the certificate PDF")
+class VerifyUploadSerializer(BodySerializer):
+    pdf = serializers.FileField(allow_empty_file=False, use_url=False, help_text="the certificate PDF")
 
 
 class CaseCertificates(ApiView):

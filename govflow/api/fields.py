@@ -1,0 +1,60 @@
+"""Serializer fields that take only what the schema says.
+
+DRF's CharField turns a number into text (`{"reason": -195561}` was taken
+as the reason "-195561"), while the OpenAPI schema says `type: string`: a
+client that sends a number has a bug worth a 400. These take strings only.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from rest_framework import serializers
+
+
+class _StringsOnly:
+    default_error_messages = {"not_a_string": _("Give text (a JSON string), not {kind}.")}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string", kind=type(data).__name__ if data is not None else "null")
+        return super().to_internal_value(data)
+
+
+class TextField(_StringsOnly, serializers.CharField):
+    pass
+
+
+class SlugTextField(_StringsOnly, serializers.SlugField):
+    pass
+
+
+# A request body that takes only the members it names: any other is a 400
+# naming it, as its schema says (`additionalProperties: false`, BodySchema
+# below). A comment, not a docstring: drf-spectacular would show a docstring
+# as the description of every such body.
+class BodySerializer(serializers.Serializer):
+
+    default_error_messages = {"unknown": _("This API does not take this member.")}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if hasattr(data, "keys"):
+            known = {*self.fields, "csrfmiddlewaretoken"}  # a browser form's token may come along
+            unknown = sorted(str(key) for key in data if key not in known)
+            if unknown:
+                raise serializers.ValidationError({key: [self.error_messages["unknown"]] for key in unknown})
+        return value
+
+
+class BodySchema(OpenApiSerializerExtension):
+    # drf-spectacular: a BodySerializer's request schema takes no other member.
+
+    target_class = BodySerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema

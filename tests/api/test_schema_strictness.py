@@ -1,0 +1,125 @@
+"""The schema says what the server accepts, and the server takes only what
+the schema says (issue 23): text is a JSON string, a body has no members
+the schema does not name, a date-time of any year the format allows is
+taken, a PATCH without data changes nothing, and every request string
+carries the character rule as a pattern that agrees with the server's."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from govflow.api.schema_text import LINE_PATTERN, TEXT_PATTERN
+from govflow.engine.text import forbidden_character
+
+from .conftest import api_client, assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_number_is_not_a_reason(applicant, business_case):
+    client = api_client(applicant)
+    url = f"/api/v1/cases/{business_case.reference}/withdraw/"
+
+    error = assert_error(client.post(url, {"reason": -195561}, format="json"), 400, "invalid")
+
+    assert list(error["fields"]) == ["reason"]
+    business_case.refresh_from_db()
+    assert business_case.status != "withdrawn"
+
+
+def test_a_member_the_schema_does_not_name_is_refused_by_name(applicant, business_case):
+    client = api_client(applicant)
+    url = f"/api/v1/cases/{business_case.reference}/withdraw/"
+
+    error = assert_error(
+        client.post(url, {"reason": "不办了", "status": "approved"}, format="json"), 400, "invalid"
+    )
+
+    assert list(error["fields"]) == ["status"]
+    business_case.refresh_from_db()
+    assert business_case.status != "withdrawn"
+
+
+def test_a_patch_without_data_changes_nothing(applicant, business_case):
+    client = api_client(applicant)
+    draft = client.post("/api/v1/cases/", {"service": "business_setup", "data": {}}, format="json").json()
+
+    unchanged = client.patch(f"/api/v1/cases/{draft['reference']}/", {}, format="json")
+
+    assert unchanged.status_code == 200, unchanged.json()
+    assert unchanged.json()["row_version"] == draft["row_version"]
+    submitted = client.patch(f"/api/v1/cases/{business_case.reference}/", {}, format="json")
+    assert_error(submitted, 409, "conflict")
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "0374-10-05T15:16:41Z",
+        "1899-12-31T23:59:59Z",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-14:00",
+    ],
+)
+def test_a_date_time_of_any_year_is_a_bound(applicant, business_case, moment):
+    client = api_client(applicant)
+    before = client.get("/api/v1/cases/", {"submitted_before": moment})
+    after = client.get("/api/v1/cases/", {"created_after": moment})
+    assert (before.status_code, after.status_code) == (200, 200), (before.json(), after.json())
+
+
+def test_an_empty_ordering_is_refused_as_the_schema_says(applicant):
+    raw = json.loads(api_client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content)
+    (ordering,) = [p for p in raw["paths"]["/api/v1/cases/"]["get"]["parameters"] if p["name"] == "ordering"]
+    assert ordering["schema"]["minItems"] == 1
+    assert_error(api_client(applicant).get("/api/v1/cases/", {"ordering": ""}), 400, "invalid")
+
+
+def _strings_without_pattern(schema, path=""):
+    if isinstance(schema, dict):
+        if (
+            schema.get("type") == "string"
+            and "enum" not in schema
+            and schema.get("format") not in ("binary", "date", "date-time", "uri", "email", "uuid")
+            and "pattern" not in schema
+        ):
+            yield path
+        for key, value in schema.items():
+            yield from _strings_without_pattern(value, f"{path}/{key}")
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            yield from _strings_without_pattern(value, f"{path}/{index}")
+
+
+def test_every_request_string_carries_the_character_rule():
+    raw = json.loads(api_client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content)
+    requests = {name: s for name, s in raw["components"]["schemas"].items() if name.endswith("Request")}
+    parameters = [
+        p["schema"]
+        for operations in raw["paths"].values()
+        for op in operations.values()
+        for p in op.get("parameters", [])
+    ]
+    assert len(requests) > 5
+    assert list(_strings_without_pattern(requests)) == []
+    assert list(_strings_without_pattern(parameters)) == []
+    assert raw["components"]["schemas"]["WithdrawRequest"]["additionalProperties"] is False
+
+
+# The patterns leave out the tag characters (astral) and lone surrogates; the
+# rest of the Basic Multilingual Plane is judged alike by both.
+BMP = st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",))
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet=BMP, max_size=8))
+def test_the_patterns_agree_with_the_servers_rule(text):
+    assert (re.fullmatch(LINE_PATTERN, text) is not None) == (forbidden_character(text) is None)
+    assert (re.fullmatch(TEXT_PATTERN, text) is not None) == (
+        forbidden_character(text, multiline=True) is None
+    )
