@@ -39,6 +39,18 @@ from .identifiers import make_cn_id, make_uscc
 from .problems import EngineError
 
 MAX_STEPS = 10_000
+# The task-flow operations a decisions file may script (see _Run.plan_task).
+SCRIPTED_OPERATIONS = ("return", "take_back", "transfer", "add_signer")
+
+
+def is_operation(entry: Any) -> bool:
+    """A scripted operation, not an outcome: `take_back`, or `return:`,
+    `transfer:`, `add_signer:` with an argument (a bare `return` is the
+    outcome, a return to the applicant for correction)."""
+    text = str(entry)
+    return text == "take_back" or (":" in text and text.partition(":")[0] in SCRIPTED_OPERATIONS)
+
+
 DEFAULT_TASK_DAYS = 1.0
 SIMULATION_EPOCH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TASK_OUTCOMES = ("approve", "reject", "return")
@@ -302,33 +314,9 @@ class _Run:
             elif isinstance(effect, rt.ServiceCall):
                 self.schedule(0.0, "service", effect.task_id)
             elif isinstance(effect, rt.TaskCreated) and effect.kind in ("review", "signature"):
-                node = node_sla[effect.node]
-                outcome, origin = self.scripted_decision(effect.node)
-                if origin is not None:
-                    self.scripted[effect.task_id] = origin
-                if outcome == "timeout":
-                    if node.sla is None:
-                        raise self.script_error(
-                            f"the scripted decision 'timeout' cannot happen: '{effect.node}' has no SLA",
-                            origin,
-                            effect.node,
-                        )
-                    continue  # the breach timer (started with it) will decide
-                if outcome not in node.outcomes:
-                    raise self.script_error(
-                        f"decision '{outcome}' for '{effect.node}' is not offered there "
-                        f"(offered: {', '.join(node.outcomes)})",
-                        origin,
-                        effect.node,
-                    )
-                self.pending_outcome[effect.task_id] = outcome
-                if effect.node in self.script.durations:
-                    days = float(self.script.durations[effect.node])
-                elif node.sla is not None:
-                    days = node.sla.limit.working_days
-                else:
-                    days = DEFAULT_TASK_DAYS
-                self.schedule(days, "decide", effect.task_id)
+                self.plan_task(effect.task_id, effect.node)
+            elif isinstance(effect, rt.TaskTransferred):
+                self.plan_task(effect.task_id, effect.node)  # the receiving department decides next
             elif isinstance(effect, rt.TaskCreated) and effect.kind == "correction":
                 outcome, origin = self.scripted_decision(effect.node)
                 if origin is not None:
@@ -346,6 +334,71 @@ class _Run:
                     self.timeouts[effect.task_id] = effect.timer_id
                     self.schedule(float(limit), "timer", effect.timer_id)
         return result.state
+
+    def plan_task(self, task_id: str, node_id: str, *, after: float = 0.0) -> None:
+        """Schedule the scripted decision of a review or signature task: an
+        outcome, `timeout`, or an operation (issue 19): `return:<node>` (with
+        `:come_back`), `take_back` (approve, then take it back at once; the
+        task's next entry decides it again), `transfer:<department>` (the
+        next entry decides it there), `add_signer:<department>:<before|after>`
+        (the task takes the next entry, the added signer's task the one after)."""
+        node = self.definition.nodes[node_id]
+        outcome, origin = self.scripted_decision(node_id)
+        if origin is not None:
+            self.scripted[task_id] = origin
+        if outcome == "timeout":
+            if node.sla is None:
+                raise self.script_error(
+                    f"the scripted decision 'timeout' cannot happen: '{node_id}' has no SLA", origin, node_id
+                )
+            return  # the breach timer (started with the task) will decide
+        operation, _, argument = str(outcome).partition(":")
+        if is_operation(outcome):
+            if operation != "take_back" and not argument:
+                raise self.script_error(
+                    f"the scripted '{operation}' for '{node_id}' names no "
+                    f"{'step' if operation == 'return' else 'department'} ('{operation}:...')",
+                    origin,
+                    node_id,
+                )
+        elif outcome not in node.outcomes:
+            raise self.script_error(
+                f"decision '{outcome}' for '{node_id}' is not offered there "
+                f"(offered: {', '.join(node.outcomes)})",
+                origin,
+                node_id,
+            )
+        self.pending_outcome[task_id] = outcome
+        if operation == "add_signer":
+            days = 0.0
+        elif node_id in self.script.durations:
+            days = float(self.script.durations[node_id])
+        elif node.sla is not None:
+            days = node.sla.limit.working_days
+        else:
+            days = DEFAULT_TASK_DAYS
+        self.schedule(days + after, "decide", task_id)
+
+    def operation_event(self, ident: str, task: dict[str, Any], outcome: str) -> rt.Event:
+        """The engine event of a scripted operation (see plan_task)."""
+        operation, _, argument = outcome.partition(":")
+        self.decided.append({"node": task["node"], "outcome": outcome, "day": round(self.clock, 3)})
+        if operation == "return":
+            target, _, option = argument.partition(":")
+            return rt.ReturnTask(
+                ident, target, actor="simulation", opinion="simulated return", come_back=option == "come_back"
+            )
+        if operation == "take_back":
+            self.schedule(0.0, "take_back", ident)
+            return rt.CompleteTask(ident, "approve", actor="simulation", opinion="simulated decision")
+        if operation == "transfer":
+            return rt.TransferTask(ident, argument, actor="simulation")
+        department, _, position = argument.partition(":")
+        node = self.definition.nodes[task["node"]]
+        days = node.sla.limit.working_days if node.sla is not None else DEFAULT_TASK_DAYS
+        # the added signer decides first (before), or after the task's own approval
+        self.plan_task(ident, task["node"], after=days if (position or "before") == "before" else 0.0)
+        return rt.AddSigner(ident, department, position or "before", actor="simulation")
 
     def expect_signal(self, node) -> None:
         """A `signal` node: the message arrives after the script's duration
@@ -472,11 +525,15 @@ class _Run:
                 self.used["result:" + ident] = index + 1
                 data = data[min(index, len(data) - 1)] if data else {}
             return rt.Signal(node.settings.get("signal", ""), dict(data))
+        if kind == "take_back":
+            return rt.TakeBack(ident, actor="simulation")
         task = state["tasks"].get(ident)
         if task is None:  # cancelled meanwhile (a terminating end, a countersign decided)
             return None
         if kind == "decide":
             outcome = self.pending_outcome.pop(ident)
+            if is_operation(outcome):
+                return self.operation_event(ident, task, outcome)
             self.decided_at.append(self.clock)
             self.decided.append({"node": task["node"], "outcome": outcome, "day": round(self.clock, 3)})
             return rt.CompleteTask(ident, outcome, actor="simulation", opinion="simulated decision")
