@@ -12,6 +12,6 @@ def sweep_orphan_files(now: str | None = None) -> int:
     Returns how many were deleted. `now` (ISO 8601 with offset) is for tests."""
     from govflow.storage_sweep import orphan_files_sweep
 
-    hours = float(getattr(settings, "GOVFLOW_ORPHAN_FILE_GRACE_HOURS", 24))
+    hours = settings.GOVFLOW_ORPHAN_FILE_GRACE_HOURS
     moment = datetime.fromisoformat(now) if now else None
     return orphan_files_sweep(older_than=timedelta(hours=hours), now=moment).deleted

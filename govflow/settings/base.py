@@ -176,6 +176,8 @@ MEDIA_ROOT = Path(os.environ.get("GOVFLOW_MEDIA_ROOT", VAR_DIR / "media"))
 # GOVFLOW_S3_BUCKET and its companions name an S3 bucket (govflow.settings.storage;
 # docs/deploy.md, "Files: object storage").
 STORAGES = storages_from_environment(os.environ)
+# Stored files no row names are deleted by the daily sweep once this old.
+GOVFLOW_ORPHAN_FILE_GRACE_HOURS = float(os.environ.get("GOVFLOW_ORPHAN_FILE_GRACE_HOURS", "24"))
 
 # Celery. Production sets REDIS_URL (or CELERY_BROKER_URL); without either the
 # embedded default uses kombu's filesystem transport, which needs no server.
