@@ -275,7 +275,9 @@ def test_the_applicant_answers_a_correction_and_the_review_goes_on(base_data, ap
         {
             "site_area": "999.99",
             "action": "submit",
-            "attach-land_documents": SimpleUploadedFile("土地证.pdf", PDF_BYTES, content_type="application/pdf"),
+            "attach-land_documents": SimpleUploadedFile(
+                "土地证.pdf", PDF_BYTES, content_type="application/pdf"
+            ),
         }
     )
 
