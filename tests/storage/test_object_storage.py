@@ -169,3 +169,15 @@ def test_without_s3_settings_the_embedded_default_keeps_local_files(settings, tm
     assert Path(certificate_storage.location) == Path(settings.GOVFLOW_CERTIFICATES_DIR)
     stored = _files(settings.MEDIA_ROOT)
     assert [path.read_bytes() for path in stored] == [PDF_BYTES]
+
+
+def test_the_daily_beat_job_sweeps_with_the_configured_grace(settings, bucket):
+    from govflow.cases.tasks import sweep_orphan_files
+
+    orphan = default_storage.save("attachments/2026/01/orphan.pdf", ContentFile(b"orphan"))
+    written = default_storage.get_modified_time(orphan)
+    settings.GOVFLOW_ORPHAN_FILE_GRACE_HOURS = 6
+
+    assert sweep_orphan_files.apply(kwargs={"now": (written + timedelta(hours=5)).isoformat()}).get() == 0
+    assert sweep_orphan_files.apply(kwargs={"now": (written + timedelta(hours=7)).isoformat()}).get() == 1
+    assert bucket.names() == []
