@@ -33,6 +33,7 @@ from govflow.rawsql import insert_returning
 from . import events, rows
 from .bridge import Changes, Decision, advance
 from .models import LIVE_TASK_STATUSES, Attachment, Case, CaseStatus, Task, TaskKind, TaskStatus
+from .operations.distinct import refuse_repeat_signer
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 MAX_OPINION = 4000
@@ -453,7 +454,9 @@ def task_complete(
 def _refuse_second_signature(case: Case, task: Task, person_id: int) -> None:
     """A countersign that says `distinct_people` (双人审核) needs a different
     person on each signature task of the node in one round: who holds or
-    has signed a sibling may not take, be given or sign this one."""
+    has signed a sibling may not take, be given or sign this one. A template
+    with `distinct_signers` also keeps one person from deciding two steps."""
+    refuse_repeat_signer(case, task, person_id)
     if task.kind != TaskKind.SIGNATURE:
         return
     node = version_definition(case.version).nodes.get(task.node_id)

@@ -222,6 +222,9 @@ class Definition:
     decimal_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # What the template publishes into and reuses from the data catalogue.
     catalog: CatalogSpec = field(default_factory=CatalogSpec)
+    # 审批人去重: no person decides two different steps of one case (a step
+    # decided again, after a return or a take-back, may be decided by the same).
+    distinct_signers: bool = False
 
     @property
     def start(self) -> str:

@@ -102,6 +102,7 @@ TOP_KEYS = {
     "subprocesses": False,
     "title_field": False,
     "catalog": False,
+    "distinct_signers": False,
 }
 # Derived from the node kinds, for callers that read them here.
 NODE_KEYS: dict[str, set[str]] = {t: set(kind.keys) for t, kind in KINDS.items()}
@@ -254,6 +255,7 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
             processes=processes,
             departments=frozenset(self.used_departments),
             title_field=title_field,
+            distinct_signers=self.boolean(root, "distinct_signers", "the process definition", False),
             decimal_fields=tuple(f.id for f in form.fields if f.type == "decimal"),
             decimal_columns={
                 f.id: tuple(c.id for c in f.columns if c.type == "decimal")

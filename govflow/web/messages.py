@@ -65,6 +65,13 @@ KNOWN_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             ),
         ),
         (
+            r"^this case needs a different person for each step",
+            gettext_lazy(
+                "This application must be decided by a different person at each step (审批人去重): "
+                "you have already decided another step of it."
+            ),
+        ),
+        (
             r"^a colleague has claimed this task",
             gettext_lazy(
                 "A colleague has claimed this task; ask them or the department head to hand it over."

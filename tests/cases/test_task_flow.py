@@ -205,3 +205,31 @@ def test_a_transfer_to_the_same_or_an_unknown_department_is_refused(submitted_ca
         task_transfer(task_id=intake.pk, actor=actor, department="market_regulation", opinion="x")
     with pytest.raises(InvalidInput):
         task_transfer(task_id=intake.pk, actor=actor, department="nowhere", opinion="x")
+
+
+# -- 审批人去重 -------------------------------------------------------------------
+
+
+def test_with_distinct_signers_one_person_cannot_decide_two_steps(base_data, applicant, now):
+    from pathlib import Path
+
+    from govflow.cases.services import case_create, case_submit
+    from govflow.processes.services import process_publish
+
+    source = Path(__file__).parent.parent / "data" / "services" / "distinct.yaml"
+    process_publish(source=source.read_text(encoding="utf-8"))
+    case = case_create(
+        applicant=applicant, template_code="test_distinct", data={"company_name": "甲"}, now=now
+    )
+    case_submit(case_id=case.pk, actor=applicant, now=now)
+    reviewer, head = base_data["market_regulation_reviewer"], base_data["market_regulation_head"]
+    decide(case, "first", reviewer, now=now)
+
+    second = live_task(case, "second")
+    with pytest.raises(Conflict) as refused:
+        task_claim(task_id=second.pk, actor=reviewer, now=now)
+    assert refused.value.code == "distinct_signers"
+
+    # a colleague decides the second step
+    decide(case, "second", head, now=now)
+    assert Case.objects.get(pk=case.pk).status == "approved"
