@@ -70,7 +70,18 @@ PUBLIC_TIMELINE_KINDS = (
     "CLOCK_PAUSED",
     "CLOCK_RESUMED",
 )
-STAFF_TIMELINE_KINDS = ("TASK_CLAIMED", "TASK_RELEASED", "TASK_HANDED_OVER", "TASK_ESCALATED")
+STAFF_TIMELINE_KINDS = (
+    "TASK_CLAIMED",
+    "TASK_RELEASED",
+    "TASK_HANDED_OVER",
+    "TASK_ESCALATED",
+    # the task flow (govflow.cases.operations): reviewers' business, their reasons internal
+    "TASK_RETURNED",
+    "TASK_DECISION_TAKEN_BACK",
+    "TASK_TRANSFERRED",
+    "TASK_SIGNER_ADDED",
+    "TASK_SIGNER_REMOVED",
+)
 
 
 def language_key(language: str | None) -> str:

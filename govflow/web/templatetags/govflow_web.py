@@ -136,4 +136,9 @@ def event_label(kind) -> str:
         "TASK_RELEASED": _("Task put back in the queue"),
         "TASK_HANDED_OVER": _("Task handed over"),
         "TASK_ESCALATED": _("Overdue: escalated to the department head"),
+        "TASK_RETURNED": _("Sent back to an earlier step"),
+        "TASK_DECISION_TAKEN_BACK": _("Decision taken back"),
+        "TASK_TRANSFERRED": _("Task transferred to another department"),
+        "TASK_SIGNER_ADDED": _("Signer added"),
+        "TASK_SIGNER_REMOVED": _("Signer removed"),
     }.get(str(kind), str(kind))
