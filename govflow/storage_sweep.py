@@ -48,6 +48,10 @@ class SweepResult:
     deleted: int = 0
 
 
+def current_time() -> datetime:
+    return timezone.now()
+
+
 def _walk(storage: Storage, folder: str) -> Iterator[str]:
     try:
         folders, files = storage.listdir(folder)
@@ -76,7 +80,7 @@ def orphan_files_sweep(
 ) -> SweepResult:
     """Find (and unless `dry_run`, delete) stored objects no row names that
     were last modified more than `older_than` before `now`."""
-    now = now or timezone.now()
+    now = now or current_time()
     cutoff = now - older_than
     result = SweepResult()
     for alias, storage, folder in _sources():

@@ -11,7 +11,10 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -56,6 +59,33 @@ def _client(endpoint: str):
         region_name="us-east-1",
         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, connect_timeout=2),
     )
+
+
+def _follow_server_clock(endpoint: str, patch: pytest.MonkeyPatch, process, deadline: float) -> None:
+    """Sign S3 requests with the server's time. `make test-dates` fakes the
+    clock with libfaketime, which the Go binary does not see, and S3 refuses
+    a signature more than 15 minutes off (RequestTimeTooSkewed)."""
+    import botocore.auth
+
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"weed exited ({process.returncode})")
+        try:
+            with urllib.request.urlopen(f"{endpoint}/healthz", timeout=2) as response:
+                server = parsedate_to_datetime(response.headers["Date"])
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+    skew = server - datetime.now(UTC)
+    if abs(skew) > timedelta(minutes=1):
+        real = botocore.auth.get_current_datetime
+
+        def shifted(remove_tzinfo=True):
+            return real(remove_tzinfo=remove_tzinfo) + skew
+
+        patch.setattr(botocore.auth, "get_current_datetime", shifted)
 
 
 @pytest.fixture(scope="session")
@@ -108,9 +138,11 @@ def seaweedfs(tmp_path_factory):
     log = (folder / "weed.log").open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
     endpoint = f"http://127.0.0.1:{s3}"
-    client = _client(endpoint)
     deadline = time.monotonic() + START_TIMEOUT
+    patch = pytest.MonkeyPatch()
     try:
+        _follow_server_clock(endpoint, patch, process, deadline)
+        client = _client(endpoint)
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"weed exited ({process.returncode}); see {folder / 'weed.log'}")
@@ -129,6 +161,7 @@ def seaweedfs(tmp_path_factory):
                 time.sleep(0.3)
         yield endpoint
     finally:
+        patch.undo()
         process.terminate()
         try:
             process.wait(timeout=15)

@@ -25,7 +25,8 @@ from govflow.storage_sweep import orphan_files_sweep
 from tests.api.conftest import api_client, assert_error
 from tests.web.conftest import PDF_BYTES, login
 
-pytestmark = [pytest.mark.django_db, pytest.mark.storage]
+# One worker starts the server (pytest -n --dist loadgroup).
+pytestmark = [pytest.mark.django_db, pytest.mark.storage, pytest.mark.xdist_group("storage")]
 
 
 def _files(folder: Path) -> list[Path]:
@@ -135,14 +136,16 @@ def test_orphans_are_swept_after_the_grace_period_and_referenced_files_kept(buck
     assert sorted(event.data["names"]) == [f"certificates:{stray_pdf}", f"default:{orphan}"]
 
 
-def test_the_sweep_command_lists_in_a_dry_run(bucket, uploaded):
-    default_storage.save("attachments/2026/01/orphan.pdf", ContentFile(b"orphan"))
+def test_the_sweep_command_lists_in_a_dry_run(bucket, uploaded, monkeypatch):
+    orphan = default_storage.save("attachments/2026/01/orphan.pdf", ContentFile(b"orphan"))
+    written = max(default_storage.get_modified_time(name) for name in (orphan, uploaded.file.name))
+    monkeypatch.setattr("govflow.storage_sweep.current_time", lambda: written + timedelta(minutes=90))
     out = StringIO()
 
     call_command("sweep_orphan_files", "--older-than", "1", "--dry-run", stdout=out)
 
-    # Everything was written a moment ago: younger than the grace period, kept.
-    assert "0 orphan(s) would delete; 0 referenced and 2 younger than 1 h kept." in out.getvalue()
+    assert f"would delete default:{orphan}" in out.getvalue()
+    assert "1 orphan(s) would delete; 1 referenced and 0 younger than 1 h kept." in out.getvalue()
     assert len(bucket.names()) == 2
 
 
