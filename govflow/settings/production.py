@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F403
 from .base import ALLOWED_HOSTS, SECRET_KEY, env_bool
 from .mail import mail_deploy_check
-from .storage import storages_from_environment
+from .storage import storage_deploy_check, storages_from_environment
 
 if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
@@ -54,3 +54,5 @@ if CACHE_URL.startswith(("redis://", "rediss://")):
 STORAGES = storages_from_environment(
     os.environ, staticfiles_backend="whitenoise.storage.CompressedManifestStaticFilesStorage"
 )
+# Without a bucket, `check --deploy` warns (govflow.W402).
+register(storage_deploy_check, deploy=True)

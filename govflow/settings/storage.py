@@ -92,3 +92,21 @@ def storages_from_environment(
         "certificates": {"BACKEND": S3_BACKEND, "OPTIONS": s3_options(env, location="certificates")},
         "staticfiles": staticfiles,
     }
+
+
+def storage_deploy_check(app_configs=None, **kwargs):
+    """govflow.W402 (`check --deploy`): files are on this machine's disk."""
+    from django.conf import settings
+    from django.core.checks import Warning
+
+    if settings.STORAGES.get("default", {}).get("BACKEND") == S3_BACKEND:
+        return []
+    return [
+        Warning(
+            "attachments and certificates are stored on this machine's disk (MEDIA_ROOT, "
+            "GOVFLOW_CERTIFICATES_DIR): other web and worker machines cannot read them",
+            hint="Set GOVFLOW_S3_BUCKET and its companions (docs/deploy.md, 'Files: object storage'); "
+            "a single machine with backed-up folders may ignore this.",
+            id="govflow.W402",
+        )
+    ]
