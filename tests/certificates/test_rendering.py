@@ -141,6 +141,10 @@ def test_construction_certificates_print_the_project(keys, users, now):
     assert "住房和城乡建设局" in permit_text
     for label in ("合同价格", "合同工期", "勘察单位", "监理单位", "施工单位项目负责人", "总监理工程师"):
         assert label in permit_text, label
+    facts = dict(issued[2].facts)  # what /verify/ shows of the permit
+    assert facts["合同价格"] == "8650.00 万元"
+    assert facts["施工单位"] == "北京建工集团有限责任公司"
+    assert facts["发证机关"] == "住房和城乡建设局"  # the construction form has no region_code yet
 
 
 def test_another_departments_silent_consent_stays_off_the_certificate(review_case):
