@@ -45,7 +45,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
-    "guardian",
     "django_fsm",
     # Login lockout; before govflow.audit so its failed-login handler runs
     # first and the audit event sees whether the attempt locked the account.
@@ -152,7 +151,6 @@ AUTHENTICATION_BACKENDS = [
     # Refuses a locked-out account before its password is tried (django-axes).
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
-    "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
