@@ -42,8 +42,9 @@ from govflow.engine import (
     load_state,
     step,
 )
-from govflow.engine.events import ReturnTask, TakeBack
+from govflow.engine.events import AddSigner, RemoveSigner, ReturnTask, TakeBack, TransferTask
 from govflow.engine.operations import can_take_back, return_targets
+from govflow.engine.problems import IllegalEvent
 from govflow.engine.runtime import NodeEntered
 
 from .conftest import DEPARTMENTS, HANDLERS, T0, VALID_DIR
@@ -346,7 +347,10 @@ def possible_events(
     for task_id, task in sorted(state["tasks"].items()):
         node = definition.nodes[task["node"]]
         if task["kind"] in ("review", "signature"):
-            for outcome in node.outcomes:
+            if task.get("waiting"):  # a signer added before decides first
+                continue
+            offered = [o for o in node.outcomes if o in ("approve", "reject") or not task.get("added")]
+            for outcome in offered:
                 events += [CompleteTask(task_id, outcome)] * (approve_weight if outcome == "approve" else 1)
         elif task["kind"] == "correction":
             events.append(SubmitCorrection(task_id, {"x": x}))
@@ -360,7 +364,27 @@ def possible_events(
         events += [
             TakeBack(task_id) for task_id in sorted(state.get("undo", {})) if can_take_back(state, task_id)
         ]
+        # 转办, 加签 before and after, and 减签 of an added signer
+        for task_id, task in sorted(state["tasks"].items()):
+            if task["kind"] not in ("review", "signature"):
+                continue
+            if task.get("added"):
+                events.append(RemoveSigner(task_id, task_id))
+            elif definition.nodes[task["node"]].type == "user_task":
+                candidates = [TransferTask(task_id, "archives")]
+                candidates += [
+                    AddSigner(task_id, "natural_resources", where) for where in ("before", "after")
+                ]
+                events += [event for event in candidates if _accepted(definition, state, event)]
     return events
+
+
+def _accepted(definition: Definition, state: dict[str, Any], event: Any) -> bool:
+    try:
+        step(definition, state, event, T0)
+    except IllegalEvent:
+        return False
+    return True
 
 
 def approve_all_event(state: dict[str, Any]) -> Any | None:
