@@ -65,6 +65,11 @@ KNOWN_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             ),
         ),
         (
+            r"^a signer added before you has not approved yet",
+            gettext_lazy("A signer added before you has not approved yet."),
+        ),
+        (r"^an added signer approves or rejects", gettext_lazy("An added signer approves or rejects.")),
+        (
             r"^this case needs a different person for each step",
             gettext_lazy(
                 "This application must be decided by a different person at each step (审批人去重): "
