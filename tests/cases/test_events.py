@@ -28,6 +28,10 @@ ALL = (
     events.ClockPaused,
     events.ClockResumed,
     events.CertificateDue,
+    events.TaskReturned,
+    events.DecisionTakenBack,
+    events.TaskTransferred,
+    events.SignerChanged,
 )
 
 
@@ -206,6 +210,10 @@ def test_the_apps_subscribe_to_events_not_to_strings():
         events.TaskDecided,
         events.TaskCreated,
         events.CaseEnded,
+        events.TaskReturned,
+        events.DecisionTakenBack,
+        events.TaskTransferred,
+        events.SignerChanged,
     }
     assert table[record_changes] == {events.CaseSubmitted, events.CaseEnded, events.TaskDecided}
     assert table[stage_catalog] == {
