@@ -42,14 +42,14 @@ from govflow.engine import (
     load_state,
     step,
 )
-from govflow.engine.events import AddSigner, RemoveSigner, ReturnTask, TakeBack, TransferTask
+from govflow.engine.events import AddSigner, RemoveSigner, ReturnTask, Signal, TakeBack, TransferTask
 from govflow.engine.operations import can_take_back, return_targets
 from govflow.engine.problems import IllegalEvent
 from govflow.engine.runtime import NodeEntered
 
 from .conftest import DEPARTMENTS, HANDLERS, T0, VALID_DIR
 
-WAIT_STATES = {"user_task", "service_task", "wait", "correction", "call"}
+WAIT_STATES = {"user_task", "service_task", "wait", "signal", "correction", "call"}
 REVIEWERS = ["market_regulation", "tax", "fire", "bank", "archives", "natural_resources"]
 MAX_STEPS = 60
 # Each example parses a template with the (pure Python) loader, so the counts stay moderate.
@@ -126,7 +126,7 @@ def sequence(
     A side path (a branch of a split without a join) may not end the case:
     its reviews only approve, its corrections have no deadline, and it holds
     no block (whose refusals terminate) and no call (whose refusal would)."""
-    kinds = ["user", "user", "service", "wait", "correction", "xor"]
+    kinds = ["user", "user", "service", "wait", "signal", "correction", "xor"]
     if depth < 2 and not side:
         kinds += ["parallel", "inclusive"]
     if top:
@@ -197,6 +197,19 @@ def element(
     if kind == "wait":
         duration = draw(st.sampled_from([{"days": 5}, {"hours": 4}, {"days": 1}]))
         return builder.add({"id": node_id, "type": "wait", "next": next_id} | duration)
+    if kind == "signal":
+        # A message from another system; two names, so one may wait for a message another will not send.
+        signal: dict[str, Any] = {
+            "id": node_id,
+            "type": "signal",
+            "title": {"zh": "等待", "en": "Wait"},
+            "signal": draw(st.sampled_from(["fee_paid", "filed"])),
+            "next": next_id,
+        }
+        if not side and draw(st.booleans()):
+            signal["deadline"] = {"days": draw(st.integers(1, 30))}
+            signal["on_timeout"] = builder.end("lapsed")
+        return builder.add(signal)
     if kind == "correction":
         node: dict[str, Any] = {"id": node_id, "type": "correction", "next": next_id}
         if not side and draw(st.booleans()):
@@ -357,6 +370,7 @@ def possible_events(
         else:
             events.append(ServiceDone(task_id, {}))
     events += [FireTimer(timer_id) for timer_id in sorted(state["timers"])]
+    events += [Signal(name, {"amount": x}) for name in waiting_signals(definition, state)]
     if operations:
         # 退回 to every step offered, and 撤回 of every decision that can still be taken back
         for task_id in sorted(state["tasks"]):
@@ -379,6 +393,12 @@ def possible_events(
     return events
 
 
+def waiting_signals(definition: Definition, state: dict[str, Any]) -> list[str]:
+    """The messages tokens wait for at `signal` nodes (each name once)."""
+    names = (definition.nodes[token["node"]] for token in state["tokens"].values())
+    return sorted({node.settings["signal"] for node in names if node.type == "signal"})
+
+
 def _accepted(definition: Definition, state: dict[str, Any], event: Any) -> bool:
     try:
         step(definition, state, event, T0)
@@ -387,8 +407,9 @@ def _accepted(definition: Definition, state: dict[str, Any], event: Any) -> bool
     return True
 
 
-def approve_all_event(state: dict[str, Any]) -> Any | None:
-    """The next event of a case where everyone approves and only waits elapse."""
+def approve_all_event(state: dict[str, Any], definition: Definition | None = None) -> Any | None:
+    """The next event of a case where everyone approves, only waits elapse
+    and every message a signal node waits for arrives."""
     for task_id, task in sorted(state["tasks"].items()):
         if task["kind"] in ("review", "signature"):
             return CompleteTask(task_id, "approve")
@@ -398,6 +419,9 @@ def approve_all_event(state: dict[str, Any]) -> Any | None:
     for timer_id, timer in sorted(state["timers"].items()):
         if timer["kind"] == "wait":
             return FireTimer(timer_id)
+    if definition is not None:
+        for name in waiting_signals(definition, state):
+            return Signal(name, {"amount": 100})
     return None
 
 
@@ -445,8 +469,9 @@ def assert_invariants(
     tokens, tasks, timers, scopes, frames = (
         state[key] for key in ("tokens", "tasks", "timers", "scopes", "frames")
     )
-    # (d) never stuck
-    assert tasks or timers, "the case is running but nothing can happen"
+    # (d) never stuck (a signal node waits for a message from outside)
+    on_signal = any(nodes[t["node"]].type == "signal" for t in tokens.values())
+    assert tasks or timers or on_signal, "the case is running but nothing can happen"
 
     # (b) every token waits on a wait state, with what it waits for
     paused = 0
@@ -464,6 +489,9 @@ def assert_invariants(
                 paused += 1
         elif node.type == "wait":
             assert [timers[m]["kind"] for m in own_timers] == ["wait"]
+        elif node.type == "signal":
+            expected = ["signal_deadline"] if node.duration is not None else []
+            assert [timers[m]["kind"] for m in own_timers] == expected
         else:
             assert [f for f in frames.values() if f["token"] == token_id], f"call '{node.id}' has no frame"
     assert state["paused"] == paused
@@ -546,7 +574,7 @@ def test_approving_everything_ends_approved(text: str, x: int):
     for _ in range(2_000):
         if state["status"] != "running":
             break
-        event = approve_all_event(state)
+        event = approve_all_event(state, definition)
         assert event is not None, "stuck: no task and no wait left"
         result = step(definition, state, event, T0)
         state = result.state
