@@ -240,7 +240,12 @@ def test_a_stale_draft_save_from_another_window_is_refused_with_a_message(applic
     assert draft.data["company_name"] == "第一个窗口"
 
 
-def test_the_case_page_shows_progress_timeline_and_masks_the_owners_secrets(applicant, business_case):
+def test_the_case_page_shows_progress_timeline_and_masks_the_owners_secrets(
+    applicant, base_data, time_machine
+):
+    # A working Tuesday inside the loaded calendar: the time left is exact (not 预计).
+    time_machine.move_to("2026-03-03 10:00 +08:00", tick=False)
+    business_case = submitted(applicant, "business_setup", company_name="北京测试科技有限公司")
     html = login(applicant).get(f"/cases/{business_case.reference}/").content.decode()
     secret = business_case.data["legal_rep_id_number"]
     assert "办理进度" in html
@@ -249,7 +254,11 @@ def test_the_case_page_shows_progress_timeline_and_masks_the_owners_secrets(appl
     assert "市场监督管理局" in html
     assert "办理记录" in html
     assert "提交申请并受理" in html
-    assert "剩余" in html
+    # The step under review shows the date it is due by, exact (no 预计) in a loaded year.
+    steps = html.split('id="progress-view"')[1].split("</ol>")[0]
+    assert "办理时限" in steps
+    assert "2026-03-" in steps
+    assert 'class="provisional"' not in steps
     assert "工作日" in html
     assert secret not in html
     assert secret[:4] + "**********" + secret[-4:] in html
