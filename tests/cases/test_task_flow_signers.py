@@ -111,3 +111,26 @@ def test_operations_keep_the_rows_and_the_engine_in_step(submitted_case, base_da
     )
     task_claim(task_id=live_task(case, "fire").pk, actor=base_data["fire_reviewer"], now=now)
     assert _case_problems(case, now) == []
+
+
+def test_a_person_added_before_gets_the_signers_task(submitted_case, base_data, now):
+    intake = live_task(submitted_case, "intake")
+    fire_head = base_data["fire_head"]
+    task_add_signer(
+        task_id=intake.pk,
+        actor=base_data["market_regulation_reviewer"],
+        department="fire",
+        position="before",
+        to_user=fire_head,
+        now=now,
+    )
+    signer = Task.objects.get(case=submitted_case, node_id="intake", department__code="fire")
+    assert (signer.status, signer.assignee_id) == (TaskStatus.CLAIMED, fire_head.pk)
+    with pytest.raises(InvalidInput):  # not of the department
+        task_add_signer(
+            task_id=intake.pk,
+            actor=base_data["market_regulation_reviewer"],
+            department="tax",
+            position="before",
+            to_user=fire_head,
+        )

@@ -7,6 +7,7 @@ when the case has moved on)."""
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -63,6 +64,9 @@ class AddSignerSerializer(BodySerializer):
         help_text="before: must approve before you decide; after: must approve after your approval",
     )
     opinion = TextField(max_length=REASON, required=False, default="", allow_blank=True)
+    to_user = serializers.IntegerField(
+        min_value=1, required=False, help_text="a person of that department (a signer added before only)"
+    )
 
 
 class RemoveSignerSerializer(BodySerializer):
@@ -181,8 +185,15 @@ class TaskAddSigner(TaskViewMixin, ApiView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
 
+        to_user = None
+        if data.get("to_user"):
+            to_user = get_user_model().objects.filter(pk=data["to_user"], is_active=True).first()
+            if to_user is None:
+                raise serializers.ValidationError({"to_user": ["no such person"]})
+
         def add():
             task_add_signer(
+                to_user=to_user,
                 task_id=pk,
                 actor=request.user,
                 department=data["department"],

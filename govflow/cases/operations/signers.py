@@ -17,7 +17,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from govflow.accounts.models import Department
+from govflow.accounts.models import Department, Membership
 from govflow.audit.actions import Action
 from govflow.engine import runtime as rt
 from govflow.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -61,10 +61,19 @@ def added_signers(*, case: Case, task: Task) -> list[AddedSigner]:
 
 @transaction.atomic
 def task_add_signer(
-    *, task_id: int, actor, department: str, position: str, opinion: str = "", now: datetime | None = None
+    *,
+    task_id: int,
+    actor,
+    department: str,
+    position: str,
+    opinion: str = "",
+    to_user=None,
+    now: datetime | None = None,
 ) -> Task:
     """Add `department` as a signer before or after the actor's decision of
-    the task (which becomes the actor's if nobody held it)."""
+    the task (which becomes the actor's if nobody held it). With `to_user`
+    (a member of that department; a signer added before only) the added
+    task is that person's, as DingTalk adds a person."""
     now = now or timezone.now()
     case, task, _is_head = lock_live_task(task_id, actor)
     if position not in POSITIONS:
@@ -73,6 +82,18 @@ def task_add_signer(
     target = Department.objects.filter(code=department).first() if isinstance(department, str) else None
     if target is None:
         raise InvalidInput("choose a department", fields={"department": ["unknown department"]})
+    if to_user is not None and position != "before":
+        raise InvalidInput(
+            "a person can be named for a signer added before; one added after is asked "
+            "through the department",
+            fields={"to_user": ["only before"]},
+        )
+    if to_user is not None and not Membership.objects.filter(user=to_user, department=target).exists():
+        raise InvalidInput("the signer must belong to the department", fields={"to_user": ["not a member"]})
+    if to_user is not None and to_user.pk == case.applicant_id:
+        raise InvalidInput(
+            "the applicant cannot sign their own case", fields={"to_user": ["is the applicant"]}
+        )
     if target.pk == task.department_id:
         raise InvalidInput(
             "add a signer of another department (a colleague can be handed the task instead)",
@@ -89,6 +110,14 @@ def task_add_signer(
     if task.assignee_id != actor.pk:
         claim_for(task, actor, now)
         task.save(update_fields=["status", "assignee", "claimed_at"])
+    if to_user is not None:
+        state = case.state or {}
+        for engine_id, info in state.get("tasks", {}).items():
+            added = info.get("added")
+            if added and added["for"] == task.engine_id and info["department"] == target.code:
+                created = changes.created.get((case.pk, engine_id))
+                if created is not None:
+                    claim_for(created, to_user, now)
     changes.event(
         Action.TASK_SIGNER_ADDED,
         case,
@@ -99,6 +128,7 @@ def task_add_signer(
         department=target.pk,
         position=position,
         opinion=opinion,
+        to_user=to_user.pk if to_user is not None else None,
     )
     changes.happened(events.SignerChanged(case, task, target.pk, position, True, actor_id=actor.pk))
     changes.flush()

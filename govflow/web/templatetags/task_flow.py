@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django import template
 
-from govflow.accounts.models import Department
+from govflow.accounts.models import Department, Membership
 from govflow.cases.models import Task, TaskKind, TaskStatus
 from govflow.cases.operations.returns import task_return_targets
 from govflow.cases.operations.signers import AddedSigner, added_signers
@@ -59,7 +59,11 @@ def task_flow_panel(context, task, is_head=False):
                 Department.objects.filter(is_active=True).exclude(pk=task.department_id).order_by("code")
             )
     panel.signers = added_signers(case=case, task=task)
-    panel.may_remove = task.assignee_id == user.pk or bool(is_head)
+    panel.may_remove = bool(panel.signers) and (
+        task.assignee_id == user.pk
+        or bool(is_head)
+        or Membership.objects.filter(user=user, department_id=task.department_id, is_head=True).exists()
+    )
     return {"panel": panel, "request": request, "csrf_token": context.get("csrf_token")}
 
 
