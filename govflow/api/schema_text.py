@@ -28,9 +28,9 @@ LINE_PATTERN = rf"^[^\x00-\x1f\x7f-\x9f{_INVISIBLE}]*$"
 TEXT_PATTERN = rf"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_INVISIBLE}]*$"
 
 _SCALARS: list[dict[str, Any]] = [
-    {"type": "string", "pattern": TEXT_PATTERN},
-    {"type": "number"},
-    {"type": "boolean"},
+    {"type": "string", "pattern": TEXT_PATTERN, "nullable": True},
+    {"type": "number", "nullable": True},
+    {"type": "boolean", "nullable": True},
 ]
 
 
@@ -78,14 +78,21 @@ def constrain(schema: Any, pattern: str = TEXT_PATTERN) -> None:
     if not isinstance(schema, dict):
         return
     if _is_free_text(schema):
-        schema["pattern"] = pattern
+        # A field that may not be blank is trimmed first (DRF): it needs a
+        # character that is not white space.
+        non_blank = schema.get("minLength", 0) >= 1
+        schema["pattern"] = f"^(?=[\\s\\S]*\\S){pattern[1:]}" if non_blank else pattern
     if schema.get("type") == "string" and schema.get("format") == "binary":
         schema.setdefault("minLength", 1)  # a file part with no bytes is no file
     if schema.get("type") == "object" or "properties" in schema or "additionalProperties" in schema:
         extra = schema.get("additionalProperties", True)
         declared = list(schema.get("properties") or ())
-        if extra is True or extra == {}:  # free-form: any member whose name and text follow the rule
-            schema.update(copy.deepcopy(_members(CLEAN_VALUE, declared)))
+        if (extra is True or extra == {}) and declared:
+            # A plain serializer's body: it ignores other members, whatever
+            # their value, once their names and text follow the rule.
+            schema.update(_members({}, declared))
+        elif extra is True or extra == {}:  # free-form (a case's data): names and values follow the rule
+            schema.update(copy.deepcopy(_members(CLEAN_VALUE)))
         elif isinstance(extra, dict):
             constrain(extra, pattern)
             schema.update(_members(extra, declared))
