@@ -366,7 +366,7 @@ def _abstract(state: dict[str, Any]) -> Any:
 
 
 def _moves(definition: Definition, state: dict[str, Any]) -> list[Any]:
-    events = possible_events(definition, state, state["data"].get("x", 0))
+    events = possible_events(definition, state, state["data"].get("x", 0), operations=False)
     return [e for e in events if not isinstance(e, Withdraw)]
 
 
@@ -553,7 +553,9 @@ def run_random(definition: Definition, data: st.DataObject) -> dict[str, Any]:
     for _ in range(MAX_STEPS):
         if state["status"] != "running":
             break
-        events = possible_events(definition, state, data.draw(st.integers(0, 100)), approve_weight=2)
+        events = possible_events(
+            definition, state, data.draw(st.integers(0, 100)), approve_weight=2, operations=False
+        )
         if may_withdraw:
             events.append(Withdraw())
         event = data.draw(st.sampled_from(events))
