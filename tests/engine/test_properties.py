@@ -443,6 +443,8 @@ class Journal:
 
     entered: Counter = field(default_factory=Counter)
     steps: int = 0
+    # decided task -> the nodes its decision's step entered (a take-back un-enters them)
+    entered_by: dict[str, list[str]] = field(default_factory=dict)
 
 
 def assert_invariants(
@@ -531,23 +533,31 @@ def run_random(definition: Definition, data: st.DataObject, x: int) -> dict[str,
         if may_withdraw:
             events.append(Withdraw())
         event = data.draw(st.sampled_from(events))
-        taken_back = _taken_back_rounds(state, event)
+        taken_back = _taken_back_rounds(state, event, journal)
         result = step(definition, state, event, T0)
         journal.entered.subtract(taken_back)
+        _note_decision(journal, event, result.effects)
         state = result.state
         assert_invariants(definition, state, result.effects, journal)
     return state
 
 
-def _taken_back_rounds(state: dict[str, Any], event: Any) -> list[str]:
+def _taken_back_rounds(state: dict[str, Any], event: Any, journal: Journal | None = None) -> list[str]:
     """Entries the join-counting check must not count as a join's firing:
-    the steps a take-back un-enters (entered again when the decision is made
+    the nodes a take-back un-enters (entered again when the decision is made
     again), and the step a return sends the case back to."""
     if isinstance(event, ReturnTask):
         return [event.target]
     if isinstance(event, TakeBack):
+        if journal is not None and event.task_id in journal.entered_by:
+            return journal.entered_by.pop(event.task_id)
         return list(state["undo"][event.task_id]["rounds"])
     return []
+
+
+def _note_decision(journal: Journal, event: Any, effects: list[Any]) -> None:
+    if isinstance(event, CompleteTask):
+        journal.entered_by[event.task_id] = [e.node for e in effects if isinstance(e, NodeEntered)]
 
 
 # -- the properties ----------------------------------------------------------------
@@ -654,8 +664,9 @@ def test_valid_templates_keep_every_invariant_on_random_paths(name: str, data: s
             break
         events = possible_events(definition, state, data.draw(st.integers(0, 30)), approve_weight=4)
         event = data.draw(st.sampled_from(events))
-        taken_back = _taken_back_rounds(state, event)
+        taken_back = _taken_back_rounds(state, event, journal)
         result = step(definition, state, event, T0)
         journal.entered.subtract(taken_back)
+        _note_decision(journal, event, result.effects)
         state = result.state
         assert_invariants(definition, state, result.effects, journal)
