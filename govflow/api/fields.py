@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
+from govflow.converters import MAX_ID
+
 
 class _StringsOnly:
     default_error_messages = {"not_a_string": _("Give text (a JSON string), not {kind}.")}
@@ -34,7 +36,6 @@ class SlugTextField(_StringsOnly, serializers.SlugField):
 # below). A comment, not a docstring: drf-spectacular would show a docstring
 # as the description of every such body.
 class BodySerializer(serializers.Serializer):
-
     default_error_messages = {"unknown": _("This API does not take this member.")}
 
     def to_internal_value(self, data):
@@ -58,3 +59,14 @@ class BodySchema(OpenApiSerializerExtension):
         if direction == "request":
             schema["additionalProperties"] = False
         return schema
+
+
+class IdField(serializers.IntegerField):
+    """An object's id in a request body: at most 2**63 - 1, like <id:...> in
+    addresses (govflow.converters); a larger number is a 400, never a value
+    SQLite cannot bind (OverflowError, a 500)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)

@@ -13,9 +13,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from govflow.api.fields import BodySerializer, SlugTextField, TextField
+from govflow.api.fields import BodySerializer, IdField, SlugTextField, TextField
 from govflow.cases.models import CaseStatus, TaskKind, TaskStatus
 from govflow.cases.selectors import INBOX_DUE, INBOX_STATUSES
+from govflow.converters import MAX_ID
 from govflow.engine.definition import TASK_OUTCOMES
 
 MAX_OPINION = 4000
@@ -316,7 +317,10 @@ class DraftUpdateSerializer(BodySerializer):
         "draft's data stays as it is.",
     )
     row_version = serializers.IntegerField(
-        required=False, min_value=0, help_text="the row_version you read; a 409 if it changed since"
+        required=False,
+        min_value=0,
+        max_value=MAX_ID,
+        help_text="the row_version you read; a 409 if it changed since",
     )
 
 
@@ -419,7 +423,7 @@ class DecideSerializer(BodySerializer):
 
 
 class HandoverSerializer(BodySerializer):
-    to_user = serializers.IntegerField(min_value=1, help_text="the colleague's user id")
+    to_user = IdField(help_text="the colleague's user id")
 
 
 # -- reference data -----------------------------------------------------------------------

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from govflow.accounts.models import Department
-from govflow.api.fields import TextField
+from govflow.api.fields import IdField, TextField
 from govflow.api.idempotency import run_once
 from govflow.api.schema import idempotency_parameter
 from govflow.api.views.base import ApiView
@@ -26,22 +26,18 @@ REFERENCE = OpenApiParameter("reference", str, OpenApiParameter.PATH, descriptio
 
 
 class DelegateSerializer(serializers.Serializer):
-    to_user = serializers.IntegerField(help_text="the colleague's user id")
+    to_user = IdField(help_text="the colleague's user id")
     note = TextField(required=False, allow_blank=True, default="", max_length=2000)
 
 
 class ConsultSerializer(serializers.Serializer):
-    departments = serializers.ListField(
-        child=TextField(max_length=64), min_length=1, max_length=10
-    )
+    departments = serializers.ListField(child=TextField(max_length=64), min_length=1, max_length=10)
     question = TextField(max_length=2000)
     days = serializers.IntegerField(min_value=1, max_value=30, default=services.DEFAULT_CONSULT_DAYS)
 
 
 class CcSerializer(serializers.Serializer):
-    users = serializers.ListField(
-        child=serializers.IntegerField(), required=False, default=list, max_length=200
-    )
+    users = serializers.ListField(child=IdField(), required=False, default=list, max_length=200)
     departments = serializers.ListField(
         child=TextField(max_length=64), required=False, default=list, max_length=20
     )
@@ -53,7 +49,7 @@ class OpinionSerializer(serializers.Serializer):
 
 
 class UrgeSerializer(serializers.Serializer):
-    task = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="one task only")
+    task = IdField(required=False, allow_null=True, default=None, help_text="one task only")
     note = TextField(required=False, allow_blank=True, default="", max_length=200)
 
 
@@ -527,7 +523,7 @@ class SavedOpinionDetail(ApiView):
 
 
 class BatchIn(serializers.Serializer):
-    tasks = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=50)
+    tasks = serializers.ListField(child=IdField(), min_length=1, max_length=50)
     opinion = TextField(required=False, allow_blank=True, default="", max_length=4000)
 
 

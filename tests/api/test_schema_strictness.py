@@ -123,3 +123,15 @@ def test_the_patterns_agree_with_the_servers_rule(text):
     assert (re.fullmatch(TEXT_PATTERN, text) is not None) == (
         forbidden_character(text, multiline=True) is None
     )
+
+
+def test_an_id_in_a_body_beyond_64_bits_is_a_400_not_a_database_error(market_reviewer):
+    """Found by schemathesis on SQLite: the id went to the database, which
+    could not bind it (OverflowError, a 500)."""
+    client = api_client(market_reviewer)
+    huge = 2**64
+
+    batch = client.post("/api/v1/tasks/batch-approve/", {"tasks": [huge]}, format="json")
+
+    error = assert_error(batch, 400, "invalid")
+    assert any(name.startswith("tasks") for name in error["fields"])
