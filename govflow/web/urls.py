@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import path, register_converter
-from django.views.generic import RedirectView
 
 from govflow import converters  # noqa: F401  (registers <id:...>)
 from govflow.security.login import login_view
@@ -23,6 +23,14 @@ register_converter(ReferenceConverter, "ref")
 
 app_name = "web"
 
+
+def favicon(request):
+    # static() at request time: with the manifest storage of production it
+    # needs collected files, which importing the URLconf (manage.py check)
+    # must not.
+    return HttpResponsePermanentRedirect(static("govflow/favicon.svg"))
+
+
 urlpatterns = [
     path("", portal.catalogue, name="catalogue"),
     path("services/<slug:code>/", portal.service_detail, name="service"),
@@ -36,7 +44,7 @@ urlpatterns = [
     path("cases/<ref:reference>/attachments/<id:pk>/", portal.attachment_download, name="attachment"),
     path("lookup/", lookup.lookup, name="lookup"),
     # Browsers and crawlers ask for /favicon.ico whatever the page links.
-    path("favicon.ico", RedirectView.as_view(url=static("govflow/favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon),
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/department/", inbox.department, name="department"),
     path("inbox/tasks/<id:pk>/claim/", inbox.task_claim_view, name="task_claim"),
