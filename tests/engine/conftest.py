@@ -23,7 +23,9 @@ WORKFLOWS = ROOT / "tests" / "data" / "workflows"
 VALID_DIR = WORKFLOWS / "valid"
 INVALID_DIR = WORKFLOWS / "invalid"
 
-HANDLERS = frozenset({"id_numbers_check", "company_name_check", "credit_code_assign", "credit_code_check"})
+HANDLERS = frozenset(
+    {"id_numbers_check", "company_name_check", "credit_code_assign", "credit_code_check", "entity_check"}
+)
 
 # A fixed clock: the engine never reads time, it is handed `now`.
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

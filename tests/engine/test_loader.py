@@ -59,7 +59,13 @@ def assert_positions_inside(source: str, problems: list[Problem]) -> None:
 def test_the_data_directories_hold_the_catalogue(departments: frozenset[str], handlers: frozenset[str]):
     # Given the two data directories and the registries they are checked against
     assert {"market_regulation", "fire", "tax", "archives"} <= departments
-    assert handlers == {"id_numbers_check", "company_name_check", "credit_code_assign", "credit_code_check"}
+    assert handlers == {
+        "id_numbers_check",
+        "company_name_check",
+        "credit_code_assign",
+        "credit_code_check",
+        "entity_check",
+    }
 
     # Then each directory holds enough files for the parametrized tests below to mean something
     assert len(INVALID_FILES) >= 40

@@ -28,6 +28,11 @@ def test_check_deploy_passes_on_production_settings(tmp_path):
         GOVFLOW_DATA_KEYS=generate_key(),
         GOVFLOW_DATA_HMAC_KEY=generate_key(),
         EMAIL_URL="smtps://govflow:secret@mail.example.gov.cn",  # else govflow.W401
+        # Files in a bucket, else govflow.W402 (checking settings opens no connection).
+        GOVFLOW_S3_BUCKET="govflow",
+        GOVFLOW_S3_ENDPOINT_URL="http://seaweedfs.example.gov.cn:8333",
+        GOVFLOW_S3_ACCESS_KEY="govflow",
+        GOVFLOW_S3_SECRET_KEY=secrets.token_urlsafe(24),
     )
     result = _deploy_check(env)
     assert result.returncode == 0, result.stdout + result.stderr
