@@ -62,7 +62,7 @@ def raw_data(case_id: int) -> str:
 
 
 def shareholders():
-    row = {"subscribed_amount": "30.00", "contribution_form": "cash", "due_date": "2030-12-31"}
+    row = {"subscribed_amount": "50000.00", "contribution_form": "cash", "due_date": "2030-12-31"}
     return [
         {"name": "张三", "id_number": HOLDER_ID, **row},
         {"name": "李四", "id_number": OTHER_HOLDER_ID.lower(), **row},
