@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from govflow.cases.models import Task
 from govflow.cases.services import task_claim, task_complete
@@ -68,7 +69,11 @@ def test_a_returned_task_reads_returned_not_done(applicant, market_reviewer, now
 
     registration = [s for s in progress.steps if s.node_id == "registration"]
     assert [s.state for s in registration] == ["returned"]
-    assert registration[0].state_label == "returned for correction"
+    # Labels follow the language active where they are shown (the page's request).
+    with translation.override("en"):
+        assert registration[0].state_label == "returned for correction"
+    with translation.override("zh-hans"):
+        assert registration[0].state_label == "退回补正"
     correction = [s for s in progress.steps if s.kind == "correction"]
     assert correction
     assert correction[0].state == "with_applicant"
