@@ -101,9 +101,13 @@ def test_case_xml_follows_the_case_page_permissions(
     assert login(applicant).get("/bpmn/cases/ZZZZ9999.bpmn").status_code == 404
 
 
-def test_the_case_page_shows_the_viewer_with_current_nodes_and_a_fallback(applicant):
+def test_the_case_page_shows_the_viewer_with_current_nodes_and_a_fallback(applicant, market_reviewer):
+    # Reviewers see the diagram; the applicant sees the progress view instead (docs/bpmn.md).
     case = submitted(applicant, "business_setup", company_name="北京图示二科技有限公司")
-    page = login(applicant).get(f"/cases/{case.reference}/").content.decode()
+    own = login(applicant).get(f"/cases/{case.reference}/").content.decode()
+    assert 'id="progress-view"' in own
+    assert "data-bpmn-url" not in own
+    page = login(market_reviewer).get(f"/cases/{case.reference}/").content.decode()
     assert f'data-bpmn-url="/bpmn/cases/{case.reference}.bpmn"' in page
     assert 'data-current="registration"' in page
     assert "<svg" in page  # the server-drawn fallback
