@@ -397,6 +397,9 @@ class _Exporter:
         elif node.transfer.to is not None or node.transfer.via != "queue":
             ext["transfer"] = {"to": list(node.transfer.to) if node.transfer.to is not None else "any"}
             ext["transfer"]["via"] = node.transfer.via
+        for key in ("cc", "batch"):  # 抄送 and 批量审批, as written
+            if key in raw:
+                ext[key] = _plain(raw[key])
         if raw.get("clock") in ("counted", "excluded"):
             ext["clock"] = str(raw["clock"])
         if node.sla is not None:

@@ -1390,7 +1390,7 @@ class _Importer:
             item["countersign"] = _yaml_value(countersign)
         if ext.get("clock") in ("counted", "excluded"):
             item["clock"] = ext["clock"]
-        for key in ("return_to", "transfer"):  # 退回 targets and 转办 rules, as written
+        for key in ("return_to", "transfer", "cc", "batch"):  # 退回, 转办, 抄送, 批量审批, as written
             if key in ext:
                 item[key] = _yaml_value(ext[key])
         item["outcomes"] = outcomes
