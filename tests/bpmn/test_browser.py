@@ -58,7 +58,8 @@ def test_without_javascript_the_server_svg_stays(base_data, chromium, live_serve
     from tests.web.conftest import login
 
     context = chromium.new_context(java_script_enabled=False, base_url=live_server.url, locale="zh-CN")
-    cookie = login(applicant).cookies[settings.SESSION_COOKIE_NAME]
+    # Reviewers see the case's diagram (the applicant sees the progress view).
+    cookie = login(base_data["market_regulation_reviewer"]).cookies[settings.SESSION_COOKIE_NAME]
     context.add_cookies(
         [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
     )

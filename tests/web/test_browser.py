@@ -38,7 +38,7 @@ def _fill_business_setup(page, *, id_number: str = VALID_ID) -> dict[str, str]:
         "f-liaison_email": "lina@example.cn",
         "f-shareholders-0-name": "王小明",
         "f-shareholders-0-id_number": VALID_ID,
-        "f-shareholders-0-subscribed_amount": "500.00",
+        "f-shareholders-0-subscribed_amount": "400.00",
         "f-shareholders-0-due_date": "2028-12-31",
         "f-employees_count": "12",
     }
