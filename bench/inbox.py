@@ -68,7 +68,8 @@ def seed(tasks: int) -> None:
                                         legal_basis, escalated, due_provisional)
                 SELECT c.id, %s, %s, 'review', %s, 1, 'open', c.submitted_at,
                        c.submitted_at + ((c.id %% 37) - 10) * interval '1 day',
-                       c.submitted_at + ((c.id %% 37) - 10) * interval '12 hours', '', '', false, '', false, false
+                       c.submitted_at + ((c.id %% 37) - 10) * interval '12 hours',
+                       '', '', false, '', false, false
                 FROM cases_case c WHERE c.reference LIKE 'BI%%'
                 """,
                 [f"t{index + 2}", node, department],
