@@ -51,10 +51,12 @@ def seed(tasks: int) -> None:
         cursor.execute(
             """
             INSERT INTO cases_case (reference, template_id, version_id, applicant_id, title, status, data,
-                                    state, row_version, created_at, updated_at, submitted_at, paused_seconds)
+                                    state, row_version, created_at, updated_at, submitted_at, paused_seconds,
+                                    query_nonce)
             SELECT 'BI' || lpad(g::text, 10, '0'), %s, %s, %s, '基准项目' || g, 'in_review',
                    jsonb_build_object('project_name', '基准项目' || g), '{}'::jsonb, 1,
-                   %s - (g %% 500) * interval '1 hour', %s, %s - (g %% 500) * interval '1 hour', 0
+                   %s - (g %% 500) * interval '1 hour', %s, %s - (g %% 500) * interval '1 hour', 0,
+                   md5(random()::text || g::text)
             FROM generate_series(1, %s) g
             """,
             [template.pk, template.current_version_id, applicant.pk, NOW, NOW, NOW, cases],
