@@ -52,7 +52,7 @@ from govflow.engine.simulate import example_data
 from govflow.processes.handlers import HANDLERS, HandlerContext
 from govflow.processes.models import ProcessTemplate
 from govflow.processes.services import version_definition
-from govflow.timers.calendar import CalendarYearMissing, WorkingCalendar
+from govflow.timers.calendar import CalendarYearMissing, WorkingCalendar, tolerant
 from govflow.timers.deadlines import deadline
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
@@ -392,6 +392,12 @@ def _current(sim: _Sim, item):
     return item
 
 
+def _span(calendar: WorkingCalendar, start: datetime, end: datetime) -> int:
+    """Working seconds from `start` to a due date that may be provisional
+    (counted into a year the calendar lacks, as the services count it)."""
+    return tolerant(calendar, lambda cal: cal.working_seconds_between(start, end))[0]
+
+
 def _can_resume(sim: _Sim, result: rt.StepResult, at: datetime) -> bool:
     """Whether the paused timers can get due dates if this step resumes the
     clock (the services would fail the same way on a missing year)."""
@@ -535,7 +541,7 @@ def _apply(sim: _Sim, result: rt.StepResult, now: datetime, rng: random.Random, 
                 owner.due_at, owner.due_provisional = due, found.provisional
             if paused and effect.kind in SLA_KINDS:
                 timer.status = Timer.PAUSED
-                timer.remaining_seconds = calendar.working_seconds_between(now, due)
+                timer.remaining_seconds = _span(calendar, now, due)
                 timer.due_at = None
             sim.timers[effect.timer_id] = timer
             _schedule(sim, effect.timer_id, rng)
@@ -548,7 +554,7 @@ def _apply(sim: _Sim, result: rt.StepResult, now: datetime, rng: random.Random, 
             case.clock_paused_at = now
             for timer_id, timer in sim.timers.items():
                 if timer.status == Timer.PENDING and timer.kind in SLA_KINDS and timer.due_at is not None:
-                    timer.remaining_seconds = calendar.working_seconds_between(now, timer.due_at)
+                    timer.remaining_seconds = _span(calendar, now, timer.due_at)
                     timer.status, timer.due_at = Timer.PAUSED, None
                     sim.timer_gen[timer_id] = sim.timer_gen.get(timer_id, 0) + 1
             resync = True
