@@ -51,6 +51,7 @@ test-dates: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check govflow/engine
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: setup
 	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt

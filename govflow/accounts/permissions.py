@@ -24,6 +24,7 @@ govflow has no object-permission table (docs/architecture.md, "Permissions").
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
@@ -106,3 +107,21 @@ def cleared_fields(definition: Definition, department_codes: Iterable[str]) -> f
     for code in department_codes:
         cleared |= definition.clearance_for(code)
     return frozenset(cleared)
+
+
+@dataclass(frozen=True)
+class Roles:
+    is_authenticated: bool = False
+    is_reviewer: bool = False
+    is_head: bool = False
+    is_admin: bool = False
+
+
+def user_roles(user) -> Roles:
+    """What the navigation offers (decided here):
+    reviewers are department members, heads head a department, admins are
+    active process admins or superusers."""
+    if not user.is_authenticated:
+        return Roles()
+    heads = memberships(user)
+    return Roles(True, bool(heads), any(heads), is_admin(user))

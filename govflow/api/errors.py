@@ -32,7 +32,7 @@ from rest_framework import exceptions as drf
 from rest_framework.views import set_rollback
 
 from govflow.errors import GovflowError
-from govflow.web.messages import error_text, fields_of
+from govflow.messages import error_text, fields_of
 
 from .language import activate_for, is_english
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from govflow.accounts.models import Department, Membership
+from govflow.accounts.permissions import Roles, user_roles
 from govflow.cases import selectors as case_selectors
 from govflow.cases.attachments import submission_problems
 from govflow.cases.disclosure import OWNER
@@ -24,7 +25,6 @@ from govflow.processes.services import version_definition
 from govflow.timers.calendar import CalendarYearMissing
 from govflow.timers.models import Calendar, CalendarDay
 from govflow.timers.services import calendar_get
-from govflow.web.selectors import Roles, user_roles
 
 from .errors import ApiError
 

@@ -20,6 +20,6 @@ def user_error(kind: type[GovflowError], message: Any, **kwargs: Any) -> Govflow
 def message_of(error: GovflowError) -> str:
     if getattr(error, "translated", False):
         return error.message
-    from govflow.web.messages import error_text
+    from govflow.messages import error_text
 
     return error_text(error)

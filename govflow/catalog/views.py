@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from govflow.errors import FormInvalid, GovflowError
+from govflow.messages import fields_of
 from govflow.security.client import client_ip
-from govflow.web.messages import fields_of
 from govflow.web.views.common import int_or_none, lang
 
 from . import selectors, services

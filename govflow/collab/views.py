@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from govflow.accounts.models import Department, Membership
 from govflow.cases.models import Case
 from govflow.errors import GovflowError, NotFound
-from govflow.web.messages import error_text
+from govflow.messages import error_text
 from govflow.web.views.common import reviewer_required, roles_of, safe_next
 
 from . import copies, proxies, selectors, services, urges

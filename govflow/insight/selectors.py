@@ -31,6 +31,7 @@ from govflow.cases.models import LIVE_TASK_STATUSES, OPEN_CASE_STATUSES, Case, T
 from govflow.errors import InvalidInput, NotFound
 from govflow.processes.models import ProcessTemplate
 from govflow.processes.services import version_definition
+from govflow.processes.texts import duration_text
 from govflow.timers.calendar import WorkingCalendar, tolerant
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
@@ -415,8 +416,6 @@ def weekly_counts(
 def service_durations(
     cases: dict[tuple[date, int], CaseSummary], templates: dict[int, ProcessTemplate], lang: str, day: int
 ) -> list[DurationRow]:
-    from govflow.web.templatetags.govflow_web import duration_days
-
     by_service: dict[int, CaseSummary] = defaultdict(CaseSummary)
     for (_month, template_id), summary in cases.items():
         by_service[template_id].merge(summary)
@@ -425,7 +424,7 @@ def service_durations(
         template = templates[template_id]
         limit = ""
         if template.current_version is not None:
-            limit = duration_days(version_definition(template.current_version).time_limit)
+            limit = duration_text(version_definition(template.current_version).time_limit)
         rows.append(
             DurationRow(
                 key=template.code,
@@ -563,8 +562,6 @@ class PublicStatistics:
 def public_statistics(*, code: str, now: datetime | None = None, language: str = "zh") -> PublicStatistics:
     """Published processing times of an offered service over the last 90 days:
     cases decided (approved or rejected) in that window."""
-    from govflow.web.templatetags.govflow_web import duration_days
-
     template = (
         ProcessTemplate.objects.filter(code=code, is_active=True, current_version__isnull=False)
         .select_related("current_version")
@@ -585,7 +582,7 @@ def public_statistics(*, code: str, now: datetime | None = None, language: str =
     return PublicStatistics(
         code=template.code,
         title=template.title(_lang(language)),
-        time_limit_text=duration_days(definition.time_limit),
+        time_limit_text=duration_text(definition.time_limit),
         start=filters.start,
         end=filters.end,
         decided=counts["n"],

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from govflow.cases.selectors import case_get_for_applicant
 from govflow.errors import GovflowError, NotFound
-from govflow.web.messages import error_text, fields_of
+from govflow.messages import error_text, fields_of
 from govflow.web.views.common import lang, roles_of
 
 from . import services

@@ -90,7 +90,7 @@ MIDDLEWARE = [
     "govflow.security.input.InputCharactersMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # The source IP and acting user of audit events written in the request.
-    "govflow.audit.context.AuditContextMiddleware",
+    "govflow.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -9,8 +9,7 @@ from django.utils.cache import patch_vary_headers
 from django.views import defaults
 
 from govflow.errors import Forbidden, GovflowError, NotFound
-
-from .messages import error_text
+from govflow.messages import error_text
 
 
 class HeadAsGetMiddleware:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
 
-from govflow.accounts import permissions
 from govflow.engine import Problem, check_definition
 from govflow.engine.definition import Definition, Duration
 from govflow.engine.forms import AttachmentSpec
@@ -17,25 +16,6 @@ from govflow.errors import NotFound
 from govflow.processes.handlers import handler_names
 from govflow.processes.models import ProcessTemplate, ProcessVersion
 from govflow.processes.services import known_departments, version_definition
-
-
-@dataclass(frozen=True)
-class Roles:
-    is_authenticated: bool = False
-    is_reviewer: bool = False
-    is_head: bool = False
-    is_admin: bool = False
-
-
-def user_roles(user) -> Roles:
-    """What the navigation offers (govflow.accounts.permissions decides):
-    reviewers are department members, heads head a department, admins are
-    active process admins or superusers."""
-    if not user.is_authenticated:
-        return Roles()
-    memberships = permissions.memberships(user)
-    return Roles(True, bool(memberships), any(memberships), permissions.is_admin(user))
-
 
 # -- the service catalogue -----------------------------------------------------
 
@@ -160,10 +140,3 @@ def problems_from_messages(messages: list[str]) -> list[Problem]:
         else:
             problems.append(Problem(1, 1, text))
     return problems
-
-
-def department_names(*, language: str = "zh") -> dict[str, str]:
-    from govflow.accounts.models import Department
-
-    lang = "en" if language.startswith("en") else "zh"
-    return {d.code: d.name(lang) for d in Department.objects.all()}

@@ -1,5 +1,5 @@
 """Read side of the webhook admin pages. The pages are for process admins
-(govflow.web.selectors.user_roles); these queries add no permission rule."""
+(govflow.accounts.permissions.user_roles); these queries add no permission rule."""
 
 from __future__ import annotations
 

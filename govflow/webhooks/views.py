@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from govflow.errors import GovflowError, InvalidInput
-from govflow.web.messages import error_text
+from govflow.messages import error_text
 from govflow.web.views.common import admin_required, int_or_none, lang
 
 from . import selectors

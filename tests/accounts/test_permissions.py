@@ -6,8 +6,8 @@ from django.contrib.auth.models import AnonymousUser
 
 from govflow.accounts import permissions
 from govflow.accounts.models import AUDITOR, LEADER, PROCESS_ADMIN
+from govflow.accounts.permissions import user_roles
 from govflow.demo import ensure_user
-from govflow.web.selectors import user_roles
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
+from govflow.accounts.selectors import department_names
 from govflow.processes.services import version_definition
 from govflow.web.diagram import diagram_svg
-from govflow.web.selectors import department_names
 
 from ..selectors import current_nodes
 

@@ -49,7 +49,7 @@ def shared_with_label(spec: DatasetField) -> str:
         return _("every department")
     if not spec.shared_with:
         return _("the owner only")
-    from govflow.web.selectors import department_names
+    from govflow.accounts.selectors import department_names
 
     names = department_names(language=_lang())
     return "、".join(names.get(code, code) for code in spec.shared_with)

@@ -9,6 +9,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from govflow.cases.models import CaseStatus, TaskStatus
+from govflow.processes.texts import duration_text
 
 register = template.Library()
 
@@ -76,18 +77,8 @@ def working_days(value) -> str:
 
 @register.filter
 def duration_days(duration) -> str:
-    """A template time limit as text: '1 working day', '120 working days', '4 working hours'."""
-    if duration is None:
-        return ""
-    if duration.days is not None:
-        return (
-            _("%(days)s working days") % {"days": duration.days} if duration.days != 1 else _("1 working day")
-        )
-    hours = duration.hours or 0
-    if hours and hours % 8 == 0:
-        days = int(hours // 8)
-        return _("%(days)s working days") % {"days": days} if days != 1 else _("1 working day")
-    return _("%(hours)s working hours") % {"hours": f"{hours:g}"}
+    """A template time limit as text (govflow.processes.texts)."""
+    return duration_text(duration)
 
 
 @register.filter

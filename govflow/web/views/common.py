@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 
-from govflow.web.selectors import Roles, user_roles
+from govflow.accounts.permissions import Roles, user_roles
 
 
 def lang() -> str:

@@ -11,12 +11,12 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from govflow.accounts.selectors import department_names
 from govflow.errors import InvalidInput
 from govflow.processes.services import process_publish, version_definition
 from govflow.web.console import template_dry_run
 from govflow.web.diagram import diagram_svg, outline
 from govflow.web.selectors import (
-    department_names,
     problems_from_messages,
     template_check,
     template_get_for_admin,

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from govflow.cases import selectors
 from govflow.cases.services import task_claim, task_complete, task_handover, task_release
 from govflow.errors import GovflowError, InvalidInput, NotFound
-from govflow.web.messages import error_text, fields_of
+from govflow.messages import error_text, fields_of
 from govflow.web.selectors import services_catalogue
 
 from .case_page import render_case_page

@@ -17,7 +17,7 @@ from govflow.cases.operations.signers import task_add_signer, task_remove_signer
 from govflow.cases.operations.take_back import task_take_back
 from govflow.cases.operations.transfer import task_transfer
 from govflow.errors import GovflowError, NotFound
-from govflow.web.messages import error_text
+from govflow.messages import error_text
 
 from .common import int_or_none, reviewer_required, safe_next
 

@@ -21,12 +21,12 @@ from govflow.cases.attachments import served_name
 from govflow.cases.models import CaseStatus
 from govflow.cases.services import case_create, case_withdraw
 from govflow.errors import GovflowError
+from govflow.messages import error_text
 from govflow.processes.services import version_definition
 from govflow.security.input import checks_own_text
 from govflow.security.ratelimit import has_files, is_submit, rate_limit
 from govflow.storage import StoredFileMissing, StoredObject, open_verified
 from govflow.web import forms
-from govflow.web.messages import error_text
 from govflow.web.selectors import service_get, services_catalogue
 
 from .case_page import render_case_page

@@ -1,4 +1,4 @@
-"""Service errors in the user's language.
+"""Service errors in the user's language (the web pages and the API both use these).
 
 Services raise GovflowError with a plain English message and a stable code.
 The web shows the message translated when it is one it knows (matched by
