@@ -5,7 +5,7 @@ attachment before its row is inserted, a certificate PDF before the row
 says `valid`), so a rollback, a killed process or a lost connection can
 leave a file behind with no row. `orphan_files_sweep` lists what the
 storages hold under govflow's own prefixes (`attachments/` in the default
-storage, everything in the certificates storage), keeps every name a row
+storage, everything in the certificates storage: certificates and letters), keeps every name a row
 refers to and every object younger than the grace period (it may belong to
 a transaction still open), and deletes the rest. Run daily by beat
 (`govflow.storage.sweep_orphans`) and by hand with
@@ -66,9 +66,15 @@ def _walk(storage: Storage, folder: str) -> Iterator[str]:
 def _referenced(alias: str, names: list[str]) -> set[str]:
     from govflow.cases.models import Attachment
     from govflow.certificates.models import Certificate
+    from govflow.letters.models import Letter
 
-    model = Attachment if alias == "default" else Certificate
-    return set(model.objects.filter(file__in=names).values_list("file", flat=True))
+    # The certificates storage holds the certificates and the letters (letters/).
+    models = [Attachment] if alias == "default" else [Certificate, Letter]
+    return {
+        name
+        for model in models
+        for name in model.objects.filter(file__in=names).values_list("file", flat=True)
+    }
 
 
 def _sources() -> list[tuple[str, Storage, str]]:

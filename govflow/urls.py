@@ -15,6 +15,7 @@ urlpatterns = [
     path("audit/", include("govflow.audit.urls")),
     path("api/", include("govflow.api.urls")),
     path("verify/", include("govflow.certificates.urls")),
+    path("letters/", include("govflow.letters.urls")),
     path("webhooks/", include("govflow.webhooks.urls")),
     path("insight/", include("govflow.insight.urls")),
     path("metrics", include("govflow.insight.metrics_urls")),

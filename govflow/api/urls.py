@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from govflow import converters  # noqa: F401  (registers <id:...>)
 from govflow.collab import api as collab
+from govflow.letters import api as letters
 from govflow.ratings.api import CaseRatings
 
 from .errors import not_found
@@ -48,6 +49,8 @@ v1 = [
         certificates.CaseCertificates.as_view(),
         name="case-certificates",
     ),
+    path("cases/<str:reference>/letters/", letters.CaseLetters.as_view(), name="case-letters"),
+    path("letters/<str:number>/content/", letters.LetterContent.as_view(), name="letter-content"),
     path("lookup/", lookup.ProgressLookup.as_view(), name="lookup"),
     path("certificates/verify/", certificates.VerifyUpload.as_view(), name="certificate-verify"),
     path(

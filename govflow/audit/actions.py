@@ -77,6 +77,8 @@ class Action(StrEnum):
     # certificates
     CERTIFICATE_ISSUED = "CERTIFICATE_ISSUED"
     CERTIFICATE_REVOKED = "CERTIFICATE_REVOKED"
+    # written letters to the applicant (govflow.letters)
+    LETTER_ISSUED = "LETTER_ISSUED"
     # process templates and the working-day calendar
     TEMPLATE_PUBLISHED = "TEMPLATE_PUBLISHED"
     CALENDAR_DAY_SAVED = "CALENDAR_DAY_SAVED"

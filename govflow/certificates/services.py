@@ -39,7 +39,8 @@ from govflow.processes.services import version_definition
 from govflow.storage import store_once
 
 from .content import certificate_content, certificate_holder, spec_for
-from .models import Certificate, CertificateSequence, CertificateStatus
+from .models import Certificate, CertificateStatus
+from .numbering import next_number, number_prefix
 from .rendering import certificate_render, verify_url
 from .signing import signature_check, signer_for
 
@@ -53,28 +54,6 @@ _MARKER_RE = re.compile(rb"govflow-certificate:([A-Z]{1,4}-\d{4}-\d{6,})")
 MAX_PDF_BYTES = 20 * 1024 * 1024
 NOT_ISSUABLE = (CaseStatus.DRAFT, CaseStatus.WITHDRAWN)
 REVOKE_REASON_MAX = 500
-
-
-def number_prefix(department_code: str) -> str:
-    """A department's letters in certificate numbers: the initials of its
-    code (market_regulation -> MR), or the first three letters of a one-word
-    code (tax -> TAX). Departments sharing letters share one sequence, so
-    numbers stay unique."""
-    parts = [p for p in department_code.split("_") if p]
-    if len(parts) > 1:
-        return "".join(p[0] for p in parts)[:4].upper()
-    return (parts[0][:3] if parts else "GOV").upper()
-
-
-def _next_number(prefix: str, year: int) -> str:
-    """Caller is in a transaction; the sequence row stays locked until it ends."""
-    CertificateSequence.objects.bulk_create(
-        [CertificateSequence(prefix=prefix, year=year)], ignore_conflicts=True
-    )
-    sequence = CertificateSequence.objects.select_for_update().get(prefix=prefix, year=year)
-    sequence.last += 1
-    sequence.save(update_fields=["last"])
-    return f"{prefix}-{year}-{sequence.last:06d}"
 
 
 def _publish(kind: str, certificate: Certificate, **data) -> None:
@@ -148,7 +127,7 @@ def certificate_reserve(
             issued_at = now
             year = timezone.localtime(issued_at).year
             return Certificate.objects.create(
-                number=_next_number(number_prefix(department.code), year),
+                number=next_number(number_prefix(department.code), year),
                 issue_key=key,
                 case=case,
                 node_id=node_id,
@@ -358,7 +337,7 @@ def certificate_reissue(*, number: str, actor, reason: str, now: datetime | None
         raise Conflict(f"certificate {live.number} is still live for this case and type", code="still_live")
     year = timezone.localtime(now).year
     new = Certificate.objects.create(
-        number=_next_number(number_prefix(old.department.code), year),
+        number=next_number(number_prefix(old.department.code), year),
         issue_key=f"reissue:{old.number}",
         case_id=old.case_id,
         node_id=old.node_id,

@@ -24,6 +24,7 @@ class NotificationKind(models.TextChoices):
     CONSULTATION_REQUESTED = "consultation_requested", _("opinion asked of your department")
     CONSULTATION_ANSWERED = "consultation_answered", _("consulted department answered")
     COPIED = "copied", _("case copied to you")
+    LETTER_ISSUED = "letter_issued", _("written notice issued")
 
 
 class Notification(models.Model):

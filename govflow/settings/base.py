@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "govflow.incidents",
     "govflow.notifications",
     "govflow.certificates",
+    "govflow.letters",
     "govflow.api",
     "govflow.webhooks",
     "govflow.insight",
