@@ -32,7 +32,27 @@ def cursor():
     import psycopg
 
     connection.ensure_connection()
-    return connection._prepare_cursor(psycopg.Cursor(connection.connection))
+    return wrapped(psycopg.Cursor(connection.connection))
+
+
+def wrapped(raw_cursor):
+    """Django's wrapper around a psycopg cursor of its connection, as
+    `connection.cursor()` builds it (thread check; the debug wrapper that
+    logs and counts queries when they are logged, the plain one otherwise),
+    through public methods only, so a Django upgrade cannot change it
+    silently (tests/cases/test_rawsql.py checks both wrappers)."""
+    connection.validate_thread_sharing()
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw_cursor)
+    return connection.make_cursor(raw_cursor)
+
+
+def in_pipeline(raw_connection) -> bool:
+    """Whether a psycopg connection is in pipeline mode, from libpq's own
+    status (PQpipelineStatus), not psycopg's private state."""
+    from psycopg import pq
+
+    return raw_connection.pgconn.pipeline_status != pq.PipelineStatus.OFF
 
 
 # Cursors kept per psycopg connection (see `kept`): creating a psycopg
@@ -75,7 +95,7 @@ def kept(slot: int = 0):
     if cur is None or cur.closed:
         cur = cursors[slot] = psycopg.Cursor(raw)
         _fast_timestamps(cur)
-    return _Open(connection._prepare_cursor(cur))
+    return _Open(wrapped(cur))
 
 
 def _fast_timestamps(cur) -> None:

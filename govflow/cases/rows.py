@@ -33,7 +33,7 @@ def pipelined():
         return nullcontext()
     connection.ensure_connection()
     raw = connection.connection
-    if raw._pipeline is not None:  # nested: the outer pipeline carries on
+    if rawsql.in_pipeline(raw):  # nested: the outer pipeline carries on
         return nullcontext()
     return raw.pipeline()
 

@@ -47,3 +47,47 @@ def test_insert_rows_writes_given_keys_and_refuses_a_mix():
     mixed[0].pk = start + 10
     with pytest.raises(ValueError, match="primary key"):
         insert_rows(mixed)
+
+
+def test_kept_cursors_are_wrapped_as_django_wraps_its_own(settings):
+    """The hot path's cursors go through Django's wrapper by its public
+    methods (govflow.rawsql.wrapped): statements are counted when queries are
+    logged and not otherwise, and errors are Django's. A Django upgrade that
+    changes the wrapping fails here rather than in production."""
+    from django.db import DatabaseError, connection
+    from django.db.backends.utils import CursorDebugWrapper
+    from django.test.utils import CaptureQueriesContext
+
+    from govflow.rawsql import kept
+
+    with CaptureQueriesContext(connection) as queries, kept(1) as cur:
+        assert isinstance(cur, CursorDebugWrapper)
+        assert type(cur) is type(connection.cursor())
+        cur.execute("SELECT 1")
+        assert cur.fetchone()[0] == 1
+    assert [q["sql"] for q in queries.captured_queries] == ["SELECT 1"]
+    with kept(1) as cur:
+        assert type(cur) is type(connection.cursor())
+        assert isinstance(cur, CursorDebugWrapper) is connection.queries_logged
+    with pytest.raises(DatabaseError), kept(1) as cur:
+        cur.execute("SELECT * FROM no_such_table_here")
+
+
+@pytest.mark.postgres
+def test_pipeline_mode_is_read_from_libpq_and_nesting_leaves_the_outer_one_open():
+    from django.db import connection
+
+    from govflow.rawsql import in_pipeline
+
+    if connection.vendor != "postgresql":
+        pytest.skip("pipelines are PostgreSQL's")
+    connection.ensure_connection()
+    raw = connection.connection
+    assert not in_pipeline(raw)
+    with pipelined():
+        assert in_pipeline(raw)
+        with pipelined() as inner:
+            assert inner is None  # nullcontext: the outer pipeline carries on
+            assert in_pipeline(raw)
+        assert in_pipeline(raw)
+    assert not in_pipeline(raw)
