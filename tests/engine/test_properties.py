@@ -1,7 +1,8 @@
 """Property tests of the engine: random well-formed processes, random event orders.
 
 The generator builds block-structured processes: sequences of user tasks
-(some countersigned, some with SLAs, some off the clock), service tasks,
+(some countersigned, by all, any, in sequence or by a weighted 票签 vote where
+the task can reject; some with SLAs, some off the clock), service tasks,
 waits and corrections, nested parallel and inclusive blocks (conditions over
 a number `x`, with a default; each block is followed by a review of its own
 so the join's firings can be counted), exclusive choices that merge again,
@@ -96,12 +97,21 @@ def _title(text: str) -> dict[str, str]:
 
 
 @st.composite
-def user_task_spec(draw: st.DrawFn) -> dict[str, Any]:
+def user_task_spec(draw: st.DrawFn, *, vote: bool = False) -> dict[str, Any]:
+    """A user task's keys; `vote` where the node has a reject outcome (票签
+    needs one)."""
     spec: dict[str, Any] = {"department": draw(st.sampled_from(REVIEWERS))}
     if draw(st.integers(0, 5)) == 0:
-        mode = draw(st.sampled_from(["all", "any", "sequential"]))
+        mode = draw(st.sampled_from(["all", "any", "sequential", *(["vote"] if vote else [])]))
         signers = draw(st.lists(st.sampled_from(REVIEWERS), min_size=2, max_size=3, unique=True))
-        spec = {"countersign": {"mode": mode, "signers": signers}}
+        countersign: dict[str, Any] = {"mode": mode, "signers": signers}
+        if mode == "vote":
+            countersign["pass_ratio"] = draw(st.sampled_from(["1/2", "2/3", "1", "0.3"]))
+            if draw(st.booleans()):
+                countersign["weights"] = draw(
+                    st.lists(st.integers(1, 3), min_size=len(signers), max_size=len(signers))
+                )
+        spec = {"countersign": countersign}
     choice = draw(st.integers(0, 5))
     if choice == 0:
         spec["clock"] = "excluded"
@@ -169,7 +179,7 @@ def element(
     if kind == "user" or (kind == "loop" and not earlier):
         return builder.add(
             {"id": node_id, "type": "user_task", "outcomes": {"approve": next_id, "reject": refused}}
-            | draw(user_task_spec())
+            | draw(user_task_spec(vote=True))
         )
     if kind == "loop":
         gate = builder.new_id("g")
