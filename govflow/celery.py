@@ -25,6 +25,7 @@ app.autodiscover_tasks(
 )
 app.conf.beat_schedule = {
     "fire-due-timers": {"task": "govflow.timers.sweep", "schedule": 5.0},
+    "deferred-materials": {"task": "govflow.commitments.sweep", "schedule": 60.0},
     "resend-stale-outbox": {"task": "govflow.outbox.sweep", "schedule": 30.0},
     "redrive-webhook-deliveries": {"task": "govflow.webhooks.redrive", "schedule": 15.0},
     "sign-audit-checkpoint": {"task": "govflow.audit.checkpoint", "schedule": 600.0},

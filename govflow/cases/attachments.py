@@ -207,13 +207,18 @@ def _slot(case: Case, slot: str) -> AttachmentSpec:
     raise NotFound("attachment slot not found")
 
 
-def _lock_editable(case_id: int, actor) -> Case:
+def _lock_editable(case_id: int, actor, *, supplying: bool = False) -> Case:
     # The hot path's lock (govflow.cases.rows): the version comes with the key
     # its definition is cached by, not with its whole YAML source.
     case = rows.lock_case(case_id)
     if case is None or case.applicant_id != actor.pk:
         raise NotFound("case not found")
-    if case.status not in EDITABLE_STATUSES:
+    if supplying:
+        # A material deferred under 容缺 follows while the case runs
+        # (govflow.commitments.services.material_supply checks the slot).
+        if not case.is_open:
+            raise Conflict("this case has ended; materials can no longer be supplied")
+    elif case.status not in EDITABLE_STATUSES:
         raise Conflict("materials can be changed only on a draft or when a correction is asked for")
     return case
 
@@ -244,13 +249,21 @@ def sniff(upload) -> str:
 
 @transaction.atomic
 def attachment_add(
-    *, case_id: int, actor, slot: str, upload, language: str = "zh", now: datetime | None = None
+    *,
+    case_id: int,
+    actor,
+    slot: str,
+    upload,
+    language: str = "zh",
+    now: datetime | None = None,
+    supplying: bool = False,
 ) -> Attachment:
     """Store one uploaded file in a slot of the applicant's case. Raises
     FormInvalid (keyed by the slot id) with a message in `language` when the
-    file is refused; nothing is stored then."""
+    file is refused; nothing is stored then. `supplying`: a material
+    deferred under 容缺, into a running case (its caller checks the slot)."""
     now = now or timezone.now()
-    case = _lock_editable(case_id, actor)
+    case = _lock_editable(case_id, actor, supplying=supplying)
     spec = _slot(case, slot)
     allowed = [normalise_type(t) for t in spec.types]
     allowed_names = "、".join(dict.fromkeys(type_name(t) for t in allowed))

@@ -178,17 +178,26 @@ def case_save_draft(
 
 
 @transaction.atomic
-def case_submit(*, case_id: int, actor, now: datetime | None = None, language: str = "zh") -> Case:
+def case_submit(
+    *,
+    case_id: int,
+    actor,
+    now: datetime | None = None,
+    language: str = "zh",
+    waived: frozenset[str] = frozenset(),
+) -> Case:
     """Validate the form and hand the case to the engine. On invalid data
     nothing changes (the draft stays as typed) and FormInvalid lists every
-    field's problem."""
+    field's problem. `waived`: required document slots a signed commitment
+    stands in for (容缺 / 告知承诺; govflow.commitments.services, the only
+    caller that passes it)."""
     now = _now(now)
     case = _lock_own_case(case_id, actor)
     if case.status != CaseStatus.DRAFT:
         raise Conflict(f"this case has already been submitted (it is {case.status})")
     definition = version_definition(case.version)
     checked = validate_form_data(definition.form, case.data, today=timezone.localdate(now))
-    missing = _missing_documents(case, definition)
+    missing = _missing_documents(case, definition, waived)
     if not checked.ok or missing:
         raise FormInvalid(checked.errors + missing, language=language)
     case.data = checked.cleaned
@@ -207,9 +216,12 @@ def case_submit(*, case_id: int, actor, now: datetime | None = None, language: s
     return case
 
 
-def _missing_documents(case: Case, definition) -> tuple[FieldError, ...]:
-    """A 'required' error for every required attachment slot with no file."""
-    required = [spec.id for spec in definition.form.attachments if spec.required]
+def _missing_documents(
+    case: Case, definition, waived: frozenset[str] = frozenset()
+) -> tuple[FieldError, ...]:
+    """A 'required' error for every required attachment slot with no file
+    (but those `waived`)."""
+    required = [spec.id for spec in definition.form.attachments if spec.required and spec.id not in waived]
     if not required:
         return ()
     present = set(Attachment.objects.filter(case=case, slot__in=required).values_list("slot", flat=True))

@@ -313,6 +313,26 @@ def certificate_revoke(*, number: str, actor, reason: str, now: datetime | None 
 
 
 @transaction.atomic
+def certificates_revoke_for_case(
+    *, case_id: int, actor, reason: str, now: datetime | None = None
+) -> list[Certificate]:
+    """Revoke every valid certificate of a case on a decision the caller
+    has authorised (a commitment found false by the verifying department's
+    head, govflow.commitments); rows locked in primary-key order."""
+    now = now or timezone.now()
+    reason = _clean_reason(reason)
+    revoked = list(
+        Certificate.objects.select_for_update(of=("self",))
+        .select_related("department")
+        .filter(case_id=case_id, status=CertificateStatus.VALID)
+        .order_by("pk")
+    )
+    for certificate in revoked:
+        _revoke(certificate, actor=actor, reason=reason, now=now, basis="false_commitment")
+    return revoked
+
+
+@transaction.atomic
 def certificate_reissue(*, number: str, actor, reason: str, now: datetime | None = None) -> Certificate:
     """A new certificate (new number, same case and type) that replaces
     `number`; the old one is revoked if it is still valid. The new one is

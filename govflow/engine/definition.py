@@ -196,6 +196,15 @@ class Node:
 
 
 @dataclass(frozen=True, slots=True)
+class Verification:
+    """告知承诺制: after an approval resting on commitments, `department`
+    verifies them (核查) within `days` working days."""
+
+    department: str
+    days: int
+
+
+@dataclass(frozen=True, slots=True)
 class Process:
     id: str
     title: Mapping[str, str] | None
@@ -225,10 +234,19 @@ class Definition:
     # 审批人去重: no person decides two different steps of one case (a step
     # decided again, after a return or a take-back, may be decided by the same).
     distinct_signers: bool = False
+    verification: Verification | None = None
 
     @property
     def start(self) -> str:
         return self.processes[MAIN].start
+
+    def deferrable_slots(self) -> tuple[str, ...]:
+        """容缺: the attachment slots that may be missing at acceptance."""
+        return tuple(spec.id for spec in self.form.attachments if spec.deferrable)
+
+    def commitment_slots(self) -> tuple[str, ...]:
+        """告知承诺: the attachment slots a signed commitment may replace."""
+        return tuple(spec.id for spec in self.form.attachments if spec.commitment)
 
     def user_tasks(self) -> list[Node]:
         return [n for n in self.nodes.values() if n.type == "user_task"]

@@ -161,6 +161,14 @@ class AttachmentSpec:
     max_size_mb: float = 10
     required: bool = False
     max_count: int = 1
+    # 容缺受理: the material may be missing at acceptance against a signed
+    # commitment, and supplied by `deadline` (a definition.Duration; None:
+    # the template's time_limit).
+    deferrable: bool = False
+    deadline: Any = None
+    # 告知承诺制: the condition the office tells the applicant (zh/en); the
+    # signed commitment replaces the proof.
+    commitment: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "types", tuple(self.types))

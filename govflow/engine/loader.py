@@ -29,7 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from . import graph
-from .definition import MAIN, CatalogSpec, Definition, Node, Process
+from .definition import MAIN, CatalogSpec, Definition, Node, Process, Verification
 from .forms import FormSpec
 from .kinds import KINDS
 from .loading.catalogue import (
@@ -103,6 +103,7 @@ TOP_KEYS = {
     "title_field": False,
     "catalog": False,
     "distinct_signers": False,
+    "verification": False,
 }
 # Derived from the node kinds, for callers that read them here.
 NODE_KEYS: dict[str, set[str]] = {t: set(kind.keys) for t, kind in KINDS.items()}
@@ -184,6 +185,8 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
                 self.keys(tl, ("days", "hours"), (), "time_limit")
                 time_limit = self.duration(tl, "time_limit")
         form = self.read_form(root.get("form"), value_pos(root, "form")) if "form" in root else FormSpec()
+        self.check_deferral_deadlines(time_limit)
+        verification = self.read_verification(root, form)
         title_field = self.ident(root, "title_field", "process") if "title_field" in root else None
         if title_field is not None and (
             title_field not in self.fields or self.fields[title_field].type not in ("text", "textarea")
@@ -263,4 +266,35 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
                 if f.type == "table" and any(c.type == "decimal" for c in f.columns)
             },
             catalog=catalog,
+            verification=verification,
         )
+
+    def read_verification(self, root: Any, form: FormSpec) -> Verification | None:
+        """告知承诺制: who verifies the commitments after the approval, and
+        within how many working days; needed exactly when a document slot
+        takes a commitment."""
+        pledged = [spec.id for spec in form.attachments if spec.commitment]
+        if "verification" not in root:
+            if pledged:
+                self.err(
+                    pos_of(root),
+                    f"document(s) {', '.join(pledged)} take a commitment (告知承诺): the template needs "
+                    "'verification: {department, days}' (who verifies the commitments after the approval)",
+                )
+            return None
+        pos = value_pos(root, "verification")
+        raw = self.mapping(root["verification"], pos, "verification")
+        if raw is None:
+            return None
+        self.keys(raw, ("department", "days"), ("department", "days"), "verification")
+        if not pledged:
+            self.err(pos, "'verification' needs a document with 'commitment' (告知承诺) in the form")
+        department = (
+            self.department(raw["department"], value_pos(raw, "department"), "verification")
+            if "department" in raw
+            else None
+        )
+        days = self.integer(raw, "days", "verification", minimum=1, maximum=365) if "days" in raw else None
+        if department is None or days is None:
+            return None
+        return Verification(department=department, days=days)

@@ -25,6 +25,8 @@ class NotificationKind(models.TextChoices):
     CONSULTATION_ANSWERED = "consultation_answered", _("consulted department answered")
     COPIED = "copied", _("case copied to you")
     LETTER_ISSUED = "letter_issued", _("written notice issued")
+    MATERIAL_DUE = "material_due", _("deferred material due soon")
+    VERIFICATION_OPENED = "verification_opened", _("commitment to verify")
 
 
 class Notification(models.Model):

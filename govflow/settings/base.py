@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "govflow.catalog",
     "govflow.ratings",
     "govflow.collab",
+    "govflow.credit",
+    "govflow.commitments",
     "django_prometheus",
 ]
 
@@ -265,6 +267,9 @@ CSRF_FAILURE_VIEW = "govflow.web.views.errors.csrf_failure"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The most attachments one case may hold across all its slots.
 GOVFLOW_MAX_ATTACHMENTS_PER_CASE = 100
+# 信用: a commitment found false keeps its applicant from 容缺 and 告知承诺
+# for this many days (govflow.credit.selectors).
+GOVFLOW_CREDIT_RECORD_DAYS = int(os.environ.get("GOVFLOW_CREDIT_RECORD_DAYS", "1095"))
 
 # The REST API (govflow/api, docs/api.md). Token first: an unauthenticated
 # call gets 401 with WWW-Authenticate; the browser's session works too, with

@@ -39,7 +39,17 @@ FIELD_KEYS = {
     "max_rows",
     "help",
 }
-ATTACHMENT_KEYS = {"id", "label", "types", "max_size_mb", "required", "max_count"}
+ATTACHMENT_KEYS = {
+    "id",
+    "label",
+    "types",
+    "max_size_mb",
+    "required",
+    "max_count",
+    "deferrable",
+    "deadline",
+    "commitment",
+}
 KNOWN_MIME_TYPES = {
     "application/pdf",
     "image/jpeg",
@@ -278,6 +288,7 @@ class FormReader(Primitives):
         self.keys(item, ATTACHMENT_KEYS, ("id", "label", "types"), what)
         label = self.label(item, "label", what, required=True)
         required = self.boolean(item, "required", what, False)
+        deferrable, deadline, commitment = self.read_commitment_keys(item, what, required)
         max_size = self.number(item, "max_size_mb", what, minimum=0, maximum=200, exclusive_min=True)
         max_count = self.integer(item, "max_count", what, minimum=1, maximum=50)
         types: list[str] = []
@@ -304,4 +315,61 @@ class FormReader(Primitives):
             max_size_mb=max_size if max_size is not None else 10,
             required=required,
             max_count=max_count or 1,
+            deferrable=deferrable,
+            deadline=deadline,
+            commitment=commitment,
         )
+
+    def read_commitment_keys(self, item: CommentedMap, what: str, required: bool) -> tuple[bool, Any, Any]:
+        """容缺 (`deferrable`, `deadline`) and 告知承诺 (`commitment`) on a
+        document slot; the deadline is checked against the template's
+        time_limit once that is read (check_deferral_deadlines)."""
+        deferrable = self.boolean(item, "deferrable", what, False)
+        commitment = self.label(item, "commitment", what, required=False)
+        for key in ("deferrable", "commitment"):
+            if key in item and not required and item[key] not in (False, None):
+                self.err(
+                    key_pos(item, key),
+                    f"{what}: '{key}' applies to a required document (an optional one may simply be missing)",
+                )
+        if deferrable and "commitment" in item:
+            self.err(
+                key_pos(item, "commitment"),
+                f"{what}: a document is either deferrable (容缺, supplied later) or replaced by a "
+                "commitment (告知承诺), not both",
+            )
+        deadline = None
+        if "deadline" in item:
+            if not deferrable:
+                self.err(key_pos(item, "deadline"), f"{what}: 'deadline' needs 'deferrable: true'")
+            else:
+                raw = self.mapping(item["deadline"], value_pos(item, "deadline"), f"{what} deadline")
+                if raw is not None:
+                    self.keys(raw, ("days", "hours"), (), f"{what} deadline")
+                    deadline = self.duration(raw, f"{what} deadline")
+                    if deadline is not None:
+                        self.deferral_deadlines.append((what, deadline, value_pos(item, "deadline")))
+        elif deferrable:
+            self.deferral_deadlines.append((what, None, key_pos(item, "deferrable")))
+        return deferrable, deadline, commitment
+
+    def check_deferral_deadlines(self, time_limit: Any) -> None:
+        """A make-up deadline never reaches past the case's limit: with no
+        deadline of its own the slot takes the limit, so one must exist."""
+        for what, deadline, pos in self.deferral_deadlines:
+            if deadline is None and time_limit is None:
+                self.err(
+                    pos,
+                    f"{what}: a deferrable document needs a 'deadline' or the template's 'time_limit' "
+                    "(the make-up period)",
+                )
+            elif (
+                deadline is not None
+                and time_limit is not None
+                and deadline.working_days > time_limit.working_days
+            ):
+                self.err(
+                    pos,
+                    f"{what}: the deadline ({deadline.working_days:g} working days) is beyond the "
+                    f"template's time_limit ({time_limit.working_days:g} working days)",
+                )

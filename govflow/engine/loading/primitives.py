@@ -31,6 +31,8 @@ class Primitives:
         self.declared_fields: set[str] = set()  # including fields refused for another problem
         self.conditions: list[tuple[Any, Pos, str]] = []  # (expression, position, node id)
         self.used_departments: set[str] = set()
+        # (what, deadline, position) of each deferrable document (form.py).
+        self.deferral_deadlines: list[tuple[str, Any, Any]] = []
         self.lines: list[str] = []
         # node id -> target id -> where the first flow naming it is written
         # (graph problems about one flow point there, not at the node)

@@ -1,0 +1,574 @@
+"""容缺受理 and 告知承诺制: the only writers of commitments, deferred
+materials and verifications (see models.py for the lifecycle).
+
+- `case_submit_with_commitment`: the applicant submits a draft whose
+  deferrable (容缺) or commitment (告知承诺) documents are missing by signing
+  the commitment; an applicant on the credit list may not.
+- `material_supply` / `material_review`: a deferred material follows and a
+  reviewer accepts it; rejected, the case is terminated.
+- `materials_fire_due`: the beat job; a material not supplied by its
+  deadline terminates the case (never on a provisional date), and the
+  applicant is reminded before.
+- `case_ended`: subscribed to CaseEnded; an approval is refused while a
+  deferred material is still outstanding, an approval resting on a pledge
+  opens the verification (核查), any other end cancels what is outstanding.
+- `verification_decide`: found false, the case's certificates are revoked
+  and a credit record is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from govflow.accounts.models import Department, Membership
+from govflow.audit.actions import Action
+from govflow.audit.services import PendingAudit, audit_write
+from govflow.cases import rows
+from govflow.cases.attachments import attachment_add, case_submit_with_attachments, submission_problems
+from govflow.cases.bridge import Changes, advance
+from govflow.cases.models import Attachment, Case, CaseStatus
+from govflow.cases.selectors import REVIEWER, case_access
+from govflow.cases.services import case_submit
+from govflow.certificates.services import certificates_revoke_for_case
+from govflow.credit.selectors import commitment_exclusion, subject_codes
+from govflow.credit.services import credit_record_write
+from govflow.engine import runtime as rt
+from govflow.engine.forms import FieldError
+from govflow.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound
+from govflow.notifications.services import notification_send
+from govflow.processes.services import version_definition
+from govflow.timers.deadlines import deadline
+from govflow.timers.services import calendar_get
+
+from .documents import Item, commitment_pdf
+from .models import (
+    OPEN_MATERIAL_STATUSES,
+    Commitment,
+    CommitmentKind,
+    DeferredMaterial,
+    MaterialStatus,
+    Verification,
+    VerificationStatus,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_OPINION = 2000
+REMIND_AT = 0.75  # of the make-up period
+DOCUMENT_SLOTS = {CommitmentKind.DEFERRAL: "commitment-deferral", CommitmentKind.PLEDGE: "commitment-pledge"}
+TITLES = {CommitmentKind.DEFERRAL: "容缺受理承诺书", CommitmentKind.PLEDGE: "告知承诺书"}
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or timezone.now()
+
+
+def _problem(slot: str, code: str, zh: str, en: str) -> FieldError:
+    return FieldError(slot, code, {"zh": zh, "en": en})
+
+
+def _missing_committable(case: Case, definition) -> tuple[list[Any], list[Any]]:
+    """(deferrable, pledged) specs of the required slots with no file."""
+    present = set(Attachment.objects.filter(case=case).values_list("slot", flat=True))
+    missing = [s for s in definition.form.attachments if s.required and s.id not in present]
+    return [s for s in missing if s.deferrable], [s for s in missing if s.commitment]
+
+
+def _receiving_department(definition) -> str | None:
+    """Who receives the commitment (and signs its document): the verifying
+    department, else the department of the first review."""
+    if definition.verification is not None:
+        return definition.verification.department
+    for node in definition.user_tasks():
+        if node.department:
+            return node.department
+    return None
+
+
+def material_deadline(definition, spec, start: datetime):
+    """When a material deferred at `start` is due: the slot's own deadline,
+    never beyond the template's time_limit (the statutory period)."""
+    calendar = calendar_get(definition.calendar)
+    limits = [d for d in (spec.deadline, definition.time_limit) if d is not None]
+    due = [deadline(calendar, start, days=d.days, hours=d.hours) for d in limits]
+    first = min(due, key=lambda d: d.due_at)
+    which = limits[due.index(first)]
+    remind = deadline(calendar, start, days=which.days, hours=which.hours, fraction=REMIND_AT)
+    return first, remind
+
+
+@transaction.atomic
+def case_submit_with_commitment(
+    *, case_id: int, actor, sign: bool, now: datetime | None = None, language: str = "zh"
+) -> Case:
+    """Submit a draft. Where deferrable (容缺) or commitment (告知承诺)
+    documents are missing, `sign` is the applicant signing the commitment
+    that stands in for them: without it, or for an applicant on the credit
+    list, FormInvalid names each such document and why."""
+    now = _now(now)
+    case = rows.lock_case(case_id)
+    if case is None or case.applicant_id != actor.pk:
+        raise NotFound("case not found")
+    if case.status != CaseStatus.DRAFT:
+        raise Conflict(f"this case has already been submitted (it is {case.status})")
+    definition = version_definition(case.version)
+    deferrable, pledged = _missing_committable(case, definition)
+    if not deferrable and not pledged:
+        return case_submit_with_attachments(case_id=case_id, actor=actor, language=language, now=now)
+    committable = deferrable + pledged
+    if not sign:
+        others = submission_problems(case, language=language, now=now)
+        offered = {s.id for s in committable}
+        problems = [p for p in (others.errors if others else []) if p.path not in offered]
+        problems += [
+            _problem(
+                s.id,
+                "commitment_available",
+                "请上传此项材料，或签署承诺书后容缺受理（材料在期限内补齐）。"
+                if s.deferrable
+                else "请上传此项证明材料，或签署告知承诺书以承诺代替。",
+                "Upload this document, or sign the commitment to be accepted without it "
+                "(容缺受理: supply it by the deadline)."
+                if s.deferrable
+                else "Upload this proof, or sign the commitment (告知承诺) that replaces it.",
+            )
+            for s in committable
+        ]
+        raise FormInvalid(problems, language=language)
+    today = timezone.localdate(now)
+    exclusion = commitment_exclusion(subject_codes(definition.form, case.data), today=today)
+    if exclusion is not None:
+        until = f"{exclusion.until:%Y-%m-%d}" if exclusion.until else "—"
+        refused = FormInvalid(
+            [
+                _problem(
+                    s.id,
+                    "credit_listed",
+                    f"申请人列入信用名单（{exclusion.source}，至 {until}），不能适用容缺受理或告知承诺制，"
+                    "请上传此项材料。",
+                    f"The applicant is on the credit list ({exclusion.source}, until {until}) and cannot "
+                    "use 容缺受理 or 告知承诺; upload this document.",
+                )
+                for s in committable
+            ],
+            language=language,
+        )
+        refused.code = "credit_listed"
+        raise refused
+    case = case_submit(
+        case_id=case_id,
+        actor=actor,
+        now=now,
+        language=language,
+        waived=frozenset(s.id for s in committable),
+    )
+    department_code = _receiving_department(definition)
+    department = Department.objects.filter(code=department_code).first()
+    if department is None:
+        raise InvalidInput(f"the template's receiving department {department_code!r} does not exist")
+    lang_label = {s.id: s.label.get("zh") or s.id for s in committable}
+    if deferrable:
+        commitment = _commitment(case, CommitmentKind.DEFERRAL, deferrable, actor, now)
+        items = []
+        for spec in deferrable:
+            due, remind = material_deadline(definition, spec, now)
+            DeferredMaterial.objects.create(
+                case=case,
+                commitment=commitment,
+                slot=spec.id,
+                due_at=due.due_at,
+                due_provisional=due.provisional,
+                remind_at=remind.due_at,
+            )
+            shown = timezone.localtime(due.due_at)
+            items.append(
+                Item(lang_label[spec.id], f"{shown:%Y-%m-%d %H:%M}{'（预计）' if due.provisional else ''}")
+            )
+        _document(case, commitment, items, department, actor, now)
+    if pledged:
+        commitment = _commitment(case, CommitmentKind.PLEDGE, pledged, actor, now)
+        items = [Item(lang_label[s.id], s.commitment.get("zh") or "") for s in pledged]
+        _document(case, commitment, items, department, actor, now)
+    return case
+
+
+def _commitment(case: Case, kind: str, specs: list[Any], actor, now: datetime) -> Commitment:
+    commitment = Commitment.objects.create(
+        case=case, kind=kind, slots=[s.id for s in specs], signed_by=actor, signed_at=now
+    )
+    _audit(Action.COMMITMENT_SIGNED, case, now, actor, kind=kind, slots=commitment.slots)
+    return commitment
+
+
+def _document(
+    case: Case, commitment: Commitment, items: list[Item], department, actor, now: datetime
+) -> None:
+    pdf = commitment_pdf(
+        kind=commitment.kind,
+        title=TITLES[commitment.kind],
+        reference=case.reference,
+        service=case.template.title("zh"),
+        applicant=case.title or (actor.get_full_name() or actor.get_username()),
+        items=items,
+        department_code=department.code,
+        department_name=department.name_zh,
+        signed_at=now,
+    )
+    attachment = Attachment(
+        case=case,
+        slot=DOCUMENT_SLOTS[commitment.kind],
+        original_name=f"{TITLES[commitment.kind]}-{case.reference}.pdf",
+        content_type="application/pdf",
+        size=len(pdf),
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        uploaded_by=actor,
+    )
+    attachment.file.save(f"{uuid.uuid4().hex}.pdf", ContentFile(pdf), save=False)
+    attachment.save()
+    commitment.document = attachment
+    commitment.save(update_fields=["document"])
+
+
+# -- 容缺: the materials that follow --------------------------------------------
+
+
+@transaction.atomic
+def material_supply(
+    *, case_id: int, actor, slot: str, upload, now: datetime | None = None, language: str = "zh"
+) -> DeferredMaterial:
+    """The applicant supplies a deferred material (one file per call, the
+    slot's limits apply); it then awaits a reviewer's acceptance."""
+    now = _now(now)
+    case = rows.lock_case(case_id)
+    if case is None or case.applicant_id != actor.pk:
+        raise NotFound("case not found")
+    material = DeferredMaterial.objects.select_for_update().filter(case_id=case_id, slot=slot).first()
+    if material is None:
+        raise NotFound("no material of this case is awaited in this slot")
+    if material.status not in OPEN_MATERIAL_STATUSES:
+        raise Conflict(f"this material can no longer be supplied (it is {material.status})")
+    if not material.due_provisional and material.due_at <= now:
+        raise Conflict("the deadline for this material has passed")
+    attachment_add(
+        case_id=case_id, actor=actor, slot=slot, upload=upload, language=language, now=now, supplying=True
+    )
+    material.status = MaterialStatus.SUPPLIED
+    material.supplied_at = now
+    material.save(update_fields=["status", "supplied_at"])
+    _audit(Action.MATERIAL_SUPPLIED, case, now, actor, slot=slot)
+    return material
+
+
+@transaction.atomic
+def material_review(
+    *, material_id: int, actor, accept: bool, opinion: str = "", now: datetime | None = None
+) -> DeferredMaterial:
+    """A reviewer of the case accepts a supplied material, or rejects it
+    with a written opinion, which terminates the case (容缺 not made good)."""
+    now = _now(now)
+    found = DeferredMaterial.objects.select_related("case").filter(pk=material_id).first()
+    if found is None:
+        raise NotFound("material not found")
+    access = case_access(user=actor, reference=found.case.reference)
+    if access.role != REVIEWER:
+        raise NotFound("material not found")
+    case = rows.lock_case(found.case_id)
+    material = DeferredMaterial.objects.select_for_update().get(pk=material_id)
+    if material.status != MaterialStatus.SUPPLIED:
+        raise Conflict(f"only a supplied material can be reviewed (this one is {material.status})")
+    opinion = (opinion or "").strip()
+    if len(opinion) > MAX_OPINION:
+        raise InvalidInput(
+            "the opinion is too long", fields={"opinion": [f"at most {MAX_OPINION} characters"]}
+        )
+    if not accept and not opinion:
+        raise InvalidInput("a rejection needs a written opinion", fields={"opinion": ["required"]})
+    material.status = MaterialStatus.ACCEPTED if accept else MaterialStatus.REJECTED
+    material.decided_by, material.decided_at, material.opinion = actor, now, opinion
+    material.save(update_fields=["status", "decided_by", "decided_at", "opinion"])
+    _audit(
+        Action.MATERIAL_ACCEPTED if accept else Action.MATERIAL_REJECTED,
+        case,
+        now,
+        actor,
+        slot=material.slot,
+        opinion=opinion,
+    )
+    if not accept:
+        _terminate(
+            case,
+            reason=f"容缺受理的材料“{material.slot}”经审查不符合要求，终止办理：{opinion}",
+            actor_id=actor.pk,
+            now=now,
+        )
+    return material
+
+
+def _terminate(case: Case, *, reason: str, actor_id: int | None, now: datetime) -> None:
+    """End the case (容缺 not made good: 终止办理, recorded as a withdrawal
+    the applicant is deemed to have made) with a written reason. Caller
+    holds the case lock."""
+    if not case.is_open:
+        return
+    changes = Changes(now=now)
+    changes.event(Action.CASE_TERMINATED, case, actor_id=actor_id, reason=reason)
+    advance(case, rt.Withdraw(actor=None, reason=reason), changes, actor_id=actor_id)
+    changes.flush()
+
+
+def materials_fire_due(*, now: datetime | None = None) -> int:
+    """The beat job: remind the applicant of materials nearly due, and
+    terminate the cases whose materials were not supplied by the deadline.
+    A provisional deadline (a calendar year not loaded) is recounted, and
+    never acted on until it is exact. Returns how many cases ended."""
+    now = _now(now)
+    for pk in DeferredMaterial.objects.filter(
+        status=MaterialStatus.PENDING, remind_at__lte=now, reminded_at__isnull=True
+    ).values_list("pk", flat=True):
+        _remind(pk, now)
+    ended = 0
+    for pk in (
+        DeferredMaterial.objects.filter(status=MaterialStatus.PENDING, due_at__lte=now)
+        .order_by("due_at", "pk")
+        .values_list("pk", flat=True)
+    ):
+        ended += _lapse(pk, now)
+    return ended
+
+
+@transaction.atomic
+def _remind(material_id: int, now: datetime) -> None:
+    material = (
+        DeferredMaterial.objects.select_for_update(of=("self",))
+        .select_related("case", "case__applicant")
+        .get(pk=material_id)
+    )
+    if material.status != MaterialStatus.PENDING or material.reminded_at is not None:
+        return
+    case = material.case
+    due = timezone.localtime(material.due_at)
+    notification_send(
+        key=f"material:{material.pk}:reminder",
+        kind="material_due",
+        users=[case.applicant],
+        subject=f"[{case.reference}] 容缺材料即将到期 / Deferred material due soon",
+        body=(
+            f"您承诺补齐的材料“{material.slot}”应于 {due:%Y-%m-%d %H:%M}"
+            f"{'（预计）' if material.due_provisional else ''}前提交，逾期将终止办理。\n"
+            f"The material '{material.slot}' you undertook to supply is due by {due:%Y-%m-%d %H:%M}; "
+            "without it the case will be terminated."
+        ),
+        case_id=case.pk,
+        now=now,
+    )
+    material.reminded_at = now
+    material.save(update_fields=["reminded_at"])
+    _audit(Action.MATERIAL_REMINDED, case, now, None, slot=material.slot, due=material.due_at.isoformat())
+
+
+@transaction.atomic
+def _lapse(material_id: int, now: datetime) -> int:
+    found = DeferredMaterial.objects.filter(pk=material_id).values_list("case_id", flat=True).first()
+    if found is None:
+        return 0
+    case = rows.lock_case(found)
+    material = DeferredMaterial.objects.select_for_update().select_related("commitment").get(pk=material_id)
+    if material.status != MaterialStatus.PENDING or case is None:
+        return 0
+    if material.due_provisional:
+        definition = version_definition(case.version)
+        spec = next((s for s in definition.form.attachments if s.id == material.slot), None)
+        if spec is None:
+            return 0
+        due, remind = material_deadline(definition, spec, material.commitment.signed_at)
+        if due.due_at != material.due_at or not due.provisional:
+            material.due_at, material.due_provisional, material.remind_at = (
+                due.due_at,
+                due.provisional,
+                remind.due_at,
+            )
+            material.save(update_fields=["due_at", "due_provisional", "remind_at"])
+        if due.provisional or due.due_at > now:
+            return 0  # a provisional date has no legal effect
+    material.status = MaterialStatus.LAPSED
+    material.decided_at = now
+    material.save(update_fields=["status", "decided_at"])
+    due_shown = timezone.localtime(material.due_at)
+    _terminate(
+        case,
+        reason=f"容缺受理的材料“{material.slot}”未在承诺期限（{due_shown:%Y-%m-%d %H:%M}）内补齐，终止办理。",
+        actor_id=None,
+        now=now,
+    )
+    return 1
+
+
+# -- the case's end (subscribed to CaseEnded) ------------------------------------
+
+
+def case_ended(changes, events) -> None:
+    """An approval while a deferred material is outstanding is refused
+    (the whole decision rolls back, 409); an approval resting on a pledge
+    opens the verification; any other end cancels outstanding materials."""
+    for event in events:
+        case = event.case
+        definition = version_definition(case.version)
+        if not (definition.deferrable_slots() or definition.commitment_slots()):
+            continue
+        outstanding = DeferredMaterial.objects.filter(case_id=case.pk, status__in=OPEN_MATERIAL_STATUSES)
+        if event.outcome == CaseStatus.APPROVED:
+            slots = sorted(outstanding.values_list("slot", flat=True))
+            if slots:
+                raise Conflict(
+                    "the case cannot be approved while materials accepted as missing (容缺) are not "
+                    f"supplied and accepted: {', '.join(slots)}",
+                    code="materials_outstanding",
+                )
+            _open_verification(case, definition, changes.now)
+        else:
+            outstanding.update(status=MaterialStatus.CANCELLED, decided_at=changes.now)
+
+
+def _open_verification(case: Case, definition, now: datetime) -> None:
+    spec = definition.verification
+    pledge = Commitment.objects.filter(case_id=case.pk, kind=CommitmentKind.PLEDGE).first()
+    if spec is None or pledge is None or Verification.objects.filter(commitment=pledge).exists():
+        return
+    department = Department.objects.get(code=spec.department)
+    due = deadline(calendar_get(definition.calendar), now, days=spec.days, hours=None)
+    verification = Verification.objects.create(
+        case=case,
+        commitment=pledge,
+        department=department,
+        opened_at=now,
+        due_at=due.due_at,
+        due_provisional=due.provisional,
+    )
+    _audit(
+        Action.VERIFICATION_OPENED,
+        case,
+        now,
+        None,
+        department=department.code,
+        due=due.due_at.isoformat(),
+        verification=verification.pk,
+    )
+    members = [m.user for m in Membership.objects.filter(department=department).select_related("user")]
+    shown = f"{timezone.localtime(due.due_at):%Y-%m-%d}"
+    transaction.on_commit(
+        lambda: notification_send(
+            key=f"verification:{verification.pk}:opened",
+            kind="verification_opened",
+            users=members,
+            subject=f"[{case.reference}] 告知承诺核查 / Commitment to verify",
+            body=(
+                f"办件 {case.reference} 以告知承诺办理，请于 {shown} 前完成核查。\n"
+                f"Case {case.reference} was approved on a commitment (告知承诺): verify it by {shown}."
+            ),
+            case_id=case.pk,
+            now=now,
+        )
+    )
+
+
+# -- 告知承诺: the verification ---------------------------------------------------
+
+
+@transaction.atomic
+def verification_decide(
+    *, verification_id: int, actor, truthful: bool, opinion: str = "", now: datetime | None = None
+) -> Verification:
+    """The verifying department records what it found. A member confirms
+    the commitment; only the department's head may find it false, with a
+    written opinion: the case's certificates are revoked (the public
+    verification says so) and a credit record is written for each of the
+    applicant's identifiers."""
+    now = _now(now)
+    found = Verification.objects.filter(pk=verification_id).values_list("case_id", "department_id").first()
+    if found is None:
+        raise NotFound("verification not found")
+    case_id, department_id = found
+    membership = Membership.objects.filter(user=actor, department_id=department_id).first()
+    if membership is None:
+        raise NotFound("verification not found")
+    case = rows.lock_case(case_id)
+    verification = (
+        Verification.objects.select_for_update(of=("self",))
+        .select_related("department")
+        .get(pk=verification_id)
+    )
+    if verification.status != VerificationStatus.OPEN:
+        raise Conflict(f"this verification has been decided ({verification.status})")
+    opinion = (opinion or "").strip()
+    if len(opinion) > MAX_OPINION:
+        raise InvalidInput(
+            "the opinion is too long", fields={"opinion": [f"at most {MAX_OPINION} characters"]}
+        )
+    if not truthful:
+        if not membership.is_head:
+            raise Forbidden(
+                "only the head of the department may find a commitment false (it revokes the licence)"
+            )
+        if not opinion:
+            raise InvalidInput(
+                "a commitment found false needs a written opinion", fields={"opinion": ["required"]}
+            )
+    verification.status = VerificationStatus.CONFIRMED if truthful else VerificationStatus.FALSE
+    verification.decided_by, verification.decided_at, verification.opinion = actor, now, opinion
+    verification.save(update_fields=["status", "decided_by", "decided_at", "opinion"])
+    _audit(
+        Action.VERIFICATION_DECIDED,
+        case,
+        now,
+        actor,
+        verification=verification.pk,
+        outcome=verification.status,
+        opinion=opinion,
+    )
+    if not truthful:
+        reason = f"告知承诺核查发现承诺不实，依法撤销：{opinion}"
+        certificates_revoke_for_case(case_id=case.pk, actor=actor, reason=reason, now=now)
+        definition = version_definition(case.version)
+        credit_record_write(
+            case=case,
+            department=verification.department,
+            codes=subject_codes(definition.form, case.data),
+            reason=opinion,
+            actor=actor,
+            now=now,
+        )
+    return verification
+
+
+def _audit(action: Action, case: Case, now: datetime, actor, **data: Any) -> None:
+    audit_write(
+        [
+            PendingAudit(
+                action=action,
+                at=now,
+                actor_id=actor.pk if actor is not None else None,
+                object_type="case",
+                object_id=str(case.pk),
+                case_id=case.pk,
+                data=data,
+            )
+        ]
+    )
+
+
+__all__ = [
+    "case_ended",
+    "case_submit_with_commitment",
+    "material_review",
+    "material_supply",
+    "materials_fire_due",
+    "verification_decide",
+]
