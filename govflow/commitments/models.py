@@ -4,7 +4,7 @@ materials supplied after acceptance, and the verification after approval.
 - A `Commitment` is the applicant's signed undertaking, one per case and
   kind: DEFERRAL (容缺: these materials will follow by their deadline) or
   PLEDGE (告知承诺: these conditions are met; the commitment replaces the
-  proof). Its PDF, e-signed by the platform, is an attachment of the case.
+  proof). Its PDF, sealed and e-signed, is a letter of the case (govflow.letters).
 - A `DeferredMaterial` is one document slot missing at acceptance under a
   deferral: pending until the applicant supplies it, then accepted or
   rejected by a reviewer; missing its deadline or rejected, the case is
@@ -32,8 +32,9 @@ class Commitment(models.Model):
     slots = models.JSONField(_("document slots"), default=list)
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     signed_at = models.DateTimeField(_("signed at"))
+    # The signed commitment, a written letter of the case (govflow.letters).
     document = models.ForeignKey(
-        "cases.Attachment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "letters.Letter", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     class Meta:

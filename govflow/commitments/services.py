@@ -18,13 +18,10 @@ materials and verifications (see models.py for the lifecycle).
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import uuid
 from datetime import datetime
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -48,7 +45,7 @@ from govflow.processes.services import version_definition
 from govflow.timers.deadlines import deadline
 from govflow.timers.services import calendar_get
 
-from .documents import Item, commitment_pdf
+from .documents import Item, commitment_letter
 from .models import (
     OPEN_MATERIAL_STATUSES,
     Commitment,
@@ -63,7 +60,6 @@ log = logging.getLogger(__name__)
 
 MAX_OPINION = 2000
 REMIND_AT = 0.75  # of the make-up period
-DOCUMENT_SLOTS = {CommitmentKind.DEFERRAL: "commitment-deferral", CommitmentKind.PLEDGE: "commitment-pledge"}
 TITLES = {CommitmentKind.DEFERRAL: "容缺受理承诺书", CommitmentKind.PLEDGE: "告知承诺书"}
 
 
@@ -211,29 +207,16 @@ def _commitment(case: Case, kind: str, specs: list[Any], actor, now: datetime) -
 def _document(
     case: Case, commitment: Commitment, items: list[Item], department, actor, now: datetime
 ) -> None:
-    pdf = commitment_pdf(
+    commitment.document = commitment_letter(
+        case=case,
         kind=commitment.kind,
         title=TITLES[commitment.kind],
-        reference=case.reference,
         service=case.template.title("zh"),
-        applicant=case.title or (actor.get_full_name() or actor.get_username()),
         items=items,
-        department_code=department.code,
-        department_name=department.name_zh,
+        department=department,
+        actor=actor,
         signed_at=now,
     )
-    attachment = Attachment(
-        case=case,
-        slot=DOCUMENT_SLOTS[commitment.kind],
-        original_name=f"{TITLES[commitment.kind]}-{case.reference}.pdf",
-        content_type="application/pdf",
-        size=len(pdf),
-        sha256=hashlib.sha256(pdf).hexdigest(),
-        uploaded_by=actor,
-    )
-    attachment.file.save(f"{uuid.uuid4().hex}.pdf", ContentFile(pdf), save=False)
-    attachment.save()
-    commitment.document = attachment
     commitment.save(update_fields=["document"])
 
 

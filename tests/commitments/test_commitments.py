@@ -101,10 +101,14 @@ def test_deferral_not_supplied_by_the_deadline_terminates_the_case(template, key
     material = DeferredMaterial.objects.get(case=case)
     commitment = Commitment.objects.get(case=case, kind=CommitmentKind.DEFERRAL)
 
-    # Then the commitment is a signed PDF among the case's documents
-    document = Attachment.objects.get(pk=commitment.document_id)
-    assert document.slot == "commitment-deferral"
-    pdf = document.file.read()
+    # Then the commitment is a signed letter of the case, the applicant notified
+    letter = commitment.document
+    assert letter.case_id == case.pk
+    assert letter.kind == "tolerance_commitment"
+    assert "site_photos" not in letter.title
+    assert any("现场照片" in p and "2026-03-06 17:00" in p for p in letter.paragraphs)
+    assert Notification.objects.filter(case=case, kind="letter_issued", user=applicant).exists()
+    pdf = letter.file.read()
     assert pdf.startswith(b"%PDF")
     assert signature_check(pdf).ok
     # and the photos are due at office close on the 3rd working day after acceptance
