@@ -10,7 +10,7 @@ from govflow.letters import api as letters
 from govflow.ratings.api import CaseRatings
 
 from .errors import not_found
-from .views import attachments, cases, catalogue, certificates, lookup, signals, task_flow, tasks
+from .views import attachments, cases, catalogue, certificates, commitments, lookup, signals, task_flow, tasks
 
 app_name = "api"
 
@@ -50,6 +50,17 @@ v1 = [
         name="case-certificates",
     ),
     path("cases/<str:reference>/letters/", letters.CaseLetters.as_view(), name="case-letters"),
+    path("cases/<str:reference>/materials/", commitments.CaseMaterials.as_view(), name="case-materials"),
+    path(
+        "cases/<str:reference>/materials/<slug:slot>/",
+        commitments.CaseMaterialSupply.as_view(),
+        name="case-material-supply",
+    ),
+    path("materials/<id:pk>/review/", commitments.MaterialReview.as_view(), name="material-review"),
+    path("verifications/", commitments.VerificationList.as_view(), name="verifications"),
+    path(
+        "verifications/<id:pk>/decide/", commitments.VerificationDecide.as_view(), name="verification-decide"
+    ),
     path("letters/<str:number>/content/", letters.LetterContent.as_view(), name="letter-content"),
     path("lookup/", lookup.ProgressLookup.as_view(), name="lookup"),
     path("certificates/verify/", certificates.VerifyUpload.as_view(), name="certificate-verify"),

@@ -6,13 +6,15 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from govflow.cases.applications import correction_answer
 from govflow.cases.models import Case, CaseStatus
 from govflow.cases.reads import case_reads_record
 from govflow.cases.selectors import cases_for_applicant
-from govflow.cases.services import case_create, case_save_draft, case_submit, case_withdraw
+from govflow.cases.services import case_create, case_save_draft, case_withdraw
+from govflow.commitments.services import case_submit_with_commitment
 from govflow.engine.forms import validate_form_data
 from govflow.errors import Conflict, FormInvalid, GovflowError
 from govflow.processes.services import version_definition
@@ -137,21 +139,39 @@ class CaseDetail(CaseViewMixin, ApiView):
         return self.detail_response(reference)
 
 
+class SubmitSerializer(serializers.Serializer):
+    commitment = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="sign the commitment for the documents missing under 容缺受理 or 告知承诺",
+    )
+
+
 class CaseSubmit(CaseViewMixin, ApiView):
     @extend_schema(
         tags=["cases"],
         summary="Submit the draft",
         description="Checks the whole form and the required documents; on any problem nothing "
-        "changes and the 400 lists every field's message.",
+        "changes and the 400 lists every field's message. Documents the template lets follow "
+        "later (容缺受理) or replaces by a commitment (告知承诺) may be missing when `commitment` is "
+        "true: the applicant signs the commitment (a letter of the case). Without it they are "
+        "reported as `commitment_available`; an applicant on the credit list gets `credit_listed`.",
         parameters=[REFERENCE, idempotency_parameter()],
-        request=None,
+        request=SubmitSerializer,
         responses={200: s.CaseDetailSerializer},
     )
     def post(self, request, reference):
+        body = SubmitSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
         case = selectors.case_owned(user=request.user, reference=reference)
 
         def submit():
-            case_submit(case_id=case.pk, actor=request.user, language=self.lang)
+            case_submit_with_commitment(
+                case_id=case.pk,
+                actor=request.user,
+                sign=body.validated_data["commitment"],
+                language=self.lang,
+            )
             return self.detail_response(reference)
 
         return run_once(request, endpoint="case-submit", action=submit)
