@@ -21,11 +21,15 @@ app.autodiscover_tasks(
         "govflow.incidents",
         "govflow.ratings",
         "govflow.cases",
+        "govflow.collab",
+        "govflow.commitments",
     ]
 )
 app.conf.beat_schedule = {
     "fire-due-timers": {"task": "govflow.timers.sweep", "schedule": 5.0},
     "deferred-materials": {"task": "govflow.commitments.sweep", "schedule": 60.0},
+    # 会商 limits end at office close; a few minutes late is soon enough.
+    "lapse-consultations": {"task": "govflow.collab.lapse", "schedule": 300.0},
     "resend-stale-outbox": {"task": "govflow.outbox.sweep", "schedule": 30.0},
     "redrive-webhook-deliveries": {"task": "govflow.webhooks.redrive", "schedule": 15.0},
     "sign-audit-checkpoint": {"task": "govflow.audit.checkpoint", "schedule": 600.0},

@@ -26,6 +26,7 @@ SUBJECTS = {
     NotificationKind.DELEGATION_ANSWERED: "委派意见已返回 / The delegated opinion is back",
     NotificationKind.CONSULTATION_REQUESTED: "会商征求意见 / Your department's opinion is asked",
     NotificationKind.CONSULTATION_ANSWERED: "会商意见已回复 / A consulted department answered",
+    NotificationKind.CONSULTATION_LAPSED: "会商意见逾期未复 / A consultation's limit has passed",
     NotificationKind.COPIED: "抄送 / A case copied to you",
 }
 
@@ -99,7 +100,7 @@ def notify(payload: dict[str, Any], key: str) -> None:
             link = _link("web:case", d.case.reference)
             kind = NotificationKind.DELEGATION_ANSWERED
         _send(key, kind, users.order_by("pk"), body + link + "\n", d.case_id, when)
-    elif what in ("consultation_requested", "consultation_answered"):
+    elif what in ("consultation_requested", "consultation_answered", "consultation_lapsed"):
         c = (
             Consultation.objects.select_related("task", "case", "department")
             .filter(pk=payload.get("id"))
@@ -116,6 +117,35 @@ def notify(payload: dict[str, Any], key: str) -> None:
                 + _link("collab:requests")
             )
             kind, when = NotificationKind.CONSULTATION_REQUESTED, c.created_at
+        elif what == "consultation_lapsed":
+            heads = User.objects.filter(
+                memberships__department=c.department, memberships__is_head=True, is_active=True
+            )
+            askers = User.objects.filter(pk__in={c.requested_by_id, c.task.assignee_id} - {None})
+            lapsed = c.lapsed_at or timezone.now()
+            _send(
+                key + ":asker",
+                NotificationKind.CONSULTATION_LAPSED,
+                askers.order_by("pk"),
+                f"{c.case.reference}：征求{c.department.name_zh}意见已于 {_local(c.due_at)} 到期，"
+                f"未收到回复，可以作出决定。\n"
+                f"Case {c.case.reference}: {c.department.code} did not answer by {_local(c.due_at)}; "
+                f"the task may now be decided.\n" + _link("web:case", c.case.reference) + "\n",
+                c.case_id,
+                lapsed,
+            )
+            _send(
+                key + ":heads",
+                NotificationKind.CONSULTATION_LAPSED,
+                heads.order_by("pk"),
+                f"{c.case.reference} 征求贵部门的意见已于 {_local(c.due_at)} 到期，尚未回复。\n"
+                f"Case {c.case.reference}: your department's opinion was due by {_local(c.due_at)}.\n"
+                + _link("collab:requests")
+                + "\n",
+                c.case_id,
+                lapsed,
+            )
+            return
         else:
             users = User.objects.filter(pk__in={c.requested_by_id, c.task.assignee_id} - {None})
             body = (

@@ -72,6 +72,9 @@ class Consultation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     answered_at = models.DateTimeField(null=True, blank=True)
+    # When the limit passed with no opinion (govflow.collab.tasks.lapse): the
+    # reviewer was told the task may be decided. An opinion may still come.
+    lapsed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

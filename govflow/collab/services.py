@@ -238,6 +238,7 @@ def _consultation_data(consultation: Consultation, task) -> dict:
         "due_at": consultation.due_at.isoformat(),
         "due_provisional": consultation.due_provisional,
         "status": consultation.status,
+        "lapsed_at": consultation.lapsed_at.isoformat() if consultation.lapsed_at else None,
     }
 
 
@@ -292,6 +293,70 @@ def consultation_answer(
         data=_consultation_data(consultation, consultation.task),
     )
     return consultation
+
+
+def consultations_lapse(*, now: datetime | None = None) -> list[int]:
+    """The limits that have passed (beat, every few minutes): a provisional
+    limit is first counted again on the calendar, which may have gained its
+    year since; then each open consultation of a live task whose limit has
+    passed with no opinion is marked lapsed, once, and the reviewer holding
+    the task (and the one who asked) is told it may now be decided; the
+    consulted department's heads are told their opinion is late. An opinion
+    may still be given afterwards. Returns the ids marked lapsed."""
+    now = now_or(now)
+    for consultation in Consultation.objects.filter(
+        status=RequestStatus.OPEN, lapsed_at__isnull=True, due_provisional=True
+    ).select_related("case__version"):
+        calendar = calendar_get(version_definition(consultation.case.version).calendar)
+        due = deadline(calendar, consultation.created_at, days=consultation.days, hours=None)
+        if not due.provisional:
+            with transaction.atomic():
+                rows.lock_case(consultation.case_id)
+                Consultation.objects.filter(pk=consultation.pk, status=RequestStatus.OPEN).update(
+                    due_at=due.due_at, due_provisional=False
+                )
+    lapsed: list[int] = []
+    candidates = Consultation.objects.filter(
+        status=RequestStatus.OPEN, lapsed_at__isnull=True, due_at__lte=now
+    ).values_list("pk", flat=True)
+    for pk in list(candidates):
+        if _lapse_one(pk, now):
+            lapsed.append(pk)
+    return lapsed
+
+
+@transaction.atomic
+def _lapse_one(consultation_id: int, now: datetime) -> bool:
+    consultation = _lock_consultation(consultation_id)
+    if (
+        consultation.status != RequestStatus.OPEN
+        or consultation.lapsed_at is not None
+        or consultation.due_at > now
+        or not consultation.task.is_live
+    ):
+        return False
+    consultation.lapsed_at = now
+    consultation.save(update_fields=["lapsed_at"])
+    audit(
+        Action.CONSULTATION_LAPSED,
+        None,
+        now,
+        case_id=consultation.case_id,
+        object_type="task",
+        object_id=consultation.task.engine_id,
+        node=consultation.task.node_id,
+        consultation=consultation.pk,
+        department=consultation.department.code,
+        due_at=consultation.due_at.isoformat(),
+    )
+    notify("consultation_lapsed", f"consultation:{consultation.pk}:lapsed", now, id=consultation.pk)
+    webhook(
+        "consultation.lapsed",
+        case=consultation.case,
+        subject=f"{consultation.case.reference}/{consultation.task.engine_id}",
+        data=_consultation_data(consultation, consultation.task),
+    )
+    return True
 
 
 @transaction.atomic

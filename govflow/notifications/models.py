@@ -23,6 +23,7 @@ class NotificationKind(models.TextChoices):
     DELEGATION_ANSWERED = "delegation_answered", _("delegated opinion back")
     CONSULTATION_REQUESTED = "consultation_requested", _("opinion asked of your department")
     CONSULTATION_ANSWERED = "consultation_answered", _("consulted department answered")
+    CONSULTATION_LAPSED = "consultation_lapsed", _("consultation's limit passed without an opinion")
     COPIED = "copied", _("case copied to you")
     LETTER_ISSUED = "letter_issued", _("written notice issued")
     MATERIAL_DUE = "material_due", _("deferred material due soon")

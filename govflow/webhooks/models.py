@@ -26,6 +26,7 @@ EVENT_KINDS = (
     ("case.urged", _("case urged")),
     ("consultation.requested", _("consultation requested")),
     ("consultation.answered", _("consultation answered")),
+    ("consultation.lapsed", _("consultation's limit passed without an opinion")),
     ("task.returned", _("case sent back to an earlier step")),
     ("decision.taken_back", _("decision taken back")),
     ("task.transferred", _("task transferred")),

@@ -166,3 +166,93 @@ def test_the_consulted_reviewer_may_open_the_case(
     )
     access = case_access(user=police, reference=submitted_case.reference)
     assert [d.code for d in access.departments] == ["public_security"]
+
+
+def test_a_passed_limit_is_marked_lapsed_once_and_both_sides_are_told(
+    held_intake, market_reviewer, fire_reviewer, base_data, now, mailoutbox
+):
+    from govflow.collab.services import consultations_lapse
+
+    (made,) = consultation_request(
+        task_id=held_intake.pk,
+        actor=market_reviewer,
+        departments=["fire"],
+        question="意见？",
+        days=1,
+        now=now,
+    )
+    # Before the limit nothing lapses; at the limit it does, once.
+    assert consultations_lapse(now=made.due_at - timedelta(seconds=1)) == []
+    assert consultations_lapse(now=made.due_at) == [made.pk]
+    assert consultations_lapse(now=made.due_at + timedelta(hours=1)) == []
+    made.refresh_from_db()
+    assert made.lapsed_at == made.due_at
+    assert made.status == RequestStatus.OPEN
+    event = AuditEvent.objects.filter(action="CONSULTATION_LAPSED").get()
+    assert event.data["department"] == "fire"
+    assert event.actor_id is None
+    outbox_drain(topics=["collab_notify"])
+    lapsed = Notification.objects.filter(kind="consultation_lapsed")
+    told = set(lapsed.values_list("user__username", flat=True))
+    assert told == {"market_regulation_reviewer", "fire_head"}
+    mails = {to: m.body for m in mailoutbox if "逾期" in m.subject for to in m.to}
+    assert "可以作出决定" in mails[base_data["market_regulation_reviewer"].email]
+    assert "尚未回复" in mails[base_data["fire_head"].email]
+    # A late opinion is still taken, and recorded as late.
+    later = made.due_at + timedelta(hours=2)
+    consultation_answer(consultation_id=made.pk, actor=fire_reviewer, opinion="同意", now=later)
+    assert AuditEvent.objects.filter(action="CONSULTATION_ANSWERED").get().data["late"] is True
+    # An answered or withdrawn consultation never lapses.
+    assert consultations_lapse(now=made.due_at + timedelta(days=30)) == []
+
+
+def test_a_consultation_of_a_decided_task_does_not_lapse(held_intake, market_reviewer, now):
+    from govflow.collab.services import consultations_lapse
+
+    (made,) = consultation_request(
+        task_id=held_intake.pk,
+        actor=market_reviewer,
+        departments=["fire"],
+        question="意见？",
+        days=1,
+        now=now,
+    )
+    task_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=made.due_at)
+    assert consultations_lapse(now=made.due_at + timedelta(days=2)) == []
+    assert not AuditEvent.objects.filter(action="CONSULTATION_LAPSED").exists()
+
+
+def test_a_provisional_limit_is_counted_again_once_the_calendar_has_its_year(
+    held_intake, market_reviewer, now
+):
+    from govflow.collab.services import consultations_lapse
+
+    (made,) = consultation_request(
+        task_id=held_intake.pk,
+        actor=market_reviewer,
+        departments=["fire"],
+        question="意见？",
+        days=2,
+        now=now,
+    )
+    exact = made.due_at
+    # As if it had been counted over a year the calendar lacked, a day late.
+    Consultation.objects.filter(pk=made.pk).update(due_at=exact + timedelta(days=1), due_provisional=True)
+    assert consultations_lapse(now=now) == []
+    made.refresh_from_db()
+    assert (made.due_at, made.due_provisional) == (exact, False)
+    assert consultations_lapse(now=exact) == [made.pk]
+
+
+def test_the_beat_task_runs_the_sweep(held_intake, market_reviewer, now):
+    from govflow.collab.tasks import lapse
+
+    (made,) = consultation_request(
+        task_id=held_intake.pk,
+        actor=market_reviewer,
+        departments=["fire"],
+        question="意见？",
+        days=1,
+        now=now,
+    )
+    assert lapse.apply(kwargs={"now": made.due_at.isoformat()}).get() == [made.pk]
