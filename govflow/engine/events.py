@@ -52,6 +52,26 @@ class Signal:
 
 
 @dataclass(frozen=True, slots=True)
+class Objection:
+    """Someone of the public objects during a public notice (公示): every
+    token resting on a `publicity` node (or only on `node`, when given)
+    leaves the notice for the node's objection review."""
+
+    node: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitApplicantTask:
+    """The applicant completes an `applicant_task` (supplies the fields it
+    asks for, confirms its statement)."""
+
+    task_id: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    confirmed: bool = False
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Withdraw:
     actor: str | None = None
     reason: str | None = None
@@ -116,6 +136,8 @@ Event = (
     | ServiceDone
     | FireTimer
     | Signal
+    | Objection
+    | SubmitApplicantTask
     | Withdraw
     | ReturnTask
     | TakeBack

@@ -53,11 +53,13 @@ from .events import (
     CompleteTask,
     Event,
     FireTimer,
+    Objection,
     RemoveSigner,
     ReturnTask,
     ServiceDone,
     Signal,
     Start,
+    SubmitApplicantTask,
     SubmitCorrection,
     TakeBack,
     TransferTask,
@@ -369,7 +371,7 @@ class _Machine:
         token = state["tokens"].pop(token_id)
         tasks = [t for t in token.get("tasks", ()) if t in state["tasks"]]
         node = self.nodes[token["node"]]
-        if tasks and KINDS[node.type].holds_clock(node):
+        if (tasks or token.get("holding")) and KINDS[node.type].holds_clock(node):
             self.resume(node.id)
         for task_id in tasks:
             self.cancel_task(task_id, reason)
@@ -443,6 +445,23 @@ class _Machine:
             KINDS[node.type].received(self, token_id, node, event.data)
         self.run()
 
+    def on_objection(self, event: Objection) -> None:
+        """An objection from the public: every token resting on a node that
+        takes objections (a public notice; `event.node` if named) leaves it
+        for the objection review; none in a notice is an IllegalEvent."""
+        nodes, tokens = self.nodes, self.state["tokens"]
+        noticed = [
+            (token_id, nodes[token["node"]])
+            for token_id, token in tokens.items()
+            if KINDS[nodes[token["node"]].type].takes_objections(nodes[token["node"]])
+            and (event.node is None or token["node"] == event.node)
+        ]
+        if not noticed:
+            raise IllegalEvent("the case is not in a public notice", code="not_in_public_notice")
+        for token_id, node in noticed:
+            KINDS[node.type].objected(self, token_id, node)
+        self.run()
+
     def on_withdraw(self, event: Withdraw) -> None:
         self.finish(MAIN_FRAME, "withdrawn", None)
 
@@ -464,6 +483,8 @@ EVENT_HANDLERS: dict[type, Callable[[_Machine, Any], None]] = {
     RemoveSigner: _Machine.on_task_event,
     TakeBack: _Machine.on_take_back,
     Signal: _Machine.on_signal,
+    Objection: _Machine.on_objection,
+    SubmitApplicantTask: _Machine.on_task_event,
     Withdraw: _Machine.on_withdraw,
 }
 
@@ -482,7 +503,7 @@ def open_tasks(state: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def is_waiting_on_applicant(state: Mapping[str, Any]) -> bool:
-    return any(task["kind"] == "correction" for task in state["tasks"].values())
+    return any(task["kind"] in ("correction", "applicant") for task in state["tasks"].values())
 
 
 def active_nodes(state: Mapping[str, Any]) -> list[str]:

@@ -288,8 +288,11 @@ class _Run:
         for effect in result.effects:
             if isinstance(effect, rt.NodeEntered):
                 self.trace.append(effect.node)
-                if node_sla[effect.node].type == "signal":
-                    self.expect_signal(node_sla[effect.node])
+                entered = node_sla[effect.node]
+                if entered.type in ("signal", "fee"):
+                    self.expect_signal(entered)
+                elif entered.type == "publicity":
+                    self.expect_objection(entered)
             elif isinstance(effect, rt.CertificateDue):
                 self.certificates.append(
                     {"type": effect.type, "department": effect.department, "node": effect.node}
@@ -317,20 +320,29 @@ class _Run:
                 self.plan_task(effect.task_id, effect.node)
             elif isinstance(effect, rt.TaskTransferred):
                 self.plan_task(effect.task_id, effect.node)  # the receiving department decides next
-            elif isinstance(effect, rt.TaskCreated) and effect.kind == "correction":
+            elif isinstance(effect, rt.TaskCreated) and effect.kind in ("correction", "applicant"):
                 outcome, origin = self.scripted_decision(effect.node)
                 if origin is not None:
                     self.scripted[effect.task_id] = origin
                 if outcome != "timeout":
                     self.schedule(
-                        float(self.script.durations.get(effect.node, 0.0)), "correct", effect.task_id
+                        float(self.script.durations.get(effect.node, 0.0)),
+                        "correct" if effect.kind == "correction" else "applicant",
+                        effect.task_id,
                     )
             elif isinstance(effect, rt.TimerStarted):
                 limit = effect.days if effect.days is not None else (effect.hours or 0) / 8.0
                 self.timers_due.append((effect.node, effect.kind, self.clock, effect))
-                if effect.kind in ("wait", "signal_deadline"):
+                if effect.kind in ("wait", "signal_deadline", "fee_deadline", "notice"):
+                    if effect.since is not None:
+                        # a notice resumed after an objection: it ends when first published
+                        started = (datetime.fromisoformat(effect.since) - SIMULATION_EPOCH) / timedelta(days=1)
+                        limit = max(0.0, started + float(limit) - self.clock)
                     self.schedule(float(limit), "timer", effect.timer_id)
-                elif effect.kind in ("sla_breach", "correction_deadline") and effect.task_id:
+                elif (
+                    effect.kind in ("sla_breach", "correction_deadline", "applicant_deadline")
+                    and effect.task_id
+                ):
                     self.timeouts[effect.task_id] = effect.timer_id
                     self.schedule(float(limit), "timer", effect.timer_id)
         return result.state
@@ -409,14 +421,36 @@ class _Run:
             if node.duration is None:
                 self.stuck_signals.append((node.id, origin))
             return
-        if outcome not in ("approve", "arrive"):
+        if outcome == "unpaid" and node.type == "fee":
+            if node.duration is None:
+                self.stuck_signals.append((node.id, origin))
+            return
+        if outcome not in ("approve", "arrive") and not (outcome == "paid" and node.type == "fee"):
+            offered = "'paid', the default, or 'unpaid'" if node.type == "fee" else "'arrive', the default, or 'timeout'"
             raise self.script_error(
-                f"decision '{outcome}' for '{node.id}' is not offered there (a signal node takes "
-                "'arrive', the default, or 'timeout')",
+                f"decision '{outcome}' for '{node.id}' is not offered there (a {node.type} node takes "
+                f"{offered})",
                 origin,
                 node.id,
             )
         self.schedule(float(self.script.durations.get(node.id, 0.0)), "signal", node.id)
+
+    def expect_objection(self, node) -> None:
+        """A `publicity` node: the notice runs out (`none`, the default),
+        or someone objects (`objection`) after the script's duration for the
+        node (1 working day by default; an objection due after the notice
+        has ended is not filed)."""
+        outcome, origin = self.scripted_decision(node.id)
+        if outcome in ("approve", "none"):
+            return
+        if outcome != "objection":
+            raise self.script_error(
+                f"decision '{outcome}' for '{node.id}' is not offered there (a publicity node takes "
+                "'none', the default, or 'objection')",
+                origin,
+                node.id,
+            )
+        self.schedule(float(self.script.durations.get(node.id, 1.0)), "objection", node.id)
 
     def run(self) -> Simulation:
         try:
@@ -475,7 +509,7 @@ class _Run:
                     f"the scripted 'timeout' lets the SLA of '{node.id}' pass, and its on_breach "
                     f"'{node.sla.on_breach}' decides nothing"
                 )
-            elif task["kind"] == "correction" and node.duration is None:
+            elif task["kind"] in ("correction", "applicant") and node.duration is None:
                 reasons.append(f"the scripted 'timeout' waits for a deadline '{node.id}' does not have")
             else:
                 continue
@@ -527,6 +561,12 @@ class _Run:
             return rt.Signal(node.settings.get("signal", ""), dict(data))
         if kind == "take_back":
             return rt.TakeBack(ident, actor="simulation")
+        if kind == "objection":
+            if ident not in rt.active_nodes(state):  # the notice ended first
+                return None
+            self.decided_at.append(self.clock)
+            self.decided.append({"node": ident, "outcome": "objection", "day": round(self.clock, 3)})
+            return rt.Objection(ident)
         task = state["tasks"].get(ident)
         if task is None:  # cancelled meanwhile (a terminating end, a countersign decided)
             return None
@@ -544,6 +584,13 @@ class _Run:
                 self.used["correction:" + task["node"]] = index + 1
                 changes = changes[index] if index < len(changes) else {}
             return rt.SubmitCorrection(ident, dict(changes or {}), actor="applicant")
+        if kind == "applicant":
+            supplied = self.script.corrections.get(task["node"], {})
+            if isinstance(supplied, list):
+                index = self.used.get("applicant:" + task["node"], 0)
+                self.used["applicant:" + task["node"]] = index + 1
+                supplied = supplied[index] if index < len(supplied) else {}
+            return rt.SubmitApplicantTask(ident, dict(supplied or {}), confirmed=True, actor="applicant")
         if kind == "service":
             result = self.script.results.get(task["node"], {})
             if isinstance(result, list):

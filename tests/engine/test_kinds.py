@@ -31,6 +31,9 @@ BUILT_IN = (
     "signal",
     "correction",
     "call",
+    "publicity",
+    "applicant_task",
+    "fee",
 )
 
 

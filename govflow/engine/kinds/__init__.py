@@ -12,13 +12,16 @@ the known types in.
 
 from __future__ import annotations
 
+from .applicant_task import ApplicantTask
 from .base import NodeKind
 from .call import Call
 from .correction import Correction
 from .end import End
 from .exclusive import Exclusive
+from .fee import Fee
 from .inclusive import Inclusive
 from .parallel import Parallel
+from .publicity import Publicity
 from .service_task import ServiceTask
 from .signal import SignalWait
 from .start import Start
@@ -49,6 +52,9 @@ for _kind in (
     SignalWait,
     Correction,
     Call,
+    Publicity,
+    ApplicantTask,
+    Fee,
 ):
     register(_kind)
 

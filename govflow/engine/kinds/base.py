@@ -111,5 +111,15 @@ class NodeKind:
         raise IllegalEvent(f"a {self.type} node takes no messages", code="not_waiting_for_signal")
 
     def holds_clock(self, node: Node) -> bool:
-        """Whether the case's clock stands still while the node's tasks are open."""
+        """Whether the case's clock stands still while the node's tasks are open
+        (or, for a node without tasks, while a token marked `holding` rests on it)."""
         return False
+
+    def takes_objections(self, node: Node) -> bool:
+        """Whether a token resting here can be interrupted by an objection
+        from the public (an `Objection` event; see kinds/publicity.py)."""
+        return False
+
+    def objected(self, machine: Machine, token_id: str, node: Node) -> None:
+        """An objection was filed while a token rests here."""
+        raise IllegalEvent(f"a {self.type} node takes no objections", code="not_in_public_notice")

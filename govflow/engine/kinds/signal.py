@@ -41,6 +41,7 @@ class SignalWait(NodeKind):
     colours = ("#eef6fb", "#1f5f8b", "")
     caption = gettext_noop("waits for a message")
     bpmn_element = "intermediateCatchEvent"
+    deadline_timer = "signal_deadline"
 
     def read(self, reader: Reader, node: Node, item: Any, what: str) -> None:
         if "signal" not in item:
@@ -49,6 +50,10 @@ class SignalWait(NodeKind):
             name = reader.ident(item, "signal", what, pattern=SIGNAL_RE)
             if name is not None:
                 node.settings["signal"] = name
+        self.read_flows(reader, node, item, what)
+
+    def read_flows(self, reader: Reader, node: Node, item: Any, what: str) -> None:
+        """`next`, and the optional `deadline` with its `on_timeout`."""
         reader.single_next(node, item, what)
         if "deadline" in item:
             deadline = reader.mapping(item["deadline"], value_pos(item, "deadline"), f"{what} deadline")
@@ -58,7 +63,7 @@ class SignalWait(NodeKind):
             if "on_timeout" not in item:
                 reader.err(
                     key_pos(item, "deadline"),
-                    f"{what}: a signal deadline needs 'on_timeout' (where the case goes when it is missed)",
+                    f"{what}: a {self.type} deadline needs 'on_timeout' (where the case goes when it is missed)",
                 )
         if "on_timeout" in item:
             if "deadline" not in item:
@@ -74,7 +79,7 @@ class SignalWait(NodeKind):
         machine.state["results"].pop(node.id, None)
         if node.duration is not None:
             machine.start_timer(
-                "signal_deadline", node, token_id, None, node.duration.days, node.duration.hours, 1.0
+                self.deadline_timer, node, token_id, None, node.duration.days, node.duration.hours, 1.0
             )
 
     def receives(self, node: Node, name: str) -> bool:

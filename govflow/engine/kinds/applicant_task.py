@@ -1,0 +1,138 @@
+"""`applicant_task`: a step the applicant performs beyond a correction:
+supply some fields of the form (`fields`), confirm a statement (`confirm`:
+declare the works completed, confirm a payment, sign a commitment), or both.
+Like a correction it is the applicant's time: the statutory clock stands
+still while it is open; an optional `deadline` sends the case to
+`on_timeout` when the applicant does not act in time.
+
+    - id: declare_completion
+      type: applicant_task
+      title: {zh: 申报竣工, en: Declare the works completed}
+      fields: [completion_date]
+      confirm: {zh: 本单位承诺工程已按许可内容竣工。, en: We declare the works completed as permitted.}
+      deadline: {days: 30}
+      on_timeout: lapsed
+      next: inspection
+
+The values supplied are written into the case's form data (conditions read
+them by their field ids); `result.<id>.confirmed` is true once confirmed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..definition import Node
+from ..effects import TaskCancelled, TaskCompleted, TimerCancelled
+from ..events import SubmitApplicantTask
+from ..loading.positions import item_pos, key_pos, value_pos
+from ..problems import IllegalEvent
+from .base import NodeKind, gettext_noop
+
+if TYPE_CHECKING:
+    from .base import Machine, Reader
+
+DEADLINE_TIMER = "applicant_deadline"
+
+
+class ApplicantTask(NodeKind):
+    type = "applicant_task"
+    article = "an"
+    keys = frozenset({"fields", "confirm", "deadline", "next", "on_timeout"})
+    waits = True
+    has_results = True
+    colours = ("#fff8e1", "#8c6d00", "5 3")
+    caption = gettext_noop("applicant acts")
+    bpmn_element = "userTask"
+    lane = "applicant"
+    events = {SubmitApplicantTask: "submit"}
+
+    def read(self, reader: Reader, node: Node, item: Any, what: str) -> None:
+        reader.single_next(node, item, what)
+        fields: list[str] = []
+        if "fields" in item:
+            pos = value_pos(item, "fields")
+            items = reader.seq(item["fields"], pos, f"{what} fields")
+            for index, raw in enumerate(items or ()):
+                where = item_pos(items, index, pos)
+                spec = reader.fields.get(raw) if isinstance(raw, str) else None
+                if spec is None:
+                    reader.err(where, f"{what} fields names unknown form field {raw!r}")
+                elif spec.type == "table":
+                    reader.err(where, f"{what} fields cannot ask for the table '{raw}'")
+                elif raw in fields:
+                    reader.err(where, f"{what} fields names '{raw}' twice")
+                else:
+                    fields.append(str(raw))
+        node.settings["fields"] = tuple(fields)
+        if "confirm" in item:
+            node.settings["confirm"] = reader.label(item, "confirm", f"{what} confirm", required=True)
+        if not fields and "confirm" not in item:
+            reader.err(
+                (node.line, node.col),
+                f"{what} asks nothing of the applicant: give 'fields', 'confirm' or both",
+            )
+        if "deadline" in item:
+            deadline = reader.mapping(item["deadline"], value_pos(item, "deadline"), f"{what} deadline")
+            if deadline is not None:
+                reader.keys(deadline, ("days", "hours"), (), f"{what} deadline")
+                node.duration = reader.duration(deadline, f"{what} deadline")
+            if "on_timeout" not in item:
+                reader.err(
+                    key_pos(item, "deadline"),
+                    f"{what}: an applicant task deadline needs 'on_timeout' "
+                    "(where the case goes when it is missed)",
+                )
+        if "on_timeout" in item:
+            if "deadline" not in item:
+                reader.err(key_pos(item, "on_timeout"), f"{what}: 'on_timeout' needs a 'deadline'")
+            node.on_timeout = reader.target(item, "on_timeout", what, node)
+
+    def successors(self, node: Node) -> tuple[str, ...]:
+        if node.on_timeout:
+            return tuple(dict.fromkeys((*node.next, node.on_timeout)))
+        return node.next
+
+    def holds_clock(self, node: Node) -> bool:
+        return True  # the applicant's time, as for a correction
+
+    def enter(self, machine: Machine, token_id: str, token: dict, node: Node) -> None:
+        round_ = machine.next_round(node.id)
+        machine.state["results"].pop(node.id, None)
+        task_id = machine.create_task(token_id, node, "applicant", None, round_, None)
+        token["tasks"] = [task_id]
+        if node.duration is not None:
+            machine.start_timer(
+                DEADLINE_TIMER, node, token_id, task_id, node.duration.days, node.duration.hours, 1.0
+            )
+        machine.pause(node.id)
+
+    def submit(self, machine: Machine, event: SubmitApplicantTask, task: dict, node: Node) -> None:
+        asked = set(node.settings.get("fields", ()))
+        extra = sorted(set(event.data) - asked)
+        if extra:
+            raise IllegalEvent(
+                f"the step '{node.id}' does not ask for {', '.join(extra)}", code="field_not_asked"
+            )
+        if node.settings.get("confirm") and not event.confirmed:
+            raise IllegalEvent(f"the step '{node.id}' must be confirmed", code="not_confirmed")
+        state = machine.state
+        del state["tasks"][event.task_id]
+        for timer_id in [m for m, t in state["timers"].items() if t["task"] == event.task_id]:
+            del state["timers"][timer_id]
+            machine.effects.append(TimerCancelled(timer_id))
+        machine.effects.append(TaskCompleted(event.task_id, node.id, "done"))
+        state["data"].update(event.data)
+        state["results"][node.id] = {"confirmed": bool(event.confirmed), "fields": sorted(event.data)}
+        state["tokens"][task["token"]].pop("tasks", None)
+        machine.resume(node.id)
+        machine.move(task["token"], node.next[0])
+
+    def on_timer(self, machine: Machine, timer: dict, node: Node) -> None:
+        # applicant_deadline: the applicant did not act in time
+        task_id = timer["task"]
+        machine.state["tasks"].pop(task_id, None)
+        machine.effects.append(TaskCancelled(task_id, node.id, "deadline_missed"))
+        machine.state["tokens"][timer["token"]].pop("tasks", None)
+        machine.resume(node.id)
+        machine.move(timer["token"], node.on_timeout or "")
