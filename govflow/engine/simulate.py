@@ -336,7 +336,9 @@ class _Run:
                 if effect.kind in ("wait", "signal_deadline", "fee_deadline", "notice"):
                     if effect.since is not None:
                         # a notice resumed after an objection: it ends when first published
-                        started = (datetime.fromisoformat(effect.since) - SIMULATION_EPOCH) / timedelta(days=1)
+                        started = (datetime.fromisoformat(effect.since) - SIMULATION_EPOCH) / timedelta(
+                            days=1
+                        )
                         limit = max(0.0, started + float(limit) - self.clock)
                     self.schedule(float(limit), "timer", effect.timer_id)
                 elif (
@@ -426,7 +428,11 @@ class _Run:
                 self.stuck_signals.append((node.id, origin))
             return
         if outcome not in ("approve", "arrive") and not (outcome == "paid" and node.type == "fee"):
-            offered = "'paid', the default, or 'unpaid'" if node.type == "fee" else "'arrive', the default, or 'timeout'"
+            offered = (
+                "'paid', the default, or 'unpaid'"
+                if node.type == "fee"
+                else "'arrive', the default, or 'timeout'"
+            )
             raise self.script_error(
                 f"decision '{outcome}' for '{node.id}' is not offered there (a {node.type} node takes "
                 f"{offered})",

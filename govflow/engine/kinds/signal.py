@@ -63,7 +63,8 @@ class SignalWait(NodeKind):
             if "on_timeout" not in item:
                 reader.err(
                     key_pos(item, "deadline"),
-                    f"{what}: a {self.type} deadline needs 'on_timeout' (where the case goes when it is missed)",
+                    f"{what}: a {self.type} deadline needs 'on_timeout' "
+                    "(where the case goes when it is missed)",
                 )
         if "on_timeout" in item:
             if "deadline" not in item:
