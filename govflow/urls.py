@@ -23,5 +23,6 @@ urlpatterns = [
     path("catalog/", include("govflow.catalog.urls")),
     path("ratings/", include("govflow.ratings.urls")),
     path("collab/", include("govflow.collab.urls")),
+    path("notices/", include("govflow.notices.urls")),
     path("", include("govflow.web.urls")),
 ]

@@ -24,6 +24,8 @@ class Action(StrEnum):
     CASE_REJECTED = "CASE_REJECTED"
     CASE_WITHDRAWN = "CASE_WITHDRAWN"
     CASE_SIGNAL_RECEIVED = "CASE_SIGNAL_RECEIVED"  # a message a `signal` node waits for
+    OBJECTION_FILED = "OBJECTION_FILED"  # someone of the public objected during a 公示
+    APPLICANT_TASK_COMPLETED = "APPLICANT_TASK_COMPLETED"  # the applicant did an applicant_task
     CLOCK_PAUSED = "CLOCK_PAUSED"
     CLOCK_RESUMED = "CLOCK_RESUMED"
     TIMER_FIRED = "TIMER_FIRED"

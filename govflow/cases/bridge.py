@@ -338,6 +338,14 @@ class _Stager:
                 case=case.pk,
                 task=effect.task_id,
             )
+        elif effect.kind == "applicant":
+            ch.emit(
+                "notify",
+                f"{case.pk}:{effect.task_id}:applicant_step",
+                kind="applicant_step",
+                case=case.pk,
+                task=effect.task_id,
+            )
 
     def task_completed(self, effect: rt.TaskCompleted) -> None:
         case, ch = self.case, self.ch

@@ -132,6 +132,7 @@ class TaskKind(models.TextChoices):
     SIGNATURE = "signature", _("countersignature")
     CORRECTION = "correction", _("correction by the applicant")
     SERVICE = "service", _("automated step")
+    APPLICANT = "applicant", _("step by the applicant")
 
 
 class Task(FSMModelMixin, models.Model):

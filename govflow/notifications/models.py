@@ -28,6 +28,8 @@ class NotificationKind(models.TextChoices):
     LETTER_ISSUED = "letter_issued", _("written notice issued")
     MATERIAL_DUE = "material_due", _("deferred material due soon")
     VERIFICATION_OPENED = "verification_opened", _("commitment to verify")
+    APPLICANT_STEP = "applicant_step", _("a step for you to take")
+    OBJECTION_FILED = "objection_filed", _("objection filed during the public notice")
 
 
 class Notification(models.Model):

@@ -37,6 +37,8 @@ SUBJECTS = {
     NotificationKind.CALENDAR_MISSING: "工作日历即将用完 / Working-day calendar running out",
     NotificationKind.POOR_RATING: "差评待整改 / A poor rating to remedy",
     NotificationKind.REMEDIATION_OVERDUE: "差评整改已超期 / Remediation of a poor rating overdue",
+    NotificationKind.APPLICANT_STEP: "请办理申请人事项 / A step for you to take",
+    NotificationKind.OBJECTION_FILED: "公示期间收到异议 / An objection was filed during the public notice",
 }
 # Deadlines in e-mails are the wall-clock time of the offices (the calendar's zone).
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -48,9 +50,13 @@ def _recipients(task, kind: str) -> list:
     head(s) on an escalation; the whole department for a new task. A changed
     deadline goes to whoever has the task: the applicant for a correction,
     else the reviewer holding it, else the department."""
-    if kind == NotificationKind.CORRECTION_REQUESTED:
+    if kind in (
+        NotificationKind.CORRECTION_REQUESTED,
+        NotificationKind.APPLICANT_STEP,
+        NotificationKind.OBJECTION_FILED,
+    ):
         return [task.case.applicant]
-    if kind == NotificationKind.DEADLINE_CHANGED and task.kind == "correction":
+    if kind == NotificationKind.DEADLINE_CHANGED and task.kind in ("correction", "applicant"):
         return [task.case.applicant]
     holder_first = (NotificationKind.REMINDER, NotificationKind.DEADLINE_CHANGED)
     if kind in holder_first and task.assignee_id is not None:

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "govflow.collab",
     "govflow.credit",
     "govflow.commitments",
+    "govflow.notices",
     "django_prometheus",
 ]
 

@@ -33,7 +33,16 @@ log = logging.getLogger(__name__)
 
 # The kinds of node the applicant sees as a step (gateways, joins, calls
 # and starts are how the template is drawn, not steps).
-STEP_NODE_TYPES = ("user_task", "service_task", "correction", "wait", "signal")
+STEP_NODE_TYPES = (
+    "user_task",
+    "service_task",
+    "correction",
+    "wait",
+    "signal",
+    "publicity",
+    "applicant_task",
+    "fee",
+)
 
 STATE_LABELS = {
     "submitted": _("submitted"),
@@ -48,6 +57,7 @@ STATE_LABELS = {
     "not_corrected": _("not corrected in time"),
     "in_progress": _("in progress"),
     "with_applicant": _("waiting for the applicant's correction"),
+    "applicant_step": _("waiting for the applicant"),
     "no_longer_needed": _("no longer needed"),
     "upcoming": _("to come"),
     "approved": _("approved"),
@@ -62,6 +72,7 @@ KIND_LABELS = {
     "signature": _("countersignature"),
     "automatic": _("automatic check"),
     "correction": _("correction by the applicant"),
+    "applicant": _("step by the applicant"),
     "waiting": _("waiting period"),
     "end": _("result"),
 }
@@ -89,7 +100,12 @@ class ProgressStep:
 
     @property
     def is_done(self) -> bool:
-        return not self.expected and self.state not in ("in_progress", "with_applicant", "upcoming")
+        return not self.expected and self.state not in (
+            "in_progress",
+            "with_applicant",
+            "applicant_step",
+            "upcoming",
+        )
 
 
 @dataclass(frozen=True)
@@ -232,7 +248,9 @@ def _department_names(definition: Definition, tasks: list[Task], lang: str) -> d
 def _node_kind(node) -> str:
     if node.type == "user_task":
         return "signature" if node.countersign is not None else "review"
-    return {"service_task": "automatic", "correction": "correction"}.get(node.type, "waiting")
+    return {"service_task": "automatic", "correction": "correction", "applicant_task": "applicant"}.get(
+        node.type, "waiting"
+    )
 
 
 def _node_departments(node, names: dict[str, str]) -> tuple[str, ...]:
@@ -249,10 +267,13 @@ def _task_step(definition, task: Task, names, lang, local, number: int) -> Progr
         TaskKind.SIGNATURE: "signature",
         TaskKind.CORRECTION: "correction",
         TaskKind.SERVICE: "automatic",
+        TaskKind.APPLICANT: "applicant",
     }[TaskKind(task.kind)]
     departments = (department,) if department else ()
     if task.is_live:
-        state = "with_applicant" if task.kind == TaskKind.CORRECTION else "in_progress"
+        state = {TaskKind.CORRECTION: "with_applicant", TaskKind.APPLICANT: "applicant_step"}.get(
+            TaskKind(task.kind), "in_progress"
+        )
         return ProgressStep(
             task.node_id,
             title,
@@ -270,7 +291,7 @@ def _task_step(definition, task: Task, names, lang, local, number: int) -> Progr
         state = "not_corrected" if task.kind == TaskKind.CORRECTION else "no_longer_needed"
     elif task.kind == TaskKind.CORRECTION:
         state = "corrected"
-    elif task.kind == TaskKind.SERVICE:
+    elif task.kind in (TaskKind.SERVICE, TaskKind.APPLICANT):
         state = "done"
     elif task.outcome == "return":
         state = "returned"

@@ -41,6 +41,7 @@ urlpatterns = [
     path("cases/<ref:reference>/rows/<slug:table>/", portal.table_row, name="table_row"),
     path("cases/<ref:reference>/correct/", portal.case_correct, name="case_correct"),
     path("cases/<ref:reference>/withdraw/", portal.case_withdraw_view, name="case_withdraw"),
+    path("cases/<ref:reference>/steps/<slug:task>/", portal.case_step, name="case_step"),
     path("cases/<ref:reference>/attachments/<id:pk>/", portal.attachment_download, name="attachment"),
     path("lookup/", lookup.lookup, name="lookup"),
     # Browsers and crawlers ask for /favicon.ico whatever the page links.

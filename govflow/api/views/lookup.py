@@ -29,7 +29,16 @@ class PublicProgressStepSerializer(serializers.Serializer):
     )
     title = serializers.CharField()
     kind = serializers.ChoiceField(
-        choices=["submission", "review", "signature", "automatic", "correction", "waiting", "end"]
+        choices=[
+            "submission",
+            "review",
+            "signature",
+            "automatic",
+            "correction",
+            "applicant",
+            "waiting",
+            "end",
+        ]
     )
     kind_label = serializers.CharField()
     departments = serializers.ListField(child=serializers.CharField())

@@ -67,7 +67,7 @@ class ApplicantTask(NodeKind):
         node.settings["fields"] = tuple(fields)
         if "confirm" in item:
             node.settings["confirm"] = reader.label(item, "confirm", f"{what} confirm", required=True)
-        if not fields and "confirm" not in item:
+        if "fields" not in item and "confirm" not in item:
             reader.err(
                 (node.line, node.col),
                 f"{what} asks nothing of the applicant: give 'fields', 'confirm' or both",

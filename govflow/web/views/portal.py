@@ -16,11 +16,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from govflow.cases import selectors
+from govflow.cases.applicant_steps import applicant_task_complete
 from govflow.cases.applications import correction_answer, draft_update
 from govflow.cases.attachments import served_name
 from govflow.cases.models import CaseStatus
 from govflow.cases.services import case_create, case_withdraw
-from govflow.errors import GovflowError
+from govflow.errors import FormInvalid, GovflowError
 from govflow.messages import error_text
 from govflow.processes.services import version_definition
 from govflow.security.input import checks_own_text
@@ -233,6 +234,36 @@ def case_correct(request, reference):
         extra_rows=extra,
         problem=error_text(result.problem) if result.problem else None,
     )
+
+
+@login_required
+@require_http_methods(["POST"])
+@rate_limit("submit")
+def case_step(request, reference, task):
+    """The applicant completes an open applicant_task from the case page."""
+    case = selectors.case_get_for_applicant(user=request.user, reference=reference)
+    node = None
+    task_state = (case.state or {}).get("tasks", {}).get(task)
+    if task_state is not None:
+        node = version_definition(case.version).nodes.get(task_state["node"])
+    asked = node.settings.get("fields", ()) if node is not None else ()
+    data = {key: request.POST.get(key, "") for key in asked}
+    try:
+        applicant_task_complete(
+            case_id=case.pk,
+            actor=request.user,
+            task_id=task,
+            data=data,
+            confirmed=request.POST.get("confirmed") == "1",
+            language=lang(),
+        )
+    except FormInvalid as exc:
+        return render_case_page(request, reference, status=400, step_errors=exc.fields)
+    except GovflowError as exc:
+        messages.error(request, error_text(exc))
+        return redirect("web:case", reference=reference)
+    messages.success(request, _("Done. The case continues and the clock runs again."))
+    return redirect("web:case", reference=reference)
 
 
 @login_required
