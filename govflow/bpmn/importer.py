@@ -121,6 +121,13 @@ ALLOWED: dict[str, set[str]] = {
     "timeDuration": set(),
     "conditionExpression": set(),
 }
+# The kinds the exporter writes with an element of their own; any other kind
+# comes back from the type and keys in its extension element.
+_WRITTEN_KINDS = frozenset(
+    {"start", "end", "user_task", "correction", "service_task", "parallel", "exclusive", "inclusive"}
+    | {"wait", "signal", "call"}
+)
+
 _RESOURCES = "resource assignments are not supported; put the task in a lane named after its department"
 HINTS = {
     "transaction": "transactions are not supported",
@@ -1217,6 +1224,18 @@ class _Importer:
         kind = node.kind
         item = CommentedMap()
         item["id"] = node.gid
+        generic = ext.get("type")
+        if generic in KINDS and generic not in _WRITTEN_KINDS and isinstance(ext.get("settings"), dict):
+            # a kind the exporter wrote generically (docs/extending.md): its
+            # type and YAML keys come back from govflow's extension element
+            item["type"] = generic
+            self.title(item, node, ext, required=KINDS[generic].titled)
+            for key, value in ext["settings"].items():
+                item[key] = _flow_map(value) if isinstance(value, dict) else value
+            self.describe(item, node, ext)
+            _after_title(item)
+            self.items.append(item)
+            return
         if kind == "startEvent":
             item["type"] = "start"
             self.title(item, node, ext, required=False)

@@ -69,11 +69,13 @@ def test_the_engine_states():
     review = next(iter(result.state["tasks"]))
     back = rt.step(definition, result.state, rt.CompleteTask(review, "approve"), T0)
     [timer] = [e for e in back.effects if isinstance(e, rt.TimerStarted)]
-    assert timer.kind == "notice" and timer.since == T0.isoformat()
+    assert timer.kind == "notice"
+    assert timer.since == T0.isoformat()
     notice_timer = next(iter(back.state["timers"]))
     state = rt.step(definition, back.state, rt.FireTimer(notice_timer), T0).state
     step_task = next(iter(state["tasks"]))
-    assert state["tasks"][step_task]["kind"] == "applicant" and state["paused"] == 1
+    assert state["tasks"][step_task]["kind"] == "applicant"
+    assert state["paused"] == 1
     with pytest.raises(IllegalEvent, match="must be confirmed"):
         rt.step(definition, state, rt.SubmitApplicantTask(step_task, {"opening_date": "2026-04-01"}), T0)
     with pytest.raises(IllegalEvent, match="does not ask for shop_name"):
@@ -84,8 +86,10 @@ def test_the_engine_states():
         rt.SubmitApplicantTask(step_task, {"opening_date": "2026-04-01"}, confirmed=True),
         T0,
     ).state
-    assert state["data"]["opening_date"] == "2026-04-01" and state["paused"] == 1  # now the fee
+    assert state["data"]["opening_date"] == "2026-04-01"
+    assert state["paused"] == 1
     with pytest.raises(IllegalEvent, match="not the fee 300.00"):
         rt.step(definition, state, rt.Signal("fee_paid", {"amount": "299.99"}), T0)
     done = rt.step(definition, state, rt.Signal("fee_paid", {"amount": 300}), T0).state
-    assert done["outcome"] == "approved" and done["paused"] == 0
+    assert done["outcome"] == "approved"
+    assert done["paused"] == 0

@@ -54,7 +54,7 @@ class Fee(SignalWait):
     keys = frozenset({"amount", "signal", "next", "deadline", "on_timeout"})
     colours = ("#eef8ee", "#2e6b2e", "")
     caption = gettext_noop("fee payment")
-    bpmn_element = "intermediateCatchEvent"
+    bpmn_element = "task"
     shape = "task"
     lane = "applicant"
     deadline_timer = "fee_deadline"

@@ -42,7 +42,7 @@ class Publicity(NodeKind):
     has_results = True
     colours = ("#fdf5e6", "#8a5a00", "")
     caption = gettext_noop("public notice")
-    bpmn_element = "intermediateCatchEvent"
+    bpmn_element = "task"
     shape = "task"
 
     def read(self, reader: Reader, node: Node, item: Any, what: str) -> None:
