@@ -88,7 +88,7 @@ def test_the_engine_states():
     ).state
     assert state["data"]["opening_date"] == "2026-04-01"
     assert state["paused"] == 1
-    with pytest.raises(IllegalEvent, match="not the fee 300.00"):
+    with pytest.raises(IllegalEvent, match=r"not the fee 300\.00"):
         rt.step(definition, state, rt.Signal("fee_paid", {"amount": "299.99"}), T0)
     done = rt.step(definition, state, rt.Signal("fee_paid", {"amount": 300}), T0).state
     assert done["outcome"] == "approved"
