@@ -35,7 +35,17 @@ from .layout import LaidOut, layout_process
 NSMAP = {"bpmn": BPMN, "bpmndi": BPMNDI, "dc": DC, "di": DI, "xsi": XSI, "govflow": GOVFLOW}
 TASK_OUTCOME_NAMES = {"approve": "通过", "reject": "不予通过", "return": "退回补正"}
 CALL_OUTCOME_NAMES = {"approved": "准予", "rejected": "不予", "withdrawn": "撤回"}
-TEMPLATE_KEYS = ("id", "title", "description", "legal_basis", "calendar", "time_limit", "form", "title_field")
+TEMPLATE_KEYS = (
+    "id",
+    "title",
+    "description",
+    "legal_basis",
+    "calendar",
+    "time_limit",
+    "form",
+    "title_field",
+    "verification",
+)
 POOL_GAP = 40
 
 

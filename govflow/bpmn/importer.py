@@ -814,7 +814,7 @@ class _Importer:
         if not name and main.get("id") in participants:
             name = _clean_name(participants[main.get("id")].get("name", ""))
         doc["title"] = _label(name, template_ext.get("title"), fallback=template_id)
-        for key in ("description", "legal_basis", "calendar", "time_limit"):
+        for key in ("description", "legal_basis", "calendar", "time_limit", "verification"):
             if key in template_ext:
                 doc[key] = template_ext[key]
         main_nodes = self.process_nodes(self.process_ids[main.get("id", "")])

@@ -46,6 +46,7 @@ def canonical(source: str | bytes) -> dict[str, Any]:
         "legal_basis": definition.legal_basis,
         "form": _value(definition.form),
         "title_field": definition.title_field,
+        "verification": _value(definition.verification),
         "processes": {pid: _value(p) for pid, p in sorted(definition.processes.items())},
         "nodes": nodes,
     }
