@@ -43,6 +43,10 @@ class Action(StrEnum):
     TASK_TRANSFERRED = "TASK_TRANSFERRED"
     TASK_SIGNER_ADDED = "TASK_SIGNER_ADDED"
     TASK_SIGNER_REMOVED = "TASK_SIGNER_REMOVED"
+    # 延期 (行政许可法 art 42): asked, approved (the deadline moved) or refused
+    TASK_EXTENSION_REQUESTED = "TASK_EXTENSION_REQUESTED"
+    TASK_EXTENDED = "TASK_EXTENDED"
+    TASK_EXTENSION_REFUSED = "TASK_EXTENSION_REFUSED"
     # 好差评: ratings and the remediation of poor ones (govflow.ratings)
     RATING_SUBMITTED = "RATING_SUBMITTED"
     REMEDIATION_OPENED = "REMEDIATION_OPENED"

@@ -179,6 +179,22 @@ class SignerChanged:
     added: bool
     actor_id: int | None = None
 
+@dataclass(frozen=True, slots=True)
+class TaskExtended:
+    """延期 (行政许可法 art 42): `task`'s time limit moved from `due_before`
+    to `due_after` (its SLA breach; None while the case clock is paused) by
+    `days` working days or `hours` office hours, approved by the head of its
+    department. A case-level statutory limit moves with it."""
+
+    case: Case
+    task: Task
+    days: int | None
+    hours: float | None
+    due_before: datetime | None
+    due_after: datetime | None
+    reason: str = ""
+    actor_id: int | None = None
+
 
 DomainEvent = (
     CaseSubmitted
@@ -196,6 +212,7 @@ DomainEvent = (
     | DecisionTakenBack
     | TaskTransferred
     | SignerChanged
+    | TaskExtended
 )
 
 # changes (a bridge.Changes), the subscribed events in the order they happened

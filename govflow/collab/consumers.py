@@ -18,7 +18,7 @@ from govflow.outbox.services import consumer
 from .common import NOTIFY_TOPIC
 from .copies import COPY_TOPIC, copies_for_decision
 from .guards import active_proxy_of
-from .models import Consultation, Delegation, Urge
+from .models import Consultation, Delegation, ExtensionRequest, ExtensionStatus, Urge
 
 SUBJECTS = {
     NotificationKind.URGED: "催办 / A step of a case is urged",
@@ -28,6 +28,8 @@ SUBJECTS = {
     NotificationKind.CONSULTATION_ANSWERED: "会商意见已回复 / A consulted department answered",
     NotificationKind.CONSULTATION_LAPSED: "会商意见逾期未复 / A consultation's limit has passed",
     NotificationKind.COPIED: "抄送 / A case copied to you",
+    NotificationKind.EXTENSION_REQUESTED: "延期待审批 / An extension to approve",
+    NotificationKind.EXTENSION_ANSWERED: "延期申请已答复 / Your extension request was answered",
 }
 
 
@@ -155,6 +157,35 @@ def notify(payload: dict[str, Any], key: str) -> None:
             )
             kind, when = NotificationKind.CONSULTATION_ANSWERED, c.answered_at
         _send(key, kind, users.order_by("pk"), body + "\n", c.case_id, when)
+    elif what in ("extension_requested", "extension_answered"):
+        e = (
+            ExtensionRequest.objects.select_related("task", "case")
+            .filter(pk=payload.get("extension"))
+            .first()
+        )
+        if e is None:
+            return
+        if what == "extension_requested":
+            users = User.objects.filter(
+                memberships__department_id=e.task.department_id, memberships__is_head=True, is_active=True
+            ).exclude(pk=e.case.applicant_id)
+            body = (
+                f"{e.case.reference} 的审查期限申请延长，请审批。理由：{e.reason}\n"
+                f"Case {e.case.reference}: an extension of the time limit waits for your approval.\n"
+                + _link("collab:requests")
+            )
+            kind, when = NotificationKind.EXTENSION_REQUESTED, e.created_at
+        else:
+            users = User.objects.filter(pk=e.requested_by_id)
+            approved = e.status == ExtensionStatus.APPROVED
+            due = f"，新的期限 {_local(e.due_after)}" if approved and e.due_after else ""
+            body = (
+                f"{e.case.reference} 的延期申请{'已批准' + due if approved else '未获批准：' + e.answer}\n"
+                f"Case {e.case.reference}: the extension was {'approved' if approved else 'refused'}.\n"
+                + _link("web:case", e.case.reference)
+            )
+            kind, when = NotificationKind.EXTENSION_ANSWERED, e.decided_at
+        _send(key, kind, users.order_by("pk"), body + "\n", e.case_id, when)
     elif what == "copied":
         from govflow.cases.models import Task
 

@@ -200,3 +200,51 @@ class SavedOpinion(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class ExtensionStatus(models.TextChoices):
+    PENDING = "pending", _("waiting for the head")
+    APPROVED = "approved", _("approved")
+    REFUSED = "refused", _("refused")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+class ExtensionRequest(models.Model):
+    """延期 (行政许可法 art 42): the reviewer holding a task asks the head of
+    its department to extend its time limit, with a reason; the head approves
+    (the deadline moves and the applicant gets a letter:
+    govflow.cases.operations.extension) or refuses. One pending per task."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey("cases.Task", on_delete=models.CASCADE, related_name="extension_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=ExtensionStatus.choices, default=ExtensionStatus.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # The head's note: why it was refused (required), or a remark on approval.
+    answer = models.TextField(_("answer"), blank=True)
+    due_before = models.DateTimeField(null=True, blank=True)
+    due_after = models.DateTimeField(null=True, blank=True)
+    letter = models.ForeignKey(
+        "letters.Letter", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task"], condition=models.Q(status="pending"), name="extension_one_pending_per_task"
+            )
+        ]
+        verbose_name = _("extension request")
+
+    def __str__(self) -> str:
+        return f"extension of task {self.task_id} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == ExtensionStatus.PENDING

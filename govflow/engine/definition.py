@@ -85,6 +85,21 @@ ANY_TRANSFER = Transfer()
 
 
 @dataclass(frozen=True, slots=True)
+class Extension:
+    """延期 (行政许可法 art 42): how much later a task's time limit may be
+    moved with the department head's approval, and how many times per node
+    and case."""
+
+    limit: Duration
+    max: int = 1
+
+
+#: a user task's extension unless its template says otherwise: 10 working days, once
+DEFAULT_EXTENSION = Extension(Duration(days=10), 1)
+MAX_EXTENSIONS = 10
+
+
+@dataclass(frozen=True, slots=True)
 class Branch:
     target: str
     condition: Expression | None = None
@@ -167,6 +182,9 @@ class Node:
     # ANY_TRANSFER unless its template says otherwise; None: not allowed)
     return_to: tuple[str, ...] | None = None
     transfer: Transfer | None = None
+    # 延期: a user task's is DEFAULT_EXTENSION unless its template says
+    # otherwise (None: `extension: none`, or a node without an SLA)
+    extension: Extension | None = None
     # service task
     handler: str | None = None
     # wait / correction

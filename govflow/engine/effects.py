@@ -143,6 +143,18 @@ class TaskTransferred:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskExtended:
+    """延期: the task's time limit (its SLA timers) moves later by `days`
+    working days or `hours` office hours; `count` extensions of the node so far."""
+
+    task_id: str
+    node: str
+    days: int | None
+    hours: float | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class CaseCompleted:
     outcome: str
     node: str | None
@@ -163,5 +175,6 @@ Effect = (
     | SentBack
     | DecisionTakenBack
     | TaskTransferred
+    | TaskExtended
     | CaseCompleted
 )

@@ -109,6 +109,16 @@ class TransferTask:
 
 
 @dataclass(frozen=True, slots=True)
+class ExtendTask:
+    """延期: the time limit of an open task is extended once more, by the
+    node's `extension` (行政许可法 art 42: the head of the administrative
+    organ approved it; the caller checked that)."""
+
+    task_id: str
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AddSigner:
     """加签: `department` must approve before (`position` "before") the
     task can be decided, or after ("after") its approval counts."""
@@ -142,6 +152,7 @@ Event = (
     | ReturnTask
     | TakeBack
     | TransferTask
+    | ExtendTask
     | AddSigner
     | RemoveSigner
 )

@@ -26,11 +26,18 @@ import marshal
 from typing import TYPE_CHECKING, Any
 
 from .definition import Definition, Node
-from .effects import DecisionTakenBack, SentBack, TaskCompleted, TaskTransferred, TimerCancelled
+from .effects import (
+    DecisionTakenBack,
+    SentBack,
+    TaskCompleted,
+    TaskExtended,
+    TaskTransferred,
+    TimerCancelled,
+)
 from .problems import IllegalEvent
 
 if TYPE_CHECKING:
-    from .events import AddSigner, RemoveSigner, ReturnTask, TakeBack, TransferTask
+    from .events import AddSigner, ExtendTask, RemoveSigner, ReturnTask, TakeBack, TransferTask
     from .runtime import _Machine as Machine
 
 SPLIT_KINDS = ("parallel", "inclusive")
@@ -218,6 +225,28 @@ def transfer_task(machine: Machine, event: TransferTask, task: dict, node: Node)
         {"from": before, "to": event.department, "by": event.actor, "at": machine.now}
     )
     machine.effects.append(TaskTransferred(event.task_id, node.id, before, event.department, rule.via))
+
+
+# -- 延期 -----------------------------------------------------------------------------
+
+
+def extend_task(machine: Machine, event: ExtendTask, task: dict, node: Node) -> None:
+    """延期: the task's SLA moves by the node's extension, at most `max`
+    times per node and case (counted in state["extensions"])."""
+    rule = node.extension
+    if rule is None or node.sla is None or task.get("added"):
+        raise IllegalEvent(f"the time limit of '{node.id}' cannot be extended", code="extension_not_allowed")
+    counts = machine.state.setdefault("extensions", {})
+    done = int(counts.get(node.id, 0))
+    if done >= rule.max:
+        raise IllegalEvent(
+            f"the time limit of '{node.id}' was already extended "
+            f"{'once' if rule.max == 1 else f'{rule.max} times'}, the most its template allows",
+            code="extension_limit_reached",
+        )
+    counts[node.id] = done + 1
+    task.setdefault("extensions", []).append({"by": event.actor, "at": machine.now, **rule.limit.as_dict()})
+    machine.effects.append(TaskExtended(event.task_id, node.id, rule.limit.days, rule.limit.hours, done + 1))
 
 
 # -- 加签 / 减签 ------------------------------------------------------------------------

@@ -30,6 +30,8 @@ class NotificationKind(models.TextChoices):
     VERIFICATION_OPENED = "verification_opened", _("commitment to verify")
     APPLICANT_STEP = "applicant_step", _("a step for you to take")
     OBJECTION_FILED = "objection_filed", _("objection filed during the public notice")
+    EXTENSION_REQUESTED = "extension_requested", _("extension to approve")
+    EXTENSION_ANSWERED = "extension_answered", _("extension approved or refused")
 
 
 class Notification(models.Model):

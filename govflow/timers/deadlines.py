@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from .calendar import WorkingCalendar, tolerant
 
@@ -74,6 +74,26 @@ def resumed(calendar: WorkingCalendar, now: datetime, seconds: int) -> Deadline:
     return Deadline(due, not calendar.is_exact_between(now, due))
 
 
+def extension_seconds(calendar: WorkingCalendar, *, days: int | None, hours: float | None) -> int:
+    """Office seconds an extension of `days` working days or `hours` office
+    hours adds to a paused timer's time left."""
+    if days is not None:
+        opens = datetime.combine(date.min, calendar.office_open)
+        return days * int((datetime.combine(date.min, calendar.office_close) - opens).total_seconds())
+    return round((hours or 0) * 3600)
+
+
+def extension_entry(
+    now: datetime, *, days: int | None, hours: float | None, paused: bool
+) -> dict[str, object]:
+    """What an extension (延期) adds to a timer's `pauses` for `replay`."""
+    entry: dict[str, object] = {"extend": now.isoformat()}
+    entry.update({"days": days} if days is not None else {"hours": hours})
+    if paused:
+        entry["paused"] = True
+    return entry
+
+
 def replay(
     calendar: WorkingCalendar,
     *,
@@ -87,10 +107,23 @@ def replay(
     `pauses` ([[paused, resumed or None], ...], ISO instants), counted on
     `calendar`: the same steps the case bridge takes as they happen. An
     entry {"from": instant, "left": seconds} restarts the count there (a
-    timer of an older version whose earlier pauses were not kept)."""
+    timer of an older version whose earlier pauses were not kept). An entry
+    {"extend": instant, "days" | "hours": n} is an extension (延期): the
+    timer falls due that much later, counted from its old due date as a
+    limit is counted from its start; one marked "paused" was granted while
+    the clock was paused and adds its office time to the pause after it."""
     first = deadline(calendar, start, days=days, hours=hours, fraction=fraction)
     due, provisional = first.due_at, first.provisional
+    extra = 0  # office seconds granted during the pause that follows
     for entry in pauses:
+        if isinstance(entry, dict) and "extend" in entry:
+            span = {"days": entry.get("days"), "hours": entry.get("hours")}
+            if entry.get("paused"):
+                extra += extension_seconds(calendar, **span)
+                continue
+            later = deadline(calendar, due, **span)
+            due, provisional = later.due_at, provisional or later.provisional
+            continue
         if isinstance(entry, dict):
             origin = resumed(calendar, datetime.fromisoformat(str(entry["from"])), int(entry["left"]))
             due, provisional = origin.due_at, origin.provisional
@@ -98,6 +131,7 @@ def replay(
         paused_at, resumed_at = entry
         paused = datetime.fromisoformat(str(paused_at))
         left, rough = remaining(calendar, paused, due)
+        left, extra = left + extra, 0
         provisional = provisional or rough
         if resumed_at is None:
             return Replayed(None, left, provisional)

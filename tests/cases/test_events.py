@@ -32,6 +32,7 @@ ALL = (
     events.DecisionTakenBack,
     events.TaskTransferred,
     events.SignerChanged,
+    events.TaskExtended,
 )
 
 

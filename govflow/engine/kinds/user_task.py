@@ -15,15 +15,18 @@ from ..definition import (
     ANY_TRANSFER,
     BREACH_ACTIONS,
     COUNTERSIGN_MODES,
+    DEFAULT_EXTENSION,
+    MAX_EXTENSIONS,
     TASK_OUTCOMES,
     TRANSFER_VIA,
     Countersign,
+    Extension,
     Node,
     Sla,
     Transfer,
 )
 from ..effects import Notify, TaskCompleted, TimerCancelled
-from ..events import AddSigner, CompleteTask, RemoveSigner, ReturnTask, TransferTask
+from ..events import AddSigner, CompleteTask, ExtendTask, RemoveSigner, ReturnTask, TransferTask
 from ..loading.positions import item_pos, key_pos, value_pos
 from ..problems import IllegalEvent
 from .base import NodeKind
@@ -51,6 +54,7 @@ class UserTask(NodeKind):
             "batch",
             "return_to",
             "transfer",
+            "extension",
         }
     )
     waits = True
@@ -63,6 +67,7 @@ class UserTask(NodeKind):
         CompleteTask: "complete",
         ReturnTask: "return_to_step",
         TransferTask: "transfer",
+        ExtendTask: "extend",
         AddSigner: "add_signer",
         RemoveSigner: "remove_signer",
     }
@@ -154,6 +159,35 @@ class UserTask(NodeKind):
         if "batch" in item:
             # 批量审批: reviewers may approve several tasks of this node at once.
             node.settings["batch"] = reader.boolean(item, "batch", what, False)
+        self.read_extension(reader, node, item, what)
+
+    def read_extension(self, reader: Reader, node: Node, item: Any, what: str) -> None:
+        """延期: `extension: none`, or `{days: N | hours: N, max: M}`; a step
+        with an SLA may be extended by 10 working days once by default."""
+        node.extension = DEFAULT_EXTENSION if node.sla is not None else None
+        if "extension" not in item:
+            return
+        value = item["extension"]
+        if value == "none":
+            node.extension = None
+            return
+        spec = reader.mapping(value, value_pos(item, "extension"), f"{what} extension")
+        if spec is None:
+            return
+        reader.keys(spec, ("days", "hours", "max"), (), f"{what} extension")
+        limit = DEFAULT_EXTENSION.limit
+        if "days" in spec or "hours" in spec:
+            limit = reader.duration(spec, f"{what} extension") or limit
+        most = DEFAULT_EXTENSION.max
+        if "max" in spec:
+            most = reader.integer(spec, "max", f"{what} extension", minimum=1, maximum=MAX_EXTENSIONS) or most
+        if "sla" not in item:
+            reader.err(
+                key_pos(item, "extension"),
+                f"{what}: an extension moves the step's time limit, so the step needs an 'sla'",
+            )
+            return
+        node.extension = Extension(limit=limit, max=most)
 
     def read_cc(self, reader: Reader, node: Node, item: Any, what: str) -> None:
         """抄送: `cc: [dept, ...]` or `cc: {departments: [..], roles: [..]}`; kept
@@ -291,6 +325,9 @@ class UserTask(NodeKind):
 
     def transfer(self, machine: Machine, event: TransferTask, task: dict, node: Node) -> None:
         operations.transfer_task(machine, event, task, node)
+
+    def extend(self, machine: Machine, event: ExtendTask, task: dict, node: Node) -> None:
+        operations.extend_task(machine, event, task, node)
 
     def add_signer(self, machine: Machine, event: AddSigner, task: dict, node: Node) -> None:
         operations.add_signer(machine, event, task, node)

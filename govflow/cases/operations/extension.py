@@ -1,0 +1,226 @@
+"""延期 (行政许可法 art 42): a task's time limit moves later once its
+department head approved an extension.
+
+The template says by how much and how often (`extension: {days: 10}` on the
+user task, 10 working days once by default, `max: N` for more, `extension:
+none` to forbid it); the engine counts the extensions per node and refuses
+one too many (`ExtendTask`). The task's SLA timers (reminder and breach)
+move by the extension, counted from their old due dates as a limit is
+counted from its start; a timer paused with the case clock keeps that much
+more office time. Each move is written into the timer's `pauses`, so a
+recomputation after a calendar year is loaded (`timers_recompute`) replays
+it, and a date that reaches into a year not loaded yet is provisional like
+any other. The applicant is told in writing (a letter, govflow.letters).
+
+The request and the head's answer live in govflow.collab.extensions; this
+module is what an approval does to the case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from govflow.audit.actions import Action
+from govflow.engine import runtime as rt
+from govflow.engine.definition import Extension
+from govflow.engine.effects import TaskExtended
+from govflow.errors import Conflict
+from govflow.processes.services import version_definition
+from govflow.timers.deadlines import deadline, extension_entry, extension_seconds
+from govflow.timers.models import Timer
+from govflow.timers.services import calendar_get
+
+from .. import events
+from ..bridge import SLA_TIMER_KINDS, Changes, advance
+from ..models import Case, Task
+from .common import engine_refusals
+
+LEGAL_BASIS = "《中华人民共和国行政许可法》第四十二条"
+
+
+@dataclass(frozen=True)
+class Extended:
+    task: Task
+    days: int | None
+    hours: float | None
+    due_before: datetime | None
+    due_after: datetime | None
+    provisional: bool
+    count: int
+    letter: object  # govflow.letters.models.Letter
+
+
+def extension_rule(*, case: Case, task: Task) -> Extension | None:
+    """The extension the template allows the task's step (None: none)."""
+    node = version_definition(case.version).nodes.get(task.node_id)
+    if node is None or node.sla is None:
+        return None
+    return node.extension
+
+
+def extensions_used(*, case: Case, node_id: str) -> int:
+    return int(((case.state or {}).get("extensions") or {}).get(node_id, 0))
+
+
+def extension_check(*, case: Case, task: Task, now: datetime) -> Extension:
+    """The rule, if the task may be extended now; else Conflict with a code:
+    task_not_live, extension_not_allowed, extension_limit_reached,
+    deadline_passed (an extension is decided within the limit)."""
+    if not task.is_live:
+        raise Conflict("this task has been decided or cancelled", code="task_not_live")
+    rule = extension_rule(case=case, task=task)
+    engine_task = ((case.state or {}).get("tasks") or {}).get(task.engine_id) or {}
+    if rule is None or engine_task.get("added"):
+        raise Conflict("the template does not allow extending this step", code="extension_not_allowed")
+    if extensions_used(case=case, node_id=task.node_id) >= rule.max:
+        raise Conflict(
+            "this step's time limit was already extended as often as the template allows",
+            code="extension_limit_reached",
+        )
+    if case.clock_paused_at is None and task.due_at is not None and task.due_at <= now:
+        raise Conflict(
+            "the time limit has passed: an extension must be decided within it", code="deadline_passed"
+        )
+    return rule
+
+
+def _move_timers(case: Case, task: Task, effect: TaskExtended, now: datetime) -> None:
+    calendar = calendar_get(version_definition(case.version).calendar)
+    span = {"days": effect.days, "hours": effect.hours}
+    timers = Timer.objects.select_for_update().filter(
+        case=case, task=task, kind__in=SLA_TIMER_KINDS, status__in=[Timer.PENDING, Timer.PAUSED]
+    )
+    for timer in timers.order_by("id"):
+        if timer.status == Timer.PENDING and timer.due_at is not None:
+            later = deadline(calendar, timer.due_at, **span)
+            timer.due_at, timer.provisional = later.due_at, timer.provisional or later.provisional
+            timer.pauses = [*timer.pauses, extension_entry(now, **span, paused=False)]
+            if timer.kind == "sla_breach":
+                task.due_at, task.due_provisional = timer.due_at, timer.provisional
+            else:
+                task.remind_at = timer.due_at
+        elif timer.status == Timer.PAUSED:
+            timer.remaining_seconds = (timer.remaining_seconds or 0) + extension_seconds(calendar, **span)
+            # Before the open pause: replay adds it to the time left there.
+            pauses = list(timer.pauses)
+            at = next(
+                (
+                    i
+                    for i in range(len(pauses) - 1, -1, -1)
+                    if isinstance(pauses[i], list) and pauses[i][1] is None
+                ),
+                len(pauses),
+            )
+            pauses.insert(at, extension_entry(now, **span, paused=True))
+            timer.pauses = pauses
+        else:
+            continue
+        timer.save(update_fields=["due_at", "remaining_seconds", "provisional", "pauses"])
+    task.save(update_fields=["due_at", "due_provisional", "remind_at"])
+
+
+def _when(moment: datetime | None, *, hours: bool) -> str:
+    if moment is None:
+        return "（计时暂停中，恢复计时后顺延）"
+    local = timezone.localtime(moment)
+    text = f"{local.year}年{local.month}月{local.day}日"
+    return f"{text}{local:%H:%M}" if hours else text
+
+
+def _letter(case: Case, task: Task, moved: Extended, *, reason: str, actor, now: datetime, key: str):
+    from govflow.letters.services import letter_issue
+
+    definition = version_definition(case.version)
+    node = definition.nodes.get(task.node_id)
+    step = node.label("zh") if node is not None else task.node_id
+    service = definition.title.get("zh") or definition.id
+    span = f"{moved.days}个工作日" if moved.days is not None else f"{moved.hours:g}个工作小时"
+    hours = moved.days is None
+    new_due = _when(moved.due_after, hours=hours)
+    if moved.provisional and moved.due_after is not None:
+        new_due += "（预计，以届时公布的节假日安排为准）"
+    paragraphs = [
+        f"你（单位）申请的“{service}”事项（办件编号 {case.reference}），"
+        f"现由本机关在“{step}”环节审查。因情况复杂，本机关不能在规定期限内作出决定。",
+        f"延期理由：{reason}",
+        f"经本机关负责人批准，审查期限延长{span}，由原定的{_when(moved.due_before, hours=hours)}"
+        f"延长至{new_due}。",
+        "特此告知。你（单位）可在办件页面查询办理进度。",
+    ]
+    return letter_issue(
+        case=case,
+        kind="extension",
+        title="延长审批期限告知书",
+        paragraphs=paragraphs,
+        legal_basis=LEGAL_BASIS,
+        department=task.department,
+        actor=actor,
+        now=now,
+        task=task,
+        key=key,
+    )
+
+
+def task_extend(
+    *, case: Case, task: Task, actor, reason: str, now: datetime, requested_by_id: int | None = None
+) -> Extended:
+    """Extend the task's time limit by its step's extension and tell the
+    applicant in writing. The caller holds the case lock and has checked
+    that `actor` heads the task's department (govflow.collab.extensions);
+    the engine refuses an extension the template does not allow (Conflict).
+    """
+    extension_check(case=case, task=task, now=now)
+    changes = Changes(now=now)
+    before = task.due_at
+    with engine_refusals():
+        result = advance(case, rt.ExtendTask(task.engine_id, actor=str(actor.pk)), changes, actor_id=actor.pk)
+    effect = next(e for e in result.effects if isinstance(e, TaskExtended))
+    _move_timers(case, task, effect, now)
+    after = task.due_at if case.clock_paused_at is None else None
+    changes.event(
+        Action.TASK_EXTENDED,
+        case,
+        actor_id=actor.pk,
+        object_type="task",
+        object_id=task.engine_id,
+        node=task.node_id,
+        days=effect.days,
+        hours=effect.hours,
+        count=effect.count,
+        due_before=before.isoformat() if before else None,
+        due_after=after.isoformat() if after else None,
+        provisional=task.due_provisional,
+        reason=reason,
+        requested_by=requested_by_id,
+        legal_basis=LEGAL_BASIS,
+    )
+    changes.happened(
+        events.TaskExtended(
+            case, task, effect.days, effect.hours, before, after, reason=reason, actor_id=actor.pk
+        )
+    )
+    # The reviewer holding it (else the department) hears of the new date.
+    changes.emit(
+        "notify",
+        f"{case.pk}:{task.engine_id}:extended:{effect.count}",
+        kind="deadline_changed",
+        case=case.pk,
+        task=task.engine_id,
+    )
+    changes.flush()
+    moved = Extended(task, effect.days, effect.hours, before, after, task.due_provisional, effect.count, None)
+    letter = _letter(
+        case,
+        task,
+        moved,
+        reason=reason,
+        actor=actor,
+        now=now,
+        key=f"extension:{case.pk}:{task.engine_id}:{effect.count}",
+    )
+    return Extended(
+        task, effect.days, effect.hours, before, after, task.due_provisional, effect.count, letter
+    )
