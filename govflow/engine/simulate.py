@@ -40,15 +40,17 @@ from .problems import EngineError
 
 MAX_STEPS = 10_000
 # The task-flow operations a decisions file may script (see _Run.plan_task).
-SCRIPTED_OPERATIONS = ("return", "take_back", "transfer", "add_signer")
+SCRIPTED_OPERATIONS = ("return", "take_back", "transfer", "add_signer", "extend")
+# Operations written without an argument.
+BARE_OPERATIONS = ("take_back", "extend")
 
 
 def is_operation(entry: Any) -> bool:
-    """A scripted operation, not an outcome: `take_back`, or `return:`,
-    `transfer:`, `add_signer:` with an argument (a bare `return` is the
-    outcome, a return to the applicant for correction)."""
+    """A scripted operation, not an outcome: `take_back`, `extend`, or
+    `return:`, `transfer:`, `add_signer:` with an argument (a bare `return`
+    is the outcome, a return to the applicant for correction)."""
     text = str(entry)
-    return text == "take_back" or (":" in text and text.partition(":")[0] in SCRIPTED_OPERATIONS)
+    return text in BARE_OPERATIONS or (":" in text and text.partition(":")[0] in SCRIPTED_OPERATIONS)
 
 
 DEFAULT_TASK_DAYS = 1.0
@@ -246,6 +248,12 @@ class _Run:
         self.timers_due: list[tuple[str, str, float, rt.TimerStarted]] = []
         # signal nodes scripted to time out without a deadline: (node, script origin)
         self.stuck_signals: list[tuple[str, tuple[str, int | None] | None]] = []
+        # 延期: the clock each breach timer falls due at, the extensions each
+        # timer got (as the live system moves it) and each task's extra days.
+        self.timer_due: dict[str, float] = {}
+        self.timer_extensions: dict[str, list[rt.TaskExtended]] = {}
+        self.extra_days: dict[str, float] = {}
+        self.reminders: dict[str, str] = {}  # task id -> its SLA reminder timer id
 
     def now(self) -> datetime:
         return SIMULATION_EPOCH + timedelta(days=self.clock)
@@ -333,6 +341,8 @@ class _Run:
             elif isinstance(effect, rt.TimerStarted):
                 limit = effect.days if effect.days is not None else (effect.hours or 0) / 8.0
                 self.timers_due.append((effect.node, effect.kind, self.clock, effect))
+                if effect.kind == "sla_reminder" and effect.task_id:
+                    self.reminders[effect.task_id] = effect.timer_id
                 if effect.kind in ("wait", "signal_deadline", "fee_deadline", "notice"):
                     if effect.since is not None:
                         # a notice resumed after an objection: it ends when first published
@@ -346,8 +356,26 @@ class _Run:
                     and effect.task_id
                 ):
                     self.timeouts[effect.task_id] = effect.timer_id
+                    self.timer_due[effect.timer_id] = self.clock + float(limit)
                     self.schedule(float(limit), "timer", effect.timer_id)
+            elif isinstance(effect, rt.TaskExtended):
+                self.extended(effect)
         return result.state
+
+    def extended(self, effect: rt.TaskExtended) -> None:
+        """延期: the task's breach falls due later by the extension, and its
+        next scripted decision may take that much longer."""
+        days = float(effect.days) if effect.days is not None else (effect.hours or 0) / 8.0
+        self.extra_days[effect.task_id] = self.extra_days.get(effect.task_id, 0.0) + days
+        reminder = self.reminders.get(effect.task_id)
+        if reminder is not None:
+            self.timer_extensions.setdefault(reminder, []).append(effect)
+        timer_id = self.timeouts.get(effect.task_id)
+        if timer_id is None or timer_id not in self.timer_due:
+            return
+        self.timer_due[timer_id] += days
+        self.timer_extensions.setdefault(timer_id, []).append(effect)
+        self.schedule(self.timer_due[timer_id] - self.clock, "timer", timer_id)
 
     def plan_task(self, task_id: str, node_id: str, *, after: float = 0.0) -> None:
         """Schedule the scripted decision of a review or signature task: an
@@ -368,7 +396,7 @@ class _Run:
             return  # the breach timer (started with the task) will decide
         operation, _, argument = str(outcome).partition(":")
         if is_operation(outcome):
-            if operation != "take_back" and not argument:
+            if operation not in BARE_OPERATIONS and not argument:
                 raise self.script_error(
                     f"the scripted '{operation}' for '{node_id}' names no "
                     f"{'step' if operation == 'return' else 'department'} ('{operation}:...')",
@@ -383,12 +411,12 @@ class _Run:
                 node_id,
             )
         self.pending_outcome[task_id] = outcome
-        if operation == "add_signer":
-            days = 0.0
+        if operation in ("add_signer", "extend"):
+            days = 0.0  # asked (and approved) at once; the next entry takes the time
         elif node_id in self.script.durations:
             days = float(self.script.durations[node_id])
         elif node.sla is not None:
-            days = node.sla.limit.working_days
+            days = node.sla.limit.working_days + self.extra_days.get(task_id, 0.0)
         else:
             days = DEFAULT_TASK_DAYS
         self.schedule(days + after, "decide", task_id)
@@ -396,6 +424,7 @@ class _Run:
     def operation_event(self, ident: str, task: dict[str, Any], outcome: str) -> rt.Event:
         """The engine event of a scripted operation (see plan_task)."""
         operation, _, argument = outcome.partition(":")
+        self.decided_at.append(self.clock)
         self.decided.append({"node": task["node"], "outcome": outcome, "day": round(self.clock, 3)})
         if operation == "return":
             target, _, option = argument.partition(":")
@@ -407,6 +436,10 @@ class _Run:
             return rt.CompleteTask(ident, "approve", actor="simulation", opinion="simulated decision")
         if operation == "transfer":
             return rt.TransferTask(ident, argument, actor="simulation")
+        if operation == "extend":
+            # the extension's effect moves the breach; the task's next entry decides
+            self.schedule(0.0, "replan", ident)
+            return rt.ExtendTask(ident, actor="simulation")
         department, _, position = argument.partition(":")
         node = self.definition.nodes[task["node"]]
         days = node.sla.limit.working_days if node.sla is not None else DEFAULT_TASK_DAYS
@@ -554,6 +587,8 @@ class _Run:
 
     def event_for(self, kind: str, ident: str, state: dict[str, Any]) -> rt.Event | None:
         if kind == "timer":
+            if self.clock < self.timer_due.get(ident, self.clock):
+                return None  # moved later by an extension; its new entry is queued
             return rt.FireTimer(ident) if ident in state["timers"] else None
         if kind == "signal":
             if ident not in rt.active_nodes(state):  # the deadline came first
@@ -573,6 +608,11 @@ class _Run:
             self.decided_at.append(self.clock)
             self.decided.append({"node": ident, "outcome": "objection", "day": round(self.clock, 3)})
             return rt.Objection(ident)
+        if kind == "replan":
+            task = state["tasks"].get(ident)
+            if task is not None:
+                self.plan_task(ident, task["node"])
+            return None
         task = state["tasks"].get(ident)
         if task is None:  # cancelled meanwhile (a terminating end, a countersign decided)
             return None
@@ -619,6 +659,10 @@ class _Run:
                 instants[index] = deadline(
                     working, instants[index], days=effect.days, hours=effect.hours, fraction=effect.fraction
                 ).due_at
+                for moved in self.timer_extensions.get(effect.timer_id, ()):
+                    instants[index] = deadline(
+                        working, instants[index], days=moved.days, hours=moved.hours
+                    ).due_at
             return [_local_date(working, instant) for instant in instants]
 
         dates, used = tolerant(calendar, local_dates)
