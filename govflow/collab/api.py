@@ -18,7 +18,7 @@ from govflow.cases.models import Case
 from govflow.cases.selectors import case_access, task_get_for_reviewer
 from govflow.errors import NotFound
 
-from . import copies, proxies, selectors, services, urges
+from . import copies, extensions, proxies, selectors, services, urges
 
 TASK = OpenApiParameter("id", int, OpenApiParameter.PATH, description="the task id")
 ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
@@ -557,3 +557,112 @@ class BatchApprove(ApiView):
             return Response(BatchResultOut(results, many=True).data)
 
         return run_once(request, endpoint="tasks-batch-approve", action=approve)
+
+
+# -- 延期 (行政许可法 art 42) ----------------------------------------------------------
+
+
+class ExtensionAskSerializer(serializers.Serializer):
+    reason = TextField(max_length=2000, help_text="why the step cannot be decided within its limit")
+
+
+class ExtensionAnswerSerializer(serializers.Serializer):
+    answer = TextField(
+        required=False, allow_blank=True, default="", max_length=2000, help_text="required to refuse"
+    )
+
+
+class ExtensionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    case = TextField(source="case.reference")
+    task = serializers.IntegerField(source="task_id")
+    node = TextField(source="task.node_id")
+    department = TextField(source="task.department.code", allow_null=True)
+    requested_by = serializers.IntegerField(source="requested_by_id")
+    reason = TextField()
+    status = serializers.ChoiceField(choices=["pending", "approved", "refused", "withdrawn"])
+    created_at = serializers.DateTimeField()
+    decided_by = serializers.IntegerField(source="decided_by_id", allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    answer = TextField()
+    due_before = serializers.DateTimeField(allow_null=True, help_text="the time limit when asked")
+    due_after = serializers.DateTimeField(allow_null=True, help_text="the time limit once approved")
+    letter = TextField(source="letter.number", allow_null=True, default=None, help_text="the letter sent")
+
+
+class TaskExtension(ApiView):
+    @extend_schema(
+        tags=["tasks"],
+        summary="延期: ask the department head to extend the task's time limit",
+        description="Only the reviewer holding the task. 409 extension_not_allowed (the template forbids "
+        "it or the step has no time limit), extension_limit_reached (extended as often as the template "
+        "allows: once by default), deadline_passed, extension_pending (one already waits).",
+        parameters=[TASK, idempotency_parameter()],
+        request=ExtensionAskSerializer,
+        responses={200: ExtensionOut},
+    )
+    def post(self, request, pk):
+        task_get_for_reviewer(user=request.user, task_id=pk)  # outsiders: 404 before any 400
+        body = ExtensionAskSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+
+        def ask():
+            done = extensions.extension_request(
+                task_id=pk, actor=request.user, reason=body.validated_data["reason"]
+            )
+            return Response(ExtensionOut(done).data)
+
+        return run_once(request, endpoint="task-extension", action=ask)
+
+
+class ExtensionApprove(ApiView):
+    @extend_schema(
+        tags=["tasks"],
+        summary="延期: approve (the head of the task's department): the time limit moves, the applicant "
+        "gets a letter",
+        parameters=[ID, idempotency_parameter()],
+        request=ExtensionAnswerSerializer,
+        responses={200: ExtensionOut},
+    )
+    def post(self, request, pk):
+        body = ExtensionAnswerSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+
+        def approve():
+            done = extensions.extension_approve(
+                extension_id=pk, actor=request.user, note=body.validated_data["answer"]
+            )
+            return Response(ExtensionOut(done).data)
+
+        return run_once(request, endpoint="extension-approve", action=approve)
+
+
+class ExtensionRefuse(ApiView):
+    @extend_schema(
+        tags=["tasks"],
+        summary="延期: refuse (the head of the task's department), saying why",
+        parameters=[ID, idempotency_parameter()],
+        request=ExtensionAnswerSerializer,
+        responses={200: ExtensionOut},
+    )
+    def post(self, request, pk):
+        body = ExtensionAnswerSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+
+        def refuse():
+            done = extensions.extension_refuse(
+                extension_id=pk, actor=request.user, note=body.validated_data["answer"]
+            )
+            return Response(ExtensionOut(done).data)
+
+        return run_once(request, endpoint="extension-refuse", action=refuse)
+
+
+class ExtensionsToApprove(ApiView):
+    @extend_schema(
+        tags=["tasks"],
+        summary="延期审批: the extensions waiting for you as head of the task's department",
+        responses={200: ExtensionOut(many=True)},
+    )
+    def get(self, request):
+        return Response(ExtensionOut(selectors.extensions_for_head(user=request.user), many=True).data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -14,7 +15,17 @@ from govflow.cases.models import Case, Task, TaskStatus
 
 from .common import STAFF_KINDS
 from .guards import active_proxy_of
-from .models import Consultation, Copy, Delegation, Proxy, RequestStatus, SavedOpinion, Urge
+from .models import (
+    Consultation,
+    Copy,
+    Delegation,
+    ExtensionRequest,
+    ExtensionStatus,
+    Proxy,
+    RequestStatus,
+    SavedOpinion,
+    Urge,
+)
 
 
 def collab_departments(*, user, case: Case) -> tuple[Department, ...] | None:
@@ -48,6 +59,17 @@ class TaskOperations:
     urges: list[Urge] = field(default_factory=list)
     waiting: bool = False  # the decision must wait (delegation or consultation open)
     batch: bool = False
+    # 延期: the task's requests, and the extension it may ask for now (None: none)
+    extensions: list[ExtensionRequest] = field(default_factory=list)
+    extension_offered: Any = None
+
+    @property
+    def pending_extension(self) -> ExtensionRequest | None:
+        return next((e for e in self.extensions if e.status == ExtensionStatus.PENDING), None)
+
+    @property
+    def can_request_extension(self) -> bool:
+        return self.holds and self.extension_offered is not None and self.pending_extension is None
 
     @property
     def open_delegation(self) -> Delegation | None:
@@ -87,6 +109,17 @@ def task_operations(*, user, task: Task, now: datetime | None = None) -> TaskOpe
         Copy.objects.filter(task=task).select_related("user", "sent_by").order_by("user__username")
     )
     ops.urges = list(Urge.objects.filter(task=task).select_related("urged_by").order_by("-created_at")[:10])
+    ops.extensions = list(
+        ExtensionRequest.objects.filter(task=task).select_related("requested_by", "decided_by", "letter")
+    )
+    if ops.holds:
+        from govflow.cases.operations.extension import extension_check
+        from govflow.errors import Conflict
+
+        try:
+            ops.extension_offered = extension_check(case=task.case, task=task, now=now).limit
+        except Conflict:
+            ops.extension_offered = None
     ops.waiting = ops.open_delegation is not None or any(
         c.status == RequestStatus.OPEN and c.due_at > now for c in ops.consultations
     )
@@ -113,6 +146,18 @@ def requests_for_user(*, user) -> tuple[list[Delegation], list[Consultation]]:
         .order_by("due_at", "id")
     )
     return delegations, consultations
+
+
+def extensions_for_head(*, user) -> list[ExtensionRequest]:
+    """延期 requests waiting for the user as head of the task's department
+    (their own cases as applicant excepted)."""
+    headed = Membership.objects.filter(user=user, is_head=True).values("department_id")
+    return list(
+        ExtensionRequest.objects.filter(status=ExtensionStatus.PENDING, task__department_id__in=headed)
+        .exclude(case__applicant=user)
+        .select_related("case__template", "task__department", "requested_by")
+        .order_by("created_at", "id")
+    )
 
 
 def copies_for_user(*, user, unread_only: bool = False) -> QuerySet[Copy]:

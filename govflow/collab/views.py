@@ -26,7 +26,7 @@ from govflow.errors import GovflowError, NotFound
 from govflow.messages import error_text
 from govflow.web.views.common import reviewer_required, roles_of, safe_next
 
-from . import copies, proxies, selectors, services, urges
+from . import copies, extensions, proxies, selectors, services, urges
 
 MESSAGES = {
     "consultation_open": gettext_lazy(
@@ -47,6 +47,13 @@ MESSAGES = {
     "nothing_to_urge": gettext_lazy("This application has no open step you can urge."),
     "proxy_overlaps": gettext_lazy("An acting officer is already named for part of this period."),
     "too_many_opinions": gettext_lazy("You keep 50 opinions already; delete one first."),
+    "extension_pending": gettext_lazy("An extension of this task already waits for the head."),
+    "extension_not_allowed": gettext_lazy("The template does not allow extending this step."),
+    "extension_limit_reached": gettext_lazy(
+        "This step's time limit was already extended as often as the template allows."
+    ),
+    "deadline_passed": gettext_lazy("The time limit has passed: an extension must be decided within it."),
+    "extension_closed": gettext_lazy("This extension request has been answered."),
 }
 
 
@@ -152,6 +159,18 @@ def consultation_withdraw(request, pk):
     )
 
 
+@reviewer_required
+@require_POST
+def task_extension(request, pk):
+    return _run(
+        request,
+        lambda: extensions.extension_request(
+            task_id=pk, actor=request.user, reason=request.POST.get("reason", "")
+        ),
+        _("The extension was asked of the department head."),
+    )
+
+
 # -- 待我回复 ----------------------------------------------------------------------
 
 
@@ -162,7 +181,30 @@ def requests_page(request):
     return render(
         request,
         "collab/requests.html",
-        {"delegations": delegations, "consultations": consultations, "now": timezone.now()},
+        {
+            "delegations": delegations,
+            "consultations": consultations,
+            "extensions": selectors.extensions_for_head(user=request.user),
+            "now": timezone.now(),
+        },
+    )
+
+
+@reviewer_required
+@require_POST
+def extension_answer(request, pk):
+    """The head approves (the deadline moves, the applicant gets the letter) or refuses."""
+    note = request.POST.get("answer", "")
+    if request.POST.get("decision") == "approve":
+        return _run(
+            request,
+            lambda: extensions.extension_approve(extension_id=pk, actor=request.user, note=note),
+            _("The extension was approved; the applicant was told in writing."),
+        )
+    return _run(
+        request,
+        lambda: extensions.extension_refuse(extension_id=pk, actor=request.user, note=note),
+        _("The extension was refused; the reviewer was told."),
     )
 
 

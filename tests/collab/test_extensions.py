@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from govflow.audit.models import AuditEvent
 from govflow.cases import events
@@ -218,3 +219,73 @@ def test_only_the_holder_asks_and_not_after_the_limit(case, base_data, now):
 
     assert unclaimed.value.code == "not_claimed"
     assert late.value.code == "deadline_passed"
+
+
+# -- over the API and the web ------------------------------------------------
+
+
+def test_ask_approve_and_list_over_the_api(keys, case, base_data, now):  # noqa: F811
+    from tests.api.conftest import api_client
+
+    reviewer, head = base_data["market_regulation_reviewer"], base_data["market_regulation_head"]
+    task = held(case, "review", reviewer, now)
+    with time_machine.travel(now, tick=False):
+        asked = api_client(reviewer).post(
+            f"/api/v1/tasks/{task.pk}/extension/", {"reason": "需组织专家论证"}, format="json"
+        )
+        missing = api_client(reviewer).post(f"/api/v1/tasks/{task.pk}/extension/", {}, format="json")
+        extension_id = asked.json()["id"]
+        mine = api_client(reviewer).get("/api/v1/extensions/")
+        waiting = api_client(head).get("/api/v1/extensions/")
+        not_head = api_client(reviewer).post(f"/api/v1/extensions/{extension_id}/approve/", {}, format="json")
+        approved = api_client(head).post(f"/api/v1/extensions/{extension_id}/approve/", {}, format="json")
+        again = api_client(reviewer).post(
+            f"/api/v1/tasks/{task.pk}/extension/", {"reason": "再延"}, format="json"
+        )
+        letters = api_client(case.applicant).get(f"/api/v1/cases/{case.reference}/letters/")
+
+    assert asked.status_code == 200, asked.content
+    assert asked.json()["status"] == "pending"
+    assert asked.json()["due_before"] == "2026-03-31T17:00:00+08:00"
+    assert missing.status_code == 400
+    assert mine.json() == []
+    assert [e["id"] for e in waiting.json()] == [extension_id]
+    assert not_head.status_code == 403
+    assert approved.status_code == 200, approved.content
+    body = approved.json()
+    assert body["status"] == "approved"
+    assert body["due_after"] == "2026-04-15T17:00:00+08:00"
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "extension_limit_reached"
+    [letter] = letters.json()
+    assert letter["number"] == body["letter"]
+    assert letter["kind"] == "extension"
+
+
+def test_ask_on_the_case_page_and_refuse_in_the_heads_inbox(case, base_data, now):
+    from django.test import Client
+
+    reviewer, head = base_data["market_regulation_reviewer"], base_data["market_regulation_head"]
+    task = held(case, "review", reviewer, now)
+    as_reviewer, as_head = Client(), Client()
+    as_reviewer.force_login(reviewer)
+    as_head.force_login(head)
+    with time_machine.travel(now, tick=False):
+        page = as_reviewer.get(f"/cases/{case.reference}/").content.decode()
+        asked = as_reviewer.post(f"/collab/tasks/{task.pk}/extension/", {"reason": "需现场检验"})
+        inbox = as_head.get("/collab/requests/").content.decode()
+        request = task.extension_requests.get()
+        refused = as_head.post(
+            f"/collab/extensions/{request.pk}/answer/", {"decision": "refuse", "answer": "请按期办结"}
+        )
+        shown = as_reviewer.get(f"/cases/{case.reference}/").content.decode()
+
+    assert f"/collab/tasks/{task.pk}/extension/" in page
+    assert asked.status_code == 302
+    assert "需现场检验" in inbox
+    assert f"/collab/extensions/{request.pk}/answer/" in inbox
+    assert refused.status_code == 302
+    request.refresh_from_db()
+    assert request.status == ExtensionStatus.REFUSED
+    assert request.answer == "请按期办结"
+    assert "请按期办结" in shown
