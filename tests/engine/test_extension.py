@@ -4,7 +4,7 @@ refused one too many, never on an added signer or a step without an SLA)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from govflow.engine.problems import IllegalEvent
 from govflow.engine.simulate import SimulationError, script_from_mapping, simulate
 from govflow.engine.state import dump_state, load_state
 from govflow.timers.calendar import WorkingCalendar, load_calendar_file
+from govflow.timers.deadlines import extension_entry, replay
 
 from .conftest import DEPARTMENTS, T0
 
@@ -140,3 +141,63 @@ def test_a_scripted_extension_the_template_does_not_allow_fails_the_run():
         simulated({"review": ["extend", "extend", "approve"]})
 
     assert "already extended once" in failed.value.message
+
+
+# -- the timers' arithmetic (what timers_recompute replays) --------------------
+
+SHANGHAI = timedelta(hours=8)
+
+
+def beijing(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC) - SHANGHAI
+
+
+def test_replay_moves_a_running_timer_from_its_old_due_date():
+    start = beijing(2026, 3, 3, 10, 0)
+    moved = replay(
+        CN,
+        start=start,
+        days=20,
+        hours=None,
+        fraction=1.0,
+        pauses=[extension_entry(beijing(2026, 3, 20, 10), days=10, hours=None, paused=False)],
+    )
+
+    assert moved.due_at == beijing(2026, 4, 15, 17, 0)
+    assert moved.provisional is False
+
+
+def test_replay_adds_an_extension_granted_during_a_pause_to_the_time_left():
+    start, paused_at = beijing(2026, 3, 3, 10, 0), beijing(2026, 3, 10, 12, 0)
+    plain = replay(CN, start=start, days=20, hours=None, fraction=1.0, pauses=[[paused_at.isoformat(), None]])
+    extended = replay(
+        CN,
+        start=start,
+        days=20,
+        hours=None,
+        fraction=1.0,
+        pauses=[
+            extension_entry(beijing(2026, 3, 11, 9), days=10, hours=None, paused=True),
+            [paused_at.isoformat(), None],
+        ],
+    )
+
+    assert extended.due_at is None
+    assert extended.remaining_seconds == plain.remaining_seconds + 10 * 8 * 3600
+
+
+def test_an_extension_into_a_year_the_calendar_lacks_is_provisional():
+    start = beijing(2026, 12, 1, 10, 0)
+    exact = replay(CN, start=start, days=20, hours=None, fraction=1.0, pauses=[])
+    moved = replay(
+        CN,
+        start=start,
+        days=20,
+        hours=None,
+        fraction=1.0,
+        pauses=[extension_entry(start, days=10, hours=None, paused=False)],
+    )
+
+    assert exact.provisional is False
+    assert moved.due_at.year == 2027
+    assert moved.provisional is True
