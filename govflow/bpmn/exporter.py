@@ -407,7 +407,7 @@ class _Exporter:
         elif node.transfer.to is not None or node.transfer.via != "queue":
             ext["transfer"] = {"to": list(node.transfer.to) if node.transfer.to is not None else "any"}
             ext["transfer"]["via"] = node.transfer.via
-        for key in ("cc", "batch"):  # 抄送 and 批量审批, as written
+        for key in ("cc", "batch", "extension"):  # 抄送, 批量审批 and 延期, as written
             if key in raw:
                 ext[key] = _plain(raw[key])
         if raw.get("clock") in ("counted", "excluded"):

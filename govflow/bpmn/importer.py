@@ -1409,7 +1409,8 @@ class _Importer:
             item["countersign"] = _yaml_value(countersign)
         if ext.get("clock") in ("counted", "excluded"):
             item["clock"] = ext["clock"]
-        for key in ("return_to", "transfer", "cc", "batch"):  # 退回, 转办, 抄送, 批量审批, as written
+        # 退回, 转办, 抄送, 批量审批, 延期, as written
+        for key in ("return_to", "transfer", "cc", "batch", "extension"):
             if key in ext:
                 item[key] = _yaml_value(ext[key])
         item["outcomes"] = outcomes
