@@ -61,7 +61,20 @@ class BodySchema(OpenApiSerializerExtension):
         return schema
 
 
-class IdField(serializers.IntegerField):
+class WholeNumberField(serializers.IntegerField):
+    """A whole number as the schema says (`type: integer`): a JSON number
+    without a fraction. DRF's IntegerField also takes "3", 3.0 and true;
+    a client sending those has a bug worth a 400."""
+
+    default_error_messages = {"not_a_number": _("Give a whole number (a JSON number), not {kind}.")}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("not_a_number", kind=type(data).__name__ if data is not None else "null")
+        return super().to_internal_value(data)
+
+
+class IdField(WholeNumberField):
     """An object's id in a request body: at most 2**63 - 1, like <id:...> in
     addresses (govflow.converters); a larger number is a 400, never a value
     SQLite cannot bind (OverflowError, a 500)."""

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from govflow.accounts.models import Department
-from govflow.api.fields import IdField, TextField
+from govflow.api.fields import BodySerializer, IdField, TextField, WholeNumberField
 from govflow.api.idempotency import run_once
 from govflow.api.schema import idempotency_parameter
 from govflow.api.views.base import ApiView
@@ -25,18 +25,18 @@ ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
 REFERENCE = OpenApiParameter("reference", str, OpenApiParameter.PATH, description="the case reference")
 
 
-class DelegateSerializer(serializers.Serializer):
+class DelegateSerializer(BodySerializer):
     to_user = IdField(help_text="the colleague's user id")
     note = TextField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class ConsultSerializer(serializers.Serializer):
+class ConsultSerializer(BodySerializer):
     departments = serializers.ListField(child=TextField(max_length=64), min_length=1, max_length=10)
     question = TextField(max_length=2000)
-    days = serializers.IntegerField(min_value=1, max_value=30, default=services.DEFAULT_CONSULT_DAYS)
+    days = WholeNumberField(min_value=1, max_value=30, default=services.DEFAULT_CONSULT_DAYS)
 
 
-class CcSerializer(serializers.Serializer):
+class CcSerializer(BodySerializer):
     users = serializers.ListField(child=IdField(), required=False, default=list, max_length=200)
     departments = serializers.ListField(
         child=TextField(max_length=64), required=False, default=list, max_length=20
@@ -44,11 +44,11 @@ class CcSerializer(serializers.Serializer):
     note = TextField(required=False, allow_blank=True, default="", max_length=500)
 
 
-class OpinionSerializer(serializers.Serializer):
+class OpinionSerializer(BodySerializer):
     opinion = TextField(max_length=2000)
 
 
-class UrgeSerializer(serializers.Serializer):
+class UrgeSerializer(BodySerializer):
     task = IdField(required=False, allow_null=True, default=None, help_text="one task only")
     note = TextField(required=False, allow_blank=True, default="", max_length=200)
 
@@ -360,11 +360,9 @@ class CaseUrge(ApiView):
         return run_once(request, endpoint="case-urge", action=urge)
 
 
-class ProxyIn(serializers.Serializer):
-    principal = serializers.IntegerField(
-        required=False, allow_null=True, default=None, help_text="default: you"
-    )
-    proxy = serializers.IntegerField()
+class ProxyIn(BodySerializer):
+    principal = IdField(required=False, allow_null=True, default=None, help_text="default: you")
+    proxy = IdField()
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     reason = TextField(required=False, allow_blank=True, default="", max_length=200)
@@ -442,9 +440,9 @@ class ProxyCancel(ApiView):
         return run_once(request, endpoint="proxy-cancel", action=cancel)
 
 
-class ReassignIn(serializers.Serializer):
-    from_user = serializers.IntegerField()
-    to_user = serializers.IntegerField()
+class ReassignIn(BodySerializer):
+    from_user = IdField()
+    to_user = IdField()
 
 
 class ReassignOut(serializers.Serializer):
@@ -482,7 +480,7 @@ class SavedOpinionOut(serializers.Serializer):
     text = TextField()
 
 
-class SavedOpinionIn(serializers.Serializer):
+class SavedOpinionIn(BodySerializer):
     text = TextField(max_length=500)
 
 
@@ -522,7 +520,7 @@ class SavedOpinionDetail(ApiView):
         return Response(status=204)
 
 
-class BatchIn(serializers.Serializer):
+class BatchIn(BodySerializer):
     tasks = serializers.ListField(child=IdField(), min_length=1, max_length=50)
     opinion = TextField(required=False, allow_blank=True, default="", max_length=4000)
 

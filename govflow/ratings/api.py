@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from govflow.api.fields import BodySerializer, TextField, WholeNumberField
 from govflow.api.idempotency import run_once
 from govflow.api.schema import idempotency_parameter
 from govflow.api.views.base import ApiView
@@ -42,12 +43,14 @@ class RatingsSerializer(serializers.Serializer):
     items = RatingItemSerializer(many=True)
 
 
-class RatingSubmitSerializer(serializers.Serializer):
-    department = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, default=None, max_length=64
+class RatingSubmitSerializer(BodySerializer):
+    department = TextField(required=False, allow_null=True, allow_blank=True, default=None, max_length=64)
+    level = WholeNumberField(
+        min_value=min(Level).value,
+        max_value=max(Level).value,
+        help_text="5 very satisfied ... 1 very dissatisfied; 1 and 2 are 差评",
     )
-    level = serializers.ChoiceField(choices=[level.value for level in Level])
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_COMMENT)
+    comment = TextField(required=False, allow_blank=True, default="", max_length=MAX_COMMENT)
 
 
 def _rating(rating) -> dict | None:

@@ -135,3 +135,51 @@ def test_an_id_in_a_body_beyond_64_bits_is_a_400_not_a_database_error(market_rev
 
     error = assert_error(batch, 400, "invalid")
     assert any(name.startswith("tasks") for name in error["fields"])
+
+
+def _request_bodies(raw):
+    """(operation, schema) of every JSON request body, $refs resolved."""
+    schemas = raw["components"]["schemas"]
+    for path, operations in raw["paths"].items():
+        for method, op in operations.items():
+            content = op.get("requestBody", {}).get("content", {})
+            body = content.get("application/json", {}).get("schema")
+            if body is None:
+                continue
+            if "$ref" in body:
+                body = schemas[body["$ref"].rsplit("/", 1)[1]]
+            yield f"{method.upper()} {path}", body
+
+
+def _integers_taking_other_types(schema, path=""):
+    """Integer members whose schema lets a string, a float or a boolean in."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "integer" and "format" not in schema and "enum" not in schema:
+            yield path
+        for key, value in schema.items():
+            yield from _integers_taking_other_types(value, f"{path}/{key}")
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            yield from _integers_taking_other_types(value, f"{path}/{index}")
+
+
+def _takes_any_member(body: dict) -> bool:
+    """A body that lets members it does not name through: open, or (how
+    govflow.api.schema_text writes a plain serializer's body) closed with a
+    pattern of other names whose values may be anything."""
+    if body.get("additionalProperties") is not False:
+        return True
+    return any(value == {} for value in (body.get("patternProperties") or {}).values())
+
+
+def test_every_request_body_takes_only_the_members_it_names():
+    """No endpoint silently ignores a member it does not know (a misspelt
+    `opinon` would otherwise be an approval without an opinion): every JSON
+    body schema is closed, the operations, ratings and signals included.
+    Open on purpose: the form data of a case (its template decides)."""
+    raw = json.loads(api_client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content)
+    bodies = dict(_request_bodies(raw))
+    assert len(bodies) > 20
+    open_bodies = sorted(name for name, body in bodies.items() if _takes_any_member(body))
+    assert open_bodies == [], "\n".join(open_bodies)
+

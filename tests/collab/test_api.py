@@ -134,3 +134,28 @@ def test_cc_shows_the_sender_who_has_read_it(held_intake, market_reviewer, base_
     read = {c["user"]: c["read_at"] is not None for c in copies}
     assert read[base_data["tax_reviewer"].pk] is True
     assert read[base_data["tax_head"].pk] is False
+
+
+BAD_BODIES = [
+    # (operation, body, the member refused)
+    ("consult", {"departments": ["fire"], "question": "意见？", "days": "3"}, "days"),
+    ("consult", {"departments": ["fire"], "question": "意见？", "days": 2.0}, "days"),
+    ("consult", {"departments": ["fire"], "question": "意见？", "deadline": 3}, "deadline"),
+    ("delegate", {"to_user": "7"}, "to_user"),
+    ("delegate", {"to_user": True}, "to_user"),
+    ("cc", {"departments": ["tax"], "notes": "x"}, "notes"),
+]
+
+
+@pytest.mark.parametrize(("operation", "body", "member"), BAD_BODIES)
+def test_the_task_operations_refuse_what_their_schema_does_not_say(
+    held_intake, market_reviewer, operation, body, member
+):
+    client = api_client(market_reviewer)
+
+    response = client.post(f"/api/v1/tasks/{held_intake.pk}/{operation}/", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert list(response.json()["error"]["fields"]) == [member]
+    assert not Consultation.objects.exists()
+    assert not Delegation.objects.exists()

@@ -43,3 +43,23 @@ def test_another_applicant_gets_a_404(approved_case, other_applicant):
     assert response.status_code == 404
     assert other.get(f"/api/v1/cases/{approved_case.reference}/ratings/").status_code == 404
     assert not Rating.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "member"),
+    [
+        ({"level": "5"}, "level"),
+        ({"level": 4.0}, "level"),
+        ({"level": 6}, "level"),
+        ({"level": 5, "comment": 5}, "comment"),
+        ({"level": 5, "stars": 5}, "stars"),
+    ],
+)
+def test_a_rating_takes_only_what_the_schema_says(approved_case, applicant, body, member):
+    client = api_client(applicant, language="en")
+
+    response = client.post(f"/api/v1/cases/{approved_case.reference}/ratings/", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert list(response.json()["error"]["fields"]) == [member]
+    assert not Rating.objects.exists()

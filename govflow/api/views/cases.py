@@ -23,6 +23,7 @@ from govflow.web.selectors import service_get
 
 from .. import selectors
 from .. import serializers as s
+from ..fields import BodySerializer
 from ..filters import CaseFilter
 from ..idempotency import run_once
 from ..pagination import page_request, page_response
@@ -139,7 +140,7 @@ class CaseDetail(CaseViewMixin, ApiView):
         return self.detail_response(reference)
 
 
-class SubmitSerializer(serializers.Serializer):
+class SubmitSerializer(BodySerializer):
     commitment = serializers.BooleanField(
         required=False,
         default=False,

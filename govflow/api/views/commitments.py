@@ -13,7 +13,7 @@ from govflow.commitments.selectors import materials_for_case, verifications_for_
 from govflow.commitments.services import material_review, material_supply, verification_decide
 
 from .. import selectors
-from ..fields import IdField
+from ..fields import BodySerializer, IdField
 from ..idempotency import run_once
 from ..schema import idempotency_parameter
 from .base import ApiView
@@ -42,7 +42,7 @@ class MaterialUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
 
 
-class ReviewSerializer(serializers.Serializer):
+class ReviewSerializer(BodySerializer):
     outcome = serializers.ChoiceField(choices=["accept", "reject"])
     opinion = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
@@ -59,7 +59,7 @@ class VerificationSerializer(serializers.Serializer):
     opinion = serializers.CharField()
 
 
-class VerificationDecisionSerializer(serializers.Serializer):
+class VerificationDecisionSerializer(BodySerializer):
     outcome = serializers.ChoiceField(
         choices=["confirmed", "false"],
         help_text="false (the head only, with an opinion): the case's certificates are revoked and a "

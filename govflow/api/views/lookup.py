@@ -13,12 +13,13 @@ from govflow.errors import NotFound
 from govflow.web.lookup import progress_lookup
 from govflow.web.views.lookup import lookup_rate_check
 
+from ..fields import BodySerializer, TextField
 from .base import ApiView, PublicMixin
 
 
-class ProgressLookupQuerySerializer(serializers.Serializer):
-    reference = serializers.CharField(max_length=32, help_text="the case number, e.g. GF2026...")
-    code = serializers.CharField(
+class ProgressLookupQuerySerializer(BodySerializer):
+    reference = TextField(max_length=32, help_text="the case number, e.g. GF2026...")
+    code = TextField(
         max_length=32, help_text="the query code (查询码), with or without its hyphen, any case"
     )
 

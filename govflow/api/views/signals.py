@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from govflow.cases.signals import MAX_MESSAGE_ID, case_signal
 
+from ..fields import BodySerializer, TextField
 from ..idempotency import run_once
 from ..schema import idempotency_parameter
 from .base import ApiView
@@ -19,8 +20,8 @@ NAME = OpenApiParameter(
 )
 
 
-class SignalSerializer(serializers.Serializer):
-    message_id = serializers.CharField(
+class SignalSerializer(BodySerializer):
+    message_id = TextField(
         required=False,
         allow_blank=True,
         default="",
