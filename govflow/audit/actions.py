@@ -17,6 +17,7 @@ class Action(StrEnum):
     # cases (a case's status change is CASE_<STATUS>: see `for_status`)
     CASE_CREATED = "CASE_CREATED"
     CASE_SUBMITTED = "CASE_SUBMITTED"
+    CASE_ACCEPTED = "CASE_ACCEPTED"  # 受理 (行政许可法 art 32), by a decision or by silence
     CASE_CORRECTED = "CASE_CORRECTED"
     CASE_IN_REVIEW = "CASE_IN_REVIEW"
     CASE_AWAITING_CORRECTION = "CASE_AWAITING_CORRECTION"

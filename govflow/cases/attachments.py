@@ -36,6 +36,7 @@ from govflow.rawsql import insert_returning, kept
 from govflow.security.uploads import content_problem
 
 from . import rows
+from .corrections import refuse_material_outside_notice
 from .models import Attachment, Case, CaseStatus
 from .services import case_submit
 
@@ -265,6 +266,8 @@ def attachment_add(
     now = now or timezone.now()
     case = _lock_editable(case_id, actor, supplying=supplying)
     spec = _slot(case, slot)
+    if case.status == CaseStatus.AWAITING_CORRECTION:
+        refuse_material_outside_notice(case, slot)
     allowed = [normalise_type(t) for t in spec.types]
     allowed_names = "、".join(dict.fromkeys(type_name(t) for t in allowed))
     allowed_names_en = ", ".join(dict.fromkeys(type_name(t) for t in allowed))
@@ -362,6 +365,8 @@ def attachment_remove(*, case_id: int, actor, attachment_id: int, now: datetime 
     attachment = Attachment.objects.filter(pk=attachment_id, case=case).first()
     if attachment is None:
         raise NotFound("attachment not found")
+    if case.status == CaseStatus.AWAITING_CORRECTION:
+        refuse_material_outside_notice(case, attachment.slot)
     stored = attachment.file
     data = {"slot": attachment.slot, "sha256": attachment.sha256}
     attachment.delete()

@@ -154,6 +154,7 @@ CASE_FIELDS = (
     "clock_paused_at",
     "paused_seconds",
     "submitted_at",
+    "accepted_at",
     "title",
 )
 
@@ -319,10 +320,11 @@ class _Stager:
             round=effect.round,
             signer=effect.signer,
             created_at=self.now,
+            notice=list(effect.notice) if effect.notice else [],
         )
         ch.created[(case.pk, effect.task_id)] = task
         ch.new_tasks.append(task)
-        if effect.kind in ("review", "signature"):
+        if effect.kind in ("review", "signature", "acceptance"):
             ch.emit(
                 "notify",
                 f"{case.pk}:{effect.task_id}:created",
@@ -459,6 +461,16 @@ class _Stager:
                 node=effect.node,
             )
 
+    def accepted(self, effect: rt.Accepted) -> None:
+        """受理: the case's first acceptance moves it into review and keeps its date."""
+        case, ch = self.case, self.ch
+        if case.accepted_at is not None:
+            return  # a later stage's acceptance: its task row and audit say it
+        at = datetime.fromisoformat(effect.at)
+        accept_case(
+            case, ch, at, node=effect.node, deemed=effect.deemed, legal_basis=effect.legal_basis or ""
+        )
+
     def certificate_due(self, effect: rt.CertificateDue) -> None:
         pk = self.case.pk
         self.ch.emit(
@@ -483,7 +495,34 @@ _STAGE: dict[type, Any] = {
     rt.ServiceCall: _Stager.service_call,
     rt.Notify: _Stager.notify,
     rt.CertificateDue: _Stager.certificate_due,
+    rt.Accepted: _Stager.accepted,
 }
+
+
+def accept_case(
+    case: Case,
+    ch: Changes,
+    at: datetime,
+    *,
+    node: str | None = None,
+    deemed: bool = False,
+    legal_basis: str = "",
+    actor_id: int | None = None,
+) -> None:
+    """Record the case's acceptance (受理) as of `at`: submitted -> in review,
+    `accepted_at`, the audit event (an acceptance node's; acceptance on
+    submission is in CASE_SUBMITTED's) and the domain event `CaseAccepted`."""
+    case.accepted_at = at
+    if case.status == CaseStatus.SUBMITTED:
+        case.accept()
+    if node is not None:
+        data: dict[str, Any] = {"at": at.isoformat(), "node": node, "deemed": deemed}
+        if legal_basis:
+            data["legal_basis"] = legal_basis
+        ch.event(Action.CASE_ACCEPTED, case, actor_id=actor_id, **data)
+    ch.happened(
+        domain.CaseAccepted(case, at, node=node, deemed=deemed, legal_basis=legal_basis, actor_id=actor_id)
+    )
 
 
 def _pause(timer: Timer, calendar, now: datetime) -> None:
@@ -577,7 +616,7 @@ def _sync_status(case: Case, state: dict[str, Any], ch: Changes, actor_id: int |
         ch.happened(domain.CaseEnded(case, status, previous, paused_since))
     elif status == CaseStatus.AWAITING_CORRECTION:
         ch.happened(domain.CaseCorrectionRequested(case))
-    elif status == CaseStatus.IN_REVIEW:
+    elif status == CaseStatus.IN_REVIEW and previous == CaseStatus.AWAITING_CORRECTION:
         ch.happened(domain.CaseReviewResumed(case))
 
 
@@ -593,8 +632,12 @@ def sync_case_status(case: Case, state: dict[str, Any], now: datetime) -> str | 
         case.clock_paused_at = None
     else:
         waiting = any(task["kind"] == "correction" for task in state["tasks"].values())
-        if waiting and case.status == CaseStatus.IN_REVIEW:
+        if waiting and case.status in (CaseStatus.IN_REVIEW, CaseStatus.SUBMITTED):
             case.request_correction()
         elif not waiting and case.status == CaseStatus.AWAITING_CORRECTION:
-            case.resume_review()
+            # Corrected before acceptance (一次性告知): back to the accepting department.
+            if case.accepted_at is None:
+                case.resume_acceptance()
+            else:
+                case.resume_review()
     return before if case.status != before else None

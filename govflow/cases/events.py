@@ -27,9 +27,26 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class CaseSubmitted:
-    """The applicant submitted the case (and it was accepted)."""
+    """The applicant submitted the case (accepted at once unless the template
+    has an `acceptance` node: then `CaseAccepted` follows)."""
 
     case: Case
+    actor_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseAccepted:
+    """受理: the case was accepted (行政许可法 art 32) as of `at`, which is
+    also `case.accepted_at`; the decision clock (art 42) and case-level
+    limits run from it. `node` is the acceptance node (None: accepted on
+    submission, the template has none); `deemed` when by silence (art
+    32(4)), with its `legal_basis`. Told once per case."""
+
+    case: Case
+    at: datetime
+    node: str | None = None
+    deemed: bool = False
+    legal_basis: str = ""
     actor_id: int | None = None
 
 
@@ -198,6 +215,7 @@ class TaskExtended:
 
 DomainEvent = (
     CaseSubmitted
+    | CaseAccepted
     | CaseCorrectionRequested
     | CaseCorrected
     | CaseReviewResumed

@@ -13,7 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from .secrets import SecretDataField
+from .secrets import NO_SECRETS, SecretDataField, version_positions
 
 
 class CaseStatus(models.TextChoices):
@@ -50,6 +50,11 @@ class Case(FSMModelMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # 受理: when the application was accepted in law (行政许可法 art 32); the
+    # decision clock of art 42 runs from it. At submission for a template
+    # without an `acceptance` node; else by the accepting department's
+    # decision, or by silence as of the receipt of the materials (art 32(4)).
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     # The statutory clock: stopped while the case is with the applicant or in
     # an excluded step; paused_seconds is office time not counted.
@@ -73,23 +78,31 @@ class Case(FSMModelMixin, models.Model):
 
     @transition(field=status, source=CaseStatus.DRAFT, target=CaseStatus.SUBMITTED)
     def submit(self) -> None:
-        """Received; acceptance (受理) follows at once when the engine starts."""
+        """Received; acceptance (受理) follows at once, or by an `acceptance` node."""
 
     @transition(field=status, source=CaseStatus.SUBMITTED, target=CaseStatus.IN_REVIEW)
     def accept(self) -> None:
         pass
 
-    @transition(field=status, source=CaseStatus.IN_REVIEW, target=CaseStatus.AWAITING_CORRECTION)
+    @transition(
+        field=status,
+        source=[CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW],
+        target=CaseStatus.AWAITING_CORRECTION,
+    )
     def request_correction(self) -> None:
-        pass
+        """From submitted: a one-time correction notice (一次性告知) before acceptance."""
 
     @transition(field=status, source=CaseStatus.AWAITING_CORRECTION, target=CaseStatus.IN_REVIEW)
     def resume_review(self) -> None:
         pass
 
+    @transition(field=status, source=CaseStatus.AWAITING_CORRECTION, target=CaseStatus.SUBMITTED)
+    def resume_acceptance(self) -> None:
+        """The applicant corrected before acceptance: the acceptance goes on."""
+
     @transition(
         field=status,
-        source=[CaseStatus.IN_REVIEW, CaseStatus.AWAITING_CORRECTION],
+        source=[CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW, CaseStatus.AWAITING_CORRECTION],
         target=CaseStatus.APPROVED,
     )
     def approve(self) -> None:
@@ -133,6 +146,7 @@ class TaskKind(models.TextChoices):
     CORRECTION = "correction", _("correction by the applicant")
     SERVICE = "service", _("automated step")
     APPLICANT = "applicant", _("step by the applicant")
+    ACCEPTANCE = "acceptance", _("acceptance")
 
 
 class Task(FSMModelMixin, models.Model):
@@ -175,6 +189,10 @@ class Task(FSMModelMixin, models.Model):
     )
     silent_consent = models.BooleanField(default=False)
     legal_basis = models.TextField(blank=True)
+    # A correction task's structured notice (一次性告知): the fields and
+    # materials the applicant may change, each with its reason
+    # (govflow.engine.notices); empty when the return listed none.
+    notice = models.JSONField(default=list, blank=True)
     escalated = models.BooleanField(default=False)
 
     class Meta:
@@ -229,6 +247,40 @@ class Task(FSMModelMixin, models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_TASK_STATUSES
+
+
+class RevisionDataField(SecretDataField):
+    """A revision's values, with secret ones sealed like the case's own."""
+
+    def secret_positions(self, instance):
+        case = getattr(instance, "case", None)
+        if case is None or case.version_id is None:
+            return NO_SECRETS
+        return version_positions(case.version)
+
+
+class CaseRevision(models.Model):
+    """What one correction by the applicant changed (补正): for each changed
+    field its value before and after, so a reviewer sees a field-by-field
+    diff of what changed since they last decided on the case."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="revisions")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    fields = models.JSONField(default=list)  # the changed field ids, in form order
+    before = RevisionDataField(default=dict)
+    after = RevisionDataField(default=dict)
+    # The correction task(s) it answered (engine ids).
+    tasks = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["case", "at", "id"]
+        indexes = [models.Index(fields=["case", "at"], name="case_revision_case_at")]
+
+    def __str__(self) -> str:
+        return f"revision of {self.case_id} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class Attachment(models.Model):

@@ -48,7 +48,7 @@ from .models import (
     TaskStatus,
 )
 
-STAFF_TASK_KINDS = (TaskKind.REVIEW, TaskKind.SIGNATURE)
+STAFF_TASK_KINDS = (TaskKind.REVIEW, TaskKind.SIGNATURE, TaskKind.ACCEPTANCE)
 REFERENCE_PATTERN = re.compile(r"[A-Z0-9]{4,32}")
 INBOX_PAGE_SIZE = 25
 MAX_SEARCH = 100

@@ -25,13 +25,15 @@ from govflow.collab import guards as collab_guards
 from govflow.engine import IllegalEvent, NoBranchMatched
 from govflow.engine import runtime as rt
 from govflow.engine.forms import FieldError, validate_form_data
+from govflow.engine.notices import changed_fields
 from govflow.engine.text import forbidden_character, refusal_message
 from govflow.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound
 from govflow.processes.services import version_definition
 from govflow.rawsql import insert_returning
 
 from . import events, rows
-from .bridge import Changes, Decision, advance
+from .bridge import Changes, Decision, accept_case, advance
+from .corrections import refuse_outside_notice, revision_record
 from .models import LIVE_TASK_STATUSES, Attachment, Case, CaseStatus, Task, TaskKind, TaskStatus
 from .operations.distinct import refuse_repeat_signer
 
@@ -207,13 +209,20 @@ def case_submit(
     changes = Changes(now=now)
     changes.event(Action.CASE_SUBMITTED, case, actor_id=actor.pk)
     changes.happened(events.CaseSubmitted(case, actor_id=actor.pk))
-    case.accept()
+    if not has_acceptance(definition):
+        accept_case(case, changes, now, actor_id=actor.pk)  # accepted on submission, as before
     try:
         advance(case, rt.Start(case.data), changes, actor_id=actor.pk)
     except NoBranchMatched as exc:
         raise InvalidInput(f"the case cannot be routed: {exc.message}", code="no_branch_matched") from exc
     changes.flush()
     return case
+
+
+def has_acceptance(definition) -> bool:
+    """Whether the template accepts cases by an `acceptance` node (受理): its
+    cases stay submitted until the first one accepts them."""
+    return any(node.type == "acceptance" for node in definition.nodes.values())
 
 
 def _missing_documents(
@@ -273,6 +282,11 @@ def case_answer_correction(
     if not checked.ok:
         raise FormInvalid(checked.errors, language=language)
     updates = {key: checked.cleaned.get(key) for key in changes_in if key in checked.cleaned}
+    before = dict(case.data)
+    changed = changed_fields(before, updates)
+    # 一次性告知: only what the notice lists may change (the service is the
+    # guard; the web form and the API only offer those fields).
+    refuse_outside_notice(case, changed)
     changes = Changes(now=now)
     open_corrections = [
         tid for tid, task in (case.state or {}).get("tasks", {}).items() if task["kind"] == "correction"
@@ -283,7 +297,20 @@ def case_answer_correction(
                 case, rt.SubmitCorrection(task_id, updates, actor=str(actor.pk)), changes, actor_id=actor.pk
             )
             changes.decided[(case.pk, task_id)] = Decision(outcome="corrected", decided_by_id=actor.pk)
-    changes.event(Action.CASE_CORRECTED, case, actor_id=actor.pk, fields=sorted(updates))
+    # The case's title follows the data (the company's new name).
+    case.title = _case_title(definition, case.data) or case.title
+    revision_record(
+        case=case,
+        definition=definition,
+        before=before,
+        changed=changed,
+        tasks=sorted(open_corrections, key=lambda t: int(t[1:])),
+        actor_id=actor.pk,
+        now=now,
+    )
+    changes.event(
+        Action.CASE_CORRECTED, case, actor_id=actor.pk, fields=sorted(updates), changed=sorted(changed)
+    )
     changes.happened(events.CaseCorrected(case, tuple(sorted(updates)), actor_id=actor.pk))
     changes.flush()
     return case
@@ -307,7 +334,7 @@ def _lock_task(task_id: int, actor) -> tuple[Case, Task, Membership]:
         case is None
         or task is None
         or is_head is None
-        or task.kind not in (TaskKind.REVIEW, TaskKind.SIGNATURE)
+        or task.kind not in (TaskKind.REVIEW, TaskKind.SIGNATURE, TaskKind.ACCEPTANCE)
     ):
         raise NotFound("task not found")
     return case, task, Membership(user_id=actor.pk, department_id=task.department_id, is_head=is_head)
@@ -383,10 +410,16 @@ def task_complete(
     outcome: str,
     opinion: str = "",
     data: Mapping[str, Any] | None = None,
+    notice: Any = None,
+    legal_basis: str = "",
     now: datetime | None = None,
 ) -> Task:
-    """Decide a review or countersignature. Reject and return need a written
-    opinion. A task a colleague already decided is a Conflict, not a write."""
+    """Decide a review, countersignature or acceptance (受理). Reject, return
+    and a refusal to accept need a written opinion (the reasons); a refusal
+    to accept also its legal basis; an acceptance's correction notice
+    (一次性告知) lists the fields and materials to correct, each with a
+    reason (govflow.engine.notices), as may a return to a correction node.
+    A task a colleague already decided is a Conflict, not a write."""
     now = _now(now)
     case, task, _membership = _lock_task(task_id, actor)
     if case.applicant_id == actor.pk:
@@ -405,10 +438,22 @@ def task_complete(
         raise InvalidInput(
             "the opinion is too long", fields={"opinion": [f"at most {MAX_OPINION} characters"]}
         )
-    if outcome in ("reject", "return") and not opinion:
+    if outcome in ("reject", "return", "refuse") and not opinion:
         raise InvalidInput(
-            "a rejection or a return for correction needs a written opinion", fields={"opinion": ["required"]}
+            "a rejection, a refusal to accept or a return for correction needs a written opinion",
+            fields={"opinion": ["required"]},
         )
+    legal_basis = (legal_basis or "").strip()
+    if outcome == "refuse" and not legal_basis:
+        raise InvalidInput(
+            "a refusal to accept (不予受理) needs its legal basis", fields={"legal_basis": ["required"]}
+        )
+    if len(legal_basis) > MAX_OPINION:
+        raise InvalidInput(
+            "the legal basis is too long", fields={"legal_basis": [f"at most {MAX_OPINION} characters"]}
+        )
+    if notice is not None and not isinstance(notice, list | tuple):
+        raise InvalidInput("the correction notice is a list of items", fields={"notice": ["not a list"]})
     if data is not None:
         data = _check_draft_data(data)
     changes = Changes(now=now)
@@ -423,6 +468,8 @@ def task_complete(
         opinion=opinion,
         department=task.department_id,
         **({"acting_for": acting_for} if acting_for is not None else {}),
+        **({"legal_basis": legal_basis} if legal_basis else {}),
+        **({"notice": list(notice)} if notice else {}),
     )
     changes.happened(
         events.TaskDecided(
@@ -439,13 +486,25 @@ def task_complete(
     try:
         advance(
             case,
-            rt.CompleteTask(task.engine_id, outcome, actor=str(actor.pk), opinion=opinion, data=data),
+            rt.CompleteTask(
+                task.engine_id,
+                outcome,
+                actor=str(actor.pk),
+                opinion=opinion,
+                data=data,
+                notice=tuple(notice) if notice else None,
+                legal_basis=legal_basis or None,
+            ),
             changes,
             actor_id=actor.pk,
         )
     except IllegalEvent as exc:
         if exc.code == "outcome_not_offered":
             raise InvalidInput(exc.message, fields={"outcome": [exc.message]}) from exc
+        if exc.code in ("notice_invalid", "notice_not_allowed"):
+            raise InvalidInput(exc.message, fields={"notice": [exc.message]}, code=exc.code) from exc
+        if exc.code in ("refusal_needs_reasons", "refusal_needs_legal_basis", "correction_rounds_exhausted"):
+            raise InvalidInput(exc.message, code=exc.code) from exc
         raise Conflict(exc.message) from exc
     except NoBranchMatched as exc:
         raise InvalidInput(f"the case cannot be routed: {exc.message}", code="no_branch_matched") from exc
@@ -456,7 +515,7 @@ def task_complete(
     except TransitionNotAllowed as exc:  # pragma: no cover - guarded above
         raise Conflict(str(exc)) from exc
     changes.decided[(case.pk, task.engine_id)] = Decision(
-        outcome=outcome, opinion=opinion, decided_by_id=actor.pk
+        outcome=outcome, opinion=opinion, decided_by_id=actor.pk, legal_basis=legal_basis
     )
     changes.flush()
     task.completed_at, task.outcome, task.opinion, task.decided_by = now, outcome, opinion, actor

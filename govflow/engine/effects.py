@@ -18,10 +18,13 @@ class NodeEntered:
 class TaskCreated:
     task_id: str
     node: str
-    kind: str  # review | signature | correction | service
+    kind: str  # review | signature | correction | service | acceptance
     department: str | None
     round: int
     signer: int | None = None
+    # A correction task's structured notice: what the applicant may change
+    # (govflow.engine.notices); None when the return gave none.
+    notice: tuple[dict[str, str], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +158,19 @@ class TaskExtended:
 
 
 @dataclass(frozen=True, slots=True)
+class Accepted:
+    """受理: the application was accepted at `node` (by task `task_id`), in
+    law as of `at` (ISO); `deemed` when by silence (art 32(4)), with its
+    legal basis. The case's first acceptance starts the decision clock."""
+
+    node: str
+    task_id: str
+    at: str
+    deemed: bool = False
+    legal_basis: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CaseCompleted:
     outcome: str
     node: str | None
@@ -176,5 +192,6 @@ Effect = (
     | DecisionTakenBack
     | TaskTransferred
     | TaskExtended
+    | Accepted
     | CaseCompleted
 )

@@ -21,6 +21,11 @@ class CompleteTask:
     actor: str | None = None
     opinion: str | None = None
     data: Mapping[str, Any] | None = None
+    # A structured correction notice (govflow.engine.notices): required with
+    # an acceptance's `notice`, optional with a return to a correction node.
+    notice: tuple[Mapping[str, Any], ...] | None = None
+    # The legal basis of a refusal to accept (不予受理).
+    legal_basis: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -231,6 +231,8 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
         self.check_conditions(nodes)
         self.check_clearance(nodes)
         self.check_return_targets(nodes)
+        for node in nodes.values():
+            KINDS[node.type].check(self, node, nodes)
         catalog = (
             self.read_catalog(root["catalog"], value_pos(root, "catalog"), nodes)
             if "catalog" in root

@@ -30,6 +30,7 @@ from typing import Any
 from . import operations
 from .definition import Definition, Node
 from .effects import (  # noqa: F401 - re-exported: callers read effects from runtime
+    Accepted,
     CaseCompleted,
     CertificateDue,
     ClockPaused,
@@ -146,7 +147,7 @@ MAIN_FRAME = ""
 
 
 class _Machine:
-    __slots__ = ("definition", "effects", "nodes", "now", "queue", "state", "trail")
+    __slots__ = ("definition", "effects", "nodes", "notice", "now", "queue", "state", "trail")
 
     def __init__(self, definition: Definition, state: dict[str, Any], now: datetime) -> None:
         self.definition = definition
@@ -158,6 +159,9 @@ class _Machine:
         # What a reviewer's decision set going (tokens, tasks, scopes, join
         # arrivals, rounds), so that it can be taken back (operations.py).
         self.trail: dict[str, Any] | None = None
+        # A structured correction notice a decision in this step gave, for
+        # the correction task it creates (govflow.engine.notices).
+        self.notice: list[dict[str, str]] | None = None
 
     # ids ------------------------------------------------------------------
 
@@ -214,9 +218,11 @@ class _Machine:
         round_: int,
         signer: int | None,
         since: str | None = None,
+        notice: list[dict[str, str]] | None = None,
     ) -> str:
         """A new open task; `since` (a take-back giving a task back) keeps
-        the moment its time limit counts from."""
+        the moment its time limit counts from; `notice` is a correction
+        task's structured notice (what the applicant may change)."""
         task_id = self.new_id("t")
         self.state["tasks"][task_id] = {
             "node": node.id,
@@ -228,9 +234,13 @@ class _Machine:
             "escalated": False,
             "created": since or self.now,
         }
+        if notice is not None:
+            self.state["tasks"][task_id]["notice"] = notice
         if self.trail is not None:
             self.trail["tasks"].append(task_id)
-        self.effects.append(TaskCreated(task_id, node.id, kind, department, round_, signer))
+        self.effects.append(
+            TaskCreated(task_id, node.id, kind, department, round_, signer, tuple(notice) if notice else None)
+        )
         sla = node.sla
         if sla is not None and kind in ("review", "signature"):
             limit = sla.limit
@@ -415,7 +425,8 @@ class _Machine:
         react = KINDS[node.type].reactions.get(type(event))
         if react is None:
             raise IllegalEvent(f"task '{event.task_id}' is a {task['kind']} task", code="wrong_task_kind")
-        if type(event) is CompleteTask:
+        if type(event) is CompleteTask and task["kind"] != "acceptance":
+            # (an acceptance decision is told to the applicant in writing: no take-back)
             self.trail = operations.begin_trail(self, event.task_id, task)
         react(self, event, task, node)
         self.run()

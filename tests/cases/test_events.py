@@ -18,6 +18,7 @@ from .conftest import GOOD_DATA, decide
 
 ALL = (
     events.CaseSubmitted,
+    events.CaseAccepted,
     events.CaseCorrectionRequested,
     events.CaseCorrected,
     events.CaseReviewResumed,
@@ -68,11 +69,13 @@ def test_a_submission_is_told_with_the_task_it_opens(review_template, applicant,
     case = case_submit_for(case, applicant, now)
 
     # Then subscribers hear of the submission, then of the intake task (its row)
-    assert heard.kinds() == ["CaseSubmitted", "TaskCreated"]
-    submitted, created = heard.last()
+    assert heard.kinds() == ["CaseSubmitted", "CaseAccepted", "TaskCreated"]
+    submitted, accepted, created = heard.last()
     assert submitted.case is case
     assert submitted.actor_id == applicant.pk
     assert created.task.node_id == "intake"
+    assert accepted.at == now  # no acceptance node: accepted on submission
+    assert accepted.node is None
     assert created.task.status == TaskStatus.OPEN
 
 

@@ -34,6 +34,7 @@ BUILT_IN = (
     "publicity",
     "applicant_task",
     "fee",
+    "acceptance",
 )
 
 

@@ -50,7 +50,7 @@ from govflow.engine.runtime import NodeEntered
 
 from .conftest import DEPARTMENTS, HANDLERS, T0, VALID_DIR
 
-WAIT_STATES = {"user_task", "service_task", "wait", "signal", "correction", "call"}
+WAIT_STATES = {"user_task", "service_task", "wait", "signal", "correction", "call", "acceptance"}
 REVIEWERS = ["market_regulation", "tax", "fire", "bank", "archives", "natural_resources"]
 MAX_STEPS = 60
 # Each example parses a template with the (pure Python) loader, so the counts stay moderate.
@@ -377,6 +377,15 @@ def possible_events(
                 events += [CompleteTask(task_id, outcome)] * (approve_weight if outcome == "approve" else 1)
         elif task["kind"] == "correction":
             events.append(SubmitCorrection(task_id, {"x": x}))
+        elif task["kind"] == "acceptance":
+            events += [CompleteTask(task_id, "accept")] * approve_weight
+            if "refuse" in node.outcomes:
+                events.append(
+                    CompleteTask(task_id, "refuse", opinion="材料不全", legal_basis="行政许可法第三十二条")
+                )
+            notice = _some_notice(definition)
+            if "notice" in node.outcomes and notice:
+                events.append(CompleteTask(task_id, "notice", notice=notice))
         else:
             events.append(ServiceDone(task_id, {}))
     events += [FireTimer(timer_id) for timer_id in sorted(state["timers"])]
@@ -403,6 +412,16 @@ def possible_events(
     return events
 
 
+def _some_notice(definition: Definition) -> tuple[dict[str, str], ...]:
+    """A one-item correction notice on the form's first field or material (none without either)."""
+    form = definition.form
+    if form.fields:
+        return ({"kind": "field", "id": form.fields[0].id, "reason": "请更正"},)
+    if form.attachments:
+        return ({"kind": "material", "id": form.attachments[0].id, "reason": "请补交"},)
+    return ()
+
+
 def waiting_signals(definition: Definition, state: dict[str, Any]) -> list[str]:
     """The messages tokens wait for at `signal` nodes (each name once)."""
     names = (definition.nodes[token["node"]] for token in state["tokens"].values())
@@ -423,6 +442,8 @@ def approve_all_event(state: dict[str, Any], definition: Definition | None = Non
     for task_id, task in sorted(state["tasks"].items()):
         if task["kind"] in ("review", "signature"):
             return CompleteTask(task_id, "approve")
+        if task["kind"] == "acceptance":
+            return CompleteTask(task_id, "accept")
         if task["kind"] == "correction":
             return SubmitCorrection(task_id, {})
         return ServiceDone(task_id, {})
@@ -494,7 +515,11 @@ def assert_invariants(
         assert all(scope in scopes for scope in token["scopes"]), token
         own_tasks = [t for t, task in tasks.items() if task["token"] == token_id]
         own_timers = [m for m, timer in timers.items() if timer["token"] == token_id]
-        if node.type in ("user_task", "service_task", "correction"):
+        if node.type == "acceptance":
+            assert sorted(token["tasks"]) == sorted(own_tasks)
+            assert len(own_tasks) == 1
+            assert [timers[m]["kind"] for m in own_timers] == ["acceptance_deadline"]
+        elif node.type in ("user_task", "service_task", "correction"):
             assert own_tasks, f"token on '{node.id}' has no task"
             assert sorted(token["tasks"]) == sorted(own_tasks)
             if node.type == "correction" or node.clock_excluded:

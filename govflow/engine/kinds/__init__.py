@@ -12,6 +12,7 @@ the known types in.
 
 from __future__ import annotations
 
+from .acceptance import Acceptance
 from .applicant_task import ApplicantTask
 from .base import NodeKind
 from .call import Call
@@ -55,6 +56,7 @@ for _kind in (
     Publicity,
     ApplicantTask,
     Fee,
+    Acceptance,
 ):
     register(_kind)
 

@@ -90,6 +90,10 @@ class NodeKind:
         """Fill `node` from its YAML mapping `item`, reporting problems on
         `reader` (`reader.err(pos, message)`)."""
 
+    def check(self, reader: Reader, node: Node, nodes: Mapping[str, Node]) -> None:
+        """Checks that need the other nodes (where an outcome may lead),
+        run once the whole document is read."""
+
     def successors(self, node: Node) -> tuple[str, ...]:
         return node.next
 

@@ -10,6 +10,7 @@ from ..definition import Node
 from ..effects import TaskCancelled, TaskCompleted, TimerCancelled
 from ..events import SubmitCorrection
 from ..loading.positions import key_pos, value_pos
+from ..notices import changed_fields, take_notice
 from .base import NodeKind, gettext_noop
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 class Correction(NodeKind):
     type = "correction"
-    keys = frozenset({"deadline", "next", "on_timeout"})
+    keys = frozenset({"deadline", "next", "on_timeout", "max_rounds"})
     waits = True
     colours = ("#fff3e0", "#9a5b00", "5 3")
     caption = gettext_noop("applicant corrects")
@@ -43,6 +44,11 @@ class Correction(NodeKind):
             if "deadline" not in item:
                 reader.err(key_pos(item, "on_timeout"), f"{what}: 'on_timeout' needs a 'deadline'")
             node.on_timeout = reader.target(item, "on_timeout", what, node)
+        if "max_rounds" in item:
+            # How often reviewers may send the case here (govflow.engine.notices.check_rounds).
+            cap = reader.integer(item, "max_rounds", what, minimum=1, maximum=20)
+            if cap is not None:
+                node.settings["max_rounds"] = cap
 
     def successors(self, node: Node) -> tuple[str, ...]:
         if node.on_timeout:
@@ -54,7 +60,9 @@ class Correction(NodeKind):
 
     def enter(self, machine: Machine, token_id: str, token: dict, node: Node) -> None:
         round_ = machine.next_round(node.id)
-        task_id = machine.create_task(token_id, node, "correction", None, round_, None)
+        task_id = machine.create_task(
+            token_id, node, "correction", None, round_, None, notice=take_notice(machine)
+        )
         token["tasks"] = [task_id]
         if node.duration is not None:
             machine.start_timer(
@@ -69,11 +77,13 @@ class Correction(NodeKind):
             del state["timers"][timer_id]
             machine.effects.append(TimerCancelled(timer_id))
         machine.effects.append(TaskCompleted(event.task_id, node.id, "corrected"))
-        state["data"].update(event.data)
+        data = state["data"]
+        changed = changed_fields(data, event.data)
+        data.update(event.data)
         token = state["tokens"][task["token"]]
         token.pop("tasks", None)
         machine.resume(node.id)
-        machine.move(task["token"], node.next[0])
+        machine.move(task["token"], recheck_from(machine, node, changed) or node.next[0])
 
     def on_timer(self, machine: Machine, timer: dict, node: Node) -> None:
         # correction_deadline: the applicant did not answer in time
@@ -83,3 +93,34 @@ class Correction(NodeKind):
         machine.state["tokens"][timer["token"]].pop("tasks", None)
         machine.resume(node.id)
         machine.move(timer["token"], node.on_timeout or "")
+
+
+def recheck_from(machine: Machine, node: Node, changed: set[str]) -> str | None:
+    """The automated step to run again after a correction that changed
+    `changed`: the first (in the template's order) service task of the same
+    process and block that has run in this case and names a changed field
+    among its `inputs`; None when there is none (the case goes to `next`).
+    From there the case takes its way again, through the gateways after
+    the check, so a correction cannot carry a taken company name straight
+    back to the reviewer."""
+    if not changed:
+        return None
+    nodes, rounds = machine.nodes, machine.state["rounds"]
+    here = _blocks(nodes, node.id)
+    found = [
+        other
+        for other in nodes.values()
+        if other.type == "service_task"
+        and other.process == node.process
+        and rounds.get(other.id, 0) > 0
+        and changed.intersection(other.settings.get("inputs", ()))
+        and _blocks(nodes, other.id) == here
+    ]
+    if not found:
+        return None
+    return min(found, key=lambda other: (other.line, other.col)).id
+
+
+def _blocks(nodes: dict[str, Node], node_id: str) -> frozenset[str]:
+    """The splits whose block holds the node (a token's scopes there)."""
+    return frozenset(split.id for split in nodes.values() if node_id in split.block)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..definition import Node
 from ..effects import ServiceCall, TaskCompleted
 from ..events import ServiceDone
-from ..loading.positions import value_pos
+from ..loading.positions import item_pos, value_pos
 from .base import NodeKind, gettext_noop
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 class ServiceTask(NodeKind):
     type = "service_task"
-    keys = frozenset({"handler", "next"})
+    keys = frozenset({"handler", "next", "inputs"})
     waits = True
     has_results = True
     colours = ("#eaf5ea", "#2e6b30", "")
@@ -36,6 +36,20 @@ class ServiceTask(NodeKind):
             )
         node.handler = handler
         reader.single_next(node, item, what)
+        if "inputs" in item:
+            # The form fields the handler reads: a correction that changes one
+            # of them runs the step again (kinds/correction.py).
+            raw = reader.seq(item["inputs"], value_pos(item, "inputs"), f"{what} inputs") or []
+            inputs = []
+            for index, value in enumerate(raw):
+                if not isinstance(value, str) or value not in reader.fields:
+                    reader.err(
+                        item_pos(raw, index, value_pos(item, "inputs")),
+                        f"{what} inputs names {value!r}, which is no field of the form",
+                    )
+                else:
+                    inputs.append(str(value))
+            node.settings["inputs"] = tuple(inputs)
 
     def enter(self, machine: Machine, token_id: str, token: dict, node: Node) -> None:
         machine.state["results"].pop(node.id, None)

@@ -28,6 +28,7 @@ from ..definition import (
 from ..effects import Notify, TaskCompleted, TimerCancelled
 from ..events import AddSigner, CompleteTask, ExtendTask, RemoveSigner, ReturnTask, TransferTask
 from ..loading.positions import item_pos, key_pos, value_pos
+from ..notices import check_rounds, pending_notice
 from ..problems import IllegalEvent
 from .base import NodeKind
 
@@ -296,6 +297,15 @@ class UserTask(NodeKind):
             raise IllegalEvent(
                 "a signer added before you has not approved yet", code="waiting_for_added_signer"
             )
+        target = node.outcomes[event.outcome]
+        check_rounds(machine, node, target)
+        if event.notice:
+            if machine.nodes[target].type != "correction":
+                raise IllegalEvent(
+                    "a correction notice goes only with an outcome that leads to a correction",
+                    code="notice_not_allowed",
+                )
+            pending_notice(machine, node, event.notice, required=False)
         if task.get("added"):
             self.added_signed(machine, event, task, node)
             return

@@ -51,6 +51,9 @@ def outcome(value) -> str:
         "corrected": _("Corrected"),
         "returned": _("Sent back to an earlier step"),
         "taken_back": _("Decision taken back"),
+        "accept": _("Accepted"),
+        "refuse": _("Not accepted"),
+        "notice": _("Correction notice given"),
     }.get(str(value), str(value))
 
 
@@ -60,6 +63,9 @@ def outcome_verb(value) -> str:
         "approve": _("Approve"),
         "reject": _("Reject"),
         "return": _("Return for correction"),
+        "accept": _("Accept"),
+        "refuse": _("Refuse to accept"),
+        "notice": _("Give a one-time correction notice"),
     }.get(str(value), str(value))
 
 
