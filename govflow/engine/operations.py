@@ -466,9 +466,20 @@ def take_back(machine: Machine, event: TakeBack) -> None:
         new_id = machine.create_task(
             token_id, node, old["kind"], old["department"], old["round"], old["signer"], since=old["created"]
         )
-        for key in ("after", "transfers"):
+        for key in ("after", "transfers", "extensions"):
             if key in old:
                 state["tasks"][new_id][key] = old[key]
+        # 延期: the task given back keeps the extensions of its time limit.
+        for extension in old.get("extensions", ()):
+            machine.effects.append(
+                TaskExtended(
+                    new_id,
+                    node.id,
+                    extension.get("days"),
+                    extension.get("hours"),
+                    int(state.get("extensions", {}).get(node.id, 0)),
+                )
+            )
         token.setdefault("tasks", []).append(new_id)
         if old_id == event.task_id:
             again = new_id

@@ -289,3 +289,25 @@ def test_ask_on_the_case_page_and_refuse_in_the_heads_inbox(case, base_data, now
     assert request.status == ExtensionStatus.REFUSED
     assert request.answer == "请按期办结"
     assert "请按期办结" in shown
+
+
+def test_a_decision_taken_back_gives_the_task_back_with_its_extension(case, base_data, now):
+    from govflow.cases.operations.take_back import task_take_back
+
+    reviewer, head = base_data["market_regulation_reviewer"], base_data["market_regulation_head"]
+    task = held(case, "review", reviewer, now)
+    extension_approve(
+        extension_id=extension_request(task_id=task.pk, actor=reviewer, reason="需鉴定", now=now).pk,
+        actor=head,
+        now=now,
+    )
+    task_complete(task_id=task.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
+
+    again = task_take_back(task_id=task.pk, actor=reviewer, now=now)
+
+    again.refresh_from_db()
+    assert again.due_at == EXTENDED
+    assert Timer.objects.get(task=again, kind="sla_breach").due_at == EXTENDED
+    with pytest.raises(Conflict) as second:
+        extension_request(task_id=again.pk, actor=reviewer, reason="再次", now=now)
+    assert second.value.code == "extension_limit_reached"

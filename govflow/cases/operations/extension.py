@@ -87,39 +87,55 @@ def extension_check(*, case: Case, task: Task, now: datetime) -> Extension:
     return rule
 
 
+def _extend_timer(timer: Timer, task: Task | None, calendar, effect: TaskExtended, now: datetime) -> bool:
+    """Move one SLA timer (and the task's copy of its date) by the extension."""
+    span = {"days": effect.days, "hours": effect.hours}
+    if timer.status == Timer.PENDING and timer.due_at is not None:
+        later = deadline(calendar, timer.due_at, **span)
+        timer.due_at, timer.provisional = later.due_at, timer.provisional or later.provisional
+        timer.pauses = [*timer.pauses, extension_entry(now, **span, paused=False)]
+        if task is not None and timer.kind == "sla_breach":
+            task.due_at, task.due_provisional = timer.due_at, timer.provisional
+        elif task is not None:
+            task.remind_at = timer.due_at
+        return True
+    if timer.status == Timer.PAUSED:
+        timer.remaining_seconds = (timer.remaining_seconds or 0) + extension_seconds(calendar, **span)
+        # Before the open pause: replay adds it to the time left there.
+        pauses = list(timer.pauses)
+        open_pauses = [i for i, entry in enumerate(pauses) if isinstance(entry, list) and entry[1] is None]
+        pauses.insert(
+            open_pauses[-1] if open_pauses else len(pauses), extension_entry(now, **span, paused=True)
+        )
+        timer.pauses = pauses
+        return True
+    return False
+
+
 def _move_timers(case: Case, task: Task, effect: TaskExtended, now: datetime) -> None:
     calendar = calendar_get(version_definition(case.version).calendar)
-    span = {"days": effect.days, "hours": effect.hours}
     timers = Timer.objects.select_for_update().filter(
         case=case, task=task, kind__in=SLA_TIMER_KINDS, status__in=[Timer.PENDING, Timer.PAUSED]
     )
     for timer in timers.order_by("id"):
-        if timer.status == Timer.PENDING and timer.due_at is not None:
-            later = deadline(calendar, timer.due_at, **span)
-            timer.due_at, timer.provisional = later.due_at, timer.provisional or later.provisional
-            timer.pauses = [*timer.pauses, extension_entry(now, **span, paused=False)]
-            if timer.kind == "sla_breach":
-                task.due_at, task.due_provisional = timer.due_at, timer.provisional
-            else:
-                task.remind_at = timer.due_at
-        elif timer.status == Timer.PAUSED:
-            timer.remaining_seconds = (timer.remaining_seconds or 0) + extension_seconds(calendar, **span)
-            # Before the open pause: replay adds it to the time left there.
-            pauses = list(timer.pauses)
-            at = next(
-                (
-                    i
-                    for i in range(len(pauses) - 1, -1, -1)
-                    if isinstance(pauses[i], list) and pauses[i][1] is None
-                ),
-                len(pauses),
-            )
-            pauses.insert(at, extension_entry(now, **span, paused=True))
-            timer.pauses = pauses
-        else:
-            continue
-        timer.save(update_fields=["due_at", "remaining_seconds", "provisional", "pauses"])
+        if _extend_timer(timer, task, calendar, effect, now):
+            timer.save(update_fields=["due_at", "remaining_seconds", "provisional", "pauses"])
     task.save(update_fields=["due_at", "due_provisional", "remind_at"])
+
+
+def timers_extend_new(*, changes: Changes, case: Case, effect: TaskExtended, now: datetime) -> None:
+    """A task created in this step that keeps its predecessor's extensions
+    (a take-back gives a task back with the time limit it had): move its
+    SLA timers, still in `changes`, before they are written."""
+    calendar = calendar_get(version_definition(case.version).calendar)
+    for timer in changes.new_timers:
+        if (
+            timer.case is case
+            and timer.kind in SLA_TIMER_KINDS
+            and timer.task is not None
+            and timer.task.engine_id == effect.task_id
+        ):
+            _extend_timer(timer, timer.task, calendar, effect, now)
 
 
 def _when(moment: datetime | None, *, hours: bool) -> str:

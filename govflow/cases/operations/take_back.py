@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from govflow.audit.actions import Action
 from govflow.engine import runtime as rt
-from govflow.engine.effects import DecisionTakenBack
+from govflow.engine.effects import DecisionTakenBack, TaskExtended
 from govflow.engine.operations import can_take_back, taken_back_tasks
 from govflow.errors import Conflict, Forbidden
 
@@ -28,6 +28,7 @@ from ..bridge import Changes, advance, load_state
 from ..models import Case, Task, TaskStatus
 from ..services import _lock_task
 from .common import claim_for, engine_refusals
+from .extension import timers_extend_new
 
 TAKEN_BACK = "taken_back"
 
@@ -64,6 +65,8 @@ def task_take_back(*, task_id: int, actor, now: datetime | None = None) -> Task:
     with engine_refusals():
         result = advance(case, rt.TakeBack(task.engine_id, actor=str(actor.pk)), changes, actor_id=actor.pk)
     back = next(e for e in result.effects if isinstance(e, DecisionTakenBack))
+    for extended in (e for e in result.effects if isinstance(e, TaskExtended)):
+        timers_extend_new(changes=changes, case=case, effect=extended, now=now)
     again = changes.created[(case.pk, back.again)]
     claim_for(again, actor, now)
     cancelled = sorted(
