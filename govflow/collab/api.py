@@ -560,11 +560,11 @@ class BatchApprove(ApiView):
 # -- 延期 (行政许可法 art 42) ----------------------------------------------------------
 
 
-class ExtensionAskSerializer(serializers.Serializer):
+class ExtensionAskSerializer(BodySerializer):
     reason = TextField(max_length=2000, help_text="why the step cannot be decided within its limit")
 
 
-class ExtensionAnswerSerializer(serializers.Serializer):
+class ExtensionAnswerSerializer(BodySerializer):
     answer = TextField(
         required=False, allow_blank=True, default="", max_length=2000, help_text="required to refuse"
     )
