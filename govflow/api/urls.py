@@ -10,7 +10,18 @@ from govflow.letters import api as letters
 from govflow.ratings.api import CaseRatings
 
 from .errors import not_found
-from .views import attachments, cases, catalogue, certificates, commitments, lookup, signals, task_flow, tasks
+from .views import (
+    applicant_steps,
+    attachments,
+    cases,
+    catalogue,
+    certificates,
+    commitments,
+    lookup,
+    signals,
+    task_flow,
+    tasks,
+)
 
 app_name = "api"
 
@@ -33,6 +44,7 @@ v1 = [
     path("cases/<str:reference>/ratings/", CaseRatings.as_view(), name="case-ratings"),
     path("cases/<str:reference>/urge/", collab.CaseUrge.as_view(), name="case-urge"),
     path("cases/<str:reference>/signals/<slug:name>/", signals.CaseSignal.as_view(), name="case-signal"),
+    path("cases/<str:reference>/steps/", applicant_steps.CaseSteps.as_view(), name="case-steps"),
     path("cases/<str:reference>/attachments/", attachments.AttachmentList.as_view(), name="attachments"),
     path(
         "cases/<str:reference>/attachments/<id:pk>/",

@@ -81,8 +81,9 @@ def test_outsiders_get_404_on_every_object_endpoint_and_change_nothing(base_data
     # ratings: GET and POST; a signal; the task operations (govflow.collab):
     # operations, delegate, consult, cc and the case's urge; the task flow
     # (govflow.api.views.task_flow): return (GET and POST), take-back,
-    # transfer, add-signer, remove-signer
-    assert len(operations) == 31
+    # transfer, add-signer, remove-signer; the applicant's steps and fees
+    # (GET and POST /cases/{reference}/steps/)
+    assert len(operations) == 36
     before = _snapshot(case, task)
 
     leaks = []

@@ -236,3 +236,42 @@ def test_the_applicant_is_notified_of_the_step(in_notice, applicant, now):
         key=message.key, kind="applicant_step", case_id=case.pk, task_engine_id=message.payload["task"]
     )
     assert Notification.objects.filter(user=applicant, kind="applicant_step").exists()
+
+
+def test_the_api_shows_the_step_and_the_fee_and_a_payment_sent_twice_counts_once(
+    in_notice, applicant, market_reviewer, gateway, now
+):
+    from tests.api.conftest import api_client
+
+    case = _past_notice(in_notice, now)
+    owner = api_client(applicant, language="en")
+    url = f"/api/v1/cases/{case.reference}/steps/"
+    listed = owner.get(url).json()
+    [step] = listed["steps"]
+    assert step["node"] == "declare"
+    assert [f["id"] for f in step["form_fields"]] == ["opening_date"]
+    assert step["deadline"] is not None
+    assert listed["fees"] == []
+    assert api_client(market_reviewer).get(url).status_code == 200
+    assert api_client(market_reviewer).post(url, {"task": step["task"]}, format="json").status_code == 403
+    refused = owner.post(url, {"task": step["task"], "data": {"shop_name": "改名"}}, format="json")
+    assert refused.status_code == 400
+    done = owner.post(
+        url, {"task": step["task"], "data": {"opening_date": "2026-04-01"}, "confirmed": True}, format="json"
+    )
+    assert done.status_code == 200, done.json()
+    [fee] = done.json()["fees"]
+    assert fee["amount"] == "300.00"
+    assert fee["paid"] is False
+    assert fee["deadline"] is not None
+    signal = api_client(gateway)
+    payment = {"message_id": "PAY-7", "data": {"amount": "300.00", "payment_id": "PAY-7"}}
+    first = signal.post(f"/api/v1/cases/{case.reference}/signals/fee_paid/", payment, format="json")
+    second = signal.post(f"/api/v1/cases/{case.reference}/signals/fee_paid/", payment, format="json")
+    assert first.status_code == second.status_code == 200
+    assert first.json()["duplicate"] is False
+    assert second.json()["duplicate"] is True
+    assert second.json()["status"] == "approved"
+    [paid] = owner.get(url).json()["fees"]
+    assert paid["paid"] is True
+    assert AuditEvent.objects.filter(case_id=case.pk, action="CASE_SIGNAL_RECEIVED").count() == 1

@@ -1,0 +1,111 @@
+"""The applicant's own steps (`applicant_task` nodes) and the case's fees
+(`fee` nodes): read by the applicant and the case's reviewers, a step
+completed by the applicant."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from govflow.cases.applicant_steps import applicant_steps_open, applicant_task_complete, fee_states
+from govflow.cases.selectors import case_access
+
+from .. import selectors
+from ..idempotency import run_once
+from ..schema import idempotency_parameter
+from .base import ApiView
+
+REFERENCE = OpenApiParameter("reference", str, OpenApiParameter.PATH, description="the case reference")
+
+
+class StepFieldSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    label = serializers.DictField(child=serializers.CharField())
+    value = serializers.JSONField(allow_null=True)
+
+
+class ApplicantStepSerializer(serializers.Serializer):
+    task = serializers.CharField(source="task_id", help_text="send it back to complete the step")
+    node = serializers.CharField(source="node_id")
+    title = serializers.CharField()
+    form_fields = serializers.SerializerMethodField(help_text="the form fields the step asks for")
+    confirm = serializers.CharField(help_text="the statement to confirm; empty when none")
+    deadline = serializers.DateTimeField(allow_null=True)
+    deadline_provisional = serializers.BooleanField(source="provisional")
+
+    def get_form_fields(self, step) -> list[dict]:
+        return [
+            {"id": spec.id, "type": spec.type, "label": dict(spec.label), "value": step.values.get(spec.id)}
+            for spec in step.fields
+        ]
+
+
+class FeeSerializer(serializers.Serializer):
+    node = serializers.CharField(source="node_id")
+    title = serializers.CharField()
+    amount = serializers.CharField(help_text="in yuan, exact (e.g. 300.00)")
+    paid = serializers.BooleanField(help_text="false: 待缴费, awaiting payment")
+    deadline = serializers.DateTimeField(allow_null=True, help_text="pay by; null when paid or none")
+    deadline_provisional = serializers.BooleanField(source="provisional")
+
+
+class StepsSerializer(serializers.Serializer):
+    steps = ApplicantStepSerializer(many=True)
+    fees = FeeSerializer(many=True)
+
+
+class StepCompleteSerializer(serializers.Serializer):
+    task = serializers.CharField(max_length=32, help_text="the open step's task id (from GET)")
+    data = serializers.DictField(required=False, default=dict, help_text="the fields the step asks for")
+    confirmed = serializers.BooleanField(required=False, default=False)
+
+
+class CaseSteps(ApiView):
+    checks_own_text = ("data",)
+
+    def answer(self, case):
+        body = {
+            "steps": applicant_steps_open(case=case, language=self.lang) if case.is_open else [],
+            "fees": fee_states(case=case, language=self.lang),
+        }
+        return Response(StepsSerializer(body).data)
+
+    @extend_schema(
+        tags=["cases"],
+        operation_id="case_steps",
+        summary="The applicant's open steps and the case's fees (待缴费 or paid)",
+        parameters=[REFERENCE],
+        responses={200: StepsSerializer},
+    )
+    def get(self, request, reference):
+        return self.answer(case_access(user=request.user, reference=reference).case)
+
+    @extend_schema(
+        tags=["cases"],
+        operation_id="case_step_complete",
+        summary="Complete an open applicant step",
+        description="The applicant sends the fields the step asks for (no others) and confirms its "
+        "statement when it has one; the statutory clock, paused while the step was open, runs again.",
+        parameters=[REFERENCE, idempotency_parameter()],
+        request=StepCompleteSerializer,
+        responses={200: StepsSerializer},
+    )
+    def post(self, request, reference):
+        case = selectors.case_owned(user=request.user, reference=reference)
+        body = StepCompleteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+
+        def complete():
+            done = applicant_task_complete(
+                case_id=case.pk,
+                actor=request.user,
+                task_id=body.validated_data["task"],
+                data=body.validated_data["data"],
+                confirmed=body.validated_data["confirmed"],
+                language=self.lang,
+            )
+            return self.answer(done)
+
+        return run_once(request, endpoint="case-steps", action=complete)
