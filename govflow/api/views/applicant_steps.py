@@ -12,6 +12,7 @@ from govflow.cases.applicant_steps import applicant_steps_open, applicant_task_c
 from govflow.cases.selectors import case_access
 
 from .. import selectors
+from ..fields import BodySerializer, TextField
 from ..idempotency import run_once
 from ..schema import idempotency_parameter
 from .base import ApiView
@@ -56,8 +57,8 @@ class StepsSerializer(serializers.Serializer):
     fees = FeeSerializer(many=True)
 
 
-class StepCompleteSerializer(serializers.Serializer):
-    task = serializers.CharField(max_length=32, help_text="the open step's task id (from GET)")
+class StepCompleteSerializer(BodySerializer):
+    task = TextField(max_length=32, help_text="the open step's task id (from GET)")
     data = serializers.DictField(required=False, default=dict, help_text="the fields the step asks for")
     confirmed = serializers.BooleanField(required=False, default=False)
 
