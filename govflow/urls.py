@@ -24,5 +24,6 @@ urlpatterns = [
     path("ratings/", include("govflow.ratings.urls")),
     path("collab/", include("govflow.collab.urls")),
     path("notices/", include("govflow.notices.urls")),
+    path("commitments/", include("govflow.commitments.urls")),
     path("", include("govflow.web.urls")),
 ]

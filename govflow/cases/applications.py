@@ -16,11 +16,12 @@ from typing import Any
 
 from django.utils import timezone
 
+from govflow.commitments.services import case_submit_with_commitment
 from govflow.engine.forms import validate_form_data
 from govflow.errors import FormInvalid, GovflowError
 from govflow.processes.services import version_definition
 
-from .attachments import attachment_add, attachment_remove, case_submit_with_attachments, submission_problems
+from .attachments import attachment_add, attachment_remove, submission_problems
 from .models import Case
 from .services import case_answer_correction, case_save_draft
 
@@ -79,11 +80,14 @@ def draft_update(
     uploads: Mapping[str, Sequence[Any]] | None = None,
     remove_attachment: int | None = None,
     submit: bool = False,
+    commitment: bool = False,
     language: str = "zh",
     now: datetime | None = None,
 ) -> FormRoundTrip:
     """Save the typed data, then the files, then submit when asked and
-    everything before went through. Errors are collected, not raised."""
+    everything before went through. Errors are collected, not raised.
+    `commitment`: the applicant signs the commitment for the documents
+    the template lets follow later or replaces (govflow.commitments)."""
     result = FormRoundTrip(case)
     try:
         result.case = case_save_draft(
@@ -105,8 +109,8 @@ def draft_update(
     )
     if submit and result.ok:
         try:
-            result.case = case_submit_with_attachments(
-                case_id=case.pk, actor=actor, language=language, now=now
+            result.case = case_submit_with_commitment(
+                case_id=case.pk, actor=actor, sign=commitment, language=language, now=now
             )
             result.submitted = True
         except FormInvalid as exc:

@@ -3,6 +3,8 @@ for the user (they write nothing)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from govflow.accounts.models import Membership
 from govflow.cases.selectors import case_access
 
@@ -28,3 +30,36 @@ def verifications_for_user(*, user, open_only: bool = True) -> list[Verification
     if open_only:
         rows = rows.filter(status="open")
     return list(rows.select_related("case", "department").order_by("due_at", "pk"))
+
+
+@dataclass(frozen=True)
+class Panel:
+    commitments: list[Commitment]
+    materials: list[DeferredMaterial]
+    verification: Verification | None
+    is_owner: bool
+    may_decide_verification: bool
+    is_verifying_head: bool
+
+
+def case_commitments_panel(*, case, user) -> Panel | None:
+    """What the case page shows of the case's commitments, for a user the
+    page has let in (its applicant or a reviewer)."""
+    commitments = list(Commitment.objects.filter(case=case).select_related("document").order_by("kind"))
+    if not commitments:
+        return None
+    materials = list(DeferredMaterial.objects.filter(case=case).order_by("due_at", "pk"))
+    verification = Verification.objects.filter(case=case).select_related("department").first()
+    membership = (
+        Membership.objects.filter(user=user, department_id=verification.department_id).first()
+        if verification is not None and user.is_authenticated
+        else None
+    )
+    return Panel(
+        commitments=commitments,
+        materials=materials,
+        verification=verification,
+        is_owner=case.applicant_id == user.pk,
+        may_decide_verification=membership is not None and verification.status == "open",
+        is_verifying_head=bool(membership and membership.is_head),
+    )

@@ -15,19 +15,12 @@ from govflow.demo_cases import DEMO_PDF
 from govflow.outbox.services import outbox_drain
 from tests.api.conftest import api_client, assert_error
 
-from .test_commitments import ID_NUMBER, SOURCE, keys  # noqa: F401  (the fixture)
+from .test_commitments import ID_NUMBER
 
 pytestmark = [pytest.mark.procedure, pytest.mark.django_db]
 
 # A working Tuesday inside the loaded calendar, 10:00 in Beijing.
 NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def template(base_data):
-    from govflow.processes.services import process_publish
-
-    return process_publish(source=SOURCE.read_text(encoding="utf-8"))
 
 
 def _pdf(name):
@@ -54,7 +47,7 @@ def _draft(client, uploads):
 
 
 @time_machine.travel(NOW, tick=False)
-def test_deferral_over_the_api(template, keys, base_data, applicant, market_reviewer):  # noqa: F811
+def test_deferral_over_the_api(template, keys, base_data, applicant, market_reviewer):
     client = api_client(applicant, language="en")
     reference = _draft(client, ("application", "premises_proof"))
 
@@ -90,7 +83,7 @@ def test_deferral_over_the_api(template, keys, base_data, applicant, market_revi
 
 
 @time_machine.travel(NOW, tick=False)
-def test_credit_listed_over_the_api(template, keys, applicant, process_admin):  # noqa: F811
+def test_credit_listed_over_the_api(template, keys, applicant, process_admin):
     from govflow.credit.services import credit_entry_add
 
     credit_entry_add(code=ID_NUMBER, reason="严重失信", source="信用中国", actor=process_admin)
@@ -105,7 +98,7 @@ def test_credit_listed_over_the_api(template, keys, applicant, process_admin):  
 
 
 @time_machine.travel(NOW, tick=False)
-def test_verification_over_the_api(template, keys, base_data, applicant, market_reviewer):  # noqa: F811
+def test_verification_over_the_api(template, keys, base_data, applicant, market_reviewer):
     from govflow.cases.services import task_complete
 
     client = api_client(applicant, language="en")

@@ -6,13 +6,10 @@ replaced by a commitment the market regulator verifies within 20)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from io import StringIO
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
 from django.test import Client
 
 from govflow.audit.models import AuditEvent
@@ -42,24 +39,11 @@ from govflow.demo_cases import DEMO_PDF
 from govflow.errors import Conflict, Forbidden, FormInvalid
 from govflow.notifications.models import Notification
 from govflow.outbox.services import outbox_drain
-from govflow.processes.services import process_publish
 
 pytestmark = [pytest.mark.procedure, pytest.mark.django_db]
 
-SOURCE = Path(__file__).resolve().parents[1] / "data" / "services" / "commitments.yaml"
 BEIJING = ZoneInfo("Asia/Shanghai")
 ID_NUMBER = "11010519491231002X"
-
-
-@pytest.fixture
-def keys(settings, tmp_path):
-    settings.GOVFLOW_KEYS_DIR = tmp_path / "keys"
-    call_command("certificate_keys", stdout=StringIO())
-
-
-@pytest.fixture
-def template(base_data):
-    return process_publish(source=SOURCE.read_text(encoding="utf-8"))
 
 
 def _pdf(name: str) -> SimpleUploadedFile:

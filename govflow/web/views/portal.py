@@ -149,6 +149,7 @@ def case_edit(request, reference):
         uploads=_uploads(request, definition.form),
         remove_attachment=args.get("attachment"),
         submit=action == "submit",
+        commitment=request.POST.get("commitment") == "1",
         language=lang(),
     )
     if result.submitted:
