@@ -23,7 +23,9 @@ from govflow.notifications.models import Notification
 from govflow.outbox.services import outbox_drain
 from govflow.processes.services import process_publish
 from govflow.timers.models import Timer
+from govflow.timers.services import calendar_invalidate
 from tests.letters.conftest import keys, letter_path, pdf_text  # noqa: F401
+from tests.timers.test_provisional import load_2027  # noqa: F401
 
 pytestmark = [pytest.mark.procedure, pytest.mark.django_db]
 
@@ -311,3 +313,48 @@ def test_a_decision_taken_back_gives_the_task_back_with_its_extension(case, base
     with pytest.raises(Conflict) as second:
         extension_request(task_id=again.pk, actor=reviewer, reason="再次", now=now)
     assert second.value.code == "extension_limit_reached"
+
+
+def test_an_extension_into_a_year_not_loaded_is_provisional_and_the_letter_says_so(
+    base_data,
+    tmp_path,
+    load_2027,  # noqa: F811
+):
+    # Tuesday 2026-12-01 10:00 Beijing: 20 working days end 12-29 (exact);
+    # ten more reach into 2027, whose calendar is not loaded.
+    december = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    process_publish(source=YAML.read_text(encoding="utf-8"))
+    applicant = base_data["applicant"]
+    created = case_create(
+        applicant=applicant,
+        template_code="test_extension",
+        data={"company_name": "北京年末有限公司"},
+        now=december,
+    )
+    case_submit(case_id=created.pk, actor=applicant, now=december)
+    reviewer, head = base_data["market_regulation_reviewer"], base_data["market_regulation_head"]
+    task = held(created, "review", reviewer, december)
+    assert task.due_at == datetime(2026, 12, 29, 9, 0, tzinfo=UTC)
+    assert not task.due_provisional
+
+    approved = extension_approve(
+        extension_id=extension_request(task_id=task.pk, actor=reviewer, reason="年末集中", now=december).pk,
+        actor=head,
+        now=december,
+    )
+
+    task.refresh_from_db()
+    assert task.due_provisional
+    # counted Monday to Friday: 12-30, 12-31, 1-1 ... 1-12
+    assert task.due_at == datetime(2027, 1, 12, 9, 0, tzinfo=UTC)
+    assert Timer.objects.get(task=task, kind="sla_breach").provisional
+    assert "（预计" in pdf_text(letter_path(approved.letter).read_bytes(), tmp_path)
+    # the year is loaded (New Year's Day and 1-6 off): recounted exactly, extension included
+    calendar_invalidate()
+    try:
+        load_2027()
+        task.refresh_from_db()
+    finally:
+        calendar_invalidate()
+    assert task.due_at == datetime(2027, 1, 14, 9, 0, tzinfo=UTC)
+    assert not task.due_provisional
