@@ -95,6 +95,9 @@ class Script:
     durations: dict[str, float] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)  # node -> result, or a list used in turn
     corrections: dict[str, Any] = field(default_factory=dict)
+    # 容缺 / 告知承诺: {"materials": "supplied" | "missing",
+    # "verification": "confirmed" | "false"} (docs/process-language.md).
+    commitments: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -106,6 +109,7 @@ class Simulation:
     decisions: list[dict[str, Any]]
     time_limit_days: float | None
     dates: CalendarDates | None = None
+    commitments: dict[str, Any] | None = None  # what the script said of 容缺 / 告知承诺, and its effect
 
     def as_json(self) -> dict[str, Any]:
         days = round(self.working_days, 2)
@@ -124,6 +128,8 @@ class Simulation:
                 for decision, (on, provisional) in zip(self.decisions, self.dates.decisions, strict=True)
             ]
             out.update(self.dates.as_json())
+        if self.commitments is not None:
+            out["commitments"] = self.commitments
         return out
 
 
@@ -254,6 +260,7 @@ class _Run:
         self.timer_extensions: dict[str, list[rt.TaskExtended]] = {}
         self.extra_days: dict[str, float] = {}
         self.reminders: dict[str, str] = {}  # task id -> its SLA reminder timer id
+        self.terminated = False  # 容缺: ended for materials not supplied
 
     def now(self) -> datetime:
         return SIMULATION_EPOCH + timedelta(days=self.clock)
@@ -496,6 +503,9 @@ class _Run:
             state = self.apply(rt.step(self.definition, None, rt.Start(self.data), self.now()))
         except EngineError as exc:  # e.g. no branch of a gateway right after the start matches
             raise self.engine_error(exc) from exc
+        makeup = material_days(self.definition)
+        if self.script.commitments.get("materials") == "missing" and makeup is not None:
+            self.schedule(makeup, "lapse", "materials")
         steps = 0
         while state["status"] == "running":
             if not self.queue:
@@ -521,7 +531,37 @@ class _Run:
             working_days=self.clock - self.paused_total,
             decisions=self.decided,
             time_limit_days=self.definition.time_limit.working_days if self.definition.time_limit else None,
+            commitments=self.commitments_report(state),
         )
+
+    def commitments_report(self, state: dict[str, Any]) -> dict[str, Any] | None:
+        """What the scripted 容缺 / 告知承诺 did: the materials' make-up
+        period and whether they terminated the case; the verification after
+        an approval and what a false finding revokes."""
+        said = self.script.commitments
+        if not said:
+            return None
+        report: dict[str, Any] = {}
+        makeup = material_days(self.definition)
+        if makeup is not None:
+            missing = said.get("materials") == "missing"
+            report["materials"] = {
+                "slots": list(self.definition.deferrable_slots()),
+                "working_days": makeup,
+                "supplied": not missing,
+                "terminated": missing and self.terminated,
+            }
+        spec = self.definition.verification
+        if spec is not None and state["outcome"] == "approved":
+            finding = said.get("verification", "confirmed")
+            report["verification"] = {
+                "department": spec.department,
+                "working_days": spec.days,
+                "finding": finding,
+                "certificates_revoked": [c["type"] for c in self.certificates] if finding == "false" else [],
+                "credit_record": finding == "false",
+            }
+        return report
 
     def engine_error(self, exc: EngineError) -> SimulationError:
         if isinstance(exc, SimulationError):
@@ -602,6 +642,12 @@ class _Run:
             return rt.Signal(node.settings.get("signal", ""), dict(data))
         if kind == "take_back":
             return rt.TakeBack(ident, actor="simulation")
+        if kind == "lapse":
+            # 容缺: the materials were not supplied by their deadline; the case is terminated.
+            self.terminated = True
+            self.decided_at.append(self.clock)
+            self.decided.append({"node": "materials", "outcome": "terminated", "day": round(self.clock, 3)})
+            return rt.Withdraw(actor="simulation", reason="容缺 materials not supplied by the deadline")
         if kind == "objection":
             if ident not in rt.active_nodes(state):  # the notice ended first
                 return None
@@ -746,6 +792,18 @@ def example_value(spec: FieldSpec, *, today: date, index: int = 0) -> Any:
     return example
 
 
+def material_days(definition: Definition) -> float | None:
+    """容缺: the working days within which the deferrable documents follow
+    (the shortest slot's deadline, never beyond the time_limit); None
+    when the template has none."""
+    limits = [
+        min(d.working_days for d in (spec.deadline, definition.time_limit) if d is not None)
+        for spec in definition.form.attachments
+        if spec.deferrable
+    ]
+    return min(limits) if limits else None
+
+
 def script_from_mapping(raw: Mapping[str, Any]) -> Script:
     """Build a Script from a parsed decisions file (already shape-checked)."""
     return Script(
@@ -756,4 +814,5 @@ def script_from_mapping(raw: Mapping[str, Any]) -> Script:
             k: list(v) if isinstance(v, list) else dict(v) for k, v in (raw.get("results") or {}).items()
         },
         corrections=dict(raw.get("corrections") or {}),
+        commitments={str(k): str(v).lower() for k, v in (raw.get("commitments") or {}).items()},
     )

@@ -32,7 +32,8 @@ from govflow.processes.cli import read_definition
 from govflow.timers.calendar import WorkingCalendar, load_calendar_file
 from govflow.timers.services import calendar_get
 
-SCRIPT_KEYS = ("data", "decisions", "durations", "results", "corrections")
+SCRIPT_KEYS = ("data", "decisions", "durations", "results", "corrections", "commitments")
+COMMITMENT_SCRIPT = {"materials": ("supplied", "missing"), "verification": ("confirmed", "false")}
 PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # A case is taken as accepted at office open of its start date.
@@ -242,6 +243,22 @@ class Command(BaseCommand):
                     _value_pos(raw["results"], node_id),
                     f"results: '{node_id}' takes a mapping or a list of them",
                 )
+        commitments = raw.get("commitments") or {}
+        for key, value in commitments.items():
+            if key not in COMMITMENT_SCRIPT:
+                err(
+                    _key_pos(commitments, key),
+                    f"commitments: unknown key '{key}' (allowed: materials, verification)",
+                )
+            elif str(value).lower() not in COMMITMENT_SCRIPT[key]:
+                err(
+                    _value_pos(commitments, key),
+                    f"commitments: '{key}' takes {' or '.join(COMMITMENT_SCRIPT[key])}",
+                )
+            elif key == "materials" and not definition.deferrable_slots():
+                err(_key_pos(commitments, key), "commitments: the template has no deferrable document (容缺)")
+            elif key == "verification" and definition.verification is None:
+                err(_key_pos(commitments, key), "commitments: the template has no 'verification' (告知承诺)")
         self.document = raw  # keeps line/column positions for data errors
         return (None, errors) if errors else (_plain(raw), [])
 
