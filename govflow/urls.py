@@ -23,6 +23,7 @@ urlpatterns = [
     path("catalog/", include("govflow.catalog.urls")),
     path("ratings/", include("govflow.ratings.urls")),
     path("collab/", include("govflow.collab.urls")),
+    path("notifications/", include("govflow.notifications.urls")),
     path("notices/", include("govflow.notices.urls")),
     path("commitments/", include("govflow.commitments.urls")),
     path("", include("govflow.web.urls")),

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from govflow import converters  # noqa: F401  (registers <id:...>)
 from govflow.collab import api as collab
 from govflow.letters import api as letters
+from govflow.notifications import api as notifications
 from govflow.ratings.api import CaseRatings
 
 from .errors import not_found
@@ -74,6 +75,11 @@ v1 = [
         "verifications/<id:pk>/decide/", commitments.VerificationDecide.as_view(), name="verification-decide"
     ),
     path("letters/<str:number>/content/", letters.LetterContent.as_view(), name="letter-content"),
+    path("notifications/", notifications.Notifications.as_view(), name="notifications"),
+    path(
+        "notifications/read-all/", notifications.NotificationsReadAll.as_view(), name="notifications-read-all"
+    ),
+    path("notifications/<id:pk>/read/", notifications.NotificationRead.as_view(), name="notification-read"),
     path("lookup/", lookup.ProgressLookup.as_view(), name="lookup"),
     path("certificates/verify/", certificates.VerifyUpload.as_view(), name="certificate-verify"),
     path(

@@ -33,6 +33,7 @@ from govflow.accounts.permissions import is_admin
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.cases.models import Case, CaseStatus
 from govflow.errors import Conflict, Forbidden, InvalidInput, NotFound
+from govflow.notifications.applicant import certificate_notice
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import dispatch_on_commit
 from govflow.processes.services import version_definition
@@ -261,6 +262,7 @@ def _finish(
             **extra,
         )
         _publish("certificate.issued", certificate, sha256=certificate.sha256, **extra)
+        certificate_notice(certificate, "certificate_issued", now)
     return certificate
 
 
@@ -285,6 +287,7 @@ def _revoke(certificate: Certificate, *, actor, reason: str, now: datetime, **da
     certificate.save(update_fields=["status", "revoked_at", "revoked_reason", "revoked_by"])
     _audit("CERTIFICATE_REVOKED", certificate, now, actor_id=actor.pk, reason=reason, **data)
     _publish("certificate.revoked", certificate, revoked_at=now.isoformat(), reason=reason, **data)
+    certificate_notice(certificate, "certificate_revoked", now)
 
 
 def _lock_for_admin(*, number: str, actor) -> Certificate:

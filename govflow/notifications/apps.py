@@ -7,3 +7,10 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
     verbose_name = _("notifications")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from govflow.cases.events import CaseEnded, subscribe
+
+        from .applicant import case_ended
+
+        subscribe(case_ended, CaseEnded)

@@ -32,6 +32,9 @@ class NotificationKind(models.TextChoices):
     OBJECTION_FILED = "objection_filed", _("objection filed during the public notice")
     EXTENSION_REQUESTED = "extension_requested", _("extension to approve")
     EXTENSION_ANSWERED = "extension_answered", _("extension approved or refused")
+    CASE_ENDED = "case_ended", _("application decided")
+    CERTIFICATE_ISSUED = "certificate_issued", _("certificate issued")
+    CERTIFICATE_REVOKED = "certificate_revoked", _("certificate revoked")
 
 
 class Notification(models.Model):
@@ -45,6 +48,9 @@ class Notification(models.Model):
         "cases.Task", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
     outbox_key = models.CharField(max_length=200)
+    # What the notice said (the e-mail's text, both languages), for the
+    # notification page; empty on notices written before it was kept.
+    body = models.TextField(_("text"), blank=True)
     created_at = models.DateTimeField(_("created at"))
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 

@@ -130,16 +130,25 @@ def notification_deliver(
     recipients = _recipients(task, kind)
     if not recipients:
         return 0
+    body = _body(task, kind)
     with transaction.atomic():
         Notification.objects.bulk_create(
             [
-                Notification(user=user, kind=kind, case_id=case_id, task=task, outbox_key=key, created_at=now)
+                Notification(
+                    user=user,
+                    kind=kind,
+                    case_id=case_id,
+                    task=task,
+                    outbox_key=key,
+                    body=body,
+                    created_at=now,
+                )
                 for user in recipients
             ]
         )
         addresses = sorted({user.email for user in recipients if user.email})
         if addresses:
-            subject, body = SUBJECTS[kind], _body(task, kind)
+            subject = SUBJECTS[kind]
             # One message per address: recipients do not see each other.
             get_connection(fail_silently=False).send_messages(
                 [EmailMessage(subject, body, None, [address]) for address in addresses]
@@ -217,7 +226,9 @@ def notification_send(
         with transaction.atomic():
             Notification.objects.bulk_create(
                 [
-                    Notification(user=user, kind=kind, case_id=case_id, outbox_key=key, created_at=now)
+                    Notification(
+                        user=user, kind=kind, case_id=case_id, outbox_key=key, body=body, created_at=now
+                    )
                     for user in users
                 ]
             )

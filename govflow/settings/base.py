@@ -119,6 +119,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "govflow.web.context.navigation",
+                "govflow.notifications.context.unread",
                 "govflow.audit.context_processors.auditor",
                 "govflow.web.calendar_context.calendar_warnings",
             ],

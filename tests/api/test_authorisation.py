@@ -23,9 +23,11 @@ BODIES = {
 
 
 # The caller's own delegations, consultations, copies, acting officers and
-# saved opinions: tests/collab/test_api.py checks outsiders there.
+# saved opinions (tests/collab/test_api.py checks outsiders there), and
+# notifications (tests/notifications/test_pages.py).
 COLLAB_OWN = tuple(
-    f"/api/v1/{name}/" for name in ("delegations", "consultations", "copies", "proxies", "opinions")
+    f"/api/v1/{name}/"
+    for name in ("delegations", "consultations", "copies", "proxies", "opinions", "notifications")
 )
 
 
