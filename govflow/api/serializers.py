@@ -110,10 +110,16 @@ class FormSchemaSerializer(serializers.Serializer):
 class TimeLimitSerializer(serializers.Serializer):
     days = serializers.IntegerField(allow_null=True)
     hours = serializers.FloatField(allow_null=True)
+    calendar_days = serializers.IntegerField(allow_null=True)
     working_days = serializers.FloatField()
 
     def to_representation(self, instance):
-        return {"days": instance.days, "hours": instance.hours, "working_days": instance.working_days}
+        return {
+            "days": instance.days,
+            "hours": instance.hours,
+            "calendar_days": instance.calendar_days,
+            "working_days": instance.working_days,
+        }
 
 
 class ServiceSerializer(serializers.Serializer):

@@ -27,7 +27,7 @@ from govflow.outbox.services import dispatch_on_commit
 from govflow.processes.handlers import HANDLERS, HandlerContext, HandlerFailed, is_inline
 from govflow.processes.services import version_definition
 from govflow.rawsql import insert_returning, insert_rows, kept
-from govflow.timers.deadlines import deadline, remaining, resumed
+from govflow.timers.deadlines import calendar_resumed, deadline, remaining, resumed
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
@@ -398,8 +398,15 @@ class _Stager:
             )
         # A task given back by a take-back keeps its time: counted from its first start.
         start = datetime.fromisoformat(effect.since) if effect.since else now
-        due = deadline(calendar, start, days=effect.days, hours=effect.hours, fraction=effect.fraction)
-        timer.due_at, timer.provisional = due.due_at, due.provisional
+        due = deadline(
+            calendar,
+            start,
+            days=effect.days,
+            hours=effect.hours,
+            fraction=effect.fraction,
+            calendar_days=effect.calendar_days,
+        )
+        timer.due_at, timer.provisional, timer.nominal_end = due.due_at, due.provisional, due.nominal
         if timer.task is not None and not self.paused:
             if effect.kind == "sla_breach":
                 timer.task.due_at, timer.task.due_provisional = due.due_at, due.provisional
@@ -535,14 +542,21 @@ def _pause(timer: Timer, calendar, now: datetime) -> None:
 
 
 def _resume(timer: Timer, calendar, now: datetime) -> None:
-    due = resumed(calendar, now, timer.remaining_seconds or 0)
+    open_pause = timer.pauses[-1] if timer.pauses and isinstance(timer.pauses[-1], list) else None
+    if timer.nominal_end is not None and open_pause is not None and open_pause[1] is None:
+        # A period in calendar days: the whole days it had left run again.
+        paused_at = datetime.fromisoformat(open_pause[0])
+        due = calendar_resumed(calendar, paused_at, now, timer.nominal_end)
+        timer.nominal_end = due.nominal
+    else:
+        due = resumed(calendar, now, timer.remaining_seconds or 0)
     timer.status, timer.due_at, timer.remaining_seconds = Timer.PENDING, due.due_at, None
     timer.provisional = timer.provisional or due.provisional
     if timer.pauses and isinstance(timer.pauses[-1], list) and timer.pauses[-1][1] is None:
         timer.pauses = [*timer.pauses[:-1], [timer.pauses[-1][0], now.isoformat()]]
 
 
-_CLOCK_FIELDS = ["status", "due_at", "remaining_seconds", "provisional", "pauses"]
+_CLOCK_FIELDS = ["status", "due_at", "remaining_seconds", "provisional", "pauses", "nominal_end"]
 
 
 def _pause_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:

@@ -196,6 +196,7 @@ class SignerChanged:
     added: bool
     actor_id: int | None = None
 
+
 @dataclass(frozen=True, slots=True)
 class TaskExtended:
     """延期 (行政许可法 art 42): `task`'s time limit moved from `due_before`

@@ -62,7 +62,14 @@ def urgeable_from(task: Task, definition, calendar: WorkingCalendar) -> datetime
     if sla is None:
         return deadline(calendar, task.created_at, days=1, hours=None).due_at
     limit = sla.limit
-    return deadline(calendar, task.created_at, days=limit.days, hours=limit.hours, fraction=0.5).due_at
+    return deadline(
+        calendar,
+        task.created_at,
+        days=limit.days,
+        hours=limit.hours,
+        fraction=0.5,
+        calendar_days=limit.calendar_days,
+    ).due_at
 
 
 def _live_tasks(case: Case) -> list[Task]:

@@ -25,22 +25,37 @@ COUNTERSIGN_MODES = ("all", "any", "sequential", "vote")
 TRANSFER_VIA = ("queue", "head")
 
 
+# A period in calendar days counted as working days, for the abstract clock
+# of a dry run (simulate): five working days in a week of seven.
+WORKING_DAYS_PER_CALENDAR_DAY = 5 / 7
+
+
 @dataclass(frozen=True, slots=True)
 class Duration:
-    """A span of working time: whole working days (statutory counting) or
-    working hours (same-day promises)."""
+    """A span of time: whole working days (statutory counting, 行政许可法 art
+    82), office hours (same-day promises) or whole calendar days (laws that
+    count 日, such as the EIA law's 60 days). Exactly one is set."""
 
     days: int | None = None
     hours: float | None = None
+    calendar_days: int | None = None
 
     @property
     def working_days(self) -> float:
+        """The span in working days: exact for days and hours, an average
+        (5 working days a week) for calendar days."""
         if self.days is not None:
             return float(self.days)
+        if self.calendar_days is not None:
+            return self.calendar_days * WORKING_DAYS_PER_CALENDAR_DAY
         return (self.hours or 0.0) / 8.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"days": self.days} if self.days is not None else {"hours": self.hours}
+        if self.days is not None:
+            return {"days": self.days}
+        if self.calendar_days is not None:
+            return {"calendar_days": self.calendar_days}
+        return {"hours": self.hours}
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,8 @@ class TimerStarted:
     # The limit counts from this moment (ISO) rather than from now: a task
     # given back after a take-back keeps the time it had (its SLA continues).
     since: str | None = None
+    # A limit in calendar days instead (days and hours are then None).
+    calendar_days: int | None = None
 
 
 def timer_has_legal_effect(node: Node, kind: str) -> bool:

@@ -48,7 +48,7 @@ from .loading.positions import kind_of as _kind
 from .loading.positions import offset_in_scalar as _offset_in_scalar
 from .loading.positions import pos_of as _pos
 from .loading.positions import value_pos as _value_pos
-from .loading.primitives import ID_RE, LANGUAGES, SLUG_RE
+from .loading.primitives import DURATION_KEYS, ID_RE, LANGUAGES, SLUG_RE
 from .loading.scanning import MAX_BYTES, MAX_DEPTH, decode, scan, yaml_problem
 from .loading.scanning import decode as _decode
 from .loading.scanning import scan as _scan
@@ -182,7 +182,7 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
         if "time_limit" in root:
             tl = self.mapping(root["time_limit"], value_pos(root, "time_limit"), "time_limit")
             if tl is not None:
-                self.keys(tl, ("days", "hours"), (), "time_limit")
+                self.keys(tl, DURATION_KEYS, (), "time_limit")
                 time_limit = self.duration(tl, "time_limit")
         form = self.read_form(root.get("form"), value_pos(root, "form")) if "form" in root else FormSpec()
         self.check_deferral_deadlines(time_limit)

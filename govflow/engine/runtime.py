@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from . import operations
-from .definition import Definition, Node
+from .definition import Definition, Duration, Node
 from .effects import (  # noqa: F401 - re-exported: callers read effects from runtime
     Accepted,
     CaseCompleted,
@@ -245,10 +245,8 @@ class _Machine:
         if sla is not None and kind in ("review", "signature"):
             limit = sla.limit
             if sla.remind_at is not None:
-                self.start_timer(
-                    "sla_reminder", node, token_id, task_id, limit.days, limit.hours, sla.remind_at, since
-                )
-            self.start_timer("sla_breach", node, token_id, task_id, limit.days, limit.hours, 1.0, since)
+                self.start_timer_for("sla_reminder", node, token_id, task_id, limit, sla.remind_at, since)
+            self.start_timer_for("sla_breach", node, token_id, task_id, limit, 1.0, since)
         return task_id
 
     def start_timer(
@@ -261,6 +259,7 @@ class _Machine:
         hours: float | None,
         fraction: float,
         since: str | None = None,
+        calendar_days: int | None = None,
     ) -> str:
         timer_id = self.new_id("m")
         self.state["timers"][timer_id] = {"kind": kind, "node": node.id, "token": token_id, "task": task_id}
@@ -275,9 +274,33 @@ class _Machine:
                 fraction,
                 timer_has_legal_effect(node, kind),
                 since,
+                calendar_days,
             )
         )
         return timer_id
+
+    def start_timer_for(
+        self,
+        kind: str,
+        node: Node,
+        token_id: str,
+        task_id: str | None,
+        duration: Duration,
+        fraction: float = 1.0,
+        since: str | None = None,
+    ) -> str:
+        """start_timer with the limit given as a Duration (any unit)."""
+        return self.start_timer(
+            kind,
+            node,
+            token_id,
+            task_id,
+            duration.days,
+            duration.hours,
+            fraction,
+            since,
+            duration.calendar_days,
+        )
 
     def holds(self, node: Node, condition: Any, context: dict) -> bool:
         try:

@@ -33,7 +33,7 @@ from govflow.timers.calendar import WorkingCalendar, tolerant
 from govflow.timers.deadlines import deadline
 
 from . import runtime as rt
-from .definition import Definition
+from .definition import Definition, Duration
 from .forms import FieldError, FieldSpec, FormSpec, validate_form_data
 from .identifiers import make_cn_id, make_uscc
 from .problems import EngineError
@@ -346,7 +346,7 @@ class _Run:
                         effect.task_id,
                     )
             elif isinstance(effect, rt.TimerStarted):
-                limit = effect.days if effect.days is not None else (effect.hours or 0) / 8.0
+                limit = Duration(effect.days, effect.hours, effect.calendar_days).working_days
                 self.timers_due.append((effect.node, effect.kind, self.clock, effect))
                 if effect.kind == "sla_reminder" and effect.task_id:
                     self.reminders[effect.task_id] = effect.timer_id
@@ -703,7 +703,12 @@ class _Run:
             # moment the timer started (govflow.timers.deadlines).
             for index, (_, _, _, effect) in enumerate(self.timers_due, start=len(self.decided_at)):
                 instants[index] = deadline(
-                    working, instants[index], days=effect.days, hours=effect.hours, fraction=effect.fraction
+                    working,
+                    instants[index],
+                    days=effect.days,
+                    hours=effect.hours,
+                    fraction=effect.fraction,
+                    calendar_days=effect.calendar_days,
                 ).due_at
                 for moved in self.timer_extensions.get(effect.timer_id, ()):
                     instants[index] = deadline(

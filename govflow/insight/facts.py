@@ -79,10 +79,11 @@ def allowed_seconds(calendar: WorkingCalendar, start: datetime, limit: Duration 
     """Office seconds a limit allows from `start`; None without a limit or a calendar year."""
     if limit is None:
         return None
-    if limit.days is None:
-        return round((limit.hours or 0) * 3600)
+    if limit.hours is not None:
+        return round(limit.hours * 3600)
     try:
-        return calendar.working_seconds_between(start, calendar.due_at(start, days=limit.days))
+        due = calendar.due_at(start, days=limit.days, calendar_days=limit.calendar_days)
+        return calendar.working_seconds_between(start, due)
     except CalendarYearMissing:
         return None
 

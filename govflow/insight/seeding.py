@@ -416,7 +416,7 @@ def _can_resume(sim: _Sim, result: rt.StepResult, at: datetime) -> bool:
 def _review_seconds(sim: _Sim, node, rng: random.Random, slow: float) -> int:
     if node.sla is not None:
         limit = node.sla.limit
-        budget = limit.days * 8 * 3600 if limit.days is not None else (limit.hours or 0) * 3600
+        budget = round(limit.working_days * 8 * 3600)
     else:
         budget = rng.randint(5, 20) * 8 * 3600  # expert review and the like
     share = MEDIAN_SHARE[sim.service.template.code] * slow * math.exp(rng.gauss(0, SPREAD))
@@ -534,7 +534,14 @@ def _apply(sim: _Sim, result: rt.StepResult, now: datetime, rng: random.Random, 
             owner = sim.tasks.get(effect.task_id) if effect.task_id else None
             if owner is not None:
                 sim.timer_task[effect.timer_id] = owner
-            found = deadline(calendar, now, days=effect.days, hours=effect.hours, fraction=effect.fraction)
+            found = deadline(
+                calendar,
+                now,
+                days=effect.days,
+                hours=effect.hours,
+                fraction=effect.fraction,
+                calendar_days=effect.calendar_days,
+            )
             due = found.due_at
             timer.due_at, timer.provisional = due, found.provisional
             if effect.kind == "sla_breach" and owner is not None and not paused:

@@ -13,6 +13,9 @@ def duration_text(duration) -> str:
     if duration.days is not None:
         days = duration.days
         return _("%(days)s working days") % {"days": days} if days != 1 else _("1 working day")
+    if getattr(duration, "calendar_days", None) is not None:
+        days = duration.calendar_days
+        return _("%(days)s calendar days") % {"days": days} if days != 1 else _("1 calendar day")
     hours = duration.hours or 0
     if hours and hours % 8 == 0:
         days = int(hours // 8)

@@ -234,16 +234,29 @@ class WorkingCalendar:
 
     # --- instants ---------------------------------------------------------------
 
-    def due_at(self, start: datetime, *, days: int | None = None, hours: float | None = None) -> datetime:
+    def due_at(
+        self,
+        start: datetime,
+        *,
+        days: int | None = None,
+        hours: float | None = None,
+        calendar_days: int | None = None,
+    ) -> datetime:
         """When a period that starts at ``start`` (aware) runs out, in UTC.
 
         ``days`` counts statutorily: the clock starts on the working day after
         acceptance, so the period ends at office close on the days-th working
         day after the local date of ``start``. ``hours`` counts office hours
-        from ``start``. Give exactly one of them.
+        from ``start``. ``calendar_days`` counts every day (see
+        `calendar_day_end`). Give exactly one of them.
         """
-        if (days is None) == (hours is None):
-            raise ValueError("give exactly one of days or hours")
+        if sum(value is not None for value in (days, hours, calendar_days)) != 1:
+            raise ValueError("give exactly one of days, hours or calendar_days")
+        if calendar_days is not None:
+            if isinstance(calendar_days, bool) or not isinstance(calendar_days, int) or calendar_days < 0:
+                raise ValueError(f"calendar_days must be a non-negative whole number, got {calendar_days!r}")
+            nominal = self._local(start).date() + timedelta(days=calendar_days)
+            return self._utc(datetime.combine(self.calendar_day_end(nominal), self.office_close))
         if days is not None:
             if isinstance(days, bool) or not isinstance(days, int) or days < 0:
                 raise ValueError(f"days must be a non-negative whole number, got {days!r}")
@@ -252,6 +265,17 @@ class WorkingCalendar:
         if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 <= hours < math.inf:
             raise ValueError(f"hours must be a non-negative number, got {hours!r}")
         return self.add_working_seconds(start, round(hours * 3600))
+
+    def calendar_day_end(self, nominal: date) -> date:
+        """The last day of a period in calendar days whose count ends on
+        ``nominal``: that day, or, when it is not a working day (a weekend or
+        a statutory holiday), the next working day (民法典 art 203: a period
+        whose last day is a holiday ends on the day after the holiday)."""
+        return nominal if self.is_working_day(nominal) else self.add_working_days(nominal, 1)
+
+    def local_date(self, moment: datetime) -> date:
+        """The local calendar date of an aware instant."""
+        return self._local(moment).date()
 
     def working_seconds_between(self, a: datetime, b: datetime) -> int:
         """Whole office seconds in [a, b); 0 when b is not after a."""

@@ -8,13 +8,22 @@ marked *provisional*; it is recomputed exactly once the year is loaded
 when the case's clock pauses and resumes: `replay` recounts it from its
 start through its pauses, so a recomputation gives the date the timer would
 have had if the calendar had been loaded all along.
+
+A period in calendar days (`calendar_days`, e.g. the EIA law's 60 日) keeps
+its *nominal* last day (start date + N) beside its due date (that day, or
+the next working day when it is a weekend or holiday; see
+`WorkingCalendar.calendar_day_end`). A pause of such a timer adds whole
+calendar days: the days from the nominal end back to the day the pause
+began are carried over to the day it ends. Its reminders count office time
+like the other timers (a reminder only tells people).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from .calendar import WorkingCalendar, tolerant
 
@@ -23,6 +32,9 @@ from .calendar import WorkingCalendar, tolerant
 class Deadline:
     due_at: datetime
     provisional: bool
+    # A period in calendar days: its nominal last day (before a weekend or
+    # holiday moved it), which a pause carries forward.
+    nominal: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +45,7 @@ class Replayed:
     due_at: datetime | None
     remaining_seconds: int | None
     provisional: bool
+    nominal: date | None = None
 
 
 def deadline(
@@ -42,12 +55,13 @@ def deadline(
     days: int | None,
     hours: float | None,
     fraction: float = 1.0,
+    calendar_days: int | None = None,
 ) -> Deadline:
-    """When a timer of `days`/`hours` started at `start` falls due, or at
-    `fraction` of the way there for reminders."""
+    """When a timer of `days`/`hours`/`calendar_days` started at `start`
+    falls due, or at `fraction` of the way there for reminders."""
 
     def compute(cal: WorkingCalendar) -> tuple[datetime, datetime]:
-        full = cal.due_at(start, days=days, hours=hours)
+        full = cal.due_at(start, days=days, hours=hours, calendar_days=calendar_days)
         if fraction >= 1.0:
             return full, full
         span = cal.working_seconds_between(start, full)
@@ -56,7 +70,25 @@ def deadline(
     (due, full), _ = tolerant(calendar, compute)
     # A reminder is exact only if the full limit is: its date is a fraction
     # of the span, and the span's length depends on every day in it.
-    return Deadline(due, not calendar.is_exact_between(start, full))
+    nominal = None
+    if calendar_days is not None and fraction >= 1.0:
+        nominal = calendar.local_date(start) + timedelta(days=calendar_days)
+    return Deadline(due, not calendar.is_exact_between(start, full), nominal)
+
+
+def calendar_resumed(calendar: WorkingCalendar, paused: datetime, now: datetime, nominal: date) -> Deadline:
+    """A period in calendar days paused at `paused` and resumed at `now`:
+    the whole days it had left on the day it paused (from that day to its
+    nominal last day) run again from the day it resumes."""
+    left = max(0, (nominal - calendar.local_date(paused)).days)
+    moved = calendar.local_date(now) + timedelta(days=left)
+
+    def compute(cal: WorkingCalendar) -> datetime:
+        end = cal.calendar_day_end(moved)
+        return datetime.combine(end, cal.office_close, tzinfo=ZoneInfo(cal.tz)).astimezone(UTC)
+
+    due, _ = tolerant(calendar, compute)
+    return Deadline(due, not calendar.is_exact_between(now, due), moved)
 
 
 def remaining(calendar: WorkingCalendar, now: datetime, due: datetime) -> tuple[int, bool]:
@@ -102,6 +134,7 @@ def replay(
     hours: float | None,
     fraction: float,
     pauses: Sequence[Sequence[str | None] | dict],
+    calendar_days: int | None = None,
 ) -> Replayed:
     """A timer started at `start` whose clock paused and resumed at
     `pauses` ([[paused, resumed or None], ...], ISO instants), counted on
@@ -111,13 +144,15 @@ def replay(
     {"extend": instant, "days" | "hours": n} is an extension (延期): the
     timer falls due that much later, counted from its old due date as a
     limit is counted from its start; one marked "paused" was granted while
-    the clock was paused and adds its office time to the pause after it."""
-    first = deadline(calendar, start, days=days, hours=hours, fraction=fraction)
-    due, provisional = first.due_at, first.provisional
+    the clock was paused and adds its office time to the pause after it.
+    An extended period in calendar days counts on in office time."""
+    first = deadline(calendar, start, days=days, hours=hours, fraction=fraction, calendar_days=calendar_days)
+    due, provisional, nominal = first.due_at, first.provisional, first.nominal
     extra = 0  # office seconds granted during the pause that follows
     for entry in pauses:
         if isinstance(entry, dict) and "extend" in entry:
             span = {"days": entry.get("days"), "hours": entry.get("hours")}
+            nominal = None  # moved by working time: no longer a count of calendar days
             if entry.get("paused"):
                 extra += extension_seconds(calendar, **span)
                 continue
@@ -126,7 +161,7 @@ def replay(
             continue
         if isinstance(entry, dict):
             origin = resumed(calendar, datetime.fromisoformat(str(entry["from"])), int(entry["left"]))
-            due, provisional = origin.due_at, origin.provisional
+            due, provisional, nominal = origin.due_at, origin.provisional, None
             continue
         paused_at, resumed_at = entry
         paused = datetime.fromisoformat(str(paused_at))
@@ -134,7 +169,11 @@ def replay(
         left, extra = left + extra, 0
         provisional = provisional or rough
         if resumed_at is None:
-            return Replayed(None, left, provisional)
-        after = resumed(calendar, datetime.fromisoformat(str(resumed_at)), left)
+            return Replayed(None, left, provisional, nominal)
+        if nominal is not None:
+            after = calendar_resumed(calendar, paused, datetime.fromisoformat(str(resumed_at)), nominal)
+            nominal = after.nominal
+        else:
+            after = resumed(calendar, datetime.fromisoformat(str(resumed_at)), left)
         due, provisional = after.due_at, provisional or after.provisional
-    return Replayed(due, None, provisional)
+    return Replayed(due, None, provisional, nominal)

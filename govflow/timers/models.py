@@ -91,6 +91,10 @@ class Timer(models.Model):
     # Firing decides something (silent consent, automatic rejection, deemed
     # withdrawal, the end of a notice period): never on a provisional date.
     legal_effect = models.BooleanField(default=False)
+    # A period in calendar days: its nominal last day (start date + N, before
+    # a weekend or holiday moved the due date), which a pause carries
+    # forward by whole days (govflow.timers.deadlines). Null for office time.
+    nominal_end = models.DateField(null=True, blank=True)
     # The SLA clock's pauses since the timer started, [[paused, resumed or
     # null], ...] as ISO instants: what a recomputation replays.
     pauses = models.JSONField(default=list, blank=True)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from ruamel.yaml import YAML
 
 from govflow.audit.actions import Action
+from govflow.engine.definition import Duration
 from govflow.engine.runtime import timer_has_legal_effect
 from govflow.errors import InvalidInput
 
@@ -206,8 +207,8 @@ class Recomputed:
     notified: int = 0
 
 
-def _timer_span(definition, timer: Timer) -> tuple[int | None, float | None, float] | None:
-    """The (days, hours, fraction) a timer was started with, from its node."""
+def _timer_span(definition, timer: Timer) -> tuple[Duration, float] | None:
+    """The limit and fraction a timer was started with, from its node."""
     node = definition.nodes.get(timer.node_id)
     if node is None:
         return None
@@ -215,10 +216,10 @@ def _timer_span(definition, timer: Timer) -> tuple[int | None, float | None, flo
         if node.sla is None:
             return None
         fraction = node.sla.remind_at if timer.kind == "sla_reminder" else 1.0
-        return node.sla.limit.days, node.sla.limit.hours, fraction if fraction is not None else 1.0
+        return node.sla.limit, fraction if fraction is not None else 1.0
     if node.duration is None:
         return None
-    return node.duration.days, node.duration.hours, 1.0
+    return node.duration, 1.0
 
 
 def timers_recompute(*, code: str | None = None, actor=None, now: datetime | None = None) -> Recomputed:
@@ -267,16 +268,18 @@ def timers_recompute(*, code: str | None = None, actor=None, now: datetime | Non
                 if timer.due_at is None and not timer.provisional and timer.status == Timer.PENDING:
                     _legacy_schedule(timer, case, calendar, span)
                 else:
-                    days, hours, fraction = span
+                    limit, fraction = span
                     state = replay(
                         calendar,
                         start=timer.created_at,
-                        days=days,
-                        hours=hours,
+                        days=limit.days,
+                        hours=limit.hours,
                         fraction=fraction,
                         pauses=timer.pauses,
+                        calendar_days=limit.calendar_days,
                     )
                     timer.due_at, timer.remaining_seconds = state.due_at, state.remaining_seconds
+                    timer.nominal_end = state.nominal
                     timer.provisional = state.provisional
                 timer.problem = "" if timer.problem.startswith("the working-day calendar") else timer.problem
                 after = (timer.due_at, timer.remaining_seconds, timer.provisional, timer.status)
@@ -293,6 +296,7 @@ def timers_recompute(*, code: str | None = None, actor=None, now: datetime | Non
                         "legal_effect",
                         "pauses",
                         "problem",
+                        "nominal_end",
                     ]
                 )
                 summary.timers += 1
@@ -374,8 +378,16 @@ def _legacy_schedule(timer: Timer, case, calendar: WorkingCalendar, span) -> Non
         # Its pauses before are unknown: later recounts start from here.
         timer.pauses = [{"from": timer.resumed_at.isoformat(), "left": timer.remaining_seconds}]
     else:
-        days, hours, fraction = span
-        found = deadline(calendar, timer.created_at, days=days, hours=hours, fraction=fraction)
+        limit, fraction = span
+        found = deadline(
+            calendar,
+            timer.created_at,
+            days=limit.days,
+            hours=limit.hours,
+            fraction=fraction,
+            calendar_days=limit.calendar_days,
+        )
+        timer.nominal_end = found.nominal
     timer.due_at, timer.remaining_seconds, timer.provisional = found.due_at, None, found.provisional
     paused_at = case.clock_paused_at
     if paused_at is not None and timer.kind in SLA_TIMER_KINDS:

@@ -19,9 +19,7 @@ from .base import ApiView, PublicMixin
 
 class ProgressLookupQuerySerializer(BodySerializer):
     reference = TextField(max_length=32, help_text="the case number, e.g. GF2026...")
-    code = TextField(
-        max_length=32, help_text="the query code (查询码), with or without its hyphen, any case"
-    )
+    code = TextField(max_length=32, help_text="the query code (查询码), with or without its hyphen, any case")
 
 
 class PublicProgressStepSerializer(serializers.Serializer):

@@ -94,6 +94,7 @@ def _extend_timer(timer: Timer, task: Task | None, calendar, effect: TaskExtende
         later = deadline(calendar, timer.due_at, **span)
         timer.due_at, timer.provisional = later.due_at, timer.provisional or later.provisional
         timer.pauses = [*timer.pauses, extension_entry(now, **span, paused=False)]
+        timer.nominal_end = None  # moved by working time (see deadlines.replay)
         if task is not None and timer.kind == "sla_breach":
             task.due_at, task.due_provisional = timer.due_at, timer.provisional
         elif task is not None:
@@ -108,6 +109,7 @@ def _extend_timer(timer: Timer, task: Task | None, calendar, effect: TaskExtende
             open_pauses[-1] if open_pauses else len(pauses), extension_entry(now, **span, paused=True)
         )
         timer.pauses = pauses
+        timer.nominal_end = None
         return True
     return False
 
@@ -119,7 +121,7 @@ def _move_timers(case: Case, task: Task, effect: TaskExtended, now: datetime) ->
     )
     for timer in timers.order_by("id"):
         if _extend_timer(timer, task, calendar, effect, now):
-            timer.save(update_fields=["due_at", "remaining_seconds", "provisional", "pauses"])
+            timer.save(update_fields=["due_at", "remaining_seconds", "provisional", "pauses", "nominal_end"])
     task.save(update_fields=["due_at", "due_provisional", "remind_at"])
 
 

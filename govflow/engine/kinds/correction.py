@@ -10,6 +10,7 @@ from ..definition import Node
 from ..effects import TaskCancelled, TaskCompleted, TimerCancelled
 from ..events import SubmitCorrection
 from ..loading.positions import key_pos, value_pos
+from ..loading.primitives import DURATION_KEYS
 from ..notices import changed_fields, take_notice
 from .base import NodeKind, gettext_noop
 
@@ -32,7 +33,7 @@ class Correction(NodeKind):
         if "deadline" in item:
             deadline = reader.mapping(item["deadline"], value_pos(item, "deadline"), f"{what} deadline")
             if deadline is not None:
-                reader.keys(deadline, ("days", "hours"), (), f"{what} deadline")
+                reader.keys(deadline, DURATION_KEYS, (), f"{what} deadline")
                 node.duration = reader.duration(deadline, f"{what} deadline")
             if "on_timeout" not in item:
                 reader.err(
@@ -65,9 +66,7 @@ class Correction(NodeKind):
         )
         token["tasks"] = [task_id]
         if node.duration is not None:
-            machine.start_timer(
-                "correction_deadline", node, token_id, task_id, node.duration.days, node.duration.hours, 1.0
-            )
+            machine.start_timer_for("correction_deadline", node, token_id, task_id, node.duration)
         machine.pause(node.id)
 
     def submit(self, machine: Machine, event: SubmitCorrection, task: dict, node: Node) -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..definition import Node
 from ..effects import TimerCancelled
 from ..loading.positions import key_pos, value_pos
+from ..loading.primitives import DURATION_KEYS
 from .base import NodeKind, gettext_noop
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class SignalWait(NodeKind):
         if "deadline" in item:
             deadline = reader.mapping(item["deadline"], value_pos(item, "deadline"), f"{what} deadline")
             if deadline is not None:
-                reader.keys(deadline, ("days", "hours"), (), f"{what} deadline")
+                reader.keys(deadline, DURATION_KEYS, (), f"{what} deadline")
                 node.duration = reader.duration(deadline, f"{what} deadline")
             if "on_timeout" not in item:
                 reader.err(
@@ -79,9 +80,7 @@ class SignalWait(NodeKind):
     def enter(self, machine: Machine, token_id: str, token: dict, node: Node) -> None:
         machine.state["results"].pop(node.id, None)
         if node.duration is not None:
-            machine.start_timer(
-                self.deadline_timer, node, token_id, None, node.duration.days, node.duration.hours, 1.0
-            )
+            machine.start_timer_for(self.deadline_timer, node, token_id, None, node.duration)
 
     def receives(self, node: Node, name: str) -> bool:
         return node.settings.get("signal") == name

@@ -28,6 +28,7 @@ from ..definition import (
 from ..effects import Notify, TaskCompleted, TimerCancelled
 from ..events import AddSigner, CompleteTask, ExtendTask, RemoveSigner, ReturnTask, TransferTask
 from ..loading.positions import item_pos, key_pos, value_pos
+from ..loading.primitives import DURATION_KEYS
 from ..notices import check_rounds, pending_notice
 from ..problems import IllegalEvent
 from .base import NodeKind
@@ -229,7 +230,7 @@ class UserTask(NodeKind):
         sla = reader.mapping(item["sla"], value_pos(item, "sla"), f"{what} sla")
         if sla is None:
             return None
-        reader.keys(sla, ("days", "hours", "remind_at", "on_breach", "legal_basis"), (), f"{what} sla")
+        reader.keys(sla, (*DURATION_KEYS, "remind_at", "on_breach", "legal_basis"), (), f"{what} sla")
         limit = reader.duration(sla, f"{what} sla")
         remind_at = reader.number(
             sla, "remind_at", f"{what} sla", minimum=0, maximum=0.99, exclusive_min=True

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..definition import Node
+from ..loading.primitives import DURATION_KEYS
 from .base import NodeKind, gettext_noop
 
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
 class Wait(NodeKind):
     type = "wait"
-    keys = frozenset({"days", "hours", "next"})
+    keys = frozenset({*DURATION_KEYS, "next"})
     waits = True
     colours = ("#f3eefa", "#5e3a8c", "")
     caption = gettext_noop("waiting period")
@@ -27,7 +28,7 @@ class Wait(NodeKind):
     def enter(self, machine: Machine, token_id: str, token: dict, node: Node) -> None:
         duration = node.duration
         assert duration is not None
-        machine.start_timer("wait", node, token_id, None, duration.days, duration.hours, 1.0)
+        machine.start_timer_for("wait", node, token_id, None, duration)
 
     def on_timer(self, machine: Machine, timer: dict, node: Node) -> None:
         machine.move(timer["token"], node.next[0])

@@ -14,7 +14,7 @@ from .positions import Pos, item_pos, key_pos, pos_of, value_pos
 from .primitives import Primitives
 
 COMMON_NODE_KEYS = {"id", "type", "title", "description"}
-TIMER_KEYS = ("sla", "deadline", "days", "hours")
+TIMER_KEYS = ("sla", "deadline", "days", "hours", "calendar_days")
 
 
 class NodeReader(Primitives):

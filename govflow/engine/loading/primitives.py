@@ -20,6 +20,8 @@ from .positions import Pos, key_pos, kind_of, offset_in_scalar, pos_of, value_po
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 LANGUAGES = ("zh", "en")
+# The keys of a duration: exactly one of them (see Primitives.duration).
+DURATION_KEYS = ("days", "hours", "calendar_days")
 
 
 class Primitives:
@@ -193,16 +195,25 @@ class Primitives:
         return value
 
     def duration(self, mapping: CommentedMap, what: str) -> Duration | None:
-        has_days, has_hours = "days" in mapping, "hours" in mapping
-        if has_days and has_hours:
-            self.err(key_pos(mapping, "hours"), f"{what} takes either 'days' or 'hours', not both")
+        units = [key for key in ("days", "hours", "calendar_days") if key in mapping]
+        if len(units) > 1:
+            self.err(
+                key_pos(mapping, units[1]),
+                f"{what} takes one of 'days', 'hours' or 'calendar_days', not {' and '.join(units)}",
+            )
             return None
-        if not has_days and not has_hours:
-            self.err(pos_of(mapping), f"{what} needs 'days' (working days) or 'hours' (working hours)")
+        if not units:
+            self.err(
+                pos_of(mapping),
+                f"{what} needs 'days' (working days), 'hours' (office hours) or 'calendar_days'",
+            )
             return None
-        if has_days:
+        if units[0] == "days":
             days = self.integer(mapping, "days", what, minimum=1, maximum=3650)
             return Duration(days=days) if days is not None else None
+        if units[0] == "calendar_days":
+            days = self.integer(mapping, "calendar_days", what, minimum=1, maximum=5000)
+            return Duration(calendar_days=days) if days is not None else None
         hours = self.number(mapping, "hours", what, minimum=0, maximum=2000, exclusive_min=True)
         return Duration(hours=hours) if hours is not None else None
 
