@@ -171,9 +171,8 @@ def parse_duration(text: str) -> dict[str, int | float]:
 
 
 def format_duration(duration: dict) -> str:
-    """govflow's {days: N} / {hours: N} as an ISO 8601 duration. Calendar
-    days are written as days too (BPMN has no working-day notion: an import
-    reads them back as working days)."""
+    """govflow's {days: N} / {hours: N} / {calendar_days: N} as an ISO 8601
+    duration (the exporter marks calendar days with govflow:unit)."""
     if duration.get("days") is not None:
         return f"P{int(duration['days'])}D"
     if duration.get("calendar_days") is not None:

@@ -68,6 +68,15 @@ def _b(tag: str) -> str:
     return f"{{{BPMN}}}{tag}"
 
 
+def _time_duration(definition: etree._Element, duration: dict) -> None:
+    """The timer's ISO 8601 duration; calendar days (which BPMN cannot tell
+    from working days) carry govflow:unit="calendar_days"."""
+    el = etree.SubElement(definition, _b("timeDuration"))
+    el.text = format_duration(duration)
+    if duration.get("calendar_days") is not None:
+        el.set(f"{{{GOVFLOW}}}unit", "calendar_days")
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -272,9 +281,7 @@ class _Exporter:
                 definition = etree.SubElement(
                     el, _b("timerEventDefinition"), id=self.fresh(f"{node.id}_timer_def")
                 )
-                etree.SubElement(definition, _b("timeDuration")).text = format_duration(
-                    node.duration.as_dict()
-                )
+                _time_duration(definition, node.duration.as_dict())
                 add_shape(node.id, "event", lane_key)
                 flow(node.id, node.next[0])
             elif node.type == "signal":
@@ -344,7 +351,7 @@ class _Exporter:
         timer = self.fresh(f"{node.id}_deadline")
         el = self.element(process, "intermediateCatchEvent", timer, "期限届满")
         definition = etree.SubElement(el, _b("timerEventDefinition"), id=self.fresh(f"{timer}_def"))
-        etree.SubElement(definition, _b("timeDuration")).text = format_duration(node.duration.as_dict())
+        _time_duration(definition, node.duration.as_dict())
         add_shape(timer, "event", lane_key)
         flow(node.id, timer)
         flow(timer, node.on_timeout or "")
@@ -361,7 +368,7 @@ class _Exporter:
         el = etree.SubElement(process, _b("boundaryEvent"), id=timer_id, attachedToRef=host)
         el.set("cancelActivity", "true" if interrupting else "false")
         definition = etree.SubElement(el, _b("timerEventDefinition"), id=self.fresh(f"{timer_id}_def"))
-        etree.SubElement(definition, _b("timeDuration")).text = format_duration(duration)
+        _time_duration(definition, duration)
         return timer_id
 
     def outcome_flows(self, process, node, add_shape, flow, lane_key: str, names: dict[str, str]) -> None:

@@ -1212,7 +1212,10 @@ class _Importer:
             return None
         text = "".join(duration_el.itertext()).strip()
         try:
-            return parse_duration(text)
+            parsed = parse_duration(text)
+            if duration_el.get(f"{{{GOVFLOW}}}unit") == "calendar_days" and "days" in parsed:
+                return {"calendar_days": parsed["days"]}
+            return parsed
         except DurationError as exc:
             self.problem(f"timer duration: {exc}", node=event)
             return None
