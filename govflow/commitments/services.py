@@ -94,10 +94,19 @@ def material_deadline(definition, spec, start: datetime):
     never beyond the template's time_limit (the statutory period)."""
     calendar = calendar_get(definition.calendar)
     limits = [d for d in (spec.deadline, definition.time_limit) if d is not None]
-    due = [deadline(calendar, start, days=d.days, hours=d.hours) for d in limits]
+    due = [
+        deadline(calendar, start, days=d.days, hours=d.hours, calendar_days=d.calendar_days) for d in limits
+    ]
     first = min(due, key=lambda d: d.due_at)
     which = limits[due.index(first)]
-    remind = deadline(calendar, start, days=which.days, hours=which.hours, fraction=REMIND_AT)
+    remind = deadline(
+        calendar,
+        start,
+        days=which.days,
+        hours=which.hours,
+        fraction=REMIND_AT,
+        calendar_days=which.calendar_days,
+    )
     return first, remind
 
 
