@@ -26,6 +26,7 @@ from ..definition import Node
 from ..effects import TaskCancelled, TaskCompleted, TimerCancelled
 from ..events import SubmitApplicantTask
 from ..loading.positions import item_pos, key_pos, value_pos
+from ..loading.primitives import DURATION_KEYS
 from ..problems import IllegalEvent
 from .base import NodeKind, gettext_noop
 
@@ -75,7 +76,7 @@ class ApplicantTask(NodeKind):
         if "deadline" in item:
             deadline = reader.mapping(item["deadline"], value_pos(item, "deadline"), f"{what} deadline")
             if deadline is not None:
-                reader.keys(deadline, ("days", "hours"), (), f"{what} deadline")
+                reader.keys(deadline, DURATION_KEYS, (), f"{what} deadline")
                 node.duration = reader.duration(deadline, f"{what} deadline")
             if "on_timeout" not in item:
                 reader.err(
@@ -102,9 +103,7 @@ class ApplicantTask(NodeKind):
         task_id = machine.create_task(token_id, node, "applicant", None, round_, None)
         token["tasks"] = [task_id]
         if node.duration is not None:
-            machine.start_timer(
-                DEADLINE_TIMER, node, token_id, task_id, node.duration.days, node.duration.hours, 1.0
-            )
+            machine.start_timer_for(DEADLINE_TIMER, node, token_id, task_id, node.duration)
         machine.pause(node.id)
 
     def submit(self, machine: Machine, event: SubmitApplicantTask, task: dict, node: Node) -> None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..definition import Node
 from ..effects import TimerCancelled
 from ..loading.positions import value_pos
+from ..loading.primitives import DURATION_KEYS
 from .base import NodeKind, gettext_noop
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ NOTICE_TIMER = "notice"
 
 class Publicity(NodeKind):
     type = "publicity"
-    keys = frozenset({"days", "hours", "next", "objection", "clock", "public_title"})
+    keys = frozenset({*DURATION_KEYS, "next", "objection", "clock", "public_title"})
     waits = True
     has_results = True
     colours = ("#fdf5e6", "#8a5a00", "")
@@ -98,7 +99,7 @@ class Publicity(NodeKind):
         if node.clock_excluded:
             machine.pause(node.id)
             token["holding"] = True
-        machine.start_timer(NOTICE_TIMER, node, token_id, None, duration.days, duration.hours, 1.0, since)
+        machine.start_timer_for(NOTICE_TIMER, node, token_id, None, duration, 1.0, since)
 
     def _leave(self, machine: Machine, token_id: str, node: Node) -> None:
         state = machine.state

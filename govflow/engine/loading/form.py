@@ -19,7 +19,7 @@ from ..forms import (
     resolve_date_limit,
 )
 from .positions import Pos, item_pos, key_pos, kind_of, pos_of, value_pos
-from .primitives import Primitives
+from .primitives import DURATION_KEYS, Primitives
 
 FIELD_KEYS = {
     "id",
@@ -345,7 +345,7 @@ class FormReader(Primitives):
             else:
                 raw = self.mapping(item["deadline"], value_pos(item, "deadline"), f"{what} deadline")
                 if raw is not None:
-                    self.keys(raw, ("days", "hours"), (), f"{what} deadline")
+                    self.keys(raw, DURATION_KEYS, (), f"{what} deadline")
                     deadline = self.duration(raw, f"{what} deadline")
                     if deadline is not None:
                         self.deferral_deadlines.append((what, deadline, value_pos(item, "deadline")))
