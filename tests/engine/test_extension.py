@@ -67,7 +67,7 @@ def test_the_template_says_how_much_and_how_often(keys, expected):
         ("extension: {days: 5}", "an extension moves the step's time limit, so the step needs an 'sla'"),
         ("sla: {days: 3}\n    extension: {days: 5, max: 0}", "max"),
         ("sla: {days: 3}\n    extension: {days: 5, months: 1}", "months"),
-        ("sla: {days: 3}\n    extension: {days: 5, hours: 2}", "either 'days' or 'hours'"),
+        ("sla: {days: 3}\n    extension: {days: 5, hours: 2}", "not days and hours"),
         ("sla: {days: 3}\n    extension: forever", "extension"),
     ],
 )
