@@ -91,6 +91,42 @@ KNOWN_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"^a rejection or a return for correction needs",
             gettext_lazy("A rejection or a return for correction needs a written opinion."),
         ),
+        # 受理 and the one-time correction notice (govflow.engine.notices)
+        (
+            r"^a refusal to accept \(不予受理\) needs its reasons",
+            gettext_lazy("A refusal to accept needs its reasons in the opinion."),
+        ),
+        (
+            r"^a refusal to accept \(不予受理\) needs its legal basis",
+            gettext_lazy("A refusal to accept needs its legal basis."),
+        ),
+        (
+            r"^a correction notice \(一次性告知\) lists|^a correction notice lists",
+            gettext_lazy("Tick every field and material that must be corrected and give each a reason."),
+        ),
+        (
+            r"^item \d+ of the correction notice",
+            gettext_lazy(
+                "Each item of the correction notice needs a field or material of this service and a reason."
+            ),
+        ),
+        (
+            r"^a correction notice goes",
+            gettext_lazy(
+                "A correction notice goes only with a decision that sends the case to the applicant."
+            ),
+        ),
+        (
+            r"^the case has been sent for correction at",
+            gettext_lazy(
+                "The application has been sent for correction as often as the process allows; "
+                "decide on the materials as they are."
+            ),
+        ),
+        (
+            r"^the correction notice does not ask for",
+            gettext_lazy("Only what the correction notice lists can be changed."),
+        ),
         (r"^this task has already been decided", gettext_lazy("This task has already been decided.")),
         (
             r"^this task was cancelled",

@@ -18,9 +18,11 @@ from govflow.cases.models import CaseStatus, TaskKind, TaskStatus
 from govflow.cases.selectors import INBOX_DUE, INBOX_STATUSES
 from govflow.converters import MAX_ID
 from govflow.engine.definition import TASK_OUTCOMES
+from govflow.engine.kinds.acceptance import ACCEPTANCE_OUTCOMES
+from govflow.engine.notices import MAX_ITEMS, MAX_REASON, NOTICE_KINDS
 
 MAX_OPINION = 4000
-MAX_REASON = 500
+
 
 # -- shared pieces ----------------------------------------------------------------
 
@@ -167,6 +169,7 @@ class CaseSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     submitted_at = serializers.DateTimeField(allow_null=True)
+    accepted_at = serializers.DateTimeField(allow_null=True, help_text="受理: when the case was accepted")
     completed_at = serializers.DateTimeField(allow_null=True)
     url = serializers.SerializerMethodField()
 
@@ -241,6 +244,13 @@ class ProgressSerializer(serializers.Serializer):
         return data
 
 
+class NoticeItemViewSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=NOTICE_KINDS, help_text="field (a form field) or material")
+    id = TextField(help_text="the form field's or the material's (attachment slot's) id")
+    label = TextField()
+    reason = TextField()
+
+
 class CorrectionSerializer(serializers.Serializer):
     node_title = TextField()
     opinion = TextField()
@@ -250,6 +260,19 @@ class CorrectionSerializer(serializers.Serializer):
         help_text="the deadline is provisional (see SLA.provisional); no deemed withdrawal before "
         "it is recomputed on the loaded calendar"
     )
+    notice = NoticeItemViewSerializer(
+        many=True,
+        help_text="一次性告知: exactly what must be corrected, each with its reason; only these fields "
+        "and materials may change (empty: the request listed nothing, the whole form is open)",
+    )
+
+
+class ChangeSerializer(serializers.Serializer):
+    field = TextField()
+    label = TextField()
+    before = TextField(help_text="as the viewer may see it (secret values masked unless cleared)")
+    after = TextField()
+    masked = serializers.BooleanField()
 
 
 class CaseDetailSerializer(serializers.Serializer):
@@ -268,6 +291,12 @@ class CaseDetailSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(source="case.created_at")
     updated_at = serializers.DateTimeField(source="case.updated_at")
     submitted_at = serializers.DateTimeField(source="case.submitted_at", allow_null=True)
+    accepted_at = serializers.DateTimeField(
+        source="case.accepted_at",
+        allow_null=True,
+        help_text="受理: when the application was accepted in law (the decision clock runs from it); "
+        "null while the accepting department has not decided",
+    )
     completed_at = serializers.DateTimeField(source="case.completed_at", allow_null=True)
     fields = FieldViewSerializer(
         source="disclosure.fields",
@@ -288,6 +317,11 @@ class CaseDetailSerializer(serializers.Serializer):
     attachments = AttachmentSerializer(many=True)
     progress = ProgressSerializer(many=True)
     correction = CorrectionSerializer(allow_null=True)
+    changes = ChangeSerializer(
+        many=True,
+        help_text="for a reviewer: field by field, what the applicant's corrections changed since "
+        "the department last decided on the case (empty for the applicant)",
+    )
     can_withdraw = serializers.BooleanField()
     can_correct = serializers.BooleanField()
     timeline = serializers.SerializerMethodField()
@@ -386,9 +420,13 @@ class TaskSerializer(serializers.Serializer):
         return _absolute(self.context, reverse("api:task", kwargs={"pk": row.task.pk}))
 
 
+DECISIONS = (*TASK_OUTCOMES, *ACCEPTANCE_OUTCOMES)
+
+
 class TaskDetailSerializer(TaskSerializer):
     outcomes = serializers.ListField(
-        child=serializers.ChoiceField(choices=TASK_OUTCOMES), help_text="the decisions offered at this step"
+        child=serializers.ChoiceField(choices=DECISIONS),
+        help_text="the decisions offered at this step (an acceptance task: accept, refuse, notice)",
     )
 
 
@@ -416,15 +454,35 @@ class TaskQuerySerializer(serializers.Serializer):
     )
 
 
+class NoticeItemSerializer(BodySerializer):
+    kind = serializers.ChoiceField(choices=NOTICE_KINDS, help_text="field (a form field) or material")
+    id = SlugTextField(max_length=64, help_text="the form field's or the material's (attachment slot's) id")
+    reason = TextField(max_length=MAX_REASON, help_text="why it must be corrected (the applicant sees it)")
+
+
 class DecideSerializer(BodySerializer):
-    outcome = serializers.ChoiceField(choices=TASK_OUTCOMES, help_text="one of the task's offered outcomes")
+    outcome = serializers.ChoiceField(choices=DECISIONS, help_text="one of the task's offered outcomes")
     opinion = TextField(
         required=False,
         allow_blank=True,
         default="",
         max_length=MAX_OPINION,
         trim_whitespace=False,
-        help_text="the written opinion; required to reject or return",
+        help_text="the written opinion; required to reject, return or refuse to accept (the reasons)",
+    )
+    legal_basis = TextField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=MAX_OPINION,
+        help_text="the legal basis; required to refuse to accept (不予受理)",
+    )
+    notice = NoticeItemSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_ITEMS,
+        help_text="一次性告知: the fields and materials to correct, each with a reason; required with "
+        "'notice' (an acceptance), optional with a 'return' that leads to a correction",
     )
 
 

@@ -35,6 +35,7 @@ from govflow.timers.calendar import WorkingCalendar, tolerant
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
+from .corrections import ChangeView, change_views, changes_since, last_look
 from .disclosure import OWNER, REVIEWER, Disclosure, field_views
 from .models import (
     ENDED_CASE_STATUSES,
@@ -270,6 +271,17 @@ class CorrectionRequest:
     department_name: str
     deadline: datetime | None
     deadline_provisional: bool = False
+    # 一次性告知: what must be corrected, item by item (kind, id, label,
+    # reason); empty when the request listed nothing (the whole form is open).
+    notice: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def editable_fields(self) -> list[str]:
+        return [item["id"] for item in self.notice if item["kind"] == "field"]
+
+    @property
+    def editable_materials(self) -> list[str]:
+        return [item["id"] for item in self.notice if item["kind"] == "material"]
 
 
 @dataclass
@@ -304,6 +316,9 @@ class CaseDetail:
     signatures: list[SignatureGroup] = field(default_factory=list)
     colleagues: list[Any] = field(default_factory=list)
     departments: tuple[Department, ...] = ()
+    # For a reviewer: what the applicant's corrections changed since the
+    # department last decided on the case (govflow.cases.corrections).
+    changes: list[ChangeView] = field(default_factory=list)
 
     @property
     def is_owner(self) -> bool:
@@ -388,6 +403,15 @@ def case_detail(*, user, reference: str, language: str = "zh", now: datetime | N
     detail.my_tasks = [
         row for row in progress if row.task.is_live and row.task.department_id in access.department_ids
     ]
+    if any(t.kind == TaskKind.CORRECTION and t.status == TaskStatus.COMPLETED for t in tasks):
+        since = last_look(case, access.department_ids)
+        detail.changes = change_views(
+            definition,
+            changes_since(case, definition, since, lang),
+            viewer=REVIEWER,
+            cleared=cleared_fields(definition, codes),
+            language=lang,
+        )
     groups: dict[tuple[str, int], SignatureGroup] = {}
     for row in progress:
         if row.task.kind == TaskKind.SIGNATURE:
@@ -428,13 +452,29 @@ def _correction_request(
             .values_list("due_at", "provisional")
             .first()
         ) or (None, False)
+    notice = _notice_items(definition, waiting, lang)
     return CorrectionRequest(
+        notice=notice,
         node_title=_node_title(definition, waiting[0].node_id, lang) if waiting else "",
         opinion=last_return.opinion if last_return else "",
         department_name=last_return.department.name(lang) if last_return and last_return.department else "",
         deadline=deadline,
         deadline_provisional=provisional,
     )
+
+
+def _notice_items(definition: Definition, waiting: list[Task], lang: str) -> list[dict[str, str]]:
+    """The open correction tasks' notices, with labels; empty if one of them lists nothing."""
+    if not waiting or any(not task.notice for task in waiting):
+        return []
+    labels = {spec.id: spec.label for spec in definition.form.fields}
+    labels.update({spec.id: spec.label for spec in definition.form.attachments})
+    items: list[dict[str, str]] = []
+    for task in waiting:
+        for item in task.notice:
+            label = labels.get(item["id"]) or {}
+            items.append({**item, "label": label.get(lang) or label.get("zh") or item["id"]})
+    return items
 
 
 def _timeline(

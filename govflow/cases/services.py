@@ -438,9 +438,13 @@ def task_complete(
         raise InvalidInput(
             "the opinion is too long", fields={"opinion": [f"at most {MAX_OPINION} characters"]}
         )
-    if outcome in ("reject", "return", "refuse") and not opinion:
+    if outcome in ("reject", "return") and not opinion:
         raise InvalidInput(
-            "a rejection, a refusal to accept or a return for correction needs a written opinion",
+            "a rejection or a return for correction needs a written opinion", fields={"opinion": ["required"]}
+        )
+    if outcome == "refuse" and not opinion:
+        raise InvalidInput(
+            "a refusal to accept (不予受理) needs its reasons in the opinion",
             fields={"opinion": ["required"]},
         )
     legal_basis = (legal_basis or "").strip()

@@ -68,6 +68,7 @@ STATE_LABELS = {
 
 KIND_LABELS = {
     "submission": _("application"),
+    "acceptance": _("acceptance"),
     "review": _("department review"),
     "signature": _("countersignature"),
     "automatic": _("automatic check"),
@@ -248,9 +249,12 @@ def _department_names(definition: Definition, tasks: list[Task], lang: str) -> d
 def _node_kind(node) -> str:
     if node.type == "user_task":
         return "signature" if node.countersign is not None else "review"
-    return {"service_task": "automatic", "correction": "correction", "applicant_task": "applicant"}.get(
-        node.type, "waiting"
-    )
+    return {
+        "service_task": "automatic",
+        "correction": "correction",
+        "applicant_task": "applicant",
+        "acceptance": "acceptance",
+    }.get(node.type, "waiting")
 
 
 def _node_departments(node, names: dict[str, str]) -> tuple[str, ...]:
@@ -268,6 +272,7 @@ def _task_step(definition, task: Task, names, lang, local, number: int) -> Progr
         TaskKind.CORRECTION: "correction",
         TaskKind.SERVICE: "automatic",
         TaskKind.APPLICANT: "applicant",
+        TaskKind.ACCEPTANCE: "acceptance",
     }[TaskKind(task.kind)]
     departments = (department,) if department else ()
     if task.is_live:
@@ -293,11 +298,11 @@ def _task_step(definition, task: Task, names, lang, local, number: int) -> Progr
         state = "corrected"
     elif task.kind in (TaskKind.SERVICE, TaskKind.APPLICANT):
         state = "done"
-    elif task.outcome == "return":
+    elif task.outcome in ("return", "notice"):  # a return, or the acceptance's 一次性告知
         state = "returned"
     elif task.outcome in ("returned", "taken_back"):  # 退回 to an earlier step, 撤回
         state = "sent_back" if task.outcome == "returned" else "taken_back"
-    elif task.outcome == "reject":
+    elif task.outcome in ("reject", "refuse"):  # refuse: 不予受理
         state = "not_passed"
     elif task.silent_consent:
         state = "deemed_passed"

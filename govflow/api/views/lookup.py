@@ -30,6 +30,7 @@ class PublicProgressStepSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=[
             "submission",
+            "acceptance",
             "review",
             "signature",
             "automatic",

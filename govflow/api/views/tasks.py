@@ -130,7 +130,9 @@ class TaskDecide(TaskViewMixin, ApiView):
         tags=["tasks"],
         summary="Decide the task with a written opinion",
         description="approve, reject or return (for correction), as offered at the step (see the "
-        "task's outcomes). Reject and return need an opinion. A task a colleague already decided is "
+        "task's outcomes); at an acceptance (受理) task accept, refuse (reasons in the opinion and a "
+        "legal_basis) or notice (一次性告知: a notice listing the fields and materials to correct). "
+        "Reject and return need an opinion. A task a colleague already decided is "
         "a 409 and nothing is written. Send an Idempotency-Key so a retry never decides twice.",
         parameters=[TASK, idempotency_parameter()],
         request=s.DecideSerializer,
@@ -146,6 +148,8 @@ class TaskDecide(TaskViewMixin, ApiView):
                 actor=request.user,
                 outcome=body.validated_data["outcome"],
                 opinion=body.validated_data["opinion"],
+                legal_basis=body.validated_data["legal_basis"],
+                notice=[dict(item) for item in body.validated_data.get("notice", [])] or None,
             )
             return self.task_response(pk)
 

@@ -109,19 +109,41 @@ def task_handover_view(request, pk):
     )
 
 
+def notice_from_post(post) -> list[dict[str, str]]:
+    """The decide form's correction notice: each ticked `notice_item`
+    ("field:<id>" or "material:<id>") with its `reason-<item>`."""
+    items = []
+    for value in post.getlist("notice_item"):
+        kind, _sep, item_id = value.partition(":")
+        items.append({"kind": kind, "id": item_id, "reason": post.get(f"reason-{value}", "").strip()})
+    return items
+
+
 @reviewer_required
 @require_POST
 def task_decide_view(request, pk):
     outcome = request.POST.get("outcome", "")
     opinion = request.POST.get("opinion", "")
+    legal_basis = request.POST.get("legal_basis", "")
+    notice = notice_from_post(request.POST)
     try:
-        task_complete(task_id=pk, actor=request.user, outcome=outcome, opinion=opinion)
+        task_complete(
+            task_id=pk,
+            actor=request.user,
+            outcome=outcome,
+            opinion=opinion,
+            legal_basis=legal_basis,
+            notice=notice or ([] if outcome == "notice" else None),
+        )
     except NotFound:
         raise
     except InvalidInput as exc:
         errors = fields_of(exc)
         if "opinion" in errors:
             errors["opinion"] = [error_text(exc)]
+        for key in ("legal_basis", "notice"):
+            if key in errors:
+                errors[key] = [error_text(exc)]
         if not outcome:
             errors["outcome"] = [_("Choose a decision.")]
         elif "outcome" in errors:
@@ -135,6 +157,7 @@ def task_decide_view(request, pk):
             decide_task=pk,
             typed_opinion=opinion,
             typed_outcome=outcome,
+            typed_legal_basis=legal_basis,
             decide_problem="" if errors else error_text(exc),
         )
     except GovflowError as exc:

@@ -19,6 +19,7 @@ from govflow.cases import selectors
 from govflow.cases.applicant_steps import applicant_task_complete
 from govflow.cases.applications import correction_answer, draft_update
 from govflow.cases.attachments import served_name
+from govflow.cases.corrections import correction_scope
 from govflow.cases.models import CaseStatus
 from govflow.cases.services import case_create, case_withdraw
 from govflow.errors import FormInvalid, GovflowError
@@ -105,6 +106,11 @@ def _render_form(request, template, *, case, data, errors, extra_rows=None, stat
     if case.status == CaseStatus.AWAITING_CORRECTION:
         # The applicant's own case: nothing is unmasked, so no read to record.
         detail = selectors.case_detail(user=request.user, reference=case.reference, language=lang())
+        if detail.correction is not None and detail.correction.notice:
+            # 一次性告知: only what the notice lists is offered (the service refuses the rest).
+            listed, slots = set(detail.correction.editable_fields), set(detail.correction.editable_materials)
+            bound = [field for field in bound if field.spec.id in listed]
+            attachments = [slot for slot in attachments if slot.spec.id in slots]
     context = {
         "case": case,
         "definition": definition,
@@ -209,6 +215,9 @@ def case_correct(request, reference):
         return _render_form(request, "portal/correct.html", case=case, data=case.data, errors={})
     definition = version_definition(case.version)
     action, args, data = _posted(request, definition)
+    scope = correction_scope(case)
+    if scope is not None:
+        data = {key: value for key, value in data.items() if key in scope[0]}
     result = correction_answer(
         case=case,
         actor=request.user,
