@@ -74,6 +74,18 @@ class WholeNumberField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class TruthField(serializers.BooleanField):
+    """true or false as the schema says (`type: boolean`); DRF's BooleanField
+    also takes "yes", "on", 1 and "0"."""
+
+    default_error_messages = {"not_a_boolean": _("Give true or false, not {kind}.")}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("not_a_boolean", kind=type(data).__name__ if data is not None else "null")
+        return data
+
+
 class IdField(WholeNumberField):
     """An object's id in a request body: at most 2**63 - 1, like <id:...> in
     addresses (govflow.converters); a larger number is a 400, never a value

@@ -79,6 +79,11 @@ v1 = [
     path(
         "notifications/read-all/", notifications.NotificationsReadAll.as_view(), name="notifications-read-all"
     ),
+    path(
+        "notifications/preferences/",
+        notifications.NotificationPreferences.as_view(),
+        name="notification-preferences",
+    ),
     path("notifications/<id:pk>/read/", notifications.NotificationRead.as_view(), name="notification-read"),
     path("lookup/", lookup.ProgressLookup.as_view(), name="lookup"),
     path("certificates/verify/", certificates.VerifyUpload.as_view(), name="certificate-verify"),

@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from govflow.api.fields import TextField
+from govflow.api.fields import BodySerializer, TextField, TruthField
 from govflow.api.views.base import ApiView
 from govflow.errors import InvalidInput
 
@@ -89,3 +89,34 @@ class NotificationsReadAll(ApiView):
     )
     def post(self, request):
         return Response({"marked": services.notifications_mark_all_read(actor=request.user)})
+
+
+class PreferencesSerializer(BodySerializer):
+    email = TruthField(help_text="send each notice by e-mail too (default true)")
+    sms = TruthField(help_text="send a short SMS too (default false; needs a mobile number)")
+    phone = TextField(
+        required=False, allow_blank=True, default="", max_length=20, help_text="a mainland mobile number"
+    )
+
+
+class NotificationPreferences(ApiView):
+    @extend_schema(
+        tags=["notifications"],
+        summary="How you are notified besides the bell",
+        responses={200: PreferencesSerializer},
+    )
+    def get(self, request):
+        preference = selectors.notification_preference(user=request.user)
+        return Response({"email": preference.email, "sms": preference.sms, "phone": preference.phone})
+
+    @extend_schema(
+        tags=["notifications"],
+        summary="Choose how you are notified",
+        request=PreferencesSerializer,
+        responses={200: PreferencesSerializer},
+    )
+    def put(self, request):
+        body = PreferencesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        saved = services.notification_preferences_save(user=request.user, **body.validated_data)
+        return Response({"email": saved.email, "sms": saved.sms, "phone": saved.phone})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import Notification
+from .models import Notification, NotificationPreference
 
 
 def notifications_for_user(*, user, unread_only: bool = False, limit: int = 50) -> QuerySet[Notification]:
@@ -16,3 +16,9 @@ def notifications_for_user(*, user, unread_only: bool = False, limit: int = 50) 
 
 def notifications_unread_count(*, user) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def notification_preference(*, user) -> NotificationPreference:
+    """The user's channels; the defaults (unsaved) when they never chose."""
+    found = NotificationPreference.objects.filter(user=user).first()
+    return found if found is not None else NotificationPreference(user=user)

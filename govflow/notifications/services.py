@@ -26,7 +26,7 @@ from django.utils import timezone
 from govflow.accounts import permissions
 from govflow.errors import NotFound
 
-from .models import Notification, NotificationKind
+from .models import Notification, NotificationKind, NotificationPreference
 
 SUBJECTS = {
     NotificationKind.TASK_CREATED: "新的审批任务 / New review task",
@@ -130,30 +130,16 @@ def notification_deliver(
     recipients = _recipients(task, kind)
     if not recipients:
         return 0
-    body = _body(task, kind)
-    with transaction.atomic():
-        Notification.objects.bulk_create(
-            [
-                Notification(
-                    user=user,
-                    kind=kind,
-                    case_id=case_id,
-                    task=task,
-                    outbox_key=key,
-                    body=body,
-                    created_at=now,
-                )
-                for user in recipients
-            ]
-        )
-        addresses = sorted({user.email for user in recipients if user.email})
-        if addresses:
-            subject = SUBJECTS[kind]
-            # One message per address: recipients do not see each other.
-            get_connection(fail_silently=False).send_messages(
-                [EmailMessage(subject, body, None, [address]) for address in addresses]
-            )
-    return len(recipients)
+    return _write_and_send(
+        key=key,
+        kind=kind,
+        users=recipients,
+        subject=SUBJECTS[kind],
+        body=_body(task, kind),
+        case_id=case_id,
+        task=task,
+        now=now,
+    )
 
 
 def _administrators() -> list:
@@ -223,23 +209,51 @@ def notification_send(
     if not users or Notification.objects.filter(outbox_key=key).exists():
         return 0
     try:
-        with transaction.atomic():
-            Notification.objects.bulk_create(
-                [
-                    Notification(
-                        user=user, kind=kind, case_id=case_id, outbox_key=key, body=body, created_at=now
-                    )
-                    for user in users
-                ]
-            )
-            addresses = sorted({user.email for user in users if user.email})
-            if addresses:
-                # One message per address: recipients do not see each other.
-                get_connection(fail_silently=False).send_messages(
-                    [EmailMessage(subject, body, None, [address]) for address in addresses]
-                )
+        return _write_and_send(
+            key=key, kind=kind, users=users, subject=subject, body=body, case_id=case_id, task=None, now=now
+        )
     except IntegrityError:  # written concurrently under the same key
         return 0
+
+
+def _write_and_send(*, key, kind, users, subject, body, case_id, task, now) -> int:
+    """The one way a notice goes out, in one transaction: a row per user
+    (the bell), an e-mail to each address whose owner has not turned e-mail
+    off, and an SMS queued (its own outbox message, retried on its own) for
+    each user who turned SMS on with a mobile number (govflow.notifications.sms)."""
+    from .sms import sms_queue
+
+    with transaction.atomic():
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    user=user,
+                    kind=kind,
+                    case_id=case_id,
+                    task=task,
+                    outbox_key=key,
+                    body=body,
+                    created_at=now,
+                )
+                for user in users
+            ]
+        )
+        preferences = {p.user_id: p for p in NotificationPreference.objects.filter(user__in=users)}
+        addresses = sorted(
+            {
+                user.email
+                for user in users
+                if user.email and (user.pk not in preferences or preferences[user.pk].email)
+            }
+        )
+        if addresses:
+            # One message per address: recipients do not see each other.
+            get_connection(fail_silently=False).send_messages(
+                [EmailMessage(subject, body, None, [address]) for address in addresses]
+            )
+        for preference in preferences.values():
+            if preference.sms and preference.phone:
+                sms_queue(key=key, user_id=preference.user_id, subject=subject, case_id=case_id, now=now)
     return len(users)
 
 
@@ -255,3 +269,16 @@ def notification_mark_read(*, notification_id: int, actor, now: datetime | None 
 
 def notifications_mark_all_read(*, actor, now: datetime | None = None) -> int:
     return Notification.objects.filter(user=actor, read_at__isnull=True).update(read_at=now or timezone.now())
+
+
+def notification_preferences_save(*, user, email: bool, sms: bool, phone: str = "") -> NotificationPreference:
+    """A user's channels besides the bell, which is always on: e-mail (on
+    unless turned off) and SMS (off unless turned on with a mainland mobile
+    number). Turning SMS on without a valid number is refused."""
+    from .sms import clean_phone
+
+    phone = clean_phone(phone) if (phone or sms) else ""
+    preference, _created = NotificationPreference.objects.update_or_create(
+        user=user, defaults={"email": bool(email), "sms": bool(sms), "phone": phone}
+    )
+    return preference

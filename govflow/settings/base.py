@@ -259,6 +259,16 @@ EMAIL_USE_TLS = _mail.starttls
 EMAIL_USE_SSL = _mail.ssl
 EMAIL_TIMEOUT = _mail.timeout
 GOVFLOW_MAIL_CONFIGURED = _mail.configured
+# SMS (govflow.notifications.sms; docs/deploy.md, "SMS"): without a URL each
+# SMS is written to the log.
+GOVFLOW_SMS_URL = os.environ.get("GOVFLOW_SMS_URL", "").strip()
+GOVFLOW_SMS_TOKEN = (
+    Path(os.environ["GOVFLOW_SMS_TOKEN_FILE"]).read_text(encoding="utf-8").strip()
+    if os.environ.get("GOVFLOW_SMS_TOKEN_FILE")
+    else os.environ.get("GOVFLOW_SMS_TOKEN", "")
+)
+GOVFLOW_SMS_SIGNATURE = os.environ.get("GOVFLOW_SMS_SIGNATURE", "【政务服务】")
+GOVFLOW_SMS_TIMEOUT = float(os.environ.get("GOVFLOW_SMS_TIMEOUT", "5"))
 DEFAULT_FROM_EMAIL = SERVER_EMAIL = os.environ.get("GOVFLOW_MAIL_FROM", "").strip() or "govflow@localhost"
 
 LOGIN_URL = "/accounts/login/"
