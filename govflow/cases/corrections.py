@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from govflow.engine.notices import notice_scope
+from govflow.engine.notices import notice_scope, outside_notice
 from govflow.errors import InvalidInput
 
 from .models import Case, CaseRevision, Task, TaskKind, TaskStatus
@@ -35,12 +35,10 @@ def correction_scope(case: Case) -> tuple[frozenset[str], frozenset[str]] | None
     return notice_scope(open_notices(case))
 
 
-def refuse_outside_notice(case: Case, changed: Iterable[str]) -> None:
-    """InvalidInput naming every changed field the open notices do not list."""
-    scope = correction_scope(case)
-    if scope is None:
-        return
-    outside = sorted(set(changed) - scope[0])
+def refuse_outside_notice(case: Case, updates: Mapping[str, Any]) -> None:
+    """InvalidInput naming every field `updates` would change that the open
+    notices do not list (call before the case's data changes)."""
+    outside = outside_notice(open_notices(case), case.data, updates)
     if outside:
         message = "the correction notice does not ask for these fields to change: " + ", ".join(outside)
         raise InvalidInput(

@@ -286,7 +286,7 @@ def case_answer_correction(
     changed = changed_fields(before, updates)
     # 一次性告知: only what the notice lists may change (the service is the
     # guard; the web form and the API only offer those fields).
-    refuse_outside_notice(case, changed)
+    refuse_outside_notice(case, updates)
     changes = Changes(now=now)
     open_corrections = [
         tid for tid, task in (case.state or {}).get("tasks", {}).items() if task["kind"] == "correction"

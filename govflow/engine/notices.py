@@ -119,3 +119,13 @@ def notice_scope(notices: list[Any]) -> tuple[frozenset[str], frozenset[str]] | 
 def changed_fields(before: Mapping[str, Any], updates: Mapping[str, Any]) -> set[str]:
     """The fields whose value `updates` changes."""
     return {key for key, value in updates.items() if before.get(key) != value}
+
+
+def outside_notice(notices: list[Any], before: Mapping[str, Any], updates: Mapping[str, Any]) -> list[str]:
+    """The fields `updates` would change although no open notice lists them
+    (sorted); empty when every change is listed, or when a notice lists
+    nothing (the whole form is open)."""
+    scope = notice_scope(notices)
+    if scope is None:
+        return []
+    return sorted(changed_fields(before, updates) - scope[0])

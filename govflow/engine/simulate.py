@@ -110,6 +110,8 @@ class Simulation:
     time_limit_days: float | None
     dates: CalendarDates | None = None
     commitments: dict[str, Any] | None = None  # what the script said of 容缺 / 告知承诺, and its effect
+    # 受理: where and on which working day the case was accepted, and whether by silence
+    accepted: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         days = round(self.working_days, 2)
@@ -130,6 +132,8 @@ class Simulation:
             out.update(self.dates.as_json())
         if self.commitments is not None:
             out["commitments"] = self.commitments
+        if self.accepted is not None:
+            out["accepted"] = self.accepted
         return out
 
 
@@ -261,6 +265,7 @@ class _Run:
         self.extra_days: dict[str, float] = {}
         self.reminders: dict[str, str] = {}  # task id -> its SLA reminder timer id
         self.terminated = False  # 容缺: ended for materials not supplied
+        self.accepted: dict[str, Any] | None = None  # 受理: the case's first acceptance
 
     def now(self) -> datetime:
         return SIMULATION_EPOCH + timedelta(days=self.clock)
@@ -333,6 +338,10 @@ class _Run:
                 self.schedule(0.0, "service", effect.task_id)
             elif isinstance(effect, rt.TaskCreated) and effect.kind in ("review", "signature"):
                 self.plan_task(effect.task_id, effect.node)
+            elif isinstance(effect, rt.TaskCreated) and effect.kind == "acceptance":
+                self.plan_acceptance(effect.task_id, effect.node)
+            elif isinstance(effect, rt.Accepted) and self.accepted is None:
+                self.accepted = {"node": effect.node, "day": round(self.clock, 3), "deemed": effect.deemed}
             elif isinstance(effect, rt.TaskTransferred):
                 self.plan_task(effect.task_id, effect.node)  # the receiving department decides next
             elif isinstance(effect, rt.TaskCreated) and effect.kind in ("correction", "applicant"):
@@ -359,7 +368,8 @@ class _Run:
                         limit = max(0.0, started + float(limit) - self.clock)
                     self.schedule(float(limit), "timer", effect.timer_id)
                 elif (
-                    effect.kind in ("sla_breach", "correction_deadline", "applicant_deadline")
+                    effect.kind
+                    in ("sla_breach", "correction_deadline", "applicant_deadline", "acceptance_deadline")
                     and effect.task_id
                 ):
                     self.timeouts[effect.task_id] = effect.timer_id
@@ -427,6 +437,59 @@ class _Run:
         else:
             days = DEFAULT_TASK_DAYS
         self.schedule(days + after, "decide", task_id)
+
+    def plan_acceptance(self, task_id: str, node_id: str) -> None:
+        """Schedule the scripted decision of an acceptance (受理) task:
+        `accept` (the default), `refuse` (不予受理), `notice` (一次性告知; it
+        lists the fields the script's `corrections` for the notice's
+        correction node change, else the form's first field) or `silence`
+        (no decision: the limit runs out and the application counts as
+        accepted, art 32(4)). It takes the script's duration for the node
+        (0 by default: accepted at the window)."""
+        node = self.definition.nodes[node_id]
+        outcome, origin = self.scripted_decision(node_id)
+        if origin is not None:
+            self.scripted[task_id] = origin
+        if outcome == "approve":
+            outcome = "accept"  # the default when the script says nothing
+        if outcome in ("silence", "timeout"):
+            return  # the acceptance_deadline timer decides
+        if outcome not in node.outcomes:
+            raise self.script_error(
+                f"decision '{outcome}' for '{node_id}' is not offered there "
+                f"(offered: {', '.join(node.outcomes)}, or 'silence')",
+                origin,
+                node_id,
+            )
+        self.pending_outcome[task_id] = outcome
+        self.schedule(float(self.script.durations.get(node_id, 0.0)), "decide", task_id)
+
+    def acceptance_event(self, ident: str, task: dict[str, Any], outcome: str) -> rt.Event:
+        node = self.definition.nodes[task["node"]]
+        if outcome == "refuse":
+            return rt.CompleteTask(
+                ident, outcome, actor="simulation", opinion="simulated refusal", legal_basis="simulated basis"
+            )
+        if outcome == "notice":
+            target = node.outcomes["notice"]
+            changes = self.script.corrections.get(target, {})
+            if isinstance(changes, list):
+                changes = (
+                    changes[min(self.used.get("correction:" + target, 0), len(changes) - 1)]
+                    if changes
+                    else {}
+                )
+            fields = {spec.id for spec in self.definition.form.fields}
+            listed = [key for key in (changes or {}) if key in fields]
+            if listed:
+                items = tuple({"kind": "field", "id": key, "reason": "simulated notice"} for key in listed)
+            elif self.definition.form.fields:
+                items = ({"kind": "field", "id": self.definition.form.fields[0].id, "reason": "simulated"},)
+            else:
+                slot = self.definition.form.attachments[0].id if self.definition.form.attachments else ""
+                items = ({"kind": "material", "id": slot, "reason": "simulated notice"},)
+            return rt.CompleteTask(ident, outcome, actor="simulation", notice=items)
+        return rt.CompleteTask(ident, outcome, actor="simulation", opinion="simulated decision")
 
     def operation_event(self, ident: str, task: dict[str, Any], outcome: str) -> rt.Event:
         """The engine event of a scripted operation (see plan_task)."""
@@ -532,6 +595,7 @@ class _Run:
             decisions=self.decided,
             time_limit_days=self.definition.time_limit.working_days if self.definition.time_limit else None,
             commitments=self.commitments_report(state),
+            accepted=self.accepted,
         )
 
     def commitments_report(self, state: dict[str, Any]) -> dict[str, Any] | None:
@@ -668,6 +732,8 @@ class _Run:
                 return self.operation_event(ident, task, outcome)
             self.decided_at.append(self.clock)
             self.decided.append({"node": task["node"], "outcome": outcome, "day": round(self.clock, 3)})
+            if task["kind"] == "acceptance":
+                return self.acceptance_event(ident, task, outcome)
             return rt.CompleteTask(ident, outcome, actor="simulation", opinion="simulated decision")
         if kind == "correct":
             changes = self.script.corrections.get(task["node"], {})

@@ -123,6 +123,10 @@ class Command(BaseCommand):
             + (f" (limit {out['time_limit_days']:g})" if out["time_limit_days"] else "")
         )
         self.stdout.write("trace: " + " -> ".join(out["trace"]))
+        if "accepted" in out:
+            accepted = out["accepted"]
+            how = " by silence (art 32(4))" if accepted["deemed"] else ""
+            self.stdout.write(f"accepted: at {accepted['node']} on working day {accepted['day']:g}{how}")
         for cert in out["certificates"]:
             self.stdout.write(f"certificate: {cert['type']} by {cert['department']}")
         if "start" in out:
