@@ -31,6 +31,7 @@ from govflow.audit.services import PendingAudit, audit_write
 from govflow.cases import rows
 from govflow.cases.attachments import attachment_add, case_submit_with_attachments, submission_problems
 from govflow.cases.bridge import Changes, advance
+from govflow.cases.events import TaskDecided
 from govflow.cases.models import Attachment, Case, CaseStatus
 from govflow.cases.selectors import REVIEWER, case_access
 from govflow.cases.services import case_submit
@@ -406,10 +407,22 @@ def _lapse(material_id: int, now: datetime) -> int:
 # -- the case's end (subscribed to CaseEnded) ------------------------------------
 
 
+def _decided_by_a_person(changes) -> bool:
+    """Did a reviewer's decision (not a timer's silent consent) make this
+    change set?"""
+    return any(
+        isinstance(event, TaskDecided) and event.actor_id is not None and not event.silent_consent
+        for event in changes.events
+    )
+
+
 def case_ended(changes, events) -> None:
-    """An approval while a deferred material is outstanding is refused
-    (the whole decision rolls back, 409); an approval resting on a pledge
-    opens the verification; any other end cancels outstanding materials."""
+    """A reviewer's approval while a deferred material is outstanding is
+    refused (the whole decision rolls back, 409); an approval resting on a
+    pledge opens the verification; any other end cancels outstanding
+    materials. A silent consent (超期默认, a timer) is never refused here:
+    the timer sweep must not stall on it; the materials then stay awaited
+    on the approved case, and the audit trail says so."""
     for event in events:
         case = event.case
         definition = version_definition(case.version)
@@ -418,7 +431,10 @@ def case_ended(changes, events) -> None:
         outstanding = DeferredMaterial.objects.filter(case_id=case.pk, status__in=OPEN_MATERIAL_STATUSES)
         if event.outcome == CaseStatus.APPROVED:
             slots = sorted(outstanding.values_list("slot", flat=True))
-            if slots:
+            if slots and not _decided_by_a_person(changes):
+                log.warning("case %s approved by its time limit with materials outstanding", case.reference)
+                changes.event(Action.MATERIALS_OUTSTANDING, case, slots=slots)
+            elif slots:
                 raise Conflict(
                     "the case cannot be approved while materials accepted as missing (容缺) are not "
                     f"supplied and accepted: {', '.join(slots)}",

@@ -6,6 +6,7 @@ replaced by a commitment the market regulator verifies within 20)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -39,6 +40,7 @@ from govflow.demo_cases import DEMO_PDF
 from govflow.errors import Conflict, Forbidden, FormInvalid
 from govflow.notifications.models import Notification
 from govflow.outbox.services import outbox_drain
+from govflow.processes.services import process_publish
 
 pytestmark = [pytest.mark.procedure, pytest.mark.django_db]
 
@@ -293,3 +295,34 @@ def test_a_confirmed_commitment_keeps_the_licence(template, keys, base_data, app
 
     assert Certificate.objects.get(case=case).status == CertificateStatus.VALID
     assert not CreditRecord.objects.filter(case=case).exists()
+
+
+def test_a_silent_consent_is_not_refused_for_outstanding_materials(template, keys, applicant, now):
+    # Given a review with silent consent after 2 working days (超期默认), and a
+    # case accepted with the photos missing, its review silent past its limit
+    from govflow.cases.automation import timers_fire_due
+
+    source = (Path(__file__).resolve().parents[1] / "data" / "services" / "commitments.yaml").read_text(
+        encoding="utf-8"
+    )
+    process_publish(
+        source=source.replace(
+            "    sla: {days: 5}\n",
+            '    sla: {days: 2, on_breach: approve, legal_basis: "测试地方规定第5条 (test rule 5)"}\n',
+        )
+    )
+
+    case = _draft(applicant, now, upload=("application", "premises_proof"))
+    case_submit_with_commitment(case_id=case.pk, actor=applicant, sign=True, now=now)
+    breach = datetime(2026, 3, 5, 17, 0, tzinfo=BEIJING)
+
+    # When the timer sweep runs (the photos are due only on the 6th)
+    fired = timers_fire_due(now=breach)
+
+    # Then the sweep did not stall: the case is approved, and the trail says
+    # the photos were still awaited
+    case.refresh_from_db()
+    assert fired >= 1
+    assert case.status == CaseStatus.APPROVED
+    outstanding = AuditEvent.objects.get(case_id=case.pk, action="MATERIALS_OUTSTANDING")
+    assert outstanding.data["slots"] == ["site_photos"]
