@@ -43,14 +43,34 @@ from govflow.engine import (
     load_state,
     step,
 )
-from govflow.engine.events import AddSigner, RemoveSigner, ReturnTask, Signal, TakeBack, TransferTask
+from govflow.engine.events import (
+    AddSigner,
+    Objection,
+    RemoveSigner,
+    ReturnTask,
+    Signal,
+    SubmitApplicantTask,
+    TakeBack,
+    TransferTask,
+)
 from govflow.engine.operations import can_take_back, return_targets
 from govflow.engine.problems import IllegalEvent
 from govflow.engine.runtime import NodeEntered
 
 from .conftest import DEPARTMENTS, HANDLERS, T0, VALID_DIR
 
-WAIT_STATES = {"user_task", "service_task", "wait", "signal", "correction", "call", "acceptance"}
+WAIT_STATES = {
+    "user_task",
+    "service_task",
+    "wait",
+    "signal",
+    "correction",
+    "call",
+    "acceptance",
+    "publicity",
+    "applicant_task",
+    "fee",
+}
 REVIEWERS = ["market_regulation", "tax", "fire", "bank", "archives", "natural_resources"]
 MAX_STEPS = 60
 # Each example parses a template with the (pure Python) loader, so the counts stay moderate.
@@ -377,6 +397,8 @@ def possible_events(
                 events += [CompleteTask(task_id, outcome)] * (approve_weight if outcome == "approve" else 1)
         elif task["kind"] == "correction":
             events.append(SubmitCorrection(task_id, {"x": x}))
+        elif task["kind"] == "applicant":
+            events.append(SubmitApplicantTask(task_id, {}, confirmed=True))
         elif task["kind"] == "acceptance":
             events += [CompleteTask(task_id, "accept")] * approve_weight
             if "refuse" in node.outcomes:
@@ -390,6 +412,12 @@ def possible_events(
             events.append(ServiceDone(task_id, {}))
     events += [FireTimer(timer_id) for timer_id in sorted(state["timers"])]
     events += [Signal(name, {"amount": x}) for name in waiting_signals(definition, state)]
+    # a fee paid, and an objection during a public notice (公示)
+    resting = [definition.nodes[token["node"]] for _, token in sorted(state["tokens"].items())]
+    events += [
+        Signal(n.settings["signal"], {"amount": n.settings["amount"]}) for n in resting if n.type == "fee"
+    ]
+    events += [Objection(n.id) for n in resting if n.type == "publicity"]
     if operations:
         # 退回 to every step offered, and 撤回 of every decision that can still be taken back
         for task_id in sorted(state["tasks"]):
@@ -446,13 +474,19 @@ def approve_all_event(state: dict[str, Any], definition: Definition | None = Non
             return CompleteTask(task_id, "accept")
         if task["kind"] == "correction":
             return SubmitCorrection(task_id, {})
+        if task["kind"] == "applicant":
+            return SubmitApplicantTask(task_id, {}, confirmed=True)
         return ServiceDone(task_id, {})
     for timer_id, timer in sorted(state["timers"].items()):
-        if timer["kind"] == "wait":
+        if timer["kind"] in ("wait", "notice"):  # a waiting period, a public notice with no objection
             return FireTimer(timer_id)
     if definition is not None:
         for name in waiting_signals(definition, state):
             return Signal(name, {"amount": 100})
+        for token in state["tokens"].values():
+            node = definition.nodes[token["node"]]
+            if node.type == "fee":  # the fee is paid
+                return Signal(node.settings["signal"], {"amount": node.settings["amount"]})
     return None
 
 
@@ -503,7 +537,7 @@ def assert_invariants(
         state[key] for key in ("tokens", "tasks", "timers", "scopes", "frames")
     )
     # (d) never stuck (a signal node waits for a message from outside)
-    on_signal = any(nodes[t["node"]].type == "signal" for t in tokens.values())
+    on_signal = any(nodes[t["node"]].type in ("signal", "fee") for t in tokens.values())
     assert tasks or timers or on_signal, "the case is running but nothing can happen"
 
     # (b) every token waits on a wait state, with what it waits for
@@ -519,11 +553,20 @@ def assert_invariants(
             assert sorted(token["tasks"]) == sorted(own_tasks)
             assert len(own_tasks) == 1
             assert [timers[m]["kind"] for m in own_timers] == ["acceptance_deadline"]
-        elif node.type in ("user_task", "service_task", "correction"):
+        elif node.type in ("user_task", "service_task", "correction", "applicant_task"):
             assert own_tasks, f"token on '{node.id}' has no task"
             assert sorted(token["tasks"]) == sorted(own_tasks)
-            if node.type == "correction" or node.clock_excluded:
+            if node.type in ("correction", "applicant_task") or node.clock_excluded:
                 paused += 1
+        elif node.type == "publicity":
+            assert [timers[m]["kind"] for m in own_timers] == ["notice"]
+            assert bool(token.get("holding")) == node.clock_excluded
+            paused += node.clock_excluded
+        elif node.type == "fee":
+            expected = ["fee_deadline"] if node.duration is not None else []
+            assert [timers[m]["kind"] for m in own_timers] == expected
+            assert token.get("holding")
+            paused += 1
         elif node.type == "wait":
             assert [timers[m]["kind"] for m in own_timers] == ["wait"]
         elif node.type == "signal":
