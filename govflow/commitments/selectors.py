@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import get_language
+
 from govflow.accounts.models import Membership
 from govflow.cases.selectors import case_access
+from govflow.processes.services import version_definition
 
 from .models import Commitment, DeferredMaterial, Verification
 
@@ -33,9 +36,15 @@ def verifications_for_user(*, user, open_only: bool = True) -> list[Verification
 
 
 @dataclass(frozen=True)
+class MaterialRow:
+    material: DeferredMaterial
+    label: str
+
+
+@dataclass(frozen=True)
 class Panel:
     commitments: list[Commitment]
-    materials: list[DeferredMaterial]
+    materials: list[MaterialRow]
     verification: Verification | None
     is_owner: bool
     may_decide_verification: bool
@@ -48,7 +57,12 @@ def case_commitments_panel(*, case, user) -> Panel | None:
     commitments = list(Commitment.objects.filter(case=case).select_related("document").order_by("kind"))
     if not commitments:
         return None
-    materials = list(DeferredMaterial.objects.filter(case=case).order_by("due_at", "pk"))
+    lang = "en" if (get_language() or "").startswith("en") else "zh"
+    labels = {s.id: s.label.get(lang) or s.id for s in version_definition(case.version).form.attachments}
+    materials = [
+        MaterialRow(m, labels.get(m.slot, m.slot))
+        for m in DeferredMaterial.objects.filter(case=case).order_by("due_at", "pk")
+    ]
     verification = Verification.objects.filter(case=case).select_related("department").first()
     membership = (
         Membership.objects.filter(user=user, department_id=verification.department_id).first()

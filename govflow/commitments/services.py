@@ -298,11 +298,19 @@ def material_review(
     if not accept:
         _terminate(
             case,
-            reason=f"容缺受理的材料“{material.slot}”经审查不符合要求，终止办理：{opinion}",
+            reason=f"容缺受理的材料“{_slot_label(case, material.slot)}”（{material.slot}）经审查不符合要求，"
+            f"终止办理：{opinion}",
             actor_id=actor.pk,
             now=now,
         )
     return material
+
+
+def _slot_label(case: Case, slot: str) -> str:
+    for spec in version_definition(case.version).form.attachments:
+        if spec.id == slot:
+            return spec.label.get("zh") or slot
+    return slot
 
 
 def _terminate(case: Case, *, reason: str, actor_id: int | None, now: datetime) -> None:
@@ -348,13 +356,14 @@ def _remind(material_id: int, now: datetime) -> None:
         return
     case = material.case
     due = timezone.localtime(material.due_at)
+    label = _slot_label(case, material.slot)
     notification_send(
         key=f"material:{material.pk}:reminder",
         kind="material_due",
         users=[case.applicant],
         subject=f"[{case.reference}] 容缺材料即将到期 / Deferred material due soon",
         body=(
-            f"您承诺补齐的材料“{material.slot}”应于 {due:%Y-%m-%d %H:%M}"
+            f"您承诺补齐的材料“{label}”应于 {due:%Y-%m-%d %H:%M}"
             f"{'（预计）' if material.due_provisional else ''}前提交，逾期将终止办理。\n"
             f"The material '{material.slot}' you undertook to supply is due by {due:%Y-%m-%d %H:%M}; "
             "without it the case will be terminated."
@@ -397,7 +406,8 @@ def _lapse(material_id: int, now: datetime) -> int:
     due_shown = timezone.localtime(material.due_at)
     _terminate(
         case,
-        reason=f"容缺受理的材料“{material.slot}”未在承诺期限（{due_shown:%Y-%m-%d %H:%M}）内补齐，终止办理。",
+        reason=f"容缺受理的材料“{_slot_label(case, material.slot)}”（{material.slot}）未在承诺期限"
+        f"（{due_shown:%Y-%m-%d %H:%M}）内补齐，终止办理。",
         actor_id=None,
         now=now,
     )
