@@ -110,6 +110,12 @@ def test_an_objection_on_the_public_page_routes_the_case_to_the_review(in_notice
     assert "李四甲" not in owner.get(f"/cases/{in_notice.reference}/").content.decode()
     # the case is no longer listed in notice
     assert in_notice.reference not in Client().get("/notices/").content.decode()
+    from tests.api.conftest import api_client
+
+    steps = f"/api/v1/cases/{in_notice.reference}/steps/"
+    [seen] = api_client(market_reviewer).get(steps).json()["objections"]
+    assert seen["reasons"] == REASONS
+    assert api_client(in_notice.applicant).get(steps).json()["objections"] == []
     # dismissed: the notice resumes and ends when first published (5 working days)
     decide(in_notice, "objection_review", market_reviewer, now=now + timedelta(hours=1))
     resumed = Timer.objects.get(case=in_notice, kind="notice", status=Timer.PENDING)
@@ -252,6 +258,7 @@ def test_the_api_shows_the_step_and_the_fee_and_a_payment_sent_twice_counts_once
     assert [f["id"] for f in step["form_fields"]] == ["opening_date"]
     assert step["deadline"] is not None
     assert listed["fees"] == []
+    assert listed["objections"] == []
     assert api_client(market_reviewer).get(url).status_code == 200
     assert api_client(market_reviewer).post(url, {"task": step["task"]}, format="json").status_code == 403
     refused = owner.post(url, {"task": step["task"], "data": {"shop_name": "改名"}}, format="json")

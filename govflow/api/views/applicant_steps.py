@@ -9,7 +9,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from govflow.cases.applicant_steps import applicant_steps_open, applicant_task_complete, fee_states
-from govflow.cases.selectors import case_access
+from govflow.cases.selectors import OWNER, case_access
+from govflow.notices.selectors import objections_for_case
 
 from .. import selectors
 from ..fields import BodySerializer, TextField
@@ -52,9 +53,22 @@ class FeeSerializer(serializers.Serializer):
     deadline_provisional = serializers.BooleanField(source="provisional")
 
 
+class ObjectionSerializer(serializers.Serializer):
+    node = serializers.CharField(source="node_id", help_text="the public notice it was filed in")
+    filed_at = serializers.DateTimeField()
+    name = serializers.CharField()
+    contact = serializers.CharField()
+    reasons = serializers.CharField()
+
+
 class StepsSerializer(serializers.Serializer):
     steps = ApplicantStepSerializer(many=True)
     fees = FeeSerializer(many=True)
+    objections = ObjectionSerializer(
+        many=True,
+        help_text="objections filed during the case's public notices (公示): to the case's reviewers "
+        "only; always empty for the applicant, who never sees the objectors",
+    )
 
 
 class StepCompleteSerializer(BodySerializer):
@@ -66,22 +80,24 @@ class StepCompleteSerializer(BodySerializer):
 class CaseSteps(ApiView):
     checks_own_text = ("data",)
 
-    def answer(self, case):
+    def answer(self, case, *, reviewer: bool = False):
         body = {
             "steps": applicant_steps_open(case=case, language=self.lang) if case.is_open else [],
             "fees": fee_states(case=case, language=self.lang),
+            "objections": objections_for_case(case=case) if reviewer else [],
         }
         return Response(StepsSerializer(body).data)
 
     @extend_schema(
         tags=["cases"],
         operation_id="case_steps",
-        summary="The applicant's open steps and the case's fees (待缴费 or paid)",
+        summary="The applicant's open steps, the case's fees (待缴费 or paid) and, for reviewers, objections",
         parameters=[REFERENCE],
         responses={200: StepsSerializer},
     )
     def get(self, request, reference):
-        return self.answer(case_access(user=request.user, reference=reference).case)
+        access = case_access(user=request.user, reference=reference)
+        return self.answer(access.case, reviewer=access.role != OWNER)
 
     @extend_schema(
         tags=["cases"],
