@@ -32,6 +32,8 @@ class NotificationKind(models.TextChoices):
     OBJECTION_FILED = "objection_filed", _("objection filed during the public notice")
     EXTENSION_REQUESTED = "extension_requested", _("extension to approve")
     EXTENSION_ANSWERED = "extension_answered", _("extension approved or refused")
+    TEMPLATE_PROPOSED = "template_proposed", _("template version to approve")
+    TEMPLATE_PROPOSAL_DECIDED = "template_proposal_decided", _("proposed template version decided")
     CASE_ENDED = "case_ended", _("application decided")
     CERTIFICATE_ISSUED = "certificate_issued", _("certificate issued")
     CERTIFICATE_REVOKED = "certificate_revoked", _("certificate revoked")

@@ -15,6 +15,9 @@ class ProcessTemplate(models.Model):
     title_zh = models.CharField(_("title (Chinese)"), max_length=200)
     title_en = models.CharField(_("title (English)"), max_length=200)
     is_active = models.BooleanField(_("offered to applicants"), default=True)
+    # Four-eyes (双人复核): a new version is proposed by one administrator and
+    # published only when another approves it (govflow.processes.proposals).
+    second_approval = models.BooleanField(_("a second administrator approves each version"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     current_version = models.ForeignKey(
         "ProcessVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -49,3 +52,50 @@ class ProcessVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template.code} v{self.number}"
+
+
+class ProposalStatus(models.TextChoices):
+    PENDING = "pending", _("waiting for a second administrator")
+    PUBLISHED = "published", _("approved and published")
+    REJECTED = "rejected", _("sent back")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+    SUPERSEDED = "superseded", _("replaced by a later proposal")
+
+
+class ProcessProposal(models.Model):
+    """A new text of a template that waits for a second administrator
+    (four-eyes): they see what it changes against the version it was based
+    on, and approve (it is published) or send it back with a reason."""
+
+    template = models.ForeignKey(ProcessTemplate, on_delete=models.CASCADE, related_name="proposals")
+    based_on = models.ForeignKey(
+        ProcessVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    source = models.TextField(_("YAML source"))
+    source_sha256 = models.CharField(max_length=64)
+    note = models.CharField(_("change note"), max_length=500, blank=True)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=ProposalStatus.choices, default=ProposalStatus.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    version = models.OneToOneField(
+        ProcessVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="proposal"
+    )
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template"],
+                condition=models.Q(status="pending"),
+                name="proposal_one_pending_per_template",
+            )
+        ]
+        verbose_name = _("proposed version")
+
+    def __str__(self) -> str:
+        return f"proposal {self.pk} of {self.template.code}"

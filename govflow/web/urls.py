@@ -60,6 +60,21 @@ urlpatterns = [
     path("console/", console.home, name="console"),
     path("console/editor/", console.editor, name="console_editor"),
     path("console/templates/<slug:code>/", console.template_detail, name="console_template"),
+    path(
+        "console/templates/<slug:code>/second-approval/",
+        console.second_approval,
+        name="console_second_approval",
+    ),
+    path(
+        "console/templates/<slug:code>/proposals/<id:pk>/",
+        console.proposal_detail,
+        name="console_proposal",
+    ),
+    path(
+        "console/templates/<slug:code>/proposals/<id:pk>/decide/",
+        console.proposal_decide,
+        name="console_proposal_decide",
+    ),
     path("console/templates/<slug:code>/v<id:number>/", console.version_detail, name="console_version"),
     path("console/templates/<slug:code>/v<id:number>/diagram.svg", console.version_svg, name="console_svg"),
     path("accounts/login/", login_view, name="login"),

@@ -9,11 +9,15 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from govflow.accounts.selectors import department_names
-from govflow.errors import InvalidInput
-from govflow.processes.services import process_publish, version_definition
+from govflow.errors import GovflowError, InvalidInput
+from govflow.messages import error_text
+from govflow.processes import proposals
+from govflow.processes.diff import template_diff
+from govflow.processes.selectors import proposal_get, proposal_pending, proposals_recent
+from govflow.processes.services import version_definition
 from govflow.web.console import template_dry_run
 from govflow.web.diagram import diagram_svg, outline
 from govflow.web.selectors import (
@@ -57,8 +61,68 @@ def template_detail(request, code):
             "version": version,
             "definition": definition,
             "outline": outline(definition, language=lang()) if definition else [],
+            "pending": proposal_pending(template=template),
+            "proposals": proposals_recent(template=template),
         },
     )
+
+
+@admin_required
+@require_POST
+def second_approval(request, code):
+    """Four-eyes on or off for the template (audited)."""
+    on = request.POST.get("on") == "1"
+    proposals.template_second_approval_set(code=code, actor=request.user, on=on)
+    if on:
+        messages.success(request, _("From now on, each new version needs a second administrator's approval."))
+    else:
+        messages.info(request, _("New versions are published by one administrator again."))
+    return redirect("web:console_template", code=code)
+
+
+@admin_required
+@require_GET
+def proposal_detail(request, code, pk):
+    proposal = proposal_get(code=code, pk=pk)
+    before = proposal.based_on.source if proposal.based_on else ""
+    return render(
+        request,
+        "console/proposal.html",
+        {
+            "proposal": proposal,
+            "template": proposal.template,
+            "diff": template_diff(before, proposal.source),
+            "own": proposal.proposed_by_id == request.user.pk,
+        },
+    )
+
+
+@admin_required
+@require_POST
+def proposal_decide(request, code, pk):
+    proposal = proposal_get(code=code, pk=pk)
+    action = request.POST.get("action")
+    try:
+        if action == "approve":
+            version = proposals.proposal_approve(proposal_id=proposal.pk, actor=request.user)
+            messages.success(
+                request,
+                _("Version %(number)s is approved and published.") % {"number": version.number},
+            )
+            return redirect("web:console_template", code=code)
+        if action == "reject":
+            proposals.proposal_reject(
+                proposal_id=proposal.pk, actor=request.user, reason=request.POST.get("reason", "")[:2000]
+            )
+            messages.info(request, _("The proposed version is sent back."))
+        elif action == "withdraw":
+            proposals.proposal_withdraw(proposal_id=proposal.pk, actor=request.user)
+            messages.info(request, _("Your proposed version is withdrawn."))
+        else:
+            messages.error(request, _("Choose approve, send back or withdraw."))
+    except GovflowError as exc:
+        messages.error(request, error_text(exc))
+    return redirect("web:console_proposal", code=code, pk=pk)
 
 
 @admin_required
@@ -117,6 +181,21 @@ def _excerpts(source: str, problems) -> list[list[tuple[int, str, list]]]:
     return runs
 
 
+def _against_published(code: str, source: str):
+    """What the text changes against the template's published version (None
+    for a new template)."""
+    from govflow.processes.models import ProcessTemplate
+
+    template = ProcessTemplate.objects.select_related("current_version").filter(code=code).first()
+    if template is None or template.current_version is None:
+        return None
+    return {
+        "number": template.current_version.number,
+        "four_eyes": template.second_approval,
+        "diff": template_diff(template.current_version.source, source),
+    }
+
+
 @admin_required
 @require_http_methods(["GET", "POST"])
 def editor(request):
@@ -142,14 +221,25 @@ def editor(request):
     )
     status = 200
     if action == "publish":
-        started = timezone.now()
         try:
-            version = process_publish(source=source, published_by=request.user, note=context["note"])
+            outcome = proposals.process_propose(source=source, actor=request.user, note=context["note"])
         except InvalidInput as exc:
             context["problems"] = problems_from_messages(list(exc.fields.get("source", [exc.message])))
             status = 400
         else:
-            if version.published_at < started:
+            if outcome.proposal is not None:
+                messages.success(
+                    request,
+                    _(
+                        "The new version is proposed. Another administrator must approve it before "
+                        "it is published."
+                    ),
+                )
+                return redirect(
+                    "web:console_proposal", code=outcome.proposal.template.code, pk=outcome.proposal.pk
+                )
+            version = outcome.version
+            if outcome.unchanged:
                 messages.info(
                     request,
                     _("The text is the same as the current version v%(number)s; nothing was published.")
@@ -177,6 +267,7 @@ def editor(request):
         context["valid"] = not problems
         if definition is not None and not problems:
             context["diagram"] = _diagram(definition)
+            context["diff"] = _against_published(definition.id, source)
         status = 400 if problems else 200
     context["excerpts"] = _excerpts(source, context["problems"])
     return render(request, "console/editor.html", context, status=status)
