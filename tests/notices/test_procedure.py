@@ -282,3 +282,26 @@ def test_the_api_shows_the_step_and_the_fee_and_a_payment_sent_twice_counts_once
     [paid] = owner.get(url).json()["fees"]
     assert paid["paid"] is True
     assert AuditEvent.objects.filter(case_id=case.pk, action="CASE_SIGNAL_RECEIVED").count() == 1
+
+
+def test_simulate_process_scripts_an_objection_and_an_unpaid_fee(tmp_path):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    script = tmp_path / "d.yaml"
+    script.write_text(
+        "decisions:\n  notice: [objection, none]\n  pay: unpaid\ndurations:\n  notice: 2\n", encoding="utf-8"
+    )
+    out = StringIO()
+    call_command("simulate_process", str(TEMPLATE), "--decisions", str(script), "--json", stdout=out)
+    result = json.loads(out.getvalue())
+    assert result["trace"][3:6] == ["notice", "objection_review", "notice"]
+    assert {"node": "notice", "outcome": "objection", "day": 19} in result["decisions"]
+    assert result["outcome"] == "withdrawn"  # the fee's deadline passed
+    paid = tmp_path / "p.yaml"
+    paid.write_text("decisions:\n  pay: paid\n", encoding="utf-8")
+    out = StringIO()
+    call_command("simulate_process", str(TEMPLATE), "--decisions", str(paid), "--json", stdout=out)
+    assert json.loads(out.getvalue())["outcome"] == "approved"
