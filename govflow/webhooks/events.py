@@ -37,6 +37,7 @@ from govflow.cases.events import (
     SignerChanged,
     TaskCreated,
     TaskDecided,
+    TaskExtended,
     TaskReturned,
     TaskTransferred,
 )
@@ -63,6 +64,7 @@ CASE_EVENTS = (
     DecisionTakenBack,
     TaskTransferred,
     SignerChanged,
+    TaskExtended,
 )
 # The operations that move a case (issue 19): event type -> its webhook kind
 # and the block it carries.
@@ -89,6 +91,18 @@ FLOW_EVENTS = {
     SignerChanged: lambda e: (
         "task.signer_added" if e.added else "task.signer_removed",
         {"task": e.task.engine_id, "node": e.task.node_id, "position": e.position},
+    ),
+    TaskExtended: lambda e: (
+        "task.extended",
+        {
+            "task": e.task.engine_id,
+            "node": e.task.node_id,
+            "days": e.days,
+            "hours": e.hours,
+            "due_before": e.due_before.isoformat() if e.due_before else None,
+            "due_after": e.due_after.isoformat() if e.due_after else None,
+            "reason": e.reason,
+        },
     ),
 }
 

@@ -32,6 +32,7 @@ EVENT_KINDS = (
     ("task.transferred", _("task transferred")),
     ("task.signer_added", _("signer added")),
     ("task.signer_removed", _("signer removed")),
+    ("task.extended", _("time limit extended")),
 )
 KIND_CODES = tuple(code for code, _label in EVENT_KINDS)
 

@@ -218,6 +218,7 @@ def test_the_apps_subscribe_to_events_not_to_strings():
         events.DecisionTakenBack,
         events.TaskTransferred,
         events.SignerChanged,
+        events.TaskExtended,
     }
     assert table[record_changes] == {events.CaseSubmitted, events.CaseEnded, events.TaskDecided}
     assert table[stage_catalog] == {

@@ -358,3 +358,29 @@ def test_an_extension_into_a_year_not_loaded_is_provisional_and_the_letter_says_
         calendar_invalidate()
     assert task.due_at == datetime(2027, 1, 14, 9, 0, tzinfo=UTC)
     assert not task.due_provisional
+
+
+def test_an_approved_extension_is_one_webhook_event(case, base_data, now):
+    import json
+
+    from govflow.webhooks.models import Delivery
+    from tests.webhooks.conftest import register
+
+    register(base_data["admin"], "http://127.0.0.1:9/hook", kinds=["task.extended"])
+    reviewer, head = base_data["market_regulation_reviewer"], base_data["market_regulation_head"]
+    task = held(case, "review", reviewer, now)
+
+    extension_approve(
+        extension_id=extension_request(task_id=task.pk, actor=reviewer, reason="专家评审", now=now).pk,
+        actor=head,
+        now=now,
+    )
+
+    [delivery] = Delivery.objects.all()
+    body = json.loads(delivery.body)
+    assert body["type"] == "cn.govflow.task.extended"
+    operation = body["data"]["operation"]
+    assert operation["node"] == "review"
+    assert operation["days"] == 10
+    assert operation["due_after"] == EXTENDED.isoformat()
+    assert operation["reason"] == "专家评审"
