@@ -6,8 +6,9 @@ notice's dates: never the applicant's personal data nor any objector's.
 Filing is limited per client address (a short and a daily budget, as the
 progress lookup), carries a honeypot field that people do not see (a form
 that fills it is refused without saying why), and needs reasons of some
-length: honest, simple measures; the reviewing department sees all filings
-and the keyed hash of the address each came from."""
+length: honest, simple measures; the reviewing department sees all filings,
+each with a short mark of the keyed hash of the address it came from (the
+same mark, the same address; the address itself is not stored)."""
 
 from __future__ import annotations
 
