@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from govflow.cases.models import Case, CaseStatus
+from govflow.cases.models import OPEN_CASE_STATUSES, Case
 from govflow.processes.services import version_definition
 from govflow.timers.models import Timer
 
@@ -45,8 +45,9 @@ class PublicNotice:
 def notices_open(*, language: str, limit: int = 200, reference: str | None = None) -> list[PublicNotice]:
     """Cases whose public notice runs now, the soonest to end first (only
     the case `reference`, when given)."""
-    timers = Timer.objects.filter(kind=NOTICE_TIMER, status=Timer.PENDING).filter(
-        case__status__in=[CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW]
+    # open cases (a correction asked in a parallel branch leaves the notice running)
+    timers = Timer.objects.filter(
+        kind=NOTICE_TIMER, status=Timer.PENDING, case__status__in=OPEN_CASE_STATUSES
     )
     if reference is not None:
         timers = timers.filter(case__reference=reference)
