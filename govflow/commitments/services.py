@@ -32,7 +32,7 @@ from govflow.cases import rows
 from govflow.cases.attachments import attachment_add, case_submit_with_attachments, submission_problems
 from govflow.cases.bridge import Changes, advance
 from govflow.cases.events import TaskDecided
-from govflow.cases.models import Attachment, Case, CaseStatus
+from govflow.cases.models import LIVE_TASK_STATUSES, Attachment, Case, CaseStatus, Task
 from govflow.cases.selectors import REVIEWER, case_access
 from govflow.cases.services import case_submit
 from govflow.certificates.services import certificates_revoke_for_case
@@ -257,7 +257,35 @@ def material_supply(
     material.supplied_at = now
     material.save(update_fields=["status", "supplied_at"])
     _audit(Action.MATERIAL_SUPPLIED, case, now, actor, slot=slot)
+    _tell_reviewers(case, material, now)
     return material
+
+
+def _tell_reviewers(case: Case, material: DeferredMaterial, now: datetime) -> None:
+    """The staff of the departments with a live task on the case are told a
+    supplied material awaits their review (once per supply)."""
+    departments = Task.objects.filter(
+        case_id=case.pk, status__in=LIVE_TASK_STATUSES, department__isnull=False
+    ).values_list("department_id", flat=True)
+    users = [
+        m.user
+        for m in Membership.objects.filter(department_id__in=list(departments)).select_related("user")
+        if m.user_id != case.applicant_id
+    ]
+    label = _slot_label(case, material.slot)
+    notification_send(
+        key=f"material:{material.pk}:supplied:{now.isoformat()}",
+        kind="material_supplied",
+        users=list({u.pk: u for u in users}.values()),
+        subject=f"[{case.reference}] 容缺材料已补交 / Deferred material supplied",
+        body=(
+            f"办件 {case.reference} 的申请人已补交容缺材料“{label}”，请在办件页面审查（接收或不予接收）。\n"
+            f"The applicant of case {case.reference} supplied the deferred material '{label}': "
+            "review it on the case page."
+        ),
+        case_id=case.pk,
+        now=now,
+    )
 
 
 @transaction.atomic

@@ -28,6 +28,7 @@ class NotificationKind(models.TextChoices):
     LETTER_ISSUED = "letter_issued", _("written notice issued")
     MATERIAL_DUE = "material_due", _("deferred material due soon")
     VERIFICATION_OPENED = "verification_opened", _("commitment to verify")
+    MATERIAL_SUPPLIED = "material_supplied", _("deferred material supplied, to review")
     APPLICANT_STEP = "applicant_step", _("a step for you to take")
     OBJECTION_FILED = "objection_filed", _("objection filed during the public notice")
     EXTENSION_REQUESTED = "extension_requested", _("extension to approve")

@@ -202,6 +202,7 @@ def test_materials_supplied_and_accepted_let_the_case_continue(
         case_id=case.pk, actor=applicant, slot="site_photos", upload=_pdf("photos"), now=later
     )
     assert material.status == MaterialStatus.SUPPLIED
+    assert Notification.objects.filter(case=case, kind="material_supplied", user=market_reviewer).exists()
     material_review(material_id=material.pk, actor=market_reviewer, accept=True, now=later)
 
     # Then the deadline passing changes nothing, and the review approves the case
