@@ -118,6 +118,7 @@ v1 = [
     path("extensions/", collab.ExtensionsToApprove.as_view(), name="extensions"),
     path("extensions/<id:pk>/approve/", collab.ExtensionApprove.as_view(), name="extension-approve"),
     path("extensions/<id:pk>/refuse/", collab.ExtensionRefuse.as_view(), name="extension-refuse"),
+    path("extensions/<id:pk>/withdraw/", collab.ExtensionWithdraw.as_view(), name="extension-withdraw"),
     path("delegations/<id:pk>/answer/", collab.DelegationAnswer.as_view(), name="delegation-answer"),
     path("delegations/<id:pk>/cancel/", collab.DelegationCancel.as_view(), name="delegation-cancel"),
     path("consultations/<id:pk>/answer/", collab.ConsultationAnswer.as_view(), name="consultation-answer"),

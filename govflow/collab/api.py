@@ -656,6 +656,22 @@ class ExtensionRefuse(ApiView):
         return run_once(request, endpoint="extension-refuse", action=refuse)
 
 
+class ExtensionWithdraw(ApiView):
+    @extend_schema(
+        tags=["tasks"],
+        summary="延期: withdraw a request the head has not answered (the requester or the task's holder)",
+        parameters=[ID, idempotency_parameter()],
+        request=None,
+        responses={200: ExtensionOut},
+    )
+    def post(self, request, pk):
+        def withdraw():
+            done = extensions.extension_withdraw(extension_id=pk, actor=request.user)
+            return Response(ExtensionOut(done).data)
+
+        return run_once(request, endpoint="extension-withdraw", action=withdraw)
+
+
 class ExtensionsToApprove(ApiView):
     @extend_schema(
         tags=["tasks"],

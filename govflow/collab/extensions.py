@@ -121,6 +121,30 @@ def extension_approve(
 
 
 @transaction.atomic
+def extension_withdraw(*, extension_id: int, actor, now: datetime | None = None) -> ExtensionRequest:
+    """The requester (or the task's holder) withdraws a request the head has not answered."""
+    now = now_or(now)
+    request, _is_head = _lock_request(extension_id, actor)
+    if actor.pk not in (request.requested_by_id, request.task.assignee_id):
+        raise Forbidden("only the reviewer who asked, or the task's holder, can withdraw it")
+    if not request.is_pending:
+        raise Conflict("this extension request has been answered", code="extension_closed")
+    request.status, request.decided_at = ExtensionStatus.WITHDRAWN, now
+    request.save(update_fields=["status", "decided_at"])
+    audit(
+        Action.TASK_EXTENSION_WITHDRAWN,
+        actor,
+        now,
+        case_id=request.case_id,
+        object_type="task",
+        object_id=request.task.engine_id,
+        node=request.task.node_id,
+        extension=request.pk,
+    )
+    return request
+
+
+@transaction.atomic
 def extension_refuse(*, extension_id: int, actor, note: str, now: datetime | None = None) -> ExtensionRequest:
     """The head refuses, saying why; the requester is told. The deadline stays."""
     now = now_or(now)

@@ -153,7 +153,11 @@ def extensions_for_head(*, user) -> list[ExtensionRequest]:
     (their own cases as applicant excepted)."""
     headed = Membership.objects.filter(user=user, is_head=True).values("department_id")
     return list(
-        ExtensionRequest.objects.filter(status=ExtensionStatus.PENDING, task__department_id__in=headed)
+        ExtensionRequest.objects.filter(
+            status=ExtensionStatus.PENDING,
+            task__department_id__in=headed,
+            task__status__in=["open", "claimed"],
+        )
         .exclude(case__applicant=user)
         .select_related("case__template", "task__department", "requested_by")
         .order_by("created_at", "id")

@@ -13,6 +13,7 @@ urlpatterns = [
     path("tasks/<id:pk>/cc/", views.task_cc, name="cc"),
     path("tasks/<id:pk>/extension/", views.task_extension, name="extension"),
     path("extensions/<id:pk>/answer/", views.extension_answer, name="extension_answer"),
+    path("extensions/<id:pk>/withdraw/", views.extension_withdraw, name="extension_withdraw"),
     path("delegations/<id:pk>/answer/", views.delegation_answer, name="delegation_answer"),
     path("delegations/<id:pk>/cancel/", views.delegation_cancel, name="delegation_cancel"),
     path("consultations/<id:pk>/answer/", views.consultation_answer, name="consultation_answer"),

@@ -192,6 +192,16 @@ def requests_page(request):
 
 @reviewer_required
 @require_POST
+def extension_withdraw(request, pk):
+    return _run(
+        request,
+        lambda: extensions.extension_withdraw(extension_id=pk, actor=request.user),
+        _("The extension request was withdrawn."),
+    )
+
+
+@reviewer_required
+@require_POST
 def extension_answer(request, pk):
     """The head approves (the deadline moves, the applicant gets the letter) or refuses."""
     note = request.POST.get("answer", "")

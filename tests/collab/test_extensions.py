@@ -15,8 +15,14 @@ from govflow.audit.models import AuditEvent
 from govflow.cases import events
 from govflow.cases.models import Task, TaskStatus
 from govflow.cases.services import case_create, case_submit, task_claim, task_complete
-from govflow.collab.extensions import extension_approve, extension_refuse, extension_request
+from govflow.collab.extensions import (
+    extension_approve,
+    extension_refuse,
+    extension_request,
+    extension_withdraw,
+)
 from govflow.collab.models import ExtensionStatus
+from govflow.collab.selectors import extensions_for_head
 from govflow.errors import Conflict, Forbidden, NotFound
 from govflow.letters.models import Letter
 from govflow.notifications.models import Notification
@@ -384,3 +390,20 @@ def test_an_approved_extension_is_one_webhook_event(case, base_data, now):
     assert operation["days"] == 10
     assert operation["due_after"] == EXTENDED.isoformat()
     assert operation["reason"] == "专家评审"
+
+
+def test_the_requester_withdraws_and_the_head_no_longer_sees_it(case, base_data, now):
+    reviewer, head = base_data["market_regulation_reviewer"], base_data["market_regulation_head"]
+    task = held(case, "review", reviewer, now)
+    request = extension_request(task_id=task.pk, actor=reviewer, reason="或许需要", now=now)
+    assert [e.pk for e in extensions_for_head(user=head)] == [request.pk]
+
+    with pytest.raises(Forbidden):
+        extension_withdraw(extension_id=request.pk, actor=head, now=now)
+    withdrawn = extension_withdraw(extension_id=request.pk, actor=reviewer, now=now)
+
+    assert withdrawn.status == ExtensionStatus.WITHDRAWN
+    assert extensions_for_head(user=head) == []
+    with pytest.raises(Conflict):
+        extension_approve(extension_id=request.pk, actor=head, now=now)
+    assert AuditEvent.objects.filter(action="TASK_EXTENSION_WITHDRAWN", case_id=case.pk).exists()
