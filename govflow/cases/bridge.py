@@ -284,6 +284,8 @@ def _stage(
     for effect in result.effects:
         kind = type(effect)
         if kind is rt.NodeEntered:
+            if definition.nodes[effect.node].type == "fee":
+                stager.fee_due(effect.node)
             continue
         effects.append(effect)
         handler = _STAGE.get(kind)
@@ -441,6 +443,11 @@ class _Stager:
         _resume_timers(case, calendar, now, ch)
         ch.resume.append(case)
         ch.event(Action.CLOCK_RESUMED, case, node=effect.node)
+
+    def fee_due(self, node_id: str) -> None:
+        """The case waits for a fee: the applicant is told (govflow.notices.consumers)."""
+        pk = self.case.pk
+        self.ch.emit("fee_due", f"{pk}:{node_id}:{self.now.isoformat()}:fee_due", case=pk, node=node_id)
 
     def service_call(self, effect: rt.ServiceCall) -> None:
         if is_inline(effect.handler):

@@ -305,3 +305,23 @@ def test_simulate_process_scripts_an_objection_and_an_unpaid_fee(tmp_path):
     out = StringIO()
     call_command("simulate_process", str(TEMPLATE), "--decisions", str(paid), "--json", stdout=out)
     assert json.loads(out.getvalue())["outcome"] == "approved"
+
+
+def test_the_applicant_is_told_of_the_fee_due(in_notice, applicant, now):
+    from govflow.notices.consumers import fee_due
+    from govflow.outbox.models import OutboxMessage
+
+    case = _past_notice(in_notice, now)
+    task = Task.objects.get(case=case, node_id="declare", status="open")
+    applicant_task_complete(
+        case_id=case.pk,
+        actor=applicant,
+        task_id=task.engine_id,
+        data={"opening_date": "2026-04-01"},
+        confirmed=True,
+    )
+    message = OutboxMessage.objects.get(topic="fee_due")
+    fee_due(message.payload, message.key)
+    fee_due(message.payload, message.key)  # redelivered: nobody is told twice
+    [notice] = Notification.objects.filter(user=applicant, case=case, outbox_key=message.key)
+    assert notice.kind == "applicant_step"
