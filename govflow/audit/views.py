@@ -3,7 +3,6 @@ gets a 404 (the pages do not admit to existing)."""
 
 from __future__ import annotations
 
-from datetime import UTC
 from functools import wraps
 
 from django.core.paginator import Paginator
@@ -27,9 +26,9 @@ def auditor_only(view):
     def wrapped(request, *args, **kwargs):
         if not is_auditor(request.user):
             raise Http404
-        # Times are entered and shown in UTC, as the trail records them.
-        with timezone.override(UTC):
-            return view(request, *args, **kwargs)
+        # Times are entered and shown in the site's time zone (TIME_ZONE,
+        # the offices' wall clock); the CSV export writes UTC.
+        return view(request, *args, **kwargs)
 
     return wrapped
 

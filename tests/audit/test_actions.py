@@ -107,3 +107,23 @@ def test_every_action_literal_in_the_code_is_an_action():
     # (GOVFLOW_AUDIT_KNOWN_ACTIONS_ONLY) covers actions built at run time.
     unknown = [f"{where} {value}" for where, value in _written_literals() if value not in KNOWN]
     assert unknown == []
+
+
+def test_every_action_has_words_in_both_languages():
+    """The trail page shows an action in words; a new action without them
+    fails here (add it to govflow/audit/labels.py and its Chinese to the
+    catalogue)."""
+    from django.utils import translation
+
+    from govflow.audit.labels import LABELS, action_label
+
+    assert set(LABELS) == set(Action)
+    with translation.override("en"):
+        english = {action: action_label(action.value) for action in Action}
+    with translation.override("zh-hans"):
+        chinese = {action: action_label(action.value) for action in Action}
+    assert all(text and text != action.value for action, text in english.items())
+    untranslated = sorted(a.value for a in Action if chinese[a] == english[a])
+    assert untranslated == []
+    assert chinese[Action.TASK_TRANSFERRED] == "转办"
+    assert action_label("NO_LONGER_KNOWN") == "NO_LONGER_KNOWN"

@@ -67,7 +67,7 @@ def test_an_auditor_filters_by_action_actor_outcome_and_time(auditor_client, app
     assert page.status_code == 200
     shown = [event.id for event in page.context["page"].object_list]
     assert shown == [mine.id]
-    assert "2030-01-02 03:04:05" in page.content.decode()  # UTC, as recorded
+    assert "2030-01-02 11:04:05" in page.content.decode()  # Beijing time (recorded 03:04:05 UTC)
     failed = auditor_client.get("/audit/", {"action": "PROBE_DONE", "outcome": "failed"})
     assert [e.id for e in failed.context["page"].object_list] == [mine.id]
     by_object = auditor_client.get("/audit/", {"object_type": "probe", "actor": "auditor"})
@@ -152,3 +152,23 @@ def test_auditor_role_granted_later_takes_effect(applicant):
     assert client.get("/audit/").status_code == 404
     applicant.groups.add(Group.objects.get(name="auditor"))
     assert client.get("/audit/").status_code == 200
+
+
+def test_the_trail_says_what_happened_in_words_and_local_time(auditor_client):
+    _write(
+        PendingAudit(
+            action="TASK_TRANSFERRED",
+            at=datetime(2030, 1, 2, 16, 30, tzinfo=UTC),
+            object_type="task",
+            object_id="t3",
+            data={"to": "fire", "departments": ["fire", "tax"], "reason": None, "extra": {"a": 1}},
+        )
+    )
+    page = auditor_client.get("/audit/", {"action": "TASK_TRANSFERRED"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    html = page.content.decode()
+    assert "转办" in html
+    assert "2030-01-03 00:30:00" in html  # 16:30 UTC is half past midnight in Beijing
+    assert "fire、tax" in html
+    assert '{&quot;a&quot;: 1}' in html
+    assert "{&#x27;" not in html  # no Python repr
+    assert "`" not in html.split("<main", 1)[1]  # no literal backticks
