@@ -39,6 +39,7 @@ LABELS = {
     Action.TASK_EXTENSION_REQUESTED: _("Extension requested"),
     Action.TASK_EXTENDED: _("Extension approved"),
     Action.TASK_EXTENSION_REFUSED: _("Extension refused"),
+    Action.TASK_EXTENSION_WITHDRAWN: _("Extension request withdrawn"),
     Action.RATING_SUBMITTED: _("Rating submitted"),
     Action.REMEDIATION_OPENED: _("Remediation opened"),
     Action.REMEDIATION_REMEDIED: _("Remediation remedied"),
