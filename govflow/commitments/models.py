@@ -109,6 +109,8 @@ class Verification(models.Model):
     opened_at = models.DateTimeField(_("opened at"))
     due_at = models.DateTimeField(_("due"))
     due_provisional = models.BooleanField(default=False)
+    # When the department's head was told it is overdue (once).
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

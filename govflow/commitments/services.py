@@ -354,8 +354,9 @@ def _terminate(case: Case, *, reason: str, actor_id: int | None, now: datetime) 
 
 
 def materials_fire_due(*, now: datetime | None = None) -> int:
-    """The beat job: remind the applicant of materials nearly due, and
-    terminate the cases whose materials were not supplied by the deadline.
+    """The beat job: remind the applicant of materials nearly due, tell the
+    head of a verification overdue, and terminate the cases whose
+    materials were not supplied by the deadline.
     A provisional deadline (a calendar year not loaded) is recounted, and
     never acted on until it is exact. Returns how many cases ended."""
     now = _now(now)
@@ -363,6 +364,13 @@ def materials_fire_due(*, now: datetime | None = None) -> int:
         status=MaterialStatus.PENDING, remind_at__lte=now, reminded_at__isnull=True
     ).values_list("pk", flat=True):
         _remind(pk, now)
+    for pk in Verification.objects.filter(
+        status=VerificationStatus.OPEN,
+        due_at__lte=now,
+        due_provisional=False,
+        overdue_notified_at__isnull=True,
+    ).values_list("pk", flat=True):
+        _verification_overdue(pk, now)
     ended = 0
     for pk in (
         DeferredMaterial.objects.filter(status=MaterialStatus.PENDING, due_at__lte=now)
@@ -371,6 +379,41 @@ def materials_fire_due(*, now: datetime | None = None) -> int:
     ):
         ended += _lapse(pk, now)
     return ended
+
+
+@transaction.atomic
+def _verification_overdue(verification_id: int, now: datetime) -> None:
+    """Tell the verifying department's head, once, that a verification
+    passed its due date undecided."""
+    verification = (
+        Verification.objects.select_for_update(of=("self",))
+        .select_related("case", "department")
+        .get(pk=verification_id)
+    )
+    if verification.status != VerificationStatus.OPEN or verification.overdue_notified_at is not None:
+        return
+    case = verification.case
+    heads = [
+        m.user
+        for m in Membership.objects.filter(department=verification.department, is_head=True).select_related(
+            "user"
+        )
+    ]
+    due = f"{timezone.localtime(verification.due_at):%Y-%m-%d}"
+    notification_send(
+        key=f"verification:{verification.pk}:overdue",
+        kind="verification_opened",
+        users=heads,
+        subject=f"[{case.reference}] 告知承诺核查已逾期 / Commitment verification overdue",
+        body=(
+            f"办件 {case.reference} 的告知承诺核查应于 {due} 前完成，目前尚未核查。\n"
+            f"The verification of the commitment on case {case.reference} was due by {due} and is not done."
+        ),
+        case_id=case.pk,
+        now=now,
+    )
+    verification.overdue_notified_at = now
+    verification.save(update_fields=["overdue_notified_at"])
 
 
 @transaction.atomic

@@ -291,8 +291,17 @@ def test_a_confirmed_commitment_keeps_the_licence(template, keys, base_data, app
     task_complete(task_id=_intake(case).pk, actor=market_reviewer, outcome="approve", now=now)
     outbox_drain()
     verification = Verification.objects.get(case=case)
+    head = base_data["market_regulation_head"]
 
-    verification_decide(verification_id=verification.pk, actor=market_reviewer, truthful=True, now=now)
+    # Left undecided past its due date, the head is told once
+    materials_fire_due(now=verification.due_at - timedelta(minutes=1))
+    materials_fire_due(now=verification.due_at + timedelta(minutes=1))
+    materials_fire_due(now=verification.due_at + timedelta(days=1))
+    overdue = Notification.objects.filter(case=case, outbox_key__endswith=":overdue")
+    assert list(overdue.values_list("user", flat=True)) == [head.pk]
+
+    later = verification.due_at + timedelta(days=2)
+    verification_decide(verification_id=verification.pk, actor=market_reviewer, truthful=True, now=later)
 
     assert Certificate.objects.get(case=case).status == CertificateStatus.VALID
     assert not CreditRecord.objects.filter(case=case).exists()
