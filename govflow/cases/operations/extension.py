@@ -228,8 +228,9 @@ def task_extend(
         case=case.pk,
         task=task.engine_id,
     )
-    changes.flush()
     moved = Extended(task, effect.days, effect.hours, before, after, task.due_provisional, effect.count, None)
+    # Rendered before the flush: the flush's audit write holds the chain's
+    # head until the commit, and a render must not keep every writer waiting.
     letter = _letter(
         case,
         task,
@@ -239,6 +240,7 @@ def task_extend(
         now=now,
         key=f"extension:{case.pk}:{task.engine_id}:{effect.count}",
     )
+    changes.flush()
     return Extended(
         task, effect.days, effect.hours, before, after, task.due_provisional, effect.count, letter
     )
