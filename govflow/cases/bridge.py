@@ -449,6 +449,12 @@ class _Stager:
         pk = self.case.pk
         self.ch.emit("fee_due", f"{pk}:{node_id}:{self.now.isoformat()}:fee_due", case=pk, node=node_id)
 
+    def time_excluded(self, effect: rt.TimeExcluded) -> None:
+        # The applicant is told in writing (govflow.cases.exclusions).
+        pk, at = self.case.pk, self.now.isoformat()
+        key = f"{pk}:{effect.node}:{at}:excluded_time"
+        self.ch.emit("excluded_time", key, case=pk, node=effect.node, at=at)
+
     def service_call(self, effect: rt.ServiceCall) -> None:
         if is_inline(effect.handler):
             self.inline_calls.append(effect)
@@ -506,6 +512,7 @@ _STAGE: dict[type, Any] = {
     rt.TimerCancelled: _Stager.timer_cancelled,
     rt.ClockPaused: _Stager.clock_paused,
     rt.ClockResumed: _Stager.clock_resumed,
+    rt.TimeExcluded: _Stager.time_excluded,
     rt.ServiceCall: _Stager.service_call,
     rt.Notify: _Stager.notify,
     rt.CertificateDue: _Stager.certificate_due,

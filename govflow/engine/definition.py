@@ -21,6 +21,7 @@ MAIN = "main"
 TASK_OUTCOMES = ("approve", "reject", "return")
 CASE_OUTCOMES = ("approved", "rejected", "withdrawn")
 BREACH_ACTIONS = ("escalate", "approve", "reject")
+CLOCK_SCOPES = ("branch", "case")
 COUNTERSIGN_MODES = ("all", "any", "sequential", "vote")
 TRANSFER_VIA = ("queue", "head")
 
@@ -192,6 +193,13 @@ class Node:
     sla: Sla | None = None
     clearance: tuple[str, ...] = ()
     clock_excluded: bool = False
+    # What an excluded step stops (docs/process-language.md section 8):
+    # "branch" (its own branch: the case's statutory clock stops only when
+    # every live branch is stopped) or "case" (every SLA of the case). The
+    # written notice tells the applicant the expected length and legal basis.
+    clock_scope: str = "case"
+    clock_expected: Duration | None = None
+    clock_legal_basis: str | None = None
     # 退回: the earlier steps a reviewer may send the case back to (None:
     # any step the case has passed; (): none), and 转办 (a user task's is
     # ANY_TRANSFER unless its template says otherwise; None: not allowed)

@@ -91,6 +91,15 @@ class ClockResumed:
 
 
 @dataclass(frozen=True, slots=True)
+class TimeExcluded:
+    """A step excluded from the statutory clock (art 45) began: the
+    applicant is told in writing (`scope`: "branch" or "case")."""
+
+    node: str
+    scope: str
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceCall:
     task_id: str
     node: str
@@ -187,6 +196,7 @@ Effect = (
     | TimerCancelled
     | ClockPaused
     | ClockResumed
+    | TimeExcluded
     | ServiceCall
     | Notify
     | CertificateDue

@@ -150,7 +150,7 @@ def return_task(machine: Machine, event: ReturnTask, task: dict, node: Node) -> 
     for key in ("tasks", "signatures", "held", "come_back"):
         token.pop(key, None)
     if node.clock_excluded:
-        machine.resume(node.id)
+        machine.resume(node.id, token)
     # 回到我 skips the steps between: their decisions stand. Otherwise the
     # path runs again and none of them counts until decided anew.
     cleared = {node.id} if event.come_back else _between(machine.definition, event.target, node.id)
@@ -459,7 +459,8 @@ def take_back(machine: Machine, event: TakeBack) -> None:
         token["tasks"] = []
         state["tokens"][token_id] = token
         if node.clock_excluded:
-            machine.pause(node.id)
+            token.pop("excluded", None)
+            machine.pause(node.id, token)
         recreate += list(record["siblings"].items())
     again = ""
     for old_id, old in recreate:

@@ -46,6 +46,7 @@ from .effects import (  # noqa: F401 - re-exported: callers read effects from ru
     TaskCreated,
     TaskExtended,
     TaskTransferred,
+    TimeExcluded,
     TimerCancelled,
     TimerStarted,
     timer_has_legal_effect,
@@ -127,6 +128,7 @@ def step(
         machine = _Machine(definition, new_state(), now)
         machine.state["data"] = dict(event.data)
         machine.start()
+        machine.settle_clock()
         return StepResult(machine.state, machine.effects)
     if state is None:
         raise IllegalEvent("the case has not started", code="not_started")
@@ -140,6 +142,7 @@ def step(
     if handler is None:
         raise IllegalEvent(f"unknown event {event!r}", code="unknown_event")
     handler(machine, event)
+    machine.settle_clock()
     return StepResult(machine.state, machine.effects)
 
 
@@ -407,7 +410,7 @@ class _Machine:
         tasks = [t for t in token.get("tasks", ()) if t in state["tasks"]]
         node = self.nodes[token["node"]]
         if (tasks or token.get("holding")) and KINDS[node.type].holds_clock(node):
-            self.resume(node.id)
+            self.resume(node.id, token)
         for task_id in tasks:
             self.cancel_task(task_id, reason)
         for timer_id in [m for m, t in state["timers"].items() if t["token"] == token_id]:
@@ -426,16 +429,63 @@ class _Machine:
 
     # pause accounting -------------------------------------------------------
 
-    def pause(self, node_id: str) -> None:
+    def pause(self, node_id: str, token: dict | None = None) -> None:
+        """A step that stops the clock began. A branch-scoped excluded step
+        (given its token) marks only its token; any other stops every SLA of
+        the case (pauses nest)."""
+        node = self.nodes.get(node_id)
+        if token is not None and node is not None and node.clock_scope == "branch":
+            token["excluded"] = True
+            return
         self.state["paused"] += 1
-        if self.state["paused"] == 1:
+        if self.state["paused"] == 1 and not self.state.get("held"):
             self.effects.append(ClockPaused(node_id))
 
-    def resume(self, node_id: str) -> None:
+    def resume(self, node_id: str, token: dict | None = None) -> None:
+        if token is not None and token.pop("excluded", False):
+            return
         if self.state["paused"] > 0:
             self.state["paused"] -= 1
-            if self.state["paused"] == 0:
+            if self.state["paused"] == 0 and not self.state.get("held"):
                 self.effects.append(ClockResumed(node_id))
+
+    def settle_clock(self) -> None:
+        """After an event: the statutory clock also stops while every live
+        branch is stopped (in a branch-scoped excluded step, or with the
+        applicant), and runs again when one of them moves on (art 45: only
+        the excluded time of the whole case is not counted)."""
+        state = self.state
+        if state["status"] != "running":
+            # The last branch left its excluded step and the case ended: the
+            # excluded time up to now is not counted either.
+            if state.pop("held", None) and state["paused"] == 0:
+                self.effects.append(ClockResumed(""))
+            return
+        held = self.all_branches_held()
+        if held == bool(state.get("held")):
+            return
+        if held:
+            state["held"] = True
+        else:
+            state.pop("held", None)
+        if state["paused"] == 0:
+            node_id = next(iter(sorted(t["node"] for t in state["tokens"].values())), "")
+            self.effects.append(ClockPaused(node_id) if held else ClockResumed(node_id))
+
+    def all_branches_held(self) -> bool:
+        nodes, live = self.nodes, []
+        for token in self.state["tokens"].values():
+            node = nodes[token["node"]]
+            if node.type == "call":
+                continue  # its sub-process's tokens stand for it
+            live.append((token, node))
+        if not live:
+            return False
+        return all(
+            token.get("excluded")
+            or ((token.get("tasks") or token.get("holding")) and KINDS[node.type].holds_clock(node))
+            for token, node in live
+        )
 
     # events -----------------------------------------------------------------
 

@@ -556,8 +556,12 @@ def assert_invariants(
         elif node.type in ("user_task", "service_task", "correction", "applicant_task"):
             assert own_tasks, f"token on '{node.id}' has no task"
             assert sorted(token["tasks"]) == sorted(own_tasks)
-            if node.type in ("correction", "applicant_task") or node.clock_excluded:
+            if node.type in ("correction", "applicant_task") or (
+                node.clock_excluded and node.clock_scope == "case"
+            ):
                 paused += 1
+            elif node.clock_excluded:  # a branch-scoped exclusion marks its token only
+                assert token.get("excluded"), f"token on excluded '{node.id}' is not marked"
         elif node.type == "publicity":
             assert [timers[m]["kind"] for m in own_timers] == ["notice"]
             assert bool(token.get("holding")) == node.clock_excluded

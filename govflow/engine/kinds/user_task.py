@@ -14,6 +14,7 @@ from .. import operations
 from ..definition import (
     ANY_TRANSFER,
     BREACH_ACTIONS,
+    CLOCK_SCOPES,
     COUNTERSIGN_MODES,
     DEFAULT_EXTENSION,
     MAX_EXTENSIONS,
@@ -25,13 +26,15 @@ from ..definition import (
     Sla,
     Transfer,
 )
-from ..effects import Notify, TaskCompleted, TimerCancelled
+from ..effects import Notify, TaskCompleted, TimeExcluded, TimerCancelled
 from ..events import AddSigner, CompleteTask, ExtendTask, RemoveSigner, ReturnTask, TransferTask
 from ..loading.positions import item_pos, key_pos, value_pos
 from ..loading.primitives import DURATION_KEYS
 from ..notices import check_rounds, pending_notice
 from ..problems import IllegalEvent
 from .base import NodeKind
+
+CLOCK_KEYS = ("excluded", "scope", "expected", "legal_basis")
 
 if TYPE_CHECKING:
     from .base import Machine, Reader
@@ -150,10 +153,7 @@ class UserTask(NodeKind):
             node.clearance = tuple(str(v) for v, _ in cleared)
             reader.clearance_positions[node.id] = dict(cleared)
         if "clock" in item:
-            clock = item["clock"]
-            if clock not in ("counted", "excluded"):
-                reader.err(value_pos(item, "clock"), f"{what} 'clock' must be 'counted' or 'excluded'")
-            node.clock_excluded = clock == "excluded"
+            self.read_clock(reader, node, item, what)
             if node.clock_excluded and node.sla is not None:
                 reader.err(key_pos(item, "sla"), f"{what}: a step excluded from the clock cannot have an SLA")
         if "cc" in item:
@@ -260,6 +260,36 @@ class UserTask(NodeKind):
 
     # graph ------------------------------------------------------------------
 
+    def read_clock(self, reader: Reader, node: Node, item: Any, what: str) -> None:
+        """`clock: counted | excluded`, or `clock: {excluded: true, scope:
+        branch | case, expected: {days: N}, legal_basis: ...}` (art 45)."""
+        clock = item["clock"]
+        if isinstance(clock, dict):
+            reader.keys(clock, CLOCK_KEYS, ("excluded",), f"{what} clock")
+            node.clock_excluded = reader.boolean(clock, "excluded", f"{what} clock", False)
+            scope = clock.get("scope", "branch")
+            if scope not in CLOCK_SCOPES:
+                reader.err(value_pos(clock, "scope"), f"{what} clock 'scope' must be 'branch' or 'case'")
+                scope = "branch"
+            node.clock_scope = str(scope)
+            if "expected" in clock:
+                at = value_pos(clock, "expected")
+                expected = reader.mapping(clock["expected"], at, f"{what} clock expected")
+                if expected is not None:
+                    reader.keys(expected, DURATION_KEYS, (), f"{what} clock expected")
+                    node.clock_expected = reader.duration(expected, f"{what} clock expected")
+            node.clock_legal_basis = reader.text(clock, "legal_basis", f"{what} clock", max_length=2000)
+            if not node.clock_excluded and len(clock) > 1:
+                reader.err(
+                    value_pos(item, "clock"),
+                    f"{what} clock: 'scope', 'expected' and 'legal_basis' belong to an excluded step",
+                )
+            return
+        if clock not in ("counted", "excluded"):
+            reader.err(value_pos(item, "clock"), f"{what} 'clock' must be 'counted' or 'excluded'")
+        node.clock_excluded = clock == "excluded"
+        node.clock_scope = "branch"
+
     def successors(self, node: Node) -> tuple[str, ...]:
         return tuple(dict.fromkeys(node.outcomes.values()))
 
@@ -273,7 +303,8 @@ class UserTask(NodeKind):
         round_ = machine.next_round(node.id)
         state["decisions"].pop(node.id, None)
         if node.clock_excluded:
-            machine.pause(node.id)
+            machine.pause(node.id, token)
+            machine.effects.append(TimeExcluded(node.id, node.clock_scope))
         sign = node.countersign
         if sign is None:
             token["tasks"] = [machine.create_task(token_id, node, "review", node.department, round_, None)]
@@ -428,7 +459,7 @@ class UserTask(NodeKind):
         for key in ("tasks", "signatures", "held"):
             token.pop(key, None)
         if node.clock_excluded:
-            machine.resume(node.id)
+            machine.resume(node.id, token)
         back = token.get("come_back")
         if back is not None and back["at"] == node.id and final != "return":
             del token["come_back"]
