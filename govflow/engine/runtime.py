@@ -150,7 +150,7 @@ MAIN_FRAME = ""
 
 
 class _Machine:
-    __slots__ = ("definition", "effects", "nodes", "notice", "now", "queue", "state", "trail")
+    __slots__ = ("clock_node", "definition", "effects", "nodes", "notice", "now", "queue", "state", "trail")
 
     def __init__(self, definition: Definition, state: dict[str, Any], now: datetime) -> None:
         self.definition = definition
@@ -165,6 +165,9 @@ class _Machine:
         # A structured correction notice a decision in this step gave, for
         # the correction task it creates (govflow.engine.notices).
         self.notice: list[dict[str, str]] | None = None
+        # The step whose pause or resumption last touched the clock (named
+        # by the ClockPaused / ClockResumed that settle_clock emits).
+        self.clock_node = ""
 
     # ids ------------------------------------------------------------------
 
@@ -434,6 +437,7 @@ class _Machine:
         (given its token) marks only its token; any other stops every SLA of
         the case (pauses nest)."""
         node = self.nodes.get(node_id)
+        self.clock_node = node_id
         if token is not None and node is not None and node.clock_scope == "branch":
             token["excluded"] = True
             return
@@ -442,6 +446,7 @@ class _Machine:
             self.effects.append(ClockPaused(node_id))
 
     def resume(self, node_id: str, token: dict | None = None) -> None:
+        self.clock_node = node_id
         if token is not None and token.pop("excluded", False):
             return
         if self.state["paused"] > 0:
@@ -459,7 +464,7 @@ class _Machine:
             # The last branch left its excluded step and the case ended: the
             # excluded time up to now is not counted either.
             if state.pop("held", None) and state["paused"] == 0:
-                self.effects.append(ClockResumed(""))
+                self.effects.append(ClockResumed(self.clock_node))
             return
         held = self.all_branches_held()
         if held == bool(state.get("held")):
@@ -469,8 +474,7 @@ class _Machine:
         else:
             state.pop("held", None)
         if state["paused"] == 0:
-            node_id = next(iter(sorted(t["node"] for t in state["tokens"].values())), "")
-            self.effects.append(ClockPaused(node_id) if held else ClockResumed(node_id))
+            self.effects.append(ClockPaused(self.clock_node) if held else ClockResumed(self.clock_node))
 
     def all_branches_held(self) -> bool:
         nodes, live = self.nodes, []
@@ -479,8 +483,8 @@ class _Machine:
             if node.type == "call":
                 continue  # its sub-process's tokens stand for it
             live.append((token, node))
-        if not live:
-            return False
+        if not any(token.get("excluded") for token, _ in live):
+            return False  # only case-wide pauses: the pause counter says it all
         return all(
             token.get("excluded")
             or ((token.get("tasks") or token.get("holding")) and KINDS[node.type].holds_clock(node))

@@ -648,15 +648,18 @@ def test_a_clock_excluded_step_pauses_and_resumes():
     # When the review approves
     effects = case.complete("review")
 
-    # Then the expert step pauses the clock and has no timer
+    # Then the expert step, the only live branch, stops the clock (per
+    # branch: no case-wide pause is counted) and has no timer
     assert ClockPaused("experts") in effects
-    assert case.state["paused"] == 1
+    assert case.state["paused"] == 0
+    assert case.state["held"] is True
     assert case.timers(node="experts") == {}
 
     # When the experts approve, the clock resumes
     effects = case.complete("experts")
     assert ClockResumed("experts") in effects
     assert case.state["paused"] == 0
+    assert "held" not in case.state
     assert case.status == ("completed", "approved")
 
 
