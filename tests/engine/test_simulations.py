@@ -94,7 +94,7 @@ CASES = [
         "construction_permit",
         "construction_permit_large_project",
         "approved",
-        117,
+        132,
         CONSTRUCTION_CERTS,
         ["s2_fire_opinion", "s2_eia_report", "s2_air_defence", "s3_fire_expert", "s4_air_defence"],
         ["s2_eia_form"],
