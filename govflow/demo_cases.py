@@ -5,6 +5,8 @@ same path a browser takes), so the demo shows what users would see:
 - a business-setup case in review, the licence granted and two of the six
   parallel departments done;
 - a construction-permit case returned to the applicant for correction;
+- a food business licence accepted, its documents reviewed, waiting for
+  the on-site inspection;
 - an approved business-setup case, whose company record (in the data
   catalogue) then fills a construction application that has passed stage 1,
   and a data request waiting for market regulation's head.
@@ -125,7 +127,27 @@ def _years_later(today, years: int):
     return today.replace(year=today.year + years, day=min(today.day, 28))
 
 
-REALISTIC = {"business_setup": _business_setup, "construction_permit": _construction_permit}
+def _food_business_licence(today) -> dict[str, Any]:
+    return {
+        "operator_name": "北京青禾餐饮管理有限公司",
+        "credit_code": make_uscc("91110105MA03CY5T2"),
+        "legal_rep_name": "陈晓华",
+        "legal_rep_id_number": "11010519491231002X",
+        "address": "北京市朝阳区朝阳门外大街18号1层101",
+        "premises": "北京市朝阳区朝阳门外大街18号1层101",
+        "region_code": "110105",
+        "business_format": "catering",
+        "business_items": ["prepackaged_sales", "hot_food", "cold_food", "drinks"],
+        "safety_manager": "刘洋",
+        "contact_phone": "13800138000",
+    }
+
+
+REALISTIC = {
+    "business_setup": _business_setup,
+    "construction_permit": _construction_permit,
+    "food_business_licence": _food_business_licence,
+}
 
 
 # A minimal, well-formed PDF (one blank page; the cross-reference table's
@@ -157,6 +179,21 @@ def attach_required_documents(case: Case, actor, *, now: datetime) -> None:
 def _submit(case: Case, applicant, now: datetime) -> None:
     attach_required_documents(case, applicant, now=now)
     case_submit(case_id=case.pk, actor=applicant, now=now)
+
+
+def accept_open_applications(case: Case, users: dict[str, Any], now: datetime) -> None:
+    """受理: accept the case's open acceptance tasks (by a reviewer of the
+    accepting department)."""
+    for task in Task.objects.filter(
+        case=case, status=TaskStatus.OPEN, kind=TaskKind.ACCEPTANCE
+    ).select_related("department"):
+        task_complete(
+            task_id=task.pk,
+            actor=users[f"{task.department.code}_reviewer"],
+            outcome="accept",
+            opinion="申请材料齐全、符合法定形式，予以受理。",
+            now=now,
+        )
 
 
 def _drive(case: Case, plan: dict[str, str], users: dict[str, Any], now: datetime) -> None:
@@ -225,6 +262,17 @@ def load_demo_cases(users: dict[str, Any], *, now: datetime) -> list[Case]:
     _submit(permit, applicant, now)
     _drive(permit, {"s1_project_filing": APPROVE, "s1_land_review": "return"}, users, now)
     cases.append(permit)
+
+    food = case_create(
+        applicant=applicant,
+        template_code="food_business_licence",
+        data=_data("food_business_licence", now),
+        now=now,
+    )
+    _submit(food, applicant, now)
+    accept_open_applications(food, users, now)
+    _drive(food, {"review": APPROVE}, users, now)
+    cases.append(food)
 
     approved = case_create(
         applicant=applicant,

@@ -59,7 +59,11 @@ TEMPLATES = (
     "joint_acceptance_opinion",
     "completion_filing",
     "test_licence",
+    "food_business_licence",
 )
+# 食品经营许可证 (SAMR Order 78, 2023): valid five years; complaints to 12315.
+FOOD_LICENCE_YEARS = 5
+COMPLAINT_PHONE = "12315"
 
 
 @dataclass(frozen=True)
@@ -161,14 +165,14 @@ def certificate_content(
         service_title=definition.title.get("zh") or definition.id,
         fields=by_id,
         public_fields=[f for f in public if not f.is_empty],
-        credit_code=str(credit or by_id.get("builder_credit_code", FieldView("", "", "", "")).text or ""),
+        credit_code=str(credit or _first_text(by_id, "credit_code", "builder_credit_code")),
         replaces_number=replaces_number,
         seal_line=SEAL_LINES.get(spec.type, DEFAULT_SEAL_LINE),
     )
     process = definition.nodes[node_id].process if node_id in definition.nodes else None
     tasks = list(
         Task.objects.filter(case=case, status=TaskStatus.COMPLETED, kind__in=["review", "signature"])
-        .select_related("department")
+        .select_related("department", "decided_by")
         .order_by("completed_at", "id")
     )
     for task in tasks:
@@ -191,9 +195,17 @@ def certificate_content(
     return content
 
 
+def _first_text(by_id: dict[str, FieldView], *field_ids: str) -> str:
+    for field_id in field_ids:
+        found = by_id.get(field_id)
+        if found is not None and found.text:
+            return found.text
+    return ""
+
+
 def certificate_holder(case: Case) -> str:
     data = case.data or {}
-    for key in ("company_name", "builder_name", "project_name"):
+    for key in ("company_name", "operator_name", "builder_name", "project_name"):
         if data.get(key):
             return str(data[key])[:200]
     return (case.title or case.reference)[:200]
@@ -233,7 +245,51 @@ def _extra(content: CertificateContent, case: Case, tasks: list[Task]) -> dict[s
     days = data.get("contract_days")
     if days not in (None, ""):
         extra["contract_days_cn"] = f"{days} 日历天"
+    if content.type == "food_business_licence":
+        extra.update(_food_licence(content, case, tasks))
     return extra
+
+
+def _person(user) -> str:
+    if user is None:
+        return ""
+    # Chinese order, surname first; the demo keeps the whole name in first_name.
+    return f"{user.last_name}{user.first_name}".strip() or user.get_username()
+
+
+def _food_licence(content: CertificateContent, case: Case, tasks: list[Task]) -> dict[str, Any]:
+    """What a 食品经营许可证 prints besides the form's fields: 有效期至 (five
+    years, to the day before the anniversary of issue), 日常监督管理机构 and
+    人员 (the inspecting authority and the two inspectors who signed the
+    on-site inspection, unless the decision names others), 签发人 (who
+    approved the decision), 投诉举报电话."""
+    issued = timezone.localtime(content.issued_at).date()
+    try:
+        end = issued.replace(year=issued.year + FOOD_LICENCE_YEARS)
+    except ValueError:  # 29 February
+        end = issued.replace(year=issued.year + FOOD_LICENCE_YEARS, day=28)
+    end -= timedelta(days=1)
+    results = (case.state or {}).get("results", {})
+    decided = {}
+    inspectors: list[str] = []
+    signer = ""
+    for task in tasks:
+        if task.kind == "signature" and task.outcome == "approve":
+            name = _person(task.decided_by)
+            if name and name not in inspectors:
+                inspectors.append(name)
+        elif task.kind == "review" and task.outcome == "approve":
+            signer = _person(task.decided_by) or signer
+            found = results.get(task.node_id) if isinstance(results, dict) else None
+            if isinstance(found, dict):
+                decided = found
+    return {
+        "valid_until_cn": f"{end.year}年{end.month:02d}月{end.day:02d}日",
+        "supervision_unit": str(decided.get("supervision_unit") or content.department_name),
+        "supervisors": str(decided.get("supervisors") or "、".join(inspectors)),
+        "signer": signer,
+        "complaint_phone": COMPLAINT_PHONE,
+    }
 
 
 # The units a construction permit prints, in its order, each with the title
@@ -293,6 +349,20 @@ def _facts(content: CertificateContent) -> list[tuple[str, str]]:
             (extra.get("address_label", ""), content.text("address")),
             ("经营范围", content.text("business_scope")),
             ("登记机关", content.department_name),
+        ]
+    elif content.type == "food_business_licence":
+        rows = [
+            ("许可证编号", content.number),
+            ("经营者名称", content.text("operator_name")),
+            ("统一社会信用代码", content.credit_code),
+            ("法定代表人（负责人）", content.text("legal_rep_name")),
+            ("住所", content.text("address")),
+            ("经营场所", content.text("premises")),
+            ("主体业态", content.text("business_format")),
+            ("经营项目", content.text("business_items")),
+            ("有效期至", extra.get("valid_until_cn", "")),
+            ("发证机关", content.department_name),
+            ("签发日期", content.issued_date_cn),
         ]
     elif content.type in ("construction_permit",):
         rows = [

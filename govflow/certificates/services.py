@@ -41,13 +41,13 @@ from govflow.storage import store_once
 
 from .content import certificate_content, certificate_holder, spec_for
 from .models import Certificate, CertificateStatus
-from .numbering import next_number, number_prefix
+from .numbering import certificate_number
 from .rendering import certificate_render, verify_url
 from .signing import signature_check, signer_for
 
 log = logging.getLogger(__name__)
 
-NUMBER_RE = re.compile(r"^[A-Z]{1,4}-\d{4}-\d{6,}$")
+NUMBER_RE = re.compile(r"^(?:[A-Z]{1,4}-\d{4}-\d{6,}|JY\d{14})$")
 # Written into each PDF's metadata, so an altered copy still says which
 # certificate it claims to be.
 MARKER = "govflow-certificate:"
@@ -128,7 +128,9 @@ def certificate_reserve(
             issued_at = now
             year = timezone.localtime(issued_at).year
             return Certificate.objects.create(
-                number=next_number(number_prefix(department.code), year),
+                number=certificate_number(
+                    cert_type=cert_type, department_code=department.code, year=year, data=case.data or {}
+                ),
                 issue_key=key,
                 case=case,
                 node_id=node_id,
@@ -360,7 +362,9 @@ def certificate_reissue(*, number: str, actor, reason: str, now: datetime | None
         raise Conflict(f"certificate {live.number} is still live for this case and type", code="still_live")
     year = timezone.localtime(now).year
     new = Certificate.objects.create(
-        number=next_number(number_prefix(old.department.code), year),
+        number=certificate_number(
+            cert_type=old.type, department_code=old.department.code, year=year, data=old.case.data or {}
+        ),
         issue_key=f"reissue:{old.number}",
         case_id=old.case_id,
         node_id=old.node_id,

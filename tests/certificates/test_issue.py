@@ -11,7 +11,8 @@ import pytest
 
 from govflow.audit.models import AuditEvent
 from govflow.certificates.models import Certificate, CertificateSequence, CertificateStatus
-from govflow.certificates.services import certificate_issue, certificate_reserve, number_prefix
+from govflow.certificates.numbering import number_prefix
+from govflow.certificates.services import certificate_issue, certificate_reserve
 from govflow.errors import ConfigurationError
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import consumers, outbox_handle
