@@ -243,3 +243,52 @@ def entity_check(ctx: HandlerContext) -> dict[str, Any]:
             if not region.contains(str(data.get("address") or "")):
                 problems.append(f"address: not in {region.name}, the district of the registration authority")
     return {"valid": not problems, "problems": problems}
+
+
+# 食品经营许可: the items a food seller may hold (selling, no preparation).
+FOOD_SALES_ITEMS = frozenset(
+    {
+        "prepackaged_sales",
+        "bulk_sales",
+        "health_food",
+        "medical_formula",
+        "infant_formula_milk",
+        "infant_formula_other",
+        "other_sales",
+    }
+)
+
+
+@handler("food_licence_check", inline=True)
+def food_licence_check(ctx: HandlerContext) -> dict[str, Any]:
+    """Food business licence, before acceptance: the premises inside the
+    district whose bureau issues the licence; a food seller (食品销售经营者)
+    applying for selling items only, no preparation (制售); and a licensed
+    item besides the sale of pre-packaged food, which alone needs a filing
+    (备案, Food Safety Law art 35), not a licence. `problems` lists
+    `path: reason` lines for the applicant's correction."""
+    from govflow.certificates.authorities import UnknownRegion, region_get
+
+    data = ctx.data
+    problems: list[str] = []
+    items = data.get("business_items") or []
+    items = [str(item) for item in (items if isinstance(items, list | tuple) else [items])]
+    if items and set(items) <= {"prepackaged_sales"}:
+        problems.append("business_items: selling only pre-packaged food needs a filing (备案), not a licence")
+    if str(data.get("business_format") or "") == "food_sales":
+        preparing = [item for item in items if item not in FOOD_SALES_ITEMS]
+        if preparing:
+            problems.append(
+                "business_items: a food seller (食品销售经营者) may not apply for preparation items: "
+                + ", ".join(preparing)
+            )
+    region_code = str(data.get("region_code") or "")
+    if region_code:
+        try:
+            region = region_get(region_code)
+        except UnknownRegion:
+            problems.append(f"region_code: unknown region code {region_code!r}")
+        else:
+            if not region.contains(str(data.get("premises") or "")):
+                problems.append(f"premises: not in {region.name}, the district of the licensing bureau")
+    return {"valid": not problems, "problems": problems}

@@ -281,3 +281,80 @@ def test_any_single_digit_change_is_detected(body, position, shift):
     assert mod11_10_valid(digits)
     changed = digits[:position] + str((int(digits[position]) + shift) % 10) + digits[position + 1 :]
     assert not mod11_10_valid(changed)
+
+
+def food_check(**data):
+    from datetime import date
+
+    from govflow.processes.handlers import HandlerContext, food_licence_check
+
+    base = {
+        "region_code": "110105",
+        "premises": "北京市朝阳区朝阳门外大街18号1层101",
+        "business_format": "catering",
+        "business_items": ["hot_food"],
+    }
+    return food_licence_check(HandlerContext(None, {**base, **data}, date(2026, 3, 3)))
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({}, None),
+        ({"business_format": "food_sales", "business_items": ["bulk_sales", "health_food"]}, None),
+        ({"premises": "北京市海淀区中关村大街1号"}, "premises: not in 北京市朝阳区"),
+        ({"business_items": ["prepackaged_sales"]}, "needs a filing (备案), not a licence"),
+        ({"business_format": "food_sales", "business_items": ["bulk_sales", "hot_food"]}, "hot_food"),
+        ({"region_code": "999999"}, "unknown region code"),
+    ],
+)
+def test_the_check_before_acceptance(data, problem):
+    result = food_check(**data)
+    assert result["valid"] is (problem is None)
+    if problem:
+        assert any(problem in line for line in result["problems"]), result["problems"]
+
+
+@pytest.mark.django_db
+def test_premises_outside_the_district_go_back_to_the_applicant_before_acceptance(users, now):
+    applicant = users["applicant"]
+    case = case_create(
+        applicant=applicant,
+        template_code="food_business_licence",
+        data=_data("food_business_licence", now, premises="北京市海淀区中关村大街1号"),
+        now=now,
+    )
+    attach_required_documents(case, applicant, now=now)
+    case_submit(case_id=case.pk, actor=applicant, now=now)
+    assert open_task(case, "fix_application").exists()
+    assert not open_task(case, "accept").exists()
+
+
+@pytest.mark.django_db
+def test_a_failed_inspection_refuses_the_licence(keys, users, now):
+    applicant, reviewer = users["applicant"], users["market_regulation_reviewer"]
+    case = case_create(
+        applicant=applicant,
+        template_code="food_business_licence",
+        data=_data("food_business_licence", now),
+        now=now,
+    )
+    attach_required_documents(case, applicant, now=now)
+    case_submit(case_id=case.pk, actor=applicant, now=now)
+    accept = open_task(case, "accept", TaskKind.ACCEPTANCE).get()
+    task_complete(task_id=accept.pk, actor=reviewer, outcome="accept", opinion="予以受理。", now=now)
+    review = open_task(case, "review").get()
+    task_complete(task_id=review.pk, actor=reviewer, outcome="approve", opinion="材料齐全。", now=now)
+    first = open_task(case, "inspection").first()
+    task_complete(
+        task_id=first.pk,
+        actor=reviewer,
+        outcome="reject",
+        opinion="现场未设置专间，与申请材料不符。",
+        now=now,
+    )
+    outbox_drain()
+    case.refresh_from_db()
+    assert case.status == CaseStatus.REJECTED
+    assert not open_task(case, "inspection").exists()  # the other inspector's task is cancelled
+    assert not Certificate.objects.filter(case=case).exists()
