@@ -276,6 +276,9 @@ class Definition:
     # decided again, after a return or a take-back, may be decided by the same).
     distinct_signers: bool = False
     verification: Verification | None = None
+    # 法定时限: the limit the law sets (the template's time_limit is the
+    # office's promise, 承诺时限, usually shorter). Counted on the same clock.
+    statutory_limit: Duration | None = None
 
     @property
     def start(self) -> str:

@@ -96,6 +96,7 @@ TOP_KEYS = {
     "description": False,
     "calendar": False,
     "time_limit": False,
+    "statutory_limit": False,
     "legal_basis": False,
     "form": False,
     "nodes": True,
@@ -184,6 +185,12 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
             if tl is not None:
                 self.keys(tl, DURATION_KEYS, (), "time_limit")
                 time_limit = self.duration(tl, "time_limit")
+        statutory_limit = None
+        if "statutory_limit" in root:
+            sl = self.mapping(root["statutory_limit"], value_pos(root, "statutory_limit"), "statutory_limit")
+            if sl is not None:
+                self.keys(sl, DURATION_KEYS, (), "statutory_limit")
+                statutory_limit = self.duration(sl, "statutory_limit")
         form = self.read_form(root.get("form"), value_pos(root, "form")) if "form" in root else FormSpec()
         self.check_deferral_deadlines(time_limit)
         verification = self.read_verification(root, form)
@@ -254,6 +261,7 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
             description=description,
             calendar=calendar or "cn",
             time_limit=time_limit,
+            statutory_limit=statutory_limit,
             legal_basis=legal_basis,
             form=form,
             nodes=nodes,

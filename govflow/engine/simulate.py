@@ -54,6 +54,15 @@ def is_operation(entry: Any) -> bool:
 
 
 DEFAULT_TASK_DAYS = 1.0
+# Steps whose pause is time with the applicant (not excluded time, art 45)
+APPLICANT_KINDS = ("correction", "applicant_task", "fee", "acceptance")
+
+
+def _days(value: float) -> float | int:
+    days = round(value, 2)
+    return int(days) if days == int(days) else days
+
+
 SIMULATION_EPOCH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TASK_OUTCOMES = ("approve", "reject", "return")
 
@@ -109,6 +118,11 @@ class Simulation:
     decisions: list[dict[str, Any]]
     time_limit_days: float | None
     dates: CalendarDates | None = None
+    # 法定时限 beside the promise (time_limit, 承诺时限), both compared with
+    # working_days; the days not counted, by why; the excluded steps' lengths
+    statutory_limit_days: float | None = None
+    not_counted: dict[str, float] = field(default_factory=dict)
+    excluded_steps: list[dict[str, Any]] = field(default_factory=list)
     commitments: dict[str, Any] | None = None  # what the script said of 容缺 / 告知承诺, and its effect
     # 受理: where and on which working day the case was accepted, and whether by silence
     accepted: dict[str, Any] | None = None
@@ -122,6 +136,12 @@ class Simulation:
             "working_days": int(days) if days == int(days) else days,
             "time_limit_days": self.time_limit_days,
             "within_time_limit": None if self.time_limit_days is None else days <= self.time_limit_days,
+            "statutory_limit_days": self.statutory_limit_days,
+            "within_statutory_limit": (
+                None if self.statutory_limit_days is None else days <= self.statutory_limit_days
+            ),
+            "not_counted_days": self.not_counted,
+            "excluded_steps": self.excluded_steps,
             "decisions": self.decisions,
         }
         if self.dates is not None:
@@ -242,6 +262,12 @@ class _Run:
         self.clock = 0.0
         self.paused_since: float | None = None
         self.paused_total = 0.0
+        # Days not counted, by why: with the applicant, or excluded (art 45)
+        self.paused_reason = "excluded"
+        self.paused_by: dict[str, float] = {"excluded": 0.0, "applicant": 0.0}
+        # Steps excluded from the clock: entered at (clock), and how long each took
+        self.excluded_open: dict[str, float] = {}
+        self.excluded_steps: list[dict[str, Any]] = []
         self.queue: list[tuple[float, int, str, str]] = []
         self.seq = 0
         self.used: dict[str, int] = {}
@@ -319,10 +345,17 @@ class _Run:
                 )
             elif isinstance(effect, rt.ClockPaused):
                 self.paused_since = self.clock
+                node = node_sla.get(effect.node)
+                self.paused_reason = (
+                    "applicant" if node is not None and node.type in APPLICANT_KINDS else "excluded"
+                )
             elif isinstance(effect, rt.ClockResumed):
-                if self.paused_since is not None:
-                    self.paused_total += self.clock - self.paused_since
-                self.paused_since = None
+                self.end_pause()
+            elif isinstance(effect, rt.TimeExcluded):
+                self.excluded_open[effect.node] = self.clock
+            elif isinstance(effect, rt.TaskCompleted) and effect.node in self.excluded_open:
+                started = self.excluded_open.pop(effect.node)
+                self.excluded_steps.append({"node": effect.node, "days": _days(self.clock - started)})
             elif isinstance(effect, rt.TaskCompleted) and effect.silent_consent:
                 self.decided_at.append(self.clock)
                 self.decided.append(
@@ -393,6 +426,12 @@ class _Run:
         self.timer_due[timer_id] += days
         self.timer_extensions.setdefault(timer_id, []).append(effect)
         self.schedule(self.timer_due[timer_id] - self.clock, "timer", timer_id)
+
+    def end_pause(self) -> None:
+        if self.paused_since is not None:
+            self.paused_total += self.clock - self.paused_since
+            self.paused_by[self.paused_reason] += self.clock - self.paused_since
+        self.paused_since = None
 
     def plan_task(self, task_id: str, node_id: str, *, after: float = 0.0) -> None:
         """Schedule the scripted decision of a review or signature task: an
@@ -585,8 +624,7 @@ class _Run:
                 state = self.apply(rt.step(self.definition, state, event, self.now(), in_place=True))
             except EngineError as exc:
                 raise self.engine_error(exc) from exc
-        if self.paused_since is not None:
-            self.paused_total += self.clock - self.paused_since
+        self.end_pause()
         return Simulation(
             outcome=state["outcome"],
             trace=self.trace,
@@ -594,6 +632,11 @@ class _Run:
             working_days=self.clock - self.paused_total,
             decisions=self.decided,
             time_limit_days=self.definition.time_limit.working_days if self.definition.time_limit else None,
+            statutory_limit_days=(
+                self.definition.statutory_limit.working_days if self.definition.statutory_limit else None
+            ),
+            not_counted={reason: _days(days) for reason, days in self.paused_by.items()},
+            excluded_steps=self.excluded_steps,
             commitments=self.commitments_report(state),
             accepted=self.accepted,
         )

@@ -288,6 +288,10 @@ def test_without_a_start_the_result_is_what_it_always_was():
         "working_days",
         "time_limit_days",
         "within_time_limit",
+        "statutory_limit_days",
+        "within_statutory_limit",
+        "not_counted_days",
+        "excluded_steps",
         "decisions",
     ]
     assert plain["decisions"] == [{"node": "review", "outcome": "approve", "day": 20.0}]

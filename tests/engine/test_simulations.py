@@ -232,3 +232,25 @@ nodes:
     )
     with pytest.raises(SimulationError, match="branch"):
         simulate(definition, Script(data={"x": 1}))
+
+
+EXCLUDED_BRANCH = Path(__file__).resolve().parents[1] / "data" / "services" / "excluded_branch.yaml"
+
+
+@pytest.mark.procedure
+def test_simulation_reports_promised_and_statutory_days_and_the_excluded_time():
+    # Given a promise of 5 days, a statutory limit of 20, a 15-day expert
+    # review excluded from the clock beside a 5-day tax review
+    source = EXCLUDED_BRANCH.read_text(encoding="utf-8").replace(
+        "time_limit: {days: 20}", "time_limit: {days: 5}\nstatutory_limit: {days: 20}"
+    )
+    definition = load_definition(source)
+
+    result = simulate(definition, Script(durations={"experts": 15})).as_json()
+
+    # Then the tax days count (a department was working), the other 10 do not
+    assert result["working_days"] == 5
+    assert (result["time_limit_days"], result["within_time_limit"]) == (5, True)
+    assert (result["statutory_limit_days"], result["within_statutory_limit"]) == (20, True)
+    assert result["not_counted_days"] == {"excluded": 10, "applicant": 0}
+    assert result["excluded_steps"] == [{"node": "experts", "days": 15}]

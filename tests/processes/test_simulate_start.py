@@ -181,6 +181,10 @@ def test_without_start_the_output_is_what_it_always_was(twenty_days):
         "working_days",
         "time_limit_days",
         "within_time_limit",
+        "statutory_limit_days",
+        "within_statutory_limit",
+        "not_counted_days",
+        "excluded_steps",
         "decisions",
     ]
     assert all(

@@ -122,6 +122,22 @@ class Command(BaseCommand):
             f"working days: {out['working_days']}"
             + (f" (limit {out['time_limit_days']:g})" if out["time_limit_days"] else "")
         )
+        for label, limit, within in (
+            ("promised (time_limit)", out["time_limit_days"], out["within_time_limit"]),
+            ("statutory (statutory_limit)", out["statutory_limit_days"], out["within_statutory_limit"]),
+        ):
+            if limit is not None:
+                verdict = "within" if within else "over"
+                counted = out["working_days"]
+                self.stdout.write(f"{label}: {limit:g} working days, {verdict} ({counted} counted)")
+        skipped = out["not_counted_days"]
+        if any(skipped.values()):
+            self.stdout.write(
+                f"not counted: {skipped.get('excluded', 0)} excluded (art 45), "
+                f"{skipped.get('applicant', 0)} with the applicant"
+            )
+        for step in out["excluded_steps"]:
+            self.stdout.write(f"excluded step: {step['node']} took {step['days']} working days")
         self.stdout.write("trace: " + " -> ".join(out["trace"]))
         if "accepted" in out:
             accepted = out["accepted"]
