@@ -122,11 +122,13 @@ class Command(BaseCommand):
             f"working days: {out['working_days']}"
             + (f" (limit {out['time_limit_days']:g})" if out["time_limit_days"] else "")
         )
+        # With a statutory limit, both limits side by side (the line above
+        # gives the promise alone)
         for label, limit, within in (
             ("promised (time_limit)", out["time_limit_days"], out["within_time_limit"]),
             ("statutory (statutory_limit)", out["statutory_limit_days"], out["within_statutory_limit"]),
         ):
-            if limit is not None:
+            if limit is not None and out["statutory_limit_days"] is not None:
                 verdict = "within" if within else "over"
                 counted = out["working_days"]
                 self.stdout.write(f"{label}: {limit:g} working days, {verdict} ({counted} counted)")
