@@ -71,6 +71,13 @@ def test_deferral_over_the_api(template, keys, base_data, applicant, market_revi
 
     reviewer = api_client(market_reviewer, language="en")
     material_id = materials[0]["id"]
+    # Nor can a reviewer of a department with nothing on the case: 404, as for no material
+    outsider = api_client(base_data["fire_reviewer"], language="en")
+    assert_error(
+        outsider.post(f"/api/v1/materials/{material_id}/review/", {"outcome": "accept"}, format="json"),
+        404,
+        "not_found",
+    )
     # The applicant cannot review their own material
     assert_error(
         client.post(f"/api/v1/materials/{material_id}/review/", {"outcome": "accept"}, format="json"),
@@ -112,6 +119,18 @@ def test_verification_over_the_api(template, keys, base_data, applicant, market_
     head = api_client(base_data["market_regulation_head"], language="en")
     listed = head.get("/api/v1/verifications/").json()
     assert [v["case"] for v in listed] == [reference]
+    # Another department's head and the applicant: 404, as for no verification
+    for outsider in (base_data["fire_head"], applicant):
+        assert_error(
+            api_client(outsider).post(
+                f"/api/v1/verifications/{listed[0]['id']}/decide/",
+                {"outcome": "false", "opinion": "越权"},
+                format="json",
+            ),
+            404,
+            "not_found",
+        )
+    assert api_client(base_data["fire_head"]).get("/api/v1/verifications/").json() == []
     assert_error(
         head.post(f"/api/v1/verifications/{listed[0]['id']}/decide/", {"outcome": "false"}, format="json"),
         400,
