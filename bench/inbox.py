@@ -67,11 +67,11 @@ def seed(tasks: int) -> None:
                 """
                 INSERT INTO cases_task (case_id, engine_id, node_id, kind, department_id, round, status,
                                         created_at, due_at, remind_at, outcome, opinion, silent_consent,
-                                        legal_basis, escalated, due_provisional)
+                                        legal_basis, escalated, due_provisional, notice)
                 SELECT c.id, %s, %s, 'review', %s, 1, 'open', c.submitted_at,
                        c.submitted_at + ((c.id %% 37) - 10) * interval '1 day',
                        c.submitted_at + ((c.id %% 37) - 10) * interval '12 hours',
-                       '', '', false, '', false, false
+                       '', '', false, '', false, false, '[]'::jsonb
                 FROM cases_case c WHERE c.reference LIKE 'BI%%'
                 """,
                 [f"t{index + 2}", node, department],
