@@ -49,7 +49,7 @@ def open_task(case, node_id, kind=None):
     return tasks.order_by("id")
 
 
-def run_food_case(users, now):
+def run_food_case(users, now, *, decide=True):
     """Submit a catering application in 110105 and decide every step through
     the services, as the bureau's staff would."""
     applicant = users["applicant"]
@@ -84,6 +84,8 @@ def run_food_case(users, now):
     task_complete(
         task_id=second.pk, actor=inspector_b, outcome="approve", opinion="现场与材料一致。", now=now
     )
+    if not decide:
+        return case
     # 许可决定
     decision = open_task(case, "decision").get()
     task_complete(task_id=decision.pk, actor=inspector_b, outcome="approve", opinion="准予许可。", now=now)
@@ -358,3 +360,27 @@ def test_a_failed_inspection_refuses_the_licence(keys, users, now):
     assert case.status == CaseStatus.REJECTED
     assert not open_task(case, "inspection").exists()  # the other inspector's task is cancelled
     assert not Certificate.objects.filter(case=case).exists()
+
+
+@pytest.mark.django_db
+def test_the_head_may_extend_the_decision_by_five_working_days_once(keys, users, now):
+    from datetime import UTC, datetime
+
+    from govflow.cases.services import task_claim
+    from govflow.collab.extensions import extension_approve, extension_request
+    from govflow.errors import Conflict
+
+    case = run_food_case(users, now, decide=False)
+    reviewer, head = users["market_regulation_reviewer"], users["market_regulation_head"]
+    decision = open_task(case, "decision").get()
+    task_claim(task_id=decision.pk, actor=reviewer, now=now)
+    decision.refresh_from_db()
+    # Tuesday 3 March + 2 working days: Thursday 5 March, 17:00 in Beijing
+    assert decision.due_at == datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
+    request = extension_request(task_id=decision.pk, actor=reviewer, reason="需补充核实经营场所布局", now=now)
+    extension_approve(extension_id=request.pk, actor=head, now=now)
+    decision.refresh_from_db()
+    # + 5 working days: Thursday 12 March, 17:00
+    assert decision.due_at == datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
+    with pytest.raises(Conflict):
+        extension_request(task_id=decision.pk, actor=reviewer, reason="再次延长", now=now)
