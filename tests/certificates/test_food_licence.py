@@ -117,6 +117,8 @@ def test_the_template_fits_the_decision_period_on_the_real_calendar():
     assert result["outcome"] == "approved"
     assert result["working_days"] == 10
     assert result["within_time_limit"] is True
+    assert result["statutory_limit_days"] == 10
+    assert result["within_statutory_limit"] is True
     assert result["end_date"] == "2026-10-16"
     assert [n for n in result["trace"] if n in ("accept", "review", "inspection", "decision")] == [
         "accept",
