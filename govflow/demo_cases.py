@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from govflow.cases.models import Case, Task, TaskKind, TaskStatus
@@ -196,17 +197,37 @@ def accept_open_applications(case: Case, users: dict[str, Any], now: datetime) -
         )
 
 
+def accept_pending(case: Case, *, now: datetime) -> None:
+    """受理: the accepting department's demo reviewer (`<department>_reviewer`,
+    else another member, never the applicant) accepts every acceptance task
+    open on the case."""
+    from govflow.accounts.models import Membership
+
+    tasks = Task.objects.filter(case=case, status=TaskStatus.OPEN, kind=TaskKind.ACCEPTANCE)
+    for task in tasks.select_related("department"):
+        members = (
+            Membership.objects.filter(department=task.department)
+            .exclude(user_id=case.applicant_id)
+            .select_related("user")
+        )
+        chosen = min(members, key=lambda m: (m.user.username != f"{task.department.code}_reviewer", m.pk))
+        task_complete(task_id=task.pk, actor=chosen.user, outcome="accept", opinion=ACCEPTED, now=now)
+
+
+ACCEPTED = "申请材料齐全，符合法定形式，予以受理。"
+
+
 def _drive(case: Case, plan: dict[str, str], users: dict[str, Any], now: datetime) -> None:
-    """Run service tasks and decide open reviews by `plan` (node -> outcome)
-    until no planned review is open."""
+    """Run service tasks, accept the case at each acceptance (受理), and
+    decide open reviews by `plan` (node -> outcome) until no planned review
+    is open."""
     for _ in range(50):
         outbox_drain()
         open_reviews = (
-            Task.objects.filter(
-                case=case,
-                status=TaskStatus.OPEN,
-                kind__in=[TaskKind.REVIEW, TaskKind.SIGNATURE],
-                node_id__in=list(plan),
+            Task.objects.filter(case=case, status=TaskStatus.OPEN)
+            .filter(
+                Q(kind__in=[TaskKind.REVIEW, TaskKind.SIGNATURE], node_id__in=list(plan))
+                | Q(kind=TaskKind.ACCEPTANCE)
             )
             .select_related("department")
             .order_by("id")
@@ -214,9 +235,10 @@ def _drive(case: Case, plan: dict[str, str], users: dict[str, Any], now: datetim
         task = open_reviews.first()
         if task is None:
             return
-        outcome = plan[task.node_id]
+        outcome = plan.get(task.node_id, "accept")
         opinion = {
             "approve": "材料齐全，符合法定条件，同意。",
+            "accept": ACCEPTED,
             "return": "请补正：土地权属证明材料不清晰，请重新上传。",
             "reject": "不符合法定条件。",
         }[outcome]

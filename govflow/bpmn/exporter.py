@@ -237,6 +237,8 @@ class _Exporter:
                 add_shape(node.id, "task", lane_key)
                 if node.type == "correction":
                     ext["type"] = "correction"
+                    if "max_rounds" in node.settings:
+                        ext["max_rounds"] = node.settings["max_rounds"]
                     flow(node.id, node.next[0])
                     if node.duration is not None and node.on_timeout:
                         timer = self.boundary(process, node.id, node.duration.as_dict(), interrupting=True)
@@ -260,6 +262,8 @@ class _Exporter:
             elif node.type == "service_task":
                 el = self.element(process, tag, node.id, name)
                 ext["handler"] = node.handler
+                if node.settings.get("inputs"):
+                    ext["inputs"] = list(node.settings["inputs"])  # re-run after a correction
                 add_shape(node.id, "task", lane_key)
                 flow(node.id, node.next[0])
             elif node.type in ("parallel", "exclusive", "inclusive"):

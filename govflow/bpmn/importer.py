@@ -1278,6 +1278,8 @@ class _Importer:
                     node=node,
                 )
             item["handler"] = handler or ""
+            if isinstance(ext.get("inputs"), list):
+                item["inputs"] = _flow_seq(ext["inputs"])
             if node.boundaries:
                 self.problem("govflow takes timers only on user tasks, not on service tasks", node=node)
             self.single_next(item, node)
@@ -1472,6 +1474,8 @@ class _Importer:
     def write_correction(self, item: CommentedMap, node: _Node, ext: dict) -> None:
         item["type"] = "correction"
         self.title(item, node, ext, required=True)
+        if "max_rounds" in ext:
+            item["max_rounds"] = ext["max_rounds"]
         interrupting = [b for b in node.boundaries if b.el.get("cancelActivity", "true") != "false"]
         if len(node.boundaries) > len(interrupting) or len(interrupting) > 1:
             self.problem(

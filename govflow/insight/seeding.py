@@ -339,7 +339,8 @@ def _simulate(
     sim.event(Action.CASE_CREATED, created, actor_id=applicant.pk, template=code, version=case.version.number)
     sim.event(Action.CASE_SUBMITTED, submitted, actor_id=applicant.pk)
     case.submit()
-    case.accept()
+    case.accept()  # accepted at once (an acceptance node's task is decided within the hour or two)
+    case.accepted_at = submitted
     # The reform's gains came in the first part of the period and then held.
     slow = SLOWDOWN[code] ** (max(0.0, 1 - share / REFORM_SHARE) ** 2)
     result = step(definition, None, rt.Start(data), submitted)
@@ -474,6 +475,12 @@ def _apply(sim: _Sim, result: rt.StepResult, now: datetime, rng: random.Random, 
                         opinion=rng.choice(OPINIONS[outcome]),
                     ),
                 )
+            elif effect.kind == TaskKind.ACCEPTANCE:
+                # 受理: the window accepts within the hour or two
+                with suppress(CalendarYearMissing):
+                    at = calendar.add_working_seconds(now, rng.randint(600, 7200))
+                    reviewers = service.reviewers.get(effect.department) or [None]
+                    sim.push(at, rt.CompleteTask(effect.task_id, "accept", actor=str(rng.choice(reviewers))))
             elif effect.kind == TaskKind.CORRECTION and rng.random() < 0.85:
                 # Most applicants answer within days; the others let the deadline pass.
                 answer = int(8 * 3600 * rng.uniform(0.3, 4.5))
@@ -500,7 +507,7 @@ def _apply(sim: _Sim, result: rt.StepResult, now: datetime, rng: random.Random, 
                     legal_basis=effect.legal_basis,
                 )
             elif (
-                task.kind in REVIEW_KINDS
+                task.kind in (*REVIEW_KINDS, TaskKind.ACCEPTANCE)
                 and isinstance(sim.current, rt.CompleteTask)
                 and sim.current.task_id == effect.task_id
             ):

@@ -35,7 +35,7 @@ def test_the_acceptance_task_is_decided_over_the_api(case, market_reviewer):
     task = live_task(case, "accept")
     detail = client.get(f"/api/v1/tasks/{task.pk}/").json()
     assert detail["kind"] == "acceptance"
-    assert detail["outcomes"] == ["accept", "refuse", "notice"]
+    assert detail["outcomes"] == ["accept", "notice", "refuse"]
     listed = client.get(f"/api/v1/cases/{case.reference}/").json()
     assert listed["status"] == "submitted"
     assert listed["accepted_at"] is None

@@ -80,10 +80,11 @@ def test_an_applicant_drafts_uploads_and_submits(applicant):
     submitted = client.post(f"/api/v1/cases/{reference}/submit/")
 
     assert submitted.status_code == 200, submitted.json()
-    assert submitted.json()["status"] == "in_review"
+    assert submitted.json()["status"] == "submitted"  # market regulation accepts it next (受理)
+    assert submitted.json()["accepted_at"] is None
     assert submitted.json()["data"] is None
     assert submitted.json()["problems"] is None
-    assert Case.objects.get(reference=reference).status == CaseStatus.IN_REVIEW
+    assert Case.objects.get(reference=reference).status == CaseStatus.SUBMITTED
     listed = client.get("/api/v1/cases/?status=open").json()["results"]
     assert [row["reference"] for row in listed] == [reference]
     assert client.get("/api/v1/cases/?status=draft").json()["results"] == []
@@ -128,7 +129,9 @@ def test_a_reviewer_claims_and_decides_with_an_opinion(market_reviewer, business
     kinds = [entry["kind"] for entry in timeline]
     assert "TASK_CLAIMED" in kinds
     assert "TASK_COMPLETED" in kinds
-    completed = next(e for e in timeline if e["kind"] == "TASK_COMPLETED")
+    completed = next(
+        e for e in timeline if e["kind"] == "TASK_COMPLETED" and e["node_title"] != "登记申请受理"
+    )
     assert completed["opinion"] == "材料齐全，同意。"
     assert completed["actor"]  # staff see who decided
     applicant_view = api_client(business_case.applicant).get(
@@ -141,7 +144,8 @@ def test_a_reviewer_claims_and_decides_with_an_opinion(market_reviewer, business
         f"/api/v1/tasks/{task.pk}/decide/", {"outcome": "approve", "opinion": "同意"}, format="json"
     )
     assert_error(decided_again, 409, "conflict")
-    assert AuditEvent.objects.filter(case=business_case, action="TASK_COMPLETED").count() == 1
+    decided = AuditEvent.objects.filter(case=business_case, action="TASK_COMPLETED", object_id=task.engine_id)
+    assert decided.count() == 1
     assert Task.objects.filter(case=business_case, node_id="registration").count() == 1
 
 

@@ -103,7 +103,9 @@ def test_a_case_started_before_national_day_runs_past_the_break():
     assert result["start"] == "2026-09-30"
     assert result["deadlines"]
     assert min(d["due"] for d in result["deadlines"]) > "2026-10-07"
-    first = result["decisions"][0]
+    # (stage 1 is accepted at the window on the day, 受理)
+    accepted, first = result["decisions"][:2]
+    assert (accepted["node"], accepted["outcome"], accepted["date"]) == ("s1_accept", "accept", "2026-09-30")
     assert (first["node"], first["day"], first["date"], first["provisional"]) == (
         "s1_project_filing",
         3.0,
@@ -186,6 +188,7 @@ def test_without_start_the_output_is_what_it_always_was(twenty_days):
         "not_counted_days",
         "excluded_steps",
         "decisions",
+        "accepted",  # 受理: where and on which working day
     ]
     assert all(
         set(d) <= {"node", "outcome", "day", "silent_consent", "legal_basis"} for d in result["decisions"]
@@ -319,5 +322,6 @@ def test_with_no_database_at_all_the_shipped_calendar_is_used(tmp_path):
 
     # Then it works on fixtures/calendar/cn.yaml and says so on stderr
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["decisions"][0]["date"] == "2026-10-10"
+    # (decision 0 is stage 1's acceptance at the window, the day it was submitted)
+    assert json.loads(done.stdout)["decisions"][1]["date"] == "2026-10-10"
     assert done.stderr.startswith(f"calendar: {FIXTURE_CALENDAR} (cannot read the database")

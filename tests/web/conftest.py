@@ -96,10 +96,11 @@ def example(template_code: str, **overrides):
     return {**data, **overrides}
 
 
-def submitted(applicant, template_code="business_setup", **overrides):
-    """A submitted case whose automatic steps have run."""
+def submitted(applicant, template_code="business_setup", *, accepted=True, **overrides):
+    """A submitted case, accepted (受理) by the accepting department unless
+    `accepted=False`, whose automatic steps have run."""
     from govflow.cases.services import case_create, case_submit
-    from govflow.demo_cases import attach_required_documents
+    from govflow.demo_cases import accept_pending, attach_required_documents
     from govflow.outbox.services import outbox_drain
 
     case = case_create(
@@ -107,6 +108,8 @@ def submitted(applicant, template_code="business_setup", **overrides):
     )
     attach_required_documents(case, applicant, now=timezone.now())
     case_submit(case_id=case.pk, actor=applicant)
+    if accepted:
+        accept_pending(case, now=timezone.now())
     outbox_drain()
     case.refresh_from_db()
     return case

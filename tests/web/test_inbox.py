@@ -142,7 +142,9 @@ def _to_countersign(base_data, applicant):
     for _ in range(30):
         outbox_drain()
         open_tasks = list(
-            Task.objects.filter(case=case, status=TaskStatus.OPEN, kind="review").select_related("department")
+            Task.objects.filter(
+                case=case, status=TaskStatus.OPEN, kind__in=("review", "acceptance")
+            ).select_related("department")
         )
         if Task.objects.filter(case=case, kind="signature", status=TaskStatus.OPEN).exists():
             return case
@@ -150,7 +152,7 @@ def _to_countersign(base_data, applicant):
             task_complete(
                 task_id=task.pk,
                 actor=base_data[f"{task.department.code}_reviewer"],
-                outcome="approve",
+                outcome="accept" if task.kind == "acceptance" else "approve",
                 opinion="同意",
             )
     raise AssertionError("the case never reached the countersignature")

@@ -163,7 +163,7 @@ LIST_SEES = {
     "my applications, searched by name": {"owner"},
     "inbox": {"reviewer_on_case"},
     "inbox, searched": {"reviewer_on_case"},
-    "inbox, decided": set(),
+    "inbox, decided": {"reviewer_on_case"},  # market regulation accepted it (受理)
     "inbox, overdue": set(),
     "department dashboard": set(),
 }

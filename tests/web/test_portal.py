@@ -145,7 +145,7 @@ def test_a_complete_draft_with_its_documents_is_submitted(applicant, draft):
     assert response.status_code == 302
     assert response["Location"] == f"/cases/{draft.reference}/"
     draft.refresh_from_db()
-    assert draft.status == CaseStatus.IN_REVIEW
+    assert draft.status == CaseStatus.SUBMITTED  # market regulation accepts it next (受理)
     assert sorted(Attachment.objects.filter(case=draft).values_list("slot", flat=True)) == [
         "address_proof",
         "articles_of_association",
