@@ -9,7 +9,7 @@ from django.utils import timezone
 from govflow.cases.models import LIVE_TASK_STATUSES, Task, TaskKind
 from govflow.cases.services import case_create, case_submit, task_complete
 from govflow.catalog.publishing import TOPIC
-from govflow.demo_cases import attach_required_documents
+from govflow.demo_cases import accept_pending, attach_required_documents
 from govflow.outbox.services import outbox_drain
 from tests.web.conftest import PDF_BYTES, example  # noqa: F401
 
@@ -26,6 +26,7 @@ def drive(case, users, *, until: set[str] | None = None, now=None) -> None:
     reviewer of its department, until nothing is left to approve."""
     for _ in range(80):
         publish_pending()
+        accept_pending(case, now=now or timezone.now())  # a later stage's acceptance (受理)
         tasks = Task.objects.filter(
             case=case, status__in=LIVE_TASK_STATUSES, kind__in=[TaskKind.REVIEW, TaskKind.SIGNATURE]
         ).select_related("department")
@@ -46,8 +47,10 @@ def drive(case, users, *, until: set[str] | None = None, now=None) -> None:
 
 
 def submit(case, applicant, now=None) -> None:
+    """Submit, and let the accepting department accept it (受理)."""
     attach_required_documents(case, applicant, now=now or timezone.now())
     case_submit(case_id=case.pk, actor=applicant, now=now)
+    accept_pending(case, now=now or timezone.now())
     case.refresh_from_db()
 
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from govflow.cases.services import case_create, case_submit
-from govflow.demo_cases import _data, attach_required_documents
+from govflow.demo_cases import _data, accept_pending, attach_required_documents
 
 
 @pytest.fixture
@@ -33,6 +33,7 @@ def submitted_case(base_data, now):
     )
     attach_required_documents(case, applicant, now=now)
     case_submit(case_id=case.pk, actor=applicant, now=now)
+    accept_pending(case, now=now)  # 受理 by market regulation
     case.refresh_from_db()
     return case
 

@@ -8,9 +8,11 @@ import pytest
 from celery.signals import before_task_publish
 from django.core import mail
 from django.test import Client, RequestFactory
+from django.utils import timezone
 from django.views.debug import ExceptionReporter
 
 from govflow.cases.models import Task
+from govflow.demo_cases import accept_pending
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import outbox_drain
 from govflow.security.reporting import RedactingFormatter, redact
@@ -26,7 +28,6 @@ def test_a_case_goes_through_without_its_secrets_in_logs_messages_or_mails(
     base_data, applicant, market_reviewer, caplog, django_capture_on_commit_callbacks, settings, tmp_path
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
-    from django.utils import timezone
 
     from govflow.cases.services import case_create, case_submit
     from govflow.demo_cases import attach_required_documents
@@ -52,6 +53,7 @@ def test_a_case_goes_through_without_its_secrets_in_logs_messages_or_mails(
                 f"/cases/{scratch.reference}/edit/", {**form, "legal_rep_id_number": "110105194912310021"}
             )
             case_submit(case_id=case.pk, actor=applicant)
+            accept_pending(case, now=timezone.now())  # 受理 by market regulation
             outbox_drain()
         case.refresh_from_db()
         assert case.status != "draft"
