@@ -31,6 +31,10 @@ class SlugTextField(_StringsOnly, serializers.SlugField):
     pass
 
 
+class PatternTextField(_StringsOnly, serializers.RegexField):
+    """Text that must match `regex`, which the schema states as its pattern."""
+
+
 # A request body that takes only the members it names: any other is a 400
 # naming it, as its schema says (`additionalProperties: false`, BodySchema
 # below). A comment, not a docstring: drf-spectacular would show a docstring

@@ -328,7 +328,8 @@ SPECTACULAR_SETTINGS = {
         "CaseStatusEnum": "govflow.cases.models.CaseStatus",
         "TaskStatusEnum": "govflow.cases.models.TaskStatus",
         "TaskKindEnum": "govflow.cases.models.TaskKind",
-        "OutcomeEnum": "govflow.engine.definition.TASK_OUTCOMES",
+        "OutcomeEnum": "govflow.api.serializers.DECISIONS",
+        "NoticeItemKindEnum": "govflow.engine.notices.NOTICE_KINDS",
         "CalendarDayKindEnum": ["holiday", "workday"],
     },
     "POSTPROCESSING_HOOKS": [

@@ -50,6 +50,17 @@ TEMPLATE_RULES = {
     ("POST", "/api/v1/tasks/{id}/add-signer/"),
     ("POST", "/api/v1/tasks/{id}/remove-signer/"),
     ("POST", "/api/v1/catalog/prefill/"),
+    # who may act for whom: the colleagues of a department
+    ("POST", "/api/v1/proxies/"),
+    ("POST", "/api/v1/tasks/{id}/delegate/"),
+    ("POST", "/api/v1/departments/{code}/reassign/"),
+    # the departments that exist, and at least one reader (users or departments)
+    ("POST", "/api/v1/tasks/{id}/consult/"),
+    ("POST", "/api/v1/tasks/{id}/cc/"),
+    # the steps whose template says `batch: true`
+    ("POST", "/api/v1/tasks/batch-approve/"),
+    # a rule across members the schema does not state: SMS needs a number
+    ("PUT", "/api/v1/notifications/preferences/"),
 }
 
 

@@ -156,7 +156,7 @@ def test_a_reviewer_deciding_their_own_case_is_refused_and_recorded(base_data, m
     client.post(f"/inbox/tasks/{task.pk}/decide/", {"outcome": "approve", "opinion": "x"})
     task.refresh_from_db()
     assert task.status == "open"
-    assert not AuditEvent.objects.filter(action="TASK_COMPLETED", case=own).exists()
+    assert not AuditEvent.objects.filter(action="TASK_COMPLETED", case=own, object_id=task.engine_id).exists()
     refused = newest("ACCESS_DENIED", actor=market_reviewer)
     assert refused.source_ip == IP
     assert refused.data["reason"] == "forbidden: a reviewer cannot decide a case they applied for"

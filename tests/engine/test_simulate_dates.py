@@ -266,8 +266,10 @@ def test_time_with_the_applicant_moves_the_dates_but_not_the_working_days():
     # runs out, the 5th working day after the break (10-08, 09, 10, 12, 13)
     assert result["outcome"] == "withdrawn"
     assert result["working_days"] == 0
+    # (受理 within its 2 office hours on the day of submission comes first)
     assert result["deadlines"] == [
-        {"node": "fix_name", "kind": "correction_deadline", "due": "2026-10-13", "provisional": False}
+        {"node": "accept", "kind": "acceptance_deadline", "due": "2026-09-30", "provisional": False},
+        {"node": "fix_name", "kind": "correction_deadline", "due": "2026-10-13", "provisional": False},
     ]
     assert result["end_date"] == "2026-10-13"
 

@@ -187,7 +187,7 @@ def test_the_web_submission_stages_its_webhooks_from_the_database(cache_down, ap
 
     assert response.status_code == 302, response.content[:500]
     draft.refresh_from_db()
-    assert draft.status == CaseStatus.IN_REVIEW
+    assert draft.status == CaseStatus.SUBMITTED  # received; 受理 follows
     # The active kinds came from the database: the submission's event was staged.
     assert Delivery.objects.filter(case_id=draft.pk, kind="case.submitted").count() == 1
     assert sample("govflow_rate_limit_unchecked_total", scope="submit") == unchecked + 1

@@ -104,13 +104,19 @@ def test_business_setup_submitted_approved_in_parallel_and_seen_approved(base_da
     page.wait_for_url(f"**/cases/{reference}/")
     shots(page, "submitted")
     case = Case.objects.get(reference=reference)
-    assert case.status == CaseStatus.IN_REVIEW
+    assert case.status == CaseStatus.SUBMITTED  # received; 受理 comes first
     assert len(case.data["shareholders"]) == 2
     assert case.attachments.count() == 3
 
+    # Then market regulation accepts the application (受理) on the case page
+    market = browser_for(base_data["market_regulation_reviewer"])
+    _decide(market, case, "accept", "accept", "申请材料齐全，符合法定形式，予以受理。", shots, "acceptance")
+    case.refresh_from_db()
+    assert case.status == CaseStatus.IN_REVIEW
+    assert case.accepted_at is not None
+
     # Then the automatic checks run and market regulation registers the company
     outbox_drain()
-    market = browser_for(base_data["market_regulation_reviewer"])
     market.goto("/inbox/")
     shots(market, "inbox-market")
     task = live_task(case, "registration")

@@ -47,7 +47,7 @@ class ReviewSerializer(BodySerializer):
     opinion = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class VerificationSerializer(serializers.Serializer):
+class CommitmentVerificationSerializer(serializers.Serializer):
     id = IdField()
     case = serializers.CharField(source="case.reference")
     department = serializers.CharField(source="department.code")
@@ -142,10 +142,11 @@ class VerificationList(ApiView):
         tags=["tasks"],
         operation_id="verifications_list",
         summary="Your departments' open verifications of commitments (告知承诺核查)",
-        responses={200: VerificationSerializer(many=True)},
+        responses={200: CommitmentVerificationSerializer(many=True)},
     )
     def get(self, request):
-        return Response(VerificationSerializer(verifications_for_user(user=request.user), many=True).data)
+        rows = verifications_for_user(user=request.user)
+        return Response(CommitmentVerificationSerializer(rows, many=True).data)
 
 
 class VerificationDecide(ApiView):
@@ -155,7 +156,7 @@ class VerificationDecide(ApiView):
         summary="Record a verification's finding",
         parameters=[ID, idempotency_parameter()],
         request=VerificationDecisionSerializer,
-        responses={200: VerificationSerializer},
+        responses={200: CommitmentVerificationSerializer},
     )
     def post(self, request, pk):
         body = VerificationDecisionSerializer(data=request.data)
@@ -168,6 +169,6 @@ class VerificationDecide(ApiView):
                 truthful=body.validated_data["outcome"] == "confirmed",
                 opinion=body.validated_data["opinion"],
             )
-            return Response(VerificationSerializer(verification).data)
+            return Response(CommitmentVerificationSerializer(verification).data)
 
         return run_once(request, endpoint="verification-decide", action=decide)

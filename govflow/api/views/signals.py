@@ -8,20 +8,26 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from govflow.cases.signals import MAX_MESSAGE_ID, case_signal
+from govflow.engine.kinds.signal import SIGNAL_RE
 
-from ..fields import BodySerializer, TextField
+from ..fields import BodySerializer, PatternTextField
 from ..idempotency import run_once
 from ..schema import idempotency_parameter
 from .base import ApiView
 
 REFERENCE = OpenApiParameter("reference", str, OpenApiParameter.PATH, description="the case reference")
 NAME = OpenApiParameter(
-    "name", str, OpenApiParameter.PATH, description="the message's name, as the template's signal node says"
+    "name",
+    str,
+    OpenApiParameter.PATH,
+    description="the message's name, as the template's signal node says",
+    pattern=SIGNAL_RE.pattern,
 )
 
 
 class SignalSerializer(BodySerializer):
-    message_id = TextField(
+    message_id = PatternTextField(
+        r"^[!-~]*$",  # visible ASCII, as govflow.cases.signals checks
         required=False,
         allow_blank=True,
         default="",
