@@ -467,8 +467,7 @@ def _notice_items(definition: Definition, waiting: list[Task], lang: str) -> lis
     """The open correction tasks' notices, with labels; empty if one of them lists nothing."""
     if not waiting or any(not task.notice for task in waiting):
         return []
-    labels = {spec.id: spec.label for spec in definition.form.fields}
-    labels.update({spec.id: spec.label for spec in definition.form.attachments})
+    labels = {spec.id: spec.label for spec in (*definition.form.fields, *definition.form.attachments)}
     items: list[dict[str, str]] = []
     for task in waiting:
         for item in task.notice:
