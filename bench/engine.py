@@ -51,6 +51,8 @@ def engine_steps_per_second(cases: int) -> tuple[float, int]:
             task_id, task = next(iter(state["tasks"].items()))
             if task["kind"] == "service":
                 event = ServiceDone(task_id, results.get(task["node"], {"valid": True, "credit_code": "X"}))
+            elif task["kind"] == "acceptance":  # 受理 at the window
+                event = CompleteTask(task_id, "accept", actor="bench", opinion="予以受理")
             else:
                 event = CompleteTask(task_id, "approve", actor="bench", opinion="同意")
             state = step(definition, state, event, now).state
@@ -137,11 +139,12 @@ def _one_case(applicant, data: dict, reviewers: dict) -> None:
             if kind == TaskKind.SERVICE:
                 service_task_execute(case_id=case.pk, task_engine_id=engine_id, now=NOW)
             else:
+                accepting = kind == TaskKind.ACCEPTANCE  # 受理 at the window
                 task_complete(
                     task_id=task_id,
                     actor=reviewers[department_id],
-                    outcome="approve",
-                    opinion="同意",
+                    outcome="accept" if accepting else "approve",
+                    opinion="予以受理" if accepting else "同意",
                     now=NOW,
                 )
 

@@ -133,7 +133,7 @@ def fanout_per_case(cases: int) -> tuple[float, float]:
     from govflow.accounts.models import Membership
     from govflow.cases.models import Task, TaskStatus
     from govflow.cases.services import case_create, case_submit, task_complete
-    from govflow.demo_cases import attach_required_documents
+    from govflow.demo_cases import accept_pending, attach_required_documents
     from govflow.engine.simulate import example_data
     from govflow.notifications.models import Notification
     from govflow.outbox.models import OutboxMessage
@@ -167,6 +167,7 @@ def fanout_per_case(cases: int) -> tuple[float, float]:
         )
         attach_required_documents(case, applicant, now=NOW)
         case_submit(case_id=case.pk, actor=applicant, now=NOW)
+        accept_pending(case, now=NOW)  # 受理 at the market-regulation window
         deliver(case.pk, "service_task")  # the automated checks before the registration review
         registration = Task.objects.get(case=case, node_id="registration", status=TaskStatus.OPEN)
         deliver(case.pk, "notify")

@@ -1,0 +1,49 @@
+"""The benchmarks drive the shipped templates as a reviewer would. A template
+change (a new first step, a renamed outcome) used to break them only in CI's
+bench smoke run, after the whole suite; these run the same drivers on a few
+cases so the suite fails first."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def _bench(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_engine_benchmark_drives_business_setup_to_approval():
+    rate, steps = _bench("engine").engine_steps_per_second(2)
+    assert rate > 0
+    # two cases, each: start, every task and service step to approval
+    assert steps >= 2 * 8, steps
+
+
+def test_the_service_benchmark_completes_a_case(base_data):
+    engine = _bench("engine")
+    from govflow.cases.models import Case
+
+    before = Case.objects.filter(status="approved").count()
+    engine._one_case(*_applicant_and_reviewers(engine))
+    assert Case.objects.filter(status="approved").count() == before + 1
+
+
+def _applicant_and_reviewers(engine):
+    from django.contrib.auth import get_user_model
+
+    from govflow.engine.simulate import example_data
+    from govflow.processes.models import ProcessTemplate
+    from govflow.processes.services import version_definition
+
+    applicant = get_user_model().objects.get(username="applicant")
+    definition = version_definition(ProcessTemplate.objects.get(code="business_setup").current_version)
+    data = {**example_data(definition.form, today=engine.NOW.date()), "company_name": "北京基准测试科技有限公司"}
+    return applicant, data, {m.department_id: m.user for m in engine._memberships()}
