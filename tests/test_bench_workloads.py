@@ -45,5 +45,6 @@ def _applicant_and_reviewers(engine):
 
     applicant = get_user_model().objects.get(username="applicant")
     definition = version_definition(ProcessTemplate.objects.get(code="business_setup").current_version)
-    data = {**example_data(definition.form, today=engine.NOW.date()), "company_name": "北京基准测试科技有限公司"}
+    data = example_data(definition.form, today=engine.NOW.date())
+    data["company_name"] = "北京基准测试科技有限公司"
     return applicant, data, {m.department_id: m.user for m in engine._memberships()}
