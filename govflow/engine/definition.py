@@ -20,6 +20,9 @@ MAIN = "main"
 # The node types and what each means: govflow.engine.kinds (KINDS).
 TASK_OUTCOMES = ("approve", "reject", "return")
 CASE_OUTCOMES = ("approved", "rejected", "withdrawn")
+# What a bundle (一件事) ends with: every applicable item approved, some of
+# them, none (or, when every item was withdrawn, withdrawn).
+BUNDLE_OUTCOMES = ("approved", "partially_approved", "rejected", "withdrawn")
 BREACH_ACTIONS = ("escalate", "approve", "reject")
 CLOCK_SCOPES = ("branch", "case")
 COUNTERSIGN_MODES = ("all", "any", "sequential", "vote")
@@ -123,6 +126,19 @@ class Branch:
 
 
 @dataclass(frozen=True, slots=True)
+class BundleItem:
+    """One item (事项) of a bundle: the sub-process `id` that handles it, the
+    department answering for it, the items that must be approved before it
+    starts (`after`), and a condition on the form (`when`) without which it
+    does not apply to the case."""
+
+    id: str
+    department: str
+    after: tuple[str, ...] = ()
+    when: Expression | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CertificateSpec:
     type: str
     department: str
@@ -219,6 +235,9 @@ class Node:
     certificates: tuple[CertificateSpec, ...] = ()
     # call
     calls: str | None = None
+    # bundle (一件事): its items and lead department (牵头部门)
+    items: tuple[BundleItem, ...] = ()
+    lead: str | None = None
     # what a kind without fields of its own reads from its YAML (see
     # docs/extending.md); the built-in kinds use the fields above
     settings: dict[str, Any] = field(default_factory=dict)
@@ -302,6 +321,10 @@ class Definition:
             if node.type == "user_task" and department in _node_departments(node):
                 cleared.update(node.clearance)
         return frozenset(cleared)
+
+    def bundle(self) -> Node | None:
+        """The template's bundle node (一件事), if it has one (at most one)."""
+        return next((n for n in self.nodes.values() if n.type == "bundle"), None)
 
     def certificates(self) -> list[CertificateSpec]:
         return [c for n in self.nodes.values() for c in n.certificates]

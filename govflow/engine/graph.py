@@ -118,8 +118,8 @@ def analyse(
     for node in nodes.values():
         if node.type == "call" and node.calls:
             calls[node.process].add(node.calls)
-            if node.calls not in processes:
-                continue
+        elif node.type == "bundle":
+            calls[node.process].update(item.id for item in node.items)
     for process_id in processes:
         if process_id in _reach_calls(process_id, calls, start_excluded=True):
             err(
@@ -387,7 +387,38 @@ def _soundness(nodes: dict[str, Node], processes: dict[str, Process], flows: Flo
     _joins_that_never_fire(nodes, order, possible, at)
     _concurrent_calls(nodes, regions_of, at)
     _dead_call_outcomes(nodes, processes, order, possible, flows, at)
+    _items_that_never_start(nodes, order, possible, at)
     return problems
+
+
+def _items_that_never_start(
+    nodes: dict[str, Node], order: list[Node], possible: dict[str, set[str]], at
+) -> None:
+    """A bundle's item starts only once the items it comes after are
+    approved: one after an item whose sub-process never ends approved (or
+    after such an item, in turn) can never start."""
+    for node in order:
+        if node.type != "bundle":
+            continue
+        never: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for item in node.items:
+                if item.id in never:
+                    continue
+                blocked = next(
+                    (a for a in item.after if a in never or "approved" not in possible.get(a, {"approved"})),
+                    None,
+                )
+                if blocked is not None:
+                    never.add(item.id)
+                    changed = True
+                    at(
+                        (node.line, node.col),
+                        f"item '{item.id}' of bundle '{node.id}' can never start: it comes after "
+                        f"'{blocked}', which never ends approved",
+                    )
 
 
 def _instant_loops(nodes: dict[str, Node], order: list[Node], at) -> None:
@@ -762,6 +793,15 @@ def _possible_outcomes(nodes: dict[str, Node], processes: dict[str, Process]) ->
                 if extra:
                     possible[node.process] |= extra
                     changed = True
+            elif (
+                node.type == "bundle"
+                and "withdrawn" not in node.outcomes
+                and "withdrawn" not in possible[node.process]
+                and any("withdrawn" in possible.get(item.id, ()) for item in node.items)
+            ):
+                # every item withdrawn, with no flow for it: the case ends withdrawn
+                possible[node.process].add("withdrawn")
+                changed = True
     return possible
 
 

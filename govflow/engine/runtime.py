@@ -378,6 +378,8 @@ class _Machine:
         for fid in frames:
             state["frames"].pop(fid, None)
         if caller is None:
+            if "bundles" in state:
+                KINDS["bundle"].case_ended(self, outcome)
             state["status"] = "completed"
             state["outcome"] = outcome
             state["scopes"].clear()
@@ -480,8 +482,8 @@ class _Machine:
         nodes, live = self.nodes, []
         for token in self.state["tokens"].values():
             node = nodes[token["node"]]
-            if node.type == "call":
-                continue  # its sub-process's tokens stand for it
+            if node.type in ("call", "bundle"):
+                continue  # its sub-processes' tokens stand for it
             live.append((token, node))
         if not any(token.get("excluded") for token, _ in live):
             return False  # only case-wide pauses: the pause counter says it all

@@ -126,6 +126,9 @@ class Simulation:
     commitments: dict[str, Any] | None = None  # what the script said of 容缺 / 告知承诺, and its effect
     # 受理: where and on which working day the case was accepted, and whether by silence
     accepted: dict[str, Any] | None = None
+    # 一件事: a line per item of the bundle, and the outcome that sums them up
+    items: list[dict[str, Any]] | None = None
+    bundle_outcome: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         days = round(self.working_days, 2)
@@ -154,6 +157,9 @@ class Simulation:
             out["commitments"] = self.commitments
         if self.accepted is not None:
             out["accepted"] = self.accepted
+        if self.items is not None:
+            out["bundle_outcome"] = self.bundle_outcome
+            out["items"] = self.items
         return out
 
 
@@ -292,6 +298,7 @@ class _Run:
         self.reminders: dict[str, str] = {}  # task id -> its SLA reminder timer id
         self.terminated = False  # 容缺: ended for materials not supplied
         self.accepted: dict[str, Any] | None = None  # 受理: the case's first acceptance
+        self.item_days: dict[str, dict[str, Any]] = {}  # 一件事: item -> started_day, ended_day
 
     def now(self) -> datetime:
         return SIMULATION_EPOCH + timedelta(days=self.clock)
@@ -410,7 +417,47 @@ class _Run:
                     self.schedule(float(limit), "timer", effect.timer_id)
             elif isinstance(effect, rt.TaskExtended):
                 self.extended(effect)
+        if "bundles" in result.state:
+            self.note_items(result.state)
         return result.state
+
+    def note_items(self, state: dict[str, Any]) -> None:
+        """一件事: the counted working day each item of the bundle started and ended."""
+        counted = self.clock - self.paused_total
+        if self.paused_since is not None:
+            counted -= self.clock - self.paused_since
+        for record in state["bundles"].values():
+            for item_id, line in record["items"].items():
+                days = self.item_days.setdefault(item_id, {})
+                if line["status"] != "waiting" and "started_day" not in days and "started" in line:
+                    days["started_day"] = _days(counted)
+                if line["status"] not in ("waiting", "running") and "ended_day" not in days:
+                    days["ended_day"] = _days(counted)
+
+    def items_report(self, state: dict[str, Any]) -> tuple[list[dict[str, Any]] | None, str | None]:
+        """Each item's line (department, how it ended, its days) and the bundle's outcome."""
+        bundle = self.definition.bundle()
+        record = state.get("bundles", {}).get(bundle.id) if bundle is not None else None
+        if bundle is None or record is None:
+            return None, None
+        lines = []
+        for item in bundle.items:
+            line = record["items"][item.id]
+            lines.append(
+                {
+                    "item": item.id,
+                    "department": item.department,
+                    "status": line["status"],
+                    "certificates": [
+                        c["type"] for c in self.certificates if c["node"] in self.item_ends(item.id)
+                    ],
+                    **self.item_days.get(item.id, {}),
+                }
+            )
+        return lines, record.get("outcome")
+
+    def item_ends(self, process: str) -> set[str]:
+        return {n.id for n in self.definition.nodes.values() if n.process == process and n.type == "end"}
 
     def extended(self, effect: rt.TaskExtended) -> None:
         """延期: the task's breach falls due later by the extension, and its
@@ -625,7 +672,10 @@ class _Run:
             except EngineError as exc:
                 raise self.engine_error(exc) from exc
         self.end_pause()
+        items, bundle_outcome = self.items_report(state)
         return Simulation(
+            items=items,
+            bundle_outcome=bundle_outcome,
             outcome=state["outcome"],
             trace=self.trace,
             certificates=self.certificates,

@@ -35,6 +35,7 @@ BUILT_IN = (
     "applicant_task",
     "fee",
     "acceptance",
+    "bundle",
 )
 
 

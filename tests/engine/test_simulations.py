@@ -1,4 +1,4 @@
-"""Simulations of the two shipped templates, scripted by the files in
+"""Simulations of the shipped templates, scripted by the files in
 tests/data/simulations/ (each file's header says what it exercises)."""
 
 from pathlib import Path
@@ -71,6 +71,24 @@ CASES = [
         BUSINESS_CERTS,
         ["seal", "tax"],
         ["social_insurance", "medical_insurance", "housing_fund", "bank_account"],
+    ),
+    (
+        "business_setup_bundle",
+        "business_setup_bundle_bank_refuses",
+        "approved",
+        1,
+        BUSINESS_CERTS,
+        ["bank_account_refused", "end_partially_approved"],
+        ["end_approved", "end_rejected"],
+    ),
+    (
+        "business_setup_bundle",
+        "business_setup_bundle_registration_refused",
+        "rejected",
+        0.5,
+        [],
+        ["registration_refused", "end_rejected"],
+        ["seal_start", "assign_credit_code"],
     ),
     (
         "construction_permit",
@@ -254,3 +272,36 @@ def test_simulation_reports_promised_and_statutory_days_and_the_excluded_time():
     assert (result["statutory_limit_days"], result["within_statutory_limit"]) == (20, True)
     assert result["not_counted_days"] == {"excluded": 10, "applicant": 0}
     assert result["excluded_steps"] == [{"node": "experts", "days": 15}]
+
+
+@pytest.mark.procedure
+def test_a_bundle_simulation_shows_each_item_and_the_licence_first():
+    # 一件事: the bank refusing leaves the licence and the other items standing
+    result = _run("business_setup_bundle", "business_setup_bundle_bank_refuses")
+    assert result["bundle_outcome"] == "partially_approved"
+    lines = {line["item"]: line for line in result["items"]}
+    assert {item: line["status"] for item, line in lines.items()} == {
+        "registration": "approved",
+        "seal": "approved",
+        "tax": "approved",
+        "social_insurance": "approved",
+        "medical_insurance": "approved",
+        "housing_fund": "approved",
+        "bank_account": "rejected",
+    }
+    # The licence comes with the registration, half a day in, not at the end
+    assert lines["registration"]["certificates"] == ["business_licence"]
+    assert lines["registration"]["ended_day"] == 0.5
+    assert lines["seal"]["started_day"] == 0.5
+    assert lines["bank_account"]["ended_day"] == 1
+    assert lines["bank_account"]["certificates"] == []
+    assert result["trace"].index("registration_done") < result["trace"].index("seal_start")
+
+
+@pytest.mark.procedure
+def test_a_refused_registration_starts_no_other_item():
+    result = _run("business_setup_bundle", "business_setup_bundle_registration_refused")
+    assert result["bundle_outcome"] == "rejected"
+    statuses = {line["item"]: line["status"] for line in result["items"]}
+    assert statuses.pop("registration") == "rejected"
+    assert set(statuses.values()) == {"not_started"}

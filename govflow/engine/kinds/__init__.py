@@ -15,6 +15,7 @@ from __future__ import annotations
 from .acceptance import Acceptance
 from .applicant_task import ApplicantTask
 from .base import NodeKind
+from .bundle import Bundle
 from .call import Call
 from .correction import Correction
 from .end import End
@@ -57,6 +58,7 @@ for _kind in (
     ApplicantTask,
     Fee,
     Acceptance,
+    Bundle,
 ):
     register(_kind)
 

@@ -101,6 +101,10 @@ class NodeKind:
         """A token has arrived: create tasks, start timers, or move it on."""
         raise NotImplementedError(self.type)
 
+    def case_ended(self, machine: Machine, outcome: str) -> None:
+        """The whole case ended with `outcome` (a kind that keeps lines of
+        its own in the state closes them; see kinds/bundle.py)."""
+
     def on_timer(self, machine: Machine, timer: dict, node: Node) -> None:
         """One of the node's timers fell due (it is already removed from the state)."""
         raise IllegalEvent(f"a {self.type} node has no timers", code="timer_not_pending")

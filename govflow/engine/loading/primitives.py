@@ -43,6 +43,8 @@ class Primitives:
         self.clearance_positions: dict[str, dict[str, Pos]] = {}
         # node id -> position of the sub-process it calls
         self.call_positions: dict[str, Pos] = {}
+        # bundle node id -> item id -> position of its `process`
+        self.item_positions: dict[str, dict[str, Pos]] = {}
         # node id -> return_to target -> position (checked once all nodes are read)
         self.return_positions: dict[str, dict[str, Pos]] = {}
 

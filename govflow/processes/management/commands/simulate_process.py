@@ -147,6 +147,16 @@ class Command(BaseCommand):
             self.stdout.write(f"accepted: at {accepted['node']} on working day {accepted['day']:g}{how}")
         for cert in out["certificates"]:
             self.stdout.write(f"certificate: {cert['type']} by {cert['department']}")
+        if "items" in out:
+            # 一件事: a line per item, and the bundle's outcome
+            self.stdout.write(f"bundle: {out['bundle_outcome']}")
+            for item in out["items"]:
+                days = ""
+                if "ended_day" in item and "started_day" in item:
+                    days = f", working days {item['started_day']:g} to {item['ended_day']:g}"
+                certs = f", certificates: {', '.join(item['certificates'])}" if item["certificates"] else ""
+                line = f"item: {item['item']} ({item['department']}) {item['status']}"
+                self.stdout.write(f"{line}{days}{certs}")
         if "start" in out:
             self.write_dates(out)
 
