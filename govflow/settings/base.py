@@ -337,6 +337,8 @@ SPECTACULAR_SETTINGS = {
         "govflow.api.schema.document_errors",
         # The character rule of govflow.engine.text on every request string.
         "govflow.api.schema_text.document_text_rule",
+        # Which response gives the identifier another operation takes.
+        "govflow.api.schema_links.document_links",
     ],
 }
 

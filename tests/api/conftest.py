@@ -4,6 +4,8 @@ cases in given states (built with the same services the web uses)."""
 from __future__ import annotations
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -62,3 +64,25 @@ def assert_error(response, status: int, code: str) -> dict:
     assert error["message"]
     assert isinstance(error["fields"], dict)
     return error
+
+
+@pytest.fixture
+def wsgi_app():
+    """Django's WSGI app, called in the test's thread (and so inside the
+    test's transaction). Like Django's test client, it must not close the
+    connection at the end of each request; the test client reconnects that
+    handler after each of its own requests, so it is taken off per call."""
+    from django.core.wsgi import get_wsgi_application
+
+    handler = get_wsgi_application()
+
+    def app(environ, start_response):
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        return handler(environ, start_response)
+
+    try:
+        yield app
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)

@@ -26,7 +26,12 @@ def test_services_list_their_forms_and_versions(base_data):
 
     assert listed.status_code == 200
     codes = [row["code"] for row in listed.json()["results"]]
-    assert codes == ["business_setup", "business_setup_bundle", "construction_permit", "food_business_licence"]
+    assert codes == [
+        "business_setup",
+        "business_setup_bundle",
+        "construction_permit",
+        "food_business_licence",
+    ]
     form = detail.json()["form"]
     field = next(f for f in form["fields"] if f["id"] == "legal_rep_id_number")
     assert field["type"] == "cn_id_number"

@@ -183,3 +183,29 @@ def test_every_request_body_takes_only_the_members_it_names():
     open_bodies = sorted(name for name, body in bodies.items() if _takes_any_member(body))
     assert open_bodies == [], "\n".join(open_bodies)
 
+
+def test_the_schema_links_each_identifier_to_the_operations_that_take_it():
+    raw = json.loads(api_client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content)
+    paths = raw["paths"]
+    created = paths["/api/v1/cases/"]["post"]["responses"]["201"]["links"]
+    submit = paths["/api/v1/cases/{reference}/submit/"]["post"]["operationId"]
+    assert created[submit]["parameters"] == {"reference": "$response.body#/reference"}
+    # from a page, the first item; a nested path passes on what it shares
+    listed = paths["/api/v1/cases/{reference}/attachments/"]["get"]["responses"]["200"]["links"]
+    content = paths["/api/v1/cases/{reference}/attachments/{id}/content/"]["get"]["operationId"]
+    assert listed[content]["parameters"] == {
+        "id": "$response.body#/results/0/id",
+        "reference": "$request.path.reference",
+    }
+    decide = paths["/api/v1/tasks/{id}/decide/"]["post"]["operationId"]
+    assert decide in paths["/api/v1/tasks/"]["get"]["responses"]["200"]["links"]
+    # every link names an operation that exists, with every path parameter it takes
+    operations = {
+        op["operationId"]: path for path, item in paths.items() for op in item.values() if "operationId" in op
+    }
+    for item in paths.values():
+        for op in item.values():
+            for response in op.get("responses", {}).values():
+                for link in response.get("links", {}).values():
+                    target = operations[link["operationId"]]
+                    assert set(re.findall(r"\{(\w+)\}", target)) == set(link["parameters"]), link
