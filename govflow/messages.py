@@ -76,6 +76,27 @@ KNOWN_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
                 "you have already decided another step of it."
             ),
         ),
+        # 撤回 / 拿回 (govflow.cases.operations.take_back), also of a decision that ended a sub-process
+        (
+            r"^the next step has already acted on this decision",
+            gettext_lazy("The next step has already acted on this decision; it can no longer be taken back."),
+        ),
+        (
+            r"^the next reviewer has already claimed the case",
+            gettext_lazy("The next reviewer has already claimed the case; it can no longer be taken back."),
+        ),
+        (
+            r"^only the reviewer who decided can take",
+            gettext_lazy("Only the reviewer who decided can take it back."),
+        ),
+        (
+            r"^the case has ended; its decisions can no longer be taken back",
+            gettext_lazy("The application has ended; its decisions can no longer be taken back."),
+        ),
+        (
+            r"^only a decision you made can be taken back",
+            gettext_lazy("Only a decision you made can be taken back."),
+        ),
         (
             r"^a colleague has claimed this task",
             gettext_lazy(

@@ -18,6 +18,12 @@ no database. What they guarantee (docs/process-language.md, "Operations"):
   scopes, join arrivals, rounds), and only while all of it is untouched: no
   task it created has been decided, no token it moved has moved again. The
   decided task comes back with the time it had (its SLA continues).
+- A decision that ended a sub-process (the last step of a `call`) can be
+  taken back too, while the caller's next step has not acted: the
+  sub-process is opened again where it was, the caller's token goes back to
+  the call node and the call's outcome is forgotten. Not when the
+  sub-process had other branches still running, issued certificates, or
+  its end started or ended any other sub-process (or the case).
 """
 
 from __future__ import annotations
@@ -336,7 +342,23 @@ def release_held(machine: Machine, token_id: str, node: Node, owner_id: str) -> 
 def begin_trail(machine: Machine, task_id: str, task: dict) -> dict[str, Any]:
     state = machine.state
     token = state["tokens"][task["token"]]
+    frame_id = token["frame"]
+    call = None
+    frame = state["frames"].get(frame_id) if frame_id else None
+    if frame is not None and machine.nodes[frame["call"]].type == "call":
+        # a called sub-process (not a bundle's item): what its end would change in the caller
+        caller = state["tokens"][frame["token"]]
+        call = {
+            "frame": frame_id,
+            "info": _copy(frame),
+            "caller": frame["token"],
+            "caller_before": _copy(caller),
+            "decision": _copy(state["decisions"].get(frame["call"])),
+            "alone": sum(1 for t in state["tokens"].values() if t["frame"] == frame_id) == 1,
+            "certificates": len(state["certificates"]),
+        }
     return {
+        "call": call,
         "task": _copy(task),
         "token": task["token"],
         "token_before": _copy(token),
@@ -360,14 +382,35 @@ def keep_trail(machine: Machine, task_id: str) -> None:
         return
     undo = state.setdefault("undo", {})
     prune_undo(state)
-    if sorted(state["frames"]) != trail["frames"] or trail["task"].get("added"):
-        return  # a sub-process started or ended, or an added signer signed: not undone
+    if trail["task"].get("added"):
+        return  # an added signer signed: not undone
+    call = trail.pop("call")
+    if sorted(state["frames"]) == trail["frames"]:
+        call = None
+    elif not _ended_alone(state, trail, call):
+        return  # a sub-process started, or ended with more than this decision: not undone
     tokens = state["tokens"]
-    trail["alive"] = {t: tokens[t]["node"] for t in [*trail["tokens"], trail["token"]] if t in tokens}
+    alive = [*trail["tokens"], trail["token"]]
+    if call is not None:
+        trail["call"] = call
+        alive.append(call["caller"])
+    trail["alive"] = {t: tokens[t]["node"] for t in alive if t in tokens}
     trail["open"] = [t for t in trail.pop("tasks") if t in state["tasks"]]
     trail["open_scopes"] = [s for s, _before in trail["arrivals"] if s in state["scopes"]]
     del trail["tokens"], trail["frames"]
     undo[task_id] = trail
+
+
+def _ended_alone(state: dict[str, Any], trail: dict[str, Any], call: dict[str, Any] | None) -> bool:
+    """Whether the decision's only change to the frames is the end of its
+    own sub-process, which held nothing else and issued no certificate."""
+    return (
+        call is not None
+        and call["alone"]
+        and set(trail["frames"]) - set(state["frames"]) == {call["frame"]}
+        and set(state["frames"]) <= set(trail["frames"])
+        and len(state["certificates"]) == call["certificates"]
+    )
 
 
 def prune_undo(state: dict[str, Any]) -> None:
@@ -418,6 +461,16 @@ def take_back(machine: Machine, event: TakeBack) -> None:
     for other_id in record["alive"]:
         if other_id in state["tokens"] and not (other_id == token_id and at_node):
             machine.discard_token(other_id, "taken_back")
+    call = record.get("call")
+    if call is not None:
+        # ... the sub-process's end: open it again, and the caller waits on the call
+        state["frames"][call["frame"]] = _copy(call["info"])
+        state["tokens"][call["caller"]] = _copy(call["caller_before"])
+        call_node = call["info"]["call"]
+        if call["decision"] is None:
+            state["decisions"].pop(call_node, None)
+        else:
+            state["decisions"][call_node] = _copy(call["decision"])
     for scope_id in record["scopes"]:
         state["scopes"].pop(scope_id, None)
     for scope_id, before in reversed(record["arrivals"]):

@@ -40,17 +40,73 @@ from .problems import EngineError
 
 MAX_STEPS = 10_000
 # The task-flow operations a decisions file may script (see _Run.plan_task).
-SCRIPTED_OPERATIONS = ("return", "take_back", "transfer", "add_signer", "extend")
-# Operations written without an argument.
-BARE_OPERATIONS = ("take_back", "extend")
+SCRIPTED_OPERATIONS = (
+    "return",
+    "take_back",
+    "transfer",
+    "add_signer",
+    "remove_signer",
+    "extend",
+    "delegate",
+    "consult",
+)
+# Operations that may be written without an argument.
+BARE_OPERATIONS = ("take_back", "extend", "remove_signer", "delegate")
+# Operations asked at once: they take no time, the task's next entry does.
+AT_ONCE = ("add_signer", "remove_signer", "extend", "delegate", "consult")
+# 会商: a consultation's limit in working days, as the service allows it
+# (govflow.collab.services uses these).
+DEFAULT_CONSULT_DAYS = 3
+MAX_CONSULT_DAYS = 30
 
 
 def is_operation(entry: Any) -> bool:
-    """A scripted operation, not an outcome: `take_back`, `extend`, or
-    `return:`, `transfer:`, `add_signer:` with an argument (a bare `return`
+    """A scripted operation, not an outcome: `take_back`, `extend`,
+    `remove_signer`, `delegate`, or any operation with an argument
+    (`return:`, `transfer:`, `add_signer:`, `consult:` ...; a bare `return`
     is the outcome, a return to the applicant for correction)."""
     text = str(entry)
     return text in BARE_OPERATIONS or (":" in text and text.partition(":")[0] in SCRIPTED_OPERATIONS)
+
+
+@dataclass(frozen=True)
+class Consult:
+    """A scripted 会商: `consult:<dept>[+<dept>...][:<limit>[:<days>|:lapse]]`."""
+
+    departments: tuple[str, ...]
+    limit: int
+    answered_after: float | None  # None: no opinion comes, the limit passes
+
+
+def parse_consult(argument: str) -> Consult | str:
+    """The consultation a `consult:` entry asks for, or why it cannot be read."""
+    parts = argument.split(":")
+    departments = tuple(d.strip() for d in parts[0].split("+"))
+    if not all(re.fullmatch(r"[a-z][a-z0-9_]*", d) for d in departments):
+        return "names the departments asked as 'consult:<department>[+<department>...]'"
+    if len(set(departments)) != len(departments):
+        return "names a department twice"
+    if len(parts) > 3:
+        return "has more than a limit and an answer ('consult:<departments>:<limit>:<days>|lapse')"
+    limit = DEFAULT_CONSULT_DAYS
+    if len(parts) > 1:
+        if not parts[1].isdigit() or not 1 <= int(parts[1]) <= MAX_CONSULT_DAYS:
+            return f"gives a limit that is not a whole number of working days from 1 to {MAX_CONSULT_DAYS}"
+        limit = int(parts[1])
+    answered: float | None = float(limit)  # the worst case: the opinions come at the limit
+    if len(parts) > 2:
+        if parts[2] == "lapse":
+            answered = None
+        else:
+            try:
+                answered = float(parts[2])
+            except ValueError:
+                answered = -1.0
+            if not 0 <= answered <= limit:
+                return (
+                    f"says the opinions come after {parts[2]!r} days: give 0 to the limit {limit}, or 'lapse'"
+                )
+    return Consult(departments, limit, answered)
 
 
 DEFAULT_TASK_DAYS = 1.0
@@ -299,6 +355,14 @@ class _Run:
         self.terminated = False  # 容缺: ended for materials not supplied
         self.accepted: dict[str, Any] | None = None  # 受理: the case's first acceptance
         self.item_days: dict[str, dict[str, Any]] = {}  # 一件事: item -> started_day, ended_day
+        # task id -> the clock it was created at (委派 and 会商 do not stop its time)
+        self.created_at: dict[str, float] = {}
+        # task id -> what a scripted delegation or consultation waits for
+        self.asked: dict[str, tuple[str, str]] = {}
+        self.taking_back: dict[str, str] = {}  # task id -> its node, for a take-back still to come
+        # node -> entries given back by tasks a take-back cancelled before they were decided
+        self.given_back: dict[str, list[tuple[Any, tuple[str, int | None] | None]]] = {}
+        self.deciding: Any = None  # the scripted entry being decided (an engine refusal points at it)
 
     def now(self) -> datetime:
         return SIMULATION_EPOCH + timedelta(days=self.clock)
@@ -313,6 +377,8 @@ class _Run:
     def scripted_decision(self, node_id: str) -> tuple[Any, tuple[str, int | None] | None]:
         """The next decision for `node_id` and where the script gives it
         ((node, index in its list or None); None for the default approval)."""
+        if self.given_back.get(node_id):
+            return self.given_back[node_id].pop(0)
         if node_id not in self.script.decisions:
             return "approve", None
         value = self.script.decisions[node_id]
@@ -377,6 +443,7 @@ class _Run:
             elif isinstance(effect, rt.ServiceCall):
                 self.schedule(0.0, "service", effect.task_id)
             elif isinstance(effect, rt.TaskCreated) and effect.kind in ("review", "signature"):
+                self.created_at[effect.task_id] = self.clock
                 self.plan_task(effect.task_id, effect.node)
             elif isinstance(effect, rt.TaskCreated) and effect.kind == "acceptance":
                 self.plan_acceptance(effect.task_id, effect.node)
@@ -417,6 +484,15 @@ class _Run:
                     self.schedule(float(limit), "timer", effect.timer_id)
             elif isinstance(effect, rt.TaskExtended):
                 self.extended(effect)
+            elif (
+                isinstance(effect, rt.TaskCancelled)
+                and effect.reason in ("taken_back", "signer_removed")
+                and effect.task_id in self.pending_outcome
+            ):
+                # A task the taken-back decision created never was, a signer removed never
+                # acted: its entry goes to the next task of the node.
+                entry = (self.pending_outcome.pop(effect.task_id), self.scripted.get(effect.task_id))
+                self.given_back.setdefault(effect.node, []).append(entry)
         if "bundles" in result.state:
             self.note_items(result.state)
         return result.state
@@ -480,13 +556,23 @@ class _Run:
             self.paused_by[self.paused_reason] += self.clock - self.paused_since
         self.paused_since = None
 
-    def plan_task(self, task_id: str, node_id: str, *, after: float = 0.0) -> None:
+    def plan_task(
+        self, task_id: str, node_id: str, *, after: float = 0.0, since: float | None = None
+    ) -> None:
         """Schedule the scripted decision of a review or signature task: an
-        outcome, `timeout`, or an operation (issue 19): `return:<node>` (with
-        `:come_back`), `take_back` (approve, then take it back at once; the
-        task's next entry decides it again), `transfer:<department>` (the
-        next entry decides it there), `add_signer:<department>:<before|after>`
-        (the task takes the next entry, the added signer's task the one after)."""
+        outcome, `timeout`, or an operation (issue 19; docs/process-language.md,
+        section 16): `return:<node>` (with `:come_back`), `take_back[:<outcome>]`
+        (decide, then take it back at once; the task's next entry decides it
+        again), `transfer:<department>` (the next entry decides it there),
+        `add_signer:<department>:<before|after>` (the task takes the next
+        entry, the added signer's task the one after), `remove_signer` (on an
+        added signer's entry: removed before acting) or
+        `remove_signer:<department>` (the reviewer removes a signer they
+        added), `delegate[:<days>]` (委派: the colleague's opinion comes back,
+        then the next entry decides), `consult:<departments>[:<limit>[:<days>
+        | lapse]]` (会商: the next entry decides once the opinions are in or
+        the limit has passed). With `since` (the clock the task was created
+        at), the time already spent on the task counts: its time runs on."""
         node = self.definition.nodes[node_id]
         outcome, origin = self.scripted_decision(node_id)
         if origin is not None:
@@ -498,7 +584,7 @@ class _Run:
                 )
             return  # the breach timer (started with the task) will decide
         operation, _, argument = str(outcome).partition(":")
-        if is_operation(outcome):
+        if is_operation(outcome) or outcome in ("transfer", "add_signer", "consult"):
             if operation not in BARE_OPERATIONS and not argument:
                 raise self.script_error(
                     f"the scripted '{operation}' for '{node_id}' names no "
@@ -506,6 +592,7 @@ class _Run:
                     origin,
                     node_id,
                 )
+            self.check_operation(operation, argument, node, origin)
         elif outcome not in node.outcomes:
             raise self.script_error(
                 f"decision '{outcome}' for '{node_id}' is not offered there "
@@ -514,15 +601,54 @@ class _Run:
                 node_id,
             )
         self.pending_outcome[task_id] = outcome
-        if operation in ("add_signer", "extend"):
-            days = 0.0  # asked (and approved) at once; the next entry takes the time
-        elif node_id in self.script.durations:
-            days = float(self.script.durations[node_id])
-        elif node.sla is not None:
-            days = node.sla.limit.working_days + self.extra_days.get(task_id, 0.0)
-        else:
-            days = DEFAULT_TASK_DAYS
+        if is_operation(outcome) and operation in AT_ONCE:
+            # asked (and approved) at once; the next entry takes the time
+            self.schedule(0.0, "decide", task_id)
+            return
+        days = self.task_days(task_id, node)
+        if since is not None:
+            days = max(0.0, days - (self.clock - since))
         self.schedule(days + after, "decide", task_id)
+
+    def task_days(self, task_id: str, node) -> float:
+        """The working days a decision of the task takes (its duration, its
+        SLA as extended, or one day)."""
+        if node.id in self.script.durations:
+            return float(self.script.durations[node.id])
+        if node.sla is not None:
+            return node.sla.limit.working_days + self.extra_days.get(task_id, 0.0)
+        return DEFAULT_TASK_DAYS
+
+    def check_operation(
+        self, operation: str, argument: str, node, origin: tuple[str, int | None] | None
+    ) -> None:
+        """Refuse a scripted operation that cannot be read (the engine refuses
+        one it does not allow when it happens)."""
+        problem = None
+        if operation == "take_back" and argument and argument not in node.outcomes:
+            problem = (
+                f"the scripted 'take_back:{argument}' for '{node.id}' takes back a decision not offered "
+                f"there (offered: {', '.join(node.outcomes)})"
+            )
+        elif operation == "delegate" and argument:
+            try:
+                days = float(argument)
+            except ValueError:
+                days = -1.0
+            if days < 0:
+                problem = (
+                    f"the scripted 'delegate:{argument}' for '{node.id}' gives no number of working days"
+                )
+        elif operation == "consult":
+            read = parse_consult(argument)
+            if isinstance(read, str):
+                problem = f"the scripted 'consult:{argument}' for '{node.id}' {read}"
+        elif operation == "add_signer" and argument.partition(":")[2] not in ("", "before", "after"):
+            problem = (
+                f"the scripted 'add_signer:{argument}' for '{node.id}' adds a signer 'before' or 'after'"
+            )
+        if problem is not None:
+            raise self.script_error(problem, origin, node.id)
 
     def plan_acceptance(self, task_id: str, node_id: str) -> None:
         """Schedule the scripted decision of an acceptance (受理) task:
@@ -577,7 +703,9 @@ class _Run:
             return rt.CompleteTask(ident, outcome, actor="simulation", notice=items)
         return rt.CompleteTask(ident, outcome, actor="simulation", opinion="simulated decision")
 
-    def operation_event(self, ident: str, task: dict[str, Any], outcome: str) -> rt.Event:
+    def operation_event(
+        self, ident: str, task: dict[str, Any], outcome: str, state: dict[str, Any]
+    ) -> rt.Event | None:
         """The engine event of a scripted operation (see plan_task)."""
         operation, _, argument = outcome.partition(":")
         self.decided_at.append(self.clock)
@@ -588,14 +716,46 @@ class _Run:
                 ident, target, actor="simulation", opinion="simulated return", come_back=option == "come_back"
             )
         if operation == "take_back":
+            self.taking_back[ident] = task["node"]
             self.schedule(0.0, "take_back", ident)
-            return rt.CompleteTask(ident, "approve", actor="simulation", opinion="simulated decision")
+            return rt.CompleteTask(
+                ident, argument or "approve", actor="simulation", opinion="simulated decision"
+            )
         if operation == "transfer":
             return rt.TransferTask(ident, argument, actor="simulation")
         if operation == "extend":
             # the extension's effect moves the breach; the task's next entry decides
             self.schedule(0.0, "replan", ident)
             return rt.ExtendTask(ident, actor="simulation")
+        if operation == "remove_signer":
+            if not argument:  # a head removes this added signer before they act
+                return rt.RemoveSigner(ident, ident, actor="simulation")
+            signer = argument
+            if argument not in task.get("after", ()):
+                added = [
+                    other_id
+                    for other_id, other in sorted(state["tasks"].items())
+                    if (other.get("added") or {}).get("for") == ident and other["department"] == argument
+                ]
+                signer = added[0] if added else argument
+            self.schedule(0.0, "resume", ident)  # the reviewer's next entry decides, its time running on
+            return rt.RemoveSigner(ident, signer, actor="simulation")
+        if operation == "delegate":
+            days = float(argument) if argument else self.task_days(ident, self.definition.nodes[task["node"]])
+            self.asked[ident] = ("delegate_answered", "")
+            self.schedule(days, "answered", ident)
+            return None
+        if operation == "consult":
+            consult = parse_consult(argument)
+            assert isinstance(consult, Consult)  # checked when planned
+            departments = "+".join(consult.departments)
+            if consult.answered_after is None:
+                self.asked[ident] = ("consult_lapsed", departments)
+                self.schedule(float(consult.limit), "answered", ident)
+            else:
+                self.asked[ident] = ("consult_answered", departments)
+                self.schedule(consult.answered_after, "answered", ident)
+            return None
         department, _, position = argument.partition(":")
         node = self.definition.nodes[task["node"]]
         days = node.sla.limit.working_days if node.sla is not None else DEFAULT_TASK_DAYS
@@ -670,7 +830,15 @@ class _Run:
             try:
                 state = self.apply(rt.step(self.definition, state, event, self.now(), in_place=True))
             except EngineError as exc:
-                raise self.engine_error(exc) from exc
+                scripted = kind == "take_back" or (kind == "decide" and is_operation(self.deciding))
+                raise self.engine_error(exc, self.scripted.get(ident) if scripted else None) from exc
+        for ident, node_id in self.taking_back.items():
+            raise self.script_error(
+                "the scripted 'take_back' cannot happen: the decision ended the case, "
+                "and a decision that ended the case cannot be taken back",
+                self.scripted.get(ident),
+                node_id,
+            )
         self.end_pause()
         items, bundle_outcome = self.items_report(state)
         return Simulation(
@@ -720,15 +888,18 @@ class _Run:
             }
         return report
 
-    def engine_error(self, exc: EngineError) -> SimulationError:
+    def engine_error(self, exc: EngineError, origin: tuple[str, int | None] | None = None) -> SimulationError:
+        """The engine's refusal as a failed run; `origin` is the scripted
+        entry whose event it refused (an operation the engine does not allow)."""
         if isinstance(exc, SimulationError):
             return exc
+        script = ("decisions", *origin) if origin is not None else None
         # The engine names the gateway or node in quotes; add where it stands.
         named = [n for n in re.findall(r"'([a-z][a-z0-9_]*)'", exc.message) if n in self.definition.nodes]
         if not named:
-            return SimulationError(exc.message)
+            return SimulationError(exc.message, script=script)
         text, nodes = self.where(named[0])
-        return SimulationError(f"{exc.message} (at {text})", nodes=nodes)
+        return SimulationError(f"{exc.message} (at {text})", nodes=nodes, script=script)
 
     def stuck(self, state: dict[str, Any]) -> SimulationError:
         """Nothing is scheduled and the case runs: say where it waits, and why."""
@@ -798,6 +969,7 @@ class _Run:
                 data = data[min(index, len(data) - 1)] if data else {}
             return rt.Signal(node.settings.get("signal", ""), dict(data))
         if kind == "take_back":
+            self.taking_back.pop(ident, None)
             return rt.TakeBack(ident, actor="simulation")
         if kind == "lapse":
             # 容缺: the materials were not supplied by their deadline; the case is terminated.
@@ -819,10 +991,22 @@ class _Run:
         task = state["tasks"].get(ident)
         if task is None:  # cancelled meanwhile (a terminating end, a countersign decided)
             return None
+        if kind == "resume":  # after 减签: the reviewer's next entry, the task's time running on
+            self.plan_task(ident, task["node"], since=self.created_at.get(ident, self.clock))
+            return None
+        if kind == "answered":  # 委派 / 会商: the opinions are in, or the limit has passed
+            what, departments = self.asked.pop(ident)
+            entry = {"node": task["node"], "outcome": what, "day": round(self.clock, 3)}
+            if departments:
+                entry["departments"] = departments.split("+")
+            self.decided_at.append(self.clock)
+            self.decided.append(entry)
+            self.plan_task(ident, task["node"], since=self.created_at.get(ident, self.clock))
+            return None
         if kind == "decide":
-            outcome = self.pending_outcome.pop(ident)
+            outcome = self.deciding = self.pending_outcome.pop(ident)
             if is_operation(outcome):
-                return self.operation_event(ident, task, outcome)
+                return self.operation_event(ident, task, outcome, state)
             self.decided_at.append(self.clock)
             self.decided.append({"node": task["node"], "outcome": outcome, "day": round(self.clock, 3)})
             if task["kind"] == "acceptance":

@@ -46,3 +46,146 @@ def test_a_return_to_a_step_not_offered_fails_the_run():
     with pytest.raises(SimulationError) as failed:
         run({"intake": ["return:fire"]})
     assert "cannot send the case back" in failed.value.message
+
+
+# -- every operation, on docs/examples/operations.yaml ---------------------------------
+
+EXAMPLE = Path(__file__).parent.parent.parent / "docs" / "examples" / "operations.yaml"
+
+
+def example(decisions, durations=None):
+    definition = load_definition(EXAMPLE.read_text(encoding="utf-8"))
+    script = {"data": {"company_name": "甲"}, "decisions": decisions, "durations": durations or {}}
+    return simulate(definition, script_from_mapping(script))
+
+
+def entries(result, node):
+    return [(d["outcome"], d["day"]) for d in result.decisions if d["node"] == node]
+
+
+def test_unscripted_the_example_takes_every_limit_in_turn():
+    result = example({})
+    assert result.outcome == "approved"
+    # intake 2, review 5, vote 3, inspection 4, sign-off 1
+    assert result.working_days == 15
+
+
+def test_a_consultation_answered_lets_the_reviewer_decide_within_the_steps_time():
+    result = example({"review": ["consult:health+tax:4:2", "approve"]})
+    assert entries(result, "review") == [
+        ("consult:health+tax:4:2", 2.0),
+        ("consult_answered", 4.0),
+        ("approve", 7.0),  # the review's 5 days run from its creation on day 2
+    ]
+    answered = next(d for d in result.decisions if d["outcome"] == "consult_answered")
+    assert answered["departments"] == ["health", "tax"]
+
+
+def test_a_consultation_that_lapses_holds_the_decision_until_its_limit():
+    result = example({"review": ["consult:health:7:lapse", "approve"]})
+    assert entries(result, "review") == [
+        ("consult:health:7:lapse", 2.0),
+        ("consult_lapsed", 9.0),
+        ("approve", 9.0),  # not before the limit, though the review's own time ended on day 7
+    ]
+    assert result.working_days == 17
+
+
+def test_a_consultation_by_default_answers_at_its_three_day_limit():
+    result = example({"review": ["consult:health", "approve"]})
+    assert entries(result, "review")[1] == ("consult_answered", 5.0)
+
+
+def test_a_delegation_comes_back_and_the_reviewer_decides():
+    result = example({"review": ["delegate:2", "reject"]})
+    assert entries(result, "review") == [("delegate:2", 2.0), ("delegate_answered", 4.0), ("reject", 7.0)]
+    assert result.outcome == "rejected"
+    # without days the colleague takes the step's time
+    assert entries(example({"review": ["delegate", "approve"]}), "review")[1] == ("delegate_answered", 7.0)
+
+
+def test_a_signer_added_after_is_removed_by_the_reviewer_and_never_signs():
+    result = example({"review": ["add_signer:tax:after", "remove_signer:tax", "approve", "reject"]})
+    # the fourth entry (which the added signer would have taken) is unused: the case is approved
+    assert result.outcome == "approved"
+    assert entries(result, "review") == [
+        ("add_signer:tax:after", 2.0),
+        ("remove_signer:tax", 2.0),
+        ("approve", 7.0),
+    ]
+
+
+def test_an_added_signer_removed_before_acting_lets_the_approval_count():
+    kept = example({"review": ["add_signer:tax:after", "approve", "reject"]})
+    assert kept.outcome == "rejected"  # the added signer refuses
+    removed = example({"review": ["add_signer:tax:after", "approve", "remove_signer"]})
+    assert removed.outcome == "approved"
+    assert ("remove_signer", 7.0) in entries(removed, "review")
+
+
+def test_removing_a_signer_never_added_fails_the_run():
+    with pytest.raises(SimulationError) as failed:
+        example({"review": ["remove_signer:bank"]})
+    assert "no such added signer" in failed.value.message
+
+
+def test_a_transfer_passes_the_task_and_the_receiving_department_decides():
+    result = example({"review": ["transfer:archives", "approve"]})
+    assert entries(result, "review") == [("transfer:archives", 7.0), ("approve", 12.0)]
+
+
+def test_vote_signatures_are_scripted_one_per_signer_and_the_vote_decides_early():
+    # 票签 with a two-thirds pass ratio over tax, bank and archives
+    passed = example({"vote": ["approve", "reject", "approve"]})
+    assert passed.outcome == "approved"
+    assert [o for o, _ in entries(passed, "vote")] == ["approve", "reject", "approve"]
+    lost = example({"vote": ["reject", "reject", "approve"]})
+    assert lost.outcome == "rejected"
+    assert [o for o, _ in entries(lost, "vote")] == ["reject", "reject"]  # the third is cancelled
+    early = example({"vote": ["approve", "approve", "reject"]})
+    assert [o for o, _ in entries(early, "vote")] == ["approve", "approve"]
+
+
+def test_a_take_back_with_an_outcome_decides_and_takes_it_back():
+    result = example({"review": ["take_back:approve", "reject"]})
+    assert result.outcome == "rejected"
+    assert entries(result, "review") == [("take_back:approve", 7.0), ("reject", 12.0)]
+    # a decision that ends the case cannot be taken back: the run says so
+    with pytest.raises(SimulationError) as failed:
+        example({"sign_off": ["take_back:reject"]})
+    assert "ended the case" in failed.value.message
+    assert failed.value.script == ("decisions", "sign_off", 0)
+
+
+def test_the_decision_that_ended_the_sub_process_is_taken_back_and_the_sign_off_keeps_its_entry():
+    result = example({"inspect": ["take_back", "approve"], "sign_off": ["reject"]})
+    assert entries(result, "inspect") == [("take_back", 14.0), ("approve", 18.0)]
+    # the sign-off the take-back cancelled never decided: its entry went to the next one
+    assert entries(result, "sign_off") == [("reject", 19.0)]
+    assert result.trace.count("check_done") == 2
+
+
+def test_a_return_from_after_the_call_runs_the_path_again():
+    result = example({"sign_off": ["return:review", "approve"]})
+    assert result.trace.count("inspect") == 2
+    assert result.outcome == "approved"
+
+
+@pytest.mark.parametrize(
+    ("entry", "says"),
+    [
+        ("consult:Health", "names the departments"),
+        ("consult:health:31", "from 1 to 30"),
+        ("consult:health:3:5", "give 0 to the limit 3"),
+        ("consult:health+health", "names a department twice"),
+        ("delegate:soon", "gives no number of working days"),
+        ("take_back:maybe", "not offered"),
+        ("add_signer:tax:during", "'before' or 'after'"),
+        ("consult", "names no department"),
+    ],
+)
+def test_an_operation_that_cannot_be_read_fails_at_its_entry(entry, says):
+    with pytest.raises(SimulationError) as failed:
+        example({"review": [entry]})
+    assert says in failed.value.message
+    assert failed.value.script == ("decisions", "review", 0)
