@@ -55,7 +55,7 @@ BARE_OPERATIONS = ("take_back", "extend", "remove_signer", "delegate")
 # Operations asked at once: they take no time, the task's next entry does.
 AT_ONCE = ("add_signer", "remove_signer", "extend", "delegate", "consult")
 # 会商: a consultation's limit in working days, as the service allows it
-# (govflow.collab.services uses these).
+# (the same numbers as govflow.collab.services; tests/engine/test_simulate_operations.py checks).
 DEFAULT_CONSULT_DAYS = 3
 MAX_CONSULT_DAYS = 30
 

@@ -189,3 +189,13 @@ def test_an_operation_that_cannot_be_read_fails_at_its_entry(entry, says):
         example({"review": [entry]})
     assert says in failed.value.message
     assert failed.value.script == ("decisions", "review", 0)
+
+
+def test_the_dry_run_allows_the_consultation_limits_the_service_allows():
+    from govflow.collab import services
+    from govflow.engine import simulate as dry_run
+
+    assert (dry_run.DEFAULT_CONSULT_DAYS, dry_run.MAX_CONSULT_DAYS) == (
+        services.DEFAULT_CONSULT_DAYS,
+        services.MAX_CONSULT_DAYS,
+    )
