@@ -30,6 +30,9 @@ class Action(StrEnum):
     CLOCK_PAUSED = "CLOCK_PAUSED"
     CLOCK_RESUMED = "CLOCK_RESUMED"
     TIMER_FIRED = "TIMER_FIRED"
+    # case-level limits (govflow.cases.limits): the promise or the statutory limit
+    CASE_LIMIT_WARNED = "CASE_LIMIT_WARNED"  # amber: the lead department's head reminded
+    CASE_LIMIT_PASSED = "CASE_LIMIT_PASSED"  # red: escalated to the leaders
     DEADLINES_RECOMPUTED = "DEADLINES_RECOMPUTED"
     # tasks
     TASK_CLAIMED = "TASK_CLAIMED"

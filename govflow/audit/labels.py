@@ -24,6 +24,8 @@ LABELS = {
     Action.CLOCK_PAUSED: _("Clock paused"),
     Action.CLOCK_RESUMED: _("Clock resumed"),
     Action.TIMER_FIRED: _("Timer fired"),
+    Action.CASE_LIMIT_WARNED: _("Case limit nearly reached"),
+    Action.CASE_LIMIT_PASSED: _("Case limit passed"),
     Action.DEADLINES_RECOMPUTED: _("Deadlines recomputed"),
     Action.TASK_CLAIMED: _("Task claimed"),
     Action.TASK_RELEASED: _("Task released"),

@@ -26,6 +26,7 @@ from govflow.engine import runtime as rt
 from govflow.processes.handlers import HANDLERS, HandlerContext, HandlerFailed
 from govflow.timers.models import Timer
 
+from . import limits
 from .bridge import Changes, advance
 from .models import Case, Task, TaskKind, TaskStatus
 
@@ -92,6 +93,16 @@ def _fire_batch(now: datetime, batch: int) -> tuple[int, int, int]:
             case = cases.get(timer.case_id)
             if case is None:
                 continue  # a user holds the case; the next sweep takes it
+            if timer.kind in limits.CASE_TIMER_KINDS:
+                # The case's own limits: the engine does not know them.
+                if case.completed_at is not None:
+                    changes.cancelled_timers.append((case.pk, timer.engine_id))  # already moot
+                    moot += 1
+                    continue
+                limits.limit_fire(case, timer, changes)
+                changes.fired_timers.append(timer.pk)
+                fired += 1
+                continue
             if case.state is None or timer.engine_id not in case.state.get("timers", {}):
                 changes.cancelled_timers.append((case.pk, timer.engine_id))  # already moot
                 moot += 1

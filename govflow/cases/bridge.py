@@ -32,11 +32,14 @@ from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
 from . import events as domain
+from . import limits
 from .bulk import cases_save
 from .models import ENDED_CASE_STATUSES, Case, CaseStatus, Task, TaskStatus
 from .rows import pipelined, task_decide
 
 SLA_TIMER_KINDS = ("sla_reminder", "sla_breach")
+# The timers the case's statutory clock stops: its tasks' SLAs and its own limits.
+CLOCK_TIMER_KINDS = (*SLA_TIMER_KINDS, *limits.CASE_TIMER_KINDS)
 _department_ids: dict[str, int] = {}
 
 
@@ -536,6 +539,7 @@ def accept_case(
     case.accepted_at = at
     if case.status == CaseStatus.SUBMITTED:
         case.accept()
+    _start_limits(case, ch, at)
     if node is not None:
         data: dict[str, Any] = {"at": at.isoformat(), "node": node, "deemed": deemed}
         if legal_basis:
@@ -544,6 +548,17 @@ def accept_case(
     ch.happened(
         domain.CaseAccepted(case, at, node=node, deemed=deemed, legal_basis=legal_basis, actor_id=actor_id)
     )
+
+
+def _start_limits(case: Case, ch: Changes, at: datetime) -> None:
+    """The case's own limits (promise, statutory) start at its acceptance;
+    started while its clock is stopped, they wait for it to run again."""
+    definition = version_definition(case.version)
+    calendar = calendar_get(definition.calendar)
+    for timer in limits.limits_start(case, definition, calendar, at):
+        if case.clock_paused_at is not None:
+            _pause(timer, calendar, ch.now)
+        ch.new_timers.append(timer)
 
 
 def _pause(timer: Timer, calendar, now: datetime) -> None:
@@ -574,16 +589,17 @@ _CLOCK_FIELDS = ["status", "due_at", "remaining_seconds", "provisional", "pauses
 
 
 def _pause_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
-    """Stop the SLA clocks: keep each deadline as the office time left."""
+    """Stop the SLA clocks and the case's limits: keep each deadline as the
+    office time left."""
     for timer in Timer.objects.filter(
-        case=case, status=Timer.PENDING, kind__in=SLA_TIMER_KINDS, due_at__isnull=False
+        case=case, status=Timer.PENDING, kind__in=CLOCK_TIMER_KINDS, due_at__isnull=False
     ):
         _pause(timer, calendar, now)
         timer.save(update_fields=_CLOCK_FIELDS)
     for timer in ch.new_timers:
         if (
             timer.case is case
-            and timer.kind in SLA_TIMER_KINDS
+            and timer.kind in CLOCK_TIMER_KINDS
             and timer.status == Timer.PENDING
             and timer.due_at
         ):
@@ -641,6 +657,7 @@ def _sync_status(case: Case, state: dict[str, Any], ch: Changes, actor_id: int |
     status, previous = str(case.status), str(before)
     ch.event(Action.for_status(status), case, actor_id=actor_id, **{"from": previous})
     if status in ENDED_CASE_STATUSES:
+        limits.limits_cancel(case, ch)
         ch.happened(domain.CaseEnded(case, status, previous, paused_since))
     elif status == CaseStatus.AWAITING_CORRECTION:
         ch.happened(domain.CaseCorrectionRequested(case))

@@ -9,6 +9,7 @@ from typing import Any
 from govflow.notifications.services import notification_deliver
 from govflow.outbox.services import consumer
 
+from . import limits
 from .automation import service_task_execute
 from .exclusions import TOPIC as EXCLUDED_TIME_TOPIC
 from .exclusions import excluded_time_notify
@@ -36,4 +37,15 @@ def notify(payload: dict[str, Any], key: str) -> None:
         kind=payload.get("kind", "task_created"),
         case_id=payload["case"],
         task_engine_id=payload["task"],
+    )
+
+
+@consumer(limits.NOTIFY_TOPIC)
+def notify_case_limit(payload: dict[str, Any], key: str) -> None:
+    """A case's promise or statutory limit reached amber (the lead
+    department's heads) or red (the leaders); once per key."""
+    from django.utils import timezone
+
+    limits.limit_notify(
+        key=key, case_id=payload["case"], limit=payload["limit"], level=payload["level"], now=timezone.now()
     )

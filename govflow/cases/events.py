@@ -214,6 +214,17 @@ class TaskExtended:
     actor_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CaseLimitPassed:
+    """The case passed a case-level limit (`limit`: "promise", the template's
+    time_limit, or "statutory", its statutory_limit) due at `due_at`, still
+    open (govflow.cases.limits); told once per limit."""
+
+    case: Case
+    limit: str
+    due_at: datetime | None
+
+
 DomainEvent = (
     CaseSubmitted
     | CaseAccepted
@@ -232,6 +243,7 @@ DomainEvent = (
     | TaskTransferred
     | SignerChanged
     | TaskExtended
+    | CaseLimitPassed
 )
 
 # changes (a bridge.Changes), the subscribed events in the order they happened

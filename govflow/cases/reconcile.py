@@ -17,6 +17,7 @@ from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import consumers
 from govflow.timers.models import Timer
 
+from .limits import CASE_TIMER_KINDS
 from .models import OPEN_CASE_STATUSES, Case, Task, TaskStatus
 
 STALE_OUTBOX = timedelta(minutes=1)
@@ -31,7 +32,10 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
     now = now or timezone.now()
     problems: list[str] = []
     live_tasks = Task.objects.filter(case=OuterRef("pk"), status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED])
-    live_timers = Timer.objects.filter(case=OuterRef("pk"), status__in=[Timer.PENDING, Timer.PAUSED])
+    # A case's own limits (govflow.cases.limits) do not move it on.
+    live_timers = Timer.objects.filter(case=OuterRef("pk"), status__in=[Timer.PENDING, Timer.PAUSED]).exclude(
+        kind__in=list(CASE_TIMER_KINDS)
+    )
     stuck = (
         Case.objects.filter(status__in=OPEN_CASE_STATUSES)
         .annotate(has_task=Exists(live_tasks), has_timer=Exists(live_timers))

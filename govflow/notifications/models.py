@@ -38,6 +38,8 @@ class NotificationKind(models.TextChoices):
     CASE_ENDED = "case_ended", _("application decided")
     CERTIFICATE_ISSUED = "certificate_issued", _("certificate issued")
     CERTIFICATE_REVOKED = "certificate_revoked", _("certificate revoked")
+    CASE_LIMIT_WARNING = "case_limit_warning", _("case's time limit nearly reached")
+    CASE_LIMIT_PASSED = "case_limit_passed", _("case past its time limit")
 
 
 class Notification(models.Model):

@@ -39,6 +39,8 @@ SUBJECTS = {
     NotificationKind.REMEDIATION_OVERDUE: "差评整改已超期 / Remediation of a poor rating overdue",
     NotificationKind.APPLICANT_STEP: "请办理申请人事项 / A step for you to take",
     NotificationKind.OBJECTION_FILED: "公示期间收到异议 / An objection was filed during the public notice",
+    NotificationKind.CASE_LIMIT_WARNING: "办件即将超期 / A case nears its time limit",
+    NotificationKind.CASE_LIMIT_PASSED: "办件已超期 / A case is past its time limit",
 }
 # Deadlines in e-mails are the wall-clock time of the offices (the calendar's zone).
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")

@@ -208,7 +208,13 @@ class Recomputed:
 
 
 def _timer_span(definition, timer: Timer) -> tuple[Duration, float] | None:
-    """The limit and fraction a timer was started with, from its node."""
+    """The limit and fraction a timer was started with, from its node (or,
+    for a case's own limits, from the template's time_limit and
+    statutory_limit)."""
+    from govflow.cases.limits import CASE_TIMER_KINDS, timer_span
+
+    if timer.kind in CASE_TIMER_KINDS:
+        return timer_span(definition, timer.kind)
     node = definition.nodes.get(timer.node_id)
     if node is None:
         return None
@@ -262,9 +268,10 @@ def timers_recompute(*, code: str | None = None, actor=None, now: datetime | Non
                 before = (timer.due_at, timer.remaining_seconds, timer.provisional, timer.status)
                 span = _timer_span(definition, timer)
                 node = definition.nodes.get(timer.node_id)
-                if span is None or node is None:
+                if span is None or (node is None and timer.node_id):
                     continue  # the node lost its limit: reconcile reports a timer without a date
-                timer.legal_effect = timer_has_legal_effect(node, timer.kind)
+                if node is not None:
+                    timer.legal_effect = timer_has_legal_effect(node, timer.kind)
                 if timer.due_at is None and not timer.provisional and timer.status == Timer.PENDING:
                     _legacy_schedule(timer, case, calendar, span)
                 else:

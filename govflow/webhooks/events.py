@@ -32,6 +32,7 @@ from govflow.audit.services import PendingAudit
 from govflow.cache import cache_delete, cache_get, cache_set
 from govflow.cases.events import (
     CaseEnded,
+    CaseLimitPassed,
     CaseSubmitted,
     DecisionTakenBack,
     SignerChanged,
@@ -65,6 +66,7 @@ CASE_EVENTS = (
     TaskTransferred,
     SignerChanged,
     TaskExtended,
+    CaseLimitPassed,
 )
 # The operations that move a case (issue 19): event type -> its webhook kind
 # and the block it carries.
@@ -103,6 +105,11 @@ FLOW_EVENTS = {
             "due_after": e.due_after.isoformat() if e.due_after else None,
             "reason": e.reason,
         },
+    ),
+    # A case passed its promise or statutory limit (govflow.cases.limits).
+    CaseLimitPassed: lambda e: (
+        "case.limit_passed",
+        {"limit": e.limit, "due_at": e.due_at.isoformat() if e.due_at else None},
     ),
 }
 

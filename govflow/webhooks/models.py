@@ -33,6 +33,7 @@ EVENT_KINDS = (
     ("task.signer_added", _("signer added")),
     ("task.signer_removed", _("signer removed")),
     ("task.extended", _("time limit extended")),
+    ("case.limit_passed", _("case past its promised or statutory time limit")),
 )
 KIND_CODES = tuple(code for code, _label in EVENT_KINDS)
 

@@ -34,6 +34,7 @@ ALL = (
     events.TaskTransferred,
     events.SignerChanged,
     events.TaskExtended,
+    events.CaseLimitPassed,
 )
 
 
@@ -219,6 +220,7 @@ def test_the_apps_subscribe_to_events_not_to_strings():
         events.TaskTransferred,
         events.SignerChanged,
         events.TaskExtended,
+        events.CaseLimitPassed,
     }
     assert table[record_changes] == {events.CaseSubmitted, events.CaseEnded, events.TaskDecided}
     assert table[stage_catalog] == {

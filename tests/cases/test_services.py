@@ -38,7 +38,10 @@ def test_submit_creates_the_first_task_with_a_working_day_deadline(submitted_cas
     assert intake.department.code == "market_regulation"
     assert intake.due_at == datetime(2026, 3, 5, 9, 0, tzinfo=UTC)  # 17:00 Beijing
     kinds = sorted(Timer.objects.filter(case=case).values_list("kind", flat=True))
-    assert kinds == ["sla_breach", "sla_reminder"]
+    # the intake's SLA, and the case's promise (time_limit) from its acceptance on submission
+    assert kinds == ["case_promise", "case_promise_warning", "sla_breach", "sla_reminder"]
+    promise = Timer.objects.get(case=case, kind="case_promise")
+    assert promise.due_at == datetime(2026, 3, 31, 9, 0, tzinfo=UTC)  # 20 working days, 17:00 Beijing
     assert OutboxMessage.objects.filter(topic="notify", payload__case=case.pk).count() == 1
 
 

@@ -94,9 +94,13 @@ def test_a_case_submitted_on_20_december_gets_a_provisional_deadline(submit, loa
 
     # When the year is loaded, the deadline is exact: New Year's Day and 6 January are off
     output = load_2027()
-    assert "2 now exact" in output
+    # the review's reminder and breach, and the case's promise and its warning
+    assert "4 now exact" in output
     breach.refresh_from_db()
     assert (breach.due_at, breach.provisional) == (beijing(2027, 1, 19, 17), False)
+    # the promise (time_limit, 20 working days from acceptance on submission) alike
+    promise = Timer.objects.get(case=case, kind="case_promise")
+    assert (promise.due_at, promise.provisional) == (beijing(2027, 1, 19, 17), False)
     task.refresh_from_db()
     assert (task.due_at, task.due_provisional) == (beijing(2027, 1, 19, 17), False)
     event = AuditEvent.objects.get(action="DEADLINES_RECOMPUTED", case=case)

@@ -56,9 +56,12 @@ def case_in_2027(base_data, applicant):
 
 def test_a_deadline_in_a_missing_year_is_provisional_until_the_year_is_loaded(case_in_2027, tmp_path):
     # Given timers counted Monday to Friday over 2027, which is not loaded
-    timers = {t.kind: t for t in Timer.objects.filter(case=case_in_2027)}
+    timers = {t.kind: t for t in Timer.objects.filter(case=case_in_2027, kind__startswith="sla_")}
     assert set(timers) == {"sla_reminder", "sla_breach"}
     assert all(t.provisional and t.problem == "" for t in timers.values())
+    # the case's own limits too, when the template sets them (govflow.cases.limits)
+    limits = Timer.objects.filter(case=case_in_2027, kind__startswith="case_")
+    assert all(t.provisional and t.due_at is not None for t in limits)
     breach = timers["sla_breach"]
     assert breach.due_at == datetime(2027, 1, 7, 9, 0, tzinfo=UTC)  # Thursday 17:00 by the weekday rule
     assert breach.legal_effect is False  # intake escalates on breach
@@ -72,10 +75,12 @@ def test_a_deadline_in_a_missing_year_is_provisional_until_the_year_is_loaded(ca
     out = StringIO()
     call_command("load_calendar", str(path), stdout=out)
 
-    # Then the deadlines are recounted on it, skipping the new holiday (Wed 6 Jan), and audited
+    # Then the deadlines are recounted on it, skipping the new holiday (Wed 6 Jan), and audited:
+    # the review's reminder and breach, and the case's promise and its warning
     assert out.getvalue().strip() == (
-        "calendar cn: loaded 2027; 2 deadline(s) recomputed in 1 case(s), 2 now exact; 1 notification(s) sent"
+        "calendar cn: loaded 2027; 4 deadline(s) recomputed in 1 case(s), 4 now exact; 1 notification(s) sent"
     )
+    assert not Timer.objects.filter(case=case_in_2027, kind__startswith="case_", provisional=True).exists()
     breach.refresh_from_db()
     assert (breach.due_at, breach.provisional) == (datetime(2027, 1, 8, 9, 0, tzinfo=UTC), False)
     reminder = Timer.objects.get(case=case_in_2027, kind="sla_reminder")

@@ -10,7 +10,9 @@ counted from its start; a timer paused with the case clock keeps that much
 more office time. Each move is written into the timer's `pauses`, so a
 recomputation after a calendar year is loaded (`timers_recompute`) replays
 it, and a date that reaches into a year not loaded yet is provisional like
-any other. The applicant is told in writing (a letter, govflow.letters).
+any other. The case's statutory limit (govflow.cases.limits) moves by the
+same span; its promise (承诺时限) does not. The applicant is told in writing
+(a letter, govflow.letters).
 
 The request and the head's answer live in govflow.collab.extensions; this
 module is what an approval does to the case.
@@ -35,6 +37,7 @@ from govflow.timers.services import calendar_get
 
 from .. import events
 from ..bridge import SLA_TIMER_KINDS, Changes, advance
+from ..limits import STATUTORY_TIMER_KINDS
 from ..models import Case, Task
 from .common import engine_refusals
 
@@ -123,6 +126,13 @@ def _move_timers(case: Case, task: Task, effect: TaskExtended, now: datetime) ->
         if _extend_timer(timer, task, calendar, effect, now):
             timer.save(update_fields=["due_at", "remaining_seconds", "provisional", "pauses", "nominal_end"])
     task.save(update_fields=["due_at", "due_provisional", "remind_at"])
+    # The case's statutory limit moves with it (art 42); the promise does not.
+    statutory = Timer.objects.select_for_update().filter(
+        case=case, kind__in=STATUTORY_TIMER_KINDS, status__in=[Timer.PENDING, Timer.PAUSED]
+    )
+    for timer in statutory.order_by("id"):
+        if _extend_timer(timer, None, calendar, effect, now):
+            timer.save(update_fields=["due_at", "remaining_seconds", "provisional", "pauses", "nominal_end"])
 
 
 def timers_extend_new(*, changes: Changes, case: Case, effect: TaskExtended, now: datetime) -> None:
