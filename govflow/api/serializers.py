@@ -275,6 +275,15 @@ class ChangeSerializer(serializers.Serializer):
     masked = serializers.BooleanField()
 
 
+class CaseLimitSerializer(SlaSerializer):
+    limit = serializers.ChoiceField(
+        choices=["promise", "statutory"],
+        help_text="promise: the office's promised time (承诺时限, the template's time_limit); "
+        "statutory: the limit the law sets (法定时限, statutory_limit)",
+    )
+    title = TextField(help_text="承诺时限 / 法定时限 in the request's language")
+
+
 class CaseDetailSerializer(serializers.Serializer):
     reference = TextField(source="case.reference")
     service = TextField(source="case.template.code")
@@ -321,6 +330,14 @@ class CaseDetailSerializer(serializers.Serializer):
         many=True,
         help_text="for a reviewer: field by field, what the applicant's corrections changed since "
         "the department last decided on the case (empty for the applicant)",
+    )
+    limits = CaseLimitSerializer(
+        many=True,
+        help_text="the case's own limits, counted on the working-day calendar from its acceptance "
+        "(受理): the promise and, when the template sets one, the statutory limit. Empty before "
+        "acceptance. level green, amber (the last fifth of the limit), red (past it), paused (the "
+        "case clock is stopped: with the applicant or in excluded time; due_at null, days the "
+        "working days left), done (the case ended; late when after due_at)",
     )
     can_withdraw = serializers.BooleanField()
     can_correct = serializers.BooleanField()

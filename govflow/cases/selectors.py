@@ -35,6 +35,7 @@ from govflow.timers.calendar import WorkingCalendar, tolerant
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
+from . import limits
 from .corrections import ChangeView, change_views, changes_since, last_look
 from .disclosure import OWNER, REVIEWER, Disclosure, field_views
 from .models import (
@@ -144,6 +145,60 @@ def sla_of(
     left, _ = tolerant(calendar, lambda cal: cal.working_seconds_between(now, due_at))
     level = "amber" if reminder_due is not None and now >= reminder_due else "green"
     return Sla(level, due_at, left / office_day, provisional=provisional)
+
+
+@dataclass(frozen=True)
+class CaseLimit(Sla):
+    """A case-level limit (govflow.cases.limits) as the case page and the
+    API show it: `limit` is "promise" (承诺时限, the template's time_limit)
+    or "statutory" (法定时限); the clock as `Sla` (green, amber past the
+    warning point, red past the limit, paused while the case clock stops,
+    done when the case ended, late or not)."""
+
+    limit: str = ""
+    title: str = ""
+
+
+LIMIT_TITLES = {"promise": ("承诺时限", "Promised time"), "statutory": ("法定时限", "Statutory limit")}
+
+
+def case_limits(
+    case: Case, *, calendar: WorkingCalendar, now: datetime, language: str = "zh"
+) -> list[CaseLimit]:
+    """The case's promise and statutory limit, those its template sets and
+    its acceptance started (none before 受理)."""
+    timers = {
+        t.kind: t
+        for t in Timer.objects.filter(case=case, kind__in=list(limits.CASE_TIMER_KINDS)).order_by("id")
+    }
+    found = []
+    for limit in limits.LIMITS:
+        main = timers.get(limits.timer_kind(limit, warning=False))
+        if main is None:
+            continue
+        warning = timers.get(limits.timer_kind(limit, warning=True))
+        title = LIMIT_TITLES[limit][0 if language_key(language) == "zh" else 1]
+        ended = case.completed_at
+        if ended is not None:
+            late = main.status == Timer.FIRED or (main.due_at is not None and ended > main.due_at)
+            sla = Sla("done", main.due_at, late=late, provisional=main.provisional)
+        elif main.status == Timer.PAUSED:
+            left = (main.remaining_seconds or 0) / _office_day_seconds(calendar)
+            sla = Sla("paused", None, left, provisional=main.provisional)
+        else:
+            sla = sla_of(
+                due_at=main.due_at,
+                reminder_due=warning.due_at if warning is not None else None,
+                live=True,
+                paused=False,
+                calendar=calendar,
+                now=now,
+                provisional=main.provisional,
+            )
+        found.append(
+            CaseLimit(sla.level, sla.due_at, sla.days, sla.late, sla.provisional, limit=limit, title=title)
+        )
+    return found
 
 
 def _office_day_seconds(calendar: WorkingCalendar) -> float:
@@ -319,6 +374,8 @@ class CaseDetail:
     # For a reviewer: what the applicant's corrections changed since the
     # department last decided on the case (govflow.cases.corrections).
     changes: list[ChangeView] = field(default_factory=list)
+    # The promise and the statutory limit of an accepted case (case_limits).
+    limits: list[CaseLimit] = field(default_factory=list)
 
     @property
     def is_owner(self) -> bool:
@@ -390,6 +447,7 @@ def case_detail(*, user, reference: str, language: str = "zh", now: datetime | N
             for a in Attachment.objects.filter(case=case)
         ],
         departments=access.departments,
+        limits=case_limits(case, calendar=calendar, now=now, language=lang),
     )
     if case.status == CaseStatus.AWAITING_CORRECTION:
         detail.correction = _correction_request(case, tasks, definition, lang)

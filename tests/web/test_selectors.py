@@ -330,9 +330,9 @@ def test_case_detail_query_counts(
     base_data, applicant, market_reviewer, business_case, django_assert_num_queries
 ):
     selectors.case_detail(user=applicant, reference=business_case.reference)  # parse and cache the definition
-    # owner: case, tasks, correction timers (none), audit timeline, attachments
-    with django_assert_num_queries(4):
+    # owner: case, tasks, correction timers (none), audit timeline, attachments, case limits
+    with django_assert_num_queries(5):
         selectors.case_detail(user=applicant, reference=business_case.reference)
     # reviewer: + departments, colleagues (the unmasked read is recorded by the view)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         selectors.case_detail(user=market_reviewer, reference=business_case.reference)
