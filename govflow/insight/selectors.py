@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Aggregate, Count, FloatField, Q, QuerySet
+from django.db.models import Aggregate, Count, F, FloatField, Q, QuerySet
 from django.utils import timezone
 
 from govflow.accounts.models import Department
@@ -261,6 +261,16 @@ class DepartmentLoad:
 
 
 @dataclass
+class OverLimit:
+    open: int = 0  # open now and past the due date
+    ended: int = 0  # ended in the period, after the due date
+
+    @property
+    def total(self) -> int:
+        return self.open + self.ended
+
+
+@dataclass
 class Totals:
     submitted: int = 0
     approved: int = 0
@@ -271,6 +281,10 @@ class Totals:
     silent_consent: int = 0
     escalated: int = 0
     median_days: float | None = None
+    # Cases over their case-level limits (govflow.cases.limits): open ones
+    # past the due date now, and ones that ended in the period after it.
+    over_promise: OverLimit = field(default_factory=OverLimit)
+    over_statutory: OverLimit = field(default_factory=OverLimit)
 
 
 @dataclass
@@ -329,6 +343,8 @@ def _dashboard(filters: Filters, now: datetime, language: str) -> Dashboard:
         silent_consent=sum(r.silent_consent for r in dept_rows),
         escalated=sum(r.escalated for r in dept_rows),
         median_days=_days(overall.histogram.quantile(0.5), day),
+        over_promise=cases_over_limit(filters, "case_promise", now),
+        over_statutory=cases_over_limit(filters, "case_statutory", now),
     )
     return Dashboard(
         filters=filters,
@@ -476,6 +492,25 @@ def monthly_trend(
         if summary.decided
     ]
     return sorted(points, key=lambda p: (p.month, p.service))
+
+
+def cases_over_limit(filters: Filters, kind: str, now: datetime) -> OverLimit:
+    """Cases over a case-level limit (timer `kind`: case_promise, the
+    promise 承诺时限, or case_statutory, 法定时限): open cases whose limit
+    has passed (fired, or due and not swept yet), and cases that ended in
+    the period after it. A limit paused with time left is not passed."""
+    timers = Timer.objects.filter(kind=kind).exclude(status=Timer.PAUSED)
+    if filters.service is not None:
+        timers = timers.filter(case__template=filters.service)
+    if filters.department is not None:
+        timers = timers.filter(case__in=Task.objects.filter(department=filters.department).values("case_id"))
+    passed = Q(status=Timer.FIRED) | Q(due_at__lte=now, status=Timer.PENDING)
+    start, end = _instants(filters)
+    late = Q(status=Timer.FIRED) | Q(due_at__lt=F("case__completed_at"))
+    return OverLimit(
+        open=timers.filter(passed, case__status__in=OPEN_CASE_STATUSES).count(),
+        ended=timers.filter(late, case__completed_at__gte=start, case__completed_at__lt=end).count(),
+    )
 
 
 def _open_cases(filters: Filters) -> int:
