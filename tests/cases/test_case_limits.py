@@ -263,3 +263,31 @@ def test_the_due_date_is_never_before_acceptance_plus_the_limit_whatever_the_pau
     # A limit counted past the loaded calendar is marked provisional, never lost
     if timer.due_at.year > max(CALENDAR.loaded_years):
         assert timer.provisional
+
+
+@pytest.mark.django_db
+def test_an_approved_extension_moves_the_statutory_limit_not_the_promise(base_data):
+    from govflow.cases.services import task_claim
+    from govflow.collab.extensions import extension_approve, extension_request
+
+    case = food_case(base_data)
+    reviewer, head = base_data["market_regulation_reviewer"], base_data["market_regulation_head"]
+    review = Task.objects.get(case=case, node_id="review", status=TaskStatus.OPEN)
+    task_complete(task_id=review.pk, actor=reviewer, outcome="approve", opinion="齐全", now=ACCEPTED)
+    first, second = Task.objects.filter(case=case, node_id="inspection", status=TaskStatus.OPEN).order_by(
+        "id"
+    )
+    task_complete(task_id=first.pk, actor=reviewer, outcome="approve", opinion="一致", now=ACCEPTED)
+    task_complete(task_id=second.pk, actor=head, outcome="approve", opinion="一致", now=ACCEPTED)
+    decision = Task.objects.get(case=case, node_id="decision", status=TaskStatus.OPEN)
+    task_claim(task_id=decision.pk, actor=reviewer, now=ACCEPTED)
+
+    request = extension_request(task_id=decision.pk, actor=reviewer, reason="需核实布局", now=ACCEPTED)
+    extension_approve(extension_id=request.pk, actor=head, now=ACCEPTED)
+
+    timers = limit_timers(case)
+    # 5 working days after 4-16: 17, 20, 21, 22 and 23 April
+    assert timers["case_statutory"].due_at == beijing(2026, 4, 23, 17)
+    assert timers["case_statutory_warning"].due_at > AMBER
+    assert timers["case_promise"].due_at == PROMISE_DUE
+    assert timers["case_promise_warning"].due_at == AMBER
