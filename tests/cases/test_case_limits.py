@@ -291,3 +291,41 @@ def test_an_approved_extension_moves_the_statutory_limit_not_the_promise(base_da
     assert timers["case_statutory_warning"].due_at > AMBER
     assert timers["case_promise"].due_at == PROMISE_DUE
     assert timers["case_promise_warning"].due_at == AMBER
+
+
+@pytest.mark.django_db
+def test_cases_accepted_before_the_limits_existed_get_them_by_backfill(base_data):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    # Given two food licences accepted on 1 April without case timers (as
+    # before this feature), one of which spent two working days with the applicant
+    fresh, paused = food_case(base_data), food_case(base_data)
+    Timer.objects.filter(kind__startswith="case_").delete()
+    Case.objects.filter(pk=paused.pk).update(paused_seconds=2 * 8 * 3600)
+
+    # When the backfill runs on 15 April
+    out = StringIO()
+    with time_machine.travel(beijing(2026, 4, 15), tick=False):
+        call_command("case_limits_backfill", stdout=out)
+    assert out.getvalue().strip() == (
+        "2 case(s): 8 limit timer(s) started, 2 already passed (recorded, nobody notified)"
+    )
+
+    # Then the limits count from acceptance, moved by the time not counted
+    assert limit_timers(fresh)["case_promise"].due_at == PROMISE_DUE
+    assert limit_timers(paused)["case_promise"].due_at == beijing(2026, 4, 20, 17)  # 4-16 + 2 working days
+    # the warning points already passed are recorded as fired, with no notification
+    assert limit_timers(fresh)["case_promise_warning"].status == Timer.FIRED
+    assert limit_timers(fresh)["case_promise"].status == Timer.PENDING
+    outbox_drain()
+    assert not Notification.objects.filter(kind__startswith="case_limit").exists()
+    assert (
+        AuditEvent.objects.filter(case=fresh, action="DEADLINES_RECOMPUTED", data__backfill=True).count() == 1
+    )
+
+    # A second run changes nothing
+    with time_machine.travel(beijing(2026, 4, 15), tick=False):
+        call_command("case_limits_backfill", stdout=out)
+    assert Timer.objects.filter(case=fresh, kind__startswith="case_").count() == 4
