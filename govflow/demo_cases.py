@@ -146,6 +146,7 @@ def _food_business_licence(today) -> dict[str, Any]:
 
 REALISTIC = {
     "business_setup": _business_setup,
+    "business_setup_bundle": _business_setup,  # the same form, as a bundle (一件事)
     "construction_permit": _construction_permit,
     "food_business_licence": _food_business_licence,
 }

@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from govflow.api.fields import BodySerializer, IdField, SlugTextField, TextField
+from govflow.cases.bundles import BUNDLE_OUTCOMES, ITEM_STATUSES
 from govflow.cases.models import CaseStatus, TaskKind, TaskStatus
 from govflow.cases.selectors import INBOX_DUE, INBOX_STATUSES
 from govflow.converters import MAX_ID
@@ -251,6 +252,43 @@ class NoticeItemViewSerializer(serializers.Serializer):
     reason = TextField()
 
 
+class ItemCertificateSerializer(serializers.Serializer):
+    number = TextField()
+    type = TextField()
+    title = TextField(source="title_zh")
+    status = TextField()
+
+
+class ItemLineSerializer(serializers.Serializer):
+    item = TextField(help_text="the item's id (its sub-process)")
+    title = TextField()
+    department = TextField()
+    department_name = TextField()
+    status = serializers.ChoiceField(
+        choices=ITEM_STATUSES,
+        help_text="waiting (for an earlier item), running, approved, rejected, withdrawn, not_started "
+        "(an earlier item was not approved), not_applicable (its condition does not hold), cancelled "
+        "(the case ended while it was open)",
+    )
+    status_label = TextField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    after = serializers.ListField(child=TextField(), help_text="the items it starts after")
+    certificates = ItemCertificateSerializer(many=True, help_text="what the item issued (valid or revoked)")
+
+
+class BundleSerializer(serializers.Serializer):
+    node = TextField()
+    title = TextField()
+    lead = TextField(help_text="the lead department (牵头部门)")
+    lead_name = TextField()
+    outcome = serializers.ChoiceField(
+        choices=BUNDLE_OUTCOMES, allow_null=True, help_text="null while an item is still open"
+    )
+    outcome_label = TextField()
+    items = ItemLineSerializer(many=True)
+
+
 class CorrectionSerializer(serializers.Serializer):
     node_title = TextField()
     opinion = TextField()
@@ -338,6 +376,12 @@ class CaseDetailSerializer(serializers.Serializer):
         "acceptance. level green, amber (the last fifth of the limit), red (past it), paused (the "
         "case clock is stopped: with the applicant or in excluded time; due_at null, days the "
         "working days left), done (the case ended; late when after due_at)",
+    )
+    bundle = BundleSerializer(
+        allow_null=True,
+        help_text="一件事一次办: a line per item of the template's bundle, each with its department, "
+        "status and certificates, and the bundle's outcome once every item has ended; null for a "
+        "template without a bundle",
     )
     can_withdraw = serializers.BooleanField()
     can_correct = serializers.BooleanField()

@@ -36,6 +36,7 @@ from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
 from . import limits
+from .bundles import BundleView, case_bundle
 from .corrections import ChangeView, change_views, changes_since, last_look
 from .disclosure import OWNER, REVIEWER, Disclosure, field_views
 from .models import (
@@ -376,6 +377,8 @@ class CaseDetail:
     changes: list[ChangeView] = field(default_factory=list)
     # The promise and the statutory limit of an accepted case (case_limits).
     limits: list[CaseLimit] = field(default_factory=list)
+    # 一件事: a line per item of the template's bundle (None without one)
+    bundle: BundleView | None = None
 
     @property
     def is_owner(self) -> bool:
@@ -448,6 +451,7 @@ def case_detail(*, user, reference: str, language: str = "zh", now: datetime | N
         ],
         departments=access.departments,
         limits=case_limits(case, calendar=calendar, now=now, language=lang),
+        bundle=case_bundle(case, definition, lang),
     )
     if case.status == CaseStatus.AWAITING_CORRECTION:
         detail.correction = _correction_request(case, tasks, definition, lang)

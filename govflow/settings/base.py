@@ -331,6 +331,8 @@ SPECTACULAR_SETTINGS = {
         "OutcomeEnum": "govflow.api.serializers.DECISIONS",
         "NoticeItemKindEnum": "govflow.engine.notices.NOTICE_KINDS",
         "CalendarDayKindEnum": ["holiday", "workday"],
+        "BundleItemStatusEnum": "govflow.cases.bundles.ITEM_STATUSES",
+        "BundleOutcomeEnum": "govflow.cases.bundles.BUNDLE_OUTCOMES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

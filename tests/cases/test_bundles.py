@@ -1,0 +1,154 @@
+"""企业开办一件事 (workflows/business_setup_bundle.yaml) through the services:
+the licence is issued the moment the registration is approved, the bank
+refusing ends its item alone while the licence and the other items stand,
+and the case ends when every item has, with each outcome on the case page
+and in the API (docs/process-language.md section 11a)."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.test import Client
+
+from govflow.cases.models import CaseStatus, Task, TaskKind, TaskStatus
+from govflow.cases.services import case_create, case_submit, task_complete
+from govflow.certificates.models import Certificate, CertificateStatus
+from govflow.demo_cases import _data, attach_required_documents
+from govflow.outbox.services import outbox_drain
+from tests.api.conftest import api_client
+
+pytestmark = [pytest.mark.procedure, pytest.mark.django_db]
+
+LATER_ITEMS = ("seal", "tax", "social_insurance", "medical_insurance", "housing_fund", "bank_account")
+
+
+@pytest.fixture
+def keys(db, settings, tmp_path):
+    settings.GOVFLOW_KEYS_DIR = tmp_path / "keys"
+    call_command("certificate_keys", stdout=StringIO())
+
+
+def live(case, node_id):
+    return Task.objects.filter(case=case, node_id=node_id, status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED])
+
+
+def decide(case, node_id, users, outcome="approve", now=None):
+    task = live(case, node_id).select_related("department").get()
+    actor = users[f"{task.department.code}_reviewer"]
+    opinion = {"approve": "符合条件，同意。", "reject": "不符合开户条件。", "accept": "予以受理。"}[outcome]
+    task_complete(task_id=task.pk, actor=actor, outcome=outcome, opinion=opinion, now=now)
+    with time_machine.travel(now, tick=False):
+        outbox_drain()
+
+
+def statuses(case) -> dict[str, str]:
+    case.refresh_from_db()
+    return {item: line["status"] for item, line in case.state["bundles"]["items"]["items"].items()}
+
+
+@pytest.fixture
+def accepted_case(keys, base_data, now):
+    applicant = base_data["applicant"]
+    case = case_create(
+        applicant=applicant,
+        template_code="business_setup_bundle",
+        data=_data("business_setup_bundle", now, employees_count=5, bank="icbc"),
+        now=now,
+    )
+    attach_required_documents(case, applicant, now=now)
+    case_submit(case_id=case.pk, actor=applicant, now=now)
+    accept = Task.objects.get(case=case, kind=TaskKind.ACCEPTANCE, status=TaskStatus.OPEN)
+    task_complete(task_id=accept.pk, actor=base_data["market_regulation_reviewer"], outcome="accept", now=now)
+    with time_machine.travel(now, tick=False):
+        outbox_drain()  # the automatic checks
+    return case
+
+
+def test_the_licence_is_issued_when_the_registration_is_approved(accepted_case, base_data, now):
+    case = accepted_case
+    # Only the registration is open; the other items wait for it
+    assert live(case, "registration_review").exists()
+    assert not Task.objects.filter(case=case, node_id__in=[f"{i}_review" for i in LATER_ITEMS]).exists()
+    assert statuses(case)["seal"] == "waiting"
+    # When market regulation approves the registration
+    decide(case, "registration_review", base_data, now=now)
+    case.refresh_from_db()
+    # Then the licence is issued at once, with the credit code, while the case runs
+    licence = Certificate.objects.get(case=case, type="business_licence")
+    assert licence.status == CertificateStatus.VALID
+    assert licence.node_id == "registration_done"
+    assert case.status == CaseStatus.IN_REVIEW
+    assert case.state["results"]["assign_credit_code"]["credit_code"]
+    # And every later item has started, each at its own department
+    assert {t.node_id for t in Task.objects.filter(case=case, status=TaskStatus.OPEN)} == {
+        f"{item}_review" for item in LATER_ITEMS
+    }
+
+
+def test_the_bank_refusing_leaves_the_licence_and_the_other_items_standing(accepted_case, base_data, now):
+    case = accepted_case
+    decide(case, "registration_review", base_data, now=now)
+    # When the bank declines the account
+    decide(case, "bank_account_review", base_data, outcome="reject", now=now)
+    # Then only the bank item has ended, refused; the case and the others go on
+    assert statuses(case) == {
+        "registration": "approved",
+        **{item: "running" for item in LATER_ITEMS},
+        "bank_account": "rejected",
+    }
+    assert case.status == CaseStatus.IN_REVIEW
+    assert Certificate.objects.get(case=case, type="business_licence").status == CertificateStatus.VALID
+    assert live(case, "seal_review").exists()
+    # When every other item is approved
+    for item in LATER_ITEMS[:-1]:
+        decide(case, f"{item}_review", base_data, now=now)
+    case.refresh_from_db()
+    # Then the bundle ends with each outcome shown: partly approved, the case done
+    assert case.status == CaseStatus.APPROVED
+    assert case.state["bundles"]["items"]["outcome"] == "partially_approved"
+    assert sorted(Certificate.objects.filter(case=case).values_list("type", flat=True)) == [
+        "business_licence",
+        "seal_filing",
+    ]
+    # The applicant's case page has a line per item
+    client = Client()
+    client.force_login(base_data["applicant"])
+    page = client.get(f"/cases/{case.reference}/").content.decode()
+    assert 'id="bundle-items"' in page
+    assert 'id="item-bank_account" class="item-rejected"' in page
+    assert 'id="item-registration" class="item-approved"' in page
+    assert "部分办结：部分事项不予办理" in page
+    assert 'data-status="rejected">未批准<' in page
+    # And the API says the same
+    body = api_client(base_data["applicant"], language="en").get(f"/api/v1/cases/{case.reference}/").json()
+    lines = {line["item"]: line for line in body["bundle"]["items"]}
+    assert body["bundle"]["outcome"] == "partially_approved"
+    assert body["bundle"]["lead"] == "market_regulation"
+    assert lines["bank_account"]["status"] == "rejected"
+    assert lines["bank_account"]["department"] == "bank"
+    assert lines["housing_fund"]["status"] == "approved"
+    assert [c["type"] for c in lines["registration"]["certificates"]] == ["business_licence"]
+    assert lines["bank_account"]["certificates"] == []
+
+
+def test_the_case_page_shows_the_bundle_in_chinese(accepted_case, base_data, now):
+    decide(accepted_case, "registration_review", base_data, now=now)
+    client = Client()
+    client.force_login(base_data["market_regulation_reviewer"])
+    page = client.get(f"/cases/{accepted_case.reference}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "企业开办一件事" in page
+    assert 'data-status="running">办理中<' in page
+    assert 'data-status="approved">准予许可<' in page
+    assert "一次申请、一套材料，由" in page
+
+
+def test_a_template_without_a_bundle_has_none_in_the_api(base_data, now):
+    applicant = base_data["applicant"]
+    case = case_create(
+        applicant=applicant, template_code="business_setup", data=_data("business_setup", now), now=now
+    )
+    body = api_client(applicant).get(f"/api/v1/cases/{case.reference}/").json()
+    assert body["bundle"] is None
