@@ -123,14 +123,20 @@ def credit_code_assign(ctx: HandlerContext) -> dict[str, Any]:
 @handler("credit_code_check", inline=True)
 def credit_code_check(ctx: HandlerContext) -> dict[str, Any]:
     """Check the builder's unified social credit code (GB 32100) and whether
-    a business-setup case approved here issued it."""
+    a business-setup case here issued it: an approved case, or one whose
+    business licence is issued while other items of its bundle (一件事) still
+    run (the licence comes with the registration)."""
+    from django.db.models import Q
+
     from govflow.cases.models import Case, CaseStatus
 
     code = str(ctx.data.get("builder_credit_code", "")).strip().upper()
     if uscc_problem(code) is not None:
         return {"valid": False, "registered_here": False}
     registered = Case.objects.filter(
-        status=CaseStatus.APPROVED, state__results__assign_credit_code__credit_code=code
+        Q(status=CaseStatus.APPROVED)
+        | Q(certificates__type="business_licence", certificates__status="valid"),
+        state__results__assign_credit_code__credit_code=code,
     ).exists()
     return {"valid": True, "registered_here": registered}
 

@@ -18,6 +18,7 @@ from govflow.cases.services import case_create, case_submit, task_complete
 from govflow.certificates.models import Certificate, CertificateStatus
 from govflow.demo_cases import _data, attach_required_documents
 from govflow.outbox.services import outbox_drain
+from govflow.processes.handlers import HandlerContext, credit_code_check
 from tests.api.conftest import api_client
 
 pytestmark = [pytest.mark.procedure, pytest.mark.django_db]
@@ -82,6 +83,15 @@ def test_the_licence_is_issued_when_the_registration_is_approved(accepted_case, 
     assert licence.node_id == "registration_done"
     assert case.status == CaseStatus.IN_REVIEW
     assert case.state["results"]["assign_credit_code"]["credit_code"]
+    # (a construction case may name the company at once: it is registered here)
+    check = credit_code_check(
+        HandlerContext(
+            None,
+            {"builder_credit_code": case.state["results"]["assign_credit_code"]["credit_code"]},
+            now.date(),
+        )
+    )
+    assert check == {"valid": True, "registered_here": True}
     # And every later item has started, each at its own department
     assert {t.node_id for t in Task.objects.filter(case=case, status=TaskStatus.OPEN)} == {
         f"{item}_review" for item in LATER_ITEMS
