@@ -25,6 +25,7 @@ class Action(StrEnum):
     CASE_REJECTED = "CASE_REJECTED"
     CASE_WITHDRAWN = "CASE_WITHDRAWN"
     CASE_SIGNAL_RECEIVED = "CASE_SIGNAL_RECEIVED"  # a message a `signal` node waits for
+    BUNDLE_ITEM_ENDED = "BUNDLE_ITEM_ENDED"  # 一件事: one item of the bundle ended (its status in data)
     OBJECTION_FILED = "OBJECTION_FILED"  # someone of the public objected during a 公示
     APPLICANT_TASK_COMPLETED = "APPLICANT_TASK_COMPLETED"  # the applicant did an applicant_task
     CLOCK_PAUSED = "CLOCK_PAUSED"

@@ -19,6 +19,7 @@ LABELS = {
     Action.CASE_REJECTED: _("Case rejected"),
     Action.CASE_WITHDRAWN: _("Case withdrawn"),
     Action.CASE_SIGNAL_RECEIVED: _("Message from another system received"),
+    Action.BUNDLE_ITEM_ENDED: _("Item of the bundle ended"),
     Action.OBJECTION_FILED: _("Objection filed during the public notice"),
     Action.APPLICANT_TASK_COMPLETED: _("Applicant task completed"),
     Action.CLOCK_PAUSED: _("Clock paused"),

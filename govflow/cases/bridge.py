@@ -494,6 +494,12 @@ class _Stager:
             case, ch, at, node=effect.node, deemed=effect.deemed, legal_basis=effect.legal_basis or ""
         )
 
+    def item_ended(self, effect: rt.ItemEnded) -> None:
+        """一件事: an item of the bundle ended (on the timeline with its status)."""
+        self.ch.event(
+            Action.BUNDLE_ITEM_ENDED, self.case, bundle=effect.bundle, item=effect.item, outcome=effect.status
+        )
+
     def certificate_due(self, effect: rt.CertificateDue) -> None:
         pk = self.case.pk
         self.ch.emit(
@@ -520,6 +526,7 @@ _STAGE: dict[type, Any] = {
     rt.Notify: _Stager.notify,
     rt.CertificateDue: _Stager.certificate_due,
     rt.Accepted: _Stager.accepted,
+    rt.ItemEnded: _Stager.item_ended,
 }
 
 

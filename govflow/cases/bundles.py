@@ -79,6 +79,20 @@ def _label(labels: dict[str, Any], key: str, lang: str) -> str:
         return str(labels.get(key, key))
 
 
+def item_words(definition: Definition, item_id: str, status: str, lang: str) -> tuple[str, str, str]:
+    """An item's title, its department's name and `status` in words."""
+    node = definition.bundle()
+    item = next((i for i in node.items if i.id == item_id), None) if node is not None else None
+    process = definition.processes.get(item_id)
+    title = (process.title or {}) if process is not None else {}
+    department = Department.objects.filter(code=item.department).first() if item is not None else None
+    return (
+        title.get(lang) or title.get("zh") or item_id,
+        department.name(lang) if department is not None else "",
+        _label(ITEM_STATUS_LABELS, status, lang),
+    )
+
+
 def case_bundle(case: Case, definition: Definition, lang: str) -> BundleView | None:
     """The bundle's lines for a case whose template has one (None otherwise,
     and for a case whose bundle has not started: nothing to show yet)."""

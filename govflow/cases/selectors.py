@@ -36,7 +36,7 @@ from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
 from . import limits
-from .bundles import BundleView, case_bundle
+from .bundles import BundleView, case_bundle, item_words
 from .corrections import ChangeView, change_views, changes_since, last_look
 from .disclosure import OWNER, REVIEWER, Disclosure, field_views
 from .models import (
@@ -72,6 +72,7 @@ PUBLIC_TIMELINE_KINDS = (
     "SERVICE_TASK_COMPLETED",
     "CLOCK_PAUSED",
     "CLOCK_RESUMED",
+    "BUNDLE_ITEM_ENDED",
 )
 STAFF_TIMELINE_KINDS = (
     "TASK_CLAIMED",
@@ -558,6 +559,9 @@ def _timeline(
         else:
             # Applicants see the department that acted; staff see who.
             actor = display_name(event.actor) if staff else ""
+        if event.action == "BUNDLE_ITEM_ENDED":
+            entries.append(item_timeline_entry(event.at, data, definition, lang))
+            continue
         entries.append(
             TimelineEntry(
                 at=event.at,
@@ -570,6 +574,24 @@ def _timeline(
             )
         )
     return entries
+
+
+def item_timeline_entry(
+    at: datetime, data: dict[str, Any], definition: Definition, lang: str
+) -> TimelineEntry:
+    """一件事: an item ended, with its title, department and status in words."""
+    title, department, status = item_words(
+        definition, str(data.get("item", "")), str(data.get("outcome")), lang
+    )
+    return TimelineEntry(
+        at=at,
+        kind="BUNDLE_ITEM_ENDED",
+        node_title=title,
+        department_name=department,
+        actor="",
+        outcome=status,
+        opinion="",
+    )
 
 
 # -- attachments ----------------------------------------------------------------

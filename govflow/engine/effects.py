@@ -182,6 +182,16 @@ class Accepted:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemEnded:
+    """一件事: item `item` of bundle `bundle` ended (`status`: approved,
+    rejected, withdrawn, not_started or not_applicable)."""
+
+    bundle: str
+    item: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class CaseCompleted:
     outcome: str
     node: str | None
@@ -205,5 +215,6 @@ Effect = (
     | TaskTransferred
     | TaskExtended
     | Accepted
+    | ItemEnded
     | CaseCompleted
 )

@@ -37,6 +37,7 @@ from .effects import (  # noqa: F401 - re-exported: callers read effects from ru
     ClockResumed,
     DecisionTakenBack,
     Effect,
+    ItemEnded,
     NodeEntered,
     Notify,
     SentBack,

@@ -13,6 +13,7 @@ import time_machine
 from django.core.management import call_command
 from django.test import Client
 
+from govflow.audit.models import AuditEvent
 from govflow.cases.models import CaseStatus, Task, TaskKind, TaskStatus
 from govflow.cases.services import case_create, case_submit, task_complete
 from govflow.certificates.models import Certificate, CertificateStatus
@@ -131,6 +132,15 @@ def test_the_bank_refusing_leaves_the_licence_and_the_other_items_standing(accep
     assert 'id="item-bank_account" class="item-rejected"' in page
     assert 'id="item-registration" class="item-approved"' in page
     assert "部分办结：部分事项不予办理" in page
+    # (each item's end is on the audit trail and the timeline)
+    ended = AuditEvent.objects.filter(case=case, action="BUNDLE_ITEM_ENDED").order_by("id")
+    assert [(e.data["item"], e.data["outcome"]) for e in ended][:2] == [
+        ("registration", "approved"),
+        ("bank_account", "rejected"),
+    ]
+    assert ended.count() == 7
+    assert "事项办结" in page
+    assert "银行开户预约" in page
     assert 'data-status="rejected">未批准<' in page
     # And the API says the same
     body = api_client(base_data["applicant"], language="en").get(f"/api/v1/cases/{case.reference}/").json()

@@ -10,7 +10,7 @@ import pytest
 from govflow.engine import InvalidDefinition, Withdraw
 from govflow.engine.kinds.bundle import bundle_outcome
 from govflow.engine.operations import can_take_back
-from govflow.engine.runtime import CertificateDue
+from govflow.engine.runtime import CertificateDue, ItemEnded
 
 from .conftest import load
 from .test_runtime import Case, of
@@ -115,7 +115,8 @@ def test_the_bank_refusing_ends_its_item_alone_while_the_licence_stands():
     case = Case(load(BUNDLE), DATA)
     case.complete("registration_review")
     # When the bank declines
-    case.complete("bank_account_review", "reject")
+    effects = case.complete("bank_account_review", "reject")
+    assert of(effects, ItemEnded) == [ItemEnded("items", "bank_account", "rejected")]
     # Then the other items go on and the case runs
     assert lines(case)["bank_account"] == "rejected"
     assert case.open_nodes() == ["housing_fund_review", "seal_review"]
@@ -159,6 +160,12 @@ def test_items_whose_condition_fails_do_not_apply():
 def test_a_refused_registration_starts_none_of_the_items_after_it():
     case = Case(load(BUNDLE), DATA)
     effects = case.complete("registration_review", "reject")
+    assert [(e.item, e.status) for e in of(effects, ItemEnded)] == [
+        ("registration", "rejected"),
+        ("seal", "not_started"),
+        ("housing_fund", "not_started"),
+        ("bank_account", "not_started"),
+    ]
     assert lines(case) == {
         "registration": "rejected",
         "seal": "not_started",

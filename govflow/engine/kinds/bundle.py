@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..definition import BUNDLE_OUTCOMES, CASE_OUTCOMES, MAIN, BundleItem, Node
+from ..effects import ItemEnded
 from ..loading.positions import item_pos, value_pos
 from ..loading.primitives import ID_RE
 from .base import NodeKind, gettext_noop
@@ -247,8 +248,10 @@ class Bundle(NodeKind):
                 changed = True
                 if any(status not in ("approved", ITEM_NOT_APPLICABLE) for status in before):
                     line.update(status=ITEM_NOT_STARTED, ended=machine.now)
+                    machine.effects.append(ItemEnded(node.id, item.id, ITEM_NOT_STARTED))
                 elif item.when is not None and not machine.holds(node, item.when, machine.context()):
                     line.update(status=ITEM_NOT_APPLICABLE)
+                    machine.effects.append(ItemEnded(node.id, item.id, ITEM_NOT_APPLICABLE))
                 else:
                     self.start_item(machine, node, record, item)
         if not any(line["status"] in ITEM_OPEN for line in lines.values()):
@@ -271,6 +274,7 @@ class Bundle(NodeKind):
         line = record["items"][caller["item"]]
         line.update(status=outcome, ended=machine.now)
         line.pop("frame", None)
+        machine.effects.append(ItemEnded(node.id, caller["item"], outcome))
         self.advance(machine, node, record)
 
     def conclude(self, machine: Machine, node: Node, record: dict) -> None:

@@ -129,6 +129,7 @@ def event_label(kind) -> str:
         "SERVICE_TASK_COMPLETED": _("Automatic check done"),
         "CLOCK_PAUSED": _("Clock paused"),
         "CLOCK_RESUMED": _("Clock running again"),
+        "BUNDLE_ITEM_ENDED": _("Item of the bundle ended"),
         "TASK_CLAIMED": _("Task claimed"),
         "TASK_RELEASED": _("Task put back in the queue"),
         "TASK_HANDED_OVER": _("Task handed over"),
