@@ -297,6 +297,24 @@ def load_demo_cases(users: dict[str, Any], *, now: datetime) -> list[Case]:
     _drive(food, {"review": APPROVE}, users, now)
     cases.append(food)
 
+    # 企业开办一件事: the licence issued with the registration, the bank
+    # declined the account (that item alone ends refused), the seal filed,
+    # tax, insurance and housing fund still with their departments
+    bundle = case_create(
+        applicant=applicant,
+        template_code="business_setup_bundle",
+        data=_data("business_setup_bundle", now, company_name="北京星河数字科技有限公司"),
+        now=now,
+    )
+    _submit(bundle, applicant, now)
+    _drive(
+        bundle,
+        {"registration_review": APPROVE, "seal_review": APPROVE, "bank_account_review": "reject"},
+        users,
+        now,
+    )
+    cases.append(bundle)
+
     approved = case_create(
         applicant=applicant,
         template_code="business_setup",

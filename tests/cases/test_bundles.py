@@ -18,6 +18,7 @@ from govflow.cases.models import CaseStatus, Task, TaskKind, TaskStatus
 from govflow.cases.services import case_create, case_submit, task_complete
 from govflow.certificates.models import Certificate, CertificateStatus
 from govflow.demo_cases import _data, attach_required_documents
+from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import outbox_drain
 from govflow.processes.handlers import HandlerContext, credit_code_check
 from tests.api.conftest import api_client
@@ -120,6 +121,8 @@ def test_the_bank_refusing_leaves_the_licence_and_the_other_items_standing(accep
     # Then the bundle ends with each outcome shown: partly approved, the case done
     assert case.status == CaseStatus.APPROVED
     assert case.state["bundles"]["items"]["outcome"] == "partially_approved"
+    # (everything the items set going was delivered: certificates, notices, the catalogue)
+    assert not OutboxMessage.objects.filter(done_at__isnull=True).exists()
     assert sorted(Certificate.objects.filter(case=case).values_list("type", flat=True)) == [
         "business_licence",
         "seal_filing",
