@@ -93,6 +93,18 @@ def _construction_permit(today) -> dict[str, Any]:
         "builder_credit_code": make_uscc("91110105MA02JW8K3"),
         "builder_legal_rep_id": "360426199101010071",
         "location": "北京市朝阳区望京东路8号",
+        "region_code": "110105",
+        "site_area": "6200.00",
+        "floor_area": "8600.00",
+        "total_investment": "12800.00",
+        "land_use": "public_service",
+        # A medical building: a special construction project (Order 51 art
+        # 14), its fire design within the standards (no expert review).
+        "project_type": "hospital",
+        "is_special_project": True,
+        "special_fire_design": False,
+        "has_basement": True,
+        "storeys": 5,
         "contractors": [
             {
                 "name": "北京城建勘测设计研究院有限责任公司",

@@ -423,6 +423,8 @@ class _Exporter:
                 ext[key] = _plain(raw[key])
         if raw.get("clock") in ("counted", "excluded"):
             ext["clock"] = str(raw["clock"])
+        elif isinstance(raw.get("clock"), dict):  # the long form: scope, expected length, legal basis
+            ext["clock"] = _plain(raw["clock"])
         if node.sla is not None:
             sla: dict[str, Any] = {}
             if node.sla.remind_at is not None:

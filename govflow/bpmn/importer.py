@@ -1414,6 +1414,8 @@ class _Importer:
             item["countersign"] = _yaml_value(countersign)
         if ext.get("clock") in ("counted", "excluded"):
             item["clock"] = ext["clock"]
+        elif isinstance(ext.get("clock"), dict):
+            item["clock"] = _yaml_value(ext["clock"])
         # 退回, 转办, 抄送, 批量审批, 延期, as written
         for key in ("return_to", "transfer", "cc", "batch", "extension"):
             if key in ext:

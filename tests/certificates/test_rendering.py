@@ -138,13 +138,15 @@ def test_construction_certificates_print_the_project(keys, users, now):
     permit_text = pdftotext(certificate_path(issued[2]))
     assert "施工单位北京建工集团有限责任公司" in permit_text  # the units of the contractors table, by role
     assert "设计单位北京城建设计研究总院有限责任公司" in permit_text
-    assert "住房和城乡建设局" in permit_text
+    # 发证机关 and the seal: the district authority's full name (the case's region_code)
+    assert "发证机关北京市朝阳区住房和城乡建设局" in permit_text
+    assert permit_text.count("北京市朝阳区住房和城乡建设局") >= 2, "the seal carries the full name too"
     for label in ("合同价格", "合同工期", "勘察单位", "监理单位", "施工单位项目负责人", "总监理工程师"):
         assert label in permit_text, label
     facts = dict(issued[2].facts)  # what /verify/ shows of the permit
     assert facts["合同价格"] == "8650.00 万元"
     assert facts["施工单位"] == "北京建工集团有限责任公司"
-    assert facts["发证机关"] == "住房和城乡建设局"  # the construction form has no region_code yet
+    assert facts["发证机关"] == "北京市朝阳区住房和城乡建设局"
 
 
 def test_another_departments_silent_consent_stays_off_the_certificate(review_case):

@@ -325,3 +325,35 @@ def test_with_no_database_at_all_the_shipped_calendar_is_used(tmp_path):
     # (decision 0 is stage 1's acceptance at the window, the day it was submitted)
     assert json.loads(done.stdout)["decisions"][1]["date"] == "2026-10-10"
     assert done.stderr.startswith(f"calendar: {FIXTURE_CALENDAR} (cannot read the database")
+
+
+LARGE_PROJECT = str(ROOT / "tests" / "data" / "simulations" / "construction_permit_large_project.yaml")
+
+
+@pytest.mark.procedure
+def test_the_worst_construction_case_stays_within_the_120_day_reform_limit_on_the_real_calendar():
+    # Given the worst case (a special chemical plant, every department using
+    # its full limit, the EIA technical evaluation and the fire-design expert
+    # review 20 working days each, a construction period of 60), accepted on
+    # 2026-01-05
+    result, err = run_json(CONSTRUCTION, "--decisions", LARGE_PROJECT, "--start", "2026-01-05")
+
+    # Then it stays within the 国办发〔2019〕11号 limit of 120 working days
+    # (it was 132 before the reform's stages, Order 51 and the EIA's calendar
+    # days were drawn in), every date is on the loaded calendar
+    assert err == ""
+    assert (result["working_days"], result["time_limit_days"]) == (114.86, 120)
+    assert result["within_time_limit"] is True
+    assert result["provisional_dates"] is False
+    # the construction period is the builder's time, the reviews the law
+    # excludes are not counted
+    assert result["not_counted_days"] == {"excluded": 25, "applicant": 60}
+    # and the EIA report falls due 60 calendar days after the technical
+    # evaluation (2026-02-13 + 60 days = Tuesday 2026-04-14), not 60 working days
+    decided = {d["node"]: d["date"] for d in result["decisions"]}
+    assert decided["s2_eia_evaluation"] == "2026-02-13"
+    due = {(d["node"], d["kind"]): d["due"] for d in result["deadlines"]}
+    assert due[("s2_eia_report", "sla_breach")] == "2026-04-14"
+    # stage 4 is accepted only after the 60 working days of construction
+    # that follow the permit
+    assert (decided["s3_permit"], decided["s4_accept"]) == ("2026-06-30", "2026-09-21")

@@ -130,7 +130,7 @@ def test_a_reviewer_cannot_decide_their_own_application(base_data, market_review
 
 
 def _to_countersign(base_data, applicant):
-    """A construction-permit case at stage 3's three-department countersignature."""
+    """A construction-permit case at stage 3's two-department countersignature."""
     case = submitted(
         applicant,
         "construction_permit",
@@ -160,16 +160,21 @@ def _to_countersign(base_data, applicant):
 
 def test_countersign_shows_who_has_signed(base_data, applicant):
     case = _to_countersign(base_data, applicant)
-    fire_sign = Task.objects.get(case=case, kind="signature", department__code="fire")
+    # the joint drawing-review opinion: housing and construction (which
+    # reviews fire design since Order 51) and civil air defence sign
+    air_sign = Task.objects.get(case=case, kind="signature", department__code="civil_air_defence")
     task_complete(
-        task_id=fire_sign.pk, actor=base_data["fire_reviewer"], outcome="approve", opinion="同意会签"
+        task_id=air_sign.pk,
+        actor=base_data["civil_air_defence_reviewer"],
+        outcome="approve",
+        opinion="同意会签",
     )
 
     html = login(base_data["housing_construction_reviewer"]).get(f"/cases/{case.reference}/").content.decode()
 
     assert "会签情况" in html
-    assert "已签 1 / 3" in html
-    assert "消防救援支队审查员" in html
+    assert "已签 1 / 2" in html
+    assert "人民防空办公室审查员" in html
     assert "尚未签署" in html
 
 
