@@ -132,6 +132,7 @@ LABELS = {
     Action.MATERIAL_ACCEPTED: _("Material accepted"),
     Action.MATERIAL_REJECTED: _("Material rejected"),
     Action.MATERIAL_REMINDED: _("Material reminded"),
+    Action.MATERIAL_DUE_SET: _("Material deadline set from acceptance"),
     Action.MATERIALS_OUTSTANDING: _("Deferred materials not supplied"),
     Action.CASE_TERMINATED: _("Case terminated"),
     Action.VERIFICATION_OPENED: _("Verification opened"),

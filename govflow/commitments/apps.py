@@ -10,6 +10,7 @@ class CommitmentsConfig(AppConfig):
     def ready(self) -> None:
         from govflow.cases import events
 
-        from .services import case_ended
+        from .services import case_ended, materials_accepted
 
         events.subscribe(case_ended, events.CaseEnded)
+        events.subscribe(materials_accepted, events.CaseAccepted)

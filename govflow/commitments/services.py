@@ -90,11 +90,19 @@ def _receiving_department(definition) -> str | None:
     return None
 
 
+def material_cap(definition):
+    """The limit a make-up period never passes: the statutory limit (法定时限,
+    `statutory_limit`) when the template has one, else its `time_limit`."""
+    return definition.statutory_limit or definition.time_limit
+
+
 def material_deadline(definition, spec, start: datetime):
-    """When a material deferred at `start` is due: the slot's own deadline,
-    never beyond the template's time_limit (the statutory period)."""
+    """When a material deferred under 容缺 is due, counted from `start`, the
+    case's acceptance (受理, `Case.accepted_at`: the commitment is made at
+    acceptance): the slot's own deadline, never beyond the statutory limit
+    (`material_cap`)."""
     calendar = calendar_get(definition.calendar)
-    limits = [d for d in (spec.deadline, definition.time_limit) if d is not None]
+    limits = [d for d in (spec.deadline, material_cap(definition)) if d is not None]
     due = [
         deadline(calendar, start, days=d.days, hours=d.hours, calendar_days=d.calendar_days) for d in limits
     ]
@@ -109,6 +117,17 @@ def material_deadline(definition, spec, start: datetime):
         calendar_days=which.calendar_days,
     )
     return first, remind
+
+
+def _period(definition, spec) -> str:
+    """The make-up period in words, for a letter signed before acceptance."""
+    limits = [d for d in (spec.deadline, material_cap(definition)) if d is not None]
+    shortest = min(limits, key=lambda d: d.working_days)
+    if shortest.days is not None:
+        return f"{shortest.days} 个工作日"
+    if shortest.calendar_days is not None:
+        return f"{shortest.calendar_days} 日"
+    return f"{shortest.hours:g} 个工作小时"
 
 
 @transaction.atomic
@@ -185,7 +204,10 @@ def case_submit_with_commitment(
         commitment = _commitment(case, CommitmentKind.DEFERRAL, deferrable, actor, now)
         items = []
         for spec in deferrable:
-            due, remind = material_deadline(definition, spec, now)
+            # Counted from the acceptance (受理); a case waiting at its
+            # acceptance node gets a placeholder counted from now, which the
+            # acceptance recounts (materials_accepted) and the sweep never acts on.
+            due, remind = material_deadline(definition, spec, case.accepted_at or now)
             DeferredMaterial.objects.create(
                 case=case,
                 commitment=commitment,
@@ -194,10 +216,12 @@ def case_submit_with_commitment(
                 due_provisional=due.provisional,
                 remind_at=remind.due_at,
             )
-            shown = timezone.localtime(due.due_at)
-            items.append(
-                Item(lang_label[spec.id], f"{shown:%Y-%m-%d %H:%M}{'（预计）' if due.provisional else ''}")
-            )
+            if case.accepted_at is None:
+                when = f"自受理之日起 {_period(definition, spec)}内"
+            else:
+                shown = timezone.localtime(due.due_at)
+                when = f"{shown:%Y-%m-%d %H:%M}{'（预计）' if due.provisional else ''}"
+            items.append(Item(lang_label[spec.id], when))
         _document(case, commitment, items, department, actor, now)
     if pledged:
         commitment = _commitment(case, CommitmentKind.PLEDGE, pledged, actor, now)
@@ -361,7 +385,10 @@ def materials_fire_due(*, now: datetime | None = None) -> int:
     never acted on until it is exact. Returns how many cases ended."""
     now = _now(now)
     for pk in DeferredMaterial.objects.filter(
-        status=MaterialStatus.PENDING, remind_at__lte=now, reminded_at__isnull=True
+        status=MaterialStatus.PENDING,
+        remind_at__lte=now,
+        reminded_at__isnull=True,
+        case__accepted_at__isnull=False,
     ).values_list("pk", flat=True):
         _remind(pk, now)
     for pk in Verification.objects.filter(
@@ -373,7 +400,9 @@ def materials_fire_due(*, now: datetime | None = None) -> int:
         _verification_overdue(pk, now)
     ended = 0
     for pk in (
-        DeferredMaterial.objects.filter(status=MaterialStatus.PENDING, due_at__lte=now)
+        DeferredMaterial.objects.filter(
+            status=MaterialStatus.PENDING, due_at__lte=now, case__accepted_at__isnull=False
+        )
         .order_by("due_at", "pk")
         .values_list("pk", flat=True)
     ):
@@ -454,14 +483,14 @@ def _lapse(material_id: int, now: datetime) -> int:
         return 0
     case = rows.lock_case(found)
     material = DeferredMaterial.objects.select_for_update().select_related("commitment").get(pk=material_id)
-    if material.status != MaterialStatus.PENDING or case is None:
-        return 0
+    if material.status != MaterialStatus.PENDING or case is None or case.accepted_at is None:
+        return 0  # not accepted yet: the period has not started
     if material.due_provisional:
         definition = version_definition(case.version)
         spec = next((s for s in definition.form.attachments if s.id == material.slot), None)
         if spec is None:
             return 0
-        due, remind = material_deadline(definition, spec, material.commitment.signed_at)
+        due, remind = material_deadline(definition, spec, case.accepted_at)
         if due.due_at != material.due_at or not due.provisional:
             material.due_at, material.due_provisional, material.remind_at = (
                 due.due_at,
@@ -483,6 +512,37 @@ def _lapse(material_id: int, now: datetime) -> int:
         now=now,
     )
     return 1
+
+
+# -- the case's acceptance (subscribed to CaseAccepted) ---------------------------
+
+
+def materials_accepted(changes, events) -> None:
+    """受理: the make-up periods of the materials deferred at submission run
+    from the acceptance, so a case accepted at its acceptance node has them
+    counted again from `event.at` (a case accepted on submission has none
+    yet: they are counted from its acceptance as they are created)."""
+    for event in events:
+        case = event.case
+        definition = version_definition(case.version)
+        if not definition.deferrable_slots():
+            continue
+        specs = {spec.id: spec for spec in definition.form.attachments}
+        for material in DeferredMaterial.objects.filter(case_id=case.pk, status=MaterialStatus.PENDING):
+            spec = specs.get(material.slot)
+            if spec is None:
+                continue
+            due, remind = material_deadline(definition, spec, event.at)
+            DeferredMaterial.objects.filter(pk=material.pk).update(
+                due_at=due.due_at, due_provisional=due.provisional, remind_at=remind.due_at
+            )
+            changes.event(
+                Action.MATERIAL_DUE_SET,
+                case,
+                slot=material.slot,
+                due=due.due_at.isoformat(),
+                provisional=due.provisional,
+            )
 
 
 # -- the case's end (subscribed to CaseEnded) ------------------------------------

@@ -1142,10 +1142,11 @@ def example_value(spec: FieldSpec, *, today: date, index: int = 0) -> Any:
 
 def material_days(definition: Definition) -> float | None:
     """容缺: the working days within which the deferrable documents follow
-    (the shortest slot's deadline, never beyond the time_limit); None
-    when the template has none."""
+    of the acceptance (the shortest slot's deadline, never beyond the
+    statutory_limit, else the time_limit); None when the template has none."""
+    cap = definition.statutory_limit or definition.time_limit
     limits = [
-        min(d.working_days for d in (spec.deadline, definition.time_limit) if d is not None)
+        min(d.working_days for d in (spec.deadline, cap) if d is not None)
         for spec in definition.form.attachments
         if spec.deferrable
     ]

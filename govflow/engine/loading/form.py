@@ -353,23 +353,25 @@ class FormReader(Primitives):
             self.deferral_deadlines.append((what, None, key_pos(item, "deferrable")))
         return deferrable, deadline, commitment
 
-    def check_deferral_deadlines(self, time_limit: Any) -> None:
-        """A make-up deadline never reaches past the case's limit: with no
-        deadline of its own the slot takes the limit, so one must exist."""
+    def check_deferral_deadlines(self, time_limit: Any, statutory_limit: Any = None) -> None:
+        """A make-up deadline never reaches past the case's statutory limit
+        (`statutory_limit`, else `time_limit`): with no deadline of its own
+        the slot takes that limit, so one must exist."""
+        cap, cap_name = (
+            (statutory_limit, "statutory_limit")
+            if statutory_limit is not None
+            else (time_limit, "time_limit")
+        )
         for what, deadline, pos in self.deferral_deadlines:
-            if deadline is None and time_limit is None:
+            if deadline is None and cap is None:
                 self.err(
                     pos,
-                    f"{what}: a deferrable document needs a 'deadline' or the template's 'time_limit' "
-                    "(the make-up period)",
+                    f"{what}: a deferrable document needs a 'deadline', or the template's "
+                    "'statutory_limit' or 'time_limit' (the make-up period)",
                 )
-            elif (
-                deadline is not None
-                and time_limit is not None
-                and deadline.working_days > time_limit.working_days
-            ):
+            elif deadline is not None and cap is not None and deadline.working_days > cap.working_days:
                 self.err(
                     pos,
                     f"{what}: the deadline ({deadline.working_days:g} working days) is beyond the "
-                    f"template's time_limit ({time_limit.working_days:g} working days)",
+                    f"template's {cap_name} ({cap.working_days:g} working days)",
                 )
