@@ -648,6 +648,8 @@ def _announce(case: Case, effects: list[Any], ch: Changes) -> None:
                 ch.happened(domain.TaskEscalated(case, effect.task_id, effect.node))
         elif kind is rt.CertificateDue:
             ch.happened(domain.CertificateDue(case, effect.node, effect.type, effect.department))
+        elif kind is rt.ItemEnded:
+            ch.happened(domain.BundleItemEnded(case, effect.bundle, effect.item, effect.status))
         elif kind is rt.ClockPaused:
             ch.happened(domain.ClockPaused(case, effect.node))
         elif kind is rt.ClockResumed:

@@ -225,6 +225,18 @@ class CaseLimitPassed:
     due_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class BundleItemEnded:
+    """一件事: item `item` of the case's bundle `bundle` ended (`status`:
+    approved, rejected, withdrawn, not_started or not_applicable) while the
+    other items may still run (docs/process-language.md section 11a)."""
+
+    case: Case
+    bundle: str
+    item: str
+    status: str
+
+
 DomainEvent = (
     CaseSubmitted
     | CaseAccepted
@@ -238,6 +250,7 @@ DomainEvent = (
     | ClockPaused
     | ClockResumed
     | CertificateDue
+    | BundleItemEnded
     | TaskReturned
     | DecisionTakenBack
     | TaskTransferred

@@ -33,7 +33,10 @@ SUBJECTS = {
     "withdrawn": "申请已撤回 / Your application was withdrawn",
     "certificate_issued": "证照已签发 / Your certificate is issued",
     "certificate_revoked": "证照已撤销 / Your certificate was revoked",
+    "item_ended": "事项办理结果 / An item of your application was decided",
 }
+#: 一件事: the item ends the applicant is told of (one that does not apply is not news)
+TOLD_ITEM_ENDS = ("approved", "rejected", "withdrawn", "not_started")
 
 
 def case_ended(changes, events) -> None:
@@ -43,6 +46,23 @@ def case_ended(changes, events) -> None:
         if event.previous == "draft":
             continue
         changes.emit(TOPIC, f"applicant:ended:{event.case.pk}", what=event.outcome, case=event.case.pk)
+
+
+def bundle_item_ended(changes, events) -> None:
+    """BundleItemEnded subscriber: 一件事 - tell the applicant how each item
+    of their bundle ended as it ends (an item refused ends alone; the case
+    goes on with the others)."""
+    for event in events:
+        if event.status not in TOLD_ITEM_ENDS:
+            continue
+        changes.emit(
+            TOPIC,
+            f"applicant:item:{event.case.pk}:{event.item}",
+            what="item_ended",
+            case=event.case.pk,
+            item=event.item,
+            status=event.status,
+        )
 
 
 def certificate_notice(certificate, what: str, now: datetime) -> None:
@@ -77,7 +97,10 @@ def applicant_notice_deliver(*, key: str, payload: dict[str, Any], now: datetime
         return 0
     zh, en = _case_line(case)
     link = f"{settings.GOVFLOW_PUBLIC_BASE_URL}/cases/{case.reference}/"
-    if what in ("certificate_issued", "certificate_revoked"):
+    if what == "item_ended":
+        text = _item_text(case, str(payload.get("item", "")), str(payload.get("status", "")), zh, en)
+        kind = NotificationKind.CASE_ENDED
+    elif what in ("certificate_issued", "certificate_revoked"):
         certificate = Certificate.objects.filter(pk=payload.get("certificate"), case=case).first()
         if certificate is None:
             return 0
@@ -115,3 +138,23 @@ def applicant_notice_deliver(*, key: str, payload: dict[str, Any], now: datetime
         case_id=case.pk,
         now=now,
     )
+
+
+def _item_text(case, item: str, status: str, zh: str, en: str) -> str:
+    """One item's end in both languages: its title, department and how it ended."""
+    from govflow.cases.bundles import item_words
+    from govflow.processes.services import version_definition
+
+    definition = version_definition(case.version)
+    title_zh, department_zh, status_zh = item_words(definition, item, status, "zh")
+    title_en, department_en, status_en = item_words(definition, item, status, "en")
+    alone = status != "approved"  # a refused item ends alone
+    return (
+        f"{zh}中的事项“{title_zh}”（{department_zh}）：{status_zh}。"
+        + ("其他事项不受影响，" if alone else "")
+        + "详见办件页面。\n"
+        + f"{en}: the item \"{title_en}\" ({department_en}): {status_en}. "
+        + ("The other items are not affected; " if alone else "")
+        + "see the case page.\n"
+    )
+

@@ -9,8 +9,9 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from govflow.cases.events import CaseEnded, subscribe
+        from govflow.cases.events import BundleItemEnded, CaseEnded, subscribe
 
-        from .applicant import case_ended
+        from .applicant import bundle_item_ended, case_ended
 
         subscribe(case_ended, CaseEnded)
+        subscribe(bundle_item_ended, BundleItemEnded)

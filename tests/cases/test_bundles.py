@@ -18,6 +18,7 @@ from govflow.cases.models import CaseStatus, Task, TaskKind, TaskStatus
 from govflow.cases.services import case_create, case_submit, task_complete
 from govflow.certificates.models import Certificate, CertificateStatus
 from govflow.demo_cases import _data, attach_required_documents
+from govflow.notifications.models import Notification
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import outbox_drain
 from govflow.processes.handlers import HandlerContext, credit_code_check
@@ -114,6 +115,13 @@ def test_the_bank_refusing_leaves_the_licence_and_the_other_items_standing(accep
     assert case.status == CaseStatus.IN_REVIEW
     assert Certificate.objects.get(case=case, type="business_licence").status == CertificateStatus.VALID
     assert live(case, "seal_review").exists()
+    # and the applicant is told of that item at once
+    notice = Notification.objects.get(
+        user=base_data["applicant"], outbox_key=f"applicant:item:{case.pk}:bank_account"
+    )
+    assert "事项“银行开户预约”" in notice.body
+    assert "未批准。其他事项不受影响" in notice.body
+    assert 'the item "Bank account appointment" (' in notice.body
     # When every other item is approved
     for item in LATER_ITEMS[:-1]:
         decide(case, f"{item}_review", base_data, now=now)

@@ -35,6 +35,7 @@ ALL = (
     events.SignerChanged,
     events.TaskExtended,
     events.CaseLimitPassed,
+    events.BundleItemEnded,
 )
 
 
