@@ -321,7 +321,7 @@ def load_demo_cases(users: dict[str, Any], *, now: datetime) -> list[Case]:
     _submit(bundle, applicant, now)
     _drive(
         bundle,
-        {"registration_review": APPROVE, "seal_review": APPROVE, "bank_account_review": "reject"},
+        {"registration": APPROVE, "seal": APPROVE, "bank_account": "reject"},
         users,
         now,
     )

@@ -74,11 +74,11 @@ def accepted_case(keys, base_data, now):
 def test_the_licence_is_issued_when_the_registration_is_approved(accepted_case, base_data, now):
     case = accepted_case
     # Only the registration is open; the other items wait for it
-    assert live(case, "registration_review").exists()
-    assert not Task.objects.filter(case=case, node_id__in=[f"{i}_review" for i in LATER_ITEMS]).exists()
+    assert live(case, "registration").exists()
+    assert not Task.objects.filter(case=case, node_id__in=list(LATER_ITEMS)).exists()
     assert statuses(case)["seal"] == "waiting"
     # When market regulation approves the registration
-    decide(case, "registration_review", base_data, now=now)
+    decide(case, "registration", base_data, now=now)
     case.refresh_from_db()
     # Then the licence is issued at once, with the credit code, while the case runs
     licence = Certificate.objects.get(case=case, type="business_licence")
@@ -97,15 +97,15 @@ def test_the_licence_is_issued_when_the_registration_is_approved(accepted_case, 
     assert check == {"valid": True, "registered_here": True}
     # And every later item has started, each at its own department
     assert {t.node_id for t in Task.objects.filter(case=case, status=TaskStatus.OPEN)} == {
-        f"{item}_review" for item in LATER_ITEMS
+        item for item in LATER_ITEMS
     }
 
 
 def test_the_bank_refusing_leaves_the_licence_and_the_other_items_standing(accepted_case, base_data, now):
     case = accepted_case
-    decide(case, "registration_review", base_data, now=now)
+    decide(case, "registration", base_data, now=now)
     # When the bank declines the account
-    decide(case, "bank_account_review", base_data, outcome="reject", now=now)
+    decide(case, "bank_account", base_data, outcome="reject", now=now)
     # Then only the bank item has ended, refused; the case and the others go on
     assert statuses(case) == {
         "registration": "approved",
@@ -114,7 +114,7 @@ def test_the_bank_refusing_leaves_the_licence_and_the_other_items_standing(accep
     }
     assert case.status == CaseStatus.IN_REVIEW
     assert Certificate.objects.get(case=case, type="business_licence").status == CertificateStatus.VALID
-    assert live(case, "seal_review").exists()
+    assert live(case, "seal").exists()
     # and the applicant is told of that item at once
     notice = Notification.objects.get(
         user=base_data["applicant"], outbox_key=f"applicant:item:{case.pk}:bank_account"
@@ -124,7 +124,7 @@ def test_the_bank_refusing_leaves_the_licence_and_the_other_items_standing(accep
     assert 'the item "Bank account appointment" (' in notice.body
     # When every other item is approved
     for item in LATER_ITEMS[:-1]:
-        decide(case, f"{item}_review", base_data, now=now)
+        decide(case, item, base_data, now=now)
     case.refresh_from_db()
     # Then the bundle ends with each outcome shown: partly approved, the case done
     assert case.status == CaseStatus.APPROVED
@@ -166,7 +166,7 @@ def test_the_bank_refusing_leaves_the_licence_and_the_other_items_standing(accep
 
 
 def test_the_case_page_shows_the_bundle_in_chinese(accepted_case, base_data, now):
-    decide(accepted_case, "registration_review", base_data, now=now)
+    decide(accepted_case, "registration", base_data, now=now)
     client = Client()
     client.force_login(base_data["market_regulation_reviewer"])
     page = client.get(f"/cases/{accepted_case.reference}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
