@@ -84,6 +84,8 @@ def test_the_licence_is_issued_when_the_registration_is_approved(accepted_case, 
     licence = Certificate.objects.get(case=case, type="business_licence")
     assert licence.status == CertificateStatus.VALID
     assert licence.node_id == "registration_done"
+    code = case.state["results"]["assign_credit_code"]["credit_code"]
+    assert code in [text for _label, text in licence.facts]  # /verify/ shows the credit code
     assert case.status == CaseStatus.IN_REVIEW
     assert case.state["results"]["assign_credit_code"]["credit_code"]
     # (a construction case may name the company at once: it is registered here)
