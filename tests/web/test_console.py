@@ -1,11 +1,14 @@
 """The admin console: template list, the editor's check / dry run / publish
 with errors at their lines, version pages and the SVG diagram."""
 
+import json
+import re
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 from django.conf import settings
+from django.contrib.staticfiles import finders
 
 from govflow.processes.models import ProcessTemplate, ProcessVersion
 
@@ -61,6 +64,59 @@ def test_check_reports_every_problem_with_its_line_and_column(admin_client):
     assert "no_such_handler" in html
     assert 'value="' not in html.split('id="source"')[1][:20]  # the source stays in the textarea
     assert "department: nowhere" in html
+
+
+def _problem_data(html: str) -> list[dict]:
+    found = re.search(r'<script id="source-problems" type="application/json">(.*?)</script>', html, re.S)
+    assert found, "the problems are not on the page as JSON"
+    return json.loads(found[1])
+
+
+def test_the_editor_loads_the_vendored_codemirror_and_its_start_up_file(admin_client):
+    html = admin_client.get("/console/editor/?template=business_setup").content.decode()
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    # the editor after the library and its YAML mode; all from /static/ (the CSP allows 'self' only)
+    wanted = [
+        "/static/vendor/codemirror/codemirror.js",
+        "/static/vendor/codemirror/yaml.js",
+        "/static/govflow/yaml-editor.js",
+    ]
+    assert [s for s in scripts if s in wanted] == wanted
+    assert 'href="/static/vendor/codemirror/codemirror.css"' in html
+    assert 'href="/static/govflow/yaml-editor.css"' in html
+    for path in ("vendor/codemirror/codemirror.js", "vendor/codemirror/yaml.js", "govflow/yaml-editor.js"):
+        assert finders.find(path), path
+    licence = Path(finders.find("vendor/codemirror/LICENSE")).read_text(encoding="utf-8")
+    assert "MIT License" in licence
+    assert "5.65" in Path(finders.find("vendor/codemirror/VERSION")).read_text(encoding="utf-8")
+    # the textarea is still the form field, and there are no problems to mark
+    assert '<textarea id="source" name="source"' in html
+    assert _problem_data(html) == []
+
+
+def test_the_problems_reach_the_editor_with_their_lines_in_both_languages(admin_client):
+    lines = SOURCE.splitlines()
+    seal = next(i for i, line in enumerate(lines, 1) if "department: public_security" in line)
+    col = lines[seal - 1].index("department") + len("department: ") + 1
+    broken = SOURCE.replace("department: public_security", "department: nowhere", 1)
+
+    html = admin_client.post("/console/editor/", {"action": "validate", "source": broken}).content.decode()
+
+    [problem] = _problem_data(html)
+    assert problem["line"] == seal
+    assert problem["col"] == col
+    assert "nowhere" in problem["message"]
+    assert problem["label"].startswith(f"第 {seal} 行第 {col} 列：")
+    assert problem["below"].startswith(f"第 {col} 列：")
+    assert f'<a href="#L{seal}" data-line="{seal}" data-col="{col}">' in html
+    assert "问题标在行号旁" in html
+
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = admin_client.post("/console/editor/", {"action": "validate", "source": broken}).content.decode()
+    [problem] = _problem_data(english)
+    assert problem["label"].startswith(f"Line {seal}, column {col}: ")
+    assert problem["below"].startswith(f"Column {col}: ")
+    assert "Problems are marked beside their line numbers" in english
 
 
 def test_a_valid_template_checks_clean_and_shows_its_diagram(admin_client):

@@ -181,6 +181,25 @@ def _excerpts(source: str, problems) -> list[list[tuple[int, str, list]]]:
     return runs
 
 
+def _problem_marks(problems) -> list[dict]:
+    """The problems as data for the editor's script (a JSON script element,
+    which the CSP does not run): line and column (1-based), the message, the
+    text for the mark in the margin and the text shown under the line."""
+    marks = []
+    for p in problems:
+        words = {"line": p.line, "col": p.col, "message": str(p.message)}
+        marks.append(
+            {
+                "line": p.line,
+                "col": p.col,
+                "message": words["message"],
+                "label": _("Line %(line)s, column %(col)s: %(message)s") % words,
+                "below": _("Column %(col)s: %(message)s") % words,
+            }
+        )
+    return marks
+
+
 def _against_published(code: str, source: str):
     """What the text changes against the template's published version (None
     for a new template)."""
@@ -199,7 +218,14 @@ def _against_published(code: str, source: str):
 @admin_required
 @require_http_methods(["GET", "POST"])
 def editor(request):
-    context: dict = {"source": "", "note": "", "script": "", "problems": [], "action": ""}
+    context: dict = {
+        "source": "",
+        "note": "",
+        "script": "",
+        "problems": [],
+        "problem_marks": [],
+        "action": "",
+    }
     if request.method == "GET":
         code = request.GET.get("template", "")
         if code:
@@ -270,4 +296,5 @@ def editor(request):
             context["diff"] = _against_published(definition.id, source)
         status = 400 if problems else 200
     context["excerpts"] = _excerpts(source, context["problems"])
+    context["problem_marks"] = _problem_marks(context["problems"])
     return render(request, "console/editor.html", context, status=status)
