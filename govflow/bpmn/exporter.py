@@ -42,9 +42,12 @@ TEMPLATE_KEYS = (
     "legal_basis",
     "calendar",
     "time_limit",
+    "statutory_limit",
     "form",
     "title_field",
     "verification",
+    "catalog",
+    "distinct_signers",
 )
 POOL_GAP = 40
 

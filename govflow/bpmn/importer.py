@@ -28,6 +28,7 @@ from lxml import etree
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from govflow.engine import check_definition
 from govflow.engine.definition import CASE_OUTCOMES, MAIN, TASK_OUTCOMES
@@ -814,7 +815,7 @@ class _Importer:
         if not name and main.get("id") in participants:
             name = _clean_name(participants[main.get("id")].get("name", ""))
         doc["title"] = _label(name, template_ext.get("title"), fallback=template_id)
-        for key in ("description", "legal_basis", "calendar", "time_limit", "verification"):
+        for key in ("description", "legal_basis", "calendar", "time_limit", "statutory_limit"):
             if key in template_ext:
                 doc[key] = template_ext[key]
         main_nodes = self.process_nodes(self.process_ids[main.get("id", "")])
@@ -838,8 +839,9 @@ class _Importer:
         doc["nodes"] = main_nodes
         if subprocesses:
             doc["subprocesses"] = subprocesses
-        if "title_field" in template_ext:
-            doc["title_field"] = template_ext["title_field"]
+        for key in ("verification", "title_field", "catalog", "distinct_signers"):
+            if key in template_ext:
+                doc[key] = template_ext[key]
         if self.placeholders:
             doc.yaml_set_start_comment(
                 f"Imported from BPMN with --keep-conditions. {len(self.placeholders)} condition(s) could "
@@ -1759,14 +1761,26 @@ def _label(name: str, given: Any, *, fallback: str) -> CommentedMap:
     return _flow_map({"zh": zh, "en": en})
 
 
+def _flow_scalar(value: Any) -> Any:
+    """A text in a flow collection: ruamel writes one that starts with ':'
+    or '?' as a plain scalar, which does not read back there; quoted."""
+    if isinstance(value, str) and value[:1] in (":", "?"):
+        return DoubleQuotedScalarString(value)
+    return value
+
+
 def _flow_map(values: Mapping) -> CommentedMap:
-    result = CommentedMap(values) if not isinstance(values, CommentedMap) else values
-    result.fa.set_flow_style()
-    return result
+    if not isinstance(values, CommentedMap):
+        values = CommentedMap((k, _flow_scalar(v)) for k, v in values.items())
+    else:
+        for key, value in list(values.items()):
+            values[key] = _flow_scalar(value)
+    values.fa.set_flow_style()
+    return values
 
 
 def _flow_seq(values: Iterable) -> CommentedSeq:
-    result = CommentedSeq(values)
+    result = CommentedSeq(_flow_scalar(v) for v in values)
     result.fa.set_flow_style()
     return result
 
@@ -1776,13 +1790,12 @@ def _yaml_value(value: Any) -> Any:
     if isinstance(value, dict):
         result = CommentedMap((k, _yaml_value(v)) for k, v in value.items())
         if set(value) <= {"zh", "en"} or all(not isinstance(v, dict | list) for v in value.values()):
-            result.fa.set_flow_style()
+            return _flow_map(result)
         return result
     if isinstance(value, list):
-        seq = CommentedSeq(_yaml_value(v) for v in value)
         if all(not isinstance(v, dict | list) for v in value):
-            seq.fa.set_flow_style()
-        return seq
+            return _flow_seq(value)
+        return CommentedSeq(_yaml_value(v) for v in value)
     return value
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
+from ruamel.yaml import YAML
 
 from govflow.bpmn.common import BPMN, BPMNDI, DC, DI
 from govflow.bpmn.exporter import export_bpmn
@@ -90,3 +93,131 @@ def test_a_countersign_of_distinct_people_survives_export_and_import(importer):
     # Then the import still asks for distinct people
     assert '"distinct_people": true' in xml.decode("utf-8")
     assert canonical(result.yaml)["nodes"]["pair"]["countersign"]["distinct_people"] is True
+
+
+def _clock_of(source: str, node_id: str):
+    raw = YAML(typ="safe", pure=True).load(source)
+    nodes = list(raw["nodes"])
+    for sub in (raw.get("subprocesses") or {}).values():
+        nodes += sub["nodes"]
+    return next(item for item in nodes if item["id"] == node_id).get("clock")
+
+
+CLOCK_TEMPLATE = """
+id: clock_forms
+title: {{zh: 计时方式, en: Clock forms}}
+time_limit: {{days: 20}}
+statutory_limit: {{days: 30}}
+nodes:
+  - {{id: start, type: start, next: panel}}
+  - id: panel
+    type: user_task
+    title: {{zh: 专家评审, en: Expert panel}}
+    department: development_reform
+    clock: {clock}
+    outcomes: {{approve: sign, reject: refused}}
+  - id: sign
+    type: user_task
+    title: {{zh: 会签, en: Countersign}}
+    countersign: {{mode: all, signers: [development_reform, market_regulation]}}
+    clock: {clock}
+    outcomes: {{approve: check, reject: refused}}
+  - id: check
+    type: call
+    title: {{zh: 核查, en: Check}}
+    process: inspection
+    outcomes: {{approved: done}}
+  - {{id: done, type: end, title: {{zh: 通过, en: Approved}}, outcome: approved}}
+  - {{id: refused, type: end, title: {{zh: 驳回, en: Refused}}, outcome: rejected}}
+subprocesses:
+  inspection:
+    title: {{zh: 现场核查, en: Inspection}}
+    nodes:
+      - {{id: i_start, type: start, next: visit}}
+      - id: visit
+        type: user_task
+        title: {{zh: 现场检验, en: Site test}}
+        department: market_regulation
+        clock: {clock}
+        outcomes: {{approve: i_end, reject: i_end}}
+      - {{id: i_end, type: end, title: {{zh: 完成, en: Done}}, outcome: approved}}
+"""
+
+
+def _roundtrip_clock(clock, importer):
+    import json
+
+    source = CLOCK_TEMPLATE.format(clock=json.dumps(clock, ensure_ascii=False))
+    xml = export_bpmn(source, handlers=HANDLERS, departments=DEPARTMENTS)
+    result = importer(xml, department=None)
+    return source, xml, result
+
+
+def test_the_long_clock_form_keeps_every_key(importer):
+    # Given an excluded step in its long form, on a task, a countersign and in a sub-process
+    clock = {
+        "excluded": True,
+        "scope": "case",
+        "expected": {"calendar_days": 30},
+        "legal_basis": '《中华人民共和国行政许可法》第四十五条；\n检验时间 "不计入" <期限> & 告知',
+    }
+    source, xml, result = _roundtrip_clock(clock, importer)
+    # When it goes to BPMN and back, every key comes back as written
+    for node_id in ("panel", "sign", "visit"):
+        assert _clock_of(result.yaml, node_id) == clock
+    assert canonical(result.yaml) == canonical(source)
+    definition = canonical(result.yaml)
+    assert definition["nodes"]["visit"]["clock_scope"] == "case"
+    assert definition["nodes"]["visit"]["clock_expected"] == {
+        "days": None,
+        "hours": None,
+        "calendar_days": 30,
+    }
+    # and the template's statutory limit with it
+    assert definition["statutory_limit"] == {"days": 30, "hours": None, "calendar_days": None}
+    assert export_bpmn(result.yaml, handlers=HANDLERS, departments=DEPARTMENTS) == xml
+
+
+_texts = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"))
+    | st.sampled_from("\n\"'<>&:#{}[]"),
+    min_size=1,
+    max_size=40,
+).filter(lambda t: t.strip() == t and t.strip())
+_durations = st.one_of(
+    st.builds(lambda n: {"days": n}, st.integers(1, 365)),
+    st.builds(lambda n: {"calendar_days": n}, st.integers(1, 365)),
+    st.builds(lambda n: {"hours": n}, st.sampled_from([0.5, 1, 2, 4.5, 8, 16])),
+)
+
+
+@st.composite
+def clock_forms(draw):
+    """Every clock form the language accepts: the short words and the long
+    form with any subset of its optional keys."""
+    short = draw(st.sampled_from([None, "counted", "excluded"]))
+    if short is not None:
+        return short
+    clock: dict = {"excluded": draw(st.booleans())}
+    if clock["excluded"]:
+        if draw(st.booleans()):
+            clock["scope"] = draw(st.sampled_from(["branch", "case"]))
+        if draw(st.booleans()):
+            clock["expected"] = draw(_durations)
+        if draw(st.booleans()):
+            clock["legal_basis"] = draw(_texts)
+    return clock
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(clock_forms())
+def test_every_clock_form_survives_export_and_import(importer, clock):
+    source, xml, result = _roundtrip_clock(clock, importer)
+    for node_id in ("panel", "sign", "visit"):
+        assert _clock_of(result.yaml, node_id) == clock
+    assert canonical(result.yaml) == canonical(source)
+    assert export_bpmn(result.yaml, handlers=HANDLERS, departments=DEPARTMENTS) == xml
