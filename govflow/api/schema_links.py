@@ -6,7 +6,7 @@ attachments and timeline; the `id` of a task in the inbox list is the
 
 Derived from the paths, so a new operation gets its links without a table:
 an operation whose 2xx body (or the first item of its list or of its page, `results`)
-carries a member named like the path parameter that follows its own path is
+always carries a member (required, not nullable) named like the path parameter that follows its own path is
 linked to every operation under `<its path>{<member>}/`; path parameters
 the two share are passed on from the request."""
 
@@ -16,6 +16,9 @@ import re
 from typing import Any
 
 PARAMETER = re.compile(r"\{(\w+)\}")
+# Members that carry an identifier only sometimes, though always present: a
+# verification of a file that is not one of ours answers with an empty number.
+SOMETIMES_EMPTY = {("Verification", "number")}
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -25,17 +28,32 @@ def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, An
     return schema if isinstance(schema, dict) else {}
 
 
+def _always_there(reference: dict[str, Any], components: dict[str, Any]) -> set[str]:
+    """The members an object always carries with a value: required, not
+    nullable, and not one of SOMETIMES_EMPTY."""
+    name = reference.get("$ref", "").rsplit("/", 1)[-1]
+    schema = _resolve(reference, components)
+    required = set(schema.get("required", ()))
+    return {
+        member
+        for member, definition in schema.get("properties", {}).items()
+        if member in required
+        and not definition.get("nullable")
+        and not _resolve(definition, components).get("nullable")
+        and (name, member) not in SOMETIMES_EMPTY
+    }
+
+
 def _identifiers(response: dict[str, Any], components: dict[str, Any]) -> tuple[str, set[str]]:
     """(JSON pointer prefix, member names) of the object a 2xx body holds."""
-    schema = _resolve(response.get("content", {}).get("application/json", {}).get("schema", {}), components)
+    body = response.get("content", {}).get("application/json", {}).get("schema", {})
+    schema = _resolve(body, components)
     if schema.get("type") == "array":
-        item = _resolve(schema.get("items", {}), components)
-        return "/0", set(item.get("properties", {}))
+        return "/0", _always_there(schema.get("items", {}), components)
     properties = schema.get("properties", {})
     if "results" in properties:
-        item = _resolve(properties["results"].get("items", {}), components)
-        return "/results/0", set(item.get("properties", {}))
-    return "", set(properties)
+        return "/results/0", _always_there(properties["results"].get("items", {}), components)
+    return "", _always_there(body, components)
 
 
 def document_links(result, generator, request, public):

@@ -1,7 +1,8 @@
 """schemathesis's stateful run: sequences of calls chained through the links
 it infers from the schema (a case created, then read, changed, given a
 document, submitted, withdrawn; an attachment uploaded then deleted then
-asked for again), as an applicant and as a reviewer, with every check —
+asked for again), as an administrator (the whole API), an applicant and a reviewer, with every
+check —
 including the stateful ones: a resource the API just created is there, one
 it just deleted is gone."""
 
@@ -61,6 +62,7 @@ def _machine(raw: dict, app, token: str, paths: str):
 # Per persona, the part of the API its work goes through: the applicant's
 # cases (create, fill, attach, submit, withdraw), the reviewer's inbox.
 SCOPE = {
+    "admin": r"^/api/v1/",
     "applicant": r"^/api/v1/(cases|services)/",
     "reviewer": r"^/api/v1/(tasks|cases|extensions|opinions)/",
 }
@@ -70,7 +72,11 @@ SCOPE = {
 def test_chained_calls_keep_the_schema_and_the_state(wsgi_app, base_data, settings_override, persona):
     applicant = base_data["applicant"]
     submitted(applicant, "business_setup", company_name="北京状态测试科技有限公司")
-    user = {"applicant": applicant, "reviewer": base_data["market_regulation_reviewer"]}[persona]
+    user = {
+        "admin": base_data["admin"],
+        "applicant": applicant,
+        "reviewer": base_data["market_regulation_reviewer"],
+    }[persona]
     raw = json.loads(api_client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content)
     machine, applied = _machine(raw, wsgi_app, token_for(user), SCOPE[persona])
     assert len(machine.bundles) >= 5  # the links schemathesis found to chain calls
