@@ -404,8 +404,8 @@ class _Exporter:
     def user_task_extension(self, node, raw: dict, ext: dict) -> None:
         if node.countersign is not None:
             ext["countersign"] = {"mode": node.countersign.mode, "signers": list(node.countersign.signers)}
-            if node.countersign.distinct_people:
-                ext["countersign"]["distinct_people"] = True
+            if not node.countersign.distinct_people:  # the opt-out (true is the default)
+                ext["countersign"]["distinct_people"] = False
             if node.countersign.pass_ratio is not None:
                 ext["countersign"]["pass_ratio"] = str(node.countersign.pass_ratio)
             if node.countersign.weights:

@@ -527,9 +527,11 @@ def task_complete(
 
 
 def _refuse_second_signature(case: Case, task: Task, person_id: int) -> None:
-    """A countersign that says `distinct_people` (双人审核) needs a different
-    person on each signature task of the node in one round: who holds or
-    has signed a sibling may not take, be given or sign this one. A template
+    """A countersign with `distinct_people` (双人审核, 审批人去重: the
+    default; a template opts out with `distinct_people: false`) needs a
+    different person on each signature task of the node in one round: who
+    holds or has signed a sibling may not take, be given or sign this one
+    (409 `distinct_people`). A template
     with `distinct_signers` also keeps one person from deciding two steps."""
     refuse_repeat_signer(case, task, person_id)
     if task.kind != TaskKind.SIGNATURE:
@@ -547,7 +549,8 @@ def _refuse_second_signature(case: Case, task: Task, person_id: int) -> None:
         what = "has already signed" if signed else "holds"
         raise Conflict(
             f"this countersign needs a different person for each signature (distinct_people): "
-            f"the same person {what} another signature of this step"
+            f"the same person {what} another signature of this step",
+            code="distinct_people",
         )
 
 

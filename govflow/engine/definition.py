@@ -73,13 +73,15 @@ class Sla:
 @dataclass(frozen=True, slots=True)
 class Countersign:
     """Several signature tasks instead of one review. `signers` names a
-    department per task; a department may be named more than once only with
-    `distinct_people`, which says that no person may sign twice on the node
-    in one round (two reviewers of one department must both sign)."""
+    department per task. `distinct_people` (审批人去重, the default) says
+    that no person may sign twice on the node in one round, so N signers
+    are N different people (two reviewers of one department must both
+    sign); a template opts out with `distinct_people: false`, and may then
+    name a department only once."""
 
     mode: str
     signers: tuple[str, ...]
-    distinct_people: bool = False
+    distinct_people: bool = True
     # mode "vote" (票签): the share of the weight that carries the node
     # (exact, e.g. Fraction(2, 3)) and each signer's weight (1 each unless
     # `weights` says otherwise).

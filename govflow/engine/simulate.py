@@ -719,7 +719,7 @@ class _Run:
             self.taking_back[ident] = task["node"]
             self.schedule(0.0, "take_back", ident)
             return rt.CompleteTask(
-                ident, argument or "approve", actor="simulation", opinion="simulated decision"
+                ident, argument or "approve", actor=signer_of(task), opinion="simulated decision"
             )
         if operation == "transfer":
             return rt.TransferTask(ident, argument, actor="simulation")
@@ -1011,7 +1011,7 @@ class _Run:
             self.decided.append({"node": task["node"], "outcome": outcome, "day": round(self.clock, 3)})
             if task["kind"] == "acceptance":
                 return self.acceptance_event(ident, task, outcome)
-            return rt.CompleteTask(ident, outcome, actor="simulation", opinion="simulated decision")
+            return rt.CompleteTask(ident, outcome, actor=signer_of(task), opinion="simulated decision")
         if kind == "correct":
             changes = self.script.corrections.get(task["node"], {})
             if isinstance(changes, list):
@@ -1138,6 +1138,12 @@ def example_value(spec: FieldSpec, *, today: date, index: int = 0) -> Any:
     if spec.max_length:
         example = example[: spec.max_length]
     return example
+
+
+def signer_of(task: dict[str, Any]) -> str:
+    """Who decides a task in a dry run: one simulated reviewer, and a
+    different person for each signature of a countersign (审批人去重)."""
+    return "simulation" if task["kind"] != "signature" else f"simulation:signer{task['signer']}"
 
 
 def material_days(definition: Definition) -> float | None:

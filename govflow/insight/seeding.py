@@ -128,6 +128,8 @@ class _Sim:
     paused_since: datetime | None = None
     seq: int = 0
     current: Any = None  # the event being applied
+    # 审批人去重: who signs each countersign round, (node, round) -> reviewers
+    signers: dict[tuple[str, int], set] = field(default_factory=dict)
 
     def push(self, at: datetime, event) -> None:
         self.seq += 1
@@ -466,12 +468,19 @@ def _apply(sim: _Sim, result: rt.StepResult, now: datetime, rng: random.Random, 
                 except CalendarYearMissing:
                     continue  # beyond the loaded calendar: the case stays open here
                 reviewers = service.reviewers.get(effect.department) or [None]
+                signed = sim.signers.setdefault((effect.node, effect.round), set())
+                if effect.kind == TaskKind.SIGNATURE:
+                    # a countersign's signers are different people (distinct_people)
+                    reviewers = [r for r in reviewers if r not in signed] or [None]
+                reviewer = rng.choice(reviewers)
+                if effect.kind == TaskKind.SIGNATURE and reviewer is not None:
+                    signed.add(reviewer)
                 sim.push(
                     at,
                     rt.CompleteTask(
                         effect.task_id,
                         outcome,
-                        actor=str(rng.choice(reviewers)),
+                        actor=str(reviewer) if reviewer is not None else None,
                         opinion=rng.choice(OPINIONS[outcome]),
                     ),
                 )

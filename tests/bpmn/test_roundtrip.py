@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from govflow.bpmn.common import BPMN, BPMNDI, DC, DI
 from govflow.bpmn.exporter import export_bpmn
 from govflow.bpmn.roundtrip import canonical
+from govflow.engine import load_definition
 
 from .conftest import DEPARTMENTS, HANDLERS, ROOT
 
@@ -90,9 +91,24 @@ def test_a_countersign_of_distinct_people_survives_export_and_import(importer):
     xml = export_bpmn(source, handlers=HANDLERS, departments=DEPARTMENTS)
     # When it goes to BPMN and back
     result = importer(xml, department=None)
-    # Then the import still asks for distinct people
-    assert '"distinct_people": true' in xml.decode("utf-8")
-    assert canonical(result.yaml)["nodes"]["pair"]["countersign"]["distinct_people"] is True
+    # Then the import still asks for distinct people (the default, so not written out)
+    assert '"distinct_people"' not in xml.decode("utf-8")
+    assert canonical(result.yaml)["nodes"]["pair"]["countersign"].get("distinct_people", True) is True
+    assert load_definition(result.yaml).nodes["pair"].countersign.distinct_people is True
+
+
+def test_the_opt_out_of_distinct_people_survives_export_and_import(importer):
+    # Given a countersign of two departments that one person may sign both of
+    source = (ROOT / "tests/data/workflows/valid/countersign_distinct_people.yaml").read_text("utf-8")
+    source = source.replace(
+        "signers: [market_regulation, market_regulation], distinct_people: true",
+        "signers: [market_regulation, tax], distinct_people: false",
+    )
+    assert "distinct_people: false" in source
+    # When it goes to BPMN and back
+    result = importer(export_bpmn(source, handlers=HANDLERS, departments=DEPARTMENTS), department=None)
+    # Then the opt-out is kept
+    assert canonical(result.yaml)["nodes"]["pair"]["countersign"]["distinct_people"] is False
 
 
 def _clock_of(source: str, node_id: str):

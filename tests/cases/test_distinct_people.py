@@ -115,3 +115,57 @@ def test_distinct_people_across_departments_binds_a_member_of_both(
     task_complete(task_id=first.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
     with pytest.raises(Conflict):
         task_complete(task_id=second.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+
+
+# -- 审批人去重 is the default (issue 19) ------------------------------------------------
+
+DEFAULT = TEMPLATE.replace("distinct_people: %(distinct)s, ", "")
+
+
+def publish_default(signers="market_regulation, fire"):
+    assert "distinct_people" not in DEFAULT
+    return process_publish(source=DEFAULT % {"mode": "all", "signers": signers})
+
+
+@pytest.mark.operations
+@pytest.mark.django_db
+def test_without_the_key_one_person_cannot_sign_two_signatures(base_data, applicant, market_reviewer, now):
+    # Given a countersign that says nothing of distinct people, and a reviewer in both departments
+    Membership.objects.get_or_create(user=market_reviewer, department=Department.objects.get(code="fire"))
+    publish_default()
+    case = submit(applicant, now)
+    first, second = signatures(case)
+    task_complete(task_id=first.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+
+    # When the same person signs the second signature, it is refused with its own code
+    with pytest.raises(Conflict) as refused:
+        task_complete(task_id=second.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+    assert refused.value.code == "distinct_people"
+    assert refused.value.message.startswith("this countersign needs a different person for each signature")
+    second.refresh_from_db()
+    assert second.status == TaskStatus.OPEN
+
+
+@pytest.mark.operations
+@pytest.mark.django_db
+def test_the_api_and_the_web_say_why_in_chinese(base_data, applicant, market_reviewer, now, client):
+    from tests.api.conftest import api_client, assert_error
+
+    Membership.objects.get_or_create(user=market_reviewer, department=Department.objects.get(code="fire"))
+    publish_default()
+    case = submit(applicant, now)
+    first, second = signatures(case)
+    task_complete(task_id=first.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+
+    refused = api_client(market_reviewer).post(f"/api/v1/tasks/{second.pk}/claim/")
+    error = assert_error(refused, 409, "distinct_people")
+    assert (
+        error["message"]
+        == "此会签环节须由不同人员分别签署（双人审核）：同一人已持有或已签署本环节的另一份签署任务。"
+    )
+
+    client.force_login(market_reviewer)
+    page = client.post(
+        f"/inbox/tasks/{second.pk}/claim/", HTTP_ACCEPT_LANGUAGE="zh-hans", follow=True
+    ).content.decode()
+    assert "此会签环节须由不同人员分别签署" in page

@@ -15,8 +15,11 @@ docs/process-language.md). tests/engine/test_soundness.py adds unstructured
 graphs.
 
 After every step the state must survive a JSON round trip, no token may be
-lost or left on a gateway, no join may fire twice, and the case must either
-have ended or still have something that can happen.
+lost or left on a gateway, no join may fire twice, the case must either
+have ended or still have something that can happen, and no person may sign
+twice in a round of a countersign unless the template opts out
+(`distinct_people: false`; 审批人去重): a second signature by someone who
+signed is refused.
 """
 
 from __future__ import annotations
@@ -72,6 +75,8 @@ WAIT_STATES = {
     "fee",
 }
 REVIEWERS = ["market_regulation", "tax", "fire", "bank", "archives", "natural_resources"]
+# The people who decide (a countersign has at most three signers: one is always free to sign).
+PEOPLE = ("p1", "p2", "p3")
 MAX_STEPS = 60
 # Each example parses a template with the (pure Python) loader, so the counts stay moderate.
 PROPERTIES = settings(
@@ -125,6 +130,8 @@ def user_task_spec(draw: st.DrawFn, *, vote: bool = False) -> dict[str, Any]:
         mode = draw(st.sampled_from(["all", "any", "sequential", *(["vote"] if vote else [])]))
         signers = draw(st.lists(st.sampled_from(REVIEWERS), min_size=2, max_size=3, unique=True))
         countersign: dict[str, Any] = {"mode": mode, "signers": signers}
+        if draw(st.integers(0, 2)) == 0:
+            countersign["distinct_people"] = False  # the opt-out of 审批人去重
         if mode == "vote":
             countersign["pass_ratio"] = draw(st.sampled_from(["1/2", "2/3", "1", "0.3"]))
             if draw(st.booleans()):
@@ -394,7 +401,10 @@ def possible_events(
                 continue
             offered = [o for o in node.outcomes if o in ("approve", "reject") or not task.get("added")]
             for outcome in offered:
-                events += [CompleteTask(task_id, outcome)] * (approve_weight if outcome == "approve" else 1)
+                for actor in _deciders(node, state, task_id, task):
+                    events += [CompleteTask(task_id, outcome, actor=actor)] * (
+                        approve_weight if outcome == "approve" else 1
+                    )
         elif task["kind"] == "correction":
             events.append(SubmitCorrection(task_id, {"x": x}))
         elif task["kind"] == "applicant":
@@ -440,6 +450,40 @@ def possible_events(
     return events
 
 
+def _signed(state: dict[str, Any], task: dict[str, Any]) -> list[str]:
+    """Who has signed the round of a countersign the signature `task` belongs to."""
+    signatures = state["tokens"][task["token"]].get("signatures", ())
+    return [s["by"] for s in signatures if s.get("by") is not None]
+
+
+def _deciders(node: Any, state: dict[str, Any], task_id: str, task: dict[str, Any]) -> list[str | None]:
+    """Who may decide the task: a review by one person; a signature by any of
+    PEOPLE who has not signed the round yet (审批人去重), or by anyone where
+    the countersign opts out (so that random runs do sign twice there)."""
+    if task["kind"] != "signature" or node.countersign is None:
+        return [PEOPLE[int(task_id[1:]) % len(PEOPLE)]]
+    if not node.countersign.distinct_people:
+        return list(PEOPLE)
+    return [p for p in PEOPLE if p not in _signed(state, task)]
+
+
+def assert_second_signatures_refused(definition: Definition, state: dict[str, Any]) -> None:
+    """审批人去重: whoever signed a round of a countersign with distinct_people
+    (the default) is refused another signature of it, and the state stays
+    as it was; where the template opts out, distinct_people refuses nothing."""
+    if state["status"] != "running":
+        return
+    for task_id, task in sorted(state["tasks"].items()):
+        node = definition.nodes[task["node"]]
+        if task["kind"] != "signature" or node.countersign is None or task.get("waiting"):
+            continue  # (a signer added before it signs first)
+        for person in sorted(set(_signed(state, task))):
+            before = json.dumps(state, sort_keys=True)
+            refusal = _refusal(definition, state, CompleteTask(task_id, "approve", actor=person))
+            assert (refusal == "distinct_people") == node.countersign.distinct_people, (refusal, task_id)
+            assert json.dumps(state, sort_keys=True) == before
+
+
 def _some_notice(definition: Definition) -> tuple[dict[str, str], ...]:
     """A one-item correction notice on the form's first field or material (none without either)."""
     form = definition.form
@@ -454,6 +498,15 @@ def waiting_signals(definition: Definition, state: dict[str, Any]) -> list[str]:
     """The messages tokens wait for at `signal` nodes (each name once)."""
     names = (definition.nodes[token["node"]] for token in state["tokens"].values())
     return sorted({node.settings["signal"] for node in names if node.type == "signal"})
+
+
+def _refusal(definition: Definition, state: dict[str, Any], event: Any) -> str | None:
+    """The code the engine refuses `event` with, or None when it takes it."""
+    try:
+        step(definition, state, event, T0)
+    except IllegalEvent as refused:
+        return refused.code
+    return None
 
 
 def _accepted(definition: Definition, state: dict[str, Any], event: Any) -> bool:
@@ -525,6 +578,14 @@ def assert_invariants(
     # (c) a join fires once per split firing: the node after it is entered no more often than the split
     for split_id, after in counted_joins(definition):
         assert journal.entered[after] <= journal.entered[split_id], (split_id, after)
+
+    # (e) 审批人去重: no person signs twice in a round of a countersign unless the template opts out
+    rounds = [(nodes[t["node"]], t.get("signatures", ())) for t in state["tokens"].values()]
+    rounds += [(nodes[n], d.get("signatures", ())) for n, d in state["decisions"].items() if n in nodes]
+    for node, signatures in rounds:
+        if node.countersign is not None and node.countersign.distinct_people:
+            people = [s["by"] for s in signatures if s.get("by") is not None]
+            assert len(people) == len(set(people)), (node.id, signatures)
 
     if state["status"] != "running":
         assert state["outcome"] in ("approved", "rejected", "withdrawn")
@@ -621,6 +682,7 @@ def run_random(definition: Definition, data: st.DataObject, x: int) -> dict[str,
         _note_decision(journal, event, result.effects)
         state = result.state
         assert_invariants(definition, state, result.effects, journal)
+        assert_second_signatures_refused(definition, state)
     return state
 
 
@@ -752,3 +814,4 @@ def test_valid_templates_keep_every_invariant_on_random_paths(name: str, data: s
         _note_decision(journal, event, result.effects)
         state = result.state
         assert_invariants(definition, state, result.effects, journal)
+        assert_second_signatures_refused(definition, state)

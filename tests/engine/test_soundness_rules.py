@@ -54,28 +54,29 @@ BLOCK = "  - {id: split, type: parallel, next: [a, b]}\n  - {id: join, type: par
 # -- countersign: distinct people ------------------------------------------------
 
 
-def test_a_department_may_sign_twice_only_with_distinct_people():
-    # Given a countersign naming one department twice, with and without distinct_people
+def test_signers_are_distinct_people_unless_the_template_opts_out():
+    # Given a countersign naming one department twice: by default, and with the opt-out
     twice = "  - {id: split, type: user_task, title: {zh: s, en: s}, outcomes: {approve: done},\n"
-    plain = twice + "     countersign: {mode: all, signers: [market_regulation, market_regulation]}}\n"
-    distinct = twice + (
-        "     countersign: {mode: all, distinct_people: true,\n"
+    default = twice + "     countersign: {mode: all, signers: [market_regulation, market_regulation]}}\n"
+    opted_out = twice + (
+        "     countersign: {mode: all, distinct_people: false,\n"
         "                   signers: [market_regulation, market_regulation]}}\n"
     )
 
     # When both are checked
-    refused = check(plain)
-    definition = load(document(distinct))
+    definition = load(document(default))
+    refused = check(opted_out)
 
-    # Then only the one that says so is accepted, and it keeps the key
-    assert refused == [
-        "9:60: node 'split' countersign names department 'market_regulation' twice; for two different "
-        "people of one department to sign, set distinct_people: true on the countersign"
-    ]
+    # Then the default asks for two different people; the opt-out may not name it twice
     sign = definition.nodes["split"].countersign
     assert sign is not None
     assert (sign.signers, sign.distinct_people) == (("market_regulation", "market_regulation"), True)
-    other = load(document(plain.replace("market_regulation]", "tax]"))).nodes["split"].countersign
+    assert refused == [
+        "10:49: node 'split' countersign names department 'market_regulation' twice with "
+        "distinct_people: false; one person could sign both, so drop the opt-out (two different "
+        "people of the department then sign) or name the department once"
+    ]
+    other = load(document(opted_out.replace("market_regulation]", "tax]"))).nodes["split"].countersign
     assert other is not None
     assert other.distinct_people is False
 

@@ -89,7 +89,8 @@ class UserTask(NodeKind):
                     ("mode", "signers"),
                     f"{what} countersign",
                 )
-                distinct_people = reader.boolean(sign, "distinct_people", f"{what} countersign", False)
+                # 审批人去重: N signers are N different people unless the template opts out.
+                distinct_people = reader.boolean(sign, "distinct_people", f"{what} countersign", True)
                 mode = sign.get("mode")
                 if "mode" in sign and mode not in COUNTERSIGN_MODES:
                     reader.err(
@@ -105,9 +106,10 @@ class UserTask(NodeKind):
                         # One person could otherwise sign every task of the department.
                         reader.err(
                             pos,
-                            f"{what} countersign names department '{dept}' twice; "
-                            "for two different people of one department to sign, "
-                            "set distinct_people: true on the countersign",
+                            f"{what} countersign names department '{dept}' twice with "
+                            "distinct_people: false; one person could sign both, so drop the "
+                            "opt-out (two different people of the department then sign) or "
+                            "name the department once",
                         )
                     if dept:
                         signers.append(dept)
@@ -341,6 +343,8 @@ class UserTask(NodeKind):
         if task.get("added"):
             self.added_signed(machine, event, task, node)
             return
+        if task["kind"] == "signature":
+            refuse_second_signature(machine.state, task, node, event.actor)
         self.decide(
             machine, event.task_id, task, node, event.outcome, event.actor, event.opinion, event.data, None
         )
@@ -539,6 +543,22 @@ class UserTask(NodeKind):
         if total - no < needed:
             return "reject"
         return None
+
+
+def refuse_second_signature(state: dict[str, Any], task: dict, node: Node, actor: str | None) -> None:
+    """审批人去重: on a countersign with `distinct_people` (the default) no
+    person signs twice in one round; the services check the same before a
+    claim, the engine refuses the signature itself."""
+    sign = node.countersign
+    if actor is None or sign is None or not sign.distinct_people:
+        return
+    signatures = state["tokens"][task["token"]].get("signatures", ())
+    if any(signature.get("by") == actor for signature in signatures):
+        raise IllegalEvent(
+            "this countersign needs a different person for each signature (distinct_people): "
+            "the same person has already signed another signature of this step",
+            code="distinct_people",
+        )
 
 
 def read_vote(reader: Reader, sign: Any, mode: Any, count: int, what: str) -> tuple[Fraction | None, tuple]:
