@@ -114,3 +114,27 @@ def test_the_api_takes_it_back_and_answers_409_once_the_next_step_acted(call_cas
         "下一环节审查人已签收，不能再撤回。",
         "The next reviewer has already claimed the case; it can no longer be taken back.",
     )
+
+
+def test_the_web_takes_it_back_and_then_says_why_it_cannot(call_case, base_data, now, client):
+    reviewer = base_data["market_regulation_reviewer"]
+    inspect = live_task(call_case, "inspect")
+    decide(call_case, "inspect", reviewer, now=now)
+    client.force_login(reviewer)
+    page = client.get(f"/cases/{call_case.reference}/").content.decode()
+    assert f"/inbox/tasks/{inspect.pk}/take-back/" in page
+
+    client.post(f"/inbox/tasks/{inspect.pk}/take-back/", {"next": f"/cases/{call_case.reference}/"})
+    again = live_task(call_case, "inspect")
+    assert again.assignee_id == reviewer.pk
+
+    decide(call_case, "inspect", reviewer, now=now)
+    task_claim(task_id=live_task(call_case, "sign_off").pk, actor=base_data["fire_reviewer"], now=now)
+    page = client.post(
+        f"/inbox/tasks/{again.pk}/take-back/",
+        {"next": f"/cases/{call_case.reference}/"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+        follow=True,
+    ).content.decode()
+    assert "下一环节审查人已签收，不能再撤回。" in page
+    assert _open_nodes(Case.objects.get(pk=call_case.pk)) == ["sign_off"]
