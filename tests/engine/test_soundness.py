@@ -83,7 +83,8 @@ SEARCH_LIMIT = 400  # abstract states a search for a way to an end may visit
 # most one per branch of a gateway) with 1 and every product of them.
 MODULI = (2, 3, 5)
 X_VALUES = (0, 1, 2, 3, 5, 6, 10, 15, 30, 50, 101)
-X_CHOICES = (0, 1, 2, 3, 5, 6, 10, 15, 30, 101)  # enough to take every branch
+# enough to take every branch (-1: `x > 0` and `x % 2 == 0` both false, so an inclusive default runs)
+X_CHOICES = (-1, 0, 1, 2, 3, 5, 6, 10, 15, 30, 101)
 MODEL_LIMIT = 1500  # abstract states a model check may visit before it gives up
 
 SUB_PROCESS = [
