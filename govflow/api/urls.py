@@ -46,6 +46,16 @@ v1 = [
     path("cases/<str:reference>/urge/", collab.CaseUrge.as_view(), name="case-urge"),
     path("cases/<str:reference>/signals/<slug:name>/", signals.CaseSignal.as_view(), name="case-signal"),
     path("cases/<str:reference>/steps/", applicant_steps.CaseSteps.as_view(), name="case-steps"),
+    path(
+        "cases/<str:reference>/steps/<slug:task>/documents/<slug:slot>/",
+        applicant_steps.CaseStepDocument.as_view(),
+        name="case-step-document",
+    ),
+    path(
+        "cases/<str:reference>/steps/<slug:task>/files/<id:pk>/",
+        applicant_steps.CaseStepFile.as_view(),
+        name="case-step-file",
+    ),
     path("cases/<str:reference>/attachments/", attachments.AttachmentList.as_view(), name="attachments"),
     path(
         "cases/<str:reference>/attachments/<id:pk>/",

@@ -1,5 +1,6 @@
 """The applicant's own steps beyond corrections (`applicant_task` nodes:
-supply fields, confirm a statement) and the fees a case waits for (`fee`
+supply fields, upload documents into the step's document slots, confirm a
+statement) and the fees a case waits for (`fee`
 nodes): the service that completes a step and the reads the case page and
 the API show.
 
@@ -19,14 +20,24 @@ from django.utils import timezone
 from govflow.audit.actions import Action
 from govflow.engine import IllegalEvent, NoBranchMatched
 from govflow.engine import runtime as rt
-from govflow.engine.forms import FieldError, FieldSpec, validate_form_data
+from govflow.engine.forms import AttachmentSpec, FieldError, FieldSpec, validate_form_data
 from govflow.errors import Conflict, FormInvalid, InvalidInput
 from govflow.processes.services import version_definition
 from govflow.timers.models import Timer
 
+from .attachments import attachment_add, attachment_remove
 from .bridge import Changes, Decision, advance
-from .models import Case
+from .models import Attachment, Case, Task
 from .services import _check_draft_data, _lock_own_case
+
+
+@dataclass(frozen=True)
+class StepDocument:
+    """A document slot an open step asks for, with the files uploaded into
+    it since the step opened (the step needs at least one)."""
+
+    spec: AttachmentSpec
+    files: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,7 @@ class ApplicantStep:
     deadline: datetime | None
     provisional: bool
     values: dict[str, Any] = field(default_factory=dict)  # the current values of its fields
+    documents: tuple[StepDocument, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,27 @@ def _deadlines(case: Case, kind: str) -> dict[str, tuple[datetime | None, bool]]
     return found
 
 
+def _opened_at(case: Case, task_id: str) -> datetime | None:
+    return Task.objects.filter(case=case, engine_id=task_id).values_list("created_at", flat=True).first()
+
+
+def _step_documents(case: Case, definition, node, task_id: str) -> tuple[StepDocument, ...]:
+    """The step's document slots with the files uploaded since it opened (a
+    file from the application or an earlier round does not count)."""
+    slots = node.settings.get("documents", ())
+    if not slots:
+        return ()
+    specs = {spec.id: spec for spec in definition.form.attachments}
+    files: dict[str, list[Attachment]] = {slot: [] for slot in slots}
+    rows = Attachment.objects.filter(case=case, slot__in=slots)
+    opened = _opened_at(case, task_id)
+    if opened is not None:
+        rows = rows.filter(uploaded_at__gte=opened)
+    for row in rows.order_by("uploaded_at", "pk"):
+        files[row.slot].append(row)
+    return tuple(StepDocument(specs[slot], tuple(files[slot])) for slot in slots if slot in specs)
+
+
 def applicant_steps_open(*, case: Case, language: str = "zh") -> list[ApplicantStep]:
     state = case.state or {}
     tasks = [(tid, t) for tid, t in state.get("tasks", {}).items() if t["kind"] == "applicant"]
@@ -96,6 +129,7 @@ def applicant_steps_open(*, case: Case, language: str = "zh") -> list[ApplicantS
                 deadline=due,
                 provisional=provisional,
                 values={spec.id: case.data.get(spec.id) for spec in specs},
+                documents=_step_documents(case, definition, node, task_id),
             )
         )
     return steps
@@ -133,6 +167,54 @@ def fee_states(*, case: Case, language: str = "zh") -> list[FeeState]:
     return found
 
 
+def _open_step(case: Case, task_id: str):
+    task = (case.state or {}).get("tasks", {}).get(task_id) if case.is_open else None
+    if task is None or task["kind"] != "applicant":
+        raise Conflict("this step is not open on the case")
+    return version_definition(case.version).nodes[task["node"]]
+
+
+@transaction.atomic
+def applicant_step_document_add(
+    *,
+    case_id: int,
+    actor,
+    task_id: str,
+    slot: str,
+    upload,
+    language: str = "zh",
+    now: datetime | None = None,
+) -> Attachment:
+    """The applicant uploads one file into a document slot the open step
+    `task_id` asks for (`documents`). The slot's types, size and count
+    limits and the content checks of every upload apply
+    (govflow.cases.attachments); FormInvalid keyed by the slot when the
+    file is refused."""
+    case = _lock_own_case(case_id, actor)
+    node = _open_step(case, task_id)
+    if slot not in node.settings.get("documents", ()):
+        raise InvalidInput(
+            f"this step does not ask for the document {slot!r}", fields={slot: ["not asked by this step"]}
+        )
+    return attachment_add(
+        case_id=case_id, actor=actor, slot=slot, upload=upload, language=language, now=now, supplying=True
+    )
+
+
+@transaction.atomic
+def applicant_step_document_remove(
+    *, case_id: int, actor, task_id: str, attachment_id: int, now: datetime | None = None
+) -> None:
+    """The applicant removes a file they uploaded into the open step's
+    document slot (only one uploaded since the step opened)."""
+    case = _lock_own_case(case_id, actor)
+    node = _open_step(case, task_id)
+    documents = _step_documents(case, version_definition(case.version), node, task_id)
+    if not any(row.pk == attachment_id for document in documents for row in document.files):
+        raise Conflict("only a file uploaded for this open step can be removed here")
+    attachment_remove(case_id=case_id, actor=actor, attachment_id=attachment_id, now=now, supplying=True)
+
+
 @transaction.atomic
 def applicant_task_complete(
     *,
@@ -146,7 +228,8 @@ def applicant_task_complete(
 ) -> Case:
     """The applicant completes the open applicant_task `task_id` (the
     engine's id): the fields it asks for, valid with the rest of the form,
-    and the confirmation when it asks for one."""
+    a file in each document slot it asks for (uploaded while it is open:
+    applicant_step_document_add), and the confirmation when it asks for one."""
     now = now or timezone.now()
     case = _lock_own_case(case_id, actor)
     task = (case.state or {}).get("tasks", {}).get(task_id) if case.is_open else None
@@ -166,6 +249,19 @@ def applicant_task_complete(
         FieldError(key, "required", {"zh": "此项为必填项。", "en": "This field is required."})
         for key in missing
     ]
+    documents = _step_documents(case, definition, node, task_id)
+    for document in documents:
+        if not document.files:
+            errors.append(
+                FieldError(
+                    document.spec.id,
+                    "required",
+                    {
+                        "zh": "请上传此项材料后再完成此步骤。",
+                        "en": "Upload this document to complete the step.",
+                    },
+                )
+            )
     if node.settings.get("confirm") and not confirmed:
         errors.append(
             FieldError(
@@ -202,6 +298,7 @@ def applicant_task_complete(
         node=node.id,
         fields=sorted(updates),
         confirmed=bool(confirmed),
+        documents={d.spec.id: [row.sha256 for row in d.files] for d in documents},
     )
     changes.flush()
     return case

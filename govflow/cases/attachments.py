@@ -359,9 +359,13 @@ def attachment_add(
 
 
 @transaction.atomic
-def attachment_remove(*, case_id: int, actor, attachment_id: int, now: datetime | None = None) -> None:
+def attachment_remove(
+    *, case_id: int, actor, attachment_id: int, now: datetime | None = None, supplying: bool = False
+) -> None:
+    """Remove one of the applicant's files. `supplying`: from a running case
+    (its caller checks the file may go, as for an applicant step's document)."""
     now = now or timezone.now()
-    case = _lock_editable(case_id, actor)
+    case = _lock_editable(case_id, actor, supplying=supplying)
     attachment = Attachment.objects.filter(pk=attachment_id, case=case).first()
     if attachment is None:
         raise NotFound("attachment not found")

@@ -192,6 +192,7 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
                 self.keys(sl, DURATION_KEYS, (), "statutory_limit")
                 statutory_limit = self.duration(sl, "statutory_limit")
         form = self.read_form(root.get("form"), value_pos(root, "form")) if "form" in root else FormSpec()
+        self.document_slots = {spec.id: spec for spec in form.attachments}
         self.check_deferral_deadlines(time_limit, statutory_limit)
         verification = self.read_verification(root, form)
         title_field = self.ident(root, "title_field", "process") if "title_field" in root else None

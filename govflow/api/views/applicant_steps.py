@@ -1,24 +1,34 @@
 """The applicant's own steps (`applicant_task` nodes) and the case's fees
-(`fee` nodes): read by the applicant and the case's reviewers, a step
-completed by the applicant."""
+(`fee` nodes): read by the applicant and the case's reviewers, a step's
+documents uploaded and removed and the step completed by the applicant."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from govflow.cases.applicant_steps import applicant_steps_open, applicant_task_complete, fee_states
+from govflow.cases.applicant_steps import (
+    applicant_step_document_add,
+    applicant_step_document_remove,
+    applicant_steps_open,
+    applicant_task_complete,
+    fee_states,
+)
 from govflow.cases.selectors import OWNER, case_access
 from govflow.notices.selectors import objections_for_case
 
 from .. import selectors
-from ..fields import BodySerializer, TextField
+from ..fields import BodySerializer, IdField, TextField
 from ..idempotency import run_once
 from ..schema import idempotency_parameter
 from .base import ApiView
 
 REFERENCE = OpenApiParameter("reference", str, OpenApiParameter.PATH, description="the case reference")
+TASK = OpenApiParameter("task", str, OpenApiParameter.PATH, description="the open step's task id")
+SLOT = OpenApiParameter("slot", str, OpenApiParameter.PATH, description="a document slot the step asks for")
+FILE_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="the uploaded file's id")
 
 
 class StepFieldSerializer(serializers.Serializer):
@@ -28,11 +38,32 @@ class StepFieldSerializer(serializers.Serializer):
     value = serializers.JSONField(allow_null=True)
 
 
+class StepFileSerializer(serializers.Serializer):
+    id = IdField(help_text="the attachment id (download: /cases/{reference}/attachments/{id}/content/)")
+    name = serializers.CharField(source="original_name")
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    uploaded_at = serializers.DateTimeField()
+
+
+class StepDocumentSerializer(serializers.Serializer):
+    slot = serializers.CharField(source="spec.id")
+    label = serializers.DictField(source="spec.label", child=serializers.CharField())
+    types = serializers.ListField(source="spec.types", child=serializers.CharField())
+    max_size_mb = serializers.FloatField(source="spec.max_size_mb")
+    max_count = serializers.IntegerField(source="spec.max_count")
+    files = StepFileSerializer(many=True, help_text="uploaded since the step opened; at least one is needed")
+
+
 class ApplicantStepSerializer(serializers.Serializer):
     task = serializers.CharField(source="task_id", help_text="send it back to complete the step")
     node = serializers.CharField(source="node_id")
     title = serializers.CharField()
     form_fields = serializers.SerializerMethodField(help_text="the form fields the step asks for")
+    documents = StepDocumentSerializer(
+        many=True, help_text="the document slots the step asks for: upload into each before completing"
+    )
     confirm = serializers.CharField(help_text="the statement to confirm; empty when none")
     deadline = serializers.DateTimeField(allow_null=True)
     deadline_provisional = serializers.BooleanField(source="provisional")
@@ -77,9 +108,11 @@ class StepCompleteSerializer(BodySerializer):
     confirmed = serializers.BooleanField(required=False, default=False)
 
 
-class CaseSteps(ApiView):
-    checks_own_text = ("data",)
+class StepUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
 
+
+class _StepsView(ApiView):
     def answer(self, case, *, reviewer: bool = False):
         body = {
             "steps": applicant_steps_open(case=case, language=self.lang) if case.is_open else [],
@@ -87,6 +120,10 @@ class CaseSteps(ApiView):
             "objections": objections_for_case(case=case) if reviewer else [],
         }
         return Response(StepsSerializer(body).data)
+
+
+class CaseSteps(_StepsView):
+    checks_own_text = ("data",)
 
     @extend_schema(
         tags=["cases"],
@@ -126,3 +163,52 @@ class CaseSteps(ApiView):
             return self.answer(done)
 
         return run_once(request, endpoint="case-steps", action=complete)
+
+
+class CaseStepDocument(_StepsView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        tags=["cases"],
+        operation_id="case_step_document_add",
+        summary="Upload a document an open applicant step asks for",
+        description="multipart/form-data with `file`, into a document slot the step names; the "
+        "slot's types, size and count limits apply (400 form_invalid keyed by the slot). The step "
+        "completes only once each of its slots holds a file uploaded while it is open.",
+        parameters=[REFERENCE, TASK, SLOT, idempotency_parameter()],
+        request={"multipart/form-data": StepUploadSerializer},
+        responses={200: StepsSerializer},
+    )
+    def post(self, request, reference, task, slot):
+        case = selectors.case_owned(user=request.user, reference=reference)
+        body = StepUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+
+        def upload():
+            applicant_step_document_add(
+                case_id=case.pk,
+                actor=request.user,
+                task_id=task,
+                slot=slot,
+                upload=body.validated_data["file"],
+                language=self.lang,
+            )
+            case.refresh_from_db()
+            return self.answer(case)
+
+        return run_once(request, endpoint="case-step-document", action=upload)
+
+
+class CaseStepFile(_StepsView):
+    @extend_schema(
+        tags=["cases"],
+        operation_id="case_step_document_remove",
+        summary="Remove a file uploaded for an open applicant step",
+        parameters=[REFERENCE, TASK, FILE_ID],
+        responses={200: StepsSerializer},
+    )
+    def delete(self, request, reference, task, pk):
+        case = selectors.case_owned(user=request.user, reference=reference)
+        applicant_step_document_remove(case_id=case.pk, actor=request.user, task_id=task, attachment_id=pk)
+        case.refresh_from_db()
+        return self.answer(case)

@@ -1,6 +1,8 @@
 """`applicant_task`: a step the applicant performs beyond a correction:
-supply some fields of the form (`fields`), confirm a statement (`confirm`:
-declare the works completed, confirm a payment, sign a commitment), or both.
+supply some fields of the form (`fields`), upload documents into document
+slots of the form (`documents`: a signed commitment, the completion
+report), confirm a statement (`confirm`: declare the works completed,
+confirm a payment, sign a commitment), or any of these together.
 Like a correction it is the applicant's time: the statutory clock stands
 still while it is open; an optional `deadline` sends the case to
 `on_timeout` when the applicant does not act in time.
@@ -9,6 +11,7 @@ still while it is open; an optional `deadline` sends the case to
       type: applicant_task
       title: {zh: 申报竣工, en: Declare the works completed}
       fields: [completion_date]
+      documents: [completion_report]
       confirm: {zh: 本单位承诺工程已按许可内容竣工。, en: We declare the works completed as permitted.}
       deadline: {days: 30}
       on_timeout: lapsed
@@ -16,6 +19,9 @@ still while it is open; an optional `deadline` sends the case to
 
 The values supplied are written into the case's form data (conditions read
 them by their field ids); `result.<id>.confirmed` is true once confirmed.
+The documents are uploaded through the service layer (the engine sees no
+files): the step completes only once each named slot holds a file uploaded
+while it was open.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ DEADLINE_TIMER = "applicant_deadline"
 class ApplicantTask(NodeKind):
     type = "applicant_task"
     article = "an"
-    keys = frozenset({"fields", "confirm", "deadline", "next", "on_timeout"})
+    keys = frozenset({"fields", "documents", "confirm", "deadline", "next", "on_timeout"})
     waits = True
     has_results = True
     colours = ("#fff8e1", "#8c6d00", "5 3")
@@ -66,12 +72,32 @@ class ApplicantTask(NodeKind):
                 else:
                     fields.append(str(raw))
         node.settings["fields"] = tuple(fields)
+        documents: list[str] = []
+        if "documents" in item:
+            pos = value_pos(item, "documents")
+            items = reader.seq(item["documents"], pos, f"{what} documents")
+            for index, raw in enumerate(items or ()):
+                where = item_pos(items, index, pos)
+                if not isinstance(raw, str) or raw not in reader.document_slots:
+                    reader.err(
+                        where,
+                        f"{what} documents names unknown document slot {raw!r} "
+                        "(list it under form: attachments)",
+                    )
+                elif raw in documents:
+                    reader.err(where, f"{what} documents names '{raw}' twice")
+                else:
+                    documents.append(raw)
+            if items is not None and not items:
+                reader.err(pos, f"{what} documents is empty: name at least one document slot")
+        if documents:
+            node.settings["documents"] = tuple(documents)
         if "confirm" in item:
             node.settings["confirm"] = reader.label(item, "confirm", f"{what} confirm", required=True)
-        if "fields" not in item and "confirm" not in item:
+        if "fields" not in item and "confirm" not in item and "documents" not in item:
             reader.err(
                 (node.line, node.col),
-                f"{what} asks nothing of the applicant: give 'fields', 'confirm' or both",
+                f"{what} asks nothing of the applicant: give 'fields', 'documents', 'confirm' or more",
             )
         if "deadline" in item:
             deadline = reader.mapping(item["deadline"], value_pos(item, "deadline"), f"{what} deadline")

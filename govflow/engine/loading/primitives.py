@@ -30,6 +30,7 @@ class Primitives:
         self.handlers = handlers
         self.problems: list[Problem] = []
         self.fields: dict[str, FieldSpec] = {}
+        self.document_slots: dict[str, Any] = {}  # the form's attachment slots, by id
         self.declared_fields: set[str] = set()  # including fields refused for another problem
         self.conditions: list[tuple[Any, Pos, str]] = []  # (expression, position, node id)
         self.used_departments: set[str] = set()

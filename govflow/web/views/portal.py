@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from govflow.cases import selectors
-from govflow.cases.applicant_steps import applicant_task_complete
+from govflow.cases.applicant_steps import applicant_step_document_add, applicant_task_complete
 from govflow.cases.applications import correction_answer, draft_update
 from govflow.cases.attachments import served_name
 from govflow.cases.corrections import correction_scope
@@ -258,7 +258,20 @@ def case_step(request, reference, task):
         node = version_definition(case.version).nodes.get(task_state["node"])
     asked = node.settings.get("fields", ()) if node is not None else ()
     data = {key: request.POST.get(key, "") for key in asked}
+    documents = node.settings.get("documents", ()) if node is not None else ()
     try:
+        # The step's documents come with the form (one file input per slot);
+        # each is stored on its own, so a refused file leaves the others.
+        for slot in documents:
+            for upload in request.FILES.getlist(f"document-{slot}"):
+                applicant_step_document_add(
+                    case_id=case.pk,
+                    actor=request.user,
+                    task_id=task,
+                    slot=slot,
+                    upload=upload,
+                    language=lang(),
+                )
         applicant_task_complete(
             case_id=case.pk,
             actor=request.user,
