@@ -92,7 +92,7 @@ def case_timeline(*, user, reference: str, language: str) -> list[case_selectors
     access = case_selectors.case_access(user=user, reference=reference)
     case = access.case
     tasks = list(Task.objects.filter(case=case).select_related("department"))
-    return case_selectors._timeline(
+    return case_selectors.timeline_entries(
         case,
         tasks,
         version_definition(case.version),
@@ -115,7 +115,7 @@ def attachment_rows(*, user, reference: str, language: str) -> list[case_selecto
     definition = version_definition(access.case.version)
     lang = case_selectors.language_key(language)
     return [
-        case_selectors.AttachmentRow(a, case_selectors._slot_label(definition, a.slot, lang))
+        case_selectors.AttachmentRow(a, case_selectors.slot_label(definition, a.slot, lang))
         for a in case_selectors.attachments_for_case(case=access.case)
     ]
 
@@ -129,7 +129,7 @@ def attachment_row(
     definition = version_definition(attachment.case.version)
     lang = case_selectors.language_key(language)
     return case_selectors.AttachmentRow(
-        attachment, case_selectors._slot_label(definition, attachment.slot, lang)
+        attachment, case_selectors.slot_label(definition, attachment.slot, lang)
     )
 
 

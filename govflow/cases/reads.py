@@ -18,7 +18,7 @@ from django.utils import timezone
 from govflow.audit.services import PendingAudit, audit_write
 
 from .disclosure import REVIEWER
-from .selectors import CaseDetail
+from .selectors.detail import CaseDetail
 
 
 def case_reads_record(

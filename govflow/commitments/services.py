@@ -31,9 +31,10 @@ from govflow.audit.services import PendingAudit, audit_write
 from govflow.cases import rows
 from govflow.cases.attachments import attachment_add, case_submit_with_attachments, submission_problems
 from govflow.cases.bridge import Changes, advance
+from govflow.cases.disclosure import REVIEWER
 from govflow.cases.events import TaskDecided
 from govflow.cases.models import LIVE_TASK_STATUSES, Attachment, Case, CaseStatus, Task
-from govflow.cases.selectors import REVIEWER, case_access
+from govflow.cases.selectors import case_access
 from govflow.cases.services import case_submit
 from govflow.certificates.services import certificates_revoke_for_case
 from govflow.credit.selectors import commitment_exclusion, subject_codes

@@ -15,6 +15,7 @@ from govflow.cases.services import case_create, task_claim, task_complete
 from govflow.errors import NotFound
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
+from govflow.web.presenters import department_tasks_for_head
 
 from .conftest import live_task, pdf, submitted
 
@@ -205,13 +206,13 @@ def test_heads_see_their_department_counts_and_members(base_data, applicant, bus
     task = live_task(business_case, "registration")
     Task.objects.filter(pk=task.pk).update(due_at=timezone.now() - timedelta(hours=1))
 
-    loads = selectors.department_tasks_for_head(user=head)
+    loads = department_tasks_for_head(user=head)
 
     assert [load.department.code for load in loads] == ["market_regulation"]
     assert loads[0].overdue_count == 1
     assert loads[0].open_count == 1
     assert {u.username for u in loads[0].members} == {"market_regulation_reviewer", "market_regulation_head"}
-    assert selectors.department_tasks_for_head(user=base_data["market_regulation_reviewer"]) == []
+    assert department_tasks_for_head(user=base_data["market_regulation_reviewer"]) == []
 
 
 def test_attachment_download_is_for_the_owner_and_reviewers_on_the_case(
@@ -322,7 +323,7 @@ def test_department_tasks_for_head_query_count(
 ):
     submitted(applicant, "business_setup", company_name="北京负责人测试有限公司")
     with django_assert_num_queries(4):  # departments, tasks, versions, members
-        loads = selectors.department_tasks_for_head(user=base_data["market_regulation_head"])
+        loads = department_tasks_for_head(user=base_data["market_regulation_head"])
     assert len(loads[0].rows) == 2
 
 

@@ -16,7 +16,8 @@ from govflow.cases.applicant_steps import (
     applicant_task_complete,
     fee_states,
 )
-from govflow.cases.selectors import OWNER, case_access
+from govflow.cases.disclosure import OWNER
+from govflow.cases.selectors import case_access
 from govflow.notices.selectors import objections_for_case
 
 from .. import selectors

@@ -14,6 +14,7 @@ from govflow.cases import selectors
 from govflow.cases.services import task_claim, task_complete, task_handover, task_release
 from govflow.errors import GovflowError, InvalidInput, NotFound
 from govflow.messages import error_text, fields_of
+from govflow.web.presenters import department_tasks_for_head
 from govflow.web.selectors import services_catalogue
 
 from .case_page import render_case_page
@@ -174,5 +175,5 @@ def department(request):
     if not roles_of(request).is_head:
         raise PermissionDenied
     overdue_only = request.GET.get("due") == "overdue"
-    loads = selectors.department_tasks_for_head(user=request.user, language=lang())
+    loads = department_tasks_for_head(user=request.user, language=lang())
     return render(request, "inbox/department.html", {"loads": loads, "overdue_only": overdue_only})

@@ -1,0 +1,262 @@
+"""The reviewer's inbox: the tasks of the user's departments, filtered,
+sorted and paged, one row of it, one task, and the colleagues it may be
+handed to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from govflow.accounts.models import Membership
+from govflow.engine.definition import Definition
+from govflow.errors import NotFound
+from govflow.processes.models import ProcessVersion
+from govflow.processes.services import version_definition
+from govflow.timers.calendar import WorkingCalendar
+from govflow.timers.services import calendar_get
+
+from ..models import LIVE_TASK_STATUSES, Case, Task, TaskStatus
+from .clocks import Sla, sla_of
+from .common import MAX_SEARCH, STAFF_TASK_KINDS, display_name, language_key, node_title_of
+
+REFERENCE_PATTERN = re.compile(r"[A-Z0-9]{4,32}")
+INBOX_PAGE_SIZE = 25
+
+
+def _definitions(version_ids: Iterable[int]) -> dict[int, Definition]:
+    """Definitions of the given versions in one query (parsed ones are cached
+    by the processes app)."""
+    ids = set(version_ids)
+    if not ids:
+        return {}
+    return {version.pk: version_definition(version) for version in ProcessVersion.objects.filter(pk__in=ids)}
+
+
+@dataclass
+class TaskRow:
+    task: Task
+    node_title: str
+    service_title: str
+    department_name: str
+    holder: str
+    sla: Sla
+    is_mine: bool
+
+    @property
+    def can_claim(self) -> bool:
+        return self.task.status == TaskStatus.OPEN
+
+    @property
+    def can_release(self) -> bool:
+        return self.task.status == TaskStatus.CLAIMED and self.is_mine
+
+
+@dataclass
+class TaskPage:
+    rows: list[TaskRow]
+    page: int
+    has_next: bool
+
+
+def staff_tasks() -> QuerySet[Task]:
+    return (
+        Task.objects.filter(kind__in=STAFF_TASK_KINDS)
+        .select_related("case", "case__template", "department", "assignee")
+        .defer("case__data", "case__state")
+    )
+
+
+def task_rows(tasks: list[Task], user, lang: str, now: datetime) -> list[TaskRow]:
+    definitions = _definitions(t.case.version_id for t in tasks)
+    calendars: dict[str, WorkingCalendar] = {}
+    rows = []
+    for task in tasks:
+        definition = definitions.get(task.case.version_id)
+        code = definition.calendar if definition else "cn"
+        calendar = calendars.get(code) or calendars.setdefault(code, calendar_get(code))
+        rows.append(
+            TaskRow(
+                task=task,
+                node_title=node_title_of(definition, task.node_id, lang),
+                service_title=task.case.template.title(lang),
+                department_name=task.department.name(lang) if task.department else "",
+                holder=display_name(task.assignee) if task.is_live else "",
+                sla=sla_of(
+                    due_at=task.due_at,
+                    reminder_due=task.remind_at,
+                    live=task.is_live,
+                    paused=task.case.clock_paused_at is not None,
+                    calendar=calendar,
+                    now=now,
+                    completed_at=task.completed_at if task.status == TaskStatus.COMPLETED else None,
+                    provisional=task.due_provisional,
+                ),
+                is_mine=task.assignee_id == user.pk,
+            )
+        )
+    return rows
+
+
+INBOX_STATUSES = ("live", "open", "mine", "claimed", "done")
+INBOX_DUE = ("", "overdue", "soon")
+
+
+def tasks_for_reviewer(
+    *,
+    user,
+    service: str = "",
+    status: str = "live",
+    due: str = "",
+    sort: str = "due",
+    q: str = "",
+    page: int = 1,
+    language: str = "zh",
+    now: datetime | None = None,
+    per_page: int = INBOX_PAGE_SIZE,
+) -> TaskPage:
+    """The review and countersignature tasks of the user's departments.
+
+    status: live (open or claimed; the default), open, mine (claimed by me),
+    claimed, done (decided). due: overdue, or soon (past the template's
+    reminder point, not yet overdue). sort: due (soonest first) or -due.
+    """
+    now = now or timezone.now()
+    if not user.is_authenticated:
+        return TaskPage([], 1, False)
+    departments = list(Membership.objects.filter(user=user).values_list("department_id", flat=True))
+    if not departments:
+        return TaskPage([], 1, False)
+    tasks = Task.objects.filter(kind__in=STAFF_TASK_KINDS)
+    if status == "open":
+        tasks = tasks.filter(status=TaskStatus.OPEN)
+    elif status == "mine":
+        tasks = tasks.filter(status=TaskStatus.CLAIMED, assignee=user)
+    elif status == "claimed":
+        tasks = tasks.filter(status=TaskStatus.CLAIMED)
+    elif status == "done":
+        tasks = tasks.filter(status=TaskStatus.COMPLETED)
+    else:
+        tasks = tasks.filter(status__in=LIVE_TASK_STATUSES)
+    if service:
+        tasks = tasks.filter(case__template__code=service)
+    if due == "overdue":
+        tasks = tasks.filter(status__in=LIVE_TASK_STATUSES, due_at__lte=now)
+    elif due == "soon":
+        tasks = tasks.filter(status__in=LIVE_TASK_STATUSES, due_at__gt=now, remind_at__lte=now)
+    q = (q or "").strip()[:MAX_SEARCH]
+    if q:
+        # A case reference is looked up by its unique index first; otherwise
+        # the title is searched (a trigram index on PostgreSQL).
+        reference = q.upper()
+        case_id = None
+        if REFERENCE_PATTERN.fullmatch(reference):
+            case_id = Case.objects.filter(reference=reference).values_list("pk", flat=True).first()
+        tasks = tasks.filter(case_id=case_id) if case_id else tasks.filter(case__title__icontains=q)
+    if status == "done":
+        key, order, column = _newest_first, ["-completed_at", "-id"], "completed_at"
+    elif sort == "-due":
+        # Tasks without a time limit come first here: the department index
+        # read backwards gives that order without a sort.
+        key, order, column = _latest_due_first, [_desc_nulls_first("due_at"), "-id"], "due_at"
+    else:
+        key, order, column = _soonest_due_first, [_asc("due_at"), "id"], "due_at"
+    page = max(1, page)
+    offset = (page - 1) * per_page
+    wanted = offset + per_page + 1
+    # One ordered query per department: each walks its department's index in
+    # order and stops after `wanted` rows, where a single query over all the
+    # departments would sort every one of their live tasks (bench/inbox.py).
+    candidates: list[tuple] = []
+    for department_id in departments:
+        candidates.extend(
+            tasks.filter(department_id=department_id).order_by(*order).values_list("pk", column)[:wanted]
+        )
+    candidates.sort(key=key)
+    chosen = [row[0] for row in candidates[offset:wanted]]
+    found = {task.pk: task for task in staff_tasks().filter(pk__in=chosen[:per_page])}
+    rows = [found[pk] for pk in chosen[:per_page] if pk in found]
+    return TaskPage(task_rows(rows, user, language_key(language), now), page, len(chosen) > per_page)
+
+
+# Sort keys of (pk, timestamp) rows, matching the SQL orders above.
+def _soonest_due_first(row: tuple) -> tuple:
+    pk, due = row
+    return (due is None, due.timestamp() if due else 0.0, pk)
+
+
+def _latest_due_first(row: tuple) -> tuple:
+    pk, due = row
+    return (due is not None, -due.timestamp() if due else 0.0, -pk)
+
+
+def _newest_first(row: tuple) -> tuple:
+    pk, completed = row
+    return (completed is not None, -completed.timestamp() if completed else 0.0, -pk)
+
+
+def _asc(name: str):
+    from django.db.models import F
+
+    return F(name).asc(nulls_last=True)
+
+
+def _desc_nulls_first(name: str):
+    from django.db.models import F
+
+    return F(name).desc(nulls_first=True)
+
+
+def task_get_for_reviewer(*, user, task_id: int) -> Task:
+    """A review or countersignature task of one of the user's departments."""
+    if not user.is_authenticated:
+        raise NotFound("task not found")
+    task = (
+        Task.objects.filter(
+            pk=task_id,
+            kind__in=STAFF_TASK_KINDS,
+            department_id__in=Membership.objects.filter(user=user).values("department_id"),
+        )
+        .select_related("case", "department")
+        .first()
+    )
+    if task is None:
+        raise NotFound("task not found")
+    return task
+
+
+def colleague_get(*, actor, task_id: int, user_id: Any) -> Any:
+    """A member of the task's department (the actor must be one too): the
+    person a task may be handed to."""
+    task = task_get_for_reviewer(user=actor, task_id=task_id)
+    try:
+        user_id = int(user_id)
+    except (TypeError, ValueError):
+        raise NotFound("colleague not found") from None
+    membership = (
+        Membership.objects.filter(department_id=task.department_id, user_id=user_id)
+        .select_related("user")
+        .first()
+    )
+    if membership is None:
+        raise NotFound("colleague not found")
+    return membership.user
+
+
+def task_row(*, user, task_id: int, language: str = "zh", now: datetime | None = None) -> TaskRow:
+    """One inbox row (for an HTMX refresh after claim or release)."""
+    now = now or timezone.now()
+    task = (
+        staff_tasks()
+        .filter(pk=task_id, department_id__in=Membership.objects.filter(user=user).values("department_id"))
+        .first()
+    )
+    if task is None:
+        raise NotFound("task not found")
+    return task_rows([task], user, language_key(language), now)[0]
