@@ -11,7 +11,7 @@ import sys
 
 from .conftest import ROOT
 
-PURE = ("common", "conditions", "importer", "exporter", "layout", "roundtrip")
+PURE = ("common", "conditions", "importer", "reading", "model", "writing", "exporter", "layout", "roundtrip")
 FORBIDDEN = ("django", "celery", "redis", "kombu", "rest_framework")
 SCRIPT = f"""
 import importlib, sys, types
