@@ -51,11 +51,6 @@ v1 = [
         applicant_steps.CaseStepDocument.as_view(),
         name="case-step-document",
     ),
-    path(
-        "cases/<str:reference>/steps/<slug:task>/files/<id:pk>/",
-        applicant_steps.CaseStepFile.as_view(),
-        name="case-step-file",
-    ),
     path("cases/<str:reference>/attachments/", attachments.AttachmentList.as_view(), name="attachments"),
     path(
         "cases/<str:reference>/attachments/<id:pk>/",

@@ -273,7 +273,8 @@ def material_supply(
         raise NotFound("no material of this case is awaited in this slot")
     if material.status not in OPEN_MATERIAL_STATUSES:
         raise Conflict(f"this material can no longer be supplied (it is {material.status})")
-    if not material.due_provisional and material.due_at <= now:
+    # Before acceptance (受理) the period has not started: due_at is a placeholder.
+    if case.accepted_at is not None and not material.due_provisional and material.due_at <= now:
         raise Conflict("the deadline for this material has passed")
     attachment_add(
         case_id=case_id, actor=actor, slot=slot, upload=upload, language=language, now=now, supplying=True

@@ -193,10 +193,10 @@ def test_over_the_api_the_step_lists_uploads_and_completes_with_its_document(
         assert uploaded.status_code == 200, uploaded.json()
         [file] = uploaded.json()["steps"][0]["documents"][0]["files"]
         assert file["name"] == "first.pdf"
-        removed = owner.delete(f"{url}{task_id}/files/{file['id']}/")
-        assert removed.status_code == 200
-        assert removed.json()["steps"][0]["documents"][0]["files"] == []
-        assert owner.post(upload_url, {"file": _pdf("second")}, format="multipart").status_code == 200
+        # the slot holds at most 2 files, the application's report included
+        full = owner.post(upload_url, {"file": _pdf("second")}, format="multipart")
+        assert full.status_code == 400
+        assert "completion_report" in full.json()["error"]["fields"]
         done = owner.post(url, {"task": task_id, "confirmed": True}, format="json")
         assert done.status_code == 200, done.json()
 
@@ -204,4 +204,4 @@ def test_over_the_api_the_step_lists_uploads_and_completes_with_its_document(
     assert case.status == CaseStatus.APPROVED
     listed = api_client(market_reviewer).get(f"/api/v1/cases/{case.reference}/attachments/").json()
     names = [row.get("name") or row.get("original_name") for row in (listed.get("results", listed))]
-    assert "second.pdf" in names
+    assert "first.pdf" in names

@@ -20,7 +20,7 @@ from govflow.cases.attachments import attachment_add
 from govflow.cases.models import CaseStatus, Task, TaskStatus
 from govflow.cases.services import case_create, task_complete
 from govflow.commitments.models import Commitment, DeferredMaterial, MaterialStatus
-from govflow.commitments.services import case_submit_with_commitment, materials_fire_due
+from govflow.commitments.services import case_submit_with_commitment, material_supply, materials_fire_due
 from govflow.demo_cases import DEMO_PDF
 from govflow.processes.services import process_publish
 
@@ -104,3 +104,20 @@ def test_the_make_up_period_runs_from_acceptance_across_the_holiday(
     assert photos.status == MaterialStatus.LAPSED
     reason = AuditEvent.objects.get(case_id=case.pk, action="CASE_TERMINATED").data["reason"]
     assert "2026-04-08 17:00" in reason
+
+
+def test_before_acceptance_a_material_can_follow_and_shows_no_date(template, keys, applicant):
+    from django.test import Client
+
+    with time_machine.travel(SUBMITTED, tick=False):
+        case = _submitted(applicant)
+    owner = Client()
+    owner.force_login(applicant)
+    page = owner.get(f"/cases/{case.reference}/").content.decode()
+    assert "自受理之日起计算" in page
+    # Past the placeholder counted from submission (7 April), still not accepted
+    late = datetime(2026, 4, 8, 2, 0, tzinfo=UTC)
+    with time_machine.travel(late, tick=False):
+        pdf = SimpleUploadedFile("photos.pdf", DEMO_PDF, content_type="application/pdf")
+        material = material_supply(case_id=case.pk, actor=applicant, slot="site_photos", upload=pdf, now=late)
+    assert material.status == MaterialStatus.SUPPLIED

@@ -1,6 +1,6 @@
 """The applicant's own steps (`applicant_task` nodes) and the case's fees
 (`fee` nodes): read by the applicant and the case's reviewers, a step's
-documents uploaded and removed and the step completed by the applicant."""
+documents uploaded and the step completed by the applicant."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from rest_framework.response import Response
 
 from govflow.cases.applicant_steps import (
     applicant_step_document_add,
-    applicant_step_document_remove,
     applicant_steps_open,
     applicant_task_complete,
     fee_states,
@@ -29,7 +28,6 @@ from .base import ApiView
 REFERENCE = OpenApiParameter("reference", str, OpenApiParameter.PATH, description="the case reference")
 TASK = OpenApiParameter("task", str, OpenApiParameter.PATH, description="the open step's task id")
 SLOT = OpenApiParameter("slot", str, OpenApiParameter.PATH, description="a document slot the step asks for")
-FILE_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="the uploaded file's id")
 
 
 class StepFieldSerializer(serializers.Serializer):
@@ -199,17 +197,3 @@ class CaseStepDocument(_StepsView):
 
         return run_once(request, endpoint="case-step-document", action=upload)
 
-
-class CaseStepFile(_StepsView):
-    @extend_schema(
-        tags=["cases"],
-        operation_id="case_step_document_remove",
-        summary="Remove a file uploaded for an open applicant step",
-        parameters=[REFERENCE, TASK, FILE_ID],
-        responses={200: StepsSerializer},
-    )
-    def delete(self, request, reference, task, pk):
-        case = selectors.case_owned(user=request.user, reference=reference)
-        applicant_step_document_remove(case_id=case.pk, actor=request.user, task_id=task, attachment_id=pk)
-        case.refresh_from_db()
-        return self.answer(case)
