@@ -3,6 +3,9 @@ cases in given states (built with the same services the web uses)."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -86,3 +89,17 @@ def wsgi_app():
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
+
+
+# The tag characters (U+E0000-U+E007F) are refused by the server
+# (govflow.engine.text) but cannot be written in the schema's ECMA 262
+# patterns (govflow.api.schema_text says why); the schemathesis runs skip the
+# rare case that holds one rather than count the known gap as a failure.
+_TAG_CHARACTERS = re.compile("[\U000e0000-\U000e007f]")
+
+
+def skip_tag_characters(schema) -> None:
+    @schema.hook
+    def filter_case(context, case):
+        parts = (case.path_parameters, case.query, case.headers, case.body)
+        return not _TAG_CHARACTERS.search(json.dumps(parts, ensure_ascii=False, default=str))

@@ -16,7 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from .conftest import api_client, submitted, token_for
+from .conftest import api_client, skip_tag_characters, submitted, token_for
 from .test_schemathesis import POSITIVE_EXPECTED, TEMPLATE_RULES
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -27,6 +27,7 @@ SCENARIOS = int(os.environ.get("GOVFLOW_SCHEMATHESIS_SCENARIOS", "40"))
 def _machine(raw: dict, app, token: str, paths: str):
     schema = schemathesis.openapi.from_dict(raw).include(path_regex=paths)
     schema.app = app
+    skip_tag_characters(schema)
     schema.config.checks.positive_data_acceptance.expected_statuses = POSITIVE_EXPECTED
     base = schema.as_state_machine()
     applied: list[tuple[str, int]] = []  # (call, status) of the calls fed by an earlier response
