@@ -76,6 +76,7 @@ def _call(client, method, path, case, task, attachment, colleague):
         id=task.pk if "/tasks/" in path else attachment.pk,
         name="fee_paid",
         slot="address_proof",
+        task=task.pk,
     )
     body = BODIES.get((method, path))
     if path.endswith("/attachments/") and method == "post":
