@@ -270,20 +270,26 @@ def test_an_admin_publishes_a_template_with_an_error_sees_it_at_its_line_and_fix
     lines = source.splitlines()
     line_number = next(i for i, line in enumerate(lines, 1) if "department: public_security" in line)
     broken = source.replace("department: public_security", "department: public_securty", 1)
-    page.fill("#source", broken)
+    # The source is edited in the editor (CodeMirror stands in for the textarea).
+    page.wait_for_selector(".CodeMirror")
+    page.evaluate("(text) => document.querySelector('.CodeMirror').CodeMirror.setValue(text)", broken)
     page.fill("#note", "公章刻制改由公安局办理")
     page.click("button[value=publish]")
     page.wait_for_selector("#problems")
     problems = page.inner_text("#problems")
     assert f"第 {line_number} 行" in problems
     assert "public_securty" in problems
-    assert "bad" in (page.get_attribute(f"#L{line_number}", "class") or "")
+    # choosing it in the list goes to its line, marked in the editor's gutter
+    page.click("#problems a[data-line]")
+    page.locator(".gf-problem-marker").wait_for()
+    marked = page.locator(".CodeMirror-code > div", has=page.locator(".gf-problem-marker"))
+    assert marked.locator(".CodeMirror-linenumber").inner_text() == str(line_number)
     shots(page, "publish-error-at-line")
     fixed = broken.replace("public_securty", "public_security").replace(
         "{zh: 公章刻制备案,", "{zh: 公章刻制及备案,", 1
     )
     assert fixed != source
-    page.fill("#source", fixed)
+    page.evaluate("(text) => document.querySelector('.CodeMirror').CodeMirror.setValue(text)", fixed)
     page.click("button[value=simulate]")
     page.wait_for_selector("#dry-run-outcome")
     assert page.inner_text("#dry-run-outcome") == "approved"
