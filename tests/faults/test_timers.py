@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 
 from govflow.audit.models import AuditEvent
+from govflow.cases.limits import CASE_TIMER_KINDS
 from govflow.cases.models import Case
 from govflow.cases.reconcile import reconcile
 from govflow.cases.services import case_create, case_submit
@@ -53,10 +54,12 @@ def fired_per_timer() -> Counter:
 def test_two_sweepers_on_the_same_500_due_timers_fire_each_once(
     review_template, applicant, now, database_url, tmp_path
 ):
-    # Given 500 due timers (250 cases, a reminder and a breach each)
+    # Given 500 due timers (250 cases, a reminder and a breach each; the
+    # cases' own 20-working-day promise is not due yet)
     submit_reviews(applicant, 250, now, timedelta(seconds=30))
-    assert Timer.objects.filter(status=Timer.PENDING).count() == 500
     later = now + timedelta(days=10)
+    assert Timer.objects.filter(status=Timer.PENDING, due_at__lte=later).count() == 500
+    assert Timer.objects.filter(status=Timer.PENDING, kind__in=CASE_TIMER_KINDS).count() == 500
 
     # When two sweeper processes start on them at the same moment
     go = tmp_path / "go"
@@ -105,7 +108,8 @@ def test_two_sweepers_on_the_same_500_due_timers_fire_each_once(
     # Then every timer fired exactly once, between them
     assert sum(r["fired"] for r in results) == 500
     assert all(r["fired"] > 0 for r in results), results  # both really swept
-    assert not Timer.objects.exclude(status=Timer.FIRED).exists()
+    assert not Timer.objects.filter(due_at__lte=later).exclude(status=Timer.FIRED).exists()
+    assert not Timer.objects.filter(status=Timer.FIRED, kind__in=CASE_TIMER_KINDS).exists()
     fired = fired_per_timer()
     assert len(fired) == 500
     assert set(fired.values()) == {1}
@@ -141,7 +145,7 @@ def test_workers_down_across_the_deadlines_every_overdue_timer_fires_once_in_due
         workers(shared_redis_url)
         sweep.apply_async(kwargs={"now": later.isoformat()})
         wait_until(
-            lambda: not Timer.objects.filter(status=Timer.PENDING).exists(),
+            lambda: not Timer.objects.filter(status=Timer.PENDING, due_at__lte=later).exists(),
             timeout=30,
             what="every overdue timer to fire",
         )
