@@ -48,3 +48,8 @@ def _applicant_and_reviewers(engine):
     data = example_data(definition.form, today=engine.NOW.date())
     data["company_name"] = "北京基准测试科技有限公司"
     return applicant, data, {m.department_id: m.user for m in engine._memberships()}
+
+
+def test_the_timer_benchmark_fires_one_breach_per_case(base_data):
+    _, _, fired = _bench("timers").sweep_seconds(3)
+    assert fired == 3
