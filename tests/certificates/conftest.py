@@ -4,6 +4,7 @@ certificates, as a worker would)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from datetime import timedelta
@@ -156,5 +157,9 @@ def certificate_path(certificate: Certificate) -> Path:
 def save_artifact(certificate: Certificate, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     target = ARTIFACTS / f"{name}.pdf"
-    shutil.copyfile(certificate_path(certificate), target)
+    # Written aside, then renamed over: two xdist workers may save the same
+    # artifact at once, and a reader must never see a half-copied file.
+    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+    shutil.copyfile(certificate_path(certificate), partial)
+    os.replace(partial, target)
     return target
