@@ -3,27 +3,17 @@ example decisions file of docs/process-language.md section 16 runs through
 the command, and an operation the engine refuses points at its line."""
 
 import json
-from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+
+from .test_commands import run
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "docs" / "examples" / "operations.yaml"
 DECISIONS = ROOT / "docs" / "examples" / "operations-decisions.yaml"
 
 pytestmark = [pytest.mark.operations, pytest.mark.django_db]
-
-
-def run(*args):
-    out = StringIO()
-    try:
-        call_command(*args, stdout=out)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    return code, out.getvalue()
 
 
 def test_the_documented_example_scripts_every_operation():
