@@ -30,6 +30,8 @@ REQUIRED = (
     "inbox_p95_ms",
     "timer_sweep_10k_s",
     "pg_commit_limit_per_s",
+    "http_decide_p99_ms_16",
+    "http_decide_per_s_16",
 )
 
 
@@ -77,6 +79,7 @@ def main() -> None:
     figures.update(run("compare.py", *(["--quick"] if quick else [])))
     figures.update(run("inbox.py", *(["--tasks", "20000", "--samples", "3"] if quick else [])))
     figures.update(run("timers.py", *(["--timers", "300", "--fanout-cases", "10"] if quick else [])))
+    figures.update(run("http_load.py", *(["--quick"] if quick else [])))
     # Suites of the parts that have them (certificates, the dashboard).
     for script, quick_args in (("certificates.py", ["--quick"]), ("dashboard.py", ["--quick"])):
         if (HERE / script).exists():

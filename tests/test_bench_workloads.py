@@ -6,8 +6,13 @@ cases so the suite fails first."""
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
@@ -53,3 +58,38 @@ def _applicant_and_reviewers(engine):
 def test_the_timer_benchmark_fires_one_breach_per_case(base_data):
     _, _, fired = _bench("timers").sweep_seconds(3)
     assert fired == 3
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    "FAKETIME" in os.environ,
+    reason="the benchmark's gunicorn runs on the real clock (its environment drops libfaketime); "
+    "the plain run covers it",
+)
+def test_the_http_benchmark_runs_cases_through_gunicorn(tmp_path):
+    """bench/http_load.py end to end on a database of its own: gunicorn with
+    the production settings, two clients, every request answered 200."""
+    from django.conf import settings
+
+    if not settings.POSTGRES_AVAILABLE:  # the postgres marker fails the test under CI=true
+        pytest.skip("the HTTP benchmark needs PostgreSQL (DATABASE_URL)")
+    server = settings.TEST_DATABASE_URL.rsplit("/", 1)[0]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    out = tmp_path / "http.json"
+    env = dict(os.environ, BENCH_HTTP_DATABASE_URL=f"{server}/govflow_bench_http_test_{worker}")
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "http_load.py"), "--quick", "--clients", "1,2", "--json", str(out)],
+        cwd=BENCH.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    figures = json.loads(out.read_text())
+    # 4 cases per level (--quick): each a submit and five inbox, claim and decide calls
+    assert figures["http_decide_p99_ms_2"] > 0
+    assert figures["services_decisions_per_s"] > 0
+    assert figures["http_decide_share_of_services_2"] > 0
