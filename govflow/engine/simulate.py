@@ -312,6 +312,16 @@ def real_instant(calendar: WorkingCalendar, start: datetime, clock: float) -> da
     return calendar.add_working_seconds(origin, seconds)
 
 
+def extension_days(days: int | None, hours: float | None) -> float:
+    """An extension (延期) in working days (an office day of 8 hours)."""
+    return float(days) if days is not None else (hours or 0) / 8.0
+
+
+def clock_of(moment: str) -> float:
+    """The virtual clock (working days) of an engine timestamp of a dry run."""
+    return (datetime.fromisoformat(moment) - SIMULATION_EPOCH) / timedelta(days=1)
+
+
 def _local_date(calendar: WorkingCalendar, moment: datetime) -> date:
     return moment.astimezone(ZoneInfo(calendar.tz)).date()
 
@@ -360,6 +370,12 @@ class _Run:
         # task id -> what a scripted delegation or consultation waits for
         self.asked: dict[str, tuple[str, str]] = {}
         self.taking_back: dict[str, str] = {}  # task id -> its node, for a take-back still to come
+        # task id -> its 'timeout' entry (no decision is scheduled: its breach timer decides)
+        self.timing_out: dict[str, str] = {}
+        # tasks whose scripted decision waits for the signers added before them (加签)
+        self.awaiting_signers: set[str] = set()
+        # tasks a take-back gave back, planned with the extensions they kept
+        self.given_extensions: set[str] = set()
         # node -> entries given back by tasks a take-back cancelled before they were decided
         self.given_back: dict[str, list[tuple[Any, tuple[str, int | None] | None]]] = {}
         self.deciding: Any = None  # the scripted entry being decided (an engine refusal points at it)
@@ -443,8 +459,19 @@ class _Run:
             elif isinstance(effect, rt.ServiceCall):
                 self.schedule(0.0, "service", effect.task_id)
             elif isinstance(effect, rt.TaskCreated) and effect.kind in ("review", "signature"):
-                self.created_at[effect.task_id] = self.clock
-                self.plan_task(effect.task_id, effect.node)
+                task = result.state["tasks"][effect.task_id]
+                created = min(clock_of(task["created"]), self.clock)
+                self.created_at[effect.task_id] = created
+                if created < self.clock:
+                    # given back by a take-back: its time limit runs on from when it first
+                    # was created, with the extensions it had, as the live system keeps it
+                    self.given_extensions.add(effect.task_id)
+                    self.extra_days[effect.task_id] = sum(
+                        extension_days(e.get("days"), e.get("hours")) for e in task.get("extensions", ())
+                    )
+                    self.plan_task(effect.task_id, effect.node, since=created)
+                else:
+                    self.plan_task(effect.task_id, effect.node)
             elif isinstance(effect, rt.TaskCreated) and effect.kind == "acceptance":
                 self.plan_acceptance(effect.task_id, effect.node)
             elif isinstance(effect, rt.Accepted) and self.accepted is None:
@@ -463,16 +490,15 @@ class _Run:
                     )
             elif isinstance(effect, rt.TimerStarted):
                 limit = Duration(effect.days, effect.hours, effect.calendar_days).working_days
-                self.timers_due.append((effect.node, effect.kind, self.clock, effect))
+                # a limit counts from `since` when given (a task given back by a take-back)
+                began = min(clock_of(effect.since), self.clock) if effect.since is not None else self.clock
+                self.timers_due.append((effect.node, effect.kind, began, effect))
                 if effect.kind == "sla_reminder" and effect.task_id:
                     self.reminders[effect.task_id] = effect.timer_id
                 if effect.kind in ("wait", "signal_deadline", "fee_deadline", "notice"):
                     if effect.since is not None:
                         # a notice resumed after an objection: it ends when first published
-                        started = (datetime.fromisoformat(effect.since) - SIMULATION_EPOCH) / timedelta(
-                            days=1
-                        )
-                        limit = max(0.0, started + float(limit) - self.clock)
+                        limit = max(0.0, began + float(limit) - self.clock)
                     self.schedule(float(limit), "timer", effect.timer_id)
                 elif (
                     effect.kind
@@ -480,18 +506,21 @@ class _Run:
                     and effect.task_id
                 ):
                     self.timeouts[effect.task_id] = effect.timer_id
-                    self.timer_due[effect.timer_id] = self.clock + float(limit)
-                    self.schedule(float(limit), "timer", effect.timer_id)
+                    self.timer_due[effect.timer_id] = began + float(limit)
+                    self.schedule(max(0.0, began + float(limit) - self.clock), "timer", effect.timer_id)
             elif isinstance(effect, rt.TaskExtended):
                 self.extended(effect)
             elif (
                 isinstance(effect, rt.TaskCancelled)
                 and effect.reason in ("taken_back", "signer_removed")
-                and effect.task_id in self.pending_outcome
+                and (effect.task_id in self.pending_outcome or effect.task_id in self.timing_out)
             ):
                 # A task the taken-back decision created never was, a signer removed never
-                # acted: its entry goes to the next task of the node.
-                entry = (self.pending_outcome.pop(effect.task_id), self.scripted.get(effect.task_id))
+                # acted: its entry (a decision, or a 'timeout') goes to the next task of the node.
+                outcome = self.pending_outcome.pop(effect.task_id, None)
+                outcome = outcome or self.timing_out.pop(effect.task_id)
+                self.awaiting_signers.discard(effect.task_id)
+                entry = (outcome, self.scripted.get(effect.task_id))
                 self.given_back.setdefault(effect.node, []).append(entry)
         if "bundles" in result.state:
             self.note_items(result.state)
@@ -538,8 +567,9 @@ class _Run:
     def extended(self, effect: rt.TaskExtended) -> None:
         """延期: the task's breach falls due later by the extension, and its
         next scripted decision may take that much longer."""
-        days = float(effect.days) if effect.days is not None else (effect.hours or 0) / 8.0
-        self.extra_days[effect.task_id] = self.extra_days.get(effect.task_id, 0.0) + days
+        days = extension_days(effect.days, effect.hours)
+        if effect.task_id not in self.given_extensions:  # else counted when it was planned
+            self.extra_days[effect.task_id] = self.extra_days.get(effect.task_id, 0.0) + days
         reminder = self.reminders.get(effect.task_id)
         if reminder is not None:
             self.timer_extensions.setdefault(reminder, []).append(effect)
@@ -557,7 +587,7 @@ class _Run:
         self.paused_since = None
 
     def plan_task(
-        self, task_id: str, node_id: str, *, after: float = 0.0, since: float | None = None
+        self, task_id: str, node_id: str, *, after_signers: bool = False, since: float | None = None
     ) -> None:
         """Schedule the scripted decision of a review or signature task: an
         outcome, `timeout`, or an operation (issue 19; docs/process-language.md,
@@ -572,7 +602,11 @@ class _Run:
         then the next entry decides), `consult:<departments>[:<limit>[:<days>
         | lapse]]` (会商: the next entry decides once the opinions are in or
         the limit has passed). With `since` (the clock the task was created
-        at), the time already spent on the task counts: its time runs on."""
+        at), the time already spent on the task counts: its time runs on.
+        With `after_signers` (a signer added before, 加签) a decision waits
+        until the added signers have signed, and comes when the task's own
+        time is up if that is later (its time limit runs on meanwhile, as
+        the live system's breach timer does)."""
         node = self.definition.nodes[node_id]
         outcome, origin = self.scripted_decision(node_id)
         if origin is not None:
@@ -582,6 +616,7 @@ class _Run:
                 raise self.script_error(
                     f"the scripted decision 'timeout' cannot happen: '{node_id}' has no SLA", origin, node_id
                 )
+            self.timing_out[task_id] = outcome
             return  # the breach timer (started with the task) will decide
         operation, _, argument = str(outcome).partition(":")
         if is_operation(outcome) or outcome in ("transfer", "add_signer", "consult"):
@@ -605,10 +640,13 @@ class _Run:
             # asked (and approved) at once; the next entry takes the time
             self.schedule(0.0, "decide", task_id)
             return
+        if after_signers:
+            self.awaiting_signers.add(task_id)  # scheduled once they have signed ("signed")
+            return
         days = self.task_days(task_id, node)
         if since is not None:
             days = max(0.0, days - (self.clock - since))
-        self.schedule(days + after, "decide", task_id)
+        self.schedule(days, "decide", task_id)
 
     def task_days(self, task_id: str, node) -> float:
         """The working days a decision of the task takes (its duration, its
@@ -729,6 +767,7 @@ class _Run:
             return rt.ExtendTask(ident, actor="simulation")
         if operation == "remove_signer":
             if not argument:  # a head removes this added signer before they act
+                self.signed(task)
                 return rt.RemoveSigner(ident, ident, actor="simulation")
             signer = argument
             if argument not in task.get("after", ()):
@@ -757,11 +796,17 @@ class _Run:
                 self.schedule(consult.answered_after, "answered", ident)
             return None
         department, _, position = argument.partition(":")
-        node = self.definition.nodes[task["node"]]
-        days = node.sla.limit.working_days if node.sla is not None else DEFAULT_TASK_DAYS
-        # the added signer decides first (before), or after the task's own approval
-        self.plan_task(ident, task["node"], after=days if (position or "before") == "before" else 0.0)
+        # the added signer decides first (before): the task's decision waits for it, its
+        # time running on; or after the task's own approval
+        self.plan_task(ident, task["node"], after_signers=(position or "before") == "before")
         return rt.AddSigner(ident, department, position or "before", actor="simulation")
+
+    def signed(self, task: dict[str, Any]) -> None:
+        """An added signer's task ends (signed, or removed before acting):
+        the task it was added before may decide, once no other is pending."""
+        added = task.get("added")
+        if added is not None and added["position"] == "before":
+            self.schedule(0.0, "signed", added["for"])
 
     def expect_signal(self, node) -> None:
         """A `signal` node: the message arrives after the script's duration
@@ -994,6 +1039,14 @@ class _Run:
         if kind == "resume":  # after 减签: the reviewer's next entry, the task's time running on
             self.plan_task(ident, task["node"], since=self.created_at.get(ident, self.clock))
             return None
+        if kind == "signed":  # 加签 before: the added signers are done, the decision may come
+            if task.get("waiting") or ident not in self.awaiting_signers:
+                return None  # another added signer is still to sign
+            self.awaiting_signers.discard(ident)
+            node = self.definition.nodes[task["node"]]
+            since = self.created_at.get(ident, self.clock)
+            self.schedule(max(0.0, self.task_days(ident, node) - (self.clock - since)), "decide", ident)
+            return None
         if kind == "answered":  # 委派 / 会商: the opinions are in, or the limit has passed
             what, departments = self.asked.pop(ident)
             entry = {"node": task["node"], "outcome": what, "day": round(self.clock, 3)}
@@ -1009,6 +1062,7 @@ class _Run:
                 return self.operation_event(ident, task, outcome, state)
             self.decided_at.append(self.clock)
             self.decided.append({"node": task["node"], "outcome": outcome, "day": round(self.clock, 3)})
+            self.signed(task)
             if task["kind"] == "acceptance":
                 return self.acceptance_event(ident, task, outcome)
             return rt.CompleteTask(ident, outcome, actor=signer_of(task), opinion="simulated decision")

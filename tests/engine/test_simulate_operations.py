@@ -149,7 +149,8 @@ def test_vote_signatures_are_scripted_one_per_signer_and_the_vote_decides_early(
 def test_a_take_back_with_an_outcome_decides_and_takes_it_back():
     result = example({"review": ["take_back:approve", "reject"]})
     assert result.outcome == "rejected"
-    assert entries(result, "review") == [("take_back:approve", 7.0), ("reject", 12.0)]
+    # the task given back keeps its time limit (day 7): it is decided again at once
+    assert entries(result, "review") == [("take_back:approve", 7.0), ("reject", 7.0)]
     # a decision that ends the case cannot be taken back: the run says so
     with pytest.raises(SimulationError) as failed:
         example({"sign_off": ["take_back:reject"]})
@@ -159,9 +160,9 @@ def test_a_take_back_with_an_outcome_decides_and_takes_it_back():
 
 def test_the_decision_that_ended_the_sub_process_is_taken_back_and_the_sign_off_keeps_its_entry():
     result = example({"inspect": ["take_back", "approve"], "sign_off": ["reject"]})
-    assert entries(result, "inspect") == [("take_back", 14.0), ("approve", 18.0)]
+    assert entries(result, "inspect") == [("take_back", 14.0), ("approve", 14.0)]
     # the sign-off the take-back cancelled never decided: its entry went to the next one
-    assert entries(result, "sign_off") == [("reject", 19.0)]
+    assert entries(result, "sign_off") == [("reject", 15.0)]
     assert result.trace.count("check_done") == 2
 
 
@@ -199,3 +200,55 @@ def test_the_dry_run_allows_the_consultation_limits_the_service_allows():
         services.DEFAULT_CONSULT_DAYS,
         services.MAX_CONSULT_DAYS,
     )
+
+
+# -- the dry run's time matches the live system's -----------------------------------
+
+
+def test_a_signer_added_before_decides_within_the_reviewers_time():
+    # review: created day 2, 5 days; tax added before decides on day 7 (its own 5 days),
+    # and the reviewer's time has run on meanwhile: the review decides on day 7, not 12
+    result = example({"review": ["add_signer:tax:before", "approve", "approve"]})
+    assert entries(result, "review") == [("add_signer:tax:before", 2.0), ("approve", 7.0), ("approve", 7.0)]
+    assert result.working_days == 15  # as unscripted: the added signer cost no extra time
+    # a signer who takes longer than the reviewer's time holds the decision until it signs
+    slow = example({"review": ["add_signer:tax:before", "approve", "approve"]}, {"review": 8})
+    assert entries(slow, "review")[1:] == [("approve", 10.0), ("approve", 10.0)]
+
+
+def test_a_signer_added_before_and_removed_by_a_head_lets_the_reviewer_decide_in_time():
+    result = example({"review": ["add_signer:tax:before", "approve", "remove_signer"]})
+    assert entries(result, "review") == [
+        ("add_signer:tax:before", 2.0),
+        ("remove_signer", 2.0),  # removed at once, before it acted
+        ("approve", 7.0),  # the reviewer's own time, not 5 days after the removal
+    ]
+
+
+def test_a_timeout_entry_of_a_task_cancelled_by_a_take_back_is_handed_on():
+    # intake's approval creates the review, whose entry is 'timeout'; the take-back cancels
+    # the review before it decided, so the review created by the second approval times out
+    definition = load_definition(
+        EXAMPLE.read_text(encoding="utf-8").replace(
+            "sla: {days: 5}\n", "sla: {days: 5, on_breach: reject, legal_basis: 逾期}\n", 1
+        )
+    )
+    decisions = {"intake": ["take_back", "approve"], "review": ["timeout"]}
+    script = {"data": {"company_name": "甲"}, "decisions": decisions}
+    result = simulate(definition, script_from_mapping(script))
+    assert result.outcome == "rejected"
+    assert [d for d in result.decisions if d["node"] == "review"] == [
+        {"node": "review", "outcome": "reject", "day": 7.0, "silent_consent": True, "legal_basis": "逾期"}
+    ]
+
+
+def test_a_timeout_after_a_take_back_falls_due_when_the_task_first_was():
+    definition = load_definition(
+        EXAMPLE.read_text(encoding="utf-8").replace(
+            "sla: {days: 2}\n", "sla: {days: 2, on_breach: reject, legal_basis: 逾期}\n", 1
+        )
+    )
+    script = {"data": {"company_name": "甲"}, "decisions": {"intake": ["take_back", "timeout"]}}
+    result = simulate(definition, script_from_mapping(script))
+    assert result.outcome == "rejected"
+    assert result.working_days == 2  # the intake's 2 days from day 0, not 2 more after the take-back
