@@ -26,9 +26,10 @@ from govflow.processes.services import version_definition
 from govflow.timers.models import Timer
 
 from .attachments import attachment_add, attachment_remove
-from .bridge import Changes, Decision, advance
+from .bridge import Changes, advance
 from .models import Attachment, Case, Task
 from .services import _check_draft_data, _lock_own_case
+from .task_status import Decision
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 
 from govflow.accounts.models import Department
@@ -26,16 +24,17 @@ from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import dispatch_on_commit
 from govflow.processes.handlers import HANDLERS, HandlerContext, HandlerFailed, is_inline
 from govflow.processes.services import version_definition
-from govflow.rawsql import insert_returning, insert_rows, kept
+from govflow.rawsql import insert_returning, insert_rows, pipelined
 from govflow.timers.deadlines import calendar_resumed, deadline, remaining, resumed
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
 from . import events as domain
-from . import limits
+from . import limits, task_status
 from .bulk import cases_save
-from .models import ENDED_CASE_STATUSES, Case, CaseStatus, Task, TaskStatus
-from .rows import pipelined, task_decide
+from .models import ENDED_CASE_STATUSES, Case, CaseStatus, Task
+from .rows import update_pairs
+from .task_status import Decision, cancel_rows, decide_rows
 
 SLA_TIMER_KINDS = ("sla_reminder", "sla_breach")
 # The timers the case's statutory clock stops: its tasks' SLAs and its own limits.
@@ -56,15 +55,6 @@ def department_id(code: str | None) -> int | None:
         found = Department.objects.only("pk").get(code=code).pk
         _department_ids[code] = found
     return found
-
-
-@dataclass
-class Decision:
-    outcome: str
-    opinion: str = ""
-    decided_by_id: int | None = None
-    silent_consent: bool = False
-    legal_basis: str = ""
 
 
 @dataclass
@@ -124,13 +114,11 @@ class Changes:
         with pipelined():
             domain.publish(self, self.events)
             for (case_id, engine_id), decision in self.decided.items():
-                task_decide(case_id, engine_id, decision, now)
-            _update_pairs(
-                Task, self.cancelled_tasks, status=TaskStatus.CANCELLED, completed_at=now, live=True
-            )
-            _update_pairs(Task, self.escalated, escalated=True)
+                decide_rows(case_id, engine_id, decision, now)
+            cancel_rows(self.cancelled_tasks, now)
+            update_pairs(Task, self.escalated, escalated=True)
             if self.cancelled_timers:
-                _update_pairs(Timer, self.cancelled_timers, status=Timer.CANCELLED, timer=True)
+                update_pairs(Timer, self.cancelled_timers, status=Timer.CANCELLED, timer=True)
             if self.fired_timers:
                 Timer.objects.filter(pk__in=self.fired_timers).update(status=Timer.FIRED, fired_at=now)
             cases_save(self.cases, CASE_FIELDS)
@@ -160,45 +148,6 @@ CASE_FIELDS = (
     "accepted_at",
     "title",
 )
-
-
-def _update_pairs(model, pairs, *, live: bool = False, timer: bool = False, **values) -> None:
-    """UPDATE rows identified by (case id, engine id) pairs, in one statement
-    whose text is built once per shape (a decision cancels its SLA timers:
-    this runs on most decisions)."""
-    by_case: dict[int, list[str]] = {}
-    for case_id, engine_id in pairs:
-        by_case.setdefault(case_id, []).append(engine_id)
-    if not by_case:
-        return
-    statuses: tuple[str, ...] = ()
-    if live:
-        statuses = ("open", "claimed")
-    if timer:
-        statuses = (Timer.PENDING, Timer.PAUSED)
-    names = tuple(sorted(values))
-    shape = tuple(len(ids) for ids in by_case.values())
-    sql, fields = _pairs_sql(model, names, shape, len(statuses))
-    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
-    for case_id, engine_ids in by_case.items():
-        params.append(case_id)
-        params.extend(engine_ids)
-    params.extend(statuses)
-    with kept() as cur:
-        cur.execute(sql, params)
-
-
-@lru_cache(maxsize=256)
-def _pairs_sql(model, names: tuple[str, ...], shape: tuple[int, ...], statuses: int) -> tuple[str, tuple]:
-    quote = connection.ops.quote_name
-    fields = tuple(model._meta.get_field(name) for name in names)
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-    case, engine = quote("case_id"), quote("engine_id")
-    which = " OR ".join(f"({case} = %s AND {engine} IN ({', '.join(['%s'] * count)}))" for count in shape)
-    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE ({which})"
-    if statuses:
-        sql += f" AND {quote('status')} IN ({', '.join(['%s'] * statuses)})"
-    return sql, fields
 
 
 def _sync_task_due_dates(case_ids: list[int]) -> None:
@@ -356,16 +305,18 @@ class _Stager:
 
     def task_completed(self, effect: rt.TaskCompleted) -> None:
         case, ch = self.case, self.ch
-        fresh = ch.created.get((case.pk, effect.task_id))
-        if fresh is not None:  # an inline service task, done in the transaction that created it
-            fresh.complete()
-            fresh.completed_at, fresh.outcome = self.now, effect.outcome
-        elif (case.pk, effect.task_id) not in ch.decided:
-            ch.decided[(case.pk, effect.task_id)] = Decision(
-                outcome=effect.outcome,
-                silent_consent=effect.silent_consent,
-                legal_basis=effect.legal_basis or "",
-            )
+        key = (case.pk, effect.task_id)
+        # The service that decided staged who and why; else the engine's own decision.
+        decision = ch.decided.get(key) or Decision(
+            outcome=effect.outcome,
+            silent_consent=effect.silent_consent,
+            legal_basis=effect.legal_basis or "",
+        )
+        fresh = ch.created.get(key)
+        if fresh is not None:  # created in this change set (an inline service task): not written yet
+            task_status.decide(fresh, decision, self.now)
+        else:
+            ch.decided[key] = decision
         if effect.silent_consent:
             ch.event(
                 Action.TASK_AUTO_DECIDED,
@@ -380,8 +331,7 @@ class _Stager:
     def task_cancelled(self, effect: rt.TaskCancelled) -> None:
         fresh = self.ch.created.get((self.case.pk, effect.task_id))
         if fresh is not None:  # created and cancelled in one transaction
-            fresh.cancel()
-            fresh.completed_at = self.now
+            task_status.cancel(fresh, self.now)
         else:
             self.ch.cancelled_tasks.append((self.case.pk, effect.task_id))
 

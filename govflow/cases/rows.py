@@ -13,29 +13,17 @@ Nothing here checks permissions or opens transactions; the services do.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-from functools import cache
+from functools import cache, lru_cache
 
 from django.db import connection
 from django.db.models import Model
 
 from govflow import rawsql
 from govflow.processes.models import ProcessTemplate, ProcessVersion
+from govflow.rawsql import pipelined
+from govflow.timers.models import Timer
 
 from .models import Case, Task
-
-
-def pipelined():
-    """Queue statements without waiting for each answer (PostgreSQL); the
-    queue is sent when a result is fetched or the block ends. Elsewhere, and
-    when a pipeline is already open, nothing changes."""
-    if connection.vendor != "postgresql":
-        return nullcontext()
-    connection.ensure_connection()
-    raw = connection.connection
-    if rawsql.in_pipeline(raw):  # nested: the outer pipeline carries on
-        return nullcontext()
-    return raw.pipeline()
 
 
 def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
@@ -177,41 +165,41 @@ def lock_case_of_task(task_id: int, user_id: int) -> tuple[Case | None, Task | N
     return case, task, is_head
 
 
-@cache
-def _decide_sql() -> str:
-    quote = connection.ops.quote_name
-    columns = (
-        "status",
-        "completed_at",
-        "outcome",
-        "opinion",
-        "decided_by_id",
-        "silent_consent",
-        "legal_basis",
-    )
-    assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
-    live = f"{quote('status')} IN ('open', 'claimed')"
-    return (
-        f"UPDATE {quote(Task._meta.db_table)} SET {assignments} "
-        f"WHERE {quote('case_id')} = %s AND {quote('engine_id')} = %s AND {live}"
-    )
-
-
-def task_decide(case_id: int, engine_id: str, decision, now) -> None:
-    """Record a decision on a live task (a task already closed is left alone)."""
-    completed_at = Task._meta.get_field("completed_at").get_db_prep_save(now, connection)
+def update_pairs(model, pairs, *, live: bool = False, timer: bool = False, **values) -> None:
+    """UPDATE rows identified by (case id, engine id) pairs, in one statement
+    whose text is built once per shape (a decision cancels its SLA timers:
+    this runs on most decisions). `live` touches open and claimed tasks
+    only, `timer` pending and paused timers only."""
+    by_case: dict[int, list[str]] = {}
+    for case_id, engine_id in pairs:
+        by_case.setdefault(case_id, []).append(engine_id)
+    if not by_case:
+        return
+    statuses: tuple[str, ...] = ()
+    if live:
+        statuses = ("open", "claimed")
+    if timer:
+        statuses = (Timer.PENDING, Timer.PAUSED)
+    names = tuple(sorted(values))
+    shape = tuple(len(ids) for ids in by_case.values())
+    sql, fields = _pairs_sql(model, names, shape, len(statuses))
+    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    for case_id, engine_ids in by_case.items():
+        params.append(case_id)
+        params.extend(engine_ids)
+    params.extend(statuses)
     with rawsql.kept() as cur:
-        cur.execute(
-            _decide_sql(),
-            [
-                "completed",
-                completed_at,
-                decision.outcome,
-                decision.opinion,
-                decision.decided_by_id,
-                decision.silent_consent,
-                decision.legal_basis,
-                case_id,
-                engine_id,
-            ],
-        )
+        cur.execute(sql, params)
+
+
+@lru_cache(maxsize=256)
+def _pairs_sql(model, names: tuple[str, ...], shape: tuple[int, ...], statuses: int) -> tuple[str, tuple]:
+    quote = connection.ops.quote_name
+    fields = tuple(model._meta.get_field(name) for name in names)
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    case, engine = quote("case_id"), quote("engine_id")
+    which = " OR ".join(f"({case} = %s AND {engine} IN ({', '.join(['%s'] * count)}))" for count in shape)
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE ({which})"
+    if statuses:
+        sql += f" AND {quote('status')} IN ({', '.join(['%s'] * statuses)})"
+    return sql, fields

@@ -31,11 +31,12 @@ from govflow.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFo
 from govflow.processes.services import version_definition
 from govflow.rawsql import insert_returning
 
-from . import events, rows
-from .bridge import Changes, Decision, accept_case, advance
+from . import events, rows, task_status
+from .bridge import Changes, accept_case, advance
 from .corrections import refuse_outside_notice, revision_record
 from .models import LIVE_TASK_STATUSES, Attachment, Case, CaseStatus, Task, TaskKind, TaskStatus
 from .operations.distinct import refuse_repeat_signer
+from .task_status import Decision
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 MAX_OPINION = 4000
@@ -349,10 +350,8 @@ def task_claim(*, task_id: int, actor, now: datetime | None = None) -> Task:
     if task.status != TaskStatus.OPEN:
         raise Conflict(_task_state_message(task))
     _refuse_second_signature(_case, task, actor.pk)
-    task.claim()
-    task.assignee = actor
-    task.claimed_at = now
-    task.save(update_fields=["status", "assignee", "claimed_at"])
+    task_status.hold(task, actor, now)
+    task_status.save_holder(task)
     _audit_task(task, Action.TASK_CLAIMED, actor, now)
     return task
 
@@ -365,10 +364,8 @@ def task_release(*, task_id: int, actor, now: datetime | None = None) -> Task:
         raise Conflict(_task_state_message(task))
     if task.assignee_id != actor.pk and not membership.is_head:
         raise Forbidden("only the reviewer who claimed the task, or the department head, can release it")
-    task.release()
-    task.assignee = None
-    task.claimed_at = None
-    task.save(update_fields=["status", "assignee", "claimed_at"])
+    task_status.release(task)
+    task_status.save_holder(task)
     _audit_task(task, Action.TASK_RELEASED, actor, now)
     return task
 
@@ -392,12 +389,9 @@ def task_handover(*, task_id: int, actor, to_user, now: datetime | None = None) 
             "a case cannot be handed to its own applicant", fields={"to_user": ["is the applicant"]}
         )
     _refuse_second_signature(case, task, to_user.pk)
-    if task.status == TaskStatus.OPEN:
-        task.claim()
     previous = task.assignee_id
-    task.assignee = to_user
-    task.claimed_at = now
-    task.save(update_fields=["status", "assignee", "claimed_at"])
+    task_status.hold(task, to_user, now)
+    task_status.save_holder(task)
     _audit_task(task, Action.TASK_HANDED_OVER, actor, now, to_user=to_user.pk, from_user=previous)
     return task
 
@@ -512,17 +506,13 @@ def task_complete(
         raise Conflict(exc.message) from exc
     except NoBranchMatched as exc:
         raise InvalidInput(f"the case cannot be routed: {exc.message}", code="no_branch_matched") from exc
+    decision = Decision(outcome=outcome, opinion=opinion, decided_by_id=actor.pk, legal_basis=legal_basis)
     try:
-        if task.status == TaskStatus.OPEN:
-            task.claim()
-        task.complete()
+        task_status.decide(task, decision, now, decided_by=actor)
     except TransitionNotAllowed as exc:  # pragma: no cover - guarded above
         raise Conflict(str(exc)) from exc
-    changes.decided[(case.pk, task.engine_id)] = Decision(
-        outcome=outcome, opinion=opinion, decided_by_id=actor.pk, legal_basis=legal_basis
-    )
+    changes.decided[(case.pk, task.engine_id)] = decision
     changes.flush()
-    task.completed_at, task.outcome, task.opinion, task.decided_by = now, outcome, opinion, actor
     return task
 
 

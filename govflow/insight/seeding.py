@@ -31,27 +31,28 @@ import random
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import JSONField
 from django.utils import timezone
 
 from govflow.accounts import models as roles
 from govflow.accounts.models import Membership
 from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
+from govflow.cases import task_status
 from govflow.cases.bridge import department_id, sync_case_status
 from govflow.cases.models import ENDED_CASE_STATUSES, Case, Task, TaskKind, TaskStatus
+from govflow.cases.task_status import Decision
 from govflow.engine import runtime as rt
 from govflow.engine import step
 from govflow.engine.simulate import example_data
 from govflow.processes.handlers import HANDLERS, HandlerContext
 from govflow.processes.models import ProcessTemplate
 from govflow.processes.services import version_definition
+from govflow.rawsql import copy_rows
 from govflow.timers.calendar import CalendarYearMissing, WorkingCalendar, tolerant
 from govflow.timers.deadlines import deadline
 from govflow.timers.models import Timer
@@ -498,14 +499,17 @@ def _apply(sim: _Sim, result: rt.StepResult, now: datetime, rng: random.Random, 
                     sim.push(at, rt.SubmitCorrection(effect.task_id, {}))
         elif kind is rt.TaskCompleted:
             task = sim.tasks[effect.task_id]
-            task.complete()
-            task.completed_at = now
-            if task.kind == TaskKind.CORRECTION:
+            if task.kind == TaskKind.CORRECTION:  # answered (or not) by the applicant
+                task_status.decide(task, Decision(task.outcome, decided_by_id=task.decided_by_id), now)
                 continue
-            task.outcome = effect.outcome
+            task_status.decide(
+                task,
+                Decision(
+                    effect.outcome, silent_consent=effect.silent_consent, legal_basis=effect.legal_basis or ""
+                ),
+                now,
+            )
             if effect.silent_consent:
-                task.silent_consent = True
-                task.legal_basis = effect.legal_basis or ""
                 sim.event(
                     Action.TASK_AUTO_DECIDED,
                     now,
@@ -536,8 +540,7 @@ def _apply(sim: _Sim, result: rt.StepResult, now: datetime, rng: random.Random, 
                 )
         elif kind is rt.TaskCancelled:
             task = sim.tasks[effect.task_id]
-            task.cancel()
-            task.completed_at = now
+            task_status.cancel(task, now)
         elif kind is rt.TimerStarted:
             timer = Timer(
                 case_id=case.pk,
@@ -684,25 +687,7 @@ def _insert(model, rows: list) -> None:
         with _historical_timestamps():
             model.objects.bulk_create(rows, batch_size=500)
         return
-    fields = model._meta.concrete_fields
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    # Plain values go as they are; JSON needs its field's adapter, choices their text.
-    json = [isinstance(f, JSONField) for f in fields]
-    names = [f.attname for f in fields]
-    sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            values = []
-            for name, field_, is_json in zip(names, fields, json, strict=True):
-                value = getattr(row, name)
-                if is_json:
-                    # pre_save as save() would: Case.data seals its secret values there.
-                    value = field_.get_db_prep_save(field_.pre_save(row, True), connection)
-                elif isinstance(value, Enum):
-                    value = value.value
-                values.append(value)
-            copy.write_row(values)
+    copy_rows(rows)
 
 
 def _write(sims: list[_Sim], result: SeedResult) -> None:

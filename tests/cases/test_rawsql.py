@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from govflow.cases.rows import pipelined
 from govflow.outbox.models import OutboxMessage
-from govflow.rawsql import BATCH, insert_returning, insert_rows
+from govflow.rawsql import BATCH, insert_returning, insert_rows, pipelined
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +90,58 @@ def test_pipeline_mode_is_read_from_libpq_and_nesting_leaves_the_outer_one_open(
             assert in_pipeline(raw)
         assert in_pipeline(raw)
     assert not in_pipeline(raw)
+
+
+# The internals of Django and psycopg the hot path leans on; only
+# govflow/rawsql.py may name them.
+PRIVATE = (
+    "connection.connection",
+    "_prepare_cursor",
+    "_pipeline",
+    ".pipeline(",
+    "pgconn",
+    "psycopg.Cursor",
+    "make_cursor",
+    "make_debug_cursor",
+    "_prepare_related_fields_for_save",
+    "cursor.cursor",
+)
+
+
+def test_only_the_adapter_touches_django_and_psycopg_internals():
+    from pathlib import Path
+
+    import govflow
+
+    root = Path(govflow.__file__).resolve().parent
+    adapter = root / "rawsql.py"
+    found = [
+        f"{path.relative_to(root.parent)}:{number}: {line.strip()}"
+        for path in sorted(root.rglob("*.py"))
+        if path != adapter and "migrations" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if any(name in line for name in PRIVATE)
+    ]
+    assert found == [], "use govflow.rawsql instead:\n" + "\n".join(found)
+
+
+def test_the_internals_the_adapter_uses_are_still_there():
+    """An upgrade of Django or psycopg that drops or renames one of them
+    fails here, by name, rather than on a reviewer's decision."""
+    import inspect
+
+    import psycopg
+    from django.db import connection
+    from django.db.models import Model
+    from psycopg import pq
+
+    assert "operation_name" in inspect.signature(Model._prepare_related_fields_for_save).parameters
+    assert callable(connection.make_cursor)
+    assert callable(connection.make_debug_cursor)
+    assert isinstance(connection.queries_logged, bool)
+    assert callable(connection.validate_thread_sharing)
+    assert callable(psycopg.Connection.pipeline)
+    assert callable(psycopg.Cursor.copy)
+    assert pq.PipelineStatus.OFF is not None
+    assert hasattr(pq.abc.PGconn, "pipeline_status")
+    assert "adapters" in dir(psycopg.Cursor)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from govflow.engine import IllegalEvent, NoBranchMatched
 from govflow.errors import Conflict, Forbidden, InvalidInput
 
+from .. import task_status
 from ..models import Case, Task, TaskStatus
 from ..services import MAX_OPINION, _lock_task, _task_state_message
 
@@ -54,7 +55,4 @@ def engine_refusals(*, field: str | None = None) -> Iterator[None]:
 
 def claim_for(task: Task, actor, now) -> None:
     """The actor becomes the holder of a task they acted on (in memory or saved by the caller)."""
-    if task.status == TaskStatus.OPEN:
-        task.claim()
-    task.assignee = actor
-    task.claimed_at = now
+    task_status.hold(task, actor, now)

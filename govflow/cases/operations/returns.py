@@ -24,9 +24,10 @@ from govflow.engine.operations import return_targets
 from govflow.errors import InvalidInput
 from govflow.processes.services import version_definition
 
-from .. import events
-from ..bridge import Changes, Decision, advance, load_state
+from .. import events, task_status
+from ..bridge import Changes, advance, load_state
 from ..models import Case, Task
+from ..task_status import Decision
 from .common import engine_refusals, lock_live_task, reason
 
 
@@ -95,12 +96,8 @@ def task_return(
             actor_id=actor.pk,
         )
     )
-    if task.status == "open":
-        task.claim()
-    task.complete()
-    changes.decided[(case.pk, task.engine_id)] = Decision(
-        outcome="returned", opinion=opinion, decided_by_id=actor.pk
-    )
+    decision = Decision(outcome="returned", opinion=opinion, decided_by_id=actor.pk)
+    task_status.decide(task, decision, now, decided_by=actor)
+    changes.decided[(case.pk, task.engine_id)] = decision
     changes.flush()
-    task.completed_at, task.outcome, task.opinion, task.decided_by = now, "returned", opinion, actor
     return task

@@ -22,7 +22,7 @@ from govflow.audit.actions import Action
 from govflow.engine import runtime as rt
 from govflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 
-from .. import events
+from .. import events, task_status
 from ..bridge import Changes, advance, load_state
 from ..models import Case, Task
 from ..services import _lock_task
@@ -109,7 +109,7 @@ def task_add_signer(
         )
     if task.assignee_id != actor.pk:
         claim_for(task, actor, now)
-        task.save(update_fields=["status", "assignee", "claimed_at"])
+        task_status.save_holder(task)
     if to_user is not None:
         state = case.state or {}
         for engine_id, info in state.get("tasks", {}).items():

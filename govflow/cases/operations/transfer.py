@@ -23,7 +23,7 @@ from govflow.engine.effects import TaskTransferred
 from govflow.errors import Conflict, Forbidden, InvalidInput
 from govflow.processes.services import version_definition
 
-from .. import events
+from .. import events, task_status
 from ..bridge import Changes, advance
 from ..models import Case, Task, TaskStatus
 from ..services import _lock_task, _task_state_message
@@ -78,15 +78,11 @@ def task_transfer(*, task_id: int, actor, department: str, opinion: str, now: da
             .first()
         )
     if head is not None:
-        if task.status == TaskStatus.OPEN:
-            task.claim()
-        task.assignee, task.claimed_at = head.user, now
-    else:
-        if task.status == TaskStatus.CLAIMED:
-            task.release()
-        task.assignee, task.claimed_at = None, None
+        task_status.hold(task, head.user, now)
+    elif task.status == TaskStatus.CLAIMED:
+        task_status.release(task)
     task.department = target
-    task.save(update_fields=["department", "status", "assignee", "claimed_at"])
+    task_status.save_holder(task, "department")
     count = len(case.state["tasks"][task.engine_id].get("transfers", ())) if case.state else 0
     changes.emit(
         "notify",
