@@ -152,8 +152,7 @@ class TaskDetail:
 def task_detail(*, user, task_id: int, language: str) -> TaskDetail:
     """One task of the user's departments with the decisions offered at it."""
     row = case_selectors.task_row(user=user, task_id=task_id, language=language)
-    version = ProcessVersion.objects.get(pk=row.task.case.version_id)
-    node = version_definition(version).nodes.get(row.task.node_id)
+    node = row.definition.nodes.get(row.task.node_id) if row.definition is not None else None
     return TaskDetail(row, list(node.outcomes) if node is not None else [])
 
 

@@ -66,6 +66,21 @@ def version_definition(version: ProcessVersion) -> Definition:
     return definition
 
 
+def version_definitions(version_ids) -> dict[int, Definition]:
+    """Parsed definitions of the given versions by id. Reads each version's
+    fingerprint only; a version's source (several KB of YAML) is read just
+    for those not parsed yet in this process."""
+    ids = set(version_ids)
+    if not ids:
+        return {}
+    keys = dict(ProcessVersion.objects.filter(pk__in=ids).values_list("pk", "source_sha256"))
+    found = {pk: _cache.get((pk, sha)) for pk, sha in keys.items()}
+    missing = [pk for pk, definition in found.items() if definition is None]
+    for version in ProcessVersion.objects.filter(pk__in=missing):
+        found[version.pk] = version_definition(version)
+    return found
+
+
 def definition_validated(source: str) -> Definition:
     """definition_check, its problems as the InvalidInput the console and the
     API show (one `line:col: message` per problem under `source`)."""

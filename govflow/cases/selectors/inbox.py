@@ -17,8 +17,7 @@ from django.utils import timezone
 from govflow.accounts.models import Membership
 from govflow.engine.definition import Definition
 from govflow.errors import NotFound
-from govflow.processes.models import ProcessVersion
-from govflow.processes.services import version_definition
+from govflow.processes.services import version_definitions
 from govflow.timers.calendar import WorkingCalendar
 from govflow.timers.services import calendar_get
 
@@ -33,10 +32,7 @@ INBOX_PAGE_SIZE = 25
 def _definitions(version_ids: Iterable[int]) -> dict[int, Definition]:
     """Definitions of the given versions in one query (parsed ones are cached
     by the processes app)."""
-    ids = set(version_ids)
-    if not ids:
-        return {}
-    return {version.pk: version_definition(version) for version in ProcessVersion.objects.filter(pk__in=ids)}
+    return version_definitions(version_ids)
 
 
 @dataclass
@@ -48,6 +44,8 @@ class TaskRow:
     holder: str
     sla: Sla
     is_mine: bool
+    # the case's process definition (a detail view reads the node's outcomes from it)
+    definition: Definition | None = None
 
     @property
     def can_claim(self) -> bool:
@@ -99,6 +97,7 @@ def task_rows(tasks: list[Task], user, lang: str, now: datetime) -> list[TaskRow
                     provisional=task.due_provisional,
                 ),
                 is_mine=task.assignee_id == user.pk,
+                definition=definition,
             )
         )
     return rows
