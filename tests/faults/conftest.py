@@ -11,13 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -25,6 +20,13 @@ import pytest
 from django.conf import settings
 
 from tests.faults import handlers
+from tests.servers.processes import (  # noqa: F401  (used by the fault tests)
+    WAIT_SLACK,
+    RedisServer,
+    Worker,
+    publishing_to,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 FAULTS_YAML = ROOT / "tests" / "data" / "services" / "faults.yaml"
@@ -46,25 +48,6 @@ def _missing(what: str, how: str) -> None:
 def _xdist_index() -> int:
     name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     return int(name[2:]) if name[2:].isdigit() else 0
-
-
-# Waits are for something that must happen eventually, not for speed: on a
-# shared, loaded CI machine they get this much more time (a wait that is met
-# returns at once, so the slack costs nothing when all is well).
-WAIT_SLACK = float(os.environ.get("GOVFLOW_FAULT_WAIT_SLACK", "3"))
-
-
-def wait_until(predicate: Callable[[], object], *, timeout: float, what: str, interval: float = 0.1):
-    """Poll `predicate` until it returns something truthy (and return it)."""
-    timeout *= WAIT_SLACK
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 # -- the test database, as the workers must see it ---------------------------
@@ -124,64 +107,6 @@ def shared_redis_url() -> Iterator[str]:
     _flush(url)
 
 
-class RedisServer:
-    """A redis-server of the test's own, without persistence, that the test
-    may stop and start again on the same port."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        log = open(self.directory / f"redis-{self.port}.log", "ab")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            # Under `make test-dates` (faketime) redis-server would not start:
-            # its allocator, jemalloc, calls clock_gettime while libfaketime is
-            # still starting up. The broker needs no faked clock.
-            env={k: v for k, v in os.environ.items() if not k.startswith(("LD_PRELOAD", "FAKETIME"))},
-        )
-        log.close()
-        wait_until(self.ping, timeout=10, what=f"redis-server on port {self.port}")
-
-    def ping(self) -> bool:
-        import redis
-
-        try:
-            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.5).ping())
-        except redis.RedisError:
-            return False
-
-    def kill(self) -> None:
-        """Stop it the hard way (what it holds is lost)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
-
-
 @pytest.fixture
 def own_redis(tmp_path) -> Iterator[RedisServer]:
     if shutil.which("redis-server") is None:
@@ -194,35 +119,16 @@ def own_redis(tmp_path) -> Iterator[RedisServer]:
         server.kill()
 
 
-@contextmanager
-def publishing_to(url: str) -> Iterator[None]:
-    """Point this process's Celery app (the producer: dispatch on commit)
-    at `url`, and back afterwards."""
-    from kombu import pools
-
-    from govflow.celery import app
-
-    saved = app.conf.broker_url, app.conf.broker_transport_options
-    app.conf.broker_url = url
-    app.conf.broker_transport_options = dict(settings.REDIS_TRANSPORT_OPTIONS)
-    app._after_fork()  # drop the pooled connections to the old broker
-    try:
-        yield
-    finally:
-        pools.reset()  # close and forget them (a closed pool would be found again by its URL)
-        app.conf.broker_url, app.conf.broker_transport_options = saved
-        app._after_fork()
-
-
 # -- workers ----------------------------------------------------------------
 
 
-class Worker:
-    """`celery worker -P prefork -c 2` in a process group of its own."""
+@pytest.fixture
+def workers(database_url, fault_tables, tmp_path, request) -> Iterator[Callable[..., Worker]]:
+    """Start workers with `workers(broker_url)`; all are killed afterwards.
+    Their logs are printed when the test failed."""
+    started: list[Worker] = []
 
-    def __init__(self, name: str, *, broker_url: str, database_url: str, log_dir: Path) -> None:
-        self.name = name
-        self.log_path = log_dir / f"worker-{name}.log"
+    def start(broker_url: str, name: str | None = None) -> Worker:
         env = {
             k: v
             for k, v in os.environ.items()
@@ -234,87 +140,9 @@ class Worker:
             GOVFLOW_TEST_BROKER_URL=broker_url,
             GOVFLOW_OUTBOX_RETRY_BASE_SECONDS="0.2",
             GOVFLOW_LOG_LEVEL="WARNING",
-            PYTHONPATH=str(ROOT),
         )
-        self.env = env
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> Worker:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "tests.faults.worker_app",
-                "worker",
-                "-P",
-                "prefork",
-                "-c",
-                "2",
-                "-n",
-                f"{self.name}@%h",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        wait_until(
-            self._ready,
-            timeout=45,
-            what=f"worker {self.name} to be ready (log: {self.log_path})",
-            interval=0.2,
-        )
-        return self
-
-    def _ready(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise AssertionError(f"worker {self.name} exited with {self.process.returncode}:\n{self.log()}")
-        return " ready." in self.log()
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def kill(self) -> None:
-        """SIGKILL the worker and its children at once."""
-        if self.process is not None and self.process.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        if self.process is not None:
-            # Children orphaned by the kill are in the same group.
-            with suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-
-    def stop(self) -> None:
-        """Warm shutdown (SIGTERM: finish the running tasks), then kill."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            with suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=15)
-        self.kill()
-
-
-@pytest.fixture
-def workers(database_url, fault_tables, tmp_path, request) -> Iterator[Callable[..., Worker]]:
-    """Start workers with `workers(broker_url)`; all are killed afterwards.
-    Their logs are printed when the test failed."""
-    started: list[Worker] = []
-
-    def start(broker_url: str, name: str | None = None) -> Worker:
         worker = Worker(
-            name or f"w{len(started) + 1}", broker_url=broker_url, database_url=database_url, log_dir=tmp_path
+            name or f"w{len(started) + 1}", log_dir=tmp_path, env=env, app="tests.faults.worker_app"
         )
         started.append(worker)
         return worker.start()
