@@ -6,6 +6,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govflow.settings.local")
 
@@ -45,3 +46,19 @@ app.conf.beat_schedule = {
     # Stored files no row names (a rolled-back upload or render), older than a day.
     "sweep-orphan-files": {"task": "govflow.storage.sweep_orphans", "schedule": crontab(minute=0, hour=19)},
 }
+
+
+@worker_init.connect
+def _refuse_transaction_pooling(**kwargs) -> None:
+    """A worker holds a session-level advisory lock on each outbox row it
+    attempts (govflow.outbox.services); behind a transaction-mode pool that
+    lock would be taken on one server connection and released on another.
+    Workers connect to PostgreSQL directly or through a session-mode pool."""
+    from django.conf import settings
+
+    if getattr(settings, "DATABASE_TRANSACTION_POOLING", False):
+        # SystemExit: Celery logs and swallows exceptions raised by a signal's receivers.
+        raise SystemExit(
+            "DATABASE_TRANSACTION_POOLING is set: Celery workers need a direct (or session-mode "
+            "pooled) PostgreSQL connection for the outbox's advisory locks (docs/deploy.md, 'PgBouncer')"
+        )

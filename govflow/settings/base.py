@@ -133,15 +133,26 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
     )
 }
+# DATABASE_URL names PgBouncer in transaction mode (docs/deploy.md, "PgBouncer"):
+# consecutive transactions of one connection may run on different server
+# connections, so nothing may outlive a transaction: no statement prepared
+# on the server (unless PgBouncer 1.21+ tracks them, max_prepared_statements,
+# and DATABASE_PREPARE_THRESHOLD says so), no cursor held open across
+# transactions (Django's .iterator() outside atomic() declares WITH HOLD
+# cursors), no session-level advisory lock (the outbox's attempt lock: Celery
+# workers refuse to start with this set, govflow.celery).
+DATABASE_TRANSACTION_POOLING = env_bool("DATABASE_TRANSACTION_POOLING", False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg prepares a statement on the server after it has run this many
     # times on a connection. Django's own cursors bind on the client and are
     # never prepared; the hot path's fixed statements use server-binding
     # cursors (govflow.rawsql.cursor) and so are planned once per connection.
-    # Behind pgbouncer use its protocol-level prepared statement support
-    # (max_prepared_statements) or set DATABASE_PREPARE_THRESHOLD=0 (off).
-    _threshold = int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "5"))
+    # 0 turns it off: the default behind a transaction-mode pool.
+    _threshold = int(
+        os.environ.get("DATABASE_PREPARE_THRESHOLD") or ("0" if DATABASE_TRANSACTION_POOLING else "5")
+    )
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = _threshold or None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_TRANSACTION_POOLING
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process, the worker and beat share
     # one SQLite file in the embedded default.
