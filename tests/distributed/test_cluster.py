@@ -16,7 +16,9 @@ PgBouncer in transaction mode; files live in the S3 bucket only.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import itertools
 import json
 import re
@@ -104,6 +106,43 @@ class Client:
 
     def post(self, path: str, **kwargs):
         return self.call("POST", path, **kwargs)
+
+
+class Browser:
+    """A person's web session through the load balancer. Production's
+    cookies are Secure and the test speaks plain HTTP to nginx, so the
+    cookie jar is kept by hand."""
+
+    def __init__(self, cluster: Cluster, served: list[str]) -> None:
+        self.base = cluster.url
+        self.cookies: dict[str, str] = {}
+        self.served = served
+
+    def request(self, method: str, path: str, **kwargs):
+        import requests
+
+        response = requests.request(
+            method, self.base + path, cookies=self.cookies, allow_redirects=False, timeout=120, **kwargs
+        )
+        self.cookies.update({cookie.name: cookie.value for cookie in response.cookies})
+        self.served.append(response.headers.get(UPSTREAM_HEADER, ""))
+        return response
+
+    def log_in(self, username: str, password: str) -> None:
+        page = self.request("GET", "/accounts/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        form = {"username": username, "password": password, "csrfmiddlewaretoken": token}
+        answer = self.request("POST", "/accounts/login/", data=form)
+        assert answer.status_code == 302, answer.text[:2000]
+
+
+def with_password(user, password: str) -> None:
+    """Production's hasher (the test settings' MD5 is not one it accepts)."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode(password, hasher.salt())
+    user.save(update_fields=["password"])
 
 
 def tokens(base_data) -> dict[str, str]:
@@ -289,6 +328,19 @@ def test_a_business_setup_runs_across_two_web_and_two_worker_nodes(cluster, base
                     through.add(served[-1])
                     sizes.append(len(content.content))
                 assert through == {web1, web2}
+
+        # A web session opened on one node goes on on the other (sessions are rows);
+        # the auditor's CSV export streams the trail through PgBouncer (no cursor
+        # may outlive its transaction there).
+        with_password(base_data["auditor"], "distributed-Audit-2026")
+        auditor = Browser(cluster, served)
+        auditor.log_in("auditor", "distributed-Audit-2026")
+        logged_in_through = served[-1]
+        export = auditor.request("GET", "/audit/export.csv")
+        assert export.status_code == 200, export.text[:2000]
+        assert served[-1] != logged_in_through
+        rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+        assert len(rows) - 1 == AuditEvent.objects.count()
 
         # Until now every request went to the other web node than the one before.
         before_kill = list(served)
