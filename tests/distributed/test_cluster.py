@@ -37,7 +37,7 @@ from govflow.demo_cases import DEMO_PDF, _data
 from govflow.incidents.models import Incident
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import ATTEMPT_LEASE, outbox_resend_stale
-from tests.servers.processes import publishing_to, wait_until
+from tests.servers.processes import WAIT_SLACK, publishing_to, wait_until
 
 from .conftest import UPSTREAM_HEADER, WORKER_HOST, Cluster
 from .worker_app import HOLD_RENDERS
@@ -191,7 +191,7 @@ def decide_round(clients: dict[str, Client], references: set[str]) -> int:
 def drive(clients: dict[str, Client], references: set[str], *, until=None, timeout: float = 90) -> None:
     """Decide rounds until every case is closed (or `until()` holds); the
     workers run the automated steps in between."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * WAIT_SLACK
     while True:
         if until is not None and until():
             return
