@@ -192,3 +192,13 @@ def test_every_variable_set_is_one_govflow_reads():
             names |= {key for key in document["stringData"] if not key.startswith("DATABASE_URL_")}
     unread = sorted(name for name in names if f'"{name}"' not in read and name not in read)
     assert unread == []
+
+
+def test_the_web_probe_is_a_request_django_accepts():
+    (container,) = deployment("govflow-web")["spec"]["template"]["spec"]["containers"]
+    probe = container["readinessProbe"]["httpGet"]
+    headers = {header["name"]: header["value"] for header in probe["httpHeaders"]}
+    (config,) = [c for c in of_kind("ConfigMap") if c["metadata"]["name"] == "govflow"]
+    assert headers["Host"] in config["data"]["DJANGO_ALLOWED_HOSTS"].split(",")
+    # SECURE_SSL_REDIRECT is on in production: without this the probe gets a redirect.
+    assert headers["X-Forwarded-Proto"] == "https"
