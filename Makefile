@@ -33,8 +33,11 @@ test: setup
 # The monotonic clock stays real: tests/__init__.py says why. Both dates run;
 # each prints its duration; any failure fails the target. tests/engine is left
 # out: the engine never reads the clock (tests/engine/test_purity.py).
+# tests/distributed is left out too: every process of its cluster runs on the
+# real clock (libfaketime is dropped from their environment), so a faked date
+# changes nothing there but the 3 minutes it takes.
 # DATED_TESTS=tests/cases runs a part only.
-DATED_TESTS ?= tests --ignore=tests/engine
+DATED_TESTS ?= tests --ignore=tests/engine --ignore=tests/distributed
 .PHONY: test-dates
 test-dates: setup
 	@missing=$$($(PY) -c 'from govflow.timers.calendar import load_calendar_file as f; print(max(y.year for y in f("fixtures/calendar/cn.yaml")) + 3)') && \
