@@ -82,6 +82,14 @@ class Changes:
     # them at the flush, just before the writes, and may stage rows of their
     # own (`emit`, `event`): they commit or roll back with the case.
     events: list[domain.DomainEvent] = field(default_factory=list)
+    # A change set of new cases only (the seeded history, govflow.insight.
+    # seeding): every row it touches is one it stages, so nothing is looked
+    # up in the database. Such a change set is written by its owner, not
+    # flushed.
+    bulk: bool = False
+    # Added to the data of every audit event staged (the seeded history's
+    # {"seeded": True}).
+    marks: dict[str, Any] = field(default_factory=dict)
 
     def happened(self, event: domain.DomainEvent) -> None:
         self.events.append(event)
@@ -98,7 +106,7 @@ class Changes:
                 object_type=object_type,
                 object_id=str(object_id),
                 case_id=case.pk if case is not None else None,
-                data=data,
+                data={**data, **self.marks} if self.marks else data,
             )
         )
 
@@ -193,6 +201,25 @@ def advance(case: Case, event: rt.Event, changes: Changes, *, actor_id: int | No
     else:
         # Not in place: an event the engine refuses leaves the case untouched.
         result = step(definition, state, event, changes.now)
+    inline_calls = stage(case, definition, result, changes, actor_id=actor_id)
+    for call in inline_calls:
+        _run_inline(case, call, changes)
+    return result
+
+
+def stage(
+    case: Case,
+    definition: Definition,
+    result: rt.StepResult,
+    changes: Changes,
+    *,
+    actor_id: int | None = None,
+) -> list[rt.ServiceCall]:
+    """Stage what one engine step did to a case on `changes`: its rows,
+    audit events, outbox messages and domain events, its new state and its
+    lifecycle move. Returns the service calls to run at once (inline
+    handlers). `advance` calls it on a live case; the seeded history calls
+    it on each step of its simulated cases (a bulk change set)."""
     inline_calls = _stage(case, definition, result, changes, actor_id)
     _announce(case, result.effects, changes)
     store_state(case, result.state)
@@ -200,9 +227,7 @@ def advance(case: Case, event: rt.Event, changes: Changes, *, actor_id: int | No
     if case.pk not in changes.case_ids:
         changes.case_ids.add(case.pk)
         changes.cases.append(case)
-    for call in inline_calls:
-        _run_inline(case, call, changes)
-    return result
+    return inline_calls
 
 
 def _run_inline(case: Case, call: rt.ServiceCall, changes: Changes) -> None:
@@ -384,6 +409,7 @@ class _Stager:
         self.paused = True
         case.clock_paused_at = self.now
         _pause_timers(case, self.calendar, self.now, ch)
+        _sync_new_due_dates(case, ch)
         ch.pause.append(case)
         ch.event(Action.CLOCK_PAUSED, case, node=effect.node)
 
@@ -394,6 +420,7 @@ class _Stager:
             case.paused_seconds += remaining(calendar, case.clock_paused_at, now)[0]
         case.clock_paused_at = None
         _resume_timers(case, calendar, now, ch)
+        _sync_new_due_dates(case, ch)
         ch.resume.append(case)
         ch.event(Action.CLOCK_RESUMED, case, node=effect.node)
 
@@ -425,7 +452,11 @@ class _Stager:
             task=effect.task_id,
         )
         if effect.kind == "escalation":
-            ch.escalated.append((case.pk, effect.task_id))
+            fresh = ch.created.get((case.pk, effect.task_id))
+            if fresh is not None:
+                fresh.escalated = True
+            else:
+                ch.escalated.append((case.pk, effect.task_id))
             ch.event(
                 Action.TASK_ESCALATED,
                 case,
@@ -548,9 +579,14 @@ _CLOCK_FIELDS = ["status", "due_at", "remaining_seconds", "provisional", "pauses
 def _pause_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
     """Stop the SLA clocks and the case's limits: keep each deadline as the
     office time left."""
-    for timer in Timer.objects.filter(
-        case=case, status=Timer.PENDING, kind__in=CLOCK_TIMER_KINDS, due_at__isnull=False
-    ):
+    stored = (
+        ()
+        if ch.bulk
+        else Timer.objects.filter(
+            case=case, status=Timer.PENDING, kind__in=CLOCK_TIMER_KINDS, due_at__isnull=False
+        )
+    )
+    for timer in stored:
         _pause(timer, calendar, now)
         timer.save(update_fields=_CLOCK_FIELDS)
     for timer in ch.new_timers:
@@ -564,12 +600,30 @@ def _pause_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
 
 
 def _resume_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
-    for timer in Timer.objects.filter(case=case, status=Timer.PAUSED):
+    stored = () if ch.bulk else Timer.objects.filter(case=case, status=Timer.PAUSED)
+    for timer in stored:
         _resume(timer, calendar, now)
         timer.save(update_fields=_CLOCK_FIELDS)
     for timer in ch.new_timers:
         if timer.case is case and timer.status == Timer.PAUSED:
             _resume(timer, calendar, now)
+
+
+def _sync_new_due_dates(case: Case, ch: Changes) -> None:
+    """The due and reminder dates of the tasks staged in this change set,
+    from their SLA timers after a pause or resumption (stored tasks are
+    synced by the flush, `_sync_task_due_dates`)."""
+    for timer in ch.new_timers:
+        # A staged task is not saved yet: its timer holds the object, not a key.
+        if timer.case is not case or timer.kind not in SLA_TIMER_KINDS or timer.task_id is not None:
+            continue
+        task = timer.task
+        if task is None or timer.status == Timer.CANCELLED:
+            continue
+        if timer.kind == "sla_breach":
+            task.due_at, task.due_provisional = timer.due_at, timer.provisional
+        else:
+            task.remind_at = timer.due_at
 
 
 def _announce(case: Case, effects: list[Any], ch: Changes) -> None:
@@ -627,7 +681,7 @@ def _sync_status(case: Case, state: dict[str, Any], ch: Changes, actor_id: int |
 def sync_case_status(case: Case, state: dict[str, Any], now: datetime) -> str | None:
     """Move the case's status to where the engine's state says it is (an
     ended case also gets its end time, and its clock stops). Returns the
-    status before when it changed, else None. Also used by seed_history."""
+    status before when it changed, else None."""
     before = case.status
     if state["status"] == "completed":
         outcome = state["outcome"]

@@ -6,10 +6,13 @@ realistic times (a log-normal share of their SLA, with a tail that breaches
 it), some return cases for correction, applicants answer late or never,
 SLA timers fire (escalation, silent consent), and the shipped templates'
 gateways, joins, sub-processes and countersignatures decide which tasks
-exist. The effects are turned into the rows the services would write
-(cases with their engine state, tasks, timers with calendar due dates and
-pauses, audit events on the hash chain, and the insight facts) and written
-with bulk inserts, a batch of cases to a transaction.
+exist. Each step's effects become rows through the bridge the services use
+(`govflow.cases.bridge.stage` on a bulk change set, one per case: cases
+with their engine state, tasks, timers with calendar due dates and pauses,
+audit events), so seeded and live rows cannot differ; this module adds only
+what the services around the engine would record (the reviewer's decision,
+the sweep firing a timer, the applicant's correction) and the insight
+facts, and writes a batch of cases to a transaction with COPY.
 
 Durations improve over the seeded period as the seed article reports
 (business setup from about 10 working days to 1; construction approval from
@@ -41,10 +44,10 @@ from django.utils import timezone
 from govflow.accounts import models as roles
 from govflow.accounts.models import Membership
 from govflow.audit.actions import Action
-from govflow.audit.services import PendingAudit, audit_write
-from govflow.cases import task_status
-from govflow.cases.bridge import department_id, sync_case_status
-from govflow.cases.models import ENDED_CASE_STATUSES, Case, Task, TaskKind, TaskStatus
+from govflow.audit.services import audit_write
+from govflow.cases.bridge import Changes, load_state, stage
+from govflow.cases.events import CaseEnded
+from govflow.cases.models import Case, Task, TaskKind, TaskStatus
 from govflow.cases.task_status import Decision
 from govflow.engine import runtime as rt
 from govflow.engine import step
@@ -53,8 +56,7 @@ from govflow.processes.handlers import HANDLERS, HandlerContext
 from govflow.processes.models import ProcessTemplate
 from govflow.processes.services import version_definition
 from govflow.rawsql import copy_rows
-from govflow.timers.calendar import CalendarYearMissing, WorkingCalendar, tolerant
-from govflow.timers.deadlines import deadline
+from govflow.timers.calendar import CalendarYearMissing, WorkingCalendar
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
@@ -112,25 +114,27 @@ class _Service:
 
 @dataclass
 class _Sim:
-    """One case being simulated: the engine state and the rows it implies."""
+    """One case being simulated: the engine's events on a virtual clock, and
+    the bulk change set the bridge stages its rows on."""
 
     case: Case
     service: _Service
-    state: dict | None = None
-    tasks: dict[str, Task] = field(default_factory=dict)
-    timers: dict[str, Timer] = field(default_factory=dict)
-    # The task of each timer (kept here: assigning an unsaved task to the
-    # foreign key and setting its id later would drop the cached object).
-    timer_task: dict[str, Task] = field(default_factory=dict)
-    timer_gen: dict[str, int] = field(default_factory=dict)
-    audit: list[PendingAudit] = field(default_factory=list)
+    changes: Changes
     queue: list = field(default_factory=list)
-    # A clock pause still running when the case ended (not in paused_seconds).
-    paused_since: datetime | None = None
     seq: int = 0
     current: Any = None  # the event being applied
+    # Each timer's latest Timer row (by engine id), and the due date it was
+    # put on the queue for with the generation that entry carries.
+    timers: dict[str, Timer] = field(default_factory=dict)
+    timer_gen: dict[str, int] = field(default_factory=dict)
+    scheduled: dict[str, datetime] = field(default_factory=dict)
     # 审批人去重: who signs each countersign round, (node, round) -> reviewers
     signers: dict[tuple[str, int], set] = field(default_factory=dict)
+    seen_timers: int = 0  # how many of the change set's timers are in `timers`
+
+    @property
+    def state(self) -> dict | None:
+        return load_state(self.case)
 
     def push(self, at: datetime, event) -> None:
         self.seq += 1
@@ -141,19 +145,10 @@ class _Sim:
         heapq.heappush(self.queue, (at, self.seq, ("timer", timer_id, generation)))
 
     def event(self, action: Action, at: datetime, *, actor_id=None, **data) -> None:
-        object_type = data.pop("object_type", "case")
-        object_id = data.pop("object_id", self.case.pk)
-        self.audit.append(
-            PendingAudit(
-                action=action,
-                at=at,
-                actor_id=actor_id,
-                object_type=object_type,
-                object_id=str(object_id),
-                case_id=self.case.pk,
-                data={**data, "seeded": True},
-            )
-        )
+        """An audit event of a service the simulation stands in for (the
+        bridge stages the engine's own), marked as seeded."""
+        self.changes.now = at
+        self.changes.event(action, self.case, actor_id=actor_id, **data)
 
 
 # -- entry point -------------------------------------------------------------------
@@ -338,7 +333,7 @@ def _simulate(
     )
     created = submitted - timedelta(minutes=rng.randint(5, 90))
     case.created_at = case.updated_at = created
-    sim = _Sim(case=case, service=service)
+    sim = _Sim(case=case, service=service, changes=Changes(now=created, bulk=True, marks={"seeded": True}))
     sim.event(Action.CASE_CREATED, created, actor_id=applicant.pk, template=code, version=case.version.number)
     sim.event(Action.CASE_SUBMITTED, submitted, actor_id=applicant.pk)
     case.submit()
@@ -350,7 +345,7 @@ def _simulate(
     _apply(sim, result, submitted, rng, slow, now)
     if rng.random() < 0.015:  # the applicant gives up during the review
         sim.push(submitted + timedelta(days=rng.randint(1, 20)), rt.Withdraw(actor=str(applicant.pk)))
-    while sim.queue and sim.state["status"] == "running":
+    while sim.queue and case.state["status"] == "running":
         at, _seq, item = heapq.heappop(sim.queue)
         if at > now:
             break
@@ -361,7 +356,9 @@ def _simulate(
         if case.clock_paused_at is not None and not _can_resume(sim, result, at):
             break  # its clocks would run into a calendar year not loaded: the case waits here
         sim.current = event
-        if isinstance(event, rt.FireTimer):
+        # What the service that takes this event records besides the engine's
+        # effects (the bridge stages those).
+        if isinstance(event, rt.FireTimer):  # the sweep (timers_fire_due)
             timer = sim.timers[event.timer_id]
             timer.status, timer.fired_at = Timer.FIRED, at
             sim.event(
@@ -373,19 +370,49 @@ def _simulate(
                 node=timer.node_id,
                 due_at=timer.due_at.isoformat(),
             )
-        elif isinstance(event, rt.SubmitCorrection):
-            task = sim.tasks[event.task_id]
-            task.outcome, task.decided_by_id = "corrected", applicant.pk
+        elif isinstance(event, rt.SubmitCorrection):  # case_answer_correction
+            sim.changes.decided[(case.pk, event.task_id)] = Decision("corrected", decided_by_id=applicant.pk)
             sim.event(Action.CASE_CORRECTED, at, actor_id=applicant.pk, fields=[])
+        elif isinstance(event, rt.CompleteTask):  # task_complete
+            _decided(sim, event, result, at)
         _apply(sim, result, at, rng, slow, now)
-    case.updated_at = max(e.at for e in sim.audit)
+    case.updated_at = max(e.at for e in sim.changes.audit)
     return sim
+
+
+def _decided(sim: _Sim, event: rt.CompleteTask, result: rt.StepResult, at: datetime) -> None:
+    """A reviewer's decision, recorded as task_complete records it."""
+    task = sim.changes.created.get((sim.case.pk, event.task_id))
+    if task is None or task.kind not in (*REVIEW_KINDS, TaskKind.ACCEPTANCE):
+        return
+    done = next(
+        (e for e in result.effects if type(e) is rt.TaskCompleted and e.task_id == event.task_id),
+        None,
+    )
+    if done is None or done.silent_consent:
+        return
+    actor = int(event.actor) if (event.actor or "").isdigit() else None
+    opinion = event.opinion or ""
+    sim.changes.decided[(sim.case.pk, event.task_id)] = Decision(
+        done.outcome, opinion=opinion, decided_by_id=actor
+    )
+    sim.event(
+        Action.TASK_COMPLETED,
+        at,
+        actor_id=actor,
+        object_type="task",
+        object_id=event.task_id,
+        node=task.node_id,
+        outcome=done.outcome,
+        opinion=opinion,
+        department=task.department_id,
+    )
 
 
 def _current(sim: _Sim, item):
     """The engine event of a queue item, or None when it no longer applies
     (the task was decided otherwise, the timer cancelled or rescheduled)."""
-    state = sim.state
+    state = sim.case.state
     if isinstance(item, tuple):
         _kind, timer_id, generation = item
         if timer_id not in state["timers"] or sim.timer_gen.get(timer_id) != generation:
@@ -394,12 +421,6 @@ def _current(sim: _Sim, item):
     if isinstance(item, rt.CompleteTask | rt.SubmitCorrection) and item.task_id not in state["tasks"]:
         return None
     return item
-
-
-def _span(calendar: WorkingCalendar, start: datetime, end: datetime) -> int:
-    """Working seconds from `start` to a due date that may be provisional
-    (counted into a year the calendar lacks, as the services count it)."""
-    return tolerant(calendar, lambda cal: cal.working_seconds_between(start, end))[0]
 
 
 def _can_resume(sim: _Sim, result: rt.StepResult, at: datetime) -> bool:
@@ -438,195 +459,86 @@ def _choose_outcome(node, task_round: int, rng: random.Random, code: str) -> str
 
 
 def _apply(sim: _Sim, result: rt.StepResult, now: datetime, rng: random.Random, slow: float, until) -> None:
-    """Stage the rows of one engine step, as govflow.cases.bridge does."""
-    case, service = sim.case, sim.service
-    definition, calendar = service.definition, service.calendar
-    code = service.template.code
-    sim.state = result.state
-    paused = case.clock_paused_at is not None
-    inline: list[rt.ServiceCall] = []
-    resync = False
+    """Stage one engine step's rows through the bridge (as the services do),
+    then plan what people and the sweep do next: decisions, answers to
+    correction requests, timers falling due, service calls."""
+    changes = sim.changes
+    changes.now = now
+    stage(sim.case, sim.service.definition, result, changes)
+    for timer in changes.new_timers[sim.seen_timers :]:
+        sim.timers[timer.engine_id] = timer
+    sim.seen_timers = len(changes.new_timers)
     for effect in result.effects:
-        kind = type(effect)
-        if kind is rt.TaskCreated:
-            task = Task(
-                case_id=case.pk,
-                engine_id=effect.task_id,
-                node_id=effect.node,
-                kind=effect.kind,
-                department_id=department_id(effect.department),
-                round=effect.round,
-                signer=effect.signer,
-                created_at=now,
-            )
-            sim.tasks[effect.task_id] = task
-            node = definition.nodes[effect.node]
-            if effect.kind in (TaskKind.REVIEW, TaskKind.SIGNATURE):
-                outcome = _choose_outcome(node, effect.round, rng, code)
-                seconds = _review_seconds(sim, node, rng, slow)
-                try:
-                    at = calendar.add_working_seconds(now, seconds)
-                except CalendarYearMissing:
-                    continue  # beyond the loaded calendar: the case stays open here
-                reviewers = service.reviewers.get(effect.department) or [None]
-                signed = sim.signers.setdefault((effect.node, effect.round), set())
-                if effect.kind == TaskKind.SIGNATURE:
-                    # a countersign's signers are different people (distinct_people)
-                    reviewers = [r for r in reviewers if r not in signed] or [None]
-                reviewer = rng.choice(reviewers)
-                if effect.kind == TaskKind.SIGNATURE and reviewer is not None:
-                    signed.add(reviewer)
-                sim.push(
-                    at,
-                    rt.CompleteTask(
-                        effect.task_id,
-                        outcome,
-                        actor=str(reviewer) if reviewer is not None else None,
-                        opinion=rng.choice(OPINIONS[outcome]),
-                    ),
-                )
-            elif effect.kind == TaskKind.ACCEPTANCE:
-                # 受理: the window accepts within the hour or two
-                with suppress(CalendarYearMissing):
-                    at = calendar.add_working_seconds(now, rng.randint(600, 7200))
-                    reviewers = service.reviewers.get(effect.department) or [None]
-                    sim.push(at, rt.CompleteTask(effect.task_id, "accept", actor=str(rng.choice(reviewers))))
-            elif effect.kind == TaskKind.CORRECTION and rng.random() < 0.85:
-                # Most applicants answer within days; the others let the deadline pass.
-                answer = int(8 * 3600 * rng.uniform(0.3, 4.5))
-                with suppress(CalendarYearMissing):
-                    at = calendar.add_working_seconds(now, answer)
-                    sim.push(at, rt.SubmitCorrection(effect.task_id, {}))
-        elif kind is rt.TaskCompleted:
-            task = sim.tasks[effect.task_id]
-            if task.kind == TaskKind.CORRECTION:  # answered (or not) by the applicant
-                task_status.decide(task, Decision(task.outcome, decided_by_id=task.decided_by_id), now)
-                continue
-            task_status.decide(
-                task,
-                Decision(
-                    effect.outcome, silent_consent=effect.silent_consent, legal_basis=effect.legal_basis or ""
-                ),
-                now,
-            )
-            if effect.silent_consent:
-                sim.event(
-                    Action.TASK_AUTO_DECIDED,
-                    now,
-                    object_type="task",
-                    object_id=effect.task_id,
-                    node=effect.node,
-                    outcome=effect.outcome,
-                    legal_basis=effect.legal_basis,
-                )
-            elif (
-                task.kind in (*REVIEW_KINDS, TaskKind.ACCEPTANCE)
-                and isinstance(sim.current, rt.CompleteTask)
-                and sim.current.task_id == effect.task_id
-            ):
-                actor = int(sim.current.actor) if (sim.current.actor or "").isdigit() else None
-                task.decided_by_id = actor
-                task.opinion = sim.current.opinion or ""
-                sim.event(
-                    Action.TASK_COMPLETED,
-                    now,
-                    actor_id=actor,
-                    object_type="task",
-                    object_id=effect.task_id,
-                    node=task.node_id,
-                    outcome=effect.outcome,
-                    opinion=task.opinion,
-                    department=task.department_id,
-                )
-        elif kind is rt.TaskCancelled:
-            task = sim.tasks[effect.task_id]
-            task_status.cancel(task, now)
-        elif kind is rt.TimerStarted:
-            timer = Timer(
-                case_id=case.pk,
-                engine_id=effect.timer_id,
-                kind=effect.kind,
-                node_id=effect.node,
-                created_at=now,
-                legal_effect=effect.legal_effect,
-            )
-            owner = sim.tasks.get(effect.task_id) if effect.task_id else None
-            if owner is not None:
-                sim.timer_task[effect.timer_id] = owner
-            found = deadline(
-                calendar,
-                now,
-                days=effect.days,
-                hours=effect.hours,
-                fraction=effect.fraction,
-                calendar_days=effect.calendar_days,
-            )
-            due = found.due_at
-            timer.due_at, timer.provisional = due, found.provisional
-            if effect.kind == "sla_breach" and owner is not None and not paused:
-                owner.due_at, owner.due_provisional = due, found.provisional
-            if paused and effect.kind in SLA_KINDS:
-                timer.status = Timer.PAUSED
-                timer.remaining_seconds = _span(calendar, now, due)
-                timer.due_at = None
-            sim.timers[effect.timer_id] = timer
-            _schedule(sim, effect.timer_id, rng)
-        elif kind is rt.TimerCancelled:
-            timer = sim.timers.get(effect.timer_id)
-            if timer is not None:
-                timer.status = Timer.CANCELLED
-        elif kind is rt.ClockPaused:
-            paused = True
-            case.clock_paused_at = now
-            for timer_id, timer in sim.timers.items():
-                if timer.status == Timer.PENDING and timer.kind in SLA_KINDS and timer.due_at is not None:
-                    timer.remaining_seconds = _span(calendar, now, timer.due_at)
-                    timer.status, timer.due_at = Timer.PAUSED, None
-                    sim.timer_gen[timer_id] = sim.timer_gen.get(timer_id, 0) + 1
-            resync = True
-            sim.event(Action.CLOCK_PAUSED, now, node=effect.node)
-        elif kind is rt.ClockResumed:
-            paused = False
-            if case.clock_paused_at is not None:
-                case.paused_seconds += calendar.working_seconds_between(case.clock_paused_at, now)
-            case.clock_paused_at = None
-            for timer_id, timer in sim.timers.items():
-                if timer.status == Timer.PAUSED:
-                    timer.due_at = calendar.add_working_seconds(now, timer.remaining_seconds or 0)
-                    timer.status, timer.remaining_seconds = Timer.PENDING, None
-                    _schedule(sim, timer_id, rng)
-            resync = True
-            sim.event(Action.CLOCK_RESUMED, now, node=effect.node)
-        elif kind is rt.ServiceCall:
-            inline.append(effect)
-        elif kind is rt.Notify and effect.kind == "escalation":
-            task = sim.tasks.get(effect.task_id)
-            if task is not None:
-                task.escalated = True
-            sim.event(
-                Action.TASK_ESCALATED, now, object_type="task", object_id=effect.task_id, node=effect.node
-            )
-    if resync:
-        for timer_id, timer in sim.timers.items():
-            owner = sim.timer_task.get(timer_id)
-            if timer.kind == "sla_breach" and owner is not None and timer.status != Timer.CANCELLED:
-                owner.due_at = timer.due_at
-    _sync_status(sim, now)
-    for call in inline:
-        _run_service(sim, call, now, rng, slow, until)
+        if type(effect) is rt.TaskCreated:
+            _plan(sim, effect, now, rng, slow)
+    _reschedule(sim, rng)
+    for effect in result.effects:
+        if type(effect) is rt.ServiceCall:
+            _run_service(sim, effect, now, rng, slow, until)
 
 
-def _schedule(sim: _Sim, timer_id: str, rng: random.Random) -> None:
-    timer = sim.timers[timer_id]
-    if timer.status != Timer.PENDING or timer.due_at is None:
-        return
-    generation = sim.timer_gen[timer_id] = sim.timer_gen.get(timer_id, 0) + 1
-    # The beat sweep runs every few seconds.
-    sim.push_timer(timer.due_at + timedelta(seconds=rng.uniform(0.5, 6)), timer_id, generation)
+def _plan(sim: _Sim, effect: rt.TaskCreated, now: datetime, rng: random.Random, slow: float) -> None:
+    """When and how the people a new task waits on will answer it."""
+    service = sim.service
+    calendar, code = service.calendar, service.template.code
+    node = service.definition.nodes[effect.node]
+    if effect.kind in (TaskKind.REVIEW, TaskKind.SIGNATURE):
+        outcome = _choose_outcome(node, effect.round, rng, code)
+        seconds = _review_seconds(sim, node, rng, slow)
+        try:
+            at = calendar.add_working_seconds(now, seconds)
+        except CalendarYearMissing:
+            return  # beyond the loaded calendar: the case stays open here
+        reviewers = service.reviewers.get(effect.department) or [None]
+        signed = sim.signers.setdefault((effect.node, effect.round), set())
+        if effect.kind == TaskKind.SIGNATURE:
+            # a countersign's signers are different people (distinct_people)
+            reviewers = [r for r in reviewers if r not in signed] or [None]
+        reviewer = rng.choice(reviewers)
+        if effect.kind == TaskKind.SIGNATURE and reviewer is not None:
+            signed.add(reviewer)
+        sim.push(
+            at,
+            rt.CompleteTask(
+                effect.task_id,
+                outcome,
+                actor=str(reviewer) if reviewer is not None else None,
+                opinion=rng.choice(OPINIONS[outcome]),
+            ),
+        )
+    elif effect.kind == TaskKind.ACCEPTANCE:
+        # 受理: the window accepts within the hour or two
+        with suppress(CalendarYearMissing):
+            at = calendar.add_working_seconds(now, rng.randint(600, 7200))
+            reviewers = service.reviewers.get(effect.department) or [None]
+            sim.push(at, rt.CompleteTask(effect.task_id, "accept", actor=str(rng.choice(reviewers))))
+    elif effect.kind == TaskKind.CORRECTION and rng.random() < 0.85:
+        # Most applicants answer within days; the others let the deadline pass.
+        answer = int(8 * 3600 * rng.uniform(0.3, 4.5))
+        with suppress(CalendarYearMissing):
+            at = calendar.add_working_seconds(now, answer)
+            sim.push(at, rt.SubmitCorrection(effect.task_id, {}))
+
+
+def _reschedule(sim: _Sim, rng: random.Random) -> None:
+    """Put each pending timer on the queue for its due date (the beat sweep
+    runs every few seconds); a timer paused, cancelled, fired or moved
+    leaves a stale entry behind, which its generation turns away."""
+    for timer_id, timer in sim.timers.items():
+        due = timer.due_at if timer.status == Timer.PENDING else None
+        if sim.scheduled.get(timer_id) == due:
+            continue
+        generation = sim.timer_gen[timer_id] = sim.timer_gen.get(timer_id, 0) + 1
+        if due is None:
+            sim.scheduled.pop(timer_id, None)
+            continue
+        sim.scheduled[timer_id] = due
+        sim.push_timer(due + timedelta(seconds=rng.uniform(0.5, 6)), timer_id, generation)
 
 
 def _run_service(sim: _Sim, call: rt.ServiceCall, now: datetime, rng, slow, until) -> None:
-    if call.task_id not in sim.state.get("tasks", {}):
+    state = sim.state
+    if call.task_id not in state.get("tasks", {}):
         return
     scripted = SCRIPTED.get(call.handler)
     if scripted is not None:
@@ -643,17 +555,8 @@ def _run_service(sim: _Sim, call: rt.ServiceCall, now: datetime, rng, slow, unti
         handler=call.handler,
         result=output,
     )
-    result = step(sim.service.definition, sim.state, rt.ServiceDone(call.task_id, output), now)
+    result = step(sim.service.definition, state, rt.ServiceDone(call.task_id, output), now)
     _apply(sim, result, now, rng, slow, until)
-
-
-def _sync_status(sim: _Sim, now: datetime) -> None:
-    paused = sim.case.clock_paused_at
-    before = sync_case_status(sim.case, sim.state, now)
-    if before is not None:
-        if sim.case.status in ENDED_CASE_STATUSES:
-            sim.paused_since = paused
-        sim.event(Action.for_status(str(sim.case.status)), now, **{"from": str(before)})
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -691,45 +594,45 @@ def _insert(model, rows: list) -> None:
 
 
 def _write(sims: list[_Sim], result: SeedResult) -> None:
-    tasks = [task for sim in sims for task in sim.tasks.values()]
+    """Write the batch's bulk change sets: cases, tasks, timers and audit
+    events as the bridge staged them (outbox messages and domain events are
+    dropped: their deliveries would be long done), and the insight facts."""
+    breaches = []
+    for sim in sims:
+        # Read while each timer still holds its unsaved task object.
+        breaches.append(
+            {
+                timer.task.engine_id: (timer.due_at, timer.remaining_seconds)
+                for timer in sim.changes.new_timers
+                if timer.kind == "sla_breach" and timer.task_id is None and timer.task is not None
+            }
+        )
+    tasks = [task for sim in sims for task in sim.changes.new_tasks]
     for task, pk in zip(tasks, _reserve_ids(Task, len(tasks)), strict=True):
         task.pk = task.id = pk
-    timers = []
-    for sim in sims:
-        for timer_id, timer in sim.timers.items():
-            owner = sim.timer_task.get(timer_id)
-            timer.task_id = owner.pk if owner is not None else None
-            timers.append(timer)
-    cases = []
-    for sim in sims:
-        state = dict(sim.state)
-        state.pop("data", None)
-        sim.case.state = state
-        sim.case.row_version = sim.seq + 1
-        cases.append(sim.case)
-    _insert(Case, cases)
+    timers = [timer for sim in sims for timer in sim.changes.new_timers]
+    for timer in timers:
+        if timer.task_id is None and timer.task is not None:
+            timer.task_id = timer.task.pk
+    _insert(Case, [sim.case for sim in sims])
     _insert(Task, tasks)
     _insert(Timer, timers)
-    events = sorted((e for sim in sims for e in sim.audit), key=lambda e: e.at)
+    events = sorted((e for sim in sims for e in sim.changes.audit), key=lambda e: e.at)
     audit_write(events)
     case_facts, task_facts = [], []
-    for sim in sims:
+    for sim, breach in zip(sims, breaches, strict=True):
         service = sim.service
+        ended = next((e for e in sim.changes.events if type(e) is CaseEnded), None)
         case_facts.append(
             case_fact(
                 service.calendar,
                 service.definition,
                 sim.case,
-                paused_since=sim.paused_since,
+                paused_since=ended.paused_since if ended is not None else None,
                 seeded=True,
             )
         )
-        breach = {
-            sim.timer_task[timer_id].engine_id: (t.due_at, t.remaining_seconds)
-            for timer_id, t in sim.timers.items()
-            if t.kind == "sla_breach" and timer_id in sim.timer_task
-        }
-        for task in sim.tasks.values():
+        for task in sim.changes.new_tasks:
             if (
                 task.status != TaskStatus.COMPLETED
                 or task.kind not in REVIEW_KINDS

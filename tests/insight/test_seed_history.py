@@ -76,6 +76,32 @@ def test_seeded_rows_are_consistent_for_reconcile_and_the_audit_chain(base_data)
         assert live == set(case.state["tasks"])
 
 
+def test_seeded_tasks_carry_their_timers_dates_as_live_ones_do(base_data):
+    """Seeded rows come from the bridge the services use: a live task's due
+    and reminder dates are its SLA timers' (the inbox sorts and filters on
+    them), and every decided review has its decider and opinion."""
+    from govflow.timers.models import Timer
+
+    seed_history(cases=80, seed=5, since=date(2025, 6, 2), now=NOW)
+    timers = Timer.objects.filter(
+        case__reference__startswith="HIS",
+        kind__in=["sla_breach", "sla_reminder"],
+        status=Timer.PENDING,
+        task__status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED],
+    ).select_related("task")
+    kinds = {timer.kind for timer in timers}
+    assert kinds == {"sla_breach", "sla_reminder"}
+    for timer in timers:
+        field = "due_at" if timer.kind == "sla_breach" else "remind_at"
+        assert getattr(timer.task, field) == timer.due_at, (timer.task, field)
+    decided = Task.objects.filter(
+        case__reference__startswith="HIS", kind="review", status=TaskStatus.COMPLETED, silent_consent=False
+    )
+    assert decided.exists()
+    assert not decided.filter(opinion="").exists()
+    assert not decided.filter(completed_at=None).exists()
+
+
 def test_same_seed_same_history_and_runs_add_up(base_data):
     first = seed_history(cases=30, seed=9, since=date(2025, 3, 3), now=NOW)
     second = seed_history(cases=30, seed=9, since=date(2025, 3, 3), now=NOW)
