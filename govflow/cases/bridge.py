@@ -84,8 +84,8 @@ class Changes:
     events: list[domain.DomainEvent] = field(default_factory=list)
     # A change set of new cases only (the seeded history, govflow.insight.
     # seeding): every row it touches is one it stages, so nothing is looked
-    # up in the database. Such a change set is written by its owner, not
-    # flushed.
+    # up in the database, and no outbox message is staged. Such a change set
+    # is written by its owner, not flushed.
     bulk: bool = False
     # Added to the data of every audit event staged (the seeded history's
     # {"seeded": True}).
@@ -111,6 +111,8 @@ class Changes:
         )
 
     def emit(self, topic: str, key: str, **payload: Any) -> None:
+        if self.bulk:  # nothing of a bulk change set goes out: its deliveries would be long done
+            return
         self.outbox.append(OutboxMessage(key=key, topic=topic, payload=payload, created_at=self.now))
 
     def flush(self) -> None:
