@@ -1,7 +1,8 @@
 """Opening, retrying and resolving incidents.
 
 `incident_open` and `incidents_resolve_for_message` are called by the outbox
-(govflow.outbox.services) under the outbox row's lock; `incident_retry` is
+(govflow.outbox.services, through govflow.outbox.hooks, registered in
+IncidentsConfig.ready) under the outbox row's lock; `incident_retry` is
 what an admin's "retry" calls; `incident_reconcile_record` is what the daily
 consistency check (govflow.incidents.tasks) calls with what it found.
 """

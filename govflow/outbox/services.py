@@ -26,6 +26,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import hooks
 from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -187,8 +188,6 @@ def _attempt_failed(message_id: int, error: str) -> float | None:
 
 
 def _attempt_succeeded(message: OutboxMessage) -> None:
-    from govflow.incidents.services import incidents_resolve_for_message
-
     now = timezone.now()
     done = OutboxMessage.objects.filter(pk=message.pk, done_at__isnull=True)
     if not message.last_error:
@@ -197,18 +196,16 @@ def _attempt_succeeded(message: OutboxMessage) -> None:
         return
     with transaction.atomic():
         if done.update(done_at=now, last_error="", next_attempt_at=None, failed_at=None):
-            incidents_resolve_for_message(message_id=message.pk, now=now)
+            hooks.delivered(message_id=message.pk, now=now)
 
 
 def _give_up(message: OutboxMessage, now: datetime, error: str) -> None:
     """Caller holds the row lock."""
-    from govflow.incidents.services import incident_open
-
     message.failed_at = now
     message.next_attempt_at = None
     message.last_error = error
     message.save(update_fields=["failed_at", "next_attempt_at", "last_error"])
-    incident_open(message=message, error=error, now=now)
+    hooks.given_up(message=message, error=error, now=now)
 
 
 def outbox_drain(*, topics: Iterable[str] | None = None, limit: int = 10_000) -> int:
