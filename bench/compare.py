@@ -289,8 +289,10 @@ class GovflowServices:
                 self.Task.objects.filter(case_id=case_id, status=self.open_).values_list("node_id", "pk")
             )
         department = "intake" if node == "intake_check" else node.removeprefix("review_")
+        task_id = open_tasks.pop(node)
+        self.services.task_claim(task_id=task_id, actor=self.users[department], now=self.now())
         self.services.task_complete(
-            task_id=open_tasks.pop(node),
+            task_id=task_id,
             actor=self.users[department],
             outcome="approve" if approve else "reject",
             opinion=data.get("opinion", ""),

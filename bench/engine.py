@@ -119,7 +119,7 @@ def _one_case(applicant, data: dict, reviewers: dict) -> None:
     (decisions and automated steps) until the case ends."""
     from govflow.cases.automation import service_task_execute
     from govflow.cases.models import Task, TaskKind, TaskStatus
-    from govflow.cases.services import case_create, case_submit, task_complete
+    from govflow.cases.services import case_create, case_submit, task_claim, task_complete
     from govflow.demo_cases import attach_required_documents
 
     case = case_create(applicant=applicant, template_code="business_setup", data=data, now=NOW)
@@ -140,6 +140,7 @@ def _one_case(applicant, data: dict, reviewers: dict) -> None:
                 service_task_execute(case_id=case.pk, task_engine_id=engine_id, now=NOW)
             else:
                 accepting = kind == TaskKind.ACCEPTANCE  # 受理 at the window
+                task_claim(task_id=task_id, actor=reviewers[department_id], now=NOW)
                 task_complete(
                     task_id=task_id,
                     actor=reviewers[department_id],

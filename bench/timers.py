@@ -134,7 +134,7 @@ def fanout_per_case(cases: int) -> tuple[float, float]:
 
     from govflow.accounts.models import Membership
     from govflow.cases.models import Task, TaskStatus
-    from govflow.cases.services import case_create, case_submit, task_complete
+    from govflow.cases.services import case_create, case_submit, task_claim, task_complete
     from govflow.demo_cases import accept_pending, attach_required_documents
     from govflow.engine.simulate import example_data
     from govflow.notifications.models import Notification
@@ -173,6 +173,7 @@ def fanout_per_case(cases: int) -> tuple[float, float]:
         deliver(case.pk, "service_task")  # the automated checks before the registration review
         registration = Task.objects.get(case=case, node_id="registration", status=TaskStatus.OPEN)
         deliver(case.pk, "notify")
+        task_claim(task_id=registration.pk, actor=reviewer, now=NOW)
         started = time.perf_counter()
         task_complete(task_id=registration.pk, actor=reviewer, outcome="approve", opinion="同意", now=NOW)
         split_ms.append((time.perf_counter() - started) * 1000)

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from govflow.cases.models import Case, Task, TaskKind, TaskStatus
-from govflow.cases.services import case_create, case_submit, task_complete
+from govflow.cases.services import case_create, case_submit, task_claim, task_complete
 from govflow.engine.identifiers import make_uscc
 from govflow.engine.simulate import example_data
 from govflow.outbox.services import outbox_drain
@@ -201,7 +201,7 @@ def accept_open_applications(case: Case, users: dict[str, Any], now: datetime) -
     for task in Task.objects.filter(
         case=case, status=TaskStatus.OPEN, kind=TaskKind.ACCEPTANCE
     ).select_related("department"):
-        task_complete(
+        _claim_and_decide(
             task_id=task.pk,
             actor=users[f"{task.department.code}_reviewer"],
             outcome="accept",
@@ -224,10 +224,16 @@ def accept_pending(case: Case, *, now: datetime) -> None:
             .select_related("user")
         )
         chosen = min(members, key=lambda m: (m.user.username != f"{task.department.code}_reviewer", m.pk))
-        task_complete(task_id=task.pk, actor=chosen.user, outcome="accept", opinion=ACCEPTED, now=now)
+        _claim_and_decide(task_id=task.pk, actor=chosen.user, outcome="accept", opinion=ACCEPTED, now=now)
 
 
 ACCEPTED = "申请材料齐全，符合法定形式，予以受理。"
+
+
+def _claim_and_decide(*, task_id: int, actor, now: datetime, **decision: Any) -> None:
+    """A reviewer claims (签收) the task, then decides it, as on the web."""
+    task_claim(task_id=task_id, actor=actor, now=now)
+    task_complete(task_id=task_id, actor=actor, now=now, **decision)
 
 
 def _drive(case: Case, plan: dict[str, str], users: dict[str, Any], now: datetime) -> None:
@@ -255,7 +261,7 @@ def _drive(case: Case, plan: dict[str, str], users: dict[str, Any], now: datetim
             "return": "请补正：土地权属证明材料不清晰，请重新上传。",
             "reject": "不符合法定条件。",
         }[outcome]
-        task_complete(
+        _claim_and_decide(
             task_id=task.pk,
             actor=users[f"{task.department.code}_reviewer"],
             outcome=outcome,

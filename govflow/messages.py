@@ -104,6 +104,10 @@ KNOWN_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             ),
         ),
         (
+            r"^claim the task first \(签收\)",
+            gettext_lazy("Claim the task (签收) before deciding it."),
+        ),
+        (
             r"^a colleague has already claimed this task",
             gettext_lazy("A colleague has already claimed this task."),
         ),

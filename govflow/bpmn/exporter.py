@@ -48,6 +48,7 @@ TEMPLATE_KEYS = (
     "verification",
     "catalog",
     "distinct_signers",
+    "claim_required",
 )
 POOL_GAP = 40
 
@@ -421,7 +422,7 @@ class _Exporter:
         elif node.transfer.to is not None or node.transfer.via != "queue":
             ext["transfer"] = {"to": list(node.transfer.to) if node.transfer.to is not None else "any"}
             ext["transfer"]["via"] = node.transfer.via
-        for key in ("cc", "batch", "extension"):  # 抄送, 批量审批 and 延期, as written
+        for key in ("cc", "batch", "extension", "claim_required"):  # 抄送, 批量审批, 延期, 签收, as written
             if key in raw:
                 ext[key] = _plain(raw[key])
         if raw.get("clock") in ("counted", "excluded"):

@@ -46,6 +46,7 @@ def canonical(source: str | bytes) -> dict[str, Any]:
         "statutory_limit": _value(definition.statutory_limit),
         "catalog": _value(definition.catalog),
         "distinct_signers": definition.distinct_signers,
+        "claim_required": definition.claim_required,
         "legal_basis": definition.legal_basis,
         "form": _value(definition.form),
         "title_field": definition.title_field,

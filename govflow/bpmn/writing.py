@@ -84,7 +84,7 @@ class Writer:
         doc["nodes"] = main_nodes
         if subprocesses:
             doc["subprocesses"] = subprocesses
-        for key in ("verification", "title_field", "catalog", "distinct_signers"):
+        for key in ("verification", "title_field", "catalog", "distinct_signers", "claim_required"):
             if key in template_ext:
                 doc[key] = template_ext[key]
         if self.placeholders:
@@ -403,8 +403,8 @@ class Writer:
             item["clock"] = ext["clock"]
         elif isinstance(ext.get("clock"), dict):
             item["clock"] = _yaml_value(ext["clock"])
-        # 退回, 转办, 抄送, 批量审批, 延期, as written
-        for key in ("return_to", "transfer", "cc", "batch", "extension"):
+        # 退回, 转办, 抄送, 批量审批, 延期, 签收, as written
+        for key in ("return_to", "transfer", "cc", "batch", "extension", "claim_required"):
             if key in ext:
                 item[key] = _yaml_value(ext[key])
         item["outcomes"] = outcomes

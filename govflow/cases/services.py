@@ -424,6 +424,7 @@ def task_complete(
     acting_for = task.assignee_id if task.assignee_id not in (None, actor.pk) else None
     if acting_for is not None and not collab_guards.acts_for(actor, acting_for, now=now):
         raise Conflict("a colleague has claimed this task; ask them or the department head to hand it over")
+    require_claim(case, task)
     _refuse_second_signature(case, task, actor.pk)
     # 委派 / 会商: not while a delegation or a consultation within its limit is open.
     collab_guards.refuse_while_waiting(task, now=now)
@@ -506,6 +507,10 @@ def task_complete(
         raise Conflict(exc.message) from exc
     except NoBranchMatched as exc:
         raise InvalidInput(f"the case cannot be routed: {exc.message}", code="no_branch_matched") from exc
+    if task.status == TaskStatus.OPEN:
+        # A step that needs no 签收: the decider becomes its holder.
+        task_status.hold(task, actor, now)
+        task_status.save_holder(task)
     decision = Decision(outcome=outcome, opinion=opinion, decided_by_id=actor.pk, legal_basis=legal_basis)
     try:
         task_status.decide(task, decision, now, decided_by=actor)
@@ -514,6 +519,19 @@ def task_complete(
     changes.decided[(case.pk, task.engine_id)] = decision
     changes.flush()
     return task
+
+
+def require_claim(case: Case, task: Task) -> None:
+    """签收 before deciding: a task nobody holds is claimed first (409
+    `not_claimed`), unless its template says `claim_required: false` (for the
+    process or the step). Deciding, 退回 and 加签 decide; 转办 does not (a
+    department passes on a task that is not its own without signing for it)."""
+    if task.assignee_id is not None or task.status != TaskStatus.OPEN:
+        return
+    if version_definition(case.version).needs_claim(task.node_id):
+        raise Conflict(
+            "claim the task first (签收): a task is claimed before it is decided", code="not_claimed"
+        )
 
 
 def _refuse_second_signature(case: Case, task: Task, person_id: int) -> None:
@@ -577,6 +595,7 @@ __all__ = [
     "case_save_draft",
     "case_submit",
     "case_withdraw",
+    "require_claim",
     "task_claim",
     "task_complete",
     "task_handover",

@@ -209,7 +209,7 @@ def tasks_approve_batch(
     template says `batch: true`. Each task is decided by `task_complete` in
     its own transaction: one refused (a colleague got there first, a
     consultation still open) does not stop the others."""
-    from govflow.cases.services import task_complete
+    from govflow.cases.services import task_claim, task_complete
 
     now = now_or(now)
     ids = list(dict.fromkeys(int(t) for t in task_ids))
@@ -233,7 +233,11 @@ def tasks_approve_batch(
     results: list[BatchResult] = []
     for task in sorted(tasks, key=lambda t: (t.case_id, t.pk)):
         try:
-            task_complete(task_id=task.pk, actor=actor, outcome="approve", opinion=opinion, now=now)
+            # Choosing a task for a batch approval signs for it (签收) too.
+            with transaction.atomic():
+                if task.status == TaskStatus.OPEN:
+                    task_claim(task_id=task.pk, actor=actor, now=now)
+                task_complete(task_id=task.pk, actor=actor, outcome="approve", opinion=opinion, now=now)
         except GovflowError as exc:
             results.append(BatchResult(task.pk, False, exc.message, exc.code))
         else:

@@ -296,6 +296,9 @@ class Definition:
     # 审批人去重: no person decides two different steps of one case (a step
     # decided again, after a return or a take-back, may be decided by the same).
     distinct_signers: bool = False
+    # 签收: a reviewer claims a task before deciding it (a step may say
+    # otherwise with its own `claim_required`).
+    claim_required: bool = True
     verification: Verification | None = None
     # 法定时限: the limit the law sets (the template's time_limit is the
     # office's promise, 承诺时限, usually shorter). Counted on the same clock.
@@ -312,6 +315,14 @@ class Definition:
     def commitment_slots(self) -> tuple[str, ...]:
         """告知承诺: the attachment slots a signed commitment may replace."""
         return tuple(spec.id for spec in self.form.attachments if spec.commitment)
+
+    def needs_claim(self, node_id: str) -> bool:
+        """Must a reviewer claim (签收) the node's task before deciding it?
+        The node's own `claim_required`, else the process's (true by default)."""
+        node = self.nodes.get(node_id)
+        if node is not None and "claim_required" in node.settings:
+            return bool(node.settings["claim_required"])
+        return self.claim_required
 
     def user_tasks(self) -> list[Node]:
         return [n for n in self.nodes.values() if n.type == "user_task"]

@@ -104,6 +104,7 @@ TOP_KEYS = {
     "title_field": False,
     "catalog": False,
     "distinct_signers": False,
+    "claim_required": False,
     "verification": False,
 }
 # Derived from the node kinds, for callers that read them here.
@@ -270,6 +271,7 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
             departments=frozenset(self.used_departments),
             title_field=title_field,
             distinct_signers=self.boolean(root, "distinct_signers", "the process definition", False),
+            claim_required=self.boolean(root, "claim_required", "the process definition", True),
             decimal_fields=tuple(f.id for f in form.fields if f.type == "decimal"),
             decimal_columns={
                 f.id: tuple(c.id for c in f.columns if c.type == "decimal")

@@ -10,6 +10,7 @@ from django.urls import reverse
 from govflow.cases.models import Case, CaseStatus
 from govflow.cases.services import case_create, case_submit
 from govflow.processes.services import process_publish
+from tests.deciding import claim
 
 from .conftest import api_client, assert_error, live_task
 
@@ -40,6 +41,14 @@ def test_the_acceptance_task_is_decided_over_the_api(case, market_reviewer):
     assert listed["status"] == "submitted"
     assert listed["accepted_at"] is None
 
+    # 签收 first: deciding a task nobody holds is refused with the one error shape
+    unclaimed = client.post(f"/api/v1/tasks/{task.pk}/decide/", {"outcome": "accept"}, format="json")
+    assert assert_error(unclaimed, 409, "not_claimed")["message"] in (
+        "请先签收该任务，再作出决定。",
+        "Claim the task (签收) before deciding it.",
+    )
+    assert client.post(f"/api/v1/tasks/{task.pk}/claim/").status_code == 200
+
     # a refusal without its legal basis, and a notice with nothing listed, are refused
     no_basis = client.post(
         f"/api/v1/tasks/{task.pk}/decide/", {"outcome": "refuse", "opinion": "不属本机关职权"}, format="json"
@@ -65,6 +74,7 @@ def test_the_acceptance_task_is_decided_over_the_api(case, market_reviewer):
 def test_a_notice_restricts_the_correction_over_the_api(case, applicant, market_reviewer):
     # Given a one-time notice listing the company name only
     task = live_task(case, "accept")
+    claim(task.pk, market_reviewer)
     noticed = api_client(market_reviewer).post(
         f"/api/v1/tasks/{task.pk}/decide/", {"outcome": "notice", "notice": NOTICE}, format="json"
     )
@@ -100,6 +110,7 @@ def test_the_reviewer_sees_what_changed_on_the_api_and_the_case_page(
     case, applicant, market_reviewer, client
 ):
     api = api_client(market_reviewer)
+    claim(live_task(case, "accept").pk, market_reviewer)
     api.post(
         f"/api/v1/tasks/{live_task(case, 'accept').pk}/decide/",
         {"outcome": "notice", "notice": NOTICE},
@@ -132,6 +143,10 @@ def test_the_web_correction_form_offers_only_what_the_notice_lists(case, applica
     # Given a notice decided on the web form (the name field ticked, with its reason)
     client.force_login(market_reviewer)
     task = live_task(case, "accept")
+    page = client.get(reverse("web:case", kwargs={"reference": case.reference})).content.decode()
+    assert f'id="claim-first-{task.pk}"' in page  # 签收 first: the decision form opens once claimed
+    assert 'name="legal_basis"' not in page
+    client.post(reverse("web:task_claim", kwargs={"pk": task.pk}))
     page = client.get(reverse("web:case", kwargs={"reference": case.reference})).content.decode()
     assert 'name="legal_basis"' in page
     assert 'value="field:company_name"' in page

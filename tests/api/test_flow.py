@@ -157,6 +157,7 @@ def test_a_reviewer_claims_and_decides_with_an_opinion(market_reviewer, business
 def test_a_return_for_correction_is_answered_over_the_api(applicant, market_reviewer, business_case):
     task = live_task(business_case, "registration")
     reviewer = api_client(market_reviewer)
+    reviewer.post(f"/api/v1/tasks/{task.pk}/claim/")
     returned = reviewer.post(
         f"/api/v1/tasks/{task.pk}/decide/",
         {"outcome": "return", "opinion": "请补正经营范围。"},

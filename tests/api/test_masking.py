@@ -75,6 +75,7 @@ def test_a_department_without_clearance_sees_every_secret_masked(base_data, busi
 
     market = api_client(base_data["market_regulation_reviewer"])
     task = live_task(business_case, "registration")
+    market.post(f"/api/v1/tasks/{task.pk}/claim/")
     market.post(f"/api/v1/tasks/{task.pk}/decide/", {"outcome": "approve", "opinion": "同意"}, format="json")
     from govflow.outbox.services import outbox_drain
 

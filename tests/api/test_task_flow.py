@@ -4,6 +4,7 @@ import pytest
 
 from govflow.audit.models import AuditEvent
 from govflow.cases.models import Task
+from tests.deciding import claim
 
 from .conftest import api_client, assert_error
 
@@ -27,6 +28,7 @@ def _live(case, node):
 
 def test_return_lists_its_targets_and_sends_the_case_back(review_case, base_data):
     intake_reviewer, fire_reviewer = base_data["market_regulation_reviewer"], base_data["fire_reviewer"]
+    claim(_live(review_case, "intake").pk, intake_reviewer)
     api_client(intake_reviewer).post(
         f"/api/v1/tasks/{_live(review_case, 'intake').pk}/decide/", {"outcome": "approve"}, format="json"
     )
@@ -36,6 +38,11 @@ def test_return_lists_its_targets_and_sends_the_case_back(review_case, base_data
     targets = client.get(f"/api/v1/tasks/{fire.pk}/return/").json()
     assert [t["node"] for t in targets] == ["intake"]
 
+    unclaimed = client.post(
+        f"/api/v1/tasks/{fire.pk}/return/", {"target": "intake", "opinion": "x"}, format="json"
+    )
+    assert_error(unclaimed, 409, "not_claimed")  # 退回 decides: 签收 first
+    assert client.post(f"/api/v1/tasks/{fire.pk}/claim/").status_code == 200
     wrong = client.post(f"/api/v1/tasks/{fire.pk}/return/", {"target": "tax", "opinion": "x"}, format="json")
     error = assert_error(wrong, 400, "return_target_not_allowed")
     assert "target" in error["fields"]
@@ -57,6 +64,7 @@ def test_take_back_answers_the_task_again_and_409_once_claimed(review_case, base
     reviewer = base_data["market_regulation_reviewer"]
     intake = _live(review_case, "intake")
     client = api_client(reviewer)
+    client.post(f"/api/v1/tasks/{intake.pk}/claim/")
     client.post(f"/api/v1/tasks/{intake.pk}/decide/", {"outcome": "approve"}, format="json")
 
     back = client.post(f"/api/v1/tasks/{intake.pk}/take-back/")
@@ -75,6 +83,7 @@ def test_transfer_and_signers(review_case, base_data):
     reviewer = base_data["market_regulation_reviewer"]
     intake = _live(review_case, "intake")
     client = api_client(reviewer)
+    client.post(f"/api/v1/tasks/{intake.pk}/claim/")
 
     added = client.post(
         f"/api/v1/tasks/{intake.pk}/add-signer/", {"department": "fire", "position": "before"}, format="json"

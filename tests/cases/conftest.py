@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 
 from govflow.cases.models import Task, TaskStatus
-from govflow.cases.services import case_create, case_submit, task_complete
+from govflow.cases.services import case_create, case_submit
 from govflow.processes.services import process_publish
+from tests.deciding import claim_and_complete
 
 REVIEW_YAML = Path(__file__).parent.parent / "data" / "services" / "review.yaml"
 GOOD_DATA = {"company_name": "北京示例科技有限公司", "area": 120, "rep_id_number": "11010519491231002X"}
@@ -26,6 +27,6 @@ def live_task(case, node_id):
 
 
 def decide(case, node_id, user, outcome="approve", opinion="同意", now=None):
-    return task_complete(
+    return claim_and_complete(
         task_id=live_task(case, node_id).pk, actor=user, outcome=outcome, opinion=opinion, now=now
     )

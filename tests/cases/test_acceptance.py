@@ -12,10 +12,11 @@ from govflow.cases import events
 from govflow.cases.automation import timers_fire_due
 from govflow.cases.corrections import changes_since
 from govflow.cases.models import Case, CaseRevision, CaseStatus, Task, TaskKind, TaskStatus
-from govflow.cases.services import case_answer_correction, case_create, case_submit, task_complete
+from govflow.cases.services import case_answer_correction, case_create, case_submit
 from govflow.errors import Conflict, InvalidInput
 from govflow.processes.services import process_publish, version_definition
 from govflow.timers.models import Timer
+from tests.deciding import claim_and_complete
 
 from .conftest import live_task
 
@@ -94,7 +95,7 @@ def test_a_decision_accepts_at_once_and_records_the_date(template, applicant, ma
     case = submit(applicant)
     at = SUBMITTED + timedelta(hours=2)
 
-    task_complete(task_id=accept_task(case).pk, actor=market_reviewer, outcome="accept", now=at)
+    claim_and_complete(task_id=accept_task(case).pk, actor=market_reviewer, outcome="accept", now=at)
 
     case.refresh_from_db()
     assert (case.status, case.accepted_at) == (CaseStatus.IN_REVIEW, at)
@@ -109,17 +110,17 @@ def test_a_refusal_to_accept_needs_reasons_and_legal_basis_and_ends_the_case(
     task = accept_task(case)
 
     with pytest.raises(InvalidInput) as no_reason:
-        task_complete(
+        claim_and_complete(
             task_id=task.pk, actor=market_reviewer, outcome="refuse", legal_basis="行政许可法第三十二条"
         )
     with pytest.raises(InvalidInput) as no_basis:
-        task_complete(
+        claim_and_complete(
             task_id=task.pk, actor=market_reviewer, outcome="refuse", opinion="不属于本机关职权范围"
         )
     assert "opinion" in no_reason.value.fields
     assert "legal_basis" in no_basis.value.fields
 
-    task_complete(
+    claim_and_complete(
         task_id=task.pk,
         actor=market_reviewer,
         outcome="refuse",
@@ -140,9 +141,9 @@ def test_the_one_time_notice_limits_what_the_applicant_may_change(template, appl
     # Given a notice listing only the company name
     case = submit(applicant)
     with pytest.raises(InvalidInput) as empty:
-        task_complete(task_id=accept_task(case).pk, actor=market_reviewer, outcome="notice", notice=[])
+        claim_and_complete(task_id=accept_task(case).pk, actor=market_reviewer, outcome="notice", notice=[])
     with pytest.raises(InvalidInput) as unknown:
-        task_complete(
+        claim_and_complete(
             task_id=accept_task(case).pk,
             actor=market_reviewer,
             outcome="notice",
@@ -150,7 +151,9 @@ def test_the_one_time_notice_limits_what_the_applicant_may_change(template, appl
         )
     assert "notice" in empty.value.fields
     assert "capital" in unknown.value.message
-    task_complete(task_id=accept_task(case).pk, actor=market_reviewer, outcome="notice", notice=NAME_NOTICE)
+    claim_and_complete(
+        task_id=accept_task(case).pk, actor=market_reviewer, outcome="notice", notice=NAME_NOTICE
+    )
     case.refresh_from_db()
     correction = live_task(case, "supply")
     assert case.status == CaseStatus.AWAITING_CORRECTION
@@ -180,7 +183,7 @@ def test_the_one_time_notice_limits_what_the_applicant_may_change(template, appl
     assert revision.before == {"company_name": "北京受理示例科技有限公司"}
     # and a second notice is refused (max_rounds: 1): the department accepts or refuses
     with pytest.raises(InvalidInput) as again:
-        task_complete(
+        claim_and_complete(
             task_id=accept_task(case).pk, actor=market_reviewer, outcome="notice", notice=NAME_NOTICE
         )
     assert again.value.code == "correction_rounds_exhausted"
@@ -193,9 +196,11 @@ def test_a_correction_reruns_the_name_check_and_a_taken_name_goes_back_to_the_ap
     taken = submit(other_applicant, name="北京乙科技有限公司")
     case = submit(applicant, name="北京甲科技有限公司")
     for each in (taken, case):
-        task_complete(task_id=accept_task(each).pk, actor=market_reviewer, outcome="accept", now=SUBMITTED)
+        claim_and_complete(
+            task_id=accept_task(each).pk, actor=market_reviewer, outcome="accept", now=SUBMITTED
+        )
     looked = SUBMITTED + timedelta(hours=1)
-    task_complete(
+    claim_and_complete(
         task_id=live_task(case, "review").pk,
         actor=market_reviewer,
         outcome="return",
@@ -236,7 +241,9 @@ def test_a_correction_reruns_the_name_check_and_a_taken_name_goes_back_to_the_ap
 
 def test_an_answered_correction_cannot_be_answered_twice(template, applicant, market_reviewer):
     case = submit(applicant)
-    task_complete(task_id=accept_task(case).pk, actor=market_reviewer, outcome="notice", notice=NAME_NOTICE)
+    claim_and_complete(
+        task_id=accept_task(case).pk, actor=market_reviewer, outcome="notice", notice=NAME_NOTICE
+    )
     case_answer_correction(case_id=case.pk, actor=applicant, data={"company_name": "北京另名科技有限公司"})
     with pytest.raises(Conflict):
         case_answer_correction(

@@ -15,7 +15,7 @@ from django.test import Client
 
 from govflow.audit.models import AuditEvent
 from govflow.cases.models import CaseStatus, Task, TaskKind, TaskStatus
-from govflow.cases.services import case_create, case_submit, task_complete
+from govflow.cases.services import case_create, case_submit
 from govflow.certificates.models import Certificate, CertificateStatus
 from govflow.demo_cases import _data, attach_required_documents
 from govflow.notifications.models import Notification
@@ -23,6 +23,7 @@ from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import outbox_drain
 from govflow.processes.handlers import HandlerContext, credit_code_check
 from tests.api.conftest import api_client
+from tests.deciding import claim_and_complete
 
 pytestmark = [pytest.mark.procedure, pytest.mark.django_db]
 
@@ -43,7 +44,7 @@ def decide(case, node_id, users, outcome="approve", now=None):
     task = live(case, node_id).select_related("department").get()
     actor = users[f"{task.department.code}_reviewer"]
     opinion = {"approve": "符合条件，同意。", "reject": "不符合开户条件。", "accept": "予以受理。"}[outcome]
-    task_complete(task_id=task.pk, actor=actor, outcome=outcome, opinion=opinion, now=now)
+    claim_and_complete(task_id=task.pk, actor=actor, outcome=outcome, opinion=opinion, now=now)
     with time_machine.travel(now, tick=False):
         outbox_drain()
 
@@ -65,7 +66,9 @@ def accepted_case(keys, base_data, now):
     attach_required_documents(case, applicant, now=now)
     case_submit(case_id=case.pk, actor=applicant, now=now)
     accept = Task.objects.get(case=case, kind=TaskKind.ACCEPTANCE, status=TaskStatus.OPEN)
-    task_complete(task_id=accept.pk, actor=base_data["market_regulation_reviewer"], outcome="accept", now=now)
+    claim_and_complete(
+        task_id=accept.pk, actor=base_data["market_regulation_reviewer"], outcome="accept", now=now
+    )
     with time_machine.travel(now, tick=False):
         outbox_drain()  # the automatic checks
     return case

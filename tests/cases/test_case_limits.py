@@ -21,7 +21,7 @@ from govflow.cases import events
 from govflow.cases.bridge import _pause, _resume
 from govflow.cases.limits import lead_department
 from govflow.cases.models import Case, CaseStatus, Task, TaskKind, TaskStatus
-from govflow.cases.services import case_create, case_submit, case_withdraw, task_complete
+from govflow.cases.services import case_create, case_submit, case_withdraw
 from govflow.demo_cases import _data, attach_required_documents
 from govflow.notifications.models import Notification
 from govflow.outbox.models import OutboxMessage
@@ -32,6 +32,7 @@ from govflow.timers.deadlines import deadline
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_invalidate
 from govflow.timers.tasks import sweep
+from tests.deciding import claim_and_complete
 
 pytestmark = [pytest.mark.procedure]
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +75,7 @@ def food_case(base_data, at=ACCEPTED) -> Case:
     attach_required_documents(case, applicant, now=at)
     case_submit(case_id=case.pk, actor=applicant, now=at)
     accept = Task.objects.get(case=case, node_id="accept", kind=TaskKind.ACCEPTANCE, status=TaskStatus.OPEN)
-    task_complete(task_id=accept.pk, actor=reviewer, outcome="accept", opinion="予以受理。", now=at)
+    claim_and_complete(task_id=accept.pk, actor=reviewer, outcome="accept", opinion="予以受理。", now=at)
     case.refresh_from_db()
     return case
 
@@ -182,7 +183,7 @@ def test_a_case_scoped_exclusion_moves_the_promise(base_data, applicant):
 
     # The experts finish on Tuesday 10 March: six working days not counted
     task = Task.objects.get(case=case, node_id="experts", status__in=["open", "claimed"])
-    task_complete(
+    claim_and_complete(
         task_id=task.pk,
         actor=base_data["fire_reviewer"],
         outcome="approve",
@@ -273,12 +274,12 @@ def test_an_approved_extension_moves_the_statutory_limit_not_the_promise(base_da
     case = food_case(base_data)
     reviewer, head = base_data["market_regulation_reviewer"], base_data["market_regulation_head"]
     review = Task.objects.get(case=case, node_id="review", status=TaskStatus.OPEN)
-    task_complete(task_id=review.pk, actor=reviewer, outcome="approve", opinion="齐全", now=ACCEPTED)
+    claim_and_complete(task_id=review.pk, actor=reviewer, outcome="approve", opinion="齐全", now=ACCEPTED)
     first, second = Task.objects.filter(case=case, node_id="inspection", status=TaskStatus.OPEN).order_by(
         "id"
     )
-    task_complete(task_id=first.pk, actor=reviewer, outcome="approve", opinion="一致", now=ACCEPTED)
-    task_complete(task_id=second.pk, actor=head, outcome="approve", opinion="一致", now=ACCEPTED)
+    claim_and_complete(task_id=first.pk, actor=reviewer, outcome="approve", opinion="一致", now=ACCEPTED)
+    claim_and_complete(task_id=second.pk, actor=head, outcome="approve", opinion="一致", now=ACCEPTED)
     decision = Task.objects.get(case=case, node_id="decision", status=TaskStatus.OPEN)
     task_claim(task_id=decision.pk, actor=reviewer, now=ACCEPTED)
 

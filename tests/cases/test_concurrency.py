@@ -10,6 +10,7 @@ from govflow.audit.models import AuditEvent
 from govflow.cases.models import Case, CaseStatus, Task, TaskStatus
 from govflow.cases.services import case_create, case_submit, task_complete
 from govflow.outbox.models import OutboxMessage
+from tests.deciding import claim, claim_and_complete
 
 from .conftest import GOOD_DATA, decide, live_task
 
@@ -49,6 +50,8 @@ def test_the_last_two_parallel_approvals_at_once_fire_the_join_once(
         decide(case, "intake", base_data["market_regulation_reviewer"], now=now)
         fire, tax = live_task(case, "fire"), live_task(case, "tax")
 
+        claim(fire.pk, fire_reviewer)  # 签收 before the race: the decisions race
+        claim(tax.pk, tax_reviewer)
         errors = _race(
             lambda f=fire: task_complete(
                 task_id=f.pk, actor=fire_reviewer, outcome="approve", opinion="同意"
@@ -80,9 +83,10 @@ def test_two_reviewers_deciding_the_same_task_one_wins_the_other_gets_a_conflict
     case_submit(case_id=case.pk, actor=applicant, now=now)
     intake = live_task(case, "intake")
 
+    # both claim (签收) and decide at once: one of them holds the task, the other is told
     errors = _race(
-        lambda: task_complete(task_id=intake.pk, actor=reviewer, outcome="approve", opinion="同意"),
-        lambda: task_complete(task_id=intake.pk, actor=colleague, outcome="reject", opinion="不同意"),
+        lambda: claim_and_complete(task_id=intake.pk, actor=reviewer, outcome="approve", opinion="同意"),
+        lambda: claim_and_complete(task_id=intake.pk, actor=colleague, outcome="reject", opinion="不同意"),
     )
 
     from govflow.errors import Conflict

@@ -7,10 +7,11 @@ import pytest
 
 from govflow.accounts.models import Department, Membership
 from govflow.cases.models import Task, TaskKind, TaskStatus
-from govflow.cases.services import case_create, case_submit, task_claim, task_complete, task_handover
+from govflow.cases.services import case_create, case_submit, task_claim, task_handover
 from govflow.demo import ensure_user
 from govflow.errors import Conflict
 from govflow.processes.services import process_publish
+from tests.deciding import claim_and_complete
 
 TEMPLATE = """
 id: two_person_check
@@ -60,9 +61,11 @@ def test_the_same_person_cannot_sign_twice_and_a_colleague_completes_the_step(
     case = submit(applicant, now)
     first, second = signatures(case)
     assert first.department_id == second.department_id
-    task_complete(task_id=first.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+    claim_and_complete(task_id=first.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
     with pytest.raises(Conflict, match="different person"):
-        task_complete(task_id=second.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+        claim_and_complete(
+            task_id=second.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now
+        )
     with pytest.raises(Conflict, match="different person"):
         task_claim(task_id=second.pk, actor=market_reviewer, now=now)
     with pytest.raises(Conflict, match="different person"):
@@ -70,7 +73,7 @@ def test_the_same_person_cannot_sign_twice_and_a_colleague_completes_the_step(
     second.refresh_from_db()
     assert second.status == TaskStatus.OPEN
     assert second.assignee_id is None
-    task_complete(task_id=second.pk, actor=colleague, outcome="approve", opinion="同意", now=now)
+    claim_and_complete(task_id=second.pk, actor=colleague, outcome="approve", opinion="同意", now=now)
     case.refresh_from_db()
     assert case.status == "approved"
     assert {t.decided_by_id for t in signatures(case)} == {market_reviewer.pk, colleague.pk}
@@ -98,7 +101,7 @@ def test_without_distinct_people_one_person_of_two_departments_signs_both(
     publish(distinct="false", signers="market_regulation, fire")
     case = submit(applicant, now)
     for task in signatures(case):
-        task_complete(task_id=task.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+        claim_and_complete(task_id=task.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
     case.refresh_from_db()
     assert case.status == "approved"
 
@@ -112,9 +115,11 @@ def test_distinct_people_across_departments_binds_a_member_of_both(
     publish(signers="market_regulation, fire")
     case = submit(applicant, now)
     first, second = signatures(case)
-    task_complete(task_id=first.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+    claim_and_complete(task_id=first.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
     with pytest.raises(Conflict):
-        task_complete(task_id=second.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+        claim_and_complete(
+            task_id=second.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now
+        )
 
 
 # -- 审批人去重 is the default (issue 19) ------------------------------------------------
@@ -135,11 +140,13 @@ def test_without_the_key_one_person_cannot_sign_two_signatures(base_data, applic
     publish_default()
     case = submit(applicant, now)
     first, second = signatures(case)
-    task_complete(task_id=first.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+    claim_and_complete(task_id=first.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
 
     # When the same person signs the second signature, it is refused with its own code
     with pytest.raises(Conflict) as refused:
-        task_complete(task_id=second.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+        claim_and_complete(
+            task_id=second.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now
+        )
     assert refused.value.code == "distinct_people"
     assert refused.value.message.startswith("this countersign needs a different person for each signature")
     second.refresh_from_db()
@@ -155,7 +162,7 @@ def test_the_api_and_the_web_say_why_in_chinese(base_data, applicant, market_rev
     publish_default()
     case = submit(applicant, now)
     first, second = signatures(case)
-    task_complete(task_id=first.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+    claim_and_complete(task_id=first.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
 
     refused = api_client(market_reviewer).post(f"/api/v1/tasks/{second.pk}/claim/")
     error = assert_error(refused, 409, "distinct_people")

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from govflow.cases.models import Case, Task
-from govflow.cases.services import case_create, case_submit, task_complete
+from govflow.cases.services import case_create, case_submit
 from govflow.letters.models import Letter
 from govflow.outbox.services import outbox_drain
 from govflow.processes.services import process_publish
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_invalidate
+from tests.deciding import claim_and_complete
 
 pytestmark = [pytest.mark.django_db, pytest.mark.procedure]
 TEMPLATE = Path(__file__).resolve().parents[1] / "data" / "services" / "excluded_branch.yaml"
@@ -44,7 +45,7 @@ def submit(applicant, source: str) -> Case:
 
 def decide(base_data, case, node, reviewer, at):
     task = Task.objects.get(case=case, node_id=node, status__in=["open", "claimed"])
-    task_complete(task_id=task.pk, actor=base_data[reviewer], outcome="approve", opinion="同意", now=at)
+    claim_and_complete(task_id=task.pk, actor=base_data[reviewer], outcome="approve", opinion="同意", now=at)
 
 
 def test_a_branch_scoped_exclusion_leaves_the_parallel_sla_running(base_data, applicant):

@@ -17,12 +17,12 @@ from govflow.cases.services import (
     case_submit,
     case_withdraw,
     task_claim,
-    task_complete,
     task_handover,
 )
 from govflow.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound
 from govflow.outbox.models import OutboxMessage
 from govflow.timers.models import Timer
+from tests.deciding import claim_and_complete
 
 from .conftest import GOOD_DATA, decide, live_task
 
@@ -194,9 +194,9 @@ def test_illegal_lifecycle_moves_are_errors_not_silent_no_ops(submitted_case, ap
 
     reviewer = base_data["market_regulation_reviewer"]
     task = live_task(case, "intake")
-    task_complete(task_id=task.pk, actor=reviewer, outcome="approve", now=now)
+    claim_and_complete(task_id=task.pk, actor=reviewer, outcome="approve", now=now)
     with pytest.raises(Conflict) as stale:
-        task_complete(task_id=task.pk, actor=reviewer, outcome="reject", opinion="迟到的决定", now=now)
+        claim_and_complete(task_id=task.pk, actor=reviewer, outcome="reject", opinion="迟到的决定", now=now)
     assert "already been decided" in stale.value.message
     assert Task.objects.get(pk=task.pk).outcome == "approve"
 
@@ -206,9 +206,9 @@ def test_reviewers_of_other_departments_and_applicants_cannot_decide(
 ):
     task = live_task(submitted_case, "intake")
     with pytest.raises(NotFound):
-        task_complete(task_id=task.pk, actor=base_data["fire_reviewer"], outcome="approve", now=now)
+        claim_and_complete(task_id=task.pk, actor=base_data["fire_reviewer"], outcome="approve", now=now)
     with pytest.raises(NotFound):
-        task_complete(task_id=task.pk, actor=applicant, outcome="approve", now=now)
+        claim_and_complete(task_id=task.pk, actor=applicant, outcome="approve", now=now)
     with pytest.raises(NotFound):
         case_withdraw(case_id=submitted_case.pk, actor=base_data["fire_reviewer"], now=now)
     assert live_task(submitted_case, "intake").pk == task.pk
@@ -218,12 +218,14 @@ def test_reject_and_return_need_an_opinion_and_unknown_outcomes_are_refused(subm
     reviewer = base_data["market_regulation_reviewer"]
     task = live_task(submitted_case, "intake")
     with pytest.raises(InvalidInput) as no_opinion:
-        task_complete(task_id=task.pk, actor=reviewer, outcome="reject", opinion="  ", now=now)
+        claim_and_complete(task_id=task.pk, actor=reviewer, outcome="reject", opinion="  ", now=now)
     assert "opinion" in no_opinion.value.fields
     with pytest.raises(InvalidInput) as bad_outcome:
-        task_complete(task_id=task.pk, actor=reviewer, outcome="approved", now=now)
+        claim_and_complete(task_id=task.pk, actor=reviewer, outcome="approved", now=now)
     assert "outcome" in bad_outcome.value.fields
-    assert live_task(submitted_case, "intake").status == TaskStatus.OPEN
+    # still the reviewer's, undecided
+    task = live_task(submitted_case, "intake")
+    assert (task.status, task.assignee, task.outcome) == (TaskStatus.CLAIMED, reviewer, "")
 
 
 def test_claim_and_handover_within_the_department(submitted_case, base_data, now):
@@ -233,10 +235,10 @@ def test_claim_and_handover_within_the_department(submitted_case, base_data, now
     assert task.assignee == reviewer
     # The head may not decide a task a colleague holds...
     with pytest.raises(Conflict):
-        task_complete(task_id=task.pk, actor=head, outcome="approve", now=now)
+        claim_and_complete(task_id=task.pk, actor=head, outcome="approve", now=now)
     # ...but may reassign it, and then decide it
     task_handover(task_id=task.pk, actor=head, to_user=head, now=now)
-    task_complete(task_id=task.pk, actor=head, outcome="approve", now=now)
+    claim_and_complete(task_id=task.pk, actor=head, outcome="approve", now=now)
     other = live_task(submitted_case, "fire")
     with pytest.raises(InvalidInput):
         task_handover(task_id=other.pk, actor=base_data["fire_reviewer"], to_user=reviewer, now=now)
@@ -244,7 +246,7 @@ def test_claim_and_handover_within_the_department(submitted_case, base_data, now
     case_submit(case_id=own.pk, actor=reviewer, now=now)
     own_intake = live_task(own, "intake")
     with pytest.raises(Forbidden):
-        task_complete(task_id=own_intake.pk, actor=reviewer, outcome="approve", now=now)
+        claim_and_complete(task_id=own_intake.pk, actor=reviewer, outcome="approve", now=now)
 
 
 def test_the_audit_chain_links_every_event(submitted_case, base_data, now):

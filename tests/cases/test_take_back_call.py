@@ -98,6 +98,7 @@ def test_the_api_takes_it_back_and_answers_409_once_the_next_step_acted(call_cas
     reviewer = base_data["market_regulation_reviewer"]
     client = api_client(reviewer)
     inspect = live_task(call_case, "inspect")
+    client.post(f"/api/v1/tasks/{inspect.pk}/claim/")
     client.post(f"/api/v1/tasks/{inspect.pk}/decide/", {"outcome": "approve"}, format="json")
 
     back = client.post(f"/api/v1/tasks/{inspect.pk}/take-back/")

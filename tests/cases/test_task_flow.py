@@ -6,11 +6,12 @@ import pytest
 
 from govflow.audit.models import AuditEvent
 from govflow.cases.models import Case, Task, TaskStatus
-from govflow.cases.operations.returns import task_return, task_return_targets
+from govflow.cases.operations.returns import task_return_targets
 from govflow.cases.operations.take_back import task_take_back
 from govflow.cases.operations.transfer import task_transfer
-from govflow.cases.services import task_claim
+from govflow.cases.services import task_claim, task_release
 from govflow.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tests.deciding import claim_and_return
 
 from .conftest import decide, live_task
 
@@ -36,7 +37,7 @@ def test_a_return_before_the_split_cancels_the_block_and_clears_its_decisions(su
     assert task_return_targets(case=case, task=tax) == ["intake"]
 
     # When tax sends the case back to intake
-    task_return(
+    claim_and_return(
         task_id=tax.pk, actor=base_data["tax_reviewer"], target="intake", opinion="受理材料有误", now=now
     )
 
@@ -58,7 +59,7 @@ def test_a_return_to_a_step_not_offered_is_refused_and_changes_nothing(submitted
     case = submitted_case
     intake = live_task(case, "intake")
     with pytest.raises(InvalidInput) as refused:
-        task_return(
+        claim_and_return(
             task_id=intake.pk, actor=base_data["market_regulation_reviewer"], target="fire", opinion="x"
         )
     assert "target" in refused.value.fields
@@ -71,12 +72,13 @@ def test_a_return_needs_a_reason_and_the_assignee(submitted_case, base_data, now
     decide(case, "intake", base_data["market_regulation_reviewer"], now=now)
     fire = live_task(case, "fire")
     with pytest.raises(InvalidInput):
-        task_return(task_id=fire.pk, actor=base_data["fire_reviewer"], target="intake", opinion=" ")
+        claim_and_return(task_id=fire.pk, actor=base_data["fire_reviewer"], target="intake", opinion=" ")
     with pytest.raises(NotFound):  # not of the task's department
-        task_return(task_id=fire.pk, actor=base_data["tax_reviewer"], target="intake", opinion="x")
+        claim_and_return(task_id=fire.pk, actor=base_data["tax_reviewer"], target="intake", opinion="x")
+    task_release(task_id=fire.pk, actor=base_data["fire_reviewer"], now=now)
     task_claim(task_id=fire.pk, actor=base_data["fire_head"], now=now)
     with pytest.raises(Conflict):  # a colleague holds it
-        task_return(task_id=fire.pk, actor=base_data["fire_reviewer"], target="intake", opinion="x")
+        claim_and_return(task_id=fire.pk, actor=base_data["fire_reviewer"], target="intake", opinion="x")
 
 
 def test_come_back_is_refused_across_a_split(submitted_case, base_data, now):
@@ -84,7 +86,7 @@ def test_come_back_is_refused_across_a_split(submitted_case, base_data, now):
     decide(case, "intake", base_data["market_regulation_reviewer"], now=now)
     fire = live_task(case, "fire")
     with pytest.raises(Conflict):
-        task_return(
+        claim_and_return(
             task_id=fire.pk, actor=base_data["fire_reviewer"], target="intake", opinion="x", come_back=True
         )
 
@@ -93,7 +95,7 @@ def test_the_applicant_sees_the_return_with_its_reason(submitted_case, base_data
     case = submitted_case
     decide(case, "intake", base_data["market_regulation_reviewer"], now=now)
     fire = live_task(case, "fire")
-    task_return(
+    claim_and_return(
         task_id=fire.pk, actor=base_data["fire_reviewer"], target="intake", opinion="请重新受理", now=now
     )
     client.force_login(applicant)

@@ -14,6 +14,7 @@ from govflow.cases.operations.take_back import task_take_back
 from govflow.cases.services import case_create, case_submit, task_claim, task_complete
 from govflow.errors import Conflict
 from govflow.processes.services import process_publish, version_definition
+from tests.deciding import claim, claim_and_complete
 from tests.engine.test_properties import Journal, assert_invariants
 
 from .conftest import GOOD_DATA, decide, live_task
@@ -82,6 +83,8 @@ def test_two_returns_at_once_one_sends_the_case_back(review_template, base_data,
         decide(case, "intake", base_data["market_regulation_reviewer"], now=now)
         fire, tax = live_task(case, "fire"), live_task(case, "tax")
 
+        claim(fire.pk, fire_reviewer)  # 签收 before the race: the returns race, not the claims
+        claim(tax.pk, tax_reviewer)
         errors = _race(
             lambda f=fire: task_return(task_id=f.pk, actor=fire_reviewer, target="intake", opinion="退回"),
             lambda t=tax: task_return(task_id=t.pk, actor=tax_reviewer, target="intake", opinion="退回"),
@@ -108,10 +111,12 @@ def test_a_votes_last_two_signatures_at_once_decide_it_once(base_data, applicant
             t.department.code: t
             for t in Task.objects.filter(case=case, node_id="vote").select_related("department")
         }
-        task_complete(
+        claim_and_complete(
             task_id=votes["fire"].pk, actor=base_data["fire_reviewer"], outcome="approve", opinion="同意"
         )
 
+        claim(votes["tax"].pk, tax_reviewer)  # 签收 before the race: the decisions race
+        claim(votes["natural_resources"].pk, nr_reviewer)
         errors = _race(
             lambda t=votes["tax"]: task_complete(
                 task_id=t.pk, actor=tax_reviewer, outcome="approve", opinion="同意"

@@ -7,13 +7,14 @@ import pytest
 
 from govflow.audit.models import AuditEvent
 from govflow.cases.models import Case, CaseStatus, Task, TaskStatus
-from govflow.cases.operations.signers import added_signers, task_add_signer, task_remove_signer
+from govflow.cases.operations.signers import added_signers, task_remove_signer
 from govflow.cases.operations.take_back import task_take_back
 from govflow.cases.operations.transfer import task_transfer
 from govflow.cases.reconcile import reconcile
-from govflow.cases.services import case_create, case_submit, task_claim, task_complete
+from govflow.cases.services import case_create, case_submit, task_claim
 from govflow.errors import Conflict, InvalidInput, NotFound
 from govflow.processes.services import process_publish
+from tests.deciding import claim_and_add_signer, claim_and_complete
 
 from .conftest import decide, live_task
 
@@ -31,7 +32,7 @@ def test_a_signer_added_before_signs_first_and_the_reviewer_decides_after(submit
     reviewer, fire_reviewer = base_data["market_regulation_reviewer"], base_data["fire_reviewer"]
     intake = live_task(case, "intake")
 
-    task_add_signer(task_id=intake.pk, actor=reviewer, department="fire", position="before", now=now)
+    claim_and_add_signer(task_id=intake.pk, actor=reviewer, department="fire", position="before", now=now)
 
     intake.refresh_from_db()
     assert (intake.status, intake.assignee_id) == (TaskStatus.CLAIMED, reviewer.pk)
@@ -39,9 +40,9 @@ def test_a_signer_added_before_signs_first_and_the_reviewer_decides_after(submit
     case = Case.objects.get(pk=case.pk)
     assert [(s.position, s.task.pk) for s in added_signers(case=case, task=intake)] == [("before", signer.pk)]
     with pytest.raises(Conflict):
-        task_complete(task_id=intake.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
-    task_complete(task_id=signer.pk, actor=fire_reviewer, outcome="approve", opinion="无意见", now=now)
-    task_complete(task_id=intake.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
+        claim_and_complete(task_id=intake.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
+    claim_and_complete(task_id=signer.pk, actor=fire_reviewer, outcome="approve", opinion="无意见", now=now)
+    claim_and_complete(task_id=intake.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
     assert sorted(Task.objects.filter(case=case, status="open").values_list("node_id", flat=True)) == [
         "fire",
         "tax",
@@ -54,8 +55,8 @@ def test_an_approval_held_for_a_signer_after_counts_when_the_head_removes_it(sub
     case = submitted_case
     reviewer = base_data["market_regulation_reviewer"]
     intake = live_task(case, "intake")
-    task_add_signer(task_id=intake.pk, actor=reviewer, department="bank", position="after", now=now)
-    task_complete(task_id=intake.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
+    claim_and_add_signer(task_id=intake.pk, actor=reviewer, department="bank", position="after", now=now)
+    claim_and_complete(task_id=intake.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
     signer = Task.objects.get(case=case, node_id="intake", department__code="bank", status="open")
 
     with pytest.raises(NotFound):  # another department's head does not see the task
@@ -79,9 +80,9 @@ def test_adding_a_signer_of_the_own_or_an_unknown_department_is_refused(submitte
     reviewer = base_data["market_regulation_reviewer"]
     for department in ("market_regulation", "nowhere"):
         with pytest.raises(InvalidInput):
-            task_add_signer(task_id=intake.pk, actor=reviewer, department=department, position="before")
+            claim_and_add_signer(task_id=intake.pk, actor=reviewer, department=department, position="before")
     with pytest.raises(InvalidInput):
-        task_add_signer(task_id=intake.pk, actor=reviewer, department="fire", position="sideways")
+        claim_and_add_signer(task_id=intake.pk, actor=reviewer, department="fire", position="sideways")
 
 
 def test_a_vote_rejects_once_approval_can_no_longer_reach_the_ratio(base_data, applicant, now):
@@ -91,8 +92,12 @@ def test_a_vote_rejects_once_approval_can_no_longer_reach_the_ratio(base_data, a
     decide(case, "intake", base_data["market_regulation_reviewer"], now=now)
     votes = {t.department.code: t for t in Task.objects.filter(case=case, node_id="vote")}
 
-    task_complete(task_id=votes["fire"].pk, actor=base_data["fire_reviewer"], outcome="reject", opinion="否")
-    task_complete(task_id=votes["tax"].pk, actor=base_data["tax_reviewer"], outcome="reject", opinion="否")
+    claim_and_complete(
+        task_id=votes["fire"].pk, actor=base_data["fire_reviewer"], outcome="reject", opinion="否"
+    )
+    claim_and_complete(
+        task_id=votes["tax"].pk, actor=base_data["tax_reviewer"], outcome="reject", opinion="否"
+    )
 
     case = Case.objects.get(pk=case.pk)
     assert case.status == CaseStatus.REJECTED
@@ -116,7 +121,7 @@ def test_operations_keep_the_rows_and_the_engine_in_step(submitted_case, base_da
 def test_a_person_added_before_gets_the_signers_task(submitted_case, base_data, now):
     intake = live_task(submitted_case, "intake")
     fire_head = base_data["fire_head"]
-    task_add_signer(
+    claim_and_add_signer(
         task_id=intake.pk,
         actor=base_data["market_regulation_reviewer"],
         department="fire",
@@ -127,7 +132,7 @@ def test_a_person_added_before_gets_the_signers_task(submitted_case, base_data, 
     signer = Task.objects.get(case=submitted_case, node_id="intake", department__code="fire")
     assert (signer.status, signer.assignee_id) == (TaskStatus.CLAIMED, fire_head.pk)
     with pytest.raises(InvalidInput):  # not of the department
-        task_add_signer(
+        claim_and_add_signer(
             task_id=intake.pk,
             actor=base_data["market_regulation_reviewer"],
             department="tax",

@@ -7,10 +7,11 @@ import pytest
 from django.utils import timezone
 
 from govflow.cases.models import LIVE_TASK_STATUSES, Task, TaskKind
-from govflow.cases.services import case_create, case_submit, task_complete
+from govflow.cases.services import case_create, case_submit
 from govflow.catalog.publishing import TOPIC
 from govflow.demo_cases import accept_pending, attach_required_documents
 from govflow.outbox.services import outbox_drain
+from tests.deciding import claim_and_complete
 from tests.web.conftest import PDF_BYTES, example  # noqa: F401
 
 LEGAL_REP_ID = "11010519491231002X"
@@ -35,7 +36,7 @@ def drive(case, users, *, until: set[str] | None = None, now=None) -> None:
         task = tasks.order_by("id").first()
         if task is None:
             break
-        task_complete(
+        claim_and_complete(
             task_id=task.pk,
             actor=users[f"{task.department.code}_reviewer"],
             outcome="approve",

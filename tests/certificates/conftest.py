@@ -17,11 +17,12 @@ from django.core.management import call_command
 
 from govflow.cases.automation import timers_fire_due
 from govflow.cases.models import Task, TaskStatus
-from govflow.cases.services import case_create, case_submit, task_complete
+from govflow.cases.services import case_create, case_submit
 from govflow.certificates.models import Certificate
 from govflow.demo_cases import _data, _drive, attach_required_documents
 from govflow.outbox.services import outbox_drain
 from govflow.processes.services import process_publish, version_definition
+from tests.deciding import claim_and_complete
 
 ROOT = Path(__file__).resolve().parents[2]
 REVIEW_YAML = ROOT / "tests" / "data" / "services" / "review.yaml"
@@ -123,7 +124,7 @@ def review_case(keys, users, now):
 
 def decide(case, node_id, user, now):
     task = Task.objects.get(case=case, node_id=node_id, status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED])
-    task_complete(task_id=task.pk, actor=user, outcome="approve", opinion="同意", now=now)
+    claim_and_complete(task_id=task.pk, actor=user, outcome="approve", opinion="同意", now=now)
 
 
 def pdftotext(path: Path) -> str:

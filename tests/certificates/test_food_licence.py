@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from govflow.cases.models import CaseStatus, Task, TaskKind, TaskStatus
-from govflow.cases.services import case_create, case_submit, task_complete
+from govflow.cases.services import case_create, case_submit
 from govflow.certificates.models import Certificate
 from govflow.certificates.numbering import (
     food_licence_number_valid,
@@ -31,6 +31,7 @@ from govflow.certificates.numbering import (
 from govflow.demo_cases import _data, attach_required_documents
 from govflow.errors import GovflowError
 from govflow.outbox.services import outbox_drain
+from tests.deciding import claim_and_complete
 
 from .conftest import ARTIFACTS, pdftotext, save_artifact, to_png
 
@@ -70,25 +71,29 @@ def run_food_case(users, now, *, decide=True):
     case_submit(case_id=case.pk, actor=applicant, now=now)
     # 受理
     accept = open_task(case, "accept", TaskKind.ACCEPTANCE).get()
-    task_complete(task_id=accept.pk, actor=inspector_a, outcome="accept", opinion="予以受理。", now=now)
+    claim_and_complete(task_id=accept.pk, actor=inspector_a, outcome="accept", opinion="予以受理。", now=now)
     # 书面审查
     review = open_task(case, "review").get()
-    task_complete(
+    claim_and_complete(
         task_id=review.pk, actor=inspector_a, outcome="approve", opinion="材料齐全，符合要求。", now=now
     )
     # 现场核查: two signatures by two different people
     first, second = open_task(case, "inspection")
-    task_complete(task_id=first.pk, actor=inspector_a, outcome="approve", opinion="现场与材料一致。", now=now)
+    claim_and_complete(
+        task_id=first.pk, actor=inspector_a, outcome="approve", opinion="现场与材料一致。", now=now
+    )
     with pytest.raises(GovflowError):
-        task_complete(task_id=second.pk, actor=inspector_a, outcome="approve", opinion="同上。", now=now)
-    task_complete(
+        claim_and_complete(task_id=second.pk, actor=inspector_a, outcome="approve", opinion="同上。", now=now)
+    claim_and_complete(
         task_id=second.pk, actor=inspector_b, outcome="approve", opinion="现场与材料一致。", now=now
     )
     if not decide:
         return case
     # 许可决定
     decision = open_task(case, "decision").get()
-    task_complete(task_id=decision.pk, actor=inspector_b, outcome="approve", opinion="准予许可。", now=now)
+    claim_and_complete(
+        task_id=decision.pk, actor=inspector_b, outcome="approve", opinion="准予许可。", now=now
+    )
     with time_machine.travel(now, tick=False):  # the worker issues it the same day
         outbox_drain()
     case.refresh_from_db()
@@ -346,11 +351,11 @@ def test_a_failed_inspection_refuses_the_licence(keys, users, now):
     attach_required_documents(case, applicant, now=now)
     case_submit(case_id=case.pk, actor=applicant, now=now)
     accept = open_task(case, "accept", TaskKind.ACCEPTANCE).get()
-    task_complete(task_id=accept.pk, actor=reviewer, outcome="accept", opinion="予以受理。", now=now)
+    claim_and_complete(task_id=accept.pk, actor=reviewer, outcome="accept", opinion="予以受理。", now=now)
     review = open_task(case, "review").get()
-    task_complete(task_id=review.pk, actor=reviewer, outcome="approve", opinion="材料齐全。", now=now)
+    claim_and_complete(task_id=review.pk, actor=reviewer, outcome="approve", opinion="材料齐全。", now=now)
     first = open_task(case, "inspection").first()
-    task_complete(
+    claim_and_complete(
         task_id=first.pk,
         actor=reviewer,
         outcome="reject",

@@ -6,12 +6,12 @@ import pytest
 from django.utils import timezone
 
 from govflow.audit.models import AuditEvent
-from govflow.cases.services import task_complete
 from govflow.collab.models import Consultation, RequestStatus
 from govflow.collab.services import consultation_answer, consultation_request, consultation_withdraw
 from govflow.errors import Conflict, InvalidInput, NotFound
 from govflow.notifications.models import Notification
 from govflow.outbox.services import outbox_drain
+from tests.deciding import claim_and_complete
 
 pytestmark = [pytest.mark.django_db, pytest.mark.operations]
 
@@ -43,13 +43,13 @@ def test_the_task_cannot_be_decided_until_the_opinions_are_in(
         task_id=held_intake.pk, actor=market_reviewer, departments=["fire", "tax"], question="意见？", now=now
     )
     with pytest.raises(Conflict) as refused:
-        task_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=now)
+        claim_and_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=now)
     assert refused.value.code == "consultation_open"
     consultation_answer(consultation_id=made[0].pk, actor=fire_reviewer, opinion="同意", now=now)
     with pytest.raises(Conflict):
-        task_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=now)
+        claim_and_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=now)
     consultation_answer(consultation_id=made[1].pk, actor=tax_reviewer, opinion="无异议", now=now)
-    task = task_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=now)
+    task = claim_and_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=now)
     assert task.outcome == "approve"
 
 
@@ -63,13 +63,15 @@ def test_the_task_can_be_decided_once_the_limit_has_passed(held_intake, market_r
         now=now,
     )
     with pytest.raises(Conflict):
-        task_complete(
+        claim_and_complete(
             task_id=held_intake.pk,
             actor=market_reviewer,
             outcome="approve",
             now=made.due_at - timedelta(minutes=1),
         )
-    task = task_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=made.due_at)
+    task = claim_and_complete(
+        task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=made.due_at
+    )
     assert task.outcome == "approve"
 
 
@@ -80,7 +82,7 @@ def test_withdrawing_a_consultation_frees_the_decision(held_intake, market_revie
     consultation_withdraw(consultation_id=made.pk, actor=market_reviewer, now=now)
     made.refresh_from_db()
     assert made.status == RequestStatus.CANCELLED
-    task_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=now)
+    claim_and_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=now)
 
 
 def test_refusals(
@@ -217,7 +219,7 @@ def test_a_consultation_of_a_decided_task_does_not_lapse(held_intake, market_rev
         days=1,
         now=now,
     )
-    task_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=made.due_at)
+    claim_and_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=made.due_at)
     assert consultations_lapse(now=made.due_at + timedelta(days=2)) == []
     assert not AuditEvent.objects.filter(action="CONSULTATION_LAPSED").exists()
 

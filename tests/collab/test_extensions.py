@@ -14,7 +14,7 @@ import time_machine
 from govflow.audit.models import AuditEvent
 from govflow.cases import events
 from govflow.cases.models import Task, TaskStatus
-from govflow.cases.services import case_create, case_submit, task_claim, task_complete
+from govflow.cases.services import case_create, case_submit, task_claim
 from govflow.collab.extensions import (
     extension_approve,
     extension_refuse,
@@ -30,6 +30,7 @@ from govflow.outbox.services import outbox_drain
 from govflow.processes.services import process_publish
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_invalidate
+from tests.deciding import claim_and_complete
 from tests.letters.conftest import keys, letter_path, pdf_text  # noqa: F401
 from tests.timers.test_provisional import load_2027  # noqa: F401
 
@@ -173,7 +174,7 @@ def test_once_by_default_twice_where_the_template_says_and_never_where_it_forbid
         extension_request(task_id=task.pk, actor=reviewer, reason="二", now=now)
 
     assert second.value.code == "extension_limit_reached"
-    task_complete(task_id=task.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
+    claim_and_complete(task_id=task.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
     fire_reviewer, fire_head = base_data["fire_reviewer"], base_data["fire_head"]
     fire = held(case, "fire", fire_reviewer, now)
     for _ in range(2):
@@ -188,7 +189,7 @@ def test_once_by_default_twice_where_the_template_says_and_never_where_it_forbid
     fire.refresh_from_db()
     # 3 working days from 3-4 end 3-6; then 5 and 5 more: 3-13, then 3-20
     assert fire.due_at == datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
-    task_complete(task_id=fire.pk, actor=fire_reviewer, outcome="approve", opinion="同意", now=now)
+    claim_and_complete(task_id=fire.pk, actor=fire_reviewer, outcome="approve", opinion="同意", now=now)
     tax_reviewer = base_data["tax_reviewer"]
     tax = held(case, "tax", tax_reviewer, now)
     with pytest.raises(Conflict) as forbidden:
@@ -309,7 +310,7 @@ def test_a_decision_taken_back_gives_the_task_back_with_its_extension(case, base
         actor=head,
         now=now,
     )
-    task_complete(task_id=task.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
+    claim_and_complete(task_id=task.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
 
     again = task_take_back(task_id=task.pk, actor=reviewer, now=now)
 

@@ -9,7 +9,7 @@ from django.db import connection
 
 from govflow.audit.models import AuditEvent
 from govflow.cases.models import Task
-from govflow.cases.services import case_create, case_submit, task_claim, task_complete
+from govflow.cases.services import case_create, case_submit, task_claim
 from govflow.collab.copies import copy_mark_read
 from govflow.collab.models import Copy, Delegation, RequestStatus, Urge
 from govflow.collab.proxies import opinion_save, proxy_appoint, tasks_approve_batch, tasks_reassign
@@ -20,6 +20,7 @@ from govflow.notifications.models import Notification
 from govflow.outbox.services import outbox_drain
 from govflow.processes.services import process_publish
 from tests.cases.conftest import GOOD_DATA, live_task
+from tests.deciding import claim_and_complete
 
 pytestmark = [pytest.mark.django_db, pytest.mark.operations]
 CC_BATCH = Path(__file__).parent.parent / "data" / "services" / "cc_batch.yaml"
@@ -43,13 +44,13 @@ def test_delegate_answer_decide(held_intake, market_reviewer, market_colleague, 
         task_id=held_intake.pk, actor=market_reviewer, to_user=market_colleague, now=now
     )
     with pytest.raises(Conflict) as refused:
-        task_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=now)
+        claim_and_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=now)
     assert refused.value.code == "delegation_open"
     # only the delegate answers
     with pytest.raises(NotFound):
         delegation_answer(delegation_id=delegation.pk, actor=market_reviewer, opinion="x", now=now)
     delegation_answer(delegation_id=delegation.pk, actor=market_colleague, opinion="建议同意", now=now)
-    task = task_complete(
+    task = claim_and_complete(
         task_id=held_intake.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now
     )
     assert task.decided_by == market_reviewer  # the reviewer decides, not the delegate
@@ -75,7 +76,7 @@ def test_delegation_refusals_and_take_back(held_intake, market_reviewer, market_
         delegation_cancel(delegation_id=delegation.pk, actor=market_colleague, now=now)
     delegation_cancel(delegation_id=delegation.pk, actor=market_reviewer, now=now)
     assert Delegation.objects.get().status == RequestStatus.CANCELLED
-    task_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=now)
+    claim_and_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=now)
 
 
 # -- 抄送 from the template ------------------------------------------------------------------
@@ -84,7 +85,7 @@ def test_delegation_refusals_and_take_back(held_intake, market_reviewer, market_
 def test_the_template_copies_the_decision_to_tax_and_the_leaders(cc_cases, base_data, market_reviewer, now):
     case = cc_cases[0]
     task = live_task(case, "intake")
-    task_complete(task_id=task.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+    claim_and_complete(task_id=task.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
     outbox_drain(topics=["collab_copy", "collab_notify"])
     copied = set(Copy.objects.filter(task=task).values_list("user__username", flat=True))
     assert copied == {"tax_reviewer", "tax_head", "leader"}
@@ -122,8 +123,8 @@ def test_the_acting_officer_decides_for_the_holder_in_the_window(
         now=now,
     )
     with pytest.raises(Conflict):  # before the window
-        task_complete(task_id=held_intake.pk, actor=market_colleague, outcome="approve", now=now)
-    task = task_complete(
+        claim_and_complete(task_id=held_intake.pk, actor=market_colleague, outcome="approve", now=now)
+    task = claim_and_complete(
         task_id=held_intake.pk,
         actor=market_colleague,
         outcome="approve",
@@ -219,7 +220,7 @@ def test_an_opinion_and_the_decision_at_once_never_both_pass_the_open_consultati
     )
     errors = _at_once(
         lambda: consultation_answer(consultation_id=made.pk, actor=fire, opinion="同意", now=now),
-        lambda: task_complete(task_id=task.pk, actor=reviewer, outcome="approve", now=now),
+        lambda: claim_and_complete(task_id=task.pk, actor=reviewer, outcome="approve", now=now),
     )
     task.refresh_from_db()
     made.refresh_from_db()

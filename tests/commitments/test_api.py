@@ -14,6 +14,7 @@ from govflow.certificates.models import Certificate, CertificateStatus
 from govflow.demo_cases import DEMO_PDF
 from govflow.outbox.services import outbox_drain
 from tests.api.conftest import api_client, assert_error
+from tests.deciding import claim_and_complete
 
 from .test_commitments import ID_NUMBER
 
@@ -106,14 +107,13 @@ def test_credit_listed_over_the_api(template, keys, applicant, process_admin):
 
 @time_machine.travel(NOW, tick=False)
 def test_verification_over_the_api(template, keys, base_data, applicant, market_reviewer):
-    from govflow.cases.services import task_complete
 
     client = api_client(applicant, language="en")
     reference = _draft(client, ("application", "site_photos"))
     submitted = client.post(f"/api/v1/cases/{reference}/submit/", {"commitment": True}, format="json")
     assert submitted.status_code == 200
     task = Task.objects.get(case__reference=reference, node_id="intake", status=TaskStatus.OPEN)
-    task_complete(task_id=task.pk, actor=market_reviewer, outcome="approve")
+    claim_and_complete(task_id=task.pk, actor=market_reviewer, outcome="approve")
     outbox_drain()
 
     head = api_client(base_data["market_regulation_head"], language="en")

@@ -16,7 +16,7 @@ from django.test import Client
 from govflow.audit.models import AuditEvent
 from govflow.cases.attachments import attachment_add
 from govflow.cases.models import Attachment, CaseStatus, Task, TaskStatus
-from govflow.cases.services import case_create, task_complete
+from govflow.cases.services import case_create
 from govflow.certificates.models import Certificate, CertificateStatus
 from govflow.certificates.signing import signature_check
 from govflow.commitments.models import (
@@ -41,6 +41,7 @@ from govflow.errors import Conflict, Forbidden, FormInvalid
 from govflow.notifications.models import Notification
 from govflow.outbox.services import outbox_drain
 from govflow.processes.services import process_publish
+from tests.deciding import claim_and_complete
 
 pytestmark = [pytest.mark.procedure, pytest.mark.django_db]
 
@@ -194,7 +195,7 @@ def test_materials_supplied_and_accepted_let_the_case_continue(
 
     # Then the review cannot approve while the photos are outstanding
     with pytest.raises(Conflict) as refused:
-        task_complete(task_id=_intake(case).pk, actor=market_reviewer, outcome="approve", now=later)
+        claim_and_complete(task_id=_intake(case).pk, actor=market_reviewer, outcome="approve", now=later)
     assert refused.value.code == "materials_outstanding"
 
     # When the applicant supplies them and the reviewer accepts them
@@ -207,7 +208,7 @@ def test_materials_supplied_and_accepted_let_the_case_continue(
 
     # Then the deadline passing changes nothing, and the review approves the case
     assert materials_fire_due(now=later + timedelta(days=30)) == 0
-    task_complete(task_id=_intake(case).pk, actor=market_reviewer, outcome="approve", now=later)
+    claim_and_complete(task_id=_intake(case).pk, actor=market_reviewer, outcome="approve", now=later)
     case.refresh_from_db()
     material.refresh_from_db()
     assert case.status == CaseStatus.APPROVED
@@ -241,7 +242,7 @@ def test_false_commitment_revokes_the_licence_and_writes_a_credit_record(
     case_submit_with_commitment(case_id=case.pk, actor=applicant, sign=True, now=now)
     assert Commitment.objects.get(case=case).kind == CommitmentKind.PLEDGE
     assert not DeferredMaterial.objects.filter(case=case).exists()
-    task_complete(task_id=_intake(case).pk, actor=market_reviewer, outcome="approve", now=now)
+    claim_and_complete(task_id=_intake(case).pk, actor=market_reviewer, outcome="approve", now=now)
     outbox_drain()
     licence = Certificate.objects.get(case=case)
     assert licence.status == CertificateStatus.VALID
@@ -288,7 +289,7 @@ def test_false_commitment_revokes_the_licence_and_writes_a_credit_record(
 def test_a_confirmed_commitment_keeps_the_licence(template, keys, base_data, applicant, market_reviewer, now):
     case = _draft(applicant, now, upload=("application", "site_photos"))
     case_submit_with_commitment(case_id=case.pk, actor=applicant, sign=True, now=now)
-    task_complete(task_id=_intake(case).pk, actor=market_reviewer, outcome="approve", now=now)
+    claim_and_complete(task_id=_intake(case).pk, actor=market_reviewer, outcome="approve", now=now)
     outbox_drain()
     verification = Verification.objects.get(case=case)
     head = base_data["market_regulation_head"]

@@ -18,11 +18,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from govflow.audit.models import AuditEvent
 from govflow.cases.attachments import attachment_add
 from govflow.cases.models import CaseStatus, Task, TaskStatus
-from govflow.cases.services import case_create, task_complete
+from govflow.cases.services import case_create
 from govflow.commitments.models import Commitment, DeferredMaterial, MaterialStatus
 from govflow.commitments.services import case_submit_with_commitment, material_supply, materials_fire_due
 from govflow.demo_cases import DEMO_PDF
 from govflow.processes.services import process_publish
+from tests.deciding import claim_and_complete
 
 pytestmark = [pytest.mark.procedure, pytest.mark.django_db]
 
@@ -75,7 +76,7 @@ def test_the_make_up_period_runs_from_acceptance_across_the_holiday(
     # When the accepting department accepts on Thursday 2 April 10:00
     with time_machine.travel(ACCEPTED, tick=False):
         accept = Task.objects.get(case=case, node_id="accept", status=TaskStatus.OPEN)
-        task_complete(task_id=accept.pk, actor=market_reviewer, outcome="accept", now=ACCEPTED)
+        claim_and_complete(task_id=accept.pk, actor=market_reviewer, outcome="accept", now=ACCEPTED)
     case.refresh_from_db()
     assert case.accepted_at == ACCEPTED
 

@@ -11,6 +11,7 @@ from govflow.cases.models import Case, CaseStatus
 from govflow.commitments.models import DeferredMaterial, MaterialStatus
 from govflow.demo_cases import DEMO_PDF
 from tests.api.conftest import api_client
+from tests.deciding import claim_and_complete
 
 from .test_api import NOW, _draft
 
@@ -70,7 +71,6 @@ def test_the_head_finds_a_commitment_false_on_the_case_page(
     template, keys, base_data, applicant, market_reviewer
 ):
     from govflow.cases.models import Task, TaskStatus
-    from govflow.cases.services import task_complete
     from govflow.certificates.models import Certificate, CertificateStatus
     from govflow.commitments.models import Verification
     from govflow.outbox.services import outbox_drain
@@ -79,7 +79,7 @@ def test_the_head_finds_a_commitment_false_on_the_case_page(
     reference = _draft(client, ("application", "site_photos"))
     client.post(f"/api/v1/cases/{reference}/submit/", {"commitment": True}, format="json")
     task = Task.objects.get(case__reference=reference, node_id="intake", status=TaskStatus.OPEN)
-    task_complete(task_id=task.pk, actor=market_reviewer, outcome="approve")
+    claim_and_complete(task_id=task.pk, actor=market_reviewer, outcome="approve")
     outbox_drain()
     head = _client(base_data["market_regulation_head"])
 

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.deciding import claim_and_complete
+
 PROBE = """
 id: insight_probe
 title: {zh: 统计探针, en: Statistics probe}
@@ -79,13 +81,12 @@ class Driver:
 
     def decide(self, case, node: str, outcome: str, at: datetime, opinion: str = ""):
         from govflow.cases.models import Task
-        from govflow.cases.services import task_complete
 
         task = Task.objects.filter(case=case, node_id=node, status__in=["open", "claimed"]).get()
         actor = self.market if node == "review_a" else self.fire
         if outcome != "approve" and not opinion:
             opinion = "请补正材料" if outcome == "return" else "不符合条件"
-        return task_complete(task_id=task.pk, actor=actor, outcome=outcome, opinion=opinion, now=at)
+        return claim_and_complete(task_id=task.pk, actor=actor, outcome=outcome, opinion=opinion, now=at)
 
     def correct(self, case, at: datetime):
         from govflow.cases.services import case_answer_correction

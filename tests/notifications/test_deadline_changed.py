@@ -12,12 +12,13 @@ from django.core import mail
 
 from govflow.accounts.models import Membership
 from govflow.cases.models import Task
-from govflow.cases.services import case_create, case_submit, task_claim, task_complete
+from govflow.cases.services import case_create, case_submit, task_claim
 from govflow.notifications.models import Notification
 from govflow.notifications.services import notification_deliver
 from govflow.outbox.services import outbox_drain
 from govflow.processes.services import process_publish
 from govflow.timers.models import Timer
+from tests.deciding import claim_and_complete
 
 pytestmark = pytest.mark.django_db
 REVIEW_YAML = Path(__file__).resolve().parents[1] / "data" / "services" / "review.yaml"
@@ -69,7 +70,9 @@ def test_a_claimed_review_tells_only_its_holder(case, market_reviewer, now):
 
 def test_a_correction_tells_the_applicant_its_timer_due_date(case, market_reviewer, applicant, now):
     intake = Task.objects.get(case=case, node_id="intake")
-    task_complete(task_id=intake.pk, actor=market_reviewer, outcome="return", opinion="请补充材料", now=now)
+    claim_and_complete(
+        task_id=intake.pk, actor=market_reviewer, outcome="return", opinion="请补充材料", now=now
+    )
     outbox_drain()
     mail.outbox.clear()
     fix = Task.objects.get(case=case, node_id="fix")

@@ -12,7 +12,7 @@ from django.core import mail
 from govflow.accounts.models import Membership
 from govflow.cases.automation import timers_fire_due
 from govflow.cases.models import Task
-from govflow.cases.services import case_create, case_submit, task_claim, task_complete
+from govflow.cases.services import case_create, case_submit, task_claim
 from govflow.errors import NotFound
 from govflow.notifications.models import Notification
 from govflow.notifications.selectors import notifications_for_user, notifications_unread_count
@@ -20,6 +20,7 @@ from govflow.notifications.services import notification_mark_read, notifications
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import outbox_drain, outbox_handle
 from govflow.processes.services import process_publish
+from tests.deciding import claim_and_complete
 
 pytestmark = pytest.mark.django_db
 REVIEW_YAML = Path(__file__).resolve().parents[1] / "data" / "services" / "review.yaml"
@@ -78,7 +79,9 @@ def test_reminders_go_to_the_holder_and_escalations_to_the_heads(case, market_re
 
 def test_a_correction_request_notifies_the_applicant(case, market_reviewer, applicant, now):
     intake = Task.objects.get(case=case, node_id="intake")
-    task_complete(task_id=intake.pk, actor=market_reviewer, outcome="return", opinion="请补充材料", now=now)
+    claim_and_complete(
+        task_id=intake.pk, actor=market_reviewer, outcome="return", opinion="请补充材料", now=now
+    )
     outbox_drain()
     corrections = Notification.objects.filter(kind="correction_requested")
     assert [n.user for n in corrections] == [applicant]

@@ -32,7 +32,7 @@ from govflow.cases.secrets import (
     seal_data,
     version_positions,
 )
-from govflow.cases.services import case_create, case_save_draft, case_withdraw, task_claim, task_complete
+from govflow.cases.services import case_create, case_save_draft, case_withdraw, task_claim
 from govflow.engine.identifiers import make_cn_id
 from govflow.security.crypto import (
     DEVELOPMENT_DATA_KEY,
@@ -42,6 +42,7 @@ from govflow.security.crypto import (
     generate_key,
     keyring,
 )
+from tests.deciding import claim_and_complete
 from tests.web.conftest import example, live_task, submitted
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +137,7 @@ def test_through_submission_and_review_no_table_holds_a_secret_in_clear(
     )
     task = live_task(case, "registration")
     task_claim(task_id=task.pk, actor=market_reviewer)
-    task_complete(task_id=task.pk, actor=market_reviewer, outcome="approve", opinion="同意")
+    claim_and_complete(task_id=task.pk, actor=market_reviewer, outcome="approve", opinion="同意")
     # the reviewer's page shows the cleared fields unmasked: read through the ORM
     reviewer = Client()
     reviewer.force_login(market_reviewer)
@@ -384,7 +385,7 @@ def _decision_statements(case, reviewer) -> int:
     # data, which empties the cache). Both decisions start from an empty one.
     forget_departments()
     with CaptureQueriesContext(connection) as queries:
-        task_complete(task_id=task.pk, actor=reviewer, outcome="approve", opinion="同意")
+        claim_and_complete(task_id=task.pk, actor=reviewer, outcome="approve", opinion="同意")
     return len(queries)
 
 

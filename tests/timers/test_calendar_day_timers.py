@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from govflow.cases.models import Task
-from govflow.cases.services import case_answer_correction, case_create, case_submit, task_complete
+from govflow.cases.services import case_answer_correction, case_create, case_submit
 from govflow.processes.services import process_publish
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_invalidate, timers_recompute
+from tests.deciding import claim_and_complete
 
 pytestmark = [pytest.mark.django_db, pytest.mark.procedure]
 TEMPLATE = Path(__file__).resolve().parents[1] / "data" / "services" / "calendar_days.yaml"
@@ -50,7 +51,7 @@ def test_a_calendar_day_limit_is_moved_off_a_holiday(case):
 
 def test_a_correction_pause_adds_its_calendar_days(case, base_data, applicant):
     # Given the reviewer returns the case on Tuesday 10 March
-    task_complete(
+    claim_and_complete(
         task_id=Task.objects.get(case=case, node_id="review").pk,
         actor=base_data["market_regulation_reviewer"],
         outcome="return",

@@ -15,10 +15,11 @@ from govflow.audit.models import AuditEvent
 from govflow.cases.automation import timers_fire_due
 from govflow.cases.models import Case, CaseStatus, Task
 from govflow.cases.reconcile import reconcile
-from govflow.cases.services import case_answer_correction, case_create, case_submit, task_complete
+from govflow.cases.services import case_answer_correction, case_create, case_submit
 from govflow.processes.services import process_publish
 from govflow.timers.models import CalendarYear, Timer
 from govflow.timers.services import calendar_invalidate
+from tests.deciding import claim_and_complete
 
 pytestmark = pytest.mark.django_db
 YEAR_END_YAML = Path(__file__).resolve().parents[1] / "data" / "services" / "year_end.yaml"
@@ -147,7 +148,7 @@ def test_a_missed_correction_deadline_waits_for_the_exact_date_before_deeming_wi
 ):
     case = submit(SUNDAY_DEC_20)
     # Given the reviewer returns it on Monday 28 December: 5 working days to answer
-    task_complete(
+    claim_and_complete(
         task_id=review_task(case).pk,
         actor=base_data["market_regulation_reviewer"],
         outcome="return",
@@ -209,7 +210,7 @@ def test_a_recomputed_deadline_equals_the_one_counted_with_the_year_loaded_all_a
 
     def play() -> Case:
         case = submit(SUNDAY_DEC_20)
-        task_complete(
+        claim_and_complete(
             task_id=review_task(case).pk, actor=reviewer, outcome="return", opinion="补正", now=returned
         )
         case_answer_correction(

@@ -20,6 +20,7 @@ from govflow.outbox.services import outbox_drain
 from govflow.processes.services import process_publish
 from govflow.timers.models import Calendar, CalendarDay, CalendarYear, Timer
 from govflow.timers.services import calendar_get, calendar_invalidate
+from tests.deciding import claim_and_complete
 
 pytestmark = pytest.mark.django_db
 REVIEW_YAML = Path(__file__).resolve().parents[1] / "data" / "services" / "review.yaml"
@@ -106,13 +107,12 @@ def test_a_deadline_in_a_missing_year_is_provisional_until_the_year_is_loaded(ca
 
 
 def test_sla_timers_of_a_case_paused_meanwhile_are_recounted_paused(case_in_2027, base_data, tmp_path):
-    from govflow.cases.services import task_complete
 
     # Given the parallel reviews opened with provisional due dates, and fire
     # returns the case to the applicant an hour later: the clock is paused
     def decide(node, user, outcome, opinion, at):
         task = Task.objects.get(case=case_in_2027, node_id=node, status="open")
-        task_complete(task_id=task.pk, actor=base_data[user], outcome=outcome, opinion=opinion, now=at)
+        claim_and_complete(task_id=task.pk, actor=base_data[user], outcome=outcome, opinion=opinion, now=at)
 
     decide("intake", "market_regulation_reviewer", "approve", "同意", JAN_5_2027)
     decide("fire", "fire_reviewer", "return", "补充图纸", JAN_5_2027 + timedelta(hours=1))
@@ -205,7 +205,7 @@ def test_a_clock_resumed_into_a_year_the_calendar_lacks_is_provisional_until_the
     2027, which the calendar does not have yet: the timer gets a provisional
     date, and loading the year counts what was left from the moment the
     clock resumed."""
-    from govflow.cases.services import case_answer_correction, task_complete
+    from govflow.cases.services import case_answer_correction
 
     assert not CalendarYear.objects.filter(year=2027).exists()
     process_publish(source=REVIEW_YAML.read_text(encoding="utf-8"))
@@ -215,7 +215,7 @@ def test_a_clock_resumed_into_a_year_the_calendar_lacks_is_provisional_until_the
 
     def decide(node, user, outcome, opinion, at):
         task = Task.objects.get(case=case, node_id=node, status="open")
-        task_complete(task_id=task.pk, actor=base_data[user], outcome=outcome, opinion=opinion, now=at)
+        claim_and_complete(task_id=task.pk, actor=base_data[user], outcome=outcome, opinion=opinion, now=at)
 
     decide("intake", "market_regulation_reviewer", "approve", "同意", start)
     decide("fire", "fire_reviewer", "return", "补充图纸", start + timedelta(hours=1))

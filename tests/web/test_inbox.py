@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from govflow.audit.models import AuditEvent
 from govflow.cases.models import Task, TaskStatus
-from govflow.cases.services import task_claim, task_complete
+from govflow.cases.services import task_claim
 from govflow.outbox.services import outbox_drain
+from tests.deciding import claim, claim_and_complete
 
 from .conftest import live_task, login, submitted
 
@@ -86,6 +87,7 @@ def test_a_reviewer_hands_a_task_to_a_colleague(base_data, market_reviewer, busi
 def test_deciding_needs_an_opinion_for_a_return_and_keeps_what_was_typed(market_reviewer, business_case):
     task = live_task(business_case, "registration")
     client = login(market_reviewer)
+    claim(task.pk, market_reviewer)
 
     refused = client.post(f"/inbox/tasks/{task.pk}/decide/", {"outcome": "return", "opinion": "  "})
     html = refused.content.decode()
@@ -111,10 +113,38 @@ def test_deciding_needs_an_opinion_for_a_return_and_keeps_what_was_typed(market_
 
 def test_an_outcome_the_step_does_not_offer_is_refused(market_reviewer, business_case):
     task = live_task(business_case, "registration")
+    claim(task.pk, market_reviewer)
     response = login(market_reviewer).post(f"/inbox/tasks/{task.pk}/decide/", {"outcome": "explode"})
     assert response.status_code == 400
     task.refresh_from_db()
-    assert task.status == TaskStatus.OPEN
+    assert (task.status, task.outcome) == (TaskStatus.CLAIMED, "")
+
+
+def test_deciding_a_task_nobody_claimed_says_to_claim_it_first(market_reviewer, business_case):
+    # Given a registration task nobody has claimed (签收)
+    task = live_task(business_case, "registration")
+    client = login(market_reviewer)
+    page = client.get(f"/cases/{business_case.reference}/").content.decode()
+    assert f'id="claim-first-{task.pk}"' in page
+    assert f'action="/inbox/tasks/{task.pk}/decide/"' not in page
+
+    # When a decision is posted anyway, it is refused with a message and nothing changes
+    response = client.post(
+        f"/inbox/tasks/{task.pk}/decide/", {"outcome": "approve", "opinion": "同意"}, follow=True
+    )
+
+    assert "请先签收该任务，再作出决定。" in response.content.decode()
+    task.refresh_from_db()
+    assert (task.status, task.assignee_id, task.outcome) == (TaskStatus.OPEN, None, "")
+    # Once claimed, the form is there and the decision keeps the holder
+    client.post(f"/inbox/tasks/{task.pk}/claim/")
+    assert (
+        f'action="/inbox/tasks/{task.pk}/decide/"'
+        in client.get(f"/cases/{business_case.reference}/").content.decode()
+    )
+    client.post(f"/inbox/tasks/{task.pk}/decide/", {"outcome": "approve", "opinion": "同意"})
+    task.refresh_from_db()
+    assert (task.status, task.assignee_id) == (TaskStatus.COMPLETED, market_reviewer.pk)
 
 
 def test_a_reviewer_cannot_decide_their_own_application(base_data, market_reviewer):
@@ -149,7 +179,7 @@ def _to_countersign(base_data, applicant):
         if Task.objects.filter(case=case, kind="signature", status=TaskStatus.OPEN).exists():
             return case
         for task in open_tasks:
-            task_complete(
+            claim_and_complete(
                 task_id=task.pk,
                 actor=base_data[f"{task.department.code}_reviewer"],
                 outcome="accept" if task.kind == "acceptance" else "approve",
@@ -163,7 +193,7 @@ def test_countersign_shows_who_has_signed(base_data, applicant):
     # the joint drawing-review opinion: housing and construction (which
     # reviews fire design since Order 51) and civil air defence sign
     air_sign = Task.objects.get(case=case, kind="signature", department__code="civil_air_defence")
-    task_complete(
+    claim_and_complete(
         task_id=air_sign.pk,
         actor=base_data["civil_air_defence_reviewer"],
         outcome="approve",

@@ -7,7 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from govflow.audit.models import AuditEvent
 from govflow.cases.models import Attachment, Case, CaseStatus, TaskStatus
-from govflow.cases.services import case_create, task_complete
+from govflow.cases.services import case_create
+from tests.deciding import claim_and_complete
 
 from .conftest import PDF_BYTES, example, live_task, login, pdf, png, submitted
 
@@ -266,7 +267,7 @@ def test_the_case_page_shows_progress_timeline_and_masks_the_owners_secrets(
 
 def test_the_applicant_answers_a_correction_and_the_review_goes_on(base_data, applicant):
     case = submitted(applicant, "construction_permit")
-    task_complete(
+    claim_and_complete(
         task_id=live_task(case, "s1_land_review").pk,
         actor=base_data["natural_resources_reviewer"],
         outcome="return",
@@ -307,7 +308,7 @@ def test_the_applicant_answers_a_correction_and_the_review_goes_on(base_data, ap
 
 def test_an_invalid_correction_is_refused_with_the_field_error(base_data, applicant):
     case = submitted(applicant, "construction_permit")
-    task_complete(
+    claim_and_complete(
         task_id=live_task(case, "s1_land_review").pk,
         actor=base_data["natural_resources_reviewer"],
         outcome="return",

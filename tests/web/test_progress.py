@@ -10,8 +10,9 @@ import time_machine
 from django.utils import translation
 
 from govflow.cases.models import Task
-from govflow.cases.services import task_claim, task_complete
+from govflow.cases.services import task_claim
 from govflow.web.progress import case_progress
+from tests.deciding import claim_and_complete
 
 from .conftest import live_task, submitted
 
@@ -60,7 +61,7 @@ def test_a_returned_task_reads_returned_not_done(applicant, market_reviewer, now
     later = now + timedelta(hours=1)
     with time_machine.travel(later, tick=False):
         task_claim(task_id=task.pk, actor=market_reviewer, now=later)
-        task_complete(
+        claim_and_complete(
             task_id=task.pk, actor=market_reviewer, outcome="return", opinion="请补充章程", now=later
         )
     case.refresh_from_db()
@@ -85,13 +86,13 @@ def test_an_approved_case_shows_real_dates_and_its_result(applicant, market_revi
     later = now + timedelta(hours=1)
     with time_machine.travel(later, tick=False):
         task = live_task(case, "registration")
-        task_complete(task_id=task.pk, actor=market_reviewer, outcome="approve", opinion="", now=later)
+        claim_and_complete(task_id=task.pk, actor=market_reviewer, outcome="approve", opinion="", now=later)
         from govflow.outbox.services import outbox_drain
 
         outbox_drain()
         for t in Task.objects.filter(case=case, node_id__in=PARALLEL, status__in=["open", "claimed"]):
             reviewer = t.department.memberships.first().user
-            task_complete(task_id=t.pk, actor=reviewer, outcome="approve", opinion="", now=later)
+            claim_and_complete(task_id=t.pk, actor=reviewer, outcome="approve", opinion="", now=later)
     case.refresh_from_db()
     assert case.status == "approved"
 

@@ -7,6 +7,7 @@ import pytest
 
 from govflow.audit.models import AuditEvent
 from govflow.cases import reads
+from tests.deciding import claim
 from tests.querylog import writes_outside
 
 from .conftest import live_task, login
@@ -69,6 +70,7 @@ def test_one_request_logs_one_secret_field_read_even_when_a_decision_is_refused(
     market_reviewer, business_case
 ):
     task = live_task(business_case, "registration")
+    claim(task.pk, market_reviewer)
     client = login(market_reviewer)
     before = _secret_reads(business_case).count()
 

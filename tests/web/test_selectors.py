@@ -11,11 +11,12 @@ from govflow.cases import selectors
 from govflow.cases.attachments import attachment_add
 from govflow.cases.models import Task
 from govflow.cases.reads import case_reads_record
-from govflow.cases.services import case_create, task_claim, task_complete
+from govflow.cases.services import case_create, task_claim
 from govflow.errors import NotFound
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 from govflow.web.presenters import department_tasks_for_head
+from tests.deciding import claim_and_complete
 
 from .conftest import live_task, pdf, submitted
 
@@ -62,7 +63,7 @@ def test_case_access_owner_reviewer_on_the_case_and_nobody_else(
 def test_a_reviewer_keeps_seeing_a_case_their_department_had_a_task_on(
     base_data, market_reviewer, business_case
 ):
-    task_complete(
+    claim_and_complete(
         task_id=live_task(business_case, "registration").pk,
         actor=market_reviewer,
         outcome="approve",
@@ -110,10 +111,9 @@ def test_secret_fields_are_masked_for_uncleared_departments_and_unmasked_reads_a
 
 
 def test_a_department_not_cleared_sees_every_secret_masked_and_nothing_is_audited(base_data, business_case):
-    from govflow.cases.services import task_complete
     from govflow.outbox.services import outbox_drain
 
-    task_complete(
+    claim_and_complete(
         task_id=live_task(business_case, "registration").pk,
         actor=base_data["market_regulation_reviewer"],
         outcome="approve",

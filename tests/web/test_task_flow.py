@@ -32,6 +32,7 @@ def test_the_panel_offers_only_legal_operations_and_they_work(client, base_data,
 
     # After the decision the reviewer may take it back, and does
     intake = _live(review_case, "intake")
+    client.post(f"/inbox/tasks/{intake.pk}/claim/")
     client.post(f"/inbox/tasks/{intake.pk}/decide/", {"outcome": "approve", "opinion": "同意"})
     page = client.get(f"/cases/{review_case.reference}/").content.decode()
     assert f"/inbox/tasks/{intake.pk}/take-back/" in page
@@ -47,7 +48,14 @@ def test_the_panel_offers_only_legal_operations_and_they_work(client, base_data,
     client.force_login(base_data["fire_reviewer"])
     fire = _live(review_case, "fire")
     page = client.get(f"/cases/{review_case.reference}/").content.decode()
+    # 退回 and 加签 decide: offered once the task is claimed (签收); 转办 before
+    assert f"/inbox/tasks/{fire.pk}/return/" not in page
+    assert f"/inbox/tasks/{fire.pk}/add-signer/" not in page
+    assert f"/inbox/tasks/{fire.pk}/transfer/" in page
+    client.post(f"/inbox/tasks/{fire.pk}/claim/")
+    page = client.get(f"/cases/{review_case.reference}/").content.decode()
     assert f"/inbox/tasks/{fire.pk}/return/" in page
+    assert f"/inbox/tasks/{fire.pk}/add-signer/" in page
     client.post(f"/inbox/tasks/{fire.pk}/return/", {"target": "intake", "opinion": "退回重审"})
     assert _live(review_case, "intake").round == 2
 

@@ -13,12 +13,13 @@ from django.utils import timezone
 
 from govflow.audit.models import AuditEvent
 from govflow.cases.models import Task, TaskStatus
-from govflow.cases.services import case_create, case_submit, case_withdraw, task_complete
+from govflow.cases.services import case_create, case_submit, case_withdraw
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import outbox_handle
 from govflow.webhooks.delivery import backoff_seconds, delivery_attempt, webhooks_redrive
 from govflow.webhooks.models import Delivery, DeliveryStatus
 from govflow.webhooks.services import endpoint_rotate_secret, endpoint_set_active, publish_event
+from tests.deciding import claim_and_complete
 
 from .conftest import GOOD_DATA, Receiver, drain, register, signature_ok
 
@@ -32,7 +33,7 @@ def submit(applicant, now):
 
 def decide(case, node_id, user, now, outcome="approve", opinion="同意"):
     task = Task.objects.get(case=case, node_id=node_id, status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED])
-    return task_complete(task_id=task.pk, actor=user, outcome=outcome, opinion=opinion, now=now)
+    return claim_and_complete(task_id=task.pk, actor=user, outcome=outcome, opinion=opinion, now=now)
 
 
 def later(**delta) -> timedelta:

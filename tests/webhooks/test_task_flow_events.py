@@ -5,12 +5,11 @@ import json
 import pytest
 
 from govflow.cases.models import Task
-from govflow.cases.operations.returns import task_return
-from govflow.cases.operations.signers import task_add_signer
 from govflow.cases.operations.take_back import task_take_back
 from govflow.cases.operations.transfer import task_transfer
-from govflow.cases.services import case_create, case_submit, task_complete
+from govflow.cases.services import case_create, case_submit
 from govflow.webhooks.models import Delivery
+from tests.deciding import claim_and_add_signer, claim_and_complete, claim_and_return
 
 from .conftest import GOOD_DATA, register
 
@@ -33,16 +32,16 @@ def test_each_operation_is_one_webhook_event(review_template, base_data, applica
     reviewer = base_data["market_regulation_reviewer"]
     intake = _live(case, "intake")
 
-    task_add_signer(task_id=intake.pk, actor=reviewer, department="fire", position="after", now=now)
-    task_complete(task_id=intake.pk, actor=reviewer, outcome="reject", opinion="不符合", now=now)
+    claim_and_add_signer(task_id=intake.pk, actor=reviewer, department="fire", position="after", now=now)
+    claim_and_complete(task_id=intake.pk, actor=reviewer, outcome="reject", opinion="不符合", now=now)
     # a rejection ends the case: nothing to take back; start again
     case = case_create(applicant=applicant, template_code="test_review", data=GOOD_DATA, now=now)
     case_submit(case_id=case.pk, actor=applicant, now=now)
     intake = _live(case, "intake")
-    task_complete(task_id=intake.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
+    claim_and_complete(task_id=intake.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
     task_take_back(task_id=intake.pk, actor=reviewer, now=now)
     again = _live(case, "intake")
-    task_complete(task_id=again.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
+    claim_and_complete(task_id=again.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
     task_transfer(
         task_id=_live(case, "tax").pk,
         actor=base_data["tax_reviewer"],
@@ -50,7 +49,7 @@ def test_each_operation_is_one_webhook_event(review_template, base_data, applica
         opinion="错派",
         now=now,
     )
-    task_return(
+    claim_and_return(
         task_id=_live(case, "fire").pk,
         actor=base_data["fire_reviewer"],
         target="intake",

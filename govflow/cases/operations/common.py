@@ -11,7 +11,7 @@ from govflow.errors import Conflict, Forbidden, InvalidInput
 
 from .. import task_status
 from ..models import Case, Task, TaskStatus
-from ..services import MAX_OPINION, _lock_task, _task_state_message
+from ..services import MAX_OPINION, _lock_task, _task_state_message, require_claim
 
 MAX_REASON = MAX_OPINION
 
@@ -19,7 +19,9 @@ MAX_REASON = MAX_OPINION
 def lock_live_task(task_id: int, actor) -> tuple[Case, Task, bool]:
     """Lock the case of a live task the actor may act on: its holder, or
     anyone of its department while nobody holds it. Returns (case, task,
-    whether the actor heads the task's department)."""
+    whether the actor heads the task's department). Both callers decide
+    (退回, 加签): a task nobody holds is claimed first where the template
+    asks for 签收."""
     case, task, membership = _lock_task(task_id, actor)
     if case.applicant_id == actor.pk:
         raise Forbidden("a reviewer cannot act on a case they applied for")
@@ -27,6 +29,7 @@ def lock_live_task(task_id: int, actor) -> tuple[Case, Task, bool]:
         raise Conflict(_task_state_message(task))
     if task.status == TaskStatus.CLAIMED and task.assignee_id != actor.pk:
         raise Conflict("a colleague has claimed this task; ask them or the department head to hand it over")
+    require_claim(case, task)
     return case, task, bool(membership.is_head)
 
 

@@ -40,6 +40,8 @@ class ProgressRow:
     opinion: str
     decided_by: str
     offered: tuple[str, ...] = ()
+    # 签收: the task must be claimed before it is decided (claim_required)
+    needs_claim: bool = True
 
 
 @dataclass
@@ -151,6 +153,7 @@ def case_detail(*, user, reference: str, language: str = "zh", now: datetime | N
                 opinion=task.opinion,
                 decided_by=display_name(task.decided_by),
                 offered=tuple(node.outcomes) if node is not None else (),
+                needs_claim=definition.needs_claim(task.node_id),
             )
         )
     detail = CaseDetail(

@@ -35,7 +35,7 @@ from ..events import CompleteTask
 from ..loading.positions import pos_of, value_pos
 from ..notices import check_rounds, pending_notice
 from ..problems import IllegalEvent
-from .base import NodeKind, gettext_noop
+from .base import NodeKind, gettext_noop, read_claim_required
 
 if TYPE_CHECKING:
     from .base import Machine, Reader
@@ -51,7 +51,7 @@ SILENCE_BASIS = (
 
 class Acceptance(NodeKind):
     type = "acceptance"
-    keys = frozenset({"department", "days", "hours", "outcomes"})
+    keys = frozenset({"department", "days", "hours", "outcomes", "claim_required"})
     article = "an"
     waits = True
     decides = True
@@ -71,6 +71,7 @@ class Acceptance(NodeKind):
         else:
             node.duration = Duration(days=DEFAULT_DAYS)
         node.outcomes = reader.outcomes(node, item, what, ACCEPTANCE_OUTCOMES, "accept")
+        read_claim_required(reader, node, item, what)
         outcomes = item.get("outcomes")
         if hasattr(outcomes, "lc"):
             # where each outcome's target is written, for `check`'s messages

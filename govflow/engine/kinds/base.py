@@ -131,3 +131,10 @@ class NodeKind:
     def objected(self, machine: Machine, token_id: str, node: Node) -> None:
         """An objection was filed while a token rests here."""
         raise IllegalEvent(f"a {self.type} node takes no objections", code="not_in_public_notice")
+
+
+def read_claim_required(reader: Reader, node: Node, item: Any, what: str) -> None:
+    """签收: a step may say whether its task is claimed before it is decided
+    (the process's `claim_required` otherwise)."""
+    if "claim_required" in item:
+        node.settings["claim_required"] = reader.boolean(item, "claim_required", what, True)

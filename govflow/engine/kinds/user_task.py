@@ -32,7 +32,7 @@ from ..loading.positions import item_pos, key_pos, value_pos
 from ..loading.primitives import DURATION_KEYS
 from ..notices import check_rounds, pending_notice
 from ..problems import IllegalEvent
-from .base import NodeKind
+from .base import NodeKind, read_claim_required
 
 CLOCK_KEYS = ("excluded", "scope", "expected", "legal_basis")
 
@@ -60,6 +60,7 @@ class UserTask(NodeKind):
             "return_to",
             "transfer",
             "extension",
+            "claim_required",
         }
     )
     waits = True
@@ -163,6 +164,7 @@ class UserTask(NodeKind):
         if "batch" in item:
             # 批量审批: reviewers may approve several tasks of this node at once.
             node.settings["batch"] = reader.boolean(item, "batch", what, False)
+        read_claim_required(reader, node, item, what)
         self.read_extension(reader, node, item, what)
 
     def read_extension(self, reader: Reader, node: Node, item: Any, what: str) -> None:

@@ -49,12 +49,18 @@ def task_flow_panel(context, task, is_head=False):
     if panel.may_act:
         definition = version_definition(case.version)
         language = lang()
-        panel.returns = [
-            (node_id, definition.nodes[node_id].label(language))
-            for node_id in task_return_targets(case=case, task=task)
-        ]
+        # 签收 first where the template asks: 退回 and 加签 decide, 转办 does not.
+        unclaimed = task.status == TaskStatus.OPEN and definition.needs_claim(task.node_id)
+        panel.returns = (
+            []
+            if unclaimed
+            else [
+                (node_id, definition.nodes[node_id].label(language))
+                for node_id in task_return_targets(case=case, task=task)
+            ]
+        )
         panel.departments = transfer_departments(case=case, task=task)
-        if not panel.is_added:
+        if not panel.is_added and not unclaimed:
             panel.signer_departments = list(
                 Department.objects.filter(is_active=True).exclude(pk=task.department_id).order_by("code")
             )
