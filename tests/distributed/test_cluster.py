@@ -180,6 +180,8 @@ def decide_round(clients: dict[str, Client], references: set[str]) -> int:
         client = clients[f"{code}_reviewer"]
         for row in open_tasks(client, references):
             outcome = "accept" if row["kind"] == "acceptance" else "approve"
+            if row["status"] == "open":  # 签收, then decide
+                client.post(f"/api/v1/tasks/{row['id']}/claim/")
             client.post(
                 f"/api/v1/tasks/{row['id']}/decide/",
                 json={"outcome": outcome, "opinion": "材料齐全，符合法定条件，同意。"},

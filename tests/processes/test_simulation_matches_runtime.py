@@ -10,13 +10,13 @@ import pytest
 
 from govflow.cases.automation import timers_fire_due
 from govflow.cases.models import Case, Task, TaskStatus
-from govflow.cases.operations.signers import task_add_signer
 from govflow.cases.operations.take_back import task_take_back
-from govflow.cases.services import case_create, case_submit, task_complete
+from govflow.cases.services import case_create, case_submit
 from govflow.engine import load_definition
 from govflow.engine.simulate import real_instant, script_from_mapping, simulate
 from govflow.processes.services import process_publish
 from govflow.timers.services import calendar_get
+from tests.deciding import claim_and_add_signer, claim_and_complete
 
 pytestmark = [pytest.mark.operations, pytest.mark.django_db]
 
@@ -83,7 +83,7 @@ def days_of(dry, node):
 def decide_in_time(task, user, at, outcome="approve"):
     """Decide `task` at `at`, which the live system's time limit for it allows."""
     assert at <= task.due_at, f"{task.node_id} decided at {at}, after its time limit {task.due_at}"
-    return task_complete(task_id=task.pk, actor=user, outcome=outcome, opinion="同意", now=at)
+    return claim_and_complete(task_id=task.pk, actor=user, outcome=outcome, opinion="同意", now=at)
 
 
 def test_a_signer_added_before_the_reviewer_costs_no_time_beyond_the_reviewers_limit(dry_and_live, base_data):
@@ -91,7 +91,7 @@ def test_a_signer_added_before_the_reviewer_costs_no_time_beyond_the_reviewers_l
     assert days_of(dry, "review") == [("add_signer:tax:before", 2.0), ("approve", 7.0), ("approve", 7.0)]
     decide_in_time(live(case, "intake"), base_data["market_regulation_reviewer"], at(2.0))
     review = live(case, "review")
-    task_add_signer(
+    claim_and_add_signer(
         task_id=review.pk, actor=base_data["fire_reviewer"], department="tax", position="before", now=at(2.0)
     )
     decide_in_time(live(case, "review", "tax"), base_data["tax_reviewer"], at(7.0))  # the added signer
@@ -119,7 +119,7 @@ def test_a_timeout_after_a_take_back_falls_due_when_the_live_breach_does(dry_and
     dry, case, at = dry_and_live({"intake": ["take_back", "timeout"]})
     reviewer = base_data["market_regulation_reviewer"]
     first = live(case, "intake")
-    task_complete(task_id=first.pk, actor=reviewer, outcome="approve", opinion="同意", now=at(2.0))
+    claim_and_complete(task_id=first.pk, actor=reviewer, outcome="approve", opinion="同意", now=at(2.0))
     given_back = task_take_back(task_id=first.pk, actor=reviewer, now=at(2.0))
     timers_fire_due(now=at(dry.working_days) + timedelta(seconds=1))  # the breach rejects (on_breach)
     case = Case.objects.get(pk=case.pk)
