@@ -8,13 +8,14 @@
    the clock moves past every deadline and one
    `timers_fire_due(now=...)` call fires them all, as the beat job's sweep
    would. Prints the seconds it took (target <= 10 s on the 2-core machine).
-2. fan-out: business_setup cases up to the registration review; approving it
-   assigns the credit code and splits to six departments in parallel (seal,
-   tax, social insurance, medical insurance, housing fund, bank), each a
-   task with SLA timers and a notification. Times per case the approval
-   transaction (six tasks, twelve timers, six outbox rows) and the delivery
-   of the six notifications (in-app rows and e-mail, as the worker's
-   consumer does it).
+2. fan-out: business_setup cases (企业开办一件事) up to the registration
+   review; approving it assigns the credit code, ends the registration item
+   (the licence due, the company register's publication staged) and starts
+   the six other items side by side (seal, tax, social insurance, medical
+   insurance, housing fund, bank), each a task with SLA timers and a
+   notification. Times per case the approval transaction (six tasks, twelve
+   timers, the outbox rows) and the delivery of the six notifications
+   (in-app rows and e-mail, as the worker's consumer does it).
 
 Uses its own database (`govflow_bench_timers`, recreated each run).
 """
@@ -225,8 +226,8 @@ def main() -> None:
     figures["fanout_split_ms_per_case"] = split
     figures["fanout_notify_ms_per_case"] = notify
     print(
-        f"business_setup fan-out to 6 departments, per case (median of {args.fanout_cases}): "
-        f"{split:.1f} ms for the approval that creates the 6 tasks, 12 timers and 6 outbox rows; "
+        f"business_setup fan-out to 6 items, per case (median of {args.fanout_cases}): "
+        f"{split:.1f} ms for the approval that creates the 6 tasks, 12 timers and their outbox rows; "
         f"{notify:.1f} ms to deliver the 6 notifications; {split + notify:.1f} ms in all"
     )
     if args.json:

@@ -158,7 +158,6 @@ def _food_business_licence(today) -> dict[str, Any]:
 
 REALISTIC = {
     "business_setup": _business_setup,
-    "business_setup_bundle": _business_setup,  # the same form, as a bundle (一件事)
     "construction_permit": _construction_permit,
     "food_business_licence": _food_business_licence,
 }
@@ -320,8 +319,8 @@ def load_demo_cases(users: dict[str, Any], *, now: datetime) -> list[Case]:
     # tax, insurance and housing fund still with their departments
     bundle = case_create(
         applicant=applicant,
-        template_code="business_setup_bundle",
-        data=_data("business_setup_bundle", now, company_name="北京星河数字科技有限公司"),
+        template_code="business_setup",
+        data=_data("business_setup", now, company_name="北京星河数字科技有限公司"),
         now=now,
     )
     _submit(bundle, applicant, now)

@@ -28,7 +28,6 @@ def test_services_list_their_forms_and_versions(base_data):
     codes = [row["code"] for row in listed.json()["results"]]
     assert codes == [
         "business_setup",
-        "business_setup_bundle",
         "construction_permit",
         "food_business_licence",
     ]

@@ -1,4 +1,4 @@
-"""企业开办一件事 (workflows/business_setup_bundle.yaml) through the services:
+"""企业开办一件事 (workflows/business_setup.yaml) through the services:
 the licence is issued the moment the registration is approved, the bank
 refusing ends its item alone while the licence and the other items stand,
 and the case ends when every item has, with each outcome on the case page
@@ -59,8 +59,8 @@ def accepted_case(keys, base_data, now):
     applicant = base_data["applicant"]
     case = case_create(
         applicant=applicant,
-        template_code="business_setup_bundle",
-        data=_data("business_setup_bundle", now, employees_count=5, bank="icbc"),
+        template_code="business_setup",
+        data=_data("business_setup", now, employees_count=5, bank="icbc"),
         now=now,
     )
     attach_required_documents(case, applicant, now=now)
@@ -184,7 +184,11 @@ def test_the_case_page_shows_the_bundle_in_chinese(accepted_case, base_data, now
 def test_a_template_without_a_bundle_has_none_in_the_api(base_data, now):
     applicant = base_data["applicant"]
     case = case_create(
-        applicant=applicant, template_code="business_setup", data=_data("business_setup", now), now=now
+        applicant=applicant,
+        template_code="food_business_licence",
+        data=_data("food_business_licence", now),
+        now=now,
     )
     body = api_client(applicant).get(f"/api/v1/cases/{case.reference}/").json()
     assert body["bundle"] is None
+

@@ -54,7 +54,8 @@ def test_the_shipped_templates_declare_their_catalogue_use():
 
     (company,) = business.catalog.publishes
     assert company.dataset == "company_register"
-    assert company.at == ("approved",)
+    # 一件事: published when the registration item issues the licence, not at the bundle's end
+    assert company.at == ("registration_done",)
     assert company.key[0].path == "result.assign_credit_code.credit_code"
     assert company.fields["status"].value == "active"
     assert [p.dataset for p in permit.catalog.publishes] == ["project_register", "permits_issued"]

@@ -47,11 +47,18 @@ CASES = [
         "approved",
         1,
         BUSINESS_CERTS,
-        ["housing_fund"],
-        ["fix_name"],
+        ["housing_fund", "end_approved"],
+        ["fix_name", "end_partially_approved"],
     ),
-    ("business_setup", "business_setup_rejected", "rejected", 0.5, [], ["registration"], ["seal"]),
-    ("business_setup", "business_setup_rejected_in_parallel", "rejected", 1, [], ["tax"], []),
+    (
+        "business_setup",
+        "business_setup_rejected",
+        "rejected",
+        0.5,
+        [],
+        ["registration_refused", "end_rejected"],
+        ["assign_credit_code", "seal_start", "seal"],
+    ),
     (
         "business_setup",
         "business_setup_correction",
@@ -69,26 +76,18 @@ CASES = [
         "approved",
         1,
         BUSINESS_CERTS,
-        ["seal", "tax"],
+        ["seal", "tax", "end_approved"],
         ["social_insurance", "medical_insurance", "housing_fund", "bank_account"],
     ),
     (
-        "business_setup_bundle",
-        "business_setup_bundle_bank_refuses",
+        # 一件事: the bank's refusal ends its item alone; the licence stands
+        "business_setup",
+        "business_setup_bank_refuses",
         "approved",
         1,
         BUSINESS_CERTS,
         ["bank_account_refused", "end_partially_approved"],
         ["end_approved", "end_rejected"],
-    ),
-    (
-        "business_setup_bundle",
-        "business_setup_bundle_registration_refused",
-        "rejected",
-        0.5,
-        [],
-        ["registration_refused", "end_rejected"],
-        ["seal_start", "assign_credit_code"],
     ),
     (
         "construction_permit",
@@ -294,7 +293,7 @@ def test_simulation_reports_promised_and_statutory_days_and_the_excluded_time():
 @pytest.mark.procedure
 def test_a_bundle_simulation_shows_each_item_and_the_licence_first():
     # 一件事: the bank refusing leaves the licence and the other items standing
-    result = _run("business_setup_bundle", "business_setup_bundle_bank_refuses")
+    result = _run("business_setup", "business_setup_bank_refuses")
     assert result["bundle_outcome"] == "partially_approved"
     lines = {line["item"]: line for line in result["items"]}
     assert {item: line["status"] for item, line in lines.items()} == {
@@ -317,7 +316,7 @@ def test_a_bundle_simulation_shows_each_item_and_the_licence_first():
 
 @pytest.mark.procedure
 def test_a_refused_registration_starts_no_other_item():
-    result = _run("business_setup_bundle", "business_setup_bundle_registration_refused")
+    result = _run("business_setup", "business_setup_rejected")
     assert result["bundle_outcome"] == "rejected"
     statuses = {line["item"]: line["status"] for line in result["items"]}
     assert statuses.pop("registration") == "rejected"
