@@ -309,7 +309,12 @@ class _Exporter:
                     k: _plain(v) for k, v in raw.items() if k not in ("id", "type", "title", "description")
                 }
                 add_shape(node.id, KINDS[node.type].shape, lane_key)
-                for target in node.successors:
+                if node.type == "bundle":
+                    self.bundle_items(el, node)
+                # In the order of the outcomes' names, as the extension
+                # holds them (sorted JSON), so that an import exports the same.
+                by_outcome = [target for _outcome, target in sorted((node.outcomes or {}).items())]
+                for target in dict.fromkeys([*by_outcome, *node.successors]):
                     flow(node.id, target)
             self.kinds[node.id] = node.type
             self.extension_json(el, ext)
@@ -329,6 +334,21 @@ class _Exporter:
         )
         laid.lane_ids = [lane.get("id") for lane in lane_elements]  # type: ignore[attr-defined]
         return laid
+
+    def bundle_items(self, el: etree._Element, node) -> None:
+        """一件事: the bundle's sub-process element holds a call activity per
+        item, calling the item's process (no flows: the items run side by
+        side; their order, `after` and `when` travel in govflow's extension).
+        A viewer sees what the bundle runs; the importer follows the calls."""
+        for item in node.items:
+            process = self.definition.processes[item.id]
+            call = etree.SubElement(
+                el,
+                _b("callActivity"),
+                id=self.fresh(f"{node.id}_{item.id}"),
+                name=dict(process.title or {"zh": item.id}).get("zh", item.id),
+            )
+            call.set("calledElement", self.bpmn_process[item.id])
 
     def signal(self, process, node, name: str, add_shape, flow, lane_key: str) -> etree._Element:
         """A wait for a message: an intermediate catch event with a message

@@ -7,6 +7,8 @@ Pure Python (lxml and the engine); no Django import.
 
 from __future__ import annotations
 
+import json
+
 from lxml import etree
 
 from .common import (
@@ -371,11 +373,26 @@ class Reader:
         for lane_set in process.findall(f"{{{BPMN}}}laneSet"):
             self.read_lanes(lane_set)
         for node in [n for n in self.nodes.values() if n.process == pid and n.kind == "subProcess"]:
+            if self.is_bundle(node.el):
+                continue  # 一件事: its call activities name the items' processes (choose_processes)
             # An embedded sub-process becomes a govflow sub-process its node calls.
             sid = self.subprocess_id(node.el)
             self.process_ids[node.bpmn_id] = sid
             self.embedded.append(node.el)
             self.read_process(node.el, sid, top=top, container=node)
+
+    @staticmethod
+    def is_bundle(element: etree._Element) -> bool:
+        """A govflow bundle (一件事) as the exporter writes it: a sub-process
+        whose govflow:node extension says type bundle."""
+        ext = element.find(f"{{{BPMN}}}extensionElements/{{{GOVFLOW}}}node")
+        if ext is None:
+            return False
+        try:
+            value = json.loads("".join(ext.itertext()) or "{}")
+        except (ValueError, RecursionError):
+            return False
+        return isinstance(value, dict) and value.get("type") == "bundle"
 
     def inherit_lanes(self, top: str, pool: _Lane | None) -> None:
         """Nodes in no lane stand in the lane of their embedded sub-process, else in their pool."""

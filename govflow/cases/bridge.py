@@ -655,7 +655,7 @@ def _announce(case: Case, effects: list[Any], ch: Changes) -> None:
         elif kind is rt.CertificateDue:
             ch.happened(domain.CertificateDue(case, effect.node, effect.type, effect.department))
         elif kind is rt.ItemEnded:
-            ch.happened(domain.BundleItemEnded(case, effect.bundle, effect.item, effect.status))
+            ch.happened(domain.BundleItemEnded(case, effect.bundle, effect.item, effect.status, effect.end))
         elif kind is rt.ClockPaused:
             ch.happened(domain.ClockPaused(case, effect.node))
         elif kind is rt.ClockResumed:

@@ -229,12 +229,15 @@ class CaseLimitPassed:
 class BundleItemEnded:
     """一件事: item `item` of the case's bundle `bundle` ended (`status`:
     approved, rejected, withdrawn, not_started or not_applicable) while the
-    other items may still run (docs/process-language.md section 11a)."""
+    other items may still run (docs/process-language.md section 11a); `end`
+    is the end node of the item's sub-process it reached (None when the
+    item never ran)."""
 
     case: Case
     bundle: str
     item: str
     status: str
+    end: str | None = None
 
 
 DomainEvent = (

@@ -3,8 +3,8 @@
 `stage_catalog` subscribes to case events (`govflow.cases.events`, in
 CatalogConfig.ready): inside the case's own transaction it stages one
 `catalog_publish` outbox row for every `catalog: publishes:` entry the
-change set triggers (the case's approval, or an end that issues
-certificates), and, when a case is submitted or corrected, checks its
+change set triggers (the case's approval, an end that issues certificates,
+or the approved end of a bundle's item, 一件事), and, when a case is submitted or corrected, checks its
 provenance claims and counts its fields for the sharing rate.
 
 `records_publish` is what the outbox consumer runs: it writes the record
@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
-from govflow.cases.events import CaseCorrected, CaseEnded, CaseSubmitted, CertificateDue
+from govflow.cases.events import BundleItemEnded, CaseCorrected, CaseEnded, CaseSubmitted, CertificateDue
 from govflow.cases.models import Case, CaseStatus
 from govflow.engine.definition import CatalogPublish, CatalogSource, Definition
 from govflow.errors import ConfigurationError, NotFound
@@ -43,16 +43,18 @@ MAX_KEY = 200
 # -- the listener ---------------------------------------------------------------
 
 
-EVENTS = (CaseSubmitted, CaseCorrected, CaseEnded, CertificateDue)
+EVENTS = (CaseSubmitted, CaseCorrected, CaseEnded, CertificateDue, BundleItemEnded)
 
 
-def stage_catalog(changes, events: list[CaseSubmitted | CaseCorrected | CaseEnded | CertificateDue]) -> None:
-    """Subscriber to EVENTS (inside the case's transaction, before the writes)."""
+def stage_catalog(changes, events: list[Any]) -> None:
+    """Subscriber to EVENTS (inside the case's transaction, before the writes).
+    An end reached is told by its certificates (CertificateDue) and, for a
+    bundle's item, by the item's end (BundleItemEnded): one publication each."""
     now = changes.now
     submitted_ids: set[int] = set()
     corrected: set[int] = set()
     approved: set[int] = set()
-    certificate_ends: dict[int, set[str]] = {}
+    ends: dict[int, set[str]] = {}
     for event in events:
         kind, case_id = type(event), event.case.pk
         if kind is CaseSubmitted:
@@ -62,9 +64,12 @@ def stage_catalog(changes, events: list[CaseSubmitted | CaseCorrected | CaseEnde
         elif kind is CaseEnded:
             if event.outcome == CaseStatus.APPROVED:
                 approved.add(case_id)
+        elif kind is BundleItemEnded:
+            if event.status == "approved" and event.end:
+                ends.setdefault(case_id, set()).add(event.end)
         else:
-            certificate_ends.setdefault(case_id, set()).add(event.node)
-    concerned = submitted_ids | corrected | approved | certificate_ends.keys()
+            ends.setdefault(case_id, set()).add(event.node)
+    concerned = submitted_ids | corrected | approved | ends.keys()
     tallies: list[FieldTally] = []
     for case in changes.cases:
         if case.pk not in concerned:
@@ -89,10 +94,10 @@ def stage_catalog(changes, events: list[CaseSubmitted | CaseCorrected | CaseEnde
         if not spec.publishes:
             continue
         approved_now = case.pk in approved
-        ends = certificate_ends.get(case.pk, set())
+        reached = ends.get(case.pk, set())
         for index, publish in enumerate(spec.publishes):
             for at in publish.at:
-                if (at == "approved" and approved_now) or at in ends:
+                if (at == "approved" and approved_now) or at in reached:
                     changes.emit(
                         TOPIC,
                         f"{case.pk}:{at}:catalog:{index}",

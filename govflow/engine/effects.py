@@ -184,11 +184,13 @@ class Accepted:
 @dataclass(frozen=True, slots=True)
 class ItemEnded:
     """一件事: item `item` of bundle `bundle` ended (`status`: approved,
-    rejected, withdrawn, not_started or not_applicable)."""
+    rejected, withdrawn, not_started or not_applicable); `end` is the end
+    node its sub-process reached (None when it never ran)."""
 
     bundle: str
     item: str
     status: str
+    end: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -387,9 +387,10 @@ class _Machine:
             state.pop("undo", None)
             self.effects.append(CaseCompleted(outcome, node_id))
             return
-        # A sub-process ended: its caller moves on by the outcome.
+        # A sub-process ended: its caller moves on by the outcome (and
+        # knows the end it reached, for a bundle's item).
         node = self.nodes[caller["call"]]
-        KINDS[node.type].subprocess_ended(self, caller, node, outcome)
+        KINDS[node.type].subprocess_ended(self, {**caller, "end": node_id}, node, outcome)
 
     def frames_within(self, frame: str) -> set[str]:
         frames = {frame}

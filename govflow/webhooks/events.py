@@ -31,6 +31,7 @@ from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit
 from govflow.cache import cache_delete, cache_get, cache_set
 from govflow.cases.events import (
+    BundleItemEnded,
     CaseEnded,
     CaseLimitPassed,
     CaseSubmitted,
@@ -67,6 +68,7 @@ CASE_EVENTS = (
     SignerChanged,
     TaskExtended,
     CaseLimitPassed,
+    BundleItemEnded,
 )
 # The operations that move a case (issue 19): event type -> its webhook kind
 # and the block it carries.
@@ -327,6 +329,9 @@ def _raw_events(events) -> tuple[list[tuple[str, Any, dict[str, Any]]], dict[int
             first.append((name, event.case, {"operation": block}))
             for department in _flow_departments(event):
                 pending_departments.setdefault(event.case.pk, set()).add(department)
+        elif kind is BundleItemEnded:
+            # 一件事: an item ended while the others may run on
+            first.append(("case.item_ended", event.case, {"item": _item_block(event)}))
         elif kind is TaskCreated:
             task = event.task
             if task.department_id is not None:
@@ -362,6 +367,25 @@ def _decision_block(event: TaskDecided) -> dict[str, Any]:
     if event.silent_consent:
         block["legal_basis"] = event.legal_basis or ""
     return block
+
+
+def _item_block(event: BundleItemEnded) -> dict[str, Any]:
+    """The item as the template names it: its process, title and department
+    (a code), how it ended and at which end (None when it never ran)."""
+    from govflow.processes.services import version_definition
+
+    definition = version_definition(event.case.version)
+    bundle = definition.nodes.get(event.bundle)
+    spec = next((i for i in (bundle.items if bundle else ()) if i.id == event.item), None)
+    process = definition.processes.get(event.item)
+    return {
+        "bundle": event.bundle,
+        "item": event.item,
+        "title": dict(process.title) if process is not None and process.title else None,
+        "department": spec.department if spec is not None else None,
+        "status": event.status,
+        "end": event.end,
+    }
 
 
 def _task_block(task) -> dict[str, Any]:

@@ -34,6 +34,7 @@ EVENT_KINDS = (
     ("task.signer_removed", _("signer removed")),
     ("task.extended", _("time limit extended")),
     ("case.limit_passed", _("case past its promised or statutory time limit")),
+    ("case.item_ended", _("item of a bundle ended")),
 )
 KIND_CODES = tuple(code for code, _label in EVENT_KINDS)
 

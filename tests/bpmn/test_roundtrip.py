@@ -20,8 +20,9 @@ from govflow.engine import load_definition
 from .conftest import DEPARTMENTS, HANDLERS, ROOT
 
 TEMPLATES = [
-    ROOT / "workflows" / "business_setup.yaml",
+    ROOT / "workflows" / "business_setup.yaml",  # 一件事: a bundle and its items
     ROOT / "workflows" / "construction_permit.yaml",
+    ROOT / "workflows" / "food_business_licence.yaml",
     *sorted((ROOT / "tests" / "data" / "workflows" / "valid").glob("*.yaml")),
 ]
 
@@ -237,3 +238,28 @@ def test_every_clock_form_survives_export_and_import(importer, clock):
         assert _clock_of(result.yaml, node_id) == clock
     assert canonical(result.yaml) == canonical(source)
     assert export_bpmn(result.yaml, handlers=HANDLERS, departments=DEPARTMENTS) == xml
+
+
+def test_a_bundle_is_a_sub_process_calling_each_items_process(importer):
+    # 一件事: business_setup's bundle, as a viewer sees it
+    source = (ROOT / "workflows" / "business_setup.yaml").read_bytes()
+    root = etree.fromstring(export_bpmn(source, handlers=HANDLERS, departments=DEPARTMENTS))
+    [bundle] = [el for el in root.iter(f"{{{BPMN}}}subProcess") if el.get("id") == "items"]
+    calls = {call.get("calledElement") for call in bundle.iter(f"{{{BPMN}}}callActivity")}
+    items = (
+        "registration",
+        "seal",
+        "tax",
+        "social_insurance",
+        "medical_insurance",
+        "housing_fund",
+        "bank_account",
+    )
+    assert calls == {f"process_{item}" for item in items}
+    processes = {el.get("id") for el in root.iter(f"{{{BPMN}}}process")}
+    assert calls <= processes
+    # and the import makes the same bundle, with no sub-process of its own for the container
+    imported = load_definition(importer(etree.tostring(root), department=None).yaml)
+    assert [item.id for item in imported.nodes["items"].items] == list(items)
+    assert imported.nodes["items"].items[6].when.source == 'bank != "none"'
+    assert set(imported.processes) == {"main", *items}

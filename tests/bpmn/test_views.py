@@ -109,7 +109,8 @@ def test_the_case_page_shows_the_viewer_with_current_nodes_and_a_fallback(applic
     assert "data-bpmn-url" not in own
     page = login(market_reviewer).get(f"/cases/{case.reference}/").content.decode()
     assert f'data-bpmn-url="/bpmn/cases/{case.reference}.bpmn"' in page
-    assert 'data-current="registration"' in page
+    # 一件事: the bundle and, inside its registration item, the review
+    assert 'data-current="items registration"' in page
     assert "<svg" in page  # the server-drawn fallback
     assert "vendor/bpmn-js/bpmn-navigated-viewer.production.min.js" in page
 

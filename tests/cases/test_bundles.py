@@ -192,3 +192,66 @@ def test_a_template_without_a_bundle_has_none_in_the_api(base_data, now):
     body = api_client(applicant).get(f"/api/v1/cases/{case.reference}/").json()
     assert body["bundle"] is None
 
+
+def test_each_items_end_reaches_webhooks_and_the_licence_publishes_the_company_at_once(
+    accepted_case, base_data, now
+):
+    from collections import Counter
+
+    from govflow.catalog.models import Record
+    from tests.webhooks.conftest import Receiver, register
+
+    exchange, bank = Receiver().start(), Receiver().start()
+    try:
+        # Given a data exchange hearing of every item's end, and the bank's own endpoint
+        register(base_data["admin"], exchange.url, kinds=["case.item_ended", "case.approved"])
+        register(base_data["admin"], bank.url, kinds=["case.item_ended"], department_code="bank", name="bank")
+        case = accepted_case
+        # When market regulation approves the registration
+        decide(case, "registration", base_data, now=now)
+        # Then the exchange hears of that item at once, and so does the bank,
+        # whose item starts in the same change
+        [event] = exchange.events()
+        assert event["type"] == "cn.govflow.case.item_ended"
+        assert event["data"]["item"] == {
+            "bundle": "items",
+            "item": "registration",
+            "title": {"zh": "设立登记", "en": "Establishment registration"},
+            "department": "market_regulation",
+            "status": "approved",
+            "end": "registration_done",
+        }
+        assert event["data"]["case"]["status"] == "in_review"
+        assert [e["data"]["item"]["item"] for e in bank.events()] == ["registration"]
+        # And the company register knows the company from its licence on, the case still running
+        case.refresh_from_db()
+        credit_code = case.state["results"]["assign_credit_code"]["credit_code"]
+        record = Record.objects.get(dataset__code="company_register", key=credit_code)
+        assert record.data["company_name"] == case.data["company_name"]
+        assert record.case_id == case.pk
+        # When the bank declines, and the others approve
+        decide(case, "bank_account", base_data, outcome="reject", now=now)
+        for item in LATER_ITEMS[:-1]:
+            decide(case, item, base_data, now=now)
+        # Then each item's end was told once
+        events = exchange.events()
+        ended = {
+            e["data"]["item"]["item"]: e["data"]["item"] for e in events if e["type"].endswith("item_ended")
+        }
+        assert Counter(e["type"] for e in events) == {
+            "cn.govflow.case.item_ended": 7,
+            "cn.govflow.case.approved": 1,
+        }
+        assert (ended["bank_account"]["status"], ended["bank_account"]["end"]) == (
+            "rejected",
+            "bank_account_refused",
+        )
+        assert ended["bank_account"]["department"] == "bank"
+        assert ended["seal"]["end"] == "seal_done"
+        assert len(bank.events()) == 7
+        # and the register holds one version: the other items publish nothing
+        record.refresh_from_db()
+        assert record.version == 1
+    finally:
+        exchange.stop()
+        bank.stop()

@@ -89,6 +89,69 @@ def test_a_valid_section_is_read():
     assert _problems(catalog) == []
 
 
+BUNDLE = """id: tiny_bundle
+title: {zh: 一件事, en: Bundle}
+form:
+  fields:
+    - {id: code, type: uscc, required: true, label: {zh: 代码, en: Code}}
+nodes:
+  - {id: start, type: start, next: items}
+  - id: items
+    type: bundle
+    title: {zh: 一件事, en: Bundle}
+    lead: market_regulation
+    items:
+      - {process: register, department: market_regulation}
+      - {process: tax, department: tax, after: [register]}
+    outcomes: {approved: done, partially_approved: done, rejected: refused}
+  - {id: done, type: end, title: {zh: 办结, en: Done}, outcome: approved}
+  - {id: refused, type: end, title: {zh: 不予, en: Refused}, outcome: rejected}
+subprocesses:
+  register:
+    title: {zh: 登记, en: Registration}
+    nodes:
+      - {id: register_start, type: start, next: register_review}
+      - id: register_review
+        type: user_task
+        title: {zh: 登记审核, en: Review}
+        department: market_regulation
+        outcomes: {approve: register_done, reject: register_refused}
+      - {id: register_done, type: end, title: {zh: 登记办结, en: Registered}, outcome: approved}
+      - {id: register_refused, type: end, title: {zh: 不予登记, en: Refused}, outcome: rejected}
+  tax:
+    title: {zh: 涉税, en: Tax}
+    nodes:
+      - {id: tax_start, type: start, next: tax_review}
+      - id: tax_review
+        type: user_task
+        title: {zh: 涉税审核, en: Review}
+        department: tax
+        outcomes: {approve: tax_done, reject: tax_refused}
+      - {id: tax_done, type: end, title: {zh: 涉税办结, en: Done}, outcome: approved}
+      - {id: tax_refused, type: end, title: {zh: 不予办理, en: Refused}, outcome: rejected}
+"""
+
+
+@pytest.mark.parametrize(
+    ("at", "per", "problem"),
+    [
+        ("tax_done", "", None),  # an item's approved end: what the item produced
+        ("register_done", "", None),
+        ("tax_refused", "", "got 'tax_refused'"),  # refused: nothing was produced
+        ("tax_done", "per: certificate, ", "got 'tax_done'"),  # no certificates to publish one by one
+        ("done", "", "got 'done'"),  # the main process's end issues nothing
+    ],
+)
+def test_a_bundles_item_publishes_at_its_approved_end(at, per, problem):
+    catalog = f"catalog:\n  publishes:\n    - {{dataset: r, at: {at}, {per}key: code, fields: {{a: code}}}}\n"
+    _definition, problems = check_definition(BUNDLE + catalog, departments=None, handlers=None)
+    messages = [p.message for p in problems]
+    if problem is None:
+        assert messages == []
+    else:
+        assert any(problem in m for m in messages), messages
+
+
 @pytest.mark.parametrize(
     ("catalog", "message"),
     [
@@ -96,7 +159,7 @@ def test_a_valid_section_is_read():
         ("catalog: {publish: []}\n", "unknown key 'publish' in catalog"),
         (
             PUB + "{dataset: r, at: refused, key: code, fields: {a: code}}\n",
-            "'at' must be 'approved' (the case's approval) or an end with outcome approved",
+            "'at' must be 'approved' (the case's approval), an end with outcome approved",
         ),
         (
             PUB + "{dataset: r, at: review, key: code, fields: {a: code}}\n",

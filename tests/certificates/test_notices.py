@@ -20,7 +20,10 @@ def test_each_certificate_issued_and_the_decision_are_told_to_the_applicant(busi
     assert len(numbers) >= 2  # the business licence and the seal filing, at least
     assert {n for notice in issued for n in numbers if n in notice.body} == numbers
     assert issued.count() == len(numbers)
-    assert Notification.objects.filter(user=applicant, kind="case_ended", case=business_case).count() == 1
+    # the decision: of the whole case once, and (一件事) of each of its seven items as it ended
+    decided = Notification.objects.filter(user=applicant, kind="case_ended", case=business_case)
+    assert decided.filter(outbox_key=f"applicant:ended:{business_case.pk}").count() == 1
+    assert decided.filter(outbox_key__startswith=f"applicant:item:{business_case.pk}:").count() == 7
     outbox_drain()
     assert issued.count() == len(numbers)
 

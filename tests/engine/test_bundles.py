@@ -116,7 +116,7 @@ def test_the_bank_refusing_ends_its_item_alone_while_the_licence_stands():
     case.complete("registration_review")
     # When the bank declines
     effects = case.complete("bank_account_review", "reject")
-    assert of(effects, ItemEnded) == [ItemEnded("items", "bank_account", "rejected")]
+    assert of(effects, ItemEnded) == [ItemEnded("items", "bank_account", "rejected", "bank_account_rejected")]
     # Then the other items go on and the case runs
     assert lines(case)["bank_account"] == "rejected"
     assert case.open_nodes() == ["housing_fund_review", "seal_review"]

@@ -274,7 +274,7 @@ class Bundle(NodeKind):
         line = record["items"][caller["item"]]
         line.update(status=outcome, ended=machine.now)
         line.pop("frame", None)
-        machine.effects.append(ItemEnded(node.id, caller["item"], outcome))
+        machine.effects.append(ItemEnded(node.id, caller["item"], outcome, caller.get("end")))
         self.advance(machine, node, record)
 
     def conclude(self, machine: Machine, node: Node, record: dict) -> None:

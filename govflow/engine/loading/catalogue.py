@@ -57,17 +57,26 @@ class CatalogueReader(Primitives):
             per_certificate = entry["per"] == "certificate"
         at: list[str] = []
         raw_at = entry.get("at")
+        # 一件事: the approved end of a bundle's item publishes what the item
+        # produced, certificates or not (the item is a matter of its own).
+        items = {i.id for n in nodes.values() if n.type == "bundle" for i in n.items}
         for target in raw_at if isinstance(raw_at, list) else [raw_at]:
             pos = value_pos(entry, "at")
             if target == "approved" and not per_certificate:
                 at.append("approved")
                 continue
             node = nodes.get(target) if isinstance(target, str) else None
-            if node is None or node.type != "end" or node.outcome != "approved" or not node.certificates:
+            reached = (
+                node is not None
+                and node.type == "end"
+                and node.outcome == "approved"
+                and (bool(node.certificates) or (node.process in items and not per_certificate))
+            )
+            if not reached:
                 self.err(
                     pos,
-                    f"{what} 'at' must be 'approved' (the case's approval) or an end with outcome approved "
-                    f"that issues certificates; got {target!r}"
+                    f"{what} 'at' must be 'approved' (the case's approval), an end with outcome approved "
+                    f"that issues certificates, or the approved end of a bundle's item; got {target!r}"
                     + (" ('approved' cannot be used with per: certificate)" if target == "approved" else ""),
                 )
                 continue
