@@ -222,6 +222,7 @@ def test_the_apps_subscribe_to_events_not_to_strings():
         events.SignerChanged,
         events.TaskExtended,
         events.CaseLimitPassed,
+        events.BundleItemEnded,
     }
     assert table[record_changes] == {events.CaseSubmitted, events.CaseEnded, events.TaskDecided}
     assert table[stage_catalog] == {
@@ -229,4 +230,5 @@ def test_the_apps_subscribe_to_events_not_to_strings():
         events.CaseCorrected,
         events.CaseEnded,
         events.CertificateDue,
+        events.BundleItemEnded,
     }
