@@ -50,7 +50,8 @@
         var start = Math.max(0, (parseInt(problem.col, 10) || 1) - 1);
         if (start < text.length) {
           var end = start;
-          while (end < text.length && !/\s/.test(text.charAt(end))) {
+          // the word: up to a space, or a flow-style separator ({a: b, c: d})
+          while (end < text.length && !/[\s,\]}]/.test(text.charAt(end))) {
             end += 1;
           }
           cm.markText({ line: index, ch: start }, { line: index, ch: Math.max(end, start + 1) }, {

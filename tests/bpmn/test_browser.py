@@ -26,7 +26,9 @@ def test_case_page_viewer_marks_the_current_node(base_data, browser_for, shots):
     viewer.wait_for(state="attached")
     # Then the diagram is drawn by bpmn-js, with the registration review marked
     assert int(viewer.get_attribute("data-rendered")) > 20
-    assert viewer.get_attribute("data-marked") == "1"
+    # (一件事: the bundle and, inside its registration item, the review)
+    assert viewer.get_attribute("data-marked") == "2"
+    assert page.locator('.djs-element.govflow-current[data-element-id="items"]').count() == 1
     current = page.locator('.djs-element.govflow-current[data-element-id="registration"]')
     assert current.count() == 1
     stroke = current.locator(".djs-visual > :first-child").evaluate("el => getComputedStyle(el).stroke")

@@ -331,9 +331,10 @@ def test_case_detail_query_counts(
     base_data, applicant, market_reviewer, business_case, django_assert_num_queries
 ):
     selectors.case_detail(user=applicant, reference=business_case.reference)  # parse and cache the definition
-    # owner: case, tasks, correction timers (none), audit timeline, attachments, case limits
-    with django_assert_num_queries(5):
+    # owner: case, tasks, correction timers (none), audit timeline, attachments, case limits,
+    # and 一件事's item lines: their departments' names and the certificates the items issued
+    with django_assert_num_queries(7):
         selectors.case_detail(user=applicant, reference=business_case.reference)
     # reviewer: + departments, colleagues (the unmasked read is recorded by the view)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(9):
         selectors.case_detail(user=market_reviewer, reference=business_case.reference)
