@@ -1,9 +1,11 @@
-/* govflow: the console's template editor. Turns the YAML textarea into a
+/* govflow: the console's template editor. Turns each YAML textarea
+   (data-yaml-editor: the template source, and the dry-run script) into a
    CodeMirror editor with line numbers and highlighting, and marks the
-   problems the server found (read from the #source-problems JSON element)
-   beside their line numbers, with the message under the line. The textarea
-   stays the form field: without JavaScript the page works as before, and
-   with it CodeMirror copies the text back into it when the form is posted. */
+   problems the server found in the source (read from the #source-problems
+   JSON element) beside their line numbers, with the message under the line.
+   The textareas stay the form fields: without JavaScript the page works as
+   before, and with it CodeMirror copies the text back into them when the
+   form is posted. */
 (function () {
   "use strict";
 
@@ -73,11 +75,7 @@
     cm.scrollIntoView(position, 80);
   }
 
-  function start() {
-    var textarea = document.querySelector("textarea[data-yaml-editor]");
-    if (!textarea || typeof window.CodeMirror !== "function") {
-      return;
-    }
+  function makeEditor(textarea) {
     var label = document.querySelector('label[for="' + textarea.id + '"]');
     var cm = window.CodeMirror.fromTextArea(textarea, {
       mode: "yaml",
@@ -93,7 +91,47 @@
       extraKeys: { Tab: false, "Shift-Tab": false }
     });
     var wrapper = cm.getWrapperElement();
-    wrapper.setAttribute("data-editor", "yaml");
+    wrapper.setAttribute("data-editor", textarea.getAttribute("data-yaml-editor") || "yaml");
+    var hint = document.getElementById(textarea.id + "-editor-hint");
+    if (hint) {
+      hint.hidden = false;
+      var described = ((textarea.getAttribute("aria-describedby") || "") + " " + hint.id).trim();
+      cm.getInputField().setAttribute("aria-describedby", described);
+    }
+    showPlaceholder(cm, textarea.getAttribute("placeholder"));
+    // An editor made inside a closed <details> has no size until it opens.
+    var details = textarea.closest("details");
+    if (details) {
+      details.addEventListener("toggle", function () {
+        if (details.open) {
+          cm.refresh();
+        }
+      });
+    }
+    return cm;
+  }
+
+  function showPlaceholder(cm, text) {
+    // The textarea's example, shown while the editor is empty.
+    if (!text) {
+      return;
+    }
+    var wrapper = cm.getWrapperElement();
+    var example = document.createElement("pre");
+    example.className = "gf-placeholder";
+    example.setAttribute("aria-hidden", "true");
+    example.textContent = text;
+    wrapper.querySelector(".CodeMirror-lines").appendChild(example);
+    function update() {
+      wrapper.classList.toggle("gf-empty", cm.getValue() === "");
+    }
+    cm.on("change", update);
+    update();
+  }
+
+  function startSource(textarea) {
+    var cm = makeEditor(textarea);
+    var wrapper = cm.getWrapperElement();
     var problems = readProblems();
     markProblems(cm, problems);
     // The marks are what the server saw; once the text changes they fade.
@@ -111,13 +149,20 @@
     if (excerpts && problems.length) {
       excerpts.hidden = true;
     }
-    var hint = document.getElementById("source-editor-hint");
-    if (hint) {
-      hint.hidden = false;
-      var described = ((textarea.getAttribute("aria-describedby") || "") + " " + hint.id).trim();
-      cm.getInputField().setAttribute("aria-describedby", described);
-    }
     wrapper.setAttribute("data-problems", String(problems.length));
+  }
+
+  function start() {
+    if (typeof window.CodeMirror !== "function") {
+      return;
+    }
+    document.querySelectorAll("textarea[data-yaml-editor]").forEach(function (textarea) {
+      if (textarea.id === "source") {
+        startSource(textarea);
+      } else {
+        makeEditor(textarea);
+      }
+    });
   }
 
   if (document.readyState === "loading") {

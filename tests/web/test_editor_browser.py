@@ -135,3 +135,47 @@ def test_without_javascript_the_textarea_posts_and_the_excerpts_show_the_lines(
         shots(page, "no-javascript")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_dry_run_script_is_edited_in_the_same_editor(
+    process_admin, browser_for, live_server, shots, language
+):
+    page = browser_for(process_admin)
+    page.context.add_cookies(
+        [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}]
+    )
+    errors = _watch(page)
+    script = ".CodeMirror[data-editor='script']"
+
+    # Given the editor open on the published template, the script folded away
+    response = page.goto("/console/editor/?template=business_setup")
+    assert response.headers["content-security-policy"] == DEFAULT_CSP
+    page.wait_for_selector(".CodeMirror[data-problems='0']")
+    assert page.locator(script).count() == 1
+    assert not page.locator("textarea#script").is_visible()  # CodeMirror stands in for it
+
+    # When the script is unfolded, it has line numbers and shows the example while empty
+    page.click("details:has(#script) > summary")
+    page.wait_for_selector(f"{script} .CodeMirror-code .CodeMirror-linenumber")
+    assert page.locator(script).bounding_box()["height"] > 100
+    assert page.locator(f"{script}.gf-empty .gf-placeholder").is_visible()
+    assert "registration: [return, approve]" in page.inner_text(f"{script} .gf-placeholder")
+    page.click(f"{script} .CodeMirror-lines")
+    page.keyboard.type("decisions:\n  registration: reject")
+    assert page.locator(f"{script}.gf-empty").count() == 0
+    assert page.locator(f"{script} .cm-atom, {script} .cm-string, {script} .cm-keyword").count() > 0
+    shots(page, f"script-{language}")
+
+    # Then the dry run takes the typed script, and the editor holds it again on the answer
+    with page.expect_navigation():
+        page.click("button[value=simulate]")
+    assert page.inner_text("#dry-run-outcome") == "rejected"
+    page.wait_for_selector(f"{script} .CodeMirror-code .CodeMirror-linenumber")
+    typed = page.evaluate(
+        "document.querySelector(\".CodeMirror[data-editor='script']\").CodeMirror.getValue()"
+    )
+    assert typed.splitlines() == ["decisions:", "  registration: reject"]
+    shots(page, f"script-dry-run-{language}")
+
+    assert not errors, errors  # no CSP violation, no script error
