@@ -109,7 +109,7 @@ def per_certificate(case, count: int) -> dict:
     from govflow.processes.services import version_definition
 
     definition = version_definition(case.version)
-    spec = spec_for(definition, "end_approved", "business_licence")
+    spec = spec_for(definition, "registration_done", "business_licence")
     department = Department.objects.get(code=spec.department)
     signer = signer_for(department.code)
     totals, renders, signs, cpu = [], [], [], []
@@ -120,7 +120,7 @@ def per_certificate(case, count: int) -> dict:
             case=case,
             definition=definition,
             spec=spec,
-            node_id="end_approved",
+            node_id="registration_done",
             number=number,
             department=department,
             issued_at=timezone.now(),
@@ -172,9 +172,9 @@ def throughput(case, count: int) -> dict:
     rows = OutboxMessage.objects.bulk_create(
         [
             OutboxMessage(
-                key=f"{c.pk}:end_approved:business_licence:certificate",
+                key=f"{c.pk}:registration_done:business_licence:certificate",
                 topic="certificate",
-                payload={"case": c.pk, "node": "end_approved", "type": "business_licence"},
+                payload={"case": c.pk, "node": "registration_done", "type": "business_licence"},
                 created_at=NOW,
             )
             for c in copies
