@@ -1,11 +1,16 @@
-"""Signed checkpoints of the audit chain.
+"""Signed checkpoints of the audit chains.
 
-A checkpoint signs the chain's head (the newest event's id and hash, and
-the time) with the server's Ed25519 key. Before signing, the events since
+A checkpoint signs, in one statement, the Merkle root of every chain's head
+(each chain's number, the position of its newest event and that event's
+hash; govflow.audit.merkle), the number of events covered and the time,
+with the server's Ed25519 key. Before signing, each chain's events since
 the previous checkpoint are checked to link onto it, so a checkpoint never
-vouches for a chain that was already tampered with. Exported as JSON lines
-and kept away from the database server, checkpoints also expose a database
-administrator who deletes rows and checkpoints together.
+vouches for a chain that was already tampered with; a chain that the
+previous checkpoint named must still be there, at least as long. Exported
+as JSON lines and kept away from the database server, checkpoints also
+expose a database administrator who deletes rows and checkpoints together.
+Checkpoints signed before partitioning (version 1) name the one chain's
+head; they stay valid as checkpoints of chain 0.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from django.utils import timezone
 
 from govflow.errors import GovflowError
 
+from .merkle import merkle_root
 from .models import AuditCheckpoint, AuditEvent, AuditHead
-from .services import GENESIS, CheckpointRecord, chain_hash
+from .services import GENESIS
 from .signing import checkpoint_message, sign
+from .verification import CheckpointRecord, walk_chain
 
 log = logging.getLogger(__name__)
 
@@ -33,73 +40,75 @@ class ChainNotIntact(GovflowError):
     status = 409
 
 
-def _check_segment(start_seq: int, start_hash: str, end_seq: int, *, batch: int = 5000) -> None:
-    """Events start_seq+1 .. end_seq link onto start_hash; raise if not."""
-    prev, expected = start_hash, start_seq + 1
-    cursor = start_seq
-    while cursor < end_seq:
-        rows = list(AuditEvent.objects.filter(id__gt=cursor, id__lte=end_seq).order_by("id")[:batch])
-        if not rows:
-            break
-        for event in rows:
-            if (
-                event.id != expected
-                or event.prev_hash != prev
-                or chain_hash(prev, event.id, event) != event.hash
-            ):
-                raise ChainNotIntact(f"the audit chain is broken at event {expected}; no checkpoint signed")
-            prev, expected = event.hash, event.id + 1
-        cursor = rows[-1].id
-    if expected != end_seq + 1:
-        raise ChainNotIntact(f"the audit chain is broken at event {expected}; no checkpoint signed")
-
-
 @transaction.atomic
 def checkpoint_create(*, now: datetime | None = None, force: bool = False) -> AuditCheckpoint | None:
-    """Sign the current head. Returns None when nothing was appended since
-    the last checkpoint (unless `force`) or the chain is empty. Raises
-    SigningKeyMissing without a key and ChainNotIntact on a broken chain."""
+    """Sign every chain's current head. Returns None when nothing was
+    appended since the last checkpoint (unless `force`) or the trail is
+    empty. Raises SigningKeyMissing without a key and ChainNotIntact on a
+    broken chain."""
     now = now or timezone.now()
-    head = AuditHead.objects.filter(pk=1).first()
-    if head is None or head.last_id == 0:
+    # One statement: the heads of one moment (appends commit in between).
+    current = {
+        head.chain: (head.last_seq, head.last_hash)
+        for head in AuditHead.objects.filter(last_seq__gt=0).order_by("chain")
+    }
+    if not current:
         return None
-    last = AuditCheckpoint.objects.order_by("-seq", "-id").first()
-    if last is not None and last.seq == head.last_id and not force:
+    last_row = AuditCheckpoint.objects.order_by("-seq", "-id").first()
+    last = CheckpointRecord.of(last_row).covered() if last_row is not None else {}
+    if last == current and not force:
         return None
-    if last is not None and last.seq > head.last_id:
-        raise ChainNotIntact(
-            f"the chain ends at event {head.last_id}, below the last checkpoint ({last.seq}); "
-            "no checkpoint signed"
-        )
-    if last is not None:
-        anchor = AuditEvent.objects.filter(pk=last.seq).values_list("hash", flat=True).first()
-        if anchor != last.head_hash:
-            raise ChainNotIntact(f"event {last.seq} no longer matches its checkpoint; no checkpoint signed")
-        _check_segment(last.seq, last.head_hash, head.last_id)
-    else:
-        _check_segment(0, GENESIS, head.last_id)
-    if AuditEvent.objects.filter(pk=head.last_id).values_list("hash", flat=True).first() != head.last_hash:
-        raise ChainNotIntact("the chain head does not match its newest event; no checkpoint signed")
-    key_id, signature = sign(checkpoint_message(head.last_id, head.last_hash, now))
+    for chain, (seq, _digest) in last.items():
+        now_seq = current.get(chain, (0, GENESIS))[0]
+        if now_seq < seq:
+            raise ChainNotIntact(
+                f"chain {chain} ends at position {now_seq}, below the last checkpoint ({seq}); "
+                "no checkpoint signed"
+            )
+    for chain, (seq, digest) in current.items():
+        after, anchor = last.get(chain, (0, GENESIS))
+        if after:
+            found = AuditEvent.objects.filter(chain=chain, seq=after).values_list("hash", flat=True).first()
+            if found != anchor:
+                raise ChainNotIntact(
+                    f"chain {chain} position {after} no longer matches its checkpoint; no checkpoint signed"
+                )
+        broken, end, end_hash = walk_chain(chain, after=after, prev=anchor, upto=seq)
+        if broken is not None:
+            raise ChainNotIntact(f"{broken.describe()}; no checkpoint signed")
+        if (end, end_hash) != (seq, digest):
+            raise ChainNotIntact(
+                f"the head of chain {chain} does not match its newest event; no checkpoint signed"
+            )
+    heads = [(chain, seq, digest) for chain, (seq, digest) in sorted(current.items())]
+    root, covered = merkle_root(heads), sum(seq for _chain, seq, _digest in heads)
+    key_id, signature = sign(checkpoint_message(covered, root, now, version=2))
     checkpoint = AuditCheckpoint.objects.create(
-        seq=head.last_id, head_hash=head.last_hash, at=now, key_id=key_id, signature=signature
+        seq=covered,
+        head_hash=root,
+        version=2,
+        heads=[list(head) for head in heads],
+        at=now,
+        key_id=key_id,
+        signature=signature,
     )
-    log.info("audit checkpoint signed at event %s", checkpoint.seq)
+    log.info("audit checkpoint signed over %s chains, %s events", len(heads), covered)
     return checkpoint
 
 
 def checkpoint_json(checkpoint: AuditCheckpoint | CheckpointRecord) -> str:
-    return json.dumps(
-        {
-            "seq": checkpoint.seq,
-            "head_hash": checkpoint.head_hash,
-            "at": checkpoint.at.isoformat(timespec="microseconds"),
-            "key_id": checkpoint.key_id,
-            "algorithm": "Ed25519",
-            "signature": checkpoint.signature,
-        },
-        sort_keys=True,
-    )
+    item = {
+        "seq": checkpoint.seq,
+        "head_hash": checkpoint.head_hash,
+        "at": checkpoint.at.isoformat(timespec="microseconds"),
+        "key_id": checkpoint.key_id,
+        "algorithm": "Ed25519",
+        "signature": checkpoint.signature,
+    }
+    if checkpoint.version != 1:  # version 1 lines stay as they were exported
+        item["version"] = checkpoint.version
+        item["heads"] = [list(head) for head in checkpoint.heads]
+    return json.dumps(item, sort_keys=True)
 
 
 def checkpoints_export(*, since_seq: int = 0) -> Iterator[str]:
@@ -132,6 +141,8 @@ def checkpoints_read(lines: Iterable[str], *, origin: str) -> list[CheckpointRec
                     key_id=str(item["key_id"]),
                     signature=str(item["signature"]),
                     origin=f"{origin}:{number}",
+                    version=int(item.get("version", 1)),
+                    heads=tuple((int(c), int(q), str(h)) for c, q, h in item.get("heads", ())),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:

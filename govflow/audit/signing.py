@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 
 DOMAIN = b"govflow-audit-checkpoint/1\n"
+# Version 2 signs the Merkle root of every chain's head (govflow.audit.merkle).
+DOMAIN_V2 = b"govflow-audit-checkpoint/2\n"
 
 
 class SigningKeyMissing(Exception):
@@ -106,8 +108,12 @@ def trusted_keys() -> dict[str, Ed25519PublicKey]:
     return keys
 
 
-def checkpoint_message(seq: int, head_hash: str, at: datetime) -> bytes:
-    return DOMAIN + f"{seq}\n{head_hash}\n{at.isoformat(timespec='microseconds')}".encode()
+def checkpoint_message(seq: int, head_hash: str, at: datetime, *, version: int = 1) -> bytes:
+    """What a checkpoint signs: version 1, the one chain's head (`seq`, the
+    newest event's position, and its hash); version 2, the number of events
+    covered and the Merkle root of every chain's head."""
+    domain = DOMAIN_V2 if version == 2 else DOMAIN
+    return domain + f"{seq}\n{head_hash}\n{at.isoformat(timespec='microseconds')}".encode()
 
 
 def sign(message: bytes) -> tuple[str, str]:

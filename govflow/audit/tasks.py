@@ -1,4 +1,4 @@
-"""Celery beat job: sign a checkpoint of the audit chain's head."""
+"""Celery beat job: sign a checkpoint of every audit chain's head."""
 
 import logging
 
@@ -9,7 +9,7 @@ log = logging.getLogger(__name__)
 
 @shared_task(name="govflow.audit.checkpoint", acks_late=True)
 def checkpoint() -> int | None:
-    """The sequence number signed, or None (nothing new, no key, or a broken
+    """The number of events the checkpoint covers, or None (nothing new, no key, or a broken
     chain; the last two are logged as errors for the operator)."""
     from govflow.audit.checkpoints import ChainNotIntact, checkpoint_create
     from govflow.audit.signing import SigningKeyInvalid, SigningKeyMissing

@@ -131,7 +131,7 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
 
     broken = audit_verify()
     if broken is not None:
-        problems.append(f"audit chain broken at event {broken.event_id}: {broken.reason}")
+        problems.append(broken.describe())
     return problems
 
 

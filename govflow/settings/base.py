@@ -380,6 +380,11 @@ GOVFLOW_TRUSTED_PROXY_COUNT = int(os.environ.get("GOVFLOW_TRUSTED_PROXY_COUNT", 
 # (a typo would start a kind of event nobody searches for). On in DEBUG and
 # in the tests; off in production, where the event is worth more than the check.
 GOVFLOW_AUDIT_KNOWN_ACTIONS_ONLY = env_bool("GOVFLOW_AUDIT_KNOWN_ACTIONS_ONLY", DEBUG)
+# The audit trail's chains (partitions), each with its own head: an event
+# about a case goes to chain case-id mod N, one without a case to chain 0.
+# Appends to different chains commit in parallel. Changing N needs no
+# migration: each event keeps the chain it was written to (docs/audit.md).
+GOVFLOW_AUDIT_CHAINS = max(1, int(os.environ.get("GOVFLOW_AUDIT_CHAINS", "8")))
 # Login lockout (django-axes, database handler): an account, and a client
 # address, is locked after AXES_FAILURE_LIMIT failures. Logins are serialised
 # per user name (govflow.security.login): parallel attempts cannot overrun it.

@@ -1,7 +1,8 @@
 """verify_audit against tampering by SQL: edited, deleted, reordered rows,
 a tail cut off (with the head row fixed up), a chain re-hashed below a
 signed checkpoint, forged checkpoints, and checkpoints deleted too (caught by
-an exported copy)."""
+an exported copy). These events have no case: they are in chain 0
+(tests/audit/test_partitions.py tampers with the other chains)."""
 
 import json
 
@@ -29,57 +30,62 @@ def test_an_edited_row_is_named():
         cursor.execute("UPDATE audit_auditevent SET outcome = 'failed' WHERE id = %s", [second])
     code, out = run("verify_audit")
     assert code == 1
-    assert f"broken at event {second}:" in out
+    assert f"broken at event {second} (" in out
     assert "edited" in out
 
 
 def test_an_edited_hash_is_caught_by_the_next_event():
     _first, second, third = write_events(3)
     event = AuditEvent.objects.get(pk=second)
-    forged = chain_hash(event.prev_hash, second, AuditEvent(**{**_fields(event), "outcome": "failed"}))
+    forged = chain_hash(event.prev_hash, event.seq, AuditEvent(**{**_fields(event), "outcome": "failed"}))
     with as_database_owner() as cursor:
         cursor.execute(
             "UPDATE audit_auditevent SET outcome = 'failed', hash = %s WHERE id = %s", [forged, second]
         )
     code, out = run("verify_audit")
     assert code == 1
-    assert f"broken at event {third}:" in out
+    assert f"broken at event {third} (" in out
 
 
 def test_a_deleted_row_is_named():
     _first, second, _third = write_events(3)
+    position = AuditEvent.objects.get(pk=second).seq
     with as_database_owner() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [second])
     code, out = run("verify_audit")
     assert code == 1
-    assert f"broken at event {second}: event {second} is missing" in out
+    assert f"broken in chain 0 at position {position}: position {position} of chain 0 is missing" in out
 
 
 def test_reordered_rows_are_named():
     _first, second, third = write_events(3)
+    # The chain's order is its positions: swap two events' positions.
+    b, c = AuditEvent.objects.get(pk=second).seq, AuditEvent.objects.get(pk=third).seq
     with as_database_owner() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET id = -1 WHERE id = %s", [second])
-        cursor.execute("UPDATE audit_auditevent SET id = %s WHERE id = %s", [second, third])
-        cursor.execute("UPDATE audit_auditevent SET id = %s WHERE id = -1", [third])
+        cursor.execute("UPDATE audit_auditevent SET seq = -1 WHERE id = %s", [second])
+        cursor.execute("UPDATE audit_auditevent SET seq = %s WHERE id = %s", [b, third])
+        cursor.execute("UPDATE audit_auditevent SET seq = %s WHERE id = %s", [c, second])
     code, out = run("verify_audit")
     assert code == 1
-    assert f"broken at event {second}:" in out
+    assert f"broken at event {third} (chain 0, position {b}):" in out
 
 
 def test_a_cut_off_tail_is_caught_by_the_signed_checkpoint(signing_key):
     ids = write_events(4)
     checkpoint = checkpoint_create()
-    assert checkpoint.seq == ids[-1]
+    last = AuditEvent.objects.get(pk=ids[-1])
+    assert checkpoint.heads == [[0, last.seq, last.hash]]
+    cut = AuditEvent.objects.get(pk=ids[2]).seq
     with as_database_owner() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE id >= %s", [ids[2]])
         survivor = AuditEvent.objects.get(pk=ids[1])
         cursor.execute(
-            "UPDATE audit_audithead SET last_id = %s, last_hash = %s WHERE id = 1",
-            [survivor.id, survivor.hash],
+            "UPDATE audit_audithead SET last_seq = %s, last_hash = %s WHERE chain = 0",
+            [survivor.seq, survivor.hash],
         )
     code, out = run("verify_audit")
     assert code == 1
-    assert f"broken at event {ids[2]}:" in out
+    assert f"broken in chain 0 at position {cut}: chain 0 ends at position {cut - 1}" in out
     assert "the tail was cut off" in out
 
 
@@ -94,16 +100,16 @@ def test_a_chain_rehashed_below_a_checkpoint_is_caught(signing_key):
             if event.id == ids[1]:
                 event.outcome = "failed"
             event.prev_hash = prev
-            event.hash = chain_hash(prev, event.id, event)
+            event.hash = chain_hash(prev, event.seq, event)
             cursor.execute(
                 "UPDATE audit_auditevent SET outcome = %s, prev_hash = %s, hash = %s WHERE id = %s",
                 [event.outcome, event.prev_hash, event.hash, event.id],
             )
             prev = event.hash
-        cursor.execute("UPDATE audit_audithead SET last_hash = %s WHERE id = 1", [prev])
+        cursor.execute("UPDATE audit_audithead SET last_hash = %s WHERE chain = 0", [prev])
     code, out = run("verify_audit")
     assert code == 1
-    assert f"broken at event {ids[-1]}:" in out
+    assert f"broken at event {ids[-1]} (" in out
     assert "re-hashed" in out
 
 
@@ -117,7 +123,7 @@ def test_a_forged_checkpoint_is_refused(signing_key, monkeypatch):
         )
     code, out = run("verify_audit")
     assert code == 1
-    assert f"broken at event {ids[-1]}:" in out
+    assert "broken in its checkpoints: the checkpoint signed at" in out
     assert "does not verify" in out
 
 
@@ -130,7 +136,7 @@ def test_a_checkpoint_signed_by_another_key_is_refused(signing_key, monkeypatch)
     monkeypatch.setenv("GOVFLOW_AUDIT_SIGNING_KEY", signing_key)
     code, out = run("verify_audit")
     assert code == 1
-    assert f"broken at event {ids[-1]}:" in out
+    assert "broken in its checkpoints:" in out
     assert "unknown key" in out
 
 
@@ -156,12 +162,12 @@ def test_an_exported_copy_exposes_deleting_rows_and_checkpoints_together(signing
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [ids[-1]])
         survivor = AuditEvent.objects.get(pk=ids[-2])
         cursor.execute(
-            "UPDATE audit_audithead SET last_id = %s, last_hash = %s WHERE id = 1",
-            [survivor.id, survivor.hash],
+            "UPDATE audit_audithead SET last_seq = %s, last_hash = %s WHERE chain = 0",
+            [survivor.seq, survivor.hash],
         )
     code, out = run("verify_audit", "--checkpoints", str(exported))
     assert code == 1
-    assert f"broken at event {ids[-1]}:" in out
+    assert f"broken in chain 0 at position {survivor.seq + 1}:" in out
     assert str(exported) in out
 
 
@@ -177,8 +183,11 @@ def test_checkpoints_export_as_json_lines(signing_key):
     ids = write_events(2)
     made = checkpoint_create()
     lines = list(checkpoints_export())
+    last = AuditEvent.objects.get(pk=ids[-1])
     assert json.loads(lines[-1]) == {
-        "seq": ids[-1],
+        "seq": last.seq,
+        "version": 2,
+        "heads": [[0, last.seq, last.hash]],
         "head_hash": made.head_hash,
         "at": made.at.isoformat(timespec="microseconds"),
         "key_id": made.key_id,
@@ -207,7 +216,7 @@ def test_the_application_cannot_update_or_delete_audit_rows():
     assert AuditEvent.objects.get(pk=event_id).outcome == "ok"
     # The head row is not an audit row: appending keeps moving it.
     (next_id,) = write_events(1)
-    assert AuditHead.objects.get(pk=1).last_id == next_id
+    assert AuditHead.objects.get(chain=0).last_seq == AuditEvent.objects.get(pk=next_id).seq
 
 
 @pytest.mark.postgres
@@ -250,6 +259,8 @@ def test_the_databases_text_for_an_event_is_the_verifiers(data):
     prefix, suffix = canonical_parts(event)
     for event_id in (1, 42, 10**12):
         assert (prefix + str(event_id) + suffix).encode() == canonical(event_id, event)
+    prefix, suffix = canonical_parts(event, chain=3)
+    assert (prefix + "42" + suffix).encode() == canonical(42, event, 3) != canonical(42, event)
 
 
 def test_events_with_chinese_text_and_a_source_ip_written_in_one_call_verify():
@@ -274,6 +285,6 @@ def test_events_with_chinese_text_and_a_source_ip_written_in_one_call_verify():
     write_events(2)
     code, out = run("verify_audit")
     assert (code, out.strip()) == (0, "audit chain intact")
-    head = AuditHead.objects.get(pk=1)
-    assert head.last_id == AuditEvent.objects.count() >= 7
+    head = AuditHead.objects.get(chain=0)
+    assert head.last_seq == AuditEvent.objects.order_by("-id").first().seq
     assert head.last_hash == AuditEvent.objects.order_by("-id").first().hash

@@ -1,4 +1,4 @@
-"""audit_checkpoint — sign the audit chain's head now (beat does this
+"""audit_checkpoint — sign every audit chain's head now (beat does this
 periodically). Exit 1 when there is no key or the chain is broken."""
 
 from django.core.management.base import BaseCommand
@@ -22,4 +22,7 @@ class Command(BaseCommand):
         if checkpoint is None:
             self.stdout.write("no new audit events since the last checkpoint")
         else:
-            self.stdout.write(f"checkpoint signed at event {checkpoint.seq} ({checkpoint.head_hash})")
+            self.stdout.write(
+                f"checkpoint signed over {len(checkpoint.heads)} chain(s), {checkpoint.seq} events "
+                f"(Merkle root {checkpoint.head_hash})"
+            )

@@ -1,12 +1,12 @@
-"""verify_audit — exit 0 when the audit chain is intact, else 1 naming the
-first broken event. Checks the signed checkpoints in the database and, with
+"""verify_audit — exit 0 when every audit chain is intact, else 1 naming the
+first broken event (its id, chain and position). Checks the signed checkpoints in the database and, with
 --checkpoints, an exported copy kept elsewhere (which exposes the deletion
 of rows and checkpoints together)."""
 
 from django.core.management.base import BaseCommand
 
 from govflow.audit.checkpoints import CheckpointFileInvalid, checkpoints_read_file
-from govflow.audit.services import audit_verify
+from govflow.audit.verification import audit_verify
 from govflow.audit.signing import SigningKeyInvalid
 
 
@@ -32,6 +32,6 @@ class Command(BaseCommand):
             self.stdout.write(f"audit chain not verified: {getattr(exc, 'message', exc)}")
             raise SystemExit(1) from None
         if broken is not None:
-            self.stdout.write(f"audit chain broken at event {broken.event_id}: {broken.reason}")
+            self.stdout.write(broken.describe())
             raise SystemExit(1)
         self.stdout.write("audit chain intact")
