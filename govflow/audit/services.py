@@ -39,7 +39,7 @@ from govflow.rawsql import insert_rows
 
 from .actions import KNOWN as KNOWN_ACTIONS
 from .context import current as current_context
-from .models import AuditCheckpoint, AuditEvent, AuditHead
+from .models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
 
@@ -235,9 +235,7 @@ def _head_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     lock = " FOR UPDATE" if vendor == "postgresql" else ""
     table = quote(AuditHead._meta.db_table)
-    return (
-        f"SELECT {quote('last_seq')}, {quote('last_hash')} FROM {table} WHERE {quote('chain')} = %s{lock}"
-    )
+    return f"SELECT {quote('last_seq')}, {quote('last_hash')} FROM {table} WHERE {quote('chain')} = %s{lock}"
 
 
 @cache
@@ -245,8 +243,7 @@ def _head_update_sql() -> str:
     quote = connection.ops.quote_name
     table = quote(AuditHead._meta.db_table)
     return (
-        f"UPDATE {table} SET {quote('last_seq')} = %s, {quote('last_hash')} = %s "
-        f"WHERE {quote('chain')} = %s"
+        f"UPDATE {table} SET {quote('last_seq')} = %s, {quote('last_hash')} = %s WHERE {quote('chain')} = %s"
     )
 
 
@@ -256,9 +253,3 @@ def _lock_head(chain: int) -> tuple[int, str] | None:
         cur.execute(_head_sql(connection.vendor), [chain])
         return cur.fetchone()
 
-
-def audit_verify(**options):
-    """govflow.audit.verification.audit_verify (kept here for its callers)."""
-    from .verification import audit_verify as verify
-
-    return verify(**options)

@@ -252,8 +252,7 @@ def audit_verify(
             continue
         if head.last_seq != last_seq or head.last_hash != last_hash:
             return ChainBreak(
-                f"the head of chain {chain} names position {head.last_seq} but the chain ends at "
-                f"{last_seq}",
+                f"the head of chain {chain} names position {head.last_seq} but the chain ends at {last_seq}",
                 chain,
                 last_seq + 1,
             )

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from govflow.audit.actions import Action
 from govflow.audit.models import AuditEvent
-from govflow.audit.services import audit_verify
+from govflow.audit.verification import audit_verify
 from govflow.incidents.models import WORK_KINDS, IncidentKind
 from govflow.incidents.services import incidents_unresolved
 from govflow.outbox.models import OutboxMessage

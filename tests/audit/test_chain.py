@@ -114,7 +114,7 @@ def test_a_chain_rehashed_below_a_checkpoint_is_caught(signing_key):
 
 
 def test_a_forged_checkpoint_is_refused(signing_key, monkeypatch):
-    ids = write_events(2)
+    write_events(2)
     checkpoint = checkpoint_create()
     with as_database_owner() as cursor:
         cursor.execute(
@@ -130,7 +130,7 @@ def test_a_forged_checkpoint_is_refused(signing_key, monkeypatch):
 def test_a_checkpoint_signed_by_another_key_is_refused(signing_key, monkeypatch):
     from .conftest import new_seed
 
-    ids = write_events(2)
+    write_events(2)
     monkeypatch.setenv("GOVFLOW_AUDIT_SIGNING_KEY", new_seed())
     checkpoint_create()
     monkeypatch.setenv("GOVFLOW_AUDIT_SIGNING_KEY", signing_key)

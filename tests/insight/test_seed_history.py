@@ -57,7 +57,7 @@ def test_business_setup_gets_faster_over_the_period(base_data):
 
 
 def test_seeded_rows_are_consistent_for_reconcile_and_the_audit_chain(base_data):
-    from govflow.audit.services import audit_verify
+    from govflow.audit.verification import audit_verify
     from govflow.cases.reconcile import reconcile
 
     seed_history(cases=150, seed=3, since=date(2025, 6, 2), now=NOW)

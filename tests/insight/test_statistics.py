@@ -89,7 +89,7 @@ def test_task_facts_follow_the_sla_timers(known_cases):
 
 
 def test_the_services_audit_chain_stays_intact(known_cases):
-    from govflow.audit.services import audit_verify
+    from govflow.audit.verification import audit_verify
 
     assert audit_verify() is None
 

@@ -21,7 +21,7 @@ from django.test import Client
 from django.utils import timezone
 
 from govflow.audit.models import AuditEvent
-from govflow.audit.services import audit_verify
+from govflow.audit.verification import audit_verify
 from govflow.cases import rows
 from govflow.cases.models import Case
 from govflow.cases.secrets import (

@@ -14,6 +14,8 @@ on first use, with id chain + 1), numbers and hashes the events from it and
 moves it, as 0005's did for the one chain.
 """
 
+import importlib
+
 from django.db import migrations, models
 
 APPEND = r"""
@@ -77,8 +79,10 @@ def functions_forward(apps, schema_editor):
 
 def functions_backward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
+        single_chain = importlib.import_module("govflow.audit.migrations.0005_append_function")
         with schema_editor.connection.cursor() as cursor:
             cursor.execute("DROP FUNCTION IF EXISTS govflow_audit_append(integer, jsonb);")
+            cursor.execute(single_chain.FORWARD)
 
 
 class Migration(migrations.Migration):

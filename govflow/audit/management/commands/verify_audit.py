@@ -6,8 +6,8 @@ of rows and checkpoints together)."""
 from django.core.management.base import BaseCommand
 
 from govflow.audit.checkpoints import CheckpointFileInvalid, checkpoints_read_file
-from govflow.audit.verification import audit_verify
 from govflow.audit.signing import SigningKeyInvalid
+from govflow.audit.verification import audit_verify
 
 
 class Command(BaseCommand):
