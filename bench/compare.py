@@ -436,19 +436,56 @@ def run_persisted(kind: str, dsn: str, first: int, count: int, window: int, alon
     }
 
 
-def audit_appends_per_second(dsn: str, clients: int, seconds: float) -> float:
-    """Audit-chain appends per second, each its own transaction (one event,
-    autocommit: the head's lock is held for the append and the commit only),
-    from `clients` processes. Against pg_ceiling.py's single-row updates it
-    shows what the one chain costs when writers run in parallel."""
-    from pg_ceiling import statements_per_second
+AUDIT_APPEND = "SELECT govflow_audit_append(%s, %s::jsonb)"
+
+
+def _audit_writer(args: tuple) -> int:
+    """One writer: appends in a loop, each its own transaction, each to a
+    chain drawn at random (as cases spread over the chains), until
+    `seconds` have passed; returns how many."""
+    import random
+
+    import psycopg
+
+    dsn, payloads, seed, seconds, synchronous = args
+    rng = random.Random(seed)
+    order = [rng.randrange(len(payloads)) for _ in range(4096)]
+    done = 0
+    options = "" if synchronous else "-c synchronous_commit=off"
+    with psycopg.connect(dsn, autocommit=True, options=options) as conn, conn.cursor() as cur:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            chain = order[done % len(order)]
+            cur.execute(AUDIT_APPEND, (chain, payloads[chain]))
+            done += 1
+    return done
+
+
+def audit_appends_per_second(
+    dsn: str, writers: int, seconds: float, chains: int = 1, *, synchronous: bool = True
+) -> float:
+    """Audit appends per second of wall time, each its own transaction (one
+    event, autocommit: a head's lock is held for the append and the commit
+    only), from `writers` processes over `chains` chains. With one chain
+    every append waits for the one head, through the other's commit and its
+    WAL flush; with N, two writers wait for each other only when they draw
+    the same chain, and their commits can share a flush. Against
+    pg_ceiling.py's single-row updates it shows what the chain's
+    serialisation costs. `synchronous=False` commits without waiting for
+    the flush (synchronous_commit=off, this session only): what is left is
+    the work done under the head's lock, as on a server whose disk
+    acknowledges a flush at once (a battery-backed cache)."""
+    import multiprocessing
 
     from govflow.audit.services import PendingAudit, append_payload
 
     event = PendingAudit(action="BENCH_APPEND", at=NOW, object_type="bench", object_id="1")
-    payload = append_payload([event])
-    append = "SELECT govflow_audit_append(%s::jsonb)"
-    return statements_per_second(dsn, [(append, (payload,))] * clients, seconds)
+    payloads = [append_payload([event], chain) for chain in range(chains)]
+    jobs = [(dsn, payloads, 1000 * chains + writer, seconds, synchronous) for writer in range(writers)]
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(writers) as pool:
+        counts = pool.map(_audit_writer, jobs)
+    return sum(counts) / (time.perf_counter() - started)
 
 
 _BARRIER = None
@@ -493,6 +530,14 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=50, help="cases open at once")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--audit-chains",
+        type=int,
+        nargs="+",
+        default=[4, 8],
+        metavar="N",
+        help="chain counts measured beside the single chain (GOVFLOW_AUDIT_CHAINS candidates)",
+    )
     parser.add_argument(
         "--database-url",
         default=os.environ.get(
@@ -628,23 +673,34 @@ def main() -> None:
             f"{figures['govflow_disk_bytes_per_case'] / 1024:,.1f} KiB on disk per case",
             flush=True,
         )
-    # the one audit chain: appends per second from 1 and 2 writers
+    # the audit chains: appends per second from 1, 2 and 4 writers, with one
+    # chain and with each of --audit-chains, in the same run
     if "audit" in parts:
         from django.db import connection
 
         connection.close()
         seconds = 1.0 if args.quick else 5.0
-        for clients in (1, 2):
-            figures[f"audit_appends_per_s_{clients}client{'s' if clients > 1 else ''}"] = (
-                audit_appends_per_second(args.database_url, clients, seconds)
-            )
-        print(
-            "audit chain: "
-            f"{figures['audit_appends_per_s_1client']:,.0f} appends/s (each its own transaction) "
-            f"with 1 writer, {figures['audit_appends_per_s_2clients']:,.0f} with 2; "
-            "compare pg_ceiling.py's single-row commits",
-            flush=True,
-        )
+        for prefix, synchronous in (("audit", True), ("audit_nowait", False)):
+            for chains in sorted({1, *args.audit_chains}):
+                for writers in (1, 2, 4):
+                    figures[f"{prefix}_appends_per_s_{writers}w_{chains}chains"] = (
+                        audit_appends_per_second(
+                            args.database_url, writers, seconds, chains, synchronous=synchronous
+                        )
+                    )
+                print(
+                    f"audit, {chains} chain{'s' if chains > 1 else ''}"
+                    f"{'' if synchronous else ', commits not waiting for the WAL flush'}: "
+                    + ", ".join(
+                        f"{figures[f'{prefix}_appends_per_s_{w}w_{chains}chains']:,.0f} appends/s "
+                        f"from {w} writer{'s' if w > 1 else ''}"
+                        for w in (1, 2, 4)
+                    ),
+                    flush=True,
+                )
+        # the figures' names before partitioning (one chain)
+        figures["audit_appends_per_s_1client"] = figures["audit_appends_per_s_1w_1chains"]
+        figures["audit_appends_per_s_2clients"] = figures["audit_appends_per_s_2w_1chains"]
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2))

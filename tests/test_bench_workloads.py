@@ -93,3 +93,28 @@ def test_the_http_benchmark_runs_cases_through_gunicorn(tmp_path):
     assert figures["http_decide_p99_ms_2"] > 0
     assert figures["services_decisions_per_s"] > 0
     assert figures["http_decide_share_of_services_2"] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_audit_benchmark_appends_to_several_chains_that_verify():
+    """The audit bench's writers call the append function as audit_write
+    does: what they write lands in the chains drawn and verifies."""
+    from django.db import connection
+
+    from govflow.audit.models import AuditEvent
+    from govflow.audit.verification import audit_verify
+
+    db = connection.settings_dict
+    dsn = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    before = AuditEvent.objects.count()
+    rate = _bench("compare").audit_appends_per_second(dsn, 2, 0.3, 4, synchronous=False)
+    assert rate > 0
+    assert set(AuditEvent.objects.filter(action="BENCH_APPEND").values_list("chain", flat=True)) == {
+        0,
+        1,
+        2,
+        3,
+    }
+    assert AuditEvent.objects.count() > before
+    assert audit_verify() is None
