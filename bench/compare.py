@@ -10,8 +10,10 @@
     versus govflow's services on PostgreSQL (row lock, tasks, audit chain,
     outbox, the same calls the web and API make);
 (c) the same with 2 worker processes, the cases split between them;
-plus the cost per case (SQL statements, bytes of WAL written) and how the
-time per case grows from 1,000 to 10,000 cases.
+plus the cost per case (SQL statements, bytes of WAL written), how the
+time per case grows from 1,000 to 10,000 cases, and the audit chains'
+appends per second from 1, 2 and 4 writers with one chain and with
+--audit-chains N ... (docs/audit.md, "How many chains").
 
 The workload is deterministic from the case number n: intake, then the four
 reviews in rotated order starting at department n mod 4; department n mod 4
