@@ -326,3 +326,13 @@ def _assign(batch, rows) -> None:
         obj.pk = key
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def on_commit_pending(func) -> bool:
+    """Whether `func`, given to transaction.on_commit, still waits for this
+    connection's commit: False once it ran (the commit) or was dropped (a
+    rollback of the transaction, or of the savepoint it was registered in).
+    Reads Django's private list of pending callbacks (entries are
+    (savepoint ids, func, robust)); tests/cases/test_rawsql.py checks its
+    shape."""
+    return connection.in_atomic_block and any(entry[1] is func for entry in connection.run_on_commit)

@@ -198,10 +198,8 @@ def _transaction_chain(events: list[PendingAudit]) -> int:
     releases the head's lock) drops the callback, so a choice whose
     callback is gone is stale."""
     chosen = getattr(connection, "_govflow_audit_chain", None)
-    if chosen is not None and connection.in_atomic_block:
-        chain, marker = chosen
-        if any(entry[1] is marker for entry in connection.run_on_commit):
-            return chain
+    if chosen is not None and rawsql.on_commit_pending(chosen[1]):
+        return chosen[0]
     chain = chain_for(next((e.case_id for e in events if e.case_id is not None), None))
 
     def forget() -> None:

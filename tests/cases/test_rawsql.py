@@ -105,6 +105,7 @@ PRIVATE = (
     "make_debug_cursor",
     "_prepare_related_fields_for_save",
     "cursor.cursor",
+    "run_on_commit",
 )
 
 
@@ -145,3 +146,29 @@ def test_the_internals_the_adapter_uses_are_still_there():
     assert pq.PipelineStatus.OFF is not None
     assert hasattr(pq.abc.PGconn, "pipeline_status")
     assert "adapters" in dir(psycopg.Cursor)
+    assert isinstance(connection.run_on_commit, list)
+
+
+@pytest.mark.django_db
+def test_a_pending_on_commit_callback_is_known_until_its_savepoint_rolls_back():
+    from django.db import transaction
+
+    from govflow.rawsql import on_commit_pending
+
+    def kept():
+        pass
+
+    def dropped():
+        pass
+
+    with transaction.atomic():
+        transaction.on_commit(kept)
+        try:
+            with transaction.atomic():
+                transaction.on_commit(dropped)
+                assert on_commit_pending(dropped)
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        assert on_commit_pending(kept)
+        assert not on_commit_pending(dropped)
