@@ -112,7 +112,8 @@ def checkpoint_json(checkpoint: AuditCheckpoint | CheckpointRecord) -> str:
 
 
 def checkpoints_export(*, since_seq: int = 0) -> Iterator[str]:
-    """Every checkpoint (with seq above `since_seq`) as one JSON line."""
+    """Every checkpoint (with seq, the events it covers, above `since_seq`)
+    as one JSON line."""
     for checkpoint in AuditCheckpoint.objects.filter(seq__gt=since_seq).order_by("seq", "id").iterator():
         yield checkpoint_json(checkpoint)
 
