@@ -12,7 +12,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--out", metavar="FILE", help="write here instead of standard output")
         parser.add_argument(
-            "--since", type=int, default=0, metavar="SEQ", help="only checkpoints covering more than SEQ events (a checkpoint's seq)"
+            "--since",
+            type=int,
+            default=0,
+            metavar="SEQ",
+            help="only checkpoints covering more than SEQ events (a checkpoint's seq)",
         )
 
     def handle(self, *args, **options):
