@@ -70,6 +70,13 @@ KNOWN_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"^an added signer approves or rejects", gettext_lazy("An added signer approves or rejects.")),
         (
+            r"^this step is approved automatically for you",
+            gettext_lazy(
+                "You have already decided another step of this application, so this step is approved "
+                "automatically when you take it (审批人去重); a colleague may decide it otherwise."
+            ),
+        ),
+        (
             r"^this case needs a different person for each step",
             gettext_lazy(
                 "This application must be decided by a different person at each step (审批人去重): "
@@ -92,6 +99,10 @@ KNOWN_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (
             r"^the case has ended; its decisions can no longer be taken back",
             gettext_lazy("The application has ended; its decisions can no longer be taken back."),
+        ),
+        (
+            r"^an automatic approval \(审批人去重\) cannot be taken back",
+            gettext_lazy("An automatic approval (审批人去重) cannot be taken back."),
         ),
         (
             r"^only a decision you made can be taken back",

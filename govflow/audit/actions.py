@@ -41,6 +41,8 @@ class Action(StrEnum):
     TASK_HANDED_OVER = "TASK_HANDED_OVER"
     TASK_COMPLETED = "TASK_COMPLETED"
     TASK_AUTO_DECIDED = "TASK_AUTO_DECIDED"
+    # 审批人去重: approved in the name of a person who decided an earlier step
+    TASK_REPEAT_SIGNER_APPROVED = "TASK_REPEAT_SIGNER_APPROVED"
     TASK_ESCALATED = "TASK_ESCALATED"
     # the operations that move a case (govflow.cases.operations)
     TASK_RETURNED = "TASK_RETURNED"

@@ -33,6 +33,7 @@ LABELS = {
     Action.TASK_HANDED_OVER: _("Task handed over"),
     Action.TASK_COMPLETED: _("Task completed"),
     Action.TASK_AUTO_DECIDED: _("Task decided on its own (time limit passed)"),
+    Action.TASK_REPEAT_SIGNER_APPROVED: _("Approved automatically (same reviewer as an earlier step)"),
     Action.TASK_ESCALATED: _("Task escalated"),
     Action.TASK_RETURNED: _("Task returned"),
     Action.TASK_DECISION_TAKEN_BACK: _("Decision taken back"),

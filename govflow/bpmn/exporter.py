@@ -49,6 +49,7 @@ TEMPLATE_KEYS = (
     "catalog",
     "distinct_signers",
     "claim_required",
+    "repeat_signer",
 )
 POOL_GAP = 40
 

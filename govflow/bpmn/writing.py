@@ -84,7 +84,9 @@ class Writer:
         doc["nodes"] = main_nodes
         if subprocesses:
             doc["subprocesses"] = subprocesses
-        for key in ("verification", "title_field", "catalog", "distinct_signers", "claim_required"):
+        keys = ("verification", "title_field", "catalog", "distinct_signers", "claim_required")
+        keys += ("repeat_signer",)
+        for key in keys:
             if key in template_ext:
                 doc[key] = template_ext[key]
         if self.placeholders:

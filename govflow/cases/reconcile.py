@@ -75,6 +75,7 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
         action__in=[
             Action.TASK_COMPLETED,
             Action.TASK_AUTO_DECIDED,
+            Action.TASK_REPEAT_SIGNER_APPROVED,
             Action.SERVICE_TASK_COMPLETED,
             Action.CASE_CORRECTED,
         ],

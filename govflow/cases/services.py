@@ -35,7 +35,7 @@ from . import events, rows, task_status
 from .bridge import Changes, accept_case, advance
 from .corrections import refuse_outside_notice, revision_record
 from .models import LIVE_TASK_STATUSES, Attachment, Case, CaseStatus, Task, TaskKind, TaskStatus
-from .operations.distinct import refuse_repeat_signer
+from .operations.distinct import REPEAT_SIGNER_CODE, RepeatSigner, refuse_repeat_signer, repeat_note
 from .task_status import Decision
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -349,10 +349,12 @@ def task_claim(*, task_id: int, actor, now: datetime | None = None) -> Task:
         return task
     if task.status != TaskStatus.OPEN:
         raise Conflict(_task_state_message(task))
-    _refuse_second_signature(_case, task, actor.pk)
+    repeat = _refuse_second_signature(_case, task, actor.pk)
     task_status.hold(task, actor, now)
     task_status.save_holder(task)
     _audit_task(task, Action.TASK_CLAIMED, actor, now)
+    if repeat is not None and _decidable_now(_case, task, now):  # 审批人去重: approved in their name
+        _decide(_case, task, actor, outcome="approve", opinion="", now=now, repeat=repeat)
     return task
 
 
@@ -388,11 +390,13 @@ def task_handover(*, task_id: int, actor, to_user, now: datetime | None = None) 
         raise InvalidInput(
             "a case cannot be handed to its own applicant", fields={"to_user": ["is the applicant"]}
         )
-    _refuse_second_signature(case, task, to_user.pk)
+    repeat = _refuse_second_signature(case, task, to_user.pk)
     previous = task.assignee_id
     task_status.hold(task, to_user, now)
     task_status.save_holder(task)
     _audit_task(task, Action.TASK_HANDED_OVER, actor, now, to_user=to_user.pk, from_user=previous)
+    if repeat is not None and _decidable_now(case, task, now):  # 审批人去重: in the colleague's name
+        _decide(case, task, to_user, outcome="approve", opinion="", now=now, repeat=repeat)
     return task
 
 
@@ -425,7 +429,13 @@ def task_complete(
     if acting_for is not None and not collab_guards.acts_for(actor, acting_for, now=now):
         raise Conflict("a colleague has claimed this task; ask them or the department head to hand it over")
     require_claim(case, task)
-    _refuse_second_signature(case, task, actor.pk)
+    repeat = _refuse_second_signature(case, task, actor.pk)
+    if repeat is not None and outcome != "approve":
+        raise Conflict(
+            "this step is approved automatically for you (repeat_signer, 审批人去重): you have already "
+            "decided another step of this case; a colleague may decide it otherwise",
+            code=REPEAT_SIGNER_CODE,
+        )
     # 委派 / 会商: not while a delegation or a consultation within its limit is open.
     collab_guards.refuse_while_waiting(task, now=now)
     opinion = (opinion or "").strip()
@@ -455,9 +465,56 @@ def task_complete(
         raise InvalidInput("the correction notice is a list of items", fields={"notice": ["not a list"]})
     if data is not None:
         data = _check_draft_data(data)
+    return _decide(
+        case,
+        task,
+        actor,
+        outcome=outcome,
+        opinion=opinion,
+        data=data,
+        notice=notice,
+        legal_basis=legal_basis,
+        acting_for=acting_for,
+        repeat=repeat,
+        now=now,
+    )
+
+
+def _decidable_now(case: Case, task: Task, now: datetime) -> bool:
+    """Whether the task may be decided now: no signer added before it is
+    pending, no delegation or consultation within its limit is open (an
+    automatic approval waits for them: it comes when its holder decides)."""
+    if ((case.state or {}).get("tasks", {}).get(task.engine_id) or {}).get("waiting"):
+        return False
+    try:
+        collab_guards.refuse_while_waiting(task, now=now)
+    except Conflict:
+        return False
+    return True
+
+
+def _decide(
+    case: Case,
+    task: Task,
+    actor,
+    *,
+    outcome: str,
+    opinion: str,
+    now: datetime,
+    data: Mapping[str, Any] | None = None,
+    notice: Any = None,
+    legal_basis: str = "",
+    acting_for: int | None = None,
+    repeat: RepeatSigner | None = None,
+) -> Task:
+    """Record `actor`'s decision of `task` (checked by the caller, who holds
+    the case lock). With `repeat` it is 审批人去重's automatic approval: its
+    own audit event and a note in place of a missing opinion."""
+    if repeat is not None:
+        opinion = opinion or repeat_note(version_definition(case.version), repeat)
     changes = Changes(now=now)
     changes.event(
-        Action.TASK_COMPLETED,
+        Action.TASK_REPEAT_SIGNER_APPROVED if repeat is not None else Action.TASK_COMPLETED,
         case,
         actor_id=actor.pk,
         object_type="task",
@@ -469,6 +526,7 @@ def task_complete(
         **({"acting_for": acting_for} if acting_for is not None else {}),
         **({"legal_basis": legal_basis} if legal_basis else {}),
         **({"notice": list(notice)} if notice else {}),
+        **({"repeat_signer": repeat.earlier} if repeat is not None else {}),
     )
     changes.happened(
         events.TaskDecided(
@@ -534,20 +592,22 @@ def require_claim(case: Case, task: Task) -> None:
         )
 
 
-def _refuse_second_signature(case: Case, task: Task, person_id: int) -> None:
+def _refuse_second_signature(case: Case, task: Task, person_id: int) -> RepeatSigner | None:
     """A countersign with `distinct_people` (双人审核, 审批人去重: the
     default; a template opts out with `distinct_people: false`) needs a
     different person on each signature task of the node in one round: who
     holds or has signed a sibling may not take, be given or sign this one
-    (409 `distinct_people`). A template
-    with `distinct_signers` also keeps one person from deciding two steps."""
-    refuse_repeat_signer(case, task, person_id)
+    (409 `distinct_people`). The template's `repeat_signer` says what
+    happens to a person who decided another step of the case: refused (409
+    `distinct_signers`), or the step is approved in their name (returned,
+    for the caller to do)."""
+    repeat = refuse_repeat_signer(case, task, person_id)
     if task.kind != TaskKind.SIGNATURE:
-        return
+        return repeat
     node = version_definition(case.version).nodes.get(task.node_id)
     sign = node.countersign if node is not None else None
     if sign is None or not sign.distinct_people:
-        return
+        return repeat
     siblings = Task.objects.filter(
         case_id=case.pk, node_id=task.node_id, round=task.round, kind=TaskKind.SIGNATURE
     ).exclude(pk=task.pk)
@@ -560,6 +620,7 @@ def _refuse_second_signature(case: Case, task: Task, person_id: int) -> None:
             f"the same person {what} another signature of this step",
             code="distinct_people",
         )
+    return repeat
 
 
 def _task_state_message(task: Task) -> str:

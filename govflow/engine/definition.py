@@ -293,9 +293,10 @@ class Definition:
     decimal_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # What the template publishes into and reuses from the data catalogue.
     catalog: CatalogSpec = field(default_factory=CatalogSpec)
-    # 审批人去重: no person decides two different steps of one case (a step
-    # decided again, after a return or a take-back, may be decided by the same).
-    distinct_signers: bool = False
+    # 审批人去重: what happens when a person who decided a step of a case is
+    # to sign another (govflow.engine.repeat_signers): auto_approve (the
+    # default), auto_approve_consecutive, refuse or allow.
+    repeat_signer: str = "auto_approve"
     # 签收: a reviewer claims a task before deciding it (a step may say
     # otherwise with its own `claim_required`).
     claim_required: bool = True
@@ -303,6 +304,11 @@ class Definition:
     # 法定时限: the limit the law sets (the template's time_limit is the
     # office's promise, 承诺时限, usually shorter). Counted on the same clock.
     statutory_limit: Duration | None = None
+
+    @property
+    def distinct_signers(self) -> bool:
+        """The older spelling of `repeat_signer: refuse`."""
+        return self.repeat_signer == "refuse"
 
     @property
     def start(self) -> str:

@@ -54,6 +54,7 @@ from .loading.scanning import decode as _decode
 from .loading.scanning import scan as _scan
 from .loading.scanning import yaml_problem as _yaml_problem
 from .problems import InvalidDefinition, Problem
+from .repeat_signers import ALLOW, DEFAULT_REPEAT_SIGNER, REFUSE, REPEAT_SIGNER_RULES
 
 __all__ = [
     "ATTACHMENT_KEYS",
@@ -105,6 +106,7 @@ TOP_KEYS = {
     "catalog": False,
     "distinct_signers": False,
     "claim_required": False,
+    "repeat_signer": False,
     "verification": False,
 }
 # Derived from the node kinds, for callers that read them here.
@@ -270,8 +272,8 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
             processes=processes,
             departments=frozenset(self.used_departments),
             title_field=title_field,
-            distinct_signers=self.boolean(root, "distinct_signers", "the process definition", False),
             claim_required=self.boolean(root, "claim_required", "the process definition", True),
+            repeat_signer=self.read_repeat_signer(root),
             decimal_fields=tuple(f.id for f in form.fields if f.type == "decimal"),
             decimal_columns={
                 f.id: tuple(c.id for c in f.columns if c.type == "decimal")
@@ -281,6 +283,32 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
             catalog=catalog,
             verification=verification,
         )
+
+    def read_repeat_signer(self, root: Any) -> str:
+        """审批人去重 (`repeat_signer`); `distinct_signers: true` is its older
+        spelling of `refuse` (and `false` of `allow`)."""
+        if "distinct_signers" in root:
+            older = self.boolean(root, "distinct_signers", "the process definition", False)
+            if "repeat_signer" in root:
+                self.err(
+                    key_pos(root, "distinct_signers"),
+                    "give 'repeat_signer' or the older 'distinct_signers', not both "
+                    "('distinct_signers: true' is 'repeat_signer: refuse')",
+                )
+            else:
+                return REFUSE if older else ALLOW
+        if "repeat_signer" not in root:
+            return DEFAULT_REPEAT_SIGNER
+        value = root["repeat_signer"]
+        if not isinstance(value, str) or value not in REPEAT_SIGNER_RULES:
+            shown = repr(value) if isinstance(value, str) else _kind(value)
+            self.err(
+                value_pos(root, "repeat_signer"),
+                f"the process definition 'repeat_signer' must be one of {', '.join(REPEAT_SIGNER_RULES)}, "
+                f"not {shown}",
+            )
+            return DEFAULT_REPEAT_SIGNER
+        return value
 
     def read_verification(self, root: Any, form: FormSpec) -> Verification | None:
         """告知承诺制: who verifies the commitments after the approval, and

@@ -37,6 +37,7 @@ from .definition import Definition, Duration
 from .forms import FieldError, FieldSpec, FormSpec, validate_form_data
 from .identifiers import make_cn_id, make_uscc
 from .problems import EngineError
+from .repeat_signers import REFUSE, Signed, repeat_signer
 
 MAX_STEPS = 10_000
 # The task-flow operations a decisions file may script (see _Run.plan_task).
@@ -163,6 +164,9 @@ class Script:
     # 容缺 / 告知承诺: {"materials": "supplied" | "missing",
     # "verification": "confirmed" | "false"} (docs/process-language.md).
     commitments: dict[str, str] = field(default_factory=dict)
+    # 审批人去重: who takes each node's tasks (a name, or a list used in turn
+    # by its tasks); a node not named is taken by a person of its own.
+    signers: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -376,6 +380,14 @@ class _Run:
         self.awaiting_signers: set[str] = set()
         # tasks a take-back gave back, planned with the extensions they kept
         self.given_extensions: set[str] = set()
+        # 审批人去重: who takes each task, the decisions made by whom (in
+        # order), and the tasks approved automatically (task id -> the step
+        # their person decided before)
+        self.person: dict[str, str] = {}
+        self.named: set[str] = set()  # tasks whose person the script names
+        self.decided_by: list[Signed] = []
+        self.repeats: dict[str, str] = {}
+        self.last_person: dict[str, str] = {}  # node -> who took its last task
         # node -> entries given back by tasks a take-back cancelled before they were decided
         self.given_back: dict[str, list[tuple[Any, tuple[str, int | None] | None]]] = {}
         self.deciding: Any = None  # the scripted entry being decided (an engine refusal points at it)
@@ -462,6 +474,8 @@ class _Run:
                 task = result.state["tasks"][effect.task_id]
                 created = min(clock_of(task["created"]), self.clock)
                 self.created_at[effect.task_id] = created
+                if self.repeat_signer(effect.task_id, task):
+                    continue  # approved at once in the name of who decided an earlier step
                 if created < self.clock:
                     # given back by a take-back: its time limit runs on from when it first
                     # was created, with the extensions it had, as the live system keeps it
@@ -525,6 +539,68 @@ class _Run:
         if "bundles" in result.state:
             self.note_items(result.state)
         return result.state
+
+    def repeat_signer(self, task_id: str, task: dict[str, Any]) -> bool:
+        """审批人去重: name the task's person (the script's `signers`) and,
+        where the template's `repeat_signer` approves the task at once in
+        their name, schedule that approval (True). A refusal fails the run
+        at the script's `signers` entry."""
+        node = self.definition.nodes[task["node"]]
+        named = self.script.signers.get(node.id)
+        origin: tuple[str, int | None] | None = None
+        if task.get("created") != self.now().isoformat() and node.id in self.last_person:
+            # given back by a take-back: the same person, and not a repeat
+            self.person[task_id] = self.last_person[node.id]
+            if node.id in self.script.signers:
+                self.named.add(task_id)
+            return False
+        if isinstance(named, list):
+            index = self.used.get("signer:" + node.id, 0)
+            self.used["signer:" + node.id] = index + 1
+            person = named[index] if index < len(named) else None
+            origin = (node.id, index) if person is not None else None
+        else:
+            person = named
+            origin = (node.id, None) if named is not None else None
+        if person is None:
+            # by default each step (and each signature) has a person of its own
+            signer = f"#{task['signer']}" if task["kind"] == "signature" else ""
+            self.person[task_id] = self.last_person[node.id] = f"{node.id}{signer}"
+            return False
+        self.person[task_id] = self.last_person[node.id] = person
+        self.named.add(task_id)
+        if task.get("added"):
+            return False  # an added signer is asked on purpose
+        sign = node.countersign
+        repeat = repeat_signer(
+            self.definition.repeat_signer,
+            node=node.id,
+            person=person,
+            decided=self.decided_by,
+            last=self.decided_by[-1] if self.decided_by else None,
+            can_approve="approve" in node.outcomes,
+            distinct_signature=(
+                task["kind"] == "signature"
+                and sign is not None
+                and sign.distinct_people
+                and sign.signers.count(task["department"]) > 1
+            ),
+        )
+        if repeat is None:
+            return False
+        if repeat.action == REFUSE:
+            text, nodes = self.where(node.id)
+            raise SimulationError(
+                f"the scripted signer '{person}' of '{node.id}' has already decided '{repeat.earlier}', and "
+                f"the template's repeat_signer ({self.definition.repeat_signer}) wants a different person "
+                f"there (审批人去重), at {text}",
+                nodes=nodes,
+                script=("signers", *origin) if origin is not None else None,
+            )
+        self.repeats[task_id] = repeat.earlier
+        self.pending_outcome[task_id] = "approve"
+        self.schedule(0.0, "decide", task_id)
+        return True
 
     def note_items(self, state: dict[str, Any]) -> None:
         """一件事: the counted working day each item of the bundle started and ended."""
@@ -1061,11 +1137,18 @@ class _Run:
             if is_operation(outcome):
                 return self.operation_event(ident, task, outcome, state)
             self.decided_at.append(self.clock)
-            self.decided.append({"node": task["node"], "outcome": outcome, "day": round(self.clock, 3)})
+            entry = {"node": task["node"], "outcome": outcome, "day": round(self.clock, 3)}
+            if ident in self.repeats:
+                entry["repeat_signer"] = self.repeats.pop(ident)
+            self.decided.append(entry)
             self.signed(task)
             if task["kind"] == "acceptance":
                 return self.acceptance_event(ident, task, outcome)
-            return rt.CompleteTask(ident, outcome, actor=signer_of(task), opinion="simulated decision")
+            person = self.person.get(ident)
+            if person is not None:
+                self.decided_by.append(Signed(task["node"], person))
+            actor = f"person:{person}" if ident in self.named else signer_of(task)
+            return rt.CompleteTask(ident, outcome, actor=actor, opinion="simulated decision")
         if kind == "correct":
             changes = self.script.corrections.get(task["node"], {})
             if isinstance(changes, list):
@@ -1224,4 +1307,8 @@ def script_from_mapping(raw: Mapping[str, Any]) -> Script:
         },
         corrections=dict(raw.get("corrections") or {}),
         commitments={str(k): str(v).lower() for k, v in (raw.get("commitments") or {}).items()},
+        signers={
+            str(k): [str(x) for x in v] if isinstance(v, list) else str(v)
+            for k, v in (raw.get("signers") or {}).items()
+        },
     )

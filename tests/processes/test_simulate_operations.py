@@ -71,3 +71,19 @@ def test_an_unreadable_consultation_points_at_its_entry(tmp_path):
         f"{script}:3:14: simulation failed: the scripted 'consult:fire:99' for 'sign_off' gives a limit "
         "that is not a whole number of working days from 1 to 30, at 'sign_off' (template line 38)"
     )
+
+
+def test_scripted_signers_approve_a_repeat_and_unreadable_ones_point_at_their_entries(tmp_path):
+    script = tmp_path / "d.yaml"
+    # 审批人去重: wang decided the intake; the sign-off is approved at once in his name
+    script.write_text("signers:\n  intake: wang\n  sign_off: wang\n", encoding="utf-8")
+    code, out = run("simulate_process", str(TEMPLATE), "--decisions", str(script), "--json")
+    assert code == 0, out
+    decisions = json.loads(out)["decisions"]
+    assert {"node": "sign_off", "outcome": "approve", "day": 14.0, "repeat_signer": "intake"} in decisions
+    refused = tmp_path / "r.yaml"
+    refused.write_text("signers:\n  intake: wang\n  nowhere: li\n  review: [7]\n", encoding="utf-8")
+    code, out = run("simulate_process", str(TEMPLATE), "--decisions", str(refused))
+    assert code == 1
+    assert f"{refused}:3:3: signers: unknown node 'nowhere'" in out
+    assert f"{refused}:4:11: signers: 'review' takes a person's name or a list of them" in out

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from govflow.audit.actions import Action
+from govflow.audit.models import AuditEvent
 from govflow.engine import runtime as rt
 from govflow.engine.effects import DecisionTakenBack, TaskExtended
 from govflow.engine.operations import can_take_back, taken_back_tasks
@@ -39,6 +40,10 @@ def take_back_refusal(*, case: Case, task: Task, user) -> str | None:
         return "only a decision you made can be taken back"
     if task.decided_by_id != user.pk:
         return "only the reviewer who decided can take the decision back"
+    if AuditEvent.objects.filter(
+        case=case, object_id=task.engine_id, action=Action.TASK_REPEAT_SIGNER_APPROVED
+    ).exists():
+        return "an automatic approval (审批人去重) cannot be taken back"
     if not case.is_open or case.state is None:
         return "the case has ended; its decisions can no longer be taken back"
     state = load_state(case)

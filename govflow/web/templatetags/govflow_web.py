@@ -126,6 +126,7 @@ def event_label(kind) -> str:
         "CASE_WITHDRAWN": _("Withdrawn"),
         "TASK_COMPLETED": _("Decision"),
         "TASK_AUTO_DECIDED": _("Deemed approved when the time limit ran out"),
+        "TASK_REPEAT_SIGNER_APPROVED": _("Approved automatically: the same reviewer decided an earlier step"),
         "SERVICE_TASK_COMPLETED": _("Automatic check done"),
         "CLOCK_PAUSED": _("Clock paused"),
         "CLOCK_RESUMED": _("Clock running again"),

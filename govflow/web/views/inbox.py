@@ -55,12 +55,15 @@ def inbox(request):
     )
 
 
-def _act(request, task_id: int, action, success: str):
+def _act(request, task_id: int, action, success):
     """Run a task action. An HTMX request gets the refreshed inbox row (with
-    the error in it, if any); a plain form post goes back with a message."""
+    the error in it, if any); a plain form post goes back with a message
+    (`success`, or a function of the action's result giving it)."""
     error = ""
     try:
-        action()
+        result = action()
+        if callable(success):
+            success = success(result)
     except NotFound:
         raise
     except GovflowError as exc:
@@ -83,7 +86,14 @@ def task_claim_view(request, pk):
         request,
         pk,
         lambda: task_claim(task_id=pk, actor=request.user),
-        _("You claimed the task; it is now yours to decide."),
+        lambda task: (
+            _(
+                "You have already decided another step of this application, so this step was approved "
+                "automatically in your name (审批人去重)."
+            )
+            if task.status == "completed"
+            else _("You claimed the task; it is now yours to decide.")
+        ),
     )
 
 

@@ -32,7 +32,7 @@ from govflow.processes.cli import read_definition
 from govflow.timers.calendar import WorkingCalendar, load_calendar_file
 from govflow.timers.services import calendar_get
 
-SCRIPT_KEYS = ("data", "decisions", "durations", "results", "corrections", "commitments")
+SCRIPT_KEYS = ("data", "decisions", "durations", "results", "corrections", "commitments", "signers")
 COMMITMENT_SCRIPT = {"materials": ("supplied", "missing"), "verification": ("confirmed", "false")}
 PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -250,7 +250,7 @@ class Command(BaseCommand):
                 err(_value_pos(raw, key), f"'{key}' must be a mapping")
         if errors:
             return None, errors
-        for section in ("decisions", "durations", "results", "corrections"):
+        for section in ("decisions", "durations", "results", "corrections", "signers"):
             mapping = raw.get(section) or {}
             for node_id in mapping:
                 if node_id not in definition.nodes:
@@ -261,6 +261,13 @@ class Command(BaseCommand):
                 err(
                     _value_pos(raw["decisions"], node_id),
                     f"decisions: '{node_id}' takes an outcome or a list of them",
+                )
+        for node_id, value in (raw.get("signers") or {}).items():
+            values = value if isinstance(value, list) else [value]
+            if not values or not all(isinstance(v, str) and v.strip() for v in values):
+                err(
+                    _value_pos(raw["signers"], node_id),
+                    f"signers: '{node_id}' takes a person's name or a list of them",
                 )
         for node_id, value in (raw.get("durations") or {}).items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
