@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from govflow.engine.problems import Message, Problem
 from govflow.errors import GovflowError
 
 KNOWN_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -226,6 +227,31 @@ FIELD_MESSAGES = {
     "required": gettext_lazy("This field is required."),
     "not a member": gettext_lazy("Choose a member of the task's department."),
     "is the applicant": gettext_lazy("This person is the applicant."),
+    "unknown": gettext_lazy("Unknown value."),
+    "invalid": gettext_lazy("The value is not valid."),
+    "not a colleague": gettext_lazy("Choose a colleague of your department."),
+    "unknown department": gettext_lazy("Unknown department."),
+    "yourself": gettext_lazy("Choose someone other than yourself."),
+    "unknown field": gettext_lazy("Unknown field."),
+    "true or false": gettext_lazy("Give true or false."),
+    "too many": gettext_lazy("Too many items."),
+    "too early": gettext_lazy("Too early."),
+    "the task's own department": gettext_lazy("Choose another department than the task's own."),
+    "own department": gettext_lazy("Choose another department than your own."),
+    "same person": gettext_lazy("Choose a different person."),
+    "only before": gettext_lazy("A person can be named only for a signer added before."),
+    "before or after": gettext_lazy("Choose before or after."),
+    "not part of this case": gettext_lazy("This is not part of the application."),
+    "not listed in the correction notice (一次性告知)": gettext_lazy(
+        "This is not listed in the correction notice."
+    ),
+    "not batch": gettext_lazy("This step does not allow batch approval."),
+    "mixed": gettext_lazy("Choose tasks of one step of one service."),
+    "not a list": gettext_lazy("Give a list."),
+    "11 digits starting with 1": gettext_lazy("Give a mobile number of 11 digits starting with 1."),
+    "1 to 50": gettext_lazy("Choose 1 to 50 items."),
+    "1 to 5": gettext_lazy("Choose 1 to 5."),
+    "1 to 30": gettext_lazy("Give 1 to 30."),
 }
 
 CODE_MESSAGES = {
@@ -263,3 +289,24 @@ def field_texts(messages: Iterable[str]) -> list[str]:
 def fields_of(exc: GovflowError) -> dict[str, list[str]]:
     fields: Mapping[str, Iterable[str]] = exc.fields or {}
     return {path: field_texts(messages) for path, messages in fields.items()}
+
+
+def engine_text(message: str) -> str:
+    """An engine message (a template's problems) in the active language.
+    The engine writes English and keeps, for each message, its template and
+    values (govflow.engine.problems.Message): the template is the catalogue's
+    key, and each value that is a Message too is translated first. A plain
+    message is looked up whole; one the catalogue lacks stays as written."""
+    if isinstance(message, Message):
+        values = {k: engine_text(v) if isinstance(v, Message) else v for k, v in message.params.items()}
+        translated = _(message.template) if message.template else ""
+        try:
+            return translated.format(**values) if values else translated
+        except (KeyError, IndexError, ValueError):  # a translation that lost a field: say it in English
+            return str(message)
+    return _(message) if message else message
+
+
+def translated_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """The problems in the active language, each at the same line and column."""
+    return [Problem(p.line, p.col, engine_text(p.message)) for p in problems]

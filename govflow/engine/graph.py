@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from .definition import Node, Process
 from .expressions import EvaluationError
 from .kinds import KINDS
-from .problems import Problem
+from .problems import Message, Problem
 
 SPLIT_KINDS = ("parallel", "inclusive")
 Flows = Mapping[str, Mapping[str, tuple[int, int]]]
@@ -53,16 +53,28 @@ def analyse(
         for target in successors(node):
             other = nodes.get(target)
             if other is None:
-                err(node, f"node '{node.id}' leads to unknown node '{target}'")
+                err(
+                    node,
+                    Message("node '{node}' leads to unknown node '{target}'", node=node.id, target=target),
+                )
             elif other.process != node.process:
                 err(
                     node,
-                    f"node '{node.id}' leads to '{target}' in another process; flows cannot cross processes",
+                    Message(
+                        "node '{node}' leads to '{target}' in another process; flows cannot cross processes",
+                        node=node.id,
+                        target=target,
+                    ),
                 )
             elif other.type == "start":
-                err(node, f"node '{node.id}' leads back to the start node '{target}'")
+                err(
+                    node,
+                    Message(
+                        "node '{node}' leads back to the start node '{target}'", node=node.id, target=target
+                    ),
+                )
             elif target == node.id:
-                err(node, f"node '{node.id}' leads to itself")
+                err(node, Message("node '{node}' leads to itself", node=node.id))
             else:
                 valid.append(target)
         node.successors = tuple(valid)
@@ -82,15 +94,18 @@ def analyse(
         if kind.is_final:
             continue
         if out == 0:
-            err(node, f"node '{node.id}' has no outgoing flow")
+            err(node, Message("node '{node}' has no outgoing flow", node=node.id))
         if kind.is_gateway:
             node.is_split = out > 1
             node.is_join = node.in_degree > 1
             if node.is_split and node.is_join:
                 err(
                     node,
-                    f"gateway '{node.id}' both splits and joins; "
-                    "use one gateway to join and another to split",
+                    Message(
+                        "gateway '{node}' both splits and joins; use one gateway to join and "
+                        "another to split",
+                        node=node.id,
+                    ),
                 )
 
     # Reachability from each process's start, and paths to an end.
@@ -98,20 +113,25 @@ def analyse(
         members = {n.id for n in nodes.values() if n.process == process.id}
         reached = _reach(process.start, lambda n: nodes[n].successors)
         for node_id in sorted(members - reached, key=lambda n: (nodes[n].line, nodes[n].col)):
-            err(nodes[node_id], f"node '{node_id}' is unreachable from the start")
+            err(nodes[node_id], Message("node '{node_id}' is unreachable from the start", node_id=node_id))
         predecessors: dict[str, list[str]] = {n: [] for n in members}
         for node_id in members:
             for target in nodes[node_id].successors:
                 predecessors[target].append(node_id)
         ends = [n for n in members if nodes[n].type == "end"]
         if not ends:
-            err(nodes[process.start], f"process '{process.id}' has no end node")
+            err(nodes[process.start], Message("process '{process}' has no end node", process=process.id))
             continue
         can_end: set[str] = set()
         for end in ends:
             can_end |= _reach(end, lambda n, preds=predecessors: preds[n])
         for node_id in sorted(reached - can_end, key=lambda n: (nodes[n].line, nodes[n].col)):
-            err(nodes[node_id], f"node '{node_id}' cannot reach an end: every path from it loops or stops")
+            err(
+                nodes[node_id],
+                Message(
+                    "node '{node_id}' cannot reach an end: every path from it loops or stops", node_id=node_id
+                ),
+            )
 
     # Sub-process calls may not recurse.
     calls = {n.process: set() for n in nodes.values()}
@@ -124,7 +144,7 @@ def analyse(
         if process_id in _reach_calls(process_id, calls, start_excluded=True):
             err(
                 nodes[processes[process_id].start],
-                f"sub-process '{process_id}' calls itself (directly or not)",
+                Message("sub-process '{process_id}' calls itself (directly or not)", process_id=process_id),
             )
 
     if problems:
@@ -320,7 +340,11 @@ def _blocks(nodes: dict[str, Node], flows: Flows) -> list[Problem]:
                 Problem(
                     node.line,
                     node.col,
-                    f"join '{node.id}' has no matching {node.type} split; its branches do not balance",
+                    Message(
+                        "join '{node}' has no matching {type} split; its branches do not balance",
+                        node=node.id,
+                        type=node.type,
+                    ),
                 )
             )
     return problems
@@ -416,8 +440,13 @@ def _items_that_never_start(
                     changed = True
                     at(
                         (node.line, node.col),
-                        f"item '{item.id}' of bundle '{node.id}' can never start: it comes after "
-                        f"'{blocked}', which never ends approved",
+                        Message(
+                            "item '{item}' of bundle '{node}' can never start: it comes after "
+                            "'{blocked}', which never ends approved",
+                            item=item.id,
+                            node=node.id,
+                            blocked=blocked,
+                        ),
                     )
 
 
@@ -440,9 +469,12 @@ def _instant_loops(nodes: dict[str, Node], order: list[Node], at) -> None:
         reported.update(members)
         at(
             (node.line, node.col),
-            f"the loop through {', '.join(repr(m) for m in members)} passes only gateways: "
-            "nothing on it waits (a task, a wait, a correction or a call), "
-            "so a case whose data keeps choosing it would go round forever",
+            Message(
+                "the loop through {members} passes only gateways: nothing on it waits "
+                "(a task, a wait, a correction or a call), so a case whose data keeps "
+                "choosing it would go round forever",
+                members=", ".join(repr(m) for m in members),
+            ),
         )
 
 
@@ -484,16 +516,25 @@ def _switched_off_exits(nodes: dict[str, Node], processes: dict[str, Process], o
             if off:
                 at(
                     (nodes[node_id].line, nodes[node_id].col),
-                    f"gateway '{node_id}' can never lead the case to an end: the way out, the branch to "
-                    f"'{off[0].target}', has the condition '{off[0].condition.source}', which never holds",
+                    Message(
+                        "gateway '{node_id}' can never lead the case to an end: the way out, "
+                        "the branch to '{target}', has the condition '{source}', which never "
+                        "holds",
+                        node_id=node_id,
+                        target=off[0].target,
+                        source=off[0].condition.source,
+                    ),
                 )
                 return
         if reached - ending:
             first = min(reached - ending, key=lambda n: (nodes[n].line, nodes[n].col))
             at(
                 (nodes[first].line, nodes[first].col),
-                f"node '{first}' cannot reach an end: every way out passes a branch whose condition "
-                "never holds",
+                Message(
+                    "node '{first}' cannot reach an end: every way out passes a branch "
+                    "whose condition never holds",
+                    first=first,
+                ),
             )
             return
 
@@ -535,32 +576,58 @@ def _check_block(
                     what = "issues certificates" if other.certificates else "approves the case"
                     at(
                         _flow_pos(flows, member, target),
-                        f"end '{target}' {what} but is reached from '{member_id}' inside the block of "
-                        f"{kind} gateway '{split.id}': the case would end while other branches are "
-                        f"still undecided; inside a block only an end that refuses (rejected or "
-                        f"withdrawn: one department's veto) may stand, approval goes through the "
-                        f"join '{join.id}'",
+                        Message(
+                            "end '{target}' {what} but is reached from '{member_id}' inside the "
+                            "block of {kind} gateway '{split}': the case would end while other "
+                            "branches are still undecided; inside a block only an end that refuses "
+                            "(rejected or withdrawn: one department's veto) may stand, approval "
+                            "goes through the join '{join}'",
+                            target=target,
+                            what=what,
+                            member_id=member_id,
+                            kind=kind,
+                            split=split.id,
+                            join=join.id,
+                        ),
                     )
             elif target not in inside and target != join.id and member_id != split.id:
                 at(
                     _flow_pos(flows, member, target),
-                    f"a branch of {kind} gateway '{split.id}' leaves its block: '{member_id}' leads to "
-                    f"'{target}', outside it; a branch may only reach the join '{join.id}' or an end "
-                    "that refuses",
+                    Message(
+                        "a branch of {kind} gateway '{split}' leaves its block: '{member_id}' "
+                        "leads to '{target}', outside it; a branch may only reach the join "
+                        "'{join}' or an end that refuses",
+                        kind=kind,
+                        split=split.id,
+                        member_id=member_id,
+                        target=target,
+                        join=join.id,
+                    ),
                 )
         if member_id != split.id:
             for prev in predecessors[member_id]:
                 if prev not in inside and prev != split.id:
                     at(
                         _flow_pos(flows, nodes[prev], member_id),
-                        f"'{prev}' leads into the block of {kind} gateway '{split.id}' at '{member_id}'; "
-                        "a flow may enter a block only through its split",
+                        Message(
+                            "'{prev}' leads into the block of {kind} gateway '{split}' at "
+                            "'{member_id}'; a flow may enter a block only through its split",
+                            prev=prev,
+                            kind=kind,
+                            split=split.id,
+                            member_id=member_id,
+                        ),
                     )
         if member_id != split.id and member.type in SPLIT_KINDS and member.is_split and member.join is None:
             at(
                 (member.line, member.col),
-                f"split '{member_id}' inside the block of '{split.id}' has no join of its own; "
-                "inside a block every split needs its join, or its branches would outlive the block",
+                Message(
+                    "split '{member_id}' inside the block of '{split}' has no join of its "
+                    "own; inside a block every split needs its join, or its branches would "
+                    "outlive the block",
+                    member_id=member_id,
+                    split=split.id,
+                ),
             )
     regions: list[set[str]] = []
     owner: dict[str, str] = {}
@@ -571,9 +638,18 @@ def _check_block(
             if member_id in owner and owner[member_id] != first:
                 at(
                     (split.line, split.col),
-                    f"the branches of {kind} gateway '{split.id}' starting at '{owner[member_id]}' and "
-                    f"'{first}' meet at '{member_id}' before the join '{join.id}': '{member_id}' would "
-                    "run once for each of them; every branch must reach the join on its own",
+                    Message(
+                        "the branches of {kind} gateway '{split}' starting at '{owner}' and "
+                        "'{first}' meet at '{member_id}' before the join '{join}': "
+                        "'{member_id}' would run once for each of them; every branch must "
+                        "reach the join on its own",
+                        kind=kind,
+                        split=split.id,
+                        owner=owner[member_id],
+                        first=first,
+                        member_id=member_id,
+                        join=join.id,
+                    ),
                 )
                 return regions
             owner[member_id] = first
@@ -595,9 +671,16 @@ def _check_open_split(
             if back:
                 at(
                     _flow_pos(flows, member, back[0]),
-                    f"'{member_id}' leads back to '{back[0]}', before {kind} gateway '{split.id}', which "
-                    "has no join: its branches would start again while the earlier ones may still run; "
-                    f"close the loop before '{split.id}' or give it a join",
+                    Message(
+                        "'{member_id}' leads back to '{back}', before {kind} gateway "
+                        "'{split}', which has no join: its branches would start again while "
+                        "the earlier ones may still run; close the loop before '{split}' or "
+                        "give it a join",
+                        member_id=member_id,
+                        back=back[0],
+                        kind=kind,
+                        split=split.id,
+                    ),
                 )
                 return regions
     owner: dict[str, str] = {}
@@ -608,9 +691,17 @@ def _check_open_split(
             if member_id in owner:
                 at(
                     (split.line, split.col),
-                    f"the branches of {kind} gateway '{split.id}' starting at '{owner[member_id]}' and "
-                    f"'{first}' meet at '{member_id}', but '{split.id}' has no join: '{member_id}' would "
-                    f"run once for each of them; lead the branches to a {kind} join",
+                    Message(
+                        "the branches of {kind} gateway '{split}' starting at '{owner}' and "
+                        "'{first}' meet at '{member_id}', but '{split}' has no join: "
+                        "'{member_id}' would run once for each of them; lead the branches to a "
+                        "{kind} join",
+                        kind=kind,
+                        split=split.id,
+                        owner=owner[member_id],
+                        first=first,
+                        member_id=member_id,
+                    ),
                 )
                 return regions
             owner[member_id] = first
@@ -620,8 +711,14 @@ def _check_open_split(
         if not _rests(nodes, first, possible, set()):
             at(
                 (split.line, split.col),
-                f"{kind} gateway '{split.id}' has no join, and its branch '{first}' ends the case at once "
-                "(nothing on its way waits): the other branches would be cut short before they could run",
+                Message(
+                    "{kind} gateway '{split}' has no join, and its branch '{first}' ends "
+                    "the case at once (nothing on its way waits): the other branches would "
+                    "be cut short before they could run",
+                    kind=kind,
+                    split=split.id,
+                    first=first,
+                ),
             )
             return regions
     approving: list[tuple[str, str]] = []
@@ -631,22 +728,39 @@ def _check_open_split(
             member = nodes[member_id]
             unmapped = sorted(possible.get(member.calls or "", set()) - set(member.outcomes))
             if member.type == "end" and member.terminate:
-                ending.append((first, f"at '{member_id}'"))
+                ending.append((first, Message("at '{member_id}'", member_id=member_id)))
                 if _approves(member):
                     approving.append((first, member_id))
             elif member.type == "call" and unmapped:
                 ending.append(
-                    (first, f"when sub-process '{member.calls}' of '{member_id}' ends {unmapped[0]}")
+                    (
+                        first,
+                        Message(
+                            "when sub-process '{calls}' of '{member_id}' ends {unmapped}",
+                            calls=member.calls,
+                            member_id=member_id,
+                            unmapped=unmapped[0],
+                        ),
+                    )
                 )
     for first, end in approving[:1]:
         others = [(branch, how) for branch, how in ending if branch != first]
         if others:
             at(
                 (split.line, split.col),
-                f"{kind} gateway '{split.id}' has no join, and its branch '{first}' can approve the case "
-                f"at '{end}' while branch '{others[0][0]}' can still end it ({others[0][1]}): the "
-                f"approval would cut that branch short; give '{split.id}' a join, or let the branches "
-                "approve through ends that do not terminate (terminate: false)",
+                Message(
+                    "{kind} gateway '{split}' has no join, and its branch '{first}' can "
+                    "approve the case at '{end}' while branch '{others}' can still end it "
+                    "({others2}): the approval would cut that branch short; give '{split}' "
+                    "a join, or let the branches approve through ends that do not "
+                    "terminate (terminate: false)",
+                    kind=kind,
+                    split=split.id,
+                    first=first,
+                    end=end,
+                    others=others[0][0],
+                    others2=others[0][1],
+                ),
             )
     return regions
 
@@ -689,17 +803,26 @@ def _loose_ends(nodes: dict[str, Node], process: str, reached: set[str], at) -> 
         if end.certificates:
             at(
                 (end.line, end.col),
-                f"end '{end.id}' issues certificates but does not terminate, and it is reached after a "
-                "split without a join: the certificates would be issued while another path may "
-                "still refuse the case",
+                Message(
+                    "end '{end}' issues certificates but does not terminate, and it is "
+                    "reached after a split without a join: the certificates would be "
+                    "issued while another path may still refuse the case",
+                    end=end.id,
+                ),
             )
         if len(outcomes) > 1 and end.outcome != "approved":
             others = sorted(o for o in outcomes if o != end.outcome and o is not None)
             at(
                 (end.line, end.col),
-                f"end '{end.id}' ({end.outcome}) does not terminate, but ends with another outcome "
-                f"({', '.join(others)}) can also be reached after a split without a join: the case "
-                f"would end with whichever is reached last; let '{end.id}' terminate",
+                Message(
+                    "end '{end}' ({outcome}) does not terminate, but ends with another "
+                    "outcome ({others}) can also be reached after a split without a join: "
+                    "the case would end with whichever is reached last; let '{end}' "
+                    "terminate",
+                    end=end.id,
+                    outcome=end.outcome,
+                    others=", ".join(others),
+                ),
             )
 
 
@@ -726,9 +849,15 @@ def _concurrent_calls(nodes: dict[str, Node], regions_of: dict[str, list[set[str
                         reported.add(call.id)
                         at(
                             (call.line, call.col),
-                            f"call '{call.id}' runs sub-process '{shared[0]}' while call '{other.id}', in "
-                            f"another branch of '{split_id}', may run it at the same time: the two runs "
-                            "would share its tasks and decisions; call it from one branch only",
+                            Message(
+                                "call '{call}' runs sub-process '{shared}' while call '{other}', in "
+                                "another branch of '{split_id}', may run it at the same time: the two "
+                                "runs would share its tasks and decisions; call it from one branch only",
+                                call=call.id,
+                                shared=shared[0],
+                                other=other.id,
+                                split_id=split_id,
+                            ),
                         )
             seen += [(call, runs(call)) for call in mine]
 
@@ -769,10 +898,16 @@ def _joins_that_never_fire(
                     changed = True
                     at(
                         (split.line, split.col),
-                        f"the branch of {split.type} gateway '{split.id}' starting at '{first}' never "
-                        f"reaches the join '{join}': every path from it ends the case, so the join "
-                        f"could never fire {'when that branch runs ' if split.type == 'inclusive' else ''}"
-                        "and what follows it could never run",
+                        Message(
+                            "the branch of {type} gateway '{split}' starting at '{first}' never "
+                            "reaches the join '{join}': every path from it ends the case, so the "
+                            "join could never fire {value}and what follows it could never run",
+                            type=split.type,
+                            split=split.id,
+                            first=first,
+                            join=join,
+                            value="when that branch runs " if split.type == "inclusive" else "",
+                        ),
                     )
                     break
 
@@ -832,6 +967,12 @@ def _dead_call_outcomes(
             if outcome not in possible[node.calls] and target not in reached:
                 at(
                     _flow_pos(flows, node, target),
-                    f"'{target}' can never be reached: call '{node.id}' leads there on outcome "
-                    f"'{outcome}', but sub-process '{node.calls}' never ends '{outcome}'",
+                    Message(
+                        "'{target}' can never be reached: call '{node}' leads there on outcome "
+                        "'{outcome}', but sub-process '{calls}' never ends '{outcome}'",
+                        target=target,
+                        node=node.id,
+                        outcome=outcome,
+                        calls=node.calls,
+                    ),
                 )

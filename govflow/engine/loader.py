@@ -53,7 +53,7 @@ from .loading.scanning import MAX_BYTES, MAX_DEPTH, decode, scan, yaml_problem
 from .loading.scanning import decode as _decode
 from .loading.scanning import scan as _scan
 from .loading.scanning import yaml_problem as _yaml_problem
-from .problems import InvalidDefinition, Problem
+from .problems import InvalidDefinition, Message, Problem
 from .repeat_signers import ALLOW, DEFAULT_REPEAT_SIGNER, REFUSE, REPEAT_SIGNER_RULES
 
 __all__ = [
@@ -152,14 +152,18 @@ def check_definition(
     except MarkedYAMLError as exc:
         return None, [yaml_problem(exc)]
     except YAMLError as exc:  # pragma: no cover - ruamel raises marked errors for text input
-        return None, [Problem(1, 1, f"YAML error: {exc}")]
+        return None, [Problem(1, 1, Message("YAML error: {exc}", exc=exc))]
     except RecursionError:
         return None, [Problem(1, 1, "the document is nested too deeply")]
     except (ValueError, IndexError, TypeError) as exc:
         # ruamel's scalar constructors can fail on odd plain scalars (`-_`
         # is resolved as an integer and then has no digits); report it, never
         # raise. The fuzz test in tests/engine/test_loader.py found it.
-        return None, [Problem(1, 1, f"the YAML could not be read ({type(exc).__name__}: {exc})")]
+        return None, [
+            Problem(
+                1, 1, Message("the YAML could not be read ({name}: {exc})", name=type(exc).__name__, exc=exc)
+            )
+        ]
     reader = _Reader(
         departments=None if departments is None else frozenset(departments),
         handlers=None if handlers is None else frozenset(handlers),
@@ -173,10 +177,12 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
     """Pass 2 and 3: the document's structure, then its graph."""
 
     def read(self, document: Any) -> Definition | None:
-        root = self.mapping(document, pos_of(document), "the process definition")
+        root = self.mapping(document, pos_of(document), Message("the process definition"))
         if root is None:
             return None
-        self.keys(root, TOP_KEYS, [k for k, req in TOP_KEYS.items() if req], "the process definition")
+        self.keys(
+            root, TOP_KEYS, [k for k, req in TOP_KEYS.items() if req], Message("the process definition")
+        )
         process_id = self.ident(root, "id", "process", pattern=SLUG_RE)
         title = self.label(root, "title", "process", required=True)
         description = self.label(root, "description", "process", required=False)
@@ -204,7 +210,9 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
         ):
             self.err(
                 value_pos(root, "title_field"),
-                f"title_field '{title_field}' must name a text field of the form",
+                Message(
+                    "title_field '{title_field}' must name a text field of the form", title_field=title_field
+                ),
             )
             title_field = None
 
@@ -221,22 +229,40 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
                 sub_pos = key_pos(subs, sub_id)
                 if not isinstance(sub_id, str) or not ID_RE.match(sub_id) or sub_id == MAIN:
                     self.err(
-                        sub_pos, f"sub-process id {sub_id!r} must be a lowercase identifier other than 'main'"
+                        sub_pos,
+                        Message(
+                            "sub-process id {sub_id} must be a lowercase identifier other than 'main'",
+                            sub_id=repr(sub_id),
+                        ),
                     )
                     continue
-                sub = self.mapping(subs[sub_id], value_pos(subs, sub_id), f"sub-process '{sub_id}'")
+                sub = self.mapping(
+                    subs[sub_id], value_pos(subs, sub_id), Message("sub-process '{sub_id}'", sub_id=sub_id)
+                )
                 if sub is None:
                     continue
                 self.keys(
-                    sub, ("title", "nodes", "description"), ("title", "nodes"), f"sub-process '{sub_id}'"
+                    sub,
+                    ("title", "nodes", "description"),
+                    ("title", "nodes"),
+                    Message("sub-process '{sub_id}'", sub_id=sub_id),
                 )
-                sub_title = self.label(sub, "title", f"sub-process '{sub_id}'", required=True)
+                sub_title = self.label(
+                    sub, "title", Message("sub-process '{sub_id}'", sub_id=sub_id), required=True
+                )
                 if "nodes" in sub:
                     start = self.read_nodes(sub["nodes"], value_pos(sub, "nodes"), sub_id, nodes, seen)
                     if start is not None:
                         processes[sub_id] = Process(sub_id, sub_title, start)
         if len(nodes) > MAX_NODES:
-            self.err(pos_of(root), f"too many nodes ({len(nodes)}; the limit is {MAX_NODES})")
+            self.err(
+                pos_of(root),
+                Message(
+                    "too many nodes ({count_nodes}; the limit is {MAX_NODES})",
+                    count_nodes=len(nodes),
+                    MAX_NODES=MAX_NODES,
+                ),
+            )
             return None
 
         self.check_conditions(nodes)
@@ -272,7 +298,7 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
             processes=processes,
             departments=frozenset(self.used_departments),
             title_field=title_field,
-            claim_required=self.boolean(root, "claim_required", "the process definition", True),
+            claim_required=self.boolean(root, "claim_required", Message("the process definition"), True),
             repeat_signer=self.read_repeat_signer(root),
             decimal_fields=tuple(f.id for f in form.fields if f.type == "decimal"),
             decimal_columns={
@@ -319,8 +345,12 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
             if pledged:
                 self.err(
                     pos_of(root),
-                    f"document(s) {', '.join(pledged)} take a commitment (告知承诺): the template needs "
-                    "'verification: {department, days}' (who verifies the commitments after the approval)",
+                    Message(
+                        "document(s) {pledged} take a commitment (告知承诺): the template needs "
+                        "'verification: {{department, days}}' (who verifies the commitments "
+                        "after the approval)",
+                        pledged=", ".join(pledged),
+                    ),
                 )
             return None
         pos = value_pos(root, "verification")

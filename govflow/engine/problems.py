@@ -7,7 +7,34 @@ at the exact place in the template.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+
+class Message(str):
+    """A message in English that keeps the template and the values it was
+    made from (`str.format` fields), so that a caller holding a translation
+    catalogue can say it in the reader's language without the engine
+    importing one: the template is the catalogue's key (govflow.engine_text
+    translates it, and any value that is a Message itself). It compares,
+    hashes and prints as the English text."""
+
+    template: str
+    params: Mapping[str, Any]
+
+    def __new__(cls, template: str, /, **params: Any) -> Message:
+        self = super().__new__(cls, template.format(**params) if params else template)
+        self.template = template
+        self.params = params
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_message, (self.template, dict(self.params)))
+
+
+def _message(template: str, params: dict[str, Any]) -> Message:
+    return Message(template, **params)
 
 
 @dataclass(frozen=True, slots=True, order=True)

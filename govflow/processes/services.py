@@ -16,6 +16,7 @@ from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.engine import Definition, InvalidDefinition, load_definition
 from govflow.errors import InvalidInput
+from govflow.messages import translated_problems
 
 from .handlers import handler_names
 from .models import ProcessTemplate, ProcessVersion
@@ -90,7 +91,7 @@ def definition_validated(source: str) -> Definition:
         raise InvalidInput(
             "the template does not validate",
             code="invalid_definition",
-            fields={"source": [f"{p.line}:{p.col}: {p.message}" for p in exc.problems]},
+            fields={"source": [f"{p.line}:{p.col}: {p.message}" for p in translated_problems(exc.problems)]},
         ) from exc
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.utils.translation import gettext as _
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -39,33 +40,40 @@ def _script(text: str, node_ids: set[str]) -> tuple[Script | None, list[str]]:
     if not text:
         return Script(), []
     if len(text) > MAX_SCRIPT:
-        return None, [f"the script is longer than {MAX_SCRIPT} characters"]
+        return None, [_("the script is longer than %(count)s characters") % {"count": MAX_SCRIPT}]
     try:
         raw = YAML(typ="safe", pure=True).load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{mark.line + 1}:{mark.column + 1}: " if mark else ""
-        return None, [f"{where}YAML syntax error: {getattr(exc, 'problem', exc)}"]
+        return None, [where + _("YAML syntax error: %(problem)s") % {"problem": getattr(exc, "problem", exc)}]
     if raw is None:
         return Script(), []
     if not isinstance(raw, dict):
-        return None, ["the script is a mapping with decisions: and durations:"]
-    errors = [f"unknown key '{key}' (allowed: decisions, durations)" for key in raw if key not in SCRIPT_KEYS]
+        return None, [_("the script is a mapping with decisions: and durations:")]
+    errors = [
+        _("unknown key '%(key)s' (allowed: decisions, durations)") % {"key": key}
+        for key in raw
+        if key not in SCRIPT_KEYS
+    ]
     decisions = raw.get("decisions") or {}
     durations = raw.get("durations") or {}
     if not isinstance(decisions, dict) or not isinstance(durations, dict):
-        return None, [*errors, "decisions and durations must be mappings of node ids"]
+        return None, [*errors, _("decisions and durations must be mappings of node ids")]
     for node_id, value in decisions.items():
         values = value if isinstance(value, list) else [value]
         if node_id not in node_ids:
-            errors.append(f"decisions: unknown node '{node_id}'")
+            errors.append(_("decisions: unknown node '%(node)s'") % {"node": node_id})
         elif not values or not all(isinstance(v, str) and v in TASK_OUTCOMES for v in values):
-            errors.append(f"decisions: '{node_id}' takes approve, reject or return (or a list of them)")
+            errors.append(
+                _("decisions: '%(node)s' takes approve, reject or return (or a list of them)")
+                % {"node": node_id}
+            )
     for node_id, value in durations.items():
         if node_id not in node_ids:
-            errors.append(f"durations: unknown node '{node_id}'")
+            errors.append(_("durations: unknown node '%(node)s'") % {"node": node_id})
         elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            errors.append(f"durations: '{node_id}' takes a number of working days")
+            errors.append(_("durations: '%(node)s' takes a number of working days") % {"node": node_id})
     if errors:
         return None, errors
     return Script(decisions=dict(decisions), durations={k: float(v) for k, v in durations.items()}), []

@@ -138,7 +138,27 @@ def test_the_dry_run_runs_the_simulator(admin_client):
         "/console/editor/",
         {"action": "simulate", "source": SOURCE, "script": "decisions:\n  nowhere: approve\n"},
     ).content.decode()
-    assert "unknown node" in bad_script
+    assert "decisions：不存在的节点 &#x27;nowhere&#x27;" in bad_script  # the script's problems, translated
+
+
+def test_the_templates_problems_are_in_chinese_at_the_same_line_and_column(
+    admin_client, client, process_admin
+):
+    broken = SOURCE.replace("department: public_security", "department: nowhere", 1)
+    line = next(i for i, text in enumerate(broken.splitlines(), 1) if "department: nowhere" in text)
+
+    chinese = admin_client.post("/console/editor/", {"action": "validate", "source": broken})
+    client.force_login(process_admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.post("/console/editor/", {"action": "validate", "source": broken})
+
+    assert chinese.status_code == english.status_code == 400
+    zh = [(p.line, p.col, p.message) for p in chinese.context["problems"]]
+    en = [(p.line, p.col, p.message) for p in english.context["problems"]]
+    assert [(ln, col) for ln, col, _m in zh] == [(ln, col) for ln, col, _m in en] == [(line, en[0][1])]
+    assert "unknown department 'nowhere'" in en[0][2]
+    assert "不存在的部门 'nowhere'" in zh[0][2]
+    assert not re.search(r"[a-z]{4,} [a-z]{4,}", zh[0][2].replace("nowhere", "")), zh[0][2]
 
 
 def test_publishing_makes_a_new_version_and_running_cases_keep_theirs(admin_client, business_case):

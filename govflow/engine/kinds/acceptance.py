@@ -34,7 +34,7 @@ from ..effects import Accepted, TaskCompleted, TimerCancelled
 from ..events import CompleteTask
 from ..loading.positions import pos_of, value_pos
 from ..notices import check_rounds, pending_notice
-from ..problems import IllegalEvent
+from ..problems import IllegalEvent, Message
 from .base import NodeKind, gettext_noop, read_claim_required
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class Acceptance(NodeKind):
 
     def read(self, reader: Reader, node: Node, item: Any, what: str) -> None:
         if "department" not in item:
-            reader.err(pos_of(item), f"{what} is missing required key 'department'")
+            reader.err(pos_of(item), Message("{what} is missing required key 'department'", what=what))
         else:
             node.department = reader.department(item["department"], value_pos(item, "department"), what)
         if "days" in item or "hours" in item:
@@ -87,14 +87,20 @@ class Acceptance(NodeKind):
             if target.type != "end" or target.outcome != "rejected":
                 reader.err(
                     where.get("refuse", (node.line, node.col)),
-                    f"node '{node.id}': outcome 'refuse' (不予受理) must lead to "
-                    "an end with outcome 'rejected'",
+                    Message(
+                        "node '{node}': outcome 'refuse' (不予受理) must lead to an end with "
+                        "outcome 'rejected'",
+                        node=node.id,
+                    ),
                 )
         notice = node.outcomes.get("notice")
         if notice is not None and notice in nodes and nodes[notice].type != "correction":
             reader.err(
                 where.get("notice", (node.line, node.col)),
-                f"node '{node.id}': outcome 'notice' (一次性告知) must lead to a correction node",
+                Message(
+                    "node '{node}': outcome 'notice' (一次性告知) must lead to a correction node",
+                    node=node.id,
+                ),
             )
 
     def successors(self, node: Node) -> tuple[str, ...]:

@@ -33,7 +33,7 @@ from ..effects import TaskCancelled, TaskCompleted, TimerCancelled
 from ..events import SubmitApplicantTask
 from ..loading.positions import item_pos, key_pos, value_pos
 from ..loading.primitives import DURATION_KEYS
-from ..problems import IllegalEvent
+from ..problems import IllegalEvent, Message
 from .base import NodeKind, gettext_noop
 
 if TYPE_CHECKING:
@@ -59,60 +59,83 @@ class ApplicantTask(NodeKind):
         fields: list[str] = []
         if "fields" in item:
             pos = value_pos(item, "fields")
-            items = reader.seq(item["fields"], pos, f"{what} fields")
+            items = reader.seq(item["fields"], pos, Message("{what} fields", what=what))
             for index, raw in enumerate(items or ()):
                 where = item_pos(items, index, pos)
                 spec = reader.fields.get(raw) if isinstance(raw, str) else None
                 if spec is None:
-                    reader.err(where, f"{what} fields names unknown form field {raw!r}")
+                    reader.err(
+                        where,
+                        Message("{what} fields names unknown form field {raw}", what=what, raw=repr(raw)),
+                    )
                 elif spec.type == "table":
-                    reader.err(where, f"{what} fields cannot ask for the table '{raw}'")
+                    reader.err(
+                        where, Message("{what} fields cannot ask for the table '{raw}'", what=what, raw=raw)
+                    )
                 elif raw in fields:
-                    reader.err(where, f"{what} fields names '{raw}' twice")
+                    reader.err(where, Message("{what} fields names '{raw}' twice", what=what, raw=raw))
                 else:
                     fields.append(str(raw))
         node.settings["fields"] = tuple(fields)
         documents: list[str] = []
         if "documents" in item:
             pos = value_pos(item, "documents")
-            items = reader.seq(item["documents"], pos, f"{what} documents")
+            items = reader.seq(item["documents"], pos, Message("{what} documents", what=what))
             for index, raw in enumerate(items or ()):
                 where = item_pos(items, index, pos)
                 if not isinstance(raw, str) or raw not in reader.document_slots:
                     reader.err(
                         where,
-                        f"{what} documents names unknown document slot {raw!r} "
-                        "(list it under form: attachments)",
+                        Message(
+                            "{what} documents names unknown document slot {raw} (list it under "
+                            "form: attachments)",
+                            what=what,
+                            raw=repr(raw),
+                        ),
                     )
                 elif raw in documents:
-                    reader.err(where, f"{what} documents names '{raw}' twice")
+                    reader.err(where, Message("{what} documents names '{raw}' twice", what=what, raw=raw))
                 else:
                     documents.append(raw)
             if items is not None and not items:
-                reader.err(pos, f"{what} documents is empty: name at least one document slot")
+                reader.err(
+                    pos, Message("{what} documents is empty: name at least one document slot", what=what)
+                )
         if documents:
             node.settings["documents"] = tuple(documents)
         if "confirm" in item:
-            node.settings["confirm"] = reader.label(item, "confirm", f"{what} confirm", required=True)
+            node.settings["confirm"] = reader.label(
+                item, "confirm", Message("{what} confirm", what=what), required=True
+            )
         if "fields" not in item and "confirm" not in item and "documents" not in item:
             reader.err(
                 (node.line, node.col),
-                f"{what} asks nothing of the applicant: give 'fields', 'documents', 'confirm' or more",
+                Message(
+                    "{what} asks nothing of the applicant: give 'fields', 'documents', 'confirm' or more",
+                    what=what,
+                ),
             )
         if "deadline" in item:
-            deadline = reader.mapping(item["deadline"], value_pos(item, "deadline"), f"{what} deadline")
+            deadline = reader.mapping(
+                item["deadline"], value_pos(item, "deadline"), Message("{what} deadline", what=what)
+            )
             if deadline is not None:
-                reader.keys(deadline, DURATION_KEYS, (), f"{what} deadline")
-                node.duration = reader.duration(deadline, f"{what} deadline")
+                reader.keys(deadline, DURATION_KEYS, (), Message("{what} deadline", what=what))
+                node.duration = reader.duration(deadline, Message("{what} deadline", what=what))
             if "on_timeout" not in item:
                 reader.err(
                     key_pos(item, "deadline"),
-                    f"{what}: an applicant task deadline needs 'on_timeout' "
-                    "(where the case goes when it is missed)",
+                    Message(
+                        "{what}: an applicant task deadline needs 'on_timeout' (where the case "
+                        "goes when it is missed)",
+                        what=what,
+                    ),
                 )
         if "on_timeout" in item:
             if "deadline" not in item:
-                reader.err(key_pos(item, "on_timeout"), f"{what}: 'on_timeout' needs a 'deadline'")
+                reader.err(
+                    key_pos(item, "on_timeout"), Message("{what}: 'on_timeout' needs a 'deadline'", what=what)
+                )
             node.on_timeout = reader.target(item, "on_timeout", what, node)
 
     def successors(self, node: Node) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..problems import IllegalEvent
+from ..problems import IllegalEvent, Message
 
 if TYPE_CHECKING:
     from ..definition import Node
@@ -84,7 +84,7 @@ class NodeKind:
         }
 
     def __repr__(self) -> str:
-        return f"<node kind {self.type}>"
+        return Message("<node kind {type}>", type=self.type)
 
     def read(self, reader: Reader, node: Node, item: Any, what: str) -> None:
         """Fill `node` from its YAML mapping `item`, reporting problems on

@@ -34,6 +34,7 @@ from ..definition import BUNDLE_OUTCOMES, CASE_OUTCOMES, MAIN, BundleItem, Node
 from ..effects import ItemEnded
 from ..loading.positions import item_pos, value_pos
 from ..loading.primitives import ID_RE
+from ..problems import Message
 from .base import NodeKind, gettext_noop
 
 if TYPE_CHECKING:
@@ -76,12 +77,18 @@ class Bundle(NodeKind):
     def read(self, reader: Reader, node: Node, item: Any, what: str) -> None:
         if node.process != MAIN:
             reader.err(
-                (node.line, node.col), f"{what}: a bundle stands in the main process, not a sub-process"
+                (node.line, node.col),
+                Message("{what}: a bundle stands in the main process, not a sub-process", what=what),
             )
         if "lead" in item:
-            node.lead = reader.department(item["lead"], value_pos(item, "lead"), f"{what} lead")
+            node.lead = reader.department(
+                item["lead"], value_pos(item, "lead"), Message("{what} lead", what=what)
+            )
         else:
-            reader.err((node.line, node.col), f"{what} is missing required key 'lead' (the lead department)")
+            reader.err(
+                (node.line, node.col),
+                Message("{what} is missing required key 'lead' (the lead department)", what=what),
+            )
         items = self.read_items(reader, node, item, what)
         node.items = tuple(items)
         required = ["approved", "rejected"] + (["partially_approved"] if len(items) > 1 else [])
@@ -89,36 +96,47 @@ class Bundle(NodeKind):
         if "outcomes" in item:
             for outcome in required[1:]:
                 if outcome not in item["outcomes"]:
-                    reader.err(value_pos(item, "outcomes"), f"{what} outcomes must include '{outcome}'")
+                    reader.err(
+                        value_pos(item, "outcomes"),
+                        Message("{what} outcomes must include '{outcome}'", what=what, outcome=outcome),
+                    )
 
     def read_items(self, reader: Reader, node: Node, item: Any, what: str) -> list[BundleItem]:
         if "items" not in item:
-            reader.err((node.line, node.col), f"{what} is missing required key 'items'")
+            reader.err((node.line, node.col), Message("{what} is missing required key 'items'", what=what))
             return []
         pos = value_pos(item, "items")
-        raw = reader.seq(item["items"], pos, f"{what} items")
+        raw = reader.seq(item["items"], pos, Message("{what} items", what=what))
         if raw is None:
             return []
         if not raw:
-            reader.err(pos, f"{what} items must not be empty")
+            reader.err(pos, Message("{what} items must not be empty", what=what))
             return []
         items: list[BundleItem] = []
         where: dict[str, tuple[int, int]] = {}
         after_pos: dict[str, list[tuple[str, tuple[int, int]]]] = {}
         for index, entry in enumerate(raw):
             entry_pos = item_pos(raw, index, pos)
-            spec = reader.mapping(entry, entry_pos, f"an item of {what}")
+            spec = reader.mapping(entry, entry_pos, Message("an item of {what}", what=what))
             if spec is None:
                 continue
             reader.keys(
                 spec,
                 ("process", "department", "after", "when"),
                 ("process", "department"),
-                f"an item of {what}",
+                Message("an item of {what}", what=what),
             )
-            process = reader.ident(spec, "process", f"an item of {what}") if "process" in spec else None
+            process = (
+                reader.ident(spec, "process", Message("an item of {what}", what=what))
+                if "process" in spec
+                else None
+            )
             department = (
-                reader.department(spec["department"], value_pos(spec, "department"), f"item '{process}'")
+                reader.department(
+                    spec["department"],
+                    value_pos(spec, "department"),
+                    Message("item '{process}'", process=process),
+                )
                 if "department" in spec
                 else None
             )
@@ -127,15 +145,22 @@ class Bundle(NodeKind):
             if "after" in spec:
                 apos = value_pos(spec, "after")
                 for a_index, name in enumerate(
-                    reader.seq(spec["after"], apos, f"item '{process}' after") or []
+                    reader.seq(spec["after"], apos, Message("item '{process}' after", process=process)) or []
                 ):
                     npos = item_pos(spec["after"], a_index, apos)
                     if not isinstance(name, str) or not ID_RE.match(name):
-                        reader.err(npos, f"item '{process}' 'after' must list item ids")
+                        reader.err(
+                            npos, Message("item '{process}' 'after' must list item ids", process=process)
+                        )
                     elif name == process:
-                        reader.err(npos, f"item '{process}' comes after itself")
+                        reader.err(npos, Message("item '{process}' comes after itself", process=process))
                     elif name in after:
-                        reader.err(npos, f"item '{process}' names '{name}' twice in 'after'")
+                        reader.err(
+                            npos,
+                            Message(
+                                "item '{process}' names '{name}' twice in 'after'", process=process, name=name
+                            ),
+                        )
                     else:
                         after.append(str(name))
                         after_pos.setdefault(str(process), []).append((str(name), npos))
@@ -144,7 +169,12 @@ class Bundle(NodeKind):
             if process in where:
                 reader.err(
                     value_pos(spec, "process"),
-                    f"{what} names item '{process}' twice (first at line {where[process][0]})",
+                    Message(
+                        "{what} names item '{process}' twice (first at line {where})",
+                        what=what,
+                        process=process,
+                        where=where[process][0],
+                    ),
                 )
                 continue
             where[process] = value_pos(spec, "process")
@@ -153,13 +183,24 @@ class Bundle(NodeKind):
         for name, deps in after_pos.items():
             for dep, dpos in deps:
                 if dep not in where:
-                    reader.err(dpos, f"item '{name}' comes after '{dep}', which is no item of {what}")
+                    reader.err(
+                        dpos,
+                        Message(
+                            "item '{name}' comes after '{dep}', which is no item of {what}",
+                            name=name,
+                            dep=dep,
+                            what=what,
+                        ),
+                    )
         self.check_cycles(reader, items, after_pos, what)
         if items and not any(not i.after and i.when is None for i in items):
             reader.err(
                 pos,
-                f"{what}: every item waits for another or has a 'when' condition; "
-                "at least one item must always apply and start at once",
+                Message(
+                    "{what}: every item waits for another or has a 'when' condition; at "
+                    "least one item must always apply and start at once",
+                    what=what,
+                ),
             )
         reader.item_positions[node.id] = where
         return items
@@ -179,8 +220,12 @@ class Bundle(NodeKind):
                         dpos = next(p for n, p in after_pos[name] if n == dep)
                         reader.err(
                             dpos,
-                            f"{what}: items wait for each other in a cycle ({' -> '.join(cycle)}); "
-                            "none of them could ever start",
+                            Message(
+                                "{what}: items wait for each other in a cycle ({cycle}); none of them "
+                                "could ever start",
+                                what=what,
+                                cycle=" -> ".join(cycle),
+                            ),
                         )
                 elif state.get(dep) is None:
                     visit(dep, [*path, dep])
@@ -197,22 +242,35 @@ class Bundle(NodeKind):
             if item.id not in processes:
                 reader.err(
                     where.get(item.id, (node.line, node.col)),
-                    f"item '{item.id}' of bundle '{node.id}' names no sub-process "
-                    "(define it under 'subprocesses')",
+                    Message(
+                        "item '{item}' of bundle '{node}' names no sub-process (define it "
+                        "under 'subprocesses')",
+                        item=item.id,
+                        node=node.id,
+                    ),
                 )
         others = sorted((n for n in nodes.values() if n.type == "bundle"), key=lambda n: (n.line, n.col))
         if len(others) > 1 and others[0] is not node:
             reader.err(
                 (node.line, node.col),
-                f"a template has one bundle; '{node.id}' is a second one (the first is '{others[0].id}')",
+                Message(
+                    "a template has one bundle; '{node}' is a second one (the first is '{others}')",
+                    node=node.id,
+                    others=others[0].id,
+                ),
             )
         called = {n.calls: n.id for n in nodes.values() if n.type == "call" and n.calls}
         for item in node.items:
             if item.id in called:
                 reader.err(
                     where.get(item.id, (node.line, node.col)),
-                    f"sub-process '{item.id}' is an item of bundle '{node.id}' and is also called by "
-                    f"'{called[item.id]}': the two runs would share its tasks and decisions",
+                    Message(
+                        "sub-process '{item}' is an item of bundle '{node}' and is also called "
+                        "by '{called}': the two runs would share its tasks and decisions",
+                        item=item.id,
+                        node=node.id,
+                        called=called[item.id],
+                    ),
                 )
 
     def successors(self, node: Node) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..definition import CASE_OUTCOMES, Node
 from ..loading.positions import value_pos
+from ..problems import Message
 from .base import NodeKind
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ class Call(NodeKind):
 
     def read(self, reader: Reader, node: Node, item: Any, what: str) -> None:
         if "process" not in item:
-            reader.err((node.line, node.col), f"{what} is missing required key 'process'")
+            reader.err((node.line, node.col), Message("{what} is missing required key 'process'", what=what))
         else:
             node.calls = reader.ident(item, "process", what)
             reader.call_positions[node.id] = value_pos(item, "process")

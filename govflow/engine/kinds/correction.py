@@ -12,6 +12,7 @@ from ..events import SubmitCorrection
 from ..loading.positions import key_pos, value_pos
 from ..loading.primitives import DURATION_KEYS
 from ..notices import changed_fields, take_notice
+from ..problems import Message
 from .base import NodeKind, gettext_noop
 
 if TYPE_CHECKING:
@@ -31,19 +32,26 @@ class Correction(NodeKind):
     def read(self, reader: Reader, node: Node, item: Any, what: str) -> None:
         reader.single_next(node, item, what)
         if "deadline" in item:
-            deadline = reader.mapping(item["deadline"], value_pos(item, "deadline"), f"{what} deadline")
+            deadline = reader.mapping(
+                item["deadline"], value_pos(item, "deadline"), Message("{what} deadline", what=what)
+            )
             if deadline is not None:
-                reader.keys(deadline, DURATION_KEYS, (), f"{what} deadline")
-                node.duration = reader.duration(deadline, f"{what} deadline")
+                reader.keys(deadline, DURATION_KEYS, (), Message("{what} deadline", what=what))
+                node.duration = reader.duration(deadline, Message("{what} deadline", what=what))
             if "on_timeout" not in item:
                 reader.err(
                     key_pos(item, "deadline"),
-                    f"{what}: a correction deadline needs 'on_timeout' "
-                    "(where the case goes when it is missed)",
+                    Message(
+                        "{what}: a correction deadline needs 'on_timeout' (where the case goes "
+                        "when it is missed)",
+                        what=what,
+                    ),
                 )
         if "on_timeout" in item:
             if "deadline" not in item:
-                reader.err(key_pos(item, "on_timeout"), f"{what}: 'on_timeout' needs a 'deadline'")
+                reader.err(
+                    key_pos(item, "on_timeout"), Message("{what}: 'on_timeout' needs a 'deadline'", what=what)
+                )
             node.on_timeout = reader.target(item, "on_timeout", what, node)
         if "max_rounds" in item:
             # How often reviewers may send the case here (govflow.engine.notices.check_rounds).

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..definition import CASE_OUTCOMES, CertificateSpec, Node
 from ..effects import CertificateDue
 from ..loading.positions import item_pos, value_pos
+from ..problems import Message
 from .base import NodeKind
 
 if TYPE_CHECKING:
@@ -28,7 +29,11 @@ class End(NodeKind):
         if outcome not in CASE_OUTCOMES:
             reader.err(
                 value_pos(item, "outcome") if "outcome" in item else (node.line, node.col),
-                f"{what} needs 'outcome': one of {', '.join(CASE_OUTCOMES)}",
+                Message(
+                    "{what} needs 'outcome': one of {CASE_OUTCOMES}",
+                    what=what,
+                    CASE_OUTCOMES=", ".join(CASE_OUTCOMES),
+                ),
             )
         else:
             node.outcome = str(outcome)
@@ -36,15 +41,25 @@ class End(NodeKind):
         if "certificates" in item:
             pos = value_pos(item, "certificates")
             if outcome != "approved":
-                reader.err(pos, f"{what}: only an end with outcome 'approved' can issue certificates")
+                reader.err(
+                    pos,
+                    Message("{what}: only an end with outcome 'approved' can issue certificates", what=what),
+                )
             certs = []
             seen: set[str] = set()
-            for index, raw in enumerate(reader.seq(item["certificates"], pos, f"{what} certificates") or []):
-                cert = reader.mapping(raw, item_pos(item["certificates"], index, pos), "a certificate")
+            for index, raw in enumerate(
+                reader.seq(item["certificates"], pos, Message("{what} certificates", what=what)) or []
+            ):
+                cert = reader.mapping(
+                    raw, item_pos(item["certificates"], index, pos), Message("a certificate")
+                )
                 if cert is None:
                     continue
                 reader.keys(
-                    cert, ("type", "department", "title"), ("type", "department", "title"), "a certificate"
+                    cert,
+                    ("type", "department", "title"),
+                    ("type", "department", "title"),
+                    Message("a certificate"),
                 )
                 cert_type = reader.ident(cert, "type", "certificate") if "type" in cert else None
                 dept = (
@@ -56,7 +71,12 @@ class End(NodeKind):
                 )
                 title = reader.label(cert, "title", "certificate", required=False)
                 if cert_type in seen:
-                    reader.err(value_pos(cert, "type"), f"{what} names certificate '{cert_type}' twice")
+                    reader.err(
+                        value_pos(cert, "type"),
+                        Message(
+                            "{what} names certificate '{cert_type}' twice", what=what, cert_type=cert_type
+                        ),
+                    )
                     continue
                 if cert_type and dept and title:
                     seen.add(cert_type)

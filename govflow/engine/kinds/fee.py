@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..definition import Node
 from ..loading.positions import value_pos
-from ..problems import IllegalEvent
+from ..problems import IllegalEvent, Message
 from .base import gettext_noop
 from .signal import SIGNAL_RE, SignalWait
 
@@ -63,13 +63,18 @@ class Fee(SignalWait):
         if "signal" not in item:
             node.settings["signal"] = DEFAULT_FEE_SIGNAL
         if "amount" not in item:
-            reader.err((node.line, node.col), f"{what} is missing required key 'amount' (the fee in yuan)")
+            reader.err(
+                (node.line, node.col),
+                Message("{what} is missing required key 'amount' (the fee in yuan)", what=what),
+            )
         else:
             amount = fee_amount(item["amount"])
             if amount is None or not (Decimal(0) < amount <= MAX_FEE) or amount.as_tuple().exponent < -2:
                 reader.err(
                     value_pos(item, "amount"),
-                    f"{what} 'amount' must be a sum in yuan above 0 with at most 2 decimals",
+                    Message(
+                        "{what} 'amount' must be a sum in yuan above 0 with at most 2 decimals", what=what
+                    ),
                 )
             else:
                 node.settings["amount"] = f"{amount:.2f}"

@@ -10,6 +10,7 @@ from ..definition import Branch, Node
 from ..expressions import EvaluationError
 from ..loading.positions import Pos, item_pos, key_pos, kind_of, pos_of, value_pos
 from ..loading.primitives import ID_RE
+from ..problems import Message
 from .base import NodeKind
 
 if TYPE_CHECKING:
@@ -24,35 +25,49 @@ class Gateway(NodeKind):
 
     def read(self, reader: Reader, node: Node, item: Any, what: str) -> None:
         if "next" in item and "branches" in item:
-            reader.err(key_pos(item, "branches"), f"{what} takes either 'next' or 'branches', not both")
+            reader.err(
+                key_pos(item, "branches"),
+                Message("{what} takes either 'next' or 'branches', not both", what=what),
+            )
             return
         if "branches" in item:
             self.branches(reader, node, item, what)
             return
         if "next" not in item:
-            reader.err((node.line, node.col), f"{what} is missing required key 'next'")
+            reader.err((node.line, node.col), Message("{what} is missing required key 'next'", what=what))
             return
         value = item["next"]
         if isinstance(value, list):
             if node.type != "parallel":
                 reader.err(
                     value_pos(item, "next"),
-                    f"{what}: an {node.type} gateway splits with 'branches' "
-                    "(each with a condition), not a list",
+                    Message(
+                        "{what}: an {type} gateway splits with 'branches' (each with a "
+                        "condition), not a list",
+                        what=what,
+                        type=node.type,
+                    ),
                 )
                 return
             targets = []
             for index, target in enumerate(value):
                 pos = item_pos(value, index, value_pos(item, "next"))
                 if not isinstance(target, str) or not ID_RE.match(target):
-                    reader.err(pos, f"{what} 'next' must list node ids, not {kind_of(target)}")
+                    reader.err(
+                        pos,
+                        Message(
+                            "{what} 'next' must list node ids, not {kind_of}",
+                            what=what,
+                            kind_of=kind_of(target),
+                        ),
+                    )
                 elif target in targets:
-                    reader.err(pos, f"{what} lists '{target}' twice")
+                    reader.err(pos, Message("{what} lists '{target}' twice", what=what, target=target))
                 else:
                     targets.append(str(target))
                     reader.flows.setdefault(node.id, {}).setdefault(str(target), pos)
             if not value:
-                reader.err(value_pos(item, "next"), f"{what} 'next' must not be empty")
+                reader.err(value_pos(item, "next"), Message("{what} 'next' must not be empty", what=what))
             node.next = tuple(targets)
         else:
             reader.single_next(node, item, what)
@@ -61,36 +76,52 @@ class Gateway(NodeKind):
         if node.type == "parallel":
             reader.err(
                 key_pos(item, "branches"),
-                f"{what}: a parallel gateway takes 'next' (a list), not 'branches'",
+                Message("{what}: a parallel gateway takes 'next' (a list), not 'branches'", what=what),
             )
             return
         pos = value_pos(item, "branches")
-        raw = reader.seq(item["branches"], pos, f"{what} branches") or []
+        raw = reader.seq(item["branches"], pos, Message("{what} branches", what=what)) or []
         branches: list[Branch] = []
         placed: list[tuple[Branch, Pos]] = []
         defaults = 0
         for index, entry in enumerate(raw):
-            branch = reader.mapping(entry, item_pos(raw, index, pos), f"a branch of {what}")
+            branch = reader.mapping(
+                entry, item_pos(raw, index, pos), Message("a branch of {what}", what=what)
+            )
             if branch is None:
                 continue
-            reader.keys(branch, ("to", "when", "default"), ("to",), f"a branch of {what}")
-            target = reader.target(branch, "to", f"a branch of {what}", node) if "to" in branch else None
+            reader.keys(branch, ("to", "when", "default"), ("to",), Message("a branch of {what}", what=what))
+            target = (
+                reader.target(branch, "to", Message("a branch of {what}", what=what), node)
+                if "to" in branch
+                else None
+            )
             if target is not None and node.type == "inclusive" and any(b.target == target for b in branches):
                 # Every branch that holds starts its target: the node would run twice.
                 reader.err(
                     value_pos(branch, "to"),
-                    f"{what} names '{target}' in two branches; an inclusive gateway starts every "
-                    f"branch whose condition holds, so '{target}' would run twice",
+                    Message(
+                        "{what} names '{target}' in two branches; an inclusive gateway starts "
+                        "every branch whose condition holds, so '{target}' would run twice",
+                        what=what,
+                        target=target,
+                    ),
                 )
                 target = None
-            is_default = reader.boolean(branch, "default", f"a branch of {what}", False)
+            is_default = reader.boolean(branch, "default", Message("a branch of {what}", what=what), False)
             condition = None
             if is_default and "when" in branch:
-                reader.err(key_pos(branch, "when"), f"{what}: the default branch takes no 'when' condition")
+                reader.err(
+                    key_pos(branch, "when"),
+                    Message("{what}: the default branch takes no 'when' condition", what=what),
+                )
             elif is_default:
                 defaults += 1
             elif "when" not in branch:
-                reader.err(pos_of(branch), f"a branch of {what} needs a 'when' condition or 'default: true'")
+                reader.err(
+                    pos_of(branch),
+                    Message("a branch of {what} needs a 'when' condition or 'default: true'", what=what),
+                )
             else:
                 condition = reader.condition(branch, "when", node.id)
             if target is not None:
@@ -98,9 +129,9 @@ class Gateway(NodeKind):
                 placed.append((branches[-1], value_pos(branch, "to")))
         self.dead_branches(reader, node, placed, what)
         if defaults > 1:
-            reader.err(pos, f"{what} has more than one default branch")
+            reader.err(pos, Message("{what} has more than one default branch", what=what))
         if raw and len(raw) < 2:
-            reader.err(pos, f"{what} needs at least two branches to choose between")
+            reader.err(pos, Message("{what} needs at least two branches to choose between", what=what))
         node.branches = tuple(branches)
         node.next = tuple(b.target for b in branches)
 
@@ -118,7 +149,13 @@ class Gateway(NodeKind):
                 value = condition.test({})
             except EvaluationError as exc:
                 reader.err(
-                    pos, f"{what}: condition '{condition.source}' can never be evaluated: {exc.message}"
+                    pos,
+                    Message(
+                        "{what}: condition '{source}' can never be evaluated: {message}",
+                        what=what,
+                        source=condition.source,
+                        message=exc.message,
+                    ),
                 )
                 continue
             # A condition that never holds is not an error here: it switches a
@@ -127,8 +164,14 @@ class Gateway(NodeKind):
             if node.type == "exclusive" and always is not None:
                 reader.err(
                     pos,
-                    f"{what}: the branch to '{branch.target}' is never taken: the condition "
-                    f"'{always.condition.source}' of the branch to '{always.target}' before it always holds",
+                    Message(
+                        "{what}: the branch to '{target}' is never taken: the condition "
+                        "'{source}' of the branch to '{target2}' before it always holds",
+                        what=what,
+                        target=branch.target,
+                        source=always.condition.source,
+                        target2=always.target,
+                    ),
                 )
             elif value and always is None:
                 always = branch
@@ -144,6 +187,14 @@ class Gateway(NodeKind):
             where = "" if branch.default else " before it"
             reader.err(
                 pos,
-                f"{what}: {which} to '{branch.target}' is never taken: the condition "
-                f"'{always.condition.source}' of the branch to '{always.target}'{where} always holds",
+                Message(
+                    "{what}: {which} to '{target}' is never taken: the condition "
+                    "'{source}' of the branch to '{target2}'{where} always holds",
+                    what=what,
+                    which=which,
+                    target=branch.target,
+                    source=always.condition.source,
+                    target2=always.target,
+                    where=where,
+                ),
             )

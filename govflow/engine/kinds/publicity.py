@@ -28,6 +28,7 @@ from ..definition import Node
 from ..effects import TimerCancelled
 from ..loading.positions import value_pos
 from ..loading.primitives import DURATION_KEYS
+from ..problems import Message
 from .base import NodeKind, gettext_noop
 
 if TYPE_CHECKING:
@@ -52,7 +53,10 @@ class Publicity(NodeKind):
         if "objection" not in item:
             reader.err(
                 (node.line, node.col),
-                f"{what} is missing required key 'objection' (the step that reviews an objection)",
+                Message(
+                    "{what} is missing required key 'objection' (the step that reviews an objection)",
+                    what=what,
+                ),
             )
         else:
             node.on_timeout = None
@@ -65,14 +69,21 @@ class Publicity(NodeKind):
             if spec is None or spec.type not in ("text", "textarea") or spec.sensitivity != "public":
                 reader.err(
                     value_pos(item, "public_title"),
-                    f"{what} 'public_title' must name a text field of the form whose sensitivity is public",
+                    Message(
+                        "{what} 'public_title' must name a text field of the form whose "
+                        "sensitivity is public",
+                        what=what,
+                    ),
                 )
             else:
                 node.settings["public_title"] = str(field_id)
         if "clock" in item:
             clock = item["clock"]
             if clock not in ("counted", "excluded"):
-                reader.err(value_pos(item, "clock"), f"{what} 'clock' must be 'counted' or 'excluded'")
+                reader.err(
+                    value_pos(item, "clock"),
+                    Message("{what} 'clock' must be 'counted' or 'excluded'", what=what),
+                )
             node.clock_excluded = clock == "excluded"
 
     def successors(self, node: Node) -> tuple[str, ...]:

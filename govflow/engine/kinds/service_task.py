@@ -9,6 +9,7 @@ from ..definition import Node
 from ..effects import ServiceCall, TaskCompleted
 from ..events import ServiceDone
 from ..loading.positions import item_pos, value_pos
+from ..problems import Message
 from .base import NodeKind, gettext_noop
 
 if TYPE_CHECKING:
@@ -28,24 +29,35 @@ class ServiceTask(NodeKind):
     def read(self, reader: Reader, node: Node, item: Any, what: str) -> None:
         handler = reader.ident(item, "handler", what) if "handler" in item else None
         if "handler" not in item:
-            reader.err((node.line, node.col), f"{what} is missing required key 'handler'")
+            reader.err((node.line, node.col), Message("{what} is missing required key 'handler'", what=what))
         elif handler is not None and reader.handlers is not None and handler not in reader.handlers:
             reader.err(
                 value_pos(item, "handler"),
-                f"unknown service handler '{handler}' (registered: {', '.join(sorted(reader.handlers))})",
+                Message(
+                    "unknown service handler '{handler}' (registered: {handlers})",
+                    handler=handler,
+                    handlers=", ".join(sorted(reader.handlers)),
+                ),
             )
         node.handler = handler
         reader.single_next(node, item, what)
         if "inputs" in item:
             # The form fields the handler reads: a correction that changes one
             # of them runs the step again (kinds/correction.py).
-            raw = reader.seq(item["inputs"], value_pos(item, "inputs"), f"{what} inputs") or []
+            raw = (
+                reader.seq(item["inputs"], value_pos(item, "inputs"), Message("{what} inputs", what=what))
+                or []
+            )
             inputs = []
             for index, value in enumerate(raw):
                 if not isinstance(value, str) or value not in reader.fields:
                     reader.err(
                         item_pos(raw, index, value_pos(item, "inputs")),
-                        f"{what} inputs names {value!r}, which is no field of the form",
+                        Message(
+                            "{what} inputs names {value}, which is no field of the form",
+                            what=what,
+                            value=repr(value),
+                        ),
                     )
                 else:
                     inputs.append(str(value))

@@ -24,6 +24,7 @@ from ..definition import Node
 from ..effects import TimerCancelled
 from ..loading.positions import key_pos, value_pos
 from ..loading.primitives import DURATION_KEYS
+from ..problems import Message
 from .base import NodeKind, gettext_noop
 
 if TYPE_CHECKING:
@@ -46,7 +47,10 @@ class SignalWait(NodeKind):
 
     def read(self, reader: Reader, node: Node, item: Any, what: str) -> None:
         if "signal" not in item:
-            reader.err((node.line, node.col), f"{what} is missing required key 'signal' (the message's name)")
+            reader.err(
+                (node.line, node.col),
+                Message("{what} is missing required key 'signal' (the message's name)", what=what),
+            )
         else:
             name = reader.ident(item, "signal", what, pattern=SIGNAL_RE)
             if name is not None:
@@ -57,19 +61,27 @@ class SignalWait(NodeKind):
         """`next`, and the optional `deadline` with its `on_timeout`."""
         reader.single_next(node, item, what)
         if "deadline" in item:
-            deadline = reader.mapping(item["deadline"], value_pos(item, "deadline"), f"{what} deadline")
+            deadline = reader.mapping(
+                item["deadline"], value_pos(item, "deadline"), Message("{what} deadline", what=what)
+            )
             if deadline is not None:
-                reader.keys(deadline, DURATION_KEYS, (), f"{what} deadline")
-                node.duration = reader.duration(deadline, f"{what} deadline")
+                reader.keys(deadline, DURATION_KEYS, (), Message("{what} deadline", what=what))
+                node.duration = reader.duration(deadline, Message("{what} deadline", what=what))
             if "on_timeout" not in item:
                 reader.err(
                     key_pos(item, "deadline"),
-                    f"{what}: a {self.type} deadline needs 'on_timeout' "
-                    "(where the case goes when it is missed)",
+                    Message(
+                        "{what}: a {type} deadline needs 'on_timeout' (where the case goes "
+                        "when it is missed)",
+                        what=what,
+                        type=self.type,
+                    ),
                 )
         if "on_timeout" in item:
             if "deadline" not in item:
-                reader.err(key_pos(item, "on_timeout"), f"{what}: 'on_timeout' needs a 'deadline'")
+                reader.err(
+                    key_pos(item, "on_timeout"), Message("{what}: 'on_timeout' needs a 'deadline'", what=what)
+                )
             node.on_timeout = reader.target(item, "on_timeout", what, node)
 
     def successors(self, node: Node) -> tuple[str, ...]:

@@ -31,7 +31,7 @@ from ..events import AddSigner, CompleteTask, ExtendTask, RemoveSigner, ReturnTa
 from ..loading.positions import item_pos, key_pos, value_pos
 from ..loading.primitives import DURATION_KEYS
 from ..notices import check_rounds, pending_notice
-from ..problems import IllegalEvent
+from ..problems import IllegalEvent, Message
 from .base import NodeKind, read_claim_required
 
 CLOCK_KEYS = ("excluded", "scope", "expected", "legal_basis")
@@ -82,41 +82,59 @@ class UserTask(NodeKind):
 
     def read(self, reader: Reader, node: Node, item: Any, what: str) -> None:
         if "countersign" in item:
-            sign = reader.mapping(item["countersign"], value_pos(item, "countersign"), f"{what} countersign")
+            sign = reader.mapping(
+                item["countersign"], value_pos(item, "countersign"), Message("{what} countersign", what=what)
+            )
             if sign is not None:
                 reader.keys(
                     sign,
                     ("mode", "signers", "distinct_people", "pass_ratio", "weights"),
                     ("mode", "signers"),
-                    f"{what} countersign",
+                    Message("{what} countersign", what=what),
                 )
                 # 审批人去重: N signers are N different people unless the template opts out.
-                distinct_people = reader.boolean(sign, "distinct_people", f"{what} countersign", True)
+                distinct_people = reader.boolean(
+                    sign, "distinct_people", Message("{what} countersign", what=what), True
+                )
                 mode = sign.get("mode")
                 if "mode" in sign and mode not in COUNTERSIGN_MODES:
                     reader.err(
                         value_pos(sign, "mode"),
-                        f"{what} countersign 'mode' must be one of {', '.join(COUNTERSIGN_MODES)}",
+                        Message(
+                            "{what} countersign 'mode' must be one of {COUNTERSIGN_MODES}",
+                            what=what,
+                            COUNTERSIGN_MODES=", ".join(COUNTERSIGN_MODES),
+                        ),
                     )
                 signers: list[str] = []
-                raw = reader.seq(sign.get("signers"), value_pos(sign, "signers"), f"{what} signers") or []
+                raw = (
+                    reader.seq(
+                        sign.get("signers"), value_pos(sign, "signers"), Message("{what} signers", what=what)
+                    )
+                    or []
+                )
                 for index, value in enumerate(raw):
                     pos = item_pos(raw, index, value_pos(sign, "signers"))
-                    dept = reader.department(value, pos, f"{what} signers")
+                    dept = reader.department(value, pos, Message("{what} signers", what=what))
                     if dept and dept in signers and not distinct_people:
                         # One person could otherwise sign every task of the department.
                         reader.err(
                             pos,
-                            f"{what} countersign names department '{dept}' twice with "
-                            "distinct_people: false; one person could sign both, so drop the "
-                            "opt-out (two different people of the department then sign) or "
-                            "name the department once",
+                            Message(
+                                "{what} countersign names department '{dept}' twice with "
+                                "distinct_people: false; one person could sign both, so drop the "
+                                "opt-out (two different people of the department then sign) or name "
+                                "the department once",
+                                what=what,
+                                dept=dept,
+                            ),
                         )
                     if dept:
                         signers.append(dept)
                 if "signers" in sign and len(raw) < 2:
                     reader.err(
-                        value_pos(sign, "signers"), f"{what}: a countersign needs at least two signers"
+                        value_pos(sign, "signers"),
+                        Message("{what}: a countersign needs at least two signers", what=what),
                     )
                 ratio, weights = read_vote(reader, sign, mode, len(raw), what)
                 if mode in COUNTERSIGN_MODES and len(signers) >= 2:
@@ -128,28 +146,38 @@ class UserTask(NodeKind):
                         weights=weights,
                     )
             if "department" in item:
-                reader.department(item["department"], value_pos(item, "department"), f"{what} department")
+                reader.department(
+                    item["department"], value_pos(item, "department"), Message("{what} department", what=what)
+                )
                 node.department = str(item["department"]) if isinstance(item["department"], str) else None
         elif "department" not in item:
-            reader.err((node.line, node.col), f"{what} is missing required key 'department'")
+            reader.err(
+                (node.line, node.col), Message("{what} is missing required key 'department'", what=what)
+            )
         else:
             node.department = reader.department(item["department"], value_pos(item, "department"), what)
         node.outcomes = reader.outcomes(node, item, what, TASK_OUTCOMES, "approve")
         if node.countersign is not None and node.countersign.mode == "vote" and "reject" not in node.outcomes:
             reader.err(
-                (node.line, node.col), f"{what}: a vote (mode: vote) needs a 'reject' outcome for a lost vote"
+                (node.line, node.col),
+                Message("{what}: a vote (mode: vote) needs a 'reject' outcome for a lost vote", what=what),
             )
         read_flow_keys(reader, node, item, what)
         if "sla" in item:
             node.sla = self.sla(reader, item, what)
         if "clearance" in item:
-            raw = reader.seq(item["clearance"], value_pos(item, "clearance"), f"{what} clearance") or []
+            raw = (
+                reader.seq(
+                    item["clearance"], value_pos(item, "clearance"), Message("{what} clearance", what=what)
+                )
+                or []
+            )
             cleared = []
             for index, value in enumerate(raw):
                 if not isinstance(value, str):
                     reader.err(
                         item_pos(raw, index, value_pos(item, "clearance")),
-                        f"{what} clearance names a field id",
+                        Message("{what} clearance names a field id", what=what),
                     )
                 else:
                     cleared.append((value, item_pos(raw, index, value_pos(item, "clearance"))))
@@ -158,7 +186,10 @@ class UserTask(NodeKind):
         if "clock" in item:
             self.read_clock(reader, node, item, what)
             if node.clock_excluded and node.sla is not None:
-                reader.err(key_pos(item, "sla"), f"{what}: a step excluded from the clock cannot have an SLA")
+                reader.err(
+                    key_pos(item, "sla"),
+                    Message("{what}: a step excluded from the clock cannot have an SLA", what=what),
+                )
         if "cc" in item:
             self.read_cc(reader, node, item, what)
         if "batch" in item:
@@ -177,20 +208,27 @@ class UserTask(NodeKind):
         if value == "none":
             node.extension = None
             return
-        spec = reader.mapping(value, value_pos(item, "extension"), f"{what} extension")
+        spec = reader.mapping(value, value_pos(item, "extension"), Message("{what} extension", what=what))
         if spec is None:
             return
-        reader.keys(spec, ("days", "hours", "max"), (), f"{what} extension")
+        reader.keys(spec, ("days", "hours", "max"), (), Message("{what} extension", what=what))
         limit = DEFAULT_EXTENSION.limit
         if "days" in spec or "hours" in spec:
-            limit = reader.duration(spec, f"{what} extension") or limit
+            limit = reader.duration(spec, Message("{what} extension", what=what)) or limit
         most = DEFAULT_EXTENSION.max
         if "max" in spec:
-            most = reader.integer(spec, "max", f"{what} extension", minimum=1, maximum=MAX_EXTENSIONS) or most
+            most = (
+                reader.integer(
+                    spec, "max", Message("{what} extension", what=what), minimum=1, maximum=MAX_EXTENSIONS
+                )
+                or most
+            )
         if "sla" not in item:
             reader.err(
                 key_pos(item, "extension"),
-                f"{what}: an extension moves the step's time limit, so the step needs an 'sla'",
+                Message(
+                    "{what}: an extension moves the step's time limit, so the step needs an 'sla'", what=what
+                ),
             )
             return
         node.extension = Extension(limit=limit, max=most)
@@ -205,58 +243,89 @@ class UserTask(NodeKind):
         if isinstance(raw, list):
             listed, listed_pos = raw, pos
         else:
-            mapping = reader.mapping(raw, pos, f"{what} cc")
+            mapping = reader.mapping(raw, pos, Message("{what} cc", what=what))
             if mapping is None:
                 return
-            reader.keys(mapping, ("departments", "roles"), (), f"{what} cc")
+            reader.keys(mapping, ("departments", "roles"), (), Message("{what} cc", what=what))
             listed = reader.seq(
-                mapping.get("departments", []), value_pos(mapping, "departments"), f"{what} cc"
+                mapping.get("departments", []),
+                value_pos(mapping, "departments"),
+                Message("{what} cc", what=what),
             )
             listed = listed or []
             listed_pos = value_pos(mapping, "departments") if "departments" in mapping else pos
             for index, value in enumerate(
-                reader.seq(mapping.get("roles", []), value_pos(mapping, "roles"), f"{what} cc roles") or []
+                reader.seq(
+                    mapping.get("roles", []),
+                    value_pos(mapping, "roles"),
+                    Message("{what} cc roles", what=what),
+                )
+                or []
             ):
                 if value not in CC_ROLES:
                     reader.err(
                         item_pos(mapping["roles"], index, value_pos(mapping, "roles")),
-                        f"{what} cc roles must be among {', '.join(CC_ROLES)}, not {value!r}",
+                        Message(
+                            "{what} cc roles must be among {CC_ROLES}, not {value}",
+                            what=what,
+                            CC_ROLES=", ".join(CC_ROLES),
+                            value=repr(value),
+                        ),
                     )
                 elif value not in roles:
                     roles.append(str(value))
         for index, value in enumerate(listed):
-            dept = reader.department(value, item_pos(listed, index, listed_pos), f"{what} cc")
+            dept = reader.department(
+                value, item_pos(listed, index, listed_pos), Message("{what} cc", what=what)
+            )
             if dept and dept not in departments:
                 departments.append(dept)
         node.settings["cc"] = {"departments": departments, "roles": roles}
 
     def sla(self, reader: Reader, item: Any, what: str) -> Sla | None:
-        sla = reader.mapping(item["sla"], value_pos(item, "sla"), f"{what} sla")
+        sla = reader.mapping(item["sla"], value_pos(item, "sla"), Message("{what} sla", what=what))
         if sla is None:
             return None
-        reader.keys(sla, (*DURATION_KEYS, "remind_at", "on_breach", "legal_basis"), (), f"{what} sla")
-        limit = reader.duration(sla, f"{what} sla")
+        reader.keys(
+            sla,
+            (*DURATION_KEYS, "remind_at", "on_breach", "legal_basis"),
+            (),
+            Message("{what} sla", what=what),
+        )
+        limit = reader.duration(sla, Message("{what} sla", what=what))
         remind_at = reader.number(
-            sla, "remind_at", f"{what} sla", minimum=0, maximum=0.99, exclusive_min=True
+            sla, "remind_at", Message("{what} sla", what=what), minimum=0, maximum=0.99, exclusive_min=True
         )
         on_breach = sla.get("on_breach", "escalate")
         if on_breach not in BREACH_ACTIONS:
             reader.err(
                 value_pos(sla, "on_breach"),
-                f"{what} sla 'on_breach' must be one of {', '.join(BREACH_ACTIONS)}",
+                Message(
+                    "{what} sla 'on_breach' must be one of {BREACH_ACTIONS}",
+                    what=what,
+                    BREACH_ACTIONS=", ".join(BREACH_ACTIONS),
+                ),
             )
             on_breach = "escalate"
-        legal_basis = reader.text(sla, "legal_basis", f"{what} sla", max_length=2000)
+        legal_basis = reader.text(sla, "legal_basis", Message("{what} sla", what=what), max_length=2000)
         if on_breach in ("approve", "reject") and legal_basis is None:
             reader.err(
                 value_pos(sla, "on_breach"),
-                f"{what}: automatic '{on_breach}' on breach needs a 'legal_basis' "
-                "(the local rule that allows it)",
+                Message(
+                    "{what}: automatic '{on_breach}' on breach needs a 'legal_basis' (the "
+                    "local rule that allows it)",
+                    what=what,
+                    on_breach=on_breach,
+                ),
             )
         if on_breach in ("approve", "reject") and on_breach not in outcomes_of(item):
             reader.err(
                 value_pos(sla, "on_breach"),
-                f"{what}: on_breach '{on_breach}' is not one of the node's outcomes",
+                Message(
+                    "{what}: on_breach '{on_breach}' is not one of the node's outcomes",
+                    what=what,
+                    on_breach=on_breach,
+                ),
             )
         if limit is None:
             return None
@@ -269,28 +338,40 @@ class UserTask(NodeKind):
         branch | case, expected: {days: N}, legal_basis: ...}` (art 45)."""
         clock = item["clock"]
         if isinstance(clock, dict):
-            reader.keys(clock, CLOCK_KEYS, ("excluded",), f"{what} clock")
-            node.clock_excluded = reader.boolean(clock, "excluded", f"{what} clock", False)
+            reader.keys(clock, CLOCK_KEYS, ("excluded",), Message("{what} clock", what=what))
+            node.clock_excluded = reader.boolean(clock, "excluded", Message("{what} clock", what=what), False)
             scope = clock.get("scope", "branch")
             if scope not in CLOCK_SCOPES:
-                reader.err(value_pos(clock, "scope"), f"{what} clock 'scope' must be 'branch' or 'case'")
+                reader.err(
+                    value_pos(clock, "scope"),
+                    Message("{what} clock 'scope' must be 'branch' or 'case'", what=what),
+                )
                 scope = "branch"
             node.clock_scope = str(scope)
             if "expected" in clock:
                 at = value_pos(clock, "expected")
-                expected = reader.mapping(clock["expected"], at, f"{what} clock expected")
+                expected = reader.mapping(clock["expected"], at, Message("{what} clock expected", what=what))
                 if expected is not None:
-                    reader.keys(expected, DURATION_KEYS, (), f"{what} clock expected")
-                    node.clock_expected = reader.duration(expected, f"{what} clock expected")
-            node.clock_legal_basis = reader.text(clock, "legal_basis", f"{what} clock", max_length=2000)
+                    reader.keys(expected, DURATION_KEYS, (), Message("{what} clock expected", what=what))
+                    node.clock_expected = reader.duration(
+                        expected, Message("{what} clock expected", what=what)
+                    )
+            node.clock_legal_basis = reader.text(
+                clock, "legal_basis", Message("{what} clock", what=what), max_length=2000
+            )
             if not node.clock_excluded and len(clock) > 1:
                 reader.err(
                     value_pos(item, "clock"),
-                    f"{what} clock: 'scope', 'expected' and 'legal_basis' belong to an excluded step",
+                    Message(
+                        "{what} clock: 'scope', 'expected' and 'legal_basis' belong to an excluded step",
+                        what=what,
+                    ),
                 )
             return
         if clock not in ("counted", "excluded"):
-            reader.err(value_pos(item, "clock"), f"{what} 'clock' must be 'counted' or 'excluded'")
+            reader.err(
+                value_pos(item, "clock"), Message("{what} 'clock' must be 'counted' or 'excluded'", what=what)
+            )
         node.clock_excluded = clock == "excluded"
         node.clock_scope = "branch"
 
@@ -568,24 +649,39 @@ def read_vote(reader: Reader, sign: Any, mode: Any, count: int, what: str) -> tu
     if mode != "vote":
         for key in ("pass_ratio", "weights"):
             if key in sign:
-                reader.err(key_pos(sign, key), f"{what} countersign '{key}' belongs to mode: vote")
+                reader.err(
+                    key_pos(sign, key),
+                    Message("{what} countersign '{key}' belongs to mode: vote", what=what, key=key),
+                )
         return None, ()
     if "pass_ratio" not in sign:
-        reader.err(key_pos(sign, "mode"), f"{what}: a vote needs 'pass_ratio' (such as 2/3 or 50%)")
+        reader.err(
+            key_pos(sign, "mode"),
+            Message("{what}: a vote needs 'pass_ratio' (such as 2/3 or 50%)", what=what),
+        )
         return None, ()
     ratio = parse_ratio(sign["pass_ratio"])
     if ratio is None:
         reader.err(
             value_pos(sign, "pass_ratio"),
-            f"{what} countersign 'pass_ratio' must be a share above 0 and at most 1 (2/3, 0.5 or 50%)",
+            Message(
+                "{what} countersign 'pass_ratio' must be a share above 0 and at most 1 (2/3, 0.5 or 50%)",
+                what=what,
+            ),
         )
     weights: tuple[int, ...] = ()
     if "weights" in sign:
-        raw = reader.seq(sign["weights"], value_pos(sign, "weights"), f"{what} weights") or []
+        raw = (
+            reader.seq(sign["weights"], value_pos(sign, "weights"), Message("{what} weights", what=what))
+            or []
+        )
         if len(raw) != count or not all(type(w) is int and 1 <= w <= 100 for w in raw):
             reader.err(
                 value_pos(sign, "weights"),
-                f"{what} countersign 'weights' gives each signer a whole number from 1 to 100, in order",
+                Message(
+                    "{what} countersign 'weights' gives each signer a whole number from 1 to 100, in order",
+                    what=what,
+                ),
             )
         else:
             weights = tuple(int(w) for w in raw)
@@ -613,12 +709,14 @@ def read_flow_keys(reader: Reader, node: Node, item: Any, what: str) -> None:
         if value == "none":
             node.return_to = ()
         else:
-            raw = reader.seq(value, value_pos(item, "return_to"), f"{what} return_to") or []
+            raw = (
+                reader.seq(value, value_pos(item, "return_to"), Message("{what} return_to", what=what)) or []
+            )
             targets = []
             for index, target in enumerate(raw):
                 pos = item_pos(raw, index, value_pos(item, "return_to"))
                 if not isinstance(target, str):
-                    reader.err(pos, f"{what} return_to names user task ids (or is 'none')")
+                    reader.err(pos, Message("{what} return_to names user task ids (or is 'none')", what=what))
                     continue
                 targets.append(str(target))
                 reader.return_positions.setdefault(node.id, {})[str(target)] = pos
@@ -629,22 +727,31 @@ def read_flow_keys(reader: Reader, node: Node, item: Any, what: str) -> None:
         if value == "none":
             node.transfer = None
             return
-        spec = reader.mapping(value, value_pos(item, "transfer"), f"{what} transfer")
+        spec = reader.mapping(value, value_pos(item, "transfer"), Message("{what} transfer", what=what))
         if spec is None:
             return
-        reader.keys(spec, ("to", "via"), (), f"{what} transfer")
+        reader.keys(spec, ("to", "via"), (), Message("{what} transfer", what=what))
         to: tuple[str, ...] | None = None
         if "to" in spec and spec["to"] != "any":
-            raw = reader.seq(spec["to"], value_pos(spec, "to"), f"{what} transfer to") or []
+            raw = (
+                reader.seq(spec["to"], value_pos(spec, "to"), Message("{what} transfer to", what=what)) or []
+            )
             found = [
-                reader.department(v, item_pos(raw, i, value_pos(spec, "to")), f"{what} transfer to")
+                reader.department(
+                    v, item_pos(raw, i, value_pos(spec, "to")), Message("{what} transfer to", what=what)
+                )
                 for i, v in enumerate(raw)
             ]
             to = tuple(d for d in found if d)
         via = spec.get("via", "queue")
         if via not in TRANSFER_VIA:
             reader.err(
-                value_pos(spec, "via"), f"{what} transfer 'via' must be one of {', '.join(TRANSFER_VIA)}"
+                value_pos(spec, "via"),
+                Message(
+                    "{what} transfer 'via' must be one of {TRANSFER_VIA}",
+                    what=what,
+                    TRANSFER_VIA=", ".join(TRANSFER_VIA),
+                ),
             )
             via = "queue"
         node.transfer = Transfer(to=to, via=str(via))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..definition import MAIN, Node
 from ..kinds import KINDS
+from ..problems import Message
 from .primitives import Primitives
 
 
@@ -27,16 +28,22 @@ class Checks(Primitives):
                 return None
             if spec.type == "table" and len(parts) == 2 and any(c.id == parts[1] for c in spec.columns):
                 return None
-            return f"condition names unknown field '{name}'"
+            return Message("condition names unknown field '{name}'", name=name)
         if head == "decision":
             if len(parts) == 2 and parts[1] in nodes and KINDS[nodes[parts[1]].type].decides:
                 return None
-            return f"condition names unknown decision '{name}' (use decision.<user task or call node id>)"
+            return Message(
+                "condition names unknown decision '{name}' (use decision.<user task or call node id>)",
+                name=name,
+            )
         if head == "result":
             if len(parts) >= 2 and parts[1] in nodes and KINDS[nodes[parts[1]].type].has_results:
                 return None
-            return f"condition names unknown result '{name}' (use result.<service or user task id>.<key>)"
-        return f"condition names unknown field '{name}'"
+            return Message(
+                "condition names unknown result '{name}' (use result.<service or user task id>.<key>)",
+                name=name,
+            )
+        return Message("condition names unknown field '{name}'", name=name)
 
     def check_return_targets(self, nodes: dict[str, Node]) -> None:
         for node_id, targets in self.return_positions.items():
@@ -51,8 +58,12 @@ class Checks(Primitives):
                 ):
                     self.err(
                         pos,
-                        f"node '{node_id}' return_to names '{target}', "
-                        "which is no other user task of its process",
+                        Message(
+                            "node '{node_id}' return_to names '{target}', which is no other user "
+                            "task of its process",
+                            node_id=node_id,
+                            target=target,
+                        ),
                     )
 
     def check_clearance(self, nodes: dict[str, Node]) -> None:
@@ -68,10 +79,22 @@ class Checks(Primitives):
                         else None
                     )
                 if spec is None:
-                    self.err(pos, f"node '{node_id}' clearance names unknown field '{field_id}'")
+                    self.err(
+                        pos,
+                        Message(
+                            "node '{node_id}' clearance names unknown field '{field_id}'",
+                            node_id=node_id,
+                            field_id=field_id,
+                        ),
+                    )
                 elif spec.sensitivity != "secret":
                     self.err(
-                        pos, f"node '{node_id}' clearance names '{field_id}', which is not a secret field"
+                        pos,
+                        Message(
+                            "node '{node_id}' clearance names '{field_id}', which is not a secret field",
+                            node_id=node_id,
+                            field_id=field_id,
+                        ),
                     )
         calls = self.call_positions
         for node_id, pos in calls.items():
@@ -79,4 +102,11 @@ class Checks(Primitives):
             if node is None or node.calls is None:
                 continue
             if node.calls not in {n.process for n in nodes.values()} or node.calls == MAIN:
-                self.err(pos, f"node '{node_id}' calls unknown sub-process '{node.calls}'")
+                self.err(
+                    pos,
+                    Message(
+                        "node '{node_id}' calls unknown sub-process '{calls}'",
+                        node_id=node_id,
+                        calls=node.calls,
+                    ),
+                )

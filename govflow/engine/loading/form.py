@@ -18,6 +18,7 @@ from ..forms import (
     FormSpec,
     resolve_date_limit,
 )
+from ..problems import Message
 from .positions import Pos, item_pos, key_pos, kind_of, pos_of, value_pos
 from .primitives import DURATION_KEYS, Primitives
 
@@ -78,34 +79,37 @@ class FormReader(Primitives):
         attachments: list[AttachmentSpec] = []
         seen: set[str] = set()
         if "attachments" in form:
-            items = self.seq(form["attachments"], value_pos(form, "attachments"), "form attachments") or []
+            items = (
+                self.seq(form["attachments"], value_pos(form, "attachments"), Message("form attachments"))
+                or []
+            )
             for index, raw in enumerate(items):
-                item = self.mapping(raw, item_pos(items, index, pos), "an attachment")
+                item = self.mapping(raw, item_pos(items, index, pos), Message("an attachment"))
                 if item is None:
                     continue
                 spec = self.read_attachment(item)
                 if spec is None:
                     continue
                 if spec.id in seen or spec.id in self.fields:
-                    self.err(value_pos(item, "id"), f"duplicate form id '{spec.id}'")
+                    self.err(value_pos(item, "id"), Message("duplicate form id '{spec}'", spec=spec.id))
                     continue
                 seen.add(spec.id)
                 attachments.append(spec)
         return FormSpec(fields=tuple(fields), attachments=tuple(attachments))
 
     def read_fields(self, value: Any, pos: Pos, what: str, *, allow_table: bool) -> list[FieldSpec]:
-        items = self.seq(value, pos, f"{what} fields") or []
+        items = self.seq(value, pos, Message("{what} fields", what=what)) or []
         fields: list[FieldSpec] = []
         seen: set[str] = set()
         for index, raw in enumerate(items):
-            item = self.mapping(raw, item_pos(items, index, pos), "a form field")
+            item = self.mapping(raw, item_pos(items, index, pos), Message("a form field"))
             if item is None:
                 continue
             spec = self.read_field(item, allow_table=allow_table)
             if spec is None:
                 continue
             if spec.id in seen:
-                self.err(value_pos(item, "id"), f"duplicate field id '{spec.id}'")
+                self.err(value_pos(item, "id"), Message("duplicate field id '{spec}'", spec=spec.id))
                 continue
             seen.add(spec.id)
             fields.append(spec)
@@ -115,17 +119,22 @@ class FormReader(Primitives):
         field_id = self.ident(item, "id", "form field") if "id" in item else None
         if field_id:
             self.declared_fields.add(field_id)
-        what = f"field '{field_id}'" if field_id else "form field"
+        what = Message("field '{field_id}'", field_id=field_id) if field_id else "form field"
         self.keys(item, FIELD_KEYS, ("id", "type", "label"), what)
         kind = item.get("type")
         if "type" in item and kind not in FIELD_TYPES:
             self.err(
                 value_pos(item, "type"),
-                f"unknown field type {kind!r} in {what} (known: {', '.join(FIELD_TYPES)})",
+                Message(
+                    "unknown field type {kind} in {what} (known: {FIELD_TYPES})",
+                    kind=repr(kind),
+                    what=what,
+                    FIELD_TYPES=", ".join(FIELD_TYPES),
+                ),
             )
             kind = None
         if kind == "table" and not allow_table:
-            self.err(value_pos(item, "type"), f"{what}: a table cannot hold another table")
+            self.err(value_pos(item, "type"), Message("{what}: a table cannot hold another table", what=what))
             kind = None
         label = self.label(item, "label", what, required=True)
         help_text = self.label(item, "help", what, required=False)
@@ -134,25 +143,36 @@ class FormReader(Primitives):
         if sensitivity not in SENSITIVITIES:
             self.err(
                 value_pos(item, "sensitivity"),
-                f"{what} 'sensitivity' must be one of {', '.join(SENSITIVITIES)}, not {sensitivity!r}",
+                Message(
+                    "{what} 'sensitivity' must be one of {SENSITIVITIES}, not {sensitivity}",
+                    what=what,
+                    SENSITIVITIES=", ".join(SENSITIVITIES),
+                    sensitivity=repr(sensitivity),
+                ),
             )
             sensitivity = "public"
         min_length = self.integer(item, "min_length", what, minimum=0, maximum=100_000)
         max_length = self.integer(item, "max_length", what, minimum=1, maximum=100_000)
         if min_length is not None and max_length is not None and min_length > max_length:
-            self.err(value_pos(item, "min_length"), f"{what}: min_length is greater than max_length")
+            self.err(
+                value_pos(item, "min_length"),
+                Message("{what}: min_length is greater than max_length", what=what),
+            )
         decimals = self.integer(item, "decimals", what, minimum=0, maximum=8)
         min_rows = self.integer(item, "min_rows", what, minimum=0, maximum=10_000)
         max_rows = self.integer(item, "max_rows", what, minimum=1, maximum=10_000)
         if min_rows is not None and max_rows is not None and min_rows > max_rows:
-            self.err(value_pos(item, "min_rows"), f"{what}: min_rows is greater than max_rows")
+            self.err(
+                value_pos(item, "min_rows"), Message("{what}: min_rows is greater than max_rows", what=what)
+            )
         pattern = self.text(item, "pattern", what, max_length=500)
         if pattern is not None:
             try:
                 re.compile(pattern)
             except re.error as exc:
                 self.err(
-                    value_pos(item, "pattern"), f"{what}: pattern is not a valid regular expression ({exc})"
+                    value_pos(item, "pattern"),
+                    Message("{what}: pattern is not a valid regular expression ({exc})", what=what, exc=exc),
                 )
                 pattern = None
         for key, kinds in (
@@ -168,7 +188,12 @@ class FormReader(Primitives):
             ("max", ("number", "decimal", "date")),
         ):
             if key in item and kind is not None and kind not in kinds:
-                self.err(key_pos(item, key), f"{what}: '{key}' does not apply to a {kind} field")
+                self.err(
+                    key_pos(item, key),
+                    Message(
+                        "{what}: '{key}' does not apply to a {kind} field", what=what, key=key, kind=kind
+                    ),
+                )
         limits = {key: self.limit(item, key, kind, what) for key in ("min", "max") if key in item}
         low, high = limits.get("min"), limits.get("max")
         if (
@@ -178,23 +203,28 @@ class FormReader(Primitives):
             and not isinstance(high, str)
             and low > high
         ):
-            self.err(value_pos(item, "min"), f"{what}: min is greater than max")
+            self.err(value_pos(item, "min"), Message("{what}: min is greater than max", what=what))
         choices: list[Choice] = []
         if kind in ("choice", "multichoice"):
             if "choices" not in item:
-                self.err(pos_of(item), f"{what}: a {kind} field needs 'choices'")
+                self.err(
+                    pos_of(item), Message("{what}: a {kind} field needs 'choices'", what=what, kind=kind)
+                )
             else:
                 choices = self.read_choices(item, what)
         columns: list[FieldSpec] = []
         if kind == "table":
             if "columns" not in item:
-                self.err(pos_of(item), f"{what}: a table field needs 'columns'")
+                self.err(pos_of(item), Message("{what}: a table field needs 'columns'", what=what))
             else:
                 columns = self.read_fields(
                     item["columns"], value_pos(item, "columns"), what, allow_table=False
                 )
                 if not columns:
-                    self.err(value_pos(item, "columns"), f"{what}: a table needs at least one column")
+                    self.err(
+                        value_pos(item, "columns"),
+                        Message("{what}: a table needs at least one column", what=what),
+                    )
         if field_id is None or kind is None or label is None:
             return None
         return FieldSpec(
@@ -221,7 +251,15 @@ class FormReader(Primitives):
         pos = value_pos(item, key)
         if kind == "date":
             if isinstance(value, datetime):
-                self.err(pos, f"{what} '{key}' must be a date without a time; got {value}")
+                self.err(
+                    pos,
+                    Message(
+                        "{what} '{key}' must be a date without a time; got {value}",
+                        what=what,
+                        key=key,
+                        value=value,
+                    ),
+                )
                 return None
             if isinstance(value, date):
                 return value
@@ -231,60 +269,97 @@ class FormReader(Primitives):
                 except ValueError:
                     self.err(
                         pos,
-                        f"{what} '{key}' must be a date or 'today', 'today+5y', 'today-18y'; got {value!r}",
+                        Message(
+                            "{what} '{key}' must be a date or 'today', 'today+5y', 'today-18y'; got {value}",
+                            what=what,
+                            key=key,
+                            value=repr(value),
+                        ),
                     )
                     return None
                 return str(value)
-            self.err(pos, f"{what} '{key}' must be a date, not {kind_of(value)}")
+            self.err(
+                pos,
+                Message(
+                    "{what} '{key}' must be a date, not {kind_of}", what=what, key=key, kind_of=kind_of(value)
+                ),
+            )
             return None
         if kind in ("number", "decimal"):
             if isinstance(value, bool) or not isinstance(value, int | float):
-                self.err(pos, f"{what} '{key}' must be a number, not {kind_of(value)}")
+                self.err(
+                    pos,
+                    Message(
+                        "{what} '{key}' must be a number, not {kind_of}",
+                        what=what,
+                        key=key,
+                        kind_of=kind_of(value),
+                    ),
+                )
                 return None
             if kind == "number":
                 if not isinstance(value, int):
-                    self.err(pos, f"{what} '{key}' must be a whole number for a number field")
+                    self.err(
+                        pos,
+                        Message(
+                            "{what} '{key}' must be a whole number for a number field", what=what, key=key
+                        ),
+                    )
                     return None
                 if abs(value) > 10**30:
-                    self.err(pos, f"{what} '{key}' is out of range")
+                    self.err(pos, Message("{what} '{key}' is out of range", what=what, key=key))
                     return None
                 return int(value)
             number = Decimal(str(value))
             if not number.is_finite() or abs(number) > Decimal(10) ** 30:
-                self.err(pos, f"{what} '{key}' must be a finite number")
+                self.err(pos, Message("{what} '{key}' must be a finite number", what=what, key=key))
                 return None
             return number
         return None
 
     def read_choices(self, item: CommentedMap, what: str) -> list[Choice]:
-        items = self.seq(item["choices"], value_pos(item, "choices"), f"{what} choices") or []
+        items = (
+            self.seq(item["choices"], value_pos(item, "choices"), Message("{what} choices", what=what)) or []
+        )
         choices: list[Choice] = []
         seen: set[str] = set()
         for index, raw in enumerate(items):
             choice = self.mapping(
-                raw, item_pos(items, index, value_pos(item, "choices")), f"a choice of {what}"
+                raw,
+                item_pos(items, index, value_pos(item, "choices")),
+                Message("a choice of {what}", what=what),
             )
             if choice is None:
                 continue
-            self.keys(choice, ("value", "label"), ("value", "label"), f"a choice of {what}")
-            value = self.text(choice, "value", f"a choice of {what}", max_length=100)
-            label = self.label(choice, "label", f"choice {value!r} of {what}", required=False)
+            self.keys(
+                choice, ("value", "label"), ("value", "label"), Message("a choice of {what}", what=what)
+            )
+            value = self.text(choice, "value", Message("a choice of {what}", what=what), max_length=100)
+            label = self.label(
+                choice,
+                "label",
+                Message("choice {value} of {what}", value=repr(value), what=what),
+                required=False,
+            )
             if value is None or label is None:
                 continue
             if value in seen:
-                self.err(value_pos(choice, "value"), f"duplicate choice value '{value}' in {what}")
+                self.err(
+                    value_pos(choice, "value"),
+                    Message("duplicate choice value '{value}' in {what}", value=value, what=what),
+                )
                 continue
             seen.add(value)
             choices.append(Choice(value=value, label=label))
         if items and not choices and not self.problems:
-            self.err(value_pos(item, "choices"), f"{what} needs at least one choice")
+            self.err(value_pos(item, "choices"), Message("{what} needs at least one choice", what=what))
         if not items:
-            self.err(value_pos(item, "choices"), f"{what} needs at least one choice")
+            self.err(value_pos(item, "choices"), Message("{what} needs at least one choice", what=what))
         return choices
 
     def read_attachment(self, item: CommentedMap) -> AttachmentSpec | None:
         att_id = self.ident(item, "id", "attachment") if "id" in item else None
-        what = f"attachment '{att_id}'" if att_id else "attachment"
+        what = Message("attachment '{att_id}'", att_id=att_id) if att_id else "attachment"
         self.keys(item, ATTACHMENT_KEYS, ("id", "label", "types"), what)
         label = self.label(item, "label", what, required=True)
         required = self.boolean(item, "required", what, False)
@@ -293,19 +368,25 @@ class FormReader(Primitives):
         max_count = self.integer(item, "max_count", what, minimum=1, maximum=50)
         types: list[str] = []
         if "types" in item:
-            values = self.seq(item["types"], value_pos(item, "types"), f"{what} types") or []
+            values = (
+                self.seq(item["types"], value_pos(item, "types"), Message("{what} types", what=what)) or []
+            )
             for index, value in enumerate(values):
                 pos = item_pos(values, index, value_pos(item, "types"))
                 if not isinstance(value, str) or value not in KNOWN_MIME_TYPES:
                     self.err(
                         pos,
-                        f"{what}: unsupported file type {value!r} "
-                        f"(known: {', '.join(sorted(KNOWN_MIME_TYPES))})",
+                        Message(
+                            "{what}: unsupported file type {value} (known: {KNOWN_MIME_TYPES})",
+                            what=what,
+                            value=repr(value),
+                            KNOWN_MIME_TYPES=", ".join(sorted(KNOWN_MIME_TYPES)),
+                        ),
                     )
                 else:
                     types.append(value)
             if not values:
-                self.err(value_pos(item, "types"), f"{what} needs at least one file type")
+                self.err(value_pos(item, "types"), Message("{what} needs at least one file type", what=what))
         if att_id is None or label is None or not types:
             return None
         return AttachmentSpec(
@@ -330,23 +411,36 @@ class FormReader(Primitives):
             if key in item and not required and item[key] not in (False, None):
                 self.err(
                     key_pos(item, key),
-                    f"{what}: '{key}' applies to a required document (an optional one may simply be missing)",
+                    Message(
+                        "{what}: '{key}' applies to a required document (an optional one may "
+                        "simply be missing)",
+                        what=what,
+                        key=key,
+                    ),
                 )
         if deferrable and "commitment" in item:
             self.err(
                 key_pos(item, "commitment"),
-                f"{what}: a document is either deferrable (容缺, supplied later) or replaced by a "
-                "commitment (告知承诺), not both",
+                Message(
+                    "{what}: a document is either deferrable (容缺, supplied later) or "
+                    "replaced by a commitment (告知承诺), not both",
+                    what=what,
+                ),
             )
         deadline = None
         if "deadline" in item:
             if not deferrable:
-                self.err(key_pos(item, "deadline"), f"{what}: 'deadline' needs 'deferrable: true'")
+                self.err(
+                    key_pos(item, "deadline"),
+                    Message("{what}: 'deadline' needs 'deferrable: true'", what=what),
+                )
             else:
-                raw = self.mapping(item["deadline"], value_pos(item, "deadline"), f"{what} deadline")
+                raw = self.mapping(
+                    item["deadline"], value_pos(item, "deadline"), Message("{what} deadline", what=what)
+                )
                 if raw is not None:
-                    self.keys(raw, DURATION_KEYS, (), f"{what} deadline")
-                    deadline = self.duration(raw, f"{what} deadline")
+                    self.keys(raw, DURATION_KEYS, (), Message("{what} deadline", what=what))
+                    deadline = self.duration(raw, Message("{what} deadline", what=what))
                     if deadline is not None:
                         self.deferral_deadlines.append((what, deadline, value_pos(item, "deadline")))
         elif deferrable:
@@ -366,12 +460,21 @@ class FormReader(Primitives):
             if deadline is None and cap is None:
                 self.err(
                     pos,
-                    f"{what}: a deferrable document needs a 'deadline', or the template's "
-                    "'statutory_limit' or 'time_limit' (the make-up period)",
+                    Message(
+                        "{what}: a deferrable document needs a 'deadline', or the template's "
+                        "'statutory_limit' or 'time_limit' (the make-up period)",
+                        what=what,
+                    ),
                 )
             elif deadline is not None and cap is not None and deadline.working_days > cap.working_days:
                 self.err(
                     pos,
-                    f"{what}: the deadline ({deadline.working_days:g} working days) is beyond the "
-                    f"template's {cap_name} ({cap.working_days:g} working days)",
+                    Message(
+                        "{what}: the deadline ({working_days:g} working days) is beyond the "
+                        "template's {cap_name} ({working_days2:g} working days)",
+                        what=what,
+                        working_days=deadline.working_days,
+                        cap_name=cap_name,
+                        working_days2=cap.working_days,
+                    ),
                 )

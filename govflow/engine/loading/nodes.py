@@ -10,6 +10,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from ..definition import MAIN, Node
 from ..kinds import KINDS
+from ..problems import Message
 from .positions import Pos, item_pos, key_pos, pos_of, value_pos
 from .primitives import Primitives
 
@@ -29,7 +30,7 @@ class NodeReader(Primitives):
             return None
         starts: list[Node] = []
         for index, raw in enumerate(items):
-            item = self.mapping(raw, item_pos(items, index, pos), "a node")
+            item = self.mapping(raw, item_pos(items, index, pos), Message("a node"))
             if item is None:
                 continue
             node = self.read_node(item, process)
@@ -38,21 +39,29 @@ class NodeReader(Primitives):
             if node.id in seen:
                 line, _col = seen[node.id]
                 self.err(
-                    (node.line, node.col), f"duplicate node id '{node.id}' (first defined at line {line})"
+                    (node.line, node.col),
+                    Message(
+                        "duplicate node id '{node}' (first defined at line {line})", node=node.id, line=line
+                    ),
                 )
                 continue
             seen[node.id] = (node.line, node.col)
             nodes[node.id] = node
             if node.type == "start":
                 starts.append(node)
-        where = "the process" if process == MAIN else f"sub-process '{process}'"
+        where = "the process" if process == MAIN else Message("sub-process '{process}'", process=process)
         if not starts:
-            self.err(pos, f"{where} has no start node")
+            self.err(pos, Message("{where} has no start node", where=where))
             return None
         for extra in starts[1:]:
             self.err(
                 (extra.line, extra.col),
-                f"{where} has more than one start node ('{starts[0].id}' and '{extra.id}')",
+                Message(
+                    "{where} has more than one start node ('{starts}' and '{extra}')",
+                    where=where,
+                    starts=starts[0].id,
+                    extra=extra.id,
+                ),
             )
         return starts[0].id
 
@@ -61,15 +70,20 @@ class NodeReader(Primitives):
         if "id" not in item:
             self.err(pos_of(item), "node is missing required key 'id'")
         node_type = item.get("type")
-        what = f"node '{node_id}'" if node_id else "node"
+        what = Message("node '{node_id}'", node_id=node_id) if node_id else "node"
         if "type" not in item:
-            self.err(pos_of(item), f"{what} is missing required key 'type'")
+            self.err(pos_of(item), Message("{what} is missing required key 'type'", what=what))
             return None
         kind = KINDS.get(node_type) if isinstance(node_type, str) else None
         if kind is None:
             self.err(
                 value_pos(item, "type"),
-                f"unknown node type {node_type!r} in {what} (known: {', '.join(KINDS)})",
+                Message(
+                    "unknown node type {node_type} in {what} (known: {KINDS})",
+                    node_type=repr(node_type),
+                    what=what,
+                    KINDS=", ".join(KINDS),
+                ),
             )
             return None
         allowed = COMMON_NODE_KEYS | kind.keys
@@ -77,9 +91,14 @@ class NodeReader(Primitives):
             if key in item and key not in allowed:
                 self.err(
                     key_pos(item, key),
-                    f"a timer ('{key}') cannot stand on {kind.article} {node_type} node: "
-                    "only user tasks take an SLA, "
-                    "wait nodes take days or hours, and corrections take a deadline",
+                    Message(
+                        "a timer ('{key}') cannot stand on {article} {node_type} node: only "
+                        "user tasks take an SLA, wait nodes take days or hours, and "
+                        "corrections take a deadline",
+                        key=key,
+                        article=kind.article,
+                        node_type=node_type,
+                    ),
                 )
         self.keys(item, allowed, ("id", "type"), what, reported=TIMER_KEYS)
         line, col = pos_of(item)
@@ -103,9 +122,11 @@ class NodeReader(Primitives):
         self, node: Node, item: CommentedMap, what: str, allowed: tuple[str, ...], required: str
     ) -> dict[str, str]:
         if "outcomes" not in item:
-            self.err(pos_of(item), f"{what} is missing required key 'outcomes'")
+            self.err(pos_of(item), Message("{what} is missing required key 'outcomes'", what=what))
             return {}
-        mapping = self.mapping(item["outcomes"], value_pos(item, "outcomes"), f"{what} outcomes")
+        mapping = self.mapping(
+            item["outcomes"], value_pos(item, "outcomes"), Message("{what} outcomes", what=what)
+        )
         if mapping is None:
             return {}
         result: dict[str, str] = {}
@@ -113,12 +134,20 @@ class NodeReader(Primitives):
             if key not in allowed:
                 self.err(
                     key_pos(mapping, key),
-                    f"unknown outcome {key!r} in {what} (allowed: {', '.join(allowed)})",
+                    Message(
+                        "unknown outcome {key} in {what} (allowed: {allowed})",
+                        key=repr(key),
+                        what=what,
+                        allowed=", ".join(allowed),
+                    ),
                 )
                 continue
-            target = self.target(mapping, key, f"{what} outcome", node)
+            target = self.target(mapping, key, Message("{what} outcome", what=what), node)
             if target is not None:
                 result[str(key)] = target
         if required not in mapping:
-            self.err(value_pos(item, "outcomes"), f"{what} outcomes must include '{required}'")
+            self.err(
+                value_pos(item, "outcomes"),
+                Message("{what} outcomes must include '{required}'", what=what, required=required),
+            )
         return result

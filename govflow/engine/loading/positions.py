@@ -15,6 +15,8 @@ from ruamel.yaml.scalarstring import (
     SingleQuotedScalarString,
 )
 
+from ..problems import Message
+
 Pos = tuple[int, int]
 
 
@@ -52,21 +54,21 @@ def pos_of(obj: Any, default: Pos = (1, 1)) -> Pos:
 def kind_of(value: Any) -> str:
     """What a value is, in words ("a whole number", "a list")."""
     if value is None:
-        return "nothing"
+        return Message("nothing")
     if isinstance(value, bool):
-        return "true/false"
+        return Message("true/false")
     if isinstance(value, int):
-        return "a whole number"
+        return Message("a whole number")
     if isinstance(value, float):
-        return "a number"
+        return Message("a number")
     if isinstance(value, str):
-        return "text"
+        return Message("text")
     if isinstance(value, dict):
-        return "a mapping"
+        return Message("a mapping")
     if isinstance(value, list):
-        return "a list"
+        return Message("a list")
     if isinstance(value, date):
-        return "a date"
+        return Message("a date")
     return type(value).__name__
 
 

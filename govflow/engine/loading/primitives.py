@@ -14,7 +14,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ..definition import Duration, Node
 from ..expressions import ExpressionError, compile_expression
 from ..forms import FieldSpec
-from ..problems import Problem
+from ..problems import Message, Problem
 from .positions import Pos, key_pos, kind_of, offset_in_scalar, pos_of, value_pos
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -67,25 +67,37 @@ class Primitives:
         reported = set(reported)
         for key in mapping:
             if not isinstance(key, str):
-                self.err(key_pos(mapping, key), f"keys must be text; found {kind_of(key)} in {what}")
+                self.err(
+                    key_pos(mapping, key),
+                    Message("keys must be text; found {kind_of} in {what}", kind_of=kind_of(key), what=what),
+                )
             elif key not in allowed and key not in reported:
                 self.err(
                     key_pos(mapping, key),
-                    f"unknown key '{key}' in {what} (allowed: {', '.join(sorted(allowed))})",
+                    Message(
+                        "unknown key '{key}' in {what} (allowed: {allowed})",
+                        key=key,
+                        what=what,
+                        allowed=", ".join(sorted(allowed)),
+                    ),
                 )
         for key in required:
             if key not in mapping:
-                self.err(pos_of(mapping), f"{what} is missing required key '{key}'")
+                self.err(
+                    pos_of(mapping), Message("{what} is missing required key '{key}'", what=what, key=key)
+                )
 
     def mapping(self, value: Any, pos: Pos, what: str) -> CommentedMap | None:
         if not isinstance(value, dict):
-            self.err(pos, f"{what} must be a mapping, not {kind_of(value)}")
+            self.err(
+                pos, Message("{what} must be a mapping, not {kind_of}", what=what, kind_of=kind_of(value))
+            )
             return None
         return value
 
     def seq(self, value: Any, pos: Pos, what: str) -> CommentedSeq | None:
         if not isinstance(value, list):
-            self.err(pos, f"{what} must be a list, not {kind_of(value)}")
+            self.err(pos, Message("{what} must be a list, not {kind_of}", what=what, kind_of=kind_of(value)))
             return None
         return value
 
@@ -94,13 +106,26 @@ class Primitives:
         if value is None:
             return None
         if not isinstance(value, str) or isinstance(value, bool):
-            self.err(value_pos(mapping, key), f"{what} '{key}' must be text, not {kind_of(value)}")
+            self.err(
+                value_pos(mapping, key),
+                Message(
+                    "{what} '{key}' must be text, not {kind_of}", what=what, key=key, kind_of=kind_of(value)
+                ),
+            )
             return None
         if not value.strip():
-            self.err(value_pos(mapping, key), f"{what} '{key}' must not be empty")
+            self.err(value_pos(mapping, key), Message("{what} '{key}' must not be empty", what=what, key=key))
             return None
         if len(value) > max_length:
-            self.err(value_pos(mapping, key), f"{what} '{key}' is longer than {max_length} characters")
+            self.err(
+                value_pos(mapping, key),
+                Message(
+                    "{what} '{key}' is longer than {max_length} characters",
+                    what=what,
+                    key=key,
+                    max_length=max_length,
+                ),
+            )
             return None
         return str(value)
 
@@ -111,8 +136,13 @@ class Primitives:
         if not pattern.match(value):
             self.err(
                 value_pos(mapping, key),
-                f"{what} '{key}' must be lowercase letters, digits and underscores starting with a letter; "
-                f"got '{value}'",
+                Message(
+                    "{what} '{key}' must be lowercase letters, digits and underscores "
+                    "starting with a letter; got '{value}'",
+                    what=what,
+                    key=key,
+                    value=value,
+                ),
             )
             return None
         return value
@@ -120,7 +150,15 @@ class Primitives:
     def boolean(self, mapping: CommentedMap, key: str, what: str, default: bool) -> bool:
         value = mapping.get(key, default)
         if not isinstance(value, bool):
-            self.err(value_pos(mapping, key), f"{what} '{key}' must be true or false, not {kind_of(value)}")
+            self.err(
+                value_pos(mapping, key),
+                Message(
+                    "{what} '{key}' must be true or false, not {kind_of}",
+                    what=what,
+                    key=key,
+                    kind_of=kind_of(value),
+                ),
+            )
             return default
         return value
 
@@ -131,10 +169,27 @@ class Primitives:
             return None
         value = mapping[key]
         if isinstance(value, bool) or not isinstance(value, int):
-            self.err(value_pos(mapping, key), f"{what} '{key}' must be a whole number, not {kind_of(value)}")
+            self.err(
+                value_pos(mapping, key),
+                Message(
+                    "{what} '{key}' must be a whole number, not {kind_of}",
+                    what=what,
+                    key=key,
+                    kind_of=kind_of(value),
+                ),
+            )
             return None
         if not minimum <= value <= maximum:
-            self.err(value_pos(mapping, key), f"{what} '{key}' must be between {minimum} and {maximum}")
+            self.err(
+                value_pos(mapping, key),
+                Message(
+                    "{what} '{key}' must be between {minimum} and {maximum}",
+                    what=what,
+                    key=key,
+                    minimum=minimum,
+                    maximum=maximum,
+                ),
+            )
             return None
         return int(value)
 
@@ -152,7 +207,15 @@ class Primitives:
             return None
         value = mapping[key]
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.err(value_pos(mapping, key), f"{what} '{key}' must be a number, not {kind_of(value)}")
+            self.err(
+                value_pos(mapping, key),
+                Message(
+                    "{what} '{key}' must be a number, not {kind_of}",
+                    what=what,
+                    key=key,
+                    kind_of=kind_of(value),
+                ),
+            )
             return None
         try:
             value = float(value)
@@ -160,38 +223,79 @@ class Primitives:
             value = float("inf")
         too_low = value <= minimum if exclusive_min else value < minimum
         if too_low or value > maximum or value != value:
-            bound = f"greater than {minimum}" if exclusive_min else f"at least {minimum}"
-            self.err(value_pos(mapping, key), f"{what} '{key}' must be {bound} and at most {maximum}")
+            bound = (
+                Message("greater than {minimum}", minimum=minimum)
+                if exclusive_min
+                else Message("at least {minimum}", minimum=minimum)
+            )
+            self.err(
+                value_pos(mapping, key),
+                Message(
+                    "{what} '{key}' must be {bound} and at most {maximum}",
+                    what=what,
+                    key=key,
+                    bound=bound,
+                    maximum=maximum,
+                ),
+            )
             return None
         return value
 
     def label(self, mapping: CommentedMap, key: str, what: str, *, required: bool) -> dict[str, str] | None:
         if key not in mapping:
             if required:
-                self.err(pos_of(mapping), f"{what} is missing required key '{key}' (with zh and en texts)")
+                self.err(
+                    pos_of(mapping),
+                    Message(
+                        "{what} is missing required key '{key}' (with zh and en texts)", what=what, key=key
+                    ),
+                )
             return None
         value = mapping[key]
         pos = value_pos(mapping, key)
         if not isinstance(value, dict):
-            self.err(pos, f"{what} '{key}' must be a mapping with zh and en texts, not {kind_of(value)}")
+            self.err(
+                pos,
+                Message(
+                    "{what} '{key}' must be a mapping with zh and en texts, not {kind_of}",
+                    what=what,
+                    key=key,
+                    kind_of=kind_of(value),
+                ),
+            )
             return None
-        self.keys(value, LANGUAGES, (), f"{what} '{key}'")
+        self.keys(value, LANGUAGES, (), Message("{what} '{key}'", what=what, key=key))
         result: dict[str, str] = {}
         for language in LANGUAGES:
             if language not in value:
-                self.err(pos, f"{what} '{key}' needs both zh and en texts; '{language}' is missing")
+                self.err(
+                    pos,
+                    Message(
+                        "{what} '{key}' needs both zh and en texts; '{language}' is missing",
+                        what=what,
+                        key=key,
+                        language=language,
+                    ),
+                )
                 continue
-            text = self.text(value, language, f"{what} '{key}'", max_length=2000)
+            text = self.text(value, language, Message("{what} '{key}'", what=what, key=key), max_length=2000)
             if text is not None:
                 result[language] = text
         return result if len(result) == len(LANGUAGES) else None
 
     def department(self, value: Any, pos: Pos, what: str) -> str | None:
         if not isinstance(value, str) or not ID_RE.match(value):
-            self.err(pos, f"{what} must be a department code such as 'market_regulation', not {value!r}")
+            self.err(
+                pos,
+                Message(
+                    "{what} must be a department code such as 'market_regulation', not {value}",
+                    what=what,
+                    value=repr(value),
+                ),
+            )
             return None
         if self.departments is not None and value not in self.departments:
-            self.err(pos, f"unknown department '{value}' in {what}")
+            self.err(pos, Message("unknown department '{value}' in {what}", value=value, what=what))
             return None
         value = str(value)
         self.used_departments.add(value)
@@ -202,13 +306,19 @@ class Primitives:
         if len(units) > 1:
             self.err(
                 key_pos(mapping, units[1]),
-                f"{what} takes one of 'days', 'hours' or 'calendar_days', not {' and '.join(units)}",
+                Message(
+                    "{what} takes one of 'days', 'hours' or 'calendar_days', not {units}",
+                    what=what,
+                    units=" and ".join(units),
+                ),
             )
             return None
         if not units:
             self.err(
                 pos_of(mapping),
-                f"{what} needs 'days' (working days), 'hours' (office hours) or 'calendar_days'",
+                Message(
+                    "{what} needs 'days' (working days), 'hours' (office hours) or 'calendar_days'", what=what
+                ),
             )
             return None
         if units[0] == "days":
@@ -225,7 +335,15 @@ class Primitives:
     def target(self, item: CommentedMap, key: str, what: str, node: Node | None = None) -> str | None:
         value = item.get(key)
         if not isinstance(value, str) or not ID_RE.match(value):
-            self.err(value_pos(item, key), f"{what} '{key}' must name a node id, not {kind_of(value)}")
+            self.err(
+                value_pos(item, key),
+                Message(
+                    "{what} '{key}' must name a node id, not {kind_of}",
+                    what=what,
+                    key=key,
+                    kind_of=kind_of(value),
+                ),
+            )
             return None
         if node is not None:
             self.flows.setdefault(node.id, {}).setdefault(str(value), value_pos(item, key))
@@ -233,7 +351,7 @@ class Primitives:
 
     def single_next(self, node: Node, item: CommentedMap, what: str) -> None:
         if "next" not in item:
-            self.err((node.line, node.col), f"{what} is missing required key 'next'")
+            self.err((node.line, node.col), Message("{what} is missing required key 'next'", what=what))
             return
         target = self.target(item, "next", what, node)
         if target is not None:
@@ -245,7 +363,7 @@ class Primitives:
         if isinstance(value, bool):
             value = "true" if value else "false"
         if not isinstance(value, str):
-            self.err(pos, f"condition must be text, not {kind_of(value)}")
+            self.err(pos, Message("condition must be text, not {kind_of}", kind_of=kind_of(value)))
             return None
         try:
             expression = compile_expression(str(value))
@@ -254,7 +372,9 @@ class Primitives:
             source_line = self.lines[pos[0] - 1] if 0 < pos[0] <= len(self.lines) else ""
             if isinstance(mapping[key], DoubleQuotedScalarString) and "\\" in source_line[pos[1] - 1 :]:
                 shift = 0  # escape sequences: source columns no longer match characters
-            self.err((pos[0], pos[1] + shift), f"condition does not parse: {exc.message}")
+            self.err(
+                (pos[0], pos[1] + shift), Message("condition does not parse: {message}", message=exc.message)
+            )
             return None
         self.conditions.append((expression, pos, node_id))
         return expression

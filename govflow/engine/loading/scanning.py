@@ -17,7 +17,7 @@ from ruamel.yaml.events import (
     ScalarEvent,
 )
 
-from ..problems import Problem
+from ..problems import Message, Problem
 
 MAX_BYTES = 2_000_000
 MAX_DEPTH = 32
@@ -26,7 +26,17 @@ MAX_DEPTH = 32
 def decode(source: str | bytes) -> tuple[str | None, list[Problem]]:
     if isinstance(source, bytes):
         if len(source) > MAX_BYTES:
-            return None, [Problem(1, 1, f"file is too large ({len(source)} bytes; the limit is {MAX_BYTES})")]
+            return None, [
+                Problem(
+                    1,
+                    1,
+                    Message(
+                        "file is too large ({count_source} bytes; the limit is {MAX_BYTES})",
+                        count_source=len(source),
+                        MAX_BYTES=MAX_BYTES,
+                    ),
+                )
+            ]
         if b"\x00" in source:
             return None, [Problem(1, 1, "file is binary, not YAML text (it contains NUL bytes)")]
         try:
@@ -38,7 +48,15 @@ def decode(source: str | bytes) -> tuple[str | None, list[Problem]]:
         text = source
         if len(text) > MAX_BYTES:
             return None, [
-                Problem(1, 1, f"file is too large ({len(text)} characters; the limit is {MAX_BYTES})")
+                Problem(
+                    1,
+                    1,
+                    Message(
+                        "file is too large ({count_text} characters; the limit is {MAX_BYTES})",
+                        count_text=len(text),
+                        MAX_BYTES=MAX_BYTES,
+                    ),
+                )
             ]
         if "\x00" in text:
             return None, [Problem(1, 1, "file is binary, not YAML text (it contains NUL bytes)")]
@@ -50,9 +68,15 @@ def decode(source: str | bytes) -> tuple[str | None, list[Problem]]:
         for col, char in enumerate(line, start=1):
             code = ord(char)
             if (code < 32 and char not in "\t\r") or (0x7F <= code < 0xA0 and code != 0x85):
-                return None, [Problem(lineno, col, f"control character U+{code:04X} is not allowed")]
+                return None, [
+                    Problem(lineno, col, Message("control character U+{code:04X} is not allowed", code=code))
+                ]
             if 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
-                return None, [Problem(lineno, col, f"character U+{code:04X} is not allowed in YAML text")]
+                return None, [
+                    Problem(
+                        lineno, col, Message("character U+{code:04X} is not allowed in YAML text", code=code)
+                    )
+                ]
     return text, []
 
 
@@ -79,7 +103,7 @@ def scan(text: str) -> list[Problem]:
                     Problem(
                         mark.line + 1,
                         mark.column + 1,
-                        f"YAML tags such as '{tag}' are not allowed in a process definition",
+                        Message("YAML tags such as '{tag}' are not allowed in a process definition", tag=tag),
                     )
                 )
                 return problems
@@ -87,7 +111,11 @@ def scan(text: str) -> list[Problem]:
                 depth += 1
                 if depth > MAX_DEPTH:
                     problems.append(
-                        Problem(mark.line + 1, mark.column + 1, f"nesting is deeper than {MAX_DEPTH} levels")
+                        Problem(
+                            mark.line + 1,
+                            mark.column + 1,
+                            Message("nesting is deeper than {MAX_DEPTH} levels", MAX_DEPTH=MAX_DEPTH),
+                        )
                     )
                     return problems
             elif isinstance(event, CollectionEndEvent):
@@ -95,7 +123,7 @@ def scan(text: str) -> list[Problem]:
     except MarkedYAMLError as exc:
         return [yaml_problem(exc)]
     except YAMLError as exc:  # pragma: no cover
-        return [Problem(1, 1, f"YAML error: {exc}")]
+        return [Problem(1, 1, Message("YAML error: {exc}", exc=exc))]
     return problems
 
 
@@ -106,4 +134,4 @@ def yaml_problem(exc: MarkedYAMLError) -> Problem:
     what = exc.problem or exc.context or "invalid YAML"
     if "duplicate key" in str(what) or "found duplicate key" in str(exc):
         what = "duplicate key " + str(what).split("duplicate key", 1)[-1].strip()
-    return Problem(line, col, f"YAML syntax error: {what}")
+    return Problem(line, col, Message("YAML syntax error: {what}", what=what))

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from govflow.accounts.selectors import department_names
 from govflow.errors import GovflowError, InvalidInput
-from govflow.messages import error_text
+from govflow.messages import error_text, translated_problems
 from govflow.processes import proposals
 from govflow.processes.diff import template_diff
 from govflow.processes.selectors import proposal_get, proposal_pending, proposals_recent
@@ -295,6 +295,7 @@ def editor(request):
             context["diagram"] = _diagram(definition)
             context["diff"] = _against_published(definition.id, source)
         status = 400 if problems else 200
+    context["problems"] = translated_problems(context["problems"])  # same line:col, the reader's language
     context["excerpts"] = _excerpts(source, context["problems"])
     context["problem_marks"] = _problem_marks(context["problems"])
     return render(request, "console/editor.html", context, status=status)
