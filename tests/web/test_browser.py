@@ -55,6 +55,9 @@ def _fill_business_setup(page, *, id_number: str = VALID_ID) -> dict[str, str]:
 def _decide(page, case, node_id, outcome, opinion, shots=None, label=None):
     task = live_task(case, node_id)
     page.goto(f"/cases/{case.reference}/")
+    if task.status == "open":  # 签收 first: the decision form opens once the task is the reviewer's
+        page.click(f"form[action='/inbox/tasks/{task.pk}/claim/'] button[type=submit]")
+        page.wait_for_selector(f"#outcome-{task.pk}-{outcome}")
     page.check(f"#outcome-{task.pk}-{outcome}")
     page.fill(f"#opinion-{task.pk}", opinion)
     if shots is not None:
@@ -177,6 +180,8 @@ def test_construction_permit_returned_for_correction_then_corrected_and_goes_on(
     # Given the land reviewer returns the case, first forgetting the opinion
     reviewer = browser_for(base_data["natural_resources_reviewer"])
     reviewer.goto(f"/cases/{case.reference}/")
+    # (签收 first: the decision form opens once the task is the reviewer's)
+    reviewer.click(f"form[action='/inbox/tasks/{land.pk}/claim/'] button[type=submit]")
     reviewer.check(f"#outcome-{land.pk}-return")
     reviewer.click(f"form[action='/inbox/tasks/{land.pk}/decide/'] button[type=submit]")
     reviewer.wait_for_selector(f"#opinion-{land.pk}-error")
