@@ -516,6 +516,7 @@ def take_back(machine: Machine, event: TakeBack) -> None:
             machine.pause(node.id, token)
         recreate += list(record["siblings"].items())
     again = ""
+    renamed: dict[str, str] = {}
     for old_id, old in recreate:
         new_id = machine.create_task(
             token_id, node, old["kind"], old["department"], old["round"], old["signer"], since=old["created"]
@@ -535,6 +536,18 @@ def take_back(machine: Machine, event: TakeBack) -> None:
                 )
             )
         token.setdefault("tasks", []).append(new_id)
+        renamed[old_id] = new_id
         if old_id == event.task_id:
             again = new_id
+    # 加签 given back with the tasks: an added signer stays added (for the
+    # task's new id), a reviewer still waits for the signers added before it,
+    # and an approval held for signers added after it waits for their new ids.
+    for old_id, old in recreate:
+        new = state["tasks"][renamed[old_id]]
+        if "added" in old:
+            new["added"] = {**old["added"], "for": renamed.get(old["added"]["for"], old["added"]["for"])}
+        if "waiting" in old:
+            new["waiting"] = [renamed.get(waiting, waiting) for waiting in old["waiting"]]
+    for held in token.get("held", {}).values():
+        held["waiting"] = [renamed.get(waiting, waiting) for waiting in held["waiting"]]
     machine.effects.append(DecisionTakenBack(event.task_id, node.id, again))

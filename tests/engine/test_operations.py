@@ -164,6 +164,40 @@ def test_a_take_back_restores_the_task_and_closes_once_the_next_step_decides():
         step(definition, moved, TakeBack(decided), T0)
 
 
+QUICK_VOTE = """
+  - id: a
+    type: user_task
+    title: {zh: 票签, en: Vote}
+    countersign: {mode: vote, signers: [fire, tax, bank], pass_ratio: 1/3}
+    outcomes: {approve: b, reject: no}
+  - {id: b, type: user_task, title: {zh: 乙, en: B}, department: tax, outcomes: {approve: ok, reject: no}}
+"""
+
+
+def test_a_take_back_gives_back_an_added_signer_as_added():
+    """A vote decided by one signature while a signer added before another
+    was still out; taking the decision back gives every task back, the added
+    one still added (for the reviewer's new task), its approval no vote."""
+    definition = load(QUICK_VOTE)
+    state = run(
+        definition,
+        lambda s: AddSigner(task_at(s, "a", "fire"), "natural_resources", "before"),
+        lambda s: CompleteTask(task_at(s, "a", "tax"), "approve"),
+    )
+    assert [t["node"] for t in state["tasks"].values()] == ["b"]
+    decided = next(iter(state["undo"]))
+    back = step(definition, state, TakeBack(decided), T0).state
+    fire, added = task_at(back, "a", "fire"), task_at(back, "a", "natural_resources")
+    assert back["tasks"][added]["added"] == {"for": fire, "position": "before"}
+    assert back["tasks"][fire]["waiting"] == [added]
+    with pytest.raises(IllegalEvent):  # the signer added before still has to approve first
+        step(definition, back, CompleteTask(fire, "approve"), T0)
+    signed = step(definition, back, CompleteTask(added, "approve"), T0).state
+    assert signed["tokens"][signed["tasks"][fire]["token"]]["signatures"] == []
+    voted = step(definition, signed, CompleteTask(fire, "approve"), T0).state
+    assert [t["node"] for t in voted["tasks"].values()] == ["b"]
+
+
 def test_a_transfer_changes_the_department_only():
     definition = load(CHAIN)
     state = run(definition, lambda s: TransferTask(task_at(s, "a"), "bank"))
