@@ -4,7 +4,7 @@ with the web page's per-address budget (govflow.web.views.lookup)."""
 from __future__ import annotations
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
@@ -89,10 +89,7 @@ class ProgressLookup(PublicMixin, ApiView):
         description="Steps, departments, dates and status only: never form data, names or opinions. "
         "A wrong code and an unknown number both answer 404. Limited per address (429). POST keeps "
         "the code out of addresses and logs.",
-        parameters=[
-            OpenApiParameter("reference", str, OpenApiParameter.QUERY, required=True),
-            OpenApiParameter("code", str, OpenApiParameter.QUERY, required=True),
-        ],
+        parameters=[ProgressLookupQuerySerializer],
         responses={200: PublicProgressSerializer},
         auth=[],
     )
