@@ -318,8 +318,10 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
             if "repeat_signer" in root:
                 self.err(
                     key_pos(root, "distinct_signers"),
-                    "give 'repeat_signer' or the older 'distinct_signers', not both "
-                    "('distinct_signers: true' is 'repeat_signer: refuse')",
+                    Message(
+                        "give 'repeat_signer' or the older 'distinct_signers', not both "
+                        "('distinct_signers: true' is 'repeat_signer: refuse')"
+                    ),
                 )
             else:
                 return REFUSE if older else ALLOW
@@ -330,8 +332,11 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
             shown = repr(value) if isinstance(value, str) else _kind(value)
             self.err(
                 value_pos(root, "repeat_signer"),
-                f"the process definition 'repeat_signer' must be one of {', '.join(REPEAT_SIGNER_RULES)}, "
-                f"not {shown}",
+                Message(
+                    "the process definition 'repeat_signer' must be one of {rules}, not {shown}",
+                    rules=", ".join(REPEAT_SIGNER_RULES),
+                    shown=shown,
+                ),
             )
             return DEFAULT_REPEAT_SIGNER
         return value

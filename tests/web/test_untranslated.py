@@ -133,3 +133,21 @@ def test_every_engine_message_has_a_chinese_translation_with_the_same_fields():
                 broken.append(template)
     assert missing == [], "translate in locale/zh_Hans: " + " | ".join(missing)
     assert broken == []
+
+
+def test_the_loader_reports_no_problem_as_an_f_string():
+    """A problem written as an f-string has no template to translate: the
+    console would show it in English. Each goes through Message (or is a
+    constant the catalogue has whole)."""
+    written = []
+    for path in sorted((BASE / "govflow" / "engine").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "err"
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.JoinedStr)
+            ):
+                written.append(f"{path.relative_to(BASE)}:{node.lineno}")
+    assert written == []
