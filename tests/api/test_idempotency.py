@@ -12,6 +12,7 @@ from django.db import connection
 from govflow.api.models import IdempotencyRecord
 from govflow.audit.models import AuditEvent
 from govflow.cases.models import Case, CaseStatus, Task, TaskStatus
+from govflow.cases.services import task_claim
 
 from .conftest import api_client, assert_error, live_task, submitted
 
@@ -244,6 +245,7 @@ class TestParallel:
         applicant, reviewer = base_data["applicant"], base_data["market_regulation_reviewer"]
         case = submitted(applicant, "business_setup")
         task = live_task(case, "registration")
+        task_claim(task_id=task.pk, actor=reviewer)  # 签收 first
 
         def decide():
             return api_client(reviewer).post(
