@@ -7,6 +7,7 @@ where a missing browser fails the run."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from datetime import UTC, datetime
@@ -148,7 +149,8 @@ def chromium():
         from playwright.sync_api import sync_playwright
 
         manager = sync_playwright()
-        playwright = manager.start()
+        with _real_clock_environ():  # the driver (Node.js) inherits os.environ when it starts
+            playwright = manager.start()
         _SHARED.update(
             manager=manager,
             browser=playwright.chromium.launch(
@@ -174,7 +176,26 @@ def _chromium_env() -> dict[str, str]:
     (tests/__init__.py) it hangs at start-up, and with both clocks faked it
     now and then stalls after a navigation. The server is what runs at the
     faked date."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("LD_PRELOAD", "FAKETIME"))}
+    return {k: v for k, v in os.environ.items() if not k.startswith(_FAKETIME_VARIABLES)}
+
+
+_FAKETIME_VARIABLES = ("LD_PRELOAD", "FAKETIME")
+
+
+@contextlib.contextmanager
+def _real_clock_environ():
+    """Playwright's driver, a Node.js process, runs on the real clock too:
+    under libfaketime 0.9.10 its absolute-deadline sleeps go wrong (see
+    tests/__init__.py), and a click whose navigation the driver waits for
+    then stalled until the 15 s timeout, now and then, under `make
+    test-dates` only."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith(_FAKETIME_VARIABLES)}
+    for name in saved:
+        del os.environ[name]
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 class Shots:
