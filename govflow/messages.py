@@ -267,9 +267,14 @@ CODE_MESSAGES = {
 
 
 def error_text(exc: GovflowError) -> str:
+    """The error in the active language: a sentence this module knows for
+    it, else the engine's own message (an IllegalEvent passed on by a
+    service keeps its template), else a plain sentence for its code."""
     for pattern, text in KNOWN_MESSAGES:
         if pattern.search(exc.message):
             return str(text)
+    if isinstance(exc.message, Message):
+        return engine_text(exc.message)
     return str(CODE_MESSAGES.get(exc.code, _("The request could not be completed.")))
 
 
@@ -279,7 +284,9 @@ def field_texts(messages: Iterable[str]) -> list[str]:
     out = []
     for message in messages:
         known = FIELD_MESSAGES.get(message)
-        if known is None and message.startswith("at most ") and message.endswith(" characters"):
+        if isinstance(message, Message):
+            out.append(engine_text(message))
+        elif known is None and message.startswith("at most ") and message.endswith(" characters"):
             out.append(_("At most %(count)s characters.") % {"count": message[8:-11]})
         else:
             out.append(str(known) if known is not None else message)

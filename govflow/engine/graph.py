@@ -205,9 +205,16 @@ def _leaks(
             if target in leaked:
                 raise _BlockError(
                     member,
-                    f"a branch of {split.type} gateway '{split.id}' leaves its block: '{member_id}' "
-                    f"leads to '{target}', which comes after the join '{join}'; a branch may only "
-                    "reach its join or an end that refuses",
+                    Message(
+                        "a branch of {kind} gateway '{split}' leaves its block: '{member}' "
+                        "leads to '{target}', which comes after the join '{join}'; a branch may only "
+                        "reach its join or an end that refuses",
+                        kind=split.type,
+                        split=split.id,
+                        member=member_id,
+                        target=target,
+                        join=join,
+                    ),
                     _flow_pos(flows, member, target),
                 )
 
@@ -233,7 +240,10 @@ def _blocks(nodes: dict[str, Node], flows: Flows) -> list[Problem]:
             return joins_of[split.id]
         if split.id in in_progress:
             raise _BlockError(
-                split, f"a flow leads back into the split '{split.id}' from inside its own branches"
+                split,
+                Message(
+                    "a flow leads back into the split '{split}' from inside its own branches", split=split.id
+                ),
             )
         in_progress.add(split.id)
         found: set[str] = set()
@@ -246,8 +256,11 @@ def _blocks(nodes: dict[str, Node], flows: Flows) -> list[Problem]:
             if node_id == split.id:
                 raise _BlockError(
                     split,
-                    f"a branch of '{split.id}' flows back to it; "
-                    "a loop must close outside the split and its join",
+                    Message(
+                        "a branch of '{split}' flows back to it; "
+                        "a loop must close outside the split and its join",
+                        split=split.id,
+                    ),
                 )
             if is_join(node):
                 found.add(node_id)
@@ -273,8 +286,13 @@ def _blocks(nodes: dict[str, Node], flows: Flows) -> list[Problem]:
         if len(found) > 1:
             raise _BlockError(
                 split,
-                f"the branches of {kind} gateway '{split.id}' meet at different joins "
-                f"({', '.join(sorted(found))}); every branch must reach the same join",
+                Message(
+                    "the branches of {kind} gateway '{split}' meet at different joins "
+                    "({joins}); every branch must reach the same join",
+                    kind=kind,
+                    split=split.id,
+                    joins=", ".join(sorted(found)),
+                ),
             )
         join = next(iter(found)) if found else None
         if join is not None:
@@ -282,14 +300,25 @@ def _blocks(nodes: dict[str, Node], flows: Flows) -> list[Problem]:
             if join_node.type != split.type:
                 raise _BlockError(
                     join_node,
-                    f"{kind} gateway '{split.id}' is joined by {join_node.type} gateway '{join}'; "
-                    f"a split and its join must be of the same kind",
+                    Message(
+                        "{kind} gateway '{split}' is joined by {join_kind} gateway '{join}'; "
+                        "a split and its join must be of the same kind",
+                        kind=kind,
+                        split=split.id,
+                        join_kind=join_node.type,
+                        join=join,
+                    ),
                 )
             for end in loose_ends:
                 raise _BlockError(
                     end,
-                    f"end '{end.id}' inside the block of '{split.id}' does not terminate, so join '{join}' "
-                    "would wait for it forever; set terminate: true or lead it to the join",
+                    Message(
+                        "end '{end}' inside the block of '{split}' does not terminate, so join '{join}' "
+                        "would wait for it forever; set terminate: true or lead it to the join",
+                        end=end.id,
+                        split=split.id,
+                        join=join,
+                    ),
                 )
             outside = [
                 other.id
@@ -299,9 +328,13 @@ def _blocks(nodes: dict[str, Node], flows: Flows) -> list[Problem]:
             if outside:
                 raise _BlockError(
                     join_node,
-                    f"join '{join}' also receives a flow from '{outside[0]}', "
-                    f"outside the block of '{split.id}'; "
-                    "the join's branches do not balance",
+                    Message(
+                        "join '{join}' also receives a flow from '{outside}', outside the block of "
+                        "'{split}'; the join's branches do not balance",
+                        join=join,
+                        outside=outside[0],
+                        split=split.id,
+                    ),
                 )
         inside = block | {split.id}
         if join is not None:
@@ -314,8 +347,13 @@ def _blocks(nodes: dict[str, Node], flows: Flows) -> list[Problem]:
             if intruders:
                 raise _BlockError(
                     member,
-                    f"node '{member_id}' inside the block of '{split.id}' is also reached from "
-                    f"'{intruders[0]}' outside it; a flow may enter a block only through its split",
+                    Message(
+                        "node '{member}' inside the block of '{split}' is also reached from "
+                        "'{intruder}' outside it; a flow may enter a block only through its split",
+                        member=member_id,
+                        split=split.id,
+                        intruder=intruders[0],
+                    ),
                 )
         split.join = join
         split.block = frozenset(block)
@@ -573,7 +611,9 @@ def _check_block(
             other = nodes[target]
             if other.type == "end":
                 if _approves(other):
-                    what = "issues certificates" if other.certificates else "approves the case"
+                    what = (
+                        Message("issues certificates") if other.certificates else Message("approves the case")
+                    )
                     at(
                         _flow_pos(flows, member, target),
                         Message(

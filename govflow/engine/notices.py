@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .definition import Node
-from .problems import IllegalEvent
+from .problems import IllegalEvent, Message
 
 if TYPE_CHECKING:
     from .runtime import _Machine as Machine
@@ -36,32 +36,50 @@ def normalise_notice(definition: Any, items: Any) -> list[dict[str, str]]:
     """The notice as stored: a list of {"kind", "id", "reason"}; IllegalEvent
     (code `notice_invalid`) naming the first problem."""
     if not isinstance(items, list | tuple) or not items:
-        raise IllegalEvent("a correction notice lists at least one item", code="notice_invalid")
+        raise IllegalEvent(Message("a correction notice lists at least one item"), code="notice_invalid")
     if len(items) > MAX_ITEMS:
-        raise IllegalEvent(f"a correction notice lists at most {MAX_ITEMS} items", code="notice_invalid")
+        raise IllegalEvent(
+            Message("a correction notice lists at most {count} items", count=MAX_ITEMS), code="notice_invalid"
+        )
     fields = {spec.id for spec in definition.form.fields}
     slots = {spec.id for spec in definition.form.attachments}
     seen: set[tuple[str, str]] = set()
     notice: list[dict[str, str]] = []
     for index, item in enumerate(items):
-        where = f"item {index + 1} of the correction notice"
+        where = Message("item {number} of the correction notice", number=index + 1)
         if not isinstance(item, Mapping):
-            raise IllegalEvent(f"{where} is not an object", code="notice_invalid")
+            raise IllegalEvent(Message("{where} is not an object", where=where), code="notice_invalid")
         kind, item_id, reason = item.get("kind"), item.get("id"), item.get("reason")
         if kind not in NOTICE_KINDS:
-            raise IllegalEvent(f"{where}: 'kind' must be 'field' or 'material'", code="notice_invalid")
+            raise IllegalEvent(
+                Message("{where}: 'kind' must be 'field' or 'material'", where=where), code="notice_invalid"
+            )
         known = fields if kind == "field" else slots
         if not isinstance(item_id, str) or item_id not in known:
-            what = "form field" if kind == "field" else "material (attachment slot)"
-            raise IllegalEvent(f"{where}: {item_id!r} is no {what} of this service", code="notice_invalid")
+            raise IllegalEvent(
+                Message("{where}: '{item}' is no form field of this service", where=where, item=item_id)
+                if kind == "field"
+                else Message(
+                    "{where}: '{item}' is no material (attachment slot) of this service",
+                    where=where,
+                    item=item_id,
+                ),
+                code="notice_invalid",
+            )
         if not isinstance(reason, str) or not reason.strip():
-            raise IllegalEvent(f"{where}: give the reason", code="notice_invalid")
+            raise IllegalEvent(Message("{where}: give the reason", where=where), code="notice_invalid")
         if len(reason) > MAX_REASON:
             raise IllegalEvent(
-                f"{where}: the reason has at most {MAX_REASON} characters", code="notice_invalid"
+                Message("{where}: the reason has at most {count} characters", where=where, count=MAX_REASON),
+                code="notice_invalid",
             )
         if (kind, item_id) in seen:
-            raise IllegalEvent(f"{where}: {kind} {item_id!r} is listed twice", code="notice_invalid")
+            raise IllegalEvent(
+                Message("{where}: field '{item}' is listed twice", where=where, item=item_id)
+                if kind == "field"
+                else Message("{where}: material '{item}' is listed twice", where=where, item=item_id),
+                code="notice_invalid",
+            )
         seen.add((kind, item_id))
         notice.append({"kind": str(kind), "id": item_id, "reason": reason.strip()})
     return notice
@@ -75,7 +93,8 @@ def pending_notice(
     if not items:
         if required:
             raise IllegalEvent(
-                "a correction notice (一次性告知) lists what must be corrected", code="notice_invalid"
+                Message("a correction notice (一次性告知) lists what must be corrected"),
+                code="notice_invalid",
             )
         return None
     notice = normalise_notice(machine.definition, items)
@@ -91,8 +110,12 @@ def check_rounds(machine: Machine, node: Node, target: str) -> None:
     cap = other.settings.get("max_rounds")
     if cap is not None and machine.state["rounds"].get(target, 0) >= cap:
         raise IllegalEvent(
-            f"the case has been sent for correction at '{target}' {cap} time(s), "
-            "as many as the process allows; decide on the materials as they are",
+            Message(
+                "the case has been sent for correction at '{node}' {count} time(s), "
+                "as many as the process allows; decide on the materials as they are",
+                node=target,
+                count=cap,
+            ),
             code="correction_rounds_exhausted",
         )
 

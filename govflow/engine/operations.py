@@ -40,7 +40,7 @@ from .effects import (
     TaskTransferred,
     TimerCancelled,
 )
-from .problems import IllegalEvent
+from .problems import IllegalEvent, Message
 
 if TYPE_CHECKING:
     from .events import AddSigner, ExtendTask, RemoveSigner, ReturnTask, TakeBack, TransferTask
@@ -129,9 +129,20 @@ def return_task(machine: Machine, event: ReturnTask, task: dict, node: Node) -> 
     state, nodes = machine.state, machine.nodes
     targets = return_targets(machine.definition, state, event.task_id)
     if event.target not in targets:
-        offered = ", ".join(targets) or "none"
+        offered = ", ".join(targets)
         raise IllegalEvent(
-            f"'{node.id}' cannot send the case back to '{event.target}' (possible: {offered})",
+            Message(
+                "'{node}' cannot send the case back to '{target}' (possible: {offered})",
+                node=node.id,
+                target=event.target,
+                offered=offered,
+            )
+            if offered
+            else Message(
+                "'{node}' cannot send the case back to '{target}' (no step is possible)",
+                node=node.id,
+                target=event.target,
+            ),
             code="return_target_not_allowed",
         )
     token_id = task["token"]
@@ -146,8 +157,10 @@ def return_task(machine: Machine, event: ReturnTask, task: dict, node: Node) -> 
             break
     if event.come_back and level < len(scopes):
         raise IllegalEvent(
-            "the case can come straight back only from a step of the same branch; "
-            "a return before the split runs the block again",
+            Message(
+                "the case can come straight back only from a step of the same branch; "
+                "a return before the split runs the block again"
+            ),
             code="come_back_not_possible",
         )
     _close(machine, event.task_id, task, node, "returned")
@@ -218,12 +231,19 @@ def _close(machine: Machine, task_id: str, task: dict, node: Node, outcome: str)
 def transfer_task(machine: Machine, event: TransferTask, task: dict, node: Node) -> None:
     rule = node.transfer
     if rule is None or task.get("added"):
-        raise IllegalEvent(f"tasks of '{node.id}' cannot be transferred", code="transfer_not_allowed")
+        raise IllegalEvent(
+            Message("tasks of '{node}' cannot be transferred", node=node.id), code="transfer_not_allowed"
+        )
     if event.department == task["department"]:
-        raise IllegalEvent("the task is already with that department", code="transfer_same_department")
+        raise IllegalEvent(
+            Message("the task is already with that department"), code="transfer_same_department"
+        )
     if rule.to is not None and event.department not in rule.to:
         raise IllegalEvent(
-            f"tasks of '{node.id}' go only to {', '.join(rule.to)}", code="transfer_target_not_allowed"
+            Message(
+                "tasks of '{node}' go only to {departments}", node=node.id, departments=", ".join(rule.to)
+            ),
+            code="transfer_target_not_allowed",
         )
     before = task["department"]
     task["department"] = event.department
@@ -241,13 +261,24 @@ def extend_task(machine: Machine, event: ExtendTask, task: dict, node: Node) -> 
     times per node and case (counted in state["extensions"])."""
     rule = node.extension
     if rule is None or node.sla is None or task.get("added"):
-        raise IllegalEvent(f"the time limit of '{node.id}' cannot be extended", code="extension_not_allowed")
+        raise IllegalEvent(
+            Message("the time limit of '{node}' cannot be extended", node=node.id),
+            code="extension_not_allowed",
+        )
     counts = machine.state.setdefault("extensions", {})
     done = int(counts.get(node.id, 0))
     if done >= rule.max:
         raise IllegalEvent(
-            f"the time limit of '{node.id}' was already extended "
-            f"{'once' if rule.max == 1 else f'{rule.max} times'}, the most its template allows",
+            Message(
+                "the time limit of '{node}' was already extended once, the most its template allows",
+                node=node.id,
+            )
+            if rule.max == 1
+            else Message(
+                "the time limit of '{node}' was already extended {count} times, the most its template allows",
+                node=node.id,
+                count=rule.max,
+            ),
             code="extension_limit_reached",
         )
     counts[node.id] = done + 1
@@ -261,11 +292,11 @@ def extend_task(machine: Machine, event: ExtendTask, task: dict, node: Node) -> 
 def add_signer(machine: Machine, event: AddSigner, task: dict, node: Node) -> None:
     state = machine.state
     if task.get("added"):
-        raise IllegalEvent("an added signer cannot add another", code="add_signer_not_allowed")
+        raise IllegalEvent(Message("an added signer cannot add another"), code="add_signer_not_allowed")
     if event.position not in ("before", "after"):
-        raise IllegalEvent("a signer is added 'before' or 'after'", code="add_signer_not_allowed")
+        raise IllegalEvent(Message("a signer is added 'before' or 'after'"), code="add_signer_not_allowed")
     if event.department in _signing_departments(state, task):
-        raise IllegalEvent("that department already signs here", code="signer_already_added")
+        raise IllegalEvent(Message("that department already signs here"), code="signer_already_added")
     if event.position == "after":
         task.setdefault("after", []).append(event.department)
         return
@@ -304,7 +335,7 @@ def remove_signer(machine: Machine, event: RemoveSigner, task: dict, node: Node)
     added = state["tasks"].get(event.signer)
     info = added.get("added") if added else None
     if added is None or info is None or (event.signer != event.task_id and info["for"] != event.task_id):
-        raise IllegalEvent("no such added signer on this task", code="signer_not_found")
+        raise IllegalEvent(Message("no such added signer on this task"), code="signer_not_found")
     token_id = added["token"]
     token = state["tokens"][token_id]
     machine.cancel_task(event.signer, "signer_removed")
@@ -446,10 +477,10 @@ def take_back(machine: Machine, event: TakeBack) -> None:
     state, nodes = machine.state, machine.nodes
     record = state.get("undo", {}).get(event.task_id)
     if record is None:
-        raise IllegalEvent("this decision can no longer be taken back", code="take_back_closed")
+        raise IllegalEvent(Message("this decision can no longer be taken back"), code="take_back_closed")
     if not _intact(state, record):
         raise IllegalEvent(
-            "the next step has already acted on this decision; it can no longer be taken back",
+            Message("the next step has already acted on this decision; it can no longer be taken back"),
             code="next_step_acted",
         )
     del state["undo"][event.task_id]

@@ -72,7 +72,7 @@ from .events import (
 )
 from .expressions import EvaluationError
 from .kinds import KINDS
-from .problems import IllegalEvent, NoBranchMatched
+from .problems import IllegalEvent, Message, NoBranchMatched
 
 SCHEMA_VERSION = 1
 
@@ -125,23 +125,28 @@ def step(
     state when step() raises."""
     if type(event) is Start:
         if state is not None:
-            raise IllegalEvent("the case has already started", code="already_started")
+            raise IllegalEvent(Message("the case has already started"), code="already_started")
         machine = _Machine(definition, new_state(), now)
         machine.state["data"] = dict(event.data)
         machine.start()
         machine.settle_clock()
         return StepResult(machine.state, machine.effects)
     if state is None:
-        raise IllegalEvent("the case has not started", code="not_started")
+        raise IllegalEvent(Message("the case has not started"), code="not_started")
     version = state.get("schema_version")
     if type(version) is not int or version != SCHEMA_VERSION:
-        raise IllegalEvent(f"state has schema version {version!r}; migrate it first", code="schema_version")
+        raise IllegalEvent(
+            Message("state has schema version {version}; migrate it first", version=repr(version)),
+            code="schema_version",
+        )
     if state["status"] != "running":
-        raise IllegalEvent(f"the case has ended ({state['outcome']})", code="case_ended")
+        raise IllegalEvent(
+            Message("the case has ended ({outcome})", outcome=state["outcome"]), code="case_ended"
+        )
     machine = _Machine(definition, state if in_place else copy_state(state), now)
     handler = EVENT_HANDLERS.get(type(event))
     if handler is None:
-        raise IllegalEvent(f"unknown event {event!r}", code="unknown_event")
+        raise IllegalEvent(Message("unknown event {event}", event=repr(event)), code="unknown_event")
     handler(machine, event)
     machine.settle_clock()
     return StepResult(machine.state, machine.effects)
@@ -314,7 +319,12 @@ class _Machine:
             return condition.test(context)
         except EvaluationError as exc:
             raise NoBranchMatched(
-                f"condition '{condition.source}' of gateway '{node.id}' cannot be evaluated: {exc.message}"
+                Message(
+                    "condition '{condition}' of gateway '{node}' cannot be evaluated: {reason}",
+                    condition=condition.source,
+                    node=node.id,
+                    reason=exc.message,
+                )
             ) from exc
 
     def context(self) -> dict[str, Any]:
@@ -358,7 +368,10 @@ class _Machine:
         scope = state["scopes"].get(scope_id) if scope_id else None
         if scope is None or scope["join"] != node.id:
             # Validation makes this unreachable; refuse rather than guess.
-            raise IllegalEvent(f"a token reached join '{node.id}' outside its block", code="unbalanced_join")
+            raise IllegalEvent(
+                Message("a token reached join '{node}' outside its block", node=node.id),
+                code="unbalanced_join",
+            )
         del state["tokens"][token_id]
         if self.trail is not None:
             self.trail["arrivals"].append([scope_id, dict(scope)])
@@ -501,11 +514,14 @@ class _Machine:
         """An event aimed at one open task, answered by the kind of its node."""
         task = self.state["tasks"].get(event.task_id)
         if task is None:
-            raise IllegalEvent(f"task '{event.task_id}' is not open", code="task_not_open")
+            raise IllegalEvent(Message("task '{task}' is not open", task=event.task_id), code="task_not_open")
         node = self.nodes[task["node"]]
         react = KINDS[node.type].reactions.get(type(event))
         if react is None:
-            raise IllegalEvent(f"task '{event.task_id}' is a {task['kind']} task", code="wrong_task_kind")
+            raise IllegalEvent(
+                Message("task '{task}' is a {kind} task", task=event.task_id, kind=task["kind"]),
+                code="wrong_task_kind",
+            )
         if type(event) is CompleteTask and task["kind"] != "acceptance":
             # (an acceptance decision is told to the applicant in writing: no take-back)
             self.trail = operations.begin_trail(self, event.task_id, task)
@@ -517,7 +533,9 @@ class _Machine:
     def on_fire_timer(self, event: FireTimer) -> None:
         timer = self.state["timers"].pop(event.timer_id, None)
         if timer is None:
-            raise IllegalEvent(f"timer '{event.timer_id}' is not pending", code="timer_not_pending")
+            raise IllegalEvent(
+                Message("timer '{timer}' is not pending", timer=event.timer_id), code="timer_not_pending"
+            )
         node = self.nodes[timer["node"]]
         KINDS[node.type].on_timer(self, timer, node)
         self.run()
@@ -533,7 +551,8 @@ class _Machine:
         ]
         if not waiting:
             raise IllegalEvent(
-                f"the case is not waiting for the message '{event.name}'", code="not_waiting_for_signal"
+                Message("the case is not waiting for the message '{name}'", name=event.name),
+                code="not_waiting_for_signal",
             )
         for token_id, node in waiting:
             KINDS[node.type].received(self, token_id, node, event.data)
@@ -551,7 +570,7 @@ class _Machine:
             and (event.node is None or token["node"] == event.node)
         ]
         if not noticed:
-            raise IllegalEvent("the case is not in a public notice", code="not_in_public_notice")
+            raise IllegalEvent(Message("the case is not in a public notice"), code="not_in_public_notice")
         for token_id, node in noticed:
             KINDS[node.type].objected(self, token_id, node)
         self.run()

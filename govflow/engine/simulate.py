@@ -36,7 +36,7 @@ from . import runtime as rt
 from .definition import Definition, Duration
 from .forms import FieldError, FieldSpec, FormSpec, validate_form_data
 from .identifiers import make_cn_id, make_uscc
-from .problems import EngineError
+from .problems import EngineError, Message
 from .repeat_signers import REFUSE, Signed, repeat_signer
 
 MAX_STEPS = 10_000
@@ -79,20 +79,37 @@ class Consult:
     answered_after: float | None  # None: no opinion comes, the limit passes
 
 
-def parse_consult(argument: str) -> Consult | str:
+def listing(messages: list[Message], *, separator: str = ",") -> Message | str:
+    """Messages one after another, each still translatable: 'a, b, c' ("a", "b" and "c"
+    in turn; `separator` "," or ";")."""
+    if not messages:
+        return ""
+    text = messages[0]
+    for message in messages[1:]:
+        if separator == ";":
+            text = Message("{first}; {then}", first=text, then=message)
+        else:
+            text = Message("{first}, {then}", first=text, then=message)
+    return text
+
+
+def parse_consult(argument: str) -> Consult | Message:
     """The consultation a `consult:` entry asks for, or why it cannot be read."""
     parts = argument.split(":")
     departments = tuple(d.strip() for d in parts[0].split("+"))
     if not all(re.fullmatch(r"[a-z][a-z0-9_]*", d) for d in departments):
-        return "names the departments asked as 'consult:<department>[+<department>...]'"
+        return Message("names the departments asked as 'consult:<department>[+<department>...]'")
     if len(set(departments)) != len(departments):
-        return "names a department twice"
+        return Message("names a department twice")
     if len(parts) > 3:
-        return "has more than a limit and an answer ('consult:<departments>:<limit>:<days>|lapse')"
+        return Message("has more than a limit and an answer ('consult:<departments>:<limit>:<days>|lapse')")
     limit = DEFAULT_CONSULT_DAYS
     if len(parts) > 1:
         if not parts[1].isdigit() or not 1 <= int(parts[1]) <= MAX_CONSULT_DAYS:
-            return f"gives a limit that is not a whole number of working days from 1 to {MAX_CONSULT_DAYS}"
+            return Message(
+                "gives a limit that is not a whole number of working days from 1 to {most}",
+                most=MAX_CONSULT_DAYS,
+            )
         limit = int(parts[1])
     answered: float | None = float(limit)  # the worst case: the opinions come at the limit
     if len(parts) > 2:
@@ -104,8 +121,10 @@ def parse_consult(argument: str) -> Consult | str:
             except ValueError:
                 answered = -1.0
             if not 0 <= answered <= limit:
-                return (
-                    f"says the opinions come after {parts[2]!r} days: give 0 to the limit {limit}, or 'lapse'"
+                return Message(
+                    "says the opinions come after '{days}' days: give 0 to the limit {limit}, or 'lapse'",
+                    days=parts[2],
+                    limit=limit,
                 )
     return Consult(departments, limit, answered)
 
@@ -151,7 +170,15 @@ class SimulationDataError(EngineError):
 
     def __init__(self, errors: tuple[FieldError, ...]) -> None:
         self.errors = errors
-        super().__init__("; ".join(f"{e.path}: {e.message.get('en', e.code)}" for e in errors))
+        super().__init__(
+            listing(
+                [
+                    Message("{path}: {problem}", path=e.path, problem=e.message.get("en", e.code))
+                    for e in errors
+                ],
+                separator=";",
+            )
+        )
 
 
 @dataclass
@@ -417,18 +444,20 @@ class _Run:
         self.used[node_id] = self.used.get(node_id, 0) + 1
         return value, (node_id, None)
 
-    def where(self, *node_ids: str) -> tuple[str, tuple[tuple[str, int, int], ...]]:
+    def where(self, *node_ids: str) -> tuple[Message | str, tuple[tuple[str, int, int], ...]]:
         """'a' (template line 12), 'b' (template line 30), and the same as positions."""
         nodes = [self.definition.nodes[n] for n in dict.fromkeys(node_ids) if n in self.definition.nodes]
-        text = ", ".join(f"'{n.id}' (template line {n.line})" for n in nodes)
+        text = listing([Message("'{node}' (template line {line})", node=n.id, line=n.line) for n in nodes])
         return text, tuple((n.id, n.line, n.col) for n in nodes)
 
     def script_error(
-        self, message: str, origin: tuple[str, int | None] | None, node_id: str
+        self, message: Message, origin: tuple[str, int | None] | None, node_id: str
     ) -> SimulationError:
         text, nodes = self.where(node_id)
         script = ("decisions", *origin) if origin is not None else None
-        return SimulationError(f"{message}, at {text}", nodes=nodes, script=script)
+        return SimulationError(
+            Message("{problem}, at {where}", problem=message, where=text), nodes=nodes, script=script
+        )
 
     def apply(self, result: rt.StepResult) -> dict[str, Any]:
         node_sla = self.definition.nodes
@@ -591,9 +620,16 @@ class _Run:
         if repeat.action == REFUSE:
             text, nodes = self.where(node.id)
             raise SimulationError(
-                f"the scripted signer '{person}' of '{node.id}' has already decided '{repeat.earlier}', and "
-                f"the template's repeat_signer ({self.definition.repeat_signer}) wants a different person "
-                f"there (审批人去重), at {text}",
+                Message(
+                    "the scripted signer '{person}' of '{node}' has already decided '{earlier}', and "
+                    "the template's repeat_signer ({rule}) wants a different person there (审批人去重), "
+                    "at {where}",
+                    person=person,
+                    node=node.id,
+                    earlier=repeat.earlier,
+                    rule=self.definition.repeat_signer,
+                    where=text,
+                ),
                 nodes=nodes,
                 script=("signers", *origin) if origin is not None else None,
             )
@@ -690,24 +726,40 @@ class _Run:
         if outcome == "timeout":
             if node.sla is None:
                 raise self.script_error(
-                    f"the scripted decision 'timeout' cannot happen: '{node_id}' has no SLA", origin, node_id
+                    Message(
+                        "the scripted decision 'timeout' cannot happen: '{node}' has no SLA", node=node_id
+                    ),
+                    origin,
+                    node_id,
                 )
             self.timing_out[task_id] = outcome
             return  # the breach timer (started with the task) will decide
         operation, _, argument = str(outcome).partition(":")
         if is_operation(outcome) or outcome in ("transfer", "add_signer", "consult"):
             if operation not in BARE_OPERATIONS and not argument:
+                unnamed = (
+                    Message("the scripted 'return' for '{node}' names no step ('return:...')", node=node_id)
+                    if operation == "return"
+                    else Message(
+                        "the scripted '{operation}' for '{node}' names no department ('{operation}:...')",
+                        operation=operation,
+                        node=node_id,
+                    )
+                )
                 raise self.script_error(
-                    f"the scripted '{operation}' for '{node_id}' names no "
-                    f"{'step' if operation == 'return' else 'department'} ('{operation}:...')",
+                    unnamed,
                     origin,
                     node_id,
                 )
             self.check_operation(operation, argument, node, origin)
         elif outcome not in node.outcomes:
             raise self.script_error(
-                f"decision '{outcome}' for '{node_id}' is not offered there "
-                f"(offered: {', '.join(node.outcomes)})",
+                Message(
+                    "decision '{outcome}' for '{node}' is not offered there (offered: {offered})",
+                    outcome=outcome,
+                    node=node_id,
+                    offered=", ".join(node.outcomes),
+                ),
                 origin,
                 node_id,
             )
@@ -740,9 +792,12 @@ class _Run:
         one it does not allow when it happens)."""
         problem = None
         if operation == "take_back" and argument and argument not in node.outcomes:
-            problem = (
-                f"the scripted 'take_back:{argument}' for '{node.id}' takes back a decision not offered "
-                f"there (offered: {', '.join(node.outcomes)})"
+            problem = Message(
+                "the scripted 'take_back:{argument}' for '{node}' takes back a decision not offered "
+                "there (offered: {offered})",
+                argument=argument,
+                node=node.id,
+                offered=", ".join(node.outcomes),
             )
         elif operation == "delegate" and argument:
             try:
@@ -750,16 +805,25 @@ class _Run:
             except ValueError:
                 days = -1.0
             if days < 0:
-                problem = (
-                    f"the scripted 'delegate:{argument}' for '{node.id}' gives no number of working days"
+                problem = Message(
+                    "the scripted 'delegate:{argument}' for '{node}' gives no number of working days",
+                    argument=argument,
+                    node=node.id,
                 )
         elif operation == "consult":
             read = parse_consult(argument)
-            if isinstance(read, str):
-                problem = f"the scripted 'consult:{argument}' for '{node.id}' {read}"
+            if isinstance(read, Message):
+                problem = Message(
+                    "the scripted 'consult:{argument}' for '{node}' {problem}",
+                    argument=argument,
+                    node=node.id,
+                    problem=read,
+                )
         elif operation == "add_signer" and argument.partition(":")[2] not in ("", "before", "after"):
-            problem = (
-                f"the scripted 'add_signer:{argument}' for '{node.id}' adds a signer 'before' or 'after'"
+            problem = Message(
+                "the scripted 'add_signer:{argument}' for '{node}' adds a signer 'before' or 'after'",
+                argument=argument,
+                node=node.id,
             )
         if problem is not None:
             raise self.script_error(problem, origin, node.id)
@@ -782,8 +846,13 @@ class _Run:
             return  # the acceptance_deadline timer decides
         if outcome not in node.outcomes:
             raise self.script_error(
-                f"decision '{outcome}' for '{node_id}' is not offered there "
-                f"(offered: {', '.join(node.outcomes)}, or 'silence')",
+                Message(
+                    "decision '{outcome}' for '{node}' is not offered there "
+                    "(offered: {offered}, or 'silence')",
+                    outcome=outcome,
+                    node=node_id,
+                    offered=", ".join(node.outcomes),
+                ),
                 origin,
                 node_id,
             )
@@ -898,14 +967,21 @@ class _Run:
                 self.stuck_signals.append((node.id, origin))
             return
         if outcome not in ("approve", "arrive") and not (outcome == "paid" and node.type == "fee"):
-            offered = (
-                "'paid', the default, or 'unpaid'"
-                if node.type == "fee"
-                else "'arrive', the default, or 'timeout'"
-            )
             raise self.script_error(
-                f"decision '{outcome}' for '{node.id}' is not offered there (a {node.type} node takes "
-                f"{offered})",
+                Message(
+                    "decision '{outcome}' for '{node}' is not offered there "
+                    "(a fee node takes 'paid', the default, or 'unpaid')",
+                    outcome=outcome,
+                    node=node.id,
+                )
+                if node.type == "fee"
+                else Message(
+                    "decision '{outcome}' for '{node}' is not offered there "
+                    "(a {type} node takes 'arrive', the default, or 'timeout')",
+                    outcome=outcome,
+                    node=node.id,
+                    type=node.type,
+                ),
                 origin,
                 node.id,
             )
@@ -921,8 +997,12 @@ class _Run:
             return
         if outcome != "objection":
             raise self.script_error(
-                f"decision '{outcome}' for '{node.id}' is not offered there (a publicity node takes "
-                "'none', the default, or 'objection')",
+                Message(
+                    "decision '{outcome}' for '{node}' is not offered there (a publicity node takes "
+                    "'none', the default, or 'objection')",
+                    outcome=outcome,
+                    node=node.id,
+                ),
                 origin,
                 node.id,
             )
@@ -955,8 +1035,10 @@ class _Run:
                 raise self.engine_error(exc, self.scripted.get(ident) if scripted else None) from exc
         for ident, node_id in self.taking_back.items():
             raise self.script_error(
-                "the scripted 'take_back' cannot happen: the decision ended the case, "
-                "and a decision that ended the case cannot be taken back",
+                Message(
+                    "the scripted 'take_back' cannot happen: the decision ended the case, "
+                    "and a decision that ended the case cannot be taken back"
+                ),
                 self.scripted.get(ident),
                 node_id,
             )
@@ -1020,7 +1102,9 @@ class _Run:
         if not named:
             return SimulationError(exc.message, script=script)
         text, nodes = self.where(named[0])
-        return SimulationError(f"{exc.message} (at {text})", nodes=nodes, script=script)
+        return SimulationError(
+            Message("{problem} (at {where})", problem=exc.message, where=text), nodes=nodes, script=script
+        )
 
     def stuck(self, state: dict[str, Any]) -> SimulationError:
         """Nothing is scheduled and the case runs: say where it waits, and why."""
@@ -1034,22 +1118,39 @@ class _Run:
             origin = self.scripted.get(task_id)
             if task["kind"] in ("review", "signature") and node.sla is not None:
                 reasons.append(
-                    f"the scripted 'timeout' lets the SLA of '{node.id}' pass, and its on_breach "
-                    f"'{node.sla.on_breach}' decides nothing"
+                    Message(
+                        "the scripted 'timeout' lets the SLA of '{node}' pass, and its on_breach "
+                        "'{on_breach}' decides nothing",
+                        node=node.id,
+                        on_breach=node.sla.on_breach,
+                    )
                 )
             elif task["kind"] in ("correction", "applicant") and node.duration is None:
-                reasons.append(f"the scripted 'timeout' waits for a deadline '{node.id}' does not have")
+                reasons.append(
+                    Message(
+                        "the scripted 'timeout' waits for a deadline '{node}' does not have", node=node.id
+                    )
+                )
             else:
                 continue
             cause = cause or origin
         active = set(rt.active_nodes(state))
         for node_id, origin in self.stuck_signals:
             if node_id in active:
-                reasons.append(f"the scripted 'timeout' waits for a deadline '{node_id}' does not have")
+                reasons.append(
+                    Message(
+                        "the scripted 'timeout' waits for a deadline '{node}' does not have", node=node_id
+                    )
+                )
                 cause = cause or origin
-        why = f": {'; '.join(reasons)}" if reasons else ""
         return SimulationError(
-            f"the case is stuck: nothing is left to happen at {text}{why}",
+            Message(
+                "the case is stuck: nothing is left to happen at {where}: {reasons}",
+                where=text,
+                reasons=listing(reasons, separator=";"),
+            )
+            if reasons
+            else Message("the case is stuck: nothing is left to happen at {where}", where=text),
             nodes=nodes,
             script=("decisions", *cause) if cause is not None else None,
         )
@@ -1062,14 +1163,22 @@ class _Run:
             n for n, v in self.script.decisions.items() if not isinstance(v, list) and self.used.get(n, 0) > 1
         ]
         busiest = max(repeated, key=lambda n: self.used[n], default=None)
-        hint = (
-            f"; the scripted decision '{self.script.decisions[busiest]}' for '{busiest}' is used every round"
-            if busiest is not None
-            else ""
-        )
+        where = text or Message("no task")
         return SimulationError(
-            f"the simulation did not end after {MAX_STEPS} steps (an endless loop?), "
-            f"at {text or 'no task'}{hint}",
+            Message(
+                "the simulation did not end after {steps} steps (an endless loop?), at {where}; "
+                "the scripted decision '{outcome}' for '{node}' is used every round",
+                steps=MAX_STEPS,
+                where=where,
+                outcome=self.script.decisions[busiest],
+                node=busiest,
+            )
+            if busiest is not None
+            else Message(
+                "the simulation did not end after {steps} steps (an endless loop?), at {where}",
+                steps=MAX_STEPS,
+                where=where,
+            ),
             nodes=nodes,
             script=("decisions", busiest, None) if busiest is not None else None,
         )
@@ -1170,7 +1279,7 @@ class _Run:
                 self.used["result:" + task["node"]] = index + 1
                 result = result[min(index, len(result) - 1)] if result else {}
             return rt.ServiceDone(ident, dict(result))
-        raise SimulationError(f"unknown simulation event {kind}")  # pragma: no cover
+        raise SimulationError(Message("unknown simulation event {kind}", kind=kind))  # pragma: no cover
 
     def calendar_dates(self, calendar: WorkingCalendar, start: datetime) -> CalendarDates:
         """The finished run's clock values as local dates on `calendar`;

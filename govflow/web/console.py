@@ -15,6 +15,7 @@ from ruamel.yaml.error import YAMLError
 from govflow.engine import EngineError, Problem
 from govflow.engine.definition import TASK_OUTCOMES
 from govflow.engine.simulate import Script, Simulation, SimulationDataError, simulate
+from govflow.messages import engine_text
 
 from .selectors import template_check
 
@@ -91,5 +92,5 @@ def template_dry_run(*, source: str, script_text: str = "", today: date, languag
     except SimulationDataError as exc:
         lang = "en" if language.startswith("en") else "zh"
         return DryRun(error="; ".join(f"{e.path}: {e.message.get(lang, e.code)}" for e in exc.errors))
-    except EngineError as exc:
-        return DryRun(error=exc.message)
+    except EngineError as exc:  # said in the reader's language, with the template lines it names
+        return DryRun(error=engine_text(exc.message))

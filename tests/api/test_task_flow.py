@@ -45,7 +45,18 @@ def test_return_lists_its_targets_and_sends_the_case_back(review_case, base_data
     assert client.post(f"/api/v1/tasks/{fire.pk}/claim/").status_code == 200
     wrong = client.post(f"/api/v1/tasks/{fire.pk}/return/", {"target": "tax", "opinion": "x"}, format="json")
     error = assert_error(wrong, 400, "return_target_not_allowed")
-    assert "target" in error["fields"]
+    # the engine's refusal, in the request's language (Chinese by default)
+    assert error["message"] == "'fire' 不能将案件退回到 'tax'（可退回至：intake）"
+    assert error["fields"] == {"target": ["'fire' 不能将案件退回到 'tax'（可退回至：intake）"]}
+    english = client.post(
+        f"/api/v1/tasks/{fire.pk}/return/",
+        {"target": "tax", "opinion": "x"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert assert_error(english, 400, "return_target_not_allowed")["message"] == (
+        "'fire' cannot send the case back to 'tax' (possible: intake)"
+    )
 
     body = {"target": "intake", "opinion": "受理有误"}
     headers = {"HTTP_IDEMPOTENCY_KEY": "return-1"}

@@ -191,3 +191,28 @@ def test_version_pages_and_the_svg(admin_client):
     root = ElementTree.fromstring(svg.content)
     assert root.tag.endswith("svg")
     assert admin_client.get("/console/templates/business_setup/v9/").status_code == 404
+
+
+def test_a_failed_dry_run_says_why_in_the_readers_language_at_the_template_line(
+    admin_client, client, process_admin
+):
+    line = next(i for i, text in enumerate(SOURCE.splitlines(), 1) if text.strip() == "- id: accept")
+    script = "decisions:\n  accept: reject\n"  # an acceptance (受理) takes accept, refuse or notice
+
+    chinese = admin_client.post(
+        "/console/editor/", {"action": "simulate", "source": SOURCE, "script": script}
+    )
+    client.force_login(process_admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.post("/console/editor/", {"action": "simulate", "source": SOURCE, "script": script})
+
+    zh, en = chinese.context["dry_run"].error, english.context["dry_run"].error
+    assert zh == (
+        f"'accept' 不提供决定 'reject'（可选：accept, notice, refuse，或“silence”），"
+        f"位置：'accept'（模板第 {line} 行）"
+    )
+    assert en == (
+        "decision 'reject' for 'accept' is not offered there "
+        f"(offered: accept, notice, refuse, or 'silence'), at 'accept' (template line {line})"
+    )
+    assert f"模板第 {line} 行" in chinese.content.decode()

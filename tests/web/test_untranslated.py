@@ -127,7 +127,8 @@ def test_every_engine_message_has_a_chinese_translation_with_the_same_fields():
     with translation.override("zh-hans"):
         for template in sorted(templates):
             chinese = translation.gettext(template)
-            if chinese == template or not HAN.search(chinese):
+            words = WORD.search(re.sub(r"{\w+}", "", template))  # "{first}, {then}" has only marks
+            if chinese == template or (words and not HAN.search(chinese)):
                 missing.append(template)
             elif set(re.findall(r"{(\w+)", chinese)) - set(re.findall(r"{(\w+)", template)):
                 broken.append(template)
@@ -151,3 +152,128 @@ def test_the_loader_reports_no_problem_as_an_f_string():
             ):
                 written.append(f"{path.relative_to(BASE)}:{node.lineno}")
     assert written == []
+
+
+# The engine's refusals and the dry run's failures reach people (a reviewer's
+# task page, an API error body, the console's dry run): each is made with
+# Message, so that its template is the catalogue's key.
+# (the error, and which of its arguments is the message)
+ENGINE_ERRORS = {
+    "IllegalEvent": 0,
+    "NoBranchMatched": 0,
+    "SimulationError": 0,
+    "script_error": 0,
+    "_BlockError": 1,
+}
+# Prose: three words in a row, as a sentence has and an identifier does not.
+PROSE = re.compile(r"[A-Za-z']+ [A-Za-z']+ [A-Za-z'(]+")
+
+
+def _is_message(node: ast.AST) -> bool:
+    """A Message(...) call, or a choice between two of them."""
+    if isinstance(node, ast.IfExp):
+        return _is_message(node.body) and _is_message(node.orelse)
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Message"
+
+
+def engine_errors_not_templated(root: Path) -> list[str]:
+    """The places in `root` where an engine error is raised with a plain
+    string or an f-string (a name or an attribute passes a message made
+    elsewhere, e.g. `exc.message`)."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name not in ENGINE_ERRORS or len(node.args) <= ENGINE_ERRORS[name]:
+                continue
+            message = node.args[ENGINE_ERRORS[name]]
+            if not (_is_message(message) or isinstance(message, ast.Name | ast.Attribute)):
+                found.append(f"{path.relative_to(root.parent).as_posix()}:{node.lineno}")
+    return found
+
+
+def prose_outside_messages(path: Path) -> list[str]:
+    """Sentences in a module written outside Message templates (docstrings,
+    programmers' errors, ValueError / TypeError, and the events it hands
+    the engine, `rt.Withdraw(reason=...)`, aside)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            skip.add(id(node.value))  # a docstring
+        elif isinstance(node, ast.Call):
+            name = getattr(node.func, "id", None)
+            if name == "Message" and node.args:
+                skip.add(id(node.args[0]))
+            elif name in ("ValueError", "TypeError") or (
+                isinstance(node.func, ast.Attribute) and getattr(node.func.value, "id", None) == "rt"
+            ):  # a programmer's error, or what the run tells the engine (a simulated opinion)
+                skip.update(id(a) for a in ast.walk(node))
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            texts = [node.value]
+        elif isinstance(node, ast.JoinedStr):
+            skip.update(id(v) for v in node.values)
+            texts = [v.value for v in node.values if isinstance(v, ast.Constant)]
+        else:
+            continue
+        if any(PROSE.search(t) for t in texts):
+            found.append(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_engine_errors_are_message_templates():
+    assert engine_errors_not_templated(BASE / "govflow" / "engine") == []
+
+
+def test_the_dry_run_writes_no_sentence_outside_a_message():
+    assert prose_outside_messages(BASE / "govflow" / "engine" / "simulate.py") == []
+
+
+def test_the_scans_find_a_plain_refusal_and_an_f_string(tmp_path):
+    engine = tmp_path / "engine"
+    engine.mkdir()
+    (engine / "kind.py").write_text(
+        "def react(task):\n"
+        '    raise IllegalEvent(f"task {task} is not open", code="task_not_open")\n'
+        "def fine(task, exc):\n"
+        "    raise IllegalEvent(Message(\"task '{task}' is not open\", task=task))\n"
+        "    raise IllegalEvent(exc.message)\n"
+        "def stuck(self, node):\n"
+        '    raise self.script_error("the case is stuck here", None, node)\n',
+        encoding="utf-8",
+    )
+    assert engine_errors_not_templated(engine) == ["engine/kind.py:2", "engine/kind.py:7"]
+    (engine / "simulate.py").write_text(
+        'def why(node):\n    """Say why the run stopped at a node."""\n'
+        '    return f"the run stopped at {node}"\n'
+        "def fine(node):\n"
+        '    return Message("the run stopped at {node}", node=node), "approve"\n',
+        encoding="utf-8",
+    )
+    assert prose_outside_messages(engine / "simulate.py") == ["simulate.py:3"]
+
+
+def test_a_refusal_reads_in_chinese_on_the_web_and_in_the_api():
+    from django.utils import translation
+
+    from govflow.engine import IllegalEvent
+    from govflow.engine.problems import Message
+    from govflow.errors import Conflict
+    from govflow.messages import error_text
+
+    refusal = IllegalEvent(Message("task '{task}' is not open", task="t3"), code="task_not_open")
+    error = Conflict(refusal.message)
+    assert str(error.message) == "task 't3' is not open"
+    with translation.override("zh-hans"):
+        chinese = error_text(error)
+    with translation.override("en"):
+        english = error_text(error)
+    assert "t3" in chinese
+    assert HAN.search(chinese)
+    assert english == "task 't3' is not open"

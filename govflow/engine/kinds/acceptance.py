@@ -119,8 +119,12 @@ class Acceptance(NodeKind):
     def complete(self, machine: Machine, event: CompleteTask, task: dict, node: Node) -> None:
         if event.outcome not in node.outcomes:
             raise IllegalEvent(
-                f"outcome '{event.outcome}' is not offered at '{node.id}' "
-                f"(offered: {', '.join(node.outcomes)})",
+                Message(
+                    "outcome '{outcome}' is not offered at '{node}' (offered: {offered})",
+                    outcome=event.outcome,
+                    node=node.id,
+                    offered=", ".join(node.outcomes),
+                ),
                 code="outcome_not_offered",
             )
         check_rounds(machine, node, node.outcomes[event.outcome])
@@ -128,18 +132,19 @@ class Acceptance(NodeKind):
         if event.outcome == "refuse":
             if not (event.opinion or "").strip():
                 raise IllegalEvent(
-                    "a refusal to accept (不予受理) needs its reasons", code="refusal_needs_reasons"
+                    Message("a refusal to accept (不予受理) needs its reasons"), code="refusal_needs_reasons"
                 )
             if not (event.legal_basis or "").strip():
                 raise IllegalEvent(
-                    "a refusal to accept (不予受理) needs its legal basis", code="refusal_needs_legal_basis"
+                    Message("a refusal to accept (不予受理) needs its legal basis"),
+                    code="refusal_needs_legal_basis",
                 )
             extra["legal_basis"] = event.legal_basis
         if event.outcome == "notice":
             extra["notice"] = pending_notice(machine, node, event.notice, required=True)
         elif event.notice:
             raise IllegalEvent(
-                "a correction notice goes with the outcome 'notice' only", code="notice_not_allowed"
+                Message("a correction notice goes with the outcome 'notice' only"), code="notice_not_allowed"
             )
         self.decide(machine, event.task_id, task, node, event.outcome, event.actor, event.opinion, extra)
 

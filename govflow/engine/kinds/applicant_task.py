@@ -160,10 +160,13 @@ class ApplicantTask(NodeKind):
         extra = sorted(set(event.data) - asked)
         if extra:
             raise IllegalEvent(
-                f"the step '{node.id}' does not ask for {', '.join(extra)}", code="field_not_asked"
+                Message("the step '{node}' does not ask for {fields}", node=node.id, fields=", ".join(extra)),
+                code="field_not_asked",
             )
         if node.settings.get("confirm") and not event.confirmed:
-            raise IllegalEvent(f"the step '{node.id}' must be confirmed", code="not_confirmed")
+            raise IllegalEvent(
+                Message("the step '{node}' must be confirmed", node=node.id), code="not_confirmed"
+            )
         state = machine.state
         del state["tasks"][event.task_id]
         for timer_id in [m for m, t in state["timers"].items() if t["task"] == event.task_id]:

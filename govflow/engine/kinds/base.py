@@ -107,7 +107,7 @@ class NodeKind:
 
     def on_timer(self, machine: Machine, timer: dict, node: Node) -> None:
         """One of the node's timers fell due (it is already removed from the state)."""
-        raise IllegalEvent(f"a {self.type} node has no timers", code="timer_not_pending")
+        raise IllegalEvent(Message("a {type} node has no timers", type=self.type), code="timer_not_pending")
 
     def receives(self, node: Node, name: str) -> bool:
         """Whether a token resting here takes the external message `name`
@@ -116,7 +116,9 @@ class NodeKind:
 
     def received(self, machine: Machine, token_id: str, node: Node, data: Mapping[str, Any]) -> None:
         """The message this node waits for has arrived for the token."""
-        raise IllegalEvent(f"a {self.type} node takes no messages", code="not_waiting_for_signal")
+        raise IllegalEvent(
+            Message("a {type} node takes no messages", type=self.type), code="not_waiting_for_signal"
+        )
 
     def holds_clock(self, node: Node) -> bool:
         """Whether the case's clock stands still while the node's tasks are open
@@ -130,7 +132,9 @@ class NodeKind:
 
     def objected(self, machine: Machine, token_id: str, node: Node) -> None:
         """An objection was filed while a token rests here."""
-        raise IllegalEvent(f"a {self.type} node takes no objections", code="not_in_public_notice")
+        raise IllegalEvent(
+            Message("a {type} node takes no objections", type=self.type), code="not_in_public_notice"
+        )
 
 
 def read_claim_required(reader: Reader, node: Node, item: Any, what: str) -> None:

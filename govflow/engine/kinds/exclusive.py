@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..definition import Node
-from ..problems import NoBranchMatched
+from ..problems import Message, NoBranchMatched
 from .gateway import Gateway
 
 if TYPE_CHECKING:
@@ -32,5 +32,7 @@ class Exclusive(Gateway):
                 machine.move(token_id, branch.target)
                 return
         if default is None:
-            raise NoBranchMatched(f"no condition of gateway '{node.id}' holds and it has no default branch")
+            raise NoBranchMatched(
+                Message("no condition of gateway '{node}' holds and it has no default branch", node=node.id)
+            )
         machine.move(token_id, default)

@@ -101,7 +101,12 @@ class Fee(SignalWait):
         expected = Decimal(node.settings["amount"])
         if "amount" in data and fee_amount(data["amount"]) != expected:
             raise IllegalEvent(
-                f"the payment's amount {data['amount']} is not the fee {expected} of '{node.id}'",
+                Message(
+                    "the payment's amount {amount} is not the fee {fee} of '{node}'",
+                    amount=data["amount"],
+                    fee=expected,
+                    node=node.id,
+                ),
                 code="wrong_fee_amount",
             )
         self._release(machine, token_id, node)

@@ -183,8 +183,8 @@ class Gateway(NodeKind):
             dead += [(b, p) for b, p in placed[after:] if b.condition is not None and b.condition.names]
         dead.sort(key=lambda item: item[1])
         for branch, pos in dead:
-            which = "the default branch" if branch.default else "the branch"
-            where = "" if branch.default else " before it"
+            which = Message("the default branch") if branch.default else Message("the branch")
+            where = "" if branch.default else Message(" before it")
             reader.err(
                 pos,
                 Message(

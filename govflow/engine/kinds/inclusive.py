@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..definition import Node
-from ..problems import NoBranchMatched
+from ..problems import Message, NoBranchMatched
 from .gateway import Gateway
 
 if TYPE_CHECKING:
@@ -31,7 +31,9 @@ class Inclusive(Gateway):
                 chosen = [b.target for b in node.branches if b.default]
             if not chosen:
                 raise NoBranchMatched(
-                    f"no condition of gateway '{node.id}' holds and it has no default branch"
+                    Message(
+                        "no condition of gateway '{node}' holds and it has no default branch", node=node.id
+                    )
                 )
             machine.split(token_id, token, node, chosen)
         else:

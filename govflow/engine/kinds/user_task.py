@@ -406,20 +406,24 @@ class UserTask(NodeKind):
     def complete(self, machine: Machine, event: CompleteTask, task: dict, node: Node) -> None:
         if event.outcome not in node.outcomes:
             raise IllegalEvent(
-                f"outcome '{event.outcome}' is not offered at '{node.id}' "
-                f"(offered: {', '.join(node.outcomes)})",
+                Message(
+                    "outcome '{outcome}' is not offered at '{node}' (offered: {offered})",
+                    outcome=event.outcome,
+                    node=node.id,
+                    offered=", ".join(node.outcomes),
+                ),
                 code="outcome_not_offered",
             )
         if task.get("waiting"):
             raise IllegalEvent(
-                "a signer added before you has not approved yet", code="waiting_for_added_signer"
+                Message("a signer added before you has not approved yet"), code="waiting_for_added_signer"
             )
         target = node.outcomes[event.outcome]
         check_rounds(machine, node, target)
         if event.notice:
             if machine.nodes[target].type != "correction":
                 raise IllegalEvent(
-                    "a correction notice goes only with an outcome that leads to a correction",
+                    Message("a correction notice goes only with an outcome that leads to a correction"),
                     code="notice_not_allowed",
                 )
             pending_notice(machine, node, event.notice, required=False)
@@ -559,7 +563,7 @@ class UserTask(NodeKind):
         """An added signer decided: an approval clears the way (before) or
         counts toward the held approval (after); a refusal decides the step."""
         if event.outcome not in ("approve", "reject"):
-            raise IllegalEvent("an added signer approves or rejects", code="outcome_not_offered")
+            raise IllegalEvent(Message("an added signer approves or rejects"), code="outcome_not_offered")
         state = machine.state
         info = task["added"]
         token_id = task["token"]
@@ -638,8 +642,10 @@ def refuse_second_signature(state: dict[str, Any], task: dict, node: Node, actor
     signatures = state["tokens"][task["token"]].get("signatures", ())
     if any(signature.get("by") == actor for signature in signatures):
         raise IllegalEvent(
-            "this countersign needs a different person for each signature (distinct_people): "
-            "the same person has already signed another signature of this step",
+            Message(
+                "this countersign needs a different person for each signature (distinct_people): "
+                "the same person has already signed another signature of this step"
+            ),
             code="distinct_people",
         )
 

@@ -49,7 +49,9 @@ class NodeReader(Primitives):
             nodes[node.id] = node
             if node.type == "start":
                 starts.append(node)
-        where = "the process" if process == MAIN else Message("sub-process '{process}'", process=process)
+        where = (
+            Message("the process") if process == MAIN else Message("sub-process '{process}'", process=process)
+        )
         if not starts:
             self.err(pos, Message("{where} has no start node", where=where))
             return None

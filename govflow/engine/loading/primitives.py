@@ -304,12 +304,15 @@ class Primitives:
     def duration(self, mapping: CommentedMap, what: str) -> Duration | None:
         units = [key for key in ("days", "hours", "calendar_days") if key in mapping]
         if len(units) > 1:
+            both: Message | str = units[0]
+            for unit in units[1:]:
+                both = Message("{first} and {then}", first=both, then=unit)
             self.err(
                 key_pos(mapping, units[1]),
                 Message(
                     "{what} takes one of 'days', 'hours' or 'calendar_days', not {units}",
                     what=what,
-                    units=" and ".join(units),
+                    units=both,
                 ),
             )
             return None
