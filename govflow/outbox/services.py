@@ -1,7 +1,9 @@
-"""Dispatching and consuming outbox rows.
+"""Publishing and consuming outbox rows.
 
-Producers (`govflow.cases.bridge.Changes.flush`) insert rows and ask for a
-dispatch on commit. Consumers run through `outbox_handle`, which is
+Producers (`govflow.cases.bridge.Changes.flush`) insert rows in their
+transaction; the outbox relay (govflow.outbox.relay) publishes them to the
+broker in batches once they are committed, and the sweeper re-sends what
+the broker lost. Consumers run through `outbox_handle`, which is
 idempotent: a row already done is skipped, so a redelivered Celery message,
 or the sweeper re-sending a row the broker lost, does nothing twice.
 
@@ -235,23 +237,39 @@ def outbox_drain(*, topics: Iterable[str] | None = None, limit: int = 10_000) ->
     return done
 
 
+def publish_mode() -> str:
+    """Who hands new rows to the broker: "relay" (the default: the outbox
+    relay, govflow.outbox.relay, so no request waits on the broker) or
+    "request" (the committing process itself, after commit)."""
+    return getattr(settings, "GOVFLOW_OUTBOX_PUBLISH", "relay")
+
+
 def dispatch_on_commit(ids: list[int]) -> None:
-    """Send these rows to the broker once the transaction commits. If the
-    broker is down the rows stay undispatched and the sweeper sends them."""
-    if ids:
+    """Have these new rows published once the transaction commits. With the
+    relay (the default) there is nothing to do here: on PostgreSQL the
+    insert itself NOTIFYs the relay's channel (a trigger, so the signal is
+    part of the transaction and heard only if it commits), and elsewhere the
+    relay polls. In "request" mode the rows are sent after commit; if the
+    broker is down they stay undispatched and the sweeper sends them."""
+    if ids and publish_mode() == "request":
         transaction.on_commit(lambda: dispatch(ids))
 
 
-def dispatch(ids: list[int]) -> int:
-    """Publish the rows as one broker message (a worker consumes them in
-    order); returns how many were sent. Never raises for a broker that is
-    down: the rows stay in the table for `outbox_resend_stale`."""
+def publish(ids: list[int]) -> None:
+    """Hand the rows to the broker as one message (a worker consumes them in
+    order). Raises whatever the broker raised."""
     from .tasks import deliver_batch
 
+    deliver_batch.apply_async(args=[list(ids)], retry=False)
+
+
+def dispatch(ids: list[int]) -> int:
+    """Publish the rows; returns how many were sent. Never raises for a
+    broker that is down: the rows stay in the table for `outbox_resend_stale`."""
     if not ids:
         return 0
     try:
-        deliver_batch.apply_async(args=[list(ids)], retry=False)
+        publish(ids)
     except Exception as exc:  # the broker is unreachable: leave them for the sweeper
         _broker_down(ids, exc)
         return 0
@@ -260,6 +278,42 @@ def dispatch(ids: list[int]) -> int:
     # Nothing is written back: a row is known to be done by done_at, and one
     # the broker lost is found by its age (outbox_stale), so recording the
     # hand-over would cost a round trip per transaction for no decision.
+    return len(ids)
+
+
+def outbox_unpublished():
+    """Rows no one has handed to the broker yet: not done, not given up,
+    never attempted and not published by the relay (which marks what it
+    publishes with next_attempt_at, the moment the sweeper may re-send it)."""
+    return OutboxMessage.objects.filter(
+        done_at__isnull=True, failed_at__isnull=True, next_attempt_at__isnull=True
+    ).filter(topic__in=list(consumers()))
+
+
+def outbox_relay_batch(*, limit: int = 100, now: datetime | None = None) -> int:
+    """Publish the oldest unpublished rows, at most `limit`, as one broker
+    message; returns how many (0: nothing waits). Raises when the broker is
+    unreachable, and then nothing is marked: the rows wait for the next try.
+
+    The rows are locked (SKIP LOCKED, so two relays share the work), marked
+    published and handed to the broker before the transaction commits: a
+    relay killed after publishing and before COMMIT leaves them unmarked,
+    and they are published again (consumers are idempotent: done_at and the
+    attempt's advisory lock). A relay never marks a row it did not publish.
+    The sweeper re-sends a published row a worker has not finished, as it
+    did when the request published it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            outbox_unpublished()
+            .select_for_update(skip_locked=True)
+            .order_by("id")
+            .values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return 0
+        OutboxMessage.objects.filter(pk__in=ids).update(next_attempt_at=now)
+        publish(ids)
     return len(ids)
 
 

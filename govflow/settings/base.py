@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from .mail import mail_from_environment
 from .storage import storages_from_environment
@@ -237,6 +238,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # an incident opened for an admin (govflow.incidents).
 GOVFLOW_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("GOVFLOW_OUTBOX_MAX_ATTEMPTS", "5"))
 GOVFLOW_OUTBOX_RETRY_BASE_SECONDS = float(os.environ.get("GOVFLOW_OUTBOX_RETRY_BASE_SECONDS", "2"))
+# Who publishes committed outbox rows to the broker: "relay" (the outbox
+# relay role, `manage.py outbox_relay`: no request waits on the broker) or
+# "request" (the committing process, after commit; no relay to run).
+GOVFLOW_OUTBOX_PUBLISH = os.environ.get("GOVFLOW_OUTBOX_PUBLISH", "relay").strip().lower()
+if GOVFLOW_OUTBOX_PUBLISH not in ("relay", "request"):
+    raise ImproperlyConfigured('GOVFLOW_OUTBOX_PUBLISH must be "relay" or "request"')
 
 # Where the process templates, the calendar and the demo data live.
 GOVFLOW_WORKFLOWS_DIR = BASE_DIR / "workflows"

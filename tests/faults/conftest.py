@@ -1,5 +1,6 @@
 """Real processes for the fault tests: Celery workers (prefork, 2 children)
-on a Redis database of the test's own, a private redis-server the test may
+and the outbox relay that publishes to them, on a Redis database of the
+test's own, a private redis-server the test may
 stop, and the helpers that wait for them.
 
 Every process started here is killed in the fixture's teardown. Tests are
@@ -23,6 +24,7 @@ from tests.faults import handlers
 from tests.servers.processes import (  # noqa: F401  (used by the fault tests)
     WAIT_SLACK,
     RedisServer,
+    Relay,
     Worker,
     publishing_to,
     wait_until,
@@ -122,30 +124,72 @@ def own_redis(tmp_path) -> Iterator[RedisServer]:
 # -- workers ----------------------------------------------------------------
 
 
+def _process_env(database_url: str, broker_url: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="govflow.settings.test",
+        DATABASE_URL=database_url,
+        GOVFLOW_TEST_BROKER_URL=broker_url,
+        GOVFLOW_OUTBOX_RETRY_BASE_SECONDS="0.2",
+        GOVFLOW_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
 @pytest.fixture
-def workers(database_url, fault_tables, tmp_path, request) -> Iterator[Callable[..., Worker]]:
+def relays(database_url, tmp_path, request) -> Iterator[Callable[..., Relay]]:
+    """Start outbox relays with `relays(broker_url)`; all are killed
+    afterwards. Their logs are printed when the test failed."""
+    started: list[Relay] = []
+
+    def start(broker_url: str, name: str | None = None) -> Relay:
+        relay = Relay(
+            name or f"r{len(started) + 1}",
+            log_dir=tmp_path,
+            env=_process_env(database_url, broker_url),
+            poll=1.0,
+        )
+        started.append(relay)
+        return relay.start()
+
+    start.started = started
+    try:
+        yield start
+    finally:
+        for relay in started:
+            relay.kill()
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            for relay in started:
+                print(f"--- log of relay {relay.name} ---\n{relay.log()[-6000:]}")
+
+
+@pytest.fixture
+def workers(database_url, fault_tables, relays, tmp_path, request) -> Iterator[Callable[..., Worker]]:
     """Start workers with `workers(broker_url)`; all are killed afterwards.
-    Their logs are printed when the test failed."""
+    The first worker on a broker comes with an outbox relay publishing to it
+    (the relay role), unless `relay=False`. Their logs are printed when the
+    test failed."""
     started: list[Worker] = []
 
-    def start(broker_url: str, name: str | None = None) -> Worker:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
-        }
-        env.update(
-            DJANGO_SETTINGS_MODULE="govflow.settings.test",
-            DATABASE_URL=database_url,
-            GOVFLOW_TEST_BROKER_URL=broker_url,
-            GOVFLOW_OUTBOX_RETRY_BASE_SECONDS="0.2",
-            GOVFLOW_LOG_LEVEL="WARNING",
-        )
+    def start(broker_url: str, name: str | None = None, *, relay: bool = True) -> Worker:
         worker = Worker(
-            name or f"w{len(started) + 1}", log_dir=tmp_path, env=env, app="tests.faults.worker_app"
+            name or f"w{len(started) + 1}",
+            log_dir=tmp_path,
+            env=_process_env(database_url, broker_url),
+            app="tests.faults.worker_app",
         )
         started.append(worker)
-        return worker.start()
+        worker.start()
+        if relay and not any(
+            r.running() and r.env["GOVFLOW_TEST_BROKER_URL"] == broker_url for r in relays.started
+        ):
+            relays(broker_url)
+        return worker
 
     try:
         yield start

@@ -282,6 +282,23 @@ class Worker(Process):
         self.kill()
 
 
+class Relay(Process):
+    """`manage.py outbox_relay` (the relay role: publishes committed outbox
+    rows to the broker) with the environment given."""
+
+    def __init__(self, name: str, *, log_dir: Path, env: Mapping[str, str], poll: float = 5.0) -> None:
+        command = [sys.executable, "manage.py", "outbox_relay", "--poll", str(poll)]
+        environment = dict(env)
+        environment.setdefault("PYTHONPATH", str(ROOT))
+        environment.setdefault("PYTHONUNBUFFERED", "1")
+        super().__init__(name, command, log_path=log_dir / f"relay-{name}.log", env=environment, cwd=ROOT)
+
+    ready_timeout = 45.0
+
+    def is_ready(self) -> bool:
+        return "outbox relay ready" in self.log()
+
+
 # -- gunicorn, nginx, PgBouncer ---------------------------------------------------
 
 

@@ -1,0 +1,46 @@
+"""outbox_relay — publish committed outbox rows to the broker (the relay
+role, govflow.outbox.relay); runs until SIGTERM or SIGINT."""
+
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from govflow.outbox.relay import BATCH, CHANNEL, relay_run
+
+
+class Command(BaseCommand):
+    help = "Publish committed outbox rows to the broker in batches (LISTEN/NOTIFY, polling as a fallback)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--poll", type=float, default=5.0, help="seconds between looks without a signal (default 5)"
+        )
+        parser.add_argument("--batch", type=int, default=BATCH, help="rows per broker message")
+
+    def handle(self, *args, poll, batch, **options):
+        if getattr(settings, "DATABASE_TRANSACTION_POOLING", False):
+            raise CommandError(
+                "DATABASE_TRANSACTION_POOLING is set: the relay LISTENs, which needs a direct (or "
+                "session-mode pooled) PostgreSQL connection (docs/deploy.md, 'PgBouncer')"
+            )
+        stopping: list[int] = []
+
+        def stop(signum, frame):
+            stopping.append(signum)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+        def ready():
+            how = f"LISTEN {CHANNEL}" if _listens() else "polling"
+            self.stdout.write(f"outbox relay ready ({how}, every {poll:g} s at the latest)")
+            self.stdout.flush()
+
+        relay_run(poll_seconds=poll, batch=batch, should_stop=lambda: bool(stopping), on_ready=ready)
+
+
+def _listens() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
