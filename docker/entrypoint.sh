@@ -1,5 +1,5 @@
 #!/bin/sh
-# One image, three roles: web (runs migrations first), worker, beat.
+# One image, four roles: web (runs migrations first), worker, relay, beat.
 set -e
 case "${1:-web}" in
   web)
@@ -8,6 +8,10 @@ case "${1:-web}" in
     exec gunicorn -c python:govflow.gunicorn_conf govflow.wsgi:application ;;
   worker)
     exec celery -A govflow worker --loglevel=INFO --concurrency "${CELERY_CONCURRENCY:-4}" ;;
+  relay)
+    # Publishes committed outbox rows to the broker (LISTEN/NOTIFY): one is
+    # enough, a second is harmless (SKIP LOCKED). PostgreSQL directly.
+    exec python manage.py outbox_relay ;;
   beat)
     # Exactly one beat per deployment: it only enqueues sweeps; the sweeps
     # themselves are safe to run concurrently (SKIP LOCKED).

@@ -4,7 +4,7 @@ pods, every container has an image, the roles are those of
 docker/entrypoint.sh; every ConfigMap and Secret a pod uses is defined;
 Services select pods that exist; the beat is one replica that is never
 doubled by a rollout; the web role goes through PgBouncer in transaction
-mode and workers do not; every variable the example sets is one govflow
+mode and workers and the outbox relay do not; every variable the example sets is one govflow
 reads (docs/deploy.md)."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ API_VERSIONS = {
     "PodDisruptionBudget": "policy/v1",
     "Ingress": "networking.k8s.io/v1",
 }
-ROLES = {"web", "worker", "beat"}
+ROLES = {"web", "worker", "relay", "beat"}
 # Made outside the example: the TLS certificate (by the certificate issuer).
 EXTERNAL = {("Secret", "govflow-tls")}
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -71,6 +71,7 @@ def test_there_is_an_example_per_role():
     assert {path.name for path in K8S.glob("*.yaml")} >= {
         "web.yaml",
         "worker.yaml",
+        "relay.yaml",
         "beat.yaml",
         "config.yaml",
     }
@@ -164,11 +165,22 @@ def test_one_beat_never_doubled_by_a_rollout():
     assert [c["args"] for c in beat["spec"]["template"]["spec"]["containers"]] == [["beat"]]
 
 
+def test_one_relay_publishing_the_outbox():
+    relay = deployment("govflow-relay")
+    assert relay["spec"]["replicas"] == 1
+    assert relay["spec"]["strategy"]["type"] == "Recreate"
+    assert [c["args"] for c in relay["spec"]["template"]["spec"]["containers"]] == [["relay"]]
+    entrypoint = (ROOT / "docker" / "entrypoint.sh").read_text(encoding="utf-8")
+    assert re.search(r"^  relay\)\n.*manage\.py outbox_relay", entrypoint, flags=re.MULTILINE | re.DOTALL)
+
+
 def test_the_web_goes_through_pgbouncer_in_transaction_mode_and_workers_do_not():
-    web, worker, beat = (environment(name) for name in ("govflow-web", "govflow-worker", "govflow-beat"))
+    web, worker, relay, beat = (
+        environment(name) for name in ("govflow-web", "govflow-worker", "govflow-relay", "govflow-beat")
+    )
     assert web["DATABASE_TRANSACTION_POOLING"]["value"] == "1"
     assert web["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "DATABASE_URL_POOLED"
-    for direct in (worker, beat):
+    for direct in (worker, relay, beat):
         assert "DATABASE_TRANSACTION_POOLING" not in direct
         assert direct["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "DATABASE_URL_DIRECT"
     (config,) = [c for c in of_kind("ConfigMap") if c["metadata"]["name"] == "pgbouncer"]

@@ -1,7 +1,8 @@
 """Several machines on one: two web nodes (gunicorn with the production
 settings) behind nginx (round robin), two worker nodes (Celery), one
-PostgreSQL (the test database) reached by the web nodes through PgBouncer in
-transaction mode and by the workers directly, one Redis (a redis-server of
+outbox relay node, one PostgreSQL (the test database) reached by the web
+nodes through PgBouncer in transaction mode and by the workers and the relay
+directly, one Redis (a redis-server of
 the test's own), one S3 server (SeaweedFS, tests/servers/seaweedfs.py).
 
 Each node has its own empty local folders (GOVFLOW_VAR_DIR, MEDIA_ROOT,
@@ -35,6 +36,7 @@ from tests.servers.processes import (
     PgBouncer,
     Process,
     RedisServer,
+    Relay,
     Worker,
     nginx_binary,
     pgbouncer_binary,
@@ -231,7 +233,7 @@ def cluster(transactional_db, base_data, seaweedfs, settings, tmp_path, request)
             timeout=180,
         )
         assert keygen.returncode == 0, keygen.stdout + keygen.stderr
-        nodes = {name: _node(tmp_path, name, keys) for name in ("web1", "web2", "w1", "w2", "operator")}
+        nodes = {name: _node(tmp_path, name, keys) for name in ("web1", "web2", "w1", "w2", "r1", "operator")}
 
         webs = {}
         for name in ("web1", "web2"):
@@ -250,6 +252,10 @@ def cluster(transactional_db, base_data, seaweedfs, settings, tmp_path, request)
                 queues=f"celery,{name}",
                 host=WORKER_HOST,
             )
+        # The outbox relay, on a machine of its own, PostgreSQL directly (it LISTENs).
+        relay_env = _node_env(common, nodes["r1"], "r1")
+        relay_env.update(DATABASE_URL=direct)
+        relay = Relay("r1", log_dir=tmp_path, env=relay_env, poll=1.0)
         servers = "\n".join(
             f"        server {web.address} max_fails=1 fail_timeout=10s;" for web in webs.values()
         )
@@ -257,9 +263,9 @@ def cluster(transactional_db, base_data, seaweedfs, settings, tmp_path, request)
         for process in (*webs.values(), *workers.values()):
             process.env["GOVFLOW_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{nginx.port}"
         # Every node boots at once, as machines would.
-        for process in (*webs.values(), *workers.values(), nginx):
+        for process in (*webs.values(), *workers.values(), relay, nginx):
             started.append(process.launch())
-        for process in (*webs.values(), *workers.values(), nginx):
+        for process in (*webs.values(), *workers.values(), relay, nginx):
             process.wait_ready()
 
         operator_env = _node_env(common, nodes["operator"], "operator")

@@ -1,5 +1,6 @@
-"""run_embedded — the web app, a Celery worker and beat in one command, with
-no external server (SQLite and the filesystem broker by default)."""
+"""run_embedded — the web app, a Celery worker, the outbox relay and beat in
+one command, with no external server (SQLite and the filesystem broker by
+default; the relay polls SQLite every second, as it has no LISTEN/NOTIFY)."""
 
 import os
 import signal
@@ -41,7 +42,7 @@ def startup_banner(addr: str, public_base_url: str) -> list[str]:
         "  <department>_reviewer and <department>_head, e.g. market_regulation_reviewer.",
         "Another address: GOVFLOW_ADDR=0.0.0.0:8080 make run. Certificates' QR codes",
         f"  point at GOVFLOW_PUBLIC_BASE_URL (now {public_base_url}).",
-        "Ctrl-C stops the web app, the worker and beat.",
+        "Ctrl-C stops the web app, the worker, the relay and beat.",
         rule,
     ]
 
@@ -61,7 +62,7 @@ def wait_for_port(addr: str, web: subprocess.Popen, *, seconds: float = 30.0) ->
 
 
 class Command(BaseCommand):
-    help = "Start web + worker + beat for local use (Ctrl-C stops all three)."
+    help = "Start web + worker + outbox relay + beat for local use (Ctrl-C stops all four)."
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default=os.environ.get("GOVFLOW_ADDR", "127.0.0.1:8000"))
@@ -85,6 +86,7 @@ class Command(BaseCommand):
                 "-n",
                 "embedded@%h",
             ],
+            "relay": [python, "manage.py", "outbox_relay", "--poll", "1"],
             "beat": [
                 python,
                 "-m",
@@ -104,7 +106,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         procs = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
         try:
-            # After the start-up logs of all three, so that it is not buried under them.
+            # After the start-up logs of all four, so that it is not buried under them.
             if wait_for_port(addr, procs["web"]):
                 time.sleep(1.0)
                 self.stdout.write("")
