@@ -17,7 +17,7 @@ from govflow.errors import Conflict, Forbidden, NotFound
 from govflow.incidents.models import Incident, IncidentStatus
 from govflow.incidents.services import incident_retry, incidents_unresolved
 from govflow.outbox.models import OutboxMessage
-from govflow.outbox.services import RetryLater, outbox_handle
+from govflow.outbox.services import RetryLater, outbox_handle, outbox_unpublished
 from govflow.processes.handlers import HANDLERS, HandlerFailed
 from govflow.processes.services import process_publish
 from tests.faults import handlers as fault_handlers  # noqa: F401  (registers fault_probe for the template)
@@ -96,12 +96,14 @@ def test_an_admin_retry_reruns_it_and_success_resolves_the_incident(
     registry.up = True
     with django_capture_on_commit_callbacks() as callbacks:
         incident = incident_retry(incident_id=incident.pk, actor=process_admin)
-    assert len(callbacks) == 1  # sent to a worker once committed, not run here
+    # Not run here, nor sent from here: pending again, the relay sends it to a worker
+    assert callbacks == []
     assert incident.status == IncidentStatus.RETRYING
     assert incident.retry_count == 1
     message = incident.message
     message.refresh_from_db()
     assert (message.attempts, message.failed_at, message.done_at) == (0, None, None)
+    assert outbox_unpublished().filter(pk=message.pk).exists()
     with pytest.raises(Conflict):
         incident_retry(incident_id=incident.pk, actor=process_admin)
 
