@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from decimal import Decimal, DecimalException
 from typing import Any, NamedTuple
 
+from .problems import Message
+
 __all__ = ["EvaluationError", "Expression", "ExpressionError", "compile_expression"]
 
 MAX_LENGTH = 2000
@@ -79,11 +81,11 @@ _ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t"}
 _PAIRS = frozenset({"==", "!=", "<=", ">="})
 _SINGLES = frozenset("<>+-*/%()[],")
 _HINTS = {
-    "&&": "use 'and' instead of '&&'",
-    "||": "use 'or' instead of '||'",
-    "**": "there is no power operator '**'",
-    "=": "use '==' to compare",
-    "!": "use 'not' instead of '!'",
+    "&&": Message("use 'and' instead of '&&'"),
+    "||": Message("use 'or' instead of '||'"),
+    "**": Message("there is no power operator '**'"),
+    "=": Message("use '==' to compare"),
+    "!": Message("use 'not' instead of '!'"),
 }
 
 
@@ -103,7 +105,9 @@ def _tokens(source: str) -> Iterator[_Token]:
     while (start := _scan(source, index, _SPACE)) < len(source):
         count += 1
         if count > MAX_TOKENS:
-            raise ExpressionError(f"the condition has too many parts (more than {MAX_TOKENS})", start)
+            raise ExpressionError(
+                Message("the condition has too many parts (more than {count})", count=MAX_TOKENS), start
+            )
         char, pair = source[start], source[start : start + 2]
         if char in _LETTERS:
             kind, value, index = _word(source, start)
@@ -112,7 +116,7 @@ def _tokens(source: str) -> Iterator[_Token]:
             if source.startswith(".", index):
                 index = _scan(source, index + 1, _DIGITS)
                 if source[index - 1] == ".":
-                    raise ExpressionError("expected a digit after '.'", index)
+                    raise ExpressionError(Message("expected a digit after '.'"), index)
             value = Decimal(source[start:index]) if "." in source[start:index] else int(source[start:index])
         elif char in "'\"":
             kind, value, index = "value", *_string(source, start)
@@ -122,9 +126,11 @@ def _tokens(source: str) -> Iterator[_Token]:
             value = pair if pair in _PAIRS else char
             kind, index = "op", start + len(value)
         elif ord(char) < 32 or 127 <= ord(char) < 160:
-            raise ExpressionError(f"control character U+{ord(char):04X} is not allowed", start)
+            raise ExpressionError(
+                Message("control character U+{code:04X} is not allowed", code=ord(char)), start
+            )
         else:
-            raise ExpressionError(f"unexpected character {_show(char)}", start)
+            raise ExpressionError(Message("unexpected character {char}", char=_show(char)), start)
         yield _Token(kind, value, start, source[start:index])
     end = _Token("end", None, len(source), "")
     while True:
@@ -145,9 +151,11 @@ def _word(source: str, start: int) -> tuple[str, Any, int]:
     while source.startswith(".", end):
         part_start, end = end + 1, _scan(source, end + 1, _WORD)
         if end == part_start or source[part_start] not in _LETTERS:
-            raise ExpressionError("expected a name after '.'", part_start)
+            raise ExpressionError(Message("expected a name after '.'"), part_start)
         if (part := source[part_start:end]) in _KEYWORDS:
-            raise ExpressionError(f"'{part}' is a reserved word and can't be part of a name", part_start)
+            raise ExpressionError(
+                Message("'{part}' is a reserved word and can't be part of a name", part=part), part_start
+            )
     return "name", source[start:end], end
 
 
@@ -160,12 +168,12 @@ def _string(source: str, start: int) -> tuple[str, int]:
                 break
             if escaped not in _ESCAPES:
                 shown = f"'\\{escaped}'" if escaped.isprintable() else f"'\\' + {_show(escaped)}"
-                raise ExpressionError(f"unknown escape {shown} in string", index)
+                raise ExpressionError(Message("unknown escape {escape} in string", escape=shown), index)
             char, index = _ESCAPES[escaped], index + 1
         parts.append(char)
         index += 1
     if index >= len(source) or source[index] != source[start]:
-        raise ExpressionError("unterminated string", start)
+        raise ExpressionError(Message("unterminated string"), start)
     return "".join(parts), index + 1
 
 
@@ -224,24 +232,24 @@ class _Parser:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise ExpressionError(
-                f"the condition is nested too deeply (more than {MAX_DEPTH} levels)", offset
+                Message("the condition is nested too deeply (more than {count} levels)", count=MAX_DEPTH),
+                offset,
             )
 
     def unexpected(self) -> ExpressionError:
         token = self.tok
         if token.kind == "end":
-            return ExpressionError("unexpected end of condition", token.offset)
+            return ExpressionError(Message("unexpected end of condition"), token.offset)
         if token.kind == "value" and isinstance(token.value, str):
-            return ExpressionError(
-                f"unexpected text {token.text[:27]}{'...' * (len(token.text) > 30)}", token.offset
-            )
-        return ExpressionError(f"unexpected '{token.text}'", token.offset)
+            shown = token.text[:27] + "..." * (len(token.text) > 30)
+            return ExpressionError(Message("unexpected text {text}", text=shown), token.offset)
+        return ExpressionError(Message("unexpected '{text}'", text=token.text), token.offset)
 
     def close(self, closer: str) -> int:
         if self.at(closer):
             return self.advance().offset
         if self.tok.kind == "end":
-            raise ExpressionError(f"missing '{closer}'", self.tok.offset)
+            raise ExpressionError(Message("missing '{closer}'", closer=closer), self.tok.offset)
         raise self.unexpected()
 
     def expression(self, least: int) -> Node:
@@ -259,7 +267,9 @@ class _Parser:
             else:
                 left = Operation(op, (left, right), offset)
             if precedence == _COMPARE and self.tok.kind == "op" and _INFIX.get(self.tok.value) == _COMPARE:
-                raise ExpressionError("comparisons can't be chained; join them with 'and'", self.tok.offset)
+                raise ExpressionError(
+                    Message("comparisons can't be chained; join them with 'and'"), self.tok.offset
+                )
         self.depth -= entered
         return left
 
@@ -306,14 +316,21 @@ class _Parser:
 
     def call(self, name: _Token) -> Node:
         if name.value not in _FUNCTIONS:
-            raise ExpressionError(f"unknown function '{name.value}'", name.offset)
+            raise ExpressionError(Message("unknown function '{name}'", name=name.value), name.offset)
         self.enter(self.tok.offset)
         self.advance()
         args, starts, end = self.items(")")
         self.depth -= 1
         if len(args) != (arity := _FUNCTIONS[name.value][0]):
             raise ExpressionError(
-                f"{name.value}() takes {arity} argument{'' if arity == 1 else 's'}, got {len(args)}",
+                Message("{name}() takes 1 argument, got {count}", name=name.value, count=len(args))
+                if arity == 1
+                else Message(
+                    "{name}() takes {arity} arguments, got {count}",
+                    name=name.value,
+                    arity=arity,
+                    count=len(args),
+                ),
                 starts[arity] if len(args) > arity else end,
             )
         self.functions.add(name.value)
@@ -331,16 +348,16 @@ def _is_list(value: Any) -> bool:
     return isinstance(value, list | tuple)
 
 
-def _kind(value: Any) -> str:
+def _kind(value: Any) -> Message | str:
     if value is None or isinstance(value, bool):
-        return "null" if value is None else "true/false"
+        return Message("null") if value is None else Message("true/false")
     if _is_number(value):
-        return "number"
+        return Message("number")
     if isinstance(value, str):
-        return "text"
+        return Message("text")
     if _is_list(value):
-        return "list"
-    return "record" if isinstance(value, Mapping) else type(value).__name__
+        return Message("list")
+    return Message("record") if isinstance(value, Mapping) else type(value).__name__
 
 
 def _exact(value: Any) -> Any:
@@ -379,9 +396,18 @@ def _ordering(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
             return op(_exact(a), _exact(b))
         if isinstance(a, str) and isinstance(b, str):
             return op(a, b)
-        raise EvaluationError(f"cannot compare {_kind(a)} with {_kind(b)}")
+        raise EvaluationError(Message("cannot compare {a} with {b}", a=_kind(a), b=_kind(b)))
 
     return compare
+
+
+# What an operator cannot do with two values of these kinds.
+CANNOT: dict[str, Callable[[Message | str, Message | str], Message]] = {
+    "add": lambda a, b: Message("cannot add {a} and {b}", a=a, b=b),
+    "subtract": lambda a, b: Message("cannot subtract {a} and {b}", a=a, b=b),
+    "multiply": lambda a, b: Message("cannot multiply {a} and {b}", a=a, b=b),
+    "divide": lambda a, b: Message("cannot divide {a} and {b}", a=a, b=b),
+}
 
 
 def _arithmetic(verb: str, op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -390,13 +416,13 @@ def _arithmetic(verb: str, op: Callable[[Any, Any], Any]) -> Callable[[Any, Any]
             return None
         if _is_number(a) and _is_number(b):
             if verb == "divide" and b == 0:
-                raise EvaluationError("division by zero")
+                raise EvaluationError(Message("division by zero"))
             return op(_exact(a), _exact(b))
         if verb == "add" and isinstance(a, str) and isinstance(b, str):
             return a + b
         if verb == "add" and _is_list(a) and _is_list(b):
             return [*a, *b]
-        raise EvaluationError(f"cannot {verb} {_kind(a)} and {_kind(b)}")
+        raise EvaluationError(CANNOT[verb](_kind(a), _kind(b)))
 
     return calculate
 
@@ -412,23 +438,25 @@ def _contains(item: Any, container: Any) -> bool:
         return False
     if isinstance(container, str):
         if item is not None and not isinstance(item, str):
-            raise EvaluationError(f"cannot look for {_kind(item)} in text")
+            raise EvaluationError(Message("cannot look for {kind} in text", kind=_kind(item)))
         return item is not None and item in container
     if not _is_list(container):
-        raise EvaluationError(f"'in' needs a list or text on the right, got {_kind(container)}")
+        raise EvaluationError(
+            Message("'in' needs a list or text on the right, got {kind}", kind=_kind(container))
+        )
     return item in container if type(item) is str else any(_equal(item, x) for x in container)
 
 
 def _truth(value: Any, where: str) -> bool:
     if value is None or value is True or value is False:
         return bool(value)
-    raise EvaluationError(f"{where} needs true or false, got {_kind(value)}")
+    raise EvaluationError(Message("{where} needs true or false, got {kind}", where=where, kind=_kind(value)))
 
 
 def _not(value: Any) -> bool:
     if value is True or value is False:
         return not value
-    raise EvaluationError(f"'not' needs true or false, got {_kind(value)}")
+    raise EvaluationError(Message("'not' needs true or false, got {kind}", kind=_kind(value)))
 
 
 def _checked(op: Callable[[Any], Any], accepts: Callable[[Any], bool], message: str) -> Callable[[Any], Any]:
@@ -472,20 +500,22 @@ _PREFIX_OPERATORS: dict[str, Callable[[Any], Any]] = {
 def _rows(function: str, value: Any) -> list[Any] | tuple[Any, ...]:
     if value is None or _is_list(value):
         return value or []
-    raise EvaluationError(f"{function}() needs a list, got {_kind(value)}")
+    raise EvaluationError(
+        Message("{function}() needs a list, got {kind}", function=function, kind=_kind(value))
+    )
 
 
 def _len(value: Any) -> int:
     if value is None or isinstance(value, str | Mapping) or _is_list(value):
         return len(value or ())
-    raise EvaluationError(f"len() needs text or a list, got {_kind(value)}")
+    raise EvaluationError(Message("len() needs text or a list, got {kind}", kind=_kind(value)))
 
 
 def _sum(value: Any) -> Any:
     total: Any = 0
     for item in _rows("sum", value):
         if item is not None and not _is_number(item):
-            raise EvaluationError(f"sum() needs numbers, got {_kind(item)}")
+            raise EvaluationError(Message("sum() needs numbers, got {kind}", kind=_kind(item)))
         total = total if item is None else total + _exact(item)
     return total
 
@@ -495,7 +525,11 @@ def _extreme(function: str, better: Callable[[Any, Any], bool]) -> Callable[[Any
         best = None
         for item in _rows(function, value):
             if item is not None and not (_is_number(item) or isinstance(item, str)):
-                raise EvaluationError(f"{function}() needs numbers or text, got {_kind(item)}")
+                raise EvaluationError(
+                    Message(
+                        "{function}() needs numbers or text, got {kind}", function=function, kind=_kind(item)
+                    )
+                )
             if item is not None and (best is None or better(item, best)):
                 best = item
         return best
@@ -576,14 +610,14 @@ class Expression:
         try:
             return self._run(context)
         except DecimalException as exc:  # e.g. a float NaN or infinity reached arithmetic
-            raise EvaluationError("these numbers cannot be calculated with") from exc
+            raise EvaluationError(Message("these numbers cannot be calculated with")) from exc
 
     def test(self, context: Mapping[str, Any]) -> bool:
         """Evaluate as a gateway condition: the result must be true or false."""
         result = self.evaluate(context)
         if result is True or result is False:
             return result
-        raise EvaluationError("condition did not give true or false")
+        raise EvaluationError(Message("condition did not give true or false"))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -592,9 +626,11 @@ def compile_expression(source: str) -> Expression:
     if not isinstance(source, str):
         raise TypeError(f"a condition must be text, not {type(source).__name__}")
     if len(source) > MAX_LENGTH:
-        raise ExpressionError(f"the condition is longer than {MAX_LENGTH} characters", MAX_LENGTH)
+        raise ExpressionError(
+            Message("the condition is longer than {count} characters", count=MAX_LENGTH), MAX_LENGTH
+        )
     if not source.strip(" \t\r\n"):
-        raise ExpressionError("empty condition", 0)
+        raise ExpressionError(Message("empty condition"), 0)
     parser = _Parser(source)
     tree = parser.expression(1)
     if parser.tok.kind != "end":

@@ -164,6 +164,8 @@ ENGINE_ERRORS = {
     "SimulationError": 0,
     "script_error": 0,
     "_BlockError": 1,
+    "ExpressionError": 0,
+    "EvaluationError": 0,
 }
 # Prose: three words in a row, as a sentence has and an identifier does not.
 PROSE = re.compile(r"[A-Za-z']+ [A-Za-z']+ [A-Za-z'(]+")
@@ -176,10 +178,19 @@ def _is_message(node: ast.AST) -> bool:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Message"
 
 
+def _writes_text(node: ast.AST) -> bool:
+    """Whether an expression writes text of its own outside Message (a
+    name, `exc.message` or a table of Messages passes one made elsewhere)."""
+    if _is_message(node):
+        return False
+    if isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        return True
+    return any(_writes_text(child) for child in ast.iter_child_nodes(node))
+
+
 def engine_errors_not_templated(root: Path) -> list[str]:
     """The places in `root` where an engine error is raised with a plain
-    string or an f-string (a name or an attribute passes a message made
-    elsewhere, e.g. `exc.message`)."""
+    string or an f-string instead of a Message."""
     found = []
     for path in sorted(root.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -188,8 +199,7 @@ def engine_errors_not_templated(root: Path) -> list[str]:
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
             if name not in ENGINE_ERRORS or len(node.args) <= ENGINE_ERRORS[name]:
                 continue
-            message = node.args[ENGINE_ERRORS[name]]
-            if not (_is_message(message) or isinstance(message, ast.Name | ast.Attribute)):
+            if _writes_text(node.args[ENGINE_ERRORS[name]]):
                 found.append(f"{path.relative_to(root.parent).as_posix()}:{node.lineno}")
     return found
 
