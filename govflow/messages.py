@@ -267,15 +267,20 @@ CODE_MESSAGES = {
 
 
 def error_text(exc: GovflowError) -> str:
-    """The error in the active language: a sentence this module knows for
-    it, else the engine's own message (an IllegalEvent passed on by a
-    service keeps its template), else a plain sentence for its code."""
+    return refusal_text(exc.message, exc.code)
+
+
+def refusal_text(message: str, code: str) -> str:
+    """A service's refusal (its message and code) in the active language: a
+    sentence this module knows for it, else the engine's own message (an
+    IllegalEvent passed on by a service keeps its template), else a plain
+    sentence for its code."""
     for pattern, text in KNOWN_MESSAGES:
-        if pattern.search(exc.message):
+        if pattern.search(message):
             return str(text)
-    if isinstance(exc.message, Message):
-        return engine_text(exc.message)
-    return str(CODE_MESSAGES.get(exc.code, _("The request could not be completed.")))
+    if isinstance(message, Message):
+        return engine_text(message)
+    return str(CODE_MESSAGES.get(code, _("The request could not be completed.")))
 
 
 def field_texts(messages: Iterable[str]) -> list[str]:

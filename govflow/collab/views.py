@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from govflow.accounts.models import Department, Membership
 from govflow.cases.models import Case
 from govflow.errors import GovflowError, NotFound
-from govflow.messages import error_text
+from govflow.messages import error_text, refusal_text
 from govflow.web.views.common import reviewer_required, roles_of, safe_next
 
 from . import copies, extensions, proxies, selectors, services, urges
@@ -423,7 +423,8 @@ def batch_page(request):
             messages.success(request, _("%(n)d tasks were approved.") % {"n": done})
             for result in results:
                 if not result.ok:
-                    messages.error(request, f"#{result.task_id}: {MESSAGES.get(result.code, result.error)}")
+                    why = MESSAGES.get(result.code) or refusal_text(result.error, result.code)
+                    messages.error(request, f"#{result.task_id}: {why}")
     return render(
         request,
         "collab/batch.html",

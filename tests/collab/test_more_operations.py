@@ -180,6 +180,24 @@ def test_batch_approval_where_the_template_allows_it(
         tasks_approve_batch(actor=market_reviewer, task_ids=[live_task(submitted_case, "intake").pk], now=now)
 
 
+def test_the_batch_page_says_why_a_task_was_refused_in_chinese(
+    cc_cases, market_reviewer, market_colleague, now
+):
+    from django.contrib.messages import get_messages
+    from django.test import Client
+
+    tasks = [live_task(case, "intake") for case in cc_cases]
+    task_claim(task_id=tasks[2].pk, actor=market_colleague, now=now)
+    client = Client()
+    client.force_login(market_reviewer)
+
+    response = client.post("/collab/batch/", {"tasks": [t.pk for t in tasks], "opinion": "材料齐全，同意"})
+
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    # the service's refusal in the reader's language, not its English
+    assert said == ["已批准 2 项任务。", f"#{tasks[2].pk}: 同事已签收此任务；请该同事或部门负责人转交给您。"]
+
+
 # -- at the same time ---------------------------------------------------------------------------
 
 
