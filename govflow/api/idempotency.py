@@ -1,21 +1,24 @@
 """The Idempotency-Key header: a retried request never acts twice.
 
 A POST sent with `Idempotency-Key: <key>` runs inside one transaction that
-first inserts (user, key) into IdempotencyRecord, under a unique constraint.
-A second request with the same key, sent while the first is still running,
-blocks on that insert until the first commits or rolls back (PostgreSQL
-waits on the unique index; SQLite's write lock serialises the same way):
+first takes a lock on (user, key) (a PostgreSQL transaction-level advisory
+lock; SQLite's transactions take its write lock when they begin), then
+reads the key's record. A second request with the same key, sent while the
+first is still running, waits for that lock until the first commits or
+rolls back:
 
-- the first committed: the second reads the stored answer (under a row
-  lock) and returns it unchanged, with `Idempotent-Replayed: true`;
-- the first failed (any error: nothing was written, the record with it):
-  the second runs as if it were the first.
+- the first committed: the second reads the stored answer and returns it
+  unchanged, with `Idempotent-Replayed: true`;
+- the first failed (any error: nothing was written): the second runs as if
+  it were the first.
 
-Only successful answers are stored: an error wrote nothing, so repeating the
-request is safe and may succeed once the caller fixed the cause. The same
-key with another endpoint or another body is refused with 422
-`idempotency_key_reused`. Keys expire after KEY_TTL; `manage.py
-purge_idempotency_keys` deletes the expired ones.
+The record (user, key, the operation and its answer) is inserted once, at
+the end of a successful operation, in its transaction: it exists exactly
+when the operation took effect. Only successful answers are stored: an
+error wrote nothing, so repeating the request is safe and may succeed once
+the caller fixed the cause. The same key with another endpoint or another
+body is refused with 422 `idempotency_key_reused`. Keys expire after
+KEY_TTL; `manage.py purge_idempotency_keys` deletes the expired ones.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zlib
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.response import Response
@@ -36,6 +40,8 @@ from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 KEY_TTL = timedelta(hours=24)
+# First key of the two-key advisory lock: "govflow idempotency keys".
+LOCK_CLASS = 0x1DE7
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 SCHEMA_PARAMETER = {
@@ -82,34 +88,33 @@ def fingerprint(request) -> str:
     return digest.hexdigest()
 
 
-def _claim(*, user, key: str, endpoint: str, print_: str) -> IdempotencyRecord | None:
-    """Insert the key, or return the stored record of its earlier use.
-    Caller holds a transaction."""
-    now = timezone.now()
-    for _attempt in range(2):
-        try:
-            with transaction.atomic():
-                IdempotencyRecord.objects.create(
-                    user=user, key=key, endpoint=endpoint, fingerprint=print_, created_at=now
-                )
-            return None
-        except IntegrityError:
-            pass
-        record = IdempotencyRecord.objects.select_for_update().filter(user=user, key=key).first()
-        if record is None:  # deleted by the purge between the two statements
-            continue
-        if record.created_at < now - KEY_TTL:
-            record.delete()
-            continue
-        if record.endpoint != endpoint or record.fingerprint != print_:
-            raise _reused(
-                _(
-                    "This Idempotency-Key was already used for a different request; "
-                    "send a new key for a new request."
-                )
+def _lock(*, user, key: str) -> None:
+    """Wait for any other transaction using this user's key. Unrelated keys
+    that share the lock's 32-bit hash only wait for each other."""
+    if connection.vendor != "postgresql":
+        return  # SQLite: IMMEDIATE transactions hold the write lock from their start
+    digest = zlib.crc32(f"{user.pk}:{key}".encode()) - 2**31  # int4 range
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, digest])
+
+
+def _earlier_use(*, user, key: str, endpoint: str, print_: str, now) -> IdempotencyRecord | None:
+    """The stored record of this key's earlier use, if any. Caller holds a
+    transaction and the key's lock."""
+    record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+    if record is None:
+        return None
+    if record.created_at < now - KEY_TTL:
+        record.delete()
+        return None
+    if record.endpoint != endpoint or record.fingerprint != print_:
+        raise _reused(
+            _(
+                "This Idempotency-Key was already used for a different request; "
+                "send a new key for a new request."
             )
-        return record
-    raise _reused(_("This Idempotency-Key is being reused too quickly; send a new key."))
+        )
+    return record
 
 
 def run_once(request, *, endpoint: str, action: Callable[[], Response]) -> Response:
@@ -125,8 +130,10 @@ def run_once(request, *, endpoint: str, action: Callable[[], Response]) -> Respo
             fields={HEADER: [_("1 to 255 visible ASCII characters")]},
         )
     print_ = fingerprint(request)
+    now = timezone.now()
     with transaction.atomic():
-        stored = _claim(user=request.user, key=key, endpoint=endpoint, print_=print_)
+        _lock(user=request.user, key=key)
+        stored = _earlier_use(user=request.user, key=key, endpoint=endpoint, print_=print_, now=now)
         if stored is not None:
             headers = {"Idempotent-Replayed": "true"}
             if stored.location:
@@ -134,9 +141,13 @@ def run_once(request, *, endpoint: str, action: Callable[[], Response]) -> Respo
             return Response(stored.response, status=stored.status_code, headers=headers)
         response = action()
         if not 200 <= response.status_code < 300:
-            IdempotencyRecord.objects.filter(user=request.user, key=key).delete()
             return response
-        IdempotencyRecord.objects.filter(user=request.user, key=key).update(
+        IdempotencyRecord.objects.create(
+            user=request.user,
+            key=key,
+            endpoint=endpoint,
+            fingerprint=print_,
+            created_at=now,
             status_code=response.status_code,
             response=response.data,
             location=response.headers.get("Location", ""),

@@ -491,6 +491,34 @@ class TaskDetailSerializer(TaskSerializer):
     )
 
 
+class DecidedCaseSerializer(serializers.Serializer):
+    reference = TextField()
+    status = serializers.ChoiceField(
+        choices=CaseStatus.choices, help_text="the case's status after the decision"
+    )
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, case) -> str:
+        return _absolute(self.context, reverse("api:case", kwargs={"reference": case.reference}))
+
+
+class TaskDecisionSerializer(serializers.Serializer):
+    """The answer to a decision, built from the rows the decision wrote (no
+    read after it): what was decided and where the case now stands. The
+    task's full detail is at `url`."""
+
+    id = serializers.IntegerField(source="pk")
+    status = serializers.ChoiceField(choices=TaskStatus.choices)
+    outcome = TextField()
+    opinion = TextField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    case = DecidedCaseSerializer()
+    url = serializers.SerializerMethodField(help_text="the task's full detail (GET)")
+
+    def get_url(self, task) -> str:
+        return _absolute(self.context, reverse("api:task", kwargs={"pk": task.pk}))
+
+
 class TaskQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=INBOX_STATUSES,

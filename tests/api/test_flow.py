@@ -123,8 +123,16 @@ def test_a_reviewer_claims_and_decides_with_an_opinion(market_reviewer, business
     )
 
     assert decided.status_code == 200, decided.json()
-    assert decided.json()["status"] == "completed"
-    assert decided.json()["outcome"] == "approve"
+    answer = decided.json()
+    # The decision, not the whole task (its detail is one GET away at `url`).
+    assert set(answer) == {"id", "status", "outcome", "opinion", "completed_at", "case", "url"}
+    assert (answer["id"], answer["status"], answer["outcome"]) == (task.pk, "completed", "approve")
+    assert answer["opinion"] == "材料齐全，同意。"
+    assert answer["completed_at"]
+    assert answer["case"]["reference"] == business_case.reference
+    assert answer["case"]["status"] == Case.objects.get(pk=business_case.pk).status
+    assert answer["url"].endswith(f"/api/v1/tasks/{task.pk}/")
+    assert client.get(answer["url"]).json()["outcome"] == "approve"
     task.refresh_from_db()
     assert task.status == TaskStatus.COMPLETED
     assert task.opinion == "材料齐全，同意。"

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from govflow.api.models import IdempotencyRecord
 from govflow.audit.models import AuditEvent
@@ -50,6 +51,23 @@ class TestSerial:
         assert AuditEvent.objects.filter(case=case, action="CASE_SUBMITTED").count() == 1
         without_key = client.post(f"/api/v1/cases/{case.reference}/submit/")
         assert_error(without_key, 409, "conflict")
+
+    def test_the_key_is_written_once_with_its_answer(self, applicant):
+        case = _draft_ready_to_submit(applicant)
+        client = api_client(applicant)
+
+        with CaptureQueriesContext(connection) as queries:
+            first = client.post(f"/api/v1/cases/{case.reference}/submit/", HTTP_IDEMPOTENCY_KEY="once")
+
+        assert first.status_code == 200
+        writes = [
+            str(q["sql"]).split(" ", 1)[0]
+            for q in queries.captured_queries
+            if '"api_idempotencyrecord"' in str(q["sql"]) and not str(q["sql"]).startswith("SELECT")
+        ]
+        assert writes == ["INSERT"]
+        record = IdempotencyRecord.objects.get(user=applicant, key="once")
+        assert (record.endpoint, record.status_code, record.response) == ("case-submit", 200, first.json())
 
     def test_a_retried_create_makes_one_draft(self, applicant):
         client = api_client(applicant)

@@ -133,17 +133,19 @@ class TaskDecide(TaskViewMixin, ApiView):
         "task's outcomes); at an acceptance (受理) task accept, refuse (reasons in the opinion and a "
         "legal_basis) or notice (一次性告知: a notice listing the fields and materials to correct). "
         "Reject and return need an opinion. A task a colleague already decided is "
-        "a 409 and nothing is written. Send an Idempotency-Key so a retry never decides twice.",
+        "a 409 and nothing is written. Send an Idempotency-Key so a retry never decides twice. "
+        "The answer is the decision and the case's status after it; the task's full detail is at "
+        "its `url`.",
         parameters=[TASK, idempotency_parameter()],
         request=s.DecideSerializer,
-        responses={200: s.TaskDetailSerializer},
+        responses={200: s.TaskDecisionSerializer},
     )
     def post(self, request, pk):
         body = s.DecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
 
         def decide():
-            task_complete(
+            task = task_complete(
                 task_id=pk,
                 actor=request.user,
                 outcome=body.validated_data["outcome"],
@@ -151,6 +153,6 @@ class TaskDecide(TaskViewMixin, ApiView):
                 legal_basis=body.validated_data["legal_basis"],
                 notice=[dict(item) for item in body.validated_data.get("notice", [])] or None,
             )
-            return self.task_response(pk)
+            return Response(s.TaskDecisionSerializer(task, context=self.context()).data)
 
         return run_once(request, endpoint="task-decide", action=decide)
