@@ -4,7 +4,7 @@ in front of PostgreSQL and Redis, driven by 1, 4 and 16 concurrent clients
 is included, as it would be on a 2-core test machine).
 
     .venv/bin/python bench/http_load.py [--clients 1,4,16] [--cases-per-client N]
-                                   [--workers W] [--quick] [--json FILE]
+                                   [--workers W] [--threads T] [--quick] [--json FILE]
 
 The workload is bench/compare.py's "parallel review" without its correction
 round (intake, then four departments' reviews in rotated order; all approve:
@@ -79,7 +79,7 @@ def flush_redis() -> None:
 class Server:
     """gunicorn (govflow.gunicorn_conf) with govflow.settings.production."""
 
-    def __init__(self, dsn: str, workers: int, log: Path) -> None:
+    def __init__(self, dsn: str, workers: int, log: Path, threads: int = 1) -> None:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKETIME", "LD_PRELOAD"))}
         env.update(
@@ -91,6 +91,7 @@ class Server:
             DJANGO_DEBUG="0",
             GOVFLOW_API_RATE_USER="1000000/minute",
             GUNICORN_WORKERS=str(workers),
+            GUNICORN_THREADS=str(threads),
         )
         self.log = log
         with log.open("wb") as out:
@@ -317,6 +318,9 @@ def main() -> None:
     parser.add_argument("--cases-per-client", type=int, default=12)
     parser.add_argument("--min-cases", type=int, default=60, help="at least this many cases per level")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (more than 1: gunicorn's gthread)"
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
         "--database-url",
@@ -340,6 +344,7 @@ def main() -> None:
     figures: dict = {
         "workload": "parallel review without correction: submit, then 5 x (inbox, claim, decide)",
         "gunicorn_workers": args.workers,
+        "gunicorn_threads": args.threads,
     }
     first = 0
     plans = []
@@ -352,13 +357,14 @@ def main() -> None:
 
     connection.close()
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-http-{os.getpid()}.log"
-    server = Server(args.database_url, args.workers, log)
+    server = Server(args.database_url, args.workers, log, args.threads)
     try:
-        # One case to warm every worker's imports and connections.
-        warm = make_drafts(first, args.workers)
-        first += args.workers
+        # One case to warm every worker's (thread's) imports and connections.
+        servers = args.workers * args.threads
+        warm = make_drafts(first, servers)
+        first += servers
         connection.close()
-        run_level(server.port, keys, warm, args.workers)
+        run_level(server.port, keys, warm, servers)
         for clients, drafts in plans:
             level = run_level(server.port, keys, drafts, clients)
             figures[f"http_requests_per_s_{clients}"] = level["requests_per_s"]
