@@ -42,7 +42,8 @@ CACHE_URL = os.environ.get("GOVFLOW_CACHE_URL") or os.environ.get("REDIS_URL", "
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis backend, its clients reused (govflow.cache).
+            "BACKEND": "govflow.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "govflow",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

@@ -62,7 +62,7 @@ def test_parallel_hits_cannot_overrun_the_limit_on_redis(limits_on):
     limits_on.CACHES = {
         **limits_on.CACHES,
         "ratelimit": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "govflow.cache.RedisCache",  # production's: one client shared by the threads
             "LOCATION": limits_on.TEST_REDIS_URL,
         },
     }
@@ -70,6 +70,8 @@ def test_parallel_hits_cannot_overrun_the_limit_on_redis(limits_on):
     caches["ratelimit"].clear()
     try:
         assert _race("race-redis", Rate(7, 60)) == 7
+        backend = caches["ratelimit"]._cache
+        assert backend.get_client(write=True) is backend.get_client(write=True)
     finally:
         caches["ratelimit"].clear()
 
