@@ -21,7 +21,6 @@ from django_fsm import TransitionNotAllowed
 from govflow.accounts.models import Membership
 from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
-from govflow.collab import guards as collab_guards
 from govflow.engine import IllegalEvent, NoBranchMatched
 from govflow.engine import runtime as rt
 from govflow.engine.forms import FieldError, validate_form_data
@@ -31,7 +30,7 @@ from govflow.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFo
 from govflow.processes.services import version_definition
 from govflow.rawsql import insert_returning
 
-from . import events, rows, task_status
+from . import events, hooks, rows, task_status
 from .bridge import Changes, accept_case, advance
 from .corrections import refuse_outside_notice, revision_record
 from .models import LIVE_TASK_STATUSES, Attachment, Case, CaseStatus, Task, TaskKind, TaskStatus
@@ -426,7 +425,7 @@ def task_complete(
         raise Conflict(_task_state_message(task))
     # 代理: the holder's acting officer may decide for them (govflow.collab).
     acting_for = task.assignee_id if task.assignee_id not in (None, actor.pk) else None
-    if acting_for is not None and not collab_guards.acts_for(actor, acting_for, now=now):
+    if acting_for is not None and not hooks.acts_for(actor, acting_for, now=now):
         raise Conflict("a colleague has claimed this task; ask them or the department head to hand it over")
     require_claim(case, task)
     repeat = _refuse_second_signature(case, task, actor.pk)
@@ -437,7 +436,7 @@ def task_complete(
             code=REPEAT_SIGNER_CODE,
         )
     # 委派 / 会商: not while a delegation or a consultation within its limit is open.
-    collab_guards.refuse_while_waiting(task, now=now)
+    hooks.refuse_while_waiting(task, now=now)
     opinion = (opinion or "").strip()
     if len(opinion) > MAX_OPINION:
         raise InvalidInput(
@@ -487,7 +486,7 @@ def _decidable_now(case: Case, task: Task, now: datetime) -> bool:
     if ((case.state or {}).get("tasks", {}).get(task.engine_id) or {}).get("waiting"):
         return False
     try:
-        collab_guards.refuse_while_waiting(task, now=now)
+        hooks.refuse_while_waiting(task, now=now)
     except Conflict:
         return False
     return True

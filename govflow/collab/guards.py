@@ -1,6 +1,7 @@
 """What the case services ask of this app while they hold the case lock:
 may this person act for the task's holder (代理), and is the task still
-waiting for an opinion it asked for (会商, 委派)? Reads only."""
+waiting for an opinion it asked for (会商, 委派)? Reads only. Registered with
+govflow.cases.hooks in the app's ready()."""
 
 from __future__ import annotations
 

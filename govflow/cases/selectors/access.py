@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from govflow.accounts.models import Department
 from govflow.errors import NotFound
 
+from .. import hooks
 from ..disclosure import OWNER, REVIEWER
 from ..models import ENDED_CASE_STATUSES, OPEN_CASE_STATUSES, Case, CaseStatus
 from .common import MAX_SEARCH, STAFF_TASK_KINDS
@@ -75,9 +76,7 @@ def case_access(*, user, reference: str) -> CaseAccess:
     if not departments:
         # A copy, a delegation or a consultation (govflow.collab) lets its
         # reader see the case as their own departments' clearance allows.
-        from govflow.collab.selectors import collab_departments
-
-        departments = collab_departments(user=user, case=case)
+        departments = hooks.reader_departments(user=user, case=case)
         if departments is None:
             raise NotFound("case not found")
     return CaseAccess(case, REVIEWER, departments)
