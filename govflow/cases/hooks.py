@@ -16,6 +16,8 @@ nobody acts for a holder, nothing makes a decision wait.
 - `on_decision_guard(fn)`: fn(task, *, now) raises Conflict while the task
   must not be decided yet (a delegation or a consultation still open).
   Called under the case lock; reads only.
+- `on_reconcile(fn)`: fn(now) -> the problems (one line each) the app finds
+  in its own rows, for the consistency check (govflow.cases.reconcile).
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from typing import Any
 CaseReader = Callable[..., Any]  # (*, user, case) -> tuple[Department, ...] | None
 ActsFor = Callable[..., bool]  # (actor, holder_id, *, now)
 DecisionGuard = Callable[..., None]  # (task, *, now)
+ReconcileCheck = Callable[[datetime], list[str]]
 
 _readers: list[CaseReader] = []
 _acts_for: list[ActsFor] = []
 _decision_guards: list[DecisionGuard] = []
+_reconcile_checks: list[ReconcileCheck] = []
 
 
 def _add(listeners: list, fn):
@@ -51,6 +55,10 @@ def on_decision_guard(fn: DecisionGuard) -> DecisionGuard:
     return _add(_decision_guards, fn)
 
 
+def on_reconcile(fn: ReconcileCheck) -> ReconcileCheck:
+    return _add(_reconcile_checks, fn)
+
+
 def reader_departments(*, user, case) -> tuple | None:
     """The first registered answer that puts `user` on the case, or None."""
     for reader in list(_readers):
@@ -67,3 +75,7 @@ def acts_for(actor, holder_id: int | None, *, now: datetime) -> bool:
 def refuse_while_waiting(task, *, now: datetime) -> None:
     for guard in list(_decision_guards):
         guard(task, now=now)
+
+
+def reconcile_problems(now: datetime) -> list[str]:
+    return [problem for check in list(_reconcile_checks) for problem in check(now)]

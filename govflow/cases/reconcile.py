@@ -17,15 +17,12 @@ from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import consumers
 from govflow.timers.models import Timer
 
+from . import hooks
 from .limits import CASE_TIMER_KINDS
 from .models import OPEN_CASE_STATUSES, Case, Task, TaskStatus
 
 STALE_OUTBOX = timedelta(minutes=1)
 OVERDUE_TIMER = timedelta(minutes=5)
-# A certificate is reserved, rendered and signed by one worker attempt; one
-# still "being issued" after this long has lost its attempt or its incident
-# says why.
-STALE_CERTIFICATE = timedelta(minutes=10)
 
 
 def reconcile(*, now: datetime | None = None) -> list[str]:
@@ -128,27 +125,10 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
             f"{timer.due_at.isoformat()} but not fired ({why})"
         )
 
-    problems += _certificate_problems(now)
+    # The apps above cases check their own rows (certificates: reserved, never issued).
+    problems += hooks.reconcile_problems(now)
 
     broken = audit_verify()
     if broken is not None:
         problems.append(broken.describe())
     return problems
-
-
-def _certificate_problems(now: datetime) -> list[str]:
-    """Certificates reserved (a number given) but never issued."""
-    from django.apps import apps
-
-    if not apps.is_installed("govflow.certificates"):
-        return []
-    from govflow.certificates.models import Certificate, CertificateStatus
-
-    pending = Certificate.objects.filter(
-        status=CertificateStatus.PENDING, created_at__lt=now - STALE_CERTIFICATE
-    ).select_related("case")
-    return [
-        f"certificate {c.number} of case {c.case.reference}: reserved at "
-        f"{c.created_at.isoformat(timespec='seconds')} but not issued (see its outbox row and incidents)"
-        for c in pending.order_by("created_at", "id")[:100]
-    ]

@@ -8,6 +8,8 @@ same answer as for a number that does not exist.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db.models import Q, QuerySet
 
 from govflow.cases.models import Case
@@ -17,6 +19,10 @@ from govflow.errors import NotFound
 from .models import Certificate, CertificateStatus
 
 ADMIN_PAGE_SIZE = 50
+# A certificate is reserved, rendered and signed by one worker attempt; one
+# still "being issued" after this long has lost its attempt or its incident
+# says why.
+STALE_CERTIFICATE = timedelta(minutes=10)
 
 
 def certificates_for_case(*, case: Case) -> list[Certificate]:
@@ -59,3 +65,16 @@ def certificate_get_for_admin(*, number: str) -> Certificate:
     if found is None:
         raise NotFound("certificate not found")
     return found
+
+
+def certificate_problems(now: datetime) -> list[str]:
+    """For reconcile (registered in the app's ready): certificates reserved
+    (a number given) but never issued."""
+    pending = Certificate.objects.filter(
+        status=CertificateStatus.PENDING, created_at__lt=now - STALE_CERTIFICATE
+    ).select_related("case")
+    return [
+        f"certificate {c.number} of case {c.case.reference}: reserved at "
+        f"{c.created_at.isoformat(timespec='seconds')} but not issued (see its outbox row and incidents)"
+        for c in pending.order_by("created_at", "id")[:100]
+    ]

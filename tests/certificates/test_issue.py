@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timedelta
 
 import pytest
 
 from govflow.audit.models import AuditEvent
+from govflow.cases.reconcile import reconcile
 from govflow.certificates.models import Certificate, CertificateSequence, CertificateStatus
 from govflow.certificates.numbering import number_prefix
 from govflow.certificates.services import certificate_issue, certificate_reserve
@@ -60,6 +62,23 @@ def test_a_worker_that_died_after_taking_the_number_is_finished_under_that_numbe
     assert issued.number == reserved.number
     assert issued.status == CertificateStatus.VALID
     assert certificate_path(issued).exists()
+
+
+def test_reconcile_reports_a_certificate_reserved_and_never_issued(keys, users, now):
+    # Given a delivery that reserved a number and died before rendering
+    case = construction_case(users, now)
+    reserved = certificate_reserve(
+        case_id=case.pk,
+        node_id="s2_approved",
+        cert_type="construction_planning_permit",
+        key=f"{case.pk}:s2_approved:construction_planning_permit:certificate",
+    )
+    mine = f"certificate {reserved.number} of case {case.reference}"
+    # Then reconcile (in govflow.cases, told by this app's hook) says so once it is stale
+    assert not [p for p in reconcile(now=reserved.created_at + timedelta(minutes=9)) if p.startswith(mine)]
+    late = [p for p in reconcile(now=reserved.created_at + timedelta(minutes=11)) if p.startswith(mine)]
+    assert len(late) == 1
+    assert "but not issued" in late[0]
 
 
 def test_numbers_are_per_department_and_year_and_readable(business_case, licence, users, now):
