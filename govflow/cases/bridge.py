@@ -432,7 +432,7 @@ class _Stager:
         self.ch.emit("fee_due", f"{pk}:{node_id}:{self.now.isoformat()}:fee_due", case=pk, node=node_id)
 
     def time_excluded(self, effect: rt.TimeExcluded) -> None:
-        # The applicant is told in writing (govflow.cases.exclusions).
+        # The applicant is told in writing (govflow.letters.exclusions).
         pk, at = self.case.pk, self.now.isoformat()
         key = f"{pk}:{effect.node}:{at}:excluded_time"
         self.ch.emit("excluded_time", key, case=pk, node=effect.node, at=at)

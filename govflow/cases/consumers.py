@@ -3,7 +3,6 @@ one is idempotent (see govflow.outbox.services)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from govflow.notifications.services import notification_deliver
@@ -11,22 +10,12 @@ from govflow.outbox.services import consumer
 
 from . import limits
 from .automation import service_task_execute
-from .exclusions import TOPIC as EXCLUDED_TIME_TOPIC
-from .exclusions import excluded_time_notify
 
 
 @consumer("service_task")
 def run_service_task(payload: dict[str, Any], key: str) -> None:
     # Idempotent through the engine: a task no longer open is left alone.
     service_task_execute(case_id=payload["case"], task_engine_id=payload["task"])
-
-
-@consumer(EXCLUDED_TIME_TOPIC)
-def notify_excluded_time(payload: dict[str, Any], key: str) -> None:
-    """The written notice of a step excluded from the clock (art 45)."""
-    excluded_time_notify(
-        case_id=payload["case"], node_id=payload["node"], at=datetime.fromisoformat(payload["at"]), key=key
-    )
 
 
 @consumer("notify")

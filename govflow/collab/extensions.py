@@ -20,6 +20,7 @@ from govflow.audit.actions import Action
 from govflow.cases import rows
 from govflow.cases.operations.extension import extension_check, task_extend
 from govflow.errors import Conflict, Forbidden, NotFound
+from govflow.letters.extension import extension_letter
 
 from .common import audit, lock_task, notify, now_or, require_holder, text
 from .models import ExtensionRequest, ExtensionStatus
@@ -108,6 +109,7 @@ def extension_approve(
         actor=actor,
         reason=request.reason,
         now=now,
+        inform=extension_letter,
         requested_by_id=request.requested_by_id,
     )
     request.status, request.decided_by, request.decided_at = ExtensionStatus.APPROVED, actor, now

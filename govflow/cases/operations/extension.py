@@ -20,10 +20,9 @@ module is what an approval does to the case.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-
-from django.utils import timezone
 
 from govflow.audit.actions import Action
 from govflow.engine import runtime as rt
@@ -150,55 +149,22 @@ def timers_extend_new(*, changes: Changes, case: Case, effect: TaskExtended, now
             _extend_timer(timer, timer.task, calendar, effect, now)
 
 
-def _when(moment: datetime | None, *, hours: bool) -> str:
-    if moment is None:
-        return "（计时暂停中，恢复计时后顺延）"
-    local = timezone.localtime(moment)
-    text = f"{local.year}年{local.month}月{local.day}日"
-    return f"{text}{local:%H:%M}" if hours else text
-
-
-def _letter(case: Case, task: Task, moved: Extended, *, reason: str, actor, now: datetime, key: str):
-    from govflow.letters.services import letter_issue
-
-    definition = version_definition(case.version)
-    node = definition.nodes.get(task.node_id)
-    step = node.label("zh") if node is not None else task.node_id
-    service = definition.title.get("zh") or definition.id
-    span = f"{moved.days}个工作日" if moved.days is not None else f"{moved.hours:g}个工作小时"
-    hours = moved.days is None
-    new_due = _when(moved.due_after, hours=hours)
-    if moved.provisional and moved.due_after is not None:
-        new_due += "（预计，以届时公布的节假日安排为准）"
-    paragraphs = [
-        f"你（单位）申请的“{service}”事项（办件编号 {case.reference}），"
-        f"现由本机关在“{step}”环节审查。因情况复杂，本机关不能在规定期限内作出决定。",
-        f"延期理由：{reason}",
-        f"经本机关负责人批准，审查期限延长{span}，由原定的{_when(moved.due_before, hours=hours)}"
-        f"延长至{new_due}。",
-        "特此告知。你（单位）可在办件页面查询办理进度。",
-    ]
-    return letter_issue(
-        case=case,
-        kind="extension",
-        title="延长审批期限告知书",
-        paragraphs=paragraphs,
-        legal_basis=LEGAL_BASIS,
-        department=task.department,
-        actor=actor,
-        now=now,
-        task=task,
-        key=key,
-    )
-
-
 def task_extend(
-    *, case: Case, task: Task, actor, reason: str, now: datetime, requested_by_id: int | None = None
+    *,
+    case: Case,
+    task: Task,
+    actor,
+    reason: str,
+    now: datetime,
+    inform: Callable[..., object],
+    requested_by_id: int | None = None,
 ) -> Extended:
     """Extend the task's time limit by its step's extension and tell the
-    applicant in writing. The caller holds the case lock and has checked
-    that `actor` heads the task's department (govflow.collab.extensions);
-    the engine refuses an extension the template does not allow (Conflict).
+    applicant in writing: `inform(case, task, extended, reason=, actor=,
+    now=, key=)` issues the letter (govflow.letters.extension, passed in by
+    govflow.collab.extensions) and returns it. The caller holds the case
+    lock and has checked that `actor` heads the task's department; the
+    engine refuses an extension the template does not allow (Conflict).
     """
     extension_check(case=case, task=task, now=now)
     changes = Changes(now=now)
@@ -241,7 +207,7 @@ def task_extend(
     moved = Extended(task, effect.days, effect.hours, before, after, task.due_provisional, effect.count, None)
     # Rendered before the flush: the flush's audit write holds the chain's
     # head until the commit, and a render must not keep every writer waiting.
-    letter = _letter(
+    letter = inform(
         case,
         task,
         moved,

@@ -3,9 +3,10 @@ art 45: hearings, testing, inspection, expert review and the like are not
 counted, and the office tells the applicant in writing how long they take).
 
 When a case enters a step with `clock: excluded`, the bridge queues an
-outbox message; its consumer calls `excluded_time_notify`, which issues a
-letter (govflow.letters: a numbered, sealed PDF in the case's documents and
-an in-app notice) naming the step, the legal basis and the expected length.
+outbox message; its consumer (govflow.letters.consumers) calls
+`excluded_time_notify`, which issues a letter (a numbered, sealed PDF in the
+case's documents and an in-app notice) naming the step, the legal basis and
+the expected length.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from govflow.cases.models import Case
 from govflow.processes.services import version_definition
 
-from .models import Case
+from .services import letter_issue
 
 TOPIC = "excluded_time"
 DEFAULT_LEGAL_BASIS = "《中华人民共和国行政许可法》第四十五条"
@@ -36,8 +38,6 @@ def excluded_time_notify(*, case_id: int, node_id: str, at: datetime, key: str):
     """Issue the notice for the excluded step `node_id` the case entered at
     `at` (idempotent by `key`). Returns the letter, or None when the case or
     the step is gone."""
-    from govflow.letters.services import letter_issue
-
     case = Case.objects.select_related("version", "applicant").filter(pk=case_id).first()
     if case is None:
         return None
