@@ -9,14 +9,13 @@ services in govflow.cases.services and govflow.cases.attachments.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
 
-from govflow.commitments.services import case_submit_with_commitment
 from govflow.engine.forms import validate_form_data
 from govflow.errors import FormInvalid, GovflowError
 from govflow.processes.services import version_definition
@@ -80,14 +79,18 @@ def draft_update(
     uploads: Mapping[str, Sequence[Any]] | None = None,
     remove_attachment: int | None = None,
     submit: bool = False,
+    submitter: Callable[..., Case],
     commitment: bool = False,
     language: str = "zh",
     now: datetime | None = None,
 ) -> FormRoundTrip:
     """Save the typed data, then the files, then submit when asked and
     everything before went through. Errors are collected, not raised.
+    `submitter(case_id=, actor=, sign=, language=, now=)` submits the draft:
+    the portal passes govflow.commitments' (which checks the documents and
+    takes the commitment), as cases do not import the apps built on them.
     `commitment`: the applicant signs the commitment for the documents
-    the template lets follow later or replaces (govflow.commitments)."""
+    the template lets follow later or replaces, passed on as `sign`."""
     result = FormRoundTrip(case)
     try:
         result.case = case_save_draft(
@@ -109,9 +112,7 @@ def draft_update(
     )
     if submit and result.ok:
         try:
-            result.case = case_submit_with_commitment(
-                case_id=case.pk, actor=actor, sign=commitment, language=language, now=now
-            )
+            result.case = submitter(case_id=case.pk, actor=actor, sign=commitment, language=language, now=now)
             result.submitted = True
         except FormInvalid as exc:
             _merge(result.errors, exc.fields)

@@ -22,6 +22,7 @@ from govflow.cases.attachments import served_name
 from govflow.cases.corrections import correction_scope
 from govflow.cases.models import CaseStatus
 from govflow.cases.services import case_create, case_withdraw
+from govflow.commitments.services import case_submit_with_commitment
 from govflow.errors import FormInvalid, GovflowError
 from govflow.messages import error_text
 from govflow.processes.services import version_definition
@@ -155,6 +156,7 @@ def case_edit(request, reference):
         uploads=_uploads(request, definition.form),
         remove_attachment=args.get("attachment"),
         submit=action == "submit",
+        submitter=case_submit_with_commitment,
         commitment=request.POST.get("commitment") == "1",
         language=lang(),
     )
