@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
 
 from .disclosure import REVIEWER
@@ -43,3 +44,28 @@ def case_reads_record(
     )
     with transaction.atomic():
         audit_write([event])
+
+
+@transaction.atomic
+def secret_lookup_record(
+    *, field: str, template: str | None, cases: list, actor_id: int | None = None, via: str, now=None
+) -> None:
+    """A SECRET_LOOKUP event: who searched which field, and what was found
+    (never the value searched for)."""
+    audit_write(
+        [
+            PendingAudit(
+                action=Action.SECRET_LOOKUP,
+                at=now or timezone.now(),
+                actor_id=actor_id,
+                object_type="field",
+                object_id=field,
+                data={
+                    "template": template or "",
+                    "via": via,
+                    "matches": len(cases),
+                    "cases": [case.reference for case in cases[:100]],
+                },
+            )
+        ]
+    )

@@ -19,7 +19,13 @@ from django.db import models
 from .crypto import is_envelope, keyring
 
 
-class SealedJSONField(models.JSONField):
+class SealedField:
+    """What every model field that seals what it stores is, so that
+    `sealed_columns` finds them all: the two below, and the fields of
+    other apps that seal part of a value (govflow.cases.secrets)."""
+
+
+class SealedJSONField(SealedField, models.JSONField):
     """A JSON value stored as one envelope; `position` binds it to its column."""
 
     def __init__(self, *args, position: str, **kwargs) -> None:
@@ -45,7 +51,7 @@ class SealedJSONField(models.JSONField):
         return value
 
 
-class SealedTextField(models.TextField):
+class SealedTextField(SealedField, models.TextField):
     """Text stored as `sealed:` + a JSON envelope."""
 
     PREFIX = "sealed:"
@@ -77,17 +83,11 @@ def sealed_columns():
     which `rotate_data_key` reseals with the cases."""
     from django.apps import apps
 
-    from govflow.cases.secrets import SecretDataField
-
     found = []
     for model in apps.get_models():
         if model._meta.label == "cases.Case":
             continue
-        names = [
-            f.name
-            for f in model._meta.concrete_fields
-            if isinstance(f, SealedJSONField | SealedTextField | SecretDataField)
-        ]
+        names = [f.name for f in model._meta.concrete_fields if isinstance(f, SealedField)]
         if names:
             found.append((model, names))
     return found

@@ -24,14 +24,9 @@ from govflow.audit.models import AuditEvent
 from govflow.audit.verification import audit_verify
 from govflow.cases import rows
 from govflow.cases.models import Case
-from govflow.cases.secrets import (
-    SecretDataField,
-    case_find_by_secret,
-    cases_reseal,
-    open_data,
-    seal_data,
-    version_positions,
-)
+from govflow.cases.resealing import cases_reseal
+from govflow.cases.secrets import SecretDataField, open_data, seal_data, version_positions
+from govflow.cases.selectors.lookup import case_find_by_secret
 from govflow.cases.services import case_create, case_save_draft, case_withdraw, task_claim
 from govflow.engine.identifiers import make_cn_id
 from govflow.security.crypto import (

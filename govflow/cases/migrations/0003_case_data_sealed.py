@@ -14,6 +14,7 @@ does not have).
 
 from django.db import migrations
 
+import govflow.cases.resealing
 import govflow.cases.secrets
 
 INDEX = "case_secret_hashes"
@@ -35,7 +36,7 @@ def drop_index(apps, schema_editor):
 
 
 def seal_existing(apps, schema_editor):
-    report = govflow.cases.secrets.cases_reseal(batch_size=500)
+    report = govflow.cases.resealing.cases_reseal(batch_size=500)
     if report.resealed:
         print(f"\n  sealed the secret values of {report.resealed} of {report.examined} cases")
 

@@ -12,7 +12,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from govflow.cases.secrets import case_find_by_secret, secret_lookup_record
+from govflow.cases.reads import secret_lookup_record
+from govflow.cases.selectors.lookup import case_find_by_secret
 from govflow.errors import InvalidInput
 from govflow.security.crypto import DataKeyError
 

@@ -8,7 +8,7 @@ rows already sealed under the current keys are skipped (docs/security.md).
 
 from django.core.management.base import BaseCommand, CommandError
 
-from govflow.cases.secrets import cases_reseal, data_key_rotate
+from govflow.cases.resealing import cases_reseal, data_key_rotate
 from govflow.security.crypto import DataKeyError, generate_key
 
 
