@@ -35,10 +35,10 @@ from .bridge import Changes, accept_case, advance
 from .corrections import refuse_outside_notice, revision_record
 from .models import LIVE_TASK_STATUSES, Attachment, Case, CaseStatus, Task, TaskKind, TaskStatus
 from .operations.distinct import REPEAT_SIGNER_CODE, RepeatSigner, refuse_repeat_signer, repeat_note
+from .task_locks import MAX_OPINION, lock_task, require_claim, task_state_message
 from .task_status import Decision
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-MAX_OPINION = 4000
 MAX_DRAFT_BYTES = 512_000
 
 
@@ -325,29 +325,14 @@ def _member(actor, department_id: int | None) -> Membership | None:
     return Membership.objects.filter(user=actor, department_id=department_id).first()
 
 
-def _lock_task(task_id: int, actor) -> tuple[Case, Task, Membership]:
-    """Lock the task's case (every write to a task happens under its case's
-    lock), then read the task with the actor's membership of its department.
-    Actors outside the department get NotFound: no hint the task exists."""
-    case, task, is_head = rows.lock_case_of_task(task_id, actor.pk)
-    if (
-        case is None
-        or task is None
-        or is_head is None
-        or task.kind not in (TaskKind.REVIEW, TaskKind.SIGNATURE, TaskKind.ACCEPTANCE)
-    ):
-        raise NotFound("task not found")
-    return case, task, Membership(user_id=actor.pk, department_id=task.department_id, is_head=is_head)
-
-
 @transaction.atomic
 def task_claim(*, task_id: int, actor, now: datetime | None = None) -> Task:
     now = _now(now)
-    _case, task, _ = _lock_task(task_id, actor)
+    _case, task, _ = lock_task(task_id, actor)
     if task.status == TaskStatus.CLAIMED and task.assignee_id == actor.pk:
         return task
     if task.status != TaskStatus.OPEN:
-        raise Conflict(_task_state_message(task))
+        raise Conflict(task_state_message(task))
     repeat = _refuse_second_signature(_case, task, actor.pk)
     task_status.hold(task, actor, now)
     task_status.save_holder(task)
@@ -360,9 +345,9 @@ def task_claim(*, task_id: int, actor, now: datetime | None = None) -> Task:
 @transaction.atomic
 def task_release(*, task_id: int, actor, now: datetime | None = None) -> Task:
     now = _now(now)
-    _case, task, membership = _lock_task(task_id, actor)
+    _case, task, membership = lock_task(task_id, actor)
     if task.status != TaskStatus.CLAIMED:
-        raise Conflict(_task_state_message(task))
+        raise Conflict(task_state_message(task))
     if task.assignee_id != actor.pk and not membership.is_head:
         raise Forbidden("only the reviewer who claimed the task, or the department head, can release it")
     task_status.release(task)
@@ -376,9 +361,9 @@ def task_handover(*, task_id: int, actor, to_user, now: datetime | None = None) 
     """Give a task to a colleague in the same department (the holder, or the
     head reassigning)."""
     now = _now(now)
-    case, task, membership = _lock_task(task_id, actor)
+    case, task, membership = lock_task(task_id, actor)
     if not task.is_live:
-        raise Conflict(_task_state_message(task))
+        raise Conflict(task_state_message(task))
     if task.status == TaskStatus.CLAIMED and task.assignee_id != actor.pk and not membership.is_head:
         raise Forbidden("only the reviewer holding the task, or the department head, can hand it over")
     if _member(to_user, task.department_id) is None:
@@ -418,11 +403,11 @@ def task_complete(
     reason (govflow.engine.notices), as may a return to a correction node.
     A task a colleague already decided is a Conflict, not a write."""
     now = _now(now)
-    case, task, _membership = _lock_task(task_id, actor)
+    case, task, _membership = lock_task(task_id, actor)
     if case.applicant_id == actor.pk:
         raise Forbidden("a reviewer cannot decide a case they applied for")
     if not task.is_live:
-        raise Conflict(_task_state_message(task))
+        raise Conflict(task_state_message(task))
     # 代理: the holder's acting officer may decide for them (govflow.collab).
     acting_for = task.assignee_id if task.assignee_id not in (None, actor.pk) else None
     if acting_for is not None and not hooks.acts_for(actor, acting_for, now=now):
@@ -578,19 +563,6 @@ def _decide(
     return task
 
 
-def require_claim(case: Case, task: Task) -> None:
-    """签收 before deciding: a task nobody holds is claimed first (409
-    `not_claimed`), unless its template says `claim_required: false` (for the
-    process or the step). Deciding, 退回 and 加签 decide; 转办 does not (a
-    department passes on a task that is not its own without signing for it)."""
-    if task.assignee_id is not None or task.status != TaskStatus.OPEN:
-        return
-    if version_definition(case.version).needs_claim(task.node_id):
-        raise Conflict(
-            "claim the task first (签收): a task is claimed before it is decided", code="not_claimed"
-        )
-
-
 def _refuse_second_signature(case: Case, task: Task, person_id: int) -> RepeatSigner | None:
     """A countersign with `distinct_people` (双人审核, 审批人去重: the
     default; a template opts out with `distinct_people: false`) needs a
@@ -620,16 +592,6 @@ def _refuse_second_signature(case: Case, task: Task, person_id: int) -> RepeatSi
             code="distinct_people",
         )
     return repeat
-
-
-def _task_state_message(task: Task) -> str:
-    if task.status == TaskStatus.COMPLETED:
-        return "this task has already been decided"
-    if task.status == TaskStatus.CANCELLED:
-        return "this task was cancelled (the case moved on or was withdrawn)"
-    if task.status == TaskStatus.CLAIMED:
-        return "a colleague has already claimed this task"
-    return f"this task is {task.status}"
 
 
 def _audit_task(task: Task, action: Action, actor, now: datetime, **data: Any) -> None:

@@ -11,7 +11,7 @@ from govflow.errors import Conflict, Forbidden, InvalidInput
 
 from .. import task_status
 from ..models import Case, Task, TaskStatus
-from ..services import MAX_OPINION, _lock_task, _task_state_message, require_claim
+from ..task_locks import MAX_OPINION, lock_task, require_claim, task_state_message
 
 MAX_REASON = MAX_OPINION
 
@@ -22,11 +22,11 @@ def lock_live_task(task_id: int, actor) -> tuple[Case, Task, bool]:
     whether the actor heads the task's department). Both callers decide
     (退回, 加签): a task nobody holds is claimed first where the template
     asks for 签收."""
-    case, task, membership = _lock_task(task_id, actor)
+    case, task, membership = lock_task(task_id, actor)
     if case.applicant_id == actor.pk:
         raise Forbidden("a reviewer cannot act on a case they applied for")
     if not task.is_live:
-        raise Conflict(_task_state_message(task))
+        raise Conflict(task_state_message(task))
     if task.status == TaskStatus.CLAIMED and task.assignee_id != actor.pk:
         raise Conflict("a colleague has claimed this task; ask them or the department head to hand it over")
     require_claim(case, task)

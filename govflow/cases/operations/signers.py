@@ -25,7 +25,7 @@ from govflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from .. import events, task_status
 from ..bridge import Changes, advance, load_state
 from ..models import Case, Task
-from ..services import _lock_task
+from ..task_locks import lock_task
 from .common import claim_for, engine_refusals, lock_live_task, reason
 
 POSITIONS = ("before", "after")
@@ -149,7 +149,7 @@ def task_remove_signer(
     (`department`). The task's holder (or its decider, while its approval
     waits for signers added after it) or the department's head may."""
     now = now or timezone.now()
-    case, task, membership = _lock_task(task_id, actor)
+    case, task, membership = lock_task(task_id, actor)
     if task.assignee_id != actor.pk and task.decided_by_id != actor.pk and not membership.is_head:
         raise Forbidden("only the reviewer who added the signer, or the department head, can remove one")
     state = load_state(case) or {"tasks": {}}

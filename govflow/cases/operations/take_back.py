@@ -27,7 +27,7 @@ from govflow.errors import Conflict, Forbidden
 from .. import events
 from ..bridge import Changes, advance, load_state
 from ..models import Case, Task, TaskStatus
-from ..services import _lock_task
+from ..task_locks import lock_task
 from .common import claim_for, engine_refusals
 from .extension import timers_extend_new
 
@@ -60,7 +60,7 @@ def task_take_back(*, task_id: int, actor, now: datetime | None = None) -> Task:
     """Take back the decision of task `task_id`; returns the task that
     replaces it (claimed by the actor)."""
     now = now or timezone.now()
-    case, task, _membership = _lock_task(task_id, actor)
+    case, task, _membership = lock_task(task_id, actor)
     refusal = take_back_refusal(case=case, task=task, user=actor)
     if refusal is not None:
         if task.decided_by_id != actor.pk and task.status == TaskStatus.COMPLETED:

@@ -26,7 +26,7 @@ from govflow.processes.services import version_definition
 from .. import events, task_status
 from ..bridge import Changes, advance
 from ..models import Case, Task, TaskStatus
-from ..services import _lock_task, _task_state_message
+from ..task_locks import lock_task, task_state_message
 from .common import engine_refusals, reason
 
 
@@ -47,11 +47,11 @@ def task_transfer(*, task_id: int, actor, department: str, opinion: str, now: da
     """Pass the task to `department` (a code). Its holder, anyone of its
     department while nobody holds it, or the department's head may."""
     now = now or timezone.now()
-    case, task, membership = _lock_task(task_id, actor)
+    case, task, membership = lock_task(task_id, actor)
     if case.applicant_id == actor.pk:
         raise Forbidden("a reviewer cannot act on a case they applied for")
     if not task.is_live:
-        raise Conflict(_task_state_message(task))
+        raise Conflict(task_state_message(task))
     if task.status == TaskStatus.CLAIMED and task.assignee_id != actor.pk and not membership.is_head:
         raise Forbidden("only the reviewer holding the task, or the department head, can transfer it")
     opinion = reason(opinion)
