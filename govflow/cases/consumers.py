@@ -1,15 +1,20 @@
-"""Outbox consumers for case work: service tasks and notifications. Each
+"""Outbox consumers for case work: service tasks, notifications and the
+deadlines recounted after a calendar year is loaded. Each
 one is idempotent (see govflow.outbox.services)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
+
 from govflow.notifications.services import notification_deliver
 from govflow.outbox.services import consumer
+from govflow.timers.services import RECOMPUTE_TOPIC
 
 from . import limits
 from .automation import service_task_execute
+from .recompute import timers_recompute
 
 
 @consumer("service_task")
@@ -38,3 +43,13 @@ def notify_case_limit(payload: dict[str, Any], key: str) -> None:
     limits.limit_notify(
         key=key, case_id=payload["case"], limit=payload["limit"], level=payload["level"], now=timezone.now()
     )
+
+
+@consumer(RECOMPUTE_TOPIC)
+def recompute_deadlines(payload: dict[str, Any], key: str) -> None:
+    """Provisional deadlines recounted after a calendar year was loaded
+    through the admin (the load_calendar command does it at once).
+    Idempotent: a second run finds nothing left to change."""
+    actor_id = payload.get("actor")
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    timers_recompute(code=payload.get("calendar"), actor=actor)

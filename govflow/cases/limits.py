@@ -13,7 +13,7 @@ a case-wide pause (the applicant's correction time, `clock: excluded` with
 time they had left; an approved extension (延期, art 42) moves the statutory
 limit, never the promise; a span reaching a calendar year not loaded yet is
 counted by the weekday rule, marked provisional and recounted when the year
-is loaded (`govflow.timers.services.timers_recompute`).
+is loaded (`govflow.cases.recompute.timers_recompute`).
 
 Firing (the timers sweep, `govflow.cases.automation`): the warning tells
 the head of the lead department (the acceptance node's department, else the

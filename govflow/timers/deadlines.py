@@ -4,7 +4,7 @@ recomputation after a calendar year is loaded, and seed_history (no Django).
 A deadline is always given. When the span reaches a year whose State
 Council notice is not loaded yet it is counted by the plain weekday rule and
 marked *provisional*; it is recomputed exactly once the year is loaded
-(`govflow.timers.services.timers_recompute`). An SLA timer's deadline moves
+(`govflow.cases.recompute.timers_recompute`). An SLA timer's deadline moves
 when the case's clock pauses and resumes: `replay` recounts it from its
 start through its pauses, so a recomputation gives the date the timer would
 have had if the calendar had been loaded all along.

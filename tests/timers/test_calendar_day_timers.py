@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from govflow.cases.models import Task
+from govflow.cases.recompute import timers_recompute
 from govflow.cases.services import case_answer_correction, case_create, case_submit
 from govflow.processes.services import process_publish
 from govflow.timers.models import Timer
-from govflow.timers.services import calendar_invalidate, timers_recompute
+from govflow.timers.services import calendar_invalidate
 from tests.deciding import claim_and_complete
 
 pytestmark = [pytest.mark.django_db, pytest.mark.procedure]

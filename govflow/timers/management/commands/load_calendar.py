@@ -4,7 +4,8 @@ deadline (one counted over a year that was not loaded) on the new calendar."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from govflow.timers.services import calendar_import_file, timers_recompute
+from govflow.cases.recompute import timers_recompute
+from govflow.timers.services import calendar_import_file
 
 
 class Command(BaseCommand):
