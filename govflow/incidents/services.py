@@ -20,6 +20,7 @@ from govflow.audit.services import PendingAudit, audit_write
 from govflow.errors import Conflict, Forbidden, NotFound
 from govflow.outbox.models import OutboxMessage
 
+from . import hooks
 from .models import UNRESOLVED_STATUSES, WORK_KINDS, Incident, IncidentKind, IncidentStatus
 
 # What a reconcile incident keeps: the latest run's lines, each cut to this.
@@ -47,37 +48,6 @@ def _audit(action: str, incident: Incident, now: datetime, *, actor_id: int | No
     )
 
 
-def _describe(message: OutboxMessage) -> dict:
-    """What the row was for: its case, task, step and handler when it is case work."""
-    from govflow.cases.models import Case, Task
-
-    payload = message.payload or {}
-    case_id = payload.get("case") if isinstance(payload.get("case"), int) else None
-    if case_id is not None and not Case.objects.filter(pk=case_id).exists():
-        case_id = None
-    task_engine_id = str(payload.get("task") or "")[:32]
-    node_id = handler = ""
-    if case_id is not None and task_engine_id:
-        task = (
-            Task.objects.filter(case_id=case_id, engine_id=task_engine_id)
-            .select_related("case__version")
-            .first()
-        )
-        if task is not None:
-            node_id = task.node_id
-            if message.topic == "service_task":
-                from govflow.processes.services import version_definition
-
-                node = version_definition(task.case.version).nodes.get(task.node_id)
-                handler = (node.handler or "") if node is not None else ""
-    return {
-        "case_id": case_id,
-        "task_engine_id": task_engine_id,
-        "node_id": node_id,
-        "handler": handler[:100],
-    }
-
-
 def incident_open(*, message: OutboxMessage, error: str, now: datetime | None = None) -> Incident:
     """Open (or re-open, after a retry that failed again) the incident of a
     row that was given up. Caller holds the outbox row lock."""
@@ -98,7 +68,7 @@ def incident_open(*, message: OutboxMessage, error: str, now: datetime | None = 
             error=error,
             opened_at=now,
             last_failed_at=now,
-            **_describe(message),
+            **hooks.describe(message),
         )
     else:
         incident.status = IncidentStatus.OPEN
