@@ -8,7 +8,12 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from govflow.incidents import hooks as incident_hooks
+        from govflow.notifications.applicant import on_applicant_notice
 
+        from .applicant_notices import CASE_ENDS, told_case_ended, told_item_ended
         from .selectors.outbox import outbox_row_subject
 
         incident_hooks.on_describe(outbox_row_subject)
+        for what in CASE_ENDS:
+            on_applicant_notice(what, told_case_ended)
+        on_applicant_notice("item_ended", told_item_ended)

@@ -8,7 +8,11 @@ class CertificatesConfig(AppConfig):
 
     def ready(self) -> None:
         from govflow.cases import hooks
+        from govflow.notifications.applicant import on_applicant_notice
 
+        from .notices import told_certificate
         from .selectors import certificate_problems
 
         hooks.on_reconcile(certificate_problems)
+        on_applicant_notice("certificate_issued", told_certificate)
+        on_applicant_notice("certificate_revoked", told_certificate)
