@@ -8,13 +8,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from govflow.notifications.services import notification_deliver
 from govflow.outbox.services import consumer
 from govflow.timers.services import RECOMPUTE_TOPIC
 
 from . import limits
 from .automation import service_task_execute
 from .recompute import timers_recompute
+from .task_notices import notification_deliver
 
 
 @consumer("service_task")

@@ -11,7 +11,8 @@ app whose rows it is about, registered here by `what` in its AppConfig.ready
 (govflow.cases.applicant_notices: the case's and its items' ends;
 govflow.certificates.notices: a certificate issued or revoked), so this app
 imports neither. Tasks the applicant must act on (corrections, applicant
-steps) are notified where they are created (`notification_deliver`).
+steps) are notified where they are created
+(govflow.cases.task_notices).
 """
 
 from __future__ import annotations

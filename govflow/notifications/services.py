@@ -1,6 +1,9 @@
-"""Notifying people about tasks: in-app rows and e-mail.
+"""Notifying people: in-app rows, e-mail and SMS.
 
-`notification_deliver` is what the outbox `notify` consumer calls. It is
+`notification_write` is the one way a notice goes out; `notification_send`
+is what the apps call for a notice about something that is not a task, and
+the notices of a task (govflow.cases.task_notices.notification_deliver, what
+the outbox `notify` consumer calls) go through the same write. Each is
 idempotent per outbox key: the rows of one key are inserted, and the e-mail
 sent, inside one transaction, and the (key, user) unique constraint makes a
 concurrent second delivery wait for the first and then fail without
@@ -44,104 +47,6 @@ SUBJECTS = {
 }
 # Deadlines in e-mails are the wall-clock time of the offices (the calendar's zone).
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-
-
-def _recipients(task, kind: str) -> list:
-    """Who hears about it: the applicant for a correction; the reviewer
-    holding the task for a reminder (else the department); the department
-    head(s) on an escalation; the whole department for a new task. A changed
-    deadline goes to whoever has the task: the applicant for a correction,
-    else the reviewer holding it, else the department."""
-    if kind in (
-        NotificationKind.CORRECTION_REQUESTED,
-        NotificationKind.APPLICANT_STEP,
-        NotificationKind.OBJECTION_FILED,
-    ):
-        return [task.case.applicant]
-    if kind == NotificationKind.DEADLINE_CHANGED and task.kind in ("correction", "applicant"):
-        return [task.case.applicant]
-    holder_first = (NotificationKind.REMINDER, NotificationKind.DEADLINE_CHANGED)
-    if kind in holder_first and task.assignee_id is not None:
-        return [task.assignee]
-    if task.department_id is None:
-        return []
-    members = [
-        m for m in task.department.memberships.select_related("user").order_by("user_id") if m.user.is_active
-    ]
-    if kind == NotificationKind.ESCALATION:
-        heads = [m for m in members if m.is_head]
-        members = heads or members
-    return [m.user for m in members]
-
-
-def _current_due(task) -> tuple[datetime | None, bool]:
-    """The task's deadline as it stands, and whether it is provisional: a
-    correction's is its correction_deadline timer's (the applicant's time),
-    a review's is the task's own due date (its SLA breach)."""
-    if task.kind == "correction":
-        from govflow.timers.models import Timer
-
-        timer = Timer.objects.filter(task=task, kind="correction_deadline").order_by("-id").first()
-        if timer is None:
-            return None, False
-        return timer.due_at, timer.provisional
-    return task.due_at, task.due_provisional
-
-
-def _due_line(task) -> str:
-    due, provisional = _current_due(task)
-    if due is None:
-        return "办理期限：待定 / Deadline: not set yet"
-    text = timezone.localtime(due, LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
-    if provisional:
-        return f"办理期限：{text}（预计）/ Deadline: {text} (provisional)"
-    return f"办理期限：{text} / Deadline: {text}"
-
-
-def _body(task, kind: str = "") -> str:
-    from govflow.processes.services import version_definition
-
-    node = version_definition(task.case.version).nodes.get(task.node_id)
-    step_zh = node.label("zh") if node is not None else task.node_id
-    step_en = node.label("en") if node is not None else task.node_id
-    link = f"{settings.GOVFLOW_PUBLIC_BASE_URL}/cases/{task.case.reference}/"
-    due = f"{_due_line(task)}\n" if kind == NotificationKind.DEADLINE_CHANGED else ""
-    return f"{task.case.reference} · {step_zh} / {step_en}\n{due}{link}\n"
-
-
-def notification_deliver(
-    *, key: str, kind: str, case_id: int, task_engine_id: str, now: datetime | None = None
-) -> int:
-    """Write one outbox message's notifications and e-mail them; returns how
-    many were written (0 when this key was delivered before)."""
-    from govflow.cases.models import Task
-
-    now = now or timezone.now()
-    if kind not in NotificationKind.values:
-        kind = NotificationKind.TASK_CREATED
-    if Notification.objects.filter(outbox_key=key).exists():
-        return 0
-    found = list(
-        Task.objects.select_related("case__applicant", "case__version", "department", "assignee")
-        .filter(case_id=case_id, engine_id=task_engine_id)
-        .order_by()[:1]
-    )
-    if not found:
-        return 0
-    task = found[0]
-    recipients = _recipients(task, kind)
-    if not recipients:
-        return 0
-    return _write_and_send(
-        key=key,
-        kind=kind,
-        users=recipients,
-        subject=SUBJECTS[kind],
-        body=_body(task, kind),
-        case_id=case_id,
-        task=task,
-        now=now,
-    )
 
 
 def _administrators() -> list:
@@ -211,15 +116,16 @@ def notification_send(
     if not users or Notification.objects.filter(outbox_key=key).exists():
         return 0
     try:
-        return _write_and_send(
+        return notification_write(
             key=key, kind=kind, users=users, subject=subject, body=body, case_id=case_id, task=None, now=now
         )
     except IntegrityError:  # written concurrently under the same key
         return 0
 
 
-def _write_and_send(*, key, kind, users, subject, body, case_id, task, now) -> int:
-    """The one way a notice goes out, in one transaction: a row per user
+def notification_write(*, key, kind, users, subject, body, case_id, task, now) -> int:
+    """The one way a notice goes out (raises IntegrityError when the key was
+    written concurrently), in one transaction: a row per user
     (the bell), an e-mail to each address whose owner has not turned e-mail
     off, and an SMS queued (its own outbox message, retried on its own) for
     each user who turned SMS on with a mobile number (govflow.notifications.sms)."""

@@ -236,7 +236,7 @@ def test_the_applicant_is_notified_of_the_step(in_notice, applicant, now):
 
     case = _past_notice(in_notice, now)
     message = OutboxMessage.objects.get(topic="notify", payload__kind="applicant_step")
-    from govflow.notifications.services import notification_deliver
+    from govflow.cases.task_notices import notification_deliver
 
     notification_deliver(
         key=message.key, kind="applicant_step", case_id=case.pk, task_engine_id=message.payload["task"]

@@ -13,8 +13,8 @@ from django.core import mail
 from govflow.accounts.models import Membership
 from govflow.cases.models import Task
 from govflow.cases.services import case_create, case_submit, task_claim
+from govflow.cases.task_notices import notification_deliver
 from govflow.notifications.models import Notification
-from govflow.notifications.services import notification_deliver
 from govflow.outbox.services import outbox_drain
 from govflow.processes.services import process_publish
 from govflow.timers.models import Timer
