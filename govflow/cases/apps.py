@@ -8,12 +8,14 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from govflow.incidents import hooks as incident_hooks
+        from govflow.notifications import sms
         from govflow.notifications.applicant import on_applicant_notice
 
         from .applicant_notices import CASE_ENDS, told_case_ended, told_item_ended
-        from .selectors.outbox import outbox_row_subject
+        from .selectors.outbox import case_reference, outbox_row_subject
 
         incident_hooks.on_describe(outbox_row_subject)
+        sms.on_case_reference(case_reference)
         for what in CASE_ENDS:
             on_applicant_notice(what, told_case_ended)
         on_applicant_notice("item_ended", told_item_ended)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 import requests
@@ -37,6 +38,21 @@ log = logging.getLogger("govflow.sms")
 # Mainland mobile numbers: 11 digits, 1 then 3-9 (MIIT's numbering plan).
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 MAX_TEXT = 70  # one SMS of Chinese text
+
+
+# The case's reference by its id, for the text: registered by govflow.cases
+# in its AppConfig.ready (this app sits below cases and does not import them).
+_case_reference: list[Callable[[int], str | None]] = []
+
+
+def on_case_reference(lookup: Callable[[int], str | None]) -> None:
+    _case_reference[:] = [lookup]
+
+
+def _reference(case_id: int | None) -> str | None:
+    if not case_id or not _case_reference:
+        return None
+    return _case_reference[0](case_id)
 
 
 class SmsNotSent(Exception):
@@ -80,17 +96,12 @@ def sms_deliver(payload: dict) -> bool:
     """The `sms` consumer's work: send to the number the user has now (not
     the one at queueing time); nothing when they have turned SMS off since.
     Raises SmsNotSent for the outbox to retry."""
-    from govflow.cases.models import Case
-
     from .models import NotificationPreference
 
     preference = NotificationPreference.objects.filter(user_id=payload.get("user")).first()
     if preference is None or not preference.sms or not preference.phone:
         return False
-    reference = None
-    if payload.get("case"):
-        reference = Case.objects.filter(pk=payload["case"]).values_list("reference", flat=True).first()
-    send(preference.phone, sms_text(payload.get("subject", ""), reference))
+    send(preference.phone, sms_text(payload.get("subject", ""), _reference(payload.get("case"))))
     return True
 
 

@@ -1,4 +1,6 @@
-"""What an outbox row of case work is about. Reads only."""
+"""What the apps below cases ask about one for an outbox row (registered
+in CasesConfig.ready): what a row of case work was for (an incident), a
+case's reference (an SMS). Reads only."""
 
 from __future__ import annotations
 
@@ -35,3 +37,8 @@ def outbox_row_subject(message: OutboxMessage) -> dict:
         "node_id": node_id,
         "handler": handler[:100],
     }
+
+
+def case_reference(case_id: int) -> str | None:
+    """The case's reference (an SMS names the case by it), None when gone."""
+    return Case.objects.filter(pk=case_id).values_list("reference", flat=True).first()
