@@ -21,9 +21,10 @@ from django.utils import timezone
 from govflow.cases.disclosure import FieldView, field_views
 from govflow.cases.models import Case, Task, TaskStatus
 from govflow.engine.definition import CertificateSpec, Definition
+from govflow.regions import REGION_FIELD
 
 from .artwork import rmb_capital
-from .authorities import REGION_FIELD, authority_name
+from .authorities import authority_name
 
 PUBLIC_VIEWER = "public"
 # The straight line under the star of each type's seal.

@@ -25,11 +25,12 @@ from govflow.accounts.models import Department
 from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.cases.models import Case, Task
-from govflow.certificates.authorities import REGION_FIELD, authority_name
+from govflow.certificates.authorities import authority_name
 from govflow.certificates.content import certificate_holder
 from govflow.certificates.numbering import next_number, number_prefix
 from govflow.certificates.signing import signer_for
 from govflow.errors import ConfigurationError, InvalidInput
+from govflow.regions import REGION_FIELD
 from govflow.storage import store_once
 
 from .kinds import kind_get

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from govflow.engine.identifiers import cn_id_problem, make_uscc, uscc_problem
+from govflow.regions import UnknownRegion, region_get
 
 
 @dataclass(frozen=True)
@@ -229,8 +230,6 @@ def entity_check(ctx: HandlerContext) -> dict[str, Any]:
     passport and country, or credit code), the capital rules of its entity
     type, and the address inside the registration district. `problems` lists
     `path: reason` lines for the applicant's correction."""
-    from govflow.certificates.authorities import UnknownRegion, region_get
-
     data = ctx.data
     rows = [row for row in data.get("shareholders") or () if isinstance(row, Mapping)]
     problems: list[str] = []
@@ -273,8 +272,6 @@ def food_licence_check(ctx: HandlerContext) -> dict[str, Any]:
     item besides the sale of pre-packaged food, which alone needs a filing
     (备案, Food Safety Law art 35), not a licence. `problems` lists
     `path: reason` lines for the applicant's correction."""
-    from govflow.certificates.authorities import UnknownRegion, region_get
-
     data = ctx.data
     problems: list[str] = []
     items = data.get("business_items") or []

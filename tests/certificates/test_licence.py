@@ -12,11 +12,12 @@ import pytest
 from django.test import Client
 
 from govflow.cases.models import Task
-from govflow.certificates.authorities import UnknownRegion, authority_name
+from govflow.certificates.authorities import authority_name
 from govflow.certificates.content import certificate_content, spec_for
 from govflow.certificates.models import Certificate
 from govflow.certificates.rendering import certificate_html
 from govflow.processes.services import process_publish, version_definition
+from govflow.regions import UnknownRegion
 
 from .conftest import ARTIFACTS, REVIEW_YAML, decide, pdftotext, save_artifact, to_png
 
