@@ -11,6 +11,7 @@ class CasesConfig(AppConfig):
         from govflow.notifications import sms
         from govflow.notifications.applicant import on_applicant_notice
 
+        from . import handlers  # noqa: F401  (registers the handlers that look up cases)
         from .applicant_notices import CASE_ENDS, told_case_ended, told_item_ended
         from .selectors.outbox import case_reference, outbox_row_subject
 

@@ -4,7 +4,9 @@ A template's `service_task` names a handler registered here; YAML never holds
 code. A handler takes the case's form data (and the case id, for lookups
 against earlier cases) and returns a small JSON-safe result that conditions
 can read as `result.<node>.<key>`. Handlers must be idempotent: a redelivered
-task may run one twice.
+task may run one twice. The checks against earlier cases are registered by
+govflow.cases (govflow.cases.handlers, imported in its AppConfig.ready):
+this app sits below cases and does not import them.
 """
 
 from __future__ import annotations
@@ -89,26 +91,6 @@ def id_numbers_check(ctx: HandlerContext) -> dict[str, Any]:
     return {"valid": not bad, "invalid_fields": bad}
 
 
-@handler("company_name_check", inline=True)
-def company_name_check(ctx: HandlerContext) -> dict[str, Any]:
-    """Is the proposed company name free? Taken when an approved or open
-    business-setup case already uses it."""
-    from django.db.models import Q
-
-    from govflow.cases.models import OPEN_CASE_STATUSES, Case, CaseStatus
-
-    name = str(ctx.data.get("company_name", "")).strip()
-    if not name:
-        return {"available": False, "reason": "empty"}
-    taken = (
-        Case.objects.filter(data__company_name=name)
-        .filter(Q(status=CaseStatus.APPROVED) | Q(status__in=OPEN_CASE_STATUSES))
-        .exclude(pk=ctx.case_id)
-        .exists()
-    )
-    return {"available": not taken, "reason": "taken" if taken else ""}
-
-
 @handler("credit_code_assign", inline=True)
 def credit_code_assign(ctx: HandlerContext) -> dict[str, Any]:
     """Give a newly registered company its unified social credit code
@@ -119,27 +101,6 @@ def credit_code_assign(ctx: HandlerContext) -> dict[str, Any]:
         raise HandlerFailed("a credit code can only be assigned to a stored case")
     region = str(ctx.data.get("region_code") or "110105")[:6].ljust(6, "0")
     return {"credit_code": make_uscc(f"91{region}{ctx.case_id:09d}")}
-
-
-@handler("credit_code_check", inline=True)
-def credit_code_check(ctx: HandlerContext) -> dict[str, Any]:
-    """Check the builder's unified social credit code (GB 32100) and whether
-    a business-setup case here issued it: an approved case, or one whose
-    business licence is issued while other items of its bundle (一件事) still
-    run (the licence comes with the registration)."""
-    from django.db.models import Q
-
-    from govflow.cases.models import Case, CaseStatus
-
-    code = str(ctx.data.get("builder_credit_code", "")).strip().upper()
-    if uscc_problem(code) is not None:
-        return {"valid": False, "registered_here": False}
-    registered = Case.objects.filter(
-        Q(status=CaseStatus.APPROVED)
-        | Q(certificates__type="business_licence", certificates__status="valid"),
-        state__results__assign_credit_code__credit_code=code,
-    ).exists()
-    return {"valid": True, "registered_here": registered}
 
 
 # -- business setup: shareholders, capital and address ------------------------

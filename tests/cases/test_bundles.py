@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from govflow.audit.models import AuditEvent
+from govflow.cases.handlers import credit_code_check
 from govflow.cases.models import CaseStatus, Task, TaskKind, TaskStatus
 from govflow.cases.services import case_create, case_submit
 from govflow.certificates.models import Certificate, CertificateStatus
@@ -21,7 +22,7 @@ from govflow.demo_cases import _data, attach_required_documents
 from govflow.notifications.models import Notification
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import outbox_drain
-from govflow.processes.handlers import HandlerContext, credit_code_check
+from govflow.processes.handlers import HandlerContext
 from tests.api.conftest import api_client
 from tests.deciding import claim_and_complete
 
