@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from govflow.audit.models import AuditEvent, RetentionPurge
-from govflow.audit.retention import retention_purge
 from govflow.cases.models import Attachment
+from govflow.cases.retention import retention_purge
 from govflow.cases.services import case_withdraw
 
 from .conftest import run

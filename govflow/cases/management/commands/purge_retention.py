@@ -4,7 +4,7 @@ closed longer ago than the retention settings allow (see docs/security.md)."""
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from govflow.audit.retention import retention_purge
+from govflow.cases.retention import retention_purge
 
 
 class Command(BaseCommand):

@@ -7,7 +7,9 @@ values of its secret fields (and secret table columns) blanked. Each case is
 purged in its own transaction under its row lock, recorded in
 RetentionPurge and by an audit event naming what went (field names, file
 hashes; never the values). The audit trail itself is never touched, so the
-chain still verifies afterwards. Unset settings mean: keep.
+chain still verifies afterwards. Unset settings mean: keep. It locks and
+writes cases as their services do, so it lives with them; the record of a
+purge (RetentionPurge) is the audit app's.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from govflow.cases.models import ENDED_CASE_STATUSES, Attachment, Case
+from govflow.audit.actions import Action
+from govflow.audit.models import RetentionPurge
+from govflow.audit.services import PendingAudit, audit_write
 from govflow.processes.services import version_definition
 
-from .actions import Action
-from .models import RetentionPurge
-from .services import PendingAudit, audit_write
+from .models import ENDED_CASE_STATUSES, Attachment, Case
 
 log = logging.getLogger(__name__)
 
