@@ -26,8 +26,10 @@ HTTP at 16 clients divided by decisions/s through the services.
 The API's per-user rate limit is raised for the run (GOVFLOW_API_RATE_USER):
 the default 600/minute is a limit for people, and the benchmark is a system.
 The server's cache and broker use Redis database 12, emptied before and
-after. No worker runs: outbox messages wait in Redis, as they would for a
-worker busy elsewhere; publishing them is part of the request's cost.
+after. No worker and no outbox relay run: the outbox rows wait in the
+table, as they would for a relay busy elsewhere; the request does not
+publish them (GOVFLOW_OUTBOX_PUBLISH=relay, docs/deploy.md), it only sends
+the NOTIFY of their insert.
 """
 
 from __future__ import annotations

@@ -56,6 +56,7 @@ def test_relay_and_workers_killed_mid_stream_lose_no_acknowledged_effect_and_dup
 
     first_worker = workers(shared_redis_url)
     (first_relay,) = relays.started
+    assert "LISTEN govflow_outbox" in first_relay.log()
 
     # Given cases submitted while the relay publishes; when the relay is
     # SIGKILLed among them (perhaps mid-batch, before its COMMIT)

@@ -71,6 +71,25 @@ def test_a_broker_that_is_down_leaves_the_rows_waiting_for_the_next_try(publishe
 
 
 @pytest.mark.django_db
+def test_a_relay_that_dies_between_publishing_and_its_commit_leaves_the_rows_to_publish_again(
+    published, monkeypatch
+):
+    message = row("a")
+
+    def publish_then_die(ids):
+        published.append(list(ids))
+        raise KeyboardInterrupt  # the process is going: its transaction rolls back
+
+    monkeypatch.setattr(services, "publish", publish_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        outbox_relay_batch()
+    monkeypatch.setattr(services, "publish", lambda ids: published.append(list(ids)))
+    assert outbox_relay_batch() == 1
+    # Published twice: the consumer's idempotency (done_at, the attempt lock) absorbs it
+    assert published == [[message.pk], [message.pk]]
+
+
+@pytest.mark.django_db
 def test_with_the_relay_the_request_publishes_nothing_and_in_request_mode_it_does_after_commit(
     published, settings, django_capture_on_commit_callbacks
 ):
