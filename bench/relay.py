@@ -13,7 +13,12 @@ request saves, how fast the relay publishes, how soon a commit is published.
 3. latency: a real relay (`manage.py outbox_relay`) running, 300 one-row
    transactions committed 20 ms apart; from sending each COMMIT to the
    relay taking the row into a batch (it publishes the batch at once),
-   p50/p95/p99.
+   p50/p95/p99;
+4. parallel commits: `--writers` connections (default 4) committing one-row
+   outbox inserts for 3 s, with the NOTIFY and with it switched off
+   (`govflow.outbox_notify`), six rounds alternating, the medians: a
+   notifying transaction holds a cluster-wide lock until its commit is
+   flushed, so notifying writers cannot share a WAL flush.
 
 Uses its own database (`govflow_bench_relay`, recreated each run) on the
 server of DATABASE_URL, and empties the Redis database of REDIS_URL
@@ -42,9 +47,44 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def parallel_commits(url: str, writers: int, prefix: str, *, notify: bool, seconds: float = 3.0) -> float:
+    """Commits per second of `writers` connections inserting one outbox row
+    per transaction."""
+    import threading
+
+    import psycopg
+
+    counts = [0] * writers
+    stop = time.monotonic() + seconds
+
+    def write(index: int) -> None:
+        with psycopg.connect(url) as conn:
+            if not notify:
+                conn.execute("SET govflow.outbox_notify = 'off'")
+                conn.commit()
+            n = 0
+            while time.monotonic() < stop:
+                conn.execute(
+                    "INSERT INTO outbox_outboxmessage (key, topic, payload, created_at, attempts, last_error)"
+                    " VALUES (%s, 'bench', '{}', now(), 0, '')",
+                    [f"{prefix}-{index}-{n}"],
+                )
+                conn.commit()
+                n += 1
+            counts[index] = n
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -170,6 +210,14 @@ def main() -> None:
     results["commit_to_published_p99_ms"] = percentile(latencies, 0.99)
     broker.flushdb()
     connection.close()
+
+    # 4. Parallel writers, with the signal and without.
+    notifying, silent = [], []
+    for round_ in range(6):
+        notifying.append(parallel_commits(bench_url, args.writers, f"n{round_}", notify=True))
+        silent.append(parallel_commits(bench_url, args.writers, f"s{round_}", notify=False))
+    results["parallel_commits_per_s_with_notify"] = statistics.median(notifying)
+    results["parallel_commits_per_s_without_notify"] = statistics.median(silent)
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 

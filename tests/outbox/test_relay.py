@@ -152,3 +152,27 @@ def test_an_insert_notifies_the_relay_on_commit_and_never_for_a_rollback():
         assert listener.wait(5) is True
     finally:
         listener.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_signal_can_be_switched_off_for_writers_that_must_commit_in_parallel(published):
+    if connection.vendor != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    listener = relay.Listener()
+    listener.open()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET govflow.outbox_notify = 'off'")
+        try:
+            row("quiet")
+            assert listener.wait(0.3) is False
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET govflow.outbox_notify")
+        row("heard")
+        assert listener.wait(5) is True
+        # The relay polls: what was inserted without a signal is published all the same
+        assert outbox_relay_batch() == 2
+    finally:
+        listener.close()
