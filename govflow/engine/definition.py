@@ -14,6 +14,7 @@ from typing import Any
 
 from .expressions import Expression
 from .forms import FormSpec
+from .repeat_signers import DEFAULT_REPEAT_SIGNER
 
 MAIN = "main"
 
@@ -294,9 +295,9 @@ class Definition:
     # What the template publishes into and reuses from the data catalogue.
     catalog: CatalogSpec = field(default_factory=CatalogSpec)
     # 审批人去重: what happens when a person who decided a step of a case is
-    # to sign another (govflow.engine.repeat_signers): auto_approve (the
-    # default), auto_approve_consecutive, refuse or allow.
-    repeat_signer: str = "auto_approve"
+    # to sign another (govflow.engine.repeat_signers): refuse (the default),
+    # auto_approve, auto_approve_consecutive or allow.
+    repeat_signer: str = DEFAULT_REPEAT_SIGNER
     # 签收: a reviewer claims a task before deciding it (a step may say
     # otherwise with its own `claim_required`).
     claim_required: bool = True

@@ -1,16 +1,19 @@
 """审批人去重: what happens when a person who decided an earlier step of a
 case is to sign a later one (the template's `repeat_signer`).
 
-As DingTalk and Feishu approvals do it: by default the later step is
-approved automatically in that person's name ("同一审批人重复出现时自动同意"),
-so no one signs twice in one case; `auto_approve_consecutive` does so only
-when the person decided the step just before; `refuse` wants a different
-person (a colleague decides); `allow` lets one person decide several steps.
-A signature of a countersign that wants several different people of one
-department (双人审核: the department named twice, `distinct_people`) is
-never given automatically: the person is refused as its signer. A step
-without an `approve` outcome is decided as usual (there is nothing to
-approve automatically).
+The same person may not sign twice in one case unless the template allows
+it, so the default is `refuse`: a colleague decides the later step (the
+older `distinct_signers: true`). As DingTalk and Feishu approvals offer it,
+a template may instead have the later step approved automatically in that
+person's name (`auto_approve`, "同一审批人重复出现时自动同意"), or only when
+the person decided the step just before (`auto_approve_consecutive`);
+`allow` lets one person decide several steps. A signature of a countersign
+that wants several different people of one department (双人审核: the
+department named twice, `distinct_people`) is never given automatically:
+the person is refused as its signer. A step without an `approve` outcome,
+and the review of an objection to a public notice (公示异议: new facts to
+weigh, not the matter already signed), are decided as usual (there is
+nothing to approve automatically).
 
 Pure: the services and the dry run give the decisions the case has had.
 """
@@ -19,13 +22,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .definition import Definition, Node
 
 ALLOW = "allow"
 AUTO_APPROVE = "auto_approve"
 AUTO_APPROVE_CONSECUTIVE = "auto_approve_consecutive"
 REFUSE = "refuse"
 REPEAT_SIGNER_RULES = (AUTO_APPROVE, AUTO_APPROVE_CONSECUTIVE, REFUSE, ALLOW)
-DEFAULT_REPEAT_SIGNER = AUTO_APPROVE
+DEFAULT_REPEAT_SIGNER = REFUSE
 # The outcome an automatic approval gives.
 APPROVE = "approve"
 
@@ -77,3 +84,13 @@ def repeat_signer(
         return RepeatSigner(REFUSE, earlier)
     # a step that cannot be approved (its outcomes are others) is decided as usual
     return RepeatSigner(AUTO_APPROVE, earlier) if can_approve else None
+
+
+def approvable_automatically(definition: Definition, node: Node) -> bool:
+    """Whether a repeat signer's later step `node` may be approved in their
+    name: it offers `approve`, and it is not where a public notice sends an
+    objection (the objection review weighs what the public raised, which
+    no earlier signature has seen)."""
+    if APPROVE not in node.outcomes:
+        return False
+    return not any(other.settings.get("objection") == node.id for other in definition.nodes.values())

@@ -37,7 +37,7 @@ from .definition import Definition, Duration
 from .forms import FieldError, FieldSpec, FormSpec, validate_form_data
 from .identifiers import make_cn_id, make_uscc
 from .problems import EngineError, Message
-from .repeat_signers import REFUSE, Signed, repeat_signer
+from .repeat_signers import REFUSE, Signed, approvable_automatically, repeat_signer
 
 MAX_STEPS = 10_000
 # The task-flow operations a decisions file may script (see _Run.plan_task).
@@ -607,7 +607,7 @@ class _Run:
             person=person,
             decided=self.decided_by,
             last=self.decided_by[-1] if self.decided_by else None,
-            can_approve="approve" in node.outcomes,
+            can_approve=approvable_automatically(self.definition, node),
             distinct_signature=(
                 task["kind"] == "signature"
                 and sign is not None

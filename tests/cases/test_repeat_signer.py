@@ -76,8 +76,8 @@ def approve(case, node, user, now, department=None):
     return task_complete(task_id=task.pk, actor=user, outcome="approve", opinion="同意", now=now)
 
 
-def test_by_default_the_later_step_is_approved_when_the_same_person_claims_it(start_case, base_data, now):
-    case = start_case()
+def test_auto_approve_approves_the_later_step_when_the_same_person_claims_it(start_case, base_data, now):
+    case = start_case("repeat_signer: auto_approve")
     market, fire = base_data["market_regulation_reviewer"], base_data["fire_reviewer"]
     approve(case, "first", market, now)
     approve(case, "middle", fire, now)
@@ -124,7 +124,7 @@ def test_a_two_person_check_refuses_the_repeat_signer_as_one_of_its_signers(star
 
 
 def test_deciding_otherwise_than_the_automatic_approval_is_refused(start_case, base_data, now):
-    case = start_case("claim_required: false")  # deciding without claiming first
+    case = start_case("claim_required: false\nrepeat_signer: auto_approve")  # deciding without claiming first
     market, fire = base_data["market_regulation_reviewer"], base_data["fire_reviewer"]
     approve(case, "first", market, now)
     approve(case, "middle", fire, now)
@@ -140,7 +140,7 @@ def test_deciding_otherwise_than_the_automatic_approval_is_refused(start_case, b
 
 
 def test_handing_the_step_to_the_person_who_decided_an_earlier_one_approves_it(start_case, base_data, now):
-    case = start_case()
+    case = start_case("repeat_signer: auto_approve")
     market, fire, head = (
         base_data[n] for n in ("market_regulation_reviewer", "fire_reviewer", "market_regulation_head")
     )
@@ -169,14 +169,28 @@ def test_consecutive_only_approves_right_after_the_persons_own_decision(start_ca
     assert not AuditEvent.objects.filter(case=case, action="TASK_REPEAT_SIGNER_APPROVED").exists()
 
 
-def test_refuse_wants_a_colleague_and_allow_lets_the_same_person_decide(start_case, base_data, now):
-    market, fire = base_data["market_regulation_reviewer"], base_data["fire_reviewer"]
-    refused_case = start_case("repeat_signer: refuse")
-    approve(refused_case, "first", market, now)
-    approve(refused_case, "middle", fire, now)
+@pytest.mark.parametrize("rule", ["", "repeat_signer: refuse", "distinct_signers: true"])
+def test_by_default_and_with_refuse_the_same_person_cannot_take_a_second_step(start_case, base_data, now, rule):
+    """The same person may not sign twice in one case unless the template
+    allows it: a colleague decides the later step."""
+    market, fire, head = (
+        base_data[n] for n in ("market_regulation_reviewer", "fire_reviewer", "market_regulation_head")
+    )
+    case = start_case(rule)
+    approve(case, "first", market, now)
+    approve(case, "middle", fire, now)
+    second = live(case, "second")
     with pytest.raises(Conflict) as refused:
-        task_claim(task_id=live(refused_case, "second").pk, actor=market, now=now)
+        task_claim(task_id=second.pk, actor=market, now=now)
     assert refused.value.code == "distinct_signers"
+    second.refresh_from_db()
+    assert (second.status, second.assignee) == ("open", None)
+    approve(case, "second", head, now)  # the colleague
+    assert not AuditEvent.objects.filter(case=case, action="TASK_REPEAT_SIGNER_APPROVED").exists()
+
+
+def test_allow_lets_the_same_person_decide_a_second_step(start_case, base_data, now):
+    market, fire = base_data["market_regulation_reviewer"], base_data["fire_reviewer"]
 
     allowed_case = start_case("repeat_signer: allow")
     approve(allowed_case, "first", market, now)
@@ -187,8 +201,9 @@ def test_refuse_wants_a_colleague_and_allow_lets_the_same_person_decide(start_ca
     assert Case.objects.get(pk=allowed_case.pk).status == "rejected"
 
 
-def test_a_step_decided_again_after_a_take_back_is_not_a_repeat(start_case, base_data, now):
-    case = start_case()
+@pytest.mark.parametrize("rule", ["", "repeat_signer: auto_approve"])
+def test_a_step_decided_again_after_a_take_back_is_not_a_repeat(start_case, base_data, now, rule):
+    case = start_case(rule)
     market = base_data["market_regulation_reviewer"]
     first = live(case, "first")
     approve(case, "first", market, now)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from govflow.engine import load_definition
+from govflow.engine.repeat_signers import approvable_automatically
 from govflow.engine.simulate import SimulationError, script_from_mapping, simulate
 
 pytestmark = pytest.mark.operations
@@ -62,8 +63,8 @@ def test_unscripted_every_step_has_a_person_of_its_own():
     assert not [d for d in result.decisions if "repeat_signer" in d]
 
 
-def test_the_same_person_on_a_later_step_approves_it_at_once():
-    result = run({"first": "wang", "second": "wang"}, decisions={"second": ["reject"]})
+def test_auto_approve_approves_the_same_persons_later_step_at_once():
+    result = run({"first": "wang", "second": "wang"}, "repeat_signer: auto_approve", {"second": ["reject"]})
     # the scripted rejection is never used: the step is approved in wang's name on day 5
     assert result.outcome == "approved"
     assert {"node": "second", "outcome": "approve", "day": 5.0, "repeat_signer": "first"} in result.decisions
@@ -82,9 +83,10 @@ def test_a_two_person_check_and_refuse_fail_the_run_at_the_signers_entry():
         run({"first": "wang", "sign": ["li", "wang"]})
     assert "has already decided 'first'" in failed.value.message
     assert failed.value.script == ("signers", "sign", 1)
-    with pytest.raises(SimulationError) as refused:
-        run({"first": "wang", "second": "wang"}, "repeat_signer: refuse")
-    assert refused.value.script == ("signers", "second", None)
+    for rule in ("", "repeat_signer: refuse"):  # refuse is the default
+        with pytest.raises(SimulationError) as refused:
+            run({"first": "wang", "second": "wang"}, rule)
+        assert refused.value.script == ("signers", "second", None)
     assert run({"first": "wang", "second": "wang"}, "repeat_signer: allow").working_days == 10
 
 
@@ -100,3 +102,24 @@ def test_the_shipped_templates_run_as_before_unscripted():
         definition = load_definition(path.read_text(encoding="utf-8"))
         result = simulate(definition, script_from_mapping({}))
         assert not [d for d in result.decisions if "repeat_signer" in d], path.name
+
+
+FOOD = (Path(__file__).resolve().parents[1] / "data" / "workflows" / "valid" / "food_licence_notice.yaml").read_text(
+    encoding="utf-8"
+)
+
+
+@pytest.mark.parametrize("rule", ["auto_approve", "auto_approve_consecutive"])
+def test_an_objection_review_is_never_approved_in_the_name_of_an_earlier_signer(rule):
+    """公示异议: the review weighs what the public raised, which no earlier
+    signature has seen; the scripted rejection is the one that counts."""
+    definition = load_definition(FOOD.replace("repeat_signer: allow", f"repeat_signer: {rule}"))
+    assert not approvable_automatically(definition, definition.nodes["objection_review"])
+    assert approvable_automatically(definition, definition.nodes["review"])
+    script = {
+        "signers": {"inspection": "wang", "objection_review": "wang"},
+        "decisions": {"notice": "objection", "objection_review": "reject"},
+    }
+    result = simulate(definition, script_from_mapping(script))
+    assert result.outcome == "rejected"
+    assert not [d for d in result.decisions if "repeat_signer" in d]

@@ -69,7 +69,7 @@ def test_an_unreadable_consultation_points_at_its_entry(tmp_path):
     assert code == 1
     assert out.strip() == (
         f"{script}:3:14: simulation failed: the scripted 'consult:fire:99' for 'sign_off' gives a limit "
-        "that is not a whole number of working days from 1 to 30, at 'sign_off' (template line 38)"
+        "that is not a whole number of working days from 1 to 30, at 'sign_off' (template line 41)"
     )
 
 

@@ -1,9 +1,9 @@
 """审批人去重: what happens when a person who decided an earlier step of a
 case is to take (claim, be handed) or decide a later one, by the template's
-`repeat_signer` (govflow.engine.repeat_signers): by default the later step
-is approved automatically in their name, with a note on the case's timeline
-(as DingTalk does); `refuse` (the older `distinct_signers: true`) wants a
-colleague; `allow` lets them decide it. A step decided again (after a
+`repeat_signer` (govflow.engine.repeat_signers): by default (`refuse`, the
+older `distinct_signers: true`) a colleague decides it; `auto_approve` and
+`auto_approve_consecutive` approve it automatically in their name, with a
+note on the case's timeline (as DingTalk does); `allow` lets them decide it. A step decided again (after a
 return or a take-back) is not a repeat; a countersign's `distinct_people`
 keeps two signatures of one step apart, and refuses a repeat signer of a
 signature. Callers hold the case lock, so two claims at once see each other's
@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from govflow.accounts.models import Department
 from govflow.engine.definition import Definition
-from govflow.engine.repeat_signers import APPROVE, REFUSE, RepeatSigner, Signed, repeat_signer
+from govflow.engine.repeat_signers import (
+    REFUSE,
+    RepeatSigner,
+    Signed,
+    approvable_automatically,
+    repeat_signer,
+)
 from govflow.errors import Conflict
 from govflow.processes.services import version_definition
 
@@ -53,7 +59,7 @@ def repeat_signer_of(case: Case, task: Task, person_id: int) -> RepeatSigner | N
         person=str(person_id),
         decided=decided,
         last=before[-1] if before else None,
-        can_approve=APPROVE in node.outcomes,
+        can_approve=approvable_automatically(definition, node),
         distinct_signature=_two_person_check(task, sign),
     )
 
