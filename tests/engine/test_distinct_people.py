@@ -5,7 +5,8 @@ round unless the template opts out with `distinct_people: false`."""
 import pytest
 
 from govflow.engine import CompleteTask, Start, check_definition, step
-from govflow.engine.events import TakeBack
+from govflow.engine.effects import DecisionTakenBack
+from govflow.engine.events import AddSigner, TakeBack
 from govflow.engine.problems import IllegalEvent
 
 from .conftest import DEPARTMENTS, T0
@@ -82,6 +83,72 @@ def test_a_signature_taken_back_no_longer_counts_and_its_signer_may_sign_another
     assert (
         step(definition, state, CompleteTask(second, "approve", actor="u1"), T0).state["status"] == "running"
     )
+
+
+# A 票签 where fire's vote weighs as much as tax's and bank's together.
+VOTE = ", pass_ratio: 2/3, weights: [2, 1, 1]"
+
+
+def taken_back(definition, state, task_id):
+    """Take back the decision of `task_id`: the state and the task given back."""
+    result = step(definition, state, TakeBack(task_id), T0)
+    (back,) = [e for e in result.effects if isinstance(e, DecisionTakenBack)]
+    return result.state, back.again
+
+
+def refusal(definition, state, event):
+    with pytest.raises(IllegalEvent) as refused:
+        step(definition, state, event, T0)
+    return refused.value.code
+
+
+def test_an_approval_held_for_a_signer_added_after_it_is_a_signature_of_the_round():
+    # (found by the property test on the task_flow template: the approval
+    # held for a 后加签 signer was not counted, so its signer signed again,
+    # and the round ended with two signatures of one person)
+    definition, state, (fire, tax, bank) = started("vote", VOTE)
+    state = step(definition, state, CompleteTask(tax, "approve", actor="p1"), T0).state
+    state = step(definition, state, CompleteTask(bank, "approve", actor="p2"), T0).state
+    state = step(definition, state, AddSigner(fire, "natural_resources", "after"), T0).state
+    # p1 takes back the tax signature and signs fire's, held until natural_resources approves
+    state, tax = taken_back(definition, state, tax)
+    state = step(definition, state, CompleteTask(fire, "approve", actor="p1"), T0).state
+    assert list(state["tokens"]["k1"]["held"]) == [fire]
+
+    # The tax signature given back is a second signature for p1 now
+    assert refusal(definition, state, CompleteTask(tax, "approve", actor="p1")) == "distinct_people"
+
+    # p3 signs it; the added signer approves, the held approval counts and decides the vote
+    state = step(definition, state, CompleteTask(tax, "approve", actor="p3"), T0).state
+    (added,) = state["tasks"]
+    state = step(definition, state, CompleteTask(added, "approve", actor="p1"), T0).state
+    signatures = state["decisions"]["sign"]["signatures"]
+    assert [(s["department"], s["by"]) for s in signatures] == [("bank", "p2"), ("tax", "p3"), ("fire", "p1")]
+    assert state["decisions"]["sign"]["outcome"] == "approve"
+
+
+def test_a_held_approval_taken_back_frees_its_signer():
+    definition, state, (fire, tax, _bank) = started("vote", VOTE)
+    state = step(definition, state, AddSigner(fire, "natural_resources", "after"), T0).state
+    state = step(definition, state, CompleteTask(fire, "approve", actor="p1"), T0).state
+    assert refusal(definition, state, CompleteTask(tax, "approve", actor="p1")) == "distinct_people"
+    state, _fire = taken_back(definition, state, fire)
+    assert "held" not in state["tokens"]["k1"]
+    state = step(definition, state, CompleteTask(tax, "approve", actor="p1"), T0).state
+    assert [s["by"] for s in state["tokens"]["k1"]["signatures"]] == ["p1"]
+
+
+def test_a_signature_signed_again_after_its_own_take_back_is_not_a_second_one():
+    for mode, extra in (("all", ""), ("vote", VOTE)):
+        definition, state, (_fire, tax, bank) = started(mode, extra)
+        state = step(definition, state, CompleteTask(bank, "approve", actor="p2"), T0).state
+        state = step(definition, state, CompleteTask(tax, "approve", actor="p1"), T0).state
+        state, tax = taken_back(definition, state, tax)
+        # the take-back removed p1's own signature only
+        assert [s["by"] for s in state["tokens"]["k1"]["signatures"]] == ["p2"], mode
+        assert refusal(definition, state, CompleteTask(tax, "approve", actor="p2")) == "distinct_people"
+        state = step(definition, state, CompleteTask(tax, "approve", actor="p1"), T0).state
+        assert sorted(s["by"] for s in state["tokens"]["k1"]["signatures"]) == ["p1", "p2"], mode
 
 
 def test_signatures_without_an_actor_are_no_person():

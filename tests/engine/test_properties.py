@@ -451,9 +451,15 @@ def possible_events(
     return events
 
 
+def _round_signatures(token: dict[str, Any]) -> list[dict[str, Any]]:
+    """The signatures of a countersign's round so far: those that count, and
+    the approvals held for signers added after them (后加签), signed too."""
+    return [*token.get("signatures", ()), *(held["decision"] for held in token.get("held", {}).values())]
+
+
 def _signed(state: dict[str, Any], task: dict[str, Any]) -> list[str]:
     """Who has signed the round of a countersign the signature `task` belongs to."""
-    signatures = state["tokens"][task["token"]].get("signatures", ())
+    signatures = _round_signatures(state["tokens"][task["token"]])
     return [s["by"] for s in signatures if s.get("by") is not None]
 
 
@@ -581,7 +587,7 @@ def assert_invariants(
         assert journal.entered[after] <= journal.entered[split_id], (split_id, after)
 
     # (e) 审批人去重: no person signs twice in a round of a countersign unless the template opts out
-    rounds = [(nodes[t["node"]], t.get("signatures", ())) for t in state["tokens"].values()]
+    rounds = [(nodes[t["node"]], _round_signatures(t)) for t in state["tokens"].values()]
     rounds += [(nodes[n], d.get("signatures", ())) for n, d in state["decisions"].items() if n in nodes]
     for node, signatures in rounds:
         if node.countersign is not None and node.countersign.distinct_people:

@@ -632,6 +632,16 @@ class UserTask(NodeKind):
         return None
 
 
+def round_signers(token: dict) -> list[str]:
+    """Who has signed the countersign's round `token` is in: the signatures
+    that count, and the approvals held for signers added after them (后加签:
+    signed, counted once those signers approve). A signature taken back is
+    in neither."""
+    signed = [signature.get("by") for signature in token.get("signatures", ())]
+    signed += [held["decision"].get("by") for held in token.get("held", {}).values()]
+    return [person for person in signed if person is not None]
+
+
 def refuse_second_signature(state: dict[str, Any], task: dict, node: Node, actor: str | None) -> None:
     """审批人去重: on a countersign with `distinct_people` (the default) no
     person signs twice in one round; the services check the same before a
@@ -639,8 +649,7 @@ def refuse_second_signature(state: dict[str, Any], task: dict, node: Node, actor
     sign = node.countersign
     if actor is None or sign is None or not sign.distinct_people:
         return
-    signatures = state["tokens"][task["token"]].get("signatures", ())
-    if any(signature.get("by") == actor for signature in signatures):
+    if actor in round_signers(state["tokens"][task["token"]]):
         raise IllegalEvent(
             Message(
                 "this countersign needs a different person for each signature (distinct_people): "
