@@ -34,7 +34,13 @@ from . import events, hooks, rows, task_status
 from .bridge import Changes, accept_case, advance
 from .corrections import refuse_outside_notice, revision_record
 from .models import LIVE_TASK_STATUSES, Attachment, Case, CaseStatus, Task, TaskKind, TaskStatus
-from .operations.distinct import REPEAT_SIGNER_CODE, RepeatSigner, refuse_repeat_signer, repeat_note
+from .operations.distinct import (
+    NOT_A_DECISION,
+    REPEAT_SIGNER_CODE,
+    RepeatSigner,
+    refuse_repeat_signer,
+    repeat_note,
+)
 from .task_locks import MAX_OPINION, lock_task, require_claim, task_state_message
 from .task_status import Decision
 
@@ -568,10 +574,12 @@ def _refuse_second_signature(case: Case, task: Task, person_id: int) -> RepeatSi
     default; a template opts out with `distinct_people: false`) needs a
     different person on each signature task of the node in one round: who
     holds or has signed a sibling may not take, be given or sign this one
-    (409 `distinct_people`). The template's `repeat_signer` says what
-    happens to a person who decided another step of the case: refused (409
-    `distinct_signers`), or the step is approved in their name (returned,
-    for the caller to do)."""
+    (409 `distinct_people`). As in the engine, a signature taken back is no
+    longer one (its signer may sign the task given back, or another), and
+    an approval held for a signer added after it (后加签) is one. The
+    template's `repeat_signer` says what happens to a person who decided
+    another step of the case: refused (409 `distinct_signers`), or the step
+    is approved in their name (returned, for the caller to do)."""
     repeat = refuse_repeat_signer(case, task, person_id)
     if task.kind != TaskKind.SIGNATURE:
         return repeat
@@ -582,7 +590,11 @@ def _refuse_second_signature(case: Case, task: Task, person_id: int) -> RepeatSi
     siblings = Task.objects.filter(
         case_id=case.pk, node_id=task.node_id, round=task.round, kind=TaskKind.SIGNATURE
     ).exclude(pk=task.pk)
-    signed = siblings.filter(status=TaskStatus.COMPLETED, decided_by_id=person_id).exists()
+    signed = (
+        siblings.filter(status=TaskStatus.COMPLETED, decided_by_id=person_id)
+        .exclude(outcome__in=NOT_A_DECISION)
+        .exists()
+    )
     holds = siblings.filter(status=TaskStatus.CLAIMED, assignee_id=person_id).exists()
     if signed or holds:
         what = "has already signed" if signed else "holds"

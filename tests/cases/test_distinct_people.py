@@ -7,7 +7,16 @@ import pytest
 
 from govflow.accounts.models import Department, Membership
 from govflow.cases.models import Task, TaskKind, TaskStatus
-from govflow.cases.services import case_create, case_submit, task_claim, task_handover
+from govflow.cases.operations.signers import task_add_signer
+from govflow.cases.operations.take_back import task_take_back
+from govflow.cases.services import (
+    case_create,
+    case_submit,
+    task_claim,
+    task_complete,
+    task_handover,
+    task_release,
+)
 from govflow.demo import ensure_user
 from govflow.errors import Conflict
 from govflow.processes.services import process_publish
@@ -90,6 +99,56 @@ def test_holding_one_signature_blocks_taking_the_other(base_data, applicant, mar
     # Once the first is handed to the colleague, the reviewer may take the second.
     task_handover(task_id=first.pk, actor=market_reviewer, to_user=colleague, now=now)
     task_claim(task_id=second.pk, actor=market_reviewer, now=now)
+
+
+@pytest.mark.django_db
+def test_a_signature_taken_back_is_signed_again_by_its_signer_or_frees_them_for_the_other(
+    base_data, applicant, market_reviewer, colleague, now
+):
+    # As the engine: a take-back removes the person's own signature, so signing
+    # the task given back is not a second signature, nor is signing the other one.
+    publish()
+    case = submit(applicant, now)
+    first, second = signatures(case)
+    claim_and_complete(task_id=first.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+    again = task_take_back(task_id=first.pk, actor=market_reviewer, now=now)
+    task_complete(task_id=again.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+
+    # taken back once more, released, and the other signature taken instead
+    again = task_take_back(task_id=again.pk, actor=market_reviewer, now=now)
+    task_release(task_id=again.pk, actor=market_reviewer, now=now)
+    claim_and_complete(task_id=second.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+    with pytest.raises(Conflict) as refused:
+        task_claim(task_id=again.pk, actor=market_reviewer, now=now)
+    assert refused.value.code == "distinct_people"
+    claim_and_complete(task_id=again.pk, actor=colleague, outcome="approve", opinion="同意", now=now)
+    case.refresh_from_db()
+    assert case.status == "approved"
+
+
+@pytest.mark.django_db
+def test_an_approval_held_for_a_signer_added_after_it_is_a_signature(
+    base_data, applicant, market_reviewer, colleague, fire_reviewer, now
+):
+    # 后加签: the approval counts once fire approves, but it is signed already
+    publish()
+    case = submit(applicant, now)
+    first, second = signatures(case)
+    task_claim(task_id=first.pk, actor=market_reviewer, now=now)
+    task_add_signer(task_id=first.pk, actor=market_reviewer, department="fire", position="after", now=now)
+    task_complete(task_id=first.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+    with pytest.raises(Conflict) as refused:
+        task_claim(task_id=second.pk, actor=market_reviewer, now=now)
+    assert refused.value.code == "distinct_people"
+    with pytest.raises(Conflict) as refused:
+        task_handover(task_id=second.pk, actor=colleague, to_user=market_reviewer, now=now)
+    assert refused.value.code == "distinct_people"
+    claim_and_complete(task_id=second.pk, actor=colleague, outcome="approve", opinion="同意", now=now)
+    (added,) = Task.objects.filter(case=case, status=TaskStatus.OPEN)
+    claim_and_complete(task_id=added.pk, actor=fire_reviewer, outcome="approve", opinion="同意", now=now)
+    case.refresh_from_db()
+    assert case.status == "approved"
+    assert {t.decided_by_id for t in signatures(case)} == {market_reviewer.pk, colleague.pk}
 
 
 @pytest.mark.django_db
