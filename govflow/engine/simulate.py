@@ -54,7 +54,7 @@ SCRIPTED_OPERATIONS = (
 # Operations that may be written without an argument.
 BARE_OPERATIONS = ("take_back", "extend", "remove_signer", "delegate")
 # Operations asked at once: they take no time, the task's next entry does.
-AT_ONCE = ("add_signer", "remove_signer", "extend", "delegate", "consult")
+AT_ONCE = ("add_signer", "remove_signer", "extend", "delegate", "consult", "transfer")
 # 会商: a consultation's limit in working days, as the service allows it
 # (the same numbers as govflow.collab.services; tests/engine/test_simulate_operations.py checks).
 DEFAULT_CONSULT_DAYS = 3
@@ -520,7 +520,9 @@ class _Run:
             elif isinstance(effect, rt.Accepted) and self.accepted is None:
                 self.accepted = {"node": effect.node, "day": round(self.clock, 3), "deemed": effect.deemed}
             elif isinstance(effect, rt.TaskTransferred):
-                self.plan_task(effect.task_id, effect.node)  # the receiving department decides next
+                # the receiving department decides next, within the task's time: its limit
+                # runs on from when the task was created, as the live task's breach timer does
+                self.plan_task(effect.task_id, effect.node, since=self.created_at[effect.task_id])
             elif isinstance(effect, rt.TaskCreated) and effect.kind in ("correction", "applicant"):
                 outcome, origin = self.scripted_decision(effect.node)
                 if origin is not None:
@@ -705,7 +707,8 @@ class _Run:
         outcome, `timeout`, or an operation (issue 19; docs/process-language.md,
         section 16): `return:<node>` (with `:come_back`), `take_back[:<outcome>]`
         (decide, then take it back at once; the task's next entry decides it
-        again), `transfer:<department>` (the next entry decides it there),
+        again), `transfer:<department>` (at once; the next entry decides it there
+        when the task's time is up),
         `add_signer:<department>:<before|after>` (the task takes the next
         entry, the added signer's task the one after), `remove_signer` (on an
         added signer's entry: removed before acting) or

@@ -170,7 +170,9 @@ def test_consecutive_only_approves_right_after_the_persons_own_decision(start_ca
 
 
 @pytest.mark.parametrize("rule", ["", "repeat_signer: refuse", "distinct_signers: true"])
-def test_by_default_and_with_refuse_the_same_person_cannot_take_a_second_step(start_case, base_data, now, rule):
+def test_by_default_and_with_refuse_the_same_person_cannot_take_a_second_step(
+    start_case, base_data, now, rule
+):
     """The same person may not sign twice in one case unless the template
     allows it: a colleague decides the later step."""
     market, fire, head = (

@@ -104,9 +104,9 @@ def test_the_shipped_templates_run_as_before_unscripted():
         assert not [d for d in result.decisions if "repeat_signer" in d], path.name
 
 
-FOOD = (Path(__file__).resolve().parents[1] / "data" / "workflows" / "valid" / "food_licence_notice.yaml").read_text(
-    encoding="utf-8"
-)
+FOOD = (
+    Path(__file__).resolve().parents[1] / "data" / "workflows" / "valid" / "food_licence_notice.yaml"
+).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("rule", ["auto_approve", "auto_approve_consecutive"])
