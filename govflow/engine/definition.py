@@ -14,7 +14,15 @@ from typing import Any
 
 from .expressions import Expression
 from .forms import FormSpec
-from .repeat_signers import DEFAULT_REPEAT_SIGNER
+
+# 审批人去重 (`repeat_signer`): the rules a template may give, and the
+# default (govflow.engine.repeat_signers applies them).
+ALLOW = "allow"
+AUTO_APPROVE = "auto_approve"
+AUTO_APPROVE_CONSECUTIVE = "auto_approve_consecutive"
+REFUSE = "refuse"
+REPEAT_SIGNER_RULES = (AUTO_APPROVE, AUTO_APPROVE_CONSECUTIVE, REFUSE, ALLOW)
+DEFAULT_REPEAT_SIGNER = REFUSE
 
 MAIN = "main"
 

@@ -29,7 +29,18 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from . import graph
-from .definition import MAIN, CatalogSpec, Definition, Node, Process, Verification
+from .definition import (
+    ALLOW,
+    DEFAULT_REPEAT_SIGNER,
+    MAIN,
+    REFUSE,
+    REPEAT_SIGNER_RULES,
+    CatalogSpec,
+    Definition,
+    Node,
+    Process,
+    Verification,
+)
 from .forms import FormSpec
 from .kinds import KINDS
 from .loading.catalogue import (
@@ -54,7 +65,6 @@ from .loading.scanning import decode as _decode
 from .loading.scanning import scan as _scan
 from .loading.scanning import yaml_problem as _yaml_problem
 from .problems import InvalidDefinition, Message, Problem
-from .repeat_signers import ALLOW, DEFAULT_REPEAT_SIGNER, REFUSE, REPEAT_SIGNER_RULES
 
 __all__ = [
     "ATTACHMENT_KEYS",

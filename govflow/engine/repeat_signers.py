@@ -22,17 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .definition import Definition, Node
+from .definition import ALLOW, AUTO_APPROVE, AUTO_APPROVE_CONSECUTIVE, REFUSE, Definition, Node
 
-ALLOW = "allow"
-AUTO_APPROVE = "auto_approve"
-AUTO_APPROVE_CONSECUTIVE = "auto_approve_consecutive"
-REFUSE = "refuse"
-REPEAT_SIGNER_RULES = (AUTO_APPROVE, AUTO_APPROVE_CONSECUTIVE, REFUSE, ALLOW)
-DEFAULT_REPEAT_SIGNER = REFUSE
 # The outcome an automatic approval gives.
 APPROVE = "approve"
 
