@@ -321,7 +321,7 @@ def main() -> None:
     parser.add_argument("--min-cases", type=int, default=60, help="at least this many cases per level")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument(
-        "--threads", type=int, default=1, help="threads per worker (more than 1: gunicorn's gthread)"
+        "--threads", type=int, help="threads per worker (default: govflow.gunicorn_conf's; 1: sync workers)"
     )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
@@ -333,6 +333,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
+    if args.threads is None:
+        from govflow import gunicorn_conf
+
+        args.threads = gunicorn_conf.threads
     if args.quick:
         args.cases_per_client, args.min_cases = 1, 4
 
