@@ -90,6 +90,12 @@ KNOWN_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             gettext_lazy("The next step has already acted on this decision; it can no longer be taken back."),
         ),
         (
+            r"^the sub-process of this step has already ended",
+            gettext_lazy(
+                "The sub-process of this step has already ended; its decision can no longer be taken back."
+            ),
+        ),
+        (
             r"^the next reviewer has already claimed the case",
             gettext_lazy("The next reviewer has already claimed the case; it can no longer be taken back."),
         ),

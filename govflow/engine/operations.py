@@ -24,6 +24,11 @@ no database. What they guarantee (docs/process-language.md, "Operations"):
   the call node and the call's outcome is forgotten. Not when the
   sub-process had other branches still running, issued certificates, or
   its end started or ended any other sub-process (or the case).
+- A decision inside a sub-process (or a bundle's item) is taken back into
+  that sub-process only while it is still open: once it has ended (a path
+  the decision ended at a `terminate: false` end, then another branch
+  ended the sub-process), the take-back is refused (`take_back_too_late`),
+  since it would put a token into a frame that no longer exists.
 """
 
 from __future__ import annotations
@@ -460,11 +465,38 @@ def _intact(state: dict[str, Any], record: dict[str, Any]) -> bool:
     )
 
 
+def _home_frames(record: dict[str, Any]) -> set[str]:
+    """The frames a take-back puts tokens back into (the decided task's, and
+    for a decision that ended its sub-process the caller's), without the one
+    the take-back opens again itself."""
+    homes = {record["token_before"]["frame"]}
+    call = record.get("call")
+    if call is not None:
+        homes.add(call["caller_before"]["frame"])
+        homes.discard(call["frame"])
+    homes.discard("")
+    return homes
+
+
+def has_frame_ended(state: dict[str, Any], task_id: str) -> bool:
+    """Whether the decision of `task_id` was made in a sub-process (or a
+    bundle's item) that has ended since: taking it back would reach into a
+    frame that no longer exists. The record is kept, not pruned: a take-back
+    of the decision that ended the sub-process opens it again."""
+    record = state.get("undo", {}).get(task_id)
+    return record is not None and not _home_frames(record) <= set(state["frames"])
+
+
 def can_take_back(state: dict[str, Any], task_id: str) -> bool:
     """Whether the decision of `task_id` can still be taken back (engine side;
     the service also refuses once a task it created has been claimed)."""
     record = state.get("undo", {}).get(task_id)
-    return record is not None and state["status"] == "running" and _intact(state, record)
+    return (
+        record is not None
+        and state["status"] == "running"
+        and _intact(state, record)
+        and not has_frame_ended(state, task_id)
+    )
 
 
 def taken_back_tasks(state: dict[str, Any], task_id: str) -> list[str]:
@@ -478,6 +510,14 @@ def take_back(machine: Machine, event: TakeBack) -> None:
     record = state.get("undo", {}).get(event.task_id)
     if record is None:
         raise IllegalEvent(Message("this decision can no longer be taken back"), code="take_back_closed")
+    if has_frame_ended(state, event.task_id):
+        raise IllegalEvent(
+            Message(
+                "the sub-process of '{node}' has already ended; this decision can no longer be taken back",
+                node=record["task"]["node"],
+            ),
+            code="take_back_too_late",
+        )
     if not _intact(state, record):
         raise IllegalEvent(
             Message("the next step has already acted on this decision; it can no longer be taken back"),

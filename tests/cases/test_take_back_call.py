@@ -139,3 +139,53 @@ def test_the_web_takes_it_back_and_then_says_why_it_cannot(call_case, base_data,
     ).content.decode()
     assert "下一环节审查人已签收，不能再撤回。" in page
     assert _open_nodes(Case.objects.get(pk=call_case.pk)) == ["sign_off"]
+
+
+BRANCH_YAML = Path(__file__).parent.parent / "data" / "services" / "call_branch_take_back.yaml"
+
+
+@pytest.fixture
+def branch_case(base_data, applicant, now):
+    process_publish(source=BRANCH_YAML.read_text(encoding="utf-8"))
+    case = case_create(
+        applicant=applicant, template_code="test_call_branch_take_back", data={"company_name": "甲"}, now=now
+    )
+    return case_submit(case_id=case.pk, actor=applicant, now=now)
+
+
+def test_a_branch_decision_is_refused_once_the_other_branch_ended_the_sub_process(
+    branch_case, base_data, now
+):
+    # Given the inspection's branch ended (terminate: false), then the survey ended the sub-process
+    reviewer = base_data["market_regulation_reviewer"]
+    inspect = live_task(branch_case, "inspect")
+    decide(branch_case, "inspect", reviewer, now=now)
+    decide(branch_case, "survey", base_data["fire_reviewer"], now=now)
+    assert _open_nodes(Case.objects.get(pk=branch_case.pk)) == ["sign_off"]
+
+    # When the inspector takes the inspection back
+    with pytest.raises(Conflict) as refused:
+        task_take_back(task_id=inspect.pk, actor=reviewer, now=now)
+
+    # Then it is refused, and nothing moved
+    assert (refused.value.code, refused.value.message) == (
+        "take_back_closed",
+        "the sub-process of this step has already ended; its decision can no longer be taken back",
+    )
+    case = Case.objects.get(pk=branch_case.pk)
+    assert _open_nodes(case) == ["sign_off"]
+    assert case.state["frames"] == {}
+
+
+def test_the_api_answers_409_in_chinese_for_a_branch_of_an_ended_sub_process(branch_case, base_data, now):
+    reviewer = base_data["market_regulation_reviewer"]
+    inspect = live_task(branch_case, "inspect")
+    decide(branch_case, "inspect", reviewer, now=now)
+    decide(branch_case, "survey", base_data["fire_reviewer"], now=now)
+
+    refused = api_client(reviewer).post(
+        f"/api/v1/tasks/{inspect.pk}/take-back/", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+
+    error = assert_error(refused, 409, "take_back_closed")
+    assert error["message"] == "本环节所在的子流程已结束，其意见不能再撤回。"

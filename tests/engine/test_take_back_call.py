@@ -8,7 +8,7 @@ import pytest
 
 from govflow.engine import CompleteTask, Start, check_definition, load_definition, step
 from govflow.engine.events import TakeBack
-from govflow.engine.operations import can_take_back, taken_back_tasks
+from govflow.engine.operations import can_take_back, has_frame_ended, taken_back_tasks
 from govflow.engine.problems import IllegalEvent
 
 from .conftest import DEPARTMENTS, T0
@@ -146,3 +146,70 @@ def test_a_sub_process_of_two_branches_ended_by_the_last_signature_is_taken_back
     assert after["frames"] == before["frames"]
     assert after["scopes"] == before["scopes"]
     assert sorted(t["node"] for t in after["tasks"].values()) == ["inspect"]
+
+
+ENDED_BRANCH = """
+id: ended_branch
+title: {zh: 测试, en: Test}
+form: {fields: [{id: x, type: number, label: {zh: x, en: x}}]}
+nodes:
+  - {id: start, type: start, next: check}
+  - {id: check, title: {zh: 甲, en: A}, type: call, process: sub, outcomes: {approved: sign_off}}
+  - {id: sign_off, title: {zh: 甲, en: A}, type: user_task, department: fire, outcomes: {approve: ok}}
+  - {id: ok, type: end, title: {zh: 通过, en: OK}, outcome: approved}
+subprocesses:
+  sub:
+    title: {zh: 子, en: Sub}
+    nodes:
+      - {id: s, type: start, next: split}
+      - {id: split, type: parallel, next: [inspect, survey]}
+      - {id: inspect, title: {zh: 甲, en: A}, type: user_task, department: market_regulation,
+         outcomes: {approve: filed}}
+      - {id: filed, title: {zh: 甲, en: A}, type: end, outcome: approved, terminate: false}
+      - {id: survey, title: {zh: 甲, en: A}, type: user_task, department: natural_resources,
+         outcomes: {approve: done}}
+      - {id: done, title: {zh: 甲, en: A}, type: end, outcome: approved}
+"""
+
+
+def _both_branches_decided():
+    """The inspection ended its own branch (an end with `terminate: false`),
+    then the survey ended the sub-process: its frame is closed."""
+    definition, problems = check_definition(ENDED_BRANCH, departments=DEPARTMENTS)
+    assert problems == [], problems
+    state = step(definition, None, Start({"x": 1}), T0).state
+    inspect, survey = task_at(state, "inspect"), task_at(state, "survey")
+    state = step(definition, state, CompleteTask(inspect, "approve"), T0).state
+    assert can_take_back(state, inspect)  # while the sub-process still runs
+    state = step(definition, state, CompleteTask(survey, "approve"), T0).state
+    assert state["frames"] == {}
+    return definition, state, inspect, survey
+
+
+def test_a_branch_decision_is_not_taken_back_into_a_sub_process_that_has_ended():
+    definition, state, inspect, _survey = _both_branches_decided()
+    assert has_frame_ended(state, inspect)
+    assert not can_take_back(state, inspect)
+
+    with pytest.raises(IllegalEvent) as refused:
+        step(definition, state, TakeBack(inspect), T0)
+
+    assert refused.value.code == "take_back_too_late"
+    assert refused.value.message == (
+        "the sub-process of 'inspect' has already ended; this decision can no longer be taken back"
+    )
+
+
+def test_a_branch_decision_can_be_taken_back_again_once_its_sub_process_is_open_again():
+    # Given the survey (which ended the sub-process) taken back: the sub-process is open again
+    definition, state, inspect, survey = _both_branches_decided()
+    state = step(definition, state, TakeBack(survey), T0).state
+    assert [f["call"] for f in state["frames"].values()] == ["check"]
+
+    # When the inspection is taken back too
+    assert can_take_back(state, inspect)
+    state = step(definition, state, TakeBack(inspect), T0).state
+
+    # Then both branches wait in the open sub-process, every token in an open frame
+    assert sorted(t["node"] for t in state["tasks"].values()) == ["inspect", "survey"]
+    assert all(t["frame"] == "" or t["frame"] in state["frames"] for t in state["tokens"].values())

@@ -5,8 +5,9 @@ created has been claimed or decided, no step after it has moved (the
 engine keeps what each decision set going and checks it is untouched,
 `govflow.engine.operations`). The task comes back to the same reviewer,
 claimed, with the time limit it had; the tasks the decision created are
-cancelled. Once the next reviewer has claimed or decided, it is refused
-with a message that says so. The case lock serialises a take-back with the
+cancelled. Once the next reviewer has claimed or decided, or the
+sub-process the decision was made in has ended, it is refused with a
+message that says so. The case lock serialises a take-back with the
 next reviewer's claim, whichever comes first wins.
 """
 
@@ -21,7 +22,7 @@ from govflow.audit.actions import Action
 from govflow.audit.models import AuditEvent
 from govflow.engine import runtime as rt
 from govflow.engine.effects import DecisionTakenBack, TaskExtended
-from govflow.engine.operations import can_take_back, taken_back_tasks
+from govflow.engine.operations import can_take_back, has_frame_ended, taken_back_tasks
 from govflow.errors import Conflict, Forbidden
 
 from .. import events
@@ -47,6 +48,8 @@ def take_back_refusal(*, case: Case, task: Task, user) -> str | None:
     if not case.is_open or case.state is None:
         return "the case has ended; its decisions can no longer be taken back"
     state = load_state(case)
+    if has_frame_ended(state, task.engine_id):
+        return "the sub-process of this step has already ended; its decision can no longer be taken back"
     if not can_take_back(state, task.engine_id):
         return "the next step has already acted on this decision; it can no longer be taken back"
     created = taken_back_tasks(state, task.engine_id)
