@@ -213,3 +213,52 @@ def test_a_branch_decision_can_be_taken_back_again_once_its_sub_process_is_open_
     # Then both branches wait in the open sub-process, every token in an open frame
     assert sorted(t["node"] for t in state["tasks"].values()) == ["inspect", "survey"]
     assert all(t["frame"] == "" or t["frame"] in state["frames"] for t in state["tokens"].values())
+
+
+NESTED = """
+id: nested_branch
+title: {zh: 测试, en: Test}
+form: {fields: [{id: x, type: number, label: {zh: x, en: x}}]}
+nodes:
+  - {id: start, type: start, next: outer}
+  - {id: outer, title: {zh: 甲, en: A}, type: call, process: mid, outcomes: {approved: sign_off}}
+  - {id: sign_off, title: {zh: 甲, en: A}, type: user_task, department: fire, outcomes: {approve: ok}}
+  - {id: ok, type: end, title: {zh: 通过, en: OK}, outcome: approved}
+subprocesses:
+  mid:
+    title: {zh: 中, en: Mid}
+    nodes:
+      - {id: ms, type: start, next: split}
+      - {id: split, type: parallel, next: [inner, other]}
+      - {id: inner, title: {zh: 甲, en: A}, type: call, process: sub, outcomes: {approved: mid_filed}}
+      - {id: mid_filed, title: {zh: 甲, en: A}, type: end, outcome: approved, terminate: false}
+      - {id: other, title: {zh: 甲, en: A}, type: user_task, department: fire, outcomes: {approve: mid_done}}
+      - {id: mid_done, title: {zh: 甲, en: A}, type: end, outcome: approved}
+  sub:
+    title: {zh: 子, en: Sub}
+    nodes:
+      - {id: s, type: start, next: inspect}
+      - {id: inspect, title: {zh: 甲, en: A}, type: user_task, department: market_regulation,
+         outcomes: {approve: sub_done}}
+      - {id: sub_done, title: {zh: 甲, en: A}, type: end, outcome: approved}
+"""
+
+
+def test_a_decision_that_ended_a_nested_sub_process_is_refused_once_its_callers_sub_process_ended():
+    # Given the inspection ended the inner sub-process, whose caller then ended its own
+    # branch of the middle one, and the other branch ended the middle sub-process
+    definition, problems = check_definition(NESTED, departments=DEPARTMENTS)
+    assert problems == [], problems
+    state = step(definition, None, Start({"x": 1}), T0).state
+    inspect = task_at(state, "inspect")
+    state = step(definition, state, CompleteTask(inspect, "approve"), T0).state
+    assert can_take_back(state, inspect)
+    state = step(definition, state, CompleteTask(task_at(state, "other"), "approve"), T0).state
+    assert state["frames"] == {}
+    assert not can_take_back(state, inspect)
+
+    # When it is taken back, it is refused: the call's token has no frame to go back to
+    with pytest.raises(IllegalEvent) as refused:
+        step(definition, state, TakeBack(inspect), T0)
+
+    assert refused.value.code == "take_back_too_late"
