@@ -2,9 +2,13 @@
 workers, gunicorn, nginx and PgBouncer, each in a process group of its own
 with its log in a file, and the waits that go with them.
 
-Every process is started with the real clock: `make test-dates` runs pytest
+Every server is started with the real clock: `make test-dates` runs pytest
 under libfaketime, which reaches child processes through LD_PRELOAD; a
 server (or a web or worker process signing S3 requests) must not see it.
+The fault tests' workers and relays are the exception: they write times the
+test compares with its own (leases, staleness), so they keep the test's
+environment, faked clock included, and import the tests package first for
+its sleep (tests.faults.worker_app, tests.servers.manage).
 """
 
 from __future__ import annotations
@@ -287,7 +291,7 @@ class Relay(Process):
     rows to the broker) with the environment given."""
 
     def __init__(self, name: str, *, log_dir: Path, env: Mapping[str, str], poll: float = 5.0) -> None:
-        command = [sys.executable, "manage.py", "outbox_relay", "--poll", str(poll)]
+        command = [sys.executable, "-m", "tests.servers.manage", "outbox_relay", "--poll", str(poll)]
         environment = dict(env)
         environment.setdefault("PYTHONPATH", str(ROOT))
         environment.setdefault("PYTHONUNBUFFERED", "1")
