@@ -2,8 +2,10 @@
 (memory and Redis caches), and the submit and upload views answering 429."""
 
 import threading
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.core.cache import caches
 from django.test import Client
 
@@ -13,9 +15,13 @@ from tests.web.conftest import PDF_BYTES, example
 
 @pytest.fixture
 def limits_on(settings):
+    """Limits on, with the clock stopped 10 s into a minute: the counts are
+    per fixed window, so requests straddling a minute's end on a slow
+    machine would start a new count (a third upload let through)."""
     settings.GOVFLOW_RATE_LIMITS_ENABLED = True
     caches["default"].clear()
-    yield settings
+    with time_machine.travel(datetime(2026, 3, 3, 2, 0, 10, tzinfo=UTC), tick=False):
+        yield settings
     caches["default"].clear()
 
 
