@@ -170,7 +170,7 @@ def test_the_dry_run_script_is_edited_in_the_same_editor(
     # Then the dry run takes the typed script, and the editor holds it again on the answer
     with page.expect_navigation():
         page.click("button[value=simulate]")
-    assert page.inner_text("#dry-run-outcome") == "rejected"
+    assert page.get_attribute("#dry-run-outcome", "data-outcome") == "rejected"
     page.wait_for_selector(f"{script} .CodeMirror-code .CodeMirror-linenumber")
     typed = page.evaluate(
         "document.querySelector(\".CodeMirror[data-editor='script']\").CodeMirror.getValue()"
