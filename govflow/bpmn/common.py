@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
+from govflow.engine.problems import Message
+
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC = "http://www.omg.org/spec/DD/20100524/DC"
@@ -38,12 +40,24 @@ class BpmnProblem:
     element: str
     message: str
 
-    def format(self, path: str = "") -> str:
-        where = f"{path}:{self.line}" if path else f"line {self.line}"
+    def format(self, path: str = "") -> Message:
+        """The problem as one line, in English; a Message, so that a page
+        says it in the reader's language (govflow.messages.engine_text)."""
+        subject = Message("element '{element}': ", element=self.element) if self.element else ""
         if self.line == 0:
-            where = path or "file"
-        subject = f"element '{self.element}': " if self.element else ""
-        return f"{where}: {subject}{self.message}"
+            where = path or Message("file")
+            return Message("{where}: {subject}{message}", where=where, subject=subject, message=self.message)
+        if path:
+            return Message(
+                "{path}:{line}: {subject}{message}",
+                path=path,
+                line=self.line,
+                subject=subject,
+                message=self.message,
+            )
+        return Message(
+            "line {line}: {subject}{message}", line=self.line, subject=subject, message=self.message
+        )
 
 
 class BpmnError(Exception):
@@ -57,7 +71,18 @@ class BpmnError(Exception):
         return [p.format(path) for p in self.problems]
 
 
-def refuse(message: str, *, line: int = 0, element: str = "") -> BpmnError:
+def joined(messages: Iterable[Message]) -> Message | str:
+    """Messages one after the other, separated by semicolons; each keeps its template."""
+    text: Message | str = ""
+    for message in messages:
+        text = Message("{first}; {then}", first=text, then=message) if text else message
+    return text
+
+
+_NO_DOCTYPE = Message("a DOCTYPE is not allowed in a BPMN file (entities are never expanded)")
+
+
+def refuse(message: Message, *, line: int = 0, element: str = "") -> BpmnError:
     return BpmnError([BpmnProblem(line, element, message)])
 
 
@@ -67,18 +92,24 @@ def parse_xml(source: bytes) -> etree._Element:
     A DOCTYPE is refused outright (it is where entity bombs and external
     entities live; BPMN files never need one)."""
     if not isinstance(source, bytes | bytearray):
-        raise refuse("the file must be given as bytes")
+        raise refuse(Message("the file must be given as bytes"))
     if len(source) > MAX_BYTES:
-        raise refuse(f"the file is too large ({len(source)} bytes; the limit is {MAX_BYTES})")
+        raise refuse(
+            Message(
+                "the file is too large ({size} bytes; the limit is {limit})",
+                size=len(source),
+                limit=MAX_BYTES,
+            )
+        )
     if not source.strip():
-        raise refuse("the file is empty")
+        raise refuse(Message("the file is empty"))
     head = bytes(source[:4096]).lstrip(b"\xef\xbb\xbf")
     if b"\x00" in head[:200] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise refuse("the file is binary, not XML")
+        raise refuse(Message("the file is binary, not XML"))
     first_element = re.search(rb"<[A-Za-z_]", source)
     prolog = bytes(source[: first_element.start() if first_element else len(source)])
     if re.search(rb"<!\s*DOCTYPE", prolog, re.I):
-        raise refuse("a DOCTYPE is not allowed in a BPMN file (entities are never expanded)", line=1)
+        raise refuse(_NO_DOCTYPE, line=1)
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -93,17 +124,17 @@ def parse_xml(source: bytes) -> etree._Element:
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or 0
         message = str(exc.msg or exc).split(", line ")[0]
-        raise refuse(f"not well-formed XML: {message}", line=line) from None
+        raise refuse(Message("not well-formed XML: {problem}", problem=message), line=line) from None
     except (ValueError, MemoryError) as exc:  # e.g. an unsupported encoding declaration
-        raise refuse(f"not readable XML: {exc}") from None
+        raise refuse(Message("not readable XML: {problem}", problem=str(exc))) from None
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise refuse("a DOCTYPE is not allowed in a BPMN file (entities are never expanded)", line=1)
+        raise refuse(_NO_DOCTYPE, line=1)
     for count, element in enumerate(root.iter(), start=1):
         if isinstance(element, etree._Entity):
-            raise refuse("XML entities are not allowed", line=element.sourceline or 0)
+            raise refuse(Message("XML entities are not allowed"), line=element.sourceline or 0)
         if count > MAX_ELEMENTS:
-            raise refuse(f"the file has more than {MAX_ELEMENTS} XML elements")
+            raise refuse(Message("the file has more than {limit} XML elements", limit=MAX_ELEMENTS))
     return root
 
 
@@ -132,7 +163,11 @@ DAYS_PER_WEEK = 5  # a working week
 
 
 class DurationError(ValueError):
-    pass
+    """A duration govflow cannot take; its one argument is a Message."""
+
+    @property
+    def message(self) -> Message:
+        return self.args[0]
 
 
 def parse_duration(text: str) -> dict[str, int | float]:
@@ -145,11 +180,16 @@ def parse_duration(text: str) -> dict[str, int | float]:
     value = (text or "").strip()
     match = _DURATION.match(value)
     if match is None:
-        raise DurationError(f"'{value[:60]}' is not an ISO 8601 duration such as P10D or PT4H")
+        raise DurationError(
+            Message("'{value}' is not an ISO 8601 duration such as P10D or PT4H", value=value[:60])
+        )
     parts = {k: Decimal(v.replace(",", ".")) for k, v in match.groupdict().items() if v is not None}
     if "years" in parts or "months" in parts:
         raise DurationError(
-            f"'{value}' counts months or years; give working days (P20D) or office hours (PT4H)"
+            Message(
+                "'{value}' counts months or years; give working days (P20D) or office hours (PT4H)",
+                value=value,
+            )
         )
     days = parts.get("days", Decimal(0)) + parts.get("weeks", Decimal(0)) * DAYS_PER_WEEK
     hours = parts.get("hours", Decimal(0)) + parts.get("minutes", Decimal(0)) / 60
@@ -157,16 +197,24 @@ def parse_duration(text: str) -> dict[str, int | float]:
     try:
         if not hours and days == days.to_integral_value():
             if not 1 <= days <= 3650:
-                raise DurationError(f"'{value}' must be between 1 and 3650 working days")
+                raise DurationError(Message("'{value}' must be between 1 and 3650 working days", value=value))
             return {"days": int(days)}
         total = days * HOURS_PER_DAY + hours
     except InvalidOperation:  # pragma: no cover - the pattern only lets digits through
-        raise DurationError(f"'{value}' is not a duration") from None
+        raise DurationError(Message("'{value}' is not a duration", value=value)) from None
     rounded = float(round(total, 6))
     if rounded <= 0:
-        raise DurationError(f"'{value}' is shorter than govflow can count (a millionth of an office hour)")
+        raise DurationError(
+            Message(
+                "'{value}' is shorter than govflow can count (a millionth of an office hour)", value=value
+            )
+        )
     if rounded > 2000:
-        raise DurationError(f"'{value}' is longer than 2000 office hours; give whole working days (P300D)")
+        raise DurationError(
+            Message(
+                "'{value}' is longer than 2000 office hours; give whole working days (P300D)", value=value
+            )
+        )
     return {"hours": int(rounded) if rounded == int(rounded) else rounded}
 
 
@@ -233,17 +281,28 @@ def lane_entry(text: str) -> tuple[str, str]:
     name may contain one). ValueError says what is wrong with it."""
     lane, sep, code = text.rpartition("=")
     if not sep or not lane.strip() or not code.strip():
-        raise ValueError(f"'{text.strip()}': expected LANE=CODE, e.g. '市场监管=market_regulation'")
+        raise ValueError(
+            Message(
+                "'{entry}': expected LANE=CODE, e.g. '{example}'",
+                entry=text.strip(),
+                example="市场监管=market_regulation",
+            )
+        )
     return lane.strip(), code.strip()
 
 
-def lane_map_problem(lane: str, code: str, departments: Mapping[str, Iterable[str]]) -> str | None:
+def lane_map_problem(lane: str, code: str, departments: Mapping[str, Iterable[str]]) -> Message | None:
     """Why one `--lane-map LANE=CODE` entry is unusable, or None."""
     if not normalise(lane):
-        return "the lane name is empty"
+        return Message("the lane name is empty")
     value = (code or "").strip()
     if value == APPLICANT or value in departments:
         return None
     known = sorted(departments)
     listed = ", ".join(known[:30]) + (" ..." if len(known) > 30 else "")
-    return f"'{value}' is not a department code govflow knows (known: {listed}; or '{APPLICANT}')"
+    return Message(
+        "'{code}' is not a department code govflow knows (known: {known}; or '{applicant}')",
+        code=value,
+        known=listed,
+        applicant=APPLICANT,
+    )

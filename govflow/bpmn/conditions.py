@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from govflow.engine.expressions import ExpressionError, compile_expression
+from govflow.engine.problems import Message
 
 from .common import GOVFLOW_EXPRESSION, to_identifier
 
@@ -78,7 +79,7 @@ class Condition:
     text: str | None
     translated: bool = False  # True when the text was rewritten from another language
     variables: dict[str, str] = field(default_factory=dict)  # field id -> inferred type
-    reason: str = ""  # why `text` is None, for the refusal
+    reason: str = ""  # a Message: why `text` is None, for the refusal
 
 
 class Variables:
@@ -110,6 +111,10 @@ class Variables:
             self.decimals[field_id] = max(self.decimals.get(field_id, 0), decimals)
 
 
+_NO_PARSE = Message("it does not parse")
+_FOREIGN_SYNTAX = Message("it uses syntax govflow does not read")
+
+
 def translate(
     source: str, language: str, *, variables: Variables, node_ids: dict[str, str], node_kinds: dict[str, str]
 ) -> Condition:
@@ -118,7 +123,7 @@ def translate(
     original = (source or "").strip()
     if language == GOVFLOW_EXPRESSION:
         own = _own(original, node_ids, node_kinds)
-        return Condition(original, language, own, reason="" if own else "it does not parse")
+        return Condition(original, language, own, reason="" if own else _NO_PARSE)
     inner = original
     wrapped = re.fullmatch(r"[$#]\{(.*)\}", inner, re.S)
     if wrapped:
@@ -127,7 +132,7 @@ def translate(
         inner = inner[1:].strip()
     tokens = _tokens(inner)
     if not tokens:
-        reason = "it is empty" if not inner else "it uses syntax govflow does not read"
+        reason = Message("it is empty") if not inner else _FOREIGN_SYNTAX
         return Condition(original, language, None, reason=reason)
     placeholders = sorted({t for k, t in tokens if k == "name" and t.casefold() in PLACEHOLDER_NAMES})
     if placeholders:
@@ -135,8 +140,10 @@ def translate(
             original,
             language,
             None,
-            reason=f"'{placeholders[0]}' is a modeller's placeholder, not a variable "
-            "(the condition was never filled in)",
+            reason=Message(
+                "'{name}' is a modeller's placeholder, not a variable (the condition was never filled in)",
+                name=placeholders[0],
+            ),
         )
     local_types: dict[str, tuple[str, int]] = {}
     out: list[str] = []
@@ -148,21 +155,28 @@ def translate(
         elif kind == "op":
             if text in _SYMBOL_OPS:
                 if text == "!" and after[1] == "=":
-                    return Condition(original, language, None, reason="it uses syntax govflow does not read")
+                    return Condition(original, language, None, reason=_FOREIGN_SYNTAX)
                 out.append(_SYMBOL_OPS[text])
             else:
                 out.append(text)
         else:  # a word
             if text in ("empty", "instanceof", "matches", "function"):
                 # operators govflow does not have
-                return Condition(original, language, None, reason=f"govflow has no operator '{text}'")
+                return Condition(
+                    original,
+                    language,
+                    None,
+                    reason=Message("govflow has no operator '{operator}'", operator=text),
+                )
             if text in _WORD_OPS:
                 out.append(_WORD_OPS[text])
             elif text in _CONSTANTS:
                 out.append(_CONSTANTS[text])
             elif after[1] == "(":
                 if text not in _FUNCTIONS:
-                    reason = f"it calls '{text}(...)', a method or function of another engine"
+                    reason = Message(
+                        "it calls '{name}(...)', a method or function of another engine", name=text
+                    )
                     return Condition(original, language, None, reason=reason)
                 out.append(text)
             elif "." in text:
@@ -171,7 +185,7 @@ def translate(
                     target = node_ids[rest.split(".")[0]]
                     out.append(".".join([head, target, *rest.split(".")[1:]]))
                 else:
-                    reason = f"it reads '{text}', an object path or engine variable"
+                    reason = Message("it reads '{name}', an object path or engine variable", name=text)
                     return Condition(original, language, None, reason=reason)
             else:
                 field_id = variables.field_for(text)
@@ -185,7 +199,9 @@ def translate(
     try:
         compile_expression(text)
     except ExpressionError as exc:
-        return Condition(original, language, None, reason=f"it does not parse: {exc.message}")
+        return Condition(
+            original, language, None, reason=Message("it does not parse: {problem}", problem=exc.message)
+        )
     for field_id, (kind, decimals) in local_types.items():
         variables.infer(field_id, kind, decimals)
     return Condition(

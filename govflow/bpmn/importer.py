@@ -30,6 +30,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from govflow.engine import check_definition
 from govflow.engine.definition import MAIN
+from govflow.engine.problems import Message
 
 from .common import (
     BPMN,
@@ -76,7 +77,9 @@ def import_bpmn(
     only executable one is taken, else the file is refused."""
     known = {code: [str(n) for n in names if n] for code, names in departments.items()}
     problems = [
-        BpmnProblem(0, "", f"--lane-map '{lane}={code}': {message}")
+        BpmnProblem(
+            0, "", Message("--lane-map '{entry}': {problem}", entry=f"{lane}={code}", problem=message)
+        )
         for lane, code in (lane_map or {}).items()
         if (message := lane_map_problem(lane, code, known))
     ]
@@ -152,14 +155,25 @@ class _Importer(Reader, Modeller, Writer):
         root = parse_xml(source)
         if root.tag != f"{{{BPMN}}}definitions":
             ns = namespace(root.tag)
-            where = f" in namespace {ns}" if ns else " (no namespace)"
             raise BpmnError(
                 [
                     BpmnProblem(
                         root.sourceline or 1,
                         "",
-                        f"not a BPMN 2.0 file: the root element is <{local(root.tag)}>{where}; expected "
-                        f"<definitions> in {BPMN}",
+                        Message(
+                            "not a BPMN 2.0 file: the root element is <{root}> in namespace {namespace}; "
+                            "expected <definitions> in {bpmn}",
+                            root=local(root.tag),
+                            namespace=ns,
+                            bpmn=BPMN,
+                        )
+                        if ns
+                        else Message(
+                            "not a BPMN 2.0 file: the root element is <{root}> (no namespace); "
+                            "expected <definitions> in {bpmn}",
+                            root=local(root.tag),
+                            bpmn=BPMN,
+                        ),
                     )
                 ]
             )

@@ -16,8 +16,18 @@ from lxml import etree
 
 from govflow.engine.definition import CASE_OUTCOMES, TASK_OUTCOMES
 from govflow.engine.kinds import KINDS
+from govflow.engine.problems import Message
 
-from .common import BPMN, GOVFLOW, BpmnProblem, DurationError, normalise, parse_duration, to_identifier
+from .common import (
+    BPMN,
+    GOVFLOW,
+    BpmnProblem,
+    DurationError,
+    joined,
+    normalise,
+    parse_duration,
+    to_identifier,
+)
 from .conditions import ANSWERS, outcome_of_name
 
 ACTIVITIES = {"task", "userTask", "serviceTask", "callActivity"}
@@ -122,7 +132,7 @@ class _Lane:
     bpmn_id: str
     department: str | None = None
     role: str | None = None  # applicant | process | None
-    problem: str | None = None
+    problem: Message | None = None
 
 
 class Modeller:
@@ -189,9 +199,14 @@ class Modeller:
         variables = self.decision_variables.get(node.bpmn_id)
         if variables:
             self.note(
-                f"the conditions after task '{node.bpmn_id}' test {', '.join(sorted(variables))}, "
-                "the reviewer's yes/no decision: they became the task's outcomes "
-                f"({', '.join(outcomes)}), not a form field the applicant would fill in; check them",
+                Message(
+                    "the conditions after task '{task}' test {variables}, the reviewer's yes/no decision: "
+                    "they became the task's outcomes ({outcomes}), not a form field the applicant would fill "
+                    "in; check them",
+                    task=node.bpmn_id,
+                    variables=", ".join(sorted(variables)),
+                    outcomes=", ".join(outcomes),
+                ),
                 node=holder or node,
             )
 
@@ -204,24 +219,42 @@ class Modeller:
         """An exclusive gateway whose flows carry no condition, right after a
         review: the flows' names say which decision each stands for."""
         chosen: dict[str, _Flow] = {}
-        faults: list[str] = []
+        faults: list[Message] = []
         for flow in gateway.outgoing:
             if not flow.name and flow.id == gateway.default_flow:
                 continue  # an unnamed default flow: whatever the named ones leave (below)
             outcome = outcome_of_name(flow.name, question=gateway.name)
             if not flow.name:
-                faults.append(f"flow '{flow.id}' has no name")
+                faults.append(Message("flow '{flow}' has no name", flow=flow.id))
             elif outcome is None and normalise(flow.name).strip("?？!！。.") in ANSWERS:
                 faults.append(
-                    f"flow '{flow.id}' is named {flow.name!r}, which answers the question "
-                    f"{gateway.name!r}: whether that means approval is not clear"
+                    Message(
+                        "flow '{flow}' is named {name}, which answers the question {question}: whether that "
+                        "means approval is not clear",
+                        flow=flow.id,
+                        name=repr(flow.name),
+                        question=repr(gateway.name),
+                    )
                 )
             elif outcome is None:
-                faults.append(f"flow '{flow.id}' is named {flow.name!r}, which is no decision govflow knows")
+                faults.append(
+                    Message(
+                        "flow '{flow}' is named {name}, which is no decision govflow knows",
+                        flow=flow.id,
+                        name=repr(flow.name),
+                    )
+                )
             elif outcome in chosen:
                 first = chosen[outcome]
                 faults.append(
-                    f"flows '{first.id}' ({first.name!r}) and '{flow.id}' ({flow.name!r}) both mean {outcome}"
+                    Message(
+                        "flows '{first}' ({first_name}) and '{flow}' ({name}) both mean {outcome}",
+                        first=first.id,
+                        first_name=repr(first.name),
+                        flow=flow.id,
+                        name=repr(flow.name),
+                        outcome=outcome,
+                    )
                 )
             else:
                 chosen[outcome] = flow
@@ -230,19 +263,30 @@ class Modeller:
         )
         if unnamed_default is not None:
             if "approve" in chosen:
-                faults.append(f"the default flow '{unnamed_default.id}' has no name")
+                faults.append(Message("the default flow '{flow}' has no name", flow=unnamed_default.id))
             else:
                 chosen["approve"] = unnamed_default
         if not faults and "approve" not in chosen:
-            faults.append("no flow means approve")
-        what = f"exclusive gateway '{gateway.bpmn_id}'" + (f" ({gateway.name!r})" if gateway.name else "")
+            faults.append(Message("no flow means approve"))
+        what = (
+            Message(
+                "exclusive gateway '{gateway}' ({name})", gateway=gateway.bpmn_id, name=repr(gateway.name)
+            )
+            if gateway.name
+            else Message("exclusive gateway '{gateway}'", gateway=gateway.bpmn_id)
+        )
         if faults:
             gateway.routing_refused = True
             self.problem(
-                f"the flows of {what} carry no conditions, so the decision of task '{node.bpmn_id}' must "
-                f"choose between them by their names, but {'; '.join(faults)}. Name each flow after a "
-                "decision (approve: 通过 / 同意 / 是 / yes / approve; reject: 不通过 / 不同意 / 否 / no / "
-                "reject; return: 退回 / 补正 / return) or give the flows conditions",
+                Message(
+                    "the flows of {gateway} carry no conditions, so the decision of task '{task}' must "
+                    "choose between them by their names, but {faults}. Name each flow after a decision "
+                    "(approve: 通过 / 同意 / 是 / yes / approve; reject: 不通过 / 不同意 / 否 / no / reject; "
+                    "return: 退回 / 补正 / return) or give the flows conditions",
+                    gateway=what,
+                    task=node.bpmn_id,
+                    faults=joined(faults),
+                ),
                 node=gateway,
             )
             return
@@ -255,8 +299,13 @@ class Modeller:
         gateway.consumed = True
         gateway.folded_into = node  # type: ignore[attr-defined]
         self.note(
-            f"the flows of {what} carry no conditions: they became the decisions of task '{node.bpmn_id}' "
-            f"({', '.join(node.outcome_names)}); check them",  # type: ignore[attr-defined]
+            Message(
+                "the flows of {gateway} carry no conditions: they became the decisions of task '{task}' "
+                "({outcomes}); check them",
+                gateway=what,
+                task=node.bpmn_id,
+                outcomes=", ".join(node.outcome_names),  # type: ignore[attr-defined]
+            ),
             node=gateway,
         )
 
@@ -269,9 +318,11 @@ class Modeller:
             boundary.duration = self.timer_duration(boundary)  # type: ignore[attr-defined]
         if len(interrupting) > 1 or len(non_interrupting) > 1:
             self.problem(
-                f"the task has {len(node.boundaries)} timer boundary events; "
-                "govflow takes one limit per task "
-                "(an interrupting timer, optionally with one earlier non-interrupting timer as a reminder)",
+                Message(
+                    "the task has {count} timer boundary events; govflow takes one limit per task (an "
+                    "interrupting timer, optionally with one earlier non-interrupting timer as a reminder)",
+                    count=len(node.boundaries),
+                ),
                 node=node,
             )
             return
@@ -280,10 +331,12 @@ class Modeller:
                 target = flow.target
                 if target.kind != "endEvent" or len(target.incoming) != 1:
                     self.problem(
-                        "a non-interrupting timer maps to govflow's escalation (the department head is "
-                        f"notified, the task stays open); its path to '{target.bpmn_id}' cannot be kept: "
-                        "lead "
-                        "it straight to an end event or to nothing",
+                        Message(
+                            "a non-interrupting timer maps to govflow's escalation (the department head is "
+                            "notified, the task stays open); its path to '{target}' cannot be kept: lead it "
+                            "straight to an end event or to nothing",
+                            target=target.bpmn_id,
+                        ),
                         node=boundary,
                     )
                     return
@@ -293,9 +346,10 @@ class Modeller:
             node.sla_timer = interrupting[0]  # type: ignore[attr-defined]
             if len(interrupting[0].outgoing) != 1:
                 self.problem(
-                    "an interrupting timer needs exactly one outgoing sequence flow "
-                    "(where the case goes when "
-                    "the limit passes)",
+                    Message(
+                        "an interrupting timer needs exactly one outgoing sequence flow (where the case goes "
+                        "when the limit passes)"
+                    ),
                     node=interrupting[0],
                 )
         if non_interrupting:
@@ -329,8 +383,12 @@ class Modeller:
             name = to_identifier(ref, set(), prefix="message")
         if name != original:
             self.note(
-                f"the message {original!r} is received as the signal '{name}' "
-                f"(POST /api/v1/cases/{{reference}}/signals/{name}/); rename it in the YAML if you like",
+                Message(
+                    "the message {message} is received as the signal '{name}' "
+                    "(POST /api/v1/cases/{{reference}}/signals/{name}/); rename it in the YAML if you like",
+                    message=repr(original),
+                    name=name,
+                ),
                 node=node,
             )
         return name
@@ -358,9 +416,11 @@ class Modeller:
         )
         if not fine:
             self.problem(
-                "an event-based gateway is read only as a wait for one message with a deadline: exactly two "
-                "outgoing flows, to one message (or signal) intermediate catch event and one timer "
-                "intermediate catch event, each with one incoming and one outgoing flow",
+                Message(
+                    "an event-based gateway is read only as a wait for one message with a deadline: exactly "
+                    "two outgoing flows, to one message (or signal) intermediate catch event and one timer "
+                    "intermediate catch event, each with one incoming and one outgoing flow"
+                ),
                 node=gateway,
             )
             return
@@ -372,11 +432,13 @@ class Modeller:
     def timer_duration(self, event: _Node) -> dict | None:
         definition = event.el.find(f"{{{BPMN}}}timerEventDefinition")
         if definition is None:
-            self.problem("a boundary or intermediate event here must be a timer", node=event)
+            self.problem(Message("a boundary or intermediate event here must be a timer"), node=event)
             return None
         duration_el = definition.find(f"{{{BPMN}}}timeDuration")
         if duration_el is None:
-            self.problem("the timer has no timeDuration (an ISO 8601 duration such as P10D)", node=event)
+            self.problem(
+                Message("the timer has no timeDuration (an ISO 8601 duration such as P10D)"), node=event
+            )
             return None
         text = "".join(duration_el.itertext()).strip()
         try:
@@ -385,7 +447,7 @@ class Modeller:
                 return {"calendar_days": parsed["days"]}
             return parsed
         except DurationError as exc:
-            self.problem(f"timer duration: {exc}", node=event)
+            self.problem(Message("timer duration: {problem}", problem=exc.message), node=event)
             return None
 
 

@@ -11,6 +11,8 @@ import json
 
 from lxml import etree
 
+from govflow.engine.problems import Message
+
 from .common import (
     APPLICANT,
     BPMN,
@@ -43,23 +45,25 @@ from .model import (
 COMMON = {"incoming", "outgoing", "extensionElements", "documentation"}
 # Dropped with one note each: they carry data or comments, never the route.
 DROPPED = {
-    "textAnnotation": ("text annotation", "a comment in the diagram"),
-    "association": ("association", "a line to a comment or to data"),
-    "group": ("group", "a visual frame"),
-    "category": ("category", "what groups are labelled with"),
-    "dataObject": ("data object", "the case's form holds the data"),
-    "dataObjectReference": ("data object", "the case's form holds the data"),
-    "dataStore": ("data store", "govflow reads no outside stores"),
-    "dataStoreReference": ("data store", "govflow reads no outside stores"),
-    "dataInputAssociation": ("data association", "the case's form holds the data"),
-    "dataOutputAssociation": ("data association", "the case's form holds the data"),
-    "ioSpecification": ("data inputs and outputs", "the case's form holds the data"),
-    "property": ("property", "a variable; the case's form holds the data"),
-    "itemDefinition": ("item definition", "a data type"),
+    "textAnnotation": (Message("text annotation"), Message("a comment in the diagram")),
+    "association": (Message("association"), Message("a line to a comment or to data")),
+    "group": (Message("group"), Message("a visual frame")),
+    "category": (Message("category"), Message("what groups are labelled with")),
+    "dataObject": (Message("data object"), Message("the case's form holds the data")),
+    "dataObjectReference": (Message("data object"), Message("the case's form holds the data")),
+    "dataStore": (Message("data store"), Message("govflow reads no outside stores")),
+    "dataStoreReference": (Message("data store"), Message("govflow reads no outside stores")),
+    "dataInputAssociation": (Message("data association"), Message("the case's form holds the data")),
+    "dataOutputAssociation": (Message("data association"), Message("the case's form holds the data")),
+    "ioSpecification": (Message("data inputs and outputs"), Message("the case's form holds the data")),
+    "property": (Message("property"), Message("a variable; the case's form holds the data")),
+    "itemDefinition": (Message("item definition"), Message("a data type")),
     "messageFlow": (
-        "message flow",
-        "a message between pools; govflow runs one process and receives messages over its API at signal "
-        "nodes (message catch events)",
+        Message("message flow"),
+        Message(
+            "a message between pools; govflow runs one process and receives messages over its API at signal "
+            "nodes (message catch events)"
+        ),
     ),
 }
 CONTAINER = FLOW_NODES | {"sequenceFlow", "laneSet", "extensionElements", "documentation"}
@@ -87,27 +91,35 @@ ALLOWED: dict[str, set[str]] = {
     "timeDuration": set(),
     "conditionExpression": set(),
 }
-_RESOURCES = "resource assignments are not supported; put the task in a lane named after its department"
+_RESOURCES = Message(
+    "resource assignments are not supported; put the task in a lane named after its department"
+)
 HINTS = {
-    "transaction": "transactions are not supported",
-    "adHocSubProcess": "ad-hoc sub-processes are not supported",
-    "scriptTask": "script tasks run code; govflow only runs registered service handlers (serviceTask with "
-    "govflow:handler)",
-    "businessRuleTask": "business rule tasks are not supported; route with an exclusive gateway",
-    "sendTask": "send tasks (messages) are not supported",
-    "receiveTask": "receive tasks (messages) are not supported",
-    "manualTask": "manual tasks are not supported; use a task or userTask for a department's step",
-    "complexGateway": "complex gateways are not supported",
-    "intermediateThrowEvent": "intermediate throw events are not supported",
-    "timeDate": "a timer at a fixed date (timeDate) is not supported; give a timeDuration such as P10D",
-    "timeCycle": "repeating timers (timeCycle) are not supported; give a timeDuration such as P10D",
-    "multiInstanceLoopCharacteristics": "multi-instance activities are not supported "
-    "(for several departments signing, use govflow's countersign)",
-    "standardLoopCharacteristics": "loop activities are not supported; draw the loop with a gateway",
+    "transaction": Message("transactions are not supported"),
+    "adHocSubProcess": Message("ad-hoc sub-processes are not supported"),
+    "scriptTask": Message(
+        "script tasks run code; govflow only runs registered service handlers (serviceTask with "
+        "govflow:handler)"
+    ),
+    "businessRuleTask": Message("business rule tasks are not supported; route with an exclusive gateway"),
+    "sendTask": Message("send tasks (messages) are not supported"),
+    "receiveTask": Message("receive tasks (messages) are not supported"),
+    "manualTask": Message("manual tasks are not supported; use a task or userTask for a department's step"),
+    "complexGateway": Message("complex gateways are not supported"),
+    "intermediateThrowEvent": Message("intermediate throw events are not supported"),
+    "timeDate": Message(
+        "a timer at a fixed date (timeDate) is not supported; give a timeDuration such as P10D"
+    ),
+    "timeCycle": Message("repeating timers (timeCycle) are not supported; give a timeDuration such as P10D"),
+    "multiInstanceLoopCharacteristics": Message(
+        "multi-instance activities are not supported "
+        "(for several departments signing, use govflow's countersign)"
+    ),
+    "standardLoopCharacteristics": Message("loop activities are not supported; draw the loop with a gateway"),
     "potentialOwner": _RESOURCES,
     "humanPerformer": _RESOURCES,
     "performer": _RESOURCES,
-    "import": "imports of other files are not supported",
+    "import": Message("imports of other files are not supported"),
 }
 APPLICANT_LANE_NAMES = {"applicant", "申请人", "申请人/企业", "applicants"}
 
@@ -127,9 +139,9 @@ class Reader:
                     continue  # diagram interchange: govflow lays out its own
                 if ns != BPMN:
                     if parent_kind != "extensionElements":
-                        self.ignore(child, "a vendor element outside extensionElements")
+                        self.ignore(child, Message("a vendor element outside extensionElements"))
                     elif ns != GOVFLOW:
-                        self.ignore(child, "a vendor extension")
+                        self.ignore(child, Message("a vendor extension"))
                     continue
                 if kind == "extensionElements":
                     walk(child, "extensionElements")
@@ -139,17 +151,19 @@ class Reader:
                     continue
                 allowed = ALLOWED.get(parent_kind, set())
                 if kind not in allowed:
-                    hint = HINTS.get(kind) or f"<{kind}> is outside govflow's BPMN subset"
+                    hint = HINTS.get(kind) or Message("<{kind}> is outside govflow's BPMN subset", kind=kind)
                     if kind.endswith("EventDefinition"):
                         hint = self.event_hint(kind, parent_kind)
                     self.problem(hint, el=child)
                     continue
                 if child.get("isForCompensation") == "true":
-                    self.problem("compensation activities are not supported", el=child)
+                    self.problem(Message("compensation activities are not supported"), el=child)
                 if kind == "subProcess" and child.get("triggeredByEvent") == "true":
                     self.problem(
-                        "event sub-processes are not supported (govflow starts nothing on messages, signals "
-                        "or errors)",
+                        Message(
+                            "event sub-processes are not supported (govflow starts nothing on messages, "
+                            "signals or errors)"
+                        ),
                         el=child,
                     )
                     continue
@@ -158,22 +172,28 @@ class Reader:
         walk(root, "definitions")
 
     @staticmethod
-    def event_hint(kind: str, parent_kind: str) -> str:
-        what = kind.removesuffix("EventDefinition")
-        what = ("an " if what[:1] in "aeiou" else "a ") + what
+    def event_hint(kind: str, parent_kind: str) -> Message:
+        name = kind.removesuffix("EventDefinition")
+        what = Message("an {kind}", kind=name) if name[:1] in "aeiou" else Message("a {kind}", kind=name)
         if parent_kind == "startEvent":
-            return f"{what} start event is not supported; a govflow process starts when a case is submitted"
-        if parent_kind == "endEvent":
-            return f"{what} end event is not supported; use a none or terminate end event"
-        if parent_kind == "boundaryEvent":
-            return f"{what} boundary event is not supported; only timer boundary events are"
-        if parent_kind == "intermediateCatchEvent":
-            return (
-                f"{what} intermediate event is not supported; only timers (waits), messages and signals are"
+            return Message(
+                "{what} start event is not supported; a govflow process starts when a case is submitted",
+                what=what,
             )
-        return f"{what} event is outside govflow's BPMN subset"
+        if parent_kind == "endEvent":
+            return Message("{what} end event is not supported; use a none or terminate end event", what=what)
+        if parent_kind == "boundaryEvent":
+            return Message(
+                "{what} boundary event is not supported; only timer boundary events are", what=what
+            )
+        if parent_kind == "intermediateCatchEvent":
+            return Message(
+                "{what} intermediate event is not supported; only timers (waits), messages and signals are",
+                what=what,
+            )
+        return Message("{what} event is outside govflow's BPMN subset", what=what)
 
-    def ignore(self, element: etree._Element, what: str) -> None:
+    def ignore(self, element: etree._Element, what: Message) -> None:
         prefix = element.prefix or namespace(element.tag)
         key = f"{prefix}:{local(element.tag)}" if prefix else local(element.tag)
         line, first_id, count = self.ignored.get(key, (element.sourceline or 0, _element_id(element), 0))
@@ -181,7 +201,7 @@ class Reader:
         self._ignored_what = getattr(self, "_ignored_what", {})
         self._ignored_what[key] = what
 
-    def drop(self, element: etree._Element, what: str, why: str) -> None:
+    def drop(self, element: etree._Element, what: Message, why: Message) -> None:
         """One note per dropped element, with its name or text, so nothing said in the diagram is lost
         without the admin seeing it."""
         said = _clean_name(element.get("name", ""))
@@ -189,7 +209,7 @@ class Reader:
             said = _clean_name("".join(element.itertext()))
         said = f" {said[:200]!r}" if said else ""
         self.note(
-            f"dropped {what}{said} ({why})",
+            Message("dropped {what}{said} ({why})", what=what, said=said, why=why),
             line=element.sourceline or 0,
             element=element.get("id") or _element_id(element),
         )
@@ -197,19 +217,33 @@ class Reader:
     def summarise_notes(self) -> None:
         for key, (line, element, count) in sorted(self.ignored.items()):
             what = self._ignored_what.get(key, "")
-            times = f" ({count} times)" if count > 1 else ""
-            self.note(f"ignored {key}{times}: {what}; govflow does not use it", line=line, element=element)
+            times = Message(" ({count} times)", count=count) if count > 1 else ""
+            self.note(
+                Message(
+                    "ignored {key}{times}: {what}; govflow does not use it", key=key, times=times, what=what
+                ),
+                line=line,
+                element=element,
+            )
         if self.laneless:
             names = ", ".join(f"'{t}'" for t in self.laneless[:8])
             names += " ..." if len(self.laneless) > 8 else ""
             self.note(
-                f"{len(self.laneless)} task(s) stand in no lane or pool naming a department and went to the "
-                f"default department '{self.default_department}': {names}"
+                Message(
+                    "{count} task(s) stand in no lane or pool naming a department and went to the default "
+                    "department '{department}': {names}",
+                    count=len(self.laneless),
+                    department=self.default_department,
+                    names=names,
+                )
             )
         if self.default_ends:
             self.note(
-                f"{self.default_ends} end event(s) carry no govflow outcome and were taken as 'approved'; "
-                "set outcome: rejected or withdrawn on the ends of refusing paths"
+                Message(
+                    "{count} end event(s) carry no govflow outcome and were taken as 'approved'; "
+                    "set outcome: rejected or withdrawn on the ends of refusing paths",
+                    count=self.default_ends,
+                )
             )
 
     # -- 2. which processes -------------------------------------------------------------
@@ -220,12 +254,14 @@ class Reader:
         for process in processes:
             if process not in with_nodes:
                 self.note(
-                    "this process has no flow nodes and was skipped",
+                    Message("this process has no flow nodes and was skipped"),
                     line=process.sourceline or 0,
                     element=process.get("id", ""),
                 )
         if not with_nodes:
-            self.problem("the file has no process with flow nodes (start event, tasks, end event)", line=0)
+            self.problem(
+                Message("the file has no process with flow nodes (start event, tasks, end event)"), line=0
+            )
             return []
         called: dict[str, list[etree._Element]] = {}
         for process in with_nodes:
@@ -233,7 +269,10 @@ class Reader:
                 target = call.get("calledElement", "")
                 if target not in by_id:
                     self.problem(
-                        f"the call activity calls '{target}', which is not a process in this file",
+                        Message(
+                            "the call activity calls '{target}', which is not a process in this file",
+                            target=target,
+                        ),
                         el=call,
                     )
                 called.setdefault(target, []).append(call)
@@ -244,8 +283,12 @@ class Reader:
             if chosen is None or chosen not in with_nodes:
                 listed = ", ".join(f"'{p.get('id')}'" for p in with_nodes)
                 self.problem(
-                    f"--process '{self.process_choice}': the file has no process with that id and flow nodes "
-                    f"(processes: {listed})",
+                    Message(
+                        "--process '{process}': the file has no process with that id and flow nodes "
+                        "(processes: {listed})",
+                        process=self.process_choice,
+                        listed=listed,
+                    ),
                     line=0,
                 )
                 return []
@@ -255,9 +298,13 @@ class Reader:
             if len(executable) == 1:
                 left = ", ".join(f"'{p.get('id')}'" for p in roots if p is not executable[0])
                 self.note(
-                    f"the file holds {len(roots)} independent processes; the executable one "
-                    f"'{executable[0].get('id')}' was imported and {left} left out (choose another with "
-                    "--process ID)",
+                    Message(
+                        "the file holds {count} independent processes; the executable one '{process}' was "
+                        "imported and {left} left out (choose another with --process ID)",
+                        count=len(roots),
+                        process=executable[0].get("id"),
+                        left=left,
+                    ),
                     line=executable[0].sourceline or 0,
                     element=executable[0].get("id", ""),
                 )
@@ -265,8 +312,12 @@ class Reader:
         if len(roots) != 1:
             names = ", ".join(f"'{p.get('id')}'" for p in (roots or with_nodes))
             self.problem(
-                f"the file holds {len(roots) or 'no'} independent processes ({names}); govflow imports one "
-                "process and the processes its call activities call: choose one with --process ID",
+                Message(
+                    "the file holds {count} independent processes ({names}); govflow imports one "
+                    "process and the processes its call activities call: choose one with --process ID",
+                    count=len(roots) or Message("no"),
+                    names=names,
+                ),
                 line=(roots or with_nodes)[0].sourceline or 0,
             )
             return []
@@ -284,7 +335,10 @@ class Reader:
                 if others_left_out:
                     continue  # said in the note above, or chosen with --process
                 self.problem(
-                    "this process is neither the main process nor called by it; govflow imports one process",
+                    Message(
+                        "this process is neither the main process nor called by it; "
+                        "govflow imports one process"
+                    ),
                     el=process,
                 )
         return order
@@ -301,10 +355,10 @@ class Reader:
         for element in elements:
             bpmn_id = element.get("id")
             if not bpmn_id:
-                self.problem(f"a <{local(element.tag)}> has no id", el=element)
+                self.problem(Message("a <{kind}> has no id", kind=local(element.tag)), el=element)
                 continue
             if bpmn_id in self.nodes:
-                self.problem(f"the id '{bpmn_id}' is used twice", el=element)
+                self.problem(Message("the id '{id}' is used twice", id=bpmn_id), el=element)
                 continue
             node = _Node(
                 el=element,
@@ -332,10 +386,12 @@ class Reader:
             target = self.nodes.get(flow_el.get("targetRef", ""))
             if source is None or target is None or source.process != pid or target.process != pid:
                 self.problem(
-                    "the sequence flow connects "
-                    f"'{flow_el.get('sourceRef', '')}' to '{flow_el.get('targetRef', '')}', "
-                    "which are not both "
-                    "flow nodes of this process",
+                    Message(
+                        "the sequence flow connects '{source}' to '{target}', which are not both "
+                        "flow nodes of this process",
+                        source=flow_el.get("sourceRef", ""),
+                        target=flow_el.get("targetRef", ""),
+                    ),
                     el=flow_el,
                 )
                 continue
@@ -355,8 +411,12 @@ class Reader:
             # Only one flow of an exclusive gateway is taken: several may share a target.
             if flow.source.process == pid and pair in seen_pairs and flow.source.kind != "exclusiveGateway":
                 self.problem(
-                    f"several sequence flows lead from '{pair[0]}' to '{pair[1]}' (BPMN would run "
-                    f"'{pair[1]}' once per flow); govflow keeps one path between two elements",
+                    Message(
+                        "several sequence flows lead from '{source}' to '{target}' (BPMN would run "
+                        "'{target}' once per flow); govflow keeps one path between two elements",
+                        source=pair[0],
+                        target=pair[1],
+                    ),
                     line=flow.line,
                 )
             seen_pairs.add(pair)
@@ -365,11 +425,13 @@ class Reader:
                 continue
             host = self.nodes.get(node.el.get("attachedToRef", ""))
             if host is None or host.process != pid:
-                self.problem("the boundary event is attached to no activity of this process", node=node)
+                self.problem(
+                    Message("the boundary event is attached to no activity of this process"), node=node
+                )
                 continue
             host.boundaries.append(node)
             if node.incoming:
-                self.problem("a boundary event cannot have incoming sequence flows", node=node)
+                self.problem(Message("a boundary event cannot have incoming sequence flows"), node=node)
         for lane_set in process.findall(f"{{{BPMN}}}laneSet"):
             self.read_lanes(lane_set)
         for node in [n for n in self.nodes.values() if n.process == pid and n.kind == "subProcess"]:
@@ -427,7 +489,9 @@ class Reader:
                 if code in self.departments:
                     lane.department = code
                 else:
-                    lane.problem = f"lane names department '{code}', which govflow does not know"
+                    lane.problem = Message(
+                        "lane names department '{code}', which govflow does not know", code=code
+                    )
                 return lane
             if ext.get("role") in ("applicant", "process"):
                 lane.role = ext.get("role")
@@ -465,12 +529,20 @@ class Reader:
             lane.role = "applicant"
             return
         label = lane.name or lane.bpmn_id
-        lane.problem = f"{what} '{label}' names no department govflow knows"
+        lane.problem = (
+            Message("pool '{name}' names no department govflow knows", name=label)
+            if what == "pool"
+            else Message("lane '{name}' names no department govflow knows", name=label)
+        )
 
     def check_lane_map(self) -> None:
         for key, code in self.lane_map.items():
             if key not in self.lane_map_used:
-                self.note(f"--lane-map '{key}={code}' matches no lane or pool of this file")
+                self.note(
+                    Message(
+                        "--lane-map '{entry}' matches no lane or pool of this file", entry=f"{key}={code}"
+                    )
+                )
 
     def refuse_unmapped_lanes(self) -> None:
         """One refusal per lane (or pool) whose tasks have no department, naming the options that fix it."""
@@ -481,12 +553,20 @@ class Reader:
                 BpmnProblem(
                     lane.line,
                     lane.bpmn_id,
-                    f"{lane.problem} (its tasks: {names}); name it after a department (code, Chinese or "
-                    f"English name), map it with --lane-map '{label}=CODE', or give --department CODE "
-                    f"for the tasks of unmapped lanes ({self.known_codes()})",
+                    Message(
+                        "{problem} (its tasks: {names}); name it after a department (code, Chinese or "
+                        "English name), map it with --lane-map '{label}=CODE', or give --department CODE "
+                        "for the tasks of unmapped lanes ({known})",
+                        problem=lane.problem,
+                        names=names,
+                        label=label,
+                        known=self.known_codes(),
+                    ),
                 )
             )
 
-    def known_codes(self) -> str:
+    def known_codes(self) -> Message:
         codes = sorted(self.departments)
-        return "known codes: " + ", ".join(codes[:20]) + (" ..." if len(codes) > 20 else "")
+        return Message(
+            "known codes: {codes}", codes=", ".join(codes[:20]) + (" ..." if len(codes) > 20 else "")
+        )

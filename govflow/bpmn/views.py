@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from govflow.accounts.permissions import is_admin
+from govflow.messages import engine_text
 from govflow.web.selectors import version_get_for_admin
 from govflow.web.views.common import admin_required
 
@@ -33,7 +34,10 @@ def _lane_map(text: str) -> tuple[dict[str, str], list[str]]:
         try:
             lane, code = lane_entry(line)
         except ValueError as exc:
-            problems.append(_("Lane map, line %(number)s: %(problem)s") % {"number": number, "problem": exc})
+            problems.append(
+                _("Lane map, line %(number)s: %(problem)s")
+                % {"number": number, "problem": engine_text(exc.args[0])}
+            )
             continue
         lanes[lane] = code
     return lanes, problems
@@ -94,7 +98,8 @@ def import_upload(request):
             process=process or None,
         )
     except BpmnError as exc:
-        context["problems"] = exc.lines(upload.name or "")
+        # each problem in the reader's language, at the same line and element
+        context["problems"] = [engine_text(line) for line in exc.lines(upload.name or "")]
         return render(request, "bpmn/import.html", context, status=400)
     messages.success(
         request,
@@ -118,7 +123,8 @@ def import_upload(request):
             % {"count": len(result.notes)},
         )
         lines = [
-            f"# - {' '.join(n.format(upload.name or '').split())}" for n in result.notes[:MAX_NOTES_SHOWN]
+            f"# - {' '.join(engine_text(n.format(upload.name or '')).split())}"
+            for n in result.notes[:MAX_NOTES_SHOWN]
         ]
         source = "# BPMN import notes (delete them once handled):\n" + "\n".join(lines) + "\n" + source
     return render(

@@ -24,6 +24,7 @@ from govflow.engine.definition import CASE_OUTCOMES, MAIN
 from govflow.engine.kinds import KINDS
 from govflow.engine.loader import SLUG_RE
 from govflow.engine.loader import _scan as scan_yaml
+from govflow.engine.problems import Message
 
 from .common import BPMN, BpmnProblem, to_identifier
 from .conditions import PLACEHOLDER_FIELD, Condition, placeholder, translate
@@ -40,6 +41,9 @@ GENERIC_LEGAL_BASIS = (
     " / Imported from BPMN timer boundary event {id}: cite the local rule that allows an automatic decision "
     "before publishing."
 )
+_NO_WAY_OUT = Message("has no outgoing sequence flow")
+_CANNOT_RUN = "govflow cannot run this model: {problem}"
+_CANNOT_RUN_RENAMED = "govflow cannot run this model ('{gid}' is '{element}' in the BPMN file): {problem}"
 _QUOTED = re.compile(r"'([a-z][a-z0-9_]{0,63})'")
 
 
@@ -124,8 +128,13 @@ class Writer:
                 spec["decimals"] = min(max(self.variables.decimals.get(field_id, 2), 0), 8)
             fields.append(spec)
             self.note(
-                f"the conditions read the variable '{original}': it became form field '{field_id}' "
-                f"({spec['type']}); give it proper labels and limits"
+                Message(
+                    "the conditions read the variable '{variable}': it became form field '{field}' ({type}); "
+                    "give it proper labels and limits",
+                    variable=original,
+                    field=field_id,
+                    type=spec["type"],
+                )
             )
         return form
 
@@ -136,23 +145,31 @@ class Writer:
         text = "".join(ext.itertext())
         where = ext.sourceline or 0
         if len(text) > 1_000_000:
-            self.problem(f"govflow:{what} is too large", el=ext)
+            self.problem(Message("govflow:{what} is too large", what=what), el=ext)
             return {}
         scanned = scan_yaml(text)
         if scanned:
             self.problem(
-                f"govflow:{what} is not valid: {scanned[0].message}", line=where + scanned[0].line - 1
+                Message("govflow:{what} is not valid: {problem}", what=what, problem=scanned[0].message),
+                line=where + scanned[0].line - 1,
             )
             return {}
         try:
             value = YAML(typ="rt", pure=True).load(text)
         except (YAMLError, RecursionError) as exc:
-            self.problem(f"govflow:{what} is not valid YAML: {getattr(exc, 'problem', exc)}", line=where)
+            self.problem(
+                Message(
+                    "govflow:{what} is not valid YAML: {problem}",
+                    what=what,
+                    problem=str(getattr(exc, "problem", exc)),
+                ),
+                line=where,
+            )
             return {}
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.problem(f"govflow:{what} must be a mapping", line=where)
+            self.problem(Message("govflow:{what} must be a mapping", what=what), line=where)
             return {}
         return value
 
@@ -163,10 +180,10 @@ class Writer:
         try:
             value = json.loads("".join(ext.itertext()) or "{}")
         except (ValueError, RecursionError):
-            self.problem("govflow:node is not valid JSON", node=node)
+            self.problem(Message("govflow:node is not valid JSON"), node=node)
             return {}
         if not isinstance(value, dict):
-            self.problem("govflow:node must be a JSON object", node=node)
+            self.problem(Message("govflow:node must be a JSON object"), node=node)
             return {}
         return value
 
@@ -174,9 +191,13 @@ class Writer:
         members = [n for n in self.nodes.values() if n.process == pid]
         starts = [n for n in members if n.kind == "startEvent"]
         if len(starts) != 1:
-            where = "the process" if pid == MAIN else f"process '{pid}'"
+            where = Message("the process") if pid == MAIN else Message("process '{process}'", process=pid)
             self.problem(
-                f"{where} has {len(starts)} start events; govflow needs exactly one none start event",
+                Message(
+                    "{where} has {count} start events; govflow needs exactly one none start event",
+                    where=where,
+                    count=len(starts),
+                ),
                 node=(starts[1] if len(starts) > 1 else (members[0] if members else None)),
             )
         items = CommentedSeq()
@@ -196,7 +217,7 @@ class Writer:
             if node.kind in GATEWAYS and len(_sources(node)) > 1 and len(node.outgoing) > 1:
                 node.entry = to_identifier(f"{node.gid}_join", self.taken)  # type: ignore[attr-defined]
             if node.boundaries and node.kind not in ("task", "userTask", "serviceTask", *CALLS):
-                self.problem("boundary events stand only on tasks", node=node)
+                self.problem(Message("boundary events stand only on tasks"), node=node)
         ordered = sorted(members, key=lambda n: (n.kind != "startEvent", n.line))
         for node in ordered:
             if node.consumed or node.kind == "boundaryEvent":
@@ -233,8 +254,10 @@ class Writer:
             self.title(item, node, ext, required=False)
             if self.message_definition(node) is not None:
                 self.note(
-                    "a message (or signal) start event became the start: a govflow case starts when the "
-                    "application is submitted, which is that message",
+                    Message(
+                        "a message (or signal) start event became the start: a govflow case starts when the "
+                        "application is submitted, which is that message"
+                    ),
                     node=node,
                 )
             self.single_next(item, node)
@@ -254,23 +277,29 @@ class Writer:
             handler = ext.get("handler")
             if not handler:
                 self.problem(
-                    "a service task needs govflow:handler naming a registered handler "
-                    f"({', '.join(sorted(self.handlers)) or 'none registered'}); "
-                    "govflow never runs code from "
-                    "the file",
+                    Message(
+                        "a service task needs govflow:handler naming a registered handler ({handlers}); "
+                        "govflow never runs code from the file",
+                        handlers=", ".join(sorted(self.handlers)) or Message("none registered"),
+                    ),
                     node=node,
                 )
             elif handler not in self.handlers:
                 self.problem(
-                    f"service handler '{handler}' is not registered "
-                    f"(registered: {', '.join(sorted(self.handlers))})",
+                    Message(
+                        "service handler '{handler}' is not registered (registered: {handlers})",
+                        handler=handler,
+                        handlers=", ".join(sorted(self.handlers)),
+                    ),
                     node=node,
                 )
             item["handler"] = handler or ""
             if isinstance(ext.get("inputs"), list):
                 item["inputs"] = _flow_seq(ext["inputs"])
             if node.boundaries:
-                self.problem("govflow takes timers only on user tasks, not on service tasks", node=node)
+                self.problem(
+                    Message("govflow takes timers only on user tasks, not on service tasks"), node=node
+                )
             self.single_next(item, node)
         elif kind in CALLS:
             item["type"] = "call"
@@ -278,8 +307,12 @@ class Writer:
             called = node.bpmn_id if kind == "subProcess" else node.el.get("calledElement", "")
             item["process"] = self.process_ids.get(called, "")
             if node.boundaries:
-                what = "call activities" if kind == "callActivity" else "sub-processes"
-                self.problem(f"govflow takes timers only on user tasks, not on {what}", node=node)
+                self.problem(
+                    Message("govflow takes timers only on user tasks, not on call activities")
+                    if kind == "callActivity"
+                    else Message("govflow takes timers only on user tasks, not on sub-processes"),
+                    node=node,
+                )
             item["outcomes"] = self.outcomes(node, "approved")
         elif kind in GATEWAYS:
             self.write_gateway(item, node, ext)
@@ -300,7 +333,7 @@ class Writer:
                 item["on_timeout"] = self.entry_of(timer.outgoing[0].target)
             else:
                 self.problem(
-                    "the deadline's timer event needs exactly one outgoing sequence flow", node=timer
+                    Message("the deadline's timer event needs exactly one outgoing sequence flow"), node=timer
                 )
         elif kind == "intermediateCatchEvent" and self.message_definition(node) is not None:
             item["type"] = "signal"
@@ -315,7 +348,7 @@ class Writer:
                 item.update(duration)
             self.single_next(item, node)
         else:  # pragma: no cover - check_subset lets nothing else through
-            self.problem(f"<{kind}> is outside govflow's BPMN subset", node=node)
+            self.problem(Message("<{kind}> is outside govflow's BPMN subset", kind=kind), node=node)
             return
         self.describe(item, node, ext)
         _after_title(item)
@@ -335,7 +368,7 @@ class Writer:
         ).strip()
         if docs:
             if len(docs) > 2000:
-                self.note("documentation longer than 2000 characters was cut", node=node)
+                self.note(Message("documentation longer than 2000 characters was cut"), node=node)
                 docs = docs[:1999] + "…"
             item["description"] = _flow_map({"zh": docs, "en": docs})
 
@@ -345,7 +378,12 @@ class Writer:
         outcome = ext.get("outcome")
         if outcome not in CASE_OUTCOMES:
             if outcome is not None:
-                self.problem(f"govflow:node outcome must be one of {', '.join(CASE_OUTCOMES)}", node=node)
+                self.problem(
+                    Message(
+                        "govflow:node outcome must be one of {outcomes}", outcomes=", ".join(CASE_OUTCOMES)
+                    ),
+                    node=node,
+                )
             outcome = "approved"
             self.default_ends += 1
         item["outcome"] = outcome
@@ -353,7 +391,7 @@ class Writer:
         if ext.get("certificates"):
             item["certificates"] = _yaml_value(ext["certificates"])
         if node.outgoing:
-            self.problem("an end event cannot have outgoing sequence flows", node=node)
+            self.problem(Message("an end event cannot have outgoing sequence flows"), node=node)
 
     def department(self, node: _Node) -> str | None:
         lane = node.lane
@@ -364,9 +402,13 @@ class Writer:
                 if lane not in self.defaulted_lanes:
                     self.defaulted_lanes.add(lane)
                     self.note(
-                        f"{lane.problem}; its tasks went to the default department "
-                        f"'{self.default_department}' (or map it with --lane-map '{lane.name or lane.bpmn_id}"
-                        "=CODE')",
+                        Message(
+                            "{problem}; its tasks went to the default department '{department}' (or map it "
+                            "with --lane-map '{label}=CODE')",
+                            problem=lane.problem,
+                            department=self.default_department,
+                            label=lane.name or lane.bpmn_id,
+                        ),
                         line=lane.line,
                         element=lane.bpmn_id,
                     )
@@ -377,8 +419,11 @@ class Writer:
             self.laneless.append(node.bpmn_id)
             return self.default_department
         self.problem(
-            "the task stands in no lane or pool naming a department; put it in a lane named after its "
-            f"department, or give --department CODE for such tasks ({self.known_codes()})",
+            Message(
+                "the task stands in no lane or pool naming a department; put it in a lane named after its "
+                "department, or give --department CODE for such tasks ({known})",
+                known=self.known_codes(),
+            ),
             node=node,
         )
         return None
@@ -425,7 +470,7 @@ class Writer:
             fraction = _hours(reminder.duration) / _hours(timer.duration)
             if not 0 < fraction <= 0.99:
                 self.problem(
-                    "the non-interrupting timer (a reminder) must fire before the interrupting one",
+                    Message("the non-interrupting timer (a reminder) must fire before the interrupting one"),
                     node=reminder,
                 )
             else:
@@ -445,8 +490,11 @@ class Writer:
             outcomes["reject"] = target
         else:
             self.problem(
-                f"the interrupting timer leads to '{timer.outgoing[0].target.bpmn_id}', which is neither the "
-                "task's approval nor its rejection path; govflow decides a timed-out task approve or reject",
+                Message(
+                    "the interrupting timer leads to '{target}', which is neither the task's approval nor "
+                    "its rejection path; govflow decides a timed-out task approve or reject",
+                    target=timer.outgoing[0].target.bpmn_id,
+                ),
                 node=timer,
             )
             return None
@@ -455,8 +503,11 @@ class Writer:
         if not isinstance(basis, str) or not basis.strip():
             basis = GENERIC_LEGAL_BASIS.format(id=timer.bpmn_id)
             self.note(
-                f"the interrupting timer decides the task '{on_breach}' when it fires (silent consent or "
-                "refusal): write the local rule that allows it in sla.legal_basis",
+                Message(
+                    "the interrupting timer decides the task '{outcome}' when it fires (silent consent or "
+                    "refusal): write the local rule that allows it in sla.legal_basis",
+                    outcome=on_breach,
+                ),
                 node=timer,
             )
         sla["legal_basis"] = basis
@@ -470,7 +521,9 @@ class Writer:
         interrupting = [b for b in node.boundaries if b.el.get("cancelActivity", "true") != "false"]
         if len(node.boundaries) > len(interrupting) or len(interrupting) > 1:
             self.problem(
-                "an applicant's correction takes one interrupting timer (its deadline) and nothing else",
+                Message(
+                    "an applicant's correction takes one interrupting timer (its deadline) and nothing else"
+                ),
                 node=node,
             )
         self.single_next(item, node)
@@ -478,7 +531,9 @@ class Writer:
             timer = interrupting[0]
             duration = self.timer_duration(timer)
             if len(timer.outgoing) != 1:
-                self.problem("the deadline timer needs exactly one outgoing sequence flow", node=timer)
+                self.problem(
+                    Message("the deadline timer needs exactly one outgoing sequence flow"), node=timer
+                )
             elif duration is not None:
                 item["deadline"] = _flow_map(duration)
                 item["on_timeout"] = timer.outgoing[0].target.gid
@@ -508,12 +563,12 @@ class Writer:
         an activity with several outgoing flows (BPMN's uncontrolled flow)."""
         flows = node.outgoing
         if not flows:
-            self.problem("has no outgoing sequence flow", node=node)
+            self.problem(_NO_WAY_OUT, node=node)
             return None
         if len(flows) == 1 and flows[0].condition is None:
             return self.entry_of(flows[0].target)
         if len(flows) == 1:
-            self.note("the condition on the only outgoing flow was ignored", node=node)
+            self.note(Message("the condition on the only outgoing flow was ignored"), node=node)
             return self.entry_of(flows[0].target)
         conditional = any(f.condition is not None for f in flows)
         split = CommentedMap()
@@ -524,8 +579,13 @@ class Writer:
         else:
             split["next"] = _flow_seq([self.entry_of(f.target) for f in flows])
         self.note(
-            f"the activity has {len(flows)} outgoing flows (BPMN's implicit split); they start from "
-            f"{split['type']} gateway '{split['id']}'",
+            Message(
+                "the activity has {count} outgoing flows (BPMN's implicit split); they start from "
+                "{kind} gateway '{gateway}'",
+                count=len(flows),
+                kind=split["type"],
+                gateway=split["id"],
+            ),
             node=node,
         )
         self.after.append(split)
@@ -541,21 +601,26 @@ class Writer:
             join["next"] = node.gid
             self.items.append(join)
             self.note(
-                f"the gateway both joins and splits; it became join '{join['id']}' and split", node=node
+                Message(
+                    "the gateway both joins and splits; it became join '{join}' and split", join=join["id"]
+                ),
+                node=node,
             )
         item["type"] = kind
         self.title(item, node, ext, required=False)
         flows = node.outgoing
         if not flows:
-            self.problem("has no outgoing sequence flow", node=node)
+            self.problem(_NO_WAY_OUT, node=node)
             return
         if len(flows) == 1:
             if flows[0].condition is not None:
-                self.note("the condition on the gateway's only outgoing flow was ignored", node=node)
+                self.note(Message("the condition on the gateway's only outgoing flow was ignored"), node=node)
             item["next"] = self.entry_of(flows[0].target)
         elif kind == "parallel":
             if any(f.condition is not None for f in flows):
-                self.problem("the flows leaving a parallel gateway cannot carry conditions", node=node)
+                self.problem(
+                    Message("the flows leaving a parallel gateway cannot carry conditions"), node=node
+                )
             item["next"] = _flow_seq([self.entry_of(f.target) for f in flows])
         else:
             item["branches"] = self.branches(node, flows, node.gid, exclusive=kind == "exclusive")
@@ -568,7 +633,9 @@ class Writer:
         comments: list[str] = []
         default_id = node.default_flow
         if default_id and default_id not in {f.id for f in flows}:
-            self.problem(f"the default flow '{default_id}' does not leave this element", node=node)
+            self.problem(
+                Message("the default flow '{flow}' does not leave this element", flow=default_id), node=node
+            )
         if exclusive:
             if node.routing_refused:
                 return seq
@@ -589,8 +656,11 @@ class Writer:
                 else:
                     if condition.translated:
                         self.note(
-                            f"the condition {condition.original!r} was translated to "
-                            f"{condition.text!r}; check it",
+                            Message(
+                                "the condition {original} was translated to {text}; check it",
+                                original=repr(condition.original),
+                                text=repr(condition.text),
+                            ),
                             line=flow.line,
                             element=flow.id,
                         )
@@ -600,8 +670,12 @@ class Writer:
             always = [b["to"] for b in seq if b.get("when") == "true"]
             if len(always) > 1:
                 self.problem(
-                    f"{_gateway_label(node)}: the conditions of {len(always)} flows are always true, so only "
-                    "the first could ever be taken; give them conditions that tell them apart",
+                    Message(
+                        "{gateway}: the conditions of {count} flows are always true, so only the first could "
+                        "ever be taken; give them conditions that tell them apart",
+                        gateway=_gateway_label(node),
+                        count=len(always),
+                    ),
                     node=node,
                 )
         if comments:
@@ -619,8 +693,12 @@ class Writer:
         conditioned = [f for f in flows if f.id != default_id and f not in bare]
         if conditioned and len(bare) == 1 and not default_id:
             self.note(
-                f"flow '{bare[0].id}' of {_gateway_label(node)} has no condition: it became the default "
-                "branch (taken when no other condition holds)",
+                Message(
+                    "flow '{flow}' of {gateway} has no condition: it became the default branch (taken when "
+                    "no other condition holds)",
+                    flow=bare[0].id,
+                    gateway=_gateway_label(node),
+                ),
                 line=bare[0].line,
                 element=bare[0].id,
             )
@@ -628,10 +706,19 @@ class Writer:
         named = ", ".join(f"'{f.id}'" + (f" ({f.name!r})" if f.name else "") for f in bare)
         if conditioned or default_id:
             self.problem(
-                f"flows {named} of {_gateway_label(node)} carry no condition besides "
-                + ("the default flow" if default_id else "one another")
-                + "; an exclusive gateway takes one flow, so give each a condition (one may be the "
-                "default flow)",
+                Message(
+                    "flows {flows} of {gateway} carry no condition besides the default flow; an exclusive "
+                    "gateway takes one flow, so give each a condition (one may be the default flow)",
+                    flows=named,
+                    gateway=_gateway_label(node),
+                )
+                if default_id
+                else Message(
+                    "flows {flows} of {gateway} carry no condition besides one another; an exclusive gateway "
+                    "takes one flow, so give each a condition (one may be the default flow)",
+                    flows=named,
+                    gateway=_gateway_label(node),
+                ),
                 node=node,
             )
             return False
@@ -640,15 +727,23 @@ class Writer:
             len(before) == 1 and before[0].kind in ("task", "userTask") and self.is_correction(before[0])
         )
         where = (
-            "it follows an applicant's correction, whose submission decides nothing"
+            Message("it follows an applicant's correction, whose submission decides nothing")
             if after_correction
-            else "it does not stand right after a department's review task, whose decision could choose"
+            else Message(
+                "it does not stand right after a department's review task, whose decision could choose"
+            )
         )
         self.problem(
-            f"none of the {len(flows)} flows ({named}) leaving {_gateway_label(node)} carries a condition, "
-            f"so nothing chooses between them; {where}. Give each flow a condition (one may be the default "
-            "flow), or put the gateway right after the review task and name its flows after the decision "
-            "(通过 / 不通过 / 退回, approve / reject / return)",
+            Message(
+                "none of the {count} flows ({flows}) leaving {gateway} carries a condition, so nothing "
+                "chooses between them; {where}. Give each flow a condition (one may be the default flow), "
+                "or put the gateway right after the review task and name its flows after the decision "
+                "(通过 / 不通过 / 退回, approve / reject / return)",
+                count=len(flows),
+                flows=named,
+                gateway=_gateway_label(node),
+                where=where,
+            ),
             node=node,
         )
         return False
@@ -660,15 +755,21 @@ class Writer:
         validation until an admin rewrites it."""
         language = condition.language or "unspecified"
         original = " ".join(condition.original.split())
-        reason = f" ({condition.reason})" if condition.reason else ""
+        because = Message(" ({reason})", reason=condition.reason) if condition.reason else ""
         if not self.keep_conditions:
             self.problems.append(
                 BpmnProblem(
                     flow.line,
                     flow.id,
-                    f"the condition {original!r} (language {language}) cannot be translated into govflow's "
-                    f"condition language{reason}; rewrite it in the model (docs/process-language.md section "
-                    "14), or import with --keep-conditions to keep it as a placeholder for an admin to edit",
+                    Message(
+                        "the condition {condition} (language {language}) cannot be translated into "
+                        "govflow's condition language{because}; rewrite it in the model "
+                        "(docs/process-language.md section 14), or import with --keep-conditions to keep it "
+                        "as a placeholder for an admin to edit",
+                        condition=repr(original),
+                        language=language,
+                        because=because,
+                    ),
                 )
             )
             branch["when"] = "false"
@@ -679,8 +780,14 @@ class Writer:
         branch["when"] = placeholder(condition.original)
         self.placeholders.append(branch)
         self.note(
-            f"the condition {original!r} (language {language}) could not be translated{reason}; it stands as "
-            f"a placeholder naming '{PLACEHOLDER_FIELD}', which fails validation until an admin rewrites it",
+            Message(
+                "the condition {condition} (language {language}) could not be translated{because}; it "
+                "stands as a placeholder naming '{field}', which fails validation until an admin rewrites it",
+                condition=repr(original),
+                language=language,
+                because=because,
+                field=PLACEHOLDER_FIELD,
+            ),
             line=flow.line,
             element=flow.id,
         )
@@ -708,11 +815,11 @@ class Writer:
         for gid in _QUOTED.findall(message):
             node = self.by_gid.get(gid)
             if node is not None:
-                text = message
-                if gid != node.bpmn_id:
-                    text = message.replace(f"'{gid}'", f"'{gid}' ({node.bpmn_id})", 1)
-                return BpmnProblem(node.line, node.bpmn_id, f"govflow cannot run this model: {text}")
-        return BpmnProblem(0, "", f"govflow cannot run this model: {message}")
+                if gid == node.bpmn_id:
+                    return BpmnProblem(node.line, node.bpmn_id, Message(_CANNOT_RUN, problem=message))
+                renamed = Message(_CANNOT_RUN_RENAMED, gid=gid, element=node.bpmn_id, problem=message)
+                return BpmnProblem(node.line, node.bpmn_id, renamed)
+        return BpmnProblem(0, "", Message(_CANNOT_RUN, problem=message))
 
 
 def _label(name: str, given: Any, *, fallback: str) -> CommentedMap:
@@ -762,8 +869,10 @@ def _yaml_value(value: Any) -> Any:
     return value
 
 
-def _gateway_label(node: _Node) -> str:
-    return f"exclusive gateway '{node.bpmn_id}'" + (f" ({node.name!r})" if node.name else "")
+def _gateway_label(node: _Node) -> Message:
+    if node.name:
+        return Message("exclusive gateway '{gateway}' ({name})", gateway=node.bpmn_id, name=repr(node.name))
+    return Message("exclusive gateway '{gateway}'", gateway=node.bpmn_id)
 
 
 def _sources(node: _Node) -> set[str]:
