@@ -315,7 +315,13 @@ class Reader:
                 Message(
                     "the file holds {count} independent processes ({names}); govflow imports one "
                     "process and the processes its call activities call: choose one with --process ID",
-                    count=len(roots) or Message("no"),
+                    count=len(roots),
+                    names=names,
+                )
+                if roots
+                else Message(
+                    "the file holds no independent process ({names}); govflow imports one "
+                    "process and the processes its call activities call: choose one with --process ID",
                     names=names,
                 ),
                 line=(roots or with_nodes)[0].sourceline or 0,

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.web.conftest import login, submitted
@@ -22,8 +26,14 @@ def upload(name: str, data: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type="application/xml")
 
 
+def english(client):
+    """The console in English (it is Chinese unless the reader chooses)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
 def test_an_admin_imports_a_model_into_the_editor(process_admin):
-    client = login(process_admin)
+    client = english(login(process_admin))
     assert client.get("/bpmn/import/").status_code == 200
     data = (
         CORPUS / "camunda-bpm-platform" / "gateway__ExclusiveGatewayTest.testDivergingExclusiveGateway.bpmn"
@@ -39,7 +49,7 @@ def test_an_admin_imports_a_model_into_the_editor(process_admin):
 
 def test_a_condition_govflow_cannot_read_is_refused_with_its_text(process_admin):
     # The console keeps no placeholders: the XPath condition of advert_permit.bpmn is refused.
-    client = login(process_admin)
+    client = english(login(process_admin))
     data = (CORPUS / "govflow" / "advert_permit.bpmn").read_bytes()
     response = client.post("/bpmn/import/", {"file": upload("advert.bpmn", data), "department": ""})
     assert response.status_code == 400
@@ -50,8 +60,33 @@ def test_a_condition_govflow_cannot_read_is_refused_with_its_text(process_admin)
     )
 
 
+def test_a_refused_import_reads_in_the_readers_language_at_the_same_element_and_line(process_admin):
+    # The refusal, the condition's reason inside it and the place it points at:
+    # Chinese for a Chinese reader, English for an English one, the same line and element.
+    data = (CORPUS / "govflow" / "advert_permit.bpmn").read_bytes()
+    said = {}
+    for language in ("zh-hans", "en"):
+        client = login(process_admin)
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        response = client.post("/bpmn/import/", {"file": upload("advert.bpmn", data), "department": ""})
+        assert response.status_code == 400
+        said[language] = next(p for p in response.context["problems"] if "f_struct" in p)
+        assert said[language] in html.unescape(response.content.decode())
+    chinese, english = said["zh-hans"], said["en"]
+    assert chinese.startswith("advert.bpmn:50：元素 'f_struct'：条件 ")
+    assert "无法转换为 govflow 的条件语言（其中调用了 'getDataObject(...)'" in chinese
+    assert "cannot" not in chinese
+    assert "element" not in chinese
+    assert english.startswith("advert.bpmn:50: element 'f_struct': the condition ")
+    assert "cannot be translated into govflow's condition language (it calls 'getDataObject(...)'" in english
+    assert not re.search(r"[\u4e00-\u9fff]", english)
+    for both in ("getDataObject('site')/height > 10", "--keep-conditions", "docs/process-language.md"):
+        assert both in chinese
+        assert both in english
+
+
 def test_a_refused_model_lists_its_problems(process_admin):
-    client = login(process_admin)
+    client = english(login(process_admin))
     data = (CORPUS / "miwg" / "C.9.1.bpmn").read_bytes()
     response = client.post("/bpmn/import/", {"file": upload("C.9.1.bpmn", data), "department": "tax"})
     assert response.status_code == 400
@@ -126,7 +161,7 @@ def test_the_console_shows_the_viewer_and_offers_the_download(process_admin):
 def test_the_console_takes_a_lane_map_like_the_command(process_admin):
     from .test_lane_map import laned
 
-    client = login(process_admin)
+    client = english(login(process_admin))
     data = laned(("L0", "窗口"), ("L1", "科长")).encode()
     refused = client.post("/bpmn/import/", {"file": upload("lanes.bpmn", data), "department": ""})
     assert refused.status_code == 400
@@ -160,14 +195,14 @@ def test_a_malformed_lane_map_line_is_named_and_the_form_keeps_what_was_typed(pr
     )
     assert response.status_code == 400
     assert response.context["problems"] == [
-        "泳道映射第 2 行：'科长': expected LANE=CODE, e.g. '市场监管=market_regulation'"
+        "泳道映射第 2 行：'科长'：格式应为 泳道=部门代码，例如 '市场监管=market_regulation'"
     ]
     page = response.content.decode()
     assert "窗口=market_regulation\n科长</textarea>" in page
     assert 'name="keep_conditions" checked' in page
     unknown = client.post("/bpmn/import/", {"file": upload("lanes.bpmn", data), "lane_map": "窗口=nowhere"})
     assert unknown.status_code == 400
-    assert any("'nowhere' is not a department code" in p for p in unknown.context["problems"])
+    assert any("'nowhere' 不是 govflow 已知的部门代码" in p for p in unknown.context["problems"])
 
 
 def test_keep_conditions_in_the_console_leaves_placeholders_to_edit(process_admin):

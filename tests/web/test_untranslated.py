@@ -287,3 +287,92 @@ def test_a_refusal_reads_in_chinese_on_the_web_and_in_the_api():
     assert "t3" in chinese
     assert HAN.search(chinese)
     assert english == "task 't3' is not open"
+
+
+# The BPMN importer's refusals and notes reach an administrator (the
+# console's import page, the import command): each is made with Message.
+# (the call, and which of its arguments is the message)
+BPMN_CALLS = {"problem": 0, "note": 0, "refuse": 0, "BpmnProblem": 2, "DurationError": 0}
+
+
+def _bpmn_writes_text(node: ast.AST) -> bool:
+    """_writes_text, where an empty string (no reason, no subject) says nothing."""
+    if isinstance(node, ast.Constant) and node.value == "":
+        return False
+    if isinstance(node, ast.IfExp):
+        return _bpmn_writes_text(node.body) or _bpmn_writes_text(node.orelse)
+    return _writes_text(node)
+
+
+def bpmn_problems_not_templated(root: Path) -> list[str]:
+    """The places in `root` where a BPMN problem, note or condition reason is
+    written as a plain string or an f-string instead of a Message."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            texts = [k.value for k in node.keywords if name == "Condition" and k.arg == "reason"]
+            if name in BPMN_CALLS and len(node.args) > BPMN_CALLS[name]:
+                texts.append(node.args[BPMN_CALLS[name]])
+            if any(_bpmn_writes_text(text) for text in texts):
+                found.append(f"{path.relative_to(root.parent).as_posix()}:{node.lineno}")
+    return found
+
+
+def test_the_bpmn_importer_writes_its_problems_as_message_templates():
+    assert bpmn_problems_not_templated(BASE / "govflow" / "bpmn") == []
+
+
+def test_the_bpmn_scan_finds_a_plain_problem_and_an_f_string(tmp_path):
+    bpmn = tmp_path / "bpmn"
+    bpmn.mkdir()
+    (bpmn / "reading.py").write_text(
+        "def read(self, node, el, text):\n"
+        '    self.problem(f"the id {node} is used twice", el=el)\n'
+        '    self.note("the process was skipped", node=node)\n'
+        '    return Condition(text, "", None, reason=f"govflow has no operator {text}")\n'
+        "def fine(self, node, hint, text):\n"
+        "    self.problem(Message(\"the id '{id}' is used twice\", id=node), node=node)\n"
+        "    self.problem(hint, node=node)\n"
+        '    return Condition(text, "", None, reason="" if text else Message("it is empty"))\n',
+        encoding="utf-8",
+    )
+    assert bpmn_problems_not_templated(bpmn) == [
+        "bpmn/reading.py:2",
+        "bpmn/reading.py:3",
+        "bpmn/reading.py:4",
+    ]
+
+
+def _bpmn_messages() -> set[str]:
+    found = set()
+    for path in sorted((BASE / "govflow" / "bpmn").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Message" and node.args:
+                first = node.args[0]
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    found.add(first.value)
+    from govflow.bpmn import writing
+
+    found.update((writing._CANNOT_RUN, writing._CANNOT_RUN_RENAMED))
+    return found
+
+
+def test_every_bpmn_importer_message_has_a_chinese_translation_with_the_same_fields():
+    from django.utils import translation
+
+    templates = _bpmn_messages()
+    assert len(templates) > 100
+    missing, broken = [], []
+    with translation.override("zh-hans"):
+        for template in sorted(templates):
+            chinese = translation.gettext(template)
+            words = WORD.search(re.sub(r"{\w+}", "", template))
+            if words and (chinese == template or not HAN.search(chinese)):
+                missing.append(template)
+            elif set(re.findall(r"{(\w+)", chinese)) != set(re.findall(r"{(\w+)", template)):
+                broken.append(template)
+    assert missing == [], "translate in govflow/bpmn/locale/zh_Hans: " + " | ".join(missing)
+    assert broken == []
