@@ -13,7 +13,9 @@
   padding), and RAR and 7-Zip signatures.
 - PDFs, images and OLE files (doc, xls) are then opened with a real parser
   (govflow.security.inspector: qpdf, Pillow, olefile) in a child process
-  with a memory and CPU limit: a PDF that qpdf cannot read without repairing
+  of their own with a memory, CPU and wall-clock limit, forked for that one
+  file by a resident inspection server this process starts when it first
+  needs it (and again if it has died): a PDF that qpdf cannot read without repairing
   it, that is encrypted, has data after its last %%EOF, or anywhere (object
   streams included, names decoded) a JavaScript, Launch, GoToR/GoToE,
   SubmitForm, ImportData or RichMedia action, XFA or an embedded file is
@@ -33,10 +35,12 @@ import logging
 import mmap
 import os
 import re
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -219,9 +223,112 @@ def _on_disk(upload) -> Iterator[str]:
             os.unlink(handle.name)
 
 
+class _Server:
+    """The inspection server of this process: `python -I inspector.py
+    --serve`, reached over a Unix datagram socket."""
+
+    def __init__(self, python: str, script: Path):
+        self.key = (os.getpid(), python, str(script))
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.process = subprocess.Popen(
+                [python, "-I", str(script), "--serve"],
+                stdin=theirs,
+                stdout=subprocess.DEVNULL,
+                close_fds=True,
+            )
+        except OSError:
+            self.control.close()
+            raise
+        finally:
+            theirs.close()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        self.control.close()  # the server's end reads end-of-file and it exits
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=1)
+
+
+_server: _Server | None = None
+_server_lock = threading.Lock()
+
+
+def _send(request: bytes, reply: socket.socket) -> _Server | None:
+    """Hand the request and the socket to answer on to this process's
+    inspection server, starting it (or replacing a dead one) first."""
+    global _server
+    python = _setting("GOVFLOW_UPLOAD_CHECK_PYTHON", "") or sys.executable
+    with _server_lock:
+        for _attempt in range(2):
+            server = _server
+            if server is not None and (
+                server.key != (os.getpid(), python, str(INSPECTOR)) or not server.alive()
+            ):
+                if server.key[0] == os.getpid():
+                    server.stop()
+                server = _server = None  # a forked process starts its own
+            if server is None:
+                try:
+                    server = _server = _Server(python, INSPECTOR)
+                except OSError:
+                    log.exception("the upload inspection server could not start")
+                    return None
+            try:
+                socket.send_fds(server.control, [request], [reply.fileno()])
+                return server
+            except OSError:
+                log.warning("the upload inspection server is gone; starting another")
+                server.stop()
+                _server = None
+    return None
+
+
+def _ask(kind: str, limits: dict, path: str) -> tuple[bytes, _Server | None]:
+    """The child's answer (empty if it gave none) and the server that forked it."""
+    request = json.dumps({"kind": kind, "limits": limits, "path": os.path.abspath(path)}).encode()
+    ours, theirs = socket.socketpair()
+    with ours:
+        try:
+            server = _send(request, theirs)
+        finally:
+            theirs.close()  # only the server and then the child hold it now: their end is our end-of-file
+        if server is None:
+            return b"", None
+        # The child's alarm ends it at the wall-clock limit; this waits a little longer.
+        ours.settimeout(inspector.wall_seconds(limits) + 5)
+        answer = b""
+        while chunk := ours.recv(CHUNK):
+            answer += chunk
+        return answer, server
+
+
+def _died(server: _Server) -> bool:
+    """Whether the server itself ended (killed between taking a request and
+    forking its child), rather than the child: the server's descriptors close
+    as it exits, a moment before it can be waited for."""
+    try:
+        server.process.wait(timeout=0.2)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+def inspection_server_pid() -> int | None:
+    """The pid of this process's inspection server, if one is running."""
+    server = _server
+    return (
+        server.process.pid if server is not None and server.key[0] == os.getpid() and server.alive() else None
+    )
+
+
 def inspect(kind: str, path: str) -> list[str]:
     """The inspector's findings for the file at `path`; ["unchecked"] when it
-    ran out of time, ran out of its CPU limit or crashed."""
+    ran out of time, memory or its CPU limit, or crashed."""
     limits = {
         "max_pixels": int(_setting("GOVFLOW_IMAGE_MAX_PIXELS", 100_000_000)),
         "trailing_bytes": int(_setting("GOVFLOW_PDF_MAX_TRAILING_BYTES", 1024)),
@@ -230,29 +337,20 @@ def inspect(kind: str, path: str) -> list[str]:
     }
     if not _setting("GOVFLOW_UPLOAD_CHECK_ISOLATED", True):
         return inspector.findings(kind, path, limits)
-    python = _setting("GOVFLOW_UPLOAD_CHECK_PYTHON", "") or sys.executable
+    for _attempt in range(2):
+        try:
+            answer, server = _ask(kind, limits, path)
+        except TimeoutError:
+            log.warning("upload check of a %s file timed out", kind)
+            return ["unchecked"]
+        if answer or server is None or not _died(server):
+            break
     try:
-        result = subprocess.run(
-            [python, "-I", str(INSPECTOR), kind, json.dumps(limits), path],
-            capture_output=True,
-            timeout=limits["cpu_seconds"] * 2 + 5,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        log.warning("upload check of a %s file timed out", kind)
-        return ["unchecked"]
-    if result.returncode != 0:
-        log.warning(
-            "upload check of a %s file ended with %s: %s",
-            kind,
-            result.returncode,
-            result.stderr.decode("utf-8", "replace")[-500:],
-        )
-        return ["unchecked"]
-    try:
-        found = json.loads(result.stdout)
+        found = json.loads(answer)
     except ValueError:
+        log.warning(
+            "upload check of a %s file ended without an answer (the parser crashed or was stopped)", kind
+        )
         return ["unchecked"]
     return [str(code) for code in found] if isinstance(found, list) else ["unchecked"]
 

@@ -426,7 +426,8 @@ GOVFLOW_ARCHIVE_MAX_UNPACKED_MB = 100
 GOVFLOW_ARCHIVE_MAX_RATIO = 100
 GOVFLOW_IMAGE_MAX_PIXELS = 100_000_000
 # PDFs, images and doc/xls files are opened with real parsers (qpdf, Pillow,
-# olefile) in a child process with these limits (govflow.security.inspector);
+# olefile) in a child process per file, forked by a resident inspection server,
+# with these limits (govflow.security.inspector);
 # a file that exceeds them is refused. Bytes allowed after a PDF's last %%EOF.
 GOVFLOW_UPLOAD_CHECK_MEMORY_MB = int(os.environ.get("GOVFLOW_UPLOAD_CHECK_MEMORY_MB", "1024"))
 GOVFLOW_UPLOAD_CHECK_SECONDS = int(os.environ.get("GOVFLOW_UPLOAD_CHECK_SECONDS", "30"))

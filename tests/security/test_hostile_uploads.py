@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -138,8 +141,48 @@ def test_an_inspection_that_runs_out_of_memory_refuses_the_file(draft, applicant
 
 
 def test_the_inspection_runs_in_a_child_process(draft, applicant, monkeypatch):
-    """A parser crash costs the upload, not the web process."""
+    """A parser crash costs the upload, not the web process, nor the
+    inspection server: the next file is checked by the same server."""
     monkeypatch.setattr(uploads, "INSPECTOR", Path(__file__).parent / "data" / "crash.py")
+    for _ in range(2):
+        with pytest.raises(FormInvalid) as caught:
+            add(draft, applicant, "scan", "a.pdf", PDF_BYTES, "application/pdf")
+        assert "could not be checked" in caught.value.fields["scan"][0]
+        server = uploads.inspection_server_pid()
+        assert server is not None
+        assert server != os.getpid()
+    assert uploads.inspection_server_pid() == server
+
+
+def test_an_inspection_that_outlasts_its_time_is_refused(draft, applicant, monkeypatch, settings):
+    """A parser stuck without using CPU is stopped by the wall-clock limit
+    (twice the CPU seconds and five)."""
+    settings.GOVFLOW_UPLOAD_CHECK_SECONDS = 1
+    monkeypatch.setattr(uploads, "INSPECTOR", Path(__file__).parent / "data" / "hang.py")
+    started = time.monotonic()
     with pytest.raises(FormInvalid) as caught:
         add(draft, applicant, "scan", "a.pdf", PDF_BYTES, "application/pdf")
     assert "could not be checked" in caught.value.fields["scan"][0]
+    assert time.monotonic() - started < 12
+    assert not Attachment.objects.exists()
+
+
+def test_a_dead_inspection_server_is_replaced(draft, applicant):
+    add(draft, applicant, "scan", "one.pdf", PDF_BYTES, "application/pdf")
+    first = uploads.inspection_server_pid()
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    add(draft, applicant, "scan", "two.pdf", PDF_BYTES, "application/pdf")
+    assert uploads.inspection_server_pid() not in (None, first)
+    assert Attachment.objects.filter(case=draft).count() == 2
+
+
+def test_the_limits_are_set_in_each_files_own_process(draft, applicant, settings):
+    """Memory and CPU limits are per file: a file checked after a refused one
+    has its full allowance again, and the server keeps no limit of its own."""
+    settings.GOVFLOW_UPLOAD_CHECK_MEMORY_MB = 20
+    with pytest.raises(FormInvalid):
+        add(draft, applicant, "scan", "a.pdf", PDF_BYTES, "application/pdf")
+    settings.GOVFLOW_UPLOAD_CHECK_MEMORY_MB = 1024
+    add(draft, applicant, "scan", "b.pdf", PDF_BYTES, "application/pdf")
+    assert Attachment.objects.filter(case=draft).count() == 1
