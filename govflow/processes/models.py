@@ -99,3 +99,22 @@ class ProcessProposal(models.Model):
 
     def __str__(self) -> str:
         return f"proposal {self.pk} of {self.template.code}"
+
+
+class ProcessDraft(models.Model):
+    """A template's working text from the process designer: saved as often
+    as the administrator likes, never run. Publishing stays the editor's
+    (and the four-eyes proposal's) business; one draft per template."""
+
+    template = models.OneToOneField(ProcessTemplate, on_delete=models.CASCADE, related_name="draft")
+    source = models.TextField(_("YAML source"))
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("process draft")
+
+    def __str__(self) -> str:
+        return f"{self.template.code} draft"

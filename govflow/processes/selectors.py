@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from govflow.errors import NotFound
 
-from .models import ProcessProposal, ProposalStatus
+from .models import ProcessDraft, ProcessProposal, ProposalStatus
 
 
 def proposal_pending(*, template) -> ProcessProposal | None:
@@ -32,3 +32,8 @@ def proposal_get(*, code: str, pk: int) -> ProcessProposal:
     if found is None:
         raise NotFound("proposal not found")
     return found
+
+
+def template_draft(*, template) -> ProcessDraft | None:
+    """The designer's saved working text of a template, if any."""
+    return ProcessDraft.objects.filter(template=template).first()

@@ -140,3 +140,40 @@ def process_publish(
         ]
     )
     return version
+
+
+MAX_DRAFT = 500_000
+
+
+@transaction.atomic
+def template_draft_save(*, code: str, source: str, actor, now: datetime | None = None):
+    """Keep the designer's working text of a template (its draft). Nothing
+    runs on a draft and publishing is unchanged: the text editor publishes
+    it like any other text. The draft must stay the template's (same id)."""
+    from django.utils.translation import gettext as _
+
+    from .models import ProcessDraft
+
+    template = ProcessTemplate.objects.select_for_update().filter(code=code).first()
+    if template is None:
+        raise InvalidInput(_("There is no template %(code)s.") % {"code": code}, code="not_found")
+    if len(source) > MAX_DRAFT:
+        raise InvalidInput(_("The text is too long to keep as a draft."), code="too_long")
+    if document_id(source) != code:
+        raise InvalidInput(
+            _("The draft's id must stay %(code)s; a different id is a different template.") % {"code": code},
+            code="wrong_id",
+        )
+    draft, _created = ProcessDraft.objects.update_or_create(
+        template=template,
+        defaults={"source": source, "updated_at": now or timezone.now(), "updated_by": actor},
+    )
+    return draft
+
+
+def document_id(source: str) -> str | None:
+    """The template's top-level id, read off its line (no YAML is built)."""
+    import re
+
+    found = re.search(r"""^id:[ \t]*['"]?([A-Za-z0-9_-]+)['"]?[ \t]*(?:#.*)?$""", source, re.M)
+    return found[1] if found else None

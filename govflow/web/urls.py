@@ -60,6 +60,7 @@ urlpatterns = [
     path("console/", console.home, name="console"),
     path("console/editor/", console.editor, name="console_editor"),
     path("console/templates/<slug:code>/", console.template_detail, name="console_template"),
+    path("console/templates/<slug:code>/designer/", console.designer, name="console_designer"),
     path(
         "console/templates/<slug:code>/second-approval/",
         console.second_approval,

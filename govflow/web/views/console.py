@@ -13,10 +13,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from govflow.accounts.selectors import department_names
 from govflow.errors import GovflowError, InvalidInput
-from govflow.messages import error_text, translated_problems
+from govflow.messages import engine_text, error_text, translated_problems
 from govflow.processes import proposals
 from govflow.processes.diff import template_diff
-from govflow.processes.selectors import proposal_get, proposal_pending, proposals_recent
+from govflow.processes.selectors import proposal_get, proposal_pending, proposals_recent, template_draft
 from govflow.processes.services import version_definition
 from govflow.web.console import template_dry_run
 from govflow.web.diagram import diagram_svg, outline
@@ -233,9 +233,14 @@ def editor(request):
             number = int_or_none(request.GET.get("version"))
             if number is None and template.current_version is not None:
                 number = template.current_version.number
-            if number is not None:
+            draft = template_draft(template=template) if request.GET.get("draft") == "1" else None
+            if draft is not None:  # the designer's saved draft
+                context["source"] = draft.source
+                context["from_draft"] = True
+            elif number is not None:
                 context["source"] = version_get_for_admin(code=code, number=number).source
                 context["based_on"] = (template, number)
+            context["designer_code"] = template.code
         return render(request, "console/editor.html", context)
     source = request.POST.get("source", "").replace("\r\n", "\n")[:MAX_SOURCE]
     action = request.POST.get("action", "validate")
@@ -295,7 +300,102 @@ def editor(request):
             context["diagram"] = _diagram(definition)
             context["diff"] = _against_published(definition.id, source)
         status = 400 if problems else 200
+    context["designer_code"] = _designer_code(source)
     context["problems"] = translated_problems(context["problems"])  # same line:col, the reader's language
     context["excerpts"] = _excerpts(source, context["problems"])
     context["problem_marks"] = _problem_marks(context["problems"])
     return render(request, "console/editor.html", context, status=status)
+
+
+def _designer_code(source: str) -> str | None:
+    """The template the text is (its top-level id), when it exists: the
+    editor offers to open the text in its designer."""
+    from govflow.processes.models import ProcessTemplate
+    from govflow.processes.services import document_id
+
+    code = document_id(source)
+    return code if code and ProcessTemplate.objects.filter(code=code).exists() else None
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def designer(request, code):
+    """The process designer for a template's draft: the chain of cards, "+"
+    between them, a properties panel, problems on their cards and the
+    approve-all working days. Each button posts the working text with the
+    operation; "Save draft" keeps it (publishing stays the editor's)."""
+    from govflow.processes.services import template_draft_save
+    from govflow.web import designer as designing
+
+    template = template_get_for_admin(code=code)
+    draft = template_draft(template=template)
+    status = 200
+    refused = ""
+    if request.method == "GET":
+        if draft is not None and request.GET.get("from") != "published":
+            source = draft.source
+        elif template.current_version is not None:
+            source = version_get_for_admin(code=code, number=template.current_version.number).source
+        else:
+            source = ""
+        selected = request.GET.get("node", "")
+        dirty = False
+    else:
+        source = request.POST.get("source", "").replace("\r\n", "\n")[:MAX_SOURCE]
+        selected = request.POST.get("selected", "")[:100]
+        do = request.POST.get("do", "")[:300]
+        dirty = request.POST.get("dirty") == "1"
+        if do == "save":
+            try:
+                draft = template_draft_save(code=code, source=source, actor=request.user)
+            except GovflowError as exc:
+                refused = exc.message
+                status = 400
+            else:
+                dirty = False
+                messages.success(
+                    request, _("The draft is saved. Publish it from the text editor when it is ready.")
+                )
+        elif do == "open":  # the text editor's text, opened here
+            pass
+        elif do.startswith("select|"):
+            selected = do.partition("|")[2][:100]
+        else:
+            op = designing.operation_of(do, request.POST)
+            if op is None:
+                refused = _("Choose an operation.")
+                status = 400
+            else:
+                result = designing.run(source, op)
+                if result.refused:
+                    refused = engine_text(result.refused)
+                    status = 400
+                else:
+                    dirty = dirty or result.changed
+                    source = result.text
+                    selected = result.focus or selected
+                    if op["op"] == "delete" and selected == op.get("node"):
+                        selected = ""
+    view = designing.page(
+        source,
+        language=lang(),
+        selected=selected,
+        today=timezone.localdate(),
+        departments=department_names(language=lang()),
+    )
+    return render(
+        request,
+        "console/designer.html",
+        {
+            "template": template,
+            "draft": draft,
+            "page": view,
+            "source": source,
+            "selected": selected,
+            "refused": refused,
+            "dirty": dirty,
+            "step_choices": designing.STEP_CHOICES,
+            "block_choices": designing.BLOCK_CHOICES,
+        },
+        status=status,
+    )

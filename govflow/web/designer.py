@@ -1,0 +1,394 @@
+"""The console's process designer: the chain of cards the page draws, the
+properties panel of the chosen card, and the operations its buttons post.
+The model (reading, operations) is govflow.processes.designer; this module
+adds what the page needs in the reader's language: labels, the problems of
+the full validator (departments and handlers known) on their cards, and the
+approve-all run of the simulator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from govflow.engine.problems import Problem
+from govflow.messages import engine_text, translated_problems
+from govflow.processes.designer import chain as chains
+from govflow.processes.designer import operations
+from govflow.processes.designer.checks import approve_all, problems_by_node
+from govflow.processes.designer.document import DocumentError, Located, flows, load
+
+from .selectors import template_check
+
+TYPE_LABELS = {
+    "start": gettext_lazy("Start"),
+    "user_task": gettext_lazy("Review"),
+    "countersign": gettext_lazy("Countersign"),
+    "vote": gettext_lazy("Vote"),
+    "service_task": gettext_lazy("Automatic step"),
+    "acceptance": gettext_lazy("Acceptance"),
+    "correction": gettext_lazy("Correction"),
+    "applicant_task": gettext_lazy("Applicant's step"),
+    "wait": gettext_lazy("Wait"),
+    "signal": gettext_lazy("Wait for a message"),
+    "publicity": gettext_lazy("Public notice"),
+    "fee": gettext_lazy("Fee"),
+    "call": gettext_lazy("Sub-process"),
+    "bundle": gettext_lazy("Bundle of items"),
+    "end": gettext_lazy("End"),
+    "exclusive": gettext_lazy("Condition branch"),
+    "inclusive": gettext_lazy("Inclusive branch"),
+    "parallel": gettext_lazy("Parallel branch"),
+}
+ROUTE_LABELS = {
+    "approve": gettext_lazy("approve"),
+    "reject": gettext_lazy("reject"),
+    "return": gettext_lazy("send back (退回)"),
+    "accept": gettext_lazy("accept"),
+    "refuse": gettext_lazy("refuse to accept"),
+    "notice": gettext_lazy("correction notice"),
+    "approved": gettext_lazy("approved"),
+    "rejected": gettext_lazy("rejected"),
+    "withdrawn": gettext_lazy("withdrawn"),
+    "partially_approved": gettext_lazy("partially approved"),
+    "on_timeout": gettext_lazy("deadline missed"),
+    "objection": gettext_lazy("objection"),
+    "default": gettext_lazy("otherwise"),
+    "next": gettext_lazy("always"),
+}
+# The outcomes a card's panel can route, by the node's type.
+ROUTABLE = {
+    "user_task": ("approve", "reject", "return"),
+    "acceptance": ("accept", "refuse", "notice"),
+    "call": ("approved", "rejected", "withdrawn"),
+    "bundle": ("approved", "partially_approved", "rejected", "withdrawn"),
+    "correction": ("on_timeout",),
+    "applicant_task": ("on_timeout",),
+}
+
+
+def kind_of(raw) -> str:
+    """The card's kind: a user task with a countersign is a countersign (or a vote)."""
+    kind = str(raw.get("type", ""))
+    sign = raw.get("countersign")
+    if kind == "user_task" and isinstance(sign, dict):
+        return "vote" if sign.get("mode") == "vote" else "countersign"
+    return kind
+
+
+def title_of(raw, language: str) -> str:
+    title = raw.get("title")
+    if isinstance(title, dict):
+        return str(title.get(language) or title.get("zh") or title.get("en") or raw.get("id", ""))
+    return str(raw.get("id", ""))
+
+
+def _days(value) -> str:
+    if isinstance(value, dict):
+        for unit, text in (
+            ("days", _("%(n)s working days")),
+            ("hours", _("%(n)s hours")),
+            ("calendar_days", _("%(n)s calendar days")),
+        ):
+            if unit in value:
+                return text % {"n": value[unit]}
+    return ""
+
+
+def facts_of(raw, departments: dict[str, str]) -> list[str]:
+    """The few things a card says under its title."""
+    facts = []
+    if isinstance(raw.get("department"), str):
+        facts.append(departments.get(raw["department"], raw["department"]))
+    sign = raw.get("countersign")
+    if isinstance(sign, dict) and isinstance(sign.get("signers"), list):
+        names = "、".join(departments.get(str(s), str(s)) for s in sign["signers"])
+        facts.append(_("signers: %(names)s") % {"names": names})
+    if isinstance(raw.get("sla"), dict):
+        facts.append(_("time limit %(limit)s") % {"limit": _days(raw["sla"])})
+    for key in ("days", "hours", "calendar_days"):
+        if key in raw and raw.get("type") in ("acceptance", "wait", "publicity"):
+            facts.append(_days({key: raw[key]}))
+    if isinstance(raw.get("deadline"), dict):
+        facts.append(_("deadline %(limit)s") % {"limit": _days(raw["deadline"])})
+    if isinstance(raw.get("handler"), str):
+        facts.append(_("handler %(name)s") % {"name": raw["handler"]})
+    if isinstance(raw.get("process"), str):
+        facts.append(_("runs %(name)s") % {"name": raw["process"]})
+    if isinstance(raw.get("cc"), list):
+        facts.append(
+            _("copy to %(names)s") % {"names": "、".join(departments.get(str(s), str(s)) for s in raw["cc"])}
+        )
+    if raw.get("type") == "end":
+        facts.append(ROUTE_LABELS.get(str(raw.get("outcome")), str(raw.get("outcome", ""))))
+        for cert in raw.get("certificates") or []:
+            if isinstance(cert, dict):
+                facts.append(_("certificate: %(type)s") % {"type": cert.get("type", "")})
+    return [str(f) for f in facts if f]
+
+
+@dataclass
+class Page:
+    source: str
+    processes: list[dict[str, Any]] = field(default_factory=list)
+    template_problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+    unreadable: str = ""
+    selected: dict[str, Any] | None = None
+    simulation: Any = None
+    not_chain: list[str] = field(default_factory=list)
+
+
+def page(source: str, *, language: str, selected: str, today: date, departments: dict[str, str]) -> Page:
+    result = Page(source)
+    try:
+        document = load(source)
+    except DocumentError as exc:
+        result.unreadable = engine_text(exc.message)
+        return result
+    chain = chains.read(document)
+    definition, problems = template_check(source)
+    problems = translated_problems(problems)
+    result.problem_count = len(problems)
+    on_cards = problems_by_node(source, problems)
+    result.template_problems = on_cards.pop(None, [])
+    # a problem on a node drawn inside a route (a detour) or an absorbed join shows on the card it hangs off
+    nodes = chain.nodes
+    drawn: set[str] = set()
+    for process in chain.processes:
+        for card in chains.walk(process.items):
+            drawn.add(card.id)
+
+    def card_view(card: chains.Card, plus: str | None) -> dict[str, Any]:
+        located = nodes[card.id]
+        raw = located.raw
+        kind = kind_of(raw)
+        own = list(on_cards.get(card.id, []))
+        routes = []
+        for route in card.routes:
+            target = nodes.get(route.target)
+            through = [title_of(nodes[t].raw, language) for t in route.through if t in nodes]
+            back = ""
+            if route.route == "detour" and route.through:
+                last = nodes[route.through[-1]]
+                backs = [
+                    f.target for f in flows(last.raw) if nodes.get(f.target) and nodes[f.target].type != "end"
+                ]
+                back = title_of(nodes[backs[0]].raw, language) if backs else ""
+                for t in route.through:
+                    own += on_cards.get(t, [])
+            routes.append(
+                {
+                    "label": _route_label(route.label),
+                    "target": title_of(target.raw, language) if target else route.target,
+                    "route": route.route,
+                    "through": through,
+                    "back": back,
+                }
+            )
+        return {
+            "kind": "card",
+            "id": card.id,
+            "type": kind,
+            "type_label": TYPE_LABELS.get(kind, kind),
+            "title": title_of(raw, language),
+            "facts": facts_of(raw, departments),
+            "routes": routes,
+            "problems": own,
+            "line": located.line,
+            "selected": card.id == selected,
+            "plus": plus,
+            "is_end": located.type == "end",
+            "is_start": located.type == "start",
+        }
+
+    def items_view(items: list[Any], parent_plus_after: str | None) -> list[dict[str, Any]]:
+        out = []
+        for item in items:
+            if isinstance(item, chains.Block):
+                split = card_view(item.split, None)
+                if item.join:
+                    split["problems"] += on_cards.get(item.join, [])
+                columns = []
+                for n, column in enumerate(item.columns):
+                    columns.append(
+                        {
+                            "label": _route_label(column.label),
+                            "number": n,
+                            "plus": f"column:{item.id}:{n}",
+                            "items": items_view(column.items, None),
+                        }
+                    )
+                out.append(
+                    {
+                        "kind": "block",
+                        "id": item.id,
+                        "split": split,
+                        "columns": columns,
+                        "plus": f"after:{item.id}" if (item.join or item.closes_into) else None,
+                        "can_add": item.split.type in chains.GATEWAYS,
+                    }
+                )
+            else:
+                is_end = nodes[item.id].type == "end"
+                out.append(card_view(item, None if is_end else f"after:{item.id}"))
+        return out
+
+    for process in chain.processes:
+        title = _("Main process") if not process.key else _("Sub-process %(key)s") % {"key": process.key}
+        view = {"key": process.key, "title": title, "items": items_view(process.items, None), "problem": ""}
+        if process.problem is not None:
+            view["problem"] = engine_text(process.problem)
+            result.not_chain.append(view["problem"])
+        result.processes.append(view)
+    if selected and selected in nodes:
+        result.selected = panel(nodes[selected], nodes, language, departments, field_ids(source))
+    if definition is not None and not problems:
+        result.simulation = approve_all(definition, today=today)
+    return result
+
+
+def _route_label(label: str) -> str:
+    return str(ROUTE_LABELS.get(label, label))
+
+
+def panel(
+    located: Located, nodes: dict[str, Located], language: str, departments: dict[str, str], fields: list[str]
+) -> dict[str, Any]:
+    """The properties panel of one card: what can be set, with the values now."""
+    raw = located.raw
+    kind = kind_of(raw)
+    title = raw.get("title") if isinstance(raw.get("title"), dict) else {}
+    data: dict[str, Any] = {
+        "id": located.id,
+        "type": kind,
+        "type_label": TYPE_LABELS.get(kind, kind),
+        "title_zh": title.get("zh", ""),
+        "title_en": title.get("en", ""),
+        "movable": located.type not in ("start", "end"),
+    }
+    if isinstance(raw.get("department"), str) or (located.type == "acceptance"):
+        data["department"] = raw.get("department", "")
+        data["departments"] = sorted(departments.items())
+        if data["department"] and data["department"] not in departments:
+            data["departments"].insert(0, (data["department"], data["department"]))
+    sign = raw.get("countersign")
+    if isinstance(sign, dict):
+        data["signers"] = ", ".join(str(s) for s in sign.get("signers") or [])
+        data["mode"] = sign.get("mode", "all")
+    if located.type == "user_task":
+        sla = raw.get("sla") if isinstance(raw.get("sla"), dict) else {}
+        data["sla_days"] = sla.get("days", "") if sla else ""
+        data["sla_other_unit"] = bool(sla) and "days" not in sla
+        data["remind_at"] = sla.get("remind_at", "") if sla else ""
+        data["sla_legal_basis"] = sla.get("legal_basis", "") if sla else ""
+        data["has_sla"] = bool(sla)
+        data["cc"] = ", ".join(str(s) for s in raw.get("cc") or []) if isinstance(raw.get("cc"), list) else ""
+        data["cc_mapping"] = isinstance(raw.get("cc"), dict)
+    if located.type in ("exclusive", "inclusive") and isinstance(raw.get("branches"), list):
+        data["conditions"] = [
+            {
+                "number": n,
+                "when": str(b.get("when", "")),
+                "default": b.get("default") is True,
+                "to": title_of(nodes[b["to"]].raw, language) if b.get("to") in nodes else b.get("to"),
+            }
+            for n, b in enumerate(raw["branches"])
+            if isinstance(b, dict)
+        ]
+        data["fields"] = fields
+    routable = ROUTABLE.get(located.type, ())
+    if routable:
+        outcomes = raw.get("outcomes") if isinstance(raw.get("outcomes"), dict) else {}
+        choices = [
+            (n.id, f"{title_of(n.raw, language)} ({n.id})")
+            for n in nodes.values()
+            if n.process == located.process and n.type != "start" and n.id != located.id
+        ]
+        data["routes"] = [
+            {
+                "label": label,
+                "text": _route_label(label),
+                "target": raw.get("on_timeout", "") if label == "on_timeout" else outcomes.get(label, ""),
+                "required": label in ("approve", "accept", "approved"),
+            }
+            for label in routable
+        ]
+        data["route_choices"] = choices
+    if located.type == "end":
+        certs = raw.get("certificates") if isinstance(raw.get("certificates"), list) else []
+        first = certs[0] if certs and isinstance(certs[0], dict) else {}
+        cert_title = first.get("title") if isinstance(first.get("title"), dict) else {}
+        data["certificate"] = {
+            "type": first.get("type", ""),
+            "title_zh": cert_title.get("zh", ""),
+            "title_en": cert_title.get("en", ""),
+            "more": len(certs) > 1,
+        }
+    return data
+
+
+def field_ids(source: str) -> list[str]:
+    try:
+        document = load(source)
+    except DocumentError:
+        return []
+    form = document.get("form")
+    fields = form.get("fields") if isinstance(form, dict) else None
+    return [str(f["id"]) for f in fields or [] if isinstance(f, dict) and "id" in f]
+
+
+# -- the buttons ------------------------------------------------------------------
+
+
+def operation_of(do: str, post) -> dict[str, Any] | None:
+    """The operation a button names ('insert_step|after:review|user_task',
+    'set|review' with the panel's fields, ...), or None for one that only
+    chooses a card or saves."""
+    parts = do.split("|")
+    name = parts[0]
+    if name == "insert_step" and len(parts) == 3:
+        return {"op": name, "at": parts[1], "kind": parts[2]}
+    if name == "insert_block" and len(parts) == 4:
+        return {"op": name, "at": parts[1], "kind": parts[2], "columns": parts[3]}
+    if name in ("add_column", "copy", "delete") and len(parts) == 2:
+        return {"op": name, "node": parts[1]}
+    if name == "remove_column" and len(parts) == 3:
+        return {"op": name, "node": parts[1], "column": parts[2]}
+    if name == "move" and len(parts) == 3:
+        return {"op": name, "node": parts[1], "direction": parts[2]}
+    if name == "set" and len(parts) == 2:
+        values = {}
+        for key in post:
+            if key.startswith("prop:"):
+                values[key[5:]] = post.get(key, "")
+        original = {k[5:]: post.get(k, "") for k in post if k.startswith("was:")}
+        changed = {k: v for k, v in values.items() if original.get(k) != v}
+        return {"op": name, "node": parts[1], "values": changed}
+    return None
+
+
+def run(source: str, op: dict[str, Any]) -> operations.Result:
+    """Apply an operation, checking the result as publishing would."""
+    return operations.apply(source, op, check=lambda text: template_check(text)[1])
+
+
+STEP_CHOICES = [
+    ("user_task", gettext_lazy("Review")),
+    ("countersign", gettext_lazy("Countersign")),
+    ("vote", gettext_lazy("Vote")),
+    ("acceptance", gettext_lazy("Acceptance")),
+    ("service_task", gettext_lazy("Automatic step")),
+    ("correction", gettext_lazy("Correction")),
+    ("applicant_task", gettext_lazy("Applicant's step")),
+    ("wait", gettext_lazy("Wait")),
+    ("call", gettext_lazy("Sub-process")),
+]
+BLOCK_CHOICES = [
+    ("exclusive", gettext_lazy("Condition branch")),
+    ("inclusive", gettext_lazy("Inclusive branch")),
+    ("parallel", gettext_lazy("Parallel branch")),
+]

@@ -1,0 +1,123 @@
+"""The console's process designer page (server side): the chain of a
+shipped template, operations posted with the working text, problems on
+their cards, the approve-all figure, saving the draft, permissions."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import date
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.conf import settings
+
+from govflow.processes.models import ProcessDraft
+
+from .conftest import login
+
+pytestmark = pytest.mark.django_db
+
+FOOD = (Path(settings.GOVFLOW_WORKFLOWS_DIR) / "food_business_licence.yaml").read_text(encoding="utf-8")
+URL = "/console/templates/food_business_licence/designer/"
+
+
+@pytest.fixture
+def admin_client(process_admin):
+    return login(process_admin)
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with time_machine.travel(date(2026, 3, 3), tick=False):
+        yield
+
+
+def _post(client, source, do, **extra):
+    return client.post(URL, {"source": source, "do": do, **extra})
+
+
+def test_the_designer_draws_the_published_template_as_a_chain(admin_client):
+    response = admin_client.get(URL)
+    html = response.content.decode()
+    assert response.status_code == 200
+    for node in ("start", "check_application", "accept", "review", "inspection", "decision", "end_approved"):
+        assert f'data-node="{node}"' in html
+    assert "现场核查" in html
+    assert 'id="approve-all-days">10<' in html  # the approve-all path uses the full 10 working days
+    assert "承诺" in html
+
+
+def test_the_designer_is_for_administrators_only(client_for, base_data):
+    reviewer = next(u for u in base_data.values() if getattr(u, "is_staff", None) is False)
+    assert login(reviewer).get(URL).status_code in (302, 403)
+
+
+def test_an_sla_change_and_a_save_write_the_draft_only(admin_client):
+    response = _post(admin_client, FOOD, "set|review", **{"prop:sla_days": "4", "was:sla_days": "3"})
+    assert response.status_code == 200
+    source = response.context["source"]
+    changed = [
+        line for line in difflib.unified_diff(FOOD.splitlines(), source.splitlines(), lineterm="", n=0)
+    ][2:]
+    assert changed == [
+        "@@ -230 +230 @@",
+        "-    sla: {days: 3, remind_at: 0.66}",
+        "+    sla: {days: 4, remind_at: 0.66}",
+    ]
+    assert not ProcessDraft.objects.exists()
+    _post(admin_client, source, "save")
+    draft = ProcessDraft.objects.get(template__code="food_business_licence")
+    assert draft.source == source
+    # the published version is untouched, and the designer opens the draft again
+    assert "days: 4" in admin_client.get(URL).context["source"]
+
+
+def test_a_condition_naming_an_unknown_field_shows_on_its_card(admin_client):
+    response = _post(
+        admin_client,
+        FOOD,
+        "set|check_gate",
+        **{
+            "prop:condition:0": "shoe_size > 40",
+            "was:condition:0": "result.check_application.valid == false",
+        },
+    )
+    html = response.content.decode()
+    card = html[html.index('id="card-check_gate"') :]
+    card = card[: card.index("</article>")]
+    assert "shoe_size" in card
+    assert "card-problems" in card
+
+
+def test_a_refused_operation_says_why_and_keeps_the_text(admin_client):
+    response = _post(admin_client, FOOD, "delete|start")
+    assert response.status_code == 400
+    assert response.context["source"] == FOOD
+    assert response.context["refused"]
+
+
+def test_inserting_a_step_with_plus(admin_client):
+    response = _post(admin_client, FOOD, "insert_step|after:review|countersign")
+    html = response.content.decode()
+    assert 'data-node="countersign"' in html
+    assert response.context["selected"] == "countersign"
+
+
+def test_a_draft_with_another_id_is_refused(admin_client):
+    response = _post(admin_client, FOOD.replace("id: food_business_licence", "id: other", 1), "save")
+    assert response.status_code == 400
+    assert not ProcessDraft.objects.exists()
+
+
+def test_the_editor_and_the_designer_show_the_same_text(admin_client):
+    changed = FOOD.replace("sla: {days: 2, remind_at: 0.5}", "sla: {days: 1, remind_at: 0.5}")
+    # the text editor's text opens in the designer
+    opened = _post(admin_client, changed, "open")
+    assert opened.context["source"] == changed
+    # the designer's draft opens in the text editor
+    _post(admin_client, changed, "save")
+    editor = admin_client.get("/console/editor/?template=food_business_licence&draft=1")
+    assert editor.context["source"] == changed
+    assert 'id="to-designer"' in editor.content.decode()
+    assert 'id="open-designer"' in admin_client.get("/console/templates/food_business_licence/").content.decode()
