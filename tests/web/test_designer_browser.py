@@ -1,0 +1,138 @@
+"""The process designer in a real Chromium under the production CSP: open a
+shipped template, change a step's time limit and department in the
+properties panel, save the draft and find the draft's YAML changed in
+those lines only; add a step with the keyboard through "+"; and a condition
+naming an unknown field shown on its card. Screenshots in
+test-artifacts/<test name>/."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from govflow.processes.models import ProcessDraft
+from govflow.security.headers import DEFAULT_CSP
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.designer,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
+
+WORKFLOWS = Path(settings.GOVFLOW_WORKFLOWS_DIR)
+# template, the card changed, its time limit line before and after, its department line before and after
+CHANGES = {
+    "food_business_licence": (
+        "decision",
+        "    sla: {days: 2, remind_at: 0.5}",
+        "    sla: {days: 3, remind_at: 0.5}",
+        "    department: market_regulation",
+        "    department: tax",
+    ),
+    "business_setup": (
+        "registration",
+        "        sla: {hours: 4, remind_at: 0.5, on_breach: escalate}",
+        "        sla: {days: 3, remind_at: 0.5, on_breach: escalate}",
+        "        department: market_regulation",
+        "        department: tax",
+    ),
+}
+
+
+def _watch(page) -> list[str]:
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda m: problems.append(m.text) if m.type == "error" and "status of 400" not in m.text else None,
+    )
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems
+
+
+def _changed(before: str, after: str) -> list[tuple[list[str], list[str]]]:
+    old, new = before.splitlines(), after.splitlines()
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    return [(old[i1:i2], new[j1:j2]) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+
+@pytest.mark.parametrize("code", sorted(CHANGES))
+def test_a_time_limit_and_a_department_changed_in_the_designer_change_only_those_lines(
+    process_admin, browser_for, shots, code
+):
+    node, sla_before, sla_after, dept_before, dept_after = CHANGES[code]
+    original = (WORKFLOWS / f"{code}.yaml").read_text(encoding="utf-8")
+    page = browser_for(process_admin)
+    errors = _watch(page)
+
+    # Given the designer open on the published template
+    response = page.goto(f"/console/templates/{code}/designer/")
+    assert response.headers["content-security-policy"] == DEFAULT_CSP
+    page.wait_for_selector(f"#card-{node}")
+    assert page.locator(".card").count() > 5
+    shots(page, "opened")
+
+    # When the administrator chooses the card and sets its time limit and department
+    page.click(f"#card-{node}-title")
+    page.wait_for_selector("#panel-form")
+    page.fill("#prop-sla-days", "3")
+    page.select_option("#prop-department", "tax")
+    shots(page, "panel")
+    page.click("#apply-properties")
+    page.wait_for_selector(f"#card-{node}.card-selected")
+    assert "税务局" in page.locator(f"#card-{node}").inner_text()
+    assert "3 个工作日" in page.locator(f"#card-{node}").inner_text()
+
+    # And saves the draft
+    page.click("#save-draft")
+    page.wait_for_selector(".message-success")
+    shots(page, "saved")
+
+    # Then the draft differs from the published text in those two lines only
+    draft = ProcessDraft.objects.get(template__code=code).source
+    removed = sorted(line for old, _new in _changed(original, draft) for line in old)
+    added = sorted(line for _old, new in _changed(original, draft) for line in new)
+    assert removed == sorted([sla_before, dept_before])
+    assert added == sorted([sla_after, dept_after])
+    assert len(draft.splitlines()) == len(original.splitlines())
+    assert errors == []
+
+
+def test_a_step_added_with_the_keyboard_through_plus(process_admin, browser_for, shots):
+    page = browser_for(process_admin)
+    errors = _watch(page)
+    page.goto("/console/templates/food_business_licence/designer/")
+    plus = page.locator("details.plus[data-at='after:review'] > summary")
+    plus.focus()
+    page.keyboard.press("Enter")  # the "+" opens its menu from the keyboard
+    menu = page.locator("details.plus[data-at='after:review'] .plus-menu")
+    assert menu.is_visible()
+    shots(page, "plus-open", full_page=False)
+    menu.locator("button[value='insert_step|after:review|countersign']").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#card-countersign.card-selected")
+    order = page.locator("ol.chain > li > article.card").evaluate_all(
+        "cards => cards.map(c => c.dataset.node)"
+    )
+    assert order.index("review") + 1 == order.index("countersign") == order.index("inspection") - 1
+    shots(page, "inserted")
+    assert errors == []
+
+
+def test_a_condition_naming_an_unknown_field_is_shown_on_its_card(process_admin, browser_for, shots):
+    page = browser_for(process_admin)
+    errors = _watch(page)
+    page.goto("/console/templates/food_business_licence/designer/")
+    page.click("#card-check_gate-title")
+    page.fill("#prop-condition-0", "shoe_size > 40")
+    page.click("#apply-properties")
+    card = page.locator("#card-check_gate")
+    card.locator(".card-problems").wait_for()
+    assert "shoe_size" in card.locator(".card-problems").inner_text()
+    assert "card-bad" in card.get_attribute("class")
+    assert page.locator("#problem-count").is_visible()  # and no dry run until it is fixed
+    shots(page, "error-on-card")
+    assert errors == []
