@@ -329,6 +329,7 @@ def designer(request, code):
 
     template = template_get_for_admin(code=code)
     draft = template_draft(template=template)
+    check = designing.checker()
     status = 200
     refused = ""
     if request.method == "GET":
@@ -366,7 +367,7 @@ def designer(request, code):
                 refused = _("Choose an operation.")
                 status = 400
             else:
-                result = designing.run(source, op)
+                result = designing.run(source, op, check)
                 if result.refused:
                     refused = engine_text(result.refused)
                     status = 400
@@ -382,6 +383,7 @@ def designer(request, code):
         selected=selected,
         today=timezone.localdate(),
         departments=department_names(language=lang()),
+        check=check,
     )
     return render(
         request,
