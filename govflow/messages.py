@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from govflow.engine.problems import Message, Problem
 from govflow.errors import GovflowError
@@ -309,6 +309,38 @@ def fields_of(exc: GovflowError) -> dict[str, list[str]]:
     return {path: field_texts(messages) for path, messages in fields.items()}
 
 
+# The engine names a node by its kind, the YAML word ("parallel gateway",
+# "a wait node"); a Chinese message says the kind in Chinese (并行网关, 等待节点).
+NODE_KINDS = {
+    "start": pgettext_lazy("node kind", "start"),
+    "end": pgettext_lazy("node kind", "end"),
+    "user_task": pgettext_lazy("node kind", "user_task"),
+    "service_task": pgettext_lazy("node kind", "service_task"),
+    "applicant_task": pgettext_lazy("node kind", "applicant_task"),
+    "correction": pgettext_lazy("node kind", "correction"),
+    "acceptance": pgettext_lazy("node kind", "acceptance"),
+    "fee": pgettext_lazy("node kind", "fee"),
+    "publicity": pgettext_lazy("node kind", "publicity"),
+    "wait": pgettext_lazy("node kind", "wait"),
+    "signal": pgettext_lazy("node kind", "signal"),
+    "call": pgettext_lazy("node kind", "call"),
+    "bundle": pgettext_lazy("node kind", "bundle"),
+    "exclusive": pgettext_lazy("node kind", "exclusive"),
+    "parallel": pgettext_lazy("node kind", "parallel"),
+    "inclusive": pgettext_lazy("node kind", "inclusive"),
+}
+# A value is a node's kind where the template says so: "{kind} gateway", "a {type} node".
+_KIND_FIELD = re.compile(r"\{(\w+)\} (?:gateway|node|split|join|task|deadline)\b")
+
+
+def _kind_names(template: str, values: dict) -> dict:
+    for name in _KIND_FIELD.findall(template):
+        value = values.get(name)
+        if type(value) is str and value in NODE_KINDS:
+            values[name] = str(NODE_KINDS[value])
+    return values
+
+
 def engine_text(message: str) -> str:
     """An engine message (a template's problems) in the active language.
     The engine writes English and keeps, for each message, its template and
@@ -317,6 +349,7 @@ def engine_text(message: str) -> str:
     message is looked up whole; one the catalogue lacks stays as written."""
     if isinstance(message, Message):
         values = {k: engine_text(v) if isinstance(v, Message) else v for k, v in message.params.items()}
+        values = _kind_names(message.template, values)
         translated = _(message.template) if message.template else ""
         try:
             return translated.format(**values) if values else translated

@@ -11,6 +11,7 @@ from django.utils import timezone
 from govflow.audit.actions import Action
 from govflow.audit.models import AuditEvent
 from govflow.audit.verification import audit_verify
+from govflow.engine.problems import Message
 from govflow.incidents.models import WORK_KINDS, IncidentKind
 from govflow.incidents.services import incidents_unresolved
 from govflow.outbox.models import OutboxMessage
@@ -26,6 +27,8 @@ OVERDUE_TIMER = timedelta(minutes=5)
 
 
 def reconcile(*, now: datetime | None = None) -> list[str]:
+    """One line per inconsistency, in English; each is a Message, so the
+    reconcile command says it in the operator's language (engine_text)."""
     now = now or timezone.now()
     problems: list[str] = []
     live_tasks = Task.objects.filter(case=OuterRef("pk"), status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED])
@@ -39,7 +42,7 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
         .filter(has_task=False, has_timer=False)
         .values_list("reference", flat=True)
     )
-    problems += [f"case {ref}: open but has no live task or timer" for ref in stuck]
+    problems += [Message("case {case}: open but has no live task or timer", case=ref) for ref in stuck]
 
     for case in Case.objects.filter(status__in=OPEN_CASE_STATUSES).only("pk", "reference", "state"):
         engine_tasks = set((case.state or {}).get("tasks", {}))
@@ -50,8 +53,12 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
         )
         if engine_tasks != rows:
             problems.append(
-                f"case {case.reference}: engine tasks {sorted(engine_tasks)} "
-                f"but live task rows {sorted(rows)}"
+                Message(
+                    "case {case}: engine tasks {engine} but live task rows {rows}",
+                    case=case.reference,
+                    engine=sorted(engine_tasks),
+                    rows=sorted(rows),
+                )
             )
 
     # Rows given up are reported once, as their incident, below.
@@ -60,11 +67,23 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
     )
     for message in stale.filter(topic__in=list(consumers()))[:100]:
         problems.append(
-            f"outbox {message.key}: not delivered after {message.attempts} attempt(s)"
-            + (f" ({message.last_error[:120]})" if message.last_error else "")
+            Message(
+                "outbox {key}: not delivered after {attempts} attempt(s) ({error})",
+                key=message.key,
+                attempts=message.attempts,
+                error=message.last_error[:120],
+            )
+            if message.last_error
+            else Message(
+                "outbox {key}: not delivered after {attempts} attempt(s)",
+                key=message.key,
+                attempts=message.attempts,
+            )
         )
     for message in stale.exclude(topic__in=list(consumers()))[:100]:
-        problems.append(f"outbox {message.key}: no consumer handles topic '{message.topic}'")
+        problems.append(
+            Message("outbox {key}: no consumer handles topic '{topic}'", key=message.key, topic=message.topic)
+        )
 
     audited = AuditEvent.objects.filter(
         case=OuterRef("case"),
@@ -85,27 +104,54 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
         .select_related("case")[:100]
     )
     problems += [
-        f"task {t.engine_id} of case {t.case.reference}: completed without its audit event" for t in unaudited
+        Message(
+            "task {task} of case {case}: completed without its audit event",
+            task=t.engine_id,
+            case=t.case.reference,
+        )
+        for t in unaudited
     ]
 
     undated = Timer.objects.filter(Q(status=Timer.PENDING, due_at__isnull=True)).select_related("case")
     for timer in undated[:100]:
         problems.append(
-            f"timer {timer.engine_id} of case {timer.case.reference}: no due date ({timer.problem})"
+            Message(
+                "timer {timer} of case {case}: no due date ({problem})",
+                timer=timer.engine_id,
+                case=timer.case.reference,
+                problem=timer.problem,
+            )
         )
 
     # Stuck work only: the daily run's own incident (kind reconcile) holds
     # these very lines and must not report itself.
     for incident in incidents_unresolved(kinds=WORK_KINDS)[:100]:
         key = incident.message.key if incident.message is not None else "(none)"
-        where = f"case {incident.case.reference}" if incident.case is not None else f"outbox {key}"
+        where = (
+            Message("case {case}", case=incident.case.reference)
+            if incident.case is not None
+            else Message("outbox {key}", key=key)
+        )
         if incident.kind == IncidentKind.SERVICE_TASK:
-            what = f"service task {incident.task_engine_id} ({incident.node_id}, handler {incident.handler})"
+            what = Message(
+                "service task {task} ({node}, handler {handler})",
+                task=incident.task_engine_id,
+                node=incident.node_id,
+                handler=incident.handler,
+            )
         else:
-            what = f"'{incident.topic}' message {key}"
+            what = Message("'{topic}' message {key}", topic=incident.topic, key=key)
         problems.append(
-            f"{where}: stuck on incident #{incident.pk} ({incident.status}): {what} failed after "
-            f"{incident.attempts} attempt(s): {incident.error[:120]}"
+            Message(
+                "{where}: stuck on incident #{number} ({status}): {what} failed after "
+                "{attempts} attempt(s): {error}",
+                where=where,
+                number=incident.pk,
+                status=incident.status,
+                what=what,
+                attempts=incident.attempts,
+                error=incident.error[:120],
+            )
         )
 
     overdue = Timer.objects.filter(status=Timer.PENDING, due_at__lt=now - OVERDUE_TIMER)
@@ -113,16 +159,25 @@ def reconcile(*, now: datetime | None = None) -> list[str]:
     for timer in held.select_related("case").order_by("due_at", "id")[:100]:
         year = timezone.localtime(timer.due_at).year
         problems.append(
-            f"timer {timer.engine_id} of case {timer.case.reference}: due at {timer.due_at.isoformat()} "
-            f"by a provisional date; its legal effect waits for the {year} working-day calendar "
-            "(load the State Council notice with load_calendar)"
+            Message(
+                "timer {timer} of case {case}: due at {due} by a provisional date; its legal effect waits "
+                "for the {year} working-day calendar (load the State Council notice with load_calendar)",
+                timer=timer.engine_id,
+                case=timer.case.reference,
+                due=timer.due_at.isoformat(),
+                year=year,
+            )
         )
     overdue = overdue.exclude(provisional=True, legal_effect=True).select_related("case")
     for timer in overdue.order_by("due_at", "id")[:100]:
-        why = timer.problem or "is beat running?"
         problems.append(
-            f"timer {timer.engine_id} of case {timer.case.reference}: due at "
-            f"{timer.due_at.isoformat()} but not fired ({why})"
+            Message(
+                "timer {timer} of case {case}: due at {due} but not fired ({why})",
+                timer=timer.engine_id,
+                case=timer.case.reference,
+                due=timer.due_at.isoformat(),
+                why=timer.problem or Message("is beat running?"),
+            )
         )
 
     # The apps above cases check their own rows (certificates: reserved, never issued).

@@ -32,6 +32,7 @@ from govflow.accounts.models import Department
 from govflow.accounts.permissions import is_admin
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.cases.models import Case, CaseStatus
+from govflow.engine.problems import Message
 from govflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from govflow.notifications.applicant import certificate_notice
 from govflow.outbox.models import OutboxMessage
@@ -468,10 +469,12 @@ def certificate_verify_number(number: str) -> Verification:
     number = normalise_number(number)
     certificate = _issued(number) if NUMBER_RE.match(number) else None
     if certificate is None:
-        return Verification(NOT_ISSUED, "no certificate with this number was issued here", number=number)
+        return Verification(
+            NOT_ISSUED, Message("no certificate with this number was issued here"), number=number
+        )
     if certificate.status == CertificateStatus.REVOKED:
-        return _answer(certificate, REVOKED, "this certificate was revoked")
-    return _answer(certificate, VALID, "this certificate is valid")
+        return _answer(certificate, REVOKED, Message("this certificate was revoked"))
+    return _answer(certificate, VALID, Message("this certificate is valid"))
 
 
 def certificate_verify_pdf(data: bytes) -> Verification:
@@ -480,9 +483,11 @@ def certificate_verify_pdf(data: bytes) -> Verification:
     with the key recorded for it. Anything else is altered (when the file
     claims to be one of ours) or not issued here."""
     if not data or len(data) > MAX_PDF_BYTES:
-        return Verification(NOT_ISSUED, "the file is empty or too large to be one of our certificates")
+        return Verification(
+            NOT_ISSUED, Message("the file is empty or too large to be one of our certificates")
+        )
     if b"%PDF-" not in data[:1024]:
-        return Verification(NOT_ISSUED, "the file is not a PDF")
+        return Verification(NOT_ISSUED, Message("the file is not a PDF"))
     digest = hashlib.sha256(data).hexdigest()
     certificate = (
         Certificate.objects.select_related("department", "replaces")
@@ -494,13 +499,17 @@ def certificate_verify_pdf(data: bytes) -> Verification:
         claimed = _MARKER_RE.search(data.replace(b"\\055", b"-").replace(b"\\072", b":"))
         found = _issued(claimed.group(1).decode()) if claimed else None
         if found is not None:
-            return _answer(found, ALTERED, "the file differs from the certificate issued under this number")
-        return Verification(NOT_ISSUED, "this file is not a certificate issued here")
+            return _answer(
+                found, ALTERED, Message("the file differs from the certificate issued under this number")
+            )
+        return Verification(NOT_ISSUED, Message("this file is not a certificate issued here"))
     check = signature_check(data)
     if not check.ok:
-        return _answer(certificate, ALTERED, f"the signature does not verify: {check.reason}")
+        return _answer(
+            certificate, ALTERED, Message("the signature does not verify: {reason}", reason=check.reason)
+        )
     if check.fingerprint != certificate.signer_fingerprint:
         return _answer(certificate, ALTERED, "the file was not signed with the key recorded for it")
     if certificate.status == CertificateStatus.REVOKED:
-        return _answer(certificate, REVOKED, "this certificate was revoked")
+        return _answer(certificate, REVOKED, Message("this certificate was revoked"))
     return _answer(certificate, VALID, "this certificate is valid and unaltered")

@@ -193,11 +193,12 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
         self.keys(
             root, TOP_KEYS, [k for k, req in TOP_KEYS.items() if req], Message("the process definition")
         )
-        process_id = self.ident(root, "id", "process", pattern=SLUG_RE)
-        title = self.label(root, "title", "process", required=True)
-        description = self.label(root, "description", "process", required=False)
-        calendar = self.ident(root, "calendar", "process") if "calendar" in root else "cn"
-        legal_basis = self.text(root, "legal_basis", "process", max_length=2000)
+        process = Message("process")  # the top level of the document, in problems about its keys
+        process_id = self.ident(root, "id", process, pattern=SLUG_RE)
+        title = self.label(root, "title", process, required=True)
+        description = self.label(root, "description", process, required=False)
+        calendar = self.ident(root, "calendar", process) if "calendar" in root else "cn"
+        legal_basis = self.text(root, "legal_basis", process, max_length=2000)
         time_limit = None
         if "time_limit" in root:
             tl = self.mapping(root["time_limit"], value_pos(root, "time_limit"), "time_limit")
@@ -214,7 +215,7 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
         self.document_slots = {spec.id: spec for spec in form.attachments}
         self.check_deferral_deadlines(time_limit, statutory_limit)
         verification = self.read_verification(root, form)
-        title_field = self.ident(root, "title_field", "process") if "title_field" in root else None
+        title_field = self.ident(root, "title_field", process) if "title_field" in root else None
         if title_field is not None and (
             title_field not in self.fields or self.fields[title_field].type not in ("text", "textarea")
         ):

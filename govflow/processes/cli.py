@@ -7,6 +7,8 @@ from pathlib import Path
 from django.db import DatabaseError
 
 from govflow.engine import Definition, Problem, check_definition
+from govflow.engine.problems import Message
+from govflow.messages import translated_problems
 
 from .handlers import handler_names
 from .placeholders import placeholder_problems
@@ -24,14 +26,17 @@ def departments_for_validation() -> frozenset[str]:
 
 
 def read_definition(path: str) -> tuple[Definition | None, list[str]]:
+    """The template in `path`, or its problems as `PATH:LINE:COL: message`
+    lines in the active language."""
     try:
         source = Path(path).read_bytes()
     except OSError as exc:
-        return None, [Problem(1, 1, f"cannot read the file: {exc.strerror or exc}").format(path)]
+        problem = Problem(1, 1, Message("cannot read the file: {reason}", reason=exc.strerror or str(exc)))
+        return None, [p.format(path) for p in translated_problems([problem])]
     definition, problems = check_definition(
         source, departments=departments_for_validation(), handlers=handler_names()
     )
     if definition is not None:
         problems = placeholder_problems(source)
         definition = None if problems else definition
-    return definition, [p.format(path) for p in problems]
+    return definition, [p.format(path) for p in translated_problems(problems)]

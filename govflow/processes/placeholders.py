@@ -24,6 +24,7 @@ from ruamel.yaml.error import YAMLError
 
 from govflow.engine import Problem
 from govflow.engine.loading.positions import value_pos
+from govflow.engine.problems import Message
 
 # What authors write where the real text is still missing.
 PLACEHOLDER_MARKERS = (
@@ -60,7 +61,12 @@ def _legal_texts(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[Commen
                     if isinstance(title, CommentedMap):
                         for language, text in title.items():
                             if isinstance(text, str):
-                                yield title, language, f"certificate title ({language})", text
+                                yield (
+                                    title,
+                                    language,
+                                    Message("certificate title ({language})", language=language),
+                                    text,
+                                )
             else:
                 yield from _legal_texts(value, (*path, str(key)))
     elif isinstance(node, CommentedSeq):
@@ -104,8 +110,12 @@ def placeholder_problems(source: str | bytes) -> list[Problem]:
                 Problem(
                     where[0],
                     where[1],
-                    f"{what}: {match.group(0)!r} is a placeholder or an editing note; this text is printed "
-                    "on decisions and certificates as written: replace it with the final text",
+                    Message(
+                        "{what}: {marker} is a placeholder or an editing note; this text is printed "
+                        "on decisions and certificates as written: replace it with the final text",
+                        what=what,
+                        marker=repr(match.group(0)),
+                    ),
                 )
             )
     return sorted(set(problems))

@@ -12,7 +12,7 @@ from .conftest import CORPUS, ROOT
 
 def manage(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
+        [sys.executable, str(ROOT / "manage.py"), *args, "--language", "en"],
         capture_output=True,
         text=True,
         cwd=ROOT,

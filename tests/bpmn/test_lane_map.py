@@ -165,5 +165,5 @@ def test_the_command_reads_departments_from_the_database(tmp_path):
     path = tmp_path / "m.bpmn"
     path.write_text(laned(("L0", "文化和旅游局")), encoding="utf-8")
     out, err = io.StringIO(), io.StringIO()
-    call_command("import_bpmn", str(path), stdout=out, stderr=err)
+    call_command("import_bpmn", str(path), stdout=out, stderr=err, language="en")
     assert "department: culture_tourism" in out.getvalue()

@@ -73,7 +73,7 @@ def test_a_refused_import_reads_in_the_readers_language_at_the_same_element_and_
         said[language] = next(p for p in response.context["problems"] if "f_struct" in p)
         assert said[language] in html.unescape(response.content.decode())
     chinese, english = said["zh-hans"], said["en"]
-    assert chinese.startswith("advert.bpmn:50：元素 'f_struct'：条件 ")
+    assert chinese.startswith("advert.bpmn:50: 元素 'f_struct'：条件 ")
     assert "无法转换为 govflow 的条件语言（其中调用了 'getDataObject(...)'" in chinese
     assert "cannot" not in chinese
     assert "element" not in chinese

@@ -137,7 +137,7 @@ def test_verifying_by_number(licence):
 def run_verify(path) -> tuple[int, str, str]:
     out, err = StringIO(), StringIO()
     with pytest.raises(SystemExit) as exit_info:
-        call_command("verify_certificate", str(path), stdout=out, stderr=err)
+        call_command("verify_certificate", str(path), stdout=out, stderr=err, language="en")
     return exit_info.value.code, out.getvalue(), err.getvalue()
 
 

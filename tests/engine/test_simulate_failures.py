@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from govflow.engine.simulate import SimulationError, script_from_mapping, simulate
 from govflow.processes.management.commands.simulate_process import Command
@@ -59,7 +60,8 @@ def command_line(tmp_path: Path, decisions: str) -> str:
     assert errors == []
     with pytest.raises(SimulationError) as caught:
         simulate(definition, script_from_mapping(raw))
-    return command.failure_line(caught.value, str(template), str(script_file))
+    with translation.override("en"):  # the command speaks the configured language (Chinese by default)
+        return command.failure_line(caught.value, str(template), str(script_file))
 
 
 def test_a_timeout_that_only_escalates_leaves_the_case_stuck_at_the_task():
@@ -125,5 +127,6 @@ def test_the_command_prints_the_line_of_the_decisions_entry(tmp_path: Path):
 def test_the_command_falls_back_to_the_start_of_the_file():
     # An error with neither a node nor a scripted cause keeps today's place.
     command = Command()
-    line = command.failure_line(SimulationError("something else"), "t.yaml", None)
+    with translation.override("en"):
+        line = command.failure_line(SimulationError("something else"), "t.yaml", None)
     assert line == "t.yaml:1:1: simulation failed: something else"

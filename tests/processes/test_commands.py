@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def run(*args):
     out = StringIO()
     try:
-        call_command(*args, stdout=out)
+        call_command(*args, stdout=out, language="en")
         code = 0
     except SystemExit as exc:
         code = exc.code

@@ -74,7 +74,7 @@ def test_validate_process_prints_path_line_col_and_exits_1(tmp_path):
     bad.write_text(source, encoding="utf-8")
     out = StringIO()
     with pytest.raises(SystemExit) as exited:
-        call_command("validate_process", str(bad), stdout=out)
+        call_command("validate_process", str(bad), stdout=out, language="en")
     assert exited.value.code == 1
     assert out.getvalue().startswith(f"{bad}:{line}:{col + 1}: legal_basis: '发布前'")
 
@@ -85,4 +85,5 @@ def test_publishing_refuses_it_with_the_line(base_data):
     with pytest.raises(InvalidInput) as refused:
         process_publish(source=source)
     assert refused.value.code == "invalid_definition"
-    assert refused.value.fields["source"][0].startswith(f"{line}:{col}: legal_basis: 'TODO'")
+    # said in the active language (Chinese here), at the same line and column
+    assert refused.value.fields["source"][0].startswith(f"{line}:{col}: legal_basis：'TODO' 是占位符")

@@ -75,10 +75,13 @@ def calendar_with_2027(tmp_path):
     return str(path)
 
 
+EN = ("--language", "en")  # the commands speak Chinese unless told otherwise
+
+
 def run(*args):
     out, err = StringIO(), StringIO()
     try:
-        call_command("simulate_process", *args, stdout=out, stderr=err)
+        call_command("simulate_process", *args, stdout=out, stderr=err, language="en")
         code = 0
     except SystemExit as exc:
         code = exc.code
@@ -312,7 +315,16 @@ def test_with_no_database_at_all_the_shipped_calendar_is_used(tmp_path):
     # When a dated simulation runs
     dated = ("--start", "2026-09-30")
     done = subprocess.run(
-        [sys.executable, "manage.py", "simulate_process", CONSTRUCTION, "--approve-all", *dated, "--json"],
+        [
+            sys.executable,
+            "manage.py",
+            "simulate_process",
+            CONSTRUCTION,
+            "--approve-all",
+            *dated,
+            "--json",
+            *EN,
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -211,7 +211,7 @@ def test_the_banner_costs_the_console_no_query_once_cached(process_admin):
 @pytest.mark.django_db
 def test_check_calendar_exits_0_beyond_the_lead_time(base_data):
     out = StringIO()
-    call_command("check_calendar", "--today", "2026-09-06", stdout=out)
+    call_command("check_calendar", "--today", "2026-09-06", stdout=out, language="en")
     assert out.getvalue() == "calendar cn: loaded through 2026-12-31, 116 days left\n"
 
 
@@ -219,7 +219,7 @@ def test_check_calendar_exits_0_beyond_the_lead_time(base_data):
 def test_check_calendar_exits_1_naming_the_missing_year(base_data):
     out = StringIO()
     with pytest.raises(SystemExit) as exited:
-        call_command("check_calendar", "--code", "cn", "--today", "2026-12-06", stdout=out)
+        call_command("check_calendar", "--code", "cn", "--today", "2026-12-06", stdout=out, language="en")
     assert exited.value.code == 1
     assert out.getvalue() == (
         "calendar cn: the 2027 calendar is not loaded; 25 days left (warning from 60 days) "
@@ -231,7 +231,7 @@ def test_check_calendar_exits_1_naming_the_missing_year(base_data):
 def test_check_calendar_when_today_is_not_covered(base_data):
     out = StringIO()
     with pytest.raises(SystemExit):
-        call_command("check_calendar", "--today", "2027-01-05", stdout=out)
+        call_command("check_calendar", "--today", "2027-01-05", stdout=out, language="en")
     assert "the 2027 calendar is not loaded; today is not covered: the loaded calendar ended 5 days ago" in (
         out.getvalue()
     )
@@ -243,16 +243,16 @@ def test_check_calendar_defaults_to_the_local_date(base_data):
     out = StringIO()
     moment = datetime(2026, 10, 31, 16, 30, tzinfo=ZoneInfo("UTC"))
     with time_machine.travel(moment, tick=False), pytest.raises(SystemExit):
-        call_command("check_calendar", stdout=out)
+        call_command("check_calendar", stdout=out, language="en")
     assert "60 days left" in out.getvalue()
 
 
 @pytest.mark.django_db
 def test_check_calendar_refuses_an_unknown_calendar_or_date(base_data):
     with pytest.raises(CommandError, match="no such calendar"):
-        call_command("check_calendar", "--code", "xx", "--today", "2026-09-06")
+        call_command("check_calendar", "--code", "xx", "--today", "2026-09-06", language="en")
     with pytest.raises(CommandError, match="not a date"):
-        call_command("check_calendar", "--today", "6 Sept")
+        call_command("check_calendar", "--today", "6 Sept", language="en")
 
 
 # -- /metrics ------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def load_2027(tmp_path):
         path = tmp_path / "cn-2027.yaml"
         path.write_text(YEAR_2027, encoding="utf-8")
         out = StringIO()
-        call_command("load_calendar", str(path), stdout=out)
+        call_command("load_calendar", str(path), stdout=out, language="en")
         return out.getvalue()
 
     return load

@@ -74,7 +74,7 @@ def test_a_deadline_in_a_missing_year_is_provisional_until_the_year_is_loaded(ca
     path = tmp_path / "cn-2027.yaml"
     path.write_text(YEAR_2027, encoding="utf-8")
     out = StringIO()
-    call_command("load_calendar", str(path), stdout=out)
+    call_command("load_calendar", str(path), stdout=out, language="en")
 
     # Then the deadlines are recounted on it, skipping the new holiday (Wed 6 Jan), and audited:
     # the review's reminder and breach, and the case's promise and its warning
@@ -102,7 +102,7 @@ def test_a_deadline_in_a_missing_year_is_provisional_until_the_year_is_loaded(ca
 
     # And loading it again changes nothing
     out = StringIO()
-    call_command("load_calendar", str(path), stdout=out)
+    call_command("load_calendar", str(path), stdout=out, language="en")
     assert out.getvalue().strip() == "calendar cn: loaded 2027; 0 deadline(s) recomputed in 0 case(s)"
 
 
@@ -124,7 +124,7 @@ def test_sla_timers_of_a_case_paused_meanwhile_are_recounted_paused(case_in_2027
     # When the year is loaded
     path = tmp_path / "cn-2027.yaml"
     path.write_text(YEAR_2027, encoding="utf-8")
-    call_command("load_calendar", str(path), stdout=StringIO())
+    call_command("load_calendar", str(path), stdout=StringIO(), language="en")
 
     # Then the tax deadline is still paused, with the office time it had left
     # at the pause on the real calendar: Wed 6 Jan is a holiday, due Thu 17:00
@@ -141,7 +141,7 @@ def test_a_bad_calendar_file_is_a_command_error(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(YEAR_2027.replace("workdays: []", "workdays: [2027-01-04]"), encoding="utf-8")
     with pytest.raises(CommandError, match=r"bad\.yaml"):
-        call_command("load_calendar", str(path), stdout=StringIO())
+        call_command("load_calendar", str(path), stdout=StringIO(), language="en")
 
 
 def test_the_admin_edits_calendar_days_through_the_services(
@@ -239,7 +239,7 @@ def test_a_clock_resumed_into_a_year_the_calendar_lacks_is_provisional_until_the
     # Then loading 2027 dates it from the resumption, with the time that was left
     path = tmp_path / "cn-2027.yaml"
     path.write_text(YEAR_2027, encoding="utf-8")
-    call_command("load_calendar", str(path), stdout=StringIO())
+    call_command("load_calendar", str(path), stdout=StringIO(), language="en")
     breach.refresh_from_db()
     assert breach.due_at == calendar_get("cn").add_working_seconds(resumed, left)
     assert breach.due_at == datetime(2027, 1, 5, 6, 0, tzinfo=UTC)  # New Year's Day is a holiday

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TEXTS = {
     "zh-hans": {
         "claim": "签收",
-        "hint": "请先签收：签收后即可在此办理",
+        "hint": "请先签收任务，再作出决定：任务由您签收后，办理表单即会打开。",
         "claimed": "已签收，此任务由您办理。",
         "decision": "审批决定",
     },

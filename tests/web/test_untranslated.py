@@ -376,3 +376,103 @@ def test_every_bpmn_importer_message_has_a_chinese_translation_with_the_same_fie
                 broken.append(template)
     assert missing == [], "translate in govflow/bpmn/locale/zh_Hans: " + " | ".join(missing)
     assert broken == []
+
+
+# The command-line tools (validate_process, simulate_process, import_bpmn ...)
+# speak the configured language too (govflow.command_language.TranslatedCommand): what a
+# command writes on stdout / stderr or raises as a CommandError holds no words
+# outside a translation call. Positions and punctuation (f"{path}:1:1: ") may
+# stand as literals.
+TRANSLATING_CALLS = {"_", "gettext", "ngettext", "pgettext", "Message", "engine_text"}
+# Tools whose output is read by programs rather than people, or that only
+# set up a machine (keys, demo data, background loops): they stay in English.
+COMMANDS_IN_ENGLISH = {
+    "api/management/commands/purge_idempotency_keys.py",
+    "audit/management/commands/audit_checkpoint.py",
+    "audit/management/commands/audit_keygen.py",
+    "audit/management/commands/export_audit_checkpoints.py",
+    "cases/management/commands/case_limits_backfill.py",
+    "cases/management/commands/check_stored_files.py",
+    "cases/management/commands/find_cases_by_secret.py",
+    "cases/management/commands/load_demo.py",
+    "cases/management/commands/purge_retention.py",
+    "cases/management/commands/rotate_data_key.py",
+    "cases/management/commands/run_embedded.py",
+    "cases/management/commands/sweep_orphan_files.py",
+    "catalog/management/commands/load_catalog.py",
+    "certificates/management/commands/certificate_keys.py",
+    "insight/management/commands/insight_backfill.py",
+    "insight/management/commands/insight_rollup.py",
+    "insight/management/commands/seed_history.py",
+    "outbox/management/commands/outbox_relay.py",
+}
+
+
+# A key, a format's field or an encoding ("path", "utf-8"), not something said.
+IDENTIFIER = re.compile(r"^[\w.\-]*$")
+
+
+def _words_outside_translation(node: ast.AST) -> bool:
+    if isinstance(node, ast.Call) and (getattr(node.func, "id", None) or "") in TRANSLATING_CALLS:
+        return False
+    if isinstance(node, ast.Dict):
+        return any(_words_outside_translation(v) for v in node.values)
+    if isinstance(node, ast.Subscript):
+        return _words_outside_translation(node.value)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        text = re.sub(r"--[a-z][a-z-]*", "", node.value)  # an option's name is the same in both
+        return bool(WORD.search(text)) and not IDENTIFIER.match(text)
+    return any(_words_outside_translation(child) for child in ast.iter_child_nodes(node))
+
+
+def untranslated_command_output(root: Path) -> list[str]:
+    """`app/management/commands/x.py:LINE` for each write or CommandError with
+    words of its own, and `x.py: not a TranslatedCommand` for a command that
+    writes text without taking --language."""
+    found = []
+    for path in sorted(root.glob("*/management/commands/*.py")):
+        name = path.relative_to(root).as_posix()
+        if path.name == "__init__.py" or name in COMMANDS_IN_ENGLISH:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        writes = False
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            func = node.func
+            is_write = isinstance(func, ast.Attribute) and func.attr == "write"
+            is_error = getattr(func, "id", None) == "CommandError"
+            if is_write or is_error:
+                writes = True
+                if _words_outside_translation(node.args[0]):
+                    found.append(f"{name}:{node.lineno}")
+        bases = {getattr(b, "id", "") for n in ast.walk(tree) if isinstance(n, ast.ClassDef) for b in n.bases}
+        if writes and "TranslatedCommand" not in bases:
+            found.append(f"{name}: not a TranslatedCommand")
+    return found
+
+
+def test_the_command_line_tools_write_no_untranslated_words():
+    assert untranslated_command_output(BASE / "govflow") == []
+
+
+def test_the_command_scan_finds_an_english_line_and_a_command_without_language(tmp_path):
+    commands = tmp_path / "app" / "management" / "commands"
+    commands.mkdir(parents=True)
+    (commands / "told.py").write_text(
+        "class Command(TranslatedCommand):\n"
+        "    def handle(self, path, n):\n"
+        '        self.stdout.write(f"{path}:1:1: " + _("cannot read the file"))\n'
+        '        self.stdout.write(f"{path}: ok ({n} nodes)")\n'
+        '        raise CommandError("no such calendar")\n',
+        encoding="utf-8",
+    )
+    (commands / "plain.py").write_text(
+        'class Command(BaseCommand):\n    def handle(self):\n        self.stdout.write(_("done"))\n',
+        encoding="utf-8",
+    )
+    assert untranslated_command_output(tmp_path) == [
+        "app/management/commands/plain.py: not a TranslatedCommand",
+        "app/management/commands/told.py:4",
+        "app/management/commands/told.py:5",
+    ]

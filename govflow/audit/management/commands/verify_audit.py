@@ -3,14 +3,15 @@ first broken event (its id, chain and position). Checks the signed checkpoints i
 --checkpoints, an exported copy kept elsewhere (which exposes the deletion
 of rows and checkpoints together)."""
 
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from govflow.audit.checkpoints import CheckpointFileInvalid, checkpoints_read_file
 from govflow.audit.signing import SigningKeyInvalid
 from govflow.audit.verification import audit_verify
+from govflow.command_language import TranslatedCommand
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = "Verify the hash chain of the audit trail against its signed checkpoints."
 
     def add_arguments(self, parser):
@@ -29,9 +30,11 @@ class Command(BaseCommand):
                 extra += checkpoints_read_file(path)
             broken = audit_verify(extra_checkpoints=extra)
         except (OSError, CheckpointFileInvalid, SigningKeyInvalid) as exc:
-            self.stdout.write(f"audit chain not verified: {getattr(exc, 'message', exc)}")
+            self.stdout.write(
+                _("audit chain not verified: %(reason)s") % {"reason": getattr(exc, "message", exc)}
+            )
             raise SystemExit(1) from None
         if broken is not None:
             self.stdout.write(broken.describe())
             raise SystemExit(1)
-        self.stdout.write("audit chain intact")
+        self.stdout.write(_("audit chain intact"))

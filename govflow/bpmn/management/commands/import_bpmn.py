@@ -5,7 +5,8 @@ BPMN 2.0 XML -> a govflow YAML template that passes validate_process. Exit
 0 and the YAML (on stdout, or in --out); notes for the admin (translated
 conditions, decisions read from flow names, dropped data elements, ignored
 vendor extensions) go to stderr. Exit 1 with one `FILE:LINE: element 'ID':
-message` line per reason when the file is refused.
+message` line per reason when the file is refused. Problems and notes are
+said in the configured language (or --language zh-hans|en).
 
 Lanes and pools name departments by code, Chinese or English name; --lane-map
 names the others (by lane name or id; repeatable); --department takes the
@@ -16,15 +17,17 @@ The departments are the database's active ones, else fixtures/departments.yaml."
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from govflow.bpmn.catalogue import departments_catalogue, handlers
 from govflow.bpmn.common import MAX_BYTES, BpmnError, lane_entry
 from govflow.bpmn.conditions import PLACEHOLDER_FIELD
 from govflow.bpmn.importer import import_bpmn
+from govflow.command_language import TranslatedCommand
+from govflow.messages import engine_text
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = "Translate a BPMN 2.0 file into a govflow process template (YAML)."
 
     def add_arguments(self, parser):
@@ -58,19 +61,23 @@ class Command(BaseCommand):
         departments = departments_catalogue()
         if department and department not in departments:
             self.stderr.write(
-                f"{path}: unknown department '{department}' (known: {', '.join(sorted(departments))})"
+                f"{path}: "
+                + _("unknown department '%(code)s' (known: %(known)s)")
+                % {"code": department, "known": ", ".join(sorted(departments))}
             )
             raise SystemExit(1)
         try:
             lanes = dict(lane_entry(entry) for entry in lane_map)
         except ValueError as exc:
-            self.stderr.write(f"{path}: --lane-map {exc}")
+            self.stderr.write(f"{path}: --lane-map {engine_text(exc.args[0]) if exc.args else exc}")
             raise SystemExit(1) from None
         try:
             with open(path, "rb") as stream:
                 source = stream.read(MAX_BYTES + 1)
         except OSError as exc:
-            self.stderr.write(f"{path}: cannot read the file: {exc.strerror or exc}")
+            self.stderr.write(
+                f"{path}: " + _("cannot read the file: %(reason)s") % {"reason": exc.strerror or exc}
+            )
             raise SystemExit(1) from None
         try:
             result = import_bpmn(
@@ -84,21 +91,26 @@ class Command(BaseCommand):
             )
         except BpmnError as exc:
             for line in exc.lines(path):
-                self.stderr.write(line)
+                self.stderr.write(engine_text(line))
             raise SystemExit(1) from None
         for note in result.notes:
-            self.stderr.write("note: " + note.format(path))
+            self.stderr.write(_("note: %(note)s") % {"note": engine_text(note.format(path))})
         if result.placeholders:
             self.stderr.write(
-                f"warning: {path}: {result.placeholders} condition(s) stand as placeholders "
-                f"({PLACEHOLDER_FIELD}); the template will not validate until an admin rewrites them"
+                _(
+                    "warning: %(path)s: %(count)s condition(s) stand as placeholders (%(field)s); "
+                    "the template will not validate until an admin rewrites them"
+                )
+                % {"path": path, "count": result.placeholders, "field": PLACEHOLDER_FIELD}
             )
         if out:
             try:
                 Path(out).write_text(result.yaml, encoding="utf-8")
             except OSError as exc:
-                self.stderr.write(f"{out}: cannot write the file: {exc.strerror or exc}")
+                self.stderr.write(
+                    f"{out}: " + _("cannot write the file: %(reason)s") % {"reason": exc.strerror or exc}
+                )
                 raise SystemExit(1) from None
-            self.stderr.write(f"{out}: template '{result.template_id}' written")
+            self.stderr.write(f"{out}: " + _("template '%(code)s' written") % {"code": result.template_id})
         else:
             self.stdout.write(result.yaml, ending="")

@@ -14,12 +14,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from govflow.command_language import TranslatedCommand, short_language
 from govflow.engine.loader import _key_pos, _scan, _value_pos
 from govflow.engine.simulate import (
     Script,
@@ -28,6 +30,7 @@ from govflow.engine.simulate import (
     script_from_mapping,
     simulate,
 )
+from govflow.messages import engine_text
 from govflow.processes.cli import read_definition
 from govflow.timers.calendar import WorkingCalendar, load_calendar_file
 from govflow.timers.services import calendar_get
@@ -41,7 +44,7 @@ ACCEPTED_AT = time(9)
 START_YEARS = range(1900, 2201)  # the years a calendar file may hold
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = "Dry-run a process template with scripted data and decisions (no database needed)."
 
     def add_arguments(self, parser):
@@ -68,13 +71,18 @@ class Command(BaseCommand):
         if start is not None:
             accepted = _parse_start(start)
             if accepted is None:
-                self.stdout.write(f"--start: '{start}' is not a date written as YYYY-MM-DD")
+                self.stdout.write(
+                    _("--start: '%(start)s' is not a date written as YYYY-MM-DD") % {"start": start}
+                )
                 raise SystemExit(1)
             if accepted.year not in START_YEARS:
-                self.stdout.write(f"--start: {start} is not in a year a calendar can hold (1900 to 2200)")
+                self.stdout.write(
+                    _("--start: %(start)s is not in a year a calendar can hold (1900 to 2200)")
+                    % {"start": start}
+                )
                 raise SystemExit(1)
         elif calendar is not None:
-            self.stdout.write("--calendar: only used with --start")
+            self.stdout.write(_("--calendar: only used with --start"))
             raise SystemExit(1)
         definition, problems = read_definition(path)
         if problems:
@@ -103,12 +111,11 @@ class Command(BaseCommand):
                 moment = datetime.combine(accepted, ACCEPTED_AT, tzinfo=ZoneInfo(working.tz))
                 result = simulate(definition, script, today=accepted, start=moment, calendar=working)
         except SimulationDataError as exc:
+            language = short_language()
             for error in exc.errors:
                 line, col = self.data_position(getattr(self, "document", None), error.path)
-                where = decisions or path
-                self.stdout.write(
-                    f"{where}:{line}:{col}: data.{error.path}: {error.message.get('en', error.code)}"
-                )
+                where, field = decisions or path, "data." + error.path  # the field's path in the script
+                self.stdout.write(f"{where}:{line}:{col}: {field}: {error.message.get(language, error.code)}")
             raise SystemExit(1) from None
         except SimulationError as exc:
             self.stdout.write(self.failure_line(exc, path, decisions))
@@ -116,47 +123,77 @@ class Command(BaseCommand):
         if json:
             self.stdout.write(_dumps(result.as_json()))
             return
-        out = result.as_json()
-        self.stdout.write(f"outcome: {out['outcome']}")
+        self.write_text(result.as_json())
+
+    def write_text(self, out) -> None:
+        """The run for a person to read, in the active language; the words
+        change, the identifiers (nodes, departments, certificates) do not."""
+        self.stdout.write(_("outcome: %(outcome)s") % {"outcome": status_text(out["outcome"])})
+        limit_days = out["time_limit_days"]
         self.stdout.write(
-            f"working days: {out['working_days']}"
-            + (f" (limit {out['time_limit_days']:g})" if out["time_limit_days"] else "")
+            (_("working days: %(days)s (limit %(limit)s)") if limit_days else _("working days: %(days)s"))
+            % {"days": out["working_days"], "limit": f"{limit_days:g}" if limit_days else ""}
         )
         # With a statutory limit, both limits side by side (the line above
         # gives the promise alone)
         for label, limit, within in (
-            ("promised (time_limit)", out["time_limit_days"], out["within_time_limit"]),
-            ("statutory (statutory_limit)", out["statutory_limit_days"], out["within_statutory_limit"]),
+            (_("promised (time_limit)"), out["time_limit_days"], out["within_time_limit"]),
+            (_("statutory (statutory_limit)"), out["statutory_limit_days"], out["within_statutory_limit"]),
         ):
             if limit is not None and out["statutory_limit_days"] is not None:
-                verdict = "within" if within else "over"
-                counted = out["working_days"]
-                self.stdout.write(f"{label}: {limit:g} working days, {verdict} ({counted} counted)")
+                verdict = (
+                    _("%(label)s: %(limit)s working days, within (%(counted)s counted)")
+                    if within
+                    else _("%(label)s: %(limit)s working days, over (%(counted)s counted)")
+                )
+                self.stdout.write(
+                    verdict % {"label": label, "limit": f"{limit:g}", "counted": out["working_days"]}
+                )
         skipped = out["not_counted_days"]
         if any(skipped.values()):
             self.stdout.write(
-                f"not counted: {skipped.get('excluded', 0)} excluded (art 45), "
-                f"{skipped.get('applicant', 0)} with the applicant"
+                _("not counted: %(excluded)s excluded (art 45), %(applicant)s with the applicant")
+                % {"excluded": skipped.get("excluded", 0), "applicant": skipped.get("applicant", 0)}
             )
         for step in out["excluded_steps"]:
-            self.stdout.write(f"excluded step: {step['node']} took {step['days']} working days")
-        self.stdout.write("trace: " + " -> ".join(out["trace"]))
+            self.stdout.write(
+                _("excluded step: %(node)s took %(days)s working days")
+                % {"node": step["node"], "days": step["days"]}
+            )
+        self.stdout.write(_("trace: %(steps)s") % {"steps": " -> ".join(out["trace"])})
         if "accepted" in out:
             accepted = out["accepted"]
-            how = " by silence (art 32(4))" if accepted["deemed"] else ""
-            self.stdout.write(f"accepted: at {accepted['node']} on working day {accepted['day']:g}{how}")
+            values = {"node": accepted["node"], "day": f"{accepted['day']:g}"}
+            self.stdout.write(
+                (
+                    _("accepted: at %(node)s on working day %(day)s by silence (art 32(4))")
+                    if accepted["deemed"]
+                    else _("accepted: at %(node)s on working day %(day)s")
+                )
+                % values
+            )
         for cert in out["certificates"]:
-            self.stdout.write(f"certificate: {cert['type']} by {cert['department']}")
+            self.stdout.write(
+                _("certificate: %(type)s by %(department)s")
+                % {"type": cert["type"], "department": cert["department"]}
+            )
         if "items" in out:
             # 一件事: a line per item, and the bundle's outcome
-            self.stdout.write(f"bundle: {out['bundle_outcome']}")
+            self.stdout.write(_("bundle: %(outcome)s") % {"outcome": status_text(out["bundle_outcome"])})
             for item in out["items"]:
-                days = ""
+                line = _("item: %(item)s (%(department)s) %(status)s") % {
+                    "item": item["item"],
+                    "department": item["department"],
+                    "status": pgettext("item status", item["status"]) if item["status"] else "",
+                }
                 if "ended_day" in item and "started_day" in item:
-                    days = f", working days {item['started_day']:g} to {item['ended_day']:g}"
-                certs = f", certificates: {', '.join(item['certificates'])}" if item["certificates"] else ""
-                line = f"item: {item['item']} ({item['department']}) {item['status']}"
-                self.stdout.write(f"{line}{days}{certs}")
+                    line += _(", working days %(first)s to %(last)s") % {
+                        "first": f"{item['started_day']:g}",
+                        "last": f"{item['ended_day']:g}",
+                    }
+                if item["certificates"]:
+                    line += _(", certificates: %(types)s") % {"types": ", ".join(item["certificates"])}
+                self.stdout.write(line)
         if "start" in out:
             self.write_dates(out)
 
@@ -168,24 +205,38 @@ class Command(BaseCommand):
                 return ""
             last = date.fromisoformat(on).year
             years = [str(y) for y in out["provisional_years"] if first <= y <= last]
-            calendars = "calendars are" if len(years) > 1 else "calendar is"
-            return f" (provisional: the {' and '.join(years)} {calendars} not loaded)"
+            if len(years) > 1:
+                return _(" (provisional: the %(years)s calendars are not loaded)") % {
+                    "years": _(" and ").join(years)
+                }
+            return _(" (provisional: the %(years)s calendar is not loaded)") % {"years": "".join(years)}
 
-        self.stdout.write(f"start: {out['start']}")
-        self.stdout.write(f"end date: {out['end_date']}")
+        self.stdout.write(_("start: %(date)s") % {"date": out["start"]})
+        self.stdout.write(_("end date: %(date)s") % {"date": out["end_date"]})
         for item in out["decisions"]:
+            values = {
+                "node": item["node"],
+                "outcome": pgettext("decision outcome", item["outcome"]),
+                "date": item["date"],
+            }
             self.stdout.write(
-                f"decision: {item['node']} {item['outcome']} on {item['date']}{note(item, item['date'])}"
+                _("decision: %(node)s %(outcome)s on %(date)s") % values + note(item, item["date"])
             )
         for item in out["deadlines"]:
-            self.stdout.write(
-                f"deadline: {item['node']} {item['kind']} due {item['due']}{note(item, item['due'])}"
-            )
+            values = {
+                "node": item["node"],
+                "kind": pgettext("deadline kind", item["kind"]),
+                "due": item["due"],
+            }
+            self.stdout.write(_("deadline: %(node)s %(kind)s due %(due)s") % values + note(item, item["due"]))
         if out["provisional_dates"]:
             years = ", ".join(str(y) for y in out["provisional_years"])
             self.stdout.write(
-                f"provisional dates: {years} counted Monday to Friday "
-                "until the State Council notice is loaded"
+                _(
+                    "provisional dates: %(years)s counted Monday to Friday "
+                    "until the State Council notice is loaded"
+                )
+                % {"years": years}
             )
 
     def working_calendar(self, code: str, path: str | None) -> tuple[WorkingCalendar | None, str]:
@@ -198,17 +249,20 @@ class Command(BaseCommand):
             try:
                 found = calendar_get(code)
             except DatabaseError as exc:  # no database yet, or not migrated
-                found, why = None, f"cannot read the database: {' '.join(str(exc).split())}"
+                found = None
+                why = _("cannot read the database: %(error)s") % {"error": " ".join(str(exc).split())}
             else:
-                why = f"the database has no '{code}' calendar"
+                why = _("the database has no '%(code)s' calendar") % {"code": code}
             if found is not None and found.years:
                 return found, ""
             path = str(Path(settings.GOVFLOW_FIXTURES_DIR) / "calendar" / f"{code}.yaml")
-            self.stderr.write(f"calendar: {path} ({why})")
+            self.stderr.write(_("calendar: %(path)s (%(why)s)") % {"path": path, "why": why})
         try:
             return WorkingCalendar(load_calendar_file(path)), ""
         except OSError as exc:
-            return None, f"{path}:1:1: cannot read the calendar file: {exc.strerror or exc}"
+            return None, f"{path}:1:1: " + _("cannot read the calendar file: %(reason)s") % {
+                "reason": exc.strerror or exc
+            }
         except ValueError as exc:
             return None, " ".join(str(exc).split())
 
@@ -217,26 +271,32 @@ class Command(BaseCommand):
             with open(path, "rb") as stream:
                 source = stream.read()
         except OSError as exc:
-            return None, [f"{path}:1:1: cannot read the file: {exc.strerror or exc}"]
+            return None, [
+                f"{path}:1:1: " + _("cannot read the file: %(reason)s") % {"reason": exc.strerror or exc}
+            ]
         try:
             text = source.decode("utf-8")
         except UnicodeDecodeError:
-            return None, [f"{path}:1:1: file is not UTF-8 text"]
+            return None, [f"{path}:1:1: " + _("file is not UTF-8 text")]
         if "\x00" in text:
-            return None, [f"{path}:1:1: file is binary, not YAML text"]
+            return None, [f"{path}:1:1: " + _("file is binary, not YAML text")]
         scanned = _scan(text)
         if scanned:
-            return None, [p.format(path) for p in scanned]
+            return None, [f"{path}:{p.line}:{p.col}: {engine_text(p.message)}" for p in scanned]
         try:
             raw = YAML(typ="rt", pure=True).load(text)
         except YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            return None, [f"{path}:{line}:{col}: YAML syntax error: {getattr(exc, 'problem', exc)}"]
+            problem = _("YAML syntax error: %(problem)s") % {"problem": getattr(exc, "problem", exc)}
+            return None, [f"{path}:{line}:{col}: {problem}"]
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
-            return None, [f"{path}:1:1: a decisions file is a mapping with {', '.join(SCRIPT_KEYS)}"]
+            return None, [
+                f"{path}:1:1: "
+                + _("a decisions file is a mapping with %(keys)s") % {"keys": ", ".join(SCRIPT_KEYS)}
+            ]
         errors = []
 
         def err(pos, message):
@@ -244,60 +304,74 @@ class Command(BaseCommand):
 
         for key in raw:
             if key not in SCRIPT_KEYS:
-                err(_key_pos(raw, key), f"unknown key '{key}' (allowed: {', '.join(SCRIPT_KEYS)})")
+                err(
+                    _key_pos(raw, key),
+                    _("unknown key '%(key)s' (allowed: %(keys)s)")
+                    % {"key": key, "keys": ", ".join(SCRIPT_KEYS)},
+                )
         for key in SCRIPT_KEYS:
             if raw.get(key) is not None and not isinstance(raw[key], dict):
-                err(_value_pos(raw, key), f"'{key}' must be a mapping")
+                err(_value_pos(raw, key), _("'%(key)s' must be a mapping") % {"key": key})
         if errors:
             return None, errors
         for section in ("decisions", "durations", "results", "corrections", "signers"):
             mapping = raw.get(section) or {}
             for node_id in mapping:
                 if node_id not in definition.nodes:
-                    err(_key_pos(mapping, node_id), f"{section}: unknown node '{node_id}'")
+                    err(
+                        _key_pos(mapping, node_id),
+                        _("%(section)s: unknown node '%(node)s'") % {"section": section, "node": node_id},
+                    )
         for node_id, value in (raw.get("decisions") or {}).items():
             values = value if isinstance(value, list) else [value]
             if not values or not all(isinstance(v, str) for v in values):
                 err(
                     _value_pos(raw["decisions"], node_id),
-                    f"decisions: '{node_id}' takes an outcome or a list of them",
+                    _("decisions: '%(node)s' takes an outcome or a list of them") % {"node": node_id},
                 )
         for node_id, value in (raw.get("signers") or {}).items():
             values = value if isinstance(value, list) else [value]
             if not values or not all(isinstance(v, str) and v.strip() for v in values):
                 err(
                     _value_pos(raw["signers"], node_id),
-                    f"signers: '{node_id}' takes a person's name or a list of them",
+                    _("signers: '%(node)s' takes a person's name or a list of them") % {"node": node_id},
                 )
         for node_id, value in (raw.get("durations") or {}).items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 err(
                     _value_pos(raw["durations"], node_id),
-                    f"durations: '{node_id}' takes a number of working days",
+                    _("durations: '%(node)s' takes a number of working days") % {"node": node_id},
                 )
         for node_id, value in (raw.get("results") or {}).items():
             values = value if isinstance(value, list) else [value]
             if not values or not all(isinstance(v, dict) for v in values):
                 err(
                     _value_pos(raw["results"], node_id),
-                    f"results: '{node_id}' takes a mapping or a list of them",
+                    _("results: '%(node)s' takes a mapping or a list of them") % {"node": node_id},
                 )
         commitments = raw.get("commitments") or {}
         for key, value in commitments.items():
             if key not in COMMITMENT_SCRIPT:
                 err(
                     _key_pos(commitments, key),
-                    f"commitments: unknown key '{key}' (allowed: materials, verification)",
+                    _("commitments: unknown key '%(key)s' (allowed: materials, verification)") % {"key": key},
                 )
             elif str(value).lower() not in COMMITMENT_SCRIPT[key]:
                 err(
                     _value_pos(commitments, key),
-                    f"commitments: '{key}' takes {' or '.join(COMMITMENT_SCRIPT[key])}",
+                    _("commitments: '%(key)s' takes %(first)s or %(second)s")
+                    % {"key": key, "first": COMMITMENT_SCRIPT[key][0], "second": COMMITMENT_SCRIPT[key][1]},
                 )
             elif key == "materials" and not definition.deferrable_slots():
-                err(_key_pos(commitments, key), "commitments: the template has no deferrable document (容缺)")
+                err(
+                    _key_pos(commitments, key),
+                    _("commitments: the template has no deferrable document (容缺)"),
+                )
             elif key == "verification" and definition.verification is None:
-                err(_key_pos(commitments, key), "commitments: the template has no 'verification' (告知承诺)")
+                err(
+                    _key_pos(commitments, key),
+                    _("commitments: the template has no 'verification' (告知承诺)"),
+                )
         self.document = raw  # keeps line/column positions for data errors
         return (None, errors) if errors else (_plain(raw), [])
 
@@ -306,6 +380,7 @@ class Command(BaseCommand):
         entry that caused the failure, else at the node where the case
         stopped in the template, else at the start of the file."""
         document = getattr(self, "document", None)
+        failed = _("simulation failed: %(reason)s") % {"reason": engine_text(exc.message)}
         if exc.script is not None and decisions and document is not None:
             section, node_id, index = exc.script
             entries = document.get(section)
@@ -318,11 +393,11 @@ class Command(BaseCommand):
                         line, col = item_line + 1, item_col + 1
                     except (AttributeError, KeyError, TypeError):
                         pass
-                return f"{decisions}:{line}:{col}: simulation failed: {exc.message}"
+                return f"{decisions}:{line}:{col}: {failed}"
         if exc.nodes:
             _node, line, col = exc.nodes[0]
-            return f"{path}:{line}:{col}: simulation failed: {exc.message}"
-        return f"{decisions or path}:1:1: simulation failed: {exc.message}"
+            return f"{path}:{line}:{col}: {failed}"
+        return f"{decisions or path}:1:1: {failed}"
 
     def data_position(self, raw, field_path: str) -> tuple[int, int]:
         if not raw or "data" not in raw:
@@ -343,6 +418,11 @@ class Command(BaseCommand):
             except (AttributeError, KeyError, TypeError):
                 break
         return pos
+
+
+def status_text(status: str | None) -> str:
+    """A case's or a bundle's outcome in words (准予许可 / approved)."""
+    return pgettext("case outcome", status) if status else ""
 
 
 def _parse_start(text: str) -> date | None:

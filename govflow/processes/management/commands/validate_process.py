@@ -1,12 +1,14 @@
 """validate_process PATH... — exit 0 when every template is valid, else 1
-with one `PATH:LINE:COL: message` line per problem."""
+with one `PATH:LINE:COL: message` line per problem, in the configured
+language (or --language zh-hans|en)."""
 
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
+from govflow.command_language import TranslatedCommand
 from govflow.processes.cli import read_definition
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = "Validate process templates; prints PATH:LINE:COL: message for every problem."
 
     def add_arguments(self, parser):
@@ -22,6 +24,8 @@ class Command(BaseCommand):
                 for line in problems:
                     self.stdout.write(line)
             elif not quiet:
-                self.stdout.write(f"{path}: ok ({len(definition.nodes)} nodes)")
+                self.stdout.write(
+                    _("%(path)s: ok (%(count)s nodes)") % {"path": path, "count": len(definition.nodes)}
+                )
         if failed:
             raise SystemExit(1)

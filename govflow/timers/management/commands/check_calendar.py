@@ -6,22 +6,22 @@ next year's calendar must be loaded now (for monitoring, like reconcile)."""
 from datetime import date
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from govflow.command_language import TranslatedCommand
 from govflow.timers.selectors import calendar_codes, calendar_coverage
-
-ADVICE = "load the State Council notice with load_calendar"
 
 
 def _iso_date(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"--today: {value!r} is not a date (YYYY-MM-DD)") from None
+        raise CommandError(_("--today: %(value)r is not a date (YYYY-MM-DD)") % {"value": value}) from None
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = "Check that the working-day calendar is loaded beyond the warning lead time; exit 1 if not."
 
     def add_arguments(self, parser):
@@ -31,19 +31,28 @@ class Command(BaseCommand):
     def handle(self, *args, code, today, **options):
         today = _iso_date(today) if today else timezone.localdate()
         if code not in calendar_codes():
-            raise CommandError(f"calendar {code}: no such calendar")
+            raise CommandError(_("calendar %(code)s: no such calendar") % {"code": code})
         coverage = calendar_coverage(code, today=today)
         if not coverage.is_warning:
             self.stdout.write(
-                f"calendar {code}: loaded through {coverage.last_day.isoformat()}, "
-                f"{coverage.days_left} days left"
+                _("calendar %(code)s: loaded through %(last)s, %(left)s days left")
+                % {"code": code, "last": coverage.last_day.isoformat(), "left": coverage.days_left}
             )
             return
         if coverage.last_day is not None:
-            left = f"{coverage.days_left} days left (warning from {coverage.lead_days} days)"
+            left = _("%(left)s days left (warning from %(lead)s days)") % {
+                "left": coverage.days_left,
+                "lead": coverage.lead_days,
+            }
         else:
-            left = f"today is not covered: the loaded calendar ended {-coverage.days_left} days ago"
+            left = _("today is not covered: the loaded calendar ended %(ago)s days ago") % {
+                "ago": -coverage.days_left
+            }
         self.stdout.write(
-            f"calendar {code}: the {coverage.missing_year} calendar is not loaded; {left} — {ADVICE}"
+            _(
+                "calendar %(code)s: the %(year)s calendar is not loaded; %(left)s — "
+                "load the State Council notice with load_calendar"
+            )
+            % {"code": code, "year": coverage.missing_year, "left": left}
         )
         raise SystemExit(1)
