@@ -13,9 +13,13 @@ nobody acts for a holder, nothing makes a decision wait.
   it (a copy, a delegation, a consultation: 抄送, 委派, 会商), or None.
 - `on_acts_for(fn)`: fn(actor, holder_id, *, now) -> may `actor` decide the
   task claimed by `holder_id` for them (代理)?
-- `on_decision_guard(fn)`: fn(task, *, now) raises Conflict while the task
-  must not be decided yet (a delegation or a consultation still open).
-  Called under the case lock; reads only.
+- `on_decision_guard(fn, probe=SQL)`: fn(task, *, now) raises Conflict
+  while the task must not be decided yet (a delegation or a consultation
+  still open). Called under the case lock; reads only. `probe`, if given, is
+  an SQL condition on the task row (alias `t`) that holds whenever fn might
+  refuse: the case lock's read of the task (govflow.cases.rows) evaluates
+  it in the same round trip, and fn is not called for a task it found
+  false, so the common decision (nothing open) costs no query of its own.
 - `on_reconcile(fn)`: fn(now) -> the problems (one line each) the app finds
   in its own rows, for the consistency check (govflow.cases.reconcile).
 """
@@ -29,11 +33,12 @@ from typing import Any
 CaseReader = Callable[..., Any]  # (*, user, case) -> tuple[Department, ...] | None
 ActsFor = Callable[..., bool]  # (actor, holder_id, *, now)
 DecisionGuard = Callable[..., None]  # (task, *, now)
+DecisionProbe = str  # SQL condition over the task row `t`
 ReconcileCheck = Callable[[datetime], list[str]]
 
 _readers: list[CaseReader] = []
 _acts_for: list[ActsFor] = []
-_decision_guards: list[DecisionGuard] = []
+_decision_guards: list[tuple[DecisionGuard, DecisionProbe | None]] = []
 _reconcile_checks: list[ReconcileCheck] = []
 
 
@@ -51,8 +56,14 @@ def on_acts_for(fn: ActsFor) -> ActsFor:
     return _add(_acts_for, fn)
 
 
-def on_decision_guard(fn: DecisionGuard) -> DecisionGuard:
-    return _add(_decision_guards, fn)
+def on_decision_guard(fn: DecisionGuard, *, probe: DecisionProbe | None = None) -> DecisionGuard:
+    _add(_decision_guards, (fn, probe))
+    return fn
+
+
+def decision_probes() -> tuple[DecisionProbe, ...]:
+    """The registered guards' probes, for the task read under the case lock."""
+    return tuple(probe for _fn, probe in _decision_guards if probe is not None)
 
 
 def on_reconcile(fn: ReconcileCheck) -> ReconcileCheck:
@@ -73,7 +84,12 @@ def acts_for(actor, holder_id: int | None, *, now: datetime) -> bool:
 
 
 def refuse_while_waiting(task, *, now: datetime) -> None:
-    for guard in list(_decision_guards):
+    """Every guard's refusal; a guard whose probe the lock's read of `task`
+    found false is skipped (`task.probed`, absent on a task read otherwise)."""
+    probed = getattr(task, "probed", None) or {}
+    for guard, probe in list(_decision_guards):
+        if probe is not None and probed.get(probe) is False:
+            continue
         guard(task, now=now)
 
 

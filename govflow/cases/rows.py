@@ -23,6 +23,7 @@ from govflow.processes.models import ProcessTemplate, ProcessVersion
 from govflow.rawsql import pipelined
 from govflow.timers.models import Timer
 
+from . import hooks
 from .models import Case, Task
 
 
@@ -70,14 +71,15 @@ def _lock_case_sql(vendor: str) -> tuple[list[str], str]:
 
 
 @cache
-def _task_sql(vendor: str) -> tuple[list[str], str]:
+def _task_sql(vendor: str, probes: tuple[str, ...] = ()) -> tuple[list[str], str]:
     from govflow.accounts.models import Membership
 
     quote = connection.ops.quote_name
     names, columns = _columns(Task, "t")
     membership = quote(Membership._meta.db_table)
+    probed = "".join(f", ({probe})" for probe in probes)
     sql = (
-        f"SELECT {columns}, m.{quote('is_head')} FROM {quote(Task._meta.db_table)} t "
+        f"SELECT {columns}{probed}, m.{quote('is_head')} FROM {quote(Task._meta.db_table)} t "
         f"LEFT JOIN {membership} m ON m.{quote('department_id')} = t.{quote('department_id')} "
         f"AND m.{quote('user_id')} = %s WHERE t.{quote('id')} = %s"
     )
@@ -142,9 +144,12 @@ def lock_case_of_task(task_id: int, user_id: int) -> tuple[Case | None, Task | N
 
     Two statements in one round trip: the task is read by the second one,
     after the lock is granted, so it is never a version from before the
-    lock holder's commit (READ COMMITTED takes a snapshot per statement)."""
+    lock holder's commit (READ COMMITTED takes a snapshot per statement).
+    The same statement evaluates the decision guards' probes
+    (govflow.cases.hooks): `task.probed` maps each to its value."""
+    probes = hooks.decision_probes()
     case_names, case_sql = _lock_case_sql(connection.vendor)
-    task_names, task_sql = _task_sql(connection.vendor)
+    task_names, task_sql = _task_sql(connection.vendor, probes)
     case_sql = case_sql.replace(
         f"WHERE c.{connection.ops.quote_name('id')} = %s",
         f"WHERE c.{connection.ops.quote_name('id')} = (SELECT case_id FROM "
@@ -158,7 +163,9 @@ def lock_case_of_task(task_id: int, user_id: int) -> tuple[Case | None, Task | N
         return None, None, None
     case = _case_of(case_names, case_row)
     *values, is_head = task_row
-    task = _from_row(Task, task_names, values)
+    found = values[len(task_names) :]
+    task = _from_row(Task, task_names, values[: len(task_names)])
+    task.probed = {probe: bool(value) for probe, value in zip(probes, found, strict=True)}
     if task.case_id != case.pk:  # the task moved between the statements: it cannot, but never mix them up
         return None, None, None
     task.case = case

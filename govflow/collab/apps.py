@@ -12,10 +12,10 @@ class CollabConfig(AppConfig):
         from govflow.cases.events import TaskDecided, subscribe
 
         from .copies import copy_on_decision
-        from .guards import acts_for, refuse_while_waiting
+        from .guards import acts_for, refuse_while_waiting, waiting_probe
         from .selectors import collab_departments
 
         subscribe(copy_on_decision, TaskDecided)
         hooks.on_case_reader(collab_departments)
         hooks.on_acts_for(acts_for)
-        hooks.on_decision_guard(refuse_while_waiting)
+        hooks.on_decision_guard(refuse_while_waiting, probe=waiting_probe())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -34,6 +35,24 @@ def acts_for(actor, holder_id: int | None, *, now: datetime) -> bool:
     """Is `actor` the acting officer of the task's holder right now?"""
     proxy = active_proxy_of(holder_id, now=now)
     return proxy is not None and proxy.proxy_id == actor.pk
+
+
+def waiting_probe() -> str:
+    """SQL true for a task `t` with a delegation or a consultation open
+    (whatever its limit): the case lock's read evaluates it, so a decision
+    with nothing open (the common case) skips refuse_while_waiting's query."""
+    quote = connection.ops.quote_name
+    exists = "EXISTS (SELECT 1 FROM {table} r WHERE r.{task} = t.{id} AND r.{status} = '{open}')"
+    return " OR ".join(
+        exists.format(
+            table=quote(model._meta.db_table),
+            task=quote("task_id"),
+            id=quote("id"),
+            status=quote("status"),
+            open=RequestStatus.OPEN.value,
+        )
+        for model in (Delegation, Consultation)
+    )
 
 
 def refuse_while_waiting(task, *, now: datetime) -> None:

@@ -11,7 +11,7 @@ from govflow.cases.applicant_notices import told_case_ended, told_item_ended
 from govflow.cases.selectors.outbox import case_reference, outbox_row_subject
 from govflow.certificates.notices import told_certificate
 from govflow.certificates.selectors import certificate_problems
-from govflow.collab.guards import acts_for, refuse_while_waiting
+from govflow.collab.guards import acts_for, refuse_while_waiting, waiting_probe
 from govflow.collab.selectors import collab_departments
 from govflow.incidents import hooks as incident_hooks
 from govflow.notifications import applicant, sms
@@ -21,7 +21,8 @@ from govflow.processes.handlers import handler_names
 def test_the_task_operations_and_the_certificates_answer_the_case_services():
     assert collab_departments in hooks._readers
     assert acts_for in hooks._acts_for
-    assert refuse_while_waiting in hooks._decision_guards
+    assert [guard for guard, _probe in hooks._decision_guards] == [refuse_while_waiting]
+    assert hooks.decision_probes() == (waiting_probe(),)
     assert certificate_problems in hooks._reconcile_checks
 
 

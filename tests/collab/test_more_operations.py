@@ -262,3 +262,21 @@ def test_two_urges_by_the_applicant_at_once_make_one(base_data, review_template,
     )
     assert Urge.objects.filter(case=case).count() == 1
     assert sum(isinstance(e, Conflict) for e in errors) == 1
+
+
+def test_a_decision_with_nothing_open_asks_about_delegations_only_in_the_lock_read(
+    held_intake, market_reviewer, now
+):
+    """委派 / 会商 are looked for by the case lock's read of the task (the
+    guard's probe), not by a statement of their own: a decision with nothing
+    open costs no extra round trip, and one with a delegation open is still
+    refused (test_delegate_answer_decide)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from govflow.cases.services import task_complete
+
+    with CaptureQueriesContext(connection) as queries:
+        task_complete(task_id=held_intake.pk, actor=market_reviewer, outcome="approve", now=now)
+    asking = [q["sql"] for q in queries.captured_queries if Delegation._meta.db_table in q["sql"]]
+    assert len(asking) == 1
+    assert "accounts_membership" in asking[0]
