@@ -261,6 +261,26 @@ def insert_rows(
             cur.execute(sql, values(batch, model, fields, add=True))
 
 
+def update_row(obj: Model, names: tuple[str, ...]) -> None:
+    """UPDATE one row by its key, the named fields only, asking nothing back:
+    inside a pipeline it travels with the next statement that needs an
+    answer. For a row the caller holds a lock on (it cannot have gone), so,
+    unlike save(update_fields=...), it does not check that a row matched."""
+    model = type(obj)
+    sql, fields = _update_sql(model, names, connection.vendor)
+    with kept() as cur:
+        cur.execute(sql, [*values([obj], model, fields, add=False), obj.pk])
+
+
+@lru_cache(maxsize=256)
+def _update_sql(model: type[Model], names: tuple[str, ...], vendor: str) -> tuple[str, tuple]:
+    quote = connection.ops.quote_name
+    fields = tuple(model._meta.get_field(name) for name in names)
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"
+    return sql, fields
+
+
 def insert_returning(objs: Sequence[Model]):
     """Queue an INSERT of objects whose keys the database generates; returns a
     function that, called later, reads the keys back into the objects (and

@@ -28,7 +28,7 @@ from govflow.engine.notices import changed_fields
 from govflow.engine.text import forbidden_character, refusal_message
 from govflow.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound
 from govflow.processes.services import version_definition
-from govflow.rawsql import insert_returning
+from govflow.rawsql import insert_returning, pipelined
 
 from . import events, hooks, rows, task_status
 from .bridge import Changes, accept_case, advance
@@ -341,8 +341,9 @@ def task_claim(*, task_id: int, actor, now: datetime | None = None) -> Task:
         raise Conflict(task_state_message(task))
     repeat = _refuse_second_signature(_case, task, actor.pk)
     task_status.hold(task, actor, now)
-    task_status.save_holder(task)
-    _audit_task(task, Action.TASK_CLAIMED, actor, now)
+    with pipelined():  # the task's row and its audit event in one round trip
+        task_status.save_holder(task)
+        _audit_task(task, Action.TASK_CLAIMED, actor, now)
     if repeat is not None and _decidable_now(_case, task, now):  # 审批人去重: approved in their name
         _decide(_case, task, actor, outcome="approve", opinion="", now=now, repeat=repeat)
     return task

@@ -27,6 +27,7 @@ from functools import cache
 
 from django.db import connection
 
+from govflow import rawsql
 from govflow.rawsql import kept
 
 from .models import LIVE_TASK_STATUSES, Task, TaskStatus
@@ -63,8 +64,10 @@ def release(task: Task) -> None:
 
 
 def save_holder(task: Task, *also: str) -> None:
-    """Save a `hold` or `release` (and the `also` fields changed with it)."""
-    task.save(update_fields=[*HOLDER_FIELDS, *also])
+    """Save a `hold` or `release` (and the `also` fields changed with it) of
+    a task whose case is locked: one UPDATE needing no answer, so inside a
+    pipeline it travels with the audit append (govflow.rawsql)."""
+    rawsql.update_row(task, (*HOLDER_FIELDS, *also))
 
 
 def decide(task: Task, decision: Decision, now: datetime, *, decided_by=None) -> None:
