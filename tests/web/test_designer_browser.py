@@ -111,6 +111,10 @@ def test_a_step_added_with_the_keyboard_through_plus(process_admin, browser_for,
     menu = page.locator("details.plus[data-at='after:review'] .plus-menu")
     assert menu.is_visible()
     shots(page, "plus-open", full_page=False)
+    page.keyboard.press("Escape")  # closes it, back on its "+"
+    assert not menu.is_visible()
+    page.keyboard.press("Enter")
+    assert menu.is_visible()
     menu.locator("button[value='insert_step|after:review|countersign']").focus()
     page.keyboard.press("Enter")
     page.wait_for_selector("#card-countersign.card-selected")

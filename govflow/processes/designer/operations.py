@@ -330,7 +330,9 @@ class Editor:
         elif kind == "correction":
             raw = _map(id=node_id, type="correction", title=title, next=target)
         elif kind == "applicant_task":
-            raw = _map(id=node_id, type="applicant_task", title=title, confirm=True, next=target)
+            confirm = _map(zh="本人确认已按要求办理。", en="I confirm that I have done what is asked.")
+            confirm.fa.set_flow_style()
+            raw = _map(id=node_id, type="applicant_task", title=title, confirm=confirm, next=target)
         elif kind == "wait":
             raw = _map(id=node_id, type="wait", title=title, days=5, next=target)
         elif kind == "call":
@@ -580,7 +582,16 @@ def _column_nodes(editor: Editor, column: chains.Column, process: str) -> set[st
 
 
 def _drop(editor: Editor, doomed: set[str]) -> None:
-    """Remove nodes; refuse when a node left behind still leads to one."""
+    """Remove nodes, with the ends only they lead to; refuse when a node
+    left behind still leads to one."""
+    incoming: dict[str, set[str]] = {}
+    for located in editor.nodes.values():
+        if located is not None:
+            for f in flows(located.raw):
+                incoming.setdefault(f.target, set()).add(located.id)
+    for located in list(editor.nodes.values()):
+        if located is not None and located.type == "end" and incoming.get(located.id, {""}) <= doomed:
+            doomed.add(located.id)
     for located in list(editor.nodes.values()):
         if located is None or located.id in doomed:
             continue

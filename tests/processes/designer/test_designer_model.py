@@ -255,3 +255,28 @@ def test_random_operations_keep_the_template_valid_or_change_nothing(name, data)
         assert check_definition(result.text)[1] == [], (op, result.text)
         assert chains.read(load(result.text)).representable, op
         text = result.text
+
+
+def test_every_kind_of_step_can_be_inserted():
+    for kind in STEP_KINDS:
+        if kind == "call":
+            continue  # the food licence has no sub-process
+        result = apply(FOOD, {"op": "insert_step", "at": "after:review", "kind": kind})
+        assert result.refused is None, (kind, result.refused)
+        assert check_definition(result.text)[1] == [], kind
+    # business setup's sub-processes are the bundle's items: calling one too is the validator's refusal
+    setup = _text("business_setup.yaml")
+    call = apply(setup, {"op": "insert_step", "at": "after:accept", "kind": "call"})
+    assert "is an item of bundle 'items'" in str(call.refused)
+    assert call.text == setup
+
+
+def test_deleting_a_card_takes_the_ends_only_it_led_to():
+    result = apply(FOOD, {"op": "delete", "node": "check_gate"})
+    assert result.refused is None
+    for gone in ("check_gate", "fix_application", "end_withdrawn"):
+        assert f"id: {gone}\n" not in result.text
+    assert "  # 受理: accept, refuse to accept, or one consolidated correction notice.\n  - id: accept" in (
+        result.text
+    )
+    assert check_definition(result.text)[1] == []
