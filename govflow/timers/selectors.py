@@ -25,7 +25,8 @@ class Coverage:
     when today's year is not loaded it is negative: the days since the last
     loaded year before today ended (or since 31 December of last year, when
     no earlier year is loaded). `missing_year` is the first year from
-    today's on that is not loaded.
+    today's on that is not loaded. `loaded_any` is false when no year at
+    all is loaded (a new installation before its first `load_calendar`).
     """
 
     code: str
@@ -34,6 +35,7 @@ class Coverage:
     missing_year: int | None
     lead_days: int
     is_warning: bool
+    loaded_any: bool = True
 
     @property
     def is_expired(self) -> bool:
@@ -66,6 +68,7 @@ def coverage_of(code: str, loaded_years, *, today: date, lead: int) -> Coverage:
         missing_year=missing,
         lead_days=lead,
         is_warning=last_day is None or days_left <= lead,
+        loaded_any=bool(loaded),
     )
 
 

@@ -110,6 +110,8 @@ def test_nothing_loaded_counts_from_the_start_of_the_year():
     coverage = coverage_of("cn", set(), today=date(2026, 3, 1), lead=60)
     assert (coverage.last_day, coverage.days_left, coverage.missing_year) == (None, -60, 2026)
     assert coverage.is_warning
+    assert not coverage.loaded_any
+    assert coverage_of("cn", {2025}, today=date(2026, 3, 1), lead=60).loaded_any
 
 
 # -- the selectors on the database -------------------------------------------------
@@ -234,6 +236,24 @@ def test_check_calendar_when_today_is_not_covered(base_data):
         call_command("check_calendar", "--today", "2027-01-05", stdout=out, language="en")
     assert "the 2027 calendar is not loaded; today is not covered: the loaded calendar ended 5 days ago" in (
         out.getvalue()
+    )
+
+
+@pytest.mark.django_db
+def test_check_calendar_on_a_new_installation_says_no_year_is_loaded():
+    # Before the first load_calendar, there is no "last loaded year" to speak of.
+    Calendar.objects.filter(code="cn").delete()
+    calendar_invalidate()
+    out = StringIO()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            call_command("check_calendar", "--today", "2026-09-06", stdout=out, language="en")
+    finally:
+        calendar_invalidate()  # the deletion rolls back; the cached empty calendar must go too
+    assert exit_.value.code == 1
+    assert out.getvalue() == (
+        "calendar cn: no year is loaded; load the State Council notice with load_calendar "
+        "(the shipped years: fixtures/calendar/cn.yaml)\n"
     )
 
 

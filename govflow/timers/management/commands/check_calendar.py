@@ -39,6 +39,15 @@ class Command(TranslatedCommand):
                 % {"code": code, "last": coverage.last_day.isoformat(), "left": coverage.days_left}
             )
             return
+        if not coverage.loaded_any:
+            self.stdout.write(
+                _(
+                    "calendar %(code)s: no year is loaded; load the State Council notice with load_calendar "
+                    "(the shipped years: fixtures/calendar/%(code)s.yaml)"
+                )
+                % {"code": code}
+            )
+            raise SystemExit(1)
         if coverage.last_day is not None:
             left = _("%(left)s days left (warning from %(lead)s days)") % {
                 "left": coverage.days_left,
