@@ -122,3 +122,14 @@ def test_the_editor_and_the_designer_show_the_same_text(admin_client):
     assert 'id="to-designer"' in editor.content.decode()
     template_page = admin_client.get("/console/templates/food_business_licence/").content.decode()
     assert 'id="open-designer"' in template_page
+
+
+def test_the_designer_speaks_english_to_an_english_reader(admin_client):
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = admin_client.get(URL).content.decode()
+    assert "Process designer" in html
+    assert "On-site inspection" in html  # the template's own English titles
+    assert "Countersign" in html
+    assert "流程设计器" not in html
+    refused = _post(admin_client, FOOD, "delete|start")
+    assert "the start and the ends stay where they are" in refused.content.decode()
