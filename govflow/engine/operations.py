@@ -328,9 +328,11 @@ def add_task(
     return added
 
 
-def remove_signer(machine: Machine, event: RemoveSigner, task: dict, node: Node) -> None:
+def remove_signer(machine: Machine, event: RemoveSigner, task: dict, node: Node) -> tuple[str, str] | None:
     """`task` is the reviewer's open task (the signer an added task id, or a
-    department still to sign after), or the added task itself."""
+    department still to sign after), or the added task itself. Returns
+    (token id, owner task id) when the owner's held approval waits for no one
+    now: the node's kind lets it count (`UserTask.release_held`)."""
     state = machine.state
     if event.signer in task.get("after", ()):
         task["after"].remove(event.signer)
@@ -357,19 +359,8 @@ def remove_signer(machine: Machine, event: RemoveSigner, task: dict, node: Node)
     if held is not None and event.signer in held["waiting"]:
         held["waiting"].remove(event.signer)
         if not held["waiting"]:
-            release_held(machine, token_id, node, owner_id)
-
-
-def release_held(machine: Machine, token_id: str, node: Node, owner_id: str) -> None:
-    """Every signer added after an approval has approved (or was removed):
-    the approval counts now."""
-    from .kinds import KINDS
-
-    token = machine.state["tokens"][token_id]
-    held = token["held"].pop(owner_id)
-    if not token["held"]:
-        del token["held"]
-    KINDS[node.type].settle(machine, token_id, token, node, held["task"], held["outcome"], held["decision"])
+            return token_id, owner_id
+    return None
 
 
 # -- 撤回 / 拿回 ------------------------------------------------------------------------

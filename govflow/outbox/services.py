@@ -27,11 +27,18 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.module_loading import autodiscover_modules
+
+from govflow.celery import app as celery_app
 
 from . import hooks
 from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
+
+# The task that consumes a batch (govflow.outbox.tasks.deliver_batch), sent by
+# name: the task wraps the services, so the services do not import it back.
+DELIVER_BATCH = "govflow.outbox.deliver_batch"
 
 # A consumer gets the row's payload and its key (unique per effect: the
 # idempotency key of whatever the consumer writes).
@@ -69,7 +76,6 @@ def consumer(topic: str) -> Callable[[Consumer], Consumer]:
 def consumers() -> dict[str, Consumer]:
     # Importing each app's `consumers` module registers its consumers; done
     # here so every entry point (worker, drain, reconcile) sees the same set.
-    from django.utils.module_loading import autodiscover_modules
 
     if not _discovered:
         autodiscover_modules("consumers")
@@ -258,9 +264,7 @@ def dispatch_on_commit(ids: list[int]) -> None:
 def publish(ids: list[int]) -> None:
     """Hand the rows to the broker as one message (a worker consumes them in
     order). Raises whatever the broker raised."""
-    from .tasks import deliver_batch
-
-    deliver_batch.apply_async(args=[list(ids)], retry=False)
+    celery_app.send_task(DELIVER_BATCH, args=[list(ids)], retry=False)
 
 
 def dispatch(ids: list[int]) -> int:

@@ -8,7 +8,7 @@ import logging
 
 from celery import shared_task
 
-from .services import RetryLater, outbox_handle, outbox_resend_stale
+from .services import DELIVER_BATCH, RetryLater, outbox_handle, outbox_resend_stale
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def deliver(self, message_id: int) -> bool:
         raise self.retry(countdown=later.countdown, max_retries=None) from later
 
 
-@shared_task(name="govflow.outbox.deliver_batch", acks_late=True)
+@shared_task(name=DELIVER_BATCH, acks_late=True)
 def deliver_batch(message_ids: list[int]) -> int:
     """Consume several rows in order; one that fails is retried on its own
     with backoff, so it cannot hold back the others."""

@@ -176,3 +176,17 @@ def test_the_signal_can_be_switched_off_for_writers_that_must_commit_in_parallel
         assert outbox_relay_batch() == 2
     finally:
         listener.close()
+
+
+def test_a_batch_is_published_by_name_to_the_task_a_worker_runs(monkeypatch):
+    """The services send the batch task by name (they do not import the task
+    module, which imports them): the name is the registered task's, and the
+    message goes to the project's Celery app."""
+    from govflow.celery import app
+    from govflow.outbox.tasks import deliver_batch
+
+    sent: list[tuple] = []
+    monkeypatch.setattr(app, "send_task", lambda name, **options: sent.append((name, options)))
+    services.publish((3, 5))
+    assert sent == [(deliver_batch.name, {"args": [[3, 5]], "retry": False})]
+    assert deliver_batch.name in app.tasks

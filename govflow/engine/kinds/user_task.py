@@ -466,7 +466,9 @@ class UserTask(NodeKind):
         operations.add_signer(machine, event, task, node)
 
     def remove_signer(self, machine: Machine, event: RemoveSigner, task: dict, node: Node) -> None:
-        operations.remove_signer(machine, event, task, node)
+        released = operations.remove_signer(machine, event, task, node)
+        if released is not None:
+            self.release_held(machine, *released, node)
 
     def decide(
         self,
@@ -591,7 +593,16 @@ class UserTask(NodeKind):
         held = token["held"][info["for"]]
         held["waiting"].remove(event.task_id)
         if not held["waiting"]:
-            operations.release_held(machine, token_id, node, info["for"])
+            self.release_held(machine, token_id, info["for"], node)
+
+    def release_held(self, machine: Machine, token_id: str, owner_id: str, node: Node) -> None:
+        """Every signer added after an approval has approved (or was removed):
+        the approval counts now."""
+        token = machine.state["tokens"][token_id]
+        held = token["held"].pop(owner_id)
+        if not token["held"]:
+            del token["held"]
+        self.settle(machine, token_id, token, node, held["task"], held["outcome"], held["decision"])
 
     def countersign_outcome(
         self, machine: Machine, token_id: str, token: dict, node: Node, outcome: str
