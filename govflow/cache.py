@@ -33,6 +33,7 @@ from django.core.cache.backends.redis import RedisCacheClient
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from prometheus_client import Counter
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -42,20 +43,9 @@ BREAKER_SECONDS = 5.0
 LOG_EVERY_SECONDS = 60.0
 
 
-def _cache_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [ConnectionError, TimeoutError]  # socket-level, any backend
-    try:
-        from redis.exceptions import RedisError  # Django's RedisCache raises redis-py's errors
-
-        errors.append(RedisError)
-    except ImportError:  # pragma: no cover - redis is a dependency
-        pass
-    return tuple(errors)
-
-
-# What a cache that is down, restarting (BusyLoadingError), read-only or out
-# of memory raises. A missing key or a bad value is not among them.
-CACHE_ERRORS = _cache_errors()
+# Socket-level errors from any backend, and redis-py's own (Django's RedisCache
+# raises them).
+CACHE_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError, RedisError)
 
 CACHE_UNAVAILABLE = Counter(
     "govflow_cache_unavailable",

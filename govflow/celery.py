@@ -7,6 +7,7 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 from celery.signals import worker_init
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govflow.settings.local")
 
@@ -54,8 +55,6 @@ def _refuse_transaction_pooling(**kwargs) -> None:
     attempts (govflow.outbox.services); behind a transaction-mode pool that
     lock would be taken on one server connection and released on another.
     Workers connect to PostgreSQL directly or through a session-mode pool."""
-    from django.conf import settings
-
     if getattr(settings, "DATABASE_TRANSACTION_POOLING", False):
         # SystemExit: Celery logs and swallows exceptions raised by a signal's receivers.
         raise SystemExit(

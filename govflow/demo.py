@@ -16,6 +16,9 @@ from ruamel.yaml import YAML
 
 from govflow.accounts import models as roles
 from govflow.accounts.models import Department, Membership
+from govflow.cases.bridge import forget_departments
+from govflow.catalog.datasets import catalogue_load_file
+from govflow.demo_cases import load_demo_cases
 from govflow.processes.models import ProcessTemplate
 from govflow.processes.services import process_publish
 from govflow.timers.services import calendar_import_file
@@ -41,7 +44,6 @@ def load_departments() -> list[Department]:
             },
         )
         departments.append(department)
-    from govflow.cases.bridge import forget_departments
 
     forget_departments()
     return departments
@@ -124,7 +126,6 @@ def load_base(password: str = DEMO_PASSWORD) -> dict[str, object]:
     users = load_users(password)
     load_calendar()
     load_templates(users["admin"])
-    from govflow.catalog.datasets import catalogue_load_file
 
     catalogue_load_file(actor=users["admin"])
     return users
@@ -132,7 +133,6 @@ def load_base(password: str = DEMO_PASSWORD) -> dict[str, object]:
 
 def load_demo(password: str = DEMO_PASSWORD, now: datetime | None = None) -> dict[str, object]:
     users = load_base(password)
-    from govflow.demo_cases import load_demo_cases
 
     load_demo_cases(users, now=now or timezone.now())
     return users

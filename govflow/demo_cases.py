@@ -19,11 +19,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Q
 from django.utils import timezone
 
+from govflow.accounts.models import Membership
+from govflow.cases.attachments import attachment_add
 from govflow.cases.models import Case, Task, TaskKind, TaskStatus
 from govflow.cases.services import case_create, case_submit, task_claim, task_complete
+from govflow.catalog.services import case_prefill, data_request_create
 from govflow.engine.identifiers import make_uscc
 from govflow.engine.simulate import example_data
 from govflow.outbox.services import outbox_drain
@@ -179,10 +183,6 @@ DEMO_PDF = (
 def attach_required_documents(case: Case, actor, *, now: datetime) -> None:
     """Upload a small PDF into every required slot that accepts PDF, through
     the attachment service (type sniffing and limits included)."""
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from govflow.cases.attachments import attachment_add
-
     for spec in version_definition(case.version).form.attachments:
         if spec.required and "application/pdf" in spec.types:
             upload = SimpleUploadedFile(f"{spec.id}.pdf", DEMO_PDF, content_type="application/pdf")
@@ -213,8 +213,6 @@ def accept_pending(case: Case, *, now: datetime) -> None:
     """受理: the accepting department's demo reviewer (`<department>_reviewer`,
     else another member, never the applicant) accepts every acceptance task
     open on the case."""
-    from govflow.accounts.models import Membership
-
     tasks = Task.objects.filter(case=case, status=TaskStatus.OPEN, kind=TaskKind.ACCEPTANCE)
     for task in tasks.select_related("department"):
         members = (
@@ -351,8 +349,6 @@ def _catalogue_reuse(company: Case, users: dict[str, Any], now: datetime) -> Cas
     when its business setup was approved) fills a construction application,
     whose first stage then registers the project and its first permit; and
     natural resources asks market regulation for a field it is not cleared for."""
-    from govflow.catalog.services import case_prefill, data_request_create
-
     applicant = users["applicant"]
     company.refresh_from_db()
     credit_code = company.state["results"]["assign_credit_code"]["credit_code"]

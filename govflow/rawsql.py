@@ -23,8 +23,11 @@ from enum import Enum
 from functools import lru_cache
 from operator import attrgetter
 
+import psycopg
 from django.db import connection, models
 from django.db.models import JSONField, Model
+from psycopg import pq
+from psycopg.pq import Format
 
 
 def cursor():
@@ -37,7 +40,6 @@ def cursor():
     use behind a transaction-pooling pgbouncer (docs/deploy.md)."""
     if connection.vendor != "postgresql":
         return connection.cursor()
-    import psycopg
 
     connection.ensure_connection()
     return wrapped(psycopg.Cursor(connection.connection))
@@ -58,8 +60,6 @@ def wrapped(raw_cursor):
 def in_pipeline(raw_connection) -> bool:
     """Whether a psycopg connection is in pipeline mode, from libpq's own
     status (PQpipelineStatus), not psycopg's private state."""
-    from psycopg import pq
-
     return raw_connection.pgconn.pipeline_status != pq.PipelineStatus.OFF
 
 
@@ -105,7 +105,6 @@ def kept(slot: int = 0):
     made anew each time, so query logging and counting behave as usual."""
     if connection.vendor != "postgresql":
         return connection.cursor()
-    import psycopg
 
     connection.ensure_connection()
     raw = connection.connection
@@ -124,9 +123,6 @@ def _fast_timestamps(cur) -> None:
     psycopg-binary) rather than Django's Python subclass of it, which parsed
     every timestamp of the hot path's rows in Python. Both give an aware
     datetime in the session's time zone, which Django sets to UTC."""
-    import psycopg
-    from psycopg.pq import Format
-
     oid = cur.adapters.types["timestamptz"].oid
     default = psycopg.adapters.get_loader(oid, Format.TEXT)
     if default is not None and connection.timezone_name == "UTC":

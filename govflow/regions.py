@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from ruamel.yaml import YAML
 
 from govflow.errors import InvalidInput
 
@@ -61,8 +62,6 @@ def regions_path() -> Path:
 
 @functools.cache
 def _load(path: str) -> dict[str, Region]:
-    from ruamel.yaml import YAML
-
     data = YAML(typ="safe", pure=True).load(Path(path).read_text(encoding="utf-8")) or {}
     return {
         str(code): Region(

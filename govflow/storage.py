@@ -23,6 +23,7 @@ import tempfile
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.core.signals import setting_changed
 from django.db import transaction
@@ -30,7 +31,9 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.functional import LazyObject, empty
 
+from govflow.audit.services import PendingAudit, audit_write
 from govflow.errors import GovflowError, NotFound
+from govflow.incidents.services import incident_integrity_record
 
 logger = logging.getLogger("govflow.storage")
 
@@ -95,7 +98,7 @@ class StoredObject:
 def _missing_errors() -> tuple[type[BaseException], ...]:
     errors: tuple[type[BaseException], ...] = (FileNotFoundError, OSError)
     try:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - botocore is heavy and needed only with the S3 backend
     except ImportError:  # pragma: no cover - boto3 is a dependency
         return errors
     return (*errors, ClientError, BotoCoreError)
@@ -140,9 +143,6 @@ def file_integrity_failed(
 ) -> None:
     """Record a refused read: an error in the log, an audit event and an
     integrity incident (one unresolved per object, counting the refusals)."""
-    from govflow.audit.services import PendingAudit, audit_write
-    from govflow.incidents.services import incident_integrity_record
-
     now = now or timezone.now()
     logger.error(
         "integrity check failed, not served: %s %s (%s): expected sha256 %s, found %s",
@@ -179,8 +179,6 @@ def store_once(storage: Storage, name: str, data: bytes) -> None:
     a second delivery stores the same bytes): kept when an object of that name
     already holds them, replaced when it holds anything else (a write cut off
     halfway)."""
-    from django.core.files.base import ContentFile
-
     digest = hashlib.sha256(data).hexdigest()
     if storage.exists(name):
         with storage.open(name, "rb") as existing:

@@ -16,6 +16,10 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from govflow.cases.models import Attachment
+from govflow.certificates.models import Certificate
+from govflow.letters.models import Letter
+
 CHUNK = 1024 * 1024
 
 
@@ -31,10 +35,6 @@ class StoredFileProblem:
 
 
 def _rows() -> Iterator[tuple[str, str, object, str]]:
-    from govflow.cases.models import Attachment
-    from govflow.certificates.models import Certificate
-    from govflow.letters.models import Letter
-
     for model, kind, key in (
         (Attachment, "attachment", "pk"),
         (Certificate, "certificate", "number"),

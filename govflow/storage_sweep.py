@@ -23,6 +23,10 @@ from django.core.files.storage import Storage, default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from govflow.audit.services import PendingAudit, audit_write
+from govflow.cases.models import Attachment
+from govflow.certificates.models import Certificate
+from govflow.letters.models import Letter
 from govflow.storage import certificate_storage
 
 logger = logging.getLogger("govflow.storage")
@@ -64,10 +68,6 @@ def _walk(storage: Storage, folder: str) -> Iterator[str]:
 
 
 def _referenced(alias: str, names: list[str]) -> set[str]:
-    from govflow.cases.models import Attachment
-    from govflow.certificates.models import Certificate
-    from govflow.letters.models import Letter
-
     # The certificates storage holds the certificates and the letters (letters/).
     models = [Attachment] if alias == "default" else [Certificate, Letter]
     return {
@@ -124,8 +124,6 @@ def orphan_files_sweep(
 
 
 def _audit(result: SweepResult, *, now: datetime, older_than: timedelta) -> None:
-    from govflow.audit.services import PendingAudit, audit_write
-
     with transaction.atomic():
         audit_write(
             [

@@ -4,6 +4,7 @@ every operation), and the Idempotency-Key header."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
@@ -141,8 +142,6 @@ class SessionScheme(OpenApiAuthenticationExtension):
     priority = 1
 
     def get_security_definition(self, auto_schema):
-        from django.conf import settings
-
         return {
             "type": "apiKey",
             "in": "cookie",

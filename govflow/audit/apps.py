@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from govflow.errors import REFUSAL_OBSERVERS
+
 
 class AuditConfig(AppConfig):
     name = "govflow.audit"
@@ -7,8 +9,6 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from govflow.errors import REFUSAL_OBSERVERS
-
         from . import signals
         from .context import note_refusal
 

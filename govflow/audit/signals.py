@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.utils import timezone
 
+from govflow.accounts.models import Department, Membership
 from govflow.security.client import client_ip
 
 from .actions import Action
@@ -198,8 +199,6 @@ def _membership_pre_save(sender, instance, raw=False, **kwargs) -> None:
 
 
 def _department_code(department_id) -> str:
-    from govflow.accounts.models import Department
-
     return Department.objects.filter(pk=department_id).values_list("code", flat=True).first() or str(
         department_id
     )
@@ -279,8 +278,6 @@ def connect() -> None:
     )
     pre_save.connect(_user_pre_save, sender=user_model, dispatch_uid="govflow.audit.user_pre_save")
     post_save.connect(_user_post_save, sender=user_model, dispatch_uid="govflow.audit.user_post_save")
-
-    from govflow.accounts.models import Membership
 
     pre_save.connect(_membership_pre_save, sender=Membership, dispatch_uid="govflow.audit.membership_pre")
     post_save.connect(_membership_post_save, sender=Membership, dispatch_uid="govflow.audit.membership_post")

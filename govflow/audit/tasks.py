@@ -4,6 +4,9 @@ import logging
 
 from celery import shared_task
 
+from govflow.audit.checkpoints import ChainNotIntact, checkpoint_create
+from govflow.audit.signing import SigningKeyInvalid, SigningKeyMissing
+
 log = logging.getLogger(__name__)
 
 
@@ -11,9 +14,6 @@ log = logging.getLogger(__name__)
 def checkpoint() -> int | None:
     """The number of events the checkpoint covers, or None (nothing new, no key, or a broken
     chain; the last two are logged as errors for the operator)."""
-    from govflow.audit.checkpoints import ChainNotIntact, checkpoint_create
-    from govflow.audit.signing import SigningKeyInvalid, SigningKeyMissing
-
     try:
         made = checkpoint_create()
     except (SigningKeyMissing, SigningKeyInvalid, ChainNotIntact) as exc:

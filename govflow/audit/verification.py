@@ -19,6 +19,7 @@ from django.db import connection
 from .merkle import merkle_root
 from .models import AuditCheckpoint, AuditEvent, AuditHead
 from .services import GENESIS, chain_hash
+from .signing import checkpoint_message, trusted_keys, verify
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,6 @@ class CheckpointRecord:
 
 def checkpoint_problem(checkpoint: CheckpointRecord, keys) -> str | None:
     """Why a checkpoint cannot be trusted, or None."""
-    from .signing import checkpoint_message, verify
-
     public = keys.get(checkpoint.key_id)
     if public is None:
         return (
@@ -209,8 +208,6 @@ def audit_verify(
     e.g. an exported copy kept elsewhere), a checkpoint forged or altered, a
     chain rewritten below a checkpoint or cut short (a tail or the whole
     chain deleted)."""
-    from .signing import trusted_keys
-
     checkpoints = [CheckpointRecord.of(row) for row in AuditCheckpoint.objects.order_by("seq", "id")]
     checkpoints += extra_checkpoints or []
     keys = trusted_keys() if checkpoints else {}

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError
+from ruamel.yaml import YAML
 
+from govflow.accounts.models import Department
 from govflow.processes.handlers import handler_names
 
 
@@ -15,8 +17,6 @@ def departments_catalogue() -> dict[str, list[str]]:
     """code -> [Chinese name, English name]: the active departments in the
     database when it has any, else the shipped fixtures/departments.yaml
     (so the commands work on a fresh checkout with no database)."""
-    from govflow.accounts.models import Department
-
     try:
         found = {
             d.code: [d.name_zh, d.name_en]
@@ -26,7 +26,6 @@ def departments_catalogue() -> dict[str, list[str]]:
         found = {}
     if found:
         return found
-    from ruamel.yaml import YAML
 
     path = Path(settings.GOVFLOW_FIXTURES_DIR) / "departments.yaml"
     data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))

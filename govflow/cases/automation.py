@@ -24,6 +24,7 @@ from govflow.audit.actions import Action
 from govflow.engine import EngineError
 from govflow.engine import runtime as rt
 from govflow.processes.handlers import HANDLERS, HandlerContext, HandlerFailed
+from govflow.processes.services import version_definition
 from govflow.timers.models import Timer
 
 from . import limits
@@ -135,7 +136,6 @@ def service_task_execute(*, case_id: int, task_engine_id: str, now: datetime | N
     if task is None or task.status != TaskStatus.OPEN:
         return False
     case = Case.objects.select_related("version").get(pk=case_id)
-    from govflow.processes.services import version_definition
 
     node = version_definition(case.version).nodes[task.node_id]
     handler = HANDLERS.get(node.handler or "")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from govflow.outbox.services import consumer
 from govflow.timers.services import RECOMPUTE_TOPIC
@@ -38,8 +39,6 @@ def notify(payload: dict[str, Any], key: str) -> None:
 def notify_case_limit(payload: dict[str, Any], key: str) -> None:
     """A case's promise or statutory limit reached amber (the lead
     department's heads) or red (the leaders); once per key."""
-    from django.utils import timezone
-
     limits.limit_notify(
         key=key, case_id=payload["case"], limit=payload["limit"], level=payload["level"], now=timezone.now()
     )

@@ -21,6 +21,7 @@ from typing import Any
 from govflow.engine.notices import notice_scope, outside_notice
 from govflow.errors import InvalidInput
 
+from .disclosure import field_views
 from .models import Case, CaseRevision, Task, TaskKind, TaskStatus
 
 
@@ -150,8 +151,6 @@ class ChangeView:
 def change_views(
     definition, changes: list[FieldChange], *, viewer: str, cleared: frozenset[str], language: str = "zh"
 ) -> list[ChangeView]:
-    from .disclosure import field_views
-
     if not changes:
         return []
     ids = {change.field for change in changes}

@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import Model
 
 from govflow import rawsql
+from govflow.accounts.models import Membership
 from govflow.processes.models import ProcessTemplate, ProcessVersion
 from govflow.rawsql import pipelined
 from govflow.timers.models import Timer
@@ -72,8 +73,6 @@ def _lock_case_sql(vendor: str) -> tuple[list[str], str]:
 
 @cache
 def _task_sql(vendor: str, probes: tuple[str, ...] = ()) -> tuple[list[str], str]:
-    from govflow.accounts.models import Membership
-
     quote = connection.ops.quote_name
     names, columns = _columns(Task, "t")
     membership = quote(Membership._meta.db_table)

@@ -29,6 +29,7 @@ from typing import Any
 from django.db import models
 from django.db.models.fields.json import KeyTransform
 
+from govflow.processes.services import version_definition
 from govflow.security.crypto import DataKeyError, Keyring, is_envelope, keyring
 from govflow.security.fields import SealedField
 
@@ -79,8 +80,6 @@ def version_positions(version) -> SecretPositions:
     key = (version.pk, version.source_sha256)
     found = _positions.get(key)
     if found is None:
-        from govflow.processes.services import version_definition
-
         found = SecretPositions.of(version_definition(version).form)
         with _positions_lock:
             _positions[key] = found

@@ -9,6 +9,7 @@ are serialised by that lock, so the join fires once.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
@@ -74,7 +75,6 @@ def _lock_own_case(case_id: int, actor) -> Case:
 def _check_draft_data(data: Any) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise InvalidInput("form data must be an object of field values")
-    import json
 
     try:
         size = len(json.dumps(data, ensure_ascii=False))

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from govflow.accounts.models import Department
 from govflow.engine.identifiers import mask
@@ -88,8 +89,6 @@ class ValueView:
 
 
 def _language() -> str:
-    from django.utils.translation import get_language
-
     return get_language() or "zh"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from govflow.errors import GovflowError
+from govflow.messages import error_text
 
 
 def user_error(kind: type[GovflowError], message: Any, **kwargs: Any) -> GovflowError:
@@ -20,6 +21,5 @@ def user_error(kind: type[GovflowError], message: Any, **kwargs: Any) -> Govflow
 def message_of(error: GovflowError) -> str:
     if getattr(error, "translated", False):
         return error.message
-    from govflow.messages import error_text
 
     return error_text(error)

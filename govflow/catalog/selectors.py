@@ -51,6 +51,7 @@ from .models import (
     RecordVersion,
     RequestStatus,
 )
+from .publishing import same_value
 from .services import offer_build, reuse_get, reuse_key
 
 PAGE_SIZE = 25
@@ -414,8 +415,6 @@ def case_panel(*, user, reference: str, language: str = "zh", now: datetime | No
 
 
 def _cross_check(case, reuse, departments, labels, lang, now, reads: list[RecordsRead]) -> CrossCheck | None:
-    from .publishing import same_value
-
     key = case.data.get(reuse.key)
     dataset = Dataset.objects.select_related("owner").filter(code=reuse.dataset).first()
     if dataset is None or key in (None, ""):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mimetypes
 import os
 import select
 import struct
@@ -23,6 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +48,7 @@ class Rendered:
 
 
 def _fetcher_class():
-    import mimetypes
-    from urllib.parse import unquote, urlsplit
-
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
+    from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: PLC0415 - WeasyPrint is heavy and loaded only in the render child
 
     class AllowListFetcher(URLFetcher):
         def __init__(self, roots: list[str]) -> None:
@@ -101,7 +100,7 @@ def serve(roots: list[str]) -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print must not corrupt the answers
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    import weasyprint
+    import weasyprint  # noqa: PLC0415 - WeasyPrint is heavy and loaded only in the render child
 
     fetcher = _fetcher_class()(roots)
     source = sys.stdin.buffer

@@ -39,6 +39,7 @@ from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import dispatch_on_commit
 from govflow.processes.services import version_definition
 from govflow.storage import store_once
+from govflow.webhooks.services import publish_event
 
 from .content import certificate_content, certificate_holder, spec_for
 from .models import Certificate, CertificateStatus
@@ -59,8 +60,6 @@ REVOKE_REASON_MAX = 500
 
 
 def _publish(kind: str, certificate: Certificate, **data) -> None:
-    from govflow.webhooks.services import publish_event
-
     publish_event(
         kind,
         case_id=certificate.case_id,

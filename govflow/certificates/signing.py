@@ -41,7 +41,7 @@ class PadesSigner:
     format = "PAdES-B-B ecdsa-sha256"
 
     def __init__(self, paths: keys.KeyPaths, chain: list[keys.KeyPaths]) -> None:
-        from pyhanko.sign import signers
+        from pyhanko.sign import signers  # noqa: PLC0415 - pyHanko is heavy; loaded only to sign or check a PDF
 
         self._signer = signers.SimpleSigner.load(
             str(paths.key), str(paths.cert), ca_chain_files=tuple(str(c.cert) for c in chain)
@@ -51,8 +51,8 @@ class PadesSigner:
         self.fingerprint = keys.fingerprint(keys.load_cert(paths.cert))
 
     def sign(self, pdf: bytes, *, reason: str, location: str) -> bytes:
-        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-        from pyhanko.sign import fields, signers
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noqa: PLC0415 - pyHanko is heavy; loaded only to sign or check a PDF
+        from pyhanko.sign import fields, signers  # noqa: PLC0415 - pyHanko is heavy; loaded only to sign or check a PDF
 
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
         meta = signers.PdfSignatureMetadata(
@@ -101,12 +101,12 @@ class SignatureCheck:
 def signature_check(pdf: bytes) -> SignatureCheck:
     """Is there exactly one signature, cryptographically intact, by a
     certificate that chains to our root, covering the whole file?"""
-    from pyhanko.pdf_utils.misc import PdfReadError
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko.sign.validation.errors import SignatureValidationError
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
-    from pyhanko_certvalidator import ValidationContext
+    from pyhanko.pdf_utils.misc import PdfReadError  # noqa: PLC0415 - pyHanko is heavy; loaded only to sign or check a PDF
+    from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: PLC0415 - pyHanko is heavy; loaded only to sign or check a PDF
+    from pyhanko.sign.validation import validate_pdf_signature  # noqa: PLC0415 - pyHanko is heavy; loaded only to sign or check a PDF
+    from pyhanko.sign.validation.errors import SignatureValidationError  # noqa: PLC0415 - pyHanko is heavy; loaded only to sign or check a PDF
+    from pyhanko.sign.validation.status import SignatureCoverageLevel  # noqa: PLC0415 - pyHanko is heavy; loaded only to sign or check a PDF
+    from pyhanko_certvalidator import ValidationContext  # noqa: PLC0415 - pyHanko is heavy; loaded only to sign or check a PDF
 
     roots = [
         asn1_x509.Certificate.load(root.public_bytes(serialization.Encoding.DER))

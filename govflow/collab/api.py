@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from govflow.accounts.models import Department
+from govflow.accounts.permissions import has_role
 from govflow.api.fields import BodySerializer, IdField, TextField, WholeNumberField
 from govflow.api.idempotency import run_once
 from govflow.api.schema import idempotency_parameter
@@ -341,8 +342,6 @@ class CaseUrge(ApiView):
             try:
                 case_access(user=request.user, reference=reference)
             except NotFound:
-                from govflow.accounts.permissions import has_role
-
                 if not has_role(request.user, "leader"):
                     raise
         body = UrgeSerializer(data=request.data)

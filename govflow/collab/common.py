@@ -14,6 +14,7 @@ from govflow.cases.models import Case, Task, TaskKind
 from govflow.errors import Conflict, InvalidInput, NotFound
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import dispatch_on_commit
+from govflow.webhooks.services import publish_event
 
 from .guards import acts_for
 
@@ -83,6 +84,4 @@ def notify(what: str, key: str, now: datetime, **payload: Any) -> None:
 
 
 def webhook(kind: str, *, case: Case, subject: str, data: dict) -> None:
-    from govflow.webhooks.services import publish_event
-
     publish_event(kind, case_id=case.pk, subject=subject, data=data)

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
+from govflow.cases.models import Task
 from govflow.notifications.models import NotificationKind
 from govflow.notifications.services import notification_send
 from govflow.outbox.services import consumer
@@ -187,8 +188,6 @@ def notify(payload: dict[str, Any], key: str) -> None:
             kind, when = NotificationKind.EXTENSION_ANSWERED, e.decided_at
         _send(key, kind, users.order_by("pk"), body + "\n", e.case_id, when)
     elif what == "copied":
-        from govflow.cases.models import Task
-
         task = Task.objects.select_related("case").filter(pk=payload.get("task")).first()
         if task is None:
             return

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from govflow.accounts.models import Membership
 from govflow.audit.actions import Action
 from govflow.cases.models import Task, TaskStatus
+from govflow.cases.services import task_claim, task_complete, task_handover
 from govflow.errors import Conflict, Forbidden, GovflowError, InvalidInput, NotFound
 from govflow.processes.services import version_definition
 
@@ -127,8 +128,6 @@ def tasks_reassign(
     """A head gives every task a leaving reviewer holds in the department,
     and the delegations they were asked to answer there, to a colleague in
     one step (each task handed over and audited, then one summary event)."""
-    from govflow.cases.services import task_handover
-
     now = now_or(now)
     head = Membership.objects.filter(user=actor, department_id=department_id, is_head=True).exists()
     if not head:
@@ -209,8 +208,6 @@ def tasks_approve_batch(
     template says `batch: true`. Each task is decided by `task_complete` in
     its own transaction: one refused (a colleague got there first, a
     consultation still open) does not stop the others."""
-    from govflow.cases.services import task_claim, task_complete
-
     now = now_or(now)
     ids = list(dict.fromkeys(int(t) for t in task_ids))
     if not ids or len(ids) > MAX_BATCH:

@@ -12,6 +12,9 @@ from django.utils import timezone
 
 from govflow.accounts.models import Department, Membership
 from govflow.cases.models import Case, Task, TaskStatus
+from govflow.cases.operations.extension import extension_check
+from govflow.errors import Conflict
+from govflow.processes.services import version_definition
 
 from .common import STAFF_KINDS
 from .guards import active_proxy_of
@@ -113,9 +116,6 @@ def task_operations(*, user, task: Task, now: datetime | None = None) -> TaskOpe
         ExtensionRequest.objects.filter(task=task).select_related("requested_by", "decided_by", "letter")
     )
     if ops.holds:
-        from govflow.cases.operations.extension import extension_check
-        from govflow.errors import Conflict
-
         try:
             ops.extension_offered = extension_check(case=task.case, task=task, now=now).limit
         except Conflict:
@@ -203,8 +203,6 @@ def batch_candidates(*, user) -> list[tuple[str, str, list[Task]]]:
     """The live tasks the user may approve together, grouped by (service,
     step) where the step says `batch: true`: open ones of their departments
     and those they hold."""
-    from govflow.processes.services import version_definition
-
     tasks = (
         Task.objects.filter(department__memberships__user=user, kind__in=STAFF_KINDS)
         .filter(Q(status=TaskStatus.OPEN) | Q(status=TaskStatus.CLAIMED, assignee=user))

@@ -34,7 +34,7 @@ from govflow.timers.deadlines import deadline
 
 from . import runtime as rt
 from .definition import Definition, Duration
-from .forms import FieldError, FieldSpec, FormSpec, validate_form_data
+from .forms import FieldError, FieldSpec, FormSpec, resolve_date_limit, validate_form_data
 from .identifiers import make_cn_id, make_uscc
 from .problems import EngineError, Message
 from .repeat_signers import REFUSE, Signed, approvable_automatically, repeat_signer
@@ -1363,8 +1363,6 @@ def example_value(spec: FieldSpec, *, today: date, index: int = 0) -> Any:
         value = min(max(low, Decimal("100000")), high)
         return str(value.quantize(Decimal(1).scaleb(-(spec.decimals if spec.decimals is not None else 2))))
     if kind == "date":
-        from .forms import resolve_date_limit
-
         low = resolve_date_limit(spec.min, today) if spec.min is not None else None
         high = resolve_date_limit(spec.max, today) if spec.max is not None else None
         value = today

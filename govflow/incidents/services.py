@@ -19,6 +19,7 @@ from govflow.accounts.permissions import is_admin
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.errors import Conflict, Forbidden, NotFound
 from govflow.outbox.models import OutboxMessage
+from govflow.outbox.services import dispatch_on_commit
 
 from . import hooks
 from .models import UNRESOLVED_STATUSES, WORK_KINDS, Incident, IncidentKind, IncidentStatus
@@ -111,8 +112,6 @@ def incident_retry(*, incident_id: int, actor, now: datetime | None = None) -> I
     (never run here: a handler that kills its process must not take the web
     server with it). The incident stays `retrying` until the delivery
     succeeds (resolved) or fails on every attempt again (open)."""
-    from govflow.outbox.services import dispatch_on_commit
-
     now = now or timezone.now()
     if not is_admin(actor):
         raise Forbidden("only an administrator can retry an incident")

@@ -3,11 +3,11 @@
 from django.conf import settings
 from django.core.checks import Error, register
 
+from .metrics import parse_networks
+
 
 @register()
 def metrics_networks_check(app_configs=None, **kwargs):
-    from .metrics import parse_networks
-
     try:
         parse_networks(tuple(getattr(settings, "GOVFLOW_METRICS_ALLOWED_NETWORKS", ())))
     except ValueError as exc:

@@ -35,6 +35,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from govflow.audit.actions import Action
+from govflow.audit.models import AuditEvent
 from govflow.cases.events import CaseEnded, CaseSubmitted, TaskDecided
 from govflow.cases.models import ENDED_CASE_STATUSES, Case, CaseStatus, Task, TaskKind, TaskStatus
 from govflow.engine.definition import Duration
@@ -378,8 +379,6 @@ def _backfill_chunk(last: int, batch: int) -> tuple[list[Case], int, int]:
 def _pauses_at_end(case_ids: Iterable[int]) -> dict[int, datetime]:
     """For ended cases, a clock pause that was still running at the end
     (ending clears clock_paused_at without adding that pause)."""
-    from govflow.audit.models import AuditEvent
-
     running: dict[int, datetime | None] = {}
     for case_id, action, at in (
         AuditEvent.objects.filter(

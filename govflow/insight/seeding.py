@@ -38,6 +38,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -266,7 +267,6 @@ def _applicant():
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-        from django.contrib.auth.models import Group
 
         user.groups.add(Group.objects.get_or_create(name=roles.APPLICANT)[0])
     return user

@@ -27,6 +27,7 @@ from django.db.models import Aggregate, Count, F, FloatField, Q, QuerySet
 from django.utils import timezone
 
 from govflow.accounts.models import Department
+from govflow.accounts.permissions import may_see_insight
 from govflow.cases.models import LIVE_TASK_STATUSES, OPEN_CASE_STATUSES, Case, Task
 from govflow.errors import InvalidInput, NotFound
 from govflow.processes.models import ProcessTemplate
@@ -631,6 +632,4 @@ def public_statistics(*, code: str, now: datetime | None = None, language: str =
 
 def insight_allowed(user) -> bool:
     """Leaders and admins see the dashboard (govflow.accounts.permissions)."""
-    from govflow.accounts.permissions import may_see_insight
-
     return may_see_insight(user)

@@ -29,7 +29,11 @@ from govflow.certificates.authorities import authority_name
 from govflow.certificates.content import certificate_holder
 from govflow.certificates.numbering import next_number, number_prefix
 from govflow.certificates.signing import signer_for
+from govflow.engine.definition import node_departments
 from govflow.errors import ConfigurationError, InvalidInput
+from govflow.notifications.models import NotificationKind
+from govflow.notifications.services import notification_send
+from govflow.processes.services import version_definition
 from govflow.regions import REGION_FIELD
 from govflow.storage import store_once
 
@@ -87,8 +91,6 @@ def letter_department(*, case: Case, department: Department | str | None = None)
     )
     if task is not None:
         return task.department
-    from govflow.engine.definition import node_departments
-    from govflow.processes.services import version_definition
 
     for node in version_definition(case.version).user_tasks():
         for code in node_departments(node):
@@ -119,9 +121,6 @@ def _signer(department: Department):
 
 
 def _notify(letter: Letter, case: Case, now: datetime) -> None:
-    from govflow.notifications.models import NotificationKind
-    from govflow.notifications.services import notification_send
-
     link = f"{settings.GOVFLOW_PUBLIC_BASE_URL}/cases/{case.reference}/"
     notification_send(
         key=f"letter:{letter.number}",
@@ -189,7 +188,6 @@ def letter_issue(
         )
     addressee = _clean_text(addressee, what="addressee", limit=200, required=False)
     signer = _signer(issuing)
-    from govflow.processes.services import version_definition
 
     definition = version_definition(case.version)
     with transaction.atomic():

@@ -8,16 +8,15 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from govflow.cases.models import Case
+from govflow.notifications.models import NotificationKind
+from govflow.notifications.services import notification_send
 from govflow.outbox.services import consumer
+from govflow.processes.services import version_definition
 
 
 @consumer("fee_due")
 def fee_due(payload: dict[str, Any], key: str) -> None:
-    from govflow.cases.models import Case
-    from govflow.notifications.models import NotificationKind
-    from govflow.notifications.services import notification_send
-    from govflow.processes.services import version_definition
-
     case = Case.objects.select_related("applicant", "version").filter(pk=payload["case"]).first()
     if case is None:
         return

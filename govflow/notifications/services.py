@@ -28,8 +28,10 @@ from django.utils import timezone
 
 from govflow.accounts import permissions
 from govflow.errors import NotFound
+from govflow.timers.selectors import calendar_warnings
 
 from .models import Notification, NotificationKind, NotificationPreference
+from .sms import clean_phone, sms_queue
 
 SUBJECTS = {
     NotificationKind.TASK_CREATED: "新的审批任务 / New review task",
@@ -85,8 +87,6 @@ def calendar_warning_notify(*, now: datetime | None = None) -> int:
     calendar that runs out within the lead time; once per ISO week (of the
     local date) and calendar. Returns how many notifications were written
     (0 when this week's were written before, or nothing runs out yet)."""
-    from govflow.timers.selectors import calendar_warnings
-
     now = now or timezone.now()
     today = timezone.localdate(now)
     week = today.isocalendar()
@@ -129,8 +129,6 @@ def notification_write(*, key, kind, users, subject, body, case_id, task, now) -
     (the bell), an e-mail to each address whose owner has not turned e-mail
     off, and an SMS queued (its own outbox message, retried on its own) for
     each user who turned SMS on with a mobile number (govflow.notifications.sms)."""
-    from .sms import sms_queue
-
     with transaction.atomic():
         Notification.objects.bulk_create(
             [
@@ -183,8 +181,6 @@ def notification_preferences_save(*, user, email: bool, sms: bool, phone: str = 
     """A user's channels besides the bell, which is always on: e-mail (on
     unless turned off) and SMS (off unless turned on with a mainland mobile
     number). Turning SMS on without a valid number is refused."""
-    from .sms import clean_phone
-
     phone = clean_phone(phone) if (phone or sms) else ""
     preference, _created = NotificationPreference.objects.update_or_create(
         user=user, defaults={"email": bool(email), "sms": bool(sms), "phone": phone}

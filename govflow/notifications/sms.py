@@ -33,6 +33,8 @@ from govflow.errors import InvalidInput
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import dispatch_on_commit
 
+from .models import NotificationPreference
+
 TOPIC = "sms"
 log = logging.getLogger("govflow.sms")
 # Mainland mobile numbers: 11 digits, 1 then 3-9 (MIIT's numbering plan).
@@ -96,8 +98,6 @@ def sms_deliver(payload: dict) -> bool:
     """The `sms` consumer's work: send to the number the user has now (not
     the one at queueing time); nothing when they have turned SMS off since.
     Raises SmsNotSent for the outbox to retry."""
-    from .models import NotificationPreference
-
     preference = NotificationPreference.objects.filter(user_id=payload.get("user")).first()
     if preference is None or not preference.sms or not preference.phone:
         return False

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 
+import psycopg
 from django.db import DatabaseError, close_old_connections, connection
 
 from .services import outbox_relay_batch
@@ -58,7 +59,6 @@ class Listener:
         if connection.vendor != "postgresql":
             return
         self.close()
-        import psycopg
 
         params = connection.get_connection_params()
         params.pop("cursor_factory", None)

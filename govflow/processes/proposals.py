@@ -24,6 +24,8 @@ from govflow.accounts import permissions
 from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.errors import Conflict, Forbidden, InvalidInput, NotFound
+from govflow.outbox.models import OutboxMessage
+from govflow.outbox.services import dispatch_on_commit
 
 from .models import ProcessProposal, ProcessTemplate, ProcessVersion, ProposalStatus
 from .services import definition_validated, process_publish
@@ -249,9 +251,6 @@ def template_second_approval_set(
 
 def _tell(kind: str, key: str, users, body: str, proposal: ProcessProposal, now: datetime) -> None:
     """After commit, through the outbox: the bell and e-mail."""
-    from govflow.outbox.models import OutboxMessage
-    from govflow.outbox.services import dispatch_on_commit
-
     message = OutboxMessage.objects.create(
         key=f"process:{key}",
         topic="process_notice",

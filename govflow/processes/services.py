@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from ruamel.yaml import YAML
 
 from govflow.accounts.models import Department
 from govflow.audit.actions import Action
@@ -33,8 +34,6 @@ def known_departments() -> frozenset[str]:
 def fixture_departments() -> frozenset[str]:
     """Department codes from fixtures/departments.yaml, for validating
     templates without a database (validate_process, simulate_process)."""
-    from ruamel.yaml import YAML
-
     path = Path(settings.GOVFLOW_FIXTURES_DIR) / "departments.yaml"
     data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
     return frozenset(entry["code"] for entry in data["departments"])

@@ -20,6 +20,8 @@ from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.cases.models import ENDED_CASE_STATUSES, Case
 from govflow.errors import Conflict, Forbidden, InvalidInput, NotFound
+from govflow.notifications.models import NotificationKind
+from govflow.notifications.services import SUBJECTS, notification_send
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import dispatch_on_commit
 from govflow.processes.services import version_definition
@@ -314,9 +316,6 @@ def remediations_check(*, now: datetime | None = None) -> tuple[int, int]:
     heads of the department, once, about every remediation past its date
     (a provisional date does not count as passed). Returns (recounted,
     notified)."""
-    from govflow.notifications.models import NotificationKind
-    from govflow.notifications.services import SUBJECTS, notification_send
-
     now = _now(now)
     recounted = 0
     provisional = Remediation.objects.filter(due_provisional=True).select_related("rating__case__version")

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 
-from django.db import models
+from django.apps import apps
+from django.db import models, transaction
 
 from .crypto import is_envelope, keyring
 
@@ -81,8 +82,6 @@ class SealedTextField(SealedField, models.TextField):
 def sealed_columns():
     """(model, [field names]) of every sealed column outside Case.data,
     which `rotate_data_key` reseals with the cases."""
-    from django.apps import apps
-
     found = []
     for model in apps.get_models():
         if model._meta.label == "cases.Case":
@@ -98,8 +97,6 @@ def sealed_rows_reseal(*, batch_size: int = 500) -> dict[str, int]:
     locked batch per transaction; returns the rows rewritten per model. The
     seal is deterministic, so rows already under the current key are
     rewritten with the same bytes and a second run changes nothing."""
-    from django.db import transaction
-
     done: dict[str, int] = {}
     for model, names in sealed_columns():
         last = 0

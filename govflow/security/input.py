@@ -28,6 +28,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views import defaults
 
+from govflow.api.errors import error_response
+from govflow.api.language import activate_for
 from govflow.engine.text import code_point, forbidden_character
 
 API_PREFIX = "/api/"
@@ -127,9 +129,6 @@ class InputCharactersMiddleware:
 
     def _not_found(self, request):
         if request.path_info.startswith(API_PREFIX):
-            from govflow.api.errors import error_response
-            from govflow.api.language import activate_for
-
             activate_for(request)
             return error_response(404, "not_found", _("The page or item was not found."))
         return defaults.page_not_found(request, Http404())
@@ -138,9 +137,6 @@ class InputCharactersMiddleware:
         # A parameter name that is itself refused is not repeated.
         shown = name if forbidden_character(name) is None else None
         if request.path_info.startswith(API_PREFIX):
-            from govflow.api.errors import error_response
-            from govflow.api.language import activate_for
-
             activate_for(request)
             message = hidden_character_message(char, name=shown)
             return error_response(400, "invalid", message, {shown: [message]} if shown else None)

@@ -36,10 +36,12 @@ import errno
 import json
 import mmap
 import os
+import resource
 import signal
 import socket
 import sys
 import traceback
+import warnings
 
 # Action types (/S) refused wherever they appear, and the finding each gives.
 PDF_ACTIONS = {
@@ -73,7 +75,7 @@ OLE_PACKAGES = {"\x01ole10native"}
 
 def pdf_findings(path: str, *, trailing_bytes: int = 1024) -> list[str]:
     """Every distinct finding in the PDF at `path`, in the order met."""
-    import pikepdf
+    import pikepdf  # noqa: PLC0415 - the inspection child loads only the parser its file kind needs
 
     found: list[str] = []
 
@@ -115,7 +117,7 @@ def pdf_findings(path: str, *, trailing_bytes: int = 1024) -> list[str]:
 def _walk_pdf_object(root, add) -> None:
     """Look at one indirect object and every direct object inside it; other
     indirect objects it refers to are visited in their own turn."""
-    import pikepdf
+    import pikepdf  # noqa: PLC0415 - the inspection child loads only the parser its file kind needs
 
     containers = (pikepdf.Dictionary, pikepdf.Stream, pikepdf.Array)
     stack = [root]
@@ -141,9 +143,7 @@ def _walk_pdf_object(root, add) -> None:
 
 
 def image_findings(path: str, *, max_pixels: int) -> list[str]:
-    import warnings
-
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 - the inspection child loads only the parser its file kind needs
 
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
@@ -162,7 +162,7 @@ def image_findings(path: str, *, max_pixels: int) -> list[str]:
 
 
 def ole_findings(path: str) -> list[str]:
-    import olefile
+    import olefile  # noqa: PLC0415 - the inspection child loads only the parser its file kind needs
 
     found: list[str] = []
     try:
@@ -193,8 +193,6 @@ def findings(kind: str, path: str, limits: dict) -> list[str]:
 
 
 def _limit_resources(memory_mb: int, cpu_seconds: int) -> None:
-    import resource
-
     if memory_mb > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_mb * 1024 * 1024,) * 2)
     if cpu_seconds > 0:

@@ -18,12 +18,17 @@ from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.db import connection, transaction
 from django.shortcuts import render
 from django.urls import reverse
 
+from govflow.accounts.models import LEADER
+from govflow.accounts.permissions import has_role, is_admin, is_auditor, memberships
 from govflow.security.client import client_ip
+
+from .ratelimit import rate_limit
 
 # First key of the two-key advisory lock: "govflow login" attempts.
 LOGIN_LOCK_CLASS = 0x60F1
@@ -63,8 +68,6 @@ def serialize_login(view):
 
 
 def _limited(view):
-    from .ratelimit import rate_limit
-
     return rate_limit("login", key="ip")(serialize_login(view))
 
 
@@ -73,9 +76,6 @@ def landing_url(user) -> str:
     administrator on the process console, a reviewer in the inbox, a leader
     on the dashboard, an auditor on the audit trail, anyone else (an
     applicant) on the service catalogue."""
-    from govflow.accounts.models import LEADER
-    from govflow.accounts.permissions import has_role, is_admin, is_auditor, memberships
-
     if is_admin(user):
         return reverse("web:console")
     if memberships(user):
@@ -103,8 +103,6 @@ login_view = _limited(LoginView.as_view())
 
 
 def _admin_login(request, extra_context=None):
-    from django.contrib import admin
-
     return admin.site.login(request, extra_context)
 
 

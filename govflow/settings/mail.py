@@ -168,8 +168,8 @@ def mail_from_environment(environ: Mapping[str, str]) -> Mail:
 
 def mail_deploy_check(app_configs=None, **kwargs):
     """govflow.W401 (`check --deploy`): no mail server was configured."""
-    from django.conf import settings
-    from django.core.checks import Warning
+    from django.conf import settings  # noqa: PLC0415 - settings module: Django is imported only when the check runs
+    from django.core.checks import Warning  # noqa: PLC0415 - settings module: Django is imported only when the check runs
 
     if getattr(settings, "GOVFLOW_MAIL_CONFIGURED", True):
         return []

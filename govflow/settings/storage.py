@@ -96,8 +96,8 @@ def storages_from_environment(
 
 def storage_deploy_check(app_configs=None, **kwargs):
     """govflow.W402 (`check --deploy`): files are on this machine's disk."""
-    from django.conf import settings
-    from django.core.checks import Warning
+    from django.conf import settings  # noqa: PLC0415 - settings module: Django is imported only when the check runs
+    from django.core.checks import Warning  # noqa: PLC0415 - settings module: Django is imported only when the check runs
 
     if settings.STORAGES.get("default", {}).get("BACKEND") == S3_BACKEND:
         return []

@@ -26,7 +26,7 @@ TEST_REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 def _postgres_reachable(url: str) -> bool:
     try:
-        import psycopg
+        import psycopg  # noqa: PLC0415 - settings module: psycopg only to probe the test database
 
         params = dj_database_url.parse(url)
         with psycopg.connect(

@@ -11,7 +11,10 @@ from django.utils import timezone
 from ruamel.yaml import YAML
 
 from govflow.audit.actions import Action
+from govflow.audit.services import PendingAudit, audit_write
 from govflow.errors import InvalidInput
+from govflow.outbox.models import OutboxMessage
+from govflow.outbox.services import dispatch_on_commit
 
 from .calendar import CalendarYear as YearData
 from .calendar import WorkingCalendar, load_calendar_file
@@ -112,8 +115,6 @@ def calendar_day_problem(day: CalendarDay) -> str | None:
 
 
 def calendar_audit(action: str, actor, calendar: Calendar, **data) -> None:
-    from govflow.audit.services import PendingAudit, audit_write
-
     audit_write(
         [
             PendingAudit(
@@ -162,9 +163,6 @@ def calendar_year_save(*, year: CalendarYear, actor=None) -> CalendarYear:
     place first (a loaded year with no days is a year without holidays).
     Provisional deadlines are recomputed on a worker once this commits
     (an outbox row: thousands of cases may wait for the new year)."""
-    from govflow.outbox.models import OutboxMessage
-    from govflow.outbox.services import dispatch_on_commit
-
     year.save()
     calendar_audit(Action.CALENDAR_YEAR_SAVED, actor, year.calendar, year=year.year, source=year.source)
     code = year.calendar.code

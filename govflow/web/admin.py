@@ -9,6 +9,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
 
 from govflow.accounts.models import Department, Membership
+from govflow.cases.bridge import forget_departments
 
 admin.site.site_header = "govflow"
 admin.site.site_title = "govflow"
@@ -29,7 +30,6 @@ class DepartmentAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        from govflow.cases.bridge import forget_departments
 
         transaction.on_commit(forget_departments)
 

@@ -15,6 +15,7 @@ from govflow.engine.forms import AttachmentSpec
 from govflow.errors import NotFound
 from govflow.processes.handlers import handler_names
 from govflow.processes.models import ProcessTemplate, ProcessVersion
+from govflow.processes.placeholders import placeholder_problems
 from govflow.processes.services import known_departments, version_definition
 
 # -- the service catalogue -----------------------------------------------------
@@ -119,8 +120,6 @@ def template_check(source: str) -> tuple[Definition | None, list[Problem]]:
     """Validate YAML text exactly as publishing would (departments in the
     database, registered handlers, no placeholders in legal texts); every
     problem has a line and column."""
-    from govflow.processes.placeholders import placeholder_problems
-
     definition, problems = check_definition(source, departments=known_departments(), handlers=handler_names())
     if definition is not None and (placeholders := placeholder_problems(source)):
         return None, placeholders

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,8 +10,6 @@ class WebhooksConfig(AppConfig):
     verbose_name = _("webhooks")
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_save
-
         from govflow.cases.events import subscribe
 
         from .events import CASE_EVENTS, case_events, forget_active_kinds

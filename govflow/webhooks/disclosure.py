@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from govflow.processes.services import version_definition
+
 from .models import Endpoint
 
 
 def form_for_endpoint(case, endpoint: Endpoint) -> tuple[dict[str, Any], list[str], list[str]]:
     """(form values the endpoint may have, secret ids withheld, secret ids sent)."""
-    from govflow.processes.services import version_definition
-
     definition = version_definition(case.version)
     if not endpoint.cleared_for_secrets:
         cleared: frozenset[str] | None = frozenset()

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from govflow.accounts.models import Department
 from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit
 from govflow.cache import cache_delete, cache_get, cache_set
@@ -43,6 +44,8 @@ from govflow.cases.events import (
     TaskReturned,
     TaskTransferred,
 )
+from govflow.cases.models import LIVE_TASK_STATUSES, Task, TaskKind
+from govflow.processes.services import version_definition
 
 from .disclosure import form_for_endpoint
 from .models import Delivery, Endpoint
@@ -269,8 +272,6 @@ def stage_events(
 
 
 def _departments_on_cases(case_ids: set[int]) -> dict[int, set[int]]:
-    from govflow.cases.models import Task
-
     found: dict[int, set[int]] = {}
     if not case_ids:
         return found
@@ -312,8 +313,6 @@ def _raw_events(events) -> tuple[list[tuple[str, Any, dict[str, Any]]], dict[int
     """(kind, case, data) of each webhook event, in a sensible order
     (submission and decisions, tasks opened, the case's end), and the
     departments of the tasks being created, by case."""
-    from govflow.cases.models import LIVE_TASK_STATUSES, TaskKind
-
     first: list[tuple[str, Any, dict[str, Any]]] = []
     created: list[tuple[str, Any, dict[str, Any]]] = []
     last: list[tuple[str, Any, dict[str, Any]]] = []
@@ -372,8 +371,6 @@ def _decision_block(event: TaskDecided) -> dict[str, Any]:
 def _item_block(event: BundleItemEnded) -> dict[str, Any]:
     """The item as the template names it: its process, title and department
     (a code), how it ended and at which end (None when it never ran)."""
-    from govflow.processes.services import version_definition
-
     definition = version_definition(event.case.version)
     bundle = definition.nodes.get(event.bundle)
     spec = next((i for i in (bundle.items if bundle else ()) if i.id == event.item), None)
@@ -434,8 +431,6 @@ def _events(raw: list[tuple[str, Any, dict[str, Any]]], now: datetime) -> list[E
 
 
 def _fill_auto_decided_departments(raw, auto_decided) -> None:
-    from govflow.cases.models import Task
-
     rows = Task.objects.filter(
         case_id__in={case.pk for case, _task in auto_decided},
         engine_id__in={task for _case, task in auto_decided},
@@ -448,8 +443,6 @@ def _fill_auto_decided_departments(raw, auto_decided) -> None:
 
 
 def _department_codes(raw) -> dict[int, str]:
-    from govflow.accounts.models import Department
-
     ids = {
         extra[key]["department"]
         for _kind, _case, extra in raw
@@ -473,7 +466,5 @@ def case_block(case) -> dict[str, Any]:
 
 
 def service_block(case) -> dict[str, Any]:
-    from govflow.processes.services import version_definition
-
     definition = version_definition(case.version)
     return {"code": definition.id, "version": case.version.number, "title": dict(definition.title)}

@@ -18,6 +18,7 @@ from django.utils import timezone
 from govflow.accounts.models import Department
 from govflow.accounts.permissions import is_admin
 from govflow.audit.services import PendingAudit, audit_write
+from govflow.cases.models import Case
 from govflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import dispatch_on_commit
@@ -49,8 +50,6 @@ def publish_event(kind: str, *, case_id: int | None, subject: str, data: dict) -
     if isinstance(department_code, str):
         departments = frozenset(Department.objects.filter(code=department_code).values_list("pk", flat=True))
     if case_id is not None and "case" not in payload:
-        from govflow.cases.models import Case
-
         case = Case.objects.filter(pk=case_id).only("pk", "reference").first()
         if case is not None:
             payload["case"] = {"id": case.pk, "reference": case.reference}

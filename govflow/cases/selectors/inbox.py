@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from govflow.accounts.models import Membership
@@ -201,14 +201,10 @@ def _newest_first(row: tuple) -> tuple:
 
 
 def _asc(name: str):
-    from django.db.models import F
-
     return F(name).asc(nulls_last=True)
 
 
 def _desc_nulls_first(name: str):
-    from django.db.models import F
-
     return F(name).desc(nulls_first=True)
 
 

@@ -6,9 +6,11 @@ sharing rate."""
 from __future__ import annotations
 
 from django import template
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from govflow.accounts.selectors import department_names
 from govflow.engine.identifiers import mask
 from govflow.processes.services import version_definition
 
@@ -49,7 +51,6 @@ def shared_with_label(spec: DatasetField) -> str:
         return _("every department")
     if not spec.shared_with:
         return _("the owner only")
-    from govflow.accounts.selectors import department_names
 
     names = department_names(language=_lang())
     return "、".join(names.get(code, code) for code in spec.shared_with)
@@ -77,8 +78,6 @@ def request_fields(request) -> str:
 
 @register.filter
 def request_state(request) -> str:
-    from django.utils import timezone
-
     if request.status == "approved":
         if request.valid_until and request.valid_until <= timezone.now():
             return _("granted; expired on %(date)s") % {

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from django import template
 from django.utils import timezone
 
-from govflow.accounts.models import Department, Membership
+from govflow.accounts.models import LEADER, Department, Membership
+from govflow.accounts.permissions import has_role
 
 from ..selectors import saved_opinions, task_operations, urge_counts
 from ..urges import urge_state
@@ -45,8 +46,6 @@ def urge_panel(context, case):
     request = context["request"]
     user = request.user
     state = urge_state(case=case, user=user) if case.applicant_id == user.pk else None
-    from govflow.accounts.models import LEADER
-    from govflow.accounts.permissions import has_role
 
     staff_may = (
         case.is_open

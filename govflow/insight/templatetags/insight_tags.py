@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.translation import get_language
 
 from govflow.insight.selectors import insight_allowed
 
@@ -31,8 +32,6 @@ def percent(value) -> str:
 
 
 def _lang() -> str:
-    from django.utils.translation import get_language
-
     return "en" if (get_language() or "").startswith("en") else "zh"
 
 

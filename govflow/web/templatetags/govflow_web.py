@@ -8,6 +8,7 @@ from django import template
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from govflow.cases.attachments import type_name
 from govflow.cases.models import CaseStatus, TaskStatus
 from govflow.processes.texts import duration_text
 
@@ -89,8 +90,6 @@ def duration_days(duration) -> str:
 
 @register.filter
 def type_names(types) -> str:
-    from govflow.cases.attachments import type_name
-
     separator = "、" if _lang() == "zh" else ", "
     return separator.join(dict.fromkeys(type_name(t) for t in types))
 

@@ -16,6 +16,7 @@ from govflow.errors import GovflowError, InvalidInput
 from govflow.messages import engine_text, error_text, translated_problems
 from govflow.processes import proposals
 from govflow.processes.diff import template_diff
+from govflow.processes.models import ProcessTemplate
 from govflow.processes.selectors import proposal_get, proposal_pending, proposals_recent, template_draft
 from govflow.processes.services import version_definition
 from govflow.web.console import template_dry_run
@@ -203,8 +204,6 @@ def _problem_marks(problems) -> list[dict]:
 def _against_published(code: str, source: str):
     """What the text changes against the template's published version (None
     for a new template)."""
-    from govflow.processes.models import ProcessTemplate
-
     template = ProcessTemplate.objects.select_related("current_version").filter(code=code).first()
     if template is None or template.current_version is None:
         return None

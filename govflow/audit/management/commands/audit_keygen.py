@@ -3,7 +3,7 @@ var/keys/audit-signing.pem (mode 0600), and print its public key."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from govflow.audit.signing import generate_key_file, key_file, public_text
+from govflow.audit.signing import generate_key_file, key_file, parse_private_key, public_text
 
 
 class Command(BaseCommand):
@@ -23,8 +23,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        from govflow.audit.signing import parse_private_key
-
         path = key_file()
         old = None
         if path.exists():

@@ -5,6 +5,7 @@ import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from govflow.outbox.relay import BATCH, CHANNEL, relay_run
 
@@ -41,6 +42,4 @@ class Command(BaseCommand):
 
 
 def _listens() -> bool:
-    from django.db import connection
-
     return connection.vendor == "postgresql"
