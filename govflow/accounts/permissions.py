@@ -67,6 +67,21 @@ def admins() -> QuerySet:
     )
 
 
+def role_holders(*roles: str) -> QuerySet:
+    """Every active user with any of the roles, as `has_role` counts them
+    (who is told of what a role must hear)."""
+    return get_user_model().objects.filter(groups__name__in=roles, is_active=True).distinct()
+
+
+def department_heads(code: str) -> QuerySet:
+    """Every active head of the department."""
+    return (
+        get_user_model()
+        .objects.filter(memberships__department__code=code, memberships__is_head=True, is_active=True)
+        .distinct()
+    )
+
+
 def is_auditor(user) -> bool:
     return has_role(user, AUDITOR)
 

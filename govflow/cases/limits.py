@@ -31,12 +31,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
+
+from govflow.accounts.models import LEADER
+from govflow.accounts.permissions import department_heads, role_holders
 from govflow.audit.actions import Action
 from govflow.engine.definition import Definition, Duration, node_departments
+from govflow.notifications.models import NotificationKind
+from govflow.notifications.services import LOCAL_TZ, SUBJECTS, notification_send
+from govflow.processes.services import version_definition
 from govflow.timers.deadlines import deadline
 from govflow.timers.models import Timer
 
 from . import events as domain
+from .models import Case
 
 # The early warning: the last fifth of the limit (amber), documented in
 # docs/process-language.md ("Case-level limits").
@@ -167,30 +176,16 @@ class Notice:
 def limit_notice(*, case_id: int, limit: str, level: str) -> Notice | None:
     """Who hears of a case's limit reaching amber (the lead department's
     heads) or red (the leaders), and what they read; None for a case gone."""
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-
-    from govflow.accounts.models import LEADER
-    from govflow.notifications.models import NotificationKind
-    from govflow.notifications.services import LOCAL_TZ, SUBJECTS
-    from govflow.processes.services import version_definition
-
-    from .models import Case
-
     case = Case.objects.select_related("version").filter(pk=case_id).first()
     if case is None:
         return None
     definition = version_definition(case.version)
-    users = get_user_model().objects.filter(is_active=True)
     if level == "amber":
         kind = NotificationKind.CASE_LIMIT_WARNING
-        users = users.filter(
-            memberships__department__code=lead_department(definition), memberships__is_head=True
-        )
+        users = department_heads(lead_department(definition))
     else:
         kind = NotificationKind.CASE_LIMIT_PASSED
-        users = users.filter(groups__name=LEADER)
+        users = role_holders(LEADER)
     timer = Timer.objects.filter(case=case, engine_id=engine_id(limit, warning=False)).first()
     due = timer.due_at if timer is not None else None
     when = timezone.localtime(due, LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if due else "—"
@@ -203,13 +198,11 @@ def limit_notice(*, case_id: int, limit: str, level: str) -> Notice | None:
         text = f"{case.reference} · {service}：已超过{name_zh}（{when}届满），请督办。\n"
         text += f"Case {case.reference} is past its {name_en} (due {when}).\n"
     link = f"{settings.GOVFLOW_PUBLIC_BASE_URL}/cases/{case.reference}/"
-    return Notice(kind, list(users.distinct().order_by("pk")), SUBJECTS[kind], text + link + "\n")
+    return Notice(kind, list(users.order_by("pk")), SUBJECTS[kind], text + link + "\n")
 
 
 def limit_notify(*, key: str, case_id: int, limit: str, level: str, now: datetime) -> int:
     """Deliver one outbox message of NOTIFY_TOPIC (once per key)."""
-    from govflow.notifications.services import notification_send
-
     notice = limit_notice(case_id=case_id, limit=limit, level=level)
     if notice is None:
         return 0

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from govflow.accounts.models import Department, Membership
+from govflow.accounts.permissions import role_holders
 from govflow.audit.actions import Action
 from govflow.cases import rows
 from govflow.cases.models import Task
@@ -42,7 +43,7 @@ def _recipients(*, user_ids: Iterable[int] = (), departments: Iterable[str] = ()
         )
     role_names = list(roles)
     if role_names:
-        ids |= set(User.objects.filter(groups__name__in=role_names).values_list("pk", flat=True))
+        ids |= set(role_holders(*role_names).values_list("pk", flat=True))
     return User.objects.filter(pk__in=ids, is_active=True).order_by("pk")
 
 

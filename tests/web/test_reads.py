@@ -1,4 +1,4 @@
-"""Reads never write: the case page and the inbox run selectors and templates
+"""Reads never write: the case page, the inbox and the service catalogue run selectors and templates
 that only read; the one write a page owes, the audit of secret fields shown
 unmasked, is made by `case_reads_record`, once per request, from the address
 of the client (not of the proxy in front)."""
@@ -38,9 +38,11 @@ def test_the_case_page_and_the_inbox_write_nothing_but_the_recorded_read(
             reviewer.get("/inbox/?status=done&sort=-due"),
             owner.get(f"/cases/{business_case.reference}/"),
             owner.get("/cases/"),
+            owner.get("/"),
+            owner.get(f"/services/{business_case.version.template.code}/"),
         ]
 
-    assert [page.status_code for page in pages] == [200] * 5
+    assert [page.status_code for page in pages] == [200] * 7
     assert log.writes == []
     assert log.calls["govflow.web.views.case_page.case_reads_record"] == 2  # one per case page
     # the reviewer's unmasked ID and phone are audited; the applicant's own page is not
