@@ -26,8 +26,8 @@ def _names_a_missing_table(text: str) -> bool:
 def unavailable_message(exc: BaseException) -> str | None:
     """The one line to print for `exc`, or None when `exc` is not an
     outage or a missing schema (and so must propagate)."""
-    from django.db import InterfaceError, OperationalError, ProgrammingError
-    from django.utils.translation import gettext as _
+    from django.db import InterfaceError, OperationalError, ProgrammingError  # noqa: PLC0415 - entry point: Django loads once a command runs
+    from django.utils.translation import gettext as _  # noqa: PLC0415 - entry point: Django loads once a command runs
 
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, (OperationalError, ProgrammingError)) and _names_a_missing_table(text):
@@ -49,16 +49,16 @@ def unavailable_message(exc: BaseException) -> str | None:
 
 def _is_broker_outage(exc: BaseException) -> bool:
     try:
-        from kombu.exceptions import OperationalError as KombuOperationalError
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
+        from kombu.exceptions import OperationalError as KombuOperationalError  # noqa: PLC0415 - entry point: Django loads once a command runs
+        from redis.exceptions import ConnectionError as RedisConnectionError  # noqa: PLC0415 - entry point: Django loads once a command runs
+        from redis.exceptions import TimeoutError as RedisTimeoutError  # noqa: PLC0415 - entry point: Django loads once a command runs
     except ImportError:  # pragma: no cover - both are dependencies
         return False
     return isinstance(exc, (KombuOperationalError, RedisConnectionError, RedisTimeoutError))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from django.core.management import execute_from_command_line
+    from django.core.management import execute_from_command_line  # noqa: PLC0415 - entry point: Django loads once a command runs
 
     argv = list(sys.argv if argv is None else argv)
     try:

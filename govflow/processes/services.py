@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ruamel.yaml import YAML
 
 from govflow.accounts.models import Department
@@ -20,7 +22,7 @@ from govflow.errors import InvalidInput
 from govflow.messages import translated_problems
 
 from .handlers import handler_names
-from .models import ProcessTemplate, ProcessVersion
+from .models import ProcessDraft, ProcessTemplate, ProcessVersion
 from .placeholders import placeholder_problems
 
 _cache: dict[tuple[int, str], Definition] = {}
@@ -149,10 +151,6 @@ def template_draft_save(*, code: str, source: str, actor, now: datetime | None =
     """Keep the designer's working text of a template (its draft). Nothing
     runs on a draft and publishing is unchanged: the text editor publishes
     it like any other text. The draft must stay the template's (same id)."""
-    from django.utils.translation import gettext as _
-
-    from .models import ProcessDraft
-
     template = ProcessTemplate.objects.select_for_update().filter(code=code).first()
     if template is None:
         raise InvalidInput(_("There is no template %(code)s.") % {"code": code}, code="not_found")
@@ -172,7 +170,5 @@ def template_draft_save(*, code: str, source: str, actor, now: datetime | None =
 
 def document_id(source: str) -> str | None:
     """The template's top-level id, read off its line (no YAML is built)."""
-    import re
-
     found = re.search(r"""^id:[ \t]*['"]?([A-Za-z0-9_-]+)['"]?[ \t]*(?:#.*)?$""", source, re.M)
     return found[1] if found else None

@@ -75,7 +75,7 @@ OLE_PACKAGES = {"\x01ole10native"}
 
 def pdf_findings(path: str, *, trailing_bytes: int = 1024) -> list[str]:
     """Every distinct finding in the PDF at `path`, in the order met."""
-    import pikepdf  # noqa: PLC0415 - the inspection child loads only the parser its file kind needs
+    import pikepdf  # noqa: PLC0415 - parsers load in the inspector server, never in the web process
 
     found: list[str] = []
 
@@ -117,7 +117,7 @@ def pdf_findings(path: str, *, trailing_bytes: int = 1024) -> list[str]:
 def _walk_pdf_object(root, add) -> None:
     """Look at one indirect object and every direct object inside it; other
     indirect objects it refers to are visited in their own turn."""
-    import pikepdf  # noqa: PLC0415 - the inspection child loads only the parser its file kind needs
+    import pikepdf  # noqa: PLC0415 - parsers load in the inspector server, never in the web process
 
     containers = (pikepdf.Dictionary, pikepdf.Stream, pikepdf.Array)
     stack = [root]
@@ -143,7 +143,7 @@ def _walk_pdf_object(root, add) -> None:
 
 
 def image_findings(path: str, *, max_pixels: int) -> list[str]:
-    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 - the inspection child loads only the parser its file kind needs
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 - parsers load in the inspector server, never in the web process
 
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
@@ -162,7 +162,7 @@ def image_findings(path: str, *, max_pixels: int) -> list[str]:
 
 
 def ole_findings(path: str) -> list[str]:
-    import olefile  # noqa: PLC0415 - the inspection child loads only the parser its file kind needs
+    import olefile  # noqa: PLC0415 - parsers load in the inspector server, never in the web process
 
     found: list[str] = []
     try:
@@ -230,9 +230,10 @@ def serve(control: socket.socket) -> int:
     socket (or exits). A request is one JSON datagram {kind, limits, path}
     carrying the descriptor to answer on; each is checked in its own child,
     which the kernel reaps (SIGCHLD ignored)."""
-    import olefile  # noqa: F401  (loaded once here, inherited by every child)
-    import pikepdf  # noqa: F401
-    from PIL import Image
+    # Loaded once here, inherited by every child.
+    import olefile  # noqa: F401, PLC0415 - parsers load in the inspector server, never in the web process
+    import pikepdf  # noqa: F401, PLC0415 - parsers load in the inspector server, never in the web process
+    from PIL import Image  # noqa: PLC0415 - parsers load in the inspector server, never in the web process
 
     Image.init()  # every image plugin, so a child need not import one
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)

@@ -20,6 +20,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from govflow.engine.problems import Message
+
 MAIN = ""  # the main process's key among the processes of a document
 
 
@@ -42,8 +44,6 @@ def _yaml() -> YAML:
 
 
 def load(text: str) -> CommentedMap:
-    from govflow.engine.problems import Message
-
     try:
         document = _yaml().load(text)
     except YAMLError as exc:

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+from ruamel.yaml.tokens import CommentToken
 
 from govflow.engine.loader import check_definition
 from govflow.engine.problems import Message, Problem
@@ -383,9 +385,6 @@ def _set_tail(node: CommentedMap, token) -> None:
 
 
 def _blank():
-    from ruamel.yaml.error import CommentMark
-    from ruamel.yaml.tokens import CommentToken
-
     return CommentToken("\n\n", CommentMark(0), None)
 
 

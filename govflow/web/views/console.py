@@ -18,7 +18,8 @@ from govflow.processes import proposals
 from govflow.processes.diff import template_diff
 from govflow.processes.models import ProcessTemplate
 from govflow.processes.selectors import proposal_get, proposal_pending, proposals_recent, template_draft
-from govflow.processes.services import version_definition
+from govflow.processes.services import document_id, template_draft_save, version_definition
+from govflow.web import designer as designing
 from govflow.web.console import template_dry_run
 from govflow.web.diagram import diagram_svg, outline
 from govflow.web.selectors import (
@@ -309,9 +310,6 @@ def editor(request):
 def _designer_code(source: str) -> str | None:
     """The template the text is (its top-level id), when it exists: the
     editor offers to open the text in its designer."""
-    from govflow.processes.models import ProcessTemplate
-    from govflow.processes.services import document_id
-
     code = document_id(source)
     return code if code and ProcessTemplate.objects.filter(code=code).exists() else None
 
@@ -323,9 +321,6 @@ def designer(request, code):
     between them, a properties panel, problems on their cards and the
     approve-all working days. Each button posts the working text with the
     operation; "Save draft" keeps it (publishing stays the editor's)."""
-    from govflow.processes.services import template_draft_save
-    from govflow.web import designer as designing
-
     template = template_get_for_admin(code=code)
     draft = template_draft(template=template)
     check = designing.checker()
