@@ -5,6 +5,7 @@ action has no label."""
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .actions import Action
 
@@ -150,3 +151,95 @@ def action_label(code: str) -> str:
         return str(LABELS[Action(code)])
     except (ValueError, KeyError):
         return code
+
+
+# An event's outcome, the kind of object it concerns and the names of its
+# details, in words (the stored values stay codes; one not listed shows as stored).
+OUTCOMES = {
+    "ok": pgettext_lazy("audit outcome", "ok"),
+    "failed": pgettext_lazy("audit outcome", "failed"),
+    "denied": pgettext_lazy("audit outcome", "denied"),
+}
+OBJECT_TYPES = {
+    "attachment": pgettext_lazy("audit object", "attachment"),
+    "audit": pgettext_lazy("audit object", "audit"),
+    "calendar": pgettext_lazy("audit object", "calendar"),
+    "case": pgettext_lazy("audit object", "case"),
+    "catalog_record": pgettext_lazy("audit object", "catalog_record"),
+    "certificate": pgettext_lazy("audit object", "certificate"),
+    "credit": pgettext_lazy("audit object", "credit"),
+    "data_key": pgettext_lazy("audit object", "data_key"),
+    "data_request": pgettext_lazy("audit object", "data_request"),
+    "dataset": pgettext_lazy("audit object", "dataset"),
+    "field": pgettext_lazy("audit object", "field"),
+    "incident": pgettext_lazy("audit object", "incident"),
+    "letter": pgettext_lazy("audit object", "letter"),
+    "node": pgettext_lazy("audit object", "node"),
+    "objection": pgettext_lazy("audit object", "objection"),
+    "process_proposal": pgettext_lazy("audit object", "process_proposal"),
+    "process_template": pgettext_lazy("audit object", "process_template"),
+    "process_version": pgettext_lazy("audit object", "process_version"),
+    "proxy": pgettext_lazy("audit object", "proxy"),
+    "rating": pgettext_lazy("audit object", "rating"),
+    "remediation": pgettext_lazy("audit object", "remediation"),
+    "request": pgettext_lazy("audit object", "request"),
+    "signal": pgettext_lazy("audit object", "signal"),
+    "storage": pgettext_lazy("audit object", "storage"),
+    "task": pgettext_lazy("audit object", "task"),
+    "timer": pgettext_lazy("audit object", "timer"),
+    "user": pgettext_lazy("audit object", "user"),
+    "webhook_delivery": pgettext_lazy("audit object", "webhook_delivery"),
+    "webhook_endpoint": pgettext_lazy("audit object", "webhook_endpoint"),
+}
+DETAIL_KEYS = {
+    "node": pgettext_lazy("audit detail", "node"),
+    "department": pgettext_lazy("audit detail", "department"),
+    "departments": pgettext_lazy("audit detail", "departments"),
+    "groups": pgettext_lazy("audit detail", "groups"),
+    "outcome": pgettext_lazy("audit detail", "outcome"),
+    "is_staff": pgettext_lazy("audit detail", "is_staff"),
+    "is_superuser": pgettext_lazy("audit detail", "is_superuser"),
+    "is_active": pgettext_lazy("audit detail", "is_active"),
+    "is_head": pgettext_lazy("audit detail", "is_head"),
+    "username": pgettext_lazy("audit detail", "username"),
+    "opinion": pgettext_lazy("audit detail", "opinion"),
+    "size": pgettext_lazy("audit detail", "size"),
+    "slot": pgettext_lazy("audit detail", "slot"),
+    "content_type": pgettext_lazy("audit detail", "content_type"),
+    "version": pgettext_lazy("audit detail", "version"),
+    "result": pgettext_lazy("audit detail", "result"),
+    "handler": pgettext_lazy("audit detail", "handler"),
+    "item": pgettext_lazy("audit detail", "item"),
+    "bundle": pgettext_lazy("audit detail", "bundle"),
+    "at": pgettext_lazy("audit detail", "at"),
+    "template": pgettext_lazy("audit detail", "template"),
+    "type": pgettext_lazy("audit detail", "type"),
+    "dataset": pgettext_lazy("audit detail", "dataset"),
+    "deemed": pgettext_lazy("audit detail", "deemed"),
+    "fields": pgettext_lazy("audit detail", "fields"),
+    "note": pgettext_lazy("audit detail", "note"),
+    "owner": pgettext_lazy("audit detail", "owner"),
+    "process": pgettext_lazy("audit detail", "process"),
+    "from": pgettext_lazy("audit detail", "from"),
+    "path": pgettext_lazy("audit detail", "path"),
+    "method": pgettext_lazy("audit detail", "method"),
+    "status": pgettext_lazy("audit detail", "status"),
+    "kind": pgettext_lazy("audit detail", "kind"),
+    "task": pgettext_lazy("audit detail", "task"),
+    "title": pgettext_lazy("audit detail", "title"),
+    "signed": pgettext_lazy("audit detail", "signed"),
+    "days": pgettext_lazy("audit detail", "days"),
+    "reason": pgettext_lazy("audit detail", "reason"),
+}
+
+
+def outcome_label(code: str) -> str:
+    return str(OUTCOMES.get(code, code))
+
+
+def object_label(code: str) -> str:
+    return str(OBJECT_TYPES.get(code, code))
+
+
+def detail_label(key: str) -> str:
+    return str(DETAIL_KEYS.get(key, key))

@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CertificatesConfig(AppConfig):
     name = "govflow.certificates"
     label = "certificates"
+    verbose_name = _("certificates")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -99,6 +99,7 @@ class Certificate(models.Model):
             ),
         ]
         verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
 
     def __str__(self) -> str:
         return self.number

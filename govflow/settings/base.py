@@ -49,7 +49,7 @@ INSTALLED_APPS = [
     "django_fsm",
     # Login lockout; before govflow.audit so its failed-login handler runs
     # first and the audit event sees whether the attempt locked the account.
-    "axes",
+    "govflow.security.apps.AxesConfig",  # django-axes, named in the reader's language
     "govflow.accounts",
     "govflow.timers",
     "govflow.processes",

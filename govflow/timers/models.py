@@ -17,6 +17,7 @@ class Calendar(models.Model):
     class Meta:
         ordering = ["code"]
         verbose_name = _("working-day calendar")
+        verbose_name_plural = _("working-day calendars")
 
     def __str__(self) -> str:
         return self.code
@@ -32,6 +33,8 @@ class CalendarYear(models.Model):
 
     class Meta:
         ordering = ["calendar", "year"]
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
         constraints = [models.UniqueConstraint(fields=["calendar", "year"], name="calendar_year_unique")]
 
     def __str__(self) -> str:
@@ -50,6 +53,8 @@ class CalendarDay(models.Model):
 
     class Meta:
         ordering = ["calendar", "date"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
         constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="calendar_day_unique")]
 
     def __str__(self) -> str:
@@ -105,6 +110,8 @@ class Timer(models.Model):
     fired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("timer")
+        verbose_name_plural = _("timers")
         constraints = [models.UniqueConstraint(fields=["case", "engine_id"], name="timer_engine_id_unique")]
         indexes = [
             models.Index(fields=["due_at"], name="timer_pending_due", condition=models.Q(status="pending")),

@@ -133,6 +133,10 @@ def test_public_page_needs_no_login(known_cases, probe):
     assert "<li><strong>100%</strong>" in figures  # all three decided within the 3-day limit
     assert "<li><strong>3</strong>" in figures  # cases decided
     assert "北京测试" not in page  # no case data on a public page
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title  # the 好差评 figures are on the page, not in its title
+    assert "好差评" not in title
+    assert page.count('id="h-ratings"') == 1
 
 
 @time_machine.travel(datetime(2026, 9, 1, 4, 0, tzinfo=UTC), tick=False)

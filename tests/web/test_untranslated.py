@@ -476,3 +476,28 @@ def test_the_command_scan_finds_an_english_line_and_a_command_without_language(t
         "app/management/commands/told.py:4",
         "app/management/commands/told.py:5",
     ]
+
+
+def untranslated_admin_names() -> list[str]:
+    """The app and model names the Django admin shows that have no Chinese
+    words, or that Django made plural by adding an "s" (证书s)."""
+    from django.apps import apps
+    from django.contrib import admin
+    from django.utils import translation
+
+    found = []
+    with translation.override("zh-hans"):
+        for model in admin.site._registry:
+            app = apps.get_app_config(model._meta.app_label)
+            names = {f"app {app.label}": app.verbose_name}
+            names[f"{model._meta.label} verbose_name"] = model._meta.verbose_name
+            names[f"{model._meta.label} verbose_name_plural"] = model._meta.verbose_name_plural
+            for where, name in names.items():
+                text = str(name)
+                if (not HAN.search(text) or re.search(r"[\u4e00-\u9fff]s$", text)) and where not in found:
+                    found.append(where)
+    return found
+
+
+def test_the_django_admin_names_every_app_and_model_in_chinese():
+    assert untranslated_admin_names() == []
