@@ -327,6 +327,14 @@ def panel(
             for label in routable
         ]
         data["route_choices"] = choices
+    if located.type in ("acceptance", "wait", "publicity"):
+        data["has_days"] = True
+        data["days"] = raw.get("days", "")
+        data["days_other_unit"] = "days" not in raw and any(k in raw for k in ("hours", "calendar_days"))
+    if located.type in ("correction", "applicant_task"):
+        deadline = raw.get("deadline") if isinstance(raw.get("deadline"), dict) else {}
+        data["deadline_days"] = deadline.get("days", "") if deadline else ""
+        data["has_deadline_field"] = True
     if located.type == "end":
         certs = raw.get("certificates") if isinstance(raw.get("certificates"), list) else []
         first = certs[0] if certs and isinstance(certs[0], dict) else {}

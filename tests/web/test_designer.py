@@ -133,3 +133,11 @@ def test_the_designer_speaks_english_to_an_english_reader(admin_client):
     assert "流程设计器" not in html
     refused = _post(admin_client, FOOD, "delete|start")
     assert "the start and the ends stay where they are" in refused.content.decode()
+
+
+def test_the_panel_of_an_acceptance_sets_its_length(admin_client):
+    html = admin_client.get(URL + "?node=accept").content.decode()
+    assert 'id="prop-days"' in html
+    assert 'id="prop-sla-days"' not in html
+    response = _post(admin_client, FOOD, "set|accept", **{"prop:days": "4", "was:days": "5"})
+    assert "    days: 4\n" in response.context["source"]

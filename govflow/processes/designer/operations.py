@@ -831,6 +831,10 @@ def op_set(editor: Editor, op: dict[str, Any]) -> str:
             _set_condition(raw, node_id, key.partition(":")[2], _text(value, 1000))
         elif key.startswith("route:"):
             _set_route(editor, located, key.partition(":")[2], _text(value, 100))
+        elif key == "days":
+            _set_days(raw, value)
+        elif key == "deadline_days":
+            _set_deadline(raw, value)
         elif key in ("certificate_type", "certificate_title_zh", "certificate_title_en"):
             _set_certificate(raw, node_id, key, _text(value))
         else:
@@ -878,6 +882,44 @@ def _set_sla_days(raw: CommentedMap, node_id: str, value: Any) -> None:
         sla = _map(days=days)
         sla.fa.set_flow_style()
         raw["sla"] = sla
+
+
+def _set_days(raw: CommentedMap, value: Any) -> None:
+    """The length of an acceptance (受理期限), a wait or a public notice."""
+    if raw.get("type") not in ("acceptance", "wait", "publicity"):
+        raise Refused(Message("only an acceptance, a wait or a public notice has a length in days"))
+    days = _positive_days(value)
+    place = next((i for i, k in enumerate(raw) if k in ("days", "hours", "calendar_days")), None)
+    for unit in ("hours", "calendar_days"):
+        raw.pop(unit, None)
+    if "days" in raw:
+        raw["days"] = days
+    else:
+        raw.insert(place if place is not None else len(raw), "days", days)
+
+
+def _set_deadline(raw: CommentedMap, value: Any) -> None:
+    """The applicant's deadline on a correction or an applicant's step."""
+    if raw.get("type") not in ("correction", "applicant_task"):
+        raise Refused(Message("only a correction or an applicant's step has a deadline"))
+    if str(value or "").strip() == "":
+        if raw.get("on_timeout"):
+            raise Refused(Message("a step with a route for a missed deadline needs its deadline"))
+        raw.pop("deadline", None)
+        return
+    days = _positive_days(value)
+    deadline = raw.get("deadline")
+    if isinstance(deadline, dict):
+        for unit in ("hours", "calendar_days"):
+            deadline.pop(unit, None)
+        if "days" in deadline:
+            deadline["days"] = days
+        else:
+            deadline.insert(0, "days", days)
+    else:
+        deadline = _map(days=days)
+        deadline.fa.set_flow_style()
+        raw.insert(list(raw).index("title") + 1 if "title" in raw else len(raw), "deadline", deadline)
 
 
 def _set_remind(raw: CommentedMap, node_id: str, value: Any) -> None:

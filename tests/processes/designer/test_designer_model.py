@@ -280,3 +280,20 @@ def test_deleting_a_card_takes_the_ends_only_it_led_to():
         result.text
     )
     assert check_definition(result.text)[1] == []
+
+
+def test_an_acceptance_length_and_a_correction_deadline():
+    longer = apply(FOOD, {"op": "set", "node": "accept", "values": {"days": "4"}})
+    assert _changed_lines(FOOD, longer.text) == [("    days: 5", "    days: 4")]
+    deadline = apply(FOOD, {"op": "set", "node": "fix_application", "values": {"deadline_days": "7"}})
+    assert _changed_lines(FOOD, deadline.text) == [("    deadline: {days: 5}", "    deadline: {days: 7}")]
+    new = apply(FOOD, {"op": "set", "node": "supply", "values": {"deadline_days": "10"}})
+    title = "    title: {zh: 按一次性告知补正材料, en: Supply what the correction notice lists}\n"
+    assert title + "    deadline: {days: 10}\n" in new.text
+    # a deadline needs a route for when it is missed: the problem is on the card until it has one
+    assert list(problems_by_node(new.text, new.problems)) == ["supply"]
+    routed = apply(new.text, {"op": "set", "node": "supply", "values": {"route:on_timeout": "end_withdrawn"}})
+    assert check_definition(routed.text)[1] == []
+    kept = apply(FOOD, {"op": "set", "node": "fix_application", "values": {"deadline_days": ""}})
+    assert kept.refused  # it has a route for a missed deadline
+    assert apply(FOOD, {"op": "set", "node": "review", "values": {"days": "3"}}).refused
