@@ -11,8 +11,8 @@ case "${1:-web}" in
   relay)
     # Publishes committed outbox rows to the broker (LISTEN/NOTIFY): one is
     # enough, a second is harmless (SKIP LOCKED). PostgreSQL directly.
-    # GOVFLOW_RELAY_POLL_SECONDS: how often it looks without a signal (default 5).
-    exec python manage.py outbox_relay --poll "${GOVFLOW_RELAY_POLL_SECONDS:-5}" ;;
+    # GOVFLOW_RELAY_POLL_SECONDS: how often it looks for waiting rows (default 0.05).
+    exec python manage.py outbox_relay --poll "${GOVFLOW_RELAY_POLL_SECONDS:-0.05}" ;;
   beat)
     # Exactly one beat per deployment: it only enqueues sweeps; the sweeps
     # themselves are safe to run concurrently (SKIP LOCKED).

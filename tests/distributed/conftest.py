@@ -255,7 +255,7 @@ def cluster(transactional_db, base_data, seaweedfs, settings, tmp_path, request)
         # The outbox relay, on a machine of its own, PostgreSQL directly (it LISTENs).
         relay_env = _node_env(common, nodes["r1"], "r1")
         relay_env.update(DATABASE_URL=direct)
-        relay = Relay("r1", log_dir=tmp_path, env=relay_env, poll=1.0)
+        relay = Relay("r1", log_dir=tmp_path, env=relay_env)
         servers = "\n".join(
             f"        server {web.address} max_fails=1 fail_timeout=10s;" for web in webs.values()
         )

@@ -151,8 +151,7 @@ def relays(database_url, tmp_path, request) -> Iterator[Callable[..., Relay]]:
             name or f"r{len(started) + 1}",
             log_dir=tmp_path,
             env=_process_env(database_url, broker_url),
-            poll=1.0,
-        )
+        )  # the relay's defaults: polling every 0.05 s, no NOTIFY
         started.append(relay)
         return relay.start()
 

@@ -5,6 +5,7 @@ tests/faults/test_relay.py kills real relays and workers."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -122,6 +123,19 @@ def test_relay_run_publishes_what_waits_then_stops_when_asked(published):
     assert published == [[message.pk]]
 
 
+@contextmanager
+def notifying():
+    """The NOTIFY switched on for this connection (off by default, migration
+    outbox 0007)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET govflow.outbox_notify = 'on'")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET govflow.outbox_notify")
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_an_insert_notifies_the_relay_on_commit_and_never_for_a_rollback():
@@ -130,48 +144,47 @@ def test_an_insert_notifies_the_relay_on_commit_and_never_for_a_rollback():
     listener = relay.Listener()
     listener.open()
     try:
-        assert listener.wait(0.05) is False
+        with notifying():
+            assert listener.wait(0.05) is False
 
-        with transaction.atomic():
-            row("rolled-back")
-            transaction.set_rollback(True)
-        assert not OutboxMessage.objects.filter(key="rolled-back").exists()
-        assert listener.wait(0.3) is False
+            with transaction.atomic():
+                row("rolled-back")
+                transaction.set_rollback(True)
+            assert not OutboxMessage.objects.filter(key="rolled-back").exists()
+            assert listener.wait(0.3) is False
 
-        with transaction.atomic():
-            row("a")
-            row("b")  # one signal for the transaction
-            assert listener.wait(0.3) is False  # not heard before the commit
-        assert listener.wait(5) is True
-        assert listener.wait(0.3) is False
+            with transaction.atomic():
+                row("a")
+                row("b")  # one signal for the transaction
+                assert listener.wait(0.3) is False  # not heard before the commit
+            assert listener.wait(5) is True
+            assert listener.wait(0.3) is False
 
-        # An admin's retry makes a given-up row pending again: the relay hears that too
-        given_up = row("given-up", failed_at=timezone.now(), attempts=5)
-        assert listener.wait(5) is True
-        OutboxMessage.objects.filter(pk=given_up.pk).update(failed_at=None, attempts=0)
-        assert listener.wait(5) is True
+            # An admin's retry makes a given-up row pending again: the relay hears that too
+            given_up = row("given-up", failed_at=timezone.now(), attempts=5)
+            assert listener.wait(5) is True
+            OutboxMessage.objects.filter(pk=given_up.pk).update(failed_at=None, attempts=0)
+            assert listener.wait(5) is True
     finally:
         listener.close()
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_signal_can_be_switched_off_for_writers_that_must_commit_in_parallel(published):
+def test_the_signal_is_off_by_default_so_writers_commit_in_parallel_and_can_be_switched_on(published):
+    """Notifying commits cannot share a WAL flush (bench/relay_modes.py): by
+    default the insert is silent and the relay polls; `govflow.outbox_notify
+    = 'on'` (per database or session) brings the signal back."""
     if connection.vendor != "postgresql":
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
     listener = relay.Listener()
     listener.open()
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SET govflow.outbox_notify = 'off'")
-        try:
-            row("quiet")
-            assert listener.wait(0.3) is False
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET govflow.outbox_notify")
-        row("heard")
-        assert listener.wait(5) is True
+        row("quiet")
+        assert listener.wait(0.3) is False
+        with notifying():
+            row("heard")
+            assert listener.wait(5) is True
         # The relay polls: what was inserted without a signal is published all the same
         assert outbox_relay_batch() == 2
     finally:

@@ -290,8 +290,12 @@ class Relay(Process):
     """`manage.py outbox_relay` (the relay role: publishes committed outbox
     rows to the broker) with the environment given."""
 
-    def __init__(self, name: str, *, log_dir: Path, env: Mapping[str, str], poll: float = 5.0) -> None:
-        command = [sys.executable, "-m", "tests.servers.manage", "outbox_relay", "--poll", str(poll)]
+    def __init__(
+        self, name: str, *, log_dir: Path, env: Mapping[str, str], poll: float | None = None
+    ) -> None:
+        command = [sys.executable, "-m", "tests.servers.manage", "outbox_relay"]
+        if poll is not None:
+            command += ["--poll", str(poll)]
         environment = dict(env)
         environment.setdefault("PYTHONPATH", str(ROOT))
         environment.setdefault("PYTHONUNBUFFERED", "1")

@@ -7,15 +7,19 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from govflow.outbox.relay import BATCH, CHANNEL, relay_run
+from govflow.outbox.relay import BATCH, CHANNEL, POLL_SECONDS, relay_run
 
 
 class Command(BaseCommand):
-    help = "Publish committed outbox rows to the broker in batches (LISTEN/NOTIFY, polling as a fallback)."
+    help = "Publish committed outbox rows to the broker in batches (polling; LISTEN/NOTIFY if switched on)."
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--poll", type=float, default=5.0, help="seconds between looks without a signal (default 5)"
+            "--poll",
+            type=float,
+            default=POLL_SECONDS,
+            help=f"seconds between looks for waiting rows (default {POLL_SECONDS:g}; a NOTIFY, "
+            "when switched on with govflow.outbox_notify = 'on', wakes it sooner)",
         )
         parser.add_argument("--batch", type=int, default=BATCH, help="rows per broker message")
 
