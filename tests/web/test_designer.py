@@ -141,3 +141,25 @@ def test_the_panel_of_an_acceptance_sets_its_length(admin_client):
     assert 'id="prop-sla-days"' not in html
     response = _post(admin_client, FOOD, "set|accept", **{"prop:days": "4", "was:days": "5"})
     assert "    days: 4\n" in response.context["source"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "",
+        "nodes: [",
+        "- just a list",
+        "id: food_business_licence\nnodes: {}",
+        "id: food_business_licence\nnodes:\n  - id: a\n    type: user_task\n    outcomes: [x]\n    next: 5",
+        "id: food_business_licence\nnodes:\n  - {id: s, type: start, next: s}",
+        "id: food_business_licence\nnodes:\n  - {id: s, type: start, next: e}\n"
+        "  - {id: e, type: end, outcome: approved}",
+    ],
+)
+@pytest.mark.parametrize(
+    "do", ["open", "select|s", "insert_step|after:s|user_task", "set|s", "delete|e", "save", "x"]
+)
+def test_bad_text_or_buttons_get_an_answer_not_a_traceback(admin_client, source, do):
+    response = _post(admin_client, source, do, **{"prop:title_zh": "开始", "was:title_zh": ""})
+    assert response.status_code in (200, 400)
+    assert not ProcessDraft.objects.exists() or do == "save"
