@@ -52,7 +52,6 @@ def told_item_ended(payload: dict[str, Any]) -> Told | None:
         + ("其他事项不受影响，" if alone else "")
         + "详见办件页面。\n"
         + f'{en}: the item "{title_en}" ({department_en}): {status_en}. '
-        + ("The other items are not affected; " if alone else "")
-        + "see the case page.\n"
+        + ("The other items are not affected; see the case page.\n" if alone else "See the case page.\n")
     )
     return Told(case, text, NotificationKind.CASE_ENDED)

@@ -129,3 +129,23 @@ def test_notifications_over_the_api(submitted_case, base_data, applicant, now): 
     other = api_client(base_data["fire_reviewer"])
     assert other.post(f"/api/v1/notifications/{ended['id']}/read/").status_code == 404
     assert api.post("/api/v1/notifications/read-all/").json()["marked"] == listed["unread"] - 1
+
+
+def test_the_page_says_a_bilingual_notice_in_the_readers_language_only():
+    from django.utils import translation
+
+    from govflow.web.templatetags.govflow_web import notice_text
+
+    body = (
+        "您的申请 GF1（北京远航物流有限公司）已准予许可。\n"
+        "Your application GF1 (北京远航物流有限公司) was approved.\n"
+        "http://127.0.0.1:8000/cases/GF1/\n"
+    )
+    with translation.override("zh-hans"):
+        assert notice_text(body) == "您的申请 GF1（北京远航物流有限公司）已准予许可。"
+    with translation.override("en"):
+        assert notice_text(body) == "Your application GF1 (北京远航物流有限公司) was approved."
+        # a notice in one language only is shown whole (without the link the notice opens)
+        assert notice_text("GF1 · 设立登记审核 / Establishment registration review") == (
+            "GF1 · 设立登记审核 / Establishment registration review"
+        )

@@ -501,3 +501,22 @@ def untranslated_admin_names() -> list[str]:
 
 def test_the_django_admin_names_every_app_and_model_in_chinese():
     assert untranslated_admin_names() == []
+
+
+def chinese_only_names(root: Path) -> list[str]:
+    """Pages that print a department's Chinese name whatever the reader's
+    language ({{ x.name_zh }}), the legal documents (certificates, letters) aside."""
+    found = []
+    for path in sorted(root.rglob("*.html")):
+        name = path.relative_to(root).as_posix()
+        legal = name.startswith("letters/") or (
+            name.startswith("certificates/")
+            and not name.startswith(("certificates/manage", "certificates/verify"))
+        )
+        if not legal and re.search(r"\.name_zh\s*}}", path.read_text(encoding="utf-8")):
+            found.append(name)
+    return found
+
+
+def test_pages_name_departments_in_the_readers_language():
+    assert chinese_only_names(BASE / "templates") == []

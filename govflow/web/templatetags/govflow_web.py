@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from django import template
@@ -17,6 +18,36 @@ register = template.Library()
 
 def _lang() -> str:
     return "en" if (get_language() or "").startswith("en") else "zh"
+
+
+_URL_LINE = re.compile(r"^https?://\S+$")
+_FIRST_LETTER = re.compile(r"[^\W\d_]")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+@register.filter
+def notice_text(body) -> str:
+    """A notice's text for the notification page: its lines in the reader's
+    language when it was written in both (the e-mail keeps both), without the
+    link the notice itself opens."""
+    lines = [line for line in str(body or "").splitlines() if line.strip()]
+    lines = [line for line in lines if not _URL_LINE.match(line.strip())]
+
+    def chinese(line: str) -> bool:
+        first = _FIRST_LETTER.search(line)
+        return bool(first and _HAN.match(first.group(0)))
+
+    zh = [line for line in lines if chinese(line)]
+    en = [line for line in lines if not chinese(line)]
+    if zh and en:
+        lines = en if _lang() == "en" else zh
+    return "\n".join(lines)
+
+
+@register.filter
+def department_name(department) -> str:
+    """A department's name in the current language (市场监督管理局 / Market Regulation Bureau)."""
+    return department.name(_lang()) if department is not None else ""
 
 
 @register.filter
