@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ruamel.yaml import YAML
 
 from govflow.accounts import models as roles
@@ -112,7 +113,9 @@ def load_templates(publisher=None) -> list[ProcessTemplate]:
     templates = []
     for path in sorted(Path(settings.GOVFLOW_WORKFLOWS_DIR).glob("*.yaml")):
         version = process_publish(
-            source=path.read_text(encoding="utf-8"), published_by=publisher, note=f"loaded from {path.name}"
+            source=path.read_text(encoding="utf-8"),
+            published_by=publisher,
+            note=_("loaded from %(file)s") % {"file": path.name},  # in the site's language, like the demo
         )
         templates.append(version.template)
     return templates

@@ -159,6 +159,7 @@ OUTCOMES = {
     "ok": pgettext_lazy("audit outcome", "ok"),
     "failed": pgettext_lazy("audit outcome", "failed"),
     "denied": pgettext_lazy("audit outcome", "denied"),
+    "locked_out": pgettext_lazy("audit outcome", "locked_out"),
 }
 OBJECT_TYPES = {
     "attachment": pgettext_lazy("audit object", "attachment"),

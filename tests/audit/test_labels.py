@@ -38,6 +38,9 @@ def test_every_object_type_and_outcome_the_code_writes_has_chinese_words():
     for path in root.rglob("*.py"):
         written.update(re.findall(r'object_type="([a-z_]+)"', path.read_text(encoding="utf-8")))
     assert written - set(OBJECT_TYPES) == set()
+    from govflow.audit.forms import OUTCOMES as FILTERED
+
+    assert set(FILTERED) - set(OUTCOMES) == set()  # every outcome the trail's filter offers
     with translation.override("zh-hans"):
         for label in [*OBJECT_TYPES.values(), *OUTCOMES.values()]:
             assert HAN.search(str(label)), label
