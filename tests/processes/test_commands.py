@@ -131,6 +131,13 @@ def test_load_demo_is_idempotent_and_leaves_a_consistent_database(base_data):
     from django.contrib.auth import get_user_model
 
     assert get_user_model().objects.filter(username="admin", is_superuser=True).exists()
+    # The demo cases read like real applications: no 示例 placeholder in their data,
+    # and the templates' version notes are in the site's language.
+    for case in Case.objects.all():
+        assert "示例" not in json.dumps(case.data, ensure_ascii=False), case.reference
+    from govflow.processes.models import ProcessVersion
+
+    assert {v.note for v in ProcessVersion.objects.all()} >= {"由 business_setup.yaml 导入"}
     from datetime import timedelta
 
     from django.utils import timezone
