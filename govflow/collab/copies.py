@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from govflow.accounts.models import Department, Membership
-from govflow.accounts.permissions import role_holders
+from govflow.accounts.permissions import department_heads, role_holders
 from govflow.audit.actions import Action
 from govflow.cases import rows
 from govflow.cases.models import Task
@@ -154,8 +154,7 @@ def copies_for_decision(*, case_id: int, engine_id: str, actor_id: int | None, n
         roles = [r for r in cc.get("roles", ()) if r != "department_head"]
         users = list(_recipients(departments=cc.get("departments", ()), roles=roles))
         if "department_head" in cc.get("roles", ()) and task.department_id:
-            heads = Membership.objects.filter(department_id=task.department_id, is_head=True)
-            users += list(get_user_model().objects.filter(pk__in=heads.values("user_id"), is_active=True))
+            users += list(department_heads(task.department.code))
         users = [u for u in {u.pk: u for u in users}.values() if u.pk != actor_id]
         copied = _write(task, users, sent_by=None, note="", now=now)
         if copied:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from govflow.accounts.models import Membership
 from govflow.audit.models import AuditEvent
 from govflow.cases.models import Task
 from govflow.cases.services import case_create, case_submit, task_claim
@@ -97,6 +98,27 @@ def test_the_template_copies_the_decision_to_tax_and_the_leaders(cc_cases, base_
     copy_mark_read(copy_id=copy.pk, actor=base_data["leader"], now=now)
     with pytest.raises(NotFound):
         copy_mark_read(copy_id=copy.pk, actor=base_data["tax_reviewer"], now=now)
+
+
+def test_a_copy_to_the_department_head_reaches_the_active_heads_of_the_tasks_department(
+    base_data, applicant, market_reviewer, now
+):
+    source = CC_BATCH.read_text(encoding="utf-8").replace("roles: [leader]", "roles: [department_head]")
+    assert "department_head" in source
+    process_publish(source=source)
+    case = case_create(applicant=applicant, template_code="test_cc_batch", data=GOOD_DATA, now=now)
+    case = case_submit(case_id=case.pk, actor=applicant, now=now)
+    task = live_task(case, "intake")
+    market_heads = set(
+        Membership.objects.filter(department=task.department, is_head=True).values_list(
+            "user__username", flat=True
+        )
+    )
+    assert market_heads and market_reviewer.username not in market_heads
+    claim_and_complete(task_id=task.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
+    outbox_drain(topics=["collab_copy"])
+    copied = set(Copy.objects.filter(task=task).values_list("user__username", flat=True))
+    assert copied == {"tax_reviewer", "tax_head"} | market_heads
 
 
 # -- 代理 and 离职交接 -------------------------------------------------------------------------
