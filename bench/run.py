@@ -32,6 +32,9 @@ REQUIRED = (
     "pg_commit_limit_per_s",
     "http_decide_p99_ms_16",
     "http_decide_per_s_16",
+    "persisted_parallel_ratio_vs_spiff",
+    "business_setup_cases_per_s_2proc",
+    "commit_limit_share",
 )
 
 
@@ -46,6 +49,22 @@ def run(script: str, *args: str) -> dict:
     figures = json.loads(target.read_text() or "{}")
     target.unlink(missing_ok=True)
     return figures
+
+
+def derived(figures: dict) -> dict:
+    """The performance issue's figures that are ratios of two measured in
+    this run: the business setup with 2 processes (engine.py), and the
+    persisted decisions per second of one process (compare.py, every
+    completion its own durable transaction) as a share of PostgreSQL's
+    single-row commit limit (pg_ceiling.py)."""
+    result = {}
+    if "govflow_cases_per_s_pg_parallel" in figures:
+        result["business_setup_cases_per_s_2proc"] = figures["govflow_cases_per_s_pg_parallel"]
+    if figures.get("pg_commit_limit_per_s") and "govflow_pg_completions_per_s" in figures:
+        result["commit_limit_share"] = (
+            figures["govflow_pg_completions_per_s"] / figures["pg_commit_limit_per_s"]
+        )
+    return result
 
 
 def machine() -> dict:
@@ -84,6 +103,7 @@ def main() -> None:
     for script, quick_args in (("certificates.py", ["--quick"]), ("dashboard.py", ["--quick"])):
         if (HERE / script).exists():
             figures.update(run(script, *(quick_args if quick else [])))
+    figures.update(derived(figures))
     report = {"quick": quick, "machine": machine(), "figures": figures}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
