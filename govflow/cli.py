@@ -66,9 +66,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:
         if "--traceback" in argv:
             raise
-        message = unavailable_message(exc)
+        message = _in_language(_language_option(argv), unavailable_message, exc)
         if message is None:
             raise
         command = argv[1] if len(argv) > 1 else "manage.py"
         sys.stderr.write(f"{command}: {message}\n")
         sys.exit(EXIT_UNAVAILABLE)
+
+
+def _language_option(argv: Sequence[str]) -> str | None:
+    """The value of `--language X` / `--language=X` (govflow.command_language), if given."""
+    for i, arg in enumerate(argv):
+        if arg == "--language" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--language="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _in_language(language: str | None, function, *args):
+    """function(*args) with `language` active (the outage line in the language the command was asked for)."""
+    from django.conf import settings  # noqa: PLC0415 - entry point: Django loads once a command runs
+    from django.utils import translation  # noqa: PLC0415 - entry point: Django loads once a command runs
+
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        return function(*args)
+    with translation.override(language):
+        return function(*args)

@@ -71,3 +71,13 @@ def test_only_outages_and_a_missing_schema_are_turned_into_a_message():
     assert unavailable_message(ProgrammingError("syntax error at or near SELEC")) is None
     assert unavailable_message(ValueError("bug")) is None
     assert unavailable_message(KeyError("bug")) is None
+
+
+def test_the_outage_line_speaks_the_language_the_command_was_asked_for(tmp_path):
+    empty = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    chinese = _manage("check_calendar", database_url=empty)
+    english = _manage("check_calendar", "--language", "en", database_url=empty)
+
+    assert chinese.returncode == english.returncode == EXIT_UNAVAILABLE
+    assert "请先运行" in chinese.stderr
+    assert "Run `python manage.py migrate` first." in english.stderr
