@@ -14,7 +14,7 @@ WEB = Path(settings.BASE_DIR) / "govflow" / "web"
 
 
 def _entries(po: Path) -> list[tuple[str, str, list[str], bool]]:
-    """(msgid, msgid_plural, msgstrs, fuzzy) of each entry of a .po file."""
+    """(msgid, msgid_plural, msgstrs, fuzzy) of each entry of a .po file (msgid with its context, if any)."""
 
     def unquote(block: str) -> str:
         return "".join(
@@ -28,11 +28,13 @@ def _entries(po: Path) -> list[tuple[str, str, list[str], bool]]:
         if not chunk.strip() or chunk.lstrip().startswith("#~"):
             continue
         msgid = re.search(r'^msgid ((?:".*"\n?)+)', chunk, re.M)
+        context = re.search(r'^msgctxt ((?:".*"\n?)+)', chunk, re.M)
         plural = re.search(r'^msgid_plural ((?:".*"\n?)+)', chunk, re.M)
         strs = re.findall(r'^msgstr(?:\[\d\])? ((?:".*"\n?)+)', chunk, re.M)
         entries.append(
             (
-                unquote(msgid[1]),
+                # a msgid with a context (pgettext) is keyed "context\x04msgid" in the compiled file
+                (unquote(context[1]) + "\x04" if context else "") + unquote(msgid[1]),
                 unquote(plural[1]) if plural else "",
                 [unquote(s) for s in strs],
                 "#, fuzzy" in chunk or ", fuzzy" in chunk,

@@ -31,7 +31,7 @@ class Command(TranslatedCommand):
             "valid": pgettext("certificate check", "valid"),
             "revoked": pgettext("certificate check", "revoked"),
         }.get(result.status, pgettext("certificate check", "altered"))
-        line = f"{word}: {engine_text(result.message)}"
+        line = _("%(word)s: %(message)s") % {"word": word, "message": engine_text(result.message)}
         if result.number and result.status == "revoked" and result.revoked_at:
             line += _(" (certificate %(number)s, revoked %(date)s: %(reason)s)") % {
                 "number": result.number,
