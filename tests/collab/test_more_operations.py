@@ -114,7 +114,8 @@ def test_a_copy_to_the_department_head_reaches_the_active_heads_of_the_tasks_dep
             "user__username", flat=True
         )
     )
-    assert market_heads and market_reviewer.username not in market_heads
+    assert market_heads
+    assert market_reviewer.username not in market_heads
     claim_and_complete(task_id=task.pk, actor=market_reviewer, outcome="approve", opinion="同意", now=now)
     outbox_drain(topics=["collab_copy"])
     copied = set(Copy.objects.filter(task=task).values_list("user__username", flat=True))
