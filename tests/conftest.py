@@ -33,6 +33,18 @@ def _missing(service: str, how: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the configured language (Chinese): a request or
+    command of an earlier test in the same worker must not leave English
+    active, or what a command prints would depend on the test order."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (rate-limit counters, the
     webhooks' active-kinds entry): rolled-back rows must not leave traces."""

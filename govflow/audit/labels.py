@@ -79,6 +79,7 @@ LABELS = {
     Action.CERTIFICATE_REVOKED: _("Certificate revoked"),
     Action.LETTER_ISSUED: _("Letter issued"),
     Action.TEMPLATE_PUBLISHED: _("Template published"),
+    Action.TEMPLATE_DRAFT_SAVED: _("Template draft saved"),
     Action.TEMPLATE_PROPOSED: _("Template proposed"),
     Action.TEMPLATE_PROPOSAL_APPROVED: _("Template proposal approved"),
     Action.TEMPLATE_PROPOSAL_REJECTED: _("Template proposal rejected"),

@@ -161,9 +161,28 @@ def template_draft_save(*, code: str, source: str, actor, now: datetime | None =
             _("The draft's id must stay %(code)s; a different id is a different template.") % {"code": code},
             code="wrong_id",
         )
+    now = now or timezone.now()
     draft, _created = ProcessDraft.objects.update_or_create(
         template=template,
-        defaults={"source": source, "updated_at": now or timezone.now(), "updated_by": actor},
+        defaults={"source": source, "updated_at": now, "updated_by": actor},
+    )
+    # Who changed a template's working text, and to what, is on the audit
+    # trail like a publication: the digest pins the exact text saved.
+    audit_write(
+        [
+            PendingAudit(
+                action=Action.TEMPLATE_DRAFT_SAVED,
+                at=now,
+                actor_id=actor.pk if actor else None,
+                object_type="process_template",
+                object_id=str(template.pk),
+                data={
+                    "template": template.code,
+                    "sha256": hashlib.sha256(source.encode("utf-8")).hexdigest(),
+                    "characters": len(source),
+                },
+            )
+        ]
     )
     return draft
 

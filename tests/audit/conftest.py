@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from govflow.audit.models import AuditEvent
 from govflow.audit.services import PendingAudit, audit_write
@@ -64,7 +64,9 @@ def as_database_owner():
 def run(command: str, *args) -> tuple[int, str]:
     out = io.StringIO()
     try:
-        call_command(command, *args, stdout=out, stderr=io.StringIO())
+        # The commands speak the active language; these tests read English.
+        with translation.override("en"):
+            call_command(command, *args, stdout=out, stderr=io.StringIO())
     except SystemExit as exit_:
         return int(exit_.code or 0), out.getvalue()
     return 0, out.getvalue()

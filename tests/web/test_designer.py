@@ -5,6 +5,7 @@ their cards, the approve-all figure, saving the draft, permissions."""
 from __future__ import annotations
 
 import difflib
+import hashlib
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import time_machine
 from django.conf import settings
 
+from govflow.audit.models import AuditEvent
 from govflow.processes.models import ProcessDraft
 
 from .conftest import login
@@ -53,7 +55,7 @@ def test_the_designer_is_for_administrators_only(client_for, base_data):
     assert login(reviewer).get(URL).status_code in (302, 403)
 
 
-def test_an_sla_change_and_a_save_write_the_draft_only(admin_client):
+def test_an_sla_change_and_a_save_write_the_draft_only(admin_client, process_admin):
     response = _post(admin_client, FOOD, "set|review", **{"prop:sla_days": "4", "was:sla_days": "3"})
     assert response.status_code == 200
     source = response.context["source"]
@@ -69,6 +71,11 @@ def test_an_sla_change_and_a_save_write_the_draft_only(admin_client):
     _post(admin_client, source, "save")
     draft = ProcessDraft.objects.get(template__code="food_business_licence")
     assert draft.source == source
+    # who saved which text is on the audit trail
+    saved = AuditEvent.objects.get(action="TEMPLATE_DRAFT_SAVED")
+    assert saved.actor_id == process_admin.pk
+    assert saved.data["template"] == "food_business_licence"
+    assert saved.data["sha256"] == hashlib.sha256(source.encode("utf-8")).hexdigest()
     # the published version is untouched, and the designer opens the draft again
     assert "days: 4" in admin_client.get(URL).context["source"]
 
