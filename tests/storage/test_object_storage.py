@@ -84,7 +84,9 @@ def test_a_tampered_object_is_refused_logged_audited_and_opens_one_incident(
     reference = uploaded.case.reference
     bucket.write(uploaded.file.name, PDF_BYTES.replace(b"%PDF", b"%PDF ", 1))  # changed behind govflow's back
 
-    api = api_client(applicant).get(f"/api/v1/cases/{reference}/attachments/{uploaded.pk}/content/")
+    api = api_client(applicant).get(
+        f"/api/v1/cases/{reference}/attachments/{uploaded.pk}/content/", HTTP_ACCEPT_LANGUAGE="en"
+    )
     web = login(applicant).get(f"/cases/{reference}/attachments/{uploaded.pk}/")
 
     error = assert_error(api, 500, "file_integrity")
