@@ -50,7 +50,12 @@ def _fresh_cache():
     webhooks' active-kinds entry): rolled-back rows must not leave traces."""
     from django.core.cache import cache
 
+    from govflow.timers.services import calendar_invalidate
+
     cache.clear()
+    # The working calendar is cached per process; a year an earlier test
+    # loaded in its rolled-back transaction must not count here.
+    calendar_invalidate()
     return
 
 
