@@ -18,9 +18,11 @@ from govflow.accounts.models import Department
 from govflow.audit.actions import Action
 from govflow.audit.services import PendingAudit, audit_write
 from govflow.engine import Definition, InvalidDefinition, load_definition
+from govflow.engine.loader import SLUG_RE
 from govflow.errors import InvalidInput
 from govflow.messages import translated_problems
 
+from .designer.skeleton import skeleton
 from .handlers import handler_names
 from .models import ProcessDraft, ProcessTemplate, ProcessVersion
 from .placeholders import placeholder_problems
@@ -185,6 +187,39 @@ def template_draft_save(*, code: str, source: str, actor, now: datetime | None =
         ]
     )
     return draft
+
+
+@transaction.atomic
+def template_new(
+    *, code: str, title_zh: str, title_en: str, department: str, actor, now: datetime | None = None
+) -> ProcessDraft:
+    """Start a new template in the designer: the template (not offered to
+    applicants until a version is published) and its draft, the smallest
+    valid template (start, 受理 and a review by `department`, two ends).
+    The code follows the process language's rule for a template id and
+    must be new."""
+    code = str(code or "").strip()
+    if not SLUG_RE.match(code):
+        raise InvalidInput(
+            _(
+                "A template code starts with a lowercase letter, then lowercase letters, digits, "
+                "'_' or '-', at most 64 characters."
+            ),
+            code="bad_code",
+        )
+    titles = {"zh": " ".join(str(title_zh or "").split()), "en": " ".join(str(title_en or "").split())}
+    if not titles["zh"] or not titles["en"] or max(len(t) for t in titles.values()) > 200:
+        raise InvalidInput(_("A title is needed in both languages (at most 200 characters)."), code="title")
+    if department not in known_departments():
+        raise InvalidInput(_("Choose a department."), code="department")
+    if ProcessTemplate.objects.select_for_update().filter(code=code).exists():
+        raise InvalidInput(
+            _("There is already a template %(code)s; open it in the designer.") % {"code": code},
+            code="exists",
+        )
+    ProcessTemplate.objects.create(code=code, title_zh=titles["zh"], title_en=titles["en"])
+    source = skeleton(code=code, title_zh=titles["zh"], title_en=titles["en"], department=department)
+    return template_draft_save(code=code, source=source, actor=actor, now=now)
 
 
 def document_id(source: str) -> str | None:

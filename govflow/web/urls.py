@@ -59,6 +59,7 @@ urlpatterns = [
     path("inbox/tasks/<id:pk>/remove-signer/", inbox_flow.task_remove_signer_view, name="task_remove_signer"),
     path("console/", console.home, name="console"),
     path("console/editor/", console.editor, name="console_editor"),
+    path("console/designer/new/", console.designer_new, name="console_designer_new"),
     path("console/templates/<slug:code>/", console.template_detail, name="console_template"),
     path("console/templates/<slug:code>/designer/", console.designer, name="console_designer"),
     path(

@@ -18,7 +18,7 @@ from govflow.processes import proposals
 from govflow.processes.diff import template_diff
 from govflow.processes.models import ProcessTemplate
 from govflow.processes.selectors import proposal_get, proposal_pending, proposals_recent, template_draft
-from govflow.processes.services import document_id, template_draft_save, version_definition
+from govflow.processes.services import document_id, template_draft_save, template_new, version_definition
 from govflow.web import designer as designing
 from govflow.web.console import template_dry_run
 from govflow.web.diagram import diagram_svg, outline
@@ -258,34 +258,7 @@ def editor(request):
             context["problems"] = problems_from_messages(list(exc.fields.get("source", [exc.message])))
             status = 400
         else:
-            if outcome.proposal is not None:
-                messages.success(
-                    request,
-                    _(
-                        "The new version is proposed. Another administrator must approve it before "
-                        "it is published."
-                    ),
-                )
-                return redirect(
-                    "web:console_proposal", code=outcome.proposal.template.code, pk=outcome.proposal.pk
-                )
-            version = outcome.version
-            if outcome.unchanged:
-                messages.info(
-                    request,
-                    _("The text is the same as the current version v%(number)s; nothing was published.")
-                    % {"number": version.number},
-                )
-                return redirect("web:console_template", code=version.template.code)
-            messages.success(
-                request,
-                _(
-                    "Version %(number)s of %(title)s is published. New applications use it; "
-                    "running cases keep the version they started on."
-                )
-                % {"number": version.number, "title": version.template.title(lang())},
-            )
-            return redirect("web:console_template", code=version.template.code)
+            return _published(request, outcome)
     elif action == "simulate":
         run = template_dry_run(
             source=source, script_text=context["script"], today=timezone.localdate(), language=lang()
@@ -307,6 +280,34 @@ def editor(request):
     return render(request, "console/editor.html", context, status=status)
 
 
+def _published(request, outcome):
+    """Where publishing (from the text editor or the designer) leads: the
+    proposal waiting for a second administrator, or the template."""
+    if outcome.proposal is not None:
+        messages.success(
+            request,
+            _("The new version is proposed. Another administrator must approve it before it is published."),
+        )
+        return redirect("web:console_proposal", code=outcome.proposal.template.code, pk=outcome.proposal.pk)
+    version = outcome.version
+    if outcome.unchanged:
+        messages.info(
+            request,
+            _("The text is the same as the current version v%(number)s; nothing was published.")
+            % {"number": version.number},
+        )
+        return redirect("web:console_template", code=version.template.code)
+    messages.success(
+        request,
+        _(
+            "Version %(number)s of %(title)s is published. New applications use it; "
+            "running cases keep the version they started on."
+        )
+        % {"number": version.number, "title": version.template.title(lang())},
+    )
+    return redirect("web:console_template", code=version.template.code)
+
+
 def _designer_code(source: str) -> str | None:
     """The template the text is (its top-level id), when it exists: the
     editor offers to open the text in its designer."""
@@ -316,16 +317,54 @@ def _designer_code(source: str) -> str | None:
 
 @admin_required
 @require_http_methods(["GET", "POST"])
+def designer_new(request):
+    """A new template started in the designer: its code, titles and the
+    department of its first steps; it opens as a draft of the smallest
+    valid template."""
+    context = {
+        "code": "",
+        "title_zh": "",
+        "title_en": "",
+        "department": "",
+        "departments": sorted(department_names(language=lang()).items()),
+        "error": "",
+    }
+    status = 200
+    if request.method == "POST":
+        for key in ("code", "title_zh", "title_en", "department"):
+            context[key] = request.POST.get(key, "")[:200].strip()
+        try:
+            template_new(
+                code=context["code"],
+                title_zh=context["title_zh"],
+                title_en=context["title_en"],
+                department=context["department"],
+                actor=request.user,
+            )
+        except GovflowError as exc:
+            context["error"] = exc.message
+            status = 400
+        else:
+            messages.success(request, _("The new template is a draft: build it here, then publish it."))
+            return redirect("web:console_designer", code=context["code"])
+    return render(request, "console/designer_new.html", context, status=status)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
 def designer(request, code):
     """The process designer for a template's draft: the chain of cards, "+"
     between them, a properties panel, problems on their cards and the
     approve-all working days. Each button posts the working text with the
-    operation; "Save draft" keeps it (publishing stays the editor's)."""
+    operation; "Save draft" keeps it, "Publish" publishes it through the
+    same service as the text editor (a second administrator approves where
+    the template asks)."""
     template = template_get_for_admin(code=code)
     draft = template_draft(template=template)
     check = designing.checker()
     status = 200
     refused = ""
+    publish_problems: list = []
     if request.method == "GET":
         if draft is not None and request.GET.get("from") != "published":
             source = draft.source
@@ -348,9 +387,26 @@ def designer(request, code):
                 status = 400
             else:
                 dirty = False
-                messages.success(
-                    request, _("The draft is saved. Publish it from the text editor when it is ready.")
-                )
+                messages.success(request, _("The draft is saved. Publish it when it is ready."))
+        elif do == "publish":  # the text editor's publishing, four-eyes included
+            if document_id(source) != code:
+                refused = _("The draft's id must stay %(code)s; a different id is a different template.") % {
+                    "code": code
+                }
+                status = 400
+            else:
+                try:
+                    outcome = proposals.process_propose(
+                        source=source, actor=request.user, note=request.POST.get("note", "")[:500]
+                    )
+                except InvalidInput as exc:
+                    refused = _("Nothing was published: the template has problems.")
+                    publish_problems = translated_problems(
+                        problems_from_messages(list(exc.fields.get("source", [exc.message])))
+                    )
+                    status = 400
+                else:
+                    return _published(request, outcome)
         elif do == "open":  # the text editor's text, opened here
             pass
         elif do.startswith("select|"):
@@ -389,6 +445,7 @@ def designer(request, code):
             "source": source,
             "selected": selected,
             "refused": refused,
+            "publish_problems": publish_problems,
             "dirty": dirty,
             "step_choices": designing.STEP_CHOICES,
             "block_choices": designing.BLOCK_CHOICES,
