@@ -170,3 +170,51 @@ def test_bad_text_or_buttons_get_an_answer_not_a_traceback(admin_client, source,
     response = _post(admin_client, source, do, **{"prop:title_zh": "开始", "was:title_zh": ""})
     assert response.status_code in (200, 400)
     assert not ProcessDraft.objects.exists() or do == "save"
+
+
+def test_the_form_panel_edits_a_field_and_refuses_removing_a_cleared_one(admin_client):
+    opened = _post(admin_client, FOOD, "select|@form")
+    html = opened.content.decode()
+    assert opened.status_code == 200
+    assert 'id="form-fields-list"' in html
+    assert "select|@form:field:contact_phone" in html
+    assert "select|@form:material:safety_rules" in html
+    chosen = _post(admin_client, FOOD, "select|@form:field:contact_phone", selected="@form")
+    html = chosen.content.decode()
+    assert 'id="field-editor"' in html
+    assert 'name="form:clearance" value="review" checked' in html  # 敏感: the steps cleared for it
+    refused = _post(
+        admin_client, FOOD, "form|remove_field|contact_phone", selected="@form:field:contact_phone"
+    )
+    assert refused.status_code == 400
+    assert refused.context["source"] == FOOD
+    assert "review" in refused.context["refused"]
+    edited = _post(
+        admin_client,
+        FOOD,
+        "form|set_field|safety_manager",
+        selected="@form:field:safety_manager",
+        **{
+            "form:id": "safety_manager",
+            "form:label_zh": "食品安全管理员",
+            "form:label_en": "Food safety manager",
+            "form:type": "text",
+            "form:required": "1",
+            "form:sensitivity": "internal",
+        },
+    )
+    assert edited.status_code == 200
+    assert [
+        line
+        for line in difflib.unified_diff(
+            FOOD.splitlines(), edited.context["source"].splitlines(), lineterm="", n=0
+        )
+    ][2:] == [
+        "@@ -149 +149 @@",
+        "-      label: {zh: 食品安全管理人员, en: Food safety manager}",
+        "+      label: {zh: 食品安全管理员, en: Food safety manager}",
+    ]
+    assert edited.context["selected"] == "@form:field:safety_manager"
+    added = _post(admin_client, FOOD, "form|add_material|", selected="@form")
+    assert added.context["selected"] == "@form:material:material"
+    assert 'id="material-editor"' in added.content.decode()

@@ -20,6 +20,7 @@ from govflow.processes.models import ProcessTemplate
 from govflow.processes.selectors import proposal_get, proposal_pending, proposals_recent, template_draft
 from govflow.processes.services import document_id, template_draft_save, template_new, version_definition
 from govflow.web import designer as designing
+from govflow.web import designer_form
 from govflow.web.console import template_dry_run
 from govflow.web.diagram import diagram_svg, outline
 from govflow.web.selectors import (
@@ -412,12 +413,13 @@ def designer(request, code):
         elif do.startswith("select|"):
             selected = do.partition("|")[2][:100]
         else:
-            op = designing.operation_of(do, request.POST)
+            on_form = do.startswith("form|")  # the form's panel (fields, materials)
+            op = (designer_form if on_form else designing).operation_of(do, request.POST)
             if op is None:
                 refused = _("Choose an operation.")
                 status = 400
             else:
-                result = designing.run(source, op, check)
+                result = (designer_form if on_form else designing).run(source, op, check)
                 if result.refused:
                     refused = engine_text(result.refused)
                     status = 400
@@ -449,6 +451,11 @@ def designer(request, code):
             "dirty": dirty,
             "step_choices": designing.STEP_CHOICES,
             "block_choices": designing.BLOCK_CHOICES,
+            "form_panel": designer_form.panel(
+                source, selected, language=lang(), departments=department_names(language=lang())
+            )
+            if designer_form.is_form(selected)
+            else None,
         },
         status=status,
     )
