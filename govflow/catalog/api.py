@@ -16,7 +16,7 @@ from govflow.api.fields import BodySerializer, SlugTextField, TextField
 from govflow.api.idempotency import run_once
 from govflow.api.pagination import page_request, page_response
 from govflow.api.schema import PAGE_PARAMETERS, idempotency_parameter, page_of
-from govflow.api.views.base import ApiView
+from govflow.api.views.base import ActionView, ApiView, action
 from govflow.security.client import client_ip
 
 from . import selectors, services
@@ -302,29 +302,22 @@ class RequestList(ApiView):
         return run_once(request, endpoint="catalog-request-create", action=create)
 
 
-class RequestDecide(ApiView):
-    @extend_schema(
-        tags=["catalog"],
-        summary="Grant or refuse a data request (the owning department's head)",
-        description="A grant lasts the days asked for, from now; a refusal needs a note.",
-        parameters=[REQUEST, idempotency_parameter()],
-        request=CatalogDecisionSerializer,
-        responses={200: CatalogDataRequestSerializer},
-    )
-    def post(self, request, request_id):
-        body = CatalogDecisionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+@action(
+    tags=["catalog"],
+    summary="Grant or refuse a data request (the owning department's head)",
+    description="A grant lasts the days asked for, from now; a refusal needs a note.",
+    parameters=[REQUEST],
+)
+class RequestDecide(ActionView):
+    body, out, endpoint = CatalogDecisionSerializer, CatalogDataRequestSerializer, "catalog-request-decide"
 
-        def decide():
-            decided = services.data_request_decide(
-                actor=request.user,
-                request_id=request_id,
-                approve=body.validated_data["decision"] == "approve",
-                note=body.validated_data["note"],
-            )
-            return Response(CatalogDataRequestSerializer(decided).data)
-
-        return run_once(request, endpoint="catalog-request-decide", action=decide)
+    def act(self, data, request_id):
+        return services.data_request_decide(
+            actor=self.request.user,
+            request_id=request_id,
+            approve=data["decision"] == "approve",
+            note=data["note"],
+        )
 
 
 class Prefill(ApiView):

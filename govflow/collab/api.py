@@ -14,7 +14,7 @@ from govflow.accounts.permissions import has_role
 from govflow.api.fields import BodySerializer, IdField, TextField, WholeNumberField
 from govflow.api.idempotency import run_once
 from govflow.api.schema import idempotency_parameter
-from govflow.api.views.base import ApiView
+from govflow.api.views.base import ActionView, ApiView, action
 from govflow.cases.models import Case
 from govflow.cases.selectors import case_access, task_get_for_reviewer
 from govflow.errors import NotFound
@@ -199,79 +199,38 @@ class TaskCc(TaskOperationsMixin, ApiView):
         return run_once(request, endpoint="task-cc", action=cc)
 
 
-class DelegationAnswer(ApiView):
-    @extend_schema(
-        tags=["tasks"],
-        summary="Answer a delegation made to you",
-        parameters=[ID, idempotency_parameter()],
-        request=OpinionSerializer,
-        responses={200: DelegationOut},
-    )
-    def post(self, request, pk):
-        body = OpinionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+@action(tags=["tasks"], summary="Answer a delegation made to you", parameters=[ID])
+class DelegationAnswer(ActionView):
+    body, out, endpoint = OpinionSerializer, DelegationOut, "delegation-answer"
 
-        def answer():
-            done = services.delegation_answer(
-                delegation_id=pk, actor=request.user, opinion=body.validated_data["opinion"]
-            )
-            return Response(DelegationOut(done).data)
-
-        return run_once(request, endpoint="delegation-answer", action=answer)
+    def act(self, data, pk):
+        return services.delegation_answer(delegation_id=pk, actor=self.request.user, opinion=data["opinion"])
 
 
-class DelegationCancel(ApiView):
-    @extend_schema(
-        tags=["tasks"],
-        summary="Take an unanswered delegation back",
-        parameters=[ID, idempotency_parameter()],
-        request=None,
-        responses={200: DelegationOut},
-    )
-    def post(self, request, pk):
-        def cancel():
-            return Response(
-                DelegationOut(services.delegation_cancel(delegation_id=pk, actor=request.user)).data
-            )
+@action(tags=["tasks"], summary="Take an unanswered delegation back", parameters=[ID])
+class DelegationCancel(ActionView):
+    out, endpoint = DelegationOut, "delegation-cancel"
 
-        return run_once(request, endpoint="delegation-cancel", action=cancel)
+    def act(self, data, pk):
+        return services.delegation_cancel(delegation_id=pk, actor=self.request.user)
 
 
-class ConsultationAnswer(ApiView):
-    @extend_schema(
-        tags=["tasks"],
-        summary="Give your department's opinion on a consultation",
-        parameters=[ID, idempotency_parameter()],
-        request=OpinionSerializer,
-        responses={200: ConsultationOut},
-    )
-    def post(self, request, pk):
-        body = OpinionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+@action(tags=["tasks"], summary="Give your department's opinion on a consultation", parameters=[ID])
+class ConsultationAnswer(ActionView):
+    body, out, endpoint = OpinionSerializer, ConsultationOut, "consultation-answer"
 
-        def answer():
-            done = services.consultation_answer(
-                consultation_id=pk, actor=request.user, opinion=body.validated_data["opinion"]
-            )
-            return Response(ConsultationOut(done).data)
-
-        return run_once(request, endpoint="consultation-answer", action=answer)
+    def act(self, data, pk):
+        return services.consultation_answer(
+            consultation_id=pk, actor=self.request.user, opinion=data["opinion"]
+        )
 
 
-class ConsultationWithdraw(ApiView):
-    @extend_schema(
-        tags=["tasks"],
-        summary="Withdraw an unanswered consultation",
-        parameters=[ID, idempotency_parameter()],
-        request=None,
-        responses={200: ConsultationOut},
-    )
-    def post(self, request, pk):
-        def withdraw():
-            done = services.consultation_withdraw(consultation_id=pk, actor=request.user)
-            return Response(ConsultationOut(done).data)
+@action(tags=["tasks"], summary="Withdraw an unanswered consultation", parameters=[ID])
+class ConsultationWithdraw(ActionView):
+    out, endpoint = ConsultationOut, "consultation-withdraw"
 
-        return run_once(request, endpoint="consultation-withdraw", action=withdraw)
+    def act(self, data, pk):
+        return services.consultation_withdraw(consultation_id=pk, actor=self.request.user)
 
 
 class RequestsOut(serializers.Serializer):
@@ -424,19 +383,12 @@ class Proxies(ApiView):
         return run_once(request, endpoint="proxies", action=appoint)
 
 
-class ProxyCancel(ApiView):
-    @extend_schema(
-        tags=["proxies"],
-        summary="Withdraw an acting officer",
-        parameters=[ID, idempotency_parameter()],
-        request=None,
-        responses={200: ProxyOut},
-    )
-    def post(self, request, pk):
-        def cancel():
-            return Response(ProxyOut(proxies.proxy_cancel(proxy_id=pk, actor=request.user)).data)
+@action(tags=["proxies"], summary="Withdraw an acting officer", parameters=[ID])
+class ProxyCancel(ActionView):
+    out, endpoint = ProxyOut, "proxy-cancel"
 
-        return run_once(request, endpoint="proxy-cancel", action=cancel)
+    def act(self, data, pk):
+        return proxies.proxy_cancel(proxy_id=pk, actor=self.request.user)
 
 
 class ReassignIn(BodySerializer):
@@ -587,88 +539,59 @@ class ExtensionOut(serializers.Serializer):
     letter = TextField(source="letter.number", allow_null=True, default=None, help_text="the letter sent")
 
 
-class TaskExtension(ApiView):
-    @extend_schema(
-        tags=["tasks"],
-        summary="延期: ask the department head to extend the task's time limit",
-        description="Only the reviewer holding the task. 409 extension_not_allowed (the template forbids "
-        "it or the step has no time limit), extension_limit_reached (extended as often as the template "
-        "allows: once by default), deadline_passed, extension_pending (one already waits).",
-        parameters=[TASK, idempotency_parameter()],
-        request=ExtensionAskSerializer,
-        responses={200: ExtensionOut},
-    )
-    def post(self, request, pk):
-        task_get_for_reviewer(user=request.user, task_id=pk)  # outsiders: 404 before any 400
-        body = ExtensionAskSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+@action(
+    tags=["tasks"],
+    summary="延期: ask the department head to extend the task's time limit",
+    description="Only the reviewer holding the task. 409 extension_not_allowed (the template forbids "
+    "it or the step has no time limit), extension_limit_reached (extended as often as the template "
+    "allows: once by default), deadline_passed, extension_pending (one already waits).",
+    parameters=[TASK],
+)
+class TaskExtension(ActionView):
+    body, out, endpoint = ExtensionAskSerializer, ExtensionOut, "task-extension"
 
-        def ask():
-            done = extensions.extension_request(
-                task_id=pk, actor=request.user, reason=body.validated_data["reason"]
-            )
-            return Response(ExtensionOut(done).data)
+    def check(self, pk):
+        task_get_for_reviewer(user=self.request.user, task_id=pk)  # outsiders: 404 before any 400
 
-        return run_once(request, endpoint="task-extension", action=ask)
+    def act(self, data, pk):
+        return extensions.extension_request(task_id=pk, actor=self.request.user, reason=data["reason"])
 
 
-class ExtensionApprove(ApiView):
-    @extend_schema(
-        tags=["tasks"],
-        summary="延期: approve (the head of the task's department): the time limit moves, the applicant "
-        "gets a letter",
-        parameters=[ID, idempotency_parameter()],
-        request=ExtensionAnswerSerializer,
-        responses={200: ExtensionOut},
-    )
-    def post(self, request, pk):
-        body = ExtensionAnswerSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+@action(
+    tags=["tasks"],
+    summary="延期: approve (the head of the task's department): the time limit moves, the applicant "
+    "gets a letter",
+    parameters=[ID],
+)
+class ExtensionApprove(ActionView):
+    body, out, endpoint = ExtensionAnswerSerializer, ExtensionOut, "extension-approve"
 
-        def approve():
-            done = extensions.extension_approve(
-                extension_id=pk, actor=request.user, note=body.validated_data["answer"]
-            )
-            return Response(ExtensionOut(done).data)
-
-        return run_once(request, endpoint="extension-approve", action=approve)
+    def act(self, data, pk):
+        return extensions.extension_approve(extension_id=pk, actor=self.request.user, note=data["answer"])
 
 
-class ExtensionRefuse(ApiView):
-    @extend_schema(
-        tags=["tasks"],
-        summary="延期: refuse (the head of the task's department), saying why",
-        parameters=[ID, idempotency_parameter()],
-        request=ExtensionAnswerSerializer,
-        responses={200: ExtensionOut},
-    )
-    def post(self, request, pk):
-        body = ExtensionAnswerSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+@action(
+    tags=["tasks"],
+    summary="延期: refuse (the head of the task's department), saying why",
+    parameters=[ID],
+)
+class ExtensionRefuse(ActionView):
+    body, out, endpoint = ExtensionAnswerSerializer, ExtensionOut, "extension-refuse"
 
-        def refuse():
-            done = extensions.extension_refuse(
-                extension_id=pk, actor=request.user, note=body.validated_data["answer"]
-            )
-            return Response(ExtensionOut(done).data)
-
-        return run_once(request, endpoint="extension-refuse", action=refuse)
+    def act(self, data, pk):
+        return extensions.extension_refuse(extension_id=pk, actor=self.request.user, note=data["answer"])
 
 
-class ExtensionWithdraw(ApiView):
-    @extend_schema(
-        tags=["tasks"],
-        summary="延期: withdraw a request the head has not answered (the requester or the task's holder)",
-        parameters=[ID, idempotency_parameter()],
-        request=None,
-        responses={200: ExtensionOut},
-    )
-    def post(self, request, pk):
-        def withdraw():
-            done = extensions.extension_withdraw(extension_id=pk, actor=request.user)
-            return Response(ExtensionOut(done).data)
+@action(
+    tags=["tasks"],
+    summary="延期: withdraw a request the head has not answered (the requester or the task's holder)",
+    parameters=[ID],
+)
+class ExtensionWithdraw(ActionView):
+    out, endpoint = ExtensionOut, "extension-withdraw"
 
-        return run_once(request, endpoint="extension-withdraw", action=withdraw)
+    def act(self, data, pk):
+        return extensions.extension_withdraw(extension_id=pk, actor=self.request.user)
 
 
 class ExtensionsToApprove(ApiView):

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from govflow.security.input import hidden_character_fields
 
+from ..idempotency import run_once
 from ..language import activate_for, lang
+from ..schema import idempotency_parameter
 
 
 class ApiView(APIView):
@@ -78,3 +83,57 @@ class PublicMixin:
     """Reference data anyone may read (the web shows it without a login)."""
 
     permission_classes = [AllowAny]
+
+
+# A POST that runs one service, once per Idempotency-Key: the body checked
+# by `body` (none: no body), `act` called with what it holds and the path's
+# arguments, the result answered through `out` with `status`. `check` runs
+# first, so an outsider gets the 404 of the thing named in the path before
+# any 400 of a body it has no business sending. The `action` decorator
+# documents it from the same attributes. (A comment, not a docstring: the
+# schema generator would give it to every such operation as its text.)
+class ActionView(ApiView):
+
+    body: type[Serializer] | None = None
+    out: type[Serializer]
+    endpoint: str  # the idempotency record's endpoint name
+    status: int = 200
+
+    def check(self, **path) -> None:
+        """Before the body is read (e.g. the task is the caller's)."""
+
+    def act(self, data: dict, **path):
+        raise NotImplementedError
+
+    def post(self, request, **path):
+        self.check(**path)
+        data = {}
+        if self.body is not None:
+            body = self.body(data=request.data)
+            body.is_valid(raise_exception=True)
+            data = body.validated_data
+
+        def run():
+            return Response(self.out(self.act(data, **path)).data, status=self.status)
+
+        return run_once(request, endpoint=self.endpoint, action=run)
+
+
+def action(*, tags: list[str], summary: str, parameters: list, description: str | None = None, **more):
+    """The OpenAPI description of an ActionView: its body, its answer and
+    the Idempotency-Key, from the class's own attributes."""
+
+    def document(view: type[ActionView]) -> type[ActionView]:
+        return extend_schema_view(
+            post=extend_schema(
+                tags=tags,
+                summary=summary,
+                description=description,
+                parameters=[*parameters, idempotency_parameter()],
+                request=view.body,
+                responses={view.status: view.out},
+                **more,
+            )
+        )(view)
+
+    return document

@@ -16,7 +16,7 @@ from .. import selectors
 from ..fields import BodySerializer, IdField
 from ..idempotency import run_once
 from ..schema import idempotency_parameter
-from .base import ApiView
+from .base import ActionView, ApiView, action
 
 REFERENCE = OpenApiParameter("reference", str, OpenApiParameter.PATH, description="the case reference")
 SLOT = OpenApiParameter("slot", str, OpenApiParameter.PATH, description="the deferred document slot")
@@ -112,29 +112,22 @@ class CaseMaterialSupply(ApiView):
         return run_once(request, endpoint="material-supply", action=supply)
 
 
-class MaterialReview(ApiView):
-    @extend_schema(
-        tags=["tasks"],
-        operation_id="material_review",
-        summary="Accept or reject a supplied material (容缺); a rejection terminates the case",
-        parameters=[ID, idempotency_parameter()],
-        request=ReviewSerializer,
-        responses={200: MaterialSerializer},
-    )
-    def post(self, request, pk):
-        body = ReviewSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+@action(
+    tags=["tasks"],
+    operation_id="material_review",
+    summary="Accept or reject a supplied material (容缺); a rejection terminates the case",
+    parameters=[ID],
+)
+class MaterialReview(ActionView):
+    body, out, endpoint = ReviewSerializer, MaterialSerializer, "material-review"
 
-        def review():
-            material = material_review(
-                material_id=pk,
-                actor=request.user,
-                accept=body.validated_data["outcome"] == "accept",
-                opinion=body.validated_data["opinion"],
-            )
-            return Response(MaterialSerializer(material).data)
-
-        return run_once(request, endpoint="material-review", action=review)
+    def act(self, data, pk):
+        return material_review(
+            material_id=pk,
+            actor=self.request.user,
+            accept=data["outcome"] == "accept",
+            opinion=data["opinion"],
+        )
 
 
 class VerificationList(ApiView):
@@ -149,26 +142,23 @@ class VerificationList(ApiView):
         return Response(CommitmentVerificationSerializer(rows, many=True).data)
 
 
-class VerificationDecide(ApiView):
-    @extend_schema(
-        tags=["tasks"],
-        operation_id="verification_decide",
-        summary="Record a verification's finding",
-        parameters=[ID, idempotency_parameter()],
-        request=VerificationDecisionSerializer,
-        responses={200: CommitmentVerificationSerializer},
+@action(
+    tags=["tasks"],
+    operation_id="verification_decide",
+    summary="Record a verification's finding",
+    parameters=[ID],
+)
+class VerificationDecide(ActionView):
+    body, out, endpoint = (
+        VerificationDecisionSerializer,
+        CommitmentVerificationSerializer,
+        "verification-decide",
     )
-    def post(self, request, pk):
-        body = VerificationDecisionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
 
-        def decide():
-            verification = verification_decide(
-                verification_id=pk,
-                actor=request.user,
-                truthful=body.validated_data["outcome"] == "confirmed",
-                opinion=body.validated_data["opinion"],
-            )
-            return Response(CommitmentVerificationSerializer(verification).data)
-
-        return run_once(request, endpoint="verification-decide", action=decide)
+    def act(self, data, pk):
+        return verification_decide(
+            verification_id=pk,
+            actor=self.request.user,
+            truthful=data["outcome"] == "confirmed",
+            opinion=data["opinion"],
+        )
