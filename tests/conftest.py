@@ -20,9 +20,13 @@ IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 # Hypothesis's own ci profile (derandomized, so a red run replays; no deadline
 # on a shared machine) with five times the examples. HYPOTHESIS_PROFILE=ci or
 # dev chooses. Tests that set max_examples themselves (costly examples) keep
-# that count in both.
+# that count in all.
 hypothesis_settings.register_profile("ci", hypothesis_settings.get_profile("ci"), max_examples=500)
 hypothesis_settings.register_profile("dev", hypothesis_settings.get_profile("default"), max_examples=50)
+# `make test-dates` runs the suite again on other dates to find what a date
+# breaks; the depth of the properties is make test's job, so there the ci
+# profile keeps Hypothesis's default number of examples.
+hypothesis_settings.register_profile("dated", hypothesis_settings.get_profile("ci"), max_examples=100)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI else "dev"))
 
 
