@@ -21,6 +21,7 @@ callers import from it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from .definition import (
     Process,
     Verification,
 )
+from .expressions import ExpressionError, compile_expression
 from .forms import FormSpec
 from .kinds import KINDS
 from .loading.catalogue import (
@@ -94,6 +96,7 @@ __all__ = [
     "_scan",
     "_value_pos",
     "_yaml_problem",
+    "check_condition",
     "check_definition",
     "load_definition",
     "load_definition_file",
@@ -181,6 +184,44 @@ def check_definition(
     reader.lines = text.splitlines()
     definition = reader.read(document)
     return (definition if not reader.problems else None), sorted(set(reader.problems))
+
+
+def check_condition(source: str, expression: str) -> list[tuple[int, Message]]:
+    """The problems of one condition (a branch's `when`) in the template
+    `source`, as (offset in the expression, message): the validator's own
+    parser and its rules for names (section 14: the form's fields, a
+    table's columns, decision.<node>, result.<node>.<key>). [] when the
+    condition is fine. The designer checks a condition with it as it is
+    typed; publishing still runs the whole validator."""
+    try:
+        parsed = compile_expression(expression)
+    except ExpressionError as exc:
+        return [(exc.offset, Message("condition does not parse: {message}", message=exc.message))]
+    reader = _reader_of(source)
+    if reader is None:
+        return [(0, Message("the template cannot be read, so the condition's names cannot be checked"))]
+    nodes = reader.nodes_read or {}
+    found = []
+    for name in sorted(parsed.names):
+        problem = reader.name_problem(name, nodes)
+        if problem:
+            found.append((max(expression.find(name), 0), problem))
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _reader_of(source: str) -> _ConditionReader | None:
+    text, _problems = decode(source)
+    if text is None or scan(text):
+        return None
+    try:
+        document = YAML(typ="rt", pure=True).load(text)
+    except (YAMLError, RecursionError, ValueError, IndexError, TypeError):
+        return None
+    reader = _ConditionReader(departments=None, handlers=None)
+    reader.lines = text.splitlines()
+    reader.read(document)
+    return reader
 
 
 class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
@@ -385,3 +426,13 @@ class _Reader(FormReader, NodeReader, Checks, CatalogueReader):
         if department is None or days is None:
             return None
         return Verification(department=department, days=days)
+
+
+class _ConditionReader(_Reader):
+    """A reader that keeps the nodes it read, for check_condition."""
+
+    nodes_read: dict[str, Node] | None = None
+
+    def check_conditions(self, nodes: dict[str, Node]) -> None:
+        self.nodes_read = nodes
+        super().check_conditions(nodes)

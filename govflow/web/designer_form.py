@@ -13,6 +13,8 @@ from typing import Any
 from django.utils.translation import gettext_lazy
 
 from govflow.engine.forms import FIELD_TYPES
+from govflow.engine.loader import check_condition
+from govflow.messages import engine_text
 from govflow.processes.designer import form as forms
 from govflow.processes.designer import operations
 from govflow.processes.designer.document import DocumentError, load
@@ -133,3 +135,13 @@ def run(source: str, op: dict[str, Any], check=template_check) -> operations.Res
     elif not result.refused:
         result.focus = FORM
     return result
+
+
+def condition_check(source: str, expression: str) -> dict[str, Any]:
+    """A condition checked as it is typed: the validator's parser and name
+    rules (govflow.engine.loader.check_condition), in the reader's language."""
+    problems = check_condition(source, expression) if expression.strip() else []
+    return {
+        "ok": not problems,
+        "problems": [{"offset": offset, "message": engine_text(message)} for offset, message in problems],
+    }

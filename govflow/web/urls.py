@@ -63,6 +63,11 @@ urlpatterns = [
     path("console/templates/<slug:code>/", console.template_detail, name="console_template"),
     path("console/templates/<slug:code>/designer/", console.designer, name="console_designer"),
     path(
+        "console/templates/<slug:code>/designer/condition/",
+        console.designer_condition,
+        name="console_designer_condition",
+    ),
+    path(
         "console/templates/<slug:code>/second-approval/",
         console.second_approval,
         name="console_second_approval",

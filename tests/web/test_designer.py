@@ -218,3 +218,29 @@ def test_the_form_panel_edits_a_field_and_refuses_removing_a_cleared_one(admin_c
     added = _post(admin_client, FOOD, "form|add_material|", selected="@form")
     assert added.context["selected"] == "@form:material:material"
     assert 'id="material-editor"' in added.content.decode()
+
+
+def test_a_condition_is_checked_against_the_working_text(admin_client, client_for, base_data):
+    url = URL + "condition/"
+    unknown = admin_client.post(url, {"source": FOOD, "expression": "shoe_size > 40"}).json()
+    assert unknown["ok"] is False
+    assert [p["offset"] for p in unknown["problems"]] == [0]
+    assert "shoe_size" in unknown["problems"][0]["message"]
+    assert admin_client.post(url, {"source": FOOD, "expression": 'region_code == "110101"'}).json() == {
+        "ok": True,
+        "problems": [],
+    }
+    broken = admin_client.post(url, {"source": FOOD, "expression": "region_code =="}).json()
+    assert broken["ok"] is False
+    assert broken["problems"][0]["offset"] == 14
+    # a field added in the working text (not saved) is known at once
+    added = FOOD.replace(
+        "    - id: contact_phone\n",
+        "    - id: shoe_size\n      type: number\n      label: {zh: 鞋码, en: Shoe size}\n"
+        "    - id: contact_phone\n",
+        1,
+    )
+    assert admin_client.post(url, {"source": added, "expression": "shoe_size > 40"}).json()["ok"] is True
+    reviewer = next(u for u in base_data.values() if getattr(u, "is_staff", None) is False)
+    assert login(reviewer).post(url, {"source": FOOD, "expression": "x"}).status_code in (302, 403)
+    assert admin_client.get(url).status_code == 405

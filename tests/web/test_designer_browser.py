@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect
 
 from govflow.processes.models import ProcessDraft
 from govflow.security.headers import DEFAULT_CSP
@@ -139,4 +140,33 @@ def test_a_condition_naming_an_unknown_field_is_shown_on_its_card(process_admin,
     assert "card-bad" in card.get_attribute("class")
     assert page.locator("#problem-count").is_visible()  # and no dry run until it is fixed
     shots(page, "error-on-card")
+    assert errors == []
+
+
+def test_a_condition_is_checked_as_it_is_typed(process_admin, browser_for, shots):
+    page = browser_for(process_admin)
+    errors = _watch(page)
+    page.goto("/console/templates/food_business_licence/designer/?node=check_gate")
+    condition = page.locator("#prop-condition-0")
+    condition.fill("")
+    # an unknown field: the message shows under the input, nothing submitted
+    condition.press_sequentially("shoe_size > 40", delay=20)
+    message = page.locator("#prop-condition-0-check")
+    message.wait_for()
+    page.wait_for_function(
+        "document.getElementById('prop-condition-0-check').textContent.includes('shoe_size')"
+    )
+    assert condition.get_attribute("aria-invalid") == "true"
+    assert page.locator(".card-problems").count() == 0  # the card has no problem: nothing was applied
+    shots(page, "unknown-field", full_page=False)
+    # the form's field names are offered for the word being typed
+    condition.fill("")
+    condition.press_sequentially("region_co", delay=20)
+    offered = page.locator("#form-fields option").evaluate_all("options => options.map(o => o.value)")
+    assert offered == ["region_code"]
+    # a valid condition: the message goes
+    condition.press_sequentially('de == "110101"', delay=20)
+    expect(message).to_have_text("")
+    assert condition.get_attribute("aria-invalid") == "false"
+    shots(page, "valid", full_page=False)
     assert errors == []

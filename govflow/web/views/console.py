@@ -4,7 +4,7 @@ validation, dry run and publishing, and the process diagram."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -459,3 +459,14 @@ def designer(request, code):
         },
         status=status,
     )
+
+
+@admin_required
+@require_POST
+def designer_condition(request, code):
+    """One condition checked against the working text's form, as the
+    designer's panel types it (JSON): {"ok": ..., "problems": [...]}."""
+    template_get_for_admin(code=code)
+    source = request.POST.get("source", "").replace("\r\n", "\n")[:MAX_SOURCE]
+    expression = request.POST.get("expression", "")[:2000]
+    return JsonResponse(designer_form.condition_check(source, expression))
