@@ -201,6 +201,23 @@ def workers(database_url, fault_tables, relays, tmp_path, request) -> Iterator[C
                 print(f"--- log of worker {worker.name} ---\n{worker.log()[-6000:]}")
 
 
+def supervised(workers: Callable[..., Worker], broker_url: str) -> Callable[[], None]:
+    """Start a worker on the broker and return `supervise`, which starts a
+    new one when it has exited: what the compose file's `restart:
+    unless-stopped` does. Celery and kombu 5.7 can exit ("Unrecoverable
+    error: AttributeError: 'NoneType' object has no attribute 'hostname'")
+    when the broker goes away while the worker holds an unacknowledged
+    message; a row it was attempting then waits out its lease
+    (govflow.outbox.services.ATTEMPT_LEASE) before the sweeper re-sends it."""
+    running = [workers(broker_url)]
+
+    def supervise() -> None:
+        if running[-1].process.poll() is not None:
+            running.append(workers(broker_url, name=f"w{len(running) + 1}"))
+
+    return supervise
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     report = yield

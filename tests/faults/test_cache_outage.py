@@ -30,7 +30,7 @@ from govflow.webhooks.services import endpoint_register
 from tests.api.conftest import api_client
 from tests.webhooks.conftest import Receiver
 
-from .conftest import GOOD_REVIEW_DATA, publishing_to, wait_until
+from .conftest import GOOD_REVIEW_DATA, publishing_to, supervised, wait_until
 
 pytestmark = [
     pytest.mark.faults,
@@ -77,15 +77,7 @@ def test_api_and_web_submissions_survive_redis_as_cache_and_broker_and_each_effe
     endpoint_register(
         actor=process_admin, name="exchange", url=receiver.url, kinds=KINDS, system="data exchange"
     )
-    running = [workers(own_redis.url)]
-
-    def supervise() -> None:
-        """What the compose file's `restart: unless-stopped` does. Celery and
-        kombu 5.7 can exit ("Unrecoverable error: AttributeError: 'NoneType'
-        object has no attribute 'hostname'") when the broker goes away while
-        the worker holds an unacknowledged message."""
-        if running[-1].process.poll() is not None:
-            running.append(workers(own_redis.url, name=f"w{len(running) + 1}"))
+    supervise = supervised(workers, own_redis.url)
 
     api = api_client(applicant)
     web = Client()
@@ -158,7 +150,7 @@ def test_api_and_web_submissions_survive_redis_as_cache_and_broker_and_each_effe
             return not OutboxMessage.objects.filter(done_at__isnull=True).exists()
 
         # (a row a worker was attempting when it died waits out its 2-minute lease)
-        wait_until(delivered, timeout=90, what="every outbox row to be delivered", interval=1.0)
+        wait_until(delivered, timeout=150, what="every outbox row to be delivered", interval=1.0)
 
     cases = list(Case.objects.filter(reference__in=[r for refs in references.values() for r in refs]))
     assert len(cases) == 6

@@ -20,7 +20,7 @@ from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import outbox_resend_stale
 
 from . import handlers
-from .conftest import publishing_to, wait_until
+from .conftest import publishing_to, supervised, wait_until
 
 pytestmark = [
     pytest.mark.faults,
@@ -36,7 +36,7 @@ CASES = 200
 def test_redis_stopped_while_200_cases_are_submitted_loses_nothing_and_duplicates_nothing(
     faults_template, applicant, now, own_redis, workers
 ):
-    workers(own_redis.url)
+    supervise = supervised(workers, own_redis.url)
     submitted: list[Case] = []
 
     def submit(count: int) -> None:
@@ -74,11 +74,13 @@ def test_redis_stopped_while_200_cases_are_submitted_loses_nothing_and_duplicate
         resent: list[int] = []
 
         def delivered() -> bool:
+            supervise()
             resent.append(outbox_resend_stale(older_than=timedelta(seconds=5)))
             return not OutboxMessage.objects.filter(done_at__isnull=True).exists()
 
         try:
-            wait_until(delivered, timeout=60, what="every outbox row to be delivered", interval=1.0)
+            # (a row a worker was attempting when it died waits out its lease)
+            wait_until(delivered, timeout=150, what="every outbox row to be delivered", interval=1.0)
         except AssertionError as exc:
             raise AssertionError(f"{exc}; {_outbox_state()}; rows re-sent per sweep: {resent}") from None
 
