@@ -32,6 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from fresh import django_on_fresh_database  # noqa: E402  (bench/fresh.py)
+
 NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)  # Tuesday 10:00 Beijing
 DATABASE_URL = os.environ.get("BENCH_CERTS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_certs")
 BROKER_URL = os.environ.get("BENCH_CERTS_BROKER_URL", "redis://127.0.0.1:6379/13")
@@ -53,23 +55,11 @@ def _environment() -> dict[str, str]:
 
 def setup_django() -> None:
     os.environ.update(_environment())
-    import psycopg
-
-    base, name = DATABASE_URL.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    import django
+    django_on_fresh_database(DATABASE_URL)
     from django.conf import settings
-
-    django.setup()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
-    from govflow.demo import load_base
-
-    load_base()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     call_command("certificate_keys", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
 
 

@@ -27,31 +27,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from fresh import django_on_fresh_database  # noqa: E402  (bench/fresh.py)
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_insight"
 REPEAT = 30
 
 
 def setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govflow.settings.local")
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-    os.environ["DJANGO_DEBUG"] = "0"
-    os.environ.setdefault("GOVFLOW_LOG_LEVEL", "WARNING")
-    import psycopg
-
-    base, name = database_url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    from govflow.demo import load_base
-
-    load_base()
+    django_on_fresh_database(database_url, CELERY_BROKER_URL="memory://")
 
 
 def _percentile(values: list[float], fraction: float) -> float:

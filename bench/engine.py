@@ -27,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from fresh import django_on_fresh_database  # noqa: E402  (bench/fresh.py)
+
 TEMPLATE = ROOT / "workflows" / "business_setup.yaml"
 NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
 _serial = itertools.count()
@@ -63,25 +65,7 @@ def engine_steps_per_second(cases: int) -> tuple[float, int]:
 
 
 def setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govflow.settings.local")
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-    os.environ["DJANGO_DEBUG"] = "0"
-    import psycopg
-
-    base, name = database_url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    from govflow.demo import load_base
-
-    load_base()
+    django_on_fresh_database(database_url, CELERY_BROKER_URL="memory://")
 
 
 def service_cases_per_second(cases: int) -> tuple[float, float]:

@@ -16,6 +16,8 @@ import os
 import time
 from pathlib import Path
 
+from fresh import recreate_database
+
 
 def _client(args: tuple[str, str, tuple, float]) -> int:
     import psycopg
@@ -58,10 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     import psycopg
 
-    base, name = args.database_url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    recreate_database(args.database_url)
     with psycopg.connect(args.database_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE bench_ceiling (id int PRIMARY KEY, n bigint NOT NULL)")
         conn.execute("INSERT INTO bench_ceiling SELECT g, 0 FROM generate_series(0, 7) g")

@@ -37,6 +37,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from fresh import drop_database, recreate_database
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DB_NAME = "govflow_bench_relay"
@@ -49,7 +51,8 @@ def percentile(values: list[float], share: float) -> float:
 
 def parallel_commits(url: str, writers: int, prefix: str, *, notify: bool, seconds: float = 3.0) -> float:
     """Commits per second of `writers` connections inserting one outbox row
-    per transaction."""
+    per transaction for `seconds` (created_at: the clock when each is
+    written, so a relay's lag can be read off the rows)."""
     import threading
 
     import psycopg
@@ -66,7 +69,7 @@ def parallel_commits(url: str, writers: int, prefix: str, *, notify: bool, secon
             while time.monotonic() < stop:
                 conn.execute(
                     "INSERT INTO outbox_outboxmessage (key, topic, payload, created_at, attempts, last_error)"
-                    " VALUES (%s, 'bench', '{}', now(), 0, '')",
+                    " VALUES (%s, 'notify', '{\"kind\": \"bench\"}', clock_timestamp(), 0, '')",
                     [f"{prefix}-{index}-{n}"],
                 )
                 conn.commit()
@@ -92,12 +95,9 @@ def main() -> None:
     parts = urlsplit(base)
     bench_url = urlunsplit(parts._replace(path=f"/{DB_NAME}"))
     redis_url = os.environ["REDIS_URL"]
-    import psycopg
     import redis
 
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DB_NAME}")
+    recreate_database(bench_url)
     env = {**os.environ, "DATABASE_URL": bench_url, "DJANGO_SETTINGS_MODULE": "govflow.settings.local"}
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
@@ -218,8 +218,7 @@ def main() -> None:
         silent.append(parallel_commits(bench_url, args.writers, f"s{round_}", notify=False))
     results["parallel_commits_per_s_with_notify"] = statistics.median(notifying)
     results["parallel_commits_per_s_without_notify"] = statistics.median(silent)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+    drop_database(bench_url)
 
     for name, value in results.items():
         print(f"{name:36} {value:10.2f}")

@@ -24,43 +24,15 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from fresh import drop_database, recreate_database
+from relay import parallel_commits, percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "govflow_bench_relay_modes"
-
-
-def writers_run(url: str, writers: int, prefix: str, *, notify: bool, seconds: float) -> float:
-    import psycopg
-
-    counts = [0] * writers
-    stop = time.monotonic() + seconds
-
-    def write(index: int) -> None:
-        with psycopg.connect(url) as conn:
-            if not notify:
-                conn.execute("SET govflow.outbox_notify = 'off'")
-                conn.commit()
-            n = 0
-            while time.monotonic() < stop:
-                conn.execute(
-                    "INSERT INTO outbox_outboxmessage (key, topic, payload, created_at, attempts, last_error)"
-                    " VALUES (%s, 'notify', '{\"kind\": \"bench\"}', clock_timestamp(), 0, '')",
-                    [f"{prefix}-{index}-{n}"],
-                )
-                conn.commit()
-                n += 1
-            counts[index] = n
-
-    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / seconds
 
 
 def relay_cpu(pid: int) -> float:
@@ -83,7 +55,7 @@ def one(url: str, env: dict, writers: int, prefix: str, *, notify: bool, seconds
         assert "outbox relay ready" in relay.stdout.readline()
         relay.stdout.close()  # nothing more is read: it must not fill up
         cpu_before, started = relay_cpu(relay.pid), time.monotonic()
-        rate = writers_run(url, writers, prefix, notify=notify, seconds=seconds)
+        rate = parallel_commits(url, writers, prefix, notify=notify, seconds=seconds)
         with psycopg.connect(url) as conn:
             deadline = time.monotonic() + 60
             while conn.execute(
@@ -105,11 +77,10 @@ def one(url: str, env: dict, writers: int, prefix: str, *, notify: bool, seconds
     finally:
         relay.terminate()
         relay.wait(timeout=15)
-    lags.sort()
     return {
         "commits_per_s": rate,
-        "lag_p50_ms": float(lags[len(lags) // 2]),
-        "lag_p95_ms": float(lags[min(len(lags) - 1, round(0.95 * (len(lags) - 1)))]),
+        "lag_p50_ms": float(percentile(lags, 0.5)),
+        "lag_p95_ms": float(percentile(lags, 0.95)),
         "relay_cpu_share": cpu,
     }
 
@@ -122,15 +93,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    import psycopg
     import redis
 
     parts = urlsplit(os.environ["DATABASE_URL"])
     url = urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DB_NAME}")
+    recreate_database(url)
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "govflow.settings.local"}
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
@@ -154,8 +121,7 @@ def main() -> None:
                 )
                 measured.setdefault((mode, writers), []).append(figures)
                 broker.flushdb()
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+    drop_database(url)
     results = {}
     for (mode, writers), runs in sorted(measured.items(), key=lambda item: (item[0][1], item[0][0])):
         for name in runs[0]:

@@ -35,6 +35,8 @@ from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from fresh import django_on_fresh_database  # noqa: E402  (bench/fresh.py)
+
 NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)  # Tuesday 10:00 Beijing
 SLA_TEMPLATE = """
 id: bench_sla
@@ -59,30 +61,11 @@ FANOUT_NODES = {"seal", "tax", "social_insurance", "medical_insurance", "housing
 
 
 def setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govflow.settings.local")
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-    os.environ["DJANGO_DEBUG"] = "0"
-    os.environ.setdefault("GOVFLOW_LOG_LEVEL", "WARNING")
     # The documents the fan-out cases attach go to a directory of their own.
-    os.environ["GOVFLOW_MEDIA_ROOT"] = MEDIA_DIR.name
-    import psycopg
-
-    base, name = database_url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    import django
+    django_on_fresh_database(database_url, CELERY_BROKER_URL="memory://", GOVFLOW_MEDIA_ROOT=MEDIA_DIR.name)
     from django.conf import settings
 
-    django.setup()
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    from govflow.demo import load_base
-
-    load_base()
 
 
 def sweep_seconds(count: int) -> tuple[float, float, int]:
