@@ -10,5 +10,6 @@ app_name = "bpmn"
 urlpatterns = [
     path("import/", views.import_upload, name="import"),
     path("templates/<slug:code>/v<id:number>.bpmn", views.version_xml, name="version"),
+    path("templates/<slug:code>/designer.bpmn", views.designer_xml, name="designer"),
     path("cases/<ref:reference>.bpmn", views.case_xml, name="case"),
 ]

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from govflow.accounts.permissions import is_admin
-from govflow.messages import engine_text
-from govflow.web.selectors import version_get_for_admin
+from govflow.engine import InvalidDefinition
+from govflow.errors import GovflowError
+from govflow.messages import engine_text, translated_problems
+from govflow.processes.services import template_import_draft
+from govflow.web.selectors import template_get_for_admin, version_get_for_admin
 from govflow.web.views.common import admin_required
 
 from .catalogue import departments_catalogue, handlers
 from .common import MAX_BYTES, BpmnError, lane_entry
+from .exporter import export_bpmn
 from .importer import import_bpmn
 from .selectors import case_bpmn, version_bpmn
 
@@ -127,6 +131,14 @@ def import_upload(request):
             for n in result.notes[:MAX_NOTES_SHOWN]
         ]
         source = "# BPMN import notes (delete them once handled):\n" + "\n".join(lines) + "\n" + source
+    if request.POST.get("open") == "designer":
+        try:
+            draft = template_import_draft(source=source, actor=request.user)
+        except GovflowError as exc:
+            context["problems"] = [exc.message]
+            return render(request, "bpmn/import.html", context, status=400)
+        # the designer names the part that is not block-structured, if any
+        return redirect("web:console_designer", draft.template.code)
     return render(
         request,
         "console/editor.html",
@@ -153,3 +165,21 @@ def version_xml(request, code, number):
 @require_GET
 def case_xml(request, reference):
     return _xml_response(case_bpmn(user=request.user, reference=reference))
+
+
+@admin_required
+@require_POST
+def designer_xml(request, code):
+    """The designer's working text (saved or not) as BPMN, with the
+    exporter export_bpmn uses; a text that does not validate is answered
+    with its problems."""
+    template_get_for_admin(code=code)
+    source = request.POST.get("source", "").replace("\r\n", "\n")[:MAX_BYTES]
+    try:
+        xml = export_bpmn(source.encode("utf-8"), handlers=handlers(), departments=departments_catalogue())
+    except InvalidDefinition as exc:
+        lines = [problem.format(code) for problem in translated_problems(exc.problems)]
+        response = HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8", status=400)
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+    return _xml_response(xml, filename=f"{code}.bpmn")

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from govflow.accounts.models import Department
 from govflow.audit.actions import Action
@@ -219,6 +220,40 @@ def template_new(
         )
     ProcessTemplate.objects.create(code=code, title_zh=titles["zh"], title_en=titles["en"])
     source = skeleton(code=code, title_zh=titles["zh"], title_en=titles["en"], department=department)
+    return template_draft_save(code=code, source=source, actor=actor, now=now)
+
+
+@transaction.atomic
+def template_import_draft(*, source: str, actor, now: datetime | None = None) -> ProcessDraft:
+    """An imported text (a BPMN model through the importer) kept as its
+    template's draft, so that the designer opens it: a new template (its
+    titles from the text, offered to no one until a version is published)
+    or one that exists and has no draft. A draft is never overwritten."""
+    code = document_id(source) or ""
+    if not SLUG_RE.match(code):
+        raise InvalidInput(_("The imported text has no template id."), code="bad_code")
+    template = ProcessTemplate.objects.select_for_update().filter(code=code).first()
+    if template is None:
+        try:
+            document = YAML(typ="safe", pure=True).load(source)
+        except (YAMLError, ValueError):  # a title the text lacks is the code
+            document = None
+        title = document.get("title") if isinstance(document, dict) else None
+        title = title if isinstance(title, dict) else {}
+        ProcessTemplate.objects.create(
+            code=code,
+            title_zh=" ".join(str(title.get("zh") or code).split())[:200],
+            title_en=" ".join(str(title.get("en") or code).split())[:200],
+        )
+    elif ProcessDraft.objects.filter(template=template).exists():
+        raise InvalidInput(
+            _(
+                "Template %(code)s already has a draft in the designer, which an import does not "
+                "overwrite: open the model in the text editor instead."
+            )
+            % {"code": code},
+            code="draft_exists",
+        )
     return template_draft_save(code=code, source=source, actor=actor, now=now)
 
 
