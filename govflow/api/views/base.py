@@ -87,13 +87,13 @@ class PublicMixin:
 
 # A POST that runs one service, once per Idempotency-Key: the body checked
 # by `body` (none: no body), `act` called with what it holds and the path's
-# arguments, the result answered through `out` with `status`. `check` runs
+# arguments, the result answered through `out` with `status` (or as
+# `answer` says). `check` runs
 # first, so an outsider gets the 404 of the thing named in the path before
 # any 400 of a body it has no business sending. The `action` decorator
 # documents it from the same attributes. (A comment, not a docstring: the
 # schema generator would give it to every such operation as its text.)
 class ActionView(ApiView):
-
     body: type[Serializer] | None = None
     out: type[Serializer]
     endpoint: str  # the idempotency record's endpoint name
@@ -105,6 +105,9 @@ class ActionView(ApiView):
     def act(self, data: dict, **path):
         raise NotImplementedError
 
+    def answer(self, result, **path) -> Response:
+        return Response(self.out(result).data, status=self.status)
+
     def post(self, request, **path):
         self.check(**path)
         data = {}
@@ -114,7 +117,7 @@ class ActionView(ApiView):
             data = body.validated_data
 
         def run():
-            return Response(self.out(self.act(data, **path)).data, status=self.status)
+            return self.answer(self.act(data, **path), **path)
 
         return run_once(request, endpoint=self.endpoint, action=run)
 

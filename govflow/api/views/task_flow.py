@@ -21,9 +21,7 @@ from govflow.cases.operations.transfer import task_transfer
 from govflow.processes.services import version_definition
 
 from .. import serializers as s
-from ..idempotency import run_once
-from ..schema import idempotency_parameter
-from .base import ApiView
+from .base import ActionView, action
 from .tasks import TaskViewMixin
 
 TASK = OpenApiParameter("id", int, OpenApiParameter.PATH, description="the task id")
@@ -68,6 +66,12 @@ class AddSignerSerializer(BodySerializer):
         min_value=1, required=False, help_text="a person of that department (a signer added before only)"
     )
 
+    def validate_to_user(self, value):
+        person = get_user_model().objects.filter(pk=value, is_active=True).first()
+        if person is None:
+            raise serializers.ValidationError("no such person")
+        return person
+
 
 class RemoveSignerSerializer(BodySerializer):
     signer = serializers.IntegerField(min_value=1, required=False, help_text="the added signer's task id")
@@ -75,8 +79,35 @@ class RemoveSignerSerializer(BodySerializer):
         max_length=64, required=False, help_text="a department still to sign after (not yet asked)"
     )
 
+    def validate(self, attrs):
+        if not attrs.get("signer") and not attrs.get("department"):
+            raise serializers.ValidationError({"signer": ["name the added signer's task or a department"]})
+        return attrs
 
-class TaskReturn(TaskViewMixin, ApiView):
+
+# An operation on a task that answers with the task as its holder sees it
+# now (a comment: the schema would take a docstring as the operations' text).
+class TaskAction(TaskViewMixin, ActionView):
+
+    def check(self, pk):
+        case_selectors.task_get_for_reviewer(user=self.request.user, task_id=pk)  # 404 before the body
+
+    def answer(self, result, pk):
+        return self.task_response(pk)
+
+
+@action(
+    tags=["tasks"],
+    operation_id="tasks_return",
+    summary="退回: send the case back to an earlier step",
+    description="Only a step the case has passed and the template allows (GET lists them). Inside a "
+    "parallel branch only that branch goes back; before the split every open task of the block is "
+    "cancelled. 400 for a step not offered, 409 when the task was decided or is held by a colleague.",
+    parameters=[TASK],
+)
+class TaskReturn(TaskAction):
+    body, out, endpoint = ReturnSerializer, s.TaskDetailSerializer, "task-return"
+
     @extend_schema(
         tags=["tasks"],
         operation_id="tasks_return_targets",
@@ -94,143 +125,94 @@ class TaskReturn(TaskViewMixin, ApiView):
         ]
         return Response(ReturnTargetSerializer(rows, many=True).data)
 
-    @extend_schema(
-        tags=["tasks"],
-        operation_id="tasks_return",
-        summary="退回: send the case back to an earlier step",
-        description="Only a step the case has passed and the template allows (GET lists them). Inside a "
-        "parallel branch only that branch goes back; before the split every open task of the block is "
-        "cancelled. 400 for a step not offered, 409 when the task was decided or is held by a colleague.",
-        parameters=[TASK, idempotency_parameter()],
-        request=ReturnSerializer,
-        responses={200: s.TaskDetailSerializer},
-    )
-    def post(self, request, pk):
-        case_selectors.task_get_for_reviewer(user=request.user, task_id=pk)  # 404 before the body
-        body = ReturnSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-
-        def send_back():
-            task_return(
-                task_id=pk,
-                actor=request.user,
-                target=data["target"],
-                opinion=data["opinion"],
-                come_back=data["come_back"],
-            )
-            return self.task_response(pk)
-
-        return run_once(request, endpoint="task-return", action=send_back)
+    def act(self, data, pk):
+        return task_return(
+            task_id=pk,
+            actor=self.request.user,
+            target=data["target"],
+            opinion=data["opinion"],
+            come_back=data["come_back"],
+        )
 
 
-class TaskTakeBack(TaskViewMixin, ApiView):
-    @extend_schema(
-        tags=["tasks"],
-        operation_id="tasks_take_back",
-        summary="撤回/拿回: take back your decision of this task",
-        description="Allowed while the next step has neither claimed nor decided. Answers the task that "
-        "replaces it, claimed by you, with the time limit the first one had; 409 once the next reviewer "
-        "has acted, 403 for anyone but the reviewer who decided.",
-        parameters=[TASK, idempotency_parameter()],
-        request=None,
-        responses={200: s.TaskDetailSerializer},
-    )
-    def post(self, request, pk):
-        def take_back():
-            again = task_take_back(task_id=pk, actor=request.user)
-            return self.task_response(again.pk)
+@action(
+    tags=["tasks"],
+    operation_id="tasks_take_back",
+    summary="撤回/拿回: take back your decision of this task",
+    description="Allowed while the next step has neither claimed nor decided. Answers the task that "
+    "replaces it, claimed by you, with the time limit the first one had; 409 once the next reviewer "
+    "has acted, 403 for anyone but the reviewer who decided.",
+    parameters=[TASK],
+)
+class TaskTakeBack(TaskAction):
+    out, endpoint = s.TaskDetailSerializer, "task-take-back"
 
-        return run_once(request, endpoint="task-take-back", action=take_back)
+    def check(self, pk):
+        """The service says who may (the task is decided: not in the inbox)."""
 
+    def act(self, data, pk):
+        return task_take_back(task_id=pk, actor=self.request.user)
 
-class TaskTransfer(TaskViewMixin, ApiView):
-    @extend_schema(
-        tags=["tasks"],
-        operation_id="tasks_transfer",
-        summary="转办: pass the task to another department",
-        description="For a task that reached the wrong department. Its time limit runs on. The template "
-        "may limit the departments (400 for another) or forbid it.",
-        parameters=[TASK, idempotency_parameter()],
-        request=TransferSerializer,
-        responses={200: TransferResultSerializer},
-    )
-    def post(self, request, pk):
-        case_selectors.task_get_for_reviewer(user=request.user, task_id=pk)  # 404 before the body
-        body = TransferSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-
-        def transfer():
-            task = task_transfer(
-                task_id=pk, actor=request.user, department=data["department"], opinion=data["opinion"]
-            )
-            return Response({"id": task.pk, "department": data["department"], "status": str(task.status)})
-
-        return run_once(request, endpoint="task-transfer", action=transfer)
+    def answer(self, result, pk):
+        return self.task_response(result.pk)  # the task that replaces it
 
 
-class TaskAddSigner(TaskViewMixin, ApiView):
-    @extend_schema(
-        tags=["tasks"],
-        operation_id="tasks_add_signer",
-        summary="加签: add a department that signs before or after you",
-        parameters=[TASK, idempotency_parameter()],
-        request=AddSignerSerializer,
-        responses={200: s.TaskDetailSerializer},
-    )
-    def post(self, request, pk):
-        case_selectors.task_get_for_reviewer(user=request.user, task_id=pk)  # 404 before the body
-        body = AddSignerSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+@action(
+    tags=["tasks"],
+    operation_id="tasks_transfer",
+    summary="转办: pass the task to another department",
+    description="For a task that reached the wrong department. Its time limit runs on. The template "
+    "may limit the departments (400 for another) or forbid it.",
+    parameters=[TASK],
+)
+class TaskTransfer(TaskAction):
+    body, out, endpoint = TransferSerializer, TransferResultSerializer, "task-transfer"
 
-        to_user = None
-        if data.get("to_user"):
-            to_user = get_user_model().objects.filter(pk=data["to_user"], is_active=True).first()
-            if to_user is None:
-                raise serializers.ValidationError({"to_user": ["no such person"]})
+    def act(self, data, pk):
+        task = task_transfer(
+            task_id=pk, actor=self.request.user, department=data["department"], opinion=data["opinion"]
+        )
+        return {"id": task.pk, "department": data["department"], "status": str(task.status)}
 
-        def add():
-            task_add_signer(
-                to_user=to_user,
-                task_id=pk,
-                actor=request.user,
-                department=data["department"],
-                position=data["position"],
-                opinion=data["opinion"],
-            )
-            return self.task_response(pk)
-
-        return run_once(request, endpoint="task-add-signer", action=add)
+    def answer(self, result, pk):
+        return Response(result)
 
 
-class TaskRemoveSigner(TaskViewMixin, ApiView):
-    @extend_schema(
-        tags=["tasks"],
-        operation_id="tasks_remove_signer",
-        summary="减签: remove an added signer who has not decided",
-        description="Name the added signer's task (`signer`) or a department still to sign after. The "
-        "reviewer who added it or the department head may.",
-        parameters=[TASK, idempotency_parameter()],
-        request=RemoveSignerSerializer,
-        responses={200: s.TaskDetailSerializer},
-    )
-    def post(self, request, pk):
-        case_selectors.task_get_for_reviewer(user=request.user, task_id=pk)  # 404 before the body
-        body = RemoveSignerSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        if not data.get("signer") and not data.get("department"):
-            raise serializers.ValidationError({"signer": ["name the added signer's task or a department"]})
+@action(
+    tags=["tasks"],
+    operation_id="tasks_add_signer",
+    summary="加签: add a department that signs before or after you",
+    parameters=[TASK],
+)
+class TaskAddSigner(TaskAction):
+    body, out, endpoint = AddSignerSerializer, s.TaskDetailSerializer, "task-add-signer"
 
-        def remove():
-            task_remove_signer(
-                task_id=pk,
-                actor=request.user,
-                signer_task_id=data.get("signer"),
-                department=data.get("department"),
-            )
-            return self.task_response(pk)
+    def act(self, data, pk):
+        return task_add_signer(
+            to_user=data.get("to_user"),
+            task_id=pk,
+            actor=self.request.user,
+            department=data["department"],
+            position=data["position"],
+            opinion=data["opinion"],
+        )
 
-        return run_once(request, endpoint="task-remove-signer", action=remove)
+
+@action(
+    tags=["tasks"],
+    operation_id="tasks_remove_signer",
+    summary="减签: remove an added signer who has not decided",
+    description="Name the added signer's task (`signer`) or a department still to sign after. The "
+    "reviewer who added it or the department head may.",
+    parameters=[TASK],
+)
+class TaskRemoveSigner(TaskAction):
+    body, out, endpoint = RemoveSignerSerializer, s.TaskDetailSerializer, "task-remove-signer"
+
+    def act(self, data, pk):
+        return task_remove_signer(
+            task_id=pk,
+            actor=self.request.user,
+            signer_task_id=data.get("signer"),
+            department=data.get("department"),
+        )
