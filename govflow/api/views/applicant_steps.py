@@ -196,4 +196,3 @@ class CaseStepDocument(_StepsView):
             return self.answer(case)
 
         return run_once(request, endpoint="case-step-document", action=upload)
-
