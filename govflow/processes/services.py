@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -71,14 +72,19 @@ def version_definition(version: ProcessVersion) -> Definition:
     return definition
 
 
-def version_definitions(version_ids) -> dict[int, Definition]:
+def version_definitions(version_ids, fingerprints: Mapping[int, str] | None = None) -> dict[int, Definition]:
     """Parsed definitions of the given versions by id. Reads each version's
-    fingerprint only; a version's source (several KB of YAML) is read just
-    for those not parsed yet in this process."""
+    fingerprint only (none when the caller read them with its rows:
+    `fingerprints`, version id -> source_sha256); a version's source
+    (several KB of YAML) is read just for those not parsed yet in this
+    process."""
     ids = set(version_ids)
     if not ids:
         return {}
-    keys = dict(ProcessVersion.objects.filter(pk__in=ids).values_list("pk", "source_sha256"))
+    if fingerprints is not None and ids <= fingerprints.keys():
+        keys = {pk: fingerprints[pk] for pk in ids}
+    else:
+        keys = dict(ProcessVersion.objects.filter(pk__in=ids).values_list("pk", "source_sha256"))
     found = {pk: _cache.get((pk, sha)) for pk, sha in keys.items()}
     missing = [pk for pk, definition in found.items() if definition is None]
     for version in ProcessVersion.objects.filter(pk__in=missing):

@@ -29,10 +29,16 @@ REFERENCE_PATTERN = re.compile(r"[A-Z0-9]{4,32}")
 INBOX_PAGE_SIZE = 25
 
 
-def _definitions(version_ids: Iterable[int]) -> dict[int, Definition]:
-    """Definitions of the given versions in one query (parsed ones are cached
-    by the processes app)."""
-    return version_definitions(version_ids)
+def _definitions(tasks: Iterable[Task]) -> dict[int, Definition]:
+    """Definitions of the tasks' versions (parsed ones are cached by the
+    processes app). staff_tasks() reads each version's fingerprint with its
+    task, so a cached definition costs no query."""
+    fingerprints = {}
+    for task in tasks:
+        sha = getattr(task, "version_sha256", None)
+        if sha is not None:
+            fingerprints[task.case.version_id] = sha
+    return version_definitions((t.case.version_id for t in tasks), fingerprints)
 
 
 @dataclass
@@ -68,11 +74,13 @@ def staff_tasks() -> QuerySet[Task]:
         Task.objects.filter(kind__in=STAFF_TASK_KINDS)
         .select_related("case", "case__template", "department", "assignee")
         .defer("case__data", "case__state")
+        # the version's fingerprint: task_rows finds a parsed definition without a query
+        .annotate(version_sha256=F("case__version__source_sha256"))
     )
 
 
 def task_rows(tasks: list[Task], user, lang: str, now: datetime) -> list[TaskRow]:
-    definitions = _definitions(t.case.version_id for t in tasks)
+    definitions = _definitions(tasks)
     calendars: dict[str, WorkingCalendar] = {}
     rows = []
     for task in tasks:
