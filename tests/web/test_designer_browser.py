@@ -170,3 +170,40 @@ def test_a_condition_is_checked_as_it_is_typed(process_admin, browser_for, shots
     assert condition.get_attribute("aria-invalid") == "false"
     shots(page, "valid", full_page=False)
     assert errors == []
+
+
+def test_a_field_edited_in_the_form_panel_changes_only_its_lines(process_admin, browser_for, shots):
+    original = (WORKFLOWS / "food_business_licence.yaml").read_text(encoding="utf-8")
+    page = browser_for(process_admin)
+    errors = _watch(page)
+    page.goto("/console/templates/food_business_licence/designer/")
+    page.click("#open-form")
+    page.wait_for_selector("#form-panel")
+    page.click("button[value='select|@form:field:safety_manager']")
+    page.wait_for_selector("#field-editor")
+    # 内部 → 敏感, seen unmasked by the on-site inspection only
+    page.select_option("#form-sensitivity", "secret")
+    page.click("#apply-field")
+    page.wait_for_selector("#field-clearance")
+    page.check("#form-clearance-inspection")
+    page.fill("#form-label-zh", "食品安全管理员")
+    shots(page, "field")
+    page.click("#apply-field")
+    page.wait_for_selector("#form-clearance-inspection:checked")
+    # removing a field a step is cleared for is refused, naming the steps
+    page.click("button[value='select|@form:field:contact_phone']")
+    page.click("#remove-field")
+    expect(page.locator("#refused")).to_contain_text("review")
+    shots(page, "refused")
+    page.click("#save-draft")
+    page.wait_for_selector(".message-success")
+    draft = ProcessDraft.objects.get(template__code="food_business_licence").source
+    assert _changed(original, draft) == [
+        (["      sensitivity: internal"], ["      sensitivity: secret"]),
+        (
+            ["      label: {zh: 食品安全管理人员, en: Food safety manager}"],
+            ["      label: {zh: 食品安全管理员, en: Food safety manager}"],
+        ),
+        (["    clearance: [contact_phone]"], ["    clearance: [contact_phone, safety_manager]"]),
+    ]
+    assert errors == []
