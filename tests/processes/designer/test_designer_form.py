@@ -310,3 +310,9 @@ def test_form_operations_keep_the_food_licence_valid_or_change_nothing(ops):
 @pytest.mark.parametrize("field_id", ["legal_rep_id_number", "contact_phone", "region_code"])
 def test_references_name_the_places(field_id):
     assert references(load(FOOD), field_id) or field_id == "region_code"
+
+
+def test_a_field_the_data_catalogue_names_is_not_removed():
+    result = apply_form(SETUP, {"op": "remove_field", "field": "company_name"})
+    assert result.text == SETUP
+    assert "the data catalogue (catalog)" in result.refused
