@@ -327,6 +327,11 @@ def panel(
             for label in routable
         ]
         data["route_choices"] = choices
+        data["new_end_choices"] = [
+            ("new_end:approved", _("a new end: approved")),
+            ("new_end:rejected", _("a new end: refused")),
+            ("new_end:withdrawn", _("a new end: withdrawn")),
+        ]
     if located.type in ("acceptance", "wait", "publicity"):
         data["has_days"] = True
         data["days"] = raw.get("days", "")
@@ -336,6 +341,8 @@ def panel(
         data["deadline_days"] = deadline.get("days", "") if deadline else ""
         data["has_deadline_field"] = True
     if located.type == "end":
+        data["outcome"] = str(raw.get("outcome", ""))
+        data["outcome_choices"] = [(o, _route_label(o)) for o in ("approved", "rejected", "withdrawn")]
         certs = raw.get("certificates") if isinstance(raw.get("certificates"), list) else []
         first = certs[0] if certs and isinstance(certs[0], dict) else {}
         cert_title = first.get("title") if isinstance(first.get("title"), dict) else {}
@@ -409,6 +416,8 @@ STEP_CHOICES = [
     ("applicant_task", gettext_lazy("Applicant's step")),
     ("wait", gettext_lazy("Wait")),
     ("call", gettext_lazy("Sub-process")),
+    ("publicity", gettext_lazy("Public notice (公示)")),
+    ("end", gettext_lazy("End")),
 ]
 BLOCK_CHOICES = [
     ("exclusive", gettext_lazy("Condition branch")),

@@ -154,3 +154,30 @@ def test_a_template_with_second_approval_is_proposed_from_the_designer(admin_cli
     assert (proposal.source, proposal.proposed_by, proposal.note) == (source, process_admin, "four eyes")
     template.refresh_from_db()
     assert template.current_version.number == number  # not published until another administrator approves
+
+
+def test_a_public_notice_and_a_new_end_from_the_page(admin_client):
+    url = "/console/templates/food_business_licence/designer/"
+    source = admin_client.get(url).context["source"]
+    response = admin_client.post(url, {"source": source, "do": "insert_step|after:inspection|publicity"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-node="notice"' in html
+    assert response.context["selected"] == "notice"
+    source = response.context["source"]
+    assert "objection: objection_review" in source
+    # the decision's panel offers a new end as a route target
+    panel = admin_client.post(url, {"source": source, "do": "select|decision"}).content.decode()
+    assert 'value="new_end:withdrawn"' in panel
+    routed = admin_client.post(
+        url,
+        {
+            "source": source,
+            "do": "set|decision",
+            "prop:route:reject": "new_end:withdrawn",
+            "was:route:reject": "end_rejected",
+        },
+    )
+    assert routed.status_code == 200
+    assert "reject: end_withdrawn_2" in routed.context["source"]
+    assert 'id="problem-count"' not in routed.content.decode()

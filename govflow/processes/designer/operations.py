@@ -46,6 +46,8 @@ STEP_KINDS = (
     "applicant_task",
     "wait",
     "call",
+    "publicity",
+    "end",
 )
 BLOCK_KINDS = ("exclusive", "inclusive", "parallel")
 MAX_COLUMNS = 8
@@ -67,8 +69,13 @@ NEW_NODES: dict[str, tuple[str, str, str]] = {
     "exclusive": ("condition", "条件分支", "Condition branch"),
     "inclusive": ("inclusive", "包容分支", "Inclusive branch"),
     "parallel": ("parallel", "并行分支", "Parallel branch"),
+    "publicity": ("notice", "公示", "Public notice"),
+    "objection_review": ("objection_review", "异议审查", "Review of the objection"),
     "end": ("end_rejected", "不予许可", "Refused"),
+    "end_approved": ("end_approved", "准予许可", "Approved"),
+    "end_withdrawn": ("end_withdrawn", "视为撤回", "Withdrawn"),
 }
+END_OUTCOMES = ("approved", "rejected", "withdrawn")
 
 
 @dataclass
@@ -300,7 +307,22 @@ class Editor:
         self.add_node(last, raw)
         return end_id
 
+    def new_end(self, process: str, outcome: str) -> str:
+        """A new end of the process with the outcome, written after its last node."""
+        if outcome not in END_OUTCOMES:
+            raise Refused(Message("an end's outcome is approved, rejected or withdrawn"))
+        kind = "end" if outcome == "rejected" else f"end_{outcome}"
+        base = NEW_NODES[kind][0]
+        end_id = self.new_id(base if not process else f"{process}_{base[4:]}")
+        raw = _map(id=end_id, type="end", title=_title(kind), outcome=outcome)
+        last = list(self.members(process).values())[-1]
+        self.add_node(last, raw)
+        return end_id
+
     def new_step(self, kind: str, process: str, target: str, near: Located) -> CommentedMap:
+        """A new node of the kind leading to `target`; nodes that come with
+        it (a public notice's objection review) are left in `companions`."""
+        self.companions: list[CommentedMap] = []
         base, _zh, _en = NEW_NODES[kind]
         node_id = self.new_id(base)
         title = _title(kind)
@@ -343,6 +365,24 @@ class Editor:
                 raise Refused(Message("the template has no sub-process to call"))
             raw = _map(id=node_id, type="call", title=title, process=keys[0])
             raw["outcomes"] = _map(approved=target, rejected=self.refusing_end(process, near))
+        elif kind == "publicity":
+            # 公示 takes objections: the objection goes to a review whose
+            # approve (dismissed) resumes the notice and reject (upheld) refuses
+            review_id = self.new_id(NEW_NODES["objection_review"][0])
+            raw = _map(id=node_id, type="publicity", title=title, days=5, objection=review_id, next=target)
+            sla = _map(days=3)
+            sla.fa.set_flow_style()
+            review = _map(
+                id=review_id,
+                type="user_task",
+                title=_title("objection_review"),
+                department=self.department(),
+                sla=sla,
+            )
+            review["outcomes"] = _map(approve=node_id, reject=self.refusing_end(process, near))
+            self.companions.append(review)
+        elif kind == "end":
+            raw = _map(id=node_id, type="end", title=title, outcome="rejected")
         else:
             raise Refused(Message("unknown kind of step '{kind}'", kind=kind))
         return raw
@@ -477,9 +517,14 @@ def op_insert_step(editor: Editor, op: dict[str, Any]) -> str:
         raise Refused(Message("unknown kind of step '{kind}'", kind=kind))
     after, sources, target = _place(editor, str(op.get("at", "")))
     raw = editor.new_step(kind, after.process, target, after)
+    companions = editor.companions
     new_id = raw["id"]
     editor.reroute(sources, target, new_id)
     editor.add_node(after, raw)
+    previous = editor.node(new_id)
+    for companion in companions:
+        editor.add_node(previous, companion)
+        previous = editor.node(companion["id"])
     return new_id
 
 
@@ -835,6 +880,12 @@ def op_set(editor: Editor, op: dict[str, Any]) -> str:
             _set_days(raw, value)
         elif key == "deadline_days":
             _set_deadline(raw, value)
+        elif key == "outcome":
+            if raw.get("type") != "end":
+                raise Refused(Message("only an end has an outcome"))
+            if value not in END_OUTCOMES:
+                raise Refused(Message("an end's outcome is approved, rejected or withdrawn"))
+            raw["outcome"] = value
         elif key in ("certificate_type", "certificate_title_zh", "certificate_title_en"):
             _set_certificate(raw, node_id, key, _text(value))
         else:
@@ -955,6 +1006,8 @@ def _set_condition(raw: CommentedMap, node_id: str, number: str, text: str) -> N
 
 def _set_route(editor: Editor, located: Located, label: str, target: str) -> None:
     raw = located.raw
+    if target.startswith("new_end:"):  # a new end, written at the end of the process
+        target = editor.new_end(located.process, target.partition(":")[2])
     members = editor.members(located.process)
     if target and target not in members:
         raise Refused(Message("there is no node '{node}' in this process", node=target))

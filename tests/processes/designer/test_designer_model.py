@@ -259,8 +259,8 @@ def test_random_operations_keep_the_template_valid_or_change_nothing(name, data)
 
 def test_every_kind_of_step_can_be_inserted():
     for kind in STEP_KINDS:
-        if kind == "call":
-            continue  # the food licence has no sub-process
+        if kind in ("call", "end"):
+            continue  # the food licence has no sub-process; an end is below
         result = apply(FOOD, {"op": "insert_step", "at": "after:review", "kind": kind})
         assert result.refused is None, (kind, result.refused)
         assert check_definition(result.text)[1] == [], kind
@@ -297,3 +297,69 @@ def test_an_acceptance_length_and_a_correction_deadline():
     kept = apply(FOOD, {"op": "set", "node": "fix_application", "values": {"deadline_days": ""}})
     assert kept.refused  # it has a route for a missed deadline
     assert apply(FOOD, {"op": "set", "node": "review", "values": {"days": "3"}}).refused
+
+
+def test_a_public_notice_comes_with_its_objection_review():
+    result = apply(FOOD, {"op": "insert_step", "at": "after:inspection", "kind": "publicity"})
+    assert result.refused is None
+    assert result.focus == "notice"
+    assert check_definition(result.text)[1] == []
+    chain = chains.read(load(result.text))
+    assert _shape(chain.processes[0].items)[5:8] == ["inspection", "notice", "decision"]
+    notice = next(c for c in chains.walk(chain.processes[0].items) if c.id == "notice")
+    # the objection goes to its review, drawn as the notice's detour: dismissed resumes the notice
+    assert [(r.label, r.target, r.route) for r in notice.routes] == [
+        ("objection", "objection_review", "detour")
+    ]
+    added = (
+        "\n  - id: notice\n    type: publicity\n    title: {zh: 公示, en: Public notice}\n    days: 5\n"
+        "    objection: objection_review\n    next: decision\n\n"
+        "  - id: objection_review\n    type: user_task\n"
+        "    title: {zh: 异议审查, en: Review of the objection}\n"
+        "    department: market_regulation\n    sla: {days: 3}\n    outcomes:\n"
+        "      approve: notice\n      reject: end_rejected\n"
+    )
+    assert added in result.text
+    # besides the two new nodes, only the inspection's approval changed
+    restored = result.text.replace(added, "", 1).replace(
+        "      approve: notice\n", "      approve: decision\n", 1
+    )
+    assert restored == FOOD
+    # the notice's length is a property like an acceptance's
+    longer = apply(result.text, {"op": "set", "node": "notice", "values": {"days": "7"}})
+    assert _changed_lines(result.text, longer.text) == [("    days: 5", "    days: 7")]
+
+
+def test_an_end_is_inserted_where_what_follows_stays_reachable():
+    # in the main chain, an end would cut off what follows: refused
+    cut = apply(FOOD, {"op": "insert_step", "at": "after:inspection", "kind": "end"})
+    assert "'decision' cannot be reached from the start" in str(cut.refused)
+    assert cut.text == FOOD
+    # at the bottom of a condition column, the column ends the case
+    block = apply(FOOD, {"op": "insert_block", "at": "after:review", "kind": "exclusive", "columns": "2"})
+    ended = apply(block.text, {"op": "insert_step", "at": "after:review_2", "kind": "end"})
+    assert ended.refused is None
+    assert ended.focus == "end_rejected_2"
+    assert check_definition(ended.text)[1] == []
+    assert _changed_lines(block.text, ended.text)[0] == (
+        "      approve: condition_join",
+        "      approve: end_rejected_2",
+    )
+    # an end's outcome is a property: one line
+    approved = apply(ended.text, {"op": "set", "node": "end_rejected_2", "values": {"outcome": "withdrawn"}})
+    assert _changed_lines(ended.text, approved.text) == [("    outcome: rejected", "    outcome: withdrawn")]
+    assert apply(ended.text, {"op": "set", "node": "end_rejected_2", "values": {"outcome": "lost"}}).refused
+
+
+def test_a_route_to_a_new_end():
+    result = apply(FOOD, {"op": "set", "node": "decision", "values": {"route:reject": "new_end:withdrawn"}})
+    assert result.refused is None
+    assert check_definition(result.text)[1] == []
+    changed = _changed_lines(FOOD, result.text)
+    assert changed[0] == ("      reject: end_rejected", "      reject: end_withdrawn_2")
+    assert changed[1][1].endswith(
+        "  - id: end_withdrawn_2\n    type: end\n"
+        "    title: {zh: 视为撤回, en: Withdrawn}\n    outcome: withdrawn"
+    )
+    assert len(changed) == 2
+    assert apply(FOOD, {"op": "set", "node": "decision", "values": {"route:reject": "new_end:lost"}}).refused
