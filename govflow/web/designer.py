@@ -71,6 +71,24 @@ ROUTABLE = {
 }
 
 
+UNIT_LABELS = {
+    "days": gettext_lazy("working days"),
+    "hours": gettext_lazy("office hours"),
+    "calendar_days": gettext_lazy("calendar days"),
+}
+MODE_LABELS = {
+    "all": gettext_lazy("all sign (会签)"),
+    "any": gettext_lazy("any one signs (或签)"),
+    "sequential": gettext_lazy("one after another (依次审批)"),
+    "vote": gettext_lazy("vote (票签)"),
+}
+ROLE_LABELS = {
+    "department_head": gettext_lazy("heads of the step's department"),
+    "leader": gettext_lazy("leaders"),
+    "auditor": gettext_lazy("auditors"),
+}
+
+
 def kind_of(raw) -> str:
     """The card's kind: a user task with a countersign is a countersign (or a vote)."""
     kind = str(raw.get("type", ""))
@@ -119,10 +137,17 @@ def facts_of(raw, departments: dict[str, str]) -> list[str]:
         facts.append(_("handler %(name)s") % {"name": raw["handler"]})
     if isinstance(raw.get("process"), str):
         facts.append(_("runs %(name)s") % {"name": raw["process"]})
-    if isinstance(raw.get("cc"), list):
-        facts.append(
-            _("copy to %(names)s") % {"names": "、".join(departments.get(str(s), str(s)) for s in raw["cc"])}
-        )
+    cc = raw.get("cc")
+    copied = cc if isinstance(cc, list) else (cc.get("departments") or []) if isinstance(cc, dict) else []
+    roles = (cc.get("roles") or []) if isinstance(cc, dict) else []
+    if copied or roles:
+        names = [departments.get(str(s), str(s)) for s in copied]
+        names += [str(ROLE_LABELS.get(str(r), r)) for r in roles]
+        facts.append(_("copy to %(names)s") % {"names": "、".join(names)})
+    if raw.get("clock") == "excluded" or (
+        isinstance(raw.get("clock"), dict) and raw["clock"].get("excluded")
+    ):
+        facts.append(_("off the statutory clock"))
     if raw.get("type") == "end":
         facts.append(ROUTE_LABELS.get(str(raw.get("outcome")), str(raw.get("outcome", ""))))
         for cert in raw.get("certificates") or []:
@@ -288,15 +313,40 @@ def panel(
     if isinstance(sign, dict):
         data["signers"] = ", ".join(str(s) for s in sign.get("signers") or [])
         data["mode"] = sign.get("mode", "all")
+    if isinstance(sign, dict):
+        data["pass_ratio"] = str(sign.get("pass_ratio", ""))
+        data["weights"] = ", ".join(str(w) for w in sign.get("weights") or [])
+        data["modes"] = [(m, MODE_LABELS[m]) for m in operations.COUNTERSIGN_MODES]
     if located.type == "user_task":
         sla = raw.get("sla") if isinstance(raw.get("sla"), dict) else {}
-        data["sla_days"] = sla.get("days", "") if sla else ""
-        data["sla_other_unit"] = bool(sla) and "days" not in sla
+        unit = next((u for u in operations.DURATION_UNITS if u in sla), "days")
+        data["sla_days"] = sla.get(unit, "") if sla else ""
+        data["sla_unit"] = unit
+        data["units"] = [(u, UNIT_LABELS[u]) for u in operations.DURATION_UNITS]
         data["remind_at"] = sla.get("remind_at", "") if sla else ""
         data["sla_legal_basis"] = sla.get("legal_basis", "") if sla else ""
         data["has_sla"] = bool(sla)
-        data["cc"] = ", ".join(str(s) for s in raw.get("cc") or []) if isinstance(raw.get("cc"), list) else ""
-        data["cc_mapping"] = isinstance(raw.get("cc"), dict)
+        cc = raw.get("cc")
+        if isinstance(cc, dict):
+            data["cc"] = ", ".join(str(s) for s in cc.get("departments") or [])
+            data["cc_roles"] = ", ".join(str(s) for s in cc.get("roles") or [])
+        else:
+            data["cc"] = ", ".join(str(s) for s in cc or []) if isinstance(cc, list) else ""
+            data["cc_roles"] = ""
+        data["role_choices"] = [(r, ROLE_LABELS[r]) for r in operations.CC_ROLES]
+        extension = raw.get("extension")
+        data["extension"] = (
+            str(extension.get("days", ""))
+            if isinstance(extension, dict)
+            else ("none" if extension == "none" else "")
+        )
+        data["extension_max"] = str(extension.get("max", "")) if isinstance(extension, dict) else ""
+        data["extension_other_unit"] = isinstance(extension, dict) and "days" not in extension
+    if located.type in ("user_task", "publicity"):
+        clock = raw.get("clock")
+        data["clock"] = (
+            "long" if isinstance(clock, dict) else ("excluded" if clock == "excluded" else "counted")
+        )
     if located.type in ("exclusive", "inclusive") and isinstance(raw.get("branches"), list):
         data["conditions"] = [
             {
@@ -344,14 +394,22 @@ def panel(
         data["outcome"] = str(raw.get("outcome", ""))
         data["outcome_choices"] = [(o, _route_label(o)) for o in ("approved", "rejected", "withdrawn")]
         certs = raw.get("certificates") if isinstance(raw.get("certificates"), list) else []
-        first = certs[0] if certs and isinstance(certs[0], dict) else {}
-        cert_title = first.get("title") if isinstance(first.get("title"), dict) else {}
-        data["certificate"] = {
-            "type": first.get("type", ""),
-            "title_zh": cert_title.get("zh", ""),
-            "title_en": cert_title.get("en", ""),
-            "more": len(certs) > 1,
-        }
+        rows = []
+        for n, cert in enumerate([*certs, {}]):
+            cert = cert if isinstance(cert, dict) else {}
+            cert_title = cert.get("title") if isinstance(cert.get("title"), dict) else {}
+            rows.append(
+                {
+                    "number": n,
+                    "type": cert.get("type", ""),
+                    "department": cert.get("department", ""),
+                    "title_zh": cert_title.get("zh", ""),
+                    "title_en": cert_title.get("en", ""),
+                    "new": n == len(certs),
+                }
+            )
+        data["certificates"] = rows
+        data["cert_departments"] = sorted(departments.items())
     return data
 
 

@@ -181,3 +181,54 @@ def test_a_public_notice_and_a_new_end_from_the_page(admin_client):
     assert routed.status_code == 200
     assert "reject: end_withdrawn_2" in routed.context["source"]
     assert 'id="problem-count"' not in routed.content.decode()
+
+
+def test_the_panel_sets_an_sla_in_hours_a_vote_and_a_second_certificate(admin_client):
+    url = "/console/templates/food_business_licence/designer/"
+    source = admin_client.get(url).context["source"]
+    panel = admin_client.post(url, {"source": source, "do": "select|review"}).content.decode()
+    for name in ("prop:sla_unit", "prop:extension", "prop:extension_max", "prop:cc_roles", "prop:clock"):
+        assert f'name="{name}"' in panel
+    hours = admin_client.post(
+        url,
+        {
+            "source": source,
+            "do": "set|review",
+            "prop:sla_days": "6",
+            "was:sla_days": "3",
+            "prop:sla_unit": "hours",
+            "was:sla_unit": "days",
+            "prop:clock": "counted",
+            "was:clock": "counted",
+        },
+    )
+    assert "    sla: {hours: 6, remind_at: 0.66}\n" in hours.context["source"]
+    assert hours.context["source"].count("\n") == source.count("\n")
+    panel = admin_client.post(url, {"source": source, "do": "select|inspection"}).content.decode()
+    assert 'name="prop:mode"' in panel
+    vote = admin_client.post(
+        url, {"source": source, "do": "set|inspection", "prop:mode": "vote", "was:mode": "all"}
+    )
+    assert 'pass_ratio: "2/3"' in vote.context["source"]
+    assert 'name="prop:pass_ratio"' in vote.content.decode()
+    panel = admin_client.post(url, {"source": source, "do": "select|end_approved"}).content.decode()
+    assert 'name="prop:certificate:1:type"' in panel  # a row for another certificate
+    second = admin_client.post(
+        url,
+        {
+            "source": source,
+            "do": "set|end_approved",
+            "prop:certificate:1:type": "inspection_record",
+            "was:certificate:1:type": "",
+            "prop:certificate:1:department": "market_regulation",
+            "was:certificate:1:department": "",
+            "prop:certificate:1:title_zh": "现场核查记录",
+            "was:certificate:1:title_zh": "",
+            "prop:certificate:1:title_en": "Inspection record",
+            "was:certificate:1:title_en": "",
+        },
+    )
+    assert (
+        "      - type: inspection_record\n        department: market_regulation\n" in second.context["source"]
+    )
+    assert 'value="现场核查记录"' in second.content.decode()

@@ -832,6 +832,10 @@ def op_set(editor: Editor, op: dict[str, Any]) -> str:
     values = op.get("values") or {}
     if not isinstance(values, dict):
         raise Refused(Message("nothing to set"))
+    values = dict(values)
+    if "sla_unit" in values:  # the limit's number and unit are set together
+        _set_sla(raw, values.pop("sla_days", None), str(values.pop("sla_unit") or "days"))
+    values = {_certificate_key(k): v for k, v in values.items()}
     for key, value in values.items():
         key = str(key)
         if key in ("title_zh", "title_en"):
@@ -854,7 +858,8 @@ def op_set(editor: Editor, op: dict[str, Any]) -> str:
                 raise Refused(Message("a countersign needs at least two signers"))
             sign["signers"] = _flow_seq(signers)
         elif key == "sla_days":
-            _set_sla_days(raw, node_id, value)
+            sla = raw.get("sla") if isinstance(raw.get("sla"), dict) else {}
+            _set_sla(raw, value, next((u for u in DURATION_UNITS if u in sla), "days"))
         elif key == "remind_at":
             _set_remind(raw, node_id, value)
         elif key == "sla_legal_basis":
@@ -868,7 +873,15 @@ def op_set(editor: Editor, op: dict[str, Any]) -> str:
                 sla.pop("legal_basis", None)
         elif key == "cc":
             departments = [s for s in re.split(r"[\s,，]+", str(value or "")) if s]
-            if departments:
+            cc = raw.get("cc")
+            if isinstance(cc, dict):  # the long form {departments, roles}
+                if departments:
+                    cc["departments"] = _flow_seq(departments)
+                else:
+                    cc.pop("departments", None)
+                    if not cc:
+                        raw.pop("cc")
+            elif departments:
                 raw["cc"] = _flow_seq(departments)
             else:
                 raw.pop("cc", None)
@@ -886,8 +899,16 @@ def op_set(editor: Editor, op: dict[str, Any]) -> str:
             if value not in END_OUTCOMES:
                 raise Refused(Message("an end's outcome is approved, rejected or withdrawn"))
             raw["outcome"] = value
-        elif key in ("certificate_type", "certificate_title_zh", "certificate_title_en"):
-            _set_certificate(raw, node_id, key, _text(value))
+        elif key.startswith("certificate:"):
+            _set_certificate(raw, key, _text(value))
+        elif key == "clock":
+            _set_clock(raw, str(value or "").strip())
+        elif key in ("extension", "extension_max"):
+            _set_extension(raw, key, str(value or "").strip())
+        elif key == "cc_roles":
+            _set_cc_roles(raw, [s for s in re.split(r"[\s,，]+", str(value or "")) if s])
+        elif key in ("mode", "pass_ratio", "weights"):
+            _set_vote(raw, node_id, key, str(value or "").strip())
         else:
             raise Refused(Message("unknown property '{key}'", key=key))
     return node_id
@@ -911,28 +932,6 @@ def _positive_days(value: Any) -> int:
     if days not in SLA_DAYS:
         raise Refused(Message("a number of working days from 1 to 365"))
     return days
-
-
-def _set_sla_days(raw: CommentedMap, node_id: str, value: Any) -> None:
-    if raw.get("type") != "user_task":
-        raise Refused(Message("only a review step has a time limit (SLA)"))
-    if str(value or "").strip() == "":
-        raw.pop("sla", None)
-        raw.pop("extension", None) if raw.get("extension") not in (None, "none") else None
-        return
-    days = _positive_days(value)
-    sla = raw.get("sla")
-    if isinstance(sla, dict):
-        for unit in ("hours", "calendar_days"):
-            sla.pop(unit, None)
-        if "days" in sla:
-            sla["days"] = days
-        else:
-            sla.insert(0, "days", days)
-    else:
-        sla = _map(days=days)
-        sla.fa.set_flow_style()
-        raw["sla"] = sla
 
 
 def _set_days(raw: CommentedMap, value: Any) -> None:
@@ -1038,29 +1037,232 @@ def _set_route(editor: Editor, located: Located, label: str, target: str) -> Non
         outcomes.pop(label, None)
 
 
-def _set_certificate(raw: CommentedMap, node_id: str, key: str, value: str) -> None:
+def _certificate_key(key: Any) -> str:
+    """The panel's older names of the first certificate's fields."""
+    key = str(key)
+    if key in ("certificate_type", "certificate_title_zh", "certificate_title_en"):
+        return "certificate:0:" + key.partition("_")[2]
+    return key
+
+
+CERTIFICATE_FIELDS = ("type", "department", "title_zh", "title_en")
+
+
+def _set_certificate(raw: CommentedMap, key: str, value: str) -> None:
+    """'certificate:<n>:<field>': a field of the end's n-th certificate; n
+    one past the last adds one, an empty type removes it."""
     if raw.get("type") != "end":
         raise Refused(Message("only an end issues certificates"))
+    _, number, name = key.split(":", 2) if key.count(":") == 2 else ("", "", "")
+    if not number.isdigit() or name not in CERTIFICATE_FIELDS:
+        raise Refused(Message("unknown property '{key}'", key=key))
+    n = int(number)
     certificates = raw.get("certificates")
-    if not isinstance(certificates, list) or not certificates:
+    if not isinstance(certificates, list):
+        certificates = None
+    count = len(certificates) if certificates is not None else 0
+    if n > count:
+        raise Refused(Message("there is no such certificate"))
+    if n == count:  # a new one
         if not value:
             return
-        certificates = CommentedSeq([_map(type="", title=_map(zh="", en=""))])
-        certificates[0]["title"].fa.set_flow_style()
-        raw["certificates"] = certificates
-    first = certificates[0]
-    if key == "certificate_type":
-        if not value:
+        title = _map(zh="", en="")
+        title.fa.set_flow_style()
+        cert = _map(type="", department="", title=title)
+        if certificates is None:
+            certificates = CommentedSeq()
+            raw["certificates"] = certificates
+        certificates.append(cert)
+    cert = certificates[n]
+    if not isinstance(cert, dict):
+        raise Refused(Message("there is no such certificate"))
+    if name == "type" and not value:
+        del certificates[n]
+        if not certificates:
             del raw["certificates"]
+        return
+    if name in ("type", "department"):
+        cert[name] = value
+        return
+    title = cert.get("title")
+    if not isinstance(title, dict):
+        title = _map(zh="", en="")
+        title.fa.set_flow_style()
+        cert["title"] = title
+    title[name[-2:]] = value
+
+
+DURATION_UNITS = ("days", "hours", "calendar_days")
+
+
+def _amount(value: Any, unit: str) -> int | float:
+    """A limit in the unit, within the process language's bounds."""
+    text = str(value).strip()
+    bounds = {"days": 365, "hours": 2000, "calendar_days": 5000}
+    try:
+        amount = float(text) if unit == "hours" else int(text)
+    except (TypeError, ValueError):
+        amount = 0
+    if not 0 < amount <= bounds[unit] or (unit != "hours" and amount < 1):
+        raise Refused(
+            Message(
+                "a time limit in {unit} is a number above 0 and at most {max}", unit=unit, max=bounds[unit]
+            )
+        )
+    return int(amount) if float(amount).is_integer() else amount
+
+
+def _set_sla(raw: CommentedMap, value: Any, unit: str) -> None:
+    """A review's time limit in working days, office hours or calendar
+    days; the unit's key takes the old unit's place, so one line changes."""
+    if raw.get("type") != "user_task":
+        raise Refused(Message("only a review step has a time limit (SLA)"))
+    if unit not in DURATION_UNITS:
+        raise Refused(Message("a time limit is in days, hours or calendar_days"))
+    sla = raw.get("sla") if isinstance(raw.get("sla"), dict) else None
+    if value is None or str(value).strip() == "":
+        old = [sla[u] for u in DURATION_UNITS if sla and u in sla]
+        if value is not None or not old:  # the number was cleared: no limit (nor its extension)
+            raw.pop("sla", None)
+            if raw.get("extension") not in (None, "none"):
+                raw.pop("extension", None)
             return
-        first["type"] = value
+        value = old[0]
+    amount = _amount(value, unit)
+    if sla is None:
+        sla = _map(**{unit: amount})
+        sla.fa.set_flow_style()
+        raw["sla"] = sla
+        return
+    place = next((i for i, k in enumerate(sla) if k in DURATION_UNITS), 0)
+    for old in DURATION_UNITS:
+        if old != unit:
+            sla.pop(old, None)
+    if unit in sla:
+        sla[unit] = amount
     else:
-        title = first.get("title")
-        if not isinstance(title, dict):
-            title = _map(zh="", en="")
-            title.fa.set_flow_style()
-            first["title"] = title
-        title[key[-2:]] = value
+        sla.insert(place, unit, amount)
+
+
+def _set_clock(raw: CommentedMap, value: str) -> None:
+    """`clock: excluded` (行政许可法 art 45) or counted (the default, no key)."""
+    if raw.get("type") not in ("user_task", "publicity"):
+        raise Refused(Message("only a review step or a public notice is on or off the statutory clock"))
+    if isinstance(raw.get("clock"), dict):
+        raise Refused(Message("this step's clock is written in the long form; change it as text"))
+    if value == "excluded":
+        raw["clock"] = "excluded"
+    elif value in ("", "counted"):
+        raw.pop("clock", None)
+    else:
+        raise Refused(Message("a step's clock is counted or excluded"))
+
+
+def _set_extension(raw: CommentedMap, key: str, value: str) -> None:
+    """延期: empty is the default ({days: 10}, once), 'none' forbids it, a
+    number of working days allows that much; `extension_max` how often."""
+    if raw.get("type") != "user_task":
+        raise Refused(Message("only a review step can be extended"))
+    extension = raw.get("extension")
+    if key == "extension_max":
+        if not isinstance(extension, dict):
+            if not value:
+                return
+            raise Refused(Message("set the extension's days before how often it may be granted"))
+        if not value:
+            extension.pop("max", None)
+            return
+        if not value.isdigit() or not 1 <= int(value) <= 10:
+            raise Refused(Message("an extension may be granted 1 to 10 times"))
+        extension["max"] = int(value)
+        return
+    if not value:
+        raw.pop("extension", None)
+    elif value == "none":
+        raw["extension"] = "none"
+    else:
+        days = _positive_days(value)
+        if isinstance(extension, dict):
+            for unit in ("hours", "calendar_days"):
+                extension.pop(unit, None)
+            if "days" in extension:
+                extension["days"] = days
+            else:
+                extension.insert(0, "days", days)
+        else:
+            extension = _map(days=days)
+            extension.fa.set_flow_style()
+            raw["extension"] = extension
+
+
+CC_ROLES = ("department_head", "leader", "auditor")
+
+
+def _set_cc_roles(raw: CommentedMap, roles: list[str]) -> None:
+    """抄送 to roles: the long form of `cc`, {departments, roles}."""
+    if raw.get("type") != "user_task":
+        raise Refused(Message("only a review step is copied (抄送)"))
+    unknown = [r for r in roles if r not in CC_ROLES]
+    if unknown:
+        raise Refused(Message("a copy goes to the roles {roles} only", roles=", ".join(CC_ROLES)))
+    cc = raw.get("cc")
+    if isinstance(cc, dict):
+        if roles:
+            cc["roles"] = _flow_seq(roles)
+        else:
+            cc.pop("roles", None)
+            if not cc:
+                raw.pop("cc")
+        return
+    if not roles:
+        return
+    mapping = CommentedMap()
+    if isinstance(cc, list) and cc:
+        mapping["departments"] = _flow_seq(list(cc))
+    mapping["roles"] = _flow_seq(roles)
+    raw["cc"] = mapping
+
+
+COUNTERSIGN_MODES = ("all", "any", "sequential", "vote")
+_RATIO = re.compile(r"(\d+/\d+|0?\.\d+|1(\.0+)?|\d{1,3}%)")
+
+
+def _set_vote(raw: CommentedMap, node_id: str, key: str, value: str) -> None:
+    """A countersign's mode, and a vote's pass ratio and weights (票签)."""
+    sign = raw.get("countersign")
+    if not isinstance(sign, dict):
+        raise Refused(Message("'{node}' is not a countersign", node=node_id))
+    if key == "mode":
+        if value not in COUNTERSIGN_MODES:
+            raise Refused(Message("a countersign's mode is all, any, sequential or vote"))
+        sign["mode"] = value
+        if value == "vote" and "pass_ratio" not in sign:  # a vote needs its ratio: two thirds to start
+            sign.insert(list(sign).index("mode") + 1, "pass_ratio", DoubleQuotedScalarString("2/3"))
+        elif value != "vote":  # only a vote has a ratio and weights
+            sign.pop("pass_ratio", None)
+            sign.pop("weights", None)
+    elif key == "pass_ratio":
+        if not value:
+            sign.pop("pass_ratio", None)
+            return
+        if not _RATIO.fullmatch(value):
+            raise Refused(Message("a pass ratio is written 2/3, 0.5 or 50%"))
+        if "pass_ratio" in sign:
+            sign["pass_ratio"] = DoubleQuotedScalarString(value)
+        else:
+            sign.insert(
+                list(sign).index("mode") + 1 if "mode" in sign else 0,
+                "pass_ratio",
+                DoubleQuotedScalarString(value),
+            )
+    else:
+        weights = [w for w in re.split(r"[\s,，]+", value) if w]
+        if not weights:
+            sign.pop("weights", None)
+            return
+        if not all(w.isdigit() and 1 <= int(w) <= 100 for w in weights):
+            raise Refused(Message("a vote's weights are whole numbers from 1 to 100, one per signer"))
+        sign["weights"] = _flow_seq([int(w) for w in weights])
 
 
 OPERATIONS: dict[str, Callable[[Editor, dict[str, Any]], str]] = {

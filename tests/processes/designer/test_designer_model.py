@@ -121,9 +121,12 @@ def test_changing_one_sla_changes_only_that_line():
 def test_an_sla_written_in_block_style_with_a_trailing_blank_keeps_its_other_lines():
     text = _text("business_setup.yaml")
     assert "        sla: \n" in text  # the shipped text has a trailing blank there
+    # a number keeps the limit's unit (office hours here); the unit changes with it
     result = apply(text, {"op": "set", "node": "housing_fund", "values": {"sla_days": "2"}})
     assert result.refused is None
-    assert _changed_lines(text, result.text) == [("          hours: 4", "          days: 2")]
+    assert _changed_lines(text, result.text) == [("          hours: 4", "          hours: 2")]
+    days = apply(text, {"op": "set", "node": "housing_fund", "values": {"sla_days": "2", "sla_unit": "days"}})
+    assert _changed_lines(text, days.text) == [("          hours: 4", "          days: 2")]
 
 
 def test_inserting_a_step_keeps_comments_and_reroutes_one_flow():
@@ -363,3 +366,117 @@ def test_a_route_to_a_new_end():
     )
     assert len(changed) == 2
     assert apply(FOOD, {"op": "set", "node": "decision", "values": {"route:reject": "new_end:lost"}}).refused
+
+
+def _set(text: str, node: str, **values: str):
+    result = apply(text, {"op": "set", "node": node, "values": values})
+    assert result.refused is None, result.refused
+    return result
+
+
+@pytest.mark.parametrize(
+    ("node", "values", "lines"),
+    [
+        # an SLA in office hours or calendar days: the unit's key takes the old one's place
+        ("review", {"sla_days": "12", "sla_unit": "hours"}, [("{days: 3, ", "{hours: 12, ")]),
+        ("review", {"sla_unit": "calendar_days"}, [("{days: 3, ", "{calendar_days: 3, ")]),
+        ("review", {"sla_days": "2.5", "sla_unit": "hours"}, [("{days: 3, ", "{hours: 2.5, ")]),
+        # 延期: days and how often, 'none' forbids it
+        ("decision", {"extension": "3"}, [("{days: 5, max: 1}", "{days: 3, max: 1}")]),
+        ("decision", {"extension_max": "2"}, [("{days: 5, max: 1}", "{days: 5, max: 2}")]),
+        ("decision", {"extension": "none"}, [("{days: 5, max: 1}", "none")]),
+        (
+            "review",
+            {"extension": "10", "extension_max": "2"},
+            [("extension: none", "extension: {days: 10, max: 2}")],
+        ),
+        # a countersign's mode; a vote's pass ratio and weights
+        ("inspection", {"mode": "any"}, [("mode: all", "mode: any")]),
+        # certificates: a field of the first, a second one appended after it
+        (
+            "end_approved",
+            {"certificate:0:department": "tax"},
+            [("department: market_regulation", "department: tax")],
+        ),
+    ],
+)
+def test_a_panel_property_changes_only_its_lines(node, values, lines):
+    result = _set(FOOD, node, **values)
+    changed = _changed_lines(FOOD, result.text)
+    assert len(changed) == len(lines), changed
+    for (old, new), (want_old, want_new) in zip(changed, lines, strict=True):
+        assert want_old in old
+        assert old.replace(want_old, want_new) == new
+    assert check_definition(result.text)[1] == []
+
+
+def test_clock_exclusion_is_one_line_and_the_validator_says_what_it_needs():
+    excluded = _set(FOOD, "decision", clock="excluded")
+    diff = [line for line in difflib.ndiff(FOOD.splitlines(), excluded.text.splitlines()) if line[0] in "+-"]
+    assert diff == ["+     clock: excluded"]
+    # an excluded step cannot have an SLA: shown on the card, as any property problem
+    assert "excluded from the clock cannot have an SLA" in str([p.message for p in excluded.problems])
+    fixed = _set(excluded.text, "decision", sla_days="", extension="")
+    assert check_definition(fixed.text)[1] == []
+    back = _set(excluded.text, "decision", clock="counted")
+    assert back.text == FOOD
+    assert apply(FOOD, {"op": "set", "node": "accept", "values": {"clock": "excluded"}}).refused
+    assert apply(FOOD, {"op": "set", "node": "review", "values": {"clock": "sometimes"}}).refused
+
+
+def test_copies_to_roles_take_the_long_form_of_cc():
+    roles = _set(FOOD, "decision", cc_roles="leader, department_head")
+    assert "    cc:\n      roles: [leader, department_head]\n" in roles.text
+    assert check_definition(roles.text)[1] == []
+    both = _set(roles.text, "decision", cc="tax")
+    assert "    cc:\n      roles: [leader, department_head]\n      departments: [tax]\n" in both.text
+    assert check_definition(both.text)[1] == []
+    assert _set(_set(both.text, "decision", cc_roles="").text, "decision", cc="").text == FOOD
+    assert apply(FOOD, {"op": "set", "node": "decision", "values": {"cc_roles": "mayor"}}).refused
+
+
+def test_a_vote_with_its_ratio_and_weights():
+    vote = _set(FOOD, "inspection", mode="vote")
+    assert '      mode: vote\n      pass_ratio: "2/3"\n' in vote.text
+    assert check_definition(vote.text)[1] == []
+    weighted = _set(vote.text, "inspection", pass_ratio="50%", weights="2, 1")
+    diff = [
+        line for line in difflib.ndiff(vote.text.splitlines(), weighted.text.splitlines()) if line[0] in "+-"
+    ]
+    assert diff == ['-       pass_ratio: "2/3"', '+       pass_ratio: "50%"', "+       weights: [2, 1]"]
+    assert "weights: [2, 1]" in weighted.text
+    assert check_definition(weighted.text)[1] == []
+    assert _set(weighted.text, "inspection", mode="all").text == FOOD
+    for bad in ({"pass_ratio": "two thirds"}, {"weights": "2, 0"}, {"mode": "majority"}):
+        assert apply(vote.text, {"op": "set", "node": "inspection", "values": bad}).refused
+    assert apply(FOOD, {"op": "set", "node": "decision", "values": {"mode": "vote"}}).refused
+
+
+def test_several_certificates_at_an_end():
+    two = _set(
+        FOOD,
+        "end_approved",
+        **{
+            "certificate:1:type": "food_business_notice",
+            "certificate:1:department": "market_regulation",
+            "certificate:1:title_zh": "告知书",
+            "certificate:1:title_en": "Notice",
+        },
+    )
+    added = (
+        "        title: {zh: 食品经营许可证, en: Food business licence}\n"
+        "      - type: food_business_notice\n        department: market_regulation\n"
+        "        title: {zh: 告知书, en: Notice}\n"
+    )
+    assert added in two.text
+    assert check_definition(two.text)[1] == []
+    assert _set(two.text, "end_approved", **{"certificate:1:type": ""}).text == FOOD
+    # the panel's older names still set the first one
+    renamed = _set(FOOD, "end_approved", certificate_title_en="Food licence")
+    assert _changed_lines(FOOD, renamed.text) == [
+        (
+            "        title: {zh: 食品经营许可证, en: Food business licence}",
+            "        title: {zh: 食品经营许可证, en: Food licence}",
+        )
+    ]
+    assert apply(FOOD, {"op": "set", "node": "end_approved", "values": {"certificate:5:type": "x"}}).refused
