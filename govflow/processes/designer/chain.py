@@ -227,7 +227,10 @@ def _read_process(key: str, nodes: dict[str, Located]) -> ProcessChain:
                 continue
             has_back = any(is_back(i, t) for t in succ[i])
             rest = [t for t in forward[i] if t not in detours]
-            if not rest and (has_back or forward[i]):
+            # a card whose approval (or only way on) ends the process goes on to
+            # the chain's last card, whatever detour it has (a 公示 before the end)
+            onward = any(f.target in ends and f.label in FORWARD_LABELS for f in out[i])
+            if not rest and not onward and (has_back or forward[i]):
                 detours.add(i)
                 changed = True
     main = {i: [t for t in fs if t not in detours] for i, fs in forward.items() if i not in detours}

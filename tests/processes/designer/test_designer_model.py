@@ -480,3 +480,18 @@ def test_several_certificates_at_an_end():
         )
     ]
     assert apply(FOOD, {"op": "set", "node": "end_approved", "values": {"certificate:5:type": "x"}}).refused
+
+
+def test_a_public_notice_just_before_the_end_stays_a_card_of_the_chain():
+    from govflow.processes.designer.skeleton import skeleton
+
+    text = skeleton(code="shop", title_zh="店", title_en="Shop", department="market_regulation")
+    result = apply(text, {"op": "insert_step", "at": "after:review", "kind": "publicity"})
+    assert result.refused is None
+    chain = chains.read(load(result.text))
+    # the notice goes on to the approving end; its objection review is its detour, not the whole process
+    assert _shape(chain.processes[0].items) == ["start", "acceptance", "review", "notice", "end_approved"]
+    notice = chain.processes[0].items[3]
+    assert [(r.label, r.target, r.route) for r in notice.routes] == [
+        ("objection", "objection_review", "detour")
+    ]
