@@ -80,6 +80,7 @@ def test_a_time_limit_and_a_department_changed_in_the_designer_change_only_those
     page.click(f"#card-{node}-title")
     page.wait_for_selector("#panel-form")
     page.fill("#prop-sla-days", "3")
+    page.select_option("#prop-sla-unit", "days")  # business setup's limit is in office hours
     page.select_option("#prop-department", "tax")
     shots(page, "panel")
     page.click("#apply-properties")
