@@ -4,6 +4,7 @@ Case, task and attachment queries live in govflow.cases.selectors."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -120,10 +121,24 @@ def template_check(source: str) -> tuple[Definition | None, list[Problem]]:
     """Validate YAML text exactly as publishing would (departments in the
     database, registered handlers, no placeholders in legal texts); every
     problem has a line and column."""
-    definition, problems = check_definition(source, departments=known_departments(), handlers=handler_names())
+    definition, problems = _checked(source, known_departments(), handler_names())
+    return definition, list(problems)
+
+
+@functools.lru_cache(maxsize=16)
+def _checked(
+    source: str, departments: frozenset[str], handlers: frozenset[str]
+) -> tuple[Definition | None, tuple[Problem, ...]]:
+    """The check is a function of the text, the active departments and the
+    handlers, all in the key, so a remembered answer is never stale: the
+    designer checks the text of the page it shows, then that text again
+    before and the new one after each change (half a second each for the
+    construction permit), and the editor checks a text before publishing it.
+    Definitions and problems are frozen."""
+    definition, problems = check_definition(source, departments=departments, handlers=handlers)
     if definition is not None and (placeholders := placeholder_problems(source)):
-        return None, placeholders
-    return definition, problems
+        return None, tuple(placeholders)
+    return definition, tuple(problems)
 
 
 _PROBLEM_TEXT = re.compile(r"^(\d+):(\d+): (.*)$", re.S)
