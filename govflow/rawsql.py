@@ -16,17 +16,19 @@ fails loudly when an upgrade changes one of them.
 
 from __future__ import annotations
 
+import threading
+import traceback
 import weakref
-from collections.abc import Sequence
-from contextlib import nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from enum import Enum
 from functools import lru_cache
 from operator import attrgetter
 
 import psycopg
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import JSONField, Model
-from psycopg import pq
+from psycopg import pq, waiting
 from psycopg.pq import Format
 
 
@@ -74,6 +76,118 @@ def pipelined():
     if in_pipeline(raw):  # nested: the outer pipeline carries on
         return nullcontext()
     return raw.pipeline()
+
+
+# The write transaction open in pipeline mode on a psycopg connection (see
+# `pipelined_atomic`), if any.
+_transactions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class _Transaction:
+    __slots__ = ("answered", "pipeline")
+
+    def __init__(self, pipeline) -> None:
+        self.pipeline = pipeline
+        self.answered: list = []
+
+
+@contextmanager
+def pipelined_atomic() -> Iterator[None]:
+    """`transaction.atomic()` for the hot path's write services (a decision,
+    a 签收): on PostgreSQL the whole transaction is one psycopg pipeline, so
+    it costs two round trips when its reads are the lock and the read of the
+    rows it changes (`answers`) and its writes need no answer:
+
+    1. BEGIN, the lock and the reads, answered together;
+    2. every write, then COMMIT, sent together and answered once.
+
+    psycopg would send BEGIN with a round trip of its own (it syncs a
+    pipeline after it), so the block turns psycopg's autocommit back on
+    while Django's atomic block is open and sends BEGIN and COMMIT itself,
+    in the pipeline; Django's view of the transaction (in an atomic block,
+    savepoints, on_commit hooks) is unchanged. When the pipeline's answers
+    show the COMMIT succeeded, psycopg's autocommit is turned off again
+    (the connection is idle) and the atomic block ends: Django's commit
+    finds nothing left to commit (no round trip) and runs the on_commit
+    hooks, once. A statement that fails anywhere in the pipeline makes the
+    server skip the rest of it, the COMMIT too: the transaction is rolled
+    back, the error is raised (as Django's exception, e.g. IntegrityError)
+    and the hooks are dropped, as with any failed atomic block.
+
+    Inside, a statement's result arrives only when it is asked for (a fetch
+    costs a round trip) and a write's row count not at all: code in the
+    block writes through this module (`update_row`, `insert_rows`...), not
+    through the ORM's save() of an existing row, whose row count check would
+    fail. Nested in another atomic block (a batch, a test's transaction),
+    or off PostgreSQL, it is plain `transaction.atomic()`: the outer block
+    commits."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        with transaction.atomic():
+            yield
+        return
+    with transaction.atomic():
+        connection.ensure_connection()
+        raw = connection.connection
+        raw.autocommit = True  # idle: no statement sent yet
+        state = None
+        try:
+            with connection.wrap_database_errors, raw.pipeline() as pipeline:
+                state = _transactions[raw] = _Transaction(pipeline)
+                _control(raw).execute(b"BEGIN", prepare=False)
+                yield
+                # An inner block that failed without a savepoint left the
+                # transaction to be rolled back, as Django's atomic would.
+                end = b"ROLLBACK" if connection.needs_rollback else b"COMMIT"
+                _control(raw).execute(end, prepare=False)
+        except BaseException:
+            if not raw.closed and raw.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+                with connection.wrap_database_errors:
+                    raw.rollback()
+            raise
+        finally:
+            _transactions.pop(raw, None)
+            if not raw.closed and raw.pgconn.transaction_status == pq.TransactionStatus.IDLE:
+                raw.autocommit = False  # as Django's atomic block left it
+        for answered in state.answered:
+            answered()
+
+
+def _control(raw):
+    """A plain psycopg cursor of the connection for BEGIN and COMMIT (never
+    prepared; not a statement Django logs, as its own commit is not)."""
+    cursors = _kept.get(raw)
+    if cursors is None:
+        cursors = _kept[raw] = {}
+    cur = cursors.get("control")
+    if cur is None or cur.closed:
+        cur = cursors["control"] = psycopg.Cursor(raw)
+    return cur
+
+
+def answers() -> None:
+    """Have every statement queued so far answered now, in one round trip,
+    inside `pipelined_atomic`'s pipeline (the lock and the reads that follow
+    it); elsewhere nothing changes (a fetch asks for its own answer)."""
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return
+    state = _transactions.get(connection.connection)
+    if state is not None:
+        with connection.wrap_database_errors:
+            state.pipeline.sync()
+
+
+def when_answered(func) -> None:
+    """Call `func` (which reads results of statements already queued, such as
+    `insert_returning`'s keys) once they are answered: inside
+    `pipelined_atomic`, after the round trip that carries the COMMIT (so
+    reading them costs none of its own), before the atomic block's on_commit
+    hooks; elsewhere at once. Dropped if the transaction fails."""
+    if connection.vendor == "postgresql" and connection.connection is not None:
+        state = _transactions.get(connection.connection)
+        if state is not None:
+            state.answered.append(func)
+            return
+    func()
 
 
 # Cursors kept per psycopg connection (see `kept`): creating a psycopg
@@ -352,3 +466,63 @@ def on_commit_pending(func) -> bool:
     (savepoint ids, func, robust)); tests/cases/test_rawsql.py checks its
     shape."""
     return connection.in_atomic_block and any(entry[1] is func for entry in connection.run_on_commit)
+
+
+class RoundTrips:
+    """How many times this thread waited for PostgreSQL's answer (see
+    `round_trips`); `stacks` holds where each wait came from when asked."""
+
+    __slots__ = ("_trace", "count", "stacks")
+
+    def __init__(self, trace: bool) -> None:
+        self.count = 0
+        self.stacks: list[str] = []
+        self._trace = trace
+
+
+@contextmanager
+def round_trips(*, trace: bool = False) -> Iterator[RoundTrips]:
+    """Count the round trips to PostgreSQL made by this thread inside the
+    block: every time psycopg waited for the server to answer (a statement
+    outside a pipeline, a pipeline's sync or its fetch of results). Work that
+    needs no answer (a statement queued in a pipeline, a COMMIT of a
+    transaction already ended) is not one. For tests and benchmarks: it wraps
+    psycopg's wait function (`psycopg.waiting.wait`, which the connection
+    looks up on each call) for the block's duration. `trace` keeps a stack
+    per round trip."""
+    counted = RoundTrips(trace)
+    thread = threading.get_ident()
+    original = waiting.wait
+
+    def wait(gen, fileno, *args, **kwargs):
+        if threading.get_ident() == thread:
+            gen = _counting(gen, counted)
+        return original(gen, fileno, *args, **kwargs)
+
+    waiting.wait = wait
+    try:
+        yield counted
+    finally:
+        waiting.wait = original
+
+
+def _counting(gen, counted: RoundTrips):
+    """The generator `gen`, counting one round trip if it waits for an
+    answer: for reading only (psycopg waits for reading or writing while it
+    sends, and reads whatever answers are already there on the way)."""
+    try:
+        state = next(gen)
+        read = False
+        while True:
+            if not read and state == _WAIT_READ:
+                read = True
+                counted.count += 1
+                if counted._trace:
+                    counted.stacks.append("".join(traceback.format_stack(limit=14)[:-3]))
+            ready = yield state
+            state = gen.send(ready)
+    except StopIteration as stop:
+        return stop.value
+
+
+_WAIT_READ = int(waiting.Wait.R)

@@ -24,7 +24,7 @@ from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import dispatch_on_commit
 from govflow.processes.handlers import HANDLERS, HandlerContext, HandlerFailed, is_inline
 from govflow.processes.services import version_definition
-from govflow.rawsql import insert_returning, insert_rows, pipelined
+from govflow.rawsql import insert_returning, insert_rows, pipelined, update_row, when_answered
 from govflow.timers.deadlines import calendar_resumed, deadline, remaining, resumed
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
@@ -141,8 +141,10 @@ class Changes:
                 _sync_task_due_dates([c.pk for c in self.cases])
             outbox_inserted = insert_returning(self.outbox)
             audit_write(self.audit)
-            tasks_inserted()
-            dispatch_on_commit(outbox_inserted())
+            # The keys come back with the answers to the writes: inside a
+            # write service's pipelined transaction, with its COMMIT.
+            when_answered(tasks_inserted)
+            when_answered(lambda: dispatch_on_commit(outbox_inserted()))
 
 
 CASE_FIELDS = (
@@ -575,7 +577,7 @@ def _resume(timer: Timer, calendar, now: datetime) -> None:
         timer.pauses = [*timer.pauses[:-1], [timer.pauses[-1][0], now.isoformat()]]
 
 
-_CLOCK_FIELDS = ["status", "due_at", "remaining_seconds", "provisional", "pauses", "nominal_end"]
+_CLOCK_FIELDS = ("status", "due_at", "remaining_seconds", "provisional", "pauses", "nominal_end")
 
 
 def _pause_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
@@ -590,7 +592,7 @@ def _pause_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
     )
     for timer in stored:
         _pause(timer, calendar, now)
-        timer.save(update_fields=_CLOCK_FIELDS)
+        update_row(timer, _CLOCK_FIELDS)  # no row count: the write may be pipelined (case locked)
     for timer in ch.new_timers:
         if (
             timer.case is case
@@ -605,7 +607,7 @@ def _resume_timers(case: Case, calendar, now: datetime, ch: Changes) -> None:
     stored = () if ch.bulk else Timer.objects.filter(case=case, status=Timer.PAUSED)
     for timer in stored:
         _resume(timer, calendar, now)
-        timer.save(update_fields=_CLOCK_FIELDS)
+        update_row(timer, _CLOCK_FIELDS)
     for timer in ch.new_timers:
         if timer.case is case and timer.status == Timer.PAUSED:
             _resume(timer, calendar, now)

@@ -149,6 +149,12 @@ class TaskKind(models.TextChoices):
     ACCEPTANCE = "acceptance", _("acceptance")
 
 
+# 审批人去重 (govflow.cases.operations.distinct): the tasks whose deciders
+# count as signers of a case, and the outcomes that are not a signature.
+SIGNING_KINDS = (TaskKind.REVIEW, TaskKind.SIGNATURE)
+NOT_A_DECISION = ("taken_back", "returned")
+
+
 class Task(FSMModelMixin, models.Model):
     # Indexed by task_engine_id_unique (case, engine_id), which serves
     # lookups by case too.

@@ -25,7 +25,7 @@ from govflow.rawsql import pipelined
 from govflow.timers.models import Timer
 
 from . import hooks
-from .models import Case, Task
+from .models import NOT_A_DECISION, SIGNING_KINDS, Case, Task, TaskStatus
 
 
 def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
@@ -154,13 +154,18 @@ def lock_case_of_task(task_id: int, user_id: int) -> tuple[Case | None, Task | N
         f"WHERE c.{connection.ops.quote_name('id')} = (SELECT case_id FROM "
         f"{connection.ops.quote_name(Task._meta.db_table)} WHERE id = %s)",
     )
-    with pipelined(), rawsql.kept(1) as first, rawsql.kept(2) as second:
+    with pipelined(), rawsql.kept(1) as first, rawsql.kept(2) as second, rawsql.kept(3) as third:
         first.execute(case_sql, [task_id])
         second.execute(task_sql, [user_id, task_id])
-        case_row, task_row = first.fetchone(), second.fetchone()
+        third.execute(_signed_sql(), [task_id])
+        rawsql.answers()  # inside a write transaction's pipeline: with its BEGIN, one round trip
+        case_row, task_row, signed = first.fetchone(), second.fetchone(), third.fetchall()
     if case_row is None or task_row is None:
         return None, None, None
     case = _case_of(case_names, case_row)
+    # 审批人去重 asks who signed what on nearly every claim and decision
+    # (govflow.cases.operations.distinct); read once, by its first question.
+    case.signed_rows = signed
     *values, is_head = task_row
     found = values[len(task_names) :]
     task = _from_row(Task, task_names, values[: len(task_names)])
@@ -169,6 +174,25 @@ def lock_case_of_task(task_id: int, user_id: int) -> tuple[Case | None, Task | N
         return None, None, None
     task.case = case
     return case, task, is_head
+
+
+@cache
+def _signed_sql() -> str:
+    """The case's signing tasks decided so far, (node, decider, when) in the
+    order they were decided, for the case of task %s: what
+    `distinct.repeat_signer_of` reads, sent with the lock (after it, so it
+    sees every decision committed before the lock was granted)."""
+    quote = connection.ops.quote_name
+    table = quote(Task._meta.db_table)
+    kinds = ", ".join(f"'{kind.value}'" for kind in SIGNING_KINDS)
+    skipped = ", ".join(f"'{outcome}'" for outcome in NOT_A_DECISION)
+    return (
+        f"SELECT {quote('node_id')}, {quote('decided_by_id')}, {quote('completed_at')} FROM {table} "
+        f"WHERE {quote('case_id')} = (SELECT {quote('case_id')} FROM {table} WHERE {quote('id')} = %s) "
+        f"AND {quote('kind')} IN ({kinds}) AND {quote('status')} = '{TaskStatus.COMPLETED.value}' "
+        f"AND {quote('decided_by_id')} IS NOT NULL AND {quote('outcome')} NOT IN ({skipped}) "
+        f"ORDER BY {quote('completed_at')}, {quote('id')}"
+    )
 
 
 def update_pairs(model, pairs, *, live: bool = False, timer: bool = False, **values) -> None:

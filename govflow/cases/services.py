@@ -29,7 +29,7 @@ from govflow.engine.notices import changed_fields
 from govflow.engine.text import forbidden_character, refusal_message
 from govflow.errors import Conflict, Forbidden, FormInvalid, InvalidInput, NotFound
 from govflow.processes.services import version_definition
-from govflow.rawsql import insert_returning, pipelined
+from govflow.rawsql import insert_returning, pipelined, pipelined_atomic
 
 from . import events, hooks, rows, task_status
 from .bridge import Changes, accept_case, advance
@@ -331,7 +331,7 @@ def _member(actor, department_id: int | None) -> Membership | None:
     return Membership.objects.filter(user=actor, department_id=department_id).first()
 
 
-@transaction.atomic
+@pipelined_atomic()
 def task_claim(*, task_id: int, actor, now: datetime | None = None) -> Task:
     now = _now(now)
     _case, task, _ = lock_task(task_id, actor)
@@ -391,7 +391,7 @@ def task_handover(*, task_id: int, actor, to_user, now: datetime | None = None) 
     return task
 
 
-@transaction.atomic
+@pipelined_atomic()
 def task_complete(
     *,
     task_id: int,

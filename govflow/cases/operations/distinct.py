@@ -23,17 +23,18 @@ from govflow.engine.repeat_signers import (
 from govflow.errors import Conflict
 from govflow.processes.services import version_definition
 
-from ..models import Case, Task, TaskKind, TaskStatus
+from ..models import NOT_A_DECISION, SIGNING_KINDS, Case, Task, TaskKind, TaskStatus
 
-SIGNING_KINDS = (TaskKind.REVIEW, TaskKind.SIGNATURE)
 # The API's code for a decision other than the automatic approval.
 REPEAT_SIGNER_CODE = "repeat_signer"
-NOT_A_DECISION = ("taken_back", "returned")
 
 
 def repeat_signer_of(case: Case, task: Task, person_id: int) -> RepeatSigner | None:
     """What the template's `repeat_signer` does with `person_id` on `task`
     (None: they sign as anyone would)."""
+    # Read with the case's lock (govflow.cases.rows): good for the first
+    # question after the lock only, so taken off the case here.
+    rows = case.__dict__.pop("signed_rows", None)
     if task.kind not in SIGNING_KINDS:
         return None
     definition = version_definition(case.version)
@@ -43,13 +44,8 @@ def repeat_signer_of(case: Case, task: Task, person_id: int) -> RepeatSigner | N
     engine_task = (case.state or {}).get("tasks", {}).get(task.engine_id) or {}
     if engine_task.get("added"):
         return None  # an added signer (加签) is asked on purpose
-    rows = list(
-        Task.objects.filter(case_id=case.pk, kind__in=SIGNING_KINDS, status=TaskStatus.COMPLETED)
-        .exclude(outcome__in=NOT_A_DECISION)
-        .exclude(decided_by_id=None)
-        .order_by("completed_at", "id")
-        .values_list("node_id", "decided_by_id", "completed_at")
-    )
+    if rows is None:
+        rows = _signed(case)
     decided = [Signed(node_id, str(person)) for node_id, person, _at in rows]
     before = [Signed(node_id, str(person)) for node_id, person, at in rows if at <= task.created_at]
     sign = node.countersign
@@ -61,6 +57,16 @@ def repeat_signer_of(case: Case, task: Task, person_id: int) -> RepeatSigner | N
         last=before[-1] if before else None,
         can_approve=approvable_automatically(definition, node),
         distinct_signature=_two_person_check(task, sign),
+    )
+
+
+def _signed(case: Case) -> list:
+    return list(
+        Task.objects.filter(case_id=case.pk, kind__in=SIGNING_KINDS, status=TaskStatus.COMPLETED)
+        .exclude(outcome__in=NOT_A_DECISION)
+        .exclude(decided_by_id=None)
+        .order_by("completed_at", "id")
+        .values_list("node_id", "decided_by_id", "completed_at")
     )
 
 
