@@ -31,6 +31,7 @@ import statistics
 import sys
 import time
 from collections import deque
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -267,6 +268,9 @@ class GovflowServices:
         }
         self.tasks: dict[int, dict[str, int]] = {}
         self.clock = NOW
+        # Round trips to PostgreSQL per claim and per decision, when counting
+        # (`count_round_trips`: a short run of its own, as counting costs time).
+        self.round_trips: dict[str, list[int]] | None = None
 
     def now(self) -> datetime:
         """A clock that moves a second per call, as a real one would."""
@@ -292,15 +296,28 @@ class GovflowServices:
             )
         department = "intake" if node == "intake_check" else node.removeprefix("review_")
         task_id = open_tasks.pop(node)
-        self.services.task_claim(task_id=task_id, actor=self.users[department], now=self.now())
-        self.services.task_complete(
-            task_id=task_id,
-            actor=self.users[department],
-            outcome="approve" if approve else "reject",
-            opinion=data.get("opinion", ""),
-            data=data,
-            now=self.now(),
-        )
+        with self._counted("claim"):
+            self.services.task_claim(task_id=task_id, actor=self.users[department], now=self.now())
+        with self._counted("decision"):
+            self.services.task_complete(
+                task_id=task_id,
+                actor=self.users[department],
+                outcome="approve" if approve else "reject",
+                opinion=data.get("opinion", ""),
+                data=data,
+                now=self.now(),
+            )
+
+    @contextmanager
+    def _counted(self, what: str):
+        if self.round_trips is None:
+            yield
+            return
+        from govflow.rawsql import round_trips
+
+        with round_trips() as counted:
+            yield
+        self.round_trips.setdefault(what, []).append(counted.count)
 
     def finish(self, case_id: int) -> None:
         del self.tasks[case_id]
@@ -320,6 +337,15 @@ class Counter:
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
         return execute(sql, params, many, context)
+
+
+def count_round_trips(first: int, count: int, window: int) -> dict[str, float]:
+    """Round trips to PostgreSQL per claim and per decision (medians) on a
+    short run of `count` cases (counting slows the client: not timed)."""
+    system = GovflowServices()
+    system.round_trips = {}
+    drive(system, first, count, window)
+    return {f"govflow_{what}_round_trips": statistics.median(n) for what, n in system.round_trips.items()}
 
 
 def wal_lsn(dsn: str) -> int:
@@ -628,6 +654,14 @@ def main() -> None:
             f"{figures['spiff_pg_ms_per_case'] / 3:.1f} ms",
             flush=True,
         )
+        figures.update(count_round_trips(first, 5, 5))
+        first += 5
+        print(
+            "    round trips to PostgreSQL (median): "
+            f"{figures['govflow_claim_round_trips']:.0f} per claim (签收), "
+            f"{figures['govflow_decision_round_trips']:.0f} per decision",
+            flush=True,
+        )
 
     # (c) the same with N processes
     if "parallel" in parts and args.processes > 1:
@@ -685,10 +719,8 @@ def main() -> None:
         for prefix, synchronous in (("audit", True), ("audit_nowait", False)):
             for chains in sorted({1, *args.audit_chains}):
                 for writers in (1, 2, 4):
-                    figures[f"{prefix}_appends_per_s_{writers}w_{chains}chains"] = (
-                        audit_appends_per_second(
-                            args.database_url, writers, seconds, chains, synchronous=synchronous
-                        )
+                    figures[f"{prefix}_appends_per_s_{writers}w_{chains}chains"] = audit_appends_per_second(
+                        args.database_url, writers, seconds, chains, synchronous=synchronous
                     )
                 print(
                     f"audit, {chains} chain{'s' if chains > 1 else ''}"

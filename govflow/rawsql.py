@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import traceback
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from enum import Enum
 from functools import lru_cache
@@ -324,10 +324,12 @@ def _insert_sql(
     ignore_conflicts: bool,
     vendor: str,
     update_on: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+    computed: tuple[tuple[str, str], ...] = (),
 ) -> tuple[str, tuple]:
     quote = connection.ops.quote_name
     fields = tuple(f for f in model._meta.concrete_fields if with_pk or not f.primary_key)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    expressions = dict(computed)
+    placeholders = "(" + ", ".join(expressions.get(f.name, "%s") for f in fields) + ")"
     verb = "INSERT OR IGNORE" if ignore_conflicts and vendor == "sqlite" else "INSERT"
     tail = " ON CONFLICT DO NOTHING" if ignore_conflicts and vendor != "sqlite" else ""
     if update_on is not None:
@@ -348,12 +350,16 @@ def insert_rows(
     *,
     ignore_conflicts: bool = False,
     update_on: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+    computed: Mapping[str, tuple[str, Callable[[Model], list]]] | None = None,
 ) -> None:
     """INSERT the objects of one model in one statement. Keys the caller set
     are written; keys the database generates are not read back, so use this
     only for rows whose key the caller sets or never needs. `update_on`
     (unique field names, field names to update) makes it an upsert, as
-    bulk_create(update_conflicts=True) does."""
+    bulk_create(update_conflicts=True) does. `computed` gives a field an SQL
+    expression in place of its value, {field name: (expression with %s
+    placeholders, object -> their values)}: a key the database finds, such
+    as that of a row inserted just before whose key has not come back."""
     if not objs:
         return
     model = type(objs[0])
@@ -362,13 +368,26 @@ def insert_rows(
         raise ValueError("either every object has its primary key set or none has")
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert_rows")
+    computed = computed or {}
+    shapes = tuple(sorted((name, expression) for name, (expression, _params) in computed.items()))
     with kept() as cur:
         for start in range(0, len(objs), BATCH):
             batch = objs[start : start + BATCH]
             sql, fields = _insert_sql(
-                model, len(batch), with_pk, ignore_conflicts, connection.vendor, update_on
+                model, len(batch), with_pk, ignore_conflicts, connection.vendor, update_on, shapes
             )
-            cur.execute(sql, values(batch, model, fields, add=True))
+            if not computed:
+                cur.execute(sql, values(batch, model, fields, add=True))
+                continue
+            prepare = preparers(model, fields, connection.vendor, True)
+            params = []
+            for obj in batch:
+                for field, fn in zip(fields, prepare, strict=True):
+                    if field.name in computed:
+                        params.extend(computed[field.name][1](obj))
+                    else:
+                        params.append(fn(obj))
+            cur.execute(sql, params)
 
 
 def update_row(obj: Model, names: tuple[str, ...]) -> None:

@@ -24,14 +24,14 @@ from govflow.outbox.models import OutboxMessage
 from govflow.outbox.services import dispatch_on_commit
 from govflow.processes.handlers import HANDLERS, HandlerContext, HandlerFailed, is_inline
 from govflow.processes.services import version_definition
-from govflow.rawsql import insert_returning, insert_rows, pipelined, update_row, when_answered
+from govflow.rawsql import insert_returning, pipelined, update_row, when_answered
 from govflow.timers.deadlines import calendar_resumed, deadline, remaining, resumed
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
 from . import events as domain
 from . import limits, task_status
-from .bulk import cases_save
+from .bulk import cases_save, timers_insert
 from .models import ENDED_CASE_STATUSES, Case, CaseStatus, Task
 from .rows import update_pairs
 from .task_status import Decision, cancel_rows, decide_rows
@@ -133,9 +133,7 @@ class Changes:
                 Timer.objects.filter(pk__in=self.fired_timers).update(status=Timer.FIRED, fired_at=now)
             cases_save(self.cases, CASE_FIELDS)
             tasks_inserted = insert_returning(self.new_tasks)
-            if self.new_timers:
-                tasks_inserted()  # the timers point at the new tasks
-                insert_rows(self.new_timers)
+            timers_insert(self.new_timers)
             if self.pause or self.resume:
                 tasks_inserted()
                 _sync_task_due_dates([c.pk for c in self.cases])

@@ -16,8 +16,9 @@ from functools import lru_cache
 from django.db import connection
 
 from govflow import rawsql
+from govflow.timers.models import Timer
 
-from .models import Case
+from .models import Case, Task
 
 
 def cases_save(cases: Sequence[Case], fields: Sequence[str]) -> None:
@@ -55,3 +56,42 @@ def _update_sql(fields: tuple[str, ...], rows: int) -> tuple[str, tuple]:
         f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}"
     )
     return sql, model_fields
+
+
+def timers_insert(timers: Sequence[Timer]) -> None:
+    """INSERT new timers without waiting for the keys of the tasks created
+    with them: a timer of a task inserted just before, whose key comes back
+    with the transaction's last answers (`rawsql.when_answered`), finds it in
+    the statement by (case, engine id), so a decision's writes need no
+    answer before its COMMIT. The timer gets its task back once answered."""
+    if not timers:
+        return
+    waiting: dict[int, Task] = {}
+    for timer in timers:
+        task = timer.task if timer.task_id is None else None  # no query: cached or none
+        if task is not None and task.pk is None:
+            waiting[id(timer)] = task
+            timer.task = None
+
+    def task_key(timer: Timer) -> list:
+        task = waiting.get(id(timer))
+        return [timer.task_id, timer.case_id, task.engine_id if task is not None else None]
+
+    rawsql.insert_rows(list(timers), computed={"task": (_task_key_sql(), task_key)})
+
+    def relink() -> None:
+        for timer in timers:
+            task = waiting.get(id(timer))
+            if task is not None:
+                timer.task = task
+
+    rawsql.when_answered(relink)
+
+
+@lru_cache(maxsize=1)
+def _task_key_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"COALESCE(%s, (SELECT {quote('id')} FROM {quote(Task._meta.db_table)} "
+        f"WHERE {quote('case_id')} = %s AND {quote('engine_id')} = %s))"
+    )

@@ -106,6 +106,9 @@ PRIVATE = (
     "_prepare_related_fields_for_save",
     "cursor.cursor",
     "run_on_commit",
+    "wrap_database_errors",
+    "waiting.wait",
+    "import pq, waiting",
 )
 
 
@@ -147,6 +150,12 @@ def test_the_internals_the_adapter_uses_are_still_there():
     assert hasattr(pq.abc.PGconn, "pipeline_status")
     assert "adapters" in dir(psycopg.Cursor)
     assert isinstance(connection.run_on_commit, list)
+    # pipelined_atomic and round_trips
+    assert callable(psycopg.Pipeline.sync)
+    assert pq.TransactionStatus.IDLE is not None
+    assert hasattr(connection.wrap_database_errors, "__enter__")
+    assert callable(psycopg.waiting.wait)
+    assert "waiting.wait(" in inspect.getsource(psycopg.Connection.wait)
 
 
 @pytest.mark.django_db
