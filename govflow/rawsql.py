@@ -508,7 +508,9 @@ def round_trips(*, trace: bool = False) -> Iterator[RoundTrips]:
     transaction already ended) is not one. For tests and benchmarks: it wraps
     psycopg's wait function (`psycopg.waiting.wait`, which the connection
     looks up on each call) for the block's duration. `trace` keeps a stack
-    per round trip."""
+    per round trip. An answer that had already arrived when psycopg looked
+    for it (a client slowed down by a busy machine) is not waited for, so
+    not counted: a count is at most the true number, never more."""
     counted = RoundTrips(trace)
     thread = threading.get_ident()
     original = waiting.wait

