@@ -68,11 +68,13 @@ class TestOneRequest:
         assert response.json()["status"] == "claimed"
         assert not any('FROM "processes_processversion"' in str(q["sql"]) for q in queries.captured_queries)
         # token and user; the key's transaction, lock and record; the claim
-        # (lock the case, read the task, hold it, audit append: its text is
-        # not logged by the kept cursor); the task's detail; the key's record
+        # (lock the case, read the task and the case's signing history for
+        # 审批人去重, all three in one round trip; hold it, audit append: its
+        # text is not logged by the kept cursor); the task's detail; the key's
+        # record
         assert _statements(queries) == [
             *("SELECT", "SAVEPOINT", "SELECT", "SELECT"),
-            *("SAVEPOINT", "SELECT", "SELECT", "UPDATE", "None", "RELEASE"),
+            *("SAVEPOINT", "SELECT", "SELECT", "SELECT", "UPDATE", "None", "RELEASE"),
             *("SELECT", "INSERT", "RELEASE"),
         ]
 
@@ -92,12 +94,13 @@ class TestOneRequest:
 
         assert response.status_code == 200, response.content[:300]
         # token and user; the key's transaction, lock and record; the decision
-        # (lock the case, read the task; the dashboard's fact, the task, its
+        # (lock the case, read the task and the case's signing history for
+        # 审批人去重, in one round trip; the dashboard's fact, the task, its
         # timer, the case, the new tasks and timers, the outbox rows, the audit
         # append); the key's record
         assert _statements(queries) == [
             *("SELECT", "SAVEPOINT", "SELECT", "SELECT"),
-            *("SAVEPOINT", "SELECT", "SELECT"),
+            *("SAVEPOINT", "SELECT", "SELECT", "SELECT"),
             *("INSERT", "UPDATE", "UPDATE", "UPDATE", "INSERT", "INSERT", "INSERT", "None", "RELEASE"),
             *("INSERT", "RELEASE"),
         ]
