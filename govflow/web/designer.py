@@ -239,6 +239,10 @@ def page(
             "is_start": located.type == "start",
         }
 
+    # a process whose chain breaks is drawn as far as it goes, without the
+    # "+" menus and column buttons: changes of its shape are refused
+    shaped = True
+
     def items_view(items: list[Any], parent_plus_after: str | None) -> list[dict[str, Any]]:
         out = []
         for item in items:
@@ -252,7 +256,7 @@ def page(
                         {
                             "label": _route_label(column.label),
                             "number": n,
-                            "plus": f"column:{item.id}:{n}",
+                            "plus": f"column:{item.id}:{n}" if shaped else None,
                             "items": items_view(column.items, None),
                         }
                     )
@@ -262,17 +266,18 @@ def page(
                         "id": item.id,
                         "split": split,
                         "columns": columns,
-                        "plus": f"after:{item.id}" if (item.join or item.closes_into) else None,
-                        "can_add": item.split.type in chains.GATEWAYS,
+                        "plus": f"after:{item.id}" if shaped and (item.join or item.closes_into) else None,
+                        "can_add": shaped and item.split.type in chains.GATEWAYS,
                     }
                 )
             else:
                 is_end = nodes[item.id].type == "end"
-                out.append(card_view(item, None if is_end else f"after:{item.id}"))
+                out.append(card_view(item, None if is_end or not shaped else f"after:{item.id}"))
         return out
 
     for process in chain.processes:
         title = _("Main process") if not process.key else _("Sub-process %(key)s") % {"key": process.key}
+        shaped = process.problem is None
         view = {"key": process.key, "title": title, "items": items_view(process.items, None), "problem": ""}
         if process.problem is not None:
             view["problem"] = engine_text(process.problem)

@@ -26,8 +26,12 @@ loops may go back to any earlier node. The reading:
 
 A node reached from two places that this reading cannot draw as one chain
 (two columns meeting before the block closes, a flow into the middle of a
-column from outside) makes the process not representable, and the reason
-names the node.
+column from outside, a loop entered at two places) makes the process not
+representable, and the reason names the node. The process is still read as
+far as it goes: the column (or the chain) that reaches the node a second
+time stops there, its last card gets a route "break" to the node, and the
+reading goes on with the other columns and below the block, so everything
+that has a place is drawn. Only the first such node is the reason.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ class Route:
     label: str
     kind: str  # the flow's kind (outcome, branch, timeout, ...)
     target: str
-    route: str  # end | back | detour
+    route: str  # end | back | detour | break (to where the chain breaks)
     through: list[str] = field(default_factory=list)
 
 
@@ -95,7 +99,7 @@ class Block:
 class ProcessChain:
     key: str  # '' for the main process, else the sub-process's key
     items: list[Any]
-    problem: Message | None = None  # why (part of) it cannot be drawn as a chain
+    problem: Message | None = None  # why (part of) it cannot be drawn as a chain; items hold the rest
     problem_node: str | None = None
     detours: dict[str, list[str]] = field(default_factory=dict)
 
@@ -111,13 +115,6 @@ class Chain:
 
     def problems(self) -> list[tuple[str | None, Message]]:
         return [(p.problem_node, p.problem) for p in self.processes if p.problem is not None]
-
-
-class NotAChain(Exception):
-    def __init__(self, node: str, message: Message) -> None:
-        super().__init__(str(message))
-        self.node = node
-        self.message = message
 
 
 def read(document: CommentedMap) -> Chain:
@@ -271,65 +268,74 @@ def _read_process(key: str, nodes: dict[str, Located]) -> ProcessChain:
         chain.detours[first] = path
         return path
 
-    def build(node: str | None, stop: str | None) -> list[Any]:
-        items: list[Any] = []
+    def broken(node: str, message: Message, before: tuple[Card, str] | None) -> None:
+        """The chain breaks at `node`: the first break found is the process's
+        problem; the card drawn for the node whose flow leads there gets a
+        route to it."""
+        if chain.problem is None:
+            chain.problem, chain.problem_node = message, node
+        if before is not None:
+            card, source = before
+            for f in out[source]:
+                if f.target == node and not any(r.target == node and r.route == "break" for r in card.routes):
+                    card.routes.append(Route(f.label, f.kind, node, "break"))
+
+    def build(node: str | None, stop: str | None, items: list[Any], before: tuple[Card, str] | None) -> None:
+        """Append the chain from `node` down to `stop` to `items`. Where a
+        node is reached a second time the chain breaks: this column (or the
+        process) stops there, and the reading goes on with the rest."""
         cur = node
         while cur is not None and cur != stop:
             if cur in placed:
-                raise NotAChain(
-                    cur,
-                    Message(
-                        "'{node}' is reached from two places that do not close as one block, "
-                        "so the process cannot be drawn as a chain there",
-                        node=cur,
-                    ),
+                message = Message(
+                    "'{node}' is reached from two places that do not close as one block, "
+                    "so the process cannot be drawn as a chain there",
+                    node=cur,
                 )
+                broken(cur, message, before)
+                return
             placed.add(cur)
             targets = main.get(cur, [])
             card = Card(cur, nodes[cur].type, routes_of(cur, set(targets)))
             if len(targets) <= 1:
                 items.append(card)
+                before = (card, cur)
                 cur = targets[0] if targets else None
                 continue
             merge = ipdom.get(cur)
-            columns = []
+            block = Block(card, [], None, merge)
+            items.append(block)
             for t in targets:
                 labels = [f.label for f in out[cur] if f.target == t]
-                columns.append(Column(labels[0] if labels else "", t, build(t, merge)))
-            join = None
-            after = merge
+                column = Column(labels[0] if labels else "", t)
+                block.columns.append(column)
+                build(t, merge, column.items, (card, cur))
+            before = None  # the columns lead below the block, no one card
             if (
                 merge is not None
+                and merge not in placed
                 and nodes[merge].type in GATEWAYS
                 and nodes[merge].type == nodes[cur].type
                 and len(main.get(merge, [])) <= 1
             ):
-                join = merge
+                block.join = merge
                 placed.add(merge)
                 join_targets = main.get(merge, [])
-                card_join = routes_of(merge, set(join_targets))
-                card.routes.extend(card_join)
-                after = join_targets[0] if join_targets else None
-            if merge is None and nodes[cur].type in ("parallel", "inclusive"):
-                pass  # a split without a join: its columns run to the end of the process
-            items.append(Block(card, columns, join, after))
-            cur = after
-        return items
+                card.routes.extend(routes_of(merge, set(join_targets)))
+                block.closes_into = join_targets[0] if join_targets else None
+                before = (card, merge)  # the join is drawn as the split's block
+            # (merge None for a parallel or inclusive split: a split without a
+            # join, whose columns run to the end of the process)
+            cur = block.closes_into
 
-    try:
-        chain.items = build(start, None)
-        left = sorted(
-            (i for i in main if i in reached and i not in placed and i not in ends),
-            key=lambda i: nodes[i].line,
-        )
-        if left:
-            raise NotAChain(
-                left[0],
-                Message("'{node}' has no place in the chain drawn from the start", node=left[0]),
-            )
-    except NotAChain as exc:
-        chain.problem = exc.message
-        chain.problem_node = exc.node
+    build(start, None, chain.items, None)
+    left = sorted(
+        (i for i in main if i in reached and i not in placed and i not in ends),
+        key=lambda i: nodes[i].line,
+    )
+    if left and chain.problem is None:
+        chain.problem = Message("'{node}' has no place in the chain drawn from the start", node=left[0])
+        chain.problem_node = left[0]
     unreached = sorted((i for i in nodes if i not in reached), key=lambda i: nodes[i].line)
     if unreached and chain.problem is None:
         chain.problem = Message("'{node}' cannot be reached from the start", node=unreached[0])
