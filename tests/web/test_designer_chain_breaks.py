@@ -93,10 +93,10 @@ def test_a_loop_entered_at_two_places_shows_the_cards_up_to_there_in_chinese(pro
         "check_gate",
         "accept",
         "review",
-        "inspection",
         "decision",
+        "inspection",
     ]
-    assert "“inspection”从两处到达" in html
+    assert "“decision”从两处到达" in html
     assert "环节链在此中断" in html
     assert 'class="plus"' not in html
 

@@ -188,16 +188,31 @@ def _ipdoms(succ: dict[str, list[str]], nodes: list[str]) -> dict[str, str | Non
                 pdom[n] = new
                 changed = True
     result: dict[str, str | None] = {}
+    position = {n: i for i, n in enumerate(nodes)}
     for n in nodes:
         strict = pdom[n] - {n}
         # the immediate one: the strict post-dominator every other strict one post-dominates
-        best = None
-        for c in strict:
-            if all(o == c or o in pdom.get(c, set()) for o in strict):
-                best = c
-                break
+        candidates = [c for c in strict if all(o == c or o in pdom.get(c, set()) for o in strict)]
+        if len(candidates) > 1:
+            # only where a cycle has no way out (a loop entered at two places):
+            # the nearest the node reaches, then the first written, so that the
+            # reading does not depend on the order of a set
+            distance = _distances(n, full)
+            candidates.sort(key=lambda c: (distance.get(c, len(full)), position.get(c, len(full))))
+        best = candidates[0] if candidates else None
         result[n] = None if best in (None, EXIT) else best
     return result
+
+
+def _distances(start: str, succ: dict[str, list[str]]) -> dict[str, int]:
+    distance = {start: 0}
+    queue = [start]
+    for node in queue:
+        for t in succ.get(node, ()):
+            if t not in distance:
+                distance[t] = distance[node] + 1
+                queue.append(t)
+    return distance
 
 
 def _read_process(key: str, nodes: dict[str, Located]) -> ProcessChain:
