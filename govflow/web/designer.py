@@ -448,11 +448,9 @@ def operation_of(do: str, post) -> dict[str, Any] | None:
     if name == "move" and len(parts) == 3:
         return {"op": name, "node": parts[1], "direction": parts[2]}
     if name == "set" and len(parts) == 2:
-        values = {}
-        for key in post:
-            if key.startswith("prop:"):
-                values[key[5:]] = post.get(key, "")
-        original = {k[5:]: post.get(k, "") for k in post if k.startswith("was:")}
+        # only what the administrator changed: each field comes with the value it was drawn with
+        values = {k.removeprefix("prop:"): post.get(k, "") for k in post if k.startswith("prop:")}
+        original = {k.removeprefix("was:"): post.get(k, "") for k in post if k.startswith("was:")}
         changed = {k: v for k, v in values.items() if original.get(k) != v}
         return {"op": name, "node": parts[1], "values": changed}
     return None

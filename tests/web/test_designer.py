@@ -244,3 +244,33 @@ def test_a_condition_is_checked_against_the_working_text(admin_client, client_fo
     reviewer = next(u for u in base_data.values() if getattr(u, "is_staff", None) is False)
     assert login(reviewer).post(url, {"source": FOOD, "expression": "x"}).status_code in (302, 403)
     assert admin_client.get(url).status_code == 405
+
+
+def test_a_branch_signed_by_an_unknown_department_shows_the_problem_on_its_card(admin_client):
+    # Given a parallel branch after the document review, with a countersign at the top of its first column
+    branched = _post(admin_client, FOOD, "insert_block|after:review|parallel|2").context["source"]
+    signed = _post(admin_client, branched, "insert_step|column:parallel:0|countersign").context["source"]
+    assert "countersign" in signed
+    # When one of its signers is a department that does not exist
+    response = _post(
+        admin_client,
+        signed,
+        "set|countersign",
+        **{
+            "prop:signers": "market_regulation, no_such_bureau",
+            "was:signers": "market_regulation, market_regulation",
+            "prop:remind_at": "",
+            "was:remind_at": "",
+            "prop:sla_days": "",
+            "was:sla_days": "",
+            "prop:sla_unit": "days",
+            "was:sla_unit": "days",
+        },
+    )
+    # Then the text has it, and the problem is on that card (publishing would refuse it)
+    assert "no_such_bureau" in response.context["source"]
+    html = response.content.decode()
+    start = html.rindex("<article", 0, html.index('id="card-countersign"'))
+    card = html[start : html.index("</article>", start)]
+    assert "card-bad" in card[: card.index(">")]
+    assert "no_such_bureau" in card

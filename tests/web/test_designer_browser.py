@@ -1,8 +1,9 @@
 """The process designer in a real Chromium under the production CSP: open a
 shipped template, change a step's time limit and department in the
 properties panel, save the draft and find the draft's YAML changed in
-those lines only; add a step with the keyboard through "+"; and a condition
-naming an unknown field shown on its card. Screenshots in
+those lines only; add a step with the keyboard through "+"; a condition
+naming an unknown field, and a countersign in a new branch naming a
+department that does not exist, each shown on its card. Screenshots in
 test-artifacts/<test name>/."""
 
 from __future__ import annotations
@@ -207,4 +208,31 @@ def test_a_field_edited_in_the_form_panel_changes_only_its_lines(process_admin, 
         ),
         (["    clearance: [contact_phone]"], ["    clearance: [contact_phone, safety_manager]"]),
     ]
+    assert errors == []
+
+
+def test_a_branch_signed_by_a_department_that_does_not_exist_shows_the_error_on_its_card(
+    process_admin, browser_for, shots
+):
+    page = browser_for(process_admin)
+    errors = _watch(page)
+    page.goto("/console/templates/food_business_licence/designer/")
+    # Given a parallel branch after the document review, with a countersign at the top of its first column
+    page.click("details.plus[data-at='after:review'] > summary")
+    page.click("details.plus[data-at='after:review'] button[value='insert_block|after:review|parallel|2']")
+    split = page.locator("details.plus[data-at^='column:'][data-at$=':0']").first.get_attribute("data-at")
+    page.click(f"details.plus[data-at='{split}'] > summary")
+    page.click(f"details.plus[data-at='{split}'] button[value='insert_step|{split}|countersign']")
+    page.wait_for_selector("#card-countersign.card-selected")
+    assert page.locator("#problem-count").count() == 0 or not page.locator("#problem-count").is_visible()
+    # When the administrator names a department that does not exist among its signers
+    page.fill("#prop-signers", "market_regulation, no_such_bureau")
+    page.click("#apply-properties")
+    # Then the error is on that card, and the template cannot be published as it is
+    card = page.locator("#card-countersign")
+    card.locator(".card-problems").wait_for()
+    assert "no_such_bureau" in card.locator(".card-problems").inner_text()
+    assert "card-bad" in card.get_attribute("class")
+    assert page.locator("#problem-count").is_visible()
+    shots(page, "unknown-department-on-card")
     assert errors == []
