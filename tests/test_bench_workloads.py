@@ -18,6 +18,10 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
 def _bench(name: str):
+    """A benchmark script as a module. A script finds its sibling modules
+    (bench/fresh.py) on the path Python gives a script, its own folder."""
+    if str(BENCH) not in sys.path:
+        sys.path.append(str(BENCH))
     spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
