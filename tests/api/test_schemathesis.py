@@ -56,6 +56,8 @@ TEMPLATE_RULES = {
     ("POST", "/api/v1/departments/{code}/reassign/"),
     # the departments that exist, and at least one reader (users or departments)
     ("POST", "/api/v1/tasks/{id}/consult/"),
+    # the departments that exist, and those the template lets the step transfer to
+    ("POST", "/api/v1/tasks/{id}/transfer/"),
     ("POST", "/api/v1/tasks/{id}/cc/"),
     # the steps whose template says `batch: true`
     ("POST", "/api/v1/tasks/batch-approve/"),
