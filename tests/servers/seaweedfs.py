@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -97,7 +98,13 @@ def seaweedfs(tmp_path_factory):
             }
         )
     )
-    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, metrics = free_ports(9)
+    ports = free_ports(9)
+    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, metrics = ports
+    # weed names a Unix socket after each gRPC port (/tmp/seaweedfs-filer-grpc-PORT.sock) and
+    # exits (255) when one is left by a server that was killed; the port is free, so it is stale
+    for port in ports:
+        for stale in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):
+            stale.unlink(missing_ok=True)
     command = [
         weed,
         "server",
