@@ -64,6 +64,15 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _own_certificate_files(settings, tmp_path):
+    """Each test writes its certificates and letters into a folder of its
+    own: every xdist worker's database numbers them from MR-…-000001, so in
+    one shared folder a worker could read another's licence of the same
+    number."""
+    settings.GOVFLOW_CERTIFICATES_DIR = tmp_path / "certificates"
+
+
+@pytest.fixture(autouse=True)
 def _required_services(request):
     if request.node.get_closest_marker("postgres") and not settings.POSTGRES_AVAILABLE:
         _missing("PostgreSQL", f"start it or set DATABASE_URL (tried {settings.TEST_DATABASE_URL})")

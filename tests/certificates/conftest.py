@@ -143,12 +143,18 @@ def pdffonts(path: Path) -> str:
 
 
 def to_png(pdf: Path, out_stem: Path, dpi: int = 110) -> Path:
+    """The PDF's first page as a PNG in a private folder next to `pdf`,
+    copied to `out_stem`.png for people to look at (another xdist worker
+    may overwrite that copy at any time, so the test reads its own)."""
+    private = pdf.parent / f"{out_stem.name}.{os.getpid()}"
     subprocess.run(
-        ["pdftoppm", "-png", "-r", str(dpi), "-singlefile", str(pdf), str(out_stem)],
+        ["pdftoppm", "-png", "-r", str(dpi), "-singlefile", str(pdf), str(private)],
         check=True,
         timeout=120,
     )
-    return out_stem.with_suffix(".png")
+    png = private.with_name(f"{private.name}.png")
+    _publish(png, out_stem.with_suffix(".png"))
+    return png
 
 
 def certificate_path(certificate: Certificate) -> Path:
@@ -156,11 +162,20 @@ def certificate_path(certificate: Certificate) -> Path:
 
 
 def save_artifact(certificate: Certificate, name: str) -> Path:
+    """Copy the certificate to test-artifacts/`name`.pdf for people to look
+    at, and return the certificate's own file, which is the one to test:
+    another xdist worker may save a different certificate under the same
+    artifact name at any moment."""
     ARTIFACTS.mkdir(exist_ok=True)
-    target = ARTIFACTS / f"{name}.pdf"
-    # Written aside, then renamed over: two xdist workers may save the same
-    # artifact at once, and a reader must never see a half-copied file.
+    own = certificate_path(certificate)
+    _publish(own, ARTIFACTS / f"{name}.pdf")
+    return own
+
+
+def _publish(source: Path, target: Path) -> None:
+    # Written aside, then renamed over: a reader of the artifact never sees
+    # a half-copied file.
+    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.name}.{os.getpid()}.part")
-    shutil.copyfile(certificate_path(certificate), partial)
+    shutil.copyfile(source, partial)
     os.replace(partial, target)
-    return target
