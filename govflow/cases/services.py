@@ -557,10 +557,19 @@ def _decide(
     except NoBranchMatched as exc:
         raise InvalidInput(f"the case cannot be routed: {exc.message}", code="no_branch_matched") from exc
     if task.status == TaskStatus.OPEN:
-        # A step that needs no 签收: the decider becomes its holder.
+        # A step that needs no 签收: the decider becomes its holder, written
+        # with the decision's own UPDATE (task_status.decide_rows).
         task_status.hold(task, actor, now)
-        task_status.save_holder(task)
-    decision = Decision(outcome=outcome, opinion=opinion, decided_by_id=actor.pk, legal_basis=legal_basis)
+        held_from = now
+    else:
+        held_from = None
+    decision = Decision(
+        outcome=outcome,
+        opinion=opinion,
+        decided_by_id=actor.pk,
+        legal_basis=legal_basis,
+        held_from=held_from,
+    )
     try:
         task_status.decide(task, decision, now, decided_by=actor)
     except TransitionNotAllowed as exc:  # pragma: no cover - guarded above

@@ -45,6 +45,9 @@ class Decision:
     decided_by_id: int | None = None
     silent_consent: bool = False
     legal_basis: str = ""
+    # A task nobody held, decided where no 签收 is needed: the decider
+    # becomes its holder from this moment, written with the decision.
+    held_from: datetime | None = None
 
 
 def hold(task: Task, user, now: datetime) -> None:
@@ -94,18 +97,21 @@ def cancel(task: Task, now: datetime) -> None:
     task.completed_at = now
 
 
+DECISION_COLUMNS = (
+    "status",
+    "completed_at",
+    "outcome",
+    "opinion",
+    "decided_by_id",
+    "silent_consent",
+    "legal_basis",
+)
+
+
 @cache
-def _decide_sql() -> str:
+def _decide_sql(held: bool) -> str:
     quote = connection.ops.quote_name
-    columns = (
-        "status",
-        "completed_at",
-        "outcome",
-        "opinion",
-        "decided_by_id",
-        "silent_consent",
-        "legal_basis",
-    )
+    columns = (*DECISION_COLUMNS, "assignee_id", "claimed_at") if held else DECISION_COLUMNS
     assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
     live = f"{quote('status')} IN ({', '.join(repr(str(s)) for s in LIVE_TASK_STATUSES)})"
     return (
@@ -115,23 +121,24 @@ def _decide_sql() -> str:
 
 
 def decide_rows(case_id: int, engine_id: str, decision: Decision, now: datetime) -> None:
-    """Record a decision on a live task's row (a task already closed is left alone)."""
-    completed_at = Task._meta.get_field("completed_at").get_db_prep_save(now, connection)
+    """Record a decision on a live task's row (a task already closed is left
+    alone), and its decider as its holder when the decision says so
+    (`held_from`): one UPDATE either way."""
+    prepare = Task._meta.get_field("completed_at").get_db_prep_save
+    params = [
+        str(TaskStatus.COMPLETED),
+        prepare(now, connection),
+        decision.outcome,
+        decision.opinion,
+        decision.decided_by_id,
+        decision.silent_consent,
+        decision.legal_basis,
+    ]
+    held = decision.held_from is not None
+    if held:
+        params += [decision.decided_by_id, prepare(decision.held_from, connection)]
     with kept() as cur:
-        cur.execute(
-            _decide_sql(),
-            [
-                str(TaskStatus.COMPLETED),
-                completed_at,
-                decision.outcome,
-                decision.opinion,
-                decision.decided_by_id,
-                decision.silent_consent,
-                decision.legal_basis,
-                case_id,
-                engine_id,
-            ],
-        )
+        cur.execute(_decide_sql(held), [*params, case_id, engine_id])
 
 
 def cancel_rows(pairs: list[tuple[int, str]], now: datetime) -> None:
