@@ -447,20 +447,17 @@ def setup_database(dsn: str) -> None:
 
 
 def warm_up(dsn: str, first: int, count: int, window: int) -> int:
-    """Run `count` cases of each kind untimed, then ANALYZE: a running
-    installation's tables have planner statistics (autovacuum keeps them),
-    a fresh database's have none until autovacuum's first pass, a minute or
-    more into a run. Without them PostgreSQL planned the signing history's
-    read (prepared, so planned once) as a scan of every completed task
-    through a partial index: 0.6 ms per decision on 1,300 rows, growing
-    with the table. Returns the next free case number."""
-    import psycopg
+    """Run `count` cases of each kind untimed, then ANALYZE (fresh.analyze):
+    without statistics PostgreSQL planned the signing history's read
+    (prepared, so planned once) as a scan of every completed task through a
+    partial index, 0.6 ms per decision on 1,300 rows and growing with the
+    table. Returns the next free case number."""
+    from fresh import analyze
 
     for kind in ("spiff", "govflow", "govflow_claimed"):
         run_persisted(kind, dsn, first, count, window, alone=False)
         first += count
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("ANALYZE")
+    analyze(dsn)
     return first
 
 

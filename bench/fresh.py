@@ -53,3 +53,15 @@ def django_on_fresh_database(database_url: str, **environment: str) -> None:
     from govflow.demo import load_base
 
     load_base()
+
+
+def analyze(database_url: str) -> None:
+    """ANALYZE every table: a running installation's tables have planner
+    statistics (autovacuum keeps them), a fresh database's have none until
+    autovacuum's first pass, a minute or more into a run, and a statement
+    prepared before then keeps the plan made without them (the signing
+    history's read scanned every completed task; bench/compare.py)."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
