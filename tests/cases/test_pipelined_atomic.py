@@ -89,6 +89,28 @@ def test_a_claim_and_a_decision_cost_two_round_trips_each(intake, base_data, now
     assert not rawsql.in_pipeline(connection.connection)
 
 
+def test_a_decision_without_a_claim_writes_its_holder_in_the_decisions_own_update(intake, base_data, now):
+    # The workload's template needs no 签收: the decider becomes the holder,
+    # in the same UPDATE of the task's row as the decision.
+    reviewer = _reviewer(base_data)
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        task_complete(task_id=intake.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
+
+    task_updates = [sql for sql in statements if sql.startswith('UPDATE "cases_task"')]
+    assert len(task_updates) == 1, task_updates
+    assert '"assignee_id"' in task_updates[0]
+    assert _committed(
+        "SELECT status, assignee_id, decided_by_id, claimed_at = completed_at FROM cases_task WHERE id = %s",
+        [intake.pk],
+    ) == ("completed", reviewer.pk, reviewer.pk, True)
+
+
 def test_the_new_tasks_keys_come_back_with_the_commit(intake, base_data, now):
     reviewer = _reviewer(base_data)
     task_claim(task_id=intake.pk, actor=reviewer, now=now)
