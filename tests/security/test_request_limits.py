@@ -16,22 +16,17 @@ from pathlib import Path
 import pytest
 
 from govflow.gunicorn_conf import json_error
+from tests.servers.processes import free_port, terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def gunicorn(tmp_path_factory):
     pytest.importorskip("gunicorn")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKETIME", "LD_PRELOAD"))}
     env.update(DJANGO_SETTINGS_MODULE="govflow.settings.test", GUNICORN_WORKERS="1")
     process = subprocess.Popen(
@@ -62,12 +57,7 @@ def gunicorn(tmp_path_factory):
                 time.sleep(0.2)
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process, timeout=20)
 
 
 def raw(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:

@@ -90,6 +90,17 @@ def free_port() -> int:
     return free_ports(1)[0]
 
 
+def terminate(process: subprocess.Popen, timeout: float = 15) -> None:
+    """SIGTERM a server started with Popen, then SIGKILL it if it is still
+    there after `timeout` seconds; returns once it has exited."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def real_clock_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment without libfaketime (see the module's docstring)."""
     base = os.environ if base is None else base

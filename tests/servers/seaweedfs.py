@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import _missing
-from tests.servers.processes import free_ports
+from tests.servers.processes import free_ports, terminate
 
 BUCKET = "govflow-test"
 ACCESS_KEY = "govflow-test-key"
@@ -187,12 +187,7 @@ def _start(weed: str, folder: Path, config: Path):
 
 
 def _stop(process, log) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    terminate(process)
     log.close()
 
 
