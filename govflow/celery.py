@@ -25,6 +25,7 @@ app.autodiscover_tasks(
         "govflow.cases",
         "govflow.collab",
         "govflow.commitments",
+        "govflow.insight",
     ]
 )
 app.conf.beat_schedule = {
@@ -32,6 +33,9 @@ app.conf.beat_schedule = {
     "deferred-materials": {"task": "govflow.commitments.sweep", "schedule": 60.0},
     # 会商 limits end at office close; a few minutes late is soon enough.
     "lapse-consultations": {"task": "govflow.collab.lapse", "schedule": 300.0},
+    # The dashboard's facts, projected from the committed audit trail
+    # (a dashboard request also catches up before it reads).
+    "project-dashboard-facts": {"task": "govflow.insight.project", "schedule": 10.0},
     "resend-stale-outbox": {"task": "govflow.outbox.sweep", "schedule": 30.0},
     "redrive-webhook-deliveries": {"task": "govflow.webhooks.redrive", "schedule": 15.0},
     "sign-audit-checkpoint": {"task": "govflow.audit.checkpoint", "schedule": 600.0},

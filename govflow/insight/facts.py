@@ -1,14 +1,17 @@
-"""Filling the fact tables (see models.py) when cases are submitted or end
-and when review tasks are decided.
+"""Filling the fact tables (see models.py) after cases are submitted or end
+and after review tasks are decided.
 
-`record_changes` subscribes to the events of cases submitted and ended and
-of tasks decided (`govflow.cases.events`, in InsightConfig.ready): it hears
-of them as the change set is flushed, inside the case's own transaction and
-before the writes, so a fact commits or rolls back with the change it
-describes and is never stale. It is not called when a flush neither
-submits, ends a case nor decides a review task, and costs a few queries
-when it does. `facts_backfill` computes the same rows for cases that were
-submitted before this app was installed (`manage.py insight_backfill`).
+The facts are derived data: nothing in a case's own transaction waits for
+them. `facts_project` reads the committed audit trail past its marks
+(FactsMark, one per chain) and computes the facts of the cases those events
+name, from the committed rows, in one transaction with the mark's move: a
+fact is written once, for a change that committed, and none is missed
+(appends to a chain commit in position order). It runs on beat every few
+seconds (`govflow.insight.project`), before the dashboard and its exports
+read (`facts_catch_up`, bounded) and with `manage.py insight_project`; the
+dashboard says how far the facts reach (selectors.facts_freshness).
+`facts_backfill` computes the same rows for cases from before this app was
+installed (`manage.py insight_backfill`).
 
 How time is counted (Administrative Licensing Law art 82: working days):
 - a case uses the office time on the calendar from its submission
@@ -32,11 +35,10 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Q
+from django.utils import timezone
 
 from govflow.audit.actions import Action
-from govflow.audit.models import AuditEvent
-from govflow.cases.events import CaseEnded, CaseSubmitted, TaskDecided
+from govflow.audit.models import AuditEvent, AuditHead
 from govflow.cases.models import ENDED_CASE_STATUSES, Case, CaseStatus, Task, TaskKind, TaskStatus
 from govflow.engine.definition import Duration
 from govflow.processes.services import version_definition
@@ -45,8 +47,8 @@ from govflow.timers.calendar import CalendarYearMissing, WorkingCalendar
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
-from .models import CaseFact, TaskFact
-from .rollup import local_tz, rollup_advance, rollup_retract
+from .models import CaseFact, FactsMark, TaskFact
+from .rollup import first_open_month, local_tz, month_of, rollup_advance, rollup_retract
 
 log = logging.getLogger(__name__)
 REVIEW_KINDS = (TaskKind.REVIEW, TaskKind.SIGNATURE)
@@ -218,171 +220,79 @@ def task_facts_save(facts: list[TaskFact]) -> None:
     insert_rows(facts, ignore_conflicts=True)
 
 
-# -- the listener --------------------------------------------------------------
+# -- computing from committed rows --------------------------------------------
+
+_CASE_COLUMNS = (
+    "pk",
+    "template_id",
+    "version",
+    "status",
+    "submitted_at",
+    "completed_at",
+    "paused_seconds",
+    "clock_paused_at",
+)
 
 
-EVENTS = (CaseSubmitted, CaseEnded, TaskDecided)
-
-
-def record_changes(changes, events: list[CaseSubmitted | CaseEnded | TaskDecided]) -> None:
-    """Subscriber to EVENTS: stage the facts of what this change set submits,
-    ends and decides. Runs inside the case's transaction, before the writes."""
-    submitted = [e.case for e in events if type(e) is CaseSubmitted]
-    # A withdrawn draft was never submitted: no fact.
-    ended = [e for e in events if type(e) is CaseEnded and e.case.submitted_at is not None]
-    decided = [e for e in events if type(e) is TaskDecided]
-    facts = {}
-    for case, paused_since in [*((c, None) for c in submitted), *((e.case, e.paused_since) for e in ended)]:
-        definition = version_definition(case.version)
-        calendar = calendar_get(definition.calendar)
-        facts[case.pk] = case_fact(calendar, definition, case, paused_since=paused_since)
-    case_facts_save(list(facts.values()))
-    if decided:
-        task_facts_save(_decided_task_facts(changes, decided))
-
-
-def _decided_task_facts(changes, decided: list[TaskDecided]) -> list[TaskFact]:
-    rows: dict = {}
-    breach: dict = {}
-    unknown = []
-    for decision in decided:
-        task, case = decision.task, decision.case
-        key = (case.pk, decision.task_id)
-        # A reviewer's decision brings the task row read under the lock; its
-        # due date is its breach timer's (copied while the clock runs), and a
-        # node without an SLA has no breach timer, so the common cases need
-        # no query. Paused clocks and decisions by silent consent read the rows.
-        node = version_definition(case.version).nodes.get(task.node_id) if task else None
-        if task is not None and (task.due_at is not None or (node is not None and node.sla is None)):
-            if task.kind in REVIEW_KINDS and task.department_id is not None:
-                rows[key] = {
-                    "pk": task.pk,
-                    "case_id": task.case_id,
-                    "engine_id": task.engine_id,
-                    "node_id": task.node_id,
-                    "department_id": task.department_id,
-                    "created_at": task.created_at,
-                    "escalated": task.escalated,
-                }
-                if task.due_at is not None:
-                    breach[task.pk] = (task.due_at, None)
-        else:
-            unknown.append(key)
-    if unknown:
-        which = Q()
-        for case_id, engine_id in unknown:
-            which |= Q(case_id=case_id, engine_id=engine_id)
-        found = {
-            (r["case_id"], r["engine_id"]): r
-            for r in Task.objects.filter(which, status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED])
-            .filter(kind__in=REVIEW_KINDS, department__isnull=False)
-            .values("pk", "case_id", "engine_id", "node_id", "department_id", "created_at", "escalated")
-        }
-        if found:
-            breach.update(
-                {
-                    task_id: (due, remaining)
-                    for task_id, due, remaining in Timer.objects.filter(
-                        task_id__in=[r["pk"] for r in found.values()], kind="sla_breach"
-                    ).values_list("task_id", "due_at", "remaining_seconds")
-                }
-            )
-        rows.update(found)
-    if not rows:
-        return []
-    escalated_now = set(changes.escalated)
-    facts = []
-    for decision in decided:
-        case = decision.case
-        key = (case.pk, decision.task_id)
-        row = rows.get(key)
-        if row is None:
-            continue
-        definition = version_definition(case.version)
-        calendar = calendar_get(definition.calendar)
-        fact = _task_fact(
-            calendar,
-            definition,
-            case.template_id,
-            _TaskRow(row["pk"], row["case_id"], row["node_id"], row["department_id"], row["created_at"]),
-            completed_at=changes.now,
-            outcome=decision.outcome,
-            silent_consent=decision.silent_consent,
-            escalated=row["escalated"] or key in escalated_now,
-            breach=breach.get(row["pk"]),
-        )
-        if fact is not None:
-            facts.append(fact)
-    return facts
-
-
-# -- catching up ---------------------------------------------------------------
-
-
-def facts_backfill(*, batch: int = 2000) -> tuple[int, int]:
-    """Compute the facts of submitted cases and decided review tasks that have
-    none (cases from before this app was installed). Additive and idempotent:
-    rows that exist are left alone. Each chunk takes the rollups back before
-    the facts it writes (in its transaction), and the closed months are
-    rolled up again at the end. Returns (case facts, task facts) written."""
-    case_count = task_count = 0
-    last = 0
-    while True:
-        with transaction.atomic():
-            chunk, facts, tasks = _backfill_chunk(last, batch)
-        if not chunk:
-            break
-        last = chunk[-1].pk
-        case_count += facts
-        task_count += tasks
-    rollup_advance()
-    return case_count, task_count
-
-
-def _backfill_chunk(last: int, batch: int) -> tuple[list[Case], int, int]:
-    chunk = list(
-        Case.objects.filter(pk__gt=last, submitted_at__isnull=False)
+def _submitted_cases():
+    return (
+        Case.objects.filter(submitted_at__isnull=False)
         .exclude(status=CaseStatus.DRAFT)
         .select_related("version")
-        .order_by("pk")
-        .only(
-            "pk",
-            "template_id",
-            "version",
-            "status",
-            "submitted_at",
-            "completed_at",
-            "paused_seconds",
-            "clock_paused_at",
-        )[:batch]
+        .only(*_CASE_COLUMNS)
     )
-    if not chunk:
-        return [], 0, 0
-    # Facts about the past are read live until rolled up again (facts_backfill).
-    since = min(c.submitted_at for c in chunk).astimezone(local_tz()).date()
-    ids = [c.pk for c in chunk]
-    have = set(CaseFact.objects.filter(case_id__in=ids).exclude(outcome="").values_list("case", flat=True))
-    open_have = set(CaseFact.objects.filter(case_id__in=ids, outcome="").values_list("case", flat=True))
-    todo = [c for c in chunk if c.pk not in have and not (c.pk in open_have and c.is_open)]
+
+
+def _facts_for(cases: list[Case], *, now: datetime) -> tuple[int, int]:
+    """Write the facts these cases lack: a case fact where there is none, or
+    where it is open and the case has ended, and a task fact for each decided
+    review task without one. Rows that exist are left alone. Rolled-up months
+    the new facts fall in are taken back first (in this transaction), so a
+    fact written late is read live until they are rolled up again. Returns
+    (case facts, task facts) written."""
+    if not cases:
+        return 0, 0
+    tz = local_tz()
+    ids = [c.pk for c in cases]
+    existing = dict(CaseFact.objects.filter(case_id__in=ids).values_list("case", "outcome"))
+    # A new fact counts the case from its submission, an ended one that was
+    # open from its end (its submission is counted already).
+    todo = [c for c in cases if c.pk not in existing or (existing[c.pk] == "" and not c.is_open)]
     paused = _pauses_at_end([c.pk for c in todo if not c.is_open])
-    facts = []
+    facts, lands = [], []
     for case in todo:
         definition = version_definition(case.version)
         calendar = calendar_get(definition.calendar)
         facts.append(case_fact(calendar, definition, case, paused_since=paused.get(case.pk)))
-    if facts:
-        rollup_retract(since=since)
+        lands.append(case.submitted_at if case.pk not in existing else case.completed_at)
+    tasks = _decided_task_facts({c.pk: c for c in cases})
+    lands += [fact.completed_at for fact in tasks]
+    lands = [at for at in lands if at is not None]
+    if lands:
+        _retract_for(min(lands).astimezone(tz).date(), now=now)
     case_facts_save(facts)
-    return chunk, len(facts), _backfill_tasks({c.pk: c for c in chunk}, since)
+    task_facts_save(tasks)
+    return len(facts), len(tasks)
+
+
+def _retract_for(day: date, *, now: datetime) -> None:
+    """Take the rollups back before facts of `day` are written, where the
+    rollups may reach that day. The months still open at `now` are never
+    rolled, so facts of today take no lock."""
+    if month_of(day) < first_open_month(now, local_tz()):
+        rollup_retract(since=day)
 
 
 def _pauses_at_end(case_ids: Iterable[int]) -> dict[int, datetime]:
     """For ended cases, a clock pause that was still running at the end
     (ending clears clock_paused_at without adding that pause)."""
+    case_ids = list(case_ids)
+    if not case_ids:
+        return {}
     running: dict[int, datetime | None] = {}
     for case_id, action, at in (
         AuditEvent.objects.filter(
-            case_id__in=list(case_ids), action__in=[Action.CLOCK_PAUSED, Action.CLOCK_RESUMED]
+            case_id__in=case_ids, action__in=[Action.CLOCK_PAUSED, Action.CLOCK_RESUMED]
         )
         .order_by("id")
         .values_list("case_id", "action", "at")
@@ -391,9 +301,11 @@ def _pauses_at_end(case_ids: Iterable[int]) -> dict[int, datetime]:
     return {case_id: at for case_id, at in running.items() if at is not None}
 
 
-def _backfill_tasks(cases: dict[int, Case], since: date) -> int:
-    done = set(TaskFact.objects.filter(case_id__in=list(cases)).values_list("task_id", flat=True))
-    rows = (
+def _decided_task_facts(cases: dict[int, Case]) -> list[TaskFact]:
+    """The facts of the decided review tasks of these cases that have none.
+    A task's SLA use is its breach timer's, as the reviewer saw it."""
+    done = TaskFact.objects.filter(case_id__in=list(cases)).values("task_id")
+    rows = list(
         Task.objects.filter(case_id__in=list(cases), status=TaskStatus.COMPLETED, kind__in=REVIEW_KINDS)
         .filter(department__isnull=False, completed_at__isnull=False)
         .exclude(pk__in=done)
@@ -409,7 +321,8 @@ def _backfill_tasks(cases: dict[int, Case], since: date) -> int:
             "escalated",
         )
     )
-    rows = list(rows)
+    if not rows:
+        return []
     breach = {
         task_id: (due, remaining)
         for task_id, due, remaining in Timer.objects.filter(
@@ -434,7 +347,86 @@ def _backfill_tasks(cases: dict[int, Case], since: date) -> int:
         )
         if fact is not None:
             facts.append(fact)
-    if facts:
-        rollup_retract(since=since)
-    task_facts_save(facts)
-    return len(facts)
+    return facts
+
+
+# -- the projection ------------------------------------------------------------
+
+# Audit events read per chain and transaction.
+PROJECT_BATCH = 2000
+# Events a dashboard request projects at most before it reads (the rest is
+# left to beat; the page says how far the facts reach).
+REQUEST_EVENTS = 5000
+
+
+def facts_project(
+    *, batch: int = PROJECT_BATCH, limit: int | None = None, wait: bool = True, now: datetime | None = None
+) -> int:
+    """Bring the facts up to the committed audit trail: per chain, the cases
+    named by the events past its mark get the facts they lack, and the mark
+    moves past those events, in one transaction per `batch` events. At most
+    `limit` events in all. A chain another projector holds is waited for, or
+    with wait=False skipped. Returns the events read."""
+    read = 0
+    for chain in AuditHead.objects.order_by("chain").values_list("chain", flat=True):
+        while limit is None or read < limit:
+            size = batch if limit is None else min(batch, limit - read)
+            count = _project_chain(chain, size, wait=wait, now=now or timezone.now())
+            read += count
+            if count < size:
+                break
+    return read
+
+
+def facts_catch_up(*, now: datetime | None = None) -> int:
+    """For a dashboard request: project what beat has not yet (at most
+    REQUEST_EVENTS events), never waiting for a chain another projector holds."""
+    return facts_project(limit=REQUEST_EVENTS, wait=False, now=now)
+
+
+def _project_chain(chain: int, size: int, *, wait: bool, now: datetime) -> int:
+    FactsMark.objects.get_or_create(chain=chain)
+    with transaction.atomic():
+        marks = FactsMark.objects.filter(chain=chain)
+        mark = marks.select_for_update(skip_locked=not wait).first()
+        if mark is None:
+            return 0  # another projector is on this chain
+        events = list(
+            AuditEvent.objects.filter(chain=chain, seq__gt=mark.seq)
+            .order_by("seq")
+            .values_list("seq", "case_id", "at")[:size]
+        )
+        if not events:
+            return 0
+        named = {case_id for _, case_id, _ in events if case_id is not None}
+        if named:
+            _facts_for(list(_submitted_cases().filter(pk__in=named)), now=now)
+        mark.seq, _, mark.event_at = events[-1]
+        mark.projected_at = now
+        mark.save(update_fields=["seq", "event_at", "projected_at"])
+    return len(events)
+
+
+# -- catching up ---------------------------------------------------------------
+
+
+def facts_backfill(*, batch: int = 2000, now: datetime | None = None) -> tuple[int, int]:
+    """Compute the facts of submitted cases and decided review tasks that have
+    none (cases from before this app was installed). Additive and idempotent:
+    rows that exist are left alone. Each chunk takes the rollups back before
+    the facts it writes (in its transaction), and the closed months are
+    rolled up again at the end. Returns (case facts, task facts) written."""
+    now = now or timezone.now()
+    case_count = task_count = 0
+    last = 0
+    while True:
+        with transaction.atomic():
+            chunk = list(_submitted_cases().filter(pk__gt=last).order_by("pk")[:batch])
+            if not chunk:
+                break
+            cases, tasks = _facts_for(chunk, now=now)
+        last = chunk[-1].pk
+        case_count += cases
+        task_count += tasks
+    rollup_advance(now=now)
+    return case_count, task_count

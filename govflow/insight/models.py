@@ -2,10 +2,11 @@
 
 Working-day durations depend on the calendar (holidays, make-up working days,
 office hours), so they cannot be computed cheaply in SQL on every request.
-They are computed once, in Python on the calendar, when a case is submitted
-or ends and when a review task is decided (`govflow.insight.facts`, a
-subscriber to the case events, running inside the case's own transaction), and stored
-here, one narrow row per case and per decided review task. The dashboard
+They are computed once, in Python on the calendar, after a case is submitted
+or ends and after a review task is decided: `govflow.insight.facts` projects
+them from the committed audit trail (FactsMark says how far), outside the
+decision's transaction, and stores them here, one narrow row per case and
+per decided review task. The dashboard
 aggregates these rows with indexes; what is open now (bottlenecks, overdue
 tasks) is read live from the task table.
 
@@ -90,6 +91,27 @@ class TaskFact(models.Model):
 
     def __str__(self) -> str:
         return f"task {self.task_id} ({self.node_id}): {self.outcome}"
+
+
+class FactsMark(models.Model):
+    """How far the facts reach in one audit chain: every case named by an
+    event of `chain` up to position `seq` has its facts
+    (govflow.insight.facts.facts_project). Appends to a chain commit in
+    position order (its head is locked until the commit), so nothing can
+    appear below the mark later. `event_at` is the time of the event at the
+    mark, `projected_at` when the mark last moved: the dashboard's freshness.
+    Its row lock serialises the projectors of a chain."""
+
+    chain = models.PositiveSmallIntegerField(unique=True)
+    seq = models.BigIntegerField(default=0)
+    event_at = models.DateTimeField(null=True, blank=True)
+    projected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("facts mark")
+
+    def __str__(self) -> str:
+        return f"facts of chain {self.chain} up to position {self.seq}"
 
 
 class RollupMark(models.Model):

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from govflow.accounts.models import Department
 from govflow.accounts.permissions import may_see_insight
+from govflow.audit.models import AuditHead
 from govflow.cases.models import LIVE_TASK_STATUSES, OPEN_CASE_STATUSES, Case, Task
 from govflow.errors import InvalidInput, NotFound
 from govflow.processes.models import ProcessTemplate
@@ -38,7 +39,7 @@ from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
 from .facts import REVIEW_KINDS, office_day_seconds
-from .models import CaseFact, TaskFact
+from .models import CaseFact, FactsMark, TaskFact
 from .rollup import rolled_until, snapshot
 from .summaries import CaseSummary, Period, TaskSummary, case_summaries, task_summaries, week_counts
 
@@ -313,6 +314,34 @@ class Dashboard:
     service_names: dict[str, str] = field(default_factory=dict)
     # Legal effects due but waiting for next year's calendar (most urgent first).
     held: list[HeldTimer] = field(default_factory=list)
+    # How far the past figures reach (the facts are projected after commit).
+    freshness: Freshness | None = None
+
+
+@dataclass
+class Freshness:
+    """How far the facts reach: `waiting` audit events are committed but not
+    yet counted; `reach` is the time of the last event counted in the chain
+    that lags most (None when nothing waits)."""
+
+    waiting: int
+    reach: datetime | None
+
+    @property
+    def current(self) -> bool:
+        return self.waiting == 0
+
+
+def facts_freshness() -> Freshness:
+    """Two small reads: each audit chain's head against its facts mark."""
+    marks = {chain: (seq, at) for chain, seq, at in FactsMark.objects.values_list("chain", "seq", "event_at")}
+    waiting, reach = 0, None
+    for chain, head in AuditHead.objects.values_list("chain", "last_seq"):
+        seq, at = marks.get(chain, (0, None))
+        if head > seq:
+            waiting += head - seq
+            reach = at if reach is None or (at is not None and at < reach) else reach
+    return Freshness(waiting=waiting, reach=reach if waiting else None)
 
 
 def dashboard_get(*, filters: Filters, now: datetime | None = None, language: str = "zh") -> Dashboard:
@@ -358,6 +387,7 @@ def _dashboard(filters: Filters, now: datetime, language: str) -> Dashboard:
         loads=loads,
         service_names={t.code: t.title(lang) for t in templates.values()},
         held=held_timers(filters, templates, lang, now),
+        freshness=facts_freshness(),
     )
 
 

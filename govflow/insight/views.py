@@ -19,6 +19,7 @@ from govflow.processes.models import ProcessTemplate
 from govflow.web.views.common import lang
 
 from . import charts, exports
+from .facts import facts_catch_up
 from .rollup import rollup_catch_up
 from .selectors import (
     Dashboard,
@@ -149,6 +150,7 @@ def dashboard(request):
         errors = _filter_errors(exc)
         filters = filters_default(today=today)
     now = timezone.now()
+    facts_catch_up(now=now)
     rollup_catch_up(now=now)
     board = dashboard_get(filters=filters, now=now, language=lang())
     return render(
@@ -179,6 +181,7 @@ def export(request, table: str):
             "\n".join(_filter_errors(exc)) + "\n", status=400, content_type="text/plain; charset=utf-8"
         )
     now = timezone.now()
+    facts_catch_up(now=now)
     rollup_catch_up(now=now)
     board = dashboard_get(filters=filters, now=now, language=lang())
     headers, rows = exports.table(board, table)

@@ -95,12 +95,12 @@ class TestOneRequest:
         assert response.status_code == 200, response.content[:300]
         # token and user; the key's transaction, lock and record; the decision
         # (lock the case, read the task and the case's signing history for
-        # 审批人去重, in one round trip; the dashboard's fact, the task, its
-        # timer, the case, the new tasks and timers, the outbox rows, the audit
-        # append); the key's record
+        # 审批人去重, in one round trip; the task, its timer, the case, the new
+        # tasks and timers, the outbox rows, the audit append; the dashboard's
+        # fact is projected after commit); the key's record
         assert _statements(queries) == [
             *("SELECT", "SAVEPOINT", "SELECT", "SELECT"),
             *("SAVEPOINT", "SELECT", "SELECT", "SELECT"),
-            *("INSERT", "UPDATE", "UPDATE", "UPDATE", "INSERT", "INSERT", "INSERT", "None", "RELEASE"),
+            *("UPDATE", "UPDATE", "UPDATE", "INSERT", "INSERT", "INSERT", "None", "RELEASE"),
             *("INSERT", "RELEASE"),
         ]

@@ -70,6 +70,19 @@ class Driver:
 
     def __init__(self, applicant, market, fire):
         self.applicant, self.market, self.fire = applicant, market, fire
+        # After each step the facts are projected, as beat does within
+        # seconds in production (False: they wait until `project`).
+        self.projecting = True
+
+    def project(self) -> int:
+        from govflow.insight.facts import facts_project
+
+        return facts_project()
+
+    def _step(self, result):
+        if self.projecting:
+            self.project()
+        return result
 
     def submit(self, at: datetime, name: str = "北京测试科技有限公司"):
         from govflow.cases.services import case_create, case_submit
@@ -77,7 +90,7 @@ class Driver:
         case = case_create(
             applicant=self.applicant, template_code="insight_probe", data={"company_name": name}, now=at
         )
-        return case_submit(case_id=case.pk, actor=self.applicant, now=at)
+        return self._step(case_submit(case_id=case.pk, actor=self.applicant, now=at))
 
     def decide(self, case, node: str, outcome: str, at: datetime, opinion: str = ""):
         from govflow.cases.models import Task
@@ -86,19 +99,23 @@ class Driver:
         actor = self.market if node == "review_a" else self.fire
         if outcome != "approve" and not opinion:
             opinion = "请补正材料" if outcome == "return" else "不符合条件"
-        return claim_and_complete(task_id=task.pk, actor=actor, outcome=outcome, opinion=opinion, now=at)
+        return self._step(
+            claim_and_complete(task_id=task.pk, actor=actor, outcome=outcome, opinion=opinion, now=at)
+        )
 
     def correct(self, case, at: datetime):
         from govflow.cases.services import case_answer_correction
 
-        return case_answer_correction(
-            case_id=case.pk, actor=self.applicant, data={"company_name": "北京测试科技有限公司"}, now=at
+        return self._step(
+            case_answer_correction(
+                case_id=case.pk, actor=self.applicant, data={"company_name": "北京测试科技有限公司"}, now=at
+            )
         )
 
     def sweep(self, at: datetime) -> int:
         from govflow.cases.automation import timers_fire_due
 
-        return timers_fire_due(now=at)
+        return self._step(timers_fire_due(now=at))
 
 
 @pytest.fixture

@@ -185,6 +185,7 @@ def test_a_case_withdrawn_while_with_the_applicant_stops_at_its_pause(driver):
     case = driver.submit(beijing(2026, 3, 9, 10))
     driver.decide(case, "review_a", "return", beijing(2026, 3, 10, 10))
     case_withdraw(case_id=case.pk, actor=driver.applicant, now=beijing(2026, 3, 11, 10))
+    driver.project()
     fact = CaseFact.objects.get(case_id=case.pk)
     assert (fact.outcome, fact.working_seconds) == ("withdrawn", 8 * HOUR)
     # Recomputed from the rows afterwards, the same figure.

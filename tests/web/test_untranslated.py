@@ -402,6 +402,7 @@ COMMANDS_IN_ENGLISH = {
     "catalog/management/commands/load_catalog.py",
     "certificates/management/commands/certificate_keys.py",
     "insight/management/commands/insight_backfill.py",
+    "insight/management/commands/insight_project.py",
     "insight/management/commands/insight_rollup.py",
     "insight/management/commands/seed_history.py",
     "outbox/management/commands/outbox_relay.py",
