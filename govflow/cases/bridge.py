@@ -31,7 +31,7 @@ from govflow.timers.services import calendar_get
 
 from . import events as domain
 from . import limits, task_status
-from .bulk import cases_save, timers_insert
+from .bulk import cases_save_changed, timers_insert
 from .models import ENDED_CASE_STATUSES, Case, CaseStatus, Task
 from .rows import update_pairs
 from .task_status import Decision, cancel_rows, decide_rows
@@ -131,7 +131,7 @@ class Changes:
                 update_pairs(Timer, self.cancelled_timers, status=Timer.CANCELLED, timer=True)
             if self.fired_timers:
                 Timer.objects.filter(pk__in=self.fired_timers).update(status=Timer.FIRED, fired_at=now)
-            cases_save(self.cases, CASE_FIELDS)
+            cases_save_changed(self.cases, CASE_FIELDS)
             tasks_inserted = insert_returning(self.new_tasks)
             timers_insert(self.new_timers)
             if self.pause or self.resume:

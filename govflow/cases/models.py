@@ -76,6 +76,12 @@ class Case(FSMModelMixin, models.Model):
     def __str__(self) -> str:
         return self.reference
 
+    def save(self, *args, **kwargs) -> None:
+        # Written through the ORM: the lock's copy of the form data
+        # (cases.bulk.cases_save_changed) no longer says what the row holds.
+        self.__dict__.pop("_data_as_read", None)
+        super().save(*args, **kwargs)
+
     @transition(field=status, source=CaseStatus.DRAFT, target=CaseStatus.SUBMITTED)
     def submit(self) -> None:
         """Received; acceptance (受理) follows at once, or by an `acceptance` node."""

@@ -13,6 +13,7 @@ Nothing here checks permissions or opens transactions; the services do.
 
 from __future__ import annotations
 
+import json
 from functools import cache, lru_cache
 
 from django.db import connection
@@ -22,6 +23,7 @@ from govflow import rawsql
 from govflow.accounts.models import Membership
 from govflow.processes.models import ProcessTemplate, ProcessVersion
 from govflow.rawsql import pipelined
+from govflow.security.crypto import ENC
 from govflow.timers.models import Timer
 
 from . import hooks
@@ -88,12 +90,30 @@ def _task_sql(vendor: str, probes: tuple[str, ...] = ()) -> tuple[list[str], str
 def _case_of(names: list[str], row) -> Case:
     *values, source_sha256 = row
     case = _from_row(Case, names, values)
+    case._data_as_read = _data_as_read(values[_data_column(tuple(names))])
     # Only what the definition cache needs; the source is loaded on a miss.
     version = ProcessVersion.from_db(
         connection.alias, ["id", "source_sha256"], [case.version_id, source_sha256]
     )
     case.version = version
     return case
+
+
+@cache
+def _data_column(names: tuple[str, ...]) -> int:
+    return names.index("data")
+
+
+def _data_as_read(raw) -> dict | None:
+    """A copy of the form data as the lock read it, so that a write can
+    leave the column alone when nothing changed it (bulk.cases_save_changed):
+    most decisions change the engine's state and the task, not the form.
+    None (the data is always written) where the column holds sealed values:
+    the copy would have to be opened again to compare."""
+    if type(raw) is not str or f'"{ENC}"' in raw:
+        return None
+    value = json.loads(raw)
+    return value if type(value) is dict else None
 
 
 @cache

@@ -296,3 +296,80 @@ def test_a_decision_whose_new_tasks_have_sla_timers_costs_two_round_trips_too(
         breach = Timer.objects.get(task=new, kind="sla_breach")
         assert (breach.case_id, breach.due_at) == (case.pk, new.due_at)
     assert not Timer.objects.filter(case=case, kind__startswith="sla_", task__isnull=True).exists()
+
+
+def _case_updates(action) -> list[str]:
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        action()
+    return [sql for sql in statements if sql.startswith('UPDATE "cases_case"')]
+
+
+def test_a_decision_that_leaves_the_form_alone_does_not_rewrite_it(intake, base_data, now):
+    """The engine's state changes with every decision, the form data with
+    few: an unchanged JSONB document is not sealed, encoded and written again
+    (cases.bulk.cases_save_changed)."""
+    reviewer = _reviewer(base_data)
+    before = _committed("SELECT data FROM cases_case WHERE id = %s", [intake.case_id])[0]
+    updates = _case_updates(
+        lambda: task_complete(task_id=intake.pk, actor=reviewer, outcome="approve", opinion="同意", now=now)
+    )
+    assert len(updates) == 1
+    assert '"data"' not in updates[0]
+    assert '"state"' in updates[0]
+    assert _committed("SELECT data FROM cases_case WHERE id = %s", [intake.case_id])[0] == before
+
+    # A reviewer's own data goes to the step's results in the state, not
+    # into the applicant's form: the form is not rewritten either.
+    review = live_task(intake.case, "review_fire")
+    updates = _case_updates(
+        lambda: task_complete(
+            task_id=review.pk,
+            actor=base_data["fire_reviewer"],
+            outcome="approve",
+            opinion="同意",
+            data={"opinion": "消防设计符合要求"},
+            now=now,
+        )
+    )
+    assert '"data"' not in updates[0]
+    data, state = _committed("SELECT data, state FROM cases_case WHERE id = %s", [intake.case_id])
+    assert data == before
+    assert state["results"]["review_fire"] == {"opinion": "消防设计符合要求"}
+
+
+def test_changed_form_data_is_written(intake, now):
+    from govflow.cases.bulk import cases_save_changed
+    from govflow.cases.rows import lock_case
+
+    with transaction.atomic():
+        case = lock_case(intake.case_id)
+        case.data = {**case.data, "project_name": "改名"}
+        updates = _case_updates(lambda: cases_save_changed([case], ("data", "updated_at")))
+        assert '"data"' in updates[0]
+    assert (
+        _committed("SELECT data FROM cases_case WHERE id = %s", [intake.case_id])[0]["project_name"] == "改名"
+    )
+
+
+def test_a_case_changed_back_after_a_write_is_written_again(intake, base_data, now):
+    """The lock's copy of the data is dropped once the data is written: a
+    second change set in the same transaction that restores the old value
+    must write it, not compare it with the copy."""
+    from govflow.cases.bulk import cases_save_changed
+    from govflow.cases.rows import lock_case
+
+    with transaction.atomic():
+        case = lock_case(intake.case_id)
+        original = dict(case.data)
+        case.data = {**original, "project_name": "改名"}
+        assert len(_case_updates(lambda: cases_save_changed([case], ("data", "updated_at")))) == 1
+        case.data = original
+        updates = _case_updates(lambda: cases_save_changed([case], ("data", "updated_at")))
+        assert '"data"' in updates[0]
+    assert _committed("SELECT data FROM cases_case WHERE id = %s", [intake.case_id])[0] == original
