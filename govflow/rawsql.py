@@ -325,6 +325,7 @@ def _insert_sql(
     vendor: str,
     update_on: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
     computed: tuple[tuple[str, str], ...] = (),
+    update_where: str = "",
 ) -> tuple[str, tuple]:
     quote = connection.ops.quote_name
     fields = tuple(f for f in model._meta.concrete_fields if with_pk or not f.primary_key)
@@ -338,6 +339,8 @@ def _insert_sql(
         targets = ", ".join(quote(column[name]) for name in unique)
         sets = ", ".join(f"{quote(column[name])} = EXCLUDED.{quote(column[name])}" for name in update)
         tail = f" ON CONFLICT ({targets}) DO UPDATE SET {sets}"
+        if update_where:
+            tail += f" WHERE {update_where}"
     sql = (
         f"{verb} INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES {', '.join([placeholders] * rows)}{tail}"
@@ -350,13 +353,16 @@ def insert_rows(
     *,
     ignore_conflicts: bool = False,
     update_on: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+    update_where: str = "",
     computed: Mapping[str, tuple[str, Callable[[Model], list]]] | None = None,
 ) -> None:
     """INSERT the objects of one model in one statement. Keys the caller set
     are written; keys the database generates are not read back, so use this
     only for rows whose key the caller sets or never needs. `update_on`
     (unique field names, field names to update) makes it an upsert, as
-    bulk_create(update_conflicts=True) does. `computed` gives a field an SQL
+    bulk_create(update_conflicts=True) does; `update_where`, an SQL condition
+    on the existing row (the table's name qualifies its columns), limits the
+    update to the rows it holds for. `computed` gives a field an SQL
     expression in place of its value, {field name: (expression with %s
     placeholders, object -> their values)}: a key the database finds, such
     as that of a row inserted just before whose key has not come back."""
@@ -374,7 +380,14 @@ def insert_rows(
         for start in range(0, len(objs), BATCH):
             batch = objs[start : start + BATCH]
             sql, fields = _insert_sql(
-                model, len(batch), with_pk, ignore_conflicts, connection.vendor, update_on, shapes
+                model,
+                len(batch),
+                with_pk,
+                ignore_conflicts,
+                connection.vendor,
+                update_on,
+                shapes,
+                update_where,
             )
             if not computed:
                 cur.execute(sql, values(batch, model, fields, add=True))

@@ -211,7 +211,14 @@ def case_facts_save(facts: list[CaseFact]) -> None:
     if facts:
         # bulk_create(update_conflicts=True) built its SQL anew each time
         # (about 1 ms); the same upsert with the statement built once.
-        insert_rows(facts, update_on=(("case",), tuple(CASE_FACT_FIELDS)))
+        # An ended case's fact is final: two projectors may see one case at
+        # once (its events can lie in two chains), and the one that read it
+        # while still open must not overwrite the other's ended fact.
+        insert_rows(
+            facts,
+            update_on=(("case",), tuple(CASE_FACT_FIELDS)),
+            update_where=f"{CaseFact._meta.db_table}.outcome = ''",
+        )
 
 
 def task_facts_save(facts: list[TaskFact]) -> None:

@@ -203,3 +203,23 @@ def test_a_fact_projected_into_a_rolled_month_is_counted(driver, probe):
         filters=Filters(start=date(2026, 3, 1), end=date(2026, 3, 31)), now=beijing(2026, 4, 10, 9)
     )
     assert (board.totals.submitted, board.totals.approved) == (1, 1)
+
+
+def test_an_ended_fact_is_never_overwritten_by_an_open_one(driver):
+    """Two projectors can see one case at once (a sweep's transaction puts
+    several cases' events in one chain): the one that read the case while
+    it was open writes last, and the ended fact stays."""
+    from govflow.insight.facts import case_facts_save
+
+    driver.projecting = False
+    case = driver.submit(beijing(2026, 3, 9, 10))
+    facts_project()
+    open_fact = CaseFact.objects.get(case_id=case.pk)
+    driver.decide(case, "review_b", "approve", beijing(2026, 3, 9, 15))
+    driver.decide(case, "review_a", "approve", beijing(2026, 3, 10, 11))
+    facts_project()
+    ended = _facts()["cases"][case.pk]
+    assert ended[0] == "approved"
+
+    case_facts_save([open_fact])  # the slower projector's stale row
+    assert _facts()["cases"][case.pk] == ended
