@@ -10,6 +10,8 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from govflow.audit.models import AuditHead
 from govflow.insight.facts import facts_catch_up, facts_project
@@ -20,10 +22,16 @@ from tests.insight.conftest import beijing
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
-def _facts() -> dict:
+def _facts(case_ids: list[int] | None = None) -> dict:
+    case_facts, task_facts = CaseFact.objects.all(), TaskFact.objects.all()
+    if case_ids is not None:
+        case_facts, task_facts = (
+            case_facts.filter(case_id__in=case_ids),
+            task_facts.filter(case_id__in=case_ids),
+        )
     cases = {
         f.case_id: (f.outcome, f.working_seconds, f.limit_seconds, f.within_limit, f.completed_at)
-        for f in CaseFact.objects.all()
+        for f in case_facts
     }
     tasks = {
         f.task_id: (
@@ -34,31 +42,52 @@ def _facts() -> dict:
             f.silent_consent,
             f.escalated,
         )
-        for f in TaskFact.objects.all()
+        for f in task_facts
     }
     return {"cases": cases, "tasks": tasks}
 
 
-def _scenario(driver) -> None:
+def _steps(driver) -> list:
     """The three hand-computed cases of test_statistics.py, plus one
-    withdrawn while with the applicant."""
+    withdrawn while with the applicant, as steps (each a service call);
+    the cases made are collected in `cases`."""
     from govflow.cases.services import case_withdraw
 
-    with_holiday = driver.submit(beijing(2026, 2, 13, 10))
-    driver.decide(with_holiday, "review_b", "approve", beijing(2026, 2, 14, 16))
-    driver.decide(with_holiday, "review_a", "approve", beijing(2026, 2, 24, 12))
-    late = driver.submit(beijing(2026, 3, 3, 10))
-    driver.sweep(beijing(2026, 3, 4, 17, 1))
-    driver.sweep(beijing(2026, 3, 5, 17, 1))
-    driver.decide(late, "review_a", "approve", beijing(2026, 3, 6, 11))
-    corrected = driver.submit(beijing(2026, 3, 9, 10))
-    driver.decide(corrected, "review_b", "approve", beijing(2026, 3, 9, 15))
-    driver.decide(corrected, "review_a", "return", beijing(2026, 3, 10, 10))
-    driver.correct(corrected, beijing(2026, 3, 12, 10))
-    driver.decide(corrected, "review_a", "reject", beijing(2026, 3, 12, 16))
-    withdrawn = driver.submit(beijing(2026, 3, 9, 10))
-    driver.decide(withdrawn, "review_a", "return", beijing(2026, 3, 10, 10))
-    case_withdraw(case_id=withdrawn.pk, actor=driver.applicant, now=beijing(2026, 3, 11, 10))
+    cases: dict = {}
+
+    def submit(name, at):
+        return lambda: cases.__setitem__(name, driver.submit(at))
+
+    def decide(name, node, outcome, at):
+        return lambda: driver.decide(cases[name], node, outcome, at)
+
+    return cases, [
+        submit("with_holiday", beijing(2026, 2, 13, 10)),
+        decide("with_holiday", "review_b", "approve", beijing(2026, 2, 14, 16)),
+        decide("with_holiday", "review_a", "approve", beijing(2026, 2, 24, 12)),
+        submit("late", beijing(2026, 3, 3, 10)),
+        lambda: driver.sweep(beijing(2026, 3, 4, 17, 1)),
+        lambda: driver.sweep(beijing(2026, 3, 5, 17, 1)),
+        decide("late", "review_a", "approve", beijing(2026, 3, 6, 11)),
+        submit("corrected", beijing(2026, 3, 9, 10)),
+        decide("corrected", "review_b", "approve", beijing(2026, 3, 9, 15)),
+        decide("corrected", "review_a", "return", beijing(2026, 3, 10, 10)),
+        lambda: driver.correct(cases["corrected"], beijing(2026, 3, 12, 10)),
+        decide("corrected", "review_a", "reject", beijing(2026, 3, 12, 16)),
+        submit("withdrawn", beijing(2026, 3, 9, 10)),
+        decide("withdrawn", "review_a", "return", beijing(2026, 3, 10, 10)),
+        lambda: case_withdraw(
+            case_id=cases["withdrawn"].pk, actor=driver.applicant, now=beijing(2026, 3, 11, 10)
+        ),
+    ]
+
+
+STEPS = 15
+
+
+def _scenario(driver) -> None:
+    for run in _steps(driver)[1]:
+        run()
 
 
 def test_a_decision_writes_no_fact_and_the_projection_writes_it_once(driver):
@@ -223,3 +252,34 @@ def test_an_ended_fact_is_never_overwritten_by_an_open_one(driver):
 
     case_facts_save([open_fact])  # the slower projector's stale row
     assert _facts()["cases"][case.pk] == ended
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    after=st.lists(st.booleans(), min_size=STEPS, max_size=STEPS),
+    batch=st.integers(min_value=1, max_value=40),
+)
+def test_the_facts_do_not_depend_on_when_or_how_much_the_projector_reads(driver, after, batch):
+    """Projections after any subset of the steps, in batches of any size,
+    end with the facts computed once from the final rows."""
+    from govflow.insight.facts import _facts_for, _submitted_cases
+    from govflow.insight.rollup import rollup_retract
+
+    driver.projecting = False
+    cases, steps = _steps(driver)
+    assert len(steps) == STEPS
+    for run, project in zip(steps, after, strict=True):
+        run()
+        if project:
+            facts_project(batch=batch)
+    facts_project(batch=batch)
+    ids = [case.pk for case in cases.values()]
+    projected = _facts(ids)
+    assert len(projected["cases"]) == 4
+    assert len(projected["tasks"]) == 8
+
+    CaseFact.objects.filter(case_id__in=ids).delete()
+    TaskFact.objects.filter(case_id__in=ids).delete()
+    rollup_retract(since=None)
+    _facts_for(list(_submitted_cases().filter(pk__in=ids)), now=beijing(2026, 3, 20, 9))
+    assert _facts(ids) == projected
