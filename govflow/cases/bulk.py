@@ -10,6 +10,7 @@ are refreshed, and values are prepared by each field.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -51,13 +52,25 @@ def cases_save_changed(cases: Sequence[Case], fields: Sequence[str]) -> None:
     without_data = tuple(name for name in everything if name != "data")
     for case in cases:
         read = case.__dict__.get("_data_as_read")
-        same = read is not None and "data" in everything and case.data == read
+        same = read is not None and "data" in everything and _same_json(case.data, read)
         groups.setdefault(without_data if same else everything, []).append(case)
     for names, group in groups.items():
         cases_save(group, names)
         if "data" in names:
             for case in group:
                 case.__dict__.pop("_data_as_read", None)
+
+
+def _same_json(value, read: dict) -> bool:
+    """Whether `value` would be stored as the document read: equal, and
+    equal as JSON text too (in Python True == 1 == 1.0, in JSON not). A
+    value JSON cannot encode as it is (a date) is not the same."""
+    if value != read:
+        return False
+    try:
+        return json.dumps(value, sort_keys=True) == json.dumps(read, sort_keys=True)
+    except (TypeError, ValueError):
+        return False
 
 
 @lru_cache(maxsize=64)

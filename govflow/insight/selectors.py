@@ -335,13 +335,15 @@ class Freshness:
 def facts_freshness() -> Freshness:
     """Two small reads: each audit chain's head against its facts mark."""
     marks = {chain: (seq, at) for chain, seq, at in FactsMark.objects.values_list("chain", "seq", "event_at")}
-    waiting, reach = 0, None
+    waiting, reaches = 0, []
     for chain, head in AuditHead.objects.values_list("chain", "last_seq"):
         seq, at = marks.get(chain, (0, None))
         if head > seq:
             waiting += head - seq
-            reach = at if reach is None or (at is not None and at < reach) else reach
-    return Freshness(waiting=waiting, reach=reach if waiting else None)
+            reaches.append(at)
+    # A lagging chain counted nothing yet: how far the facts reach is unknown.
+    reach = min(reaches) if reaches and None not in reaches else None
+    return Freshness(waiting=waiting, reach=reach)
 
 
 def dashboard_get(*, filters: Filters, now: datetime | None = None, language: str = "zh") -> Dashboard:

@@ -373,3 +373,20 @@ def test_a_case_changed_back_after_a_write_is_written_again(intake, base_data, n
         updates = _case_updates(lambda: cases_save_changed([case], ("data", "updated_at")))
         assert '"data"' in updates[0]
     assert _committed("SELECT data FROM cases_case WHERE id = %s", [intake.case_id])[0] == original
+
+
+def test_a_value_equal_in_python_but_not_in_json_is_written(intake):
+    """True == 1 in Python; stored as JSON they differ, so the column is written."""
+    from govflow.cases.bulk import cases_save_changed
+    from govflow.cases.rows import lock_case
+
+    with transaction.atomic():
+        case = lock_case(intake.case_id)
+        case.data = {**case.data, "flag": 1}
+        cases_save_changed([case], ("data", "updated_at"))
+    with transaction.atomic():
+        case = lock_case(intake.case_id)
+        case.data = {**case.data, "flag": True}
+        updates = _case_updates(lambda: cases_save_changed([case], ("data", "updated_at")))
+        assert '"data"' in updates[0]
+    assert _committed("SELECT data FROM cases_case WHERE id = %s", [intake.case_id])[0]["flag"] is True

@@ -178,7 +178,7 @@ def test_the_mark_never_passes_the_chain_head(driver):
     facts_project(batch=2)
     heads = dict(AuditHead.objects.values_list("chain", "last_seq"))
     marks = dict(FactsMark.objects.values_list("chain", "seq"))
-    assert marks == {chain: seq for chain, seq in heads.items()}
+    assert marks == heads
     assert CaseFact.objects.count() == 3
 
 
@@ -283,3 +283,14 @@ def test_the_facts_do_not_depend_on_when_or_how_much_the_projector_reads(driver,
     rollup_retract(since=None)
     _facts_for(list(_submitted_cases().filter(pk__in=ids)), now=beijing(2026, 3, 20, 9))
     assert _facts(ids) == projected
+
+
+def test_freshness_does_not_claim_a_reach_for_a_chain_never_counted(driver):
+    driver.projecting = False
+    driver.submit(beijing(2026, 3, 9, 10))
+    facts_project()
+    assert facts_freshness().current
+    FactsMark.objects.update(seq=0, event_at=None)  # as if no chain had been counted
+    fresh = facts_freshness()
+    assert fresh.waiting > 0
+    assert fresh.reach is None
