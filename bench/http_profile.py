@@ -172,7 +172,7 @@ def main() -> None:
         import pstats
 
         stats = pstats.Stats(profiler)
-        stats.sort_stats("cumulative").print_stats(args.lines)
+        stats.sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(args.lines)
         stats.sort_stats("cumulative").print_callers("compiler.py:.*[(]as_sql[)]")
     elif args.profile == "pyinstrument":
         print(profiler.output_text(unicode=False, color=False, show_all=False))

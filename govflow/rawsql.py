@@ -232,6 +232,45 @@ def kept(slot: int = 0):
     return _Open(wrapped(cur))
 
 
+@lru_cache(maxsize=256)
+def columns(model: type[Model], alias: str, without: tuple[str, ...] = ()) -> tuple[list[str], str]:
+    """A model's concrete fields for a fixed SELECT: their attribute names
+    and the columns' SQL (`alias."column", ...`), leaving out the fields
+    named in `without` (they load on first use, as with defer())."""
+    quote = connection.ops.quote_name
+    fields = [field for field in model._meta.concrete_fields if field.name not in without]
+    names = [field.attname for field in fields]
+    sql = ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
+    return names, sql
+
+
+@lru_cache(maxsize=256)
+def converters(model: type[Model], vendor: str) -> dict[str, tuple | None]:
+    """What the ORM's compiler applies to raw column values (JSON decoding,
+    SQLite's datetimes and booleans), per field's attribute name; None where
+    nothing is."""
+    result = {}
+    for field in model._meta.concrete_fields:
+        backend = connection.ops.get_db_converters(field.get_col(model._meta.db_table))
+        own = [field.from_db_value] if hasattr(field, "from_db_value") else []
+        result[field.attname] = tuple(backend + own) or None
+    return result
+
+
+def from_row(model: type[Model], names: list[str], values) -> Model:
+    """A model instance from the column values of a fixed SELECT (`columns`),
+    converted as the ORM converts them; fields not read are deferred."""
+    convert_by_name = converters(model, connection.vendor)
+    converted = []
+    for name, value in zip(names, values, strict=True):
+        functions = convert_by_name[name]
+        if functions:
+            for convert in functions:
+                value = convert(value, None, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, names, converted)
+
+
 def _fast_timestamps(cur) -> None:
     """Read timestamptz columns with psycopg's own loader (C, with
     psycopg-binary) rather than Django's Python subclass of it, which parsed

@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
+from .callers import token_with_user
+
 
 class TokenAuthentication(authentication.TokenAuthentication):
     """DRF's token authentication, also under the `Bearer` keyword that
@@ -35,8 +37,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
         return self.authenticate_credentials(key)
 
     def authenticate_credentials(self, key):
-        model = self.get_model()
-        token = model.objects.select_related("user").filter(key=key).first()
+        token = token_with_user(key)
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("The token is not valid."), code="authentication_failed")
         return (token.user, token)

@@ -35,6 +35,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.response import Response
 
+from govflow import rawsql
+
+from .callers import idempotency_record
 from .errors import ApiError
 from .models import IdempotencyRecord
 
@@ -101,7 +104,7 @@ def _lock(*, user, key: str) -> None:
 def _earlier_use(*, user, key: str, endpoint: str, print_: str, now) -> IdempotencyRecord | None:
     """The stored record of this key's earlier use, if any. Caller holds a
     transaction and the key's lock."""
-    record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+    record = idempotency_record(user_id=user.pk, key=key)
     if record is None:
         return None
     if record.created_at < now - KEY_TTL:
@@ -142,7 +145,7 @@ def run_once(request, *, endpoint: str, action: Callable[[], Response]) -> Respo
         response = action()
         if not 200 <= response.status_code < 300:
             return response
-        IdempotencyRecord.objects.create(
+        record = IdempotencyRecord(
             user=request.user,
             key=key,
             endpoint=endpoint,
@@ -152,6 +155,7 @@ def run_once(request, *, endpoint: str, action: Callable[[], Response]) -> Respo
             response=response.data,
             location=response.headers.get("Location", ""),
         )
+        rawsql.insert_rows([record])  # the statement built once (the ORM's create() compiles it each time)
     return response
 
 

@@ -17,7 +17,6 @@ import json
 from functools import cache, lru_cache
 
 from django.db import connection
-from django.db.models import Model
 
 from govflow import rawsql
 from govflow.accounts.models import Membership
@@ -30,40 +29,10 @@ from . import hooks
 from .models import NOT_A_DECISION, SIGNING_KINDS, Case, Task, TaskStatus
 
 
-def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
-    quote = connection.ops.quote_name
-    names = [field.attname for field in model._meta.concrete_fields]
-    sql = ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
-    return names, sql
-
-
-@cache
-def _converters(model: type[Model], vendor: str) -> tuple:
-    """What the ORM's compiler applies to raw column values (JSON decoding,
-    SQLite's datetimes and booleans), per column; None where nothing is."""
-    result = []
-    for field in model._meta.concrete_fields:
-        backend = connection.ops.get_db_converters(field.get_col(model._meta.db_table))
-        own = [field.from_db_value] if hasattr(field, "from_db_value") else []
-        result.append(tuple(backend + own) or None)
-    return tuple(result)
-
-
-def _from_row(model: type[Model], names: list[str], values) -> Model:
-    expression = None
-    converted = []
-    for value, converters in zip(values, _converters(model, connection.vendor), strict=True):
-        if converters:
-            for convert in converters:
-                value = convert(value, expression, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, names, converted)
-
-
 @cache
 def _lock_case_sql(vendor: str) -> tuple[list[str], str]:
     quote = connection.ops.quote_name
-    names, columns = _columns(Case, "c")
+    names, columns = rawsql.columns(Case, "c")
     lock = " FOR UPDATE OF c" if vendor == "postgresql" else ""
     sql = (
         f"SELECT {columns}, v.{quote('source_sha256')} FROM {quote(Case._meta.db_table)} c "
@@ -76,7 +45,7 @@ def _lock_case_sql(vendor: str) -> tuple[list[str], str]:
 @cache
 def _task_sql(vendor: str, probes: tuple[str, ...] = ()) -> tuple[list[str], str]:
     quote = connection.ops.quote_name
-    names, columns = _columns(Task, "t")
+    names, columns = rawsql.columns(Task, "t")
     membership = quote(Membership._meta.db_table)
     probed = "".join(f", ({probe})" for probe in probes)
     sql = (
@@ -89,7 +58,7 @@ def _task_sql(vendor: str, probes: tuple[str, ...] = ()) -> tuple[list[str], str
 
 def _case_of(names: list[str], row) -> Case:
     *values, source_sha256 = row
-    case = _from_row(Case, names, values)
+    case = rawsql.from_row(Case, names, values)
     case._data_as_read = _data_as_read(values[_data_column(tuple(names))])
     # Only what the definition cache needs; the source is loaded on a miss.
     version = ProcessVersion.from_db(
@@ -188,7 +157,7 @@ def lock_case_of_task(task_id: int, user_id: int) -> tuple[Case | None, Task | N
     case.signed_rows = signed
     *values, is_head = task_row
     found = values[len(task_names) :]
-    task = _from_row(Task, task_names, values[: len(task_names)])
+    task = rawsql.from_row(Task, task_names, values[: len(task_names)])
     task.probed = {probe: bool(value) for probe, value in zip(probes, found, strict=True)}
     if task.case_id != case.pk:  # the task moved between the statements: it cannot, but never mix them up
         return None, None, None

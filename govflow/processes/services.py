@@ -87,8 +87,9 @@ def version_definitions(version_ids, fingerprints: Mapping[int, str] | None = No
         keys = dict(ProcessVersion.objects.filter(pk__in=ids).values_list("pk", "source_sha256"))
     found = {pk: _cache.get((pk, sha)) for pk, sha in keys.items()}
     missing = [pk for pk, definition in found.items() if definition is None]
-    for version in ProcessVersion.objects.filter(pk__in=missing):
-        found[version.pk] = version_definition(version)
+    if missing:  # (an empty queryset costs no query, but its compilation as much as any)
+        for version in ProcessVersion.objects.filter(pk__in=missing):
+            found[version.pk] = version_definition(version)
     return found
 
 

@@ -20,6 +20,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from govflow import rawsql
 from govflow.audit.models import AuditEvent
 from govflow.audit.verification import audit_verify
 from govflow.cases import rows
@@ -364,7 +365,7 @@ def _plain_field(monkeypatch):
 
     monkeypatch.setattr(SecretDataField, "pre_save", JSONField.pre_save)
     monkeypatch.setattr(SecretDataField, "from_db_value", JSONField.from_db_value)
-    rows._converters.cache_clear()
+    rawsql.converters.cache_clear()
 
 
 def _decision_statements(case, reviewer) -> int:
@@ -408,7 +409,7 @@ def test_encryption_adds_no_statement_to_a_reviewers_decision(
         )
         assert ID_NUMBER in raw_data(plain_case.pk)
         plain = _decision_statements(plain_case, market_reviewer)
-    rows._converters.cache_clear()
+    rawsql.converters.cache_clear()
     assert sealed == plain
 
 
