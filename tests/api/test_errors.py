@@ -45,6 +45,29 @@ def test_bearer_keyword_works_too(applicant):
     assert client.get("/api/v1/me/").json()["username"] == "applicant"
 
 
+def test_a_token_is_refused_on_the_next_request_once_its_user_is_deactivated_or_it_is_revoked(applicant):
+    from rest_framework.authtoken.models import Token
+
+    from .conftest import token_for
+
+    client = api_client()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(applicant)}")
+    assert client.get("/api/v1/me/").status_code == 200
+
+    applicant.is_active = False
+    applicant.save(update_fields=["is_active"])
+    assert_error(client.get("/api/v1/me/"), 401, "authentication_failed")
+
+    applicant.is_active = True
+    applicant.save(update_fields=["is_active"])
+    me = client.get("/api/v1/me/")
+    assert me.status_code == 200
+    assert me.json()["username"] == applicant.username
+
+    Token.objects.filter(user=applicant).delete()
+    assert_error(client.get("/api/v1/me/"), 401, "authentication_failed")
+
+
 def test_session_authentication_needs_csrf_on_unsafe_methods(applicant):
     from rest_framework.test import APIClient
 
