@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -192,7 +192,7 @@ def tasks_for_reviewer(
         )
     candidates.sort(key=key)
     chosen = [row[0] for row in candidates[offset:wanted]]
-    found = {task.pk: task for task in staff_tasks().filter(pk__in=chosen[:per_page])}
+    found = _staff_tasks(chosen[:per_page], user.pk)
     rows = [found[pk] for pk in chosen[:per_page] if pk in found]
     return TaskPage(task_rows(rows, user, language_key(language), now), page, len(chosen) > per_page)
 
@@ -261,7 +261,7 @@ def task_row(*, user, task_id: int, language: str = "zh", now: datetime | None =
     """One inbox row: the answer to every claim over the API, and the web
     inbox's refresh after a claim or release."""
     now = now or timezone.now()
-    task = _staff_task(task_id, user.pk)
+    task = _staff_tasks([task_id], user.pk).get(task_id)
     if task is None:
         raise NotFound("task not found")
     return task_rows([task], user, language_key(language), now)[0]
@@ -279,16 +279,19 @@ def _row_models() -> tuple:
     )
 
 
-@cache
-def _staff_task_sql(vendor: str) -> tuple[tuple[list[str], ...], str]:
-    """One task of the user's departments with what its inbox row shows:
-    staff_tasks() for one key, written once (the ORM compiled this six-table
-    join on every claim; prepared on the server, it is planned once per
-    connection too)."""
+@lru_cache(maxsize=64)
+def _staff_tasks_sql(vendor: str, count: int) -> tuple[tuple[list[str], ...], str]:
+    """Tasks of the user's departments by key, with what their inbox rows
+    show: staff_tasks() written once (the ORM compiled this six-table join
+    on every inbox read and every claim's answer; prepared on the server, it
+    is planned once per connection too). On PostgreSQL the keys are one
+    array parameter, so one statement serves every page; elsewhere there is
+    a statement per number of keys."""
     quote = connection.ops.quote_name
     parts = [rawsql.columns(model, alias, without) for model, alias, without in _row_models()]
     table = {alias: quote(model._meta.db_table) for model, alias, _without in _row_models()}
     kinds = ", ".join(f"'{kind.value}'" for kind in STAFF_TASK_KINDS)
+    keys = "= ANY(%s::bigint[])" if vendor == "postgresql" else f"IN ({', '.join(['%s'] * count)})"
     sql = (
         f"SELECT v.{quote('source_sha256')}, {', '.join(columns for _names, columns in parts)} "
         f"FROM {table['t']} t JOIN {table['c']} c ON c.{quote('id')} = t.{quote('case_id')} "
@@ -296,20 +299,29 @@ def _staff_task_sql(vendor: str) -> tuple[tuple[list[str], ...], str]:
         f"JOIN {table['p']} p ON p.{quote('id')} = c.{quote('template_id')} "
         f"JOIN {table['d']} d ON d.{quote('id')} = t.{quote('department_id')} "
         f"LEFT JOIN {table['u']} u ON u.{quote('id')} = t.{quote('assignee_id')} "
-        f"WHERE t.{quote('id')} = %s AND t.{quote('kind')} IN ({kinds}) AND t.{quote('department_id')} IN "
+        f"WHERE t.{quote('id')} {keys} AND t.{quote('kind')} IN ({kinds}) AND t.{quote('department_id')} IN "
         f"(SELECT {quote('department_id')} FROM {quote(Membership._meta.db_table)} "
         f"WHERE {quote('user_id')} = %s)"
     )
     return tuple(names for names, _columns in parts), sql
 
 
-def _staff_task(task_id: int, user_id: int) -> Task | None:
-    names, sql = _staff_task_sql(connection.vendor)
+def _staff_tasks(task_ids: list[int], user_id: int) -> dict[int, Task]:
+    """The tasks of these keys that belong to the user's departments, by key."""
+    if not task_ids:
+        return {}
+    postgres = connection.vendor == "postgresql"
+    names, sql = _staff_tasks_sql(connection.vendor, 1 if postgres else len(task_ids))
     with rawsql.kept(1) as cur:
-        cur.execute(sql, [task_id, user_id])
-        row = cur.fetchone()
-    if row is None:
-        return None
+        cur.execute(sql, [list(task_ids), user_id] if postgres else [*task_ids, user_id])
+        found = {}
+        for row in cur.fetchall():
+            task = _task_of(names, row)
+            found[task.pk] = task
+    return found
+
+
+def _task_of(names: tuple[list[str], ...], row) -> Task:
     found, start = [], 1
     for (model, _alias, _without), columns in zip(_row_models(), names, strict=True):
         values = row[start : start + len(columns)]
