@@ -97,7 +97,7 @@ def _lock(*, user, key: str) -> None:
     if connection.vendor != "postgresql":
         return  # SQLite: IMMEDIATE transactions hold the write lock from their start
     digest = zlib.crc32(f"{user.pk}:{key}".encode()) - 2**31  # int4 range
-    with connection.cursor() as cursor:
+    with rawsql.kept() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, digest])
 
 
@@ -120,8 +120,18 @@ def _earlier_use(*, user, key: str, endpoint: str, print_: str, now) -> Idempote
     return record
 
 
-def run_once(request, *, endpoint: str, action: Callable[[], Response]) -> Response:
-    """Run `action` (which raises on every error) at most once per key."""
+def run_once(request, *, endpoint: str, action: Callable[[], Response], pipelined: bool = False) -> Response:
+    """Run `action` (which raises on every error) at most once per key.
+
+    `pipelined`: the action is one of the hot path's write services, built
+    to run in a psycopg pipeline (govflow.rawsql.pipelined_atomic: a claim,
+    a decision). The key's transaction is then that pipeline, and the
+    service's transaction a savepoint inside it, so the request costs three
+    round trips (the key's lock and record; the service's lock and reads;
+    its writes, the key's record and the COMMIT) where each statement would
+    otherwise wait for its answer. Actions that save through the ORM must
+    not ask for it: in a pipeline a save() does not know yet how many rows
+    its UPDATE matched."""
     key = request.headers.get(HEADER)
     if key is None:
         return action()
@@ -134,7 +144,7 @@ def run_once(request, *, endpoint: str, action: Callable[[], Response]) -> Respo
         )
     print_ = fingerprint(request)
     now = timezone.now()
-    with transaction.atomic():
+    with rawsql.pipelined_atomic() if pipelined else transaction.atomic():
         _lock(user=request.user, key=key)
         stored = _earlier_use(user=request.user, key=key, endpoint=endpoint, print_=print_, now=now)
         if stored is not None:

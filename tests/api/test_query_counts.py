@@ -104,3 +104,73 @@ class TestOneRequest:
             *("UPDATE", "UPDATE", "UPDATE", "INSERT", "INSERT", "INSERT", "None", "RELEASE"),
             *("INSERT", "RELEASE"),
         ]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_and_a_decision_over_the_api_wait_for_postgresql_five_and_four_times(
+    applicant, market_reviewer
+):
+    """Committed for real (no test transaction): the key's transaction is the
+    service's pipeline (govflow.api.idempotency.run_once, `pipelined`), so a
+    statement waits for its answer only where the request needs one: the
+    token's user; the key's lock and record, with BEGIN; the case's lock and
+    the task's reads; and the writes with the key's record and the COMMIT
+    (a claim reads the task's inbox row for its answer on the way). Each
+    statement waiting for its own answer, they were eleven each."""
+    from govflow import rawsql
+    from govflow.api.models import IdempotencyRecord
+    from govflow.audit.models import AuditEvent
+
+    case = submitted(applicant, "business_setup", company_name="北京往返科技有限公司")
+    task = live_task(case, "registration")
+    client = api_client(market_reviewer)
+    client.get("/api/v1/tasks/?status=open")  # the first request of a process loads its caches
+    for code in Department.objects.values_list("code", flat=True):
+        bridge.department_id(code)
+    events = AuditEvent.objects.filter(case=case, action__in=["TASK_CLAIMED", "TASK_COMPLETED"])
+    before = events.count()
+
+    with rawsql.round_trips() as claiming:
+        claimed = client.post(f"/api/v1/tasks/{task.pk}/claim/", HTTP_IDEMPOTENCY_KEY="claim-1")
+    with rawsql.round_trips() as deciding:
+        decided = client.post(
+            f"/api/v1/tasks/{task.pk}/decide/",
+            {"outcome": "approve", "opinion": "同意"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="decide-1",
+        )
+
+    assert claimed.status_code == 200, claimed.content[:300]
+    assert claimed.json()["status"] == "claimed"
+    assert decided.status_code == 200, decided.content[:300]
+    assert decided.json()["status"] == "completed"
+    # (An answer already there when psycopg looked is not counted: at most.)
+    assert 1 <= claiming.count <= 5
+    assert 1 <= deciding.count <= 4
+    # Both committed, each with its key's record and its audit event.
+    assert set(IdempotencyRecord.objects.values_list("key", flat=True)) == {"claim-1", "decide-1"}
+    assert events.count() == before + 2
+    # A replay answers from the record and acts no more.
+    again = client.post(
+        f"/api/v1/tasks/{task.pk}/decide/",
+        {"outcome": "approve", "opinion": "同意"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="decide-1",
+    )
+    assert again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true"
+    assert events.count() == before + 2
+    # A refusal inside the pipeline rolls it all back, the key's record too,
+    # and leaves the connection as it found it.
+    refused = client.post(
+        f"/api/v1/tasks/{task.pk}/decide/",
+        {"outcome": "approve", "opinion": "同意"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="decide-2",
+    )
+    assert refused.status_code == 409, refused.content[:300]
+    assert not IdempotencyRecord.objects.filter(key="decide-2").exists()
+    assert events.count() == before + 2
+    assert connection.get_autocommit()
+    assert not rawsql.in_pipeline(connection.connection)

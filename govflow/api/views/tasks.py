@@ -78,7 +78,7 @@ class TaskClaim(TaskViewMixin, ApiView):
             task_claim(task_id=pk, actor=request.user)
             return self.task_response(pk)
 
-        return run_once(request, endpoint="task-claim", action=claim)
+        return run_once(request, endpoint="task-claim", action=claim, pipelined=True)
 
 
 class TaskRelease(TaskViewMixin, ApiView):
@@ -155,4 +155,4 @@ class TaskDecide(TaskViewMixin, ApiView):
             )
             return Response(s.TaskDecisionSerializer(task, context=self.context()).data)
 
-        return run_once(request, endpoint="task-decide", action=decide)
+        return run_once(request, endpoint="task-decide", action=decide, pipelined=True)
