@@ -26,7 +26,7 @@ from functools import lru_cache
 from operator import attrgetter
 
 import psycopg
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models import JSONField, Model
 from psycopg import pq, waiting
 from psycopg.pq import Format
@@ -216,20 +216,31 @@ def kept(slot: int = 0):
     reads (inserts and updates, fire and forget inside a pipeline), other
     slots for reads whose rows are fetched before the slot is used again.
     Use as `with kept() as cur:`; the cursor stays open. Django's wrapper is
-    made anew each time, so query logging and counting behave as usual."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-
-    connection.ensure_connection()
-    raw = connection.connection
+    the one `connection.cursor()` would make (logging and counting when
+    queries are logged, `wrapped`), kept with the cursor, one of each kind:
+    a wrapper holds nothing but the cursor and the connection. A decision
+    asks for a kept cursor about ten times, so this looks up Django's
+    connection once (each attribute of `django.db.connection` is a lookup
+    in a thread-local registry)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        return db.cursor()
+    db.ensure_connection()
+    raw = db.connection
     cursors = _kept.get(raw)
     if cursors is None:
         cursors = _kept[raw] = {}
-    cur = cursors.get(slot)
-    if cur is None or cur.closed:
-        cur = cursors[slot] = psycopg.Cursor(raw)
-        _fast_timestamps(cur)
-    return _Open(wrapped(cur))
+    db.validate_thread_sharing()
+    logged = db.queries_logged
+    opened = cursors.get((slot, logged))
+    if opened is None or opened.cursor.cursor.closed:
+        cur = cursors.get(slot)
+        if cur is None or cur.closed:
+            cur = cursors[slot] = psycopg.Cursor(raw)
+            _fast_timestamps(cur)
+        wrapper = db.make_debug_cursor(cur) if logged else db.make_cursor(cur)
+        opened = cursors[(slot, logged)] = _Open(wrapper)
+    return opened
 
 
 @lru_cache(maxsize=256)
@@ -480,7 +491,7 @@ def insert_returning(objs: Sequence[Model]):
             # lends its key now, as the ORM's save() would.
             obj._prepare_related_fields_for_save(operation_name="insert_returning")
         sql, fields = _insert_sql(model, len(batch), False, False, connection.vendor)
-        cur = cursor()
+        cur = _lent()
         cur.execute(sql + returning, values(batch, model, fields, add=True))
         pending.append((batch, cur))
 
@@ -488,10 +499,46 @@ def insert_returning(objs: Sequence[Model]):
         while pending:
             batch, cur = pending.pop(0)
             _assign(batch, cur.fetchall())
-            cur.close()
+            _given_back(cur)
         return [obj.pk for obj in objs]
 
     return done
+
+
+def _lent():
+    """A server-binding cursor of the connection's own, lent until its rows
+    are read (`_given_back`): statements whose results are read later, each
+    on a cursor of its own (two or three per decision), without making a
+    psycopg cursor each time. Elsewhere than on PostgreSQL, a new cursor."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        return db.cursor()
+    db.ensure_connection()
+    raw = db.connection
+    cursors = _kept.get(raw)
+    if cursors is None:
+        cursors = _kept[raw] = {}
+    free = cursors.setdefault("lent", [])
+    while free:
+        cur = free.pop()
+        if not cur.closed:
+            return wrapped(cur)
+    return wrapped(psycopg.Cursor(raw))
+
+
+def _given_back(wrapper) -> None:
+    """A lent cursor whose rows were read, back for the next statement (a
+    cursor lent and never given back, by a transaction that failed, is
+    simply dropped)."""
+    raw = wrapper.cursor
+    if not isinstance(raw, psycopg.Cursor) or raw.closed:
+        wrapper.close()
+        return
+    cursors = _kept.get(raw.connection)
+    if cursors is None:
+        raw.close()
+        return
+    cursors.setdefault("lent", []).append(raw)
 
 
 def copy_rows(objs: Sequence[Model]) -> None:
