@@ -58,7 +58,7 @@ def red_pixels(png: Path, box: tuple[float, float, float, float] | None = None) 
     image = Image.open(png).convert("RGB")
     if box is not None:
         image = image.crop(tuple(round(v) for v in box))
-    return sum(1 for r, g, b in image.getdata() if r > 150 and g < 110 and b < 110)
+    return sum(1 for r, g, b in image.get_flattened_data() if r > 150 and g < 110 and b < 110)
 
 
 def test_the_seal_never_covers_the_verification_footnote(business_case, review_case, tmp_path):
