@@ -111,6 +111,23 @@ def cache_delete(key: str, *, use: str, alias: str = "default") -> bool:
     return cache_call(use, False, lambda: bool(caches[alias].delete(key)), alias=alias)
 
 
+def cache_count_hit(key: str, timeout: int, *, alias: str = "default") -> int:
+    """Add one to the counter `key` and return the new count. The first hit
+    makes the counter, expiring after `timeout` seconds. Atomic on every
+    backend: on Redis one round trip (SET NX EX and INCR in one MULTI),
+    elsewhere `add` then `incr`. Connection errors are the caller's (use it
+    inside `cache_call`)."""
+    cache = caches[alias]
+    if isinstance(cache, RedisCache):
+        return cache.count_hit(key, timeout)
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
 def breaker_reset() -> None:
     """Close every breaker (tests; a changed CACHES setting)."""
     with _lock:
@@ -145,3 +162,13 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = _PooledClient
+
+    def count_hit(self, key: str, timeout: int, version: int | None = None) -> int:
+        """See `cache_count_hit`. Django's `add` and `incr` would take three
+        round trips (its `incr` asks whether the key exists first)."""
+        key = self.make_and_validate_key(key, version=version)
+        client = self._cache.get_client(key, write=True)
+        with client.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=max(1, int(timeout)), nx=True)
+            pipe.incr(key)
+            return pipe.execute()[1]

@@ -155,9 +155,7 @@ def pipelined_atomic() -> Iterator[None]:
 def _control(raw):
     """A plain psycopg cursor of the connection for BEGIN and COMMIT (never
     prepared; not a statement Django logs, as its own commit is not)."""
-    cursors = _kept.get(raw)
-    if cursors is None:
-        cursors = _kept[raw] = {}
+    cursors = _cursors_of(raw)
     cur = cursors.get("control")
     if cur is None or cur.closed:
         cur = cursors["control"] = psycopg.Cursor(raw)
@@ -195,6 +193,14 @@ def when_answered(func) -> None:
 _kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def _cursors_of(raw) -> dict:
+    """The cursors kept for one psycopg connection (made on first use)."""
+    cursors = _kept.get(raw)
+    if cursors is None:
+        cursors = _kept[raw] = {}
+    return cursors
+
+
 class _Open:
     """`with` support for a kept cursor: leaving the block does not close it."""
 
@@ -227,9 +233,7 @@ def kept(slot: int = 0):
         return db.cursor()
     db.ensure_connection()
     raw = db.connection
-    cursors = _kept.get(raw)
-    if cursors is None:
-        cursors = _kept[raw] = {}
+    cursors = _cursors_of(raw)
     db.validate_thread_sharing()
     logged = db.queries_logged
     opened = cursors.get((slot, logged))
@@ -515,9 +519,7 @@ def _lent():
         return db.cursor()
     db.ensure_connection()
     raw = db.connection
-    cursors = _kept.get(raw)
-    if cursors is None:
-        cursors = _kept[raw] = {}
+    cursors = _cursors_of(raw)
     free = cursors.setdefault("lent", [])
     while free:
         cur = free.pop()

@@ -28,17 +28,17 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import caches
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from prometheus_client import Counter
 
-from govflow.cache import cache_call
+from govflow.cache import cache_call, cache_count_hit
 from govflow.security.client import client_ip
 
 log = logging.getLogger(__name__)
 
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
+# COUNT/[N]UNIT; the unit may be spelled out as DRF's rates are ("600/minute").
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(?:(s)(?:ec(?:ond)?s?)?|(m)(?:in(?:ute)?s?)?|(h)(?:ours?)?|(d)(?:ays?)?)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 RATE_LIMIT_UNCHECKED = Counter(
@@ -67,7 +67,8 @@ def parse_rate(text: str) -> Rate:
     match = _RATE.match(text or "")
     if not match:
         raise ValueError(f"not a rate: {text!r} (write it as COUNT/UNIT, e.g. 30/m or 5/10m)")
-    return Rate(int(match[1]), int(match[2] or 1) * _UNITS[match[3]])
+    unit = next(letter for letter in match.groups()[2:] if letter)
+    return Rate(int(match[1]), int(match[2] or 1) * _UNITS[unit])
 
 
 def rate_for(scope: str, default: str | None = None) -> Rate | None:
@@ -86,24 +87,24 @@ def client_key(request, key: str | Callable = "user") -> str:
     return f"ip{client_ip(request) or '-'}"
 
 
-def rate_hit(scope: str, ident: str, rate: Rate, *, now: float | None = None) -> RateDecision:
-    """Count one hit of `ident` in `scope`; allowed while within the rate."""
+def rate_hit(
+    scope: str, ident: str, rate: Rate, *, now: float | None = None, use: str | None = None
+) -> RateDecision:
+    """Count one hit of `ident` in `scope`; allowed while within the rate.
+    `use` names the count in govflow.cache's fallback metric and log
+    (default `ratelimit.<scope>`)."""
     now = time.time() if now is None else now
     window = int(now // rate.seconds)
     retry_after = max(1, int((window + 1) * rate.seconds - now))
     alias = getattr(settings, "GOVFLOW_RATE_LIMIT_CACHE", "default")
     name = f"ratelimit:{scope}:{ident}:{rate.seconds}:{window}"
 
-    def count_hit() -> int:
-        cache = caches[alias]
-        cache.add(name, 0, timeout=rate.seconds + 5)
-        try:
-            return cache.incr(name)
-        except ValueError:  # expired between add and incr
-            cache.add(name, 1, timeout=rate.seconds + 5)
-            return 1
-
-    count = cache_call(f"ratelimit.{scope}", None, count_hit, alias=alias)
+    count = cache_call(
+        use or f"ratelimit.{scope}",
+        None,
+        lambda: cache_count_hit(name, rate.seconds + 5, alias=alias),
+        alias=alias,
+    )
     if count is None:  # the cache is down: let the request through
         rate_limit_unchecked(scope)
         return RateDecision(True, 0, rate.count, 0)

@@ -1,9 +1,13 @@
 """One error shape everywhere, whatever failed: the service layer, DRF's
 parsing, authentication, throttling, routing, or an unexpected exception."""
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.urls import path
 from rest_framework.decorators import api_view
+from rest_framework.test import APIClient
 
 from govflow.api.errors import ERROR_CODES
 
@@ -162,12 +166,35 @@ def test_throttling_is_a_429_with_retry_after(settings, applicant):
     }
     client = api_client(applicant)
 
-    statuses = [client.get("/api/v1/me/").status_code for _ in range(4)]
-    limited = client.get("/api/v1/me/")
+    # fixed windows: the clock stopped 15 s into a minute
+    with time_machine.travel(datetime(2026, 12, 31, 15, 59, 15, tzinfo=UTC), tick=False):
+        statuses = [client.get("/api/v1/me/").status_code for _ in range(4)]
+        limited = client.get("/api/v1/me/")
+    with time_machine.travel(datetime(2026, 12, 31, 16, 0, 0, tzinfo=UTC), tick=False):
+        next_minute = client.get("/api/v1/me/")
 
     assert statuses == [200, 200, 200, 429]
     assert_error(limited, 429, "throttled")
-    assert int(limited["Retry-After"]) > 0
+    assert limited["Retry-After"] == "45"
+    assert next_minute.status_code == 200
+
+
+def test_throttles_count_users_and_anonymous_addresses_apart(settings, applicant, market_reviewer):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"user": "2/minute", "anon": "1/minute"},
+    }
+    with time_machine.travel(datetime(2026, 12, 31, 15, 59, 15, tzinfo=UTC), tick=False):
+        mine = [api_client(applicant).get("/api/v1/me/").status_code for _ in range(3)]
+        theirs = api_client(market_reviewer).get("/api/v1/me/").status_code
+        anonymous = [
+            APIClient(REMOTE_ADDR=address).get("/api/v1/services/").status_code
+            for address in ("192.0.2.1", "192.0.2.1", "192.0.2.2")
+        ]
+
+    assert mine == [200, 200, 429]
+    assert theirs == 200
+    assert anonymous == [200, 429, 200]
 
 
 @api_view(["GET"])

@@ -141,7 +141,7 @@ def test_api_and_web_submissions_survive_redis_as_cache_and_broker_and_each_effe
         assert during[0] >= 3
         assert during[1] == 1
         # ...the throttles count in Redis again once it is back
-        assert redis.Redis.from_url(own_redis.url).keys("govflow:*throttle_user_*")
+        assert redis.Redis.from_url(own_redis.url).keys("govflow:*ratelimit:api_user:*")
 
         # ...and the sweeper re-sends what the broker lost until everything is delivered
         def delivered() -> bool:

@@ -29,8 +29,15 @@ def test_rates_parse():
     assert parse_rate("30/m") == Rate(30, 60)
     assert parse_rate("5/10m") == Rate(5, 600)
     assert parse_rate(" 1000 / d ") == Rate(1000, 86400)
-    with pytest.raises(ValueError, match="COUNT/UNIT"):
-        parse_rate("thirty per minute")
+    # the API's rates as DRF writes them
+    assert parse_rate("600/minute") == Rate(600, 60)
+    assert parse_rate("60/min") == Rate(60, 60)
+    assert parse_rate("2/hour") == Rate(2, 3600)
+    assert parse_rate("3/sec") == Rate(3, 1)
+    assert parse_rate("1000/day") == Rate(1000, 86400)
+    for wrong in ("thirty per minute", "5/month", "5/mx", "5/"):
+        with pytest.raises(ValueError, match="COUNT/UNIT"):
+            parse_rate(wrong)
 
 
 def test_a_new_window_starts_a_new_count(limits_on):
@@ -80,6 +87,40 @@ def test_parallel_hits_cannot_overrun_the_limit_on_redis(limits_on):
         assert backend.get_client(write=True) is backend.get_client(write=True)
     finally:
         caches["ratelimit"].clear()
+
+
+@pytest.mark.redis
+def test_a_hit_on_redis_is_one_round_trip_and_its_counter_expires(limits_on, monkeypatch):
+    import redis
+
+    limits_on.CACHES = {
+        **limits_on.CACHES,
+        "ratelimit": {"BACKEND": "govflow.cache.RedisCache", "LOCATION": limits_on.TEST_REDIS_URL},
+    }
+    limits_on.GOVFLOW_RATE_LIMIT_CACHE = "ratelimit"
+    cache = caches["ratelimit"]
+    cache.clear()
+    sent = []
+    real_send = redis.connection.AbstractConnection.send_packed_command
+
+    def send(self, command, check_health=True):
+        sent.append(command)
+        return real_send(self, command, check_health)
+
+    try:
+        cache.get("warm")  # the pool's first connection
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
+        decisions = [rate_hit("trips", "k", Rate(2, 60), now=1_000_000.0) for _ in range(3)]
+        monkeypatch.undo()
+
+        assert [(d.allowed, d.count) for d in decisions] == [(True, 1), (True, 2), (False, 3)]
+        assert len(sent) == 3
+        client = cache._cache.get_client(write=True)
+        (key,) = client.keys("*ratelimit:trips:k:*")
+        assert 60 < client.ttl(key) <= 65
+        assert cache.get(key.decode().split(":", 2)[2]) == 3
+    finally:
+        cache.clear()
 
 
 @pytest.mark.django_db
