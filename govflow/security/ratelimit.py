@@ -38,7 +38,10 @@ from govflow.security.client import client_ip
 log = logging.getLogger(__name__)
 
 # COUNT/[N]UNIT; the unit may be spelled out as DRF's rates are ("600/minute").
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(?:(s)(?:ec(?:ond)?s?)?|(m)(?:in(?:ute)?s?)?|(h)(?:ours?)?|(d)(?:ays?)?)\s*$")
+_RATE = re.compile(
+    r"^\s*(\d+)\s*/\s*(\d*)\s*"
+    r"(?:(s)(?:ec(?:ond)?s?)?|(m)(?:in(?:ute)?s?)?|(h)(?:ours?)?|(d)(?:ays?)?)\s*$"
+)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 RATE_LIMIT_UNCHECKED = Counter(
