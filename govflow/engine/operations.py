@@ -384,13 +384,19 @@ def begin_trail(machine: Machine, task_id: str, task: dict) -> dict[str, Any]:
             "alone": sum(1 for t in state["tokens"].values() if t["frame"] == frame_id) == 1,
             "certificates": len(state["certificates"]),
         }
+    tasks = state["tasks"]
+    siblings = {t: tasks[t] for t in token.get("tasks", ()) if t != task_id}
+    # one copy of the four (a decision takes a trail, whether or not it is kept)
+    task_before, token_before, siblings, results = _copy(
+        (task, token, siblings, state["results"].get(task["node"]))
+    )
     return {
         "call": call,
-        "task": _copy(task),
+        "task": task_before,
         "token": task["token"],
-        "token_before": _copy(token),
-        "siblings": {t: _copy(state["tasks"][t]) for t in token.get("tasks", ()) if t != task_id},
-        "results": _copy(state["results"].get(task["node"])),
+        "token_before": token_before,
+        "siblings": siblings,
+        "results": results,
         "frames": sorted(state["frames"]),
         "at": machine.now,
         "tokens": [],
@@ -443,17 +449,27 @@ def _ended_alone(state: dict[str, Any], trail: dict[str, Any], call: dict[str, A
 def prune_undo(state: dict[str, Any]) -> None:
     """Forget the decisions that can no longer be taken back."""
     undo = state.get("undo")
-    for old in [key for key, record in (undo or {}).items() if not _intact(state, record)]:
+    if not undo:
+        return
+    for old in [key for key, record in undo.items() if not _intact(state, record)]:
         del undo[old]
 
 
 def _intact(state: dict[str, Any], record: dict[str, Any]) -> bool:
-    tokens = state["tokens"]
-    return (
-        all(t in state["tasks"] for t in record["open"])
-        and all(t in tokens and tokens[t]["node"] == n for t, n in record["alive"].items())
-        and all(s in state["scopes"] for s in record["open_scopes"])
-    )
+    """Whether everything the decision set going is still where it left it
+    (plain loops: this runs for every kept record at every decision)."""
+    tasks, tokens, scopes = state["tasks"], state["tokens"], state["scopes"]
+    for task_id in record["open"]:
+        if task_id not in tasks:
+            return False
+    for token_id, node_id in record["alive"].items():
+        token = tokens.get(token_id)
+        if token is None or token["node"] != node_id:
+            return False
+    for scope in record["open_scopes"]:
+        if scope not in scopes:
+            return False
+    return True
 
 
 def _home_frames(record: dict[str, Any]) -> set[str]:

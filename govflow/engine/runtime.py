@@ -494,14 +494,20 @@ class _Machine:
             self.effects.append(ClockPaused(self.clock_node) if held else ClockResumed(self.clock_node))
 
     def all_branches_held(self) -> bool:
+        tokens = self.state["tokens"].values()
+        for token in tokens:
+            if token.get("excluded"):
+                break
+        else:
+            return False  # only case-wide pauses: the pause counter says it all
         nodes, live = self.nodes, []
-        for token in self.state["tokens"].values():
+        for token in tokens:
             node = nodes[token["node"]]
             if node.type in ("call", "bundle"):
                 continue  # its sub-processes' tokens stand for it
             live.append((token, node))
         if not any(token.get("excluded") for token, _ in live):
-            return False  # only case-wide pauses: the pause counter says it all
+            return False  # the excluded branch is a call's: its own tokens say
         return all(
             token.get("excluded")
             or ((token.get("tasks") or token.get("holding")) and KINDS[node.type].holds_clock(node))
