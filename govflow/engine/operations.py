@@ -466,10 +466,7 @@ def _intact(state: dict[str, Any], record: dict[str, Any]) -> bool:
         token = tokens.get(token_id)
         if token is None or token["node"] != node_id:
             return False
-    for scope in record["open_scopes"]:
-        if scope not in scopes:
-            return False
-    return True
+    return all(scope in scopes for scope in record["open_scopes"])
 
 
 def _home_frames(record: dict[str, Any]) -> set[str]:
