@@ -114,7 +114,7 @@ def cache_delete(key: str, *, use: str, alias: str = "default") -> bool:
 def cache_count_hit(key: str, timeout: int, *, alias: str = "default") -> int:
     """Add one to the counter `key` and return the new count. The first hit
     makes the counter, expiring after `timeout` seconds. Atomic on every
-    backend: on Redis one round trip (SET NX EX and INCR in one MULTI),
+    backend: on Redis one round trip (INCR, and EXPIRE on the first, in a script),
     elsewhere `add` then `incr`. Connection errors are the caller's (use it
     inside `cache_call`)."""
     cache = caches[alias]
@@ -156,19 +156,30 @@ class _PooledClient(RedisCacheClient):
         return client
 
 
+# A hit counter that expires `timeout` seconds after its first hit; atomic,
+# as every script is (EVALSHA: one command, one round trip).
+_COUNT_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
 class RedisCache(DjangoRedisCache):
     """django.core.cache.backends.redis.RedisCache with its clients reused."""
 
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = _PooledClient
+        self._count_scripts: dict[int, Any] = {}
 
     def count_hit(self, key: str, timeout: int, version: int | None = None) -> int:
-        """See `cache_count_hit`. Django's `add` and `incr` would take three
-        round trips (its `incr` asks whether the key exists first)."""
+        """See `cache_count_hit`: one script on the server (Django's `add`
+        and `incr` would take three round trips, its `incr` asking whether
+        the key exists first)."""
         key = self.make_and_validate_key(key, version=version)
         client = self._cache.get_client(key, write=True)
-        with client.pipeline(transaction=True) as pipe:
-            pipe.set(key, 0, ex=max(1, int(timeout)), nx=True)
-            pipe.incr(key)
-            return pipe.execute()[1]
+        script = self._count_scripts.get(id(client))
+        if script is None:
+            script = self._count_scripts[id(client)] = client.register_script(_COUNT_HIT)
+        return script(keys=[key], args=[max(1, int(timeout))])

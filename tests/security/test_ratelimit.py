@@ -108,7 +108,7 @@ def test_a_hit_on_redis_is_one_round_trip_and_its_counter_expires(limits_on, mon
         return real_send(self, command, check_health)
 
     try:
-        cache.get("warm")  # the pool's first connection
+        rate_hit("warm", "k", Rate(2, 60))  # the pool's first connection, the script loaded
         monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
         decisions = [rate_hit("trips", "k", Rate(2, 60), now=1_000_000.0) for _ in range(3)]
         monkeypatch.undo()
