@@ -127,16 +127,16 @@ def _split(body: dict[str, Any]) -> tuple[str, str]:
     return before[:-1] + ',"id":', "," + after[1:]
 
 
-def audit_write(events: list[PendingAudit]) -> None:
-    """Append events to the chain of this transaction. The caller must be
-    inside a transaction.
+def audit_write(events: list[PendingAudit]) -> int | None:
+    """Append events to the chain of this transaction (returned; None when
+    there are none). The caller must be inside a transaction.
 
     On PostgreSQL one statement does it (the function in migration 0007):
     it needs no answer, so inside the bridge's pipeline it travels with the
     transaction's other writes, and the head's lock is held only from there
     to the commit. Elsewhere the head is locked and the rows written here."""
     if not events:
-        return
+        return None
     if settings.GOVFLOW_AUDIT_KNOWN_ACTIONS_ONLY:
         unknown = sorted({event.action for event in events} - KNOWN_ACTIONS)
         if unknown:
@@ -153,7 +153,7 @@ def audit_write(events: list[PendingAudit]) -> None:
     if connection.vendor == "postgresql":
         with rawsql.kept() as cur:
             cur.execute(_APPEND_SQL, [chain, append_payload(events, chain)])
-        return
+        return chain
     head = _lock_head(chain)
     if head is None:
         AuditHead.objects.get_or_create(chain=chain, defaults={"id": chain + 1})
@@ -187,6 +187,7 @@ def audit_write(events: list[PendingAudit]) -> None:
     insert_rows(rows)
     with rawsql.cursor() as cur:
         cur.execute(_head_update_sql(), [last_seq, prev, chain])
+    return chain
 
 
 def _transaction_chain(events: list[PendingAudit]) -> int:

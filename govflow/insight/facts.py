@@ -405,13 +405,47 @@ def _project_chain(chain: int, size: int, *, wait: bool, now: datetime) -> int:
         )
         if not events:
             return 0
-        named = {case_id for _, case_id, _ in events if case_id is not None}
-        if named:
-            _facts_for(list(_submitted_cases().filter(pk__in=named)), now=now)
+        _project_events(events, now)
         mark.seq, _, mark.event_at = events[-1]
         mark.projected_at = now
         mark.save(update_fields=["seq", "event_at", "projected_at"])
     return len(events)
+
+
+def _project_events(events: list[tuple[int, int | None, datetime]], now: datetime) -> None:
+    """The facts the cases named by these (seq, case_id, at) events lack."""
+    named = {case_id for _, case_id, _ in events if case_id is not None}
+    if named:
+        _facts_for(list(_submitted_cases().filter(pk__in=named)), now=now)
+
+
+def facts_mark_appended(chain: int, count: int, event_at: datetime, *, now: datetime) -> bool:
+    """For a writer that wrote the facts of its own events in the transaction
+    that appended them to `chain` (seed_history): move the chain's mark over
+    those `count` events, so that no projector reads them again.
+
+    Inside that transaction the chain's head is held until the commit, so
+    every event below the writer's is committed. Up to PROJECT_BATCH events
+    of other writers between the mark and the writer's are projected here
+    first. A mark further behind, or one a projector holds, is left alone:
+    the projector then reads these events too and finds their facts
+    written. Returns whether the mark moved."""
+    head = AuditHead.objects.filter(chain=chain).values_list("last_seq", flat=True).first()
+    if head is None:
+        return False
+    FactsMark.objects.get_or_create(chain=chain)
+    mark = FactsMark.objects.filter(chain=chain).select_for_update(skip_locked=True).first()
+    if mark is None:
+        return False
+    first = head - count  # the last event below the writer's
+    if not 0 <= first - mark.seq <= PROJECT_BATCH:
+        return False
+    if first > mark.seq:
+        between = AuditEvent.objects.filter(chain=chain, seq__gt=mark.seq, seq__lte=first)
+        _project_events(list(between.values_list("seq", "case_id", "at")), now)
+    mark.seq, mark.event_at, mark.projected_at = head, event_at, now
+    mark.save(update_fields=["seq", "event_at", "projected_at"])
+    return True
 
 
 # -- catching up ---------------------------------------------------------------

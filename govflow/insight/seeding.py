@@ -61,7 +61,7 @@ from govflow.timers.calendar import CalendarYearMissing, WorkingCalendar
 from govflow.timers.models import Timer
 from govflow.timers.services import calendar_get
 
-from .facts import REVIEW_KINDS, _task_fact, _TaskRow, case_fact
+from .facts import REVIEW_KINDS, _task_fact, _TaskRow, case_fact, facts_mark_appended
 from .models import CaseFact, TaskFact
 from .rollup import rollup_advance, rollup_retract
 
@@ -626,7 +626,7 @@ def _write(sims: list[_Sim], result: SeedResult) -> None:
     _insert(Task, tasks)
     _insert(Timer, timers)
     events = sorted((e for sim in sims for e in sim.changes.audit), key=lambda e: e.at)
-    audit_write(events)
+    chain = audit_write(events)
     case_facts, task_facts = [], []
     for sim, breach in zip(sims, breaches, strict=True):
         service = sim.service
@@ -665,6 +665,9 @@ def _write(sims: list[_Sim], result: SeedResult) -> None:
         result.open_cases += sim.case.is_open
     _insert(CaseFact, case_facts)
     _insert(TaskFact, task_facts)
+    if chain is not None:
+        # these events' facts are written: the projector need not read them
+        facts_mark_appended(chain, len(events), events[-1].at, now=timezone.now())
     result.cases += len(sims)
     result.tasks += len(tasks)
     result.timers += len(timers)

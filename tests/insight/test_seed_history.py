@@ -132,3 +132,54 @@ def test_command_refuses_bad_input(args, message, base_data):
         call_command("seed_history", *args)
     assert message in str(raised.value)
     assert not Case.objects.filter(reference__startswith="HIS").exists()
+
+
+def _marks_at_heads() -> bool:
+    from govflow.audit.models import AuditHead
+    from govflow.insight.models import FactsMark
+
+    marks = dict(FactsMark.objects.values_list("chain", "seq"))
+    return all(marks.get(chain) == head for chain, head in AuditHead.objects.values_list("chain", "last_seq"))
+
+
+def test_seeding_leaves_the_facts_mark_at_the_chain_head(driver):
+    """seed_history writes its facts itself: no projector (beat, or a
+    dashboard request catching up) reads its events again, and the events
+    other writers left unprojected before it are projected with its first
+    batch."""
+    from govflow.insight.facts import facts_project
+    from govflow.insight.selectors import facts_freshness
+
+    driver.projecting = False
+    waiting = driver.submit(datetime(2026, 6, 29, 2, 0, tzinfo=UTC))
+    assert not CaseFact.objects.filter(case=waiting).exists()
+    assert facts_freshness().waiting > 0
+
+    seed_history(cases=90, seed=4, since=date(2026, 1, 5), now=NOW, batch=40)
+
+    assert _marks_at_heads()
+    assert facts_freshness().current
+    assert CaseFact.objects.filter(case=waiting).exists()
+    assert CaseFact.objects.filter(seeded=True).count() == 90
+    assert facts_project() == 0
+
+
+def test_a_mark_far_behind_is_left_to_the_projector(driver, monkeypatch):
+    from govflow.insight import facts
+    from govflow.insight.selectors import facts_freshness
+
+    driver.projecting = False
+    driver.submit(datetime(2026, 6, 29, 2, 0, tzinfo=UTC))
+    monkeypatch.setattr(facts, "PROJECT_BATCH", 0)  # any gap is too far
+
+    seed_history(cases=30, seed=4, since=date(2026, 1, 5), now=NOW)
+    assert not _marks_at_heads()
+    counts = CaseFact.objects.count(), TaskFact.objects.count()
+    waiting = facts_freshness().waiting
+
+    monkeypatch.undo()
+    assert facts.facts_project() == waiting
+    assert _marks_at_heads()
+    # the seeded cases' facts were there: the projector added only the waiting case's
+    assert CaseFact.objects.count() == counts[0] + 1
+    assert TaskFact.objects.count() == counts[1]
