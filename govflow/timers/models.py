@@ -115,6 +115,15 @@ class Timer(models.Model):
         constraints = [models.UniqueConstraint(fields=["case", "engine_id"], name="timer_engine_id_unique")]
         indexes = [
             models.Index(fields=["due_at"], name="timer_pending_due", condition=models.Q(status="pending")),
+            # The dashboard's cases over the promised and statutory limits
+            # (insight.selectors.cases_over_limit): only the case-level
+            # limits, a few of every case's timers; without it each of its
+            # four counts read every timer (85 ms at 1 million).
+            models.Index(
+                fields=["kind", "status", "due_at", "case"],
+                name="timer_case_limit",
+                condition=models.Q(kind__in=["case_promise", "case_statutory"]),
+            ),
         ]
 
     def __str__(self) -> str:
