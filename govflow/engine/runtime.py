@@ -507,7 +507,7 @@ class _Machine:
                 continue  # its sub-processes' tokens stand for it
             live.append((token, node))
         if not any(token.get("excluded") for token, _ in live):
-            return False  # the excluded branch is a call's: its own tokens say
+            return False  # only a call's or bundle's token is excluded: its sub-process's tokens say
         return all(
             token.get("excluded")
             or ((token.get("tasks") or token.get("holding")) and KINDS[node.type].holds_clock(node))

@@ -10,9 +10,12 @@ web process shares the counts; memory in tests and the embedded default).
     if not decision.allowed:
         raise Throttled(wait=decision.retry_after)
 
-A fixed window per scope and client: the first hit of a window creates its
-counter (cache.add), every hit increments it atomically (cache.incr), so
-parallel requests cannot slip past the limit. If the cache is down the
+A fixed window per scope and client: every hit increments the window's
+counter atomically, the first creating it with its expiry
+(govflow.cache.cache_count_hit: one script on Redis), so parallel requests
+cannot slip past the limit. The API's throttles count the same way
+(govflow.api.throttling). A rate that does not parse stops start-up
+(system check govflow.E410). If the cache is down the
 request is let through (govflow.cache: a warning logged once a minute, and
 `govflow_rate_limit_unchecked_total{scope}` on /metrics counts each such
 request): a rate limit must not take the service down with it.
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
+from django.core.checks import Error, register
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from prometheus_client import Counter
@@ -72,6 +76,37 @@ def parse_rate(text: str) -> Rate:
         raise ValueError(f"not a rate: {text!r} (write it as COUNT/UNIT, e.g. 30/m or 5/10m)")
     unit = next(letter for letter in match.groups()[2:] if letter)
     return Rate(int(match[1]), int(match[2] or 1) * _UNITS[unit])
+
+
+@register()
+def rate_settings_check(app_configs=None, **kwargs):
+    """govflow.E410: a rate in GOVFLOW_RATE_LIMITS or the API's
+    DEFAULT_THROTTLE_RATES that does not parse (every request it limits
+    would fail)."""
+    rates = [
+        (f"GOVFLOW_RATE_LIMITS[{scope!r}]", text)
+        for scope, text in getattr(settings, "GOVFLOW_RATE_LIMITS", {}).items()
+    ]
+    throttles = getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_THROTTLE_RATES", {})
+    rates += [
+        (f"REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'][{scope!r}]", text) for scope, text in throttles.items()
+    ]
+    errors = []
+    for name, text in rates:
+        if not text:
+            continue  # no limit
+        try:
+            parse_rate(text)
+        except ValueError as exc:
+            errors.append(
+                Error(
+                    f"{name}: {exc}",
+                    hint="Set it (GOVFLOW_RATE_<NAME>, GOVFLOW_API_RATE_USER, GOVFLOW_API_RATE_ANON) "
+                    "as COUNT/UNIT: 30/m, 5/10m, 600/minute.",
+                    id="govflow.E410",
+                )
+            )
+    return errors
 
 
 def rate_for(scope: str, default: str | None = None) -> Rate | None:

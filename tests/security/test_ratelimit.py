@@ -193,3 +193,26 @@ def test_public_certificate_checks_share_one_budget_per_address_on_the_web_and_t
     api = client.get("/api/v1/certificates/verify/MR-2026-000003/")
     assert api.status_code == 429
     assert api.json()["error"]["code"]
+
+
+def test_a_rate_that_does_not_parse_stops_start_up(settings):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    from govflow.security.ratelimit import rate_settings_check
+
+    assert rate_settings_check() == []
+    settings.GOVFLOW_RATE_LIMITS = {**settings.GOVFLOW_RATE_LIMITS, "upload": "60 per minute", "apply": ""}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"user": "600/fortnight", "anon": "60/minute"},
+    }
+
+    errors = rate_settings_check()
+
+    assert [e.id for e in errors] == ["govflow.E410", "govflow.E410"]
+    assert "GOVFLOW_RATE_LIMITS['upload']" in errors[0].msg
+    assert "'user'" in errors[1].msg
+    assert "600/fortnight" in errors[1].msg
+    with pytest.raises(SystemCheckError, match=r"govflow\.E410"):
+        call_command("check")
